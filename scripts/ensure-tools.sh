@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian tools the tests and benchmarks drive (real NBD/iSCSI clients,
+# qemu-img, fio, nbdkit) when they are missing. A test never skips for want of a
+# tool: if this cannot install one, it fails here with the reason.
+set -euo pipefail
+
+declare -A pkg_of=(
+  [nbdinfo]=libnbd-bin
+  [nbdcopy]=libnbd-bin
+  [qemu-img]=qemu-utils
+  [fio]=fio
+  [nbdkit]=nbdkit
+)
+
+missing_pkgs=()
+for tool in "${!pkg_of[@]}"; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    missing_pkgs+=("${pkg_of[$tool]}")
+  fi
+done
+
+if [ ${#missing_pkgs[@]} -eq 0 ]; then
+  exit 0
+fi
+
+mapfile -t missing_pkgs < <(printf '%s\n' "${missing_pkgs[@]}" | sort -u)
+echo "ensure-tools: installing ${missing_pkgs[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  echo "ensure-tools: KURA-E5901 the test tools ${missing_pkgs[*]} are missing and this user cannot install them; run: sudo apt-get install -y ${missing_pkgs[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${missing_pkgs[@]}" >/dev/null
+for tool in "${!pkg_of[@]}"; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "ensure-tools: KURA-E5902 $tool still missing after installing ${pkg_of[$tool]}" >&2; exit 1; }
+done

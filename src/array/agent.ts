@@ -1,0 +1,119 @@
+// The array agent contract: everything the manager may ask of a disk array.
+// In the embedded server the manager holds the KuraArray object directly; a
+// remote array would put an HTTP/JSON client behind the same interface.
+
+export type RaidType = 'RAID0' | 'RAID1' | 'RAID10';
+export type Severity = 'info' | 'warning' | 'error';
+
+export interface PdInfo {
+  /** PD number within the pool, NEC style "00-0000" is derived from it for display. */
+  number: number;
+  path: string;
+  capacity: number;
+  state: 'ready' | 'failed';
+  group: number;
+}
+
+export interface PoolInfo {
+  number: number;
+  name: string;
+  raid: RaidType;
+  /** Pool type as the seed names it; Kura pools are always thin ("dynamic(virtual)"). */
+  type: 'dynamic(virtual)';
+  state: 'ready' | 'degraded' | 'offline';
+  chunkSize: number;
+  /** Usable (after RAID) physical capacity in bytes. */
+  capacity: number;
+  used: number;
+  free: number;
+  /** Sum of the virtual capacities of the pool's LDs (may exceed capacity: over-commit). */
+  virtualCapacity: number;
+  /** Actual-capacity threshold, percent of capacity. */
+  threshold: number;
+  overThreshold: boolean;
+  ldCount: number;
+  pds: PdInfo[];
+  created: string;
+}
+
+export interface LdInfo {
+  number: number;
+  name: string;
+  pool: string;
+  poolNumber: number;
+  /** Virtual capacity in bytes. */
+  capacity: number;
+  blockSize: number;
+  /** Bytes of pool space mapped by this LD. */
+  allocated: number;
+  raid: RaidType;
+  state: 'ready' | 'offline';
+  capacityAllocation: 'virtual';
+  accessMode: 'ReadWrite' | 'ReadOnly';
+  currentOwner: number;
+  defaultOwner: number;
+  purpose: string;
+  rplAttribute: 'IV' | 'MV' | 'RV';
+  snapshotAttribute: '---' | 'EBV' | 'ESV';
+  cloneAttribute: '---' | 'FEV' | 'FCV';
+  /** The SCSI NAA identifier (VPD 0x83) and serial number of the LD. */
+  naa: string;
+  serial: string;
+  created: string;
+}
+
+export interface ArrayInfo {
+  name: string;
+  serial: string;
+  version: string;
+  controllers: number[];
+}
+
+export interface ArrayEvent {
+  time: string;
+  /** Stable message id, e.g. KURA-I2001. */
+  id: string;
+  severity: Severity;
+  /** The object the event is about, e.g. "pool/pool0" or "ld/demo0". */
+  source: string;
+  text: string;
+}
+
+export interface CreatePoolRequest {
+  name: string;
+  /** Usable capacity in bytes (after RAID). */
+  size: number;
+  pds?: number;
+  raid?: RaidType;
+  chunkSize?: number;
+  threshold?: number;
+}
+
+export interface CreateLdRequest {
+  name: string;
+  pool: string;
+  size: number;
+}
+
+export interface ArrayAgent {
+  info(): ArrayInfo;
+  listPools(): PoolInfo[];
+  /** Accepts a name or a number. Throws KuraError (ENOENT) when absent. */
+  getPool(ref: string | number): PoolInfo;
+  createPool(req: CreatePoolRequest): Promise<PoolInfo>;
+  /** Adds `addBytes` of usable capacity as a new group of PDs; online. */
+  expandPool(ref: string | number, addBytes: number): Promise<PoolInfo>;
+  setPoolThreshold(ref: string | number, percent: number): Promise<PoolInfo>;
+  /** Refused (EBUSY) while the pool holds LDs. */
+  deletePool(ref: string | number): Promise<void>;
+
+  listLds(): LdInfo[];
+  getLd(ref: string | number): LdInfo;
+  createLd(req: CreateLdRequest): Promise<LdInfo>;
+  /** Grows the LD to newSize bytes; shrinking is refused. */
+  expandLd(ref: string | number, newSize: number): Promise<LdInfo>;
+  deleteLd(ref: string | number): Promise<void>;
+
+  /** Subscribes to events the array raises itself (faults, thresholds, state changes). */
+  onEvent(listener: (e: ArrayEvent) => void): () => void;
+}
