@@ -1,6 +1,24 @@
-// STUB: being replaced by the real implementation (owner: block/array engineer).
-import type { ArrayAgent, ArrayEvent, ArrayInfo, CreateLdRequest, CreatePoolRequest, LdInfo, PoolInfo } from './agent.js';
+// The disk array: names, numbers and identities of pools and LDs on top of the
+// block engine, the exports that protocol front ends serve, and the events the
+// array raises itself. Configuration changes are serialized.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { KuraError } from '../errors.js';
 import type { BlockDevice } from '../block/device.js';
+import { BlockEngine } from '../block/engine.js';
+import type { EngineEvent } from '../block/engine.js';
+import type { LogicalDisk } from '../block/logical-disk.js';
+import type { Pool } from '../block/pool.js';
+import { parseRaid } from '../block/raid-group.js';
+import type { ArrayAgent, ArrayEvent, ArrayInfo, CreateLdRequest, CreatePoolRequest, LdInfo, PoolInfo, RaidType } from './agent.js';
+
+export const KURA_VERSION = '0.1.0';
+/** IEEE company id used in NAA 6 designators (a placeholder until Kura has its own). */
+const KURA_OUI = '0014ee';
+const CONTROLLERS = [0, 1];
+/** ENOSPC events for a pool are raised at most this often. */
+const NO_SPACE_EVENT_INTERVAL_MS = 10_000;
 
 export interface ExportEntry {
   name: string;
@@ -17,50 +35,294 @@ export interface OpenArrayOptions {
   dataDir: string;
 }
 
+const NAME_RE = /^[A-Za-z0-9_.:-]{1,32}$/;
+
+/** A reference to a pool or LD: a number (decimal, or NEC hex like 0001h) or a name. */
+export function parseRef(ref: string | number): number | string {
+  if (typeof ref === 'number') return ref;
+  const s = ref.trim();
+  if (/^[0-9]+$/.test(s)) return Number(s);
+  if (/^[0-9a-fA-F]+h$/.test(s)) return parseInt(s.slice(0, -1), 16);
+  if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.slice(2), 16);
+  return s;
+}
+
+function validateName(kind: string, name: unknown): string {
+  if (typeof name !== 'string' || !NAME_RE.test(name) || typeof parseRef(name) === 'number') {
+    throw new KuraError(
+      'KURA-E2010',
+      'EINVAL',
+      `${kind} name ${JSON.stringify(name)} is not valid.`,
+      'Use 1 to 32 letters, digits, "_", ".", ":" or "-", not a bare number (numbers refer to objects by number).',
+    );
+  }
+  return name;
+}
+
+function lowestFree(used: Iterable<number>): number {
+  const set = new Set(used);
+  let n = 0;
+  while (set.has(n)) n++;
+  return n;
+}
+
 export class KuraArray implements ArrayAgent {
-  static async open(_opts: OpenArrayOptions): Promise<KuraArray> {
-    throw new Error('not implemented');
+  readonly dataDir: string;
+  readonly isNew: boolean;
+  private readonly engine: BlockEngine;
+  private readonly serial: string;
+  private readonly name: string;
+  private listeners: Array<(e: ArrayEvent) => void> = [];
+  private configChain: Promise<unknown> = Promise.resolve();
+  private lastNoSpace = new Map<number, number>();
+
+  private constructor(dataDir: string, engine: BlockEngine) {
+    this.dataDir = dataDir;
+    this.engine = engine;
+    const serial = engine.store.getMeta('array_serial');
+    this.isNew = serial === undefined;
+    if (serial === undefined) {
+      this.serial = crypto.randomBytes(6).toString('hex');
+      engine.store.setMeta('array_serial', this.serial);
+      engine.store.setMeta('array_name', `kura-${this.serial.slice(0, 6)}`);
+    } else {
+      this.serial = serial;
+    }
+    this.name = engine.store.getMeta('array_name') ?? `kura-${this.serial.slice(0, 6)}`;
+    engine.onEvent((e) => this.onEngineEvent(e));
   }
-  /** True when the data dir held no array before open(): serve creates the demo then. */
-  readonly isNew: boolean = false;
-  exports(): ExportProvider {
-    throw new Error('not implemented');
+
+  static async open(opts: OpenArrayOptions): Promise<KuraArray> {
+    const dir = path.join(opts.dataDir, 'array');
+    fs.mkdirSync(dir, { recursive: true });
+    try {
+      return new KuraArray(opts.dataDir, BlockEngine.open(dir));
+    } catch (e) {
+      if (e instanceof KuraError) throw e;
+      throw new KuraError('KURA-E2001', 'EIO', `The array in ${opts.dataDir} cannot be opened: ${(e as Error).message}.`, 'Check that the data directory is readable and not used by another kura process.');
+    }
   }
-  /** Flushes everything and closes files. */
-  async close(): Promise<void> {}
+
+  private emit(e: Omit<ArrayEvent, 'time'>): void {
+    const ev: ArrayEvent = { time: new Date().toISOString(), ...e };
+    for (const l of this.listeners) {
+      try {
+        l(ev);
+      } catch {
+        // Listeners must not disturb the array.
+      }
+    }
+  }
+
+  private onEngineEvent(e: EngineEvent): void {
+    switch (e.kind) {
+      case 'threshold':
+        if (e.over) {
+          this.emit({ id: 'KURA-W2001', severity: 'warning', source: `pool/${e.pool.name}`, text: `Pool ${e.pool.name} used capacity reached ${e.pool.usagePercent().toFixed(1)}%, at or above its threshold of ${e.pool.threshold}%. Expand the pool or free space.` });
+        } else {
+          this.emit({ id: 'KURA-I2002', severity: 'info', source: `pool/${e.pool.name}`, text: `Pool ${e.pool.name} used capacity fell to ${e.pool.usagePercent().toFixed(1)}%, below its threshold of ${e.pool.threshold}%.` });
+        }
+        return;
+      case 'no-space': {
+        const now = Date.now();
+        if (now - (this.lastNoSpace.get(e.pool.id) ?? 0) < NO_SPACE_EVENT_INTERVAL_MS) return;
+        this.lastNoSpace.set(e.pool.id, now);
+        this.emit({ id: 'KURA-E2003', severity: 'error', source: `pool/${e.pool.name}`, text: `Pool ${e.pool.name} is out of physical space: a write to LD ${e.ld.name} failed. Expand the pool (kura pool expand ${e.pool.name} --size SIZE) or free space.` });
+        return;
+      }
+      case 'pd-failed':
+        this.emit({ id: 'KURA-E2004', severity: 'error', source: `pool/${e.pool.name}`, text: `PD ${e.pd.number} (${e.pd.path}) of pool ${e.pool.name} failed: ${(e.error as Error)?.message ?? e.error}. Pool state is ${e.pool.state}.` });
+        return;
+      case 'commit-failed':
+        this.emit({ id: 'KURA-E2005', severity: 'error', source: 'array', text: `Metadata commit failed: ${(e.error as Error)?.message ?? e.error}. Check the data directory's file system.` });
+        return;
+    }
+  }
+
+  /** Runs configuration changes one at a time. */
+  private config<T>(fn: () => T | Promise<T>): Promise<T> {
+    const p = this.configChain.then(fn, fn);
+    this.configChain = p.catch(() => undefined);
+    return p;
+  }
+
+  onEvent(listener: (e: ArrayEvent) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
   info(): ArrayInfo {
-    throw new Error('not implemented');
+    return { name: this.name, serial: this.serial, version: KURA_VERSION, controllers: [...CONTROLLERS] };
   }
+
+  // ---- pools ----
+
+  private pool(ref: string | number): Pool {
+    const r = parseRef(ref);
+    for (const p of this.engine.pools.values()) if (typeof r === 'number' ? p.number === r : p.name === r) return p;
+    throw new KuraError('KURA-E2020', 'ENOENT', `Pool ${ref} does not exist.`, 'List pools with kura pool list.');
+  }
+
+  private poolInfo(p: Pool): PoolInfo {
+    const lds = [...this.engine.lds.values()].filter((l) => l.pool === p);
+    const cs = p.chunkSize;
+    return {
+      number: p.number,
+      name: p.name,
+      raid: p.raid as RaidType,
+      type: 'dynamic(virtual)',
+      state: p.state,
+      chunkSize: cs,
+      capacity: p.capacityChunks * cs,
+      used: p.usedChunks * cs,
+      free: (p.capacityChunks - p.usedChunks) * cs,
+      virtualCapacity: lds.reduce((s, l) => s + l.rec.capacity, 0),
+      threshold: p.threshold,
+      overThreshold: p.overThreshold,
+      ldCount: lds.length,
+      pds: p.groups.flatMap((g) => g.pds.map((pd) => ({ number: pd.number, path: pd.path, capacity: pd.size, state: pd.state, group: g.number }))),
+      created: p.created,
+    };
+  }
+
   listPools(): PoolInfo[] {
-    throw new Error('not implemented');
+    return [...this.engine.pools.values()].sort((a, b) => a.number - b.number).map((p) => this.poolInfo(p));
   }
-  getPool(_ref: string | number): PoolInfo {
-    throw new Error('not implemented');
+
+  getPool(ref: string | number): PoolInfo {
+    return this.poolInfo(this.pool(ref));
   }
-  async createPool(_req: CreatePoolRequest): Promise<PoolInfo> {
-    throw new Error('not implemented');
+
+  createPool(req: CreatePoolRequest): Promise<PoolInfo> {
+    return this.config(() => {
+      const name = validateName('Pool', req.name);
+      if ([...this.engine.pools.values()].some((p) => p.name === name)) {
+        throw new KuraError('KURA-E2021', 'EEXIST', `Pool ${name} already exists.`, 'Choose another name.');
+      }
+      const raid = parseRaid(req.raid ?? 'RAID1');
+      const number = lowestFree([...this.engine.pools.values()].map((p) => p.number));
+      const pool = this.engine.createPool({ number, name, size: req.size, raid, pds: req.pds, chunkSize: req.chunkSize, threshold: req.threshold });
+      return this.poolInfo(pool);
+    });
   }
-  async expandPool(_ref: string | number, _addBytes: number): Promise<PoolInfo> {
-    throw new Error('not implemented');
+
+  expandPool(ref: string | number, addBytes: number): Promise<PoolInfo> {
+    return this.config(() => {
+      const pool = this.pool(ref);
+      this.engine.expandPool(pool, addBytes);
+      return this.poolInfo(pool);
+    });
   }
-  async setPoolThreshold(_ref: string | number, _percent: number): Promise<PoolInfo> {
-    throw new Error('not implemented');
+
+  setPoolThreshold(ref: string | number, percent: number): Promise<PoolInfo> {
+    return this.config(() => {
+      const pool = this.pool(ref);
+      this.engine.setThreshold(pool, percent);
+      return this.poolInfo(pool);
+    });
   }
-  async deletePool(_ref: string | number): Promise<void> {}
+
+  deletePool(ref: string | number): Promise<void> {
+    return this.config(() => this.engine.deletePool(this.pool(ref)));
+  }
+
+  // ---- LDs ----
+
+  private ld(ref: string | number): LogicalDisk {
+    const r = parseRef(ref);
+    for (const l of this.engine.lds.values()) if (typeof r === 'number' ? l.rec.number === r : l.rec.name === r) return l;
+    throw new KuraError('KURA-E2030', 'ENOENT', `LD ${ref} does not exist.`, 'List LDs with kura ld list.');
+  }
+
+  private ldInfo(l: LogicalDisk): LdInfo {
+    const owner = l.rec.defaultOwner;
+    return {
+      number: l.rec.number,
+      name: l.rec.name,
+      pool: l.pool.name,
+      poolNumber: l.pool.number,
+      capacity: l.rec.capacity,
+      blockSize: l.blockSize,
+      allocated: l.allocatedBytes(),
+      raid: l.pool.raid as RaidType,
+      state: l.pool.state === 'offline' ? 'offline' : 'ready',
+      capacityAllocation: 'virtual',
+      accessMode: l.readOnly ? 'ReadOnly' : 'ReadWrite',
+      currentOwner: owner,
+      defaultOwner: owner,
+      purpose: (l.rec.attrs['purpose'] as string | undefined) ?? '---',
+      rplAttribute: 'IV',
+      snapshotAttribute: '---',
+      cloneAttribute: '---',
+      naa: l.rec.naa,
+      serial: l.rec.serial,
+      created: l.rec.created,
+    };
+  }
+
   listLds(): LdInfo[] {
-    throw new Error('not implemented');
+    return [...this.engine.lds.values()].sort((a, b) => a.rec.number - b.rec.number).map((l) => this.ldInfo(l));
   }
-  getLd(_ref: string | number): LdInfo {
-    throw new Error('not implemented');
+
+  getLd(ref: string | number): LdInfo {
+    return this.ldInfo(this.ld(ref));
   }
-  async createLd(_req: CreateLdRequest): Promise<LdInfo> {
-    throw new Error('not implemented');
+
+  createLd(req: CreateLdRequest): Promise<LdInfo> {
+    return this.config(() => {
+      const name = validateName('LD', req.name);
+      if ([...this.engine.lds.values()].some((l) => l.rec.name === name)) {
+        throw new KuraError('KURA-E2031', 'EEXIST', `LD ${name} already exists.`, 'Choose another name.');
+      }
+      const pool = this.pool(req.pool);
+      const number = lowestFree([...this.engine.lds.values()].map((l) => l.rec.number));
+      const numHex = number.toString(16).padStart(16, '0');
+      const ld = this.engine.createLd({
+        number,
+        name,
+        pool,
+        capacity: req.size,
+        defaultOwner: number % CONTROLLERS.length,
+        naa: `6${KURA_OUI}${this.serial.slice(0, 9)}${numHex}`,
+        serial: `${this.serial}${number.toString(16).padStart(4, '0')}`,
+      });
+      return this.ldInfo(ld);
+    });
   }
-  async expandLd(_ref: string | number, _newSize: number): Promise<LdInfo> {
-    throw new Error('not implemented');
+
+  expandLd(ref: string | number, newSize: number): Promise<LdInfo> {
+    return this.config(async () => {
+      const ld = this.ld(ref);
+      await this.engine.expandLd(ld, newSize);
+      return this.ldInfo(ld);
+    });
   }
-  async deleteLd(_ref: string | number): Promise<void> {}
-  onEvent(_listener: (e: ArrayEvent) => void): () => void {
-    return () => {};
+
+  deleteLd(ref: string | number): Promise<void> {
+    return this.config(() => this.engine.deleteLd(this.ld(ref)));
+  }
+
+  // ---- front ends ----
+
+  exports(): ExportProvider {
+    return {
+      list: () => this.listLds().map((l) => ({ name: l.name, description: `LD ${l.number.toString(16).padStart(4, '0')}h in pool ${l.pool}` })),
+      open: (name: string) => {
+        for (const l of this.engine.lds.values()) if (l.rec.name === name) return l;
+        return undefined;
+      },
+    };
+  }
+
+  /** Commits every completed write (as a FLUSH would). */
+  flush(): Promise<void> {
+    return this.engine.commit();
+  }
+
+  async close(): Promise<void> {
+    await this.configChain;
+    await this.engine.close();
   }
 }

@@ -1,0 +1,375 @@
+// The block engine: owns the metadata store, the pools and their LDs, and the
+// group commit that makes writes durable. Configuration changes commit at once;
+// data-path metadata (new mappings, frees) rides on the next group commit,
+// which a FLUSH, a FUA write or the periodic timer triggers.
+import fs from 'node:fs';
+import path from 'node:path';
+import { KuraError } from '../errors.js';
+import { LogicalDisk, BLOCK_SIZE } from './logical-disk.js';
+import type { LdRecord } from './logical-disk.js';
+import { PAGE_ENTRIES, entriesFromBlob, topFromBlob, topToBlob } from './map-page.js';
+import { MetaStore, batchIsEmpty, emptyBatch } from './meta-store.js';
+import { PhysicalDisk } from './pd.js';
+import { Pool } from './pool.js';
+import { RaidGroup, defaultPdCount, stripeWidth, validatePdCount } from './raid-group.js';
+import type { Raid } from './raid-group.js';
+
+export const DEFAULT_CHUNK_SIZE = 1 << 20;
+export const DEFAULT_THRESHOLD = 80;
+/** Metadata of completed writes is committed at least this often without a flush. */
+const PERIODIC_COMMIT_MS = 1000;
+
+export type EngineEvent =
+  | { kind: 'threshold'; pool: Pool; over: boolean }
+  | { kind: 'no-space'; pool: Pool; ld: LogicalDisk; error: KuraError }
+  | { kind: 'pd-failed'; pool: Pool; pd: PhysicalDisk; error: unknown }
+  | { kind: 'commit-failed'; error: unknown };
+
+export interface CreatePoolSpec {
+  number: number;
+  name: string;
+  size: number;
+  raid: Raid;
+  pds?: number;
+  chunkSize?: number;
+  threshold?: number;
+}
+
+export interface CreateLdSpec {
+  number: number;
+  name: string;
+  pool: Pool;
+  capacity: number;
+  defaultOwner: number;
+  naa: string;
+  serial: string;
+  attrs?: Record<string, unknown>;
+}
+
+function nowIso(): string {
+  return new Date().toISOString();
+}
+
+export class BlockEngine {
+  readonly dir: string;
+  readonly store: MetaStore;
+  readonly pools = new Map<number, Pool>();
+  readonly lds = new Map<number, LogicalDisk>();
+  private nextPage: number;
+  private running: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private listeners: Array<(e: EngineEvent) => void> = [];
+  private closed = false;
+  private deletedLds: number[] = [];
+
+  private constructor(dir: string, store: MetaStore) {
+    this.dir = dir;
+    this.store = store;
+    this.nextPage = store.maxPageId() + 1;
+  }
+
+  /** Opens (or creates) the engine in `dir` (the array's data directory). */
+  static open(dir: string): BlockEngine {
+    fs.mkdirSync(path.join(dir, 'pools'), { recursive: true });
+    const store = new MetaStore(path.join(dir, 'meta.db'));
+    const engine = new BlockEngine(dir, store);
+    engine.load();
+    // An empty commit costs nothing (no dirty PD, empty batch), so just run it.
+    engine.timer = setInterval(() => {
+      engine.commit().catch(() => undefined);
+    }, PERIODIC_COMMIT_MS);
+    engine.timer.unref();
+    return engine;
+  }
+
+  onEvent(fn: (e: EngineEvent) => void): void {
+    this.listeners.push(fn);
+  }
+
+  private emit(e: EngineEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // A listener's failure must not disturb I/O.
+      }
+    }
+  }
+
+  private poolHooks() {
+    return {
+      persistHwm: (pool: Pool, hwm: number) => this.store.setHwm(pool.id, hwm),
+      thresholdCrossed: (pool: Pool, over: boolean) => this.emit({ kind: 'threshold', pool, over }),
+      pdFailed: (pool: Pool, pd: PhysicalDisk, error: unknown) => this.emit({ kind: 'pd-failed', pool, pd, error }),
+      nextPageId: () => this.nextPage++,
+    };
+  }
+
+  private ldHooks() {
+    return {
+      commit: () => this.commit(),
+      noSpace: (ld: LogicalDisk, error: KuraError) => this.emit({ kind: 'no-space', pool: ld.pool, ld, error }),
+    };
+  }
+
+  private load(): void {
+    const s = this.store;
+    for (const row of s.pools()) {
+      const pool = new Pool(
+        { id: row.id, number: row.number, name: row.name, raid: row.raid as Raid, chunkSize: row.chunk_size, pdsPerGroup: row.pds_per_group, threshold: row.threshold, hwm: row.hwm, created: row.created },
+        this.poolHooks(),
+      );
+      const pds = s.pds(row.id);
+      for (const g of s.raidGroups(row.id)) {
+        const members = pds.filter((p) => p.grp === g.grp).sort((a, b) => a.idx - b.idx).map((p) => PhysicalDisk.open(p.number, this.pdPath(p.path), p.size));
+        pool.addGroup(new RaidGroup(g.grp, g.raid as Raid, g.first_chunk, g.chunk_count, row.chunk_size, members));
+      }
+      for (const p of s.pages(row.id)) pool.pages.set(p.id, { id: p.id, refcount: p.refcount, entries: entriesFromBlob(p.entries) });
+      pool.loadRefs(s.chunkRefs(row.id));
+      this.pools.set(row.id, pool);
+    }
+    for (const row of s.lds()) {
+      const pool = this.pools.get(row.pool_id)!;
+      const rec: LdRecord = {
+        id: row.id,
+        number: row.number,
+        name: row.name,
+        capacity: row.capacity,
+        blockSize: row.block_size,
+        defaultOwner: row.default_owner,
+        naa: row.naa,
+        serial: row.serial,
+        created: row.created,
+        attrs: JSON.parse(row.attrs) as Record<string, unknown>,
+      };
+      const top = topFromBlob(row.top, LogicalDisk.topLength(row.capacity, pool.chunkSize));
+      this.lds.set(row.id, new LogicalDisk(rec, pool, top, this.ldHooks()));
+    }
+  }
+
+  /** PD paths are stored relative to the data dir so that the dir can move. */
+  private pdPath(p: string): string {
+    return path.isAbsolute(p) ? p : path.join(this.dir, p);
+  }
+
+  /**
+   * Group commit. Captures the dirty metadata first, then syncs the PDs, then
+   * writes the captured metadata in one transaction: a mapping reaches the store
+   * only after the data it points at is on the PD. Callers arriving while a
+   * commit runs share the next one.
+   */
+  commit(): Promise<void> {
+    if (this.running === null) {
+      this.running = this.runCommit().finally(() => {
+        this.running = null;
+      });
+      return this.running;
+    }
+    if (this.queued === null) {
+      this.queued = this.running
+        .catch(() => undefined)
+        .then(() => {
+          this.queued = null;
+          return this.commit();
+        });
+    }
+    return this.queued;
+  }
+
+  private async runCommit(): Promise<void> {
+    const batch = emptyBatch();
+    const releases: Array<() => void> = [];
+    for (const pool of this.pools.values()) releases.push(pool.collect(batch));
+    batch.deletedLds.push(...this.deletedLds);
+    this.deletedLds = [];
+    for (const ld of this.lds.values()) {
+      if (ld.topDirty && !ld.deleted) {
+        batch.tops.push({ ldId: ld.rec.id, top: topToBlob(ld.top) });
+        ld.topDirty = false;
+      }
+    }
+    const syncs: Promise<void>[] = [];
+    for (const pool of this.pools.values()) for (const pd of pool.pds) if (pd.dirty && pd.state === 'ready') syncs.push(pd.sync());
+    try {
+      await Promise.all(syncs);
+      if (!batchIsEmpty(batch)) this.store.applyBatch(batch);
+    } catch (e) {
+      // Nothing was written: hand the changes back so the next commit carries them.
+      for (const pool of this.pools.values()) pool.recollect(batch);
+      this.deletedLds.push(...batch.deletedLds);
+      for (const t of batch.tops) {
+        const ld = this.lds.get(t.ldId);
+        if (ld) ld.topDirty = true;
+      }
+      this.emit({ kind: 'commit-failed', error: e });
+      throw new KuraError('KURA-E1002', 'EIO', `Committing metadata failed: ${(e as Error).message}.`, 'Check the data directory\'s file system; the array retries on the next flush.');
+    }
+    for (const r of releases) r();
+  }
+
+  // ---- configuration (each commits at once) ----
+
+  createPool(spec: CreatePoolSpec): Pool {
+    const chunkSize = spec.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    if (!Number.isInteger(chunkSize) || chunkSize < 64 * 1024 || chunkSize > 64 * 1024 * 1024 || (chunkSize & (chunkSize - 1)) !== 0) {
+      throw new KuraError('KURA-E1012', 'EINVAL', `Chunk size ${chunkSize} is not allowed.`, 'Give a power of two from 64KiB to 64MiB.');
+    }
+    const threshold = spec.threshold ?? DEFAULT_THRESHOLD;
+    validateThreshold(threshold);
+    const pds = spec.pds ?? defaultPdCount(spec.raid);
+    validatePdCount(spec.raid, pds);
+    const row = this.store.transaction(() => {
+      const info = this.store.db
+        .prepare('INSERT INTO pool (number, name, raid, chunk_size, pds_per_group, threshold, hwm, created) VALUES (?, ?, ?, ?, ?, ?, 0, ?)')
+        .run(spec.number, spec.name, spec.raid, chunkSize, pds, threshold, nowIso());
+      return this.store.db.prepare('SELECT * FROM pool WHERE id = ?').get(info.lastInsertRowid) as { id: number; created: string };
+    });
+    const pool = new Pool({ id: row.id, number: spec.number, name: spec.name, raid: spec.raid, chunkSize, pdsPerGroup: pds, threshold, hwm: 0, created: row.created }, this.poolHooks());
+    try {
+      this.addGroup(pool, spec.size);
+    } catch (e) {
+      this.store.db.prepare('DELETE FROM pool WHERE id = ?').run(row.id);
+      throw e;
+    }
+    pool.loadRefs([]);
+    this.pools.set(pool.id, pool);
+    return pool;
+  }
+
+  /** Adds a RAID group of new PDs holding at least `size` usable bytes. */
+  private addGroup(pool: Pool, size: number): void {
+    const cs = pool.chunkSize;
+    if (!Number.isSafeInteger(size) || size < cs) {
+      throw new KuraError('KURA-E1013', 'EINVAL', `Pool size ${size} is too small.`, `Give at least one chunk (${cs} bytes).`);
+    }
+    const width = stripeWidth(pool.raid, pool.pdsPerGroup);
+    const rows = Math.ceil(Math.ceil(size / cs) / width);
+    const chunkCount = rows * width;
+    const pdSize = rows * cs;
+    const grp = pool.groups.length;
+    const first = pool.capacityChunks;
+    const firstPd = pool.pds.length;
+    const dir = path.join(this.dir, 'pools', String(pool.id));
+    fs.mkdirSync(dir, { recursive: true });
+    const created: PhysicalDisk[] = [];
+    try {
+      for (let i = 0; i < pool.pdsPerGroup; i++) {
+        const rel = path.join('pools', String(pool.id), `pd${String(firstPd + i).padStart(4, '0')}.img`);
+        const abs = this.pdPath(rel);
+        // A leftover file from an interrupted create is not ours to keep.
+        fs.rmSync(abs, { force: true });
+        created.push(PhysicalDisk.create(firstPd + i, abs, pdSize));
+      }
+      this.store.transaction(() => {
+        this.store.db.prepare('INSERT INTO raid_group (pool_id, grp, raid, pd_count, first_chunk, chunk_count) VALUES (?, ?, ?, ?, ?, ?)').run(pool.id, grp, pool.raid, pool.pdsPerGroup, first, chunkCount);
+        const ins = this.store.db.prepare('INSERT INTO pd (pool_id, number, grp, idx, path, size) VALUES (?, ?, ?, ?, ?, ?)');
+        created.forEach((pd, i) => ins.run(pool.id, pd.number, grp, i, path.relative(this.dir, pd.path), pdSize));
+      });
+    } catch (e) {
+      for (const pd of created) {
+        pd.close();
+        fs.rmSync(pd.path, { force: true });
+      }
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'ENOSPC') throw new KuraError('KURA-E1003', 'ENOSPC', 'The file system holding the data directory is full.', 'Free space there or give a smaller size.');
+      throw e;
+    }
+    fsyncDir(dir);
+    pool.addGroup(new RaidGroup(grp, pool.raid, first, chunkCount, cs, created));
+  }
+
+  expandPool(pool: Pool, addBytes: number): void {
+    this.addGroup(pool, addBytes);
+  }
+
+  setThreshold(pool: Pool, threshold: number): void {
+    validateThreshold(threshold);
+    this.store.db.prepare('UPDATE pool SET threshold = ? WHERE id = ?').run(threshold, pool.id);
+    pool.threshold = threshold;
+    pool.recheckThreshold();
+  }
+
+  async deletePool(pool: Pool): Promise<void> {
+    for (const ld of this.lds.values()) {
+      if (ld.pool === pool) throw new KuraError('KURA-E1014', 'EBUSY', `Pool ${pool.name} still holds LD ${ld.name}.`, 'Delete the LDs of the pool first.');
+    }
+    await this.commit();
+    this.store.transaction(() => {
+      for (const t of ['raid_group', 'pd', 'map_page', 'chunk_ref']) this.store.db.prepare(`DELETE FROM ${t} WHERE pool_id = ?`).run(pool.id);
+      this.store.db.prepare('DELETE FROM pool WHERE id = ?').run(pool.id);
+    });
+    this.pools.delete(pool.id);
+    for (const pd of pool.pds) {
+      pd.close();
+      fs.rmSync(pd.path, { force: true });
+    }
+    fs.rmSync(path.join(this.dir, 'pools', String(pool.id)), { recursive: true, force: true });
+  }
+
+  createLd(spec: CreateLdSpec): LogicalDisk {
+    validateCapacity(spec.capacity);
+    const top = new Uint32Array(LogicalDisk.topLength(spec.capacity, spec.pool.chunkSize));
+    const created = nowIso();
+    const attrs = spec.attrs ?? {};
+    const info = this.store.db
+      .prepare('INSERT INTO ld (number, name, pool_id, capacity, block_size, default_owner, naa, serial, created, attrs, top) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(spec.number, spec.name, spec.pool.id, spec.capacity, BLOCK_SIZE, spec.defaultOwner, spec.naa, spec.serial, created, JSON.stringify(attrs), topToBlob(top));
+    const rec: LdRecord = { id: Number(info.lastInsertRowid), number: spec.number, name: spec.name, capacity: spec.capacity, blockSize: BLOCK_SIZE, defaultOwner: spec.defaultOwner, naa: spec.naa, serial: spec.serial, created, attrs };
+    const ld = new LogicalDisk(rec, spec.pool, top, this.ldHooks());
+    this.lds.set(rec.id, ld);
+    return ld;
+  }
+
+  async expandLd(ld: LogicalDisk, capacity: number): Promise<void> {
+    validateCapacity(capacity);
+    if (capacity < ld.rec.capacity) {
+      throw new KuraError('KURA-E1015', 'EINVAL', `LD ${ld.name} is ${ld.rec.capacity} bytes; it cannot shrink to ${capacity}.`, 'Give a size larger than the current capacity.');
+    }
+    ld.expand(capacity);
+    this.store.db.prepare('UPDATE ld SET capacity = ? WHERE id = ?').run(capacity, ld.rec.id);
+    await this.commit();
+  }
+
+  async deleteLd(ld: LogicalDisk): Promise<void> {
+    // The row goes in the same transaction as the freed pages and chunks.
+    ld.release();
+    this.deletedLds.push(ld.rec.id);
+    this.lds.delete(ld.rec.id);
+    await this.commit();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.timer) clearInterval(this.timer);
+    await this.commit().catch(() => undefined);
+    this.closed = true;
+    for (const pool of this.pools.values()) for (const pd of pool.pds) pd.close();
+    this.store.close();
+  }
+}
+
+export const MAX_LD_CAPACITY = 256 * 2 ** 40; // 256 TiB
+
+function validateCapacity(capacity: number): void {
+  if (!Number.isSafeInteger(capacity) || capacity <= 0 || capacity % BLOCK_SIZE !== 0 || capacity > MAX_LD_CAPACITY) {
+    throw new KuraError('KURA-E1016', 'EINVAL', `LD capacity ${capacity} is not allowed.`, `Give a multiple of ${BLOCK_SIZE} bytes up to 256TiB.`);
+  }
+}
+
+function validateThreshold(t: number): void {
+  if (!Number.isInteger(t) || t < 1 || t > 100) {
+    throw new KuraError('KURA-E1017', 'EINVAL', `Threshold ${t} is not a percentage from 1 to 100.`, 'Give a whole percentage from 1 to 100.');
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export { PAGE_ENTRIES };

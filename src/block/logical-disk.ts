@@ -1,0 +1,384 @@
+// A thin logical disk: a two-level map (top array of page ids → refcounted map
+// pages → physical chunks). A read of a mapped chunk is a map lookup and one
+// positional read; an overwrite of an unshared chunk touches no metadata.
+// Writes to holes or shared chunks allocate (and copy) under a per-chunk lock.
+import { KuraError } from '../errors.js';
+import type { AllocationExtent, BlockDevice, UnmapRange, WriteOptions } from './device.js';
+import type { MapPage } from './map-page.js';
+import { PAGE_ENTRIES, newEntries } from './map-page.js';
+import type { Pool } from './pool.js';
+
+export const BLOCK_SIZE = 512;
+
+/** Shared source of zeros for filling reused chunks and holes. */
+let zeroBuf = Buffer.alloc(1 << 20);
+function zeros(n: number): Buffer {
+  if (zeroBuf.length < n) zeroBuf = Buffer.alloc(n);
+  return zeroBuf;
+}
+
+export interface LdRecord {
+  id: number;
+  number: number;
+  name: string;
+  capacity: number;
+  blockSize: number;
+  defaultOwner: number;
+  naa: string;
+  serial: string;
+  created: string;
+  attrs: Record<string, unknown>;
+}
+
+export interface LdHooks {
+  /** Group commit of the whole engine: data synced, then metadata. */
+  commit(): Promise<void>;
+  /** Called on ENOSPC so that the array can raise an event. */
+  noSpace(ld: LogicalDisk, e: KuraError): void;
+}
+
+export class LogicalDisk implements BlockDevice {
+  readonly rec: LdRecord;
+  readonly pool: Pool;
+  readonly blockSize: number;
+  readOnly = false;
+  top: Uint32Array;
+  topDirty = false;
+  deleted = false;
+  private readonly chunkSize: number;
+  private readonly hooks: LdHooks;
+  /** I/O in flight, so that freed chunks are reused only after it completes. */
+  private readonly inflight = new Set<Promise<unknown>>();
+  /** Logical chunks being allocated or copied; later writers wait for them. */
+  private readonly locks = new Map<number, Promise<void>>();
+
+  constructor(rec: LdRecord, pool: Pool, top: Uint32Array, hooks: LdHooks) {
+    this.rec = rec;
+    this.pool = pool;
+    this.blockSize = rec.blockSize;
+    this.chunkSize = pool.chunkSize;
+    this.top = top;
+    this.hooks = hooks;
+  }
+
+  static topLength(capacity: number, chunkSize: number): number {
+    return Math.ceil(Math.ceil(capacity / chunkSize) / PAGE_ENTRIES);
+  }
+
+  get name(): string {
+    return this.rec.name;
+  }
+  get blockCount(): number {
+    return Math.floor(this.rec.capacity / this.blockSize);
+  }
+  get optimalIoSize(): number {
+    return this.chunkSize;
+  }
+
+  /** Bytes of pool space mapped by this LD. */
+  allocatedBytes(): number {
+    let n = 0;
+    for (let t = 0; t < this.top.length; t++) {
+      const pid = this.top[t]!;
+      if (pid === 0) continue;
+      const page = this.pool.pages.get(pid);
+      if (!page) continue;
+      for (let i = 0; i < PAGE_ENTRIES; i++) if (page.entries[i] !== 0) n++;
+    }
+    return n * this.chunkSize;
+  }
+
+  private check(lba: number, blocks: number, write: boolean): void {
+    if (this.deleted) throw new KuraError('KURA-E1030', 'ENOENT', `LD ${this.rec.name} has been deleted.`, 'Reconnect to an existing LD.');
+    if (write && this.readOnly) throw new KuraError('KURA-E1031', 'EROFS', `LD ${this.rec.name} is read-only.`, 'Write to a read-write LD.');
+    if (!Number.isSafeInteger(lba) || !Number.isSafeInteger(blocks) || lba < 0 || blocks < 0 || lba + blocks > this.blockCount) {
+      throw new KuraError('KURA-E1032', 'ERANGE', `Blocks ${lba}+${blocks} lie beyond the end of LD ${this.rec.name} (${this.blockCount} blocks).`, 'Address blocks inside the LD.');
+    }
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inflight.add(p);
+    const done = (): void => {
+      this.inflight.delete(p);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  /** Resolves once every I/O in flight now has completed. */
+  private barrier(): Promise<unknown> {
+    return this.inflight.size === 0 ? Promise.resolve() : Promise.allSettled([...this.inflight]);
+  }
+
+  /** Physical chunk + 1 mapped at a logical chunk, 0 for a hole. */
+  private entry(lchunk: number): number {
+    const pid = this.top[Math.floor(lchunk / PAGE_ENTRIES)]!;
+    if (pid === 0) return 0;
+    return this.pool.pages.get(pid)!.entries[lchunk % PAGE_ENTRIES]!;
+  }
+
+  read(lba: number, blocks: number): Promise<Buffer> {
+    try {
+      this.check(lba, blocks, false);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const len = blocks * this.blockSize;
+    const buf = Buffer.allocUnsafe(len);
+    const start = lba * this.blockSize;
+    const cs = this.chunkSize;
+    const first = Math.floor(start / cs);
+    const off = start - first * cs;
+    if (off + len <= cs) {
+      // Fast path: the whole request lies in one chunk.
+      const e = this.entry(first);
+      if (e === 0) return Promise.resolve(buf.fill(0));
+      return this.track(this.pool.readChunk(e - 1, off, buf, 0, len).then(() => buf));
+    }
+    const parts: Promise<void>[] = [];
+    let pos = 0;
+    while (pos < len) {
+      const abs = start + pos;
+      const lchunk = Math.floor(abs / cs);
+      const o = abs - lchunk * cs;
+      const n = Math.min(cs - o, len - pos);
+      const e = this.entry(lchunk);
+      if (e === 0) buf.fill(0, pos, pos + n);
+      else parts.push(this.pool.readChunk(e - 1, o, buf, pos, n));
+      pos += n;
+    }
+    return this.track(Promise.all(parts).then(() => buf));
+  }
+
+  write(lba: number, data: Buffer, opts?: WriteOptions): Promise<void> {
+    if (data.length % this.blockSize !== 0) {
+      return Promise.reject(new KuraError('KURA-E1033', 'EINVAL', `Write of ${data.length} bytes is not a multiple of the ${this.blockSize}-byte block size.`, 'Write whole blocks.'));
+    }
+    try {
+      this.check(lba, data.length / this.blockSize, true);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const start = lba * this.blockSize;
+    const cs = this.chunkSize;
+    const len = data.length;
+    let p: Promise<unknown>;
+    const first = Math.floor(start / cs);
+    const off = start - first * cs;
+    if (off + len <= cs) {
+      p = this.writePiece(first, off, data, 0, len);
+    } else {
+      const parts: Promise<void>[] = [];
+      let pos = 0;
+      while (pos < len) {
+        const abs = start + pos;
+        const lchunk = Math.floor(abs / cs);
+        const o = abs - lchunk * cs;
+        const n = Math.min(cs - o, len - pos);
+        parts.push(this.writePiece(lchunk, o, data, pos, n));
+        pos += n;
+      }
+      p = Promise.all(parts);
+    }
+    const tracked = this.track(p);
+    if (opts?.fua) return tracked.then(() => this.hooks.commit());
+    return tracked.then(() => undefined);
+  }
+
+  private writePiece(lchunk: number, off: number, data: Buffer, pos: number, n: number): Promise<void> {
+    const lock = this.locks.get(lchunk);
+    if (lock !== undefined) return lock.then(() => this.writePiece(lchunk, off, data, pos, n));
+    const e = this.entry(lchunk);
+    if (e !== 0 && this.pool.refcount(e - 1) === 1 && this.pageOf(lchunk)!.refcount === 1) {
+      return this.pool.writeChunk(e - 1, off, data, pos, n);
+    }
+    return this.locked(lchunk, () => this.allocateAndWrite(lchunk, e, off, data, pos, n));
+  }
+
+  private locked(lchunk: number, fn: () => Promise<void>): Promise<void> {
+    const p = fn().finally(() => {
+      if (this.locks.get(lchunk) === p) this.locks.delete(lchunk);
+    });
+    this.locks.set(lchunk, p);
+    return p;
+  }
+
+  private pageOf(lchunk: number): MapPage | undefined {
+    const pid = this.top[Math.floor(lchunk / PAGE_ENTRIES)]!;
+    return pid === 0 ? undefined : this.pool.pages.get(pid);
+  }
+
+  /** Writes into a new chunk: a hole gets zeros around the data, a shared chunk gets a copy. */
+  private async allocateAndWrite(lchunk: number, old: number, off: number, data: Buffer, pos: number, n: number): Promise<void> {
+    const pool = this.pool;
+    const cs = this.chunkSize;
+    let alloc;
+    try {
+      alloc = pool.allocChunk();
+    } catch (e) {
+      // Frees that wait for a commit may be all the space there is: commit, then retry once.
+      if (!(e instanceof KuraError) || e.code !== 'ENOSPC' || !pool.hasPendingFrees) {
+        if (e instanceof KuraError && e.code === 'ENOSPC') this.hooks.noSpace(this, e);
+        throw e;
+      }
+      await this.hooks.commit();
+      await new Promise((r) => setImmediate(r));
+      try {
+        alloc = pool.allocChunk();
+      } catch (e2) {
+        if (e2 instanceof KuraError) this.hooks.noSpace(this, e2);
+        throw e2;
+      }
+    }
+    const chunk = alloc.chunk;
+    try {
+      if (old !== 0) {
+        // Copy-on-write: the old chunk is shared with a snapshot or clone.
+        const whole = Buffer.allocUnsafe(cs);
+        await pool.readChunk(old - 1, 0, whole, 0, cs);
+        data.copy(whole, off, pos, pos + n);
+        await pool.writeChunk(chunk, 0, whole, 0, cs);
+      } else if (alloc.pristine || n === cs) {
+        await pool.writeChunk(chunk, off, data, pos, n);
+      } else {
+        // A reused chunk holds old data: zero what this write does not cover.
+        const z = zeros(cs);
+        const parts = [pool.writeChunk(chunk, off, data, pos, n)];
+        if (off > 0) parts.push(pool.writeChunk(chunk, 0, z, 0, off));
+        if (off + n < cs) parts.push(pool.writeChunk(chunk, off + n, z, 0, cs - off - n));
+        await Promise.all(parts);
+      }
+    } catch (e) {
+      pool.unallocChunk(chunk);
+      throw e;
+    }
+    if (this.deleted) {
+      pool.unallocChunk(chunk);
+      return;
+    }
+    // The data is in place; only now does the map point at it.
+    const page = this.writablePage(lchunk);
+    const cur = page.entries[lchunk % PAGE_ENTRIES]!;
+    page.entries[lchunk % PAGE_ENTRIES] = chunk + 1;
+    pool.markPageDirty(page);
+    if (cur !== 0) pool.decRef(cur - 1, this.barrier());
+  }
+
+  /** The page for a logical chunk, created or un-shared so that it may be modified. */
+  private writablePage(lchunk: number): MapPage {
+    const t = Math.floor(lchunk / PAGE_ENTRIES);
+    const pid = this.top[t]!;
+    const pool = this.pool;
+    if (pid === 0) {
+      const page = pool.newPage(newEntries());
+      this.top[t] = page.id;
+      this.topDirty = true;
+      return page;
+    }
+    const page = pool.pages.get(pid)!;
+    if (page.refcount === 1) return page;
+    // Copy-on-write of metadata: the page is shared with a snapshot or clone.
+    const copy = pool.newPage(page.entries.slice());
+    for (let i = 0; i < PAGE_ENTRIES; i++) {
+      const e = copy.entries[i]!;
+      if (e !== 0) pool.incRef(e - 1);
+    }
+    pool.pageDecRef(page, Promise.resolve());
+    this.top[t] = copy.id;
+    this.topDirty = true;
+    return copy;
+  }
+
+  flush(): Promise<void> {
+    if (this.deleted) return Promise.reject(new KuraError('KURA-E1030', 'ENOENT', `LD ${this.rec.name} has been deleted.`, 'Reconnect to an existing LD.'));
+    return this.hooks.commit();
+  }
+
+  async unmap(ranges: UnmapRange[]): Promise<void> {
+    for (const r of ranges) this.check(r.lba, r.blocks, true);
+    for (const r of ranges) await this.deallocate(r.lba, r.blocks, false);
+  }
+
+  async writeZeroes(lba: number, blocks: number, opts?: WriteOptions & { noHole?: boolean }): Promise<void> {
+    this.check(lba, blocks, true);
+    await this.deallocate(lba, blocks, opts?.noHole ?? false);
+    if (opts?.fua) await this.hooks.commit();
+  }
+
+  /** Frees whole chunks of the range (unless keep) and writes zeros over partial ones. */
+  private async deallocate(lba: number, blocks: number, keep: boolean): Promise<void> {
+    const cs = this.chunkSize;
+    const start = lba * this.blockSize;
+    const end = start + blocks * this.blockSize;
+    let pos = start;
+    const partial: Promise<void>[] = [];
+    while (pos < end) {
+      const lchunk = Math.floor(pos / cs);
+      const o = pos - lchunk * cs;
+      const n = Math.min(cs - o, end - pos);
+      const lock = this.locks.get(lchunk);
+      if (lock !== undefined) await lock.catch(() => undefined);
+      const e = this.entry(lchunk);
+      if (e !== 0) {
+        if (n === cs && !keep) {
+          const page = this.writablePage(lchunk);
+          page.entries[lchunk % PAGE_ENTRIES] = 0;
+          this.pool.markPageDirty(page);
+          this.pool.decRef(e - 1, this.barrier());
+        } else {
+          partial.push(this.writePieceZero(lchunk, o, n));
+        }
+      }
+      pos += n;
+    }
+    await this.track(Promise.all(partial));
+  }
+
+  private writePieceZero(lchunk: number, off: number, n: number): Promise<void> {
+    const z = zeros(n);
+    return this.writePiece(lchunk, off, z, 0, n);
+  }
+
+  async allocation(lba: number, blocks: number): Promise<AllocationExtent[]> {
+    this.check(lba, blocks, false);
+    const out: AllocationExtent[] = [];
+    const bpc = this.chunkSize / this.blockSize;
+    let b = lba;
+    const end = lba + blocks;
+    while (b < end) {
+      const lchunk = Math.floor(b / bpc);
+      const n = Math.min((lchunk + 1) * bpc, end) - b;
+      const hole = this.entry(lchunk) === 0;
+      const last = out[out.length - 1];
+      if (last && last.hole === hole) last.blocks += n;
+      else out.push({ blocks: n, hole, zero: hole });
+      b += n;
+    }
+    return out;
+  }
+
+  /** Grows the map for a larger capacity. */
+  expand(newCapacity: number): void {
+    const len = LogicalDisk.topLength(newCapacity, this.chunkSize);
+    if (len > this.top.length) {
+      const t = new Uint32Array(len);
+      t.set(this.top);
+      this.top = t;
+      this.topDirty = true;
+    }
+    this.rec.capacity = newCapacity;
+  }
+
+  /** Drops every page reference (the LD is being deleted). */
+  release(): void {
+    this.deleted = true;
+    const barrier = this.barrier();
+    for (let t = 0; t < this.top.length; t++) {
+      const pid = this.top[t]!;
+      if (pid === 0) continue;
+      const page = this.pool.pages.get(pid);
+      if (page) this.pool.pageDecRef(page, barrier);
+      this.top[t] = 0;
+    }
+  }
+}

@@ -1,0 +1,88 @@
+// A physical disk: a sparse backing file (or block device) read and written
+// positionally. Callback-style fs calls keep the hot path free of extra promises
+// layers; libuv's thread pool carries them.
+import fs from 'node:fs';
+
+export type PdState = 'ready' | 'failed';
+
+export class PhysicalDisk {
+  readonly number: number;
+  readonly path: string;
+  readonly size: number;
+  state: PdState = 'ready';
+  /** Set by every write, cleared when a sync starts: a clean PD needs no fdatasync. */
+  dirty = false;
+  private fd: number;
+
+  private constructor(number: number, path: string, size: number, fd: number) {
+    this.number = number;
+    this.path = path;
+    this.size = size;
+    this.fd = fd;
+  }
+
+  /** Creates a sparse file of `size` bytes (refuses to overwrite an existing one). */
+  static create(number: number, path: string, size: number): PhysicalDisk {
+    const fd = fs.openSync(path, 'wx+', 0o600);
+    fs.ftruncateSync(fd, size);
+    fs.fsyncSync(fd);
+    return new PhysicalDisk(number, path, size, fd);
+  }
+
+  static open(number: number, path: string, size: number): PhysicalDisk {
+    let fd = -1;
+    const pd = new PhysicalDisk(number, path, size, fd);
+    try {
+      fd = fs.openSync(path, 'r+');
+      pd.fd = fd;
+      const st = fs.fstatSync(fd);
+      if (st.isFile() && st.size < size) pd.state = 'failed';
+    } catch {
+      pd.state = 'failed';
+    }
+    return pd;
+  }
+
+  read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      fs.read(this.fd, buf, bufOffset, length, position, (err, n) => {
+        if (err) reject(err);
+        else if (n < length) {
+          // A short read inside the PD's size means the file shrank under us.
+          buf.fill(0, bufOffset + n, bufOffset + length);
+          resolve();
+        } else resolve();
+      });
+    });
+  }
+
+  write(buf: Buffer, bufOffset: number, length: number, position: number): Promise<void> {
+    this.dirty = true;
+    return new Promise((resolve, reject) => {
+      fs.write(this.fd, buf, bufOffset, length, position, (err, n) => {
+        if (err) reject(err);
+        else if (n < length) {
+          // Positional writes to a regular file complete in full or fail; be safe anyway.
+          this.write(buf, bufOffset + n, length - n, position + n).then(resolve, reject);
+        } else resolve();
+      });
+    });
+  }
+
+  sync(): Promise<void> {
+    this.dirty = false;
+    return new Promise((resolve, reject) => {
+      fs.fdatasync(this.fd, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  grow(size: number): void {
+    fs.ftruncateSync(this.fd, size);
+    (this as { size: number }).size = size;
+  }
+
+  close(): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+}

@@ -1,0 +1,119 @@
+// A RAID group: a set of PDs that together hold a contiguous range of a pool's
+// physical chunks. The stripe unit is the chunk, so every chunk lives whole on one
+// PD (RAID0) or on each PD of one mirror set (RAID1, RAID10).
+import { KuraError } from '../errors.js';
+import type { PhysicalDisk } from './pd.js';
+
+export type Raid = 'RAID0' | 'RAID1' | 'RAID10';
+
+export function parseRaid(s: string): Raid {
+  const v = s.toUpperCase().replace(/^RAID/, '');
+  if (v === '0') return 'RAID0';
+  if (v === '1') return 'RAID1';
+  if (v === '10' || v === '1/10') return 'RAID10';
+  throw new KuraError('KURA-E1010', 'EINVAL', `RAID type "${s}" is not supported.`, 'Use RAID 1, 10 or 0.');
+}
+
+export function validatePdCount(raid: Raid, pds: number): void {
+  const ok = Number.isInteger(pds) && (raid === 'RAID0' ? pds >= 1 : raid === 'RAID1' ? pds >= 2 : pds >= 4 && pds % 2 === 0);
+  if (!ok || pds > 64) {
+    const need = raid === 'RAID0' ? '1 to 64' : raid === 'RAID1' ? '2 to 64' : 'an even number from 4 to 64';
+    throw new KuraError('KURA-E1011', 'EINVAL', `${raid} cannot be built from ${pds} PDs.`, `Give ${need} PDs for ${raid}.`);
+  }
+}
+
+/** Chunks laid side by side across the group (how many distinct chunks one "row" holds). */
+export function stripeWidth(raid: Raid, pds: number): number {
+  return raid === 'RAID0' ? pds : raid === 'RAID1' ? 1 : pds / 2;
+}
+
+export function defaultPdCount(raid: Raid): number {
+  return raid === 'RAID0' ? 1 : raid === 'RAID1' ? 2 : 4;
+}
+
+export class RaidGroup {
+  readonly number: number;
+  readonly raid: Raid;
+  readonly firstChunk: number;
+  readonly chunkCount: number;
+  readonly chunkSize: number;
+  readonly pds: PhysicalDisk[];
+  private readonly width: number;
+  private readCursor = 0;
+
+  constructor(number: number, raid: Raid, firstChunk: number, chunkCount: number, chunkSize: number, pds: PhysicalDisk[]) {
+    this.number = number;
+    this.raid = raid;
+    this.firstChunk = firstChunk;
+    this.chunkCount = chunkCount;
+    this.chunkSize = chunkSize;
+    this.pds = pds;
+    this.width = stripeWidth(raid, pds.length);
+  }
+
+  contains(chunk: number): boolean {
+    return chunk >= this.firstChunk && chunk < this.firstChunk + this.chunkCount;
+  }
+
+  /** The PDs holding a chunk (one for RAID0, the mirror set otherwise) and its byte offset on them. */
+  private place(chunk: number): { members: PhysicalDisk[]; base: number } {
+    const i = chunk - this.firstChunk;
+    const row = Math.floor(i / this.width);
+    const col = i % this.width;
+    const base = row * this.chunkSize;
+    if (this.raid === 'RAID0') return { members: [this.pds[col]!], base };
+    if (this.raid === 'RAID1') return { members: this.pds, base };
+    return { members: [this.pds[2 * col]!, this.pds[2 * col + 1]!], base };
+  }
+
+  async read(chunk: number, offset: number, buf: Buffer, bufOffset: number, length: number, onPdFail: (pd: PhysicalDisk, e: unknown) => void): Promise<void> {
+    const { members, base } = this.place(chunk);
+    // Alternate between healthy mirrors to spread reads.
+    const start = members.length > 1 ? this.readCursor++ % members.length : 0;
+    let lastErr: unknown;
+    for (let k = 0; k < members.length; k++) {
+      const pd = members[(start + k) % members.length]!;
+      if (pd.state !== 'ready') continue;
+      try {
+        await pd.read(buf, bufOffset, length, base + offset);
+        return;
+      } catch (e) {
+        lastErr = e;
+        onPdFail(pd, e);
+      }
+    }
+    throw new KuraError('KURA-E1020', 'EIO', `No readable copy of chunk ${chunk} in RAID group ${this.number}${lastErr ? `: ${(lastErr as Error).message}` : ''}.`, 'Replace the failed PDs of the pool and restore the data from a backup.');
+  }
+
+  async write(chunk: number, offset: number, buf: Buffer, bufOffset: number, length: number, onPdFail: (pd: PhysicalDisk, e: unknown) => void): Promise<void> {
+    const { members, base } = this.place(chunk);
+    if (members.length === 1) {
+      const pd = members[0]!;
+      if (pd.state === 'ready') {
+        try {
+          return await pd.write(buf, bufOffset, length, base + offset);
+        } catch (e) {
+          onPdFail(pd, e);
+        }
+      }
+      throw this.noWritableCopy(chunk);
+    }
+    let ok = 0;
+    await Promise.all(
+      members.map(async (pd) => {
+        if (pd.state !== 'ready') return;
+        try {
+          await pd.write(buf, bufOffset, length, base + offset);
+          ok++;
+        } catch (e) {
+          onPdFail(pd, e);
+        }
+      }),
+    );
+    if (ok === 0) throw this.noWritableCopy(chunk);
+  }
+
+  private noWritableCopy(chunk: number): KuraError {
+    return new KuraError('KURA-E1021', 'EIO', `No writable copy of chunk ${chunk} in RAID group ${this.number}.`, 'Replace the failed PDs of the pool.');
+  }
+}
