@@ -67,6 +67,14 @@ export interface ArrayInfo {
   serial: string;
   version: string;
   controllers: number[];
+  /** Memory the array holds for metadata, and the process's own figures. */
+  memory: {
+    mapPages: number;
+    /** Bytes of in-memory metadata: map pages, top-level maps and chunk refcounts. */
+    metadataBytes: number;
+    rss: number;
+    heapUsed: number;
+  };
 }
 
 export interface ArrayEvent {

@@ -154,7 +154,14 @@ export class KuraArray implements ArrayAgent {
   }
 
   info(): ArrayInfo {
-    return { name: this.name, serial: this.serial, version: KURA_VERSION, controllers: [...CONTROLLERS] };
+    const mem = process.memoryUsage();
+    return {
+      name: this.name,
+      serial: this.serial,
+      version: KURA_VERSION,
+      controllers: [...CONTROLLERS],
+      memory: { ...this.engine.metadataMemory(), rss: mem.rss, heapUsed: mem.heapUsed },
+    };
   }
 
   // ---- pools ----

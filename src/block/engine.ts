@@ -18,6 +18,8 @@ export const DEFAULT_CHUNK_SIZE = 1 << 20;
 export const DEFAULT_THRESHOLD = 80;
 /** Metadata of completed writes is committed at least this often without a flush. */
 const PERIODIC_COMMIT_MS = 1000;
+/** Rough per-page cost beyond its entries: the object, typed-array header, map slot. */
+const PAGE_OVERHEAD = 160;
 
 export type EngineEvent =
   | { kind: 'threshold'; pool: Pool; over: boolean }
@@ -206,6 +208,18 @@ export class BlockEngine {
       throw new KuraError('KURA-E1002', 'EIO', `Committing metadata failed: ${(e as Error).message}.`, 'Check the data directory\'s file system; the array retries on the next flush.');
     }
     for (const r of releases) r();
+  }
+
+  /** What the in-memory metadata costs: pages, top-level maps, refcount arrays. */
+  metadataMemory(): { mapPages: number; metadataBytes: number } {
+    let pages = 0;
+    let bytes = 0;
+    for (const pool of this.pools.values()) {
+      pages += pool.pages.size;
+      bytes += pool.pages.size * (PAGE_ENTRIES * 4 + PAGE_OVERHEAD) + pool.capacityChunks * 4;
+    }
+    for (const ld of this.lds.values()) bytes += ld.top.byteLength;
+    return { mapPages: pages, metadataBytes: bytes };
   }
 
   // ---- configuration (each commits at once) ----
