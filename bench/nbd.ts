@@ -1,0 +1,112 @@
+// NBD benchmark: Kura beside `nbdkit file` in the same run, on the same kind of
+// backing file (a sparse file on the same file system), with fio's nbd engine.
+// Then the memory cost of thin metadata on a 1 TiB LD.
+//
+//   npm run bench:nbd            (KURA_BENCH_SECONDS=10, KURA_BENCH_ROUNDS=2, KURA_BENCH_MEM_GIB=16)
+import fs from 'node:fs';
+import path from 'node:path';
+import { api, fio, rssOf, startKura, startNbdkit } from './lib.js';
+import type { FioResult, KuraServer } from './lib.js';
+
+const GiB = 2 ** 30;
+const SECONDS = Number(process.env.KURA_BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.KURA_BENCH_ROUNDS ?? 2);
+const MEM_GIB = Number(process.env.KURA_BENCH_MEM_GIB ?? 16);
+const WORK = process.env.KURA_BENCH_DIR ?? '/var/tmp/kura-bench';
+
+const JOBS: Array<{ name: string; args: string[]; metric: 'iops' | 'bw' }> = [
+  { name: '4k randread qd32', args: ['--rw=randread', '--bs=4k', '--iodepth=32'], metric: 'iops' },
+  { name: '4k randwrite qd32', args: ['--rw=randwrite', '--bs=4k', '--iodepth=32'], metric: 'iops' },
+  { name: '1M seq read qd8', args: ['--rw=read', '--bs=1m', '--iodepth=8'], metric: 'bw' },
+  { name: '1M seq write qd8', args: ['--rw=write', '--bs=1m', '--iodepth=8'], metric: 'bw' },
+];
+
+function fmt(r: FioResult, metric: 'iops' | 'bw'): string {
+  return metric === 'iops' ? `${(r.iops / 1000).toFixed(1)}k IOPS` : `${(r.bw / 1e9).toFixed(2)} GB/s`;
+}
+
+async function throughput(): Promise<void> {
+  const dir = path.join(WORK, 'throughput');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const kura = await startKura(path.join(dir, 'kura'));
+  const peerFile = path.join(dir, 'nbdkit.img');
+  fs.writeFileSync(peerFile, '');
+  fs.truncateSync(peerFile, GiB);
+  const peer = await startNbdkit(peerFile);
+  try {
+    // One PD, no mirroring: the same single sparse file nbdkit gets.
+    await api(kura, 'POST', '/pools', { name: 'bench', size: 2 * GiB, raid: 'RAID0', pds: 1 });
+    await api(kura, 'POST', '/lds', { name: 'bench0', pool: 'bench', size: GiB });
+    const targets = [
+      { name: 'kura', uri: `nbd://127.0.0.1:${kura.nbdPort}/bench0` },
+      { name: 'nbdkit', uri: `nbd://127.0.0.1:${peer.port}/` },
+    ];
+    // Fill both so reads hit written (mapped) data.
+    for (const t of targets) fio(t.uri, ['--rw=write', '--bs=1m', '--iodepth=8', '--size=1g']);
+    const sums = new Map<string, { kura: number; nbdkit: number; r: FioResult[] }>();
+    console.log(`fio nbd engine, ${SECONDS}s per run, ${ROUNDS} interleaved rounds, 1 GiB LD/file`);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const job of JOBS) {
+        for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
+          const r = fio(t.uri, [...job.args, '--size=1g', '--time_based', `--runtime=${SECONDS}`, '--norandommap', '--randrepeat=0']);
+          const s = sums.get(job.name) ?? { kura: 0, nbdkit: 0, r: [] };
+          s[t.name as 'kura' | 'nbdkit'] += job.metric === 'iops' ? r.iops : r.bw;
+          sums.set(job.name, s);
+          console.log(`  round ${round + 1} ${job.name.padEnd(18)} ${t.name.padEnd(7)} ${fmt(r, job.metric)}`);
+        }
+      }
+    }
+    console.log('\nresult (mean of rounds)            kura          nbdkit        ratio');
+    for (const job of JOBS) {
+      const s = sums.get(job.name)!;
+      const k = { iops: s.kura / ROUNDS, bw: s.kura / ROUNDS };
+      const n = { iops: s.nbdkit / ROUNDS, bw: s.nbdkit / ROUNDS };
+      console.log(`  ${job.name.padEnd(32)} ${fmt(k, job.metric).padEnd(13)} ${fmt(n, job.metric).padEnd(13)} ${(s.kura / s.nbdkit).toFixed(2)}x`);
+    }
+  } finally {
+    peer.stop();
+    await kura.stop();
+  }
+}
+
+async function memoryInfo(k: KuraServer): Promise<{ metadataBytes: number; rss: number }> {
+  const info = (await api(k, 'GET', '/array')) as { memory: { metadataBytes: number; rss: number } };
+  return { metadataBytes: info.memory.metadataBytes, rss: rssOf(k.proc.pid!) };
+}
+
+async function memory(): Promise<void> {
+  const dir = path.join(WORK, 'memory');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const kura = await startKura(path.join(dir, 'kura'));
+  const MiB = 2 ** 20;
+  try {
+    await api(kura, 'POST', '/pools', { name: 'mem', size: (MEM_GIB + 2) * GiB, raid: 'RAID0', pds: 1 });
+    await api(kura, 'POST', '/lds', { name: 'big', pool: 'mem', size: 1024 * GiB });
+    const uri = `nbd://127.0.0.1:${kura.nbdPort}/big`;
+    const base = await memoryInfo(kura);
+    const row = (label: string, m: { metadataBytes: number; rss: number }, gib: number) =>
+      console.log(
+        `  ${label.padEnd(34)} metadata ${(m.metadataBytes / MiB).toFixed(2).padStart(7)} MiB (+${((m.metadataBytes - base.metadataBytes) / MiB / Math.max(gib, 1)).toFixed(3)} MiB/GiB)   RSS ${(m.rss / MiB).toFixed(0).padStart(5)} MiB (+${((m.rss - base.rss) / MiB).toFixed(0)})`,
+      );
+    console.log(`\nmemory: 1 TiB thin LD, 1 MiB writes at random 1 MiB-aligned offsets`);
+    row('start', base, 0);
+    fio(uri, ['--rw=randwrite', '--bs=1m', '--iodepth=8', '--size=1024g', '--io_size=1g', '--norandommap', '--randrepeat=0']);
+    const one = await memoryInfo(kura);
+    row('after 1 GiB written', one, 1);
+    fio(uri, ['--rw=randwrite', '--bs=1m', '--iodepth=8', '--size=1024g', `--io_size=${MEM_GIB - 1}g`, '--norandommap', '--randrepeat=0']);
+    const many = await memoryInfo(kura);
+    row(`after ${MEM_GIB} GiB written`, many, MEM_GIB);
+    fio(uri, ['--rw=randread', '--bs=1m', '--iodepth=8', '--size=1024g', '--io_size=4g', '--norandommap', '--randrepeat=0']);
+    const reads = await memoryInfo(kura);
+    console.log(`  after 4 GiB of reads (mostly holes) metadata +${((reads.metadataBytes - many.metadataBytes) / MiB).toFixed(3)} MiB, RSS +${((reads.rss - many.rss) / MiB).toFixed(0)} MiB`);
+  } finally {
+    await kura.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const which = process.argv[2] ?? 'all';
+if (which === 'all' || which === 'throughput') await throughput();
+if (which === 'all' || which === 'memory') await memory();
