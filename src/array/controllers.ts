@@ -19,9 +19,9 @@ export interface HostPort {
 
 export const CONTROLLER_COUNT = 2;
 
-/** ALUA target port group id of a controller (0 is avoided; some hosts treat it as "none"). */
+/** ALUA target port group id of a controller: the controller number itself, as the seed numbers them (00, 01). */
 export function tpgOf(controller: number): number {
-  return controller + 1;
+  return controller;
 }
 
 export class Controllers {
