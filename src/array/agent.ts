@@ -103,6 +103,18 @@ export interface CreateLdRequest {
   size: number;
 }
 
+export interface HostInfo {
+  name: string;
+  initiators: string[];
+  luns: Array<{ lun: number; ld: string; ldNumber: number }>;
+}
+
+export interface ControllerInfo {
+  number: number;
+  state: 'online' | 'down';
+  ports: Array<{ host: string; port: number; state: 'up' | 'down'; portalGroupTag: number; relativeTargetPortId: number }>;
+}
+
 export interface ArrayAgent {
   info(): ArrayInfo;
   listPools(): PoolInfo[];
@@ -121,6 +133,20 @@ export interface ArrayAgent {
   /** Grows the LD to newSize bytes; shrinking is refused. */
   expandLd(ref: string | number, newSize: number): Promise<LdInfo>;
   deleteLd(ref: string | number): Promise<void>;
+
+  listHosts(): HostInfo[];
+  createHost(name: string, initiators: string[]): Promise<HostInfo>;
+  deleteHost(name: string): Promise<void>;
+  addInitiator(host: string, iqn: string): Promise<HostInfo>;
+  removeInitiator(host: string, iqn: string): Promise<HostInfo>;
+  /** Maps an LD into a host's LUN space; lun defaults to the lowest free LUN. */
+  mapLun(host: string, ld: string | number, lun?: number): Promise<HostInfo>;
+  unmapLun(host: string, lun: number): Promise<HostInfo>;
+
+  listControllers(): ControllerInfo[];
+  /** Fault injection: take a controller (with its ports) down or bring it back. */
+  setControllerState(n: number, state: 'online' | 'down'): Promise<ControllerInfo[]>;
+  setPortState(host: string, port: number, state: 'up' | 'down'): Promise<ControllerInfo[]>;
 
   /** Subscribes to events the array raises itself (faults, thresholds, state changes). */
   onEvent(listener: (e: ArrayEvent) => void): () => void;

@@ -11,7 +11,10 @@ import type { EngineEvent } from '../block/engine.js';
 import type { LogicalDisk } from '../block/logical-disk.js';
 import type { Pool } from '../block/pool.js';
 import { parseRaid } from '../block/raid-group.js';
-import type { ArrayAgent, ArrayEvent, ArrayInfo, CreateLdRequest, CreatePoolRequest, LdInfo, PoolInfo, RaidType } from './agent.js';
+import type { ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdInfo, PoolInfo, RaidType } from './agent.js';
+import { Controllers } from './controllers.js';
+import { HostTable } from './hosts.js';
+import type { HostEntry } from './hosts.js';
 
 export const KURA_VERSION = '0.1.0';
 /** IEEE company id used in NAA 6 designators (a placeholder until Kura has its own). */
@@ -33,6 +36,21 @@ export interface ExportProvider {
 
 export interface OpenArrayOptions {
   dataDir: string;
+  /** iSCSI host ports: the n-th belongs to controller n mod 2. */
+  portals?: Array<{ host: string; port: number }>;
+}
+
+export const DEFAULT_PORTALS = [
+  { host: '127.0.0.1', port: 3260 },
+  { host: '127.0.0.1', port: 3261 },
+];
+
+/** What the array asks of its protocol front ends when controllers or ports change. */
+export interface FrontEndHooks {
+  portDown(host: string, port: number): void;
+  portUp(host: string, port: number): Promise<void>;
+  /** Ownership (ALUA states) of some LDs changed. */
+  aluaChanged(ldNumbers: number[]): void;
 }
 
 const NAME_RE = /^[A-Za-z0-9_.:-]{1,32}$/;
@@ -75,10 +93,15 @@ export class KuraArray implements ArrayAgent {
   private listeners: Array<(e: ArrayEvent) => void> = [];
   private configChain: Promise<unknown> = Promise.resolve();
   private lastNoSpace = new Map<number, number>();
+  readonly hosts: HostTable;
+  readonly controllers: Controllers;
+  private frontEnds: FrontEndHooks[] = [];
 
-  private constructor(dataDir: string, engine: BlockEngine) {
+  private constructor(dataDir: string, engine: BlockEngine, portals: Array<{ host: string; port: number }>) {
     this.dataDir = dataDir;
     this.engine = engine;
+    this.hosts = new HostTable(engine.store.db);
+    this.controllers = new Controllers(portals);
     const serial = engine.store.getMeta('array_serial');
     this.isNew = serial === undefined;
     if (serial === undefined) {
@@ -96,7 +119,7 @@ export class KuraArray implements ArrayAgent {
     const dir = path.join(opts.dataDir, 'array');
     fs.mkdirSync(dir, { recursive: true });
     try {
-      return new KuraArray(opts.dataDir, BlockEngine.open(dir));
+      return new KuraArray(opts.dataDir, BlockEngine.open(dir), opts.portals ?? DEFAULT_PORTALS);
     } catch (e) {
       if (e instanceof KuraError) throw e;
       throw new KuraError('KURA-E2001', 'EIO', `The array in ${opts.dataDir} cannot be opened: ${(e as Error).message}.`, 'Check that the data directory is readable and not used by another kura process.');
@@ -245,6 +268,7 @@ export class KuraArray implements ArrayAgent {
 
   private ldInfo(l: LogicalDisk): LdInfo {
     const owner = l.rec.defaultOwner;
+    const current = this.controllers.currentOwner(owner);
     return {
       number: l.rec.number,
       name: l.rec.name,
@@ -257,7 +281,7 @@ export class KuraArray implements ArrayAgent {
       state: l.pool.state === 'offline' ? 'offline' : 'ready',
       capacityAllocation: 'virtual',
       accessMode: l.readOnly ? 'ReadOnly' : 'ReadWrite',
-      currentOwner: owner,
+      currentOwner: current,
       defaultOwner: owner,
       purpose: (l.rec.attrs['purpose'] as string | undefined) ?? '---',
       rplAttribute: 'IV',
@@ -308,7 +332,145 @@ export class KuraArray implements ArrayAgent {
   }
 
   deleteLd(ref: string | number): Promise<void> {
-    return this.config(() => this.engine.deleteLd(this.ld(ref)));
+    return this.config(async () => {
+      const ld = this.ld(ref);
+      this.hosts.unmapLd(ld.rec.number);
+      await this.engine.deleteLd(ld);
+    });
+  }
+
+  /** The LD with this number, if any (front ends resolve LUNs through it). */
+  ldByNumber(n: number): LogicalDisk | undefined {
+    for (const l of this.engine.lds.values()) if (l.rec.number === n) return l;
+    return undefined;
+  }
+
+  /** All LDs, for the front ends. */
+  allLds(): LogicalDisk[] {
+    return [...this.engine.lds.values()].sort((a, b) => a.rec.number - b.rec.number);
+  }
+
+  // ---- hosts (access control) ----
+
+  private hostInfo(h: HostEntry): HostInfo {
+    const luns = [...h.luns].sort((a, b) => a[0] - b[0]).map(([lun, n]) => ({ lun, ld: this.ldByNumber(n)?.name ?? '?', ldNumber: n }));
+    return { name: h.name, initiators: [...h.initiators], luns };
+  }
+
+  listHosts(): HostInfo[] {
+    return this.hosts.list().map((h) => this.hostInfo(h));
+  }
+
+  createHost(name: string, initiators: string[]): Promise<HostInfo> {
+    return this.config(() => this.hostInfo(this.hosts.create(name, initiators)));
+  }
+
+  deleteHost(name: string): Promise<void> {
+    return this.config(() => this.hosts.delete(name));
+  }
+
+  addInitiator(host: string, iqn: string): Promise<HostInfo> {
+    return this.config(() => this.hostInfo(this.hosts.addInitiator(host, iqn)));
+  }
+
+  removeInitiator(host: string, iqn: string): Promise<HostInfo> {
+    return this.config(() => this.hostInfo(this.hosts.removeInitiator(host, iqn)));
+  }
+
+  mapLun(host: string, ldRef: string | number, lun?: number): Promise<HostInfo> {
+    return this.config(() => {
+      const h = this.hosts.get(host);
+      const ld = this.ld(ldRef);
+      const chosen = lun ?? lowestFree(h.luns.keys());
+      return this.hostInfo(this.hosts.map(host, chosen, ld.rec.number));
+    });
+  }
+
+  unmapLun(host: string, lun: number): Promise<HostInfo> {
+    return this.config(() => this.hostInfo(this.hosts.unmap(host, lun)));
+  }
+
+  /** LUN → LD visible to an initiator: everything at LUN = LD number while no host entry exists. */
+  lunsFor(initiatorName: string): Map<number, LogicalDisk> {
+    const out = new Map<number, LogicalDisk>();
+    if (this.hosts.open) {
+      for (const l of this.engine.lds.values()) out.set(l.rec.number, l);
+      return out;
+    }
+    const h = this.hosts.ofInitiator(initiatorName);
+    if (!h) return out;
+    for (const [lun, n] of h.luns) {
+      const l = this.ldByNumber(n);
+      if (l) out.set(lun, l);
+    }
+    return out;
+  }
+
+  // ---- controllers, ports, fault injection ----
+
+  registerFrontEnd(hooks: FrontEndHooks): void {
+    this.frontEnds.push(hooks);
+  }
+
+  listControllers(): ControllerInfo[] {
+    return this.controllers.states.map((state, number) => ({
+      number,
+      state,
+      ports: this.controllers.ports
+        .filter((p) => p.controller === number)
+        .map((p) => ({ host: p.host, port: p.port, state: p.state, portalGroupTag: p.portalGroupTag, relativeTargetPortId: p.relativeTargetPortId })),
+    }));
+  }
+
+  setControllerState(n: number, state: 'online' | 'down'): Promise<ControllerInfo[]> {
+    return this.config(async () => {
+      this.controllers.check(n);
+      if (this.controllers.states[n] === state) return this.listControllers();
+      const before = new Map(this.allLds().map((l) => [l.rec.number, this.controllers.currentOwner(l.rec.defaultOwner)]));
+      this.controllers.states[n] = state;
+      for (const p of this.controllers.ports.filter((x) => x.controller === n)) {
+        if (state === 'down') {
+          p.state = 'down';
+          for (const f of this.frontEnds) f.portDown(p.host, p.port);
+        } else {
+          p.state = 'up';
+          for (const f of this.frontEnds) await f.portUp(p.host, p.port);
+        }
+      }
+      const moved = this.allLds().filter((l) => before.get(l.rec.number) !== this.controllers.currentOwner(l.rec.defaultOwner));
+      this.emit({
+        id: state === 'down' ? 'KURA-E2052' : 'KURA-I2053',
+        severity: state === 'down' ? 'error' : 'info',
+        source: `controller/${n}`,
+        text:
+          state === 'down'
+            ? `Controller ${String(n).padStart(2, '0')} is down; ${moved.length} LD(s) moved to the surviving controller.`
+            : `Controller ${String(n).padStart(2, '0')} is online; ${moved.length} LD(s) returned to their default owner.`,
+      });
+      // Every LU's ALUA states change when a controller's state does (its group turns unavailable or back).
+      for (const f of this.frontEnds) f.aluaChanged(this.allLds().map((l) => l.rec.number));
+      return this.listControllers();
+    });
+  }
+
+  setPortState(host: string, port: number, state: 'up' | 'down'): Promise<ControllerInfo[]> {
+    return this.config(async () => {
+      const p = this.controllers.port(host, port);
+      if (state === 'up' && this.controllers.states[p.controller] !== 'online') {
+        throw new KuraError('KURA-E2054', 'EBUSY', `Host port ${host}:${port} belongs to controller ${p.controller}, which is down.`, `Bring the controller up first (kura fault controller-up ${p.controller}).`);
+      }
+      if (p.state === state) return this.listControllers();
+      p.state = state;
+      if (state === 'down') for (const f of this.frontEnds) f.portDown(host, port);
+      else for (const f of this.frontEnds) await f.portUp(host, port);
+      this.emit({
+        id: state === 'down' ? 'KURA-W2055' : 'KURA-I2056',
+        severity: state === 'down' ? 'warning' : 'info',
+        source: `port/${host}:${port}`,
+        text: state === 'down' ? `Host port ${host}:${port} (controller ${p.controller}) is down.` : `Host port ${host}:${port} (controller ${p.controller}) is up.`,
+      });
+      return this.listControllers();
+    });
   }
 
   // ---- front ends ----
