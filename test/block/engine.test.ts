@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { KuraArray } from '../../src/array/array.js';
 import type { ArrayEvent } from '../../src/array/agent.js';
 import { checkDataDir } from '../../src/block/check.js';
@@ -12,8 +12,15 @@ import { KuraError } from '../../src/errors.js';
 
 const MiB = 1 << 20;
 
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'kura-engine-'));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-engine-'));
+  dirs.push(d);
+  return d;
 }
 
 async function withArray<T>(dir: string, fn: (a: KuraArray) => Promise<T>): Promise<T> {

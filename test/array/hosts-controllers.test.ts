@@ -1,0 +1,76 @@
+// Access control (host entries, LUN maps) and controller ownership on the array.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { KuraArray } from '../../src/array/array.js';
+import type { ArrayEvent } from '../../src/array/agent.js';
+import { KuraError } from '../../src/errors.js';
+
+const MiB = 1 << 20;
+const IQN_A = 'iqn.1994-05.com.redhat:host-a';
+const IQN_B = 'iqn.1994-05.com.redhat:host-b';
+
+async function fresh(): Promise<{ a: KuraArray; dir: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-array-'));
+  const a = await KuraArray.open({ dataDir: dir });
+  await a.createPool({ name: 'p', size: 16 * MiB });
+  await a.createLd({ name: 'ld0', pool: 'p', size: 4 * MiB });
+  await a.createLd({ name: 'ld1', pool: 'p', size: 4 * MiB });
+  return { a, dir };
+}
+
+test('every initiator sees every LD at LUN = LD number until the first host entry, then only its own', async (t) => {
+  const { a, dir } = await fresh();
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  assert.deepEqual([...a.lunsFor(IQN_A).entries()].map(([l, d]) => [l, d.name]), [[0, 'ld0'], [1, 'ld1']]);
+  await a.createHost('hostA', [IQN_A]);
+  assert.equal(a.lunsFor(IQN_A).size, 0);
+  assert.equal(a.lunsFor(IQN_B).size, 0, 'an unknown initiator sees nothing once hosts exist');
+  await a.mapLun('hostA', 'ld1', 5);
+  await a.mapLun('hostA', 'ld0');
+  assert.deepEqual([...a.lunsFor(IQN_A).entries()].map(([l, d]) => [l, d.name]).sort(), [[0, 'ld0'], [5, 'ld1']]);
+  await assert.rejects(a.mapLun('hostA', 'ld1', 6), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E2048');
+  await assert.rejects(a.createHost('hostB', [IQN_A]), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E2044');
+  await assert.rejects(a.createHost('hostB', ['not-an-iqn']), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E2043');
+  await a.close();
+  // Persisted across restart; deleting an LD removes its mappings.
+  const b = await KuraArray.open({ dataDir: dir });
+  assert.deepEqual(b.listHosts(), [{ name: 'hostA', initiators: [IQN_A], luns: [{ lun: 0, ld: 'ld0', ldNumber: 0 }, { lun: 5, ld: 'ld1', ldNumber: 1 }] }]);
+  await b.deleteLd('ld1');
+  assert.deepEqual(b.listHosts()[0]!.luns, [{ lun: 0, ld: 'ld0', ldNumber: 0 }]);
+  await b.unmapLun('hostA', 0);
+  await b.deleteHost('hostA');
+  assert.equal(b.lunsFor(IQN_B).size, 1, 'no hosts: open again');
+  await b.close();
+});
+
+test('a controller going down moves its LDs to the survivor and back', async (t) => {
+  const { a, dir } = await fresh();
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const events: ArrayEvent[] = [];
+  a.onEvent((e) => events.push(e));
+  const changed: number[][] = [];
+  const portEvents: string[] = [];
+  a.registerFrontEnd({
+    portDown: (h, p) => portEvents.push(`down ${h}:${p}`),
+    portUp: async (h, p) => void portEvents.push(`up ${h}:${p}`),
+    aluaChanged: (lds) => changed.push(lds),
+  });
+  assert.deepEqual(a.listLds().map((l) => [l.name, l.defaultOwner, l.currentOwner]), [['ld0', 0, 0], ['ld1', 1, 1]]);
+  await a.setControllerState(0, 'down');
+  assert.deepEqual(a.listLds().map((l) => l.currentOwner), [1, 1]);
+  assert.deepEqual(portEvents, ['down 127.0.0.1:3260']);
+  assert.deepEqual(changed, [[0, 1]]);
+  assert.ok(events.some((e) => e.id === 'KURA-E2052' && /1 LD\(s\) moved/.test(e.text)));
+  assert.deepEqual(a.controllers.portGroups(0).map((g) => g.state), ['unavailable', 'active/optimized']);
+  await assert.rejects(a.setPortState('127.0.0.1', 3260, 'up'), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E2054');
+  await a.setControllerState(0, 'online');
+  assert.deepEqual(a.listLds().map((l) => l.currentOwner), [0, 1]);
+  assert.deepEqual(a.controllers.portGroups(0).map((g) => g.state), ['active/optimized', 'active/non-optimized']);
+  await a.setPortState('127.0.0.1', 3261, 'down');
+  assert.equal(a.listControllers()[1]!.ports[0]!.state, 'down');
+  await assert.rejects(a.setControllerState(2, 'down'), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E2050');
+  await a.close();
+});
