@@ -302,7 +302,7 @@ export class KuraArray implements ArrayAgent {
   }
 
   createLd(req: CreateLdRequest): Promise<LdInfo> {
-    return this.config(() => {
+    return this.config(async () => {
       const name = validateName('LD', req.name);
       if ([...this.engine.lds.values()].some((l) => l.rec.name === name)) {
         throw new KuraError('KURA-E2031', 'EEXIST', `LD ${name} already exists.`, 'Choose another name.');
@@ -310,7 +310,7 @@ export class KuraArray implements ArrayAgent {
       const pool = this.pool(req.pool);
       const number = lowestFree([...this.engine.lds.values()].map((l) => l.rec.number));
       const numHex = number.toString(16).padStart(16, '0');
-      const ld = this.engine.createLd({
+      const ld = await this.engine.createLd({
         number,
         name,
         pool,

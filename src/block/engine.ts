@@ -9,6 +9,7 @@ import { LogicalDisk, BLOCK_SIZE } from './logical-disk.js';
 import type { LdRecord } from './logical-disk.js';
 import { PAGE_ENTRIES, entriesFromBlob, topFromBlob, topToBlob } from './map-page.js';
 import { MetaStore, batchIsEmpty, emptyBatch } from './meta-store.js';
+import type { LdRow } from './meta-store.js';
 import { PhysicalDisk } from './pd.js';
 import { Pool } from './pool.js';
 import { RaidGroup, defaultPdCount, stripeWidth, validatePdCount } from './raid-group.js';
@@ -64,11 +65,15 @@ export class BlockEngine {
   private listeners: Array<(e: EngineEvent) => void> = [];
   private closed = false;
   private deletedLds: number[] = [];
+  private newLds = new Set<LogicalDisk>();
+  private updatedLds = new Set<LogicalDisk>();
+  private nextLdId: number;
 
   private constructor(dir: string, store: MetaStore) {
     this.dir = dir;
     this.store = store;
     this.nextPage = store.maxPageId() + 1;
+    this.nextLdId = store.maxLdId() + 1;
   }
 
   /** Opens (or creates) the engine in `dir` (the array's data directory). */
@@ -185,6 +190,15 @@ export class BlockEngine {
     for (const pool of this.pools.values()) releases.push(pool.collect(batch));
     batch.deletedLds.push(...this.deletedLds);
     this.deletedLds = [];
+    const newLds = [...this.newLds].filter((l) => !l.deleted);
+    this.newLds.clear();
+    for (const ld of newLds) {
+      batch.newLds.push(ldRow(ld));
+      ld.topDirty = false;
+    }
+    for (const ld of this.updatedLds) if (!ld.deleted) batch.ldUpdates.push({ id: ld.rec.id, capacity: ld.rec.capacity, attrs: JSON.stringify(ld.rec.attrs) });
+    const updated = [...this.updatedLds];
+    this.updatedLds.clear();
     for (const ld of this.lds.values()) {
       if (ld.topDirty && !ld.deleted) {
         batch.tops.push({ ldId: ld.rec.id, top: topToBlob(ld.top) });
@@ -200,6 +214,8 @@ export class BlockEngine {
       // Nothing was written: hand the changes back so the next commit carries them.
       for (const pool of this.pools.values()) pool.recollect(batch);
       this.deletedLds.push(...batch.deletedLds);
+      for (const l of newLds) this.newLds.add(l);
+      for (const l of updated) this.updatedLds.add(l);
       for (const t of batch.tops) {
         const ld = this.lds.get(t.ldId);
         if (ld) ld.topDirty = true;
@@ -321,18 +337,60 @@ export class BlockEngine {
     fs.rmSync(path.join(this.dir, 'pools', String(pool.id)), { recursive: true, force: true });
   }
 
-  createLd(spec: CreateLdSpec): LogicalDisk {
+  /**
+   * Creates an LD. With `source` it starts as a copy of that LD's map sharing every
+   * page (a snapshot or clone: metadata cost O(size/GiB)); the row and the page
+   * refcounts it takes reach the store in one commit.
+   */
+  async createLd(spec: CreateLdSpec, source?: LogicalDisk, readOnly = false): Promise<LogicalDisk> {
     validateCapacity(spec.capacity);
-    const top = new Uint32Array(LogicalDisk.topLength(spec.capacity, spec.pool.chunkSize));
-    const created = nowIso();
-    const attrs = spec.attrs ?? {};
-    const info = this.store.db
-      .prepare('INSERT INTO ld (number, name, pool_id, capacity, block_size, default_owner, naa, serial, created, attrs, top) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(spec.number, spec.name, spec.pool.id, spec.capacity, BLOCK_SIZE, spec.defaultOwner, spec.naa, spec.serial, created, JSON.stringify(attrs), topToBlob(top));
-    const rec: LdRecord = { id: Number(info.lastInsertRowid), number: spec.number, name: spec.name, capacity: spec.capacity, blockSize: BLOCK_SIZE, defaultOwner: spec.defaultOwner, naa: spec.naa, serial: spec.serial, created, attrs };
-    const ld = new LogicalDisk(rec, spec.pool, top, this.ldHooks());
+    const pool = source ? source.pool : spec.pool;
+    const top = new Uint32Array(LogicalDisk.topLength(spec.capacity, pool.chunkSize));
+    if (source) this.shareMap(source, top);
+    const rec: LdRecord = {
+      id: this.nextLdId++,
+      number: spec.number,
+      name: spec.name,
+      capacity: spec.capacity,
+      blockSize: BLOCK_SIZE,
+      defaultOwner: spec.defaultOwner,
+      naa: spec.naa,
+      serial: spec.serial,
+      created: nowIso(),
+      attrs: spec.attrs ?? {},
+    };
+    const ld = new LogicalDisk(rec, pool, top, this.ldHooks());
+    ld.readOnly = readOnly;
     this.lds.set(rec.id, ld);
+    this.newLds.add(ld);
+    await this.commit();
     return ld;
+  }
+
+  /** Fills `top` with the source's page ids, taking a reference on each page. */
+  private shareMap(source: LogicalDisk, top: Uint32Array): void {
+    const n = Math.min(top.length, source.top.length);
+    for (let t = 0; t < n; t++) {
+      const pid = source.top[t]!;
+      if (pid === 0) continue;
+      source.pool.pageIncRef(source.pool.pages.get(pid)!);
+      top[t] = pid;
+    }
+  }
+
+  /** Makes `target` hold exactly what `source` holds (snapshot restore). */
+  async revertLd(target: LogicalDisk, source: LogicalDisk): Promise<void> {
+    if (target.pool !== source.pool) throw new KuraError('KURA-E1018', 'EINVAL', `LDs ${target.name} and ${source.name} are in different pools.`, 'Restore only from a snapshot of the same LD.');
+    const top = new Uint32Array(target.top.length);
+    this.shareMap(source, top);
+    target.replaceMap(top);
+    await this.commit();
+  }
+
+  /** Records changed attributes of an LD in the next commit, and commits. */
+  async updateLd(ld: LogicalDisk): Promise<void> {
+    this.updatedLds.add(ld);
+    await this.commit();
   }
 
   async expandLd(ld: LogicalDisk, capacity: number): Promise<void> {
@@ -341,7 +399,7 @@ export class BlockEngine {
       throw new KuraError('KURA-E1015', 'EINVAL', `LD ${ld.name} is ${ld.rec.capacity} bytes; it cannot shrink to ${capacity}.`, 'Give a size larger than the current capacity.');
     }
     ld.expand(capacity);
-    this.store.db.prepare('UPDATE ld SET capacity = ? WHERE id = ?').run(capacity, ld.rec.id);
+    this.updatedLds.add(ld);
     await this.commit();
   }
 
@@ -364,6 +422,24 @@ export class BlockEngine {
 }
 
 export const MAX_LD_CAPACITY = 256 * 2 ** 40; // 256 TiB
+
+function ldRow(ld: LogicalDisk): LdRow {
+  const r = ld.rec;
+  return {
+    id: r.id,
+    number: r.number,
+    name: r.name,
+    pool_id: ld.pool.id,
+    capacity: r.capacity,
+    block_size: r.blockSize,
+    default_owner: r.defaultOwner,
+    naa: r.naa,
+    serial: r.serial,
+    created: r.created,
+    attrs: JSON.stringify(r.attrs),
+    top: topToBlob(ld.top),
+  };
+}
 
 function validateCapacity(capacity: number): void {
   if (!Number.isSafeInteger(capacity) || capacity <= 0 || capacity % BLOCK_SIZE !== 0 || capacity > MAX_LD_CAPACITY) {

@@ -369,16 +369,28 @@ export class LogicalDisk implements BlockDevice {
     this.rec.capacity = newCapacity;
   }
 
+  /** Swaps in a new map (whose page references the caller took) and drops the old one. */
+  replaceMap(top: Uint32Array): void {
+    const old = this.top;
+    this.top = top;
+    this.topDirty = true;
+    this.dropPages(old);
+  }
+
   /** Drops every page reference (the LD is being deleted). */
   release(): void {
     this.deleted = true;
+    this.dropPages(this.top);
+  }
+
+  private dropPages(top: Uint32Array): void {
     const barrier = this.barrier();
-    for (let t = 0; t < this.top.length; t++) {
-      const pid = this.top[t]!;
+    for (let t = 0; t < top.length; t++) {
+      const pid = top[t]!;
       if (pid === 0) continue;
       const page = this.pool.pages.get(pid);
       if (page) this.pool.pageDecRef(page, barrier);
-      this.top[t] = 0;
+      top[t] = 0;
     }
   }
 }

@@ -85,14 +85,18 @@ export interface MetaBatch {
   chunks: Array<{ poolId: number; chunk: number; refcount: number }>;
   tops: Array<{ ldId: number; top: Buffer }>;
   deletedLds: number[];
+  /** LDs created since the last commit, written with the page refcounts they take. */
+  newLds: LdRow[];
+  /** Changed LD definitions (capacity, attributes). */
+  ldUpdates: Array<{ id: number; capacity: number; attrs: string }>;
 }
 
 export function emptyBatch(): MetaBatch {
-  return { pages: [], deletedPages: [], chunks: [], tops: [], deletedLds: [] };
+  return { pages: [], deletedPages: [], chunks: [], tops: [], deletedLds: [], newLds: [], ldUpdates: [] };
 }
 
 export function batchIsEmpty(b: MetaBatch): boolean {
-  return b.pages.length === 0 && b.deletedPages.length === 0 && b.chunks.length === 0 && b.tops.length === 0 && b.deletedLds.length === 0;
+  return b.pages.length === 0 && b.deletedPages.length === 0 && b.chunks.length === 0 && b.tops.length === 0 && b.deletedLds.length === 0 && b.newLds.length === 0 && b.ldUpdates.length === 0;
 }
 
 export class MetaStore {
@@ -118,6 +122,8 @@ export class MetaStore {
           deleteChunk: db.prepare('DELETE FROM chunk_ref WHERE pool_id = ? AND chunk = ?'),
           updateTop: db.prepare('UPDATE ld SET top = ? WHERE id = ?'),
           deleteLd: db.prepare('DELETE FROM ld WHERE id = ?'),
+          insertLd: db.prepare('INSERT INTO ld (id, number, name, pool_id, capacity, block_size, default_owner, naa, serial, created, attrs, top) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+          updateLd: db.prepare('UPDATE ld SET capacity = ?, attrs = ? WHERE id = ?'),
           setHwm: db.prepare('UPDATE pool SET hwm = ? WHERE id = ?'),
         };
   }
@@ -149,6 +155,10 @@ export class MetaStore {
   chunkRefs(poolId: number): Array<{ chunk: number; refcount: number }> {
     return this.db.prepare('SELECT chunk, refcount FROM chunk_ref WHERE pool_id = ?').all(poolId) as Array<{ chunk: number; refcount: number }>;
   }
+  maxLdId(): number {
+    const row = this.db.prepare('SELECT MAX(id) AS m FROM ld').get() as { m: number | null };
+    return row.m ?? 0;
+  }
   maxPageId(): number {
     const row = this.db.prepare('SELECT MAX(id) AS m FROM map_page').get() as { m: number | null };
     return row.m ?? 0;
@@ -163,6 +173,10 @@ export class MetaStore {
   applyBatch(b: MetaBatch): void {
     const s = this.stmts!;
     this.transaction(() => {
+      for (const l of b.newLds) {
+        s.insertLd.run(l.id, l.number, l.name, l.pool_id, l.capacity, l.block_size, l.default_owner, l.naa, l.serial, l.created, l.attrs, l.top);
+      }
+      for (const u of b.ldUpdates) s.updateLd.run(u.capacity, u.attrs, u.id);
       for (const p of b.pages) s.upsertPage.run(p.id, p.poolId, p.refcount, p.entries);
       for (const id of b.deletedPages) s.deletePage.run(id);
       for (const c of b.chunks) {
