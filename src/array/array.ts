@@ -187,6 +187,11 @@ export class KuraArray implements ArrayAgent {
     };
   }
 
+  /** The array's iSCSI target name. */
+  targetName(): string {
+    return `iqn.2026-11.io.kura:${this.name}`;
+  }
+
   // ---- pools ----
 
   private pool(ref: string | number): Pool {
