@@ -100,7 +100,10 @@ export interface CreatePoolRequest {
 export interface CreateLdRequest {
   name: string;
   pool: string;
+  /** Ignored for the SSV (fixed 4 GiB). */
   size: number;
+  /** "ssv" makes the solution reserved volume. */
+  attr?: string;
 }
 
 export interface HostInfo {
@@ -132,7 +135,8 @@ export interface ArrayAgent {
   createLd(req: CreateLdRequest): Promise<LdInfo>;
   /** Grows the LD to newSize bytes; shrinking is refused. */
   expandLd(ref: string | number, newSize: number): Promise<LdInfo>;
-  deleteLd(ref: string | number): Promise<void>;
+  /** FCVs need fcvforce; force deletes a faulty SSV that snapshots still need. */
+  deleteLd(ref: string | number, opts?: { fcvforce?: boolean; force?: boolean }): Promise<void>;
 
   listHosts(): HostInfo[];
   createHost(name: string, initiators: string[]): Promise<HostInfo>;

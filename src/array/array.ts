@@ -14,6 +14,8 @@ import { parseRaid } from '../block/raid-group.js';
 import type { ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdInfo, PoolInfo, RaidType } from './agent.js';
 import { Controllers } from './controllers.js';
 import { HostTable } from './hosts.js';
+import { LicenseTable } from './licenses.js';
+import type { LicenseInfo } from './licenses.js';
 import type { HostEntry } from './hosts.js';
 
 export const KURA_VERSION = '0.1.0';
@@ -54,6 +56,38 @@ export interface FrontEndHooks {
 }
 
 const NAME_RE = /^[A-Za-z0-9_.:-]{1,32}$/;
+/** The solution reserved volume's fixed size. */
+export const SSV_SIZE = 4 * 2 ** 30;
+export const MAX_GENERATIONS = 256;
+export const MAX_FCVS_PER_FEV = 256;
+export const MAX_LAYERS = 64;
+
+/** Data-service attributes of an LD, kept in its record. */
+export interface LdAttrs {
+  purpose?: string;
+  ssv?: boolean;
+  /** Base of extended snapshots. */
+  ebv?: boolean;
+  /** A snapshot generation of the EBV with LD id `base`. */
+  esv?: { base: number; generation: number; name: string };
+  /** Source of fast clones. */
+  fev?: boolean;
+  /** A fast clone of the LD with id `source`. */
+  fcv?: { source: number };
+  /** Snapshot/clone layer: 0 for an ordinary LD, +1 per snapshot or clone step. */
+  layer?: number;
+}
+
+export interface SnapshotInfo {
+  name: string;
+  generation: number;
+  created: string;
+  state: 'active';
+  /** The ESV's LD number and name (the export name is base@snap). */
+  ldNumber: number;
+  ld: string;
+  allocated: number;
+}
 
 /** A reference to a pool or LD: a number (decimal, or NEC hex like 0001h) or a name. */
 export function parseRef(ref: string | number): number | string {
@@ -77,6 +111,18 @@ function validateName(kind: string, name: unknown): string {
   return name;
 }
 
+function attrsOf(l: LogicalDisk): LdAttrs {
+  return l.rec.attrs as LdAttrs;
+}
+
+function purposeOf(a: LdAttrs): string {
+  if (a.ssv) return 'Solution Reserved Volume';
+  if (a.esv || a.ebv) return a.fev ? 'Snapshot/Clone' : 'Snapshot';
+  if (a.fev) return 'Snapshot/Clone';
+  if (a.fcv) return 'Clone';
+  return a.purpose ?? '---';
+}
+
 function lowestFree(used: Iterable<number>): number {
   const set = new Set(used);
   let n = 0;
@@ -94,6 +140,7 @@ export class KuraArray implements ArrayAgent {
   private configChain: Promise<unknown> = Promise.resolve();
   private lastNoSpace = new Map<number, number>();
   readonly hosts: HostTable;
+  readonly licenses: LicenseTable;
   readonly controllers: Controllers;
   private frontEnds: FrontEndHooks[] = [];
 
@@ -101,6 +148,7 @@ export class KuraArray implements ArrayAgent {
     this.dataDir = dataDir;
     this.engine = engine;
     this.hosts = new HostTable(engine.store.db);
+    this.licenses = new LicenseTable(engine.store.db);
     this.controllers = new Controllers(portals);
     const serial = engine.store.getMeta('array_serial');
     this.isNew = serial === undefined;
@@ -288,10 +336,10 @@ export class KuraArray implements ArrayAgent {
       accessMode: l.readOnly ? 'ReadOnly' : 'ReadWrite',
       currentOwner: current,
       defaultOwner: owner,
-      purpose: (l.rec.attrs['purpose'] as string | undefined) ?? '---',
+      purpose: purposeOf(attrsOf(l)),
       rplAttribute: 'IV',
-      snapshotAttribute: '---',
-      cloneAttribute: '---',
+      snapshotAttribute: attrsOf(l).esv ? 'ESV' : attrsOf(l).ebv ? 'EBV' : '---',
+      cloneAttribute: attrsOf(l).fcv ? 'FCV' : attrsOf(l).fev ? 'FEV' : '---',
       naa: l.rec.naa,
       serial: l.rec.serial,
       created: l.rec.created,
@@ -309,22 +357,209 @@ export class KuraArray implements ArrayAgent {
   createLd(req: CreateLdRequest): Promise<LdInfo> {
     return this.config(async () => {
       const name = validateName('LD', req.name);
-      if ([...this.engine.lds.values()].some((l) => l.rec.name === name)) {
-        throw new KuraError('KURA-E2031', 'EEXIST', `LD ${name} already exists.`, 'Choose another name.');
-      }
+      this.checkFreeName(name);
       const pool = this.pool(req.pool);
-      const number = lowestFree([...this.engine.lds.values()].map((l) => l.rec.number));
-      const numHex = number.toString(16).padStart(16, '0');
-      const ld = await this.engine.createLd({
+      const attrs: LdAttrs = {};
+      let size = req.size;
+      if (req.attr !== undefined && req.attr !== 'ssv') {
+        throw new KuraError('KURA-E2032', 'EINVAL', `LD attribute ${JSON.stringify(req.attr)} is not known.`, 'Give --attr ssv for the solution reserved volume, or no attribute.');
+      }
+      if (req.attr === 'ssv') {
+        if (this.ssv()) throw new KuraError('KURA-E2033', 'EEXIST', `The array already has a solution reserved volume (${this.ssv()!.name}).`, 'An array has one SSV; use the existing one.');
+        attrs.ssv = true;
+        size = SSV_SIZE;
+      }
+      const ld = await this.newLd(name, pool, size, attrs);
+      if (attrs.ssv) {
+        try {
+          await this.engine.preallocate(ld);
+        } catch (e) {
+          await this.engine.deleteLd(ld);
+          throw e;
+        }
+      }
+      return this.ldInfo(ld);
+    });
+  }
+
+  private checkFreeName(name: string): void {
+    if ([...this.engine.lds.values()].some((l) => l.rec.name === name)) {
+      throw new KuraError('KURA-E2031', 'EEXIST', `LD ${name} already exists.`, 'Choose another name.');
+    }
+  }
+
+  /** Creates the LD record with a fresh number and identity; `source` makes it share that LD's map. */
+  private newLd(name: string, pool: Pool, size: number, attrs: LdAttrs, source?: LogicalDisk, readOnly = false): Promise<LogicalDisk> {
+    const number = lowestFree([...this.engine.lds.values()].map((l) => l.rec.number));
+    const numHex = number.toString(16).padStart(16, '0');
+    return this.engine.createLd(
+      {
         number,
         name,
         pool,
-        capacity: req.size,
+        capacity: size,
         defaultOwner: number % CONTROLLERS.length,
         naa: `6${KURA_OUI}${this.serial.slice(0, 9)}${numHex}`,
         serial: `${this.serial}${number.toString(16).padStart(4, '0')}`,
-      });
-      return this.ldInfo(ld);
+        attrs: attrs as Record<string, unknown>,
+      },
+      source,
+      readOnly,
+    );
+  }
+
+  private ssv(): LogicalDisk | undefined {
+    return this.allLds().find((l) => attrsOf(l).ssv);
+  }
+
+  private requireSsv(what: string): void {
+    if (!this.ssv()) {
+      throw new KuraError('KURA-E2034', 'EPERM', `${what} needs a solution reserved volume, and the array has none.`, 'Create one with kura ld create NAME --pool POOL --attr ssv.');
+    }
+  }
+
+  // ---- extended snapshots (EBV/ESV) ----
+
+  private snapshotsOf(base: LogicalDisk): LogicalDisk[] {
+    return this.allLds()
+      .filter((l) => attrsOf(l).esv?.base === base.rec.id)
+      .sort((a, b) => attrsOf(a).esv!.generation - attrsOf(b).esv!.generation);
+  }
+
+  private snapshotInfo(l: LogicalDisk): SnapshotInfo {
+    const e = attrsOf(l).esv!;
+    return { name: e.name, generation: e.generation, created: l.rec.created, state: 'active', ldNumber: l.rec.number, ld: l.rec.name, allocated: l.allocatedBytes() };
+  }
+
+  listSnapshots(ldRef: string | number): SnapshotInfo[] {
+    return this.snapshotsOf(this.ld(ldRef)).map((l) => this.snapshotInfo(l));
+  }
+
+  private snapshot(base: LogicalDisk, snap: string | number): LogicalDisk {
+    const found = this.snapshotsOf(base).find((l) => {
+      const e = attrsOf(l).esv!;
+      return typeof snap === 'number' ? e.generation === snap : e.name === snap || String(e.generation) === snap;
+    });
+    if (!found) throw new KuraError('KURA-E2070', 'ENOENT', `LD ${base.name} has no snapshot ${snap}.`, `List them with kura snapshot list ${base.name}.`);
+    return found;
+  }
+
+  createSnapshot(ldRef: string | number, name?: string): Promise<SnapshotInfo> {
+    return this.config(async () => {
+      this.licenses.require('DynamicSnapVolume', 'Creating a snapshot');
+      this.requireSsv('Creating a snapshot');
+      const base = this.ld(ldRef);
+      const a = attrsOf(base);
+      if (a.esv || a.ssv) {
+        throw new KuraError('KURA-E2071', 'EINVAL', `LD ${base.name} is ${a.esv ? 'a snapshot (ESV)' : 'the solution reserved volume'} and cannot be snapshotted.`, 'Snapshot an ordinary LD, or clone the snapshot first.');
+      }
+      const gens = this.snapshotsOf(base);
+      if (gens.length >= MAX_GENERATIONS) {
+        throw new KuraError('KURA-E2072', 'ENOSPC', `LD ${base.name} already has ${MAX_GENERATIONS} snapshot generations, the most an EBV may have.`, `Delete old generations (kura snapshot delete-oldest ${base.name} --count N).`);
+      }
+      const layer = (a.layer ?? 0) + 1;
+      if (layer > MAX_LAYERS) {
+        throw new KuraError('KURA-E2073', 'ENOSPC', `A snapshot of LD ${base.name} would be layer ${layer}; at most ${MAX_LAYERS} layers of snapshots and clones are allowed.`, 'Snapshot or clone an LD closer to the original.');
+      }
+      const generation = gens.length === 0 ? 1 : attrsOf(gens[gens.length - 1]!).esv!.generation + 1;
+      const snapName = name ?? `gen${generation}`;
+      if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(snapName)) {
+        throw new KuraError('KURA-E2074', 'EINVAL', `Snapshot name ${JSON.stringify(snapName)} is not valid.`, 'Use 1 to 32 letters, digits, "_", ".", ":" or "-".');
+      }
+      if (gens.some((g) => attrsOf(g).esv!.name === snapName)) {
+        throw new KuraError('KURA-E2075', 'EEXIST', `LD ${base.name} already has a snapshot named ${snapName}.`, 'Choose another name.');
+      }
+      const ldName = `${base.name}@${snapName}`;
+      this.checkFreeName(ldName);
+      if (!a.ebv) {
+        a.ebv = true;
+        await this.engine.updateLd(base);
+      }
+      const esv = await this.newLd(ldName, base.pool, base.rec.capacity, { esv: { base: base.rec.id, generation, name: snapName }, layer }, base, true);
+      return this.snapshotInfo(esv);
+    });
+  }
+
+  restoreSnapshot(ldRef: string | number, snap: string | number): Promise<LdInfo> {
+    return this.config(async () => {
+      this.licenses.require('DynamicSnapVolume', 'Restoring a snapshot');
+      const base = this.ld(ldRef);
+      const esv = this.snapshot(base, snap);
+      if (esv.rec.capacity !== base.rec.capacity) {
+        throw new KuraError('KURA-E2076', 'EINVAL', `Snapshot ${snap} is ${esv.rec.capacity} bytes but LD ${base.name} is now ${base.rec.capacity}.`, 'Restore a snapshot taken at the current size.');
+      }
+      await this.engine.revertLd(base, esv);
+      return this.ldInfo(base);
+    });
+  }
+
+  deleteSnapshot(ldRef: string | number, snap: string | number): Promise<void> {
+    return this.config(async () => {
+      const base = this.ld(ldRef);
+      await this.dropSnapshot(base, this.snapshot(base, snap));
+    });
+  }
+
+  /** Deletes the oldest `count` generations (the seed's generationdel). */
+  deleteOldestSnapshots(ldRef: string | number, count: number): Promise<SnapshotInfo[]> {
+    return this.config(async () => {
+      const base = this.ld(ldRef);
+      if (!Number.isInteger(count) || count < 1) {
+        throw new KuraError('KURA-E2077', 'EINVAL', `Count ${count} is not a positive number of generations.`, 'Give --count 1 or more.');
+      }
+      const gens = this.snapshotsOf(base);
+      const victims = gens.slice(0, count);
+      const out = victims.map((v) => this.snapshotInfo(v));
+      for (const v of victims) await this.dropSnapshot(base, v);
+      return out;
+    });
+  }
+
+  private async dropSnapshot(base: LogicalDisk, esv: LogicalDisk): Promise<void> {
+    this.refuseIfFev(esv);
+    this.hosts.unmapLd(esv.rec.number);
+    await this.engine.deleteLd(esv);
+    if (this.snapshotsOf(base).length === 0 && attrsOf(base).ebv) {
+      delete attrsOf(base).ebv;
+      await this.engine.updateLd(base);
+    }
+  }
+
+  // ---- fast clones (FEV/FCV) ----
+
+  private clonesOf(src: LogicalDisk): LogicalDisk[] {
+    return this.allLds().filter((l) => attrsOf(l).fcv?.source === src.rec.id);
+  }
+
+  private refuseIfFev(l: LogicalDisk): void {
+    const n = this.clonesOf(l).length;
+    if (n > 0) {
+      throw new KuraError('KURA-E2080', 'EBUSY', `LD ${l.name} is the source (FEV) of ${n} fast clone(s).`, 'Delete its clones (kura ld delete NAME --fcvforce) first.');
+    }
+  }
+
+  createClone(srcRef: string | number, name: string): Promise<LdInfo> {
+    return this.config(async () => {
+      this.licenses.require('VolumeClone', 'Creating a fast clone');
+      this.requireSsv('Creating a fast clone');
+      const src = this.ld(srcRef);
+      const a = attrsOf(src);
+      if (a.ssv) throw new KuraError('KURA-E2081', 'EINVAL', 'The solution reserved volume cannot be cloned.', 'Clone an ordinary LD or a snapshot.');
+      validateName('LD', name);
+      this.checkFreeName(name);
+      if (this.clonesOf(src).length >= MAX_FCVS_PER_FEV) {
+        throw new KuraError('KURA-E2082', 'ENOSPC', `LD ${src.name} already has ${MAX_FCVS_PER_FEV} fast clones, the most an FEV may have.`, 'Delete a clone or clone another LD.');
+      }
+      const layer = (a.layer ?? 0) + 1;
+      if (layer > MAX_LAYERS) {
+        throw new KuraError('KURA-E2073', 'ENOSPC', `A clone of LD ${src.name} would be layer ${layer}; at most ${MAX_LAYERS} layers of snapshots and clones are allowed.`, 'Clone an LD closer to the original.');
+      }
+      if (!a.fev) {
+        a.fev = true;
+        await this.engine.updateLd(src);
+      }
+      const fcv = await this.newLd(name, src.pool, src.rec.capacity, { fcv: { source: src.rec.id }, layer }, src, false);
+      return this.ldInfo(fcv);
     });
   }
 
@@ -336,11 +571,48 @@ export class KuraArray implements ArrayAgent {
     });
   }
 
-  deleteLd(ref: string | number): Promise<void> {
+  deleteLd(ref: string | number, opts: { fcvforce?: boolean; force?: boolean } = {}): Promise<void> {
     return this.config(async () => {
       const ld = this.ld(ref);
+      const a = attrsOf(ld);
+      if (a.esv) {
+        throw new KuraError('KURA-E2035', 'EINVAL', `LD ${ld.name} is a snapshot generation (ESV).`, `Delete it with kura snapshot delete ${ld.name.replace('@', ' ')}.`);
+      }
+      if (a.fcv && !opts.fcvforce) {
+        throw new KuraError('KURA-E2036', 'EPERM', `LD ${ld.name} is a fast clone (FCV).`, `Confirm with kura ld delete ${ld.name} --fcvforce.`);
+      }
+      this.refuseIfFev(ld);
+      const snaps = this.snapshotsOf(ld);
+      if (snaps.length > 0) {
+        throw new KuraError('KURA-E2037', 'EBUSY', `LD ${ld.name} is the base (EBV) of ${snaps.length} snapshot generation(s).`, `Delete its snapshots first (kura snapshot delete-oldest ${ld.name} --count ${snaps.length}).`);
+      }
+      if (a.ssv) {
+        const users = this.allLds().filter((l) => attrsOf(l).esv || attrsOf(l).fcv).length;
+        if (users > 0 && !(opts.force && ld.pool.state !== 'ready')) {
+          throw new KuraError('KURA-E2038', 'EBUSY', `The solution reserved volume is needed by ${users} snapshot(s) or clone(s).`, 'Delete them first; --force is accepted only when the SSV is faulty.');
+        }
+      }
       this.hosts.unmapLd(ld.rec.number);
+      const source = a.fcv ? this.allLds().find((l) => l.rec.id === a.fcv!.source) : undefined;
       await this.engine.deleteLd(ld);
+      if (source && this.clonesOf(source).length === 0 && attrsOf(source).fev) {
+        delete attrsOf(source).fev;
+        await this.engine.updateLd(source);
+      }
+    });
+  }
+
+  // ---- licences ----
+
+  listLicenses(): LicenseInfo[] {
+    return this.licenses.list();
+  }
+
+  unlockLicense(name: string): Promise<LicenseInfo[]> {
+    return this.config(() => {
+      this.licenses.unlock(LicenseTable.parse(name));
+      this.emit({ id: 'KURA-I2062', severity: 'info', source: 'array', text: `Licence ${LicenseTable.parse(name)} unlocked.` });
+      return this.licenses.list();
     });
   }
 

@@ -387,6 +387,12 @@ export class BlockEngine {
     await this.commit();
   }
 
+  /** Allocates every chunk of an LD (thick provisioning, e.g. the SSV). */
+  async preallocate(ld: LogicalDisk): Promise<void> {
+    await ld.preallocate();
+    await this.commit();
+  }
+
   /** Records changed attributes of an LD in the next commit, and commits. */
   async updateLd(ld: LogicalDisk): Promise<void> {
     this.updatedLds.add(ld);

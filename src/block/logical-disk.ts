@@ -357,6 +357,20 @@ export class LogicalDisk implements BlockDevice {
     return out;
   }
 
+  /** Maps a chunk to every hole, so the whole LD is physically allocated (zeros). */
+  async preallocate(): Promise<void> {
+    const chunks = Math.ceil(this.rec.capacity / this.chunkSize);
+    const z = zeros(this.chunkSize);
+    for (let c = 0; c < chunks; c++) {
+      if (this.entry(c) !== 0) continue;
+      const alloc = this.pool.allocChunk();
+      if (!alloc.pristine) await this.pool.writeChunk(alloc.chunk, 0, z, 0, this.chunkSize);
+      const page = this.writablePage(c);
+      page.entries[c % PAGE_ENTRIES] = alloc.chunk + 1;
+      this.pool.markPageDirty(page);
+    }
+  }
+
   /** Grows the map for a larger capacity. */
   expand(newCapacity: number): void {
     const len = LogicalDisk.topLength(newCapacity, this.chunkSize);
