@@ -118,6 +118,22 @@ export interface ControllerInfo {
   ports: Array<{ host: string; port: number; state: 'up' | 'down'; portalGroupTag: number; relativeTargetPortId: number }>;
 }
 
+export interface SnapshotInfo {
+  name: string;
+  generation: number;
+  created: string;
+  state: 'active';
+  ldNumber: number;
+  ld: string;
+  allocated: number;
+}
+
+export interface LicenseInfo {
+  name: string;
+  state: 'unlocked' | 'locked';
+  unlocked?: string;
+}
+
 export interface ArrayAgent {
   info(): ArrayInfo;
   listPools(): PoolInfo[];
@@ -146,6 +162,15 @@ export interface ArrayAgent {
   /** Maps an LD into a host's LUN space; lun defaults to the lowest free LUN. */
   mapLun(host: string, ld: string | number, lun?: number): Promise<HostInfo>;
   unmapLun(host: string, lun: number): Promise<HostInfo>;
+
+  listSnapshots(ld: string | number): SnapshotInfo[];
+  createSnapshot(ld: string | number, name?: string): Promise<SnapshotInfo>;
+  restoreSnapshot(ld: string | number, snap: string): Promise<LdInfo>;
+  deleteSnapshot(ld: string | number, snap: string): Promise<void>;
+  deleteOldestSnapshots(ld: string | number, count: number): Promise<SnapshotInfo[]>;
+  createClone(source: string | number, name: string): Promise<LdInfo>;
+  listLicenses(): LicenseInfo[];
+  unlockLicense(name: string): Promise<LicenseInfo[]>;
 
   listControllers(): ControllerInfo[];
   /** Fault injection: take a controller (with its ports) down or bring it back. */

@@ -11,7 +11,8 @@ import type { EngineEvent } from '../block/engine.js';
 import type { LogicalDisk } from '../block/logical-disk.js';
 import type { Pool } from '../block/pool.js';
 import { parseRaid } from '../block/raid-group.js';
-import type { ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdInfo, PoolInfo, RaidType } from './agent.js';
+import type { ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdInfo, PoolInfo, RaidType, SnapshotInfo } from './agent.js';
+export type { SnapshotInfo } from './agent.js';
 import { Controllers } from './controllers.js';
 import { HostTable } from './hosts.js';
 import { LicenseTable } from './licenses.js';
@@ -78,16 +79,6 @@ export interface LdAttrs {
   layer?: number;
 }
 
-export interface SnapshotInfo {
-  name: string;
-  generation: number;
-  created: string;
-  state: 'active';
-  /** The ESV's LD number and name (the export name is base@snap). */
-  ldNumber: number;
-  ld: string;
-  allocated: number;
-}
 
 /** A reference to a pool or LD: a number (decimal, or NEC hex like 0001h) or a name. */
 export function parseRef(ref: string | number): number | string {

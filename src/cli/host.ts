@@ -1,0 +1,127 @@
+// kura host ..., kura fault ..., kura license ..., kura events
+import type { Command } from 'commander';
+import type { ArrayEvent, ControllerInfo, HostInfo, LicenseInfo } from '../array/agent.js';
+import { parseNumber } from '../units.js';
+import { enc } from './context.js';
+import type { CliContext } from './context.js';
+import { print, table } from './format.js';
+import { intArg } from './pool.js';
+
+function hostTable(hs: HostInfo[]): string {
+  return table(
+    ['Host', 'Initiators', 'LUN -> LD'],
+    hs.map((h) => [h.name, h.initiators.join(',') || '-', h.luns.map((l) => `${l.lun}->${l.ld}`).join(',') || '-']),
+  );
+}
+
+function controllerTable(cs: ControllerInfo[]): string {
+  return table(
+    ['Controller', 'State', 'Host ports'],
+    cs.map((c) => [String(c.number).padStart(2, '0'), c.state, c.ports.map((p) => `${p.host}:${p.port}(${p.state})`).join(',')]),
+  );
+}
+
+export function registerHost(program: Command, ctx: CliContext): void {
+  const host = program.command('host').description('host entries: which initiators see which LUNs');
+  host
+    .command('create <name>')
+    .description('create a host entry')
+    .option('--initiator <iqn...>', 'initiator IQNs')
+    .action(async (name: string, o: { initiator?: string[] }) => {
+      const h = await ctx.client().call<HostInfo>('POST', '/hosts', { name, initiators: o.initiator ?? [] });
+      print(ctx.json(), h, () => hostTable([h]));
+    });
+  host
+    .command('add-initiator <host> <iqn>')
+    .description('add an initiator to a host')
+    .action(async (name: string, iqn: string) => {
+      const h = await ctx.client().call<HostInfo>('POST', `/hosts/${enc(name)}/initiators`, { iqn });
+      print(ctx.json(), h, () => hostTable([h]));
+    });
+  host
+    .command('remove-initiator <host> <iqn>')
+    .description('remove an initiator from a host')
+    .action(async (name: string, iqn: string) => {
+      const h = await ctx.client().call<HostInfo>('DELETE', `/hosts/${enc(name)}/initiators/${enc(iqn)}`);
+      print(ctx.json(), h, () => hostTable([h]));
+    });
+  host
+    .command('map <host> <ld>')
+    .description('map an LD into the host LUN space')
+    .option('--lun <lun>', 'LUN number (default: lowest free)')
+    .action(async (name: string, ld: string, o: { lun?: string }) => {
+      const body: Record<string, unknown> = { ld };
+      if (o.lun !== undefined) body['lun'] = intArg(o.lun, '--lun');
+      const h = await ctx.client().call<HostInfo>('POST', `/hosts/${enc(name)}/luns`, body);
+      print(ctx.json(), h, () => hostTable([h]));
+    });
+  host
+    .command('unmap <host> <lun>')
+    .description('unmap a LUN')
+    .action(async (name: string, lun: string) => {
+      const h = await ctx.client().call<HostInfo>('DELETE', `/hosts/${enc(name)}/luns/${intArg(lun, 'LUN')}`);
+      print(ctx.json(), h, () => hostTable([h]));
+    });
+  host
+    .command('list')
+    .description('list host entries')
+    .action(async () => {
+      const hs = await ctx.client().call<HostInfo[]>('GET', '/hosts');
+      print(ctx.json(), hs, () => (hs.length ? hostTable(hs) : 'No host entries: every initiator sees every LD at LUN = LD number.'));
+    });
+  host
+    .command('delete <host>')
+    .description('delete a host entry')
+    .action(async (name: string) => {
+      await ctx.client().call('DELETE', `/hosts/${enc(name)}`);
+      print(ctx.json(), { deleted: name }, () => `Host ${name} deleted.`);
+    });
+
+  const fault = program.command('fault').description('fault injection for tests and drills');
+  for (const action of ['controller-down', 'controller-up', 'port-down', 'port-up']) {
+    const isCtl = action.startsWith('controller');
+    fault
+      .command(`${action} <${isCtl ? 'controller' : 'host:port'}>`)
+      .description(isCtl ? `take controller N ${action.endsWith('down') ? 'down (its LDs move to the other)' : 'back up'}` : `take a host port ${action.endsWith('down') ? 'down (drops its connections)' : 'back up'}`)
+      .action(async (target: string) => {
+        if (isCtl) parseNumber(target, 'controller');
+        const cs = await ctx.client().call<ControllerInfo[]>('POST', '/faults', { action, target });
+        print(ctx.json(), cs, () => controllerTable(cs));
+      });
+  }
+  fault
+    .command('list')
+    .description('controllers and host ports with their states')
+    .action(async () => {
+      const cs = await ctx.client().call<ControllerInfo[]>('GET', '/controllers');
+      print(ctx.json(), cs, () => controllerTable(cs));
+    });
+
+  const lic = program.command('license').description('feature licences');
+  lic
+    .command('list')
+    .description('list licences')
+    .action(async () => {
+      const ls = await ctx.client().call<LicenseInfo[]>('GET', '/licenses');
+      print(ctx.json(), ls, () => table(['Licence', 'State', 'Unlocked'], ls.map((l) => [l.name, l.state, l.unlocked ?? '-'])));
+    });
+  lic
+    .command('unlock <name>')
+    .description('unlock a licence (VirtualVolume, DynamicSnapVolume, VolumeClone, DynamicDataReplication, ThinProvisioning, IOLoadManager)')
+    .action(async (name: string) => {
+      const ls = await ctx.client().call<LicenseInfo[]>('POST', `/licenses/${enc(name)}/unlock`);
+      print(ctx.json(), ls, () => table(['Licence', 'State', 'Unlocked'], ls.map((l) => [l.name, l.state, l.unlocked ?? '-'])));
+    });
+
+  program
+    .command('events')
+    .description('list events, oldest first')
+    .option('--limit <n>', 'how many of the newest', '50')
+    .option('--severity <s>', 'info, warning or error')
+    .action(async (o: { limit: string; severity?: string }) => {
+      const q = new URLSearchParams({ limit: String(intArg(o.limit, '--limit')) });
+      if (o.severity) q.set('severity', o.severity);
+      const es = await ctx.client().call<Array<ArrayEvent & { seq: number }>>('GET', `/events?${q}`);
+      print(ctx.json(), es, () => table(['Time', 'Id', 'Severity', 'Source', 'Text'], es.map((e) => [e.time, e.id, e.severity, e.source, e.text])));
+    });
+}

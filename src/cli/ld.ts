@@ -1,0 +1,92 @@
+// kura ld ..., kura clone ...
+import type { Command } from 'commander';
+import type { LdInfo } from '../array/agent.js';
+import { hex4, humanSize, necCapacity, parseSize } from '../units.js';
+import { enc } from './context.js';
+import type { CliContext } from './context.js';
+import { details, print, table } from './format.js';
+
+export function ldDetails(l: LdInfo): string {
+  return details('LD Detail Information', [
+    ['LDN(h)', hex4(l.number)],
+    ['LD Name', l.name],
+    ['LD Capacity', necCapacity(l.capacity)],
+    ['Pool No.(h)', hex4(l.poolNumber)],
+    ['Pool Name', l.pool],
+    ['RaidType', l.raid],
+    ['LD State', l.state],
+    ['Capacity Allocation', l.capacityAllocation],
+    ['Allocated Capacity', necCapacity(l.allocated)],
+    ['Access Mode', l.accessMode],
+    ['Purpose', l.purpose],
+    ['RPL Attribute', l.rplAttribute],
+    ['Snapshot Attribute', l.snapshotAttribute],
+    ['Clone Attribute', l.cloneAttribute],
+    ['Current Owner', String(l.currentOwner).padStart(2, '0')],
+    ['Default Owner', String(l.defaultOwner).padStart(2, '0')],
+    ['Block Size', `${l.blockSize}byte`],
+    ['Identifier (NAA)', l.naa],
+    ['Serial Number', l.serial],
+    ['Created', l.created],
+  ]);
+}
+
+export function registerLd(program: Command, ctx: CliContext): void {
+  const ld = program.command('ld').description('logical disks (thin volumes)');
+  ld.command('create <name>')
+    .description('create a thin LD (or the solution reserved volume with --attr ssv)')
+    .requiredOption('--pool <pool>', 'pool name or number')
+    .option('--size <size>', 'virtual capacity, e.g. 10GiB')
+    .option('--attr <attr>', '"ssv": the solution reserved volume (fixed 4 GiB)')
+    .action(async (name: string, o: { pool: string; size?: string; attr?: string }) => {
+      const body: Record<string, unknown> = { name, pool: o.pool };
+      if (o.size !== undefined) body['size'] = parseSize(o.size, '--size');
+      if (o.attr !== undefined) body['attr'] = o.attr;
+      const l = await ctx.client().call<LdInfo>('POST', '/lds', body);
+      print(ctx.json(), l, () => ldDetails(l));
+    });
+  ld.command('list')
+    .description('list LDs')
+    .action(async () => {
+      const ls = await ctx.client().call<LdInfo[]>('GET', '/lds');
+      print(ctx.json(), ls, () =>
+        table(
+          ['LDN(h)', 'LD Name', 'Pool', 'Capacity', 'Allocated', 'State', 'Owner', 'Purpose', 'RPL', 'Snapshot', 'Clone'],
+          ls.map((l) => [hex4(l.number), l.name, l.pool, humanSize(l.capacity), humanSize(l.allocated), l.state, `${String(l.currentOwner).padStart(2, '0')}/${String(l.defaultOwner).padStart(2, '0')}`, l.purpose, l.rplAttribute, l.snapshotAttribute, l.cloneAttribute]),
+        ),
+      );
+    });
+  ld.command('show <ld>')
+    .description('show an LD (name or number, e.g. 0001h)')
+    .action(async (ref: string) => {
+      const l = await ctx.client().call<LdInfo>('GET', `/lds/${enc(ref)}`);
+      print(ctx.json(), l, () => ldDetails(l));
+    });
+  ld.command('expand <ld>')
+    .description('grow an LD')
+    .requiredOption('--size <size>', 'new virtual capacity')
+    .action(async (ref: string, o: { size: string }) => {
+      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(ref)}/expand`, { size: parseSize(o.size, '--size') });
+      print(ctx.json(), l, () => ldDetails(l));
+    });
+  ld.command('delete <ld>')
+    .description('delete an LD')
+    .option('--fcvforce', 'confirm deleting a fast clone (FCV)')
+    .option('--force', 'delete a faulty SSV that snapshots still use')
+    .action(async (ref: string, o: { fcvforce?: boolean; force?: boolean }) => {
+      const q = new URLSearchParams();
+      if (o.fcvforce) q.set('fcvforce', 'true');
+      if (o.force) q.set('force', 'true');
+      await ctx.client().call('DELETE', `/lds/${enc(ref)}${q.size ? `?${q}` : ''}`);
+      print(ctx.json(), { deleted: ref }, () => `LD ${ref} deleted.`);
+    });
+
+  const clone = program.command('clone').description('fast clones (FEV/FCV)');
+  clone
+    .command('create <source> <name>')
+    .description('make a fast clone of an LD or snapshot (LD@SNAP)')
+    .action(async (src: string, name: string) => {
+      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(src)}/clones`, { name });
+      print(ctx.json(), l, () => ldDetails(l));
+    });
+}

@@ -1,0 +1,105 @@
+// kura pool ...
+import type { Command } from 'commander';
+import type { PoolInfo } from '../array/agent.js';
+import { hex4, humanSize, necCapacity, parseSize } from '../units.js';
+import { enc } from './context.js';
+import type { CliContext } from './context.js';
+import { details, print, table } from './format.js';
+
+export function poolDetails(p: PoolInfo): string {
+  return details('Pool Detail Information', [
+    ['Pool No.(h)', hex4(p.number)],
+    ['Pool Name', p.name],
+    ['Pool Type', p.type],
+    ['RAID Type', p.raid],
+    ['Pool State', p.state],
+    ['Pool Capacity', necCapacity(p.capacity)],
+    ['Used Pool Capacity', necCapacity(p.used)],
+    ['Free Pool Capacity', necCapacity(p.free)],
+    ['Virtual Capacity', necCapacity(p.virtualCapacity)],
+    ['Threshold', `${p.threshold}%${p.overThreshold ? ' (exceeded)' : ''}`],
+    ['Chunk Size', humanSize(p.chunkSize)],
+    ['PD List(h)', p.pds.map((d) => `00-${hex4(d.number)}${d.state === 'ready' ? '' : '(failed)'}`).join(',')],
+    ['LD Count', p.ldCount],
+    ['Created', p.created],
+  ]);
+}
+
+export function registerPool(program: Command, ctx: CliContext): void {
+  const pool = program.command('pool').description('thin pools of PDs');
+  pool
+    .command('create <name>')
+    .description('create a pool of new sparse PDs')
+    .requiredOption('--size <size>', 'usable capacity, e.g. 10GiB')
+    .option('--pds <n>', 'PDs in the RAID group')
+    .option('--raid <type>', 'RAID type: 1, 10 or 0', '1')
+    .option('--chunk <size>', 'chunk size (default 1MiB)')
+    .option('--threshold <pct>', 'actual-capacity threshold in percent (default 80)')
+    .action(async (name: string, o: { size: string; pds?: string; raid: string; chunk?: string; threshold?: string }) => {
+      const body: Record<string, unknown> = { name, size: parseSize(o.size, '--size'), raid: o.raid };
+      if (o.pds !== undefined) body['pds'] = intArg(o.pds, '--pds');
+      if (o.chunk !== undefined) body['chunk'] = parseSize(o.chunk, '--chunk');
+      if (o.threshold !== undefined) body['threshold'] = intArg(o.threshold, '--threshold');
+      const p = await ctx.client().call<PoolInfo>('POST', '/pools', body);
+      print(ctx.json(), p, () => poolDetails(p));
+    });
+  pool
+    .command('list')
+    .description('list pools')
+    .action(async () => {
+      const ps = await ctx.client().call<PoolInfo[]>('GET', '/pools');
+      print(ctx.json(), ps, () =>
+        table(
+          ['Pool No.(h)', 'Pool Name', 'Pool Type', 'RAID', 'State', 'Capacity', 'Used', 'Free', 'Virtual', 'Threshold', 'LDs'],
+          ps.map((p) => [hex4(p.number), p.name, p.type, p.raid, p.state, humanSize(p.capacity), humanSize(p.used), humanSize(p.free), humanSize(p.virtualCapacity), `${p.threshold}%`, p.ldCount]),
+        ),
+      );
+    });
+  pool
+    .command('show <pool>')
+    .description('show a pool (name or number, e.g. 0000h)')
+    .action(async (ref: string) => {
+      const p = await ctx.client().call<PoolInfo>('GET', `/pools/${enc(ref)}`);
+      print(ctx.json(), p, () => poolDetails(p));
+    });
+  pool
+    .command('expand <pool>')
+    .description('add capacity (a new RAID group of PDs), online')
+    .requiredOption('--size <size>', 'capacity to add')
+    .action(async (ref: string, o: { size: string }) => {
+      const p = await ctx.client().call<PoolInfo>('POST', `/pools/${enc(ref)}/expand`, { size: parseSize(o.size, '--size') });
+      print(ctx.json(), p, () => poolDetails(p));
+    });
+  pool
+    .command('set <pool>')
+    .description('change pool settings')
+    .requiredOption('--threshold <pct>', 'actual-capacity threshold in percent')
+    .action(async (ref: string, o: { threshold: string }) => {
+      const p = await ctx.client().call<PoolInfo>('PATCH', `/pools/${enc(ref)}`, { threshold: intArg(o.threshold, '--threshold') });
+      print(ctx.json(), p, () => poolDetails(p));
+    });
+  pool
+    .command('delete <pool>')
+    .description('delete a pool (refused while it holds LDs)')
+    .action(async (ref: string) => {
+      await ctx.client().call('DELETE', `/pools/${enc(ref)}`);
+      print(ctx.json(), { deleted: ref }, () => `Pool ${ref} deleted.`);
+    });
+}
+
+export function intArg(v: string, what: string): number {
+  if (!/^\d+$/.test(v.trim())) {
+    throw new CliArgError(`${what} "${v}" is not a whole number.`, `Give ${what} as a whole number.`);
+  }
+  return Number(v);
+}
+
+/** A bad command-line argument: exit code 2. */
+export class CliArgError extends Error {
+  constructor(
+    message: string,
+    readonly action: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,56 @@
+// kura snapshot ...
+import type { Command } from 'commander';
+import type { LdInfo, SnapshotInfo } from '../array/agent.js';
+import { hex4, humanSize } from '../units.js';
+import { enc } from './context.js';
+import type { CliContext } from './context.js';
+import { print, table } from './format.js';
+import { intArg } from './pool.js';
+
+function snapTable(ss: SnapshotInfo[]): string {
+  return table(
+    ['Generation', 'Name', 'ESV LDN(h)', 'ESV', 'State', 'Created', 'Allocated'],
+    ss.map((s) => [s.generation, s.name, hex4(s.ldNumber), s.ld, s.state, s.created, humanSize(s.allocated)]),
+  );
+}
+
+export function registerSnapshot(program: Command, ctx: CliContext): void {
+  const snap = program.command('snapshot').description('extended snapshots (EBV/ESV)');
+  snap
+    .command('create <ld>')
+    .description('take a snapshot generation of an LD')
+    .option('--name <name>', 'snapshot name (default genN)')
+    .action(async (ld: string, o: { name?: string }) => {
+      const s = await ctx.client().call<SnapshotInfo>('POST', `/lds/${enc(ld)}/snapshots`, o.name ? { name: o.name } : {});
+      print(ctx.json(), s, () => `Snapshot ${s.ld} (generation ${s.generation}) created; read it as NBD export ${s.ld}.`);
+    });
+  snap
+    .command('list <ld>')
+    .description('list the generations of an LD')
+    .action(async (ld: string) => {
+      const ss = await ctx.client().call<SnapshotInfo[]>('GET', `/lds/${enc(ld)}/snapshots`);
+      print(ctx.json(), ss, () => snapTable(ss));
+    });
+  snap
+    .command('restore <ld> <snap>')
+    .description('revert the LD to a generation')
+    .action(async (ld: string, s: string) => {
+      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(ld)}/snapshots/${enc(s)}/restore`);
+      print(ctx.json(), l, () => `LD ${l.name} restored from snapshot ${s}.`);
+    });
+  snap
+    .command('delete <ld> <snap>')
+    .description('delete a generation')
+    .action(async (ld: string, s: string) => {
+      await ctx.client().call('DELETE', `/lds/${enc(ld)}/snapshots/${enc(s)}`);
+      print(ctx.json(), { deleted: `${ld}@${s}` }, () => `Snapshot ${ld}@${s} deleted.`);
+    });
+  snap
+    .command('delete-oldest <ld>')
+    .description('delete the oldest N generations (generationdel)')
+    .requiredOption('--count <n>', 'how many generations')
+    .action(async (ld: string, o: { count: string }) => {
+      const ss = await ctx.client().call<SnapshotInfo[]>('POST', `/lds/${enc(ld)}/snapshots/delete-oldest`, { count: intArg(o.count, '--count') });
+      print(ctx.json(), ss, () => `Deleted ${ss.length} generation(s): ${ss.map((s) => s.name).join(', ') || 'none'}.`);
+    });
+}

@@ -1,0 +1,138 @@
+// The management service: REST API with bearer-token auth over an array agent,
+// an event store fed by the array and by every configuration change.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { ArrayAgent } from '../array/agent.js';
+import { KuraError, asKuraError } from '../errors.js';
+import { EventStore } from './events.js';
+import { openApiDocument } from './openapi.js';
+import { addRoutes } from './routes.js';
+import { Router, sendError, sendJson, validateBody } from './router.js';
+
+/** Request bodies above this are refused before they are read whole. */
+const MAX_BODY = 1024 * 1024;
+
+export interface ManagerOptions {
+  dataDir: string;
+  agent: ArrayAgent;
+  log?: (msg: string) => void;
+}
+
+/** Reads DATA/admin.token, creating it (0600) when absent. */
+export function ensureToken(dataDir: string): { token: string; created: boolean } {
+  const p = path.join(dataDir, 'admin.token');
+  try {
+    return { token: fs.readFileSync(p, 'utf8').trim(), created: false };
+  } catch {
+    const token = crypto.randomBytes(24).toString('base64url');
+    fs.writeFileSync(p, token + '\n', { mode: 0o600, flag: 'wx' });
+    return { token, created: true };
+  }
+}
+
+export class Manager {
+  readonly events: EventStore;
+  readonly router = new Router();
+  private readonly token: string;
+  private server: http.Server | null = null;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly opts: ManagerOptions) {
+    this.token = ensureToken(opts.dataDir).token;
+    this.events = new EventStore(path.join(opts.dataDir, 'manager.db'));
+    this.unsubscribe = opts.agent.onEvent((e) => this.events.record(e));
+    const doc = () => openApiDocument(this.router.routes, opts.agent.info().version);
+    addRoutes(this.router, opts.agent, this.events, doc);
+  }
+
+  private authorized(req: http.IncomingMessage): boolean {
+    const h = req.headers.authorization ?? '';
+    const m = /^Bearer\s+(.+)$/i.exec(h);
+    if (!m) return false;
+    const a = Buffer.from(m[1]!.trim());
+    const b = Buffer.from(this.token);
+    return a.length === b.length && crypto.timingSafeEqual(a, b);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const { route, params } = this.router.match(req.method ?? 'GET', url.pathname.replace(/\/+$/, '') || '/');
+    if (!route.public && !this.authorized(req)) {
+      throw new KuraError('KURA-E4001', 'EPERM', 'The request has no valid API token.', 'Send "Authorization: Bearer TOKEN" with the token from DATA/admin.token.', 401);
+    }
+    let raw: unknown;
+    if (route.body) {
+      const text = await readBody(req);
+      if (text.trim() !== '') {
+        try {
+          raw = JSON.parse(text);
+        } catch {
+          throw new KuraError('KURA-E4002', 'EINVAL', 'The request body is not valid JSON.', 'Send a JSON object with content-type application/json.');
+        }
+      }
+    } else {
+      await readBody(req);
+    }
+    const body = route.body ? validateBody(route, raw) : {};
+    const out = await route.handler({ params, query: url.searchParams, body });
+    const status = route.status ?? 200;
+    if (status === 204) {
+      res.writeHead(204);
+      res.end();
+    } else sendJson(res, status, out);
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    const server = http.createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        const err = asKuraError(e);
+        if (err.id === 'KURA-E9000') this.opts.log?.(`api: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
+        if (!res.headersSent) sendError(res, err);
+        else res.destroy();
+      });
+    });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  address(): { host: string; port: number } {
+    const a = this.server!.address() as { address: string; port: number };
+    return { host: a.address, port: a.port };
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe();
+    const s = this.server;
+    if (s) {
+      s.closeAllConnections();
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+    this.events.close();
+  }
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    req.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n > MAX_BODY) {
+        reject(new KuraError('KURA-E4003', 'EINVAL', `The request body exceeds ${MAX_BODY} bytes.`, 'Send a smaller body.', 413));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

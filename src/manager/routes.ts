@@ -1,0 +1,347 @@
+// The REST API's routes: what each path does to the array, and the event the
+// manager records for every configuration change.
+import type { ArrayAgent, Severity } from '../array/agent.js';
+import { KuraError } from '../errors.js';
+import { parseNumber } from '../units.js';
+import type { EventStore } from './events.js';
+import type { Route, Router } from './router.js';
+
+function ref(s: string): string | number {
+  return parseNumber(s, 'reference', true) ?? s;
+}
+
+function num(s: string, what: string): number {
+  return parseNumber(s, what)!;
+}
+
+const SEVERITIES: Severity[] = ['info', 'warning', 'error'];
+
+export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore, openapi: () => unknown): void {
+  /** Records the configuration change a mutating route made. */
+  const changed = (id: string, source: string, text: string) => events.record({ id, severity: 'info', source, text });
+  const r = (route: Route) => router.add(route);
+
+  r({ method: 'GET', path: '/api/v1/openapi.json', tag: 'meta', summary: 'This API document', public: true, handler: () => openapi() });
+  r({ method: 'GET', path: '/api/v1/array', tag: 'array', summary: 'Array identity, version, controllers and memory use', handler: () => ({ ...agent.info(), controllers: agent.listControllers() }) });
+
+  // ---- pools ----
+  r({ method: 'GET', path: '/api/v1/pools', tag: 'pools', summary: 'List pools', handler: () => agent.listPools() });
+  r({
+    method: 'POST',
+    path: '/api/v1/pools',
+    tag: 'pools',
+    summary: 'Create a pool of new sparse PDs',
+    status: 201,
+    body: {
+      name: { type: 'string', required: true, description: 'pool name' },
+      size: { type: 'size', required: true, description: 'usable capacity' },
+      pds: { type: 'integer', description: 'PDs in the first RAID group' },
+      raid: { type: 'string', description: 'RAID0, RAID1 (default) or RAID10' },
+      chunk: { type: 'size', description: 'chunk size, a power of two from 64KiB to 64MiB (default 1MiB)' },
+      threshold: { type: 'integer', description: 'actual-capacity threshold in percent (default 80)' },
+    },
+    handler: async ({ body }) => {
+      const raid = body['raid'] as string | undefined;
+      const p = await agent.createPool({
+        name: body['name'] as string,
+        size: body['size'] as number,
+        pds: body['pds'] as number | undefined,
+        raid: raid === undefined ? undefined : (`RAID${raid.toUpperCase().replace(/^RAID/, '')}` as 'RAID0'),
+        chunkSize: body['chunk'] as number | undefined,
+        threshold: body['threshold'] as number | undefined,
+      });
+      changed('KURA-I4001', `pool/${p.name}`, `Pool ${p.name} created (${p.raid}, ${p.capacity} bytes).`);
+      return p;
+    },
+  });
+  r({ method: 'GET', path: '/api/v1/pools/{ref}', tag: 'pools', summary: 'Show a pool', handler: ({ params }) => agent.getPool(ref(params['ref']!)) });
+  r({
+    method: 'PATCH',
+    path: '/api/v1/pools/{ref}',
+    tag: 'pools',
+    summary: 'Change pool settings (threshold)',
+    body: { threshold: { type: 'integer', required: true, description: 'actual-capacity threshold in percent' } },
+    handler: async ({ params, body }) => {
+      const p = await agent.setPoolThreshold(ref(params['ref']!), body['threshold'] as number);
+      changed('KURA-I4002', `pool/${p.name}`, `Pool ${p.name} threshold set to ${p.threshold}%.`);
+      return p;
+    },
+  });
+  r({
+    method: 'POST',
+    path: '/api/v1/pools/{ref}/expand',
+    tag: 'pools',
+    summary: 'Add capacity to a pool (a new RAID group of PDs), online',
+    body: { size: { type: 'size', required: true, description: 'capacity to add' } },
+    handler: async ({ params, body }) => {
+      const p = await agent.expandPool(ref(params['ref']!), body['size'] as number);
+      changed('KURA-I4003', `pool/${p.name}`, `Pool ${p.name} expanded to ${p.capacity} bytes.`);
+      return p;
+    },
+  });
+  r({
+    method: 'DELETE',
+    path: '/api/v1/pools/{ref}',
+    tag: 'pools',
+    summary: 'Delete a pool (refused while it holds LDs)',
+    status: 204,
+    handler: async ({ params }) => {
+      const p = agent.getPool(ref(params['ref']!));
+      await agent.deletePool(p.number);
+      changed('KURA-I4004', `pool/${p.name}`, `Pool ${p.name} deleted.`);
+    },
+  });
+
+  // ---- LDs ----
+  r({ method: 'GET', path: '/api/v1/lds', tag: 'lds', summary: 'List logical disks', handler: () => agent.listLds() });
+  r({
+    method: 'POST',
+    path: '/api/v1/lds',
+    tag: 'lds',
+    summary: 'Create a thin logical disk (or the SSV with attr "ssv")',
+    status: 201,
+    body: {
+      name: { type: 'string', required: true, description: 'LD name (also its NBD export name)' },
+      pool: { type: 'string', required: true, description: 'pool name or number' },
+      size: { type: 'size', description: 'virtual capacity (required except for the SSV)' },
+      attr: { type: 'string', description: '"ssv" for the solution reserved volume' },
+    },
+    handler: async ({ body }) => {
+      if (body['size'] === undefined && body['attr'] !== 'ssv') {
+        throw new KuraError('KURA-E4012', 'EINVAL', 'The field "size" is required.', 'Give size: the virtual capacity, e.g. "10GiB".');
+      }
+      const l = await agent.createLd({ name: body['name'] as string, pool: body['pool'] as string, size: (body['size'] as number | undefined) ?? 0, attr: body['attr'] as string | undefined });
+      changed('KURA-I4010', `ld/${l.name}`, `LD ${l.name} created in pool ${l.pool} (${l.capacity} bytes).`);
+      return l;
+    },
+  });
+  r({ method: 'GET', path: '/api/v1/lds/{ref}', tag: 'lds', summary: 'Show a logical disk', handler: ({ params }) => agent.getLd(ref(params['ref']!)) });
+  r({
+    method: 'POST',
+    path: '/api/v1/lds/{ref}/expand',
+    tag: 'lds',
+    summary: 'Grow a logical disk',
+    body: { size: { type: 'size', required: true, description: 'new virtual capacity' } },
+    handler: async ({ params, body }) => {
+      const l = await agent.expandLd(ref(params['ref']!), body['size'] as number);
+      changed('KURA-I4011', `ld/${l.name}`, `LD ${l.name} expanded to ${l.capacity} bytes.`);
+      return l;
+    },
+  });
+  r({
+    method: 'DELETE',
+    path: '/api/v1/lds/{ref}',
+    tag: 'lds',
+    summary: 'Delete a logical disk (?fcvforce=true for a fast clone, ?force=true for a faulty SSV)',
+    status: 204,
+    query: {
+      fcvforce: { type: 'boolean', description: 'confirm deleting a fast clone (FCV)' },
+      force: { type: 'boolean', description: 'delete a faulty SSV that snapshots still use' },
+    },
+    handler: async ({ params, query }) => {
+      const l = agent.getLd(ref(params['ref']!));
+      await agent.deleteLd(l.number, { fcvforce: query.get('fcvforce') === 'true', force: query.get('force') === 'true' });
+      changed('KURA-I4012', `ld/${l.name}`, `LD ${l.name} deleted.`);
+    },
+  });
+
+  // ---- snapshots and clones ----
+  r({ method: 'GET', path: '/api/v1/lds/{ref}/snapshots', tag: 'snapshots', summary: 'List snapshot generations of an LD', handler: ({ params }) => agent.listSnapshots(ref(params['ref']!)) });
+  r({
+    method: 'POST',
+    path: '/api/v1/lds/{ref}/snapshots',
+    tag: 'snapshots',
+    summary: 'Take a snapshot (the LD becomes an EBV, the snapshot an ESV)',
+    status: 201,
+    body: { name: { type: 'string', description: 'snapshot name (default genN)' } },
+    handler: async ({ params, body }) => {
+      const s = await agent.createSnapshot(ref(params['ref']!), body['name'] as string | undefined);
+      changed('KURA-I4020', `ld/${s.ld}`, `Snapshot ${s.ld} (generation ${s.generation}) created.`);
+      return s;
+    },
+  });
+  r({
+    method: 'POST',
+    path: '/api/v1/lds/{ref}/snapshots/{snap}/restore',
+    tag: 'snapshots',
+    summary: 'Revert the LD to a snapshot generation',
+    handler: async ({ params }) => {
+      const l = await agent.restoreSnapshot(ref(params['ref']!), params['snap']!);
+      changed('KURA-I4021', `ld/${l.name}`, `LD ${l.name} restored from snapshot ${params['snap']}.`);
+      return l;
+    },
+  });
+  r({
+    method: 'DELETE',
+    path: '/api/v1/lds/{ref}/snapshots/{snap}',
+    tag: 'snapshots',
+    summary: 'Delete a snapshot generation',
+    status: 204,
+    handler: async ({ params }) => {
+      await agent.deleteSnapshot(ref(params['ref']!), params['snap']!);
+      changed('KURA-I4022', `ld/${params['ref']}`, `Snapshot ${params['ref']}@${params['snap']} deleted.`);
+    },
+  });
+  r({
+    method: 'POST',
+    path: '/api/v1/lds/{ref}/snapshots/delete-oldest',
+    tag: 'snapshots',
+    summary: 'Delete the oldest N generations (generationdel)',
+    body: { count: { type: 'integer', required: true, description: 'how many generations' } },
+    handler: async ({ params, body }) => {
+      const gone = await agent.deleteOldestSnapshots(ref(params['ref']!), body['count'] as number);
+      changed('KURA-I4023', `ld/${params['ref']}`, `${gone.length} oldest snapshot generation(s) of ${params['ref']} deleted.`);
+      return gone;
+    },
+  });
+  r({
+    method: 'POST',
+    path: '/api/v1/lds/{ref}/clones',
+    tag: 'snapshots',
+    summary: 'Make a fast clone (the source becomes an FEV, the clone an FCV)',
+    status: 201,
+    body: { name: { type: 'string', required: true, description: 'name of the new clone LD' } },
+    handler: async ({ params, body }) => {
+      const l = await agent.createClone(ref(params['ref']!), body['name'] as string);
+      changed('KURA-I4024', `ld/${l.name}`, `Fast clone ${l.name} of ${params['ref']} created.`);
+      return l;
+    },
+  });
+
+  // ---- hosts (access control) ----
+  r({ method: 'GET', path: '/api/v1/hosts', tag: 'hosts', summary: 'List host entries with their initiators and LUNs', handler: () => agent.listHosts() });
+  r({
+    method: 'POST',
+    path: '/api/v1/hosts',
+    tag: 'hosts',
+    summary: 'Create a host entry',
+    status: 201,
+    body: { name: { type: 'string', required: true, description: 'host name' }, initiators: { type: 'string[]', description: 'initiator IQNs' } },
+    handler: async ({ body }) => {
+      const h = await agent.createHost(body['name'] as string, (body['initiators'] as string[] | undefined) ?? []);
+      changed('KURA-I4030', `host/${h.name}`, `Host ${h.name} created.`);
+      return h;
+    },
+  });
+  r({
+    method: 'DELETE',
+    path: '/api/v1/hosts/{name}',
+    tag: 'hosts',
+    summary: 'Delete a host entry',
+    status: 204,
+    handler: async ({ params }) => {
+      await agent.deleteHost(params['name']!);
+      changed('KURA-I4031', `host/${params['name']}`, `Host ${params['name']} deleted.`);
+    },
+  });
+  r({
+    method: 'POST',
+    path: '/api/v1/hosts/{name}/initiators',
+    tag: 'hosts',
+    summary: 'Add an initiator to a host',
+    body: { iqn: { type: 'string', required: true, description: 'initiator IQN' } },
+    handler: async ({ params, body }) => {
+      const h = await agent.addInitiator(params['name']!, body['iqn'] as string);
+      changed('KURA-I4032', `host/${h.name}`, `Initiator ${body['iqn']} added to host ${h.name}.`);
+      return h;
+    },
+  });
+  r({
+    method: 'DELETE',
+    path: '/api/v1/hosts/{name}/initiators/{iqn}',
+    tag: 'hosts',
+    summary: 'Remove an initiator from a host',
+    handler: async ({ params }) => {
+      const h = await agent.removeInitiator(params['name']!, params['iqn']!);
+      changed('KURA-I4033', `host/${h.name}`, `Initiator ${params['iqn']} removed from host ${h.name}.`);
+      return h;
+    },
+  });
+  r({
+    method: 'POST',
+    path: '/api/v1/hosts/{name}/luns',
+    tag: 'hosts',
+    summary: 'Map an LD into the host LUN space',
+    body: { ld: { type: 'string', required: true, description: 'LD name or number' }, lun: { type: 'integer', description: 'LUN (default: lowest free)' } },
+    handler: async ({ params, body }) => {
+      const h = await agent.mapLun(params['name']!, ref(body['ld'] as string), body['lun'] as number | undefined);
+      changed('KURA-I4034', `host/${h.name}`, `LD ${body['ld']} mapped to host ${h.name}.`);
+      return h;
+    },
+  });
+  r({
+    method: 'DELETE',
+    path: '/api/v1/hosts/{name}/luns/{lun}',
+    tag: 'hosts',
+    summary: 'Unmap a LUN from a host',
+    handler: async ({ params }) => {
+      const h = await agent.unmapLun(params['name']!, num(params['lun']!, 'LUN'));
+      changed('KURA-I4035', `host/${h.name}`, `LUN ${params['lun']} unmapped from host ${h.name}.`);
+      return h;
+    },
+  });
+
+  // ---- controllers and fault injection ----
+  r({ method: 'GET', path: '/api/v1/controllers', tag: 'faults', summary: 'Controllers and host ports with their states', handler: () => agent.listControllers() });
+  r({
+    method: 'POST',
+    path: '/api/v1/faults',
+    tag: 'faults',
+    summary: 'Inject or clear a fault: controller-down/-up N, port-down/-up HOST:PORT',
+    body: {
+      action: { type: 'string', required: true, description: 'controller-down, controller-up, port-down or port-up' },
+      target: { type: 'string', required: true, description: 'controller number, or HOST:PORT of a host port' },
+    },
+    handler: async ({ body }) => {
+      const action = body['action'] as string;
+      const target = body['target'] as string;
+      let out;
+      if (action === 'controller-down' || action === 'controller-up') {
+        out = await agent.setControllerState(num(target, 'controller'), action === 'controller-down' ? 'down' : 'online');
+      } else if (action === 'port-down' || action === 'port-up') {
+        const m = /^(.*):(\d+)$/.exec(target);
+        if (!m) throw new KuraError('KURA-E4020', 'EINVAL', `"${target}" is not HOST:PORT.`, 'Give the host port as HOST:PORT, e.g. 127.0.0.1:3260.');
+        out = await agent.setPortState(m[1]!, Number(m[2]), action === 'port-down' ? 'down' : 'up');
+      } else {
+        throw new KuraError('KURA-E4021', 'EINVAL', `Fault action "${action}" is not known.`, 'Use controller-down, controller-up, port-down or port-up.');
+      }
+      changed('KURA-I4040', 'faults', `Fault injection: ${action} ${target}.`);
+      return out;
+    },
+  });
+
+  // ---- licences ----
+  r({ method: 'GET', path: '/api/v1/licenses', tag: 'licenses', summary: 'Feature licences and their states', handler: () => agent.listLicenses() });
+  r({
+    method: 'POST',
+    path: '/api/v1/licenses/{name}/unlock',
+    tag: 'licenses',
+    summary: 'Unlock a feature licence',
+    handler: async ({ params }) => {
+      const out = await agent.unlockLicense(params['name']!);
+      changed('KURA-I4050', 'array', `Licence ${params['name']} unlocked.`);
+      return out;
+    },
+  });
+
+  // ---- events ----
+  r({
+    method: 'GET',
+    path: '/api/v1/events',
+    tag: 'events',
+    summary: 'Events, oldest first; the newest `limit` (default 100)',
+    query: {
+      limit: { type: 'integer', description: 'how many of the newest events (1-10000)' },
+      severity: { type: 'string', description: 'info, warning or error' },
+      since: { type: 'integer', description: 'only events with seq greater than this' },
+    },
+    handler: ({ query }) => {
+      const limit = query.has('limit') ? num(query.get('limit')!, 'limit') : 100;
+      if (limit < 1 || limit > 10000) throw new KuraError('KURA-E4022', 'EINVAL', `limit ${limit} is out of range.`, 'Give a limit from 1 to 10000.');
+      const sev = query.get('severity') ?? undefined;
+      if (sev !== undefined && !SEVERITIES.includes(sev as Severity)) throw new KuraError('KURA-E4023', 'EINVAL', `Severity "${sev}" is not known.`, 'Use info, warning or error.');
+      const since = query.has('since') ? num(query.get('since')!, 'since') : undefined;
+      return events.list({ limit, severity: sev as Severity | undefined, since });
+    },
+  });
+}
