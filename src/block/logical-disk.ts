@@ -261,6 +261,7 @@ export class LogicalDisk implements BlockDevice {
     const cur = page.entries[lchunk % PAGE_ENTRIES]!;
     page.entries[lchunk % PAGE_ENTRIES] = chunk + 1;
     pool.markPageDirty(page);
+    pool.chunkMapped(chunk);
     if (cur !== 0) pool.decRef(cur - 1, this.barrier());
   }
 
@@ -368,6 +369,7 @@ export class LogicalDisk implements BlockDevice {
       const page = this.writablePage(c);
       page.entries[c % PAGE_ENTRIES] = alloc.chunk + 1;
       this.pool.markPageDirty(page);
+      this.pool.chunkMapped(alloc.chunk);
     }
   }
 

@@ -130,7 +130,11 @@ export class Pool {
     return this.pendingFree.length > 0;
   }
 
-  /** Takes a free chunk with refcount 1, or throws ENOSPC. */
+  /**
+   * Takes a free chunk with refcount 1, or throws ENOSPC. The new count is not yet
+   * dirty: a commit running while the data is written must not record a chunk that
+   * no map points at. The caller calls chunkMapped() when it sets the map entry.
+   */
   allocChunk(): AllocatedChunk {
     let chunk: number;
     let pristine: boolean;
@@ -154,9 +158,13 @@ export class Pool {
     }
     this.refs[chunk] = 1;
     this.usedChunks++;
-    this.dirtyChunks.add(chunk);
     this.checkThreshold();
     return { chunk, pristine };
+  }
+
+  /** The chunk from allocChunk() is now in a map page: its refcount goes with the next commit. */
+  chunkMapped(chunk: number): void {
+    this.dirtyChunks.add(chunk);
   }
 
   /** Returns a chunk that was allocated but never referenced by committed metadata. */
