@@ -93,6 +93,9 @@ export class Manager {
         else res.destroy();
       });
     });
+    // Clients (undici, curl) reuse idle connections; a short server timeout races them.
+    server.keepAliveTimeout = 60_000;
+    server.headersTimeout = 65_000;
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
