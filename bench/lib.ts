@@ -83,10 +83,17 @@ export async function startKura(dataDir: string): Promise<KuraServer> {
 }
 
 export async function api(s: KuraServer, method: string, route: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${s.http}/api/v1${route}`, {
-    method,
-    headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
+  if (s.proc.exitCode !== null || s.proc.signalCode !== null) throw new Error(`kura serve exited (${s.proc.exitCode ?? s.proc.signalCode})`);
+  const req = () =>
+    fetch(`${s.http}/api/v1${route}`, {
+      method,
+      headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  // After a long fio run the pooled connection may have just timed out on the server.
+  const res = await req().catch((e: { cause?: { code?: string } }) => {
+    if (method === 'GET' && e.cause?.code === 'UND_ERR_SOCKET') return req();
+    throw e;
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${text}`);

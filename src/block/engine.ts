@@ -82,12 +82,21 @@ export class BlockEngine {
     const store = new MetaStore(path.join(dir, 'meta.db'));
     const engine = new BlockEngine(dir, store);
     engine.load();
-    // An empty commit costs nothing (no dirty PD, empty batch), so just run it.
+    // The timer commits new mappings that nobody flushed. Data written in place needs
+    // no metadata, so it is left to FLUSH/FUA (and the kernel's own write-back),
+    // rather than forcing an fdatasync every second under a streaming writer.
     engine.timer = setInterval(() => {
-      engine.commit().catch(() => undefined);
+      if (engine.hasDirtyMetadata()) engine.commit().catch(() => undefined);
     }, PERIODIC_COMMIT_MS);
     engine.timer.unref();
     return engine;
+  }
+
+  private hasDirtyMetadata(): boolean {
+    if (this.newLds.size > 0 || this.updatedLds.size > 0 || this.deletedLds.length > 0) return true;
+    for (const ld of this.lds.values()) if (ld.topDirty) return true;
+    for (const pool of this.pools.values()) if (pool.hasDirtyMetadata()) return true;
+    return false;
   }
 
   onEvent(fn: (e: EngineEvent) => void): void {

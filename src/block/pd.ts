@@ -2,6 +2,9 @@
 // positionally. Callback-style fs calls keep the hot path free of extra promises
 // layers; libuv's thread pool carries them.
 import fs from 'node:fs';
+import { readNowait } from './native-io.js';
+
+const RESOLVED = Promise.resolve();
 
 export type PdState = 'ready' | 'failed';
 
@@ -13,6 +16,8 @@ export class PhysicalDisk {
   /** Set by every write, cleared when a sync starts: a clean PD needs no fdatasync. */
   dirty = false;
   private fd: number;
+  /** Cleared when the file system refuses RWF_NOWAIT, so we stop asking. */
+  private nowait = readNowait !== null;
 
   private constructor(number: number, path: string, size: number, fd: number) {
     this.number = number;
@@ -44,6 +49,17 @@ export class PhysicalDisk {
   }
 
   read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<void> {
+    if (this.nowait) {
+      // Cached data is copied right here; only what would block goes to the thread pool.
+      const n = readNowait!(this.fd, buf, bufOffset, length, position);
+      if (n === length) return RESOLVED;
+      if (n === -2) this.nowait = false;
+      else if (n > 0) {
+        bufOffset += n;
+        length -= n;
+        position += n;
+      }
+    }
     return new Promise((resolve, reject) => {
       fs.read(this.fd, buf, bufOffset, length, position, (err, n) => {
         if (err) reject(err);

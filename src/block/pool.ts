@@ -227,6 +227,10 @@ export class Pool {
     this.deletedPages.push(page.id);
   }
 
+  hasDirtyMetadata(): boolean {
+    return this.dirtyPages.size > 0 || this.deletedPages.length > 0 || this.dirtyChunks.size > 0 || this.pendingFree.length > 0;
+  }
+
   /** Moves the dirty metadata into a batch; returns what to do once it is durable. */
   collect(batch: MetaBatch): () => void {
     for (const p of this.dirtyPages) batch.pages.push({ id: p.id, poolId: this.id, refcount: p.refcount, entries: entriesToBlob(p.entries) });

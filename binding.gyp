@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "kura_io",
+      "sources": ["native/kura_io.c"],
+      "cflags": ["-O2", "-Wall"]
+    }
+  ]
+}
