@@ -427,18 +427,7 @@ class NbdConnection {
     const err = this.checkRange(offset, payload.length, true);
     if (err) return this.done(lo, hi, err, 'request out of range or unaligned');
     if (payload.length === 0) return this.done(lo, hi, 0);
-    const len = payload.length;
-    this.begin(len);
-    dev.write(offset / dev.blockSize, payload, { fua: (flags & P.NBD_CMD_FLAG_FUA) !== 0 }).then(
-      () => {
-        this.end(len);
-        this.done(lo, hi, 0);
-      },
-      (e) => {
-        this.end(len);
-        this.done(lo, hi, errno(e), (e as Error).message);
-      },
-    );
+    this.run(lo, hi, payload.length, () => dev.write(offset / dev.blockSize, payload, { fua: (flags & P.NBD_CMD_FLAG_FUA) !== 0 }));
   }
 
   private dispatch(type: number, flags: number, lo: number, hi: number, offset: number, length: number): void {
