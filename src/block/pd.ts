@@ -5,6 +5,11 @@ import fs from 'node:fs';
 import { readNowait } from './native-io.js';
 
 const RESOLVED = Promise.resolve();
+/**
+ * Larger reads stay on the thread pool even when cached: their copy is long
+ * enough to be worth doing beside the event loop (which then only sends).
+ */
+const NOWAIT_MAX = 128 * 1024;
 
 export type PdState = 'ready' | 'failed';
 
@@ -49,7 +54,7 @@ export class PhysicalDisk {
   }
 
   read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<void> {
-    if (this.nowait) {
+    if (this.nowait && length <= NOWAIT_MAX) {
       // Cached data is copied right here; only what would block goes to the thread pool.
       const n = readNowait!(this.fd, buf, bufOffset, length, position);
       if (n === length) return RESOLVED;
