@@ -31,6 +31,8 @@ export interface PoolInfo {
   /** Actual-capacity threshold, percent of capacity. */
   threshold: number;
   overThreshold: boolean;
+  /** I/O control limits given to new LDs of the pool (0: none). */
+  qosDefaults: { upper: number; lower: number };
   ldCount: number;
   pds: PdInfo[];
   created: string;
@@ -56,6 +58,8 @@ export interface LdInfo {
   rplAttribute: 'IV' | 'MV' | 'RV';
   snapshotAttribute: '---' | 'EBV' | 'ESV';
   cloneAttribute: '---' | 'FEV' | 'FCV';
+  /** I/O control: IOPS upper and lower (guaranteed) limits, 0 when unset. */
+  qos: { upper: number; lower: number };
   /** The SCSI NAA identifier (VPD 0x83) and serial number of the LD. */
   naa: string;
   serial: string;
@@ -169,6 +173,9 @@ export interface ArrayAgent {
   deleteSnapshot(ld: string | number, snap: string): Promise<void>;
   deleteOldestSnapshots(ld: string | number, count: number): Promise<SnapshotInfo[]>;
   createClone(source: string | number, name: string): Promise<LdInfo>;
+  /** Sets an LD's IOPS limits (0 clears one); needs the IOLoadManager licence. */
+  setQos(ld: string | number, limits: { upper?: number; lower?: number }): Promise<LdInfo>;
+  setPoolQosDefaults(pool: string | number, limits: { upper?: number; lower?: number }): Promise<PoolInfo>;
   listLicenses(): LicenseInfo[];
   unlockLicense(name: string): Promise<LicenseInfo[]>;
 

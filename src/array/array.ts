@@ -11,6 +11,8 @@ import type { EngineEvent } from '../block/engine.js';
 import type { LogicalDisk } from '../block/logical-disk.js';
 import type { Pool } from '../block/pool.js';
 import { parseRaid } from '../block/raid-group.js';
+import { QOS_MAX, QOS_MIN, QosDevice, QosScheduler } from '../block/qos.js';
+import type { QosLimits } from '../block/qos.js';
 import type { ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdInfo, PoolInfo, RaidType, SnapshotInfo } from './agent.js';
 export type { SnapshotInfo } from './agent.js';
 import { Controllers } from './controllers.js';
@@ -77,6 +79,8 @@ export interface LdAttrs {
   fcv?: { source: number };
   /** Snapshot/clone layer: 0 for an ordinary LD, +1 per snapshot or clone step. */
   layer?: number;
+  /** I/O control limits. */
+  qos?: QosLimits;
 }
 
 
@@ -132,6 +136,7 @@ export class KuraArray implements ArrayAgent {
   private lastNoSpace = new Map<number, number>();
   readonly hosts: HostTable;
   readonly licenses: LicenseTable;
+  readonly qos = new QosScheduler();
   readonly controllers: Controllers;
   private frontEnds: FrontEndHooks[] = [];
 
@@ -152,6 +157,10 @@ export class KuraArray implements ArrayAgent {
     }
     this.name = engine.store.getMeta('array_name') ?? `kura-${this.serial.slice(0, 6)}`;
     engine.onEvent((e) => this.onEngineEvent(e));
+    for (const l of engine.lds.values()) {
+      const q = attrsOf(l).qos;
+      if (q) this.qos.setLimits(String(l.rec.id), q);
+    }
   }
 
   static async open(opts: OpenArrayOptions): Promise<KuraArray> {
@@ -255,6 +264,7 @@ export class KuraArray implements ArrayAgent {
       virtualCapacity: lds.reduce((s, l) => s + l.rec.capacity, 0),
       threshold: p.threshold,
       overThreshold: p.overThreshold,
+      qosDefaults: this.poolQosDefaults(p),
       ldCount: lds.length,
       pds: p.groups.flatMap((g) => g.pds.map((pd) => ({ number: pd.number, path: pd.path, capacity: pd.size, state: pd.state, group: g.number }))),
       created: p.created,
@@ -331,6 +341,7 @@ export class KuraArray implements ArrayAgent {
       rplAttribute: 'IV',
       snapshotAttribute: attrsOf(l).esv ? 'ESV' : attrsOf(l).ebv ? 'EBV' : '---',
       cloneAttribute: attrsOf(l).fcv ? 'FCV' : attrsOf(l).fev ? 'FEV' : '---',
+      qos: { ...(attrsOf(l).qos ?? { upper: 0, lower: 0 }) },
       naa: l.rec.naa,
       serial: l.rec.serial,
       created: l.rec.created,
@@ -360,7 +371,10 @@ export class KuraArray implements ArrayAgent {
         attrs.ssv = true;
         size = SSV_SIZE;
       }
+      const defaults = this.poolQosDefaults(pool);
+      if (!attrs.ssv && (defaults.upper > 0 || defaults.lower > 0)) attrs.qos = defaults;
       const ld = await this.newLd(name, pool, size, attrs);
+      if (attrs.qos) this.qos.setLimits(String(ld.rec.id), attrs.qos);
       if (attrs.ssv) {
         try {
           await this.engine.preallocate(ld);
@@ -584,12 +598,61 @@ export class KuraArray implements ArrayAgent {
         }
       }
       this.hosts.unmapLd(ld.rec.number);
+      this.qos.remove(String(ld.rec.id));
       const source = a.fcv ? this.allLds().find((l) => l.rec.id === a.fcv!.source) : undefined;
       await this.engine.deleteLd(ld);
       if (source && this.clonesOf(source).length === 0 && attrsOf(source).fev) {
         delete attrsOf(source).fev;
         await this.engine.updateLd(source);
       }
+    });
+  }
+
+  // ---- I/O control ----
+
+  private poolQosDefaults(p: Pool): QosLimits {
+    const raw = this.engine.store.getMeta(`pool_qos:${p.id}`);
+    return raw ? (JSON.parse(raw) as QosLimits) : { upper: 0, lower: 0 };
+  }
+
+  /** Merges a change into current limits and checks the seed's rules: 10 to 1,000,000 IOPS, upper above lower. */
+  private mergeQos(cur: QosLimits, change: { upper?: number; lower?: number }): QosLimits {
+    const next = { upper: change.upper ?? cur.upper, lower: change.lower ?? cur.lower };
+    for (const [k, v] of Object.entries(next)) {
+      if (!Number.isInteger(v) || (v !== 0 && (v < QOS_MIN || v > QOS_MAX))) {
+        throw new KuraError('KURA-E2090', 'EINVAL', `IOPS ${k} limit ${v} is out of range.`, `Give ${QOS_MIN} to ${QOS_MAX.toLocaleString('en-US')} IOPS, or 0 to clear it.`);
+      }
+    }
+    if (next.upper > 0 && next.lower > 0 && next.upper <= next.lower) {
+      throw new KuraError('KURA-E2091', 'EINVAL', `The upper limit (${next.upper}) must be above the lower limit (${next.lower}).`, 'Raise the upper limit or lower the lower one.');
+    }
+    return next;
+  }
+
+  setQos(ref: string | number, change: { upper?: number; lower?: number }): Promise<LdInfo> {
+    return this.config(async () => {
+      this.licenses.require('IOLoadManager', 'Setting I/O limits');
+      const ld = this.ld(ref);
+      const a = attrsOf(ld);
+      if (a.esv || a.ssv) {
+        throw new KuraError('KURA-E2092', 'EINVAL', `I/O control does not apply to ${a.esv ? 'a snapshot (ESV)' : 'the solution reserved volume'}.`, 'Set limits on its base LD or on an ordinary LD.');
+      }
+      const next = this.mergeQos(a.qos ?? { upper: 0, lower: 0 }, change);
+      if (next.upper === 0 && next.lower === 0) delete a.qos;
+      else a.qos = next;
+      await this.engine.updateLd(ld);
+      this.qos.setLimits(String(ld.rec.id), next);
+      return this.ldInfo(ld);
+    });
+  }
+
+  setPoolQosDefaults(ref: string | number, change: { upper?: number; lower?: number }): Promise<PoolInfo> {
+    return this.config(() => {
+      this.licenses.require('IOLoadManager', 'Setting I/O limit defaults');
+      const pool = this.pool(ref);
+      const next = this.mergeQos(this.poolQosDefaults(pool), change);
+      this.engine.store.setMeta(`pool_qos:${pool.id}`, JSON.stringify(next));
+      return this.poolInfo(pool);
     });
   }
 
@@ -747,7 +810,7 @@ export class KuraArray implements ArrayAgent {
     return {
       list: () => this.listLds().map((l) => ({ name: l.name, description: `LD ${l.number.toString(16).padStart(4, '0')}h in pool ${l.pool}` })),
       open: (name: string) => {
-        for (const l of this.engine.lds.values()) if (l.rec.name === name) return l;
+        for (const l of this.engine.lds.values()) if (l.rec.name === name) return new QosDevice(l, this.qos, String(l.rec.id));
         return undefined;
       },
     };

@@ -5,6 +5,7 @@ import { hex4, humanSize, necCapacity, parseSize } from '../units.js';
 import { enc } from './context.js';
 import type { CliContext } from './context.js';
 import { details, print, table } from './format.js';
+import { intArg } from './pool.js';
 
 export function ldDetails(l: LdInfo): string {
   return details('LD Detail Information', [
@@ -25,6 +26,7 @@ export function ldDetails(l: LdInfo): string {
     ['Current Owner', String(l.currentOwner).padStart(2, '0')],
     ['Default Owner', String(l.defaultOwner).padStart(2, '0')],
     ['Block Size', `${l.blockSize}byte`],
+    ['I/O Limits (IOPS)', l.qos.upper || l.qos.lower ? `upper ${l.qos.upper || '-'} / lower ${l.qos.lower || '-'}` : '---'],
     ['Identifier (NAA)', l.naa],
     ['Serial Number', l.serial],
     ['Created', l.created],
@@ -67,6 +69,17 @@ export function registerLd(program: Command, ctx: CliContext): void {
     .requiredOption('--size <size>', 'new virtual capacity')
     .action(async (ref: string, o: { size: string }) => {
       const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(ref)}/expand`, { size: parseSize(o.size, '--size') });
+      print(ctx.json(), l, () => ldDetails(l));
+    });
+  ld.command('set-qos <ld>')
+    .description('set I/O control limits (IOPS; 0 clears a limit); needs the IOLoadManager licence')
+    .option('--upper <iops>', 'upper limit, 10 to 1000000')
+    .option('--lower <iops>', 'lower (guaranteed) limit, 10 to 1000000, below the upper')
+    .action(async (ref: string, o: { upper?: string; lower?: string }) => {
+      const body: Record<string, number> = {};
+      if (o.upper !== undefined) body['upper'] = intArg(o.upper, '--upper');
+      if (o.lower !== undefined) body['lower'] = intArg(o.lower, '--lower');
+      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(ref)}/qos`, body);
       print(ctx.json(), l, () => ldDetails(l));
     });
   ld.command('delete <ld>')

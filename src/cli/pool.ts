@@ -18,6 +18,7 @@ export function poolDetails(p: PoolInfo): string {
     ['Free Pool Capacity', necCapacity(p.free)],
     ['Virtual Capacity', necCapacity(p.virtualCapacity)],
     ['Threshold', `${p.threshold}%${p.overThreshold ? ' (exceeded)' : ''}`],
+    ['I/O Limit Defaults', p.qosDefaults.upper || p.qosDefaults.lower ? `upper ${p.qosDefaults.upper || '-'} / lower ${p.qosDefaults.lower || '-'} IOPS` : '---'],
     ['Chunk Size', humanSize(p.chunkSize)],
     ['PD List(h)', p.pds.map((d) => `00-${hex4(d.number)}${d.state === 'ready' ? '' : '(failed)'}`).join(',')],
     ['LD Count', p.ldCount],
@@ -73,9 +74,15 @@ export function registerPool(program: Command, ctx: CliContext): void {
   pool
     .command('set <pool>')
     .description('change pool settings')
-    .requiredOption('--threshold <pct>', 'actual-capacity threshold in percent')
-    .action(async (ref: string, o: { threshold: string }) => {
-      const p = await ctx.client().call<PoolInfo>('PATCH', `/pools/${enc(ref)}`, { threshold: intArg(o.threshold, '--threshold') });
+    .option('--threshold <pct>', 'actual-capacity threshold in percent')
+    .option('--qos-upper <iops>', 'default IOPS upper limit for new LDs (0 clears)')
+    .option('--qos-lower <iops>', 'default IOPS lower limit for new LDs (0 clears)')
+    .action(async (ref: string, o: { threshold?: string; qosUpper?: string; qosLower?: string }) => {
+      const body: Record<string, number> = {};
+      if (o.threshold !== undefined) body['threshold'] = intArg(o.threshold, '--threshold');
+      if (o.qosUpper !== undefined) body['qosUpper'] = intArg(o.qosUpper, '--qos-upper');
+      if (o.qosLower !== undefined) body['qosLower'] = intArg(o.qosLower, '--qos-lower');
+      const p = await ctx.client().call<PoolInfo>('PATCH', `/pools/${enc(ref)}`, body);
       print(ctx.json(), p, () => poolDetails(p));
     });
   pool

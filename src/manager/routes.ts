@@ -59,11 +59,26 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
     method: 'PATCH',
     path: '/api/v1/pools/{ref}',
     tag: 'pools',
-    summary: 'Change pool settings (threshold)',
-    body: { threshold: { type: 'integer', required: true, description: 'actual-capacity threshold in percent' } },
+    summary: 'Change pool settings: threshold, I/O limit defaults for new LDs',
+    body: {
+      threshold: { type: 'integer', description: 'actual-capacity threshold in percent' },
+      qosUpper: { type: 'integer', description: 'default IOPS upper limit of new LDs (0 clears)' },
+      qosLower: { type: 'integer', description: 'default IOPS lower limit of new LDs (0 clears)' },
+    },
     handler: async ({ params, body }) => {
-      const p = await agent.setPoolThreshold(ref(params['ref']!), body['threshold'] as number);
-      changed('KURA-I4002', `pool/${p.name}`, `Pool ${p.name} threshold set to ${p.threshold}%.`);
+      const r = ref(params['ref']!);
+      if (body['threshold'] === undefined && body['qosUpper'] === undefined && body['qosLower'] === undefined) {
+        throw new KuraError('KURA-E4014', 'EINVAL', 'Nothing to change.', 'Give threshold, qosUpper or qosLower.');
+      }
+      let p = agent.getPool(r);
+      if (body['threshold'] !== undefined) {
+        p = await agent.setPoolThreshold(r, body['threshold'] as number);
+        changed('KURA-I4002', `pool/${p.name}`, `Pool ${p.name} threshold set to ${p.threshold}%.`);
+      }
+      if (body['qosUpper'] !== undefined || body['qosLower'] !== undefined) {
+        p = await agent.setPoolQosDefaults(r, { upper: body['qosUpper'] as number | undefined, lower: body['qosLower'] as number | undefined });
+        changed('KURA-I4005', `pool/${p.name}`, `Pool ${p.name} I/O limit defaults set to upper ${p.qosDefaults.upper}, lower ${p.qosDefaults.lower} IOPS.`);
+      }
       return p;
     },
   });
@@ -142,6 +157,22 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
       const l = agent.getLd(ref(params['ref']!));
       await agent.deleteLd(l.number, { fcvforce: query.get('fcvforce') === 'true', force: query.get('force') === 'true' });
       changed('KURA-I4012', `ld/${l.name}`, `LD ${l.name} deleted.`);
+    },
+  });
+
+  r({
+    method: 'POST',
+    path: '/api/v1/lds/{ref}/qos',
+    tag: 'lds',
+    summary: 'Set I/O control limits (IOPS upper and lower; 0 clears)',
+    body: {
+      upper: { type: 'integer', description: 'IOPS upper limit, 10 to 1000000, 0 clears' },
+      lower: { type: 'integer', description: 'IOPS lower (guaranteed) limit, 10 to 1000000, 0 clears' },
+    },
+    handler: async ({ params, body }) => {
+      const l = await agent.setQos(ref(params['ref']!), { upper: body['upper'] as number | undefined, lower: body['lower'] as number | undefined });
+      changed('KURA-I4013', `ld/${l.name}`, `LD ${l.name} I/O limits set to upper ${l.qos.upper}, lower ${l.qos.lower} IOPS.`);
+      return l;
     },
   });
 

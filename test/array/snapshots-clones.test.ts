@@ -130,3 +130,26 @@ test('fast clones: independent, chains up to 64 layers, FCV deletion needs --fcv
   await a.close();
   assert.deepEqual(checkDataDir(dir).faults, []);
 });
+
+test('I/O control: licence, ranges, upper above lower, not on an ESV, pool defaults, persisted', async (t) => {
+  const { a, dir } = await ready(t);
+  await assert.rejects(a.setQos('vol', { upper: 100 }), rejectsWith('KURA-E2061'));
+  await a.unlockLicense('IOLoadManager');
+  await assert.rejects(a.setQos('vol', { upper: 5 }), rejectsWith('KURA-E2090'));
+  await assert.rejects(a.setQos('vol', { upper: 2_000_000 }), rejectsWith('KURA-E2090'));
+  await assert.rejects(a.setQos('vol', { upper: 100, lower: 100 }), rejectsWith('KURA-E2091'));
+  assert.deepEqual((await a.setQos('vol', { upper: 1000, lower: 200 })).qos, { upper: 1000, lower: 200 });
+  assert.deepEqual((await a.setQos('vol', { lower: 0 })).qos, { upper: 1000, lower: 0 });
+  await a.setPoolQosDefaults('p', { upper: 5000, lower: 50 });
+  assert.deepEqual((await a.createLd({ name: 'newer', pool: 'p', size: MiB })).qos, { upper: 5000, lower: 50 });
+  await a.unlockLicense('DynamicSnapVolume');
+  await a.createLd({ name: 'ssv', pool: 'p', size: 0, attr: 'ssv' });
+  await a.createSnapshot('vol', 's');
+  await assert.rejects(a.setQos('vol@s', { upper: 100 }), rejectsWith('KURA-E2092'));
+  await a.close();
+  const b = await KuraArray.open({ dataDir: dir });
+  assert.deepEqual(b.getLd('vol').qos, { upper: 1000, lower: 0 });
+  assert.deepEqual(b.getPool('p').qosDefaults, { upper: 5000, lower: 50 });
+  assert.equal(b.qos.active, true);
+  await b.close();
+});
