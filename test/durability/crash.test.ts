@@ -1,6 +1,7 @@
-// Kill -9 the server at random points of a write/flush/trim workload, 50 times,
-// restart it each time, and prove that every flushed unit reads back intact (or
-// as a later write), nothing reads as garbage, and `kura check` is clean.
+// Kill -9 the server at random points of a write/flush/trim workload, with
+// snapshots taken and dropped throughout (so writes copy on write), 50 times;
+// restart it each time, and prove that every flushed unit of the LD reads back
+// intact (or as a later write), nothing reads as garbage, and `kura check` is clean.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -89,7 +90,35 @@ async function workload(client: NbdClient, model: CrashModel, stopAfterMs: numbe
     }
   }
 
-  await Promise.all([writer(), writer(), writer(), writer(), flusher()]);
+  /** Takes and drops snapshots throughout, so that writes copy on write while the server dies. */
+  async function snapshotter(): Promise<void> {
+    while (!dead && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 20 + rand(60)));
+      try {
+        await api('POST', '/lds/demo0/snapshots');
+        snapshotsTaken++;
+        if (rand(3) === 0) await api('POST', '/lds/demo0/snapshots/delete-oldest', { count: 1 + rand(2) });
+      } catch {
+        return; // the server is gone
+      }
+    }
+  }
+
+  await Promise.all([writer(), writer(), writer(), writer(), flusher(), snapshotter()]);
+}
+
+let apiBase = '';
+let snapshotsTaken = 0;
+let apiToken = '';
+async function api(method: string, route: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(`${apiBase}/api/v1${route}`, {
+    method,
+    headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
 }
 
 test(`crash consistency: ${ROUNDS} kill -9 during write/flush/trim`, { timeout: 30 * 60 * 1000 }, async () => {
@@ -98,6 +127,14 @@ test(`crash consistency: ${ROUNDS} kill -9 during write/flush/trim`, { timeout: 
   let flushesSeen = 0;
   for (let round = 0; round < ROUNDS; round++) {
     const server = await startServer({ dataDir });
+    apiBase = server.url;
+    apiToken = server.token;
+    if (round === 0) {
+      // Snapshots need their licence and an SSV (4 GiB, thick), which gets a pool of its own.
+      await api('POST', '/licenses/DynamicSnapVolume/unlock');
+      await api('POST', '/pools', { name: 'sys', size: '5GiB', raid: 'RAID0', pds: 1 });
+      await api('POST', '/lds', { name: 'ssv', pool: 'sys', attr: 'ssv' });
+    }
     const client = await NbdClient.connect({ host: '127.0.0.1', port: server.nbdPort, exportName: 'demo0' });
     // Verify what survived the previous crash, unit by unit.
     const back = await client.read(0, UNITS * UNIT);
@@ -109,6 +146,15 @@ test(`crash consistency: ${ROUNDS} kill -9 during write/flush/trim`, { timeout: 
       else model.settle(u, b);
     }
     assert.deepEqual(problems.slice(0, 10), [], `round ${round}: ${problems.length} units wrong`);
+    // Every snapshot that survived is readable to the end; keep their number bounded.
+    const snaps = (await api('GET', '/lds/demo0/snapshots')) as Array<{ name: string; ld: string }>;
+    if (snaps.length > 0) {
+      const last = snaps[snaps.length - 1]!;
+      const sc = await NbdClient.connect({ host: '127.0.0.1', port: server.nbdPort, exportName: last.ld });
+      assert.equal((await sc.read(0, UNITS * UNIT)).length, UNITS * UNIT);
+      sc.destroy();
+    }
+    if (snaps.length > 100) await api('POST', '/lds/demo0/snapshots/delete-oldest', { count: 50 });
     // Run the workload and kill the server at a random moment of it.
     const killAt = 50 + rand(400);
     const timer = setTimeout(() => server.proc.kill('SIGKILL'), killAt);
@@ -121,4 +167,5 @@ test(`crash consistency: ${ROUNDS} kill -9 during write/flush/trim`, { timeout: 
     flushesSeen++;
   }
   assert.equal(flushesSeen, ROUNDS);
+  assert.ok(snapshotsTaken >= ROUNDS, `only ${snapshotsTaken} snapshots were taken during the workload`);
 });
