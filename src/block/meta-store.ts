@@ -81,6 +81,8 @@ export interface PageRow {
 /** One group commit's worth of metadata changes, captured before the data sync. */
 export interface MetaBatch {
   pages: Array<{ id: number; poolId: number; refcount: number; entries: Buffer }>;
+  /** Pages whose refcount alone changed. */
+  pageRefs: Array<{ id: number; refcount: number }>;
   deletedPages: number[];
   chunks: Array<{ poolId: number; chunk: number; refcount: number }>;
   tops: Array<{ ldId: number; top: Buffer }>;
@@ -92,11 +94,11 @@ export interface MetaBatch {
 }
 
 export function emptyBatch(): MetaBatch {
-  return { pages: [], deletedPages: [], chunks: [], tops: [], deletedLds: [], newLds: [], ldUpdates: [] };
+  return { pages: [], pageRefs: [], deletedPages: [], chunks: [], tops: [], deletedLds: [], newLds: [], ldUpdates: [] };
 }
 
 export function batchIsEmpty(b: MetaBatch): boolean {
-  return b.pages.length === 0 && b.deletedPages.length === 0 && b.chunks.length === 0 && b.tops.length === 0 && b.deletedLds.length === 0 && b.newLds.length === 0 && b.ldUpdates.length === 0;
+  return b.pages.length === 0 && b.pageRefs.length === 0 && b.deletedPages.length === 0 && b.chunks.length === 0 && b.tops.length === 0 && b.deletedLds.length === 0 && b.newLds.length === 0 && b.ldUpdates.length === 0;
 }
 
 export class MetaStore {
@@ -118,6 +120,7 @@ export class MetaStore {
       : {
           upsertPage: db.prepare('INSERT INTO map_page (id, pool_id, refcount, entries) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET refcount = excluded.refcount, entries = excluded.entries'),
           deletePage: db.prepare('DELETE FROM map_page WHERE id = ?'),
+          setPageRef: db.prepare('UPDATE map_page SET refcount = ? WHERE id = ?'),
           upsertChunk: db.prepare('INSERT INTO chunk_ref (pool_id, chunk, refcount) VALUES (?, ?, ?) ON CONFLICT(pool_id, chunk) DO UPDATE SET refcount = excluded.refcount'),
           deleteChunk: db.prepare('DELETE FROM chunk_ref WHERE pool_id = ? AND chunk = ?'),
           updateTop: db.prepare('UPDATE ld SET top = ? WHERE id = ?'),
@@ -178,6 +181,7 @@ export class MetaStore {
       }
       for (const u of b.ldUpdates) s.updateLd.run(u.capacity, u.attrs, u.id);
       for (const p of b.pages) s.upsertPage.run(p.id, p.poolId, p.refcount, p.entries);
+      for (const p of b.pageRefs) s.setPageRef.run(p.refcount, p.id);
       for (const id of b.deletedPages) s.deletePage.run(id);
       for (const c of b.chunks) {
         if (c.refcount > 0) s.upsertChunk.run(c.poolId, c.chunk, c.refcount);

@@ -49,6 +49,8 @@ export class Pool {
   private pendingFree: Array<{ chunk: number; barrier: Promise<unknown> }> = [];
   readonly pages = new Map<number, MapPage>();
   private dirtyPages = new Set<MapPage>();
+  /** Pages whose refcount alone changed (a snapshot or clone shared them): no need to rewrite entries. */
+  private refDirtyPages = new Set<MapPage>();
   private deletedPages: number[] = [];
   private dirtyChunks = new Set<number>();
   private readonly hooks: PoolHooks;
@@ -208,14 +210,14 @@ export class Pool {
 
   pageIncRef(page: MapPage): void {
     page.refcount++;
-    this.dirtyPages.add(page);
+    this.refDirtyPages.add(page);
   }
 
   /** Drops a page reference; the last one releases every chunk the page maps. */
   pageDecRef(page: MapPage, barrier: Promise<unknown>): void {
     page.refcount--;
     if (page.refcount > 0) {
-      this.dirtyPages.add(page);
+      this.refDirtyPages.add(page);
       return;
     }
     for (let i = 0; i < PAGE_ENTRIES; i++) {
@@ -224,19 +226,22 @@ export class Pool {
     }
     this.pages.delete(page.id);
     this.dirtyPages.delete(page);
+    this.refDirtyPages.delete(page);
     this.deletedPages.push(page.id);
   }
 
   hasDirtyMetadata(): boolean {
-    return this.dirtyPages.size > 0 || this.deletedPages.length > 0 || this.dirtyChunks.size > 0 || this.pendingFree.length > 0;
+    return this.dirtyPages.size > 0 || this.refDirtyPages.size > 0 || this.deletedPages.length > 0 || this.dirtyChunks.size > 0 || this.pendingFree.length > 0;
   }
 
   /** Moves the dirty metadata into a batch; returns what to do once it is durable. */
   collect(batch: MetaBatch): () => void {
     for (const p of this.dirtyPages) batch.pages.push({ id: p.id, poolId: this.id, refcount: p.refcount, entries: entriesToBlob(p.entries) });
+    for (const p of this.refDirtyPages) if (!this.dirtyPages.has(p)) batch.pageRefs.push({ id: p.id, refcount: p.refcount });
     for (const id of this.deletedPages) batch.deletedPages.push(id);
     for (const c of this.dirtyChunks) batch.chunks.push({ poolId: this.id, chunk: c, refcount: this.refs[c]! });
     this.dirtyPages.clear();
+    this.refDirtyPages.clear();
     this.deletedPages = [];
     this.dirtyChunks.clear();
     const release = this.pendingFree;
@@ -255,6 +260,10 @@ export class Pool {
     for (const p of batch.pages) {
       const page = this.pages.get(p.id);
       if (page) this.dirtyPages.add(page);
+    }
+    for (const p of batch.pageRefs) {
+      const page = this.pages.get(p.id);
+      if (page) this.refDirtyPages.add(page);
     }
     this.deletedPages.push(...batch.deletedPages);
     for (const c of batch.chunks) if (c.poolId === this.id) this.dirtyChunks.add(c.chunk);
