@@ -1,7 +1,16 @@
-// The CLI's REST client: the only way the kura command reaches an array.
+// The CLI's REST client (global fetch): the only way the kura command reaches an
+// array. Errors the API returns come back as KuraErrors with the server's id.
 import fs from 'node:fs';
 import path from 'node:path';
 import { KuraError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+import { CliArgError } from './units.js';
+
+export const DEFAULT_URL = 'http://127.0.0.1:9940';
+/** Where the token is looked for when neither --token nor KURA_TOKEN gives one. */
+export const DEFAULT_TOKEN_FILE = path.join('kura-data', 'admin.token');
+/** A request that takes longer than this is abandoned (pool creation allocates files). */
+const REQUEST_TIMEOUT_MS = 5 * 60_000;
 
 export interface ClientOptions {
   url?: string;
@@ -13,8 +22,18 @@ export class ApiClient {
   private readonly token: string | undefined;
 
   constructor(opts: ClientOptions) {
-    this.url = (opts.url ?? process.env['KURA_URL'] ?? 'http://127.0.0.1:9940').replace(/\/+$/, '');
-    this.token = opts.token ?? process.env['KURA_TOKEN'] ?? readDefaultToken();
+    const url = (opts.url ?? process.env['KURA_URL'] ?? DEFAULT_URL).trim().replace(/\/+$/, '');
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      throw new CliArgError('KURA-E5014', `The API URL "${url}" is not an http:// or https:// URL.`, `Give --url or KURA_URL like ${DEFAULT_URL}.`);
+    }
+    this.url = url;
+    this.token = opts.token ?? (process.env['KURA_TOKEN'] || undefined) ?? readDefaultToken();
   }
 
   async call<T = unknown>(method: string, route: string, body?: unknown): Promise<T> {
@@ -24,21 +43,31 @@ export class ApiClient {
         method,
         headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     } catch (e) {
-      throw new KuraError('KURA-E5010', 'EIO', `Cannot reach the Kura API at ${this.url}: ${(e as Error).cause ? String((e as { cause: Error }).cause.message) : (e as Error).message}.`, 'Start it with kura serve, or point --url / KURA_URL at it.');
+      const err = e as Error & { cause?: Error };
+      if (err.name === 'TimeoutError') {
+        throw new KuraError('KURA-E5015', 'EIO', `The API at ${this.url} did not answer ${method} ${route} within ${REQUEST_TIMEOUT_MS / 1000} s.`, 'Check the server log; the change may still complete (look with kura events).');
+      }
+      throw new KuraError('KURA-E5010', 'EIO', `Cannot reach the Kura API at ${this.url}: ${err.cause?.message ?? err.message}.`, 'Start it with kura serve, or point --url / KURA_URL at it.');
     }
     const text = await res.text();
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {
-      throw new KuraError('KURA-E5011', 'EIO', `The API at ${this.url} answered ${res.status} with a body that is not JSON.`, 'Check that --url points at a Kura API.');
+      throw new KuraError('KURA-E5011', 'EIO', `The server at ${this.url} answered ${res.status} with a body that is not JSON.`, 'Check that --url / KURA_URL points at a Kura API.');
     }
     if (!res.ok) {
-      const e = (json as { error?: { id: string; code: string; message: string; action: string } } | undefined)?.error;
-      if (e) throw new KuraError(e.id, e.code as 'EIO', e.message, e.action, res.status);
-      throw new KuraError('KURA-E5012', 'EIO', `The API answered ${res.status}.`, 'Check the server log.');
+      if (res.status === 401 && !this.token) {
+        throw new KuraError('KURA-E5013', 'EPERM', 'No API token was given and none was found in ./kura-data/admin.token.', 'Give --token, or set KURA_TOKEN to the contents of DATA/admin.token of the server.');
+      }
+      const e = (json as { error?: { id?: unknown; code?: unknown; message?: unknown; action?: unknown } } | undefined)?.error;
+      if (e && typeof e.id === 'string' && typeof e.message === 'string') {
+        throw new KuraError(e.id, (typeof e.code === 'string' ? e.code : 'EIO') as ErrorCode, e.message, typeof e.action === 'string' ? e.action : 'See the server log.', res.status);
+      }
+      throw new KuraError('KURA-E5012', 'EIO', `The API answered ${res.status} ${res.statusText} without an error body.`, 'Check that --url / KURA_URL points at a Kura API, and the server log.');
     }
     return json as T;
   }
@@ -46,7 +75,7 @@ export class ApiClient {
 
 function readDefaultToken(): string | undefined {
   try {
-    return fs.readFileSync(path.join('kura-data', 'admin.token'), 'utf8').trim();
+    return fs.readFileSync(DEFAULT_TOKEN_FILE, 'utf8').trim() || undefined;
   } catch {
     return undefined;
   }

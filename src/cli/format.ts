@@ -1,5 +1,10 @@
 // Human output: aligned tables and "Key : value" detail views in the manner of
-// the seed's iSMview.
+// the seed's iSMview (-pl/-l lists, -pln/-ln details).
+import type { PoolInfo } from '../array/agent.js';
+import { hex4 } from './units.js';
+
+/** Key width of iSMview detail views ("LDN(h)                : 0000"). */
+const DETAIL_KEY_WIDTH = 22;
 
 export function table(headers: string[], rows: Array<Array<string | number>>): string {
   const cells = rows.map((r) => r.map((c) => String(c)));
@@ -9,8 +14,13 @@ export function table(headers: string[], rows: Array<Array<string | number>>): s
 }
 
 export function details(title: string, pairs: Array<[string, string | number]>): string {
-  const w = Math.max(...pairs.map(([k]) => k.length));
+  const w = Math.max(DETAIL_KEY_WIDTH, ...pairs.map(([k]) => k.length));
   return [`--- ${title} ---`, ...pairs.map(([k, v]) => `${k.padEnd(w)} : ${v}`)].join('\n');
+}
+
+/** PD numbers as iSMview lists them: "00-0000,00-0001" (group 00), failed PDs marked. */
+export function pdList(p: Pick<PoolInfo, 'pds'>): string {
+  return p.pds.map((d) => `00-${hex4(d.number)}${d.state === 'ready' ? '' : '(failed)'}`).join(',') || '---';
 }
 
 export function print(json: boolean, value: unknown, human: () => string): void {

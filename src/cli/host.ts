@@ -1,11 +1,10 @@
-// kura host ..., kura fault ..., kura license ..., kura events
+// kura host ..., kura fault ..., kura license ...
 import type { Command } from 'commander';
-import type { ArrayEvent, ControllerInfo, HostInfo, LicenseInfo } from '../array/agent.js';
-import { parseNumber } from '../units.js';
+import type { ControllerInfo, HostInfo, LicenseInfo } from '../array/agent.js';
+import { intArg } from './units.js';
 import { enc } from './context.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
-import { intArg } from './pool.js';
 
 function hostTable(hs: HostInfo[]): string {
   return table(
@@ -84,7 +83,7 @@ export function registerHost(program: Command, ctx: CliContext): void {
       .command(`${action} <${isCtl ? 'controller' : 'host:port'}>`)
       .description(isCtl ? `take controller N ${action.endsWith('down') ? 'down (its LDs move to the other)' : 'back up'}` : `take a host port ${action.endsWith('down') ? 'down (drops its connections)' : 'back up'}`)
       .action(async (target: string) => {
-        if (isCtl) parseNumber(target, 'controller');
+        if (isCtl) intArg(target, 'controller');
         const cs = await ctx.client().call<ControllerInfo[]>('POST', '/faults', { action, target });
         print(ctx.json(), cs, () => controllerTable(cs));
       });
@@ -111,17 +110,5 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .action(async (name: string) => {
       const ls = await ctx.client().call<LicenseInfo[]>('POST', `/licenses/${enc(name)}/unlock`);
       print(ctx.json(), ls, () => table(['Licence', 'State', 'Unlocked'], ls.map((l) => [l.name, l.state, l.unlocked ?? '-'])));
-    });
-
-  program
-    .command('events')
-    .description('list events, oldest first')
-    .option('--limit <n>', 'how many of the newest', '50')
-    .option('--severity <s>', 'info, warning or error')
-    .action(async (o: { limit: string; severity?: string }) => {
-      const q = new URLSearchParams({ limit: String(intArg(o.limit, '--limit')) });
-      if (o.severity) q.set('severity', o.severity);
-      const es = await ctx.client().call<Array<ArrayEvent & { seq: number }>>('GET', `/events?${q}`);
-      print(ctx.json(), es, () => table(['Time', 'Id', 'Severity', 'Source', 'Text'], es.map((e) => [e.time, e.id, e.severity, e.source, e.text])));
     });
 }

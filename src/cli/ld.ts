@@ -1,13 +1,13 @@
 // kura ld ..., kura clone ...
 import type { Command } from 'commander';
-import type { LdInfo } from '../array/agent.js';
-import { hex4, humanSize, necCapacity, parseSize } from '../units.js';
+import type { LdInfo, PoolInfo } from '../array/agent.js';
+import { CliArgError, hex4, humanSize, intArg, necCapacity, sizeArg } from './units.js';
 import { enc } from './context.js';
 import type { CliContext } from './context.js';
-import { details, print, table } from './format.js';
-import { intArg } from './pool.js';
+import { details, pdList, print, table } from './format.js';
 
-export function ldDetails(l: LdInfo): string {
+/** The iSMview -ln attributes that apply to a Kura LD; `pool` adds its PD list. */
+export function ldDetails(l: LdInfo, pool?: PoolInfo): string {
   return details('LD Detail Information', [
     ['LDN(h)', hex4(l.number)],
     ['LD Name', l.name],
@@ -25,7 +25,8 @@ export function ldDetails(l: LdInfo): string {
     ['Clone Attribute', l.cloneAttribute],
     ['Current Owner', String(l.currentOwner).padStart(2, '0')],
     ['Default Owner', String(l.defaultOwner).padStart(2, '0')],
-    ['Block Size', `${l.blockSize}byte`],
+    ...(pool ? [['PD List(h)', pdList(pool)] as [string, string]] : []),
+    ['Block Size', `${l.blockSize.toLocaleString('en-US')}byte`],
     ['I/O Limits (IOPS)', l.qos.upper || l.qos.lower ? `upper ${l.qos.upper || '-'} / lower ${l.qos.lower || '-'}` : '---'],
     ['Identifier (NAA)', l.naa],
     ['Serial Number', l.serial],
@@ -42,7 +43,10 @@ export function registerLd(program: Command, ctx: CliContext): void {
     .option('--attr <attr>', '"ssv": the solution reserved volume (fixed 4 GiB)')
     .action(async (name: string, o: { pool: string; size?: string; attr?: string }) => {
       const body: Record<string, unknown> = { name, pool: o.pool };
-      if (o.size !== undefined) body['size'] = parseSize(o.size, '--size');
+      if (o.size === undefined && o.attr === undefined) {
+        throw new CliArgError('KURA-E5008', `ld create ${name} needs --size.`, 'Give the virtual capacity, e.g. --size 10GiB (only --attr ssv takes no size).');
+      }
+      if (o.size !== undefined) body['size'] = sizeArg(o.size, '--size');
       if (o.attr !== undefined) body['attr'] = o.attr;
       const l = await ctx.client().call<LdInfo>('POST', '/lds', body);
       print(ctx.json(), l, () => ldDetails(l));
@@ -61,14 +65,18 @@ export function registerLd(program: Command, ctx: CliContext): void {
   ld.command('show <ld>')
     .description('show an LD (name or number, e.g. 0001h)')
     .action(async (ref: string) => {
-      const l = await ctx.client().call<LdInfo>('GET', `/lds/${enc(ref)}`);
-      print(ctx.json(), l, () => ldDetails(l));
+      const c = ctx.client();
+      const l = await c.call<LdInfo>('GET', `/lds/${enc(ref)}`);
+      if (ctx.json()) return print(true, l, () => '');
+      // The PD list belongs to the pool; an LD shown while its pool goes away still prints.
+      const pool = await c.call<PoolInfo>('GET', `/pools/${l.poolNumber}`).catch(() => undefined);
+      print(false, l, () => ldDetails(l, pool));
     });
   ld.command('expand <ld>')
     .description('grow an LD')
     .requiredOption('--size <size>', 'new virtual capacity')
     .action(async (ref: string, o: { size: string }) => {
-      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(ref)}/expand`, { size: parseSize(o.size, '--size') });
+      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(ref)}/expand`, { size: sizeArg(o.size, '--size') });
       print(ctx.json(), l, () => ldDetails(l));
     });
   ld.command('set-qos <ld>')

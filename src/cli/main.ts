@@ -1,28 +1,33 @@
 // The kura command. Every noun lives in its own file; all but `serve` and
 // `check` talk only to the REST API.
+//
+// Exit status: 0 success; 1 the request failed (refused by the array, or the
+// API is unreachable); 2 the command line is wrong. Errors go to stderr as
+// "KURA-Ennnn: what happened" and, indented on the next line, what to do.
 import { Command, CommanderError } from 'commander';
 import { KuraError } from '../errors.js';
 import { registerCheck } from './check.js';
 import { makeContext } from './context.js';
+import { registerEvents } from './events.js';
 import { registerHost } from './host.js';
 import { registerLd } from './ld.js';
-import { CliArgError, registerPool } from './pool.js';
+import { registerPool } from './pool.js';
 import { registerServe } from './serve.js';
 import { registerSnapshot } from './snapshot.js';
-
-/** Errors in what the user typed (exit 2), as opposed to failures of the request (exit 1). */
-const ARG_ERROR_IDS = new Set(['KURA-E5001', 'KURA-E5002']);
+import { CliArgError } from './units.js';
 
 const program = new Command();
 program
   .name('kura')
-  .description('Kura storage array: serve it, and manage it through its API')
+  .description('Kura storage array: serve it, and manage it through its REST API')
   .version('0.1.0')
   .option('--url <url>', 'API URL (or KURA_URL; default http://127.0.0.1:9940)')
   .option('--token <token>', 'API token (or KURA_TOKEN; default ./kura-data/admin.token)')
   .option('--json', 'print JSON instead of tables')
   .exitOverride()
-  .configureOutput({ writeErr: () => undefined })
+  // Commander's own error lines are replaced by ours (with an id); help still prints.
+  // Subcommands inherit these settings because they are created after them.
+  .configureOutput({ outputError: () => undefined })
   .showHelpAfterError(false);
 
 const ctx = makeContext(program);
@@ -31,6 +36,7 @@ registerPool(program, ctx);
 registerLd(program, ctx);
 registerSnapshot(program, ctx);
 registerHost(program, ctx);
+registerEvents(program, ctx);
 registerCheck(program, ctx);
 
 function fail(id: string, message: string, action: string, code: number): never {
@@ -42,10 +48,12 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') process.exit(0);
-    fail('KURA-E5003', e.message.replace(/^error: /, ''), 'See kura --help, or kura <noun> --help.', 2);
+    // --help and --version; a noun without a verb prints its help and is a usage error.
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') process.exit(0);
+    if (e.code === 'commander.help') process.exit(2);
+    fail('KURA-E5003', e.message.replace(/^error: /, '').replace(/\.?$/, '.'), 'See kura --help, or kura <noun> --help.', 2);
   }
-  if (e instanceof CliArgError) fail('KURA-E5004', e.message, e.action, 2);
-  if (e instanceof KuraError) fail(e.id, e.message, e.action, ARG_ERROR_IDS.has(e.id) ? 2 : 1);
-  fail('KURA-E9000', `Internal error: ${(e as Error)?.stack ?? String(e)}`, 'Report this problem.', 1);
+  if (e instanceof CliArgError) fail(e.id, e.message, e.action, 2);
+  if (e instanceof KuraError) fail(e.id, e.message, e.action, 1);
+  fail('KURA-E5999', `Internal error in the kura command: ${(e as Error)?.stack ?? String(e)}`, 'Report this problem with the command line you ran.', 1);
 }

@@ -1,10 +1,10 @@
 // kura pool ...
 import type { Command } from 'commander';
 import type { PoolInfo } from '../array/agent.js';
-import { hex4, humanSize, necCapacity, parseSize } from '../units.js';
+import { hex4, humanSize, intArg, necCapacity, percentArg, raidArg, sizeArg } from './units.js';
 import { enc } from './context.js';
 import type { CliContext } from './context.js';
-import { details, print, table } from './format.js';
+import { details, pdList, print, table } from './format.js';
 
 export function poolDetails(p: PoolInfo): string {
   return details('Pool Detail Information', [
@@ -20,7 +20,7 @@ export function poolDetails(p: PoolInfo): string {
     ['Threshold', `${p.threshold}%${p.overThreshold ? ' (exceeded)' : ''}`],
     ['I/O Limit Defaults', p.qosDefaults.upper || p.qosDefaults.lower ? `upper ${p.qosDefaults.upper || '-'} / lower ${p.qosDefaults.lower || '-'} IOPS` : '---'],
     ['Chunk Size', humanSize(p.chunkSize)],
-    ['PD List(h)', p.pds.map((d) => `00-${hex4(d.number)}${d.state === 'ready' ? '' : '(failed)'}`).join(',')],
+    ['PD List(h)', pdList(p)],
     ['LD Count', p.ldCount],
     ['Created', p.created],
   ]);
@@ -37,10 +37,10 @@ export function registerPool(program: Command, ctx: CliContext): void {
     .option('--chunk <size>', 'chunk size (default 1MiB)')
     .option('--threshold <pct>', 'actual-capacity threshold in percent (default 80)')
     .action(async (name: string, o: { size: string; pds?: string; raid: string; chunk?: string; threshold?: string }) => {
-      const body: Record<string, unknown> = { name, size: parseSize(o.size, '--size'), raid: o.raid };
+      const body: Record<string, unknown> = { name, size: sizeArg(o.size, '--size'), raid: raidArg(o.raid) };
       if (o.pds !== undefined) body['pds'] = intArg(o.pds, '--pds');
-      if (o.chunk !== undefined) body['chunk'] = parseSize(o.chunk, '--chunk');
-      if (o.threshold !== undefined) body['threshold'] = intArg(o.threshold, '--threshold');
+      if (o.chunk !== undefined) body['chunk'] = sizeArg(o.chunk, '--chunk');
+      if (o.threshold !== undefined) body['threshold'] = percentArg(o.threshold, '--threshold');
       const p = await ctx.client().call<PoolInfo>('POST', '/pools', body);
       print(ctx.json(), p, () => poolDetails(p));
     });
@@ -68,7 +68,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
     .description('add capacity (a new RAID group of PDs), online')
     .requiredOption('--size <size>', 'capacity to add')
     .action(async (ref: string, o: { size: string }) => {
-      const p = await ctx.client().call<PoolInfo>('POST', `/pools/${enc(ref)}/expand`, { size: parseSize(o.size, '--size') });
+      const p = await ctx.client().call<PoolInfo>('POST', `/pools/${enc(ref)}/expand`, { size: sizeArg(o.size, '--size') });
       print(ctx.json(), p, () => poolDetails(p));
     });
   pool
@@ -79,7 +79,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
     .option('--qos-lower <iops>', 'default IOPS lower limit for new LDs (0 clears)')
     .action(async (ref: string, o: { threshold?: string; qosUpper?: string; qosLower?: string }) => {
       const body: Record<string, number> = {};
-      if (o.threshold !== undefined) body['threshold'] = intArg(o.threshold, '--threshold');
+      if (o.threshold !== undefined) body['threshold'] = percentArg(o.threshold, '--threshold');
       if (o.qosUpper !== undefined) body['qosUpper'] = intArg(o.qosUpper, '--qos-upper');
       if (o.qosLower !== undefined) body['qosLower'] = intArg(o.qosLower, '--qos-lower');
       const p = await ctx.client().call<PoolInfo>('PATCH', `/pools/${enc(ref)}`, body);
@@ -92,21 +92,4 @@ export function registerPool(program: Command, ctx: CliContext): void {
       await ctx.client().call('DELETE', `/pools/${enc(ref)}`);
       print(ctx.json(), { deleted: ref }, () => `Pool ${ref} deleted.`);
     });
-}
-
-export function intArg(v: string, what: string): number {
-  if (!/^\d+$/.test(v.trim())) {
-    throw new CliArgError(`${what} "${v}" is not a whole number.`, `Give ${what} as a whole number.`);
-  }
-  return Number(v);
-}
-
-/** A bad command-line argument: exit code 2. */
-export class CliArgError extends Error {
-  constructor(
-    message: string,
-    readonly action: string,
-  ) {
-    super(message);
-  }
 }

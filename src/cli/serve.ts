@@ -1,97 +1,166 @@
-// kura serve: the embedded array, its manager, and the NBD front end in one
-// process. A first start on an empty data dir creates the demo pool and LD.
+// kura serve: the embedded array, its manager (REST API, events) and the NBD
+// front end in one process. A first start on an empty data dir creates the
+// admin token, the demo pool and LD, and prints how to connect.
+//
+// Output contract (tests and scripts rely on it): stdout gets the connection
+// summary, then one line "listening api=URL nbd=HOST:PORT" with the bound
+// addresses (port 0 picks free ports), then a line "ready" once every listener
+// accepts connections. Logs go to stderr. SIGINT/SIGTERM stop the listeners,
+// close the array and exit 0.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { KuraArray } from '../array/array.js';
-import { KuraError } from '../errors.js';
+import { KuraError, asKuraError } from '../errors.js';
 import { Manager, ensureToken } from '../manager/manager.js';
 import { NbdServer } from '../nbd/server.js';
-import { CliArgError } from './pool.js';
+import { CliArgError, hostPortArg } from './units.js';
 
 const GiB = 2 ** 30;
+export const DEMO_POOL = 'pool0';
+export const DEMO_LD = 'demo0';
 
-export function parseHostPort(s: string, what: string): { host: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(s.trim());
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new CliArgError(`${what} "${s}" is not HOST:PORT.`, `Give ${what} as HOST:PORT, e.g. 127.0.0.1:9940.`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+type HostPort = { host: string; port: number };
+
+/** "127.0.0.1:9940", "[::1]:9940". */
+export function formatHostPort(a: HostPort): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('run the embedded array with its manager, API and NBD front end')
+    .description('run the embedded array with its manager (REST API, events) and NBD front end')
     .option('--data <dir>', 'data directory', './kura-data')
-    .option('--http <host:port>', 'API, console and metrics listener', '127.0.0.1:9940')
-    .option('--nbd <host:port>', 'NBD listener', '127.0.0.1:10809')
-    .option('--iscsi <host:port,host:port>', 'iSCSI host ports of controllers 0 and 1', '127.0.0.1:3260,127.0.0.1:3261')
+    .option('--http <host:port>', 'API listener (port 0: any free port)', '127.0.0.1:9940')
+    .option('--nbd <host:port>', 'NBD listener (port 0: any free port)', '127.0.0.1:10809')
+    .option('--iscsi <host:port,host:port>', 'iSCSI host ports of controllers 0 and 1 (iSCSI is not available in this build)', '127.0.0.1:3260,127.0.0.1:3261')
     .option('--no-demo', 'do not create the demo pool and LD on first start')
     .action(async (o: { data: string; http: string; nbd: string; iscsi: string; demo: boolean }) => {
-      const http = parseHostPort(o.http, '--http');
-      const nbd = parseHostPort(o.nbd, '--nbd');
-      const portals = o.iscsi.split(',').map((p) => parseHostPort(p, '--iscsi'));
-      if (portals.length !== 2) throw new CliArgError(`--iscsi needs two host ports (one per controller), got ${portals.length}.`, 'Give --iscsi HOST:PORT0,HOST:PORT1.');
+      const http = hostPortArg(o.http, '--http');
+      const nbd = hostPortArg(o.nbd, '--nbd');
+      const portals = o.iscsi.split(',').map((p) => hostPortArg(p, '--iscsi'));
+      if (portals.length !== 2) {
+        throw new CliArgError('KURA-E5006', `--iscsi needs two host ports (one per controller), got ${portals.length}.`, 'Give --iscsi HOST:PORT0,HOST:PORT1, e.g. 127.0.0.1:3260,127.0.0.1:3261.');
+      }
+      if (formatHostPort(portals[0]!) === formatHostPort(portals[1]!)) {
+        throw new CliArgError('KURA-E5006', `--iscsi gives the same host port ${formatHostPort(portals[0]!)} to both controllers.`, 'Give each controller its own HOST:PORT.');
+      }
       await serve({ dataDir: o.data, http, nbd, portals, demo: o.demo });
     });
 }
 
 export interface ServeOptions {
   dataDir: string;
-  http: { host: string; port: number };
-  nbd: { host: string; port: number };
-  portals: Array<{ host: string; port: number }>;
+  http: HostPort;
+  nbd: HostPort;
+  portals: HostPort[];
   demo: boolean;
 }
 
 export async function serve(o: ServeOptions): Promise<void> {
-  fs.mkdirSync(o.dataDir, { recursive: true });
   const log = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
-  const array = await KuraArray.open({ dataDir: o.dataDir, portals: o.portals });
-  const { created } = ensureToken(o.dataDir);
-  const manager = new Manager({ dataDir: o.dataDir, agent: array, log });
-  if (array.isNew && o.demo) {
-    const p = await array.createPool({ name: 'pool0', size: 4 * GiB, raid: 'RAID1', pds: 2 });
-    manager.events.record({ id: 'KURA-I4001', severity: 'info', source: `pool/${p.name}`, text: `Demo pool ${p.name} created (${p.raid}, ${p.capacity} bytes).` });
-    const l = await array.createLd({ name: 'demo0', pool: 'pool0', size: GiB });
-    manager.events.record({ id: 'KURA-I4010', severity: 'info', source: `ld/${l.name}`, text: `Demo LD ${l.name} created in pool ${l.pool} (${l.capacity} bytes).` });
-  }
-  const nbdServer = new NbdServer({ exports: array.exports(), log });
+
+  // Signals that arrive while starting are honoured once start-up is done.
+  let stopRequested: string | null = null;
+  let stop: ((sig: string) => Promise<void>) | null = null;
+  const onSignal = (sig: string) => {
+    if (stopRequested !== null) {
+      log(`${sig} again: exiting without a clean shutdown`);
+      process.exit(1);
+    }
+    stopRequested = sig;
+    if (stop) void stop(sig);
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
   try {
+    fs.mkdirSync(o.dataDir, { recursive: true });
+  } catch (e) {
+    throw new KuraError('KURA-E5021', 'EIO', `Cannot create the data directory ${o.dataDir}: ${(e as Error).message}.`, 'Give --data a directory you can write to.');
+  }
+  const array = await KuraArray.open({ dataDir: o.dataDir, portals: o.portals });
+  let manager: Manager | undefined;
+  let nbdServer: NbdServer | undefined;
+  let created: boolean | undefined;
+  let phase = 'start';
+  try {
+    phase = 'the API token';
+    created = ensureToken(o.dataDir).created;
+    phase = 'the event store';
+    manager = new Manager({ dataDir: o.dataDir, agent: array, log });
+    if (array.isNew && o.demo) {
+      phase = 'the demo pool and LD';
+      const p = await array.createPool({ name: DEMO_POOL, size: 4 * GiB, raid: 'RAID1', pds: 2 });
+      manager.events.record({ id: 'KURA-I4001', severity: 'info', source: `pool/${p.name}`, text: `Demo pool ${p.name} created (${p.raid}, ${p.capacity} bytes).` });
+      const l = await array.createLd({ name: DEMO_LD, pool: DEMO_POOL, size: GiB });
+      manager.events.record({ id: 'KURA-I4010', severity: 'info', source: `ld/${l.name}`, text: `Demo LD ${l.name} created in pool ${l.pool} (${l.capacity} bytes).` });
+    }
+    phase = `the API listener ${formatHostPort(o.http)} (--http)`;
     await manager.listen(o.http.host, o.http.port);
+    phase = `the NBD listener ${formatHostPort(o.nbd)} (--nbd)`;
+    nbdServer = new NbdServer({ exports: array.exports(), log });
     await nbdServer.listen(o.nbd.host, o.nbd.port);
   } catch (e) {
-    await array.close();
+    await nbdServer?.close().catch(() => undefined);
+    await manager?.close().catch(() => undefined);
+    await array.close().catch(() => undefined);
     const err = e as NodeJS.ErrnoException;
-    throw new KuraError('KURA-E5020', 'EBUSY', `Cannot listen: ${err.message}.`, 'Stop whatever uses that address or choose another with --http / --nbd.');
+    if (err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES') {
+      throw new KuraError('KURA-E5020', 'EBUSY', `Cannot open ${phase}: ${err.message}.`, 'Stop whatever uses that address, or choose another with --http / --nbd (port 0 picks a free one).');
+    }
+    const k = asKuraError(e);
+    throw new KuraError(k.id === 'KURA-E9000' ? 'KURA-E5022' : k.id, k.code, `Kura could not start (${phase}): ${k.message}`, k.action);
   }
+
+  const info = array.info();
   const api = manager.address();
   const nbdAddr = nbdServer.address();
-  manager.events.record({ id: 'KURA-I4000', severity: 'info', source: 'array', text: `Array ${array.info().name} started (data ${path.resolve(o.dataDir)}).` });
+  const url = `http://${formatHostPort(api)}`;
+  const nbdHp = formatHostPort(nbdAddr);
+  manager.events.record({ id: 'KURA-I4000', severity: 'info', source: 'array', text: `Array ${info.name} started (data ${path.resolve(o.dataDir)}, API ${url}, NBD ${nbdHp}).` });
 
-  const url = `http://${api.host}:${api.port}`;
+  const tokenPath = path.join(o.dataDir, 'admin.token');
   const lds = array.listLds();
+  const example = lds.find((l) => l.name === DEMO_LD) ?? lds[0];
   const lines = [
-    `Kura ${array.info().version}: array ${array.info().name}, data in ${path.resolve(o.dataDir)}`,
-    `  API and console: ${url}/  (OpenAPI at ${url}/api/v1/openapi.json)`,
-    `  token:           ${path.join(o.dataDir, 'admin.token')}${created ? ' (new)' : ''}`,
-    `  CLI:             KURA_URL=${url} KURA_TOKEN=$(cat ${path.join(o.dataDir, 'admin.token')}) kura ld list`,
-    `  NBD:             nbd://${nbdAddr.host}:${nbdAddr.port}/<ld>${lds.length ? `   e.g. nbdinfo nbd://${nbdAddr.host}:${nbdAddr.port}/${lds[0]!.name}` : ''}`,
-    `  iSCSI:           not available in this build (planned host ports ${o.portals.map((p) => `${p.host}:${p.port}`).join(', ')})`,
-    `ready`,
+    `Kura ${info.version}: array ${info.name}, data in ${path.resolve(o.dataDir)}${array.isNew ? ' (new)' : ''}`,
+    ...(example
+      ? [`  NBD:      nbd://${nbdHp}/${example.name}    e.g. nbdinfo nbd://${nbdHp}/${example.name}`, `            (qemu-img info nbd://${nbdHp}/${example.name}, nbdcopy FILE nbd://${nbdHp}/${example.name}; every LD is an export)`]
+      : [`  NBD:      nbd://${nbdHp}/LD    (every LD is an export; none exists yet)`]),
+    `  API:      ${url}/api/v1    (OpenAPI document at ${url}/api/v1/openapi.json)`,
+    `  token:    ${tokenPath}${created ? ' (new, mode 0600)' : ''}`,
+    `  CLI:      KURA_URL=${url} KURA_TOKEN=$(cat ${tokenPath}) kura ld list`,
+    `  iSCSI:    not available in this build (host ports ${o.portals.map(formatHostPort).join(', ')} are reserved for it)`,
+    `listening api=${url} nbd=${nbdHp}`,
+    'ready',
   ];
   process.stdout.write(lines.join('\n') + '\n');
+  log(`ready: API ${url}, NBD ${nbdHp}`);
 
-  let stopping = false;
-  const stop = async (sig: string) => {
-    if (stopping) return;
-    stopping = true;
+  const m = manager;
+  const n = nbdServer;
+  stop = async (sig: string) => {
     log(`${sig}: stopping`);
-    await nbdServer.close();
-    await manager.close();
-    await array.close();
-    process.exit(0);
+    let code = 0;
+    for (const [what, close] of [
+      ['NBD listener', () => n.close()],
+      ['event store', async () => {
+        m.events.record({ id: 'KURA-I4009', severity: 'info', source: 'array', text: `Array ${info.name} stopping (${sig}).` });
+        await m.close();
+      }],
+      ['array', () => array.close()],
+    ] as Array<[string, () => Promise<void>]>) {
+      try {
+        await close();
+      } catch (e) {
+        code = 1;
+        log(`closing the ${what} failed: ${(e as Error)?.stack ?? e}`);
+      }
+    }
+    log(code === 0 ? 'stopped' : 'stopped with errors');
+    process.exit(code);
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  if (stopRequested !== null) await stop(stopRequested);
 }

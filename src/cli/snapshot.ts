@@ -1,11 +1,10 @@
 // kura snapshot ...
 import type { Command } from 'commander';
 import type { LdInfo, SnapshotInfo } from '../array/agent.js';
-import { hex4, humanSize } from '../units.js';
+import { hex4, humanSize, intArg } from './units.js';
 import { enc } from './context.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
-import { intArg } from './pool.js';
 
 function snapTable(ss: SnapshotInfo[]): string {
   return table(

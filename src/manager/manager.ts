@@ -9,7 +9,7 @@ import { KuraError, asKuraError } from '../errors.js';
 import { EventStore } from './events.js';
 import { openApiDocument } from './openapi.js';
 import { addRoutes } from './routes.js';
-import { Router, sendError, sendJson, validateBody } from './router.js';
+import { MethodNotAllowed, Router, sendError, sendJson, validateBody, validateQuery } from './router.js';
 
 /** Request bodies above this are refused before they are read whole. */
 const MAX_BODY = 1024 * 1024;
@@ -20,16 +20,29 @@ export interface ManagerOptions {
   log?: (msg: string) => void;
 }
 
-/** Reads DATA/admin.token, creating it (0600) when absent. */
+/** Reads DATA/admin.token, creating it (random, mode 0600) when absent. */
 export function ensureToken(dataDir: string): { token: string; created: boolean } {
   const p = path.join(dataDir, 'admin.token');
+  let text: string | undefined;
   try {
-    return { token: fs.readFileSync(p, 'utf8').trim(), created: false };
-  } catch {
-    const token = crypto.randomBytes(24).toString('base64url');
-    fs.writeFileSync(p, token + '\n', { mode: 0o600, flag: 'wx' });
-    return { token, created: true };
+    text = fs.readFileSync(p, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new KuraError('KURA-E4007', 'EIO', `The API token ${p} cannot be read: ${(e as Error).message}.`, 'Make the file readable by the user running kura serve, or delete it to have a new token made.');
+    }
   }
+  if (text !== undefined) {
+    const token = text.trim();
+    if (!/^[\x21-\x7e]{16,}$/.test(token)) {
+      throw new KuraError('KURA-E4008', 'EINVAL', `The API token in ${p} is empty, too short or not printable.`, 'Delete the file: the next start makes a new random token.');
+    }
+    return { token, created: false };
+  }
+  const token = crypto.randomBytes(24).toString('base64url');
+  fs.writeFileSync(p, token + '\n', { mode: 0o600, flag: 'wx' });
+  // The umask may have taken bits away, never added them; make the mode exact anyway.
+  fs.chmodSync(p, 0o600);
+  return { token, created: true };
 }
 
 export class Manager {
@@ -57,26 +70,32 @@ export class Manager {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      throw new KuraError('KURA-E4009', 'EINVAL', 'The request target is not a valid URL path.', 'Send a path under /api/v1, e.g. /api/v1/lds.');
+    }
     const { route, params } = this.router.match(req.method ?? 'GET', url.pathname.replace(/\/+$/, '') || '/');
     if (!route.public && !this.authorized(req)) {
       throw new KuraError('KURA-E4001', 'EPERM', 'The request has no valid API token.', 'Send "Authorization: Bearer TOKEN" with the token from DATA/admin.token.', 401);
     }
+    // Every request's body is read (so the connection stays usable); POST and
+    // PATCH bodies are JSON objects checked against the route's fields, so a
+    // field sent to a route that takes none is refused, not ignored.
+    const text = await readBody(req);
+    const takesBody = route.body !== undefined || route.method === 'POST' || route.method === 'PATCH';
     let raw: unknown;
-    if (route.body) {
-      const text = await readBody(req);
-      if (text.trim() !== '') {
-        try {
-          raw = JSON.parse(text);
-        } catch {
-          throw new KuraError('KURA-E4002', 'EINVAL', 'The request body is not valid JSON.', 'Send a JSON object with content-type application/json.');
-        }
+    if (takesBody && text.trim() !== '') {
+      try {
+        raw = JSON.parse(text);
+      } catch (e) {
+        throw new KuraError('KURA-E4002', 'EINVAL', `The request body is not valid JSON: ${(e as Error).message}.`, 'Send a JSON object with content-type application/json.');
       }
-    } else {
-      await readBody(req);
     }
-    const body = route.body ? validateBody(route, raw) : {};
-    const out = await route.handler({ params, query: url.searchParams, body });
+    const query = validateQuery(route, url.searchParams);
+    const body = takesBody ? validateBody(route, raw) : {};
+    const out = await route.handler({ params, query, body });
     const status = route.status ?? 200;
     if (status === 204) {
       res.writeHead(204);
@@ -89,6 +108,10 @@ export class Manager {
       this.handle(req, res).catch((e: unknown) => {
         const err = asKuraError(e);
         if (err.id === 'KURA-E9000') this.opts.log?.(`api: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
+        // Whatever of the body was not read is discarded.
+        req.resume();
+        if (e instanceof MethodNotAllowed && !res.headersSent) res.setHeader('allow', e.allow.join(', '));
+        if (err.httpStatus === 413 && !res.headersSent) res.setHeader('connection', 'close');
         if (!res.headersSent) sendError(res, err);
         else res.destroy();
       });
@@ -129,8 +152,11 @@ function readBody(req: http.IncomingMessage): Promise<string> {
     req.on('data', (c: Buffer) => {
       n += c.length;
       if (n > MAX_BODY) {
-        reject(new KuraError('KURA-E4003', 'EINVAL', `The request body exceeds ${MAX_BODY} bytes.`, 'Send a smaller body.', 413));
-        req.destroy();
+        // Refuse without buffering more; the rest is discarded and the
+        // connection closed after the 413 is sent.
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new KuraError('KURA-E4003', 'EINVAL', `The request body exceeds ${MAX_BODY} bytes.`, 'Send a smaller body: API bodies are small JSON objects.', 413));
         return;
       }
       chunks.push(c);

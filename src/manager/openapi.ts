@@ -4,7 +4,7 @@ import type { FieldSpec, Route } from './router.js';
 function schemaOf(f: FieldSpec): Record<string, unknown> {
   switch (f.type) {
     case 'string':
-      return { type: 'string', description: f.description };
+      return { type: 'string', description: f.description, ...(f.enum ? { enum: f.enum } : {}) };
     case 'integer':
       return { type: 'integer', description: f.description };
     case 'boolean':

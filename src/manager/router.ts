@@ -3,7 +3,7 @@
 // document, so the two cannot drift apart.
 import type http from 'node:http';
 import { KuraError } from '../errors.js';
-import { parseSize } from '../units.js';
+import { parseNumber, parseSize } from '../units.js';
 
 export type FieldType = 'string' | 'integer' | 'size' | 'boolean' | 'string[]';
 
@@ -11,11 +11,14 @@ export interface FieldSpec {
   type: FieldType;
   required?: boolean;
   description: string;
+  /** For strings: the only values accepted. */
+  enum?: string[];
 }
 
 export interface RouteContext {
   params: Record<string, string>;
-  query: URLSearchParams;
+  /** Query parameters checked against the route's `query` fields and converted to their types. */
+  query: Record<string, unknown>;
   body: Record<string, unknown>;
 }
 
@@ -52,11 +55,11 @@ export class Router {
 
   /** Finds the route for a request: 404 for an unknown path, 405 for a known path with another method. */
   match(method: string, path: string): { route: Route; params: Record<string, string> } {
-    let pathKnown = false;
+    const allowed: string[] = [];
     for (const c of this.compiled) {
       const m = c.re.exec(path);
       if (!m) continue;
-      pathKnown = true;
+      allowed.push(c.route.method);
       if (c.route.method !== method) continue;
       const params: Record<string, string> = {};
       c.names.forEach((n, i) => {
@@ -68,11 +71,55 @@ export class Router {
       });
       return { route: c.route, params };
     }
-    if (pathKnown) {
-      throw new KuraError('KURA-E4005', 'EINVAL', `Method ${method} is not allowed on ${path}.`, 'See /api/v1/openapi.json for the methods of each path.', 405);
-    }
+    if (allowed.length) throw new MethodNotAllowed(method, path, allowed);
     throw new KuraError('KURA-E4006', 'ENOENT', `There is no API resource at ${path}.`, 'See /api/v1/openapi.json for the API.', 404);
   }
+}
+
+/** 405, with the methods the path does allow (sent as the Allow header). */
+export class MethodNotAllowed extends KuraError {
+  constructor(
+    method: string,
+    path: string,
+    readonly allow: string[],
+  ) {
+    super('KURA-E4005', 'EINVAL', `Method ${method} is not allowed on ${path}.`, `Use ${allow.join(', ')}; /api/v1/openapi.json lists the methods of each path.`, 405);
+  }
+}
+
+/** Checks query parameters against the route's fields: no unknown ones, no repeats, right types. */
+export function validateQuery(route: Route, query: URLSearchParams): Record<string, unknown> {
+  const spec = route.query ?? {};
+  const out: Record<string, unknown> = {};
+  for (const k of new Set(query.keys())) {
+    const f = spec[k];
+    if (!f) {
+      throw new KuraError('KURA-E4015', 'EINVAL', `Unknown query parameter "${k}".`, Object.keys(spec).length ? `Allowed query parameters: ${Object.keys(spec).join(', ')}.` : 'This request takes no query parameters.');
+    }
+    const all = query.getAll(k);
+    if (all.length > 1) throw new KuraError('KURA-E4016', 'EINVAL', `The query parameter "${k}" is given ${all.length} times.`, `Give ${k} once.`);
+    const v = all[0]!;
+    const wrong = () => new KuraError('KURA-E4016', 'EINVAL', `The query parameter ${k}=${JSON.stringify(v)} is not ${f.type === 'integer' ? 'a whole number' : f.type === 'boolean' ? 'true or false' : `of type ${f.type}`}.`, `Give ${k}: ${f.description}.`);
+    switch (f.type) {
+      case 'integer': {
+        const n = parseNumber(v, k, true);
+        if (n === undefined || !Number.isSafeInteger(n)) throw wrong();
+        out[k] = n;
+        break;
+      }
+      case 'boolean':
+        if (v !== 'true' && v !== 'false' && v !== '1' && v !== '0') throw wrong();
+        out[k] = v === 'true' || v === '1';
+        break;
+      case 'size':
+        out[k] = coerce(k, f, v);
+        break;
+      default:
+        checkEnum(k, f, v);
+        out[k] = v;
+    }
+  }
+  return out;
 }
 
 /** Checks a JSON body against the route's fields: types, required fields, no unknown fields. */
@@ -101,10 +148,12 @@ export function validateBody(route: Route, raw: unknown): Record<string, unknown
 }
 
 function coerce(k: string, f: FieldSpec, v: unknown): unknown {
-  const wrong = () => new KuraError('KURA-E4013', 'EINVAL', `The field "${k}" must be ${f.type === 'size' ? 'a size (bytes or a string like 10GiB)' : `of type ${f.type}`}.`, `Give ${k}: ${f.description}.`);
+  const wrong = () =>
+    new KuraError('KURA-E4013', 'EINVAL', `The field "${k}" must be ${f.type === 'size' ? 'a size (a whole number of bytes, or a string like "512MiB", "10GiB", "1TiB")' : f.type === 'string[]' ? 'an array of strings' : `of type ${f.type}`}; got ${JSON.stringify(v)?.slice(0, 40)}.`, `Give ${k}: ${f.description}.`);
   switch (f.type) {
     case 'string':
       if (typeof v !== 'string') throw wrong();
+      checkEnum(k, f, v);
       return v;
     case 'boolean':
       if (typeof v !== 'boolean') throw wrong();
@@ -114,10 +163,20 @@ function coerce(k: string, f: FieldSpec, v: unknown): unknown {
       return v;
     case 'size':
       if (typeof v !== 'number' && typeof v !== 'string') throw wrong();
-      return parseSize(v, k);
+      try {
+        return parseSize(v, k);
+      } catch {
+        throw wrong();
+      }
     case 'string[]':
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw wrong();
       return v;
+  }
+}
+
+function checkEnum(k: string, f: FieldSpec, v: string): void {
+  if (f.enum && !f.enum.includes(v)) {
+    throw new KuraError('KURA-E4017', 'EINVAL', `${JSON.stringify(v).slice(0, 40)} is not a valid value of "${k}".`, `Give ${k} as one of: ${f.enum.join(', ')}.`);
   }
 }
 

@@ -155,7 +155,7 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
     },
     handler: async ({ params, query }) => {
       const l = agent.getLd(ref(params['ref']!));
-      await agent.deleteLd(l.number, { fcvforce: query.get('fcvforce') === 'true', force: query.get('force') === 'true' });
+      await agent.deleteLd(l.number, { fcvforce: query['fcvforce'] === true, force: query['force'] === true });
       changed('KURA-I4012', `ld/${l.name}`, `LD ${l.name} deleted.`);
     },
   });
@@ -360,19 +360,18 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
     method: 'GET',
     path: '/api/v1/events',
     tag: 'events',
-    summary: 'Events, oldest first; the newest `limit` (default 100)',
+    summary: 'Events: the newest `limit` (default 100) matching the filters, oldest first (newest last) unless order=desc',
     query: {
-      limit: { type: 'integer', description: 'how many of the newest events (1-10000)' },
-      severity: { type: 'string', description: 'info, warning or error' },
-      since: { type: 'integer', description: 'only events with seq greater than this' },
+      limit: { type: 'integer', description: 'how many of the newest matching events, 1 to 10000 (default 100)' },
+      severity: { type: 'string', enum: SEVERITIES, description: 'only events of this severity' },
+      since: { type: 'integer', description: 'only events whose seq is greater than this (for polling)' },
+      order: { type: 'string', enum: ['asc', 'desc'], description: 'asc (default): oldest first, newest last; desc: newest first' },
     },
     handler: ({ query }) => {
-      const limit = query.has('limit') ? num(query.get('limit')!, 'limit') : 100;
+      const limit = (query['limit'] as number | undefined) ?? 100;
       if (limit < 1 || limit > 10000) throw new KuraError('KURA-E4022', 'EINVAL', `limit ${limit} is out of range.`, 'Give a limit from 1 to 10000.');
-      const sev = query.get('severity') ?? undefined;
-      if (sev !== undefined && !SEVERITIES.includes(sev as Severity)) throw new KuraError('KURA-E4023', 'EINVAL', `Severity "${sev}" is not known.`, 'Use info, warning or error.');
-      const since = query.has('since') ? num(query.get('since')!, 'since') : undefined;
-      return events.list({ limit, severity: sev as Severity | undefined, since });
+      const list = events.list({ limit, severity: query['severity'] as Severity | undefined, since: query['since'] as number | undefined });
+      return query['order'] === 'desc' ? list.reverse() : list;
     },
   });
 }

@@ -114,7 +114,7 @@ test('malformed API bodies get 400s with ids and the server stays up', async () 
     ['POST', '/pools', { name: 'q' }, 'KURA-E4012'],
     ['POST', '/pools', { name: 'q', size: '1GiB', colour: 'red' }, 'KURA-E4011'],
     ['POST', '/pools', { name: 'q', size: true }, 'KURA-E4013'],
-    ['POST', '/lds', { name: 'q', pool: 'pool0', size: -5 }, 'KURA-E5001'],
+    ['POST', '/lds', { name: 'q', pool: 'pool0', size: -5 }, 'KURA-E4013'],
     ['POST', '/lds', { name: '../../etc', pool: 'pool0', size: 4096 }, 'KURA-E2010'],
     ['DELETE', '/lds', undefined, 'KURA-E4005'],
     ['GET', '/nothing/here', undefined, 'KURA-E4006'],

@@ -1,4 +1,8 @@
-// Starts a real `kura serve` on free ports and a data dir, waits for "ready".
+// Starts a real `kura serve` (node bin/kura.js serve) on a data dir, waits for
+// its "ready" line and says where it listens. The API and NBD listeners bind
+// port 0 and the helper reads the bound ports from the server's
+// "listening api=URL nbd=HOST:PORT" line, so parallel tests never race for a
+// port. Shared by the CLI/API, NBD, crash and benchmark code.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const KURA = path.join(ROOT, 'bin', 'kura.js');
 
+/** A TCP port that was free a moment ago (for listeners that cannot take port 0). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -21,63 +26,169 @@ export function freePort(): Promise<number> {
   });
 }
 
+export interface StartOptions {
+  /** Data directory; a new temporary one when absent (removed by cleanup()). */
+  dataDir?: string;
+  /** Extra arguments for `kura serve`, e.g. ['--no-demo']. */
+  args?: string[];
+  /** Fixed ports instead of port 0. */
+  httpPort?: number;
+  nbdPort?: number;
+  /** Extra environment for the server process. */
+  env?: NodeJS.ProcessEnv;
+  /** How long to wait for "ready" (default 30 s). */
+  readyTimeoutMs?: number;
+}
+
 export interface TestServer {
+  /** The `node bin/kura.js serve` child process. */
   proc: ChildProcess;
   dataDir: string;
+  /** API base URL without /api/v1, e.g. http://127.0.0.1:40123. */
   url: string;
+  httpPort: number;
+  nbdHost: string;
   nbdPort: number;
+  /** nbd://HOST:PORT/NAME for an LD (or snapshot) export. */
+  nbdUri(name: string): string;
+  /** Host ports given to --iscsi (iSCSI is not served yet; they are only reserved). */
   iscsiPorts: [number, number];
   token: string;
-  output: () => string;
-  /** Resolves with the exit code (or signal) when the process ends. */
+  /** stdout and stderr interleaved as they arrived. */
+  output(): string;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code, or the signal name, when the process ends. */
   exited: Promise<number | string>;
-  stop(): Promise<void>;
+  /** SIGTERM, then SIGKILL if it has not exited within `timeoutMs` (default 20 s); resolves with the exit code or signal. */
+  stop(timeoutMs?: number): Promise<number | string>;
+  /** Sends a signal (default SIGKILL, as a crash) and waits for the exit. */
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
+  /** stop(), then removes the data directory if the helper made it. */
+  cleanup(): Promise<void>;
+  /** process.env plus KURA_URL and KURA_TOKEN for running the CLI against this server. */
   env: NodeJS.ProcessEnv;
 }
 
-export async function startServer(opts: { dataDir?: string; args?: string[] } = {}): Promise<TestServer> {
-  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kura-srv-'));
-  const httpPort = await freePort();
-  const nbdPort = await freePort();
-  const iscsiPorts: [number, number] = [await freePort(), await freePort()];
-  const proc = spawn(
-    process.execPath,
-    [KURA, 'serve', '--data', dataDir, '--http', `127.0.0.1:${httpPort}`, '--nbd', `127.0.0.1:${nbdPort}`, '--iscsi', `127.0.0.1:${iscsiPorts[0]},127.0.0.1:${iscsiPorts[1]}`, ...(opts.args ?? [])],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`kura serve did not print ready within 30 s:\n${out}`)), 30000);
-    const check = () => {
-      if (/^ready$/m.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    proc.stdout!.on('data', check);
-    void exited.then((c) => {
-      clearTimeout(timer);
-      reject(new Error(`kura serve exited (${c}) before ready:\n${out}`));
-    });
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** A test that fails or forgets stop() must not leave a server running. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const p of live) p.kill('SIGKILL');
   });
+}
+
+export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
+  installExitHook();
+  const ownDir = opts.dataDir === undefined;
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kura-srv-'));
+  const iscsiPorts: [number, number] = [await freePort(), await freePort()];
+  const args = [
+    KURA,
+    'serve',
+    '--data',
+    dataDir,
+    '--http',
+    `127.0.0.1:${opts.httpPort ?? 0}`,
+    '--nbd',
+    `127.0.0.1:${opts.nbdPort ?? 0}`,
+    '--iscsi',
+    `127.0.0.1:${iscsiPorts[0]},127.0.0.1:${iscsiPorts[1]}`,
+    ...(opts.args ?? []),
+  ];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  live.add(proc);
+  let out = '';
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.setEncoding('utf8');
+  proc.stderr!.setEncoding('utf8');
+  proc.stdout!.on('data', (d: string) => {
+    out += d;
+    stdout += d;
+  });
+  proc.stderr!.on('data', (d: string) => {
+    out += d;
+    stderr += d;
+  });
+  const exited = new Promise<number | string>((resolve) =>
+    proc.on('exit', (code, sig) => {
+      live.delete(proc);
+      resolve(code ?? sig ?? -1);
+    }),
+  );
+
+  const timeoutMs = opts.readyTimeoutMs ?? 30_000;
+  let listening: RegExpExecArray | null = null;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`kura serve did not print "ready" within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+      const check = () => {
+        if (/^ready$/m.test(stdout)) {
+          clearTimeout(timer);
+          listening = /^listening api=(http:\/\/\S+:(\d+)) nbd=(\S+):(\d+)$/m.exec(stdout);
+          if (listening) resolve();
+          else reject(new Error(`kura serve printed "ready" without a "listening api=... nbd=..." line:\n${out}`));
+        }
+      };
+      proc.stdout!.on('data', check);
+      void exited.then((c) => {
+        clearTimeout(timer);
+        reject(new Error(`kura serve exited (${c}) before it was ready:\n${out}`));
+      });
+    });
+  } catch (e) {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    await exited;
+    if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
+  const m = listening as unknown as RegExpExecArray;
+  const url = m[1]!;
+  const nbdHost = m[3]!.replace(/^\[|\]$/g, '');
+  const nbdPort = Number(m[4]);
   const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
-  const url = `http://127.0.0.1:${httpPort}`;
+
+  const running = () => proc.exitCode === null && proc.signalCode === null;
+  const stop = async (stopTimeoutMs = 20_000): Promise<number | string> => {
+    if (running()) {
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => {
+        if (running()) proc.kill('SIGKILL');
+      }, stopTimeoutMs);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    }
+    return exited;
+  };
   return {
     proc,
     dataDir,
     url,
+    httpPort: Number(m[2]),
+    nbdHost,
     nbdPort,
+    nbdUri: (name: string) => `nbd://${m[3]}:${nbdPort}/${name}`,
     iscsiPorts,
     token,
     output: () => out,
+    stdout: () => stdout,
+    stderr: () => stderr,
     exited,
-    env: { ...process.env, KURA_URL: url, KURA_TOKEN: token },
-    stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      await exited;
+    stop,
+    kill: async (signal: NodeJS.Signals = 'SIGKILL') => {
+      if (running()) proc.kill(signal);
+      return exited;
     },
+    cleanup: async () => {
+      await stop();
+      if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+    env: { ...process.env, KURA_URL: url, KURA_TOKEN: token },
   };
 }

@@ -1,0 +1,66 @@
+// Command-line arguments as users type them: sizes (512MiB, 10GiB, 1TiB, bytes),
+// whole numbers (decimal or NEC-style hex such as 0001h), percentages and
+// HOST:PORT listeners. A bad argument is a CliArgError: exit status 2 with an id.
+// The size and number grammar itself is shared with the API (src/units.ts), so
+// the CLI and the server accept exactly the same spellings.
+import { isKuraError } from '../errors.js';
+import { parseNumber, parseSize } from '../units.js';
+
+export { hex4, humanSize, necCapacity, parseNumber, parseSize } from '../units.js';
+
+/** A bad command-line argument: exit status 2, with the id and the action on stderr. */
+export class CliArgError extends Error {
+  constructor(
+    readonly id: string,
+    message: string,
+    readonly action: string,
+  ) {
+    super(message);
+    this.name = 'CliArgError';
+  }
+}
+
+/** Bytes from a size argument ("512MiB", "10GiB", "1TiB", "4096", "0x1000"). */
+export function sizeArg(v: string, what: string): number {
+  try {
+    return parseSize(v, what);
+  } catch (e) {
+    if (isKuraError(e)) throw new CliArgError(e.id, e.message, e.action);
+    throw e;
+  }
+}
+
+/** A whole number ≥ 0 given in decimal, NEC-style hex ("0001h") or 0x hex. */
+export function intArg(v: string, what: string): number {
+  const n = parseNumber(v, what, true);
+  if (n === undefined || !Number.isSafeInteger(n)) {
+    throw new CliArgError('KURA-E5002', `${what} "${v}" is not a whole number.`, `Give ${what} as a whole number in decimal or NEC-style hex such as 0001h.`);
+  }
+  return n;
+}
+
+/** A percentage from 0 to 100 ("80" or "80%"). */
+export function percentArg(v: string, what: string): number {
+  const n = intArg(v.trim().replace(/%$/, ''), what);
+  if (n > 100) throw new CliArgError('KURA-E5005', `${what} ${n} is not a percentage.`, `Give ${what} from 0 to 100.`);
+  return n;
+}
+
+/** HOST:PORT, with IPv6 hosts in brackets ("[::1]:9940"); port 0 picks a free port. */
+export function hostPortArg(s: string, what: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):(\d{1,5})$/.exec(s.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) {
+    throw new CliArgError('KURA-E5006', `${what} "${s}" is not HOST:PORT.`, `Give ${what} as HOST:PORT with a port from 0 to 65535, e.g. 127.0.0.1:9940.`);
+  }
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/** RAID type as typed ("1", "10", "0", "raid10", "RAID1/10"), in the API's spelling. */
+export function raidArg(v: string): 'RAID0' | 'RAID1' | 'RAID10' {
+  const s = v.trim().toUpperCase().replace(/^RAID/, '');
+  if (s === '0') return 'RAID0';
+  if (s === '1') return 'RAID1';
+  if (s === '10' || s === '1/10') return 'RAID10';
+  throw new CliArgError('KURA-E5007', `--raid "${v}" is not a RAID type Kura builds.`, 'Give --raid 1 (mirror), 10 (striped mirrors) or 0 (stripe, no redundancy).');
+}
