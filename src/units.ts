@@ -34,7 +34,11 @@ export function parseSize(input: string | number, what = 'size'): number {
     throw badSize(input, what);
   }
   const mult = UNITS[m[2]!.toLowerCase()];
-  if (mult === undefined) throw badSize(input, what);
+  if (mult === undefined) {
+    const hex = parseNumber(input, what, true);
+    if (hex !== undefined) return hex;
+    throw badSize(input, what);
+  }
   const v = Math.round(Number(m[1]) * mult);
   if (!Number.isSafeInteger(v)) throw badSize(input, what);
   return v;
@@ -46,11 +50,12 @@ function badSize(input: string, what: string): KuraError {
 
 /** A whole number, decimal or NEC-style hex ("0001h"); undefined when `soft` and it is not one. */
 export function parseNumber(input: string | number, what: string, soft = false): number | undefined {
-  if (typeof input === 'number' && Number.isSafeInteger(input)) return input;
+  if (typeof input === 'number' && Number.isSafeInteger(input) && input >= 0) return input;
   const s = String(input).trim();
-  if (/^\d+$/.test(s)) return Number(s);
-  if (/^[0-9a-fA-F]+h$/.test(s)) return parseInt(s.slice(0, -1), 16);
-  if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.slice(2), 16);
+  if (/^\d+$/.test(s) && Number.isSafeInteger(Number(s))) return Number(s);
+  // Lower-case h only, as the array reads references (a name like "BEEFH" stays a name).
+  const hex = /^([0-9a-fA-F]+)h$/.exec(s) ?? /^0x([0-9a-fA-F]+)$/.exec(s);
+  if (hex && hex[1]!.length <= 13) return parseInt(hex[1]!, 16);
   if (soft) return undefined;
   throw new KuraError('KURA-E5002', 'EINVAL', `${what} "${input}" is not a number.`, 'Give a decimal number or NEC-style hex such as 0001h.');
 }

@@ -16,7 +16,6 @@ import { Manager, ensureToken } from '../manager/manager.js';
 import { NbdServer } from '../nbd/server.js';
 import { CliArgError, hostPortArg } from './units.js';
 
-const GiB = 2 ** 30;
 export const DEMO_POOL = 'pool0';
 export const DEMO_LD = 'demo0';
 
@@ -92,10 +91,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     manager = new Manager({ dataDir: o.dataDir, agent: array, log });
     if (array.isNew && o.demo) {
       phase = 'the demo pool and LD';
-      const p = await array.createPool({ name: DEMO_POOL, size: 4 * GiB, raid: 'RAID1', pds: 2 });
-      manager.events.record({ id: 'KURA-I4001', severity: 'info', source: `pool/${p.name}`, text: `Demo pool ${p.name} created (${p.raid}, ${p.capacity} bytes).` });
-      const l = await array.createLd({ name: DEMO_LD, pool: DEMO_POOL, size: GiB });
-      manager.events.record({ id: 'KURA-I4010', severity: 'info', source: `ld/${l.name}`, text: `Demo LD ${l.name} created in pool ${l.pool} (${l.capacity} bytes).` });
+      await manager.createDemo(DEMO_POOL, DEMO_LD);
     }
     phase = `the API listener ${formatHostPort(o.http)} (--http)`;
     await manager.listen(o.http.host, o.http.port);

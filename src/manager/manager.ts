@@ -4,11 +4,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import type { ArrayAgent } from '../array/agent.js';
+import type { ArrayAgent, LdInfo, PoolInfo } from '../array/agent.js';
 import { KuraError, asKuraError } from '../errors.js';
 import { EventStore } from './events.js';
 import { openApiDocument } from './openapi.js';
-import { addRoutes } from './routes.js';
+import { addRoutes, bytesText } from './routes.js';
+import { hex4 } from '../units.js';
 import { MethodNotAllowed, Router, sendError, sendJson, validateBody, validateQuery } from './router.js';
 
 /** Request bodies above this are refused before they are read whole. */
@@ -58,6 +59,19 @@ export class Manager {
     this.unsubscribe = opts.agent.onEvent((e) => this.events.record(e));
     const doc = () => openApiDocument(this.router.routes, opts.agent.info().version);
     addRoutes(this.router, opts.agent, this.events, doc);
+  }
+
+  /**
+   * First start: a demo pool of 4 GiB (RAID1 over 2 PDs) and a 1 GiB LD in it,
+   * recorded like every configuration change.
+   */
+  async createDemo(poolName: string, ldName: string): Promise<{ pool: PoolInfo; ld: LdInfo }> {
+    const GiB = 2 ** 30;
+    const pool = await this.opts.agent.createPool({ name: poolName, size: 4 * GiB, raid: 'RAID1', pds: 2 });
+    this.events.record({ id: 'KURA-I4001', severity: 'info', source: `pool/${pool.name}`, text: `Demo pool ${pool.name} created (${pool.raid}, ${bytesText(pool.capacity)}, ${pool.pds.length} PDs).` });
+    const ld = await this.opts.agent.createLd({ name: ldName, pool: pool.name, size: GiB });
+    this.events.record({ id: 'KURA-I4010', severity: 'info', source: `ld/${ld.name}`, text: `Demo LD ${ld.name} (${hex4(ld.number)}h) created in pool ${ld.pool} (${bytesText(ld.capacity)}).` });
+    return { pool, ld };
   }
 
   private authorized(req: http.IncomingMessage): boolean {

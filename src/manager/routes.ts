@@ -2,7 +2,7 @@
 // manager records for every configuration change.
 import type { ArrayAgent, Severity } from '../array/agent.js';
 import { KuraError } from '../errors.js';
-import { parseNumber } from '../units.js';
+import { hex4, humanSize, parseNumber } from '../units.js';
 import type { EventStore } from './events.js';
 import type { Route, Router } from './router.js';
 
@@ -15,6 +15,11 @@ function num(s: string, what: string): number {
 }
 
 const SEVERITIES: Severity[] = ['info', 'warning', 'error'];
+
+/** "4.0 GiB (4,294,967,296 bytes)" for event texts. */
+export function bytesText(n: number): string {
+  return `${humanSize(n)} (${n.toLocaleString('en-US')} bytes)`;
+}
 
 export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore, openapi: () => unknown): void {
   /** Records the configuration change a mutating route made. */
@@ -50,7 +55,7 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
         chunkSize: body['chunk'] as number | undefined,
         threshold: body['threshold'] as number | undefined,
       });
-      changed('KURA-I4001', `pool/${p.name}`, `Pool ${p.name} created (${p.raid}, ${p.capacity} bytes).`);
+      changed('KURA-I4001', `pool/${p.name}`, `Pool ${p.name} created (${p.raid}, ${bytesText(p.capacity)}, ${p.pds.length} PDs).`);
       return p;
     },
   });
@@ -90,7 +95,7 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
     body: { size: { type: 'size', required: true, description: 'capacity to add' } },
     handler: async ({ params, body }) => {
       const p = await agent.expandPool(ref(params['ref']!), body['size'] as number);
-      changed('KURA-I4003', `pool/${p.name}`, `Pool ${p.name} expanded to ${p.capacity} bytes.`);
+      changed('KURA-I4003', `pool/${p.name}`, `Pool ${p.name} expanded by ${bytesText(body['size'] as number)} to ${bytesText(p.capacity)}.`);
       return p;
     },
   });
@@ -126,7 +131,7 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
         throw new KuraError('KURA-E4012', 'EINVAL', 'The field "size" is required.', 'Give size: the virtual capacity, e.g. "10GiB".');
       }
       const l = await agent.createLd({ name: body['name'] as string, pool: body['pool'] as string, size: (body['size'] as number | undefined) ?? 0, attr: body['attr'] as string | undefined });
-      changed('KURA-I4010', `ld/${l.name}`, `LD ${l.name} created in pool ${l.pool} (${l.capacity} bytes).`);
+      changed('KURA-I4010', `ld/${l.name}`, `LD ${l.name} (${hex4(l.number)}h) created in pool ${l.pool} (${bytesText(l.capacity)}).`);
       return l;
     },
   });
@@ -139,7 +144,7 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
     body: { size: { type: 'size', required: true, description: 'new virtual capacity' } },
     handler: async ({ params, body }) => {
       const l = await agent.expandLd(ref(params['ref']!), body['size'] as number);
-      changed('KURA-I4011', `ld/${l.name}`, `LD ${l.name} expanded to ${l.capacity} bytes.`);
+      changed('KURA-I4011', `ld/${l.name}`, `LD ${l.name} expanded to ${bytesText(l.capacity)}.`);
       return l;
     },
   });
