@@ -1,31 +1,53 @@
-// The kura CLI and REST API against a real server: first start, auth, pools,
-// LDs, errors with ids, events, OpenAPI.
+// The kura CLI (node bin/kura.js ...) against a real `kura serve`: the first
+// start, auth, pools, LDs (the ld list --json contract), NEC-style views, error
+// ids and exit codes, events, and the API's answers to malformed requests.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { KURA, startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { run } from '../helpers/tools.js';
 
 let srv: TestServer;
 const GiB = 2 ** 30;
+const MiB = 2 ** 20;
+/** A directory without kura-data/, so the CLI finds no token file by accident. */
+let cwd: string;
 
 before(async () => {
   srv = await startServer();
+  cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-cwd-'));
 });
 after(async () => {
-  await srv.stop();
-  fs.rmSync(srv.dataDir, { recursive: true, force: true });
+  await srv.cleanup();
+  fs.rmSync(cwd, { recursive: true, force: true });
 });
 
+function runIn(dir: string, env: NodeJS.ProcessEnv, args: string[]) {
+  const r = spawnSync(process.execPath, [KURA, ...args], { env, cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+function kuraEnv(env: NodeJS.ProcessEnv, ...args: string[]) {
+  return runIn(cwd, env, args);
+}
 function kura(...args: string[]) {
-  return run(process.execPath, [KURA, ...args], { env: srv.env });
+  return kuraEnv(srv.env, ...args);
 }
 function kuraJson<T>(...args: string[]): T {
   const r = kura(...args, '--json');
   assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
+  assert.equal(r.stderr, '', `kura ${args.join(' ')} wrote to stderr`);
   return JSON.parse(r.stdout) as T;
+}
+/** A failure: the exit status, and "ID: sentence" then the indented action on stderr, nothing on stdout. */
+function fails(r: { status: number | null; stdout: string; stderr: string }, status: number, id: string | RegExp, what: string): void {
+  assert.equal(r.status, status, `${what}: exit ${r.status}\n${r.stderr}`);
+  assert.equal(r.stdout, '', `${what}: stdout`);
+  assert.match(r.stderr, /^KURA-E\d{4}: \S.*\n {2}\S.*\n$/, `${what}: stderr ${JSON.stringify(r.stderr)}`);
+  if (typeof id === 'string') assert.ok(r.stderr.startsWith(`${id}: `), `${what}: ${r.stderr}`);
+  else assert.match(r.stderr, id, what);
 }
 async function api(method: string, route: string, body?: unknown, token: string | null = srv.token) {
   const res = await fetch(`${srv.url}/api/v1${route}`, {
@@ -37,74 +59,179 @@ async function api(method: string, route: string, body?: unknown, token: string 
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
 }
 
-test('first start creates a 0600 token, pool0 and demo0, and says how to connect', () => {
+test('first start: a 0600 token, pool0 (4 GiB RAID1, 2 PDs) with demo0 (1 GiB), and how to connect', () => {
   const st = fs.statSync(path.join(srv.dataDir, 'admin.token'));
   assert.equal(st.mode & 0o777, 0o600);
-  assert.match(srv.output(), /nbd:\/\/127\.0\.0\.1:\d+\/demo0/);
+  assert.ok(srv.token.length >= 32);
+  const out = srv.stdout();
+  assert.ok(out.includes(`nbd://127.0.0.1:${srv.nbdPort}/demo0`), out);
+  assert.ok(out.includes(`${srv.url}/api/v1`), out);
+  assert.match(out, /KURA_URL=.* KURA_TOKEN=.* kura ld list/);
+  assert.match(out, /iSCSI:.*not available in this build/);
+  assert.match(out, /admin\.token \(new, mode 0600\)/);
+  assert.match(out, /^ready$/m);
   const lds = kuraJson<Array<{ name: string; pool: string; capacity: number; number: number }>>('ld', 'list');
   assert.deepEqual(lds.map((l) => [l.name, l.pool, l.capacity, l.number]), [['demo0', 'pool0', GiB, 0]]);
-  const pool = kuraJson<{ raid: string; capacity: number; pds: unknown[] }>('pool', 'show', 'pool0');
-  assert.equal(pool.raid, 'RAID1');
-  assert.equal(pool.pds.length, 2);
+  const pool = kuraJson<{ name: string; raid: string; capacity: number; pds: unknown[]; number: number }>('pool', 'show', 'pool0');
+  assert.deepEqual([pool.name, pool.raid, pool.capacity, pool.pds.length, pool.number], ['pool0', 'RAID1', 4 * GiB, 2, 0]);
 });
 
-test('the API refuses requests without a valid token (401 with an id)', async () => {
+test('without a valid token the API answers 401 with an id, and the CLI says so', async () => {
   for (const token of [null, 'wrong']) {
     const r = await api('GET', '/lds', undefined, token);
     assert.equal(r.status, 401);
     assert.equal((r.body!['error'] as { id: string }).id, 'KURA-E4001');
   }
-  const doc = await api('GET', '/openapi.json', undefined, null);
-  assert.equal(doc.status, 200, 'the API document is public');
+  assert.equal((await api('GET', '/openapi.json', undefined, null)).status, 200, 'the API document is public');
+  fails(kuraEnv({ ...srv.env, KURA_TOKEN: 'wrong' }, 'ld', 'list'), 1, 'KURA-E4001', 'wrong token');
+  fails(kuraEnv({ ...srv.env, KURA_TOKEN: '' }, 'ld', 'list'), 1, 'KURA-E5013', 'no token anywhere');
+  // --token and --url override the environment.
+  const ok = kuraEnv({ ...process.env, KURA_URL: 'http://127.0.0.1:9', KURA_TOKEN: 'wrong' }, '--url', srv.url, '--token', srv.token, 'pool', 'list', '--json');
+  assert.equal(ok.status, 0, ok.stderr);
+  // The token file in ./kura-data is the last fallback.
+  const here = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-cwd-'));
+  try {
+    fs.mkdirSync(path.join(here, 'kura-data'));
+    fs.writeFileSync(path.join(here, 'kura-data', 'admin.token'), srv.token + '\n');
+    const r = runIn(here, { ...process.env, KURA_URL: srv.url, KURA_TOKEN: '' }, ['ld', 'list', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+  } finally {
+    fs.rmSync(here, { recursive: true, force: true });
+  }
 });
 
-test('pool lifecycle: create with RAID10, show in NEC style, expand, threshold, delete refused while LDs exist', () => {
-  const p = kuraJson<{ name: string; raid: string; capacity: number; chunkSize: number }>('pool', 'create', 'fast', '--size', '8GiB', '--raid', '10', '--pds', '4', '--chunk', '256KiB');
-  assert.deepEqual([p.raid, p.capacity, p.chunkSize], ['RAID10', 8 * GiB, 256 * 1024]);
+test('pool lifecycle: RAID10 with a chunk size, iSMview -pln view by hex number, expand, threshold, delete refused while LDs exist', () => {
+  const p = kuraJson<{ name: string; raid: string; capacity: number; chunkSize: number; threshold: number; number: number }>('pool', 'create', 'fast', '--size', '8GiB', '--raid', '10', '--pds', '4', '--chunk', '256KiB', '--threshold', '75');
+  assert.deepEqual([p.raid, p.capacity, p.chunkSize, p.threshold, p.number], ['RAID10', 8 * GiB, 256 * 1024, 75, 1]);
   const show = kura('pool', 'show', '0001h');
-  assert.equal(show.status, 0);
-  assert.match(show.stdout, /Pool No\.\(h\)\s+: 0001/);
-  assert.match(show.stdout, /Pool Capacity\s+: 8\.0GB\(8,589,934,592Bytes\)/);
+  assert.equal(show.status, 0, show.stderr);
+  for (const line of [
+    /^--- Pool Detail Information ---$/m,
+    /^Pool No\.\(h\) +: 0001$/m,
+    /^Pool Name +: fast$/m,
+    /^Pool Type +: dynamic\(virtual\)$/m,
+    /^RAID Type +: RAID10$/m,
+    /^Pool State +: ready$/m,
+    /^Pool Capacity +: 8\.0GB\(8,589,934,592Bytes\)$/m,
+    /^Used Pool Capacity +: 0\.0GB\(0Bytes\)$/m,
+    /^Free Pool Capacity +: 8\.0GB\(8,589,934,592Bytes\)$/m,
+    /^Threshold +: 75%$/m,
+    /^Chunk Size +: 256 KiB$/m,
+    /^PD List\(h\) +: 00-0000,00-0001,00-0002,00-0003$/m,
+  ]) {
+    assert.match(show.stdout, line);
+  }
+  const list = kura('pool', 'list');
+  assert.match(list.stdout, /^Pool No\.\(h\) +Pool Name +Pool Type +RAID +State/m);
+  assert.match(list.stdout, /^0001 +fast +dynamic\(virtual\) +RAID10 +ready +8\.0 GiB/m);
+  assert.deepEqual(kuraJson<Array<{ name: string }>>('pool', 'list').map((x) => x.name), ['pool0', 'fast']);
   const ex = kuraJson<{ capacity: number; pds: unknown[] }>('pool', 'expand', 'fast', '--size', '4GiB');
-  assert.equal(ex.capacity, 12 * GiB);
+  assert.equal(ex.capacity, 12 * GiB, 'expand adds SIZE');
   assert.equal(ex.pds.length, 8);
   assert.equal(kuraJson<{ threshold: number }>('pool', 'set', 'fast', '--threshold', '90').threshold, 90);
-  // Over-commit: LDs bigger together than the pool.
+  fails(kura('pool', 'set', 'fast'), 1, 'KURA-E4014', 'pool set with nothing to set');
+  // Over-commit: LDs bigger together than the pool (12 GiB).
   kuraJson('ld', 'create', 'big1', '--pool', 'fast', '--size', '10GiB');
-  kuraJson('ld', 'create', 'big2', '--pool', 'fast', '--size', '0x300000000');
-  assert.equal(kuraJson<{ virtualCapacity: number }>('pool', 'show', 'fast').virtualCapacity, 22 * GiB);
-  const refused = kura('pool', 'delete', 'fast');
-  assert.equal(refused.status, 1);
-  assert.match(refused.stderr, /^KURA-E1014: Pool fast still holds LD big1\./m);
-  for (const l of ['big1', 'big2']) assert.equal(kura('ld', 'delete', l).status, 0);
-  assert.equal(kura('pool', 'delete', 'fast').status, 0);
-  assert.equal(kura('pool', 'show', 'fast').status, 1);
+  kuraJson('ld', 'create', 'big2', '--pool', '0001h', '--size', '0x300000000');
+  kuraJson('ld', 'create', 'big3', '--pool', 'fast', '--size', '1TiB');
+  const after = kuraJson<{ virtualCapacity: number; capacity: number; ldCount: number }>('pool', 'show', 'fast');
+  assert.equal(after.virtualCapacity, 22 * GiB + 1024 * GiB);
+  assert.ok(after.virtualCapacity > after.capacity);
+  assert.equal(after.ldCount, 3);
+  fails(kura('pool', 'delete', 'fast'), 1, /^KURA-E1014: Pool fast still holds LD big1\./, 'delete a pool with LDs');
+  for (const l of ['big1', 'big2', 'big3']) assert.deepEqual(kuraJson('ld', 'delete', l), { deleted: l });
+  assert.deepEqual(kuraJson('pool', 'delete', 'fast'), { deleted: 'fast' });
+  fails(kura('pool', 'show', 'fast'), 1, /^KURA-E2020: Pool fast does not exist\./, 'deleted pool');
 });
 
-test('LD lifecycle with the seed attributes, expansion, and refusal to shrink', () => {
+test('LD lifecycle: the ld list --json contract, the iSMview -ln view, expand, refusal to shrink, delete', () => {
   const l = kuraJson<Record<string, unknown>>('ld', 'create', 'data1', '--pool', 'pool0', '--size', '512MiB');
-  for (const k of ['purpose', 'rplAttribute', 'snapshotAttribute', 'cloneAttribute', 'currentOwner', 'defaultOwner', 'naa', 'serial']) assert.ok(k in l, k);
-  assert.equal(l['capacity'], 512 * 2 ** 20);
-  const human = kura('ld', 'show', 'data1');
-  for (const label of ['LDN(h)', 'LD Capacity', 'RaidType', 'Purpose', 'RPL Attribute', 'Snapshot Attribute', 'Clone Attribute', 'Current Owner']) assert.match(human.stdout, new RegExp(label.replace(/[()]/g, '\\$&')));
+  for (const k of ['name', 'pool', 'capacity', 'number', 'purpose', 'rplAttribute', 'snapshotAttribute', 'cloneAttribute', 'currentOwner', 'defaultOwner', 'blockSize', 'allocated', 'naa', 'serial']) assert.ok(k in l, k);
+  assert.equal(l['capacity'], 512 * MiB);
+  const list = kuraJson<unknown[]>('ld', 'list');
+  assert.ok(Array.isArray(list));
+  for (const x of list as Array<Record<string, unknown>>) {
+    assert.equal(typeof x['name'], 'string');
+    assert.equal(typeof x['pool'], 'string');
+    assert.equal(typeof x['capacity'], 'number');
+    assert.equal(typeof x['number'], 'number');
+  }
+  assert.deepEqual((list as Array<{ name: string }>).map((x) => x.name), ['demo0', 'data1']);
+  const human = kura('ld', 'show', `${(l['number'] as number).toString(16).padStart(4, '0')}h`);
+  assert.equal(human.status, 0, human.stderr);
+  for (const line of [
+    /^--- LD Detail Information ---$/m,
+    /^LDN\(h\) +: 0001$/m,
+    /^LD Name +: data1$/m,
+    /^LD Capacity +: 0\.5GB\(536,870,912Bytes\)$/m,
+    /^Pool No\.\(h\) +: 0000$/m,
+    /^Pool Name +: pool0$/m,
+    /^RaidType +: RAID1$/m,
+    /^LD State +: ready$/m,
+    /^Capacity Allocation +: virtual$/m,
+    /^Access Mode +: ReadWrite$/m,
+    /^Purpose +: ---$/m,
+    /^RPL Attribute +: IV$/m,
+    /^Snapshot Attribute +: ---$/m,
+    /^Clone Attribute +: ---$/m,
+    /^Current Owner +: 0\d$/m,
+    /^Default Owner +: 0\d$/m,
+    /^PD List\(h\) +: 00-0000,00-0001$/m,
+    /^Block Size +: 512byte$/m,
+    /^Allocated Capacity +: 0\.0GB\(0Bytes\)$/m,
+  ]) {
+    assert.match(human.stdout, line);
+  }
+  const table = kura('ld', 'list');
+  assert.match(table.stdout, /^LDN\(h\) +LD Name +Pool +Capacity/m);
+  assert.match(table.stdout, /^0001 +data1 +pool0 +512 MiB/m);
   assert.equal(kuraJson<{ capacity: number }>('ld', 'expand', 'data1', '--size', '1GiB').capacity, GiB);
-  const shrink = kura('ld', 'expand', 'data1', '--size', '1MiB');
-  assert.equal(shrink.status, 1);
-  assert.match(shrink.stderr, /KURA-E1015/);
-  assert.equal(kura('ld', 'delete', 'data1').status, 0);
+  assert.match(kura('ld', 'show', 'data1').stdout, /^LD Capacity +: 1\.0GB\(1,073,741,824Bytes\)$/m);
+  fails(kura('ld', 'expand', 'data1', '--size', '1MiB'), 1, 'KURA-E1015', 'shrink');
+  fails(kura('ld', 'create', 'data1', '--pool', 'pool0', '--size', '1GiB'), 1, 'KURA-E2031', 'duplicate LD');
+  fails(kura('ld', 'create', 'data2', '--pool', 'nope', '--size', '1GiB'), 1, 'KURA-E2020', 'no such pool');
+  assert.equal(kura('ld', 'delete', 'data1').stdout, 'LD data1 deleted.\n');
   const gone = kura('ld', 'show', 'data1');
-  assert.equal(gone.status, 1);
-  assert.match(gone.stderr, /^KURA-E2030: LD data1 does not exist\.\n {2}List LDs with kura ld list\./);
+  fails(gone, 1, 'KURA-E2030', 'deleted LD');
+  assert.equal(gone.stderr, 'KURA-E2030: LD data1 does not exist.\n  List LDs with kura ld list.\n');
 });
 
-test('bad CLI arguments exit 2 with an id', () => {
-  for (const args of [['pool', 'create', 'x', '--size', 'lots'], ['ld', 'create', 'y', '--pool', 'pool0'], ['pool', 'frobnicate'], ['ld', 'create']]) {
-    const r = kura(...args);
-    assert.ok(r.status === 2 || r.status === 1, `${args.join(' ')} → ${r.status}`);
-    assert.match(r.stderr, /^KURA-E\d{4}: /, args.join(' '));
-  }
-  assert.equal(kura('pool', 'create', 'x', '--size', 'lots').status, 2);
-  assert.equal(kura('pool', 'frobnicate').status, 2);
+test('bad command lines exit 2 with an id and what to do', () => {
+  const cases: Array<[string[], string]> = [
+    [['pool', 'create', 'x', '--size', 'lots'], 'KURA-E5001'],
+    [['pool', 'create', 'x'], 'KURA-E5003'],
+    [['pool', 'create', 'x', '--size', '1GiB', '--raid', '5'], 'KURA-E5007'],
+    [['pool', 'create', 'x', '--size', '1GiB', '--pds', 'two'], 'KURA-E5002'],
+    [['pool', 'create', 'x', '--size', '1GiB', '--threshold', '150'], 'KURA-E5005'],
+    [['pool', 'create', 'x', '--size', '1GiB', '--colour', 'red'], 'KURA-E5003'],
+    [['pool', 'frobnicate'], 'KURA-E5003'],
+    [['ld', 'create'], 'KURA-E5003'],
+    [['ld', 'create', 'y', '--pool', 'pool0'], 'KURA-E5008'],
+    [['ld', 'create', 'y', '--size', '1GiB'], 'KURA-E5003'],
+    [['ld', 'expand', 'demo0', '--size', '1.5.5G'], 'KURA-E5001'],
+    [['ld', 'show'], 'KURA-E5003'],
+    [['events', '--limit', 'many'], 'KURA-E5002'],
+    [['events', '--limit', '0'], 'KURA-E5002'],
+    [['events', '--severity', 'fatal'], 'KURA-E5009'],
+    [['--url', 'ftp://x', 'ld', 'list'], 'KURA-E5014'],
+    [['serve', '--http', 'nowhere'], 'KURA-E5006'],
+    [['serve', '--iscsi', '127.0.0.1:3260'], 'KURA-E5006'],
+    [['nonsense'], 'KURA-E5003'],
+  ];
+  for (const [args, id] of cases) fails(kura(...args), 2, id, args.join(' '));
+  // A noun alone prints its help (to stderr) and is a usage error too.
+  const noun = kura('pool');
+  assert.equal(noun.status, 2);
+  assert.match(noun.stderr, /Usage: kura pool/);
+  const help = kura('ld', '--help');
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /create \[options\] <name>/);
+});
+
+test('an unreachable API is a failure (exit 1) that says where it looked', async () => {
+  const { freePort } = await import('../helpers/server.js');
+  const port = await freePort();
+  fails(kuraEnv({ ...srv.env, KURA_URL: `http://127.0.0.1:${port}` }, 'ld', 'list'), 1, new RegExp(`^KURA-E5010: Cannot reach the Kura API at http://127\\.0\\.0\\.1:${port}`), 'unreachable');
 });
 
 test('malformed API bodies get 400s with ids and the server stays up', async () => {
@@ -116,30 +243,55 @@ test('malformed API bodies get 400s with ids and the server stays up', async () 
     ['POST', '/pools', { name: 'q', size: true }, 'KURA-E4013'],
     ['POST', '/lds', { name: 'q', pool: 'pool0', size: -5 }, 'KURA-E4013'],
     ['POST', '/lds', { name: '../../etc', pool: 'pool0', size: 4096 }, 'KURA-E2010'],
+    ['POST', '/lds/demo0/expand', { size: '2 lots' }, 'KURA-E4013'],
+    ['PATCH', '/pools/pool0', { threshold: '80%' }, 'KURA-E4013'],
     ['DELETE', '/lds', undefined, 'KURA-E4005'],
     ['GET', '/nothing/here', undefined, 'KURA-E4006'],
+    ['GET', '/events?limit=lots', undefined, 'KURA-E4016'],
   ];
   for (const [m, route, body, id] of cases) {
-    if (srv.proc.exitCode !== null) assert.fail(srv.output());
-    const r = await api(m, route, body).catch((e: Error) => assert.fail(`${m} ${route} ${JSON.stringify(body)}: ${e.message} ${String((e as { cause?: Error }).cause?.message)}`));
+    const r = await api(m, route, body);
     assert.ok(r.status >= 400 && r.status < 500, `${m} ${route} → ${r.status}`);
     assert.equal((r.body!['error'] as { id: string }).id, id, `${m} ${route} ${JSON.stringify(body)}`);
     assert.ok((r.body!['error'] as { action: string }).action.length > 0);
+    assert.equal(srv.proc.exitCode, null, srv.output());
   }
   assert.equal((await api('GET', '/array')).status, 200);
+  assert.equal(kuraJson<unknown[]>('ld', 'list').length, 1, 'nothing was created by the refused requests');
 });
 
-test('events record configuration changes; the OpenAPI document lists every route', async () => {
-  const evs = kuraJson<Array<{ id: string; text: string; severity: string; time: string }>>('events', '--limit', '500');
-  assert.ok(evs.some((e) => e.id === 'KURA-I4001' && /pool0/.test(e.text)));
-  assert.ok(evs.some((e) => e.id === 'KURA-I4004' && /fast/.test(e.text)), 'pool deletion recorded');
-  assert.ok(evs.every((e) => e.time && e.severity));
-  const api1 = await api('GET', '/events?limit=2');
-  assert.equal((api1.body as unknown as unknown[]).length, 2);
-  const doc = (await api('GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
-  for (const p of ['/api/v1/pools', '/api/v1/pools/{ref}', '/api/v1/pools/{ref}/expand', '/api/v1/lds', '/api/v1/lds/{ref}', '/api/v1/lds/{ref}/expand', '/api/v1/events', '/api/v1/array']) {
-    assert.ok(doc.paths[p], p);
+test('events list the configuration changes, oldest first, with filters', async () => {
+  const evs = kuraJson<Array<{ seq: number; id: string; text: string; severity: string; source: string; time: string }>>('events', '--limit', '500');
+  const ids = evs.map((e) => `${e.id} ${e.source}`);
+  for (const want of ['KURA-I4001 pool/pool0', 'KURA-I4010 ld/demo0', 'KURA-I4000 array', 'KURA-I4001 pool/fast', 'KURA-I4003 pool/fast', 'KURA-I4002 pool/fast', 'KURA-I4010 ld/big1', 'KURA-I4012 ld/big1', 'KURA-I4004 pool/fast', 'KURA-I4010 ld/data1', 'KURA-I4011 ld/data1', 'KURA-I4012 ld/data1']) {
+    assert.ok(ids.includes(want), `${want} in ${ids.join(', ')}`);
   }
-  assert.ok(doc.paths['/api/v1/pools']!['post']);
-  assert.ok(doc.paths['/api/v1/lds/{ref}']!['delete']);
+  assert.ok(ids.indexOf('KURA-I4001 pool/fast') < ids.indexOf('KURA-I4004 pool/fast'), 'oldest first');
+  assert.ok(evs.every((e) => e.time && e.severity === 'info'));
+  assert.ok(!ids.includes('KURA-I4010 ld/q'), 'refused requests are not events');
+  const newest = kuraJson<Array<{ id: string; source: string }>>('events', '--limit', '2', '--newest-first');
+  assert.deepEqual(newest.map((e) => `${e.id} ${e.source}`), [ids[ids.length - 1], ids[ids.length - 2]]);
+  assert.deepEqual(kuraJson<unknown[]>('events', '--severity', 'error'), []);
+  const human = kura('events', '--limit', '3');
+  assert.equal(human.status, 0);
+  assert.match(human.stdout, /^Seq +Time +Id +Severity +Source +Text$/m);
+  assert.match(human.stdout, /KURA-I4012 +info +ld\/data1 +LD data1 deleted\./);
+  const viaApi = await api('GET', '/events?limit=2');
+  assert.equal((viaApi.body as unknown as unknown[]).length, 2);
+});
+
+test('the OpenAPI document lists the routes the CLI uses', async () => {
+  const doc = (await api('GET', '/openapi.json', undefined, null)).body as { paths: Record<string, Record<string, unknown>> };
+  for (const [p, ms] of Object.entries({
+    '/api/v1/array': ['get'],
+    '/api/v1/pools': ['get', 'post'],
+    '/api/v1/pools/{ref}': ['get', 'patch', 'delete'],
+    '/api/v1/pools/{ref}/expand': ['post'],
+    '/api/v1/lds': ['get', 'post'],
+    '/api/v1/lds/{ref}': ['get', 'delete'],
+    '/api/v1/lds/{ref}/expand': ['post'],
+    '/api/v1/events': ['get'],
+  })) {
+    for (const m of ms) assert.ok(doc.paths[p]?.[m], `${m} ${p}`);
+  }
 });
