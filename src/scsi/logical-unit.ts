@@ -1,0 +1,109 @@
+// A SCSI logical unit (SAM-5 4.6) over one block device: its task-independent
+// state (unit attentions, reservations, mode parameters) and the order in which a
+// command meets the checks SAM-5 and SPC-4 require before its handler runs.
+import { checkAluaAccess, portState } from './alua.js';
+import { padCdb } from './cdb.js';
+import type { CommandContext } from './command.js';
+import { findCommand, hasServiceActions } from './commands.js';
+import { LbaLock } from './lba-lock.js';
+import {
+  ASC_INTERNAL_TARGET_FAILURE,
+  ASC_INVALID_COMMAND_OPERATION_CODE,
+  HARDWARE_ERROR,
+  ILLEGAL_REQUEST,
+  ScsiError,
+  UNIT_ATTENTION,
+  checkCondition,
+  invalidCdbField,
+  reservationConflict,
+} from './sense.js';
+import { ModeParameters } from './spc-mode.js';
+import { PersistentReservations, Spc2Reservation } from './spc-pr.js';
+import type { ItNexus, LogicalUnitSource, PrStore, ScsiCommand, ScsiResponse } from './types.js';
+import { UnitAttentions, nexusKey } from './unit-attention.js';
+
+export class LogicalUnit {
+  readonly source: LogicalUnitSource;
+  /** The LU's identity (its NAA designator): PR state is saved under it. */
+  readonly luId: string;
+  /** @internal Pending unit attentions per I_T nexus. */
+  readonly ua = new UnitAttentions();
+  /** @internal Persistent reservations. */
+  readonly pr: PersistentReservations;
+  /** @internal RESERVE(6)/(10) reservation. */
+  readonly spc2 = new Spc2Reservation();
+  /** @internal Mode parameters (write cache enable). */
+  readonly mode = new ModeParameters();
+  /** @internal Serialises overlapping writes and COMPARE AND WRITE. */
+  readonly lbaLock = new LbaLock();
+
+  constructor(source: LogicalUnitSource, prStore?: PrStore) {
+    this.source = source;
+    this.luId = source.naa;
+    this.pr = new PersistentReservations(source.naa, prStore);
+  }
+
+  get device(): LogicalUnitSource['device'] {
+    return this.source.device;
+  }
+
+  /**
+   * Establishes a unit attention condition (e.g. 2A/06 ASYMMETRIC ACCESS STATE
+   * CHANGED, 2A/09 CAPACITY DATA HAS CHANGED) for one I_T nexus or for every
+   * nexus that knows this LU. Nexuses that have not met the LU yet get POWER ON
+   * first, which covers any change before it.
+   */
+  queueUnitAttention(asc: number, ascq: number, scope: 'all' | ItNexus): void {
+    const v = ((asc & 0xff) << 8) | (ascq & 0xff);
+    if (scope === 'all') this.ua.establishAll(v);
+    else {
+      const k = nexusKey(scope);
+      this.ua.notice(k);
+      this.ua.establish(k, v);
+    }
+  }
+
+  /** @internal A reset of the LU (SAM-5 6.3): RESERVE(6) reservations go, every nexus is told. */
+  reset(ascq: number, cold = false): void {
+    this.spc2.holder = undefined;
+    if (cold) this.mode.wce = true;
+    this.ua.establishAll(ascq);
+  }
+
+  /** @internal The I_T nexus is gone (or starts afresh): drop what belonged to it, except registrations. */
+  forgetNexus(key: string): void {
+    this.ua.forget(key);
+    if (this.spc2.holder === key) this.spc2.holder = undefined;
+  }
+
+  /** Runs one command addressed to this LU. Never throws. */
+  async execute(cmd: ScsiCommand): Promise<ScsiResponse> {
+    try {
+      return await this.run(cmd);
+    } catch (e) {
+      if (e instanceof ScsiError) return e.response();
+      return checkCondition(HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE).response();
+    }
+  }
+
+  private async run(cmd: ScsiCommand): Promise<ScsiResponse> {
+    const cdb = padCdb(cmd.cdb);
+    const key = nexusKey(cmd.nexus);
+    this.ua.notice(key);
+    const spec = findCommand(cdb);
+    // Unit attentions come first (SAM-5 5.14), for every command but the three that never see them.
+    if (!spec?.noUnitAttention) {
+      const ua = this.ua.take(key);
+      if (ua !== undefined) throw checkCondition(UNIT_ATTENTION, ua);
+    }
+    if (!spec) {
+      if (hasServiceActions(cdb[0]!)) throw invalidCdbField(1, 4);
+      throw checkCondition(ILLEGAL_REQUEST, ASC_INVALID_COMMAND_OPERATION_CODE, { field: { cdb: true, byte: 0 } });
+    }
+    checkAluaAccess(portState(this.source.portGroups(), cmd.nexus.targetPortGroup, cmd.nexus.relativeTargetPortId), spec.alua);
+    if (this.spc2.holder !== undefined && this.spc2.holder !== key && !spec.spc2Allowed) throw reservationConflict();
+    if (this.pr.conflicts(key, spec.pr)) throw reservationConflict();
+    const ctx: CommandContext = { lu: this, cmd, cdb, nexus: cmd.nexus, key };
+    return await spec.handler(ctx);
+  }
+}
