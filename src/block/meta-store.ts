@@ -176,6 +176,8 @@ export class MetaStore {
   applyBatch(b: MetaBatch): void {
     const s = this.stmts!;
     this.transaction(() => {
+      // Deleted LDs go first: a new LD may reuse a deleted one's number or name in the same commit.
+      for (const id of b.deletedLds) s.deleteLd.run(id);
       for (const l of b.newLds) {
         s.insertLd.run(l.id, l.number, l.name, l.pool_id, l.capacity, l.block_size, l.default_owner, l.naa, l.serial, l.created, l.attrs, l.top);
       }
@@ -188,7 +190,6 @@ export class MetaStore {
         else s.deleteChunk.run(c.poolId, c.chunk);
       }
       for (const t of b.tops) s.updateTop.run(t.top, t.ldId);
-      for (const id of b.deletedLds) s.deleteLd.run(id);
     });
   }
 
