@@ -225,9 +225,10 @@ export function pattern(blocks: number, seed: number): Buffer {
 
 // ---- CDB builders ----
 
-function be(n: number, bytes: number): number[] {
+/** Big-endian bytes of n; negative numbers wrap (-1 is all ones). Pass a bigint above 2^53. */
+function be(n: number | bigint, bytes: number): number[] {
   const out: number[] = [];
-  let v = BigInt(n < 0 ? 2 ** (8 * bytes) + n : n);
+  let v = BigInt.asUintN(8 * bytes, BigInt(n));
   for (let i = 0; i < bytes; i++) {
     out.unshift(Number(v & 0xffn));
     v >>= 8n;
@@ -242,22 +243,22 @@ export const cdb = {
   reportLuns: (select: number, alloc: number) => Buffer.from([0xa0, 0, select, 0, 0, 0, ...be(alloc, 4), 0, 0]),
   readCapacity10: () => Buffer.from([0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
   readCapacity16: (alloc = 32) => Buffer.from([0x9e, 0x10, ...be(0, 8), ...be(alloc, 4), 0, 0]),
-  getLbaStatus: (lba: number, alloc = 24) => Buffer.from([0x9e, 0x12, ...be(lba, 8), ...be(alloc, 4), 0, 0]),
+  getLbaStatus: (lba: number | bigint, alloc = 24) => Buffer.from([0x9e, 0x12, ...be(lba, 8), ...be(alloc, 4), 0, 0]),
   read6: (lba: number, blocks: number) => Buffer.from([0x08, (lba >> 16) & 0x1f, (lba >> 8) & 0xff, lba & 0xff, blocks & 0xff, 0]),
   write6: (lba: number, blocks: number) => Buffer.from([0x0a, (lba >> 16) & 0x1f, (lba >> 8) & 0xff, lba & 0xff, blocks & 0xff, 0]),
   read10: (lba: number, blocks: number, flags = 0) => Buffer.from([0x28, flags, ...be(lba, 4), 0, ...be(blocks, 2), 0]),
   write10: (lba: number, blocks: number, flags = 0) => Buffer.from([0x2a, flags, ...be(lba, 4), 0, ...be(blocks, 2), 0]),
   read12: (lba: number, blocks: number, flags = 0) => Buffer.from([0xa8, flags, ...be(lba, 4), ...be(blocks, 4), 0, 0]),
   write12: (lba: number, blocks: number, flags = 0) => Buffer.from([0xaa, flags, ...be(lba, 4), ...be(blocks, 4), 0, 0]),
-  read16: (lba: number, blocks: number, flags = 0) => Buffer.from([0x88, flags, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
-  write16: (lba: number, blocks: number, flags = 0) => Buffer.from([0x8a, flags, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
+  read16: (lba: number | bigint, blocks: number, flags = 0) => Buffer.from([0x88, flags, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
+  write16: (lba: number | bigint, blocks: number, flags = 0) => Buffer.from([0x8a, flags, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
   verify10: (lba: number, blocks: number, bytchk = 0, flags = 0) => Buffer.from([0x2f, flags | (bytchk << 1), ...be(lba, 4), 0, ...be(blocks, 2), 0]),
   verify16: (lba: number, blocks: number, bytchk = 0, flags = 0) => Buffer.from([0x8f, flags | (bytchk << 1), ...be(lba, 8), ...be(blocks, 4), 0, 0]),
   writeAndVerify10: (lba: number, blocks: number, bytchk = true) => Buffer.from([0x2e, bytchk ? 0x02 : 0, ...be(lba, 4), 0, ...be(blocks, 2), 0]),
   writeAndVerify16: (lba: number, blocks: number, bytchk = true) => Buffer.from([0x8e, bytchk ? 0x02 : 0, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
   compareAndWrite: (lba: number, blocks: number, flags = 0) => Buffer.from([0x89, flags, ...be(lba, 8), 0, 0, 0, blocks, 0, 0]),
   writeSame10: (lba: number, blocks: number, flags = 0) => Buffer.from([0x41, flags, ...be(lba, 4), 0, ...be(blocks, 2), 0]),
-  writeSame16: (lba: number, blocks: number, flags = 0) => Buffer.from([0x93, flags, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
+  writeSame16: (lba: number | bigint, blocks: number, flags = 0) => Buffer.from([0x93, flags, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
   unmap: (paramLength: number, anchor = false) => Buffer.from([0x42, anchor ? 1 : 0, 0, 0, 0, 0, 0, ...be(paramLength, 2), 0]),
   syncCache10: (lba = 0, blocks = 0) => Buffer.from([0x35, 0, ...be(lba, 4), 0, ...be(blocks, 2), 0]),
   syncCache16: (lba = 0, blocks = 0) => Buffer.from([0x91, 0, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
