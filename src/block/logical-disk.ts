@@ -136,18 +136,26 @@ export class LogicalDisk implements BlockDevice {
       return this.track(this.pool.readChunk(e - 1, off, buf, 0, len).then(() => buf));
     }
     const parts: Promise<void>[] = [];
+    this.pieces(start, len, (lchunk, o, pos, n) => {
+      const e = this.entry(lchunk);
+      if (e === 0) buf.fill(0, pos, pos + n);
+      else parts.push(this.pool.readChunk(e - 1, o, buf, pos, n));
+    });
+    return this.track(Promise.all(parts).then(() => buf));
+  }
+
+  /** Splits the byte range [start, start+len) at chunk boundaries: (logical chunk, offset in it, offset in the request, length). */
+  private pieces(start: number, len: number, fn: (lchunk: number, off: number, pos: number, n: number) => void): void {
+    const cs = this.chunkSize;
     let pos = 0;
     while (pos < len) {
       const abs = start + pos;
       const lchunk = Math.floor(abs / cs);
       const o = abs - lchunk * cs;
       const n = Math.min(cs - o, len - pos);
-      const e = this.entry(lchunk);
-      if (e === 0) buf.fill(0, pos, pos + n);
-      else parts.push(this.pool.readChunk(e - 1, o, buf, pos, n));
+      fn(lchunk, o, pos, n);
       pos += n;
     }
-    return this.track(Promise.all(parts).then(() => buf));
   }
 
   write(lba: number, data: Buffer, opts?: WriteOptions): Promise<void> {
@@ -169,15 +177,7 @@ export class LogicalDisk implements BlockDevice {
       p = this.writePiece(first, off, data, 0, len);
     } else {
       const parts: Promise<void>[] = [];
-      let pos = 0;
-      while (pos < len) {
-        const abs = start + pos;
-        const lchunk = Math.floor(abs / cs);
-        const o = abs - lchunk * cs;
-        const n = Math.min(cs - o, len - pos);
-        parts.push(this.writePiece(lchunk, o, data, pos, n));
-        pos += n;
-      }
+      this.pieces(start, len, (lchunk, o, pos, n) => parts.push(this.writePiece(lchunk, o, data, pos, n)));
       p = Promise.all(parts);
     }
     const tracked = this.track(p);
