@@ -34,12 +34,14 @@ export const WRITE_10 = 0x2a;
 export const WRITE_AND_VERIFY_10 = 0x2e;
 export const VERIFY_10 = 0x2f;
 export const PRE_FETCH_10 = 0x34;
+export const READ_DEFECT_DATA_10 = 0x37;
 export const SYNCHRONIZE_CACHE_10 = 0x35;
 export const WRITE_SAME_10 = 0x41;
 export const UNMAP = 0x42;
 export const READ_16 = 0x88;
 export const COMPARE_AND_WRITE = 0x89;
 export const WRITE_16 = 0x8a;
+export const ORWRITE_16 = 0x8b;
 export const WRITE_AND_VERIFY_16 = 0x8e;
 export const VERIFY_16 = 0x8f;
 export const PRE_FETCH_16 = 0x90;
@@ -50,6 +52,7 @@ export const READ_12 = 0xa8;
 export const WRITE_12 = 0xaa;
 export const WRITE_AND_VERIFY_12 = 0xae;
 export const VERIFY_12 = 0xaf;
+export const READ_DEFECT_DATA_12 = 0xb7;
 
 // SERVICE ACTION IN(16) service actions
 export const SAI_READ_CAPACITY_16 = 0x10;

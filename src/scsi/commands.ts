@@ -5,7 +5,7 @@ import { reportTargetPortGroups } from './alua.js';
 import * as op from './cdb.js';
 import type { CommandSpec } from './command.js';
 import { getLbaStatus, unmap, writeSame } from './sbc-provisioning.js';
-import { compareAndWrite, preFetch, read, readCapacity10, readCapacity16, synchronizeCache, verify, write, writeAndVerify } from './sbc-rw.js';
+import { compareAndWrite, orWrite, preFetch, read, readCapacity10, readCapacity16, readDefectData, synchronizeCache, verify, write, writeAndVerify } from './sbc-rw.js';
 import { preventAllowMediumRemoval, reportLuns, reportSupportedTaskManagementFunctions, requestSense, startStopUnit, testUnitReady } from './spc-basic.js';
 import { inquiry } from './spc-inquiry.js';
 import { modeSelect, modeSense } from './spc-mode.js';
@@ -70,12 +70,14 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'WRITE AND VERIFY(10)', opcode: op.WRITE_AND_VERIFY_10, cdbLength: 10, usage: rw10(op.WRITE_AND_VERIFY_10, WRITE_VERIFY_FLAGS), alua: 'active', pr: 'write', handler: writeAndVerify },
   { name: 'VERIFY(10)', opcode: op.VERIFY_10, cdbLength: 10, usage: rw10(op.VERIFY_10, VERIFY_FLAGS), alua: 'active', pr: 'read', handler: verify },
   { name: 'PRE-FETCH(10)', opcode: op.PRE_FETCH_10, cdbLength: 10, usage: rw10(op.PRE_FETCH_10, 0x02), alua: 'active', pr: 'read', handler: preFetch },
+  { name: 'READ DEFECT DATA(10)', opcode: op.READ_DEFECT_DATA_10, cdbLength: 10, usage: [0x37, 0, 0x1f, 0, 0, 0, 0, 0xff, 0xff, 0], alua: 'active', pr: 'read', handler: readDefectData },
   { name: 'SYNCHRONIZE CACHE(10)', opcode: op.SYNCHRONIZE_CACHE_10, cdbLength: 10, usage: rw10(op.SYNCHRONIZE_CACHE_10, 0x06), alua: 'active', pr: 'write', timeout: 60, handler: synchronizeCache },
   { name: 'WRITE SAME(10)', opcode: op.WRITE_SAME_10, cdbLength: 10, usage: rw10(op.WRITE_SAME_10, 0xf8), alua: 'active', pr: 'write', timeout: 60, handler: writeSame },
   { name: 'UNMAP', opcode: op.UNMAP, cdbLength: 10, usage: [0x42, 0x01, 0, 0, 0, 0, 0x1f, 0xff, 0xff, 0], alua: 'active', pr: 'write', timeout: 60, handler: unmap },
   { name: 'READ(16)', opcode: op.READ_16, cdbLength: 16, usage: rw16(op.READ_16, READ_FLAGS), alua: 'active', pr: 'read', handler: read },
   { name: 'COMPARE AND WRITE', opcode: op.COMPARE_AND_WRITE, cdbLength: 16, usage: [0x89, WRITE_FLAGS, ...ff8, 0, 0, 0, 0xff, 0x1f, 0], alua: 'active', pr: 'write', handler: compareAndWrite },
   { name: 'WRITE(16)', opcode: op.WRITE_16, cdbLength: 16, usage: rw16(op.WRITE_16, WRITE_FLAGS), alua: 'active', pr: 'write', handler: write },
+  { name: 'ORWRITE(16)', opcode: op.ORWRITE_16, cdbLength: 16, usage: rw16(op.ORWRITE_16, WRITE_FLAGS), alua: 'active', pr: 'write', handler: orWrite },
   { name: 'WRITE AND VERIFY(16)', opcode: op.WRITE_AND_VERIFY_16, cdbLength: 16, usage: rw16(op.WRITE_AND_VERIFY_16, WRITE_VERIFY_FLAGS), alua: 'active', pr: 'write', handler: writeAndVerify },
   { name: 'VERIFY(16)', opcode: op.VERIFY_16, cdbLength: 16, usage: rw16(op.VERIFY_16, VERIFY_FLAGS), alua: 'active', pr: 'read', handler: verify },
   { name: 'PRE-FETCH(16)', opcode: op.PRE_FETCH_16, cdbLength: 16, usage: rw16(op.PRE_FETCH_16, 0x02), alua: 'active', pr: 'read', handler: preFetch },
@@ -86,6 +88,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'READ(12)', opcode: op.READ_12, cdbLength: 12, usage: rw12(op.READ_12, READ_FLAGS), alua: 'active', pr: 'read', handler: read },
   { name: 'WRITE(12)', opcode: op.WRITE_12, cdbLength: 12, usage: rw12(op.WRITE_12, WRITE_FLAGS), alua: 'active', pr: 'write', handler: write },
   { name: 'WRITE AND VERIFY(12)', opcode: op.WRITE_AND_VERIFY_12, cdbLength: 12, usage: rw12(op.WRITE_AND_VERIFY_12, WRITE_VERIFY_FLAGS), alua: 'active', pr: 'write', handler: writeAndVerify },
+  { name: 'READ DEFECT DATA(12)', opcode: op.READ_DEFECT_DATA_12, cdbLength: 12, usage: [0xb7, 0x1f, ...ff4, ...ff4, 0, 0], alua: 'active', pr: 'read', handler: readDefectData },
   { name: 'VERIFY(12)', opcode: op.VERIFY_12, cdbLength: 12, usage: rw12(op.VERIFY_12, VERIFY_FLAGS), alua: 'active', pr: 'read', handler: verify },
 ];
 

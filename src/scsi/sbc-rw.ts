@@ -171,6 +171,26 @@ export async function write(ctx: CommandContext): Promise<ScsiResponse> {
   return good();
 }
 
+/** ORWRITE(16) (SBC-3 5.10): each byte written is the OR of the Data-Out and what the medium held. */
+export async function orWrite(ctx: CommandContext): Promise<ScsiResponse> {
+  const lu = ctx.lu;
+  const f = decodeRw(ctx.cdb);
+  checkNoProtection(f);
+  checkTransferLength(f);
+  checkRange(lu, f.lba, f.blocks);
+  checkWritable(lu);
+  if (f.blocks === 0) return good();
+  const { data, blocks } = dataOutBlocks(ctx, f.blocks);
+  if (blocks === 0) return good();
+  const fua = fuaOf(lu, f.flags);
+  await lu.lbaLock.run(f.lba, blocks, async () => {
+    const merged = await readBlocks(lu, f.lba, blocks);
+    for (let i = 0; i < merged.length; i++) merged[i] = merged[i]! | data[i]!;
+    await writeBlocks(lu, f.lba, merged, fua);
+  });
+  return good();
+}
+
 /** WRITE AND VERIFY(10/12/16): the data goes to the medium, is read back, and with BYTCHK compared. */
 export async function writeAndVerify(ctx: CommandContext): Promise<ScsiResponse> {
   const lu = ctx.lu;
@@ -255,6 +275,20 @@ export async function compareAndWrite(ctx: CommandContext): Promise<ScsiResponse
     await writeBlocks(lu, lba, writeData, fua);
   });
   return good();
+}
+
+/**
+ * READ DEFECT DATA(10)/(12) (SBC-3 5.12, 5.13): a thin LD over RAID has no grown
+ * or primary defects to show, so the lists asked for are valid and empty.
+ */
+export function readDefectData(ctx: CommandContext): ScsiResponse {
+  const cdb = ctx.cdb;
+  const twelve = cdb[0] === 0xb7;
+  const flags = cdb[twelve ? 1 : 2]! & 0x1f; // REQ_PLIST, REQ_GLIST, DEFECT LIST FORMAT
+  const alloc = twelve ? u32(cdb, 6) : u16(cdb, 7);
+  const b = Buffer.alloc(twelve ? 8 : 4);
+  b[1] = flags; // PLISTV/GLISTV as requested, the format echoed; DEFECT LIST LENGTH 0
+  return good(allocate(b, alloc));
 }
 
 // ---- SYNCHRONIZE CACHE / PRE-FETCH ----
