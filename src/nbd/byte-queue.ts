@@ -1,16 +1,77 @@
 // A receive queue over socket chunks: callers take exact byte counts without
 // the chunks being concatenated each time data arrives. A take that lies inside
-// one chunk returns a view of it (no copy).
+// one chunk returns a view of it (no copy); fixed-size headers can be read in
+// place without even a view being made.
 
 export class ByteQueue {
   private chunks: Buffer[] = [];
   private head = 0; // offset into chunks[0]
   length = 0;
+  /** Set by header(): the buffer and offset where the header's bytes start. */
+  hbuf: Buffer = Buffer.alloc(0);
+  hoff = 0;
 
   push(b: Buffer): void {
     if (b.length === 0) return;
     this.chunks.push(b);
     this.length += b.length;
+  }
+
+  private advance(n: number): void {
+    this.head += n;
+    this.length -= n;
+    if (this.head === this.chunks[0]!.length) {
+      this.chunks.shift();
+      this.head = 0;
+    }
+  }
+
+  /**
+   * Consumes n bytes (n <= scratch.length) and points hbuf/hoff at them: at the
+   * chunk itself when they lie in one chunk, else at scratch after copying.
+   * The bytes stay valid until the next call with the same scratch.
+   */
+  header(n: number, scratch: Buffer): boolean {
+    if (n > this.length) return false;
+    const first = this.chunks[0]!;
+    if (first.length - this.head >= n) {
+      this.hbuf = first;
+      this.hoff = this.head;
+      this.advance(n);
+      return true;
+    }
+    this.copyOut(scratch, 0, n);
+    this.hbuf = scratch;
+    this.hoff = 0;
+    return true;
+  }
+
+  /** The next 4 bytes as a big-endian uint32 without consuming them (length >= 4). */
+  peekUInt32(): number {
+    const first = this.chunks[0]!;
+    if (first.length - this.head >= 4) return first.readUInt32BE(this.head);
+    let v = 0;
+    for (let i = 0, k = 0, off = this.head; k < 4; i++, off = 0) {
+      const c = this.chunks[i]!;
+      for (let j = off; j < c.length && k < 4; j++, k++) v = v * 256 + c[j]!;
+    }
+    return v;
+  }
+
+  /** Returns the next n bytes without consuming them, or null when fewer are queued. */
+  peek(n: number): Buffer | null {
+    if (n > this.length) return null;
+    const first = this.chunks[0]!;
+    if (first.length - this.head >= n) return first.subarray(this.head, this.head + n);
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    for (let i = 0, off = this.head; filled < n; i++, off = 0) {
+      const c = this.chunks[i]!;
+      const m = Math.min(c.length - off, n - filled);
+      c.copy(out, filled, off, off + m);
+      filled += m;
+    }
+    return out;
   }
 
   /** Removes and returns exactly n bytes, or null when fewer are queued. */
@@ -20,29 +81,26 @@ export class ByteQueue {
     const first = this.chunks[0]!;
     if (first.length - this.head >= n) {
       const out = first.subarray(this.head, this.head + n);
-      this.head += n;
-      if (this.head === first.length) {
-        this.chunks.shift();
-        this.head = 0;
-      }
-      this.length -= n;
+      this.advance(n);
       return out;
     }
     const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const c = this.chunks[0]!;
-      const m = Math.min(c.length - this.head, n - filled);
-      c.copy(out, filled, this.head, this.head + m);
-      filled += m;
-      this.head += m;
-      if (this.head === c.length) {
-        this.chunks.shift();
-        this.head = 0;
-      }
-    }
-    this.length -= n;
+    this.copyOut(out, 0, n);
     return out;
+  }
+
+  /** Moves up to n queued bytes into dest at pos; returns how many were moved. */
+  copyOut(dest: Buffer, pos: number, n: number): number {
+    const m = Math.min(n, this.length);
+    let filled = 0;
+    while (filled < m) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length - this.head, m - filled);
+      c.copy(dest, pos + filled, this.head, this.head + k);
+      filled += k;
+      this.advance(k);
+    }
+    return m;
   }
 
   /** Drops up to n bytes; returns how many were dropped. */
@@ -50,16 +108,10 @@ export class ByteQueue {
     const m = Math.min(n, this.length);
     let left = m;
     while (left > 0) {
-      const c = this.chunks[0]!;
-      const k = Math.min(c.length - this.head, left);
+      const k = Math.min(this.chunks[0]!.length - this.head, left);
       left -= k;
-      this.head += k;
-      if (this.head === c.length) {
-        this.chunks.shift();
-        this.head = 0;
-      }
+      this.advance(k);
     }
-    this.length -= m;
     return m;
   }
 

@@ -83,11 +83,15 @@ export const NBD_REPLY_TYPE_OFFSET_DATA = 1;
 export const NBD_REPLY_TYPE_OFFSET_HOLE = 2;
 export const NBD_REPLY_TYPE_BLOCK_STATUS = 5;
 export const NBD_REPLY_TYPE_ERROR = (1 << 15) + 1;
+export const NBD_REPLY_TYPE_ERROR_OFFSET = (1 << 15) + 2;
+/** Bit 15 of a chunk type marks an error chunk (known or not). */
+export const NBD_REPLY_TYPE_ERROR_BIT = 1 << 15;
 
 // base:allocation states.
 export const NBD_STATE_HOLE = 1 << 0;
 export const NBD_STATE_ZERO = 1 << 1;
 export const BASE_ALLOCATION = 'base:allocation';
+/** The context id we give base:allocation in NBD_OPT_SET_META_CONTEXT replies. */
 export const BASE_ALLOCATION_ID = 1;
 
 // Error numbers.
@@ -100,7 +104,40 @@ export const NBD_EOVERFLOW = 75;
 export const NBD_ENOTSUP = 95;
 export const NBD_ESHUTDOWN = 108;
 
-/** Largest payload we accept or send in one request. */
+/** Largest payload we accept or send in one request (the maximum block size we advertise). */
 export const NBD_MAX_PAYLOAD = 32 * 1024 * 1024;
-/** Longest option or export name we read during negotiation. */
+/** Longest option we read during negotiation; a longer one closes the connection. */
 export const NBD_MAX_OPTION = 64 * 1024;
+/** Longest string (export name, query, message) the protocol allows. */
+export const NBD_MAX_STRING = 4096;
+
+/** Sizes of the fixed parts of messages. */
+export const NBD_REQUEST_SIZE = 28;
+export const NBD_SIMPLE_REPLY_SIZE = 16;
+export const NBD_STRUCTURED_REPLY_SIZE = 20;
+export const NBD_OPTION_HEADER_SIZE = 16;
+export const NBD_OPTION_REPLY_SIZE = 20;
+
+/** Name of an NBD error number, for messages. */
+export function nbdErrorName(n: number): string {
+  switch (n) {
+    case NBD_EPERM:
+      return 'EPERM';
+    case NBD_EIO:
+      return 'EIO';
+    case NBD_ENOMEM:
+      return 'ENOMEM';
+    case NBD_EINVAL:
+      return 'EINVAL';
+    case NBD_ENOSPC:
+      return 'ENOSPC';
+    case NBD_EOVERFLOW:
+      return 'EOVERFLOW';
+    case NBD_ENOTSUP:
+      return 'ENOTSUP';
+    case NBD_ESHUTDOWN:
+      return 'ESHUTDOWN';
+    default:
+      return `error ${n}`;
+  }
+}
