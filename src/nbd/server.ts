@@ -123,9 +123,10 @@ export class NbdServer {
     const closed = this.servers.map((s) => new Promise<void>((r) => s.close(() => r())));
     this.servers.length = 0;
     this.tcp = null;
+    const gone = [...this.conns].map((c) => c.gone);
     for (const c of this.conns) c.shutdown(CLOSE_GRACE_MS);
-    // net.Server.close calls back once its last connection has gone.
-    await Promise.all(closed);
+    // net.Server.close calls back once its last socket has closed.
+    await Promise.all([...closed, ...gone]);
   }
 }
 
@@ -178,6 +179,9 @@ class NbdConnection {
   private readonly opts: NbdServerOptions;
   private readonly onGone: () => void;
   private readonly peer: string;
+  /** Resolves once the connection is closed and forgotten. */
+  readonly gone: Promise<void>;
+  private resolveGone!: () => void;
   private readonly q = new ByteQueue();
   private readonly scratch = Buffer.allocUnsafe(P.NBD_REQUEST_SIZE);
   private readonly maxInflightBytes: number;
@@ -207,6 +211,7 @@ class NbdConnection {
     this.sock = sock;
     this.opts = opts;
     this.onGone = onGone;
+    this.gone = new Promise((r) => (this.resolveGone = r));
     this.peer = sock.remoteAddress ? `${sock.remoteAddress}:${sock.remotePort}` : 'unix socket';
     this.maxInflightBytes = opts.maxInflightBytes ?? DEFAULT_MAX_INFLIGHT_BYTES;
     sock.setNoDelay(true);
@@ -246,6 +251,7 @@ class NbdConnection {
     this.q.clear();
     this.sock.destroy();
     this.onGone();
+    this.resolveGone();
   }
 
   /** Server shutdown: stop taking requests, let those in flight finish, then close. */
