@@ -42,5 +42,7 @@ export interface CommandSpec {
   spc2Allowed?: boolean;
   /** RECOMMENDED COMMAND TIMEOUT in seconds. */
   timeout?: number;
+  /** Bytes of Data-Out the CDB describes, for commands that carry Data-Out. */
+  dataOutLength?(cdb: Buffer, blockSize: number): number;
   handler(ctx: CommandContext): Promise<ScsiResponse> | ScsiResponse;
 }

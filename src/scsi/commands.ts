@@ -5,7 +5,7 @@ import { reportTargetPortGroups } from './alua.js';
 import * as op from './cdb.js';
 import type { CommandSpec } from './command.js';
 import { getLbaStatus, unmap, writeSame } from './sbc-provisioning.js';
-import { compareAndWrite, orWrite, preFetch, read, readCapacity10, readCapacity16, readDefectData, synchronizeCache, verify, write, writeAndVerify } from './sbc-rw.js';
+import { compareAndWrite, decodeRw, orWrite, preFetch, read, readCapacity10, readCapacity16, readDefectData, synchronizeCache, verify, write, writeAndVerify } from './sbc-rw.js';
 import { preventAllowMediumRemoval, reportLuns, reportSupportedTaskManagementFunctions, requestSense, startStopUnit, testUnitReady } from './spc-basic.js';
 import { inquiry } from './spc-inquiry.js';
 import { modeSelect, modeSense } from './spc-mode.js';
@@ -31,6 +31,16 @@ const WRITE_FLAGS = 0xe0 | 0x10 | 0x08 | 0x02;
 const WRITE_VERIFY_FLAGS = 0xe0 | 0x10 | 0x02;
 const VERIFY_FLAGS = 0xe0 | 0x10 | 0x06;
 
+// Data-Out lengths the CDBs describe.
+const writeData = (cdb: Buffer, bs: number): number => decodeRw(cdb).blocks * bs;
+const verifyData = (cdb: Buffer, bs: number): number => {
+  const bytchk = (cdb[1]! >> 1) & 3;
+  return bytchk === 1 ? decodeRw(cdb).blocks * bs : bytchk === 3 ? bs : 0;
+};
+const writeSameData = (cdb: Buffer, bs: number): number => (cdb[0] === op.WRITE_SAME_16 && cdb[1]! & 0x01 ? 0 : bs);
+const byte4 = (cdb: Buffer): number => cdb[4]!;
+const at7 = (cdb: Buffer): number => op.u16(cdb, 7);
+
 const PR_IN_SERVICE_ACTIONS = [0x00, 0x01, 0x02, 0x03];
 const PR_OUT_SERVICE_ACTIONS = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06];
 
@@ -39,13 +49,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'TEST UNIT READY', opcode: op.TEST_UNIT_READY, cdbLength: 6, usage: [0x00, 0, 0, 0, 0, 0], alua: 'active', pr: 'allowed', handler: testUnitReady },
   { name: 'REQUEST SENSE', opcode: op.REQUEST_SENSE, cdbLength: 6, usage: [0x03, 0x01, 0, 0, 0xff, 0], noUnitAttention: true, alua: 'any', pr: 'allowed', spc2Allowed: true, handler: requestSense },
   { name: 'INQUIRY', opcode: op.INQUIRY, cdbLength: 6, usage: [0x12, 0x03, 0xff, 0xff, 0xff, 0], noUnitAttention: true, alua: 'any', pr: 'allowed', spc2Allowed: true, handler: inquiry },
-  { name: 'MODE SELECT(6)', opcode: op.MODE_SELECT_6, cdbLength: 6, usage: [0x15, 0x11, 0, 0, 0xff, 0], alua: 'standby', pr: 'write', handler: modeSelect },
+  { name: 'MODE SELECT(6)', opcode: op.MODE_SELECT_6, cdbLength: 6, usage: [0x15, 0x11, 0, 0, 0xff, 0], alua: 'standby', pr: 'write', dataOutLength: byte4, handler: modeSelect },
   { name: 'RESERVE(6)', opcode: op.RESERVE_6, cdbLength: 6, usage: [0x16, 0, 0, 0, 0, 0], alua: 'active', pr: 'allowed', spc2Allowed: true, handler: (c) => c.lu.spc2.reserve(c) },
   { name: 'RELEASE(6)', opcode: op.RELEASE_6, cdbLength: 6, usage: [0x17, 0, 0, 0, 0, 0], alua: 'active', pr: 'allowed', spc2Allowed: true, handler: (c) => c.lu.spc2.release(c) },
   { name: 'MODE SENSE(6)', opcode: op.MODE_SENSE_6, cdbLength: 6, usage: [0x1a, 0x08, 0xff, 0xff, 0xff, 0], alua: 'standby', pr: 'read', handler: modeSense },
   { name: 'START STOP UNIT', opcode: op.START_STOP_UNIT, cdbLength: 6, usage: [0x1b, 0x01, 0, 0x0f, 0xf7, 0], alua: 'active', pr: 'write', handler: startStopUnit },
   { name: 'PREVENT ALLOW MEDIUM REMOVAL', opcode: op.PREVENT_ALLOW_MEDIUM_REMOVAL, cdbLength: 6, usage: [0x1e, 0, 0, 0, 0x03, 0], alua: 'active', pr: 'allowed', handler: preventAllowMediumRemoval },
-  { name: 'MODE SELECT(10)', opcode: op.MODE_SELECT_10, cdbLength: 10, usage: [0x55, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, 0], alua: 'standby', pr: 'write', handler: modeSelect },
+  { name: 'MODE SELECT(10)', opcode: op.MODE_SELECT_10, cdbLength: 10, usage: [0x55, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, 0], alua: 'standby', pr: 'write', dataOutLength: at7, handler: modeSelect },
   { name: 'RESERVE(10)', opcode: op.RESERVE_10, cdbLength: 10, usage: [0x56, 0, 0, 0, 0, 0, 0, 0, 0, 0], alua: 'active', pr: 'allowed', spc2Allowed: true, handler: (c) => c.lu.spc2.reserve(c) },
   { name: 'RELEASE(10)', opcode: op.RELEASE_10, cdbLength: 10, usage: [0x57, 0, 0, 0, 0, 0, 0, 0, 0, 0], alua: 'active', pr: 'allowed', spc2Allowed: true, handler: (c) => c.lu.spc2.release(c) },
   { name: 'MODE SENSE(10)', opcode: op.MODE_SENSE_10, cdbLength: 10, usage: [0x5a, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0], alua: 'standby', pr: 'read', handler: modeSense },
@@ -53,7 +63,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     (sa): CommandSpec => ({ name: 'PERSISTENT RESERVE IN', opcode: op.PERSISTENT_RESERVE_IN, serviceAction: sa, cdbLength: 10, usage: [0x5e, 0x1f, 0, 0, 0, 0, 0, 0xff, 0xff, 0], alua: 'standby', pr: 'allowed', handler: (c) => c.lu.pr.in(c) }),
   ),
   ...PR_OUT_SERVICE_ACTIONS.map(
-    (sa): CommandSpec => ({ name: 'PERSISTENT RESERVE OUT', opcode: op.PERSISTENT_RESERVE_OUT, serviceAction: sa, cdbLength: 10, usage: [0x5f, 0x1f, 0xff, 0, 0, ...ff4, 0], alua: 'standby', pr: 'pr-out', handler: (c) => c.lu.pr.out(c) }),
+    (sa): CommandSpec => ({ name: 'PERSISTENT RESERVE OUT', opcode: op.PERSISTENT_RESERVE_OUT, serviceAction: sa, cdbLength: 10, usage: [0x5f, 0x1f, 0xff, 0, 0, ...ff4, 0], alua: 'standby', pr: 'pr-out', dataOutLength: (cdb) => op.u32(cdb, 5), handler: (c) => c.lu.pr.out(c) }),
   ),
   // REPORT LUNS is answered by the ScsiTarget, which knows the nexus's LUNs; a LU on its own reports itself.
   { name: 'REPORT LUNS', opcode: op.REPORT_LUNS, cdbLength: 12, usage: [0xa0, 0, 0xff, 0, 0, 0, ...ff4, 0, 0], noUnitAttention: true, alua: 'any', pr: 'allowed', spc2Allowed: true, handler: (c) => reportLuns(c.cdb, [c.cmd.lun]) },
@@ -63,33 +73,33 @@ export const COMMANDS: readonly CommandSpec[] = [
 
   // ---- SBC-3 ----
   { name: 'READ(6)', opcode: op.READ_6, cdbLength: 6, usage: [0x08, 0x1f, 0xff, 0xff, 0xff, 0], alua: 'active', pr: 'read', handler: read },
-  { name: 'WRITE(6)', opcode: op.WRITE_6, cdbLength: 6, usage: [0x0a, 0x1f, 0xff, 0xff, 0xff, 0], alua: 'active', pr: 'write', handler: write },
+  { name: 'WRITE(6)', opcode: op.WRITE_6, cdbLength: 6, usage: [0x0a, 0x1f, 0xff, 0xff, 0xff, 0], alua: 'active', pr: 'write', dataOutLength: writeData, handler: write },
   { name: 'READ CAPACITY(10)', opcode: op.READ_CAPACITY_10, cdbLength: 10, usage: [0x25, 0, ...ff4, 0, 0, 0x01, 0], alua: 'active', pr: 'allowed', handler: readCapacity10 },
   { name: 'READ(10)', opcode: op.READ_10, cdbLength: 10, usage: rw10(op.READ_10, READ_FLAGS), alua: 'active', pr: 'read', handler: read },
-  { name: 'WRITE(10)', opcode: op.WRITE_10, cdbLength: 10, usage: rw10(op.WRITE_10, WRITE_FLAGS), alua: 'active', pr: 'write', handler: write },
-  { name: 'WRITE AND VERIFY(10)', opcode: op.WRITE_AND_VERIFY_10, cdbLength: 10, usage: rw10(op.WRITE_AND_VERIFY_10, WRITE_VERIFY_FLAGS), alua: 'active', pr: 'write', handler: writeAndVerify },
-  { name: 'VERIFY(10)', opcode: op.VERIFY_10, cdbLength: 10, usage: rw10(op.VERIFY_10, VERIFY_FLAGS), alua: 'active', pr: 'read', handler: verify },
+  { name: 'WRITE(10)', opcode: op.WRITE_10, cdbLength: 10, usage: rw10(op.WRITE_10, WRITE_FLAGS), alua: 'active', pr: 'write', dataOutLength: writeData, handler: write },
+  { name: 'WRITE AND VERIFY(10)', opcode: op.WRITE_AND_VERIFY_10, cdbLength: 10, usage: rw10(op.WRITE_AND_VERIFY_10, WRITE_VERIFY_FLAGS), alua: 'active', pr: 'write', dataOutLength: writeData, handler: writeAndVerify },
+  { name: 'VERIFY(10)', opcode: op.VERIFY_10, cdbLength: 10, usage: rw10(op.VERIFY_10, VERIFY_FLAGS), alua: 'active', pr: 'read', dataOutLength: verifyData, handler: verify },
   { name: 'PRE-FETCH(10)', opcode: op.PRE_FETCH_10, cdbLength: 10, usage: rw10(op.PRE_FETCH_10, 0x02), alua: 'active', pr: 'read', handler: preFetch },
   { name: 'READ DEFECT DATA(10)', opcode: op.READ_DEFECT_DATA_10, cdbLength: 10, usage: [0x37, 0, 0x1f, 0, 0, 0, 0, 0xff, 0xff, 0], alua: 'active', pr: 'read', handler: readDefectData },
   { name: 'SYNCHRONIZE CACHE(10)', opcode: op.SYNCHRONIZE_CACHE_10, cdbLength: 10, usage: rw10(op.SYNCHRONIZE_CACHE_10, 0x06), alua: 'active', pr: 'write', timeout: 60, handler: synchronizeCache },
-  { name: 'WRITE SAME(10)', opcode: op.WRITE_SAME_10, cdbLength: 10, usage: rw10(op.WRITE_SAME_10, 0xf8), alua: 'active', pr: 'write', timeout: 60, handler: writeSame },
-  { name: 'UNMAP', opcode: op.UNMAP, cdbLength: 10, usage: [0x42, 0x01, 0, 0, 0, 0, 0x1f, 0xff, 0xff, 0], alua: 'active', pr: 'write', timeout: 60, handler: unmap },
+  { name: 'WRITE SAME(10)', opcode: op.WRITE_SAME_10, cdbLength: 10, usage: rw10(op.WRITE_SAME_10, 0xf8), alua: 'active', pr: 'write', timeout: 60, dataOutLength: writeSameData, handler: writeSame },
+  { name: 'UNMAP', opcode: op.UNMAP, cdbLength: 10, usage: [0x42, 0x01, 0, 0, 0, 0, 0x1f, 0xff, 0xff, 0], alua: 'active', pr: 'write', timeout: 60, dataOutLength: at7, handler: unmap },
   { name: 'READ(16)', opcode: op.READ_16, cdbLength: 16, usage: rw16(op.READ_16, READ_FLAGS), alua: 'active', pr: 'read', handler: read },
-  { name: 'COMPARE AND WRITE', opcode: op.COMPARE_AND_WRITE, cdbLength: 16, usage: [0x89, WRITE_FLAGS, ...ff8, 0, 0, 0, 0xff, 0x1f, 0], alua: 'active', pr: 'write', handler: compareAndWrite },
-  { name: 'WRITE(16)', opcode: op.WRITE_16, cdbLength: 16, usage: rw16(op.WRITE_16, WRITE_FLAGS), alua: 'active', pr: 'write', handler: write },
-  { name: 'ORWRITE(16)', opcode: op.ORWRITE_16, cdbLength: 16, usage: rw16(op.ORWRITE_16, WRITE_FLAGS), alua: 'active', pr: 'write', handler: orWrite },
-  { name: 'WRITE AND VERIFY(16)', opcode: op.WRITE_AND_VERIFY_16, cdbLength: 16, usage: rw16(op.WRITE_AND_VERIFY_16, WRITE_VERIFY_FLAGS), alua: 'active', pr: 'write', handler: writeAndVerify },
-  { name: 'VERIFY(16)', opcode: op.VERIFY_16, cdbLength: 16, usage: rw16(op.VERIFY_16, VERIFY_FLAGS), alua: 'active', pr: 'read', handler: verify },
+  { name: 'COMPARE AND WRITE', opcode: op.COMPARE_AND_WRITE, cdbLength: 16, usage: [0x89, WRITE_FLAGS, ...ff8, 0, 0, 0, 0xff, 0x1f, 0], alua: 'active', pr: 'write', dataOutLength: (cdb, bs) => 2 * cdb[13]! * bs, handler: compareAndWrite },
+  { name: 'WRITE(16)', opcode: op.WRITE_16, cdbLength: 16, usage: rw16(op.WRITE_16, WRITE_FLAGS), alua: 'active', pr: 'write', dataOutLength: writeData, handler: write },
+  { name: 'ORWRITE(16)', opcode: op.ORWRITE_16, cdbLength: 16, usage: rw16(op.ORWRITE_16, WRITE_FLAGS), alua: 'active', pr: 'write', dataOutLength: writeData, handler: orWrite },
+  { name: 'WRITE AND VERIFY(16)', opcode: op.WRITE_AND_VERIFY_16, cdbLength: 16, usage: rw16(op.WRITE_AND_VERIFY_16, WRITE_VERIFY_FLAGS), alua: 'active', pr: 'write', dataOutLength: writeData, handler: writeAndVerify },
+  { name: 'VERIFY(16)', opcode: op.VERIFY_16, cdbLength: 16, usage: rw16(op.VERIFY_16, VERIFY_FLAGS), alua: 'active', pr: 'read', dataOutLength: verifyData, handler: verify },
   { name: 'PRE-FETCH(16)', opcode: op.PRE_FETCH_16, cdbLength: 16, usage: rw16(op.PRE_FETCH_16, 0x02), alua: 'active', pr: 'read', handler: preFetch },
   { name: 'SYNCHRONIZE CACHE(16)', opcode: op.SYNCHRONIZE_CACHE_16, cdbLength: 16, usage: rw16(op.SYNCHRONIZE_CACHE_16, 0x06), alua: 'active', pr: 'write', timeout: 60, handler: synchronizeCache },
-  { name: 'WRITE SAME(16)', opcode: op.WRITE_SAME_16, cdbLength: 16, usage: rw16(op.WRITE_SAME_16, 0xf9), alua: 'active', pr: 'write', timeout: 60, handler: writeSame },
+  { name: 'WRITE SAME(16)', opcode: op.WRITE_SAME_16, cdbLength: 16, usage: rw16(op.WRITE_SAME_16, 0xf9), alua: 'active', pr: 'write', timeout: 60, dataOutLength: writeSameData, handler: writeSame },
   { name: 'READ CAPACITY(16)', opcode: op.SERVICE_ACTION_IN_16, serviceAction: op.SAI_READ_CAPACITY_16, cdbLength: 16, usage: [0x9e, 0x1f, ...ff8, ...ff4, 0x01, 0], alua: 'active', pr: 'allowed', handler: readCapacity16 },
   { name: 'GET LBA STATUS', opcode: op.SERVICE_ACTION_IN_16, serviceAction: op.SAI_GET_LBA_STATUS, cdbLength: 16, usage: [0x9e, 0x1f, ...ff8, ...ff4, 0, 0], alua: 'active', pr: 'read', handler: getLbaStatus },
   { name: 'READ(12)', opcode: op.READ_12, cdbLength: 12, usage: rw12(op.READ_12, READ_FLAGS), alua: 'active', pr: 'read', handler: read },
-  { name: 'WRITE(12)', opcode: op.WRITE_12, cdbLength: 12, usage: rw12(op.WRITE_12, WRITE_FLAGS), alua: 'active', pr: 'write', handler: write },
-  { name: 'WRITE AND VERIFY(12)', opcode: op.WRITE_AND_VERIFY_12, cdbLength: 12, usage: rw12(op.WRITE_AND_VERIFY_12, WRITE_VERIFY_FLAGS), alua: 'active', pr: 'write', handler: writeAndVerify },
+  { name: 'WRITE(12)', opcode: op.WRITE_12, cdbLength: 12, usage: rw12(op.WRITE_12, WRITE_FLAGS), alua: 'active', pr: 'write', dataOutLength: writeData, handler: write },
+  { name: 'WRITE AND VERIFY(12)', opcode: op.WRITE_AND_VERIFY_12, cdbLength: 12, usage: rw12(op.WRITE_AND_VERIFY_12, WRITE_VERIFY_FLAGS), alua: 'active', pr: 'write', dataOutLength: writeData, handler: writeAndVerify },
   { name: 'READ DEFECT DATA(12)', opcode: op.READ_DEFECT_DATA_12, cdbLength: 12, usage: [0xb7, 0x1f, ...ff4, ...ff4, 0, 0], alua: 'active', pr: 'read', handler: readDefectData },
-  { name: 'VERIFY(12)', opcode: op.VERIFY_12, cdbLength: 12, usage: rw12(op.VERIFY_12, VERIFY_FLAGS), alua: 'active', pr: 'read', handler: verify },
+  { name: 'VERIFY(12)', opcode: op.VERIFY_12, cdbLength: 12, usage: rw12(op.VERIFY_12, VERIFY_FLAGS), alua: 'active', pr: 'read', dataOutLength: verifyData, handler: verify },
 ];
 
 /** Operation codes whose commands are told apart by a service action in byte 1. */

@@ -3,7 +3,7 @@
 // command meets the checks SAM-5 and SPC-4 require before its handler runs.
 import { checkAluaAccess, portState } from './alua.js';
 import { padCdb } from './cdb.js';
-import type { CommandContext } from './command.js';
+import type { CommandContext, CommandSpec } from './command.js';
 import { findCommand, hasServiceActions } from './commands.js';
 import { LbaLock } from './lba-lock.js';
 import {
@@ -32,7 +32,7 @@ export class LogicalUnit {
   readonly pr: PersistentReservations;
   /** @internal RESERVE(6)/(10) reservation. */
   readonly spc2 = new Spc2Reservation();
-  /** @internal Mode parameters (write cache enable). */
+  /** @internal Mode parameters (write cache enable, software write protect). */
   readonly mode = new ModeParameters();
   /** @internal Serialises overlapping writes and COMPARE AND WRITE. */
   readonly lbaLock = new LbaLock();
@@ -66,7 +66,10 @@ export class LogicalUnit {
   /** @internal A reset of the LU (SAM-5 6.3): RESERVE(6) reservations go, every nexus is told. */
   reset(ascq: number, cold = false): void {
     this.spc2.holder = undefined;
-    if (cold) this.mode.wce = true;
+    if (cold) {
+      this.mode.wce = true;
+      this.mode.swp = false;
+    }
     this.ua.establishAll(ascq);
   }
 
@@ -78,19 +81,21 @@ export class LogicalUnit {
 
   /** Runs one command addressed to this LU. Never throws. */
   async execute(cmd: ScsiCommand): Promise<ScsiResponse> {
+    const cdb = padCdb(cmd.cdb);
+    const spec = findCommand(cdb);
+    let res: ScsiResponse;
     try {
-      return await this.run(cmd);
+      res = await this.run(cmd, cdb, spec);
     } catch (e) {
-      if (e instanceof ScsiError) return e.response();
-      return checkCondition(HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE).response();
+      res = e instanceof ScsiError ? e.response() : checkCondition(HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE).response();
     }
+    if (spec?.dataOutLength) res.dataOutLength = spec.dataOutLength(cdb, this.device.blockSize);
+    return res;
   }
 
-  private async run(cmd: ScsiCommand): Promise<ScsiResponse> {
-    const cdb = padCdb(cmd.cdb);
+  private async run(cmd: ScsiCommand, cdb: Buffer, spec: CommandSpec | undefined): Promise<ScsiResponse> {
     const key = nexusKey(cmd.nexus);
     this.ua.notice(key);
-    const spec = findCommand(cdb);
     // Unit attentions come first (SAM-5 5.14), for every command but the three that never see them.
     if (!spec?.noUnitAttention) {
       const ua = this.ua.take(key);

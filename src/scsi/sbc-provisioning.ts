@@ -80,10 +80,12 @@ export async function writeSame(ctx: CommandContext): Promise<ScsiResponse> {
     block = out;
   }
   if (blocks === 0) return good();
-  const zero = ndob || isZero(block);
   const fua = !lu.mode.wce;
   await lu.lbaLock.run(lba, blocks, async () => {
-    if (zero && unmap) return device('write', () => lu.device.unmap([{ lba, blocks }]));
+    // UNMAP set, ANCHOR clear: a thin LU should deallocate whatever the block holds
+    // (SBC-3 table 33); the blocks then read as zeros (LBPRZ).
+    if (unmap) return device('write', () => lu.device.unmap([{ lba, blocks }]));
+    const zero = ndob || isZero(block);
     // Without UNMAP the blocks stay mapped where they are; holes already read as zeros.
     if (zero) return device('write', () => lu.device.writeZeroes(lba, blocks, { noHole: true, fua }));
     const slice = Math.min(blocks, PATTERN_SLICE_BLOCKS);

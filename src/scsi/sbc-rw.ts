@@ -9,6 +9,7 @@ import type { LogicalUnit } from './logical-unit.js';
 import {
   ASC_INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT,
   ASC_MISCOMPARE_DURING_VERIFY_OPERATION,
+  ASC_SOFTWARE_WRITE_PROTECTED,
   ASC_WRITE_PROTECTED,
   DATA_PROTECT,
   ILLEGAL_REQUEST,
@@ -50,8 +51,10 @@ export function checkRange(lu: LogicalUnit, lba: number, blocks: number): void {
   if (lba > count || lba + blocks > count) throw lbaOutOfRange();
 }
 
+/** DATA PROTECT when the LD is read-only, or when an initiator set SWP in the Control mode page. */
 export function checkWritable(lu: LogicalUnit): void {
   if (lu.device.readOnly) throw checkCondition(DATA_PROTECT, ASC_WRITE_PROTECTED);
+  if (lu.mode.swp) throw checkCondition(DATA_PROTECT, ASC_SOFTWARE_WRITE_PROTECTED);
 }
 
 /** RDPROTECT/WRPROTECT/VRPROTECT must be zero: the LU has no protection information. */
@@ -261,11 +264,13 @@ export async function compareAndWrite(ctx: CommandContext): Promise<ScsiResponse
   if (blocks > MAX_COMPARE_AND_WRITE_BLOCKS) throw invalidCdbField(13);
   checkRange(lu, lba, blocks);
   checkWritable(lu);
-  if (blocks === 0) return good();
   const bs = lu.device.blockSize;
   const out = ctx.cmd.dataOut ?? Buffer.alloc(0);
-  // Both halves are needed: there is no sensible partial COMPARE AND WRITE.
-  if (out.length !== 2 * blocks * bs) throw checkCondition(ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT);
+  // Both halves are needed, exactly: there is no sensible partial COMPARE AND WRITE,
+  // and Data-Out that NUMBER OF LOGICAL BLOCKS does not describe (a count of 256
+  // wraps to 0 in this one-byte field) means the CDB is wrong.
+  if (out.length !== 2 * blocks * bs) throw invalidCdbField(13);
+  if (blocks === 0) return good();
   const verifyData = out.subarray(0, blocks * bs);
   const writeData = out.subarray(blocks * bs);
   const fua = fuaOf(lu, cdb[1]!);

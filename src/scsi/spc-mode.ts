@@ -1,6 +1,6 @@
 // MODE SENSE / MODE SELECT (SPC-4 6.11-6.14, 7.5) with the pages a disk is asked
 // for: Caching (08h, SBC-3 6.4.5), Control (0Ah, SPC-4 7.5.8) and Informational
-// Exceptions Control (1Ch, SPC-4 7.5.11). Only WCE can be changed; a MODE SELECT
+// Exceptions Control (1Ch, SPC-4 7.5.11). Only WCE and SWP can be changed; a MODE SELECT
 // that keeps every other bit as it is succeeds, one that changes any is refused.
 import { allocate, u16 } from './cdb.js';
 import type { CommandContext } from './command.js';
@@ -14,6 +14,7 @@ import {
   invalidCdbField,
   invalidParameterField,
   parameterListLengthError,
+  senseForDeviceError,
 } from './sense.js';
 import type { ScsiResponse } from './types.js';
 
@@ -32,11 +33,14 @@ export const PC_SAVED = 3;
 const DSP_WP = 0x80;
 const DSP_DPOFUA = 0x10;
 const CACHING_WCE = 0x04;
+const CONTROL_SWP = 0x08;
 
 /** The mode parameters of one logical unit. */
 export class ModeParameters {
   /** Write cache enabled: writes complete before they are durable unless FUA is set. */
   wce = true;
+  /** Software write protect (Control page): every command that writes is refused. */
+  swp = false;
 
   private caching(pc: number): Buffer {
     const b = Buffer.alloc(20);
@@ -55,10 +59,13 @@ export class ModeParameters {
     const b = Buffer.alloc(12);
     b[0] = MODE_PAGE_CONTROL;
     b[1] = b.length - 2;
-    if (pc === PC_CHANGEABLE) return b;
+    if (pc === PC_CHANGEABLE) {
+      b[4] = CONTROL_SWP;
+      return b;
+    }
     b[2] = 0x00; // TST 000b (one task set), D_SENSE 0: fixed format sense data
     b[3] = 0x10; // QUEUE ALGORITHM MODIFIER 1: unrestricted reordering; QERR 00b
-    b[4] = 0x00; // UA_INTLCK_CTRL 00b, SWP 0
+    b[4] = pc === PC_CURRENT && this.swp ? CONTROL_SWP : 0x00; // UA_INTLCK_CTRL 00b
     b[5] = 0x00; // TAS 0
     b.writeUInt16BE(0xffff, 8); // BUSY TIMEOUT PERIOD: unlimited
     return b;
@@ -101,6 +108,12 @@ export class ModeParameters {
       this.wce = wce;
       return changed;
     }
+    if (code === MODE_PAGE_CONTROL) {
+      const swp = (data[4]! & CONTROL_SWP) !== 0;
+      const changed = swp !== this.swp;
+      this.swp = swp;
+      return changed;
+    }
     return false;
   }
 }
@@ -135,7 +148,7 @@ export function modeSense(ctx: CommandContext): ScsiResponse {
   const pages = ctx.lu.mode.pages(code, pc);
   if (!pages) throw invalidCdbField(2, 5);
   const bd = dbd ? Buffer.alloc(0) : blockDescriptor(ctx, llbaa, pc);
-  const dsp = (ctx.lu.device.readOnly ? DSP_WP : 0) | DSP_DPOFUA;
+  const dsp = (ctx.lu.device.readOnly || ctx.lu.mode.swp ? DSP_WP : 0) | DSP_DPOFUA;
   let header: Buffer;
   if (ten) {
     header = Buffer.alloc(8);
@@ -153,7 +166,7 @@ export function modeSense(ctx: CommandContext): ScsiResponse {
 }
 
 /** MODE SELECT(6) and MODE SELECT(10). */
-export function modeSelect(ctx: CommandContext): ScsiResponse {
+export async function modeSelect(ctx: CommandContext): Promise<ScsiResponse> {
   const cdb = ctx.cdb;
   const ten = cdb[0] === 0x55;
   if (cdb[1]! & 0x01) throw invalidCdbField(1, 0); // SP: we cannot save parameters
@@ -198,8 +211,18 @@ export function modeSelect(ctx: CommandContext): ScsiResponse {
     accepted.push({ code, data: page });
     o += pageLen;
   }
+  const mode = ctx.lu.mode;
+  const wasProtected = mode.swp;
   let changed = false;
-  for (const a of accepted) changed = ctx.lu.mode.apply(a.code, a.data) || changed;
+  for (const a of accepted) changed = mode.apply(a.code, a.data) || changed;
   if (changed) ctx.lu.ua.establishAll(ASC_MODE_PARAMETERS_CHANGED, ctx.key);
+  // SWP takes effect after the cached writes are on the medium (SPC-4 7.5.8).
+  if (mode.swp && !wasProtected) {
+    try {
+      await ctx.lu.device.flush();
+    } catch (e) {
+      throw senseForDeviceError(e, 'other');
+    }
+  }
   return good();
 }

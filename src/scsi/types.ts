@@ -36,6 +36,13 @@ export interface ScsiResponse {
   sense?: Buffer;
   /** Data-In (may be longer than expectedDataLength: the transport truncates and reports the residual). */
   dataIn?: Buffer;
+  /**
+   * For commands that carry Data-Out: the bytes of Data-Out the CDB describes (the
+   * SCSI transfer length of a write, or a parameter list length), set whatever the
+   * status. The transport reports residual overflow (more than the Expected Data
+   * Transfer Length) or underflow against it (RFC 7143 11.4.5.1).
+   */
+  dataOutLength?: number;
 }
 
 export type AluaState = 'active/optimized' | 'active/non-optimized' | 'standby' | 'unavailable' | 'transitioning';

@@ -34,8 +34,11 @@ test('a miscompare is MISCOMPARE / MISCOMPARE DURING VERIFY OPERATION with the o
 test('COMPARE AND WRITE checks its fields and its Data-Out size', async (t) => {
   const f = await fixture(t);
   expectSense(await f.exec(cdb.compareAndWrite(0, 1, 0x20), { dataOut: Buffer.alloc(2 * BS) }), 0x5, 0x24, 0x00, 'WRPROTECT');
-  expectSense(await f.exec(cdb.compareAndWrite(0, 1), { dataOut: Buffer.alloc(BS) }), 0x5, 0x0e, 0x03, 'one half missing');
-  expectSense(await f.exec(cdb.compareAndWrite(0, 1), { dataOut: Buffer.alloc(4 * BS) }), 0x5, 0x0e, 0x03, 'too much');
+  const s = expectSense(await f.exec(cdb.compareAndWrite(0, 1), { dataOut: Buffer.alloc(BS) }), 0x5, 0x24, 0x00, 'one half missing');
+  assert.deepEqual(s.sksv, { cd: true, field: 13 }, 'points at NUMBER OF LOGICAL BLOCKS');
+  expectSense(await f.exec(cdb.compareAndWrite(0, 1), { dataOut: Buffer.alloc(4 * BS) }), 0x5, 0x24, 0x00, 'too much');
+  // 256 blocks wrap to 0 in the one-byte field: Data-Out for 256 blocks with a count of 0 is refused (libiscsi 1.19 CompareAndWrite.Simple).
+  expectSense(await f.exec(cdb.compareAndWrite(0, 0), { dataOut: Buffer.alloc(512 * BS) }), 0x5, 0x24, 0x00, 'count 0 with data');
   expectSense(await f.exec(cdb.compareAndWrite(f.dev.blockCount - 1, 2), { dataOut: Buffer.alloc(4 * BS) }), 0x5, 0x21, 0x00);
   assert.equal(f.dev.writes.length, 0);
 });

@@ -64,7 +64,7 @@ test('MODE SENSE(10) with LLBAA gives a 16-byte block descriptor; page control c
   assert.equal(m.blockDescriptors.readUInt32BE(12), 512);
   const ch = pagesOf((await f.exec(cdb.modeSense10(0x3f, { pc: 1, dbd: true }))).dataIn!, true);
   assert.equal(ch.pages[0]!.data[2], 0x04, 'only WCE is changeable in Caching');
-  assert.ok(ch.pages[1]!.data.subarray(2).equals(Buffer.alloc(10)), 'nothing changeable in Control (SWP included)');
+  assert.deepEqual([...ch.pages[1]!.data.subarray(2)], [0, 0, 0x08, 0, 0, 0, 0, 0, 0, 0], 'only SWP is changeable in Control');
   const def = pagesOf((await f.exec(cdb.modeSense6(0x08, { pc: 2 }))).dataIn!, false);
   assert.equal(def.pages[0]!.data[2]! & 0x04, 0x04, 'default WCE 1');
   const s = expectSense(await f.exec(cdb.modeSense6(0x08, { pc: 3 })), 0x5, 0x39, 0x00, 'saved values are not supported');
@@ -107,10 +107,10 @@ test('MODE SELECT takes WCE, refuses other changes, and a disabled write cache m
 test('MODE SELECT refusals: unchangeable bits 26/00, unknown page 26/01, short list 1A/00, SP 24/00', async (t) => {
   const f = await fixture(t);
   const control = Buffer.from((await f.exec(cdb.modeSense6(0x0a, { dbd: true }))).dataIn!.subarray(4));
-  control[4] = control[4]! | 0x08; // SWP
+  control[2] = control[2]! | 0x04; // D_SENSE: descriptor format sense data is not offered
   const p = Buffer.concat([Buffer.alloc(4), control]);
   const s = expectSense(await f.exec(cdb.modeSelect6(p.length), { dataOut: p }), 0x5, 0x26, 0x00);
-  assert.deepEqual(s.sksv, { cd: false, field: 8, bit: 3 }, 'points at SWP');
+  assert.deepEqual(s.sksv, { cd: false, field: 6, bit: 2 }, 'points at D_SENSE');
   const unknown = Buffer.concat([Buffer.alloc(4), Buffer.from([0x19, 0x02, 0, 0])]);
   expectSense(await f.exec(cdb.modeSelect6(unknown.length), { dataOut: unknown }), 0x5, 0x26, 0x01);
   const wrongLen = Buffer.concat([Buffer.alloc(4), Buffer.from([0x08, 0x0a]), Buffer.alloc(10)]);
@@ -122,4 +122,24 @@ test('MODE SELECT refusals: unchangeable bits 26/00, unknown page 26/01, short l
   const badBd = Buffer.concat([Buffer.from([0, 0, 0, 8]), Buffer.from([0, 0, 0, 0, 0, 0, 0x10, 0])]);
   expectSense(await f.exec(cdb.modeSelect6(badBd.length), { dataOut: badBd }), 0x5, 0x26, 0x00, 'block length 4096');
   expectGood(await f.exec(cdb.modeSelect6(0)), 'an empty parameter list changes nothing');
+});
+
+test('SWP in the Control page write-protects the LU for every nexus until cleared (libiscsi ModeSense6.Control-SWP)', async (t) => {
+  const f = await fixture(t);
+  const control = Buffer.from((await f.exec(cdb.modeSense6(0x0a, { dbd: true }))).dataIn!.subarray(4));
+  control[4] = control[4]! | 0x08;
+  const flushes = f.dev.flushes;
+  expectGood(await f.exec(cdb.modeSelect6(4 + control.length), { dataOut: Buffer.concat([Buffer.alloc(4), control]) }));
+  assert.equal(f.dev.flushes, flushes + 1, 'cached writes reach the medium first');
+  const ms = (await f.exec(cdb.modeSense6(0x0a))).dataIn!;
+  assert.equal(ms[2]! & 0x80, 0x80, 'WP in the header');
+  assert.equal(pagesOf(ms, false).pages[0]!.data[4]! & 0x08, 0x08, 'SWP reads back');
+  expectGood(await f.exec(cdb.read10(0, 1)));
+  expectSense(await f.exec(cdb.write10(0, 1), { dataOut: pattern(1, 1) }), 0x7, 0x27, 0x02, 'SOFTWARE WRITE PROTECTED');
+  expectSense(await f.exec(cdb.testUnitReady(), { nexus: NEXUS_B }), 0x6, 0x2a, 0x01);
+  expectSense(await f.exec(cdb.writeSame16(0, 1, 0x09), { nexus: NEXUS_B }), 0x7, 0x27, 0x02);
+  control[4] = control[4]! & ~0x08;
+  expectGood(await f.exec(cdb.modeSelect6(4 + control.length), { nexus: NEXUS_B, dataOut: Buffer.concat([Buffer.alloc(4), control]) }));
+  expectSense(await f.exec(cdb.write10(0, 1), { dataOut: pattern(1, 1) }), 0x6, 0x2a, 0x01);
+  expectGood(await f.exec(cdb.write10(0, 1), { dataOut: pattern(1, 1) }));
 });

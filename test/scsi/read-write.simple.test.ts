@@ -104,3 +104,19 @@ test('a transfer length beyond MAXIMUM TRANSFER LENGTH is INVALID FIELD IN CDB',
   expectSense(await f.exec(cdb.write10(0, 16385)), 0x5, 0x24, 0x00);
   expectGood(await f.exec(cdb.read16(0, 16384)));
 });
+
+test('every response to a command with Data-Out says how much Data-Out its CDB describes, error or not', async (t) => {
+  const f = await fixture(t);
+  assert.equal((await f.exec(cdb.write10(0, 3), { dataOut: pattern(3, 1) })).dataOutLength, 3 * BS);
+  assert.equal((await f.exec(cdb.write10(0, 1), { dataOut: Buffer.alloc(200) })).dataOutLength, BS, 'on CHECK CONDITION too');
+  assert.equal((await f.exec(cdb.write6(0, 0), { dataOut: pattern(256, 1) })).dataOutLength, 256 * BS);
+  assert.equal((await f.exec(cdb.compareAndWrite(0, 2), { dataOut: Buffer.alloc(4 * BS) })).dataOutLength, 4 * BS);
+  assert.equal((await f.exec(cdb.writeSame16(0, 8, 0x09))).dataOutLength, 0, 'NDOB');
+  assert.equal((await f.exec(cdb.writeSame10(0, 8), { dataOut: Buffer.alloc(BS) })).dataOutLength, BS);
+  assert.equal((await f.exec(cdb.verify10(0, 2, 0))).dataOutLength, 0);
+  assert.equal((await f.exec(cdb.verify10(0, 2, 1), { dataOut: Buffer.alloc(2 * BS) })).dataOutLength, 2 * BS);
+  assert.equal((await f.exec(cdb.unmap(24), { dataOut: Buffer.alloc(24) })).dataOutLength, 24);
+  assert.equal((await f.exec(cdb.prOut(0), { dataOut: Buffer.alloc(24) })).dataOutLength, 24);
+  assert.equal((await f.exec(cdb.modeSelect6(0))).dataOutLength, 0);
+  assert.equal((await f.exec(cdb.read10(0, 1))).dataOutLength, undefined, 'no Data-Out for a READ');
+});

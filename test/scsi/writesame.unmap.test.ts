@@ -48,10 +48,11 @@ test('WRITE SAME with UNMAP and a zero block frees the chunks (pool used drops) 
   expectGood(await f.exec(cdb.write10(0, 8), { dataOut: pattern(8, 2) }));
   expectGood(await f.exec(cdb.writeSame16(0, 8, UNMAP | NDOB)));
   assert.ok((await f.exec(cdb.read10(0, 8))).dataIn!.equals(Buffer.alloc(8 * BS)));
-  // UNMAP with a non-zero block writes the block instead.
-  const block = pattern(1, 9);
-  expectGood(await f.exec(cdb.writeSame10(0, 3, UNMAP), { dataOut: block }));
-  assert.ok((await f.exec(cdb.read10(2, 1))).dataIn!.equals(block));
+  // UNMAP deallocates whatever the block holds (SBC-3: UNMAP 1, ANCHOR 0 → unmap); the blocks read as zeros.
+  expectGood(await f.exec(cdb.write10(0, 8), { dataOut: pattern(8, 5) }));
+  expectGood(await f.exec(cdb.writeSame10(0, 3, UNMAP), { dataOut: pattern(1, 9) }));
+  assert.ok((await f.exec(cdb.read10(0, 3))).dataIn!.equals(Buffer.alloc(3 * BS)));
+  assert.ok((await f.exec(cdb.read10(3, 1))).dataIn!.equals(pattern(8, 5).subarray(3 * BS, 4 * BS)));
 });
 
 test('WRITE SAME with NUMBER OF LOGICAL BLOCKS 0 runs to the last LBA, within MAXIMUM WRITE SAME LENGTH', async (t) => {
