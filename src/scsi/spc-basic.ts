@@ -4,7 +4,8 @@
 // (START STOP UNIT, PREVENT ALLOW MEDIUM REMOVAL).
 import { allocate, u32 } from './cdb.js';
 import type { CommandContext } from './command.js';
-import { buildSense, good, invalidCdbField, ILLEGAL_REQUEST, ASC_LOGICAL_UNIT_NOT_SUPPORTED, NO_SENSE, ASC_NO_ADDITIONAL_SENSE, UNIT_ATTENTION, senseForDeviceError } from './sense.js';
+import { checkAluaAccess, portState } from './alua.js';
+import { ASC_LOGICAL_UNIT_NOT_SUPPORTED, ASC_NO_ADDITIONAL_SENSE, ILLEGAL_REQUEST, NO_SENSE, ScsiError, UNIT_ATTENTION, buildSense, good, invalidCdbField, senseForDeviceError } from './sense.js';
 import type { ScsiResponse } from './types.js';
 
 export function testUnitReady(): ScsiResponse {
@@ -17,12 +18,21 @@ function requestSenseCdb(cdb: Buffer): number {
   return cdb[4]!;
 }
 
-/** REQUEST SENSE: the next pending unit attention (which it clears), or NO SENSE. */
+/**
+ * REQUEST SENSE: the next pending unit attention (which it clears); else, on a
+ * port whose ALUA state keeps media access out, why (SPC-4 5.15.2.4); else NO SENSE.
+ */
 export function requestSense(ctx: CommandContext): ScsiResponse {
   const alloc = requestSenseCdb(ctx.cdb);
   const ua = ctx.lu.ua.take(ctx.key);
-  const sense = ua !== undefined ? buildSense({ key: UNIT_ATTENTION, ascq: ua }) : buildSense({ key: NO_SENSE, ascq: ASC_NO_ADDITIONAL_SENSE });
-  return good(allocate(sense, alloc));
+  if (ua !== undefined) return good(allocate(buildSense({ key: UNIT_ATTENTION, ascq: ua }), alloc));
+  try {
+    checkAluaAccess(portState(ctx.lu.source.portGroups(), ctx.nexus.targetPortGroup, ctx.nexus.relativeTargetPortId), 'active');
+  } catch (e) {
+    if (e instanceof ScsiError && e.sense) return good(allocate(buildSense(e.sense), alloc));
+    throw e;
+  }
+  return good(allocate(buildSense({ key: NO_SENSE, ascq: ASC_NO_ADDITIONAL_SENSE }), alloc));
 }
 
 /** REQUEST SENSE to a LUN with no logical unit: GOOD, with LOGICAL UNIT NOT SUPPORTED as the sense data (SPC-4 6.29). */

@@ -52,6 +52,9 @@ test('a standby port refuses media access and TEST UNIT READY (04/0B) but answer
   expectGood(await f.exec(cdb.modeSense6(0x3f), b));
   expectGood(await f.exec(cdb.prIn(0), b));
   expectGood(await f.exec(cdb.reportLuns(0, 64), b));
+  const rs = await f.exec(cdb.requestSense(), b);
+  expectGood(rs, 'REQUEST SENSE answers in standby');
+  assert.deepEqual([rs.dataIn![2]! & 0xf, rs.dataIn![12], rs.dataIn![13]], [0x2, 0x04, 0x0b], 'and says why media access is refused');
   expectGood(await f.exec(cdb.read10(0, 1), { nexus: NEXUS_A }), 'the optimized port is unaffected');
   f.groups[1]!.state = 'unavailable';
   expectSense(await f.exec(cdb.modeSense6(0x3f), b), 0x2, 0x04, 0x0c);
