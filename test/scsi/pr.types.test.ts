@@ -239,3 +239,29 @@ test('PR OUT checks: parameter list length, SPEC_I_PT refused, scope and type, R
   expectSense(await out(f, NEXUS_A, RESERVE, 0x1n, 0n, 2), 0x5, 0x24, 0x00, 'obsolete type 2');
   expectSense(await out(f, NEXUS_A, 7, 0x1n, 0x2n), 0x5, 0x24, 0x00, 'REGISTER AND MOVE');
 });
+
+test('registrations survive I_T nexus loss and resets; ALL_TG_PT registers the initiator port on every target port', async (t) => {
+  const f = await fixture(t);
+  // NEXUS_A's initiator port seen through target port 3 (same group 0): another I_T nexus.
+  const aPort3: ItNexus = { ...NEXUS_A, relativeTargetPortId: 3, targetPort: 'iqn.2026-11.io.kura:array1,t,0x0003' };
+  f.target.nexusCreated(aPort3);
+  expectSense(await f.exec(cdb.testUnitReady(), { nexus: aPort3 }), 0x6, 0x29, 0x00);
+  expectGood(await out(f, NEXUS_A, REGISTER, 0n, 0x1n, 0, { allTgPt: true }));
+  expectGood(await out(f, NEXUS_A, RESERVE, 0x1n, 0n, EA_RO));
+  assert.equal(await canWrite(f, aPort3), true, 'registered through ALL_TG_PT: allowed under a registrants-only type');
+  assert.equal(await canWrite(f, NEXUS_B), false);
+  f.target.taskManagement(NEXUS_A, 'nexus-loss');
+  f.target.taskManagement(NEXUS_B, 'lun-reset', 0);
+  f.target.taskManagement(NEXUS_B, 'target-warm-reset');
+  await f.exec(cdb.testUnitReady(), { nexus: NEXUS_B });
+  await f.exec(cdb.testUnitReady(), { nexus: NEXUS_B });
+  assert.deepEqual((await keys(f, NEXUS_B)).keys, [0x1n, 0x1n, 0x1n, 0x1n], 'one registration per target port, all kept');
+  assert.deepEqual(await reservation(f, NEXUS_B), { key: 0x1n, type: EA_RO, scope: 0 });
+  // The holder changes the type by preempting its own key.
+  expectSense(await f.exec(cdb.testUnitReady()), 0x6, 0x29, 0x00);
+  expectGood(await out(f, NEXUS_A, PREEMPT, 0x1n, 0x1n, WE));
+  assert.deepEqual(await reservation(f), { key: 0x1n, type: WE, scope: 0 });
+  // SPC-4 5.12.11.4.3: every other I_T nexus registered with that key loses its registration, even the same initiator's other ports.
+  assert.equal((await keys(f)).keys.length, 1);
+  expectSense(await f.exec(cdb.testUnitReady(), { nexus: aPort3 }), 0x6, 0x2a, 0x05);
+});
