@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ItNexus } from '../../src/scsi/types.js';
-import { NEXUS_A, NEXUS_B, cdb, expectConflict, expectGood, expectSense, fixture, pattern, prOutParams } from './helpers.js';
+import { NEXUS_A, NEXUS_B, cdb, clearUnitAttentions, expectConflict, expectGood, expectSense, fixture, pattern, prOutParams } from './helpers.js';
 import type { Fixture } from './helpers.js';
 
 const REGISTER = 0;
@@ -253,8 +253,8 @@ test('registrations survive I_T nexus loss and resets; ALL_TG_PT registers the i
   f.target.taskManagement(NEXUS_A, 'nexus-loss');
   f.target.taskManagement(NEXUS_B, 'lun-reset', 0);
   f.target.taskManagement(NEXUS_B, 'target-warm-reset');
-  await f.exec(cdb.testUnitReady(), { nexus: NEXUS_B });
-  await f.exec(cdb.testUnitReady(), { nexus: NEXUS_B });
+  await clearUnitAttentions(f, NEXUS_B);
+  await clearUnitAttentions(f, aPort3);
   assert.deepEqual((await keys(f, NEXUS_B)).keys, [0x1n, 0x1n, 0x1n, 0x1n], 'one registration per target port, all kept');
   assert.deepEqual(await reservation(f, NEXUS_B), { key: 0x1n, type: EA_RO, scope: 0 });
   // The holder changes the type by preempting its own key.
