@@ -75,10 +75,12 @@ export function cdbLengthOf(opcode: number): number {
   }
 }
 
-/** The CDB as handlers see it: at least 16 bytes, zero beyond what the initiator sent. */
+/**
+ * The CDB as handlers see it: our own copy (the transport may reuse its PDU
+ * buffer while a command runs), at least 16 bytes, zero beyond what was sent.
+ */
 export function padCdb(cdb: Buffer): Buffer {
-  if (cdb.length >= 16) return cdb;
-  const b = Buffer.alloc(16);
+  const b = Buffer.alloc(Math.max(16, cdb.length));
   cdb.copy(b);
   return b;
 }

@@ -68,11 +68,10 @@ export class ScsiTarget {
   /** Executes one command. Never throws: every failure is a status with sense data. */
   async execute(cmd: ScsiCommand): Promise<ScsiResponse> {
     try {
-      const cdb = padCdb(cmd.cdb);
-      const opcode = cdb[0]!;
+      const opcode = cmd.cdb[0];
       if (opcode === REPORT_LUNS) {
         const luns = this.resolver.luns(cmd.nexus);
-        const res = reportLuns(cdb, luns);
+        const res = reportLuns(padCdb(cmd.cdb), luns);
         // REPORT LUNS is what clears REPORTED LUNS DATA HAS CHANGED (SPC-4 6.33).
         const key = nexusKey(cmd.nexus);
         for (const lun of luns) this.resolver.lookup(cmd.nexus, lun)?.ua.clear(key, ASC_REPORTED_LUNS_DATA_HAS_CHANGED);
@@ -80,8 +79,8 @@ export class ScsiTarget {
       }
       const lu = this.resolver.lookup(cmd.nexus, cmd.lun);
       if (!lu) {
-        if (opcode === INQUIRY) return inquiryNoLun(cdb);
-        if (opcode === REQUEST_SENSE) return requestSenseNoLun(cdb);
+        if (opcode === INQUIRY) return inquiryNoLun(padCdb(cmd.cdb));
+        if (opcode === REQUEST_SENSE) return requestSenseNoLun(padCdb(cmd.cdb));
         return checkCondition(ILLEGAL_REQUEST, ASC_LOGICAL_UNIT_NOT_SUPPORTED).response();
       }
       this.remember(lu);
