@@ -7,7 +7,6 @@ import {
   ASC_BUS_DEVICE_RESET_FUNCTION_OCCURRED,
   ASC_INTERNAL_TARGET_FAILURE,
   ASC_LOGICAL_UNIT_NOT_SUPPORTED,
-  ASC_POWER_ON_OCCURRED,
   ASC_POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED,
   ASC_REPORTED_LUNS_DATA_HAS_CHANGED,
   HARDWARE_ERROR,
@@ -111,7 +110,8 @@ export class ScsiTarget {
           for (const lu of this.reachable(nexus)) lu.reset(ASC_POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED);
           return TMF_FUNCTION_COMPLETE;
         case 'target-cold-reset':
-          for (const lu of this.reachable(nexus)) lu.reset(ASC_POWER_ON_OCCURRED, true);
+          // A cold reset is a power-on: mode parameters go back to their defaults too.
+          for (const lu of this.reachable(nexus)) lu.reset(ASC_POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED, true);
           return TMF_FUNCTION_COMPLETE;
         case 'clear-task-set':
         case 'abort-task-set': {

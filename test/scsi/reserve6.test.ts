@@ -41,10 +41,10 @@ test('LUN RESET, target resets and I_T nexus loss release a RESERVE(6) reservati
   expectSense(await f.exec(cdb.reserve6(), b), 0x6, 0x29, 0x00);
   expectGood(await f.exec(cdb.reserve6(), b));
   f.target.taskManagement(NEXUS_A, 'target-cold-reset');
-  expectSense(await f.exec(cdb.reserve6()), 0x6, 0x29, 0x01, 'POWER ON OCCURRED');
+  expectSense(await f.exec(cdb.reserve6()), 0x6, 0x29, 0x00, 'POWER ON, RESET, OR BUS DEVICE RESET OCCURRED');
   expectGood(await f.exec(cdb.reserve6()));
   f.target.taskManagement(NEXUS_A, 'nexus-loss');
-  expectSense(await f.exec(cdb.reserve6(), b), 0x6, 0x29, 0x01);
+  expectSense(await f.exec(cdb.reserve6(), b), 0x6, 0x29, 0x00);
   expectGood(await f.exec(cdb.reserve6(), b), 'the lost nexus no longer holds it');
   expectGood(await f.exec(cdb.release6(), b));
 });
