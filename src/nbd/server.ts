@@ -206,6 +206,8 @@ class NbdConnection {
   private wHi = 0;
   private wOffset = 0;
   private wLength = 0;
+  private wBuf: Buffer | null = null;
+  private wPos = 0;
 
   constructor(sock: net.Socket, opts: NbdServerOptions, onGone: () => void) {
     this.sock = sock;
@@ -266,6 +268,7 @@ class NbdConnection {
     this.state = 'closing';
     this.q.clear();
     this.wPending = false;
+    this.wBuf = null;
     if (this.inflight === 0) this.sock.end();
   }
 
@@ -512,9 +515,24 @@ class NbdConnection {
   private transmissionStep(): boolean {
     const q = this.q;
     if (this.wPending) {
-      if (q.length < this.wLength) return false;
+      if (this.wBuf === null) {
+        if (q.length >= this.wLength) {
+          // Whole payload here: a view when it lies in one chunk, else one copy.
+          this.wPending = false;
+          this.dispatchWrite(this.wFlags, this.wLo, this.wHi, this.wOffset, q.take(this.wLength)!);
+          return true;
+        }
+        // Still arriving: gather it as it comes, while it is hot in cache and
+        // without holding on to the socket's chunks.
+        this.wBuf = Buffer.allocUnsafe(this.wLength);
+        this.wPos = 0;
+      }
+      this.wPos += q.copyOut(this.wBuf, this.wPos, this.wLength - this.wPos);
+      if (this.wPos < this.wLength) return false;
+      const payload = this.wBuf;
+      this.wBuf = null;
       this.wPending = false;
-      this.dispatchWrite(this.wFlags, this.wLo, this.wHi, this.wOffset, q.take(this.wLength)!);
+      this.dispatchWrite(this.wFlags, this.wLo, this.wHi, this.wOffset, payload);
       return true;
     }
     if (!q.header(P.NBD_REQUEST_SIZE, this.scratch)) return false;

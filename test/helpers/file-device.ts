@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AllocationExtent, BlockDevice, UnmapRange, WriteOptions } from '../../src/block/device.js';
+import { readNowait } from '../../src/block/native-io.js';
 import { KuraError } from '../../src/errors.js';
 
 export interface FileDeviceOptions {
@@ -38,6 +39,8 @@ export interface FileDeviceStats {
 const ZEROES = Buffer.alloc(1 << 20);
 
 function pread(fd: number, buf: Buffer, pos: number): Promise<void> {
+  // Page-cache hits are served at once by the native helper (as the LD does), the rest on the thread pool.
+  if (readNowait && buf.length <= 256 * 1024 && readNowait(fd, buf, 0, buf.length, pos) === buf.length) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const step = (done: number): void => {
       fs.read(fd, buf, done, buf.length - done, pos + done, (err, n) => {
