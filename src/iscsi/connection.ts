@@ -32,6 +32,8 @@ import type { PortalConfig, ScsiExecutor } from './types.js';
 
 /** ASC/ASCQ 47h/05h PROTOCOL SERVICE CRC ERROR (SPC-4 annex D). */
 const ASC_PROTOCOL_SERVICE_CRC_ERROR = 0x4705;
+/** ASC/ASCQ 4Bh/00h DATA PHASE ERROR. */
+const ASC_DATA_PHASE_ERROR = 0x4b00;
 /** Largest write the transport buffers for one command (the SCSI layer allows 8 MiB per command). */
 export const MAX_WRITE_BUFFER = 32 * 1024 * 1024;
 /** Bytes queued on the socket above which the connection stops reading requests. */
@@ -519,8 +521,7 @@ export class Connection {
     }
     const e = task.expect(d);
     if ('error' in e) {
-      this.reject(P.REJECT_PROTOCOL_ERROR, pdu.bhs);
-      this.fatal(`Data-Out for ITT 0x${d.itt.toString(16)}: ${e.error}`);
+      this.dataOutFailed(task, `Data-Out for ITT 0x${d.itt.toString(16)}: ${e.error}`);
       return;
     }
     const buf = task.buf!;
@@ -540,9 +541,20 @@ export class Connection {
       task.r2ts.delete(r.ttt);
       this.solicit(task);
     } else if (d.final) {
-      this.reject(P.REJECT_PROTOCOL_ERROR, pdu.bhs);
-      this.fatal(`Data-Out sequence for R2T ${r.r2tSN} of ITT 0x${d.itt.toString(16)} ended after ${r.received} of ${r.length} bytes`);
+      this.dataOutFailed(task, `Data-Out sequence for R2T ${r.r2tSN} of ITT 0x${d.itt.toString(16)} ended after ${r.received} of ${r.length} bytes`);
     }
+  }
+
+  /**
+   * A Data-Out sequence error. ErrorRecoveryLevel 0 cannot recover within the
+   * command, so the command ends with ABORTED COMMAND, DATA PHASE ERROR; the
+   * connection, whose PDU stream is intact, stays up (RFC 7143 7.12.1: a task
+   * is ended by its response, not by a Reject). Its late Data-Out is dropped.
+   */
+  private dataOutFailed(task: Task, why: string): void {
+    this.host.log(`iscsi: ${this.remote}: ${why}; the command ends with DATA PHASE ERROR`);
+    this.rememberAborted(task.itt);
+    this.complete(task, checkCondition(ABORTED_COMMAND, ASC_DATA_PHASE_ERROR).response());
   }
 
   /** Executes the task when its data is complete, else asks for more with R2Ts (up to MaxOutstandingR2T). */

@@ -251,7 +251,7 @@ export class IscsiTargetServer {
     if (s.type === 'Normal') {
       this.byKey.set(key, s);
       this.opts.scsi.nexusCreated(nexus);
-      this.host.log(`iscsi: session ${tsih} for ${initiatorName} isid ${s.isidHex} on ${conn.portal.host}:${conn.portal.port} from ${conn.remote}`);
+      this.host.log(`iscsi: session ${tsih} for ${initiatorName} isid ${s.isidHex} on ${conn.portal.host}:${conn.portal.port} from ${conn.remote} (HeaderDigest=${params.headerDigest ? 'CRC32C' : 'None'} DataDigest=${params.dataDigest ? 'CRC32C' : 'None'})`);
     }
     return { session: s };
   }
