@@ -3,8 +3,9 @@
 // Data-In / SCSI Response, Task Management, Text (SendTargets), NOP, Logout and
 // Reject. A connection state table:
 //
-//   login ──(final Login Response, T=1 NSG=3)──► full-feature ──(Logout)──► logged-out
-//     └──────────── (login reject, timeout, socket error) ─────────────────► closed
+//   login ──(final Login Response, T=1 NSG=3)──► full-feature ──(Logout Request)──► logging-out
+//     │                                                  (tasks in flight finish) ──► logged-out
+//     └──────────── (login reject, timeout, socket error) ──────────────────────────► closed
 //
 // Nothing a peer sends may throw out of here: malformed PDUs are rejected, and
 // a stream that cannot be trusted any more (header digest error, an absurd
@@ -38,10 +39,12 @@ const ASC_DATA_PHASE_ERROR = 0x4b00;
 export const MAX_WRITE_BUFFER = 32 * 1024 * 1024;
 /** Bytes queued on the socket above which the connection stops reading requests. */
 const SEND_HIGH_WATER = 64 * 1024 * 1024;
+/** How long a logout waits for the Data-Out of tasks in flight. */
+const LOGOUT_GRACE_MS = 10_000;
 /** Remembered ITTs of aborted tasks whose late Data-Out is dropped silently. */
 const ABORTED_MEMORY = 1024;
 
-export type ConnectionState = 'login' | 'full-feature' | 'logged-out' | 'closed';
+export type ConnectionState = 'login' | 'full-feature' | 'logging-out' | 'logged-out' | 'closed';
 
 /** What a connection needs from the server it belongs to. */
 export interface ConnectionHost {
@@ -376,6 +379,11 @@ export class Connection {
     const cmdSN = bhs.readUInt32BE(24);
     if (s.type === 'Discovery' && op !== P.OP_TEXT_REQUEST && op !== P.OP_NOP_OUT && op !== P.OP_LOGOUT_REQUEST) {
       this.reject(P.REJECT_PROTOCOL_ERROR, bhs);
+      return;
+    }
+    if (this.state === 'logging-out' && op !== P.OP_SCSI_DATA_OUT && op !== P.OP_NOP_OUT) {
+      // Only the data of tasks already in flight is still taken (RFC 7143 11.14).
+      this.reject(P.REJECT_WAITING_FOR_LOGOUT, bhs);
       return;
     }
     switch (op) {
@@ -880,15 +888,27 @@ export class Connection {
       return;
     }
     if (response === P.LOGOUT_RSP_SUCCESS) {
-      // No new commands; tasks still waiting for data are dropped; executing ones answer first.
-      this.state = 'logged-out';
+      // No new commands; the tasks in flight finish (and are answered) first. A
+      // task whose Data-Out does not come within LOGOUT_GRACE_MS is dropped.
+      this.state = 'logging-out';
       const tasks = [...s.tasks.values()];
-      for (const t of tasks) if (t.state === 'collecting') this.abortTask(t);
-      await Promise.all(tasks.map((t) => t.finished));
+      const all = Promise.all(tasks.map((t) => t.finished));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), LOGOUT_GRACE_MS)));
+      if ((await Promise.race([all, late])) === 'late') {
+        for (const t of tasks) if (t.state === 'collecting') this.abortTask(t);
+        await all;
+      }
+      clearTimeout(timer);
       if ((this.state as ConnectionState) === 'closed') return;
+      this.state = 'logged-out';
     }
     this.send(P.logoutResponse({ itt, response, time2Wait: s.params.defaultTime2Wait, time2Retain: 0, seq: this.seq(true) }));
-    if (response === P.LOGOUT_RSP_SUCCESS) this.endGracefully();
+    if (response === P.LOGOUT_RSP_SUCCESS) {
+      this.endGracefully();
+      // The session is over now, not when the peer gets round to closing its end.
+      this.host.connectionClosed(this);
+    }
   }
 }
 

@@ -266,7 +266,8 @@ export class IscsiTargetServer {
     s.connection = undefined;
     if (c) {
       for (const t of [...s.tasks.values()]) c.abortTask(t);
-      c.destroy();
+      // A logged-out connection is closing by itself after its last response.
+      if (c.state !== 'logged-out') c.destroy();
     }
     if (s.type === 'Normal') {
       this.host.log(`iscsi: session ${s.tsih} for ${s.initiatorName} isid ${s.isidHex} ended: ${why}`);
