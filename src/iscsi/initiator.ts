@@ -113,6 +113,8 @@ export class IscsiInitiator {
   closedError: Error | undefined;
   /** Every PDU the target sent that no request claimed (NOP-In pings, Async, Reject...). */
   readonly stray: Pdu[] = [];
+  /** Initiator Task Tag of the last command sent. */
+  lastItt = 0;
   /** When set, NOP-In pings from the target are not answered. */
   ignorePings = false;
 
@@ -395,6 +397,7 @@ export class IscsiInitiator {
     const write = dataOut.length > 0 || (o.edtl !== undefined && !o.readLength);
     const edtl = o.edtl ?? (write ? dataOut.length : readLength);
     const itt = this.nextItt();
+    this.lastItt = itt;
     const immediateLimit = this.immediateData ? Math.min(o.immediate ?? Infinity, this.firstBurstLength, this.targetMaxRecv, dataOut.length, edtl) : 0;
     const imm = dataOut.subarray(0, immediateLimit);
     const unsolicitedEnd = this.initialR2T ? imm.length : Math.min(this.firstBurstLength, edtl, dataOut.length);
