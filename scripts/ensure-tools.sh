@@ -10,7 +10,16 @@ declare -A pkg_of=(
   [qemu-img]=qemu-utils
   [fio]=fio
   [nbdkit]=nbdkit
+  [iscsi-ls]=libiscsi-bin
+  [iscsi-inq]=libiscsi-bin
+  [iscsi-readcapacity16]=libiscsi-bin
+  [iscsi-test-cu]=libiscsi-bin
 )
+
+# qemu-img's iSCSI block driver has no binary of its own: look for its module.
+qemu_iscsi_ok() {
+  [ -e /usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so ] || dpkg -s qemu-block-extra >/dev/null 2>&1
+}
 
 missing_pkgs=()
 for tool in "${!pkg_of[@]}"; do
@@ -18,6 +27,7 @@ for tool in "${!pkg_of[@]}"; do
     missing_pkgs+=("${pkg_of[$tool]}")
   fi
 done
+qemu_iscsi_ok || missing_pkgs+=(qemu-block-extra)
 
 if [ ${#missing_pkgs[@]} -eq 0 ]; then
   exit 0
@@ -35,3 +45,4 @@ apt-get install -y -qq "${missing_pkgs[@]}" >/dev/null
 for tool in "${!pkg_of[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || { echo "ensure-tools: KURA-E5902 $tool still missing after installing ${pkg_of[$tool]}" >&2; exit 1; }
 done
+qemu_iscsi_ok || { echo "ensure-tools: KURA-E5902 qemu-img's iscsi driver still missing after installing qemu-block-extra" >&2; exit 1; }
