@@ -39,6 +39,11 @@ const ASC_DATA_PHASE_ERROR = 0x4b00;
 export const MAX_WRITE_BUFFER = 32 * 1024 * 1024;
 /** Bytes queued on the socket above which the connection stops reading requests. */
 const SEND_HIGH_WATER = 64 * 1024 * 1024;
+/**
+ * Write buffers one connection holds at most before R2Ts wait (unsolicited
+ * data is bounded apart from this by the window and FirstBurstLength).
+ */
+const WRITE_BUDGET = 256 * 1024 * 1024;
 /** How long a logout waits for the Data-Out of tasks in flight. */
 const LOGOUT_GRACE_MS = 10_000;
 /** Remembered ITTs of aborted tasks whose late Data-Out is dropped silently. */
@@ -94,6 +99,10 @@ export class Connection {
   private pingTtt: number | undefined;
   private pingSent = 0;
   private readPaused = false;
+  /** Bytes of whole write buffers held by tasks still collecting or executing. */
+  private fullBuffered = 0;
+  /** Writes waiting for write budget before their R2Ts go out. */
+  private readonly bufferWaiters: Task[] = [];
   private settleClosed!: () => void;
   readonly closed: Promise<void>;
 
@@ -487,16 +496,39 @@ export class Connection {
       void this.execute(task);
       return;
     }
-    task.buf = Buffer.allocUnsafe(edtl);
+    const unsolicitedEnd = Math.min(p.firstBurstLength, edtl);
+    const open = !final && data.length < unsolicitedEnd;
+    // The whole buffer now when the budget allows; else only what arrives unsolicited (solicit() grows it).
+    if (this.fullBuffered === 0 || this.fullBuffered + edtl <= WRITE_BUDGET) {
+      task.buf = Buffer.allocUnsafe(edtl);
+      task.accounted = edtl;
+      this.fullBuffered += edtl;
+    } else task.buf = Buffer.allocUnsafe(open ? unsolicitedEnd : data.length);
     data.copy(task.buf, 0);
     task.received = data.length;
-    const unsolicitedEnd = Math.min(p.firstBurstLength, edtl);
-    if (!final && task.received < unsolicitedEnd) {
+    if (open) {
       task.unsolicitedOpen = true;
       task.unsolicitedEnd = unsolicitedEnd;
       return;
     }
     this.solicit(task);
+  }
+
+  /** Gives back a task's share of the write budget and lets waiting writes go on. */
+  private release(task: Task): void {
+    if (task.accounted === 0) return;
+    this.fullBuffered -= task.accounted;
+    task.accounted = 0;
+    while (this.bufferWaiters.length > 0) {
+      const t = this.bufferWaiters[0]!;
+      if (t.state !== 'collecting' || t.aborted) {
+        this.bufferWaiters.shift();
+        continue;
+      }
+      if (this.fullBuffered > 0 && this.fullBuffered + t.edtl > WRITE_BUDGET) return;
+      this.bufferWaiters.shift();
+      this.solicit(t);
+    }
   }
 
   /** Where a Data-Out's data segment goes: straight into its task's buffer when the PDU is the one expected next. */
@@ -572,6 +604,19 @@ export class Connection {
       return;
     }
     const p = this.session!.params;
+    if (task.buf!.length < task.edtl) {
+      // Solicited data needs the whole buffer. Writes wait while others that
+      // hold theirs fill the budget (they are sure to finish: their R2Ts are out).
+      if (this.fullBuffered > 0 && this.fullBuffered + task.edtl > WRITE_BUDGET) {
+        if (!this.bufferWaiters.includes(task)) this.bufferWaiters.push(task);
+        return;
+      }
+      const full = Buffer.allocUnsafe(task.edtl);
+      task.buf!.copy(full, 0, 0, task.received);
+      task.buf = full;
+      task.accounted = task.edtl;
+      this.fullBuffered += task.edtl;
+    }
     if (task.nextR2TOffset < task.received) task.nextR2TOffset = task.received;
     this.batch(() => {
       while (task.r2ts.size < p.maxOutstandingR2T && task.nextR2TOffset < task.edtl) {
@@ -614,6 +659,7 @@ export class Connection {
     if (s.tasks.get(task.itt) === task) s.tasks.delete(task.itt);
     s.active--;
     task.finish();
+    this.release(task);
     if (task.aborted || this.state === 'closed' || s.state !== 'active') return;
     this.respond(task, res);
   }
@@ -730,6 +776,7 @@ export class Connection {
       if (s.tasks.get(task.itt) === task) s.tasks.delete(task.itt);
       s.active--;
       task.finish();
+      this.release(task);
     }
     // An executing task finishes when the SCSI layer answers; its answer is dropped.
   }

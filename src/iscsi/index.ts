@@ -7,3 +7,5 @@ export type { ChapConfig } from './chap.js';
 export { DEFAULT_OFFERS } from './params.js';
 export type { TargetOffers } from './params.js';
 export { crc32c } from './crc32c.js';
+export { IscsiInitiator, IscsiRejectError } from './initiator.js';
+export type { CommandOptions, CommandResult, LoginOptions, LoginResult } from './initiator.js';
