@@ -31,7 +31,7 @@ const bytes = (n: number): Buffer => {
 };
 
 let f: TargetFixture;
-let uncaught: unknown[] = [];
+const uncaught: unknown[] = [];
 const onUncaught = (e: unknown) => uncaught.push(e);
 
 before(async () => {
