@@ -99,6 +99,8 @@ export class Connection {
   private pingTtt: number | undefined;
   private pingSent = 0;
   private readPaused = false;
+  /** The socket is corked until the end of this event-loop turn. */
+  private turnCorked = false;
   /** Bytes of whole write buffers held by tasks still collecting or executing. */
   private fullBuffered = 0;
   /** Writes waiting for write budget before their R2Ts go out. */
@@ -214,6 +216,17 @@ export class Connection {
   private send(bhs: Buffer, data?: Buffer): void {
     if (this.state === 'closed' || this.sock.writableEnded) return;
     const sock = this.sock;
+    if (!this.turnCorked) {
+      // Everything sent in this event-loop turn leaves in one writev: commands
+      // that arrive together complete together, and one system call (one
+      // wakeup of the peer) then carries all their PDUs.
+      this.turnCorked = true;
+      sock.cork();
+      setImmediate(() => {
+        this.turnCorked = false;
+        sock.uncork();
+      });
+    }
     if (this.headerDigest) {
       const h = Buffer.allocUnsafe(P.BHS_LENGTH + 4);
       bhs.copy(h, 0, 0, P.BHS_LENGTH);

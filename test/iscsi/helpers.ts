@@ -38,6 +38,7 @@ export interface TargetFixture {
 export interface TargetFixtureOptions {
   chap?: ChapConfig;
   ldSize?: number;
+  poolSize?: number;
   offers?: Partial<TargetOffers>;
   keepaliveMs?: number;
   loginTimeoutMs?: number;
@@ -46,7 +47,7 @@ export interface TargetFixtureOptions {
 export async function startTarget(opts: TargetFixtureOptions = {}): Promise<TargetFixture> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-iscsi-'));
   const array = await KuraArray.open({ dataDir: dir });
-  await array.createPool({ name: 'p', size: 256 * MiB });
+  await array.createPool({ name: 'p', size: opts.poolSize ?? 256 * MiB });
   await array.createLd({ name: 'ld', pool: 'p', size: opts.ldSize ?? 64 * MiB });
   const dev = array.exports().open('ld')!;
   const info = array.getLd('ld');

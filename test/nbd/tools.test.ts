@@ -103,7 +103,7 @@ test('nbdinfo --list shows every export with its size, flags, block sizes and ba
   assert.equal(copy['export-size'], 64 * MiB);
   assert.deepEqual(copy['contexts'], ['base:allocation']);
   assert.equal(copy['block_size_minimum'], 512);
-  assert.equal(copy['block_size_preferred'], 64 * KiB);
+  assert.equal(copy['block_size_preferred'], 4 * KiB);
   assert.equal(copy['block_size_maximum'], 32 * MiB);
   for (const k of ['can_flush', 'can_fua', 'can_trim', 'can_zero', 'can_multi_conn', 'can_df', 'can_cache']) assert.equal(copy[k], true, k);
   assert.equal(copy['is_read_only'], false);
