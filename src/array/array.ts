@@ -16,6 +16,8 @@ import type { QosLimits } from '../block/qos.js';
 import type { ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdInfo, PoolInfo, RaidType, SnapshotInfo } from './agent.js';
 export type { SnapshotInfo } from './agent.js';
 import { Controllers } from './controllers.js';
+import type { HostPort } from './controllers.js';
+import type { TargetPortGroupInfo } from '../scsi/types.js';
 import { HostTable } from './hosts.js';
 import { LicenseTable } from './licenses.js';
 import type { LicenseInfo } from './licenses.js';
@@ -56,6 +58,10 @@ export interface FrontEndHooks {
   portUp(host: string, port: number): Promise<void>;
   /** Ownership (ALUA states) of some LDs changed. */
   aluaChanged(ldNumbers: number[]): void;
+  /** Some LDs changed size. */
+  capacityChanged?(ldNumbers: number[]): void;
+  /** Host entries or LUN mappings changed: initiators may see other LUNs. */
+  lunsChanged?(): void;
 }
 
 const NAME_RE = /^[A-Za-z0-9_.:-]{1,32}$/;
@@ -572,6 +578,7 @@ export class KuraArray implements ArrayAgent {
     return this.config(async () => {
       const ld = this.ld(ref);
       await this.engine.expandLd(ld, newSize);
+      for (const f of this.frontEnds) f.capacityChanged?.([ld.rec.number]);
       return this.ldInfo(ld);
     });
   }
@@ -693,19 +700,19 @@ export class KuraArray implements ArrayAgent {
   }
 
   createHost(name: string, initiators: string[]): Promise<HostInfo> {
-    return this.config(() => this.hostInfo(this.hosts.create(name, initiators)));
+    return this.config(() => this.lunsChangedAfter(() => this.hostInfo(this.hosts.create(name, initiators))));
   }
 
   deleteHost(name: string): Promise<void> {
-    return this.config(() => this.hosts.delete(name));
+    return this.config(() => this.lunsChangedAfter(() => this.hosts.delete(name)));
   }
 
   addInitiator(host: string, iqn: string): Promise<HostInfo> {
-    return this.config(() => this.hostInfo(this.hosts.addInitiator(host, iqn)));
+    return this.config(() => this.lunsChangedAfter(() => this.hostInfo(this.hosts.addInitiator(host, iqn))));
   }
 
   removeInitiator(host: string, iqn: string): Promise<HostInfo> {
-    return this.config(() => this.hostInfo(this.hosts.removeInitiator(host, iqn)));
+    return this.config(() => this.lunsChangedAfter(() => this.hostInfo(this.hosts.removeInitiator(host, iqn))));
   }
 
   mapLun(host: string, ldRef: string | number, lun?: number): Promise<HostInfo> {
@@ -713,12 +720,12 @@ export class KuraArray implements ArrayAgent {
       const h = this.hosts.get(host);
       const ld = this.ld(ldRef);
       const chosen = lun ?? lowestFree(h.luns.keys());
-      return this.hostInfo(this.hosts.map(host, chosen, ld.rec.number));
+      return this.lunsChangedAfter(() => this.hostInfo(this.hosts.map(host, chosen, ld.rec.number)));
     });
   }
 
   unmapLun(host: string, lun: number): Promise<HostInfo> {
-    return this.config(() => this.hostInfo(this.hosts.unmap(host, lun)));
+    return this.config(() => this.lunsChangedAfter(() => this.hostInfo(this.hosts.unmap(host, lun))));
   }
 
   /** LUN → LD visible to an initiator: everything at LUN = LD number while no host entry exists. */
@@ -741,6 +748,56 @@ export class KuraArray implements ArrayAgent {
 
   registerFrontEnd(hooks: FrontEndHooks): void {
     this.frontEnds.push(hooks);
+  }
+
+  private lunsChangedAfter<T>(fn: () => T): T {
+    const r = fn();
+    for (const f of this.frontEnds) f.lunsChanged?.();
+    return r;
+  }
+
+  /** Every host port (iSCSI portal) of both controllers. */
+  hostPorts(): HostPort[] {
+    return this.controllers.ports.map((p) => ({ ...p }));
+  }
+
+  /** A front end bound a host port configured with port 0 to this port. */
+  bindHostPort(relativeTargetPortId: number, port: number): void {
+    const p = this.controllers.ports.find((x) => x.relativeTargetPortId === relativeTargetPortId);
+    if (p) p.port = port;
+  }
+
+  /** An LD's data path as front ends serve it (with I/O control). */
+  deviceOf(l: LogicalDisk): BlockDevice {
+    return new QosDevice(l, this.qos, String(l.rec.id));
+  }
+
+  /** ALUA target port groups of an LD, with their states now. */
+  portGroupsOf(l: LogicalDisk): TargetPortGroupInfo[] {
+    return this.controllers.portGroups(l.rec.defaultOwner);
+  }
+
+  /** Thin LDs report logical block provisioning; the SSV is fully allocated. */
+  isThin(l: LogicalDisk): boolean {
+    return !attrsOf(l).ssv;
+  }
+
+  ldExists(id: number): boolean {
+    return this.engine.lds.has(id);
+  }
+
+  ldNumberOf(id: number): number | undefined {
+    return this.engine.lds.get(id)?.rec.number;
+  }
+
+  /** Small durable state front ends keep (persistent reservations with APTPL). */
+  getFrontEndState(key: string): string | undefined {
+    return this.engine.store.getMeta(`fe/${key}`);
+  }
+
+  setFrontEndState(key: string, value: string | undefined): void {
+    if (value === undefined) this.engine.store.deleteMeta(`fe/${key}`);
+    else this.engine.store.setMeta(`fe/${key}`, value);
   }
 
   listControllers(): ControllerInfo[] {

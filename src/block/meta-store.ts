@@ -140,6 +140,10 @@ export class MetaStore {
     this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  deleteMeta(key: string): void {
+    this.db.prepare('DELETE FROM meta WHERE key = ?').run(key);
+  }
+
   pools(): PoolRow[] {
     return this.db.prepare('SELECT * FROM pool ORDER BY number').all() as PoolRow[];
   }

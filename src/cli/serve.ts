@@ -1,9 +1,9 @@
 // kura serve: the embedded array, its manager (REST API, events) and the NBD
-// front end in one process. A first start on an empty data dir creates the
+// and iSCSI front ends in one process. A first start on an empty data dir creates the
 // admin token, the demo pool and LD, and prints how to connect.
 //
 // Output contract (tests and scripts rely on it): stdout gets the connection
-// summary, then one line "listening api=URL nbd=HOST:PORT" with the bound
+// summary, then one line "listening api=URL nbd=HOST:PORT iscsi=HOST:PORT,HOST:PORT" with the bound
 // addresses (port 0 picks free ports), then a line "ready" once every listener
 // accepts connections. Logs go to stderr. SIGINT/SIGTERM stop the listeners,
 // close the array and exit 0.
@@ -14,6 +14,7 @@ import { KuraArray } from '../array/array.js';
 import { KuraError, asKuraError } from '../errors.js';
 import { Manager, ensureToken } from '../manager/manager.js';
 import { NbdServer } from '../nbd/server.js';
+import { IscsiFrontEnd } from '../array/iscsi-front-end.js';
 import { CliArgError, hostPortArg } from './units.js';
 
 export const DEMO_POOL = 'pool0';
@@ -29,11 +30,11 @@ export function formatHostPort(a: HostPort): string {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('run the embedded array with its manager (REST API, events) and NBD front end')
+    .description('run the embedded array with its manager (REST API, events) and its NBD and iSCSI front ends')
     .option('--data <dir>', 'data directory', './kura-data')
     .option('--http <host:port>', 'API listener (port 0: any free port)', '127.0.0.1:9940')
     .option('--nbd <host:port>', 'NBD listener (port 0: any free port)', '127.0.0.1:10809')
-    .option('--iscsi <host:port,host:port>', 'iSCSI host ports of controllers 0 and 1 (iSCSI is not available in this build)', '127.0.0.1:3260,127.0.0.1:3261')
+    .option('--iscsi <host:port,host:port>', 'iSCSI host ports of controllers 0 and 1 (port 0: any free port)', '127.0.0.1:3260,127.0.0.1:3261')
     .option('--no-demo', 'do not create the demo pool and LD on first start')
     .action(async (o: { data: string; http: string; nbd: string; iscsi: string; demo: boolean }) => {
       const http = hostPortArg(o.http, '--http');
@@ -42,7 +43,7 @@ export function registerServe(program: Command): void {
       if (portals.length !== 2) {
         throw new CliArgError('KURA-E5006', `--iscsi needs two host ports (one per controller), got ${portals.length}.`, 'Give --iscsi HOST:PORT0,HOST:PORT1, e.g. 127.0.0.1:3260,127.0.0.1:3261.');
       }
-      if (formatHostPort(portals[0]!) === formatHostPort(portals[1]!)) {
+      if (portals[0]!.port !== 0 && formatHostPort(portals[0]!) === formatHostPort(portals[1]!)) {
         throw new CliArgError('KURA-E5006', `--iscsi gives the same host port ${formatHostPort(portals[0]!)} to both controllers.`, 'Give each controller its own HOST:PORT.');
       }
       await serve({ dataDir: o.data, http, nbd, portals, demo: o.demo });
@@ -82,6 +83,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   const array = await KuraArray.open({ dataDir: o.dataDir, portals: o.portals });
   let manager: Manager | undefined;
   let nbdServer: NbdServer | undefined;
+  let iscsi: IscsiFrontEnd | undefined;
   let created: boolean | undefined;
   let phase = 'start';
   try {
@@ -98,13 +100,17 @@ export async function serve(o: ServeOptions): Promise<void> {
     phase = `the NBD listener ${formatHostPort(o.nbd)} (--nbd)`;
     nbdServer = new NbdServer({ exports: array.exports(), log });
     await nbdServer.listen(o.nbd.host, o.nbd.port);
+    phase = `the iSCSI portals ${o.portals.map(formatHostPort).join(', ')} (--iscsi)`;
+    iscsi = new IscsiFrontEnd(array, { log });
+    await iscsi.listen();
   } catch (e) {
+    await iscsi?.close().catch(() => undefined);
     await nbdServer?.close().catch(() => undefined);
     await manager?.close().catch(() => undefined);
     await array.close().catch(() => undefined);
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES') {
-      throw new KuraError('KURA-E5020', 'EBUSY', `Cannot open ${phase}: ${err.message}.`, 'Stop whatever uses that address, or choose another with --http / --nbd (port 0 picks a free one).');
+      throw new KuraError('KURA-E5020', 'EBUSY', `Cannot open ${phase}: ${err.message}.`, 'Stop whatever uses that address, or choose another with --http / --nbd / --iscsi (port 0 picks a free one).');
     }
     const k = asKuraError(e);
     throw new KuraError(k.id === 'KURA-E9000' ? 'KURA-E5022' : k.id, k.code, `Kura could not start (${phase}): ${k.message}`, k.action);
@@ -115,7 +121,9 @@ export async function serve(o: ServeOptions): Promise<void> {
   const nbdAddr = nbdServer.address();
   const url = `http://${formatHostPort(api)}`;
   const nbdHp = formatHostPort(nbdAddr);
-  manager.events.record({ id: 'KURA-I4000', severity: 'info', source: 'array', text: `Array ${info.name} started (data ${path.resolve(o.dataDir)}, API ${url}, NBD ${nbdHp}).` });
+  const portals = array.hostPorts().map((p) => formatHostPort(p));
+  const target = array.targetName();
+  manager.events.record({ id: 'KURA-I4000', severity: 'info', source: 'array', text: `Array ${info.name} started (data ${path.resolve(o.dataDir)}, API ${url}, NBD ${nbdHp}, iSCSI ${portals.join(', ')}).` });
 
   const tokenPath = path.join(o.dataDir, 'admin.token');
   const lds = array.listLds();
@@ -128,19 +136,24 @@ export async function serve(o: ServeOptions): Promise<void> {
     `  API:      ${url}/api/v1    (OpenAPI document at ${url}/api/v1/openapi.json)`,
     `  token:    ${tokenPath}${created ? ' (new, mode 0600)' : ''}`,
     `  CLI:      KURA_URL=${url} KURA_TOKEN=$(cat ${tokenPath}) kura ld list`,
-    `  iSCSI:    not available in this build (host ports ${o.portals.map(formatHostPort).join(', ')} are reserved for it)`,
-    `listening api=${url} nbd=${nbdHp}`,
+    `  iSCSI:    target ${target}, controller 00 on ${portals[0]}, controller 01 on ${portals[1]}`,
+    ...(example
+      ? [`            iscsi://${portals[0]}/${target}/${example.number}    e.g. iscsi-ls -s iscsi://${portals[0]}; LUN = LD number until hosts are defined`]
+      : []),
+    `listening api=${url} nbd=${nbdHp} iscsi=${portals.join(',')}`,
     'ready',
   ];
   process.stdout.write(lines.join('\n') + '\n');
-  log(`ready: API ${url}, NBD ${nbdHp}`);
+  log(`ready: API ${url}, NBD ${nbdHp}, iSCSI ${portals.join(', ')}`);
 
   const m = manager;
   const n = nbdServer;
+  const t = iscsi;
   stop = async (sig: string) => {
     log(`${sig}: stopping`);
     let code = 0;
     for (const [what, close] of [
+      ['iSCSI portals', () => t.close()],
       ['NBD listener', () => n.close()],
       ['event store', async () => {
         m.events.record({ id: 'KURA-I4009', severity: 'info', source: 'array', text: `Array ${info.name} stopping (${sig}).` });

@@ -67,7 +67,8 @@ test('first start: a 0600 token, pool0 (4 GiB RAID1, 2 PDs) with demo0 (1 GiB), 
   assert.ok(out.includes(`nbd://127.0.0.1:${srv.nbdPort}/demo0`), out);
   assert.ok(out.includes(`${srv.url}/api/v1`), out);
   assert.match(out, /KURA_URL=.* KURA_TOKEN=.* kura ld list/);
-  assert.match(out, /iSCSI:.*not available in this build/);
+  assert.ok(out.includes(`iSCSI:    target ${srv.iqn}, controller 00 on 127.0.0.1:${srv.iscsiPorts[0]}, controller 01 on 127.0.0.1:${srv.iscsiPorts[1]}`), out);
+  assert.ok(out.includes(`iscsi://127.0.0.1:${srv.iscsiPorts[0]}/${srv.iqn}/0`), out);
   assert.match(out, /admin\.token \(new, mode 0600\)/);
   assert.match(out, /^ready$/m);
   const lds = kuraJson<Array<{ name: string; pool: string; capacity: number; number: number }>>('ld', 'list');

@@ -1,7 +1,7 @@
 // Starts a real `kura serve` (node bin/kura.js serve) on a data dir, waits for
 // its "ready" line and says where it listens. The API and NBD listeners bind
-// port 0 and the helper reads the bound ports from the server's
-// "listening api=URL nbd=HOST:PORT" line, so parallel tests never race for a
+// port 0 (the iSCSI portals too) and the helper reads the bound ports from the
+// server's "listening api=URL nbd=HOST:PORT iscsi=HOST:PORT,HOST:PORT" line, so parallel tests never race for a
 // port. Shared by the CLI/API, NBD, crash and benchmark code.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -34,6 +34,8 @@ export interface StartOptions {
   /** Fixed ports instead of port 0. */
   httpPort?: number;
   nbdPort?: number;
+  /** iSCSI host ports of controllers 0 and 1. */
+  iscsiPorts?: [number, number];
   /** Extra environment for the server process. */
   env?: NodeJS.ProcessEnv;
   /** How long to wait for "ready" (default 30 s). */
@@ -51,8 +53,12 @@ export interface TestServer {
   nbdPort: number;
   /** nbd://HOST:PORT/NAME for an LD (or snapshot) export. */
   nbdUri(name: string): string;
-  /** Host ports given to --iscsi (iSCSI is not served yet; they are only reserved). */
+  /** iSCSI host ports of controllers 0 and 1 as bound. */
   iscsiPorts: [number, number];
+  /** The array's iSCSI target name. */
+  iqn: string;
+  /** iscsi://127.0.0.1:PORT/IQN/LUN through controller `ctl`'s port. */
+  iscsiUrl(lun: number, ctl?: number): string;
   token: string;
   /** stdout and stderr interleaved as they arrived. */
   output(): string;
@@ -86,7 +92,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   installExitHook();
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kura-srv-'));
-  const iscsiPorts: [number, number] = [await freePort(), await freePort()];
+  const wantIscsi = opts.iscsiPorts ?? [0, 0];
   const args = [
     KURA,
     'serve',
@@ -97,7 +103,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     '--nbd',
     `127.0.0.1:${opts.nbdPort ?? 0}`,
     '--iscsi',
-    `127.0.0.1:${iscsiPorts[0]},127.0.0.1:${iscsiPorts[1]}`,
+    `127.0.0.1:${wantIscsi[0]},127.0.0.1:${wantIscsi[1]}`,
     ...(opts.args ?? []),
   ];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
@@ -130,7 +136,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       const check = () => {
         if (/^ready$/m.test(stdout)) {
           clearTimeout(timer);
-          listening = /^listening api=(http:\/\/\S+:(\d+)) nbd=(\S+):(\d+)$/m.exec(stdout);
+          listening = /^listening api=(http:\/\/\S+:(\d+)) nbd=(\S+):(\d+) iscsi=\S+:(\d+),\S+:(\d+)$/m.exec(stdout);
           if (listening) resolve();
           else reject(new Error(`kura serve printed "ready" without a "listening api=... nbd=..." line:\n${out}`));
         }
@@ -151,6 +157,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const url = m[1]!;
   const nbdHost = m[3]!.replace(/^\[|\]$/g, '');
   const nbdPort = Number(m[4]);
+  const iscsiPorts: [number, number] = [Number(m[5]), Number(m[6])];
+  const iqn = /target (iqn\S+),/.exec(stdout)?.[1] ?? '';
   const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
 
   const running = () => proc.exitCode === null && proc.signalCode === null;
@@ -175,6 +183,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     nbdPort,
     nbdUri: (name: string) => `nbd://${m[3]}:${nbdPort}/${name}`,
     iscsiPorts,
+    iqn,
+    iscsiUrl: (lun: number, ctl = 0) => `iscsi://127.0.0.1:${iscsiPorts[ctl]}/${iqn}/${lun}`,
     token,
     output: () => out,
     stdout: () => stdout,

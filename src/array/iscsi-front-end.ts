@@ -1,0 +1,142 @@
+// The array's iSCSI front end: one target (the array's IQN) with a portal per
+// host port of each controller. It joins the three parts that know nothing of
+// each other: access control (which LD an initiator sees at which LUN), the SCSI
+// logical units (one per LD, created on first use and kept while the LD lives),
+// and the transport (portals that fault injection takes down and up).
+import type { ChapConfig } from '../iscsi/chap.js';
+import type { TargetOffers } from '../iscsi/params.js';
+import { IscsiTargetServer } from '../iscsi/server.js';
+import type { SessionInfo } from '../iscsi/server.js';
+import type { PortalConfig } from '../iscsi/types.js';
+import { LogicalUnit } from '../scsi/logical-unit.js';
+import { ASC_ASYMMETRIC_ACCESS_STATE_CHANGED, ASC_CAPACITY_DATA_HAS_CHANGED, ASC_REPORTED_LUNS_DATA_HAS_CHANGED } from '../scsi/sense.js';
+import { ScsiTarget } from '../scsi/target.js';
+import type { ItNexus, PrStore } from '../scsi/types.js';
+import type { KuraArray } from './array.js';
+
+export const PRODUCT = 'Kura LD';
+export const VENDOR = 'KURA';
+export const REVISION = '0.1';
+
+export interface IscsiFrontEndOptions {
+  chap?: ChapConfig;
+  offers?: Partial<TargetOffers>;
+  keepaliveMs?: number;
+  log?: (msg: string) => void;
+}
+
+interface LuEntry {
+  ldId: number;
+  naa: string;
+  lu: LogicalUnit;
+}
+
+export class IscsiFrontEnd {
+  readonly server: IscsiTargetServer;
+  readonly target: ScsiTarget;
+  private readonly units = new Map<number, LuEntry>();
+
+  constructor(
+    private readonly array: KuraArray,
+    opts: IscsiFrontEndOptions = {},
+  ) {
+    this.target = new ScsiTarget({
+      luns: (nexus) => [...this.array.lunsFor(nexus.initiatorName).keys()].sort((a, b) => a - b),
+      lookup: (nexus, lun) => this.lookup(nexus, lun),
+    });
+    const portals: PortalConfig[] = array.hostPorts().map((p) => ({
+      host: p.host,
+      port: p.port,
+      controller: p.controller,
+      portalGroupTag: p.portalGroupTag,
+      relativeTargetPortId: p.relativeTargetPortId,
+    }));
+    this.server = new IscsiTargetServer({
+      targetName: array.targetName(),
+      alias: array.info().name,
+      portals,
+      scsi: this.target,
+      chap: opts.chap,
+      offers: opts.offers,
+      keepaliveMs: opts.keepaliveMs,
+      log: opts.log,
+    });
+    array.registerFrontEnd({
+      portDown: (host, port) => this.server.portalDown(host, port),
+      portUp: (host, port) => this.server.portalUp(host, port),
+      aluaChanged: (lds) => this.notify(lds, ASC_ASYMMETRIC_ACCESS_STATE_CHANGED),
+      capacityChanged: (lds) => this.notify(lds, ASC_CAPACITY_DATA_HAS_CHANGED),
+      lunsChanged: () => this.lunsChanged(),
+    });
+  }
+
+  /** Binds every portal; with port 0 the OS picks one and the array learns which. */
+  async listen(): Promise<void> {
+    await this.server.listen();
+    for (const a of this.server.addresses()) this.array.bindHostPort(a.relativeTargetPortId, a.port);
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+
+  sessions(): SessionInfo[] {
+    return this.server.sessions();
+  }
+
+  private lookup(nexus: ItNexus, lun: number): LogicalUnit | undefined {
+    const ld = this.array.lunsFor(nexus.initiatorName).get(lun);
+    if (!ld) return undefined;
+    const id = ld.rec.id;
+    const have = this.units.get(id);
+    if (have && have.naa === ld.rec.naa) return have.lu;
+    this.prune();
+    const store: PrStore = {
+      load: () => {
+        const s = this.array.getFrontEndState(`pr/${id}`);
+        return s === undefined ? undefined : (JSON.parse(s) as unknown);
+      },
+      save: (_luId, state) => this.array.setFrontEndState(`pr/${id}`, JSON.stringify(state)),
+    };
+    const lu = new LogicalUnit(
+      {
+        naa: ld.rec.naa,
+        serial: ld.rec.serial,
+        device: this.array.deviceOf(ld),
+        vendor: VENDOR,
+        product: PRODUCT,
+        revision: REVISION,
+        portGroups: () => this.array.portGroupsOf(ld),
+        thin: this.array.isThin(ld),
+      },
+      store,
+    );
+    this.units.set(id, { ldId: id, naa: ld.rec.naa, lu });
+    return lu;
+  }
+
+  /** Drops the units of LDs that no longer exist (their PR state goes with them). */
+  private prune(): void {
+    for (const [id] of this.units) {
+      if (!this.array.ldExists(id)) {
+        this.units.delete(id);
+        this.array.setFrontEndState(`pr/${id}`, undefined);
+      }
+    }
+  }
+
+  /** Tells every nexus of these LDs' units (asc/ascq as one 16-bit code). */
+  private notify(ldNumbers: number[], code: number): void {
+    const wanted = new Set(ldNumbers);
+    for (const e of this.units.values()) {
+      const n = this.array.ldNumberOf(e.ldId);
+      if (n !== undefined && wanted.has(n)) e.lu.queueUnitAttention(code >> 8, code & 0xff, 'all');
+    }
+  }
+
+  /** A host entry or mapping changed: every nexus re-reads REPORT LUNS. */
+  private lunsChanged(): void {
+    this.prune();
+    for (const e of this.units.values()) e.lu.queueUnitAttention(ASC_REPORTED_LUNS_DATA_HAS_CHANGED >> 8, ASC_REPORTED_LUNS_DATA_HAS_CHANGED & 0xff, 'all');
+  }
+}

@@ -1,0 +1,265 @@
+// The iSCSI target as `kura serve` runs it: one target with a portal per
+// controller, LUNs from the array's host entries, ALUA states that follow
+// controller faults, ports that fault injection takes down, persistent
+// reservations with APTPL that survive a restart, and real clients on top.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { IscsiInitiator } from '../../src/iscsi/initiator.js';
+import { KURA, startServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
+import { cdb, pattern, senseOf } from './cdb.js';
+import { INITIATOR, INITIATOR2, ok, qemuIscsiDriverPresent } from './helpers.js';
+
+const MiB = 1 << 20;
+const UNIT_ATTENTION = 0x06;
+const CHECK_CONDITION = 0x02;
+const RESERVATION_CONFLICT = 0x18;
+
+let srv: TestServer;
+
+before(async () => {
+  srv = await startServer();
+});
+
+after(async () => {
+  await srv.cleanup();
+});
+
+function kura(s: TestServer, ...args: string[]): string {
+  const r = spawnSync(process.execPath, [KURA, ...args], { env: s.env, encoding: 'utf8' });
+  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function login(s: TestServer, ctl: number, initiatorName = INITIATOR): Promise<IscsiInitiator> {
+  const ini = await IscsiInitiator.connect('127.0.0.1', s.iscsiPorts[ctl]!);
+  const r = await ini.login({ initiatorName, targetName: s.iqn });
+  assert.equal(r.status, 0, `login through controller ${ctl}`);
+  return ini;
+}
+
+/** Runs TEST UNIT READY until the unit attentions are drained; returns them as "ASC/ASCQ". */
+async function drainUnitAttentions(ini: IscsiInitiator, lun: number): Promise<string[]> {
+  const seen: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const r = await ini.command({ lun, cdb: cdb.testUnitReady() });
+    if (r.status === 0) return seen;
+    const s = senseOf(r.sense)!;
+    assert.equal(s.key, UNIT_ATTENTION, `TEST UNIT READY failed with sense ${JSON.stringify(s)}`);
+    seen.push(`${s.asc.toString(16).padStart(2, '0')}/${s.ascq.toString(16).padStart(2, '0')}`);
+  }
+  throw new Error(`unit attentions never stopped: ${seen.join(', ')}`);
+}
+
+interface PortGroup {
+  id: number;
+  state: number;
+  ports: number[];
+}
+
+/** REPORT TARGET PORT GROUPS (MAINTENANCE IN, service action 0x0A). */
+async function reportTargetPortGroups(ini: IscsiInitiator, lun: number): Promise<PortGroup[]> {
+  const r = await ini.command({ lun, cdb: Buffer.from([0xa3, 0x0a, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0]), readLength: 1024 });
+  assert.equal(r.status, 0, `RTPG: ${JSON.stringify(senseOf(r.sense))}`);
+  const d = r.dataIn;
+  const end = 4 + d.readUInt32BE(0);
+  const out: PortGroup[] = [];
+  for (let o = 4; o < end; ) {
+    const count = d[o + 7]!;
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) ports.push(d.readUInt16BE(o + 8 + i * 4 + 2));
+    out.push({ id: d.readUInt16BE(o + 2), state: d[o]! & 0x0f, ports });
+    o += 8 + count * 4;
+  }
+  return out;
+}
+
+const AO = 0;
+const ANO = 1;
+const UNAVAILABLE = 3;
+
+test('SendTargets on either controller port lists the array target with both portals; the demo LD is LUN 0 on both', async () => {
+  for (const port of srv.iscsiPorts) {
+    const out = await ok('iscsi-ls', ['-s', `iscsi://127.0.0.1:${port}`]);
+    for (const p of srv.iscsiPorts) assert.ok(out.includes(`Target:${srv.iqn} Portal:127.0.0.1:${p},`), out);
+    assert.match(out, /Lun:0\s+Type:DIRECT_ACCESS/);
+  }
+  const rc = await ok('iscsi-readcapacity16', [srv.iscsiUrl(0, 1)]);
+  assert.match(rc, /Total size:1073741824/);
+  assert.match(rc, /LBPME:1/);
+  const inq = await ok('iscsi-inq', [srv.iscsiUrl(0)]);
+  assert.match(inq, /TPGS:1/);
+});
+
+test('ALUA: the default owner\'s port is active/optimized, the other active/non-optimized, in REPORT TARGET PORT GROUPS through either port', async () => {
+  for (const ctl of [0, 1]) {
+    const ini = await login(srv, ctl);
+    await drainUnitAttentions(ini, 0);
+    const groups = await reportTargetPortGroups(ini, 0);
+    assert.deepEqual(groups, [
+      { id: 0, state: AO, ports: [1] },
+      { id: 1, state: ANO, ports: [2] },
+    ]);
+    await ini.logout();
+  }
+});
+
+test('controller-down drops its port and moves the LD: the survivor reports active/optimized with ASYMMETRIC ACCESS STATE CHANGED, and back on controller-up', async () => {
+  const ini1 = await login(srv, 1);
+  const ini0 = await login(srv, 0);
+  await drainUnitAttentions(ini1, 0);
+  await drainUnitAttentions(ini0, 0);
+  const data = pattern(64 * 1024, 7);
+  const w = await ini0.command({ lun: 0, cdb: cdb.write10(2048, 128), dataOut: data });
+  assert.equal(w.status, 0);
+
+  kura(srv, 'fault', 'controller-down', '0');
+  await ini0.waitClosed();
+  await assert.rejects(IscsiInitiator.connect('127.0.0.1', srv.iscsiPorts[0]), /ECONNREFUSED/);
+  assert.deepEqual(await drainUnitAttentions(ini1, 0), ['2a/06']);
+  assert.deepEqual(await reportTargetPortGroups(ini1, 0), [
+    { id: 0, state: UNAVAILABLE, ports: [1] },
+    { id: 1, state: AO, ports: [2] },
+  ]);
+  const r = await ini1.command({ lun: 0, cdb: cdb.read10(2048, 128), readLength: data.length });
+  assert.equal(r.status, 0);
+  assert.ok(r.dataIn.equals(data), 'the data written through controller 0 reads back through controller 1');
+
+  kura(srv, 'fault', 'controller-up', '0');
+  assert.deepEqual(await drainUnitAttentions(ini1, 0), ['2a/06']);
+  assert.deepEqual(await reportTargetPortGroups(ini1, 0), [
+    { id: 0, state: AO, ports: [1] },
+    { id: 1, state: ANO, ports: [2] },
+  ]);
+  const back = await login(srv, 0);
+  await back.logout();
+  await ini1.logout();
+});
+
+test('port-down drops the port\'s connections and refuses new ones; port-up serves again', async () => {
+  const ini = await login(srv, 1);
+  kura(srv, 'fault', 'port-down', `127.0.0.1:${srv.iscsiPorts[1]}`);
+  await ini.waitClosed();
+  await assert.rejects(IscsiInitiator.connect('127.0.0.1', srv.iscsiPorts[1]), /ECONNREFUSED/);
+  const ls = await ok('iscsi-ls', ['-s', `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]);
+  assert.match(ls, /Lun:0/);
+  kura(srv, 'fault', 'port-up', `127.0.0.1:${srv.iscsiPorts[1]}`);
+  const again = await login(srv, 1);
+  await drainUnitAttentions(again, 0);
+  await again.logout();
+});
+
+test('access control: once a host entry exists an initiator sees only the LUNs mapped to it; mapping changes raise REPORTED LUNS DATA HAS CHANGED', async () => {
+  kura(srv, 'ld', 'create', 'acl1', '--pool', 'pool0', '--size', '64MiB');
+  const ini = await login(srv, 0, INITIATOR);
+  await drainUnitAttentions(ini, 0);
+  kura(srv, 'host', 'create', 'h1', '--initiator', INITIATOR);
+  kura(srv, 'host', 'map', 'h1', 'acl1', '--lun', '3');
+  try {
+    const lsMine = await ok('iscsi-ls', ['-s', '-i', INITIATOR, `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]);
+    assert.match(lsMine, /Lun:3\s+Type:DIRECT_ACCESS \(Size:63M\)/);
+    assert.doesNotMatch(lsMine, /Lun:0/);
+    const lsOther = await ok('iscsi-ls', ['-s', '-i', INITIATOR2, `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]);
+    assert.doesNotMatch(lsOther, /Lun:/);
+    // The session that saw LUN 0 before is told its LUN inventory changed.
+    const r = await ini.command({ lun: 0, cdb: cdb.testUnitReady() });
+    assert.equal(r.status, CHECK_CONDITION);
+    assert.deepEqual(senseOf(r.sense), { key: 0x05, asc: 0x25, ascq: 0x00 }, 'LUN 0 is gone for this initiator: LOGICAL UNIT NOT SUPPORTED');
+    const r3 = await ini.command({ lun: 3, cdb: cdb.testUnitReady() });
+    assert.equal(r3.status, CHECK_CONDITION);
+    assert.equal(senseOf(r3.sense)!.key, UNIT_ATTENTION);
+    await ini.logout();
+  } finally {
+    kura(srv, 'host', 'delete', 'h1');
+  }
+  const lsOpen = await ok('iscsi-ls', ['-s', '-i', INITIATOR2, `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]);
+  assert.match(lsOpen, /Lun:0\s/);
+  kura(srv, 'ld', 'delete', 'acl1');
+});
+
+test('ld expand: the LU reports CAPACITY DATA HAS CHANGED and the new size', async () => {
+  const info = JSON.parse(kura(srv, 'ld', 'create', 'grow1', '--pool', 'pool0', '--size', '32MiB', '--json')) as { number: number };
+  const ini = await login(srv, 0);
+  await drainUnitAttentions(ini, info.number);
+  kura(srv, 'ld', 'expand', 'grow1', '--size', '48MiB');
+  assert.deepEqual(await drainUnitAttentions(ini, info.number), ['2a/09']);
+  const r = await ini.command({ lun: info.number, cdb: cdb.readCapacity16(), readLength: 32 });
+  assert.equal(r.status, 0);
+  assert.equal(Number(r.dataIn.readBigUInt64BE(0)) + 1, (48 * MiB) / 512);
+  await ini.logout();
+  kura(srv, 'ld', 'delete', 'grow1');
+});
+
+test('qemu-img convert to and from an iscsi:// URL of kura serve, through the second controller', async () => {
+  assert.ok(qemuIscsiDriverPresent(), 'qemu-img needs the iscsi block driver: apt-get install qemu-block-extra');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-iscsi-serve-'));
+  try {
+    const info = JSON.parse(kura(srv, 'ld', 'create', 'qimg', '--pool', 'pool0', '--size', '16MiB', '--json')) as { number: number };
+    const src = path.join(dir, 'src.raw');
+    const back = path.join(dir, 'back.raw');
+    fs.writeFileSync(src, crypto.randomBytes(16 * MiB));
+    await ok('qemu-img', ['convert', '-n', '-f', 'raw', '-O', 'raw', src, srv.iscsiUrl(info.number, 1)]);
+    await ok('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', srv.iscsiUrl(info.number, 0), back]);
+    assert.ok(fs.readFileSync(back).equals(fs.readFileSync(src)));
+    kura(srv, 'ld', 'delete', 'qimg');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function proutCdb(serviceAction: number, type: number): Buffer {
+  return Buffer.from([0x5f, serviceAction, type, 0, 0, 0, 0, 0, 24, 0]);
+}
+
+function proutParams(key: bigint, saKey: bigint, aptpl: boolean): Buffer {
+  const p = Buffer.alloc(24);
+  p.writeBigUInt64BE(key, 0);
+  p.writeBigUInt64BE(saKey, 8);
+  p[20] = aptpl ? 0x01 : 0;
+  return p;
+}
+
+async function readKeys(ini: IscsiInitiator, lun: number): Promise<bigint[]> {
+  const r = await ini.command({ lun, cdb: Buffer.from([0x5e, 0x00, 0, 0, 0, 0, 0, 0x10, 0, 0]), readLength: 4096 });
+  assert.equal(r.status, 0);
+  const n = r.dataIn.readUInt32BE(4) / 8;
+  return Array.from({ length: n }, (_, i) => r.dataIn.readBigUInt64BE(8 + i * 8));
+}
+
+test('persistent reservations with APTPL survive kill -9 and restart; without APTPL they do not', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-iscsi-aptpl-'));
+  let s = await startServer({ dataDir: dir });
+  try {
+    kura(s, 'ld', 'create', 'shared', '--pool', 'pool0', '--size', '16MiB');
+    kura(s, 'ld', 'create', 'volatile', '--pool', 'pool0', '--size', '16MiB');
+    const a = await login(s, 0, INITIATOR);
+    await drainUnitAttentions(a, 1);
+    await drainUnitAttentions(a, 2);
+    // LUN 1 ("shared"): register with APTPL and take a WRITE EXCLUSIVE reservation.
+    assert.equal((await a.command({ lun: 1, cdb: proutCdb(0x00, 0), dataOut: proutParams(0n, 0xabcdn, true) })).status, 0);
+    assert.equal((await a.command({ lun: 1, cdb: proutCdb(0x01, 0x01), dataOut: proutParams(0xabcdn, 0n, false) })).status, 0);
+    // LUN 2 ("volatile"): register without APTPL.
+    assert.equal((await a.command({ lun: 2, cdb: proutCdb(0x00, 0), dataOut: proutParams(0n, 0x1234n, false) })).status, 0);
+    assert.deepEqual(await readKeys(a, 2), [0x1234n]);
+    a.close();
+    assert.equal(await s.kill('SIGKILL'), 'SIGKILL');
+
+    s = await startServer({ dataDir: dir });
+    const b = await login(s, 1, INITIATOR2);
+    await drainUnitAttentions(b, 1);
+    await drainUnitAttentions(b, 2);
+    assert.deepEqual(await readKeys(b, 1), [0xabcdn], 'the APTPL registration survived');
+    assert.deepEqual(await readKeys(b, 2), [], 'the registration without APTPL is gone');
+    const w = await b.command({ lun: 1, cdb: cdb.write10(0, 1), dataOut: Buffer.alloc(512, 1) });
+    assert.equal(w.status, RESERVATION_CONFLICT, 'the reservation still fences other initiators');
+    await b.logout();
+  } finally {
+    await s.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
