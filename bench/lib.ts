@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../test/helpers/server.js';
+import { freePort, startServer } from '../test/helpers/server.js';
 
 export { freePort };
 
@@ -32,45 +32,28 @@ export interface KuraServer {
   proc: ChildProcess;
   http: string;
   nbdPort: number;
+  /** iSCSI portals of controllers 0 and 1. */
+  iscsiPorts: [number, number];
+  iqn: string;
   token: string;
   dataDir: string;
   stop(): Promise<void>;
 }
 
-/** Starts `kura serve` and waits for its ready line. */
+/** Starts `kura serve` on free ports (API, NBD and both iSCSI portals) and waits for its ready line. */
 export async function startKura(dataDir: string): Promise<KuraServer> {
-  const httpPort = await freePort();
-  const nbdPort = await freePort();
-  const proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'kura.js'), 'serve', '--data', dataDir, '--http', `127.0.0.1:${httpPort}`, '--nbd', `127.0.0.1:${nbdPort}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`kura serve did not become ready:\n${out}`)), 30000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (/ready/.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    proc.on('exit', (code) => reject(new Error(`kura serve exited with ${code}:\n${out}`)));
-  });
-  const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+  const s = await startServer({ dataDir, readyTimeoutMs: 60_000 });
   return {
-    proc,
-    http: `http://127.0.0.1:${httpPort}`,
-    nbdPort,
-    token,
+    proc: s.proc,
+    http: s.url,
+    nbdPort: s.nbdPort,
+    iscsiPorts: s.iscsiPorts,
+    iqn: s.iqn,
+    token: s.token,
     dataDir,
-    stop: () =>
-      new Promise((resolve) => {
-        if (proc.exitCode !== null) return resolve();
-        proc.once('exit', () => resolve());
-        proc.kill('SIGTERM');
-      }),
+    stop: async () => {
+      await s.stop();
+    },
   };
 }
 
