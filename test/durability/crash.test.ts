@@ -67,7 +67,10 @@ async function workload(client: NbdClient, model: CrashModel, stopAfterMs: numbe
         if (trim) await client.trim(first * UNIT, len * UNIT);
         // FUA commits everything dirty, so keep it rare or it hides a broken flush.
         else await client.write(first * UNIT, buf, { fua: rand(200) === 0 });
-        for (let i = 0; i < len; i++) acked.set(first + i, versions[i]!);
+        for (let i = 0; i < len; i++) {
+          acked.set(first + i, versions[i]!);
+          model.acked(first + i, versions[i]!);
+        }
       } catch {
         dead = true;
       } finally {
@@ -126,7 +129,20 @@ async function crashRounds(rounds: number, withSnapshots: boolean): Promise<void
   const model = new CrashModel(UNITS);
   let flushesSeen = 0;
   for (let round = 0; round < rounds; round++) {
+    model.round = round;
     const server = await startServer({ dataDir });
+    try {
+      await oneRound(server, round);
+    } finally {
+      if (server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill('SIGKILL');
+      await server.exited;
+    }
+    flushesSeen++;
+  }
+  assert.equal(flushesSeen, rounds);
+  if (withSnapshots) assert.ok(snapshotsTaken >= rounds, `only ${snapshotsTaken} snapshots were taken during the workload`);
+
+  async function oneRound(server: Awaited<ReturnType<typeof startServer>>, round: number): Promise<void> {
     apiBase = server.url;
     apiToken = server.token;
     if (round === 0 && withSnapshots) {
@@ -164,10 +180,7 @@ async function crashRounds(rounds: number, withSnapshots: boolean): Promise<void
     client.destroy();
     const check = kuraCheck(dataDir);
     assert.equal(check.status, 0, `round ${round}: kura check failed:\n${check.out}`);
-    flushesSeen++;
   }
-  assert.equal(flushesSeen, rounds);
-  if (withSnapshots) assert.ok(snapshotsTaken >= rounds, `only ${snapshotsTaken} snapshots were taken during the workload`);
 }
 
 test(`crash consistency: ${ROUNDS} kill -9 during write/flush/trim`, { timeout: 30 * 60 * 1000 }, () => crashRounds(ROUNDS, false));

@@ -36,10 +36,21 @@ export class CrashModel {
   /** Versions that wrote zeros (trim, write-zeroes). */
   private zeroVersions = new Set<number>([0]);
   private nextVersion = 1;
+  /** Per unit, the last events that touched it, to explain a failed verification. */
+  private history: Array<string[]>;
+  /** Set by the test so the history says which round an event belongs to. */
+  round = 0;
 
   constructor(readonly units: number) {
     this.durable = new Uint32Array(units);
     this.since = Array.from({ length: units }, () => []);
+    this.history = Array.from({ length: units }, () => []);
+  }
+
+  private note(unit: number, event: string): void {
+    const h = this.history[unit]!;
+    h.push(`r${this.round}:${event}`);
+    if (h.length > 12) h.shift();
   }
 
   /** A new version; `zero` for operations that make the unit read as zeros. */
@@ -52,6 +63,12 @@ export class CrashModel {
   /** Record an operation as sent: from now on it may be what the disk holds. */
   issued(unit: number, version: number): void {
     this.since[unit]!.push(version);
+    this.note(unit, `${this.zeroVersions.has(version) ? 'zero' : 'write'} ${version}`);
+  }
+
+  /** Record an operation as acknowledged by the server. */
+  acked(unit: number, version: number): void {
+    this.note(unit, `ack ${version}`);
   }
 
   /**
@@ -62,6 +79,7 @@ export class CrashModel {
     for (const [unit, v] of acked) {
       this.durable[unit] = v;
       this.since[unit] = this.since[unit]!.filter((x) => x > v);
+      this.note(unit, `flushed ${v}`);
     }
   }
 
@@ -72,7 +90,7 @@ export class CrashModel {
     const candidates = [this.durable[unit]!, ...this.since[unit]!];
     const ok = v === 0 ? candidates.some((c) => this.zeroVersions.has(c)) : candidates.includes(v);
     if (ok) return null;
-    return `unit ${unit}: read version ${v}, flushed version ${this.durable[unit]}, later candidates ${this.since[unit]!.join(',') || 'none'}`;
+    return `unit ${unit}: read version ${v}, flushed version ${this.durable[unit]}, later candidates ${this.since[unit]!.join(',') || 'none'} (history: ${this.history[unit]!.join(' ')})`;
   }
 
   /** After verification the disk's content is the new truth. */
@@ -84,5 +102,6 @@ export class CrashModel {
       this.durable[unit] = v;
     }
     this.since[unit] = [];
+    this.note(unit, `read ${v}`);
   }
 }

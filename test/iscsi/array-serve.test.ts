@@ -83,7 +83,7 @@ const AO = 0;
 const ANO = 1;
 const UNAVAILABLE = 3;
 
-test('SendTargets on either controller port lists the array target with both portals; the demo LD is LUN 0 on both', async () => {
+test('SendTargets on either controller port lists the array target with both portals; the demo LD is LUN 0 on both', { timeout: 90_000 }, async () => {
   for (const port of srv.iscsiPorts) {
     const out = await ok('iscsi-ls', ['-s', `iscsi://127.0.0.1:${port}`]);
     for (const p of srv.iscsiPorts) assert.ok(out.includes(`Target:${srv.iqn} Portal:127.0.0.1:${p},`), out);
@@ -96,7 +96,7 @@ test('SendTargets on either controller port lists the array target with both por
   assert.match(inq, /TPGS:1/);
 });
 
-test('ALUA: the default owner\'s port is active/optimized, the other active/non-optimized, in REPORT TARGET PORT GROUPS through either port', async () => {
+test('ALUA: the default owner\'s port is active/optimized, the other active/non-optimized, in REPORT TARGET PORT GROUPS through either port', { timeout: 90_000 }, async () => {
   for (const ctl of [0, 1]) {
     const ini = await login(srv, ctl);
     await drainUnitAttentions(ini, 0);
@@ -109,7 +109,7 @@ test('ALUA: the default owner\'s port is active/optimized, the other active/non-
   }
 });
 
-test('controller-down drops its port and moves the LD: the survivor reports active/optimized with ASYMMETRIC ACCESS STATE CHANGED, and back on controller-up', async () => {
+test('controller-down drops its port and moves the LD: the survivor reports active/optimized with ASYMMETRIC ACCESS STATE CHANGED, and back on controller-up', { timeout: 90_000 }, async () => {
   const ini1 = await login(srv, 1);
   const ini0 = await login(srv, 0);
   await drainUnitAttentions(ini1, 0);
@@ -141,7 +141,7 @@ test('controller-down drops its port and moves the LD: the survivor reports acti
   await ini1.logout();
 });
 
-test('port-down drops the port\'s connections and refuses new ones; port-up serves again', async () => {
+test('port-down drops the port\'s connections and refuses new ones; port-up serves again', { timeout: 90_000 }, async () => {
   const ini = await login(srv, 1);
   kura(srv, 'fault', 'port-down', `127.0.0.1:${srv.iscsiPorts[1]}`);
   await ini.waitClosed();
@@ -154,7 +154,7 @@ test('port-down drops the port\'s connections and refuses new ones; port-up serv
   await again.logout();
 });
 
-test('access control: once a host entry exists an initiator sees only the LUNs mapped to it; mapping changes raise REPORTED LUNS DATA HAS CHANGED', async () => {
+test('access control: once a host entry exists an initiator sees only the LUNs mapped to it; mapping changes raise REPORTED LUNS DATA HAS CHANGED', { timeout: 90_000 }, async () => {
   kura(srv, 'ld', 'create', 'acl1', '--pool', 'pool0', '--size', '64MiB');
   const ini = await login(srv, 0, INITIATOR);
   await drainUnitAttentions(ini, 0);
@@ -182,7 +182,7 @@ test('access control: once a host entry exists an initiator sees only the LUNs m
   kura(srv, 'ld', 'delete', 'acl1');
 });
 
-test('ld expand: the LU reports CAPACITY DATA HAS CHANGED and the new size', async () => {
+test('ld expand: the LU reports CAPACITY DATA HAS CHANGED and the new size', { timeout: 90_000 }, async () => {
   const info = JSON.parse(kura(srv, 'ld', 'create', 'grow1', '--pool', 'pool0', '--size', '32MiB', '--json')) as { number: number };
   const ini = await login(srv, 0);
   await drainUnitAttentions(ini, info.number);
@@ -195,7 +195,7 @@ test('ld expand: the LU reports CAPACITY DATA HAS CHANGED and the new size', asy
   kura(srv, 'ld', 'delete', 'grow1');
 });
 
-test('qemu-img convert to and from an iscsi:// URL of kura serve, through the second controller', async () => {
+test('qemu-img convert to and from an iscsi:// URL of kura serve, through the second controller', { timeout: 90_000 }, async () => {
   assert.ok(qemuIscsiDriverPresent(), 'qemu-img needs the iscsi block driver: apt-get install qemu-block-extra');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-iscsi-serve-'));
   try {
@@ -231,7 +231,7 @@ async function readKeys(ini: IscsiInitiator, lun: number): Promise<bigint[]> {
   return Array.from({ length: n }, (_, i) => r.dataIn.readBigUInt64BE(8 + i * 8));
 }
 
-test('persistent reservations with APTPL survive kill -9 and restart; without APTPL they do not', async () => {
+test('persistent reservations with APTPL survive kill -9 and restart; without APTPL they do not', { timeout: 90_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-iscsi-aptpl-'));
   let s = await startServer({ dataDir: dir });
   try {
