@@ -141,6 +141,8 @@ async function crashRounds(rounds: number, withSnapshots: boolean): Promise<void
   }
   assert.equal(flushesSeen, rounds);
   if (withSnapshots) assert.ok(snapshotsTaken >= rounds, `only ${snapshotsTaken} snapshots were taken during the workload`);
+  // Kept only when a round failed, for the post-mortem.
+  fs.rmSync(dataDir, { recursive: true, force: true });
 
   async function oneRound(server: Awaited<ReturnType<typeof startServer>>, round: number): Promise<void> {
     apiBase = server.url;
@@ -161,7 +163,7 @@ async function crashRounds(rounds: number, withSnapshots: boolean): Promise<void
       if (p) problems.push(p);
       else model.settle(u, b);
     }
-    assert.deepEqual(problems.slice(0, 10), [], `round ${round}: ${problems.length} units wrong`);
+    assert.deepEqual(problems.slice(0, 10), [], `round ${round}: ${problems.length} units wrong (data kept in ${dataDir})`);
     // Every snapshot that survived is readable to the end; keep their number bounded.
     const snaps = !withSnapshots ? [] : ((await api('GET', '/lds/demo0/snapshots')) as Array<{ name: string; ld: string }>);
     if (snaps.length > 0) {
