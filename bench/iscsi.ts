@@ -51,7 +51,11 @@ function qemuBench(url: string, size: number, depth: number, write: boolean, cou
   return count / Number(m[1]);
 }
 
-/** iscsi-perf prints a running IOPS figure; it runs until killed, so take the last figures after SECONDS. */
+/**
+ * iscsi-perf prints a progress line per second ("iops current N (… MB/s), iops
+ * average …") and runs until interrupted; stop it after SECONDS and average the
+ * per-second figures after the first (which includes the login).
+ */
 async function iscsiPerf(url: string): Promise<number> {
   const proc = spawn('iscsi-perf', ['-i', INITIATOR, '-m', '32', '-b', '8', '-r', url], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -60,7 +64,7 @@ async function iscsiPerf(url: string): Promise<number> {
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   proc.kill('SIGINT');
   await new Promise((r) => proc.once('exit', r));
-  const figures = [...out.matchAll(/([0-9.]+) IOPS/g)].map((m) => Number(m[1]));
+  const figures = [...out.matchAll(/iops current (\d+)/g)].map((m) => Number(m[1]));
   if (figures.length === 0) throw new Error(`iscsi-perf printed no IOPS:\n${out}`);
   // The first second includes login; average the rest.
   const steady = figures.length > 2 ? figures.slice(1) : figures;
