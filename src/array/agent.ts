@@ -35,6 +35,8 @@ export interface PoolInfo {
   qosDefaults: { upper: number; lower: number };
   ldCount: number;
   pds: PdInfo[];
+  /** Mirror resync after an unclean shutdown: percent of the pool's mirrored chunks passed, or null when the mirrors agree. */
+  resyncProgress: number | null;
   created: string;
 }
 

@@ -210,6 +210,15 @@ export class KuraArray implements ArrayAgent {
       case 'pd-failed':
         this.emit({ id: 'KURA-E2004', severity: 'error', source: `pool/${e.pool.name}`, text: `PD ${e.pd.number} (${e.pd.path}) of pool ${e.pool.name} failed: ${(e.error as Error)?.message ?? e.error}. Pool state is ${e.pool.state}.` });
         return;
+      case 'resync-started':
+        this.emit({ id: 'KURA-W2006', severity: 'warning', source: `pool/${e.pool.name}`, text: `Pool ${e.pool.name}: the array did not shut down cleanly; resyncing the mirrors of its allocated chunks in the background (reads use one mirror until a chunk is resynced).` });
+        return;
+      case 'resync-finished':
+        this.emit({ id: 'KURA-I2007', severity: 'info', source: `pool/${e.pool.name}`, text: `Pool ${e.pool.name}: mirror resync finished; ${e.checked} allocated chunks checked, ${e.copied} copied to make the mirrors agree.` });
+        return;
+      case 'resync-failed':
+        this.emit({ id: 'KURA-E2008', severity: 'error', source: `pool/${e.pool.name}`, text: `Pool ${e.pool.name}: mirror resync stopped: ${(e.error as Error)?.message ?? e.error}. Reads keep using one mirror; check the pool's PDs and restart the array to retry.` });
+        return;
       case 'commit-failed':
         this.emit({ id: 'KURA-E2005', severity: 'error', source: 'array', text: `Metadata commit failed: ${(e.error as Error)?.message ?? e.error}. Check the data directory's file system.` });
         return;
@@ -273,6 +282,7 @@ export class KuraArray implements ArrayAgent {
       qosDefaults: this.poolQosDefaults(p),
       ldCount: lds.length,
       pds: p.groups.flatMap((g) => g.pds.map((pd) => ({ number: pd.number, path: pd.path, capacity: pd.size, state: pd.state, group: g.number }))),
+      resyncProgress: resyncPercent(p.resyncProgress()),
       created: p.created,
     };
   }
@@ -882,4 +892,8 @@ export class KuraArray implements ArrayAgent {
     await this.configChain;
     await this.engine.close();
   }
+}
+
+function resyncPercent(r: { done: number; total: number } | null): number | null {
+  return r === null ? null : r.total === 0 ? 100 : Math.floor((r.done * 100) / r.total);
 }

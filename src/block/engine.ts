@@ -26,7 +26,10 @@ export type EngineEvent =
   | { kind: 'threshold'; pool: Pool; over: boolean }
   | { kind: 'no-space'; pool: Pool; ld: LogicalDisk; error: KuraError }
   | { kind: 'pd-failed'; pool: Pool; pd: PhysicalDisk; error: unknown }
-  | { kind: 'commit-failed'; error: unknown };
+  | { kind: 'commit-failed'; error: unknown }
+  | { kind: 'resync-started'; pool: Pool }
+  | { kind: 'resync-finished'; pool: Pool; checked: number; copied: number }
+  | { kind: 'resync-failed'; pool: Pool; error: unknown };
 
 export interface CreatePoolSpec {
   number: number;
@@ -64,6 +67,8 @@ export class BlockEngine {
   private timer: NodeJS.Timeout | null = null;
   private listeners: Array<(e: EngineEvent) => void> = [];
   private closed = false;
+  private closing = false;
+  private resyncing: Promise<void> | null = null;
   private deletedLds: number[] = [];
   private newLds = new Set<LogicalDisk>();
   private updatedLds = new Set<LogicalDisk>();
@@ -82,6 +87,15 @@ export class BlockEngine {
     const store = new MetaStore(path.join(dir, 'meta.db'));
     const engine = new BlockEngine(dir, store);
     engine.load();
+    // A shutdown that did not get to close() (kill -9, crash, power loss) may have
+    // left a write on one mirror only: resync the mirrors in the background.
+    const clean = store.getMeta(CLEAN_SHUTDOWN_KEY) === '1';
+    store.setMeta(CLEAN_SHUTDOWN_KEY, '0');
+    if (!clean) {
+      const pools = [...engine.pools.values()].filter((p) => p.beginResync());
+      // Started on the next turn so that the opener can subscribe to its events first.
+      if (pools.length > 0) setImmediate(() => (engine.resyncing = engine.runResync(pools)));
+    }
     // The timer commits new mappings that nobody flushed. Data written in place needs
     // no metadata, so it is left to FLUSH/FUA (and the kernel's own write-back),
     // rather than forcing an fdatasync every second under a streaming writer.
@@ -90,6 +104,19 @@ export class BlockEngine {
     }, PERIODIC_COMMIT_MS);
     engine.timer.unref();
     return engine;
+  }
+
+  private async runResync(pools: Pool[]): Promise<void> {
+    for (const pool of pools) {
+      if (this.closing) return;
+      this.emit({ kind: 'resync-started', pool });
+      try {
+        const r = await pool.resync(() => this.closing || !this.pools.has(pool.id));
+        if (!this.closing && this.pools.has(pool.id)) this.emit({ kind: 'resync-finished', pool, ...r });
+      } catch (e) {
+        this.emit({ kind: 'resync-failed', pool, error: e });
+      }
+    }
   }
 
   private hasDirtyMetadata(): boolean {
@@ -429,12 +456,22 @@ export class BlockEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.timer) clearInterval(this.timer);
-    await this.commit().catch(() => undefined);
+    this.closing = true;
+    await this.resyncing?.catch(() => undefined);
+    let committed = true;
+    await this.commit().catch(() => {
+      committed = false;
+    });
     this.closed = true;
+    // Clean only if every mirror agrees and the last metadata reached the store.
+    if (committed && [...this.pools.values()].every((p) => p.resyncProgress() === null)) this.store.setMeta(CLEAN_SHUTDOWN_KEY, '1');
     for (const pool of this.pools.values()) for (const pd of pool.pds) pd.close();
     this.store.close();
   }
 }
+
+/** Set by close(), cleared at open: its absence at open means the last run did not end cleanly. */
+const CLEAN_SHUTDOWN_KEY = 'clean_shutdown';
 
 export const MAX_LD_CAPACITY = 256 * 2 ** 40; // 256 TiB
 

@@ -105,6 +105,54 @@ export class Pool {
     this.overThreshold = this.usagePercent() >= this.threshold;
   }
 
+  /** After an unclean shutdown: every mirrored group must be resynced. Returns whether any is. */
+  beginResync(): boolean {
+    let any = false;
+    for (const g of this.groups) {
+      if (!g.mirrored) continue;
+      g.beginResync();
+      any = true;
+    }
+    return any;
+  }
+
+  /** Resync progress in chunks, or null when every mirror is known to agree. */
+  resyncProgress(): { done: number; total: number } | null {
+    let done = 0;
+    let total = 0;
+    let pending = false;
+    for (const g of this.groups) {
+      if (!g.mirrored) continue;
+      total += g.chunkCount;
+      done += g.resyncedChunks;
+      if (!g.inSync) pending = true;
+    }
+    return pending ? { done, total } : null;
+  }
+
+  /**
+   * Makes the mirrors of every allocated chunk agree, chunk by chunk, in the
+   * background. Free chunks are skipped: a chunk is written whole (data plus
+   * zeros, or a full copy) on every mirror when it is next allocated.
+   */
+  async resync(stop: () => boolean): Promise<{ copied: number; checked: number }> {
+    let copied = 0;
+    let checked = 0;
+    for (const g of this.groups) {
+      if (!g.mirrored) continue;
+      for (let c = g.firstChunk + g.resyncedChunks; c < g.firstChunk + g.chunkCount; c++) {
+        if (stop()) return { copied, checked };
+        if (c >= this.hwm || this.refs[c] === 0) {
+          g.markSynced(c);
+          continue;
+        }
+        checked++;
+        if ((await g.resyncChunk(c)) === 'copied') copied++;
+      }
+    }
+    return { copied, checked };
+  }
+
   get pds(): PhysicalDisk[] {
     return this.groups.flatMap((g) => g.pds);
   }

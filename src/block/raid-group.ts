@@ -40,6 +40,18 @@ export class RaidGroup {
   readonly pds: PhysicalDisk[];
   private readonly width: number;
   private readCursor = 0;
+  /**
+   * Mirrors agree on every chunk below this index (relative to firstChunk). After an
+   * unclean shutdown a write may have reached one mirror and not the other, so until
+   * resync has passed a chunk its reads come from one mirror only: otherwise two reads
+   * of the same block could return different data.
+   */
+  private syncedBelow: number;
+  /** Writes in flight per chunk, so that resync copies a chunk only when none is. */
+  private readonly inflight = new Map<number, number>();
+  /** The chunk resync is copying now; writes to it wait for the copy. */
+  private resyncing: { chunk: number; done: Promise<void> } | null = null;
+  private drained: { chunk: number; resolve: () => void } | null = null;
 
   constructor(number: number, raid: Raid, firstChunk: number, chunkCount: number, chunkSize: number, pds: PhysicalDisk[]) {
     this.number = number;
@@ -49,6 +61,68 @@ export class RaidGroup {
     this.chunkSize = chunkSize;
     this.pds = pds;
     this.width = stripeWidth(raid, pds.length);
+    this.syncedBelow = chunkCount;
+  }
+
+  get mirrored(): boolean {
+    return this.raid !== 'RAID0';
+  }
+
+  /** After an unclean shutdown: no chunk is known to have equal mirrors. */
+  beginResync(): void {
+    if (this.mirrored) this.syncedBelow = 0;
+  }
+
+  get inSync(): boolean {
+    return this.syncedBelow >= this.chunkCount;
+  }
+
+  /** Chunks of this group that resync has passed. */
+  get resyncedChunks(): number {
+    return Math.min(this.syncedBelow, this.chunkCount);
+  }
+
+  /** Resync skipped or finished this chunk (it is unallocated, or its mirrors now agree). */
+  markSynced(chunk: number): void {
+    const i = chunk - this.firstChunk + 1;
+    if (i > this.syncedBelow) this.syncedBelow = i;
+  }
+
+  /**
+   * Makes the mirrors of one chunk equal: the first healthy member is the source.
+   * Runs while no write to the chunk is in flight and holds new writes back, so a
+   * write cannot land on the copy's target between the read and the write of it.
+   */
+  async resyncChunk(chunk: number): Promise<'equal' | 'copied' | 'skipped'> {
+    const { members, base } = this.place(chunk);
+    const ready = members.filter((pd) => pd.state === 'ready');
+    if (ready.length < 2) {
+      this.markSynced(chunk);
+      return 'skipped';
+    }
+    let release!: () => void;
+    const done = new Promise<void>((r) => (release = r));
+    this.resyncing = { chunk, done };
+    try {
+      if ((this.inflight.get(chunk) ?? 0) > 0) await new Promise<void>((resolve) => (this.drained = { chunk, resolve }));
+      const src = Buffer.allocUnsafe(this.chunkSize);
+      await ready[0]!.read(src, 0, this.chunkSize, base);
+      let copied = false;
+      const other = Buffer.allocUnsafe(this.chunkSize);
+      for (const pd of ready.slice(1)) {
+        await pd.read(other, 0, this.chunkSize, base);
+        if (!other.equals(src)) {
+          await pd.write(src, 0, this.chunkSize, base);
+          copied = true;
+        }
+      }
+      this.markSynced(chunk);
+      return copied ? 'copied' : 'equal';
+    } finally {
+      this.resyncing = null;
+      this.drained = null;
+      release();
+    }
   }
 
   contains(chunk: number): boolean {
@@ -68,8 +142,8 @@ export class RaidGroup {
 
   async read(chunk: number, offset: number, buf: Buffer, bufOffset: number, length: number, onPdFail: (pd: PhysicalDisk, e: unknown) => void): Promise<void> {
     const { members, base } = this.place(chunk);
-    // Alternate between healthy mirrors to spread reads.
-    const start = members.length > 1 ? this.readCursor++ % members.length : 0;
+    // Alternate between healthy mirrors to spread reads, once they are known to agree.
+    const start = members.length > 1 && chunk - this.firstChunk < this.syncedBelow ? this.readCursor++ % members.length : 0;
     let lastErr: unknown;
     for (let k = 0; k < members.length; k++) {
       const pd = members[(start + k) % members.length]!;
@@ -87,6 +161,18 @@ export class RaidGroup {
 
   async write(chunk: number, offset: number, buf: Buffer, bufOffset: number, length: number, onPdFail: (pd: PhysicalDisk, e: unknown) => void): Promise<void> {
     const { members, base } = this.place(chunk);
+    if (members.length > 1 && !this.inSync) {
+      while (this.resyncing?.chunk === chunk) await this.resyncing.done;
+      this.inflight.set(chunk, (this.inflight.get(chunk) ?? 0) + 1);
+      try {
+        return await this.writeMirrors(chunk, members, base, offset, buf, bufOffset, length, onPdFail);
+      } finally {
+        const n = this.inflight.get(chunk)! - 1;
+        if (n === 0) this.inflight.delete(chunk);
+        else this.inflight.set(chunk, n);
+        if (n === 0 && this.drained?.chunk === chunk) this.drained.resolve();
+      }
+    }
     if (members.length === 1) {
       const pd = members[0]!;
       if (pd.state === 'ready') {
@@ -98,6 +184,19 @@ export class RaidGroup {
       }
       throw this.noWritableCopy(chunk);
     }
+    return this.writeMirrors(chunk, members, base, offset, buf, bufOffset, length, onPdFail);
+  }
+
+  private async writeMirrors(
+    chunk: number,
+    members: PhysicalDisk[],
+    base: number,
+    offset: number,
+    buf: Buffer,
+    bufOffset: number,
+    length: number,
+    onPdFail: (pd: PhysicalDisk, e: unknown) => void,
+  ): Promise<void> {
     let ok = 0;
     await Promise.all(
       members.map(async (pd) => {

@@ -12,7 +12,7 @@ export function poolDetails(p: PoolInfo): string {
     ['Pool Name', p.name],
     ['Pool Type', p.type],
     ['RAID Type', p.raid],
-    ['Pool State', p.state],
+    ['Pool State', p.resyncProgress === null ? p.state : `${p.state} (mirror resync ${p.resyncProgress}%)`],
     ['Pool Capacity', necCapacity(p.capacity)],
     ['Used Pool Capacity', necCapacity(p.used)],
     ['Free Pool Capacity', necCapacity(p.free)],
