@@ -116,6 +116,16 @@ export interface HostInfo {
   name: string;
   initiators: string[];
   luns: Array<{ lun: number; ld: string; ldNumber: number }>;
+  /** One-way CHAP the host's initiators must pass (the secret is never shown), or null. */
+  chap: { user: string } | null;
+}
+
+/** The array's iSCSI target as initiators see it. */
+export interface TargetInfo {
+  name: string;
+  portals: Array<{ host: string; port: number; controller: number; state: 'up' | 'down' }>;
+  /** Mutual CHAP: the name the target answers initiators' challenges with (secret never shown), or null. */
+  mutualChap: { user: string } | null;
 }
 
 export interface ControllerInfo {
@@ -168,6 +178,11 @@ export interface ArrayAgent {
   /** Maps an LD into a host's LUN space; lun defaults to the lowest free LUN. */
   mapLun(host: string, ld: string | number, lun?: number): Promise<HostInfo>;
   unmapLun(host: string, lun: number): Promise<HostInfo>;
+  setHostChap(host: string, user: string, secret: string): Promise<HostInfo>;
+  clearHostChap(host: string): Promise<HostInfo>;
+  targetInfo(): TargetInfo;
+  setTargetChap(user: string, secret: string): Promise<TargetInfo>;
+  clearTargetChap(): Promise<TargetInfo>;
 
   listSnapshots(ld: string | number): SnapshotInfo[];
   createSnapshot(ld: string | number, name?: string): Promise<SnapshotInfo>;

@@ -13,12 +13,14 @@ import type { Pool } from '../block/pool.js';
 import { parseRaid } from '../block/raid-group.js';
 import { QOS_MAX, QOS_MIN, QosDevice, QosScheduler } from '../block/qos.js';
 import type { QosLimits } from '../block/qos.js';
-import type { ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdInfo, PoolInfo, RaidType, SnapshotInfo } from './agent.js';
+import type { ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdInfo, PoolInfo, RaidType, SnapshotInfo, TargetInfo } from './agent.js';
 export type { SnapshotInfo } from './agent.js';
 import { Controllers } from './controllers.js';
 import type { HostPort } from './controllers.js';
 import type { TargetPortGroupInfo } from '../scsi/types.js';
-import { HostTable } from './hosts.js';
+import { HostTable, validateChap } from './hosts.js';
+import type { ChapCredentials } from './hosts.js';
+import type { ChapConfig } from '../iscsi/chap.js';
 import { LicenseTable } from './licenses.js';
 import type { LicenseInfo } from './licenses.js';
 import type { HostEntry } from './hosts.js';
@@ -62,9 +64,13 @@ export interface FrontEndHooks {
   capacityChanged?(ldNumbers: number[]): void;
   /** Host entries or LUN mappings changed: initiators may see other LUNs. */
   lunsChanged?(): void;
+  /** CHAP credentials changed: later logins use the new ones (sessions stay). */
+  authChanged?(): void;
 }
 
 const NAME_RE = /^[A-Za-z0-9_.:-]{1,32}$/;
+/** Metadata key (under fe/) of the target's mutual CHAP credentials. */
+const MUTUAL_CHAP_KEY = 'iscsi/mutual-chap';
 /** The solution reserved volume's fixed size. */
 export const SSV_SIZE = 4 * 2 ** 30;
 export const MAX_GENERATIONS = 256;
@@ -702,7 +708,66 @@ export class KuraArray implements ArrayAgent {
 
   private hostInfo(h: HostEntry): HostInfo {
     const luns = [...h.luns].sort((a, b) => a[0] - b[0]).map(([lun, n]) => ({ lun, ld: this.ldByNumber(n)?.name ?? '?', ldNumber: n }));
-    return { name: h.name, initiators: [...h.initiators], luns };
+    return { name: h.name, initiators: [...h.initiators], luns, chap: h.chap ? { user: h.chap.user } : null };
+  }
+
+  setHostChap(host: string, user: string, secret: string): Promise<HostInfo> {
+    return this.config(() => this.authChangedAfter(() => this.hostInfo(this.hosts.setChap(host, user, secret))));
+  }
+
+  clearHostChap(host: string): Promise<HostInfo> {
+    return this.config(() => this.authChangedAfter(() => this.hostInfo(this.hosts.clearChap(host))));
+  }
+
+  targetInfo(): TargetInfo {
+    const mutual = this.mutualChap();
+    return {
+      name: this.targetName(),
+      portals: this.hostPorts().map((p) => ({ host: p.host, port: p.port, controller: p.controller, state: p.state })),
+      mutualChap: mutual ? { user: mutual.user } : null,
+    };
+  }
+
+  setTargetChap(user: string, secret: string): Promise<TargetInfo> {
+    return this.config(() =>
+      this.authChangedAfter(() => {
+        this.setFrontEndState(MUTUAL_CHAP_KEY, JSON.stringify(validateChap(user, secret)));
+        return this.targetInfo();
+      }),
+    );
+  }
+
+  clearTargetChap(): Promise<TargetInfo> {
+    return this.config(() =>
+      this.authChangedAfter(() => {
+        if (!this.mutualChap()) throw new KuraError('KURA-E2103', 'ENOENT', 'The target has no mutual CHAP credentials.', 'Nothing to clear; kura target show tells what is set.');
+        this.setFrontEndState(MUTUAL_CHAP_KEY, undefined);
+        return this.targetInfo();
+      }),
+    );
+  }
+
+  private mutualChap(): ChapCredentials | undefined {
+    const v = this.getFrontEndState(MUTUAL_CHAP_KEY);
+    return v === undefined ? undefined : (JSON.parse(v) as ChapCredentials);
+  }
+
+  /**
+   * What the iSCSI login checks: the credentials of every host entry with CHAP
+   * (keyed by its initiators), and the target's own for mutual CHAP. Initiators
+   * of hosts without CHAP log in without it.
+   */
+  chapConfig(): ChapConfig {
+    const initiators: Record<string, { user: string; secret: string }> = {};
+    for (const h of this.hosts.list()) if (h.chap) for (const i of h.initiators) initiators[i] = { ...h.chap };
+    const mutual = this.mutualChap();
+    return { initiators, unlistedMaySkip: true, mutualUser: mutual?.user, mutualSecret: mutual?.secret };
+  }
+
+  private authChangedAfter<T>(fn: () => T): T {
+    const r = fn();
+    for (const f of this.frontEnds) f.authChanged?.();
+    return r;
   }
 
   listHosts(): HostInfo[] {

@@ -10,6 +10,28 @@ export interface HostEntry {
   initiators: string[];
   /** LUN → LD number. */
   luns: Map<number, number>;
+  /** CHAP credentials the host's initiators log in with (one-way CHAP), if required. */
+  chap?: ChapCredentials;
+}
+
+export interface ChapCredentials {
+  user: string;
+  secret: string;
+}
+
+/** RFC 7143 asks for secrets of at least 12 bytes (96 bits) when CHAP crosses a network; Windows and ESXi enforce 12 to 16. */
+const MIN_SECRET = 12;
+const MAX_SECRET = 255;
+
+/** Checks CHAP credentials given by a user (host entries and the target's mutual CHAP). */
+export function validateChap(user: string, secret: string): ChapCredentials {
+  if (typeof user !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(user)) {
+    throw new KuraError('KURA-E2100', 'EINVAL', 'The CHAP user name is empty, too long or holds spaces or control characters.', 'Give 1 to 255 printable characters without spaces.');
+  }
+  if (typeof secret !== 'string' || secret.length < MIN_SECRET || secret.length > MAX_SECRET || !/^[\x20-\x7e]+$/.test(secret)) {
+    throw new KuraError('KURA-E2101', 'EINVAL', `The CHAP secret must be ${MIN_SECRET} to ${MAX_SECRET} printable characters.`, 'Choose a longer secret; initiators such as Windows and ESXi accept 12 to 16 characters.');
+  }
+  return { user, secret };
 }
 
 export const MAX_LUN = 16383;
@@ -25,10 +47,31 @@ export class HostTable {
       CREATE TABLE IF NOT EXISTS host (name TEXT PRIMARY KEY);
       CREATE TABLE IF NOT EXISTS host_initiator (host TEXT NOT NULL, iqn TEXT NOT NULL UNIQUE);
       CREATE TABLE IF NOT EXISTS host_lun (host TEXT NOT NULL, lun INTEGER NOT NULL, ld_number INTEGER NOT NULL, PRIMARY KEY (host, lun));
+      CREATE TABLE IF NOT EXISTS host_chap (host TEXT PRIMARY KEY, user TEXT NOT NULL, secret TEXT NOT NULL);
     `);
     for (const r of db.prepare('SELECT name FROM host').all() as Array<{ name: string }>) this.hosts.set(r.name, { name: r.name, initiators: [], luns: new Map() });
     for (const r of db.prepare('SELECT host, iqn FROM host_initiator').all() as Array<{ host: string; iqn: string }>) this.hosts.get(r.host)?.initiators.push(r.iqn);
     for (const r of db.prepare('SELECT host, lun, ld_number FROM host_lun').all() as Array<{ host: string; lun: number; ld_number: number }>) this.hosts.get(r.host)?.luns.set(r.lun, r.ld_number);
+    for (const r of db.prepare('SELECT host, user, secret FROM host_chap').all() as Array<{ host: string; user: string; secret: string }>) {
+      const h = this.hosts.get(r.host);
+      if (h) h.chap = { user: r.user, secret: r.secret };
+    }
+  }
+
+  setChap(name: string, user: string, secret: string): HostEntry {
+    const h = this.get(name);
+    const c = validateChap(user, secret);
+    this.db.prepare('INSERT INTO host_chap (host, user, secret) VALUES (?, ?, ?) ON CONFLICT(host) DO UPDATE SET user = excluded.user, secret = excluded.secret').run(name, c.user, c.secret);
+    h.chap = c;
+    return h;
+  }
+
+  clearChap(name: string): HostEntry {
+    const h = this.get(name);
+    if (!h.chap) throw new KuraError('KURA-E2102', 'ENOENT', `Host ${name} has no CHAP credentials.`, 'Nothing to clear; kura host list shows which hosts use CHAP.');
+    this.db.prepare('DELETE FROM host_chap WHERE host = ?').run(name);
+    delete h.chap;
+    return h;
   }
 
   get open(): boolean {
@@ -119,7 +162,7 @@ export class HostTable {
   delete(name: string): void {
     this.get(name);
     this.db.transaction(() => {
-      for (const t of ['host_lun', 'host_initiator']) this.db.prepare(`DELETE FROM ${t} WHERE host = ?`).run(name);
+      for (const t of ['host_lun', 'host_initiator', 'host_chap']) this.db.prepare(`DELETE FROM ${t} WHERE host = ?`).run(name);
       this.db.prepare('DELETE FROM host WHERE name = ?').run(name);
     })();
     this.hosts.delete(name);

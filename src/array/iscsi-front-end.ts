@@ -35,11 +35,17 @@ export class IscsiFrontEnd {
   readonly server: IscsiTargetServer;
   readonly target: ScsiTarget;
   private readonly units = new Map<number, LuEntry>();
+  /** One object the login code keeps reading; refreshed in place when credentials change. */
+  private readonly chap: ChapConfig;
+  /** Credentials given by the caller (tests) are kept; otherwise they follow the array. */
+  private readonly fixedChap: boolean;
 
   constructor(
     private readonly array: KuraArray,
     opts: IscsiFrontEndOptions = {},
   ) {
+    this.fixedChap = opts.chap !== undefined;
+    this.chap = opts.chap ?? array.chapConfig();
     this.target = new ScsiTarget({
       luns: (nexus) => [...this.array.lunsFor(nexus.initiatorName).keys()].sort((a, b) => a - b),
       lookup: (nexus, lun) => this.lookup(nexus, lun),
@@ -56,7 +62,7 @@ export class IscsiFrontEnd {
       alias: array.info().name,
       portals,
       scsi: this.target,
-      chap: opts.chap,
+      chap: this.chap,
       offers: opts.offers,
       keepaliveMs: opts.keepaliveMs,
       log: opts.log,
@@ -66,8 +72,20 @@ export class IscsiFrontEnd {
       portUp: (host, port) => this.server.portalUp(host, port),
       aluaChanged: (lds) => this.notify(lds, ASC_ASYMMETRIC_ACCESS_STATE_CHANGED),
       capacityChanged: (lds) => this.notify(lds, ASC_CAPACITY_DATA_HAS_CHANGED),
-      lunsChanged: () => this.lunsChanged(),
+      lunsChanged: () => {
+        this.refreshChap();
+        this.lunsChanged();
+      },
+      authChanged: () => this.refreshChap(),
     });
+  }
+
+  /** Host entries and their initiators decide who must authenticate: re-read them. */
+  private refreshChap(): void {
+    if (this.fixedChap) return;
+    const next = this.array.chapConfig();
+    for (const k of Object.keys(this.chap) as Array<keyof ChapConfig>) delete this.chap[k];
+    Object.assign(this.chap, next);
   }
 
   /** Binds every portal; with port 0 the OS picks one and the array learns which. */

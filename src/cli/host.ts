@@ -1,16 +1,36 @@
 // kura host ..., kura fault ..., kura license ...
 import type { Command } from 'commander';
-import type { ControllerInfo, HostInfo, LicenseInfo } from '../array/agent.js';
-import { intArg } from './units.js';
+import fs from 'node:fs';
+import type { ControllerInfo, HostInfo, LicenseInfo, TargetInfo } from '../array/agent.js';
+import { CliArgError, intArg } from './units.js';
 import { enc } from './context.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
 
 function hostTable(hs: HostInfo[]): string {
   return table(
-    ['Host', 'Initiators', 'LUN -> LD'],
-    hs.map((h) => [h.name, h.initiators.join(',') || '-', h.luns.map((l) => `${l.lun}->${l.ld}`).join(',') || '-']),
+    ['Host', 'Initiators', 'LUN -> LD', 'CHAP'],
+    hs.map((h) => [h.name, h.initiators.join(',') || '-', h.luns.map((l) => `${l.lun}->${l.ld}`).join(',') || '-', h.chap ? h.chap.user : '-']),
   );
+}
+
+/** The secret from --secret or --secret-file (which keeps it out of ps and shell history). */
+function secretArg(o: { secret?: string; secretFile?: string }): string {
+  if (o.secret !== undefined && o.secretFile !== undefined) throw new CliArgError('KURA-E5031', 'Both --secret and --secret-file were given.', 'Give one of them.');
+  if (o.secretFile !== undefined) {
+    try {
+      return fs.readFileSync(o.secretFile, 'utf8').replace(/\r?\n$/, '');
+    } catch (e) {
+      throw new CliArgError('KURA-E5032', `Cannot read the secret file ${o.secretFile}: ${(e as Error).message}.`, 'Give a readable file holding the secret on one line.');
+    }
+  }
+  if (o.secret !== undefined) return o.secret;
+  throw new CliArgError('KURA-E5033', 'No CHAP secret was given.', 'Give --secret SECRET or --secret-file FILE (12 to 255 characters).');
+}
+
+function targetText(t: TargetInfo): string {
+  const portals = t.portals.map((p) => `${p.host}:${p.port} (controller ${String(p.controller).padStart(2, '0')}, ${p.state})`);
+  return [`Target Name     : ${t.name}`, `Portals         : ${portals.join(', ')}`, `Mutual CHAP     : ${t.mutualChap ? `user ${t.mutualChap.user}` : 'off'}`].join('\n');
 }
 
 function controllerTable(cs: ControllerInfo[]): string {
@@ -74,6 +94,50 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .action(async (name: string) => {
       await ctx.client().call('DELETE', `/hosts/${enc(name)}`);
       print(ctx.json(), { deleted: name }, () => `Host ${name} deleted.`);
+    });
+
+  host
+    .command('set-chap <host>')
+    .description("require one-way CHAP from the host's initiators")
+    .requiredOption('--user <name>', 'CHAP user name the initiators send')
+    .option('--secret <secret>', 'CHAP secret (12 to 255 characters)')
+    .option('--secret-file <file>', 'read the secret from a file')
+    .action(async (name: string, o: { user: string; secret?: string; secretFile?: string }) => {
+      const h = await ctx.client().call<HostInfo>('POST', `/hosts/${enc(name)}/chap`, { user: o.user, secret: secretArg(o) });
+      print(ctx.json(), h, () => hostTable([h]));
+    });
+  host
+    .command('clear-chap <host>')
+    .description("stop requiring CHAP from the host's initiators")
+    .action(async (name: string) => {
+      const h = await ctx.client().call<HostInfo>('DELETE', `/hosts/${enc(name)}/chap`);
+      print(ctx.json(), h, () => hostTable([h]));
+    });
+
+  const target = program.command('target').description("the array's iSCSI target");
+  target
+    .command('show')
+    .description('target name, portals and mutual CHAP')
+    .action(async () => {
+      const t = await ctx.client().call<TargetInfo>('GET', '/target');
+      print(ctx.json(), t, () => targetText(t));
+    });
+  target
+    .command('set-chap')
+    .description('credentials the target answers initiators with (mutual CHAP)')
+    .requiredOption('--user <name>', 'CHAP user name the target sends')
+    .option('--secret <secret>', 'CHAP secret (12 to 255 characters)')
+    .option('--secret-file <file>', 'read the secret from a file')
+    .action(async (o: { user: string; secret?: string; secretFile?: string }) => {
+      const t = await ctx.client().call<TargetInfo>('POST', '/target/chap', { user: o.user, secret: secretArg(o) });
+      print(ctx.json(), t, () => targetText(t));
+    });
+  target
+    .command('clear-chap')
+    .description('remove the mutual CHAP credentials')
+    .action(async () => {
+      const t = await ctx.client().call<TargetInfo>('DELETE', '/target/chap');
+      print(ctx.json(), t, () => targetText(t));
     });
 
   const fault = program.command('fault').description('fault injection for tests and drills');

@@ -12,8 +12,14 @@ import type { TextPair } from './text.js';
 export interface ChapConfig {
   targetUser?: string;
   targetSecret?: string;
-  /** InitiatorName (IQN) → that initiator's secret. */
-  initiators?: Record<string, string>;
+  /** InitiatorName (IQN) → that initiator's secret (any CHAP_N), or its user name and secret. */
+  initiators?: Record<string, string | { user?: string; secret: string }>;
+  /**
+   * Initiators without credentials of their own (and no target-wide secret) log in
+   * without CHAP. Off: once any CHAP credentials exist, every normal session must
+   * authenticate, and an unlisted initiator is refused.
+   */
+  unlistedMaySkip?: boolean;
   /** Sent as CHAP_N/CHAP_R when the initiator authenticates the target (mutual CHAP). */
   mutualUser?: string;
   mutualSecret?: string;
@@ -24,10 +30,13 @@ export const CHAP_MD5 = 5;
 const MAX_CHALLENGE = 1024;
 const CHALLENGE_LENGTH = 16;
 
-/** Whether normal sessions must authenticate. */
-export function chapRequired(cfg: ChapConfig | undefined): boolean {
+/** Whether a normal session of this initiator (if known yet) must authenticate. */
+export function chapRequired(cfg: ChapConfig | undefined, initiatorName?: string): boolean {
   if (!cfg) return false;
-  return !!cfg.targetSecret || Object.keys(cfg.initiators ?? {}).length > 0;
+  if (cfg.targetSecret) return true;
+  if (initiatorName !== undefined && cfg.initiators?.[initiatorName] !== undefined) return true;
+  if (cfg.unlistedMaySkip) return false;
+  return Object.keys(cfg.initiators ?? {}).length > 0;
 }
 
 /** Decodes a CHAP binary value: 0x followed by hex digits, or 0b followed by base64 (RFC 7143 6.1). */
@@ -67,7 +76,8 @@ export class ChapAuthenticator {
     initiatorName: string | undefined,
   ) {
     const perInitiator = initiatorName !== undefined ? cfg.initiators?.[initiatorName] : undefined;
-    if (perInitiator !== undefined) this.cred = { secret: perInitiator };
+    if (typeof perInitiator === 'string') this.cred = { secret: perInitiator };
+    else if (perInitiator !== undefined) this.cred = perInitiator;
     else if (cfg.targetSecret) this.cred = { user: cfg.targetUser, secret: cfg.targetSecret };
   }
 

@@ -106,7 +106,7 @@ export class LoginNegotiation {
 
   /** Whether this login (as far as known) must authenticate with CHAP. */
   private authRequired(): boolean {
-    return this.params.sessionType === 'Normal' && chapRequired(this.target.chap);
+    return this.params.sessionType === 'Normal' && chapRequired(this.target.chap, this.params.initiatorName);
   }
 
   private authenticated(): boolean {

@@ -317,6 +317,54 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
     },
   });
 
+  r({
+    method: 'POST',
+    path: '/api/v1/hosts/{name}/chap',
+    tag: 'hosts',
+    summary: "Require one-way CHAP from the host's initiators (user name and secret, 12 to 255 characters)",
+    body: { user: { type: 'string', required: true, description: 'CHAP user name (CHAP_N) the initiators send' }, secret: { type: 'string', required: true, description: 'CHAP secret, 12 to 255 printable characters' } },
+    handler: async ({ params, body }) => {
+      const h = await agent.setHostChap(params['name']!, body['user'] as string, body['secret'] as string);
+      changed('KURA-I4036', `host/${h.name}`, `Host ${h.name} now logs in with CHAP user ${h.chap?.user}.`);
+      return h;
+    },
+  });
+  r({
+    method: 'DELETE',
+    path: '/api/v1/hosts/{name}/chap',
+    tag: 'hosts',
+    summary: "Stop requiring CHAP from the host's initiators",
+    handler: async ({ params }) => {
+      const h = await agent.clearHostChap(params['name']!);
+      changed('KURA-I4037', `host/${h.name}`, `Host ${h.name} no longer uses CHAP.`);
+      return h;
+    },
+  });
+  r({ method: 'GET', path: '/api/v1/target', tag: 'hosts', summary: "The array's iSCSI target: name, portals, mutual CHAP user", handler: () => agent.targetInfo() });
+  r({
+    method: 'POST',
+    path: '/api/v1/target/chap',
+    tag: 'hosts',
+    summary: 'Set the credentials the target answers initiators with (mutual CHAP)',
+    body: { user: { type: 'string', required: true, description: 'CHAP user name the target sends' }, secret: { type: 'string', required: true, description: 'CHAP secret, 12 to 255 printable characters' } },
+    handler: async ({ body }) => {
+      const t = await agent.setTargetChap(body['user'] as string, body['secret'] as string);
+      changed('KURA-I4038', 'target', `Mutual CHAP set for target ${t.name} (user ${t.mutualChap?.user}).`);
+      return t;
+    },
+  });
+  r({
+    method: 'DELETE',
+    path: '/api/v1/target/chap',
+    tag: 'hosts',
+    summary: 'Remove the mutual CHAP credentials',
+    handler: async () => {
+      const t = await agent.clearTargetChap();
+      changed('KURA-I4039', 'target', `Mutual CHAP removed from target ${t.name}.`);
+      return t;
+    },
+  });
+
   // ---- controllers and fault injection ----
   r({ method: 'GET', path: '/api/v1/controllers', tag: 'faults', summary: 'Controllers and host ports with their states', handler: () => agent.listControllers() });
   r({

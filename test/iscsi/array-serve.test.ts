@@ -13,7 +13,7 @@ import { IscsiInitiator } from '../../src/iscsi/initiator.js';
 import { KURA, startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { cdb, pattern, senseOf } from './cdb.js';
-import { INITIATOR, INITIATOR2, ok, qemuIscsiDriverPresent } from './helpers.js';
+import { INITIATOR, INITIATOR2, ok, qemuIscsiDriverPresent, run } from './helpers.js';
 
 const MiB = 1 << 20;
 const UNIT_ATTENTION = 0x06;
@@ -261,5 +261,50 @@ test('persistent reservations with APTPL survive kill -9 and restart; without AP
   } finally {
     await s.stop();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('CHAP: a host entry with CHAP must authenticate, others need not; mutual CHAP proves the target; both can be cleared', { timeout: 90_000 }, async () => {
+  const portal = `127.0.0.1:${srv.iscsiPorts[0]}`;
+  kura(srv, 'host', 'create', 'chapped', '--initiator', INITIATOR);
+  kura(srv, 'host', 'map', 'chapped', 'demo0', '--lun', '0');
+  kura(srv, 'host', 'create', 'open', '--initiator', INITIATOR2);
+  kura(srv, 'host', 'map', 'open', 'demo0', '--lun', '0');
+  try {
+    // Too short a secret is refused with its id; nothing changes.
+    const short = spawnSync(process.execPath, [KURA, 'host', 'set-chap', 'chapped', '--user', 'alice', '--secret', 'short'], { env: srv.env, encoding: 'utf8' });
+    assert.equal(short.status, 1);
+    assert.match(short.stderr, /KURA-E2101/);
+    assert.match(await ok('iscsi-ls', ['-s', '-i', INITIATOR, `iscsi://${portal}`]), /Lun:0/);
+
+    const secretFile = path.join(os.tmpdir(), `kura-chap-${process.pid}`);
+    fs.writeFileSync(secretFile, 'alice-secret-123\n', { mode: 0o600 });
+    const listed = JSON.parse(kura(srv, 'host', 'set-chap', 'chapped', '--user', 'alice', '--secret-file', secretFile, '--json')) as { chap: { user: string } | null };
+    fs.rmSync(secretFile);
+    assert.deepEqual(listed.chap, { user: 'alice' }, 'the API shows the user, never the secret');
+    assert.doesNotMatch(kura(srv, 'host', 'list', '--json'), /alice-secret/);
+
+    const without = await run('iscsi-ls', ['-s', '-i', INITIATOR, `iscsi://${portal}`]);
+    assert.notEqual(without.status, 0, 'an initiator of a CHAP host cannot log in without CHAP');
+    const wrong = await run('iscsi-ls', ['-s', '-i', INITIATOR, `iscsi://alice%wrong-secret-99@${portal}`]);
+    assert.notEqual(wrong.status, 0, 'a wrong secret is refused');
+    assert.match(await ok('iscsi-ls', ['-s', '-i', INITIATOR, `iscsi://alice%alice-secret-123@${portal}`]), /Lun:0/);
+    assert.match(await ok('iscsi-ls', ['-s', '-i', INITIATOR2, `iscsi://${portal}`]), /Lun:0/, 'a host without CHAP logs in without it');
+
+    // Mutual CHAP: the initiator checks the target's answer.
+    kura(srv, 'target', 'set-chap', '--user', 'array1', '--secret', 'array-secret-456');
+    assert.match(kura(srv, 'target', 'show'), /Mutual CHAP\s+: user array1/);
+    const good = { ...process.env, LIBISCSI_CHAP_TARGET_USERNAME: 'array1', LIBISCSI_CHAP_TARGET_PASSWORD: 'array-secret-456' };
+    assert.match(await ok('iscsi-ls', ['-s', '-i', INITIATOR, `iscsi://alice%alice-secret-123@${portal}`], { env: good }), /Lun:0/);
+    const bad = { ...process.env, LIBISCSI_CHAP_TARGET_USERNAME: 'array1', LIBISCSI_CHAP_TARGET_PASSWORD: 'not-the-array-secret' };
+    const impostor = await run('iscsi-ls', ['-s', '-i', INITIATOR, `iscsi://alice%alice-secret-123@${portal}`], { env: bad });
+    assert.notEqual(impostor.status, 0, 'the initiator refuses a target that does not know the mutual secret');
+
+    kura(srv, 'host', 'clear-chap', 'chapped');
+    kura(srv, 'target', 'clear-chap');
+    assert.match(await ok('iscsi-ls', ['-s', '-i', INITIATOR, `iscsi://${portal}`]), /Lun:0/, 'after clear-chap the host logs in without CHAP');
+  } finally {
+    kura(srv, 'host', 'delete', 'chapped');
+    kura(srv, 'host', 'delete', 'open');
   }
 });
