@@ -101,9 +101,14 @@ async function startTgt(dir: string): Promise<{ url: string; proc: ChildProcess;
     url: `iscsi://127.0.0.1:${port}/${iqn}/1`,
     proc,
     stop: async () => {
-      if (proc.exitCode !== null) return;
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      // tgtd in the foreground ignores SIGTERM while it has targets: ask it to stop, then insist.
+      spawnSync('tgtadm', ['-C', String(control), '--op', 'delete', '--mode', 'system'], { timeout: 5000 });
+      const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
+      const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(t);
     },
   };
 }
