@@ -150,6 +150,14 @@ export interface LicenseInfo {
   unlocked?: string;
 }
 
+export interface LockInfo {
+  held: boolean;
+  owner: string | null;
+  acquired: string | null;
+  expires: string | null;
+  remainingSeconds: number;
+}
+
 export interface ArrayAgent {
   info(): ArrayInfo;
   listPools(): PoolInfo[];
@@ -200,6 +208,15 @@ export interface ArrayAgent {
   /** Fault injection: take a controller (with its ports) down or bring it back. */
   setControllerState(n: number, state: 'online' | 'down'): Promise<ControllerInfo[]>;
   setPortState(host: string, port: number, state: 'up' | 'down'): Promise<ControllerInfo[]>;
+
+  /** The configuration lock: who holds it and until when. */
+  lockInfo(): LockInfo;
+  /** Takes (or, for its holder, renews) the configuration lock; EBUSY while another owner holds it. */
+  acquireLock(owner: string, ttlSeconds?: number): LockInfo;
+  /** Releases it; another owner's lock only with force. */
+  releaseLock(owner: string | undefined, force?: boolean): LockInfo;
+  /** Refuses (EBUSY, KURA-E2400) a configuration change by anybody but the lock's holder. */
+  checkLock(owner: string | undefined): void;
 
   /** Subscribes to events the array raises itself (faults, thresholds, state changes). */
   onEvent(listener: (e: ArrayEvent) => void): () => void;

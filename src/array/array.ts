@@ -24,6 +24,8 @@ import type { ChapConfig } from '../iscsi/chap.js';
 import { LicenseTable } from './licenses.js';
 import type { LicenseInfo } from './licenses.js';
 import type { HostEntry } from './hosts.js';
+import { ConfigLock } from './config-lock.js';
+import type { LockInfo } from './config-lock.js';
 
 export const KURA_VERSION = '0.1.0';
 /** IEEE company id used in NAA 6 designators (a placeholder until Kura has its own). */
@@ -151,6 +153,7 @@ export class KuraArray implements ArrayAgent {
   readonly qos = new QosScheduler();
   readonly controllers: Controllers;
   private frontEnds: FrontEndHooks[] = [];
+  readonly configLock: ConfigLock;
 
   private constructor(dataDir: string, engine: BlockEngine, portals: Array<{ host: string; port: number }>) {
     this.dataDir = dataDir;
@@ -158,6 +161,7 @@ export class KuraArray implements ArrayAgent {
     this.hosts = new HostTable(engine.store.db);
     this.licenses = new LicenseTable(engine.store.db);
     this.controllers = new Controllers(portals);
+    this.configLock = new ConfigLock({ get: () => engine.store.getMeta('config_lock'), set: (v) => (v === undefined ? engine.store.deleteMeta('config_lock') : engine.store.setMeta('config_lock', v)) });
     const serial = engine.store.getMeta('array_serial');
     this.isNew = serial === undefined;
     if (serial === undefined) {
@@ -236,6 +240,30 @@ export class KuraArray implements ArrayAgent {
     const p = this.configChain.then(fn, fn);
     this.configChain = p.catch(() => undefined);
     return p;
+  }
+
+  // ---- configuration lock (held by an administrator across requests) ----
+
+  lockInfo(): LockInfo {
+    return this.configLock.info();
+  }
+
+  acquireLock(owner: string, ttlSeconds?: number): LockInfo {
+    const l = this.configLock.acquire(owner, ttlSeconds);
+    this.emit({ id: 'KURA-I2405', severity: 'info', source: 'array', text: `Configuration lock taken (or renewed) by ${owner} until ${l.expires}.` });
+    return l;
+  }
+
+  releaseLock(owner: string | undefined, force = false): LockInfo {
+    const holder = this.configLock.info().owner;
+    const l = this.configLock.release(owner, force);
+    if (holder !== owner) this.emit({ id: 'KURA-W2406', severity: 'warning', source: 'array', text: `Configuration lock of ${holder} released by force by ${owner ?? 'a client without an owner name'}.` });
+    else this.emit({ id: 'KURA-I2407', severity: 'info', source: 'array', text: `Configuration lock released by ${owner}.` });
+    return l;
+  }
+
+  checkLock(owner: string | undefined): void {
+    this.configLock.check(owner);
   }
 
   onEvent(listener: (e: ArrayEvent) => void): () => void {

@@ -1,6 +1,7 @@
 // The CLI's REST client (global fetch): the only way the kura command reaches an
 // array. Errors the API returns come back as KuraErrors with the server's id.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { KuraError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
@@ -15,11 +16,25 @@ const REQUEST_TIMEOUT_MS = 5 * 60_000;
 export interface ClientOptions {
   url?: string;
   token?: string;
+  /** Owner name for the configuration lock (X-Kura-Owner). */
+  owner?: string;
+}
+
+/** The CLI's owner name unless --owner or KURA_OWNER gives one: one per user and machine. */
+export function defaultOwner(): string {
+  let user = 'user';
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // No passwd entry (containers): keep the placeholder.
+  }
+  return `${user}@${os.hostname()}`.replace(/[^\x21-\x7e]/g, '_').slice(0, 64);
 }
 
 export class ApiClient {
   readonly url: string;
   private readonly token: string | undefined;
+  readonly owner: string;
 
   constructor(opts: ClientOptions) {
     const url = (opts.url ?? process.env['KURA_URL'] ?? DEFAULT_URL).trim().replace(/\/+$/, '');
@@ -33,6 +48,7 @@ export class ApiClient {
       throw new CliArgError('KURA-E5014', `The API URL "${url}" is not an http:// or https:// URL.`, `Give --url or KURA_URL like ${DEFAULT_URL}.`);
     }
     this.url = url;
+    this.owner = opts.owner ?? (process.env['KURA_OWNER'] || undefined) ?? defaultOwner();
     this.token = opts.token ?? (process.env['KURA_TOKEN'] || undefined) ?? readDefaultToken();
   }
 
@@ -41,7 +57,7 @@ export class ApiClient {
     try {
       res = await fetch(`${this.url}/api/v1${route}`, {
         method,
-        headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: { 'x-kura-owner': this.owner, ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });

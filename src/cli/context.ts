@@ -11,8 +11,8 @@ export interface CliContext {
 export function makeContext(program: Command): CliContext {
   return {
     client: () => {
-      const o = program.opts<{ url?: string; token?: string }>();
-      return new ApiClient({ url: o.url, token: o.token });
+      const o = program.opts<{ url?: string; token?: string; owner?: string }>();
+      return new ApiClient({ url: o.url, token: o.token, owner: o.owner });
     },
     json: () => program.opts<{ json?: boolean }>().json === true,
   };

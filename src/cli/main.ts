@@ -10,6 +10,7 @@ import { registerCheck } from './check.js';
 import { makeContext } from './context.js';
 import { registerEvents } from './events.js';
 import { registerHost } from './host.js';
+import { registerLock } from './lock.js';
 import { registerLd } from './ld.js';
 import { registerPool } from './pool.js';
 import { registerServe } from './serve.js';
@@ -24,6 +25,7 @@ program
   .option('--url <url>', 'API URL (or KURA_URL; default http://127.0.0.1:9940)')
   .option('--token <token>', 'API token (or KURA_TOKEN; default ./kura-data/admin.token)')
   .option('--json', 'print JSON instead of tables')
+  .option('--owner <name>', 'owner name for the configuration lock (or KURA_OWNER; default user@host)')
   .exitOverride()
   // Commander's own error lines are replaced by ours (with an id); help still prints.
   // Subcommands inherit these settings because they are created after them.
@@ -37,6 +39,7 @@ registerLd(program, ctx);
 registerSnapshot(program, ctx);
 registerHost(program, ctx);
 registerEvents(program, ctx);
+registerLock(program, ctx);
 registerCheck(program, ctx);
 
 function fail(id: string, message: string, action: string, code: number): never {

@@ -12,6 +12,8 @@ import { addRoutes, bytesText } from './routes.js';
 import { hex4 } from '../units.js';
 import { MethodNotAllowed, Router, sendError, sendJson, validateBody, validateQuery } from './router.js';
 
+/** The header a client names itself with for the configuration lock. */
+export const OWNER_HEADER = 'x-kura-owner';
 /** Request bodies above this are refused before they are read whole. */
 const MAX_BODY = 1024 * 1024;
 
@@ -109,7 +111,11 @@ export class Manager {
     }
     const query = validateQuery(route, url.searchParams);
     const body = takesBody ? validateBody(route, raw) : {};
-    const out = await route.handler({ params, query, body });
+    const ownerHeader = req.headers[OWNER_HEADER];
+    const owner = typeof ownerHeader === 'string' && ownerHeader !== '' ? ownerHeader : undefined;
+    // Every change but the lock's own routes waits for nobody: it is refused while another owner holds the lock.
+    if (route.method !== 'GET' && !route.lockExempt) this.opts.agent.checkLock(owner);
+    const out = await route.handler({ params, query, body, owner });
     const status = route.status ?? 200;
     if (status === 204) {
       res.writeHead(204);

@@ -20,6 +20,8 @@ export interface RouteContext {
   /** Query parameters checked against the route's `query` fields and converted to their types. */
   query: Record<string, unknown>;
   body: Record<string, unknown>;
+  /** The client's owner name (header X-Kura-Owner), for the configuration lock. */
+  owner?: string;
 }
 
 export interface Route {
@@ -33,6 +35,8 @@ export interface Route {
   /** Status for success (200 unless said). */
   status?: number;
   public?: boolean;
+  /** Not a configuration change: allowed while another owner holds the configuration lock. */
+  lockExempt?: boolean;
   handler: (ctx: RouteContext) => unknown | Promise<unknown>;
 }
 

@@ -408,6 +408,34 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
     },
   });
 
+  // ---- configuration lock ----
+  r({ method: 'GET', path: '/api/v1/lock', tag: 'lock', summary: 'The configuration lock: holder and expiry', handler: () => agent.lockInfo() });
+  r({
+    method: 'POST',
+    path: '/api/v1/lock',
+    tag: 'lock',
+    summary: 'Take (or renew) the configuration lock; while held, changes from other owners (header X-Kura-Owner) are refused with KURA-E2400',
+    lockExempt: true,
+    body: {
+      owner: { type: 'string', description: 'owner name (default: the X-Kura-Owner header)' },
+      ttl: { type: 'integer', description: 'seconds until it expires unless renewed (default 600); every change by the holder renews it' },
+    },
+    handler: ({ body, owner }) => {
+      const who = (body['owner'] as string | undefined) ?? owner;
+      if (who === undefined) throw new KuraError('KURA-E2408', 'EINVAL', 'The lock needs an owner name.', 'Give owner in the body or send the X-Kura-Owner header.');
+      return agent.acquireLock(who, body['ttl'] as number | undefined);
+    },
+  });
+  r({
+    method: 'DELETE',
+    path: '/api/v1/lock',
+    tag: 'lock',
+    summary: "Release the configuration lock (?force=true releases another owner's lock)",
+    lockExempt: true,
+    query: { force: { type: 'boolean', description: "release even when another owner holds it" }, owner: { type: 'string', description: 'owner name (default: the X-Kura-Owner header)' } },
+    handler: ({ query, owner }) => agent.releaseLock((query['owner'] as string | undefined) ?? owner, query['force'] === true),
+  });
+
   // ---- events ----
   r({
     method: 'GET',

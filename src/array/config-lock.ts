@@ -1,0 +1,107 @@
+// The configuration lock (the seed's "another user is configuring the disk
+// array"): an administrator takes it for a series of changes; while it is held,
+// configuration changes from any other owner are refused. It lives in the
+// array's metadata store so that it outlasts a manager restart, and it expires
+// so that a client that died cannot hold it for ever. A forced release (the
+// seed's "setseize -mode off -force") frees it for somebody else.
+import { KuraError } from '../errors.js';
+
+export const DEFAULT_LOCK_TTL_S = 600;
+export const MAX_LOCK_TTL_S = 24 * 3600;
+const OWNER_RE = /^[\x21-\x7e]{1,64}$/;
+
+export interface LockInfo {
+  held: boolean;
+  owner: string | null;
+  acquired: string | null;
+  expires: string | null;
+  /** Seconds until it expires (0 when free). */
+  remainingSeconds: number;
+}
+
+interface Held {
+  owner: string;
+  acquired: string;
+  expires: number;
+  ttl: number;
+}
+
+export interface LockStorage {
+  get(): string | undefined;
+  set(v: string | undefined): void;
+}
+
+export class ConfigLock {
+  constructor(
+    private readonly storage: LockStorage,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private held(): Held | undefined {
+    const raw = this.storage.get();
+    if (raw === undefined) return undefined;
+    const h = JSON.parse(raw) as Held;
+    if (h.expires <= this.now()) {
+      this.storage.set(undefined);
+      return undefined;
+    }
+    return h;
+  }
+
+  info(): LockInfo {
+    const h = this.held();
+    if (!h) return { held: false, owner: null, acquired: null, expires: null, remainingSeconds: 0 };
+    return { held: true, owner: h.owner, acquired: h.acquired, expires: new Date(h.expires).toISOString(), remainingSeconds: Math.ceil((h.expires - this.now()) / 1000) };
+  }
+
+  static validateOwner(owner: unknown): string {
+    if (typeof owner !== 'string' || !OWNER_RE.test(owner)) {
+      throw new KuraError('KURA-E2401', 'EINVAL', `Lock owner ${JSON.stringify(owner)?.slice(0, 70)} is not valid.`, 'Give 1 to 64 printable characters without spaces (the CLI sends user@host unless --owner or KURA_OWNER says otherwise).');
+    }
+    return owner;
+  }
+
+  /** Takes the lock, or renews it when the owner already holds it. */
+  acquire(owner: string, ttlSeconds = DEFAULT_LOCK_TTL_S): LockInfo {
+    ConfigLock.validateOwner(owner);
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_LOCK_TTL_S) {
+      throw new KuraError('KURA-E2402', 'EINVAL', `Lock lifetime ${ttlSeconds} s is out of range.`, `Give 1 to ${MAX_LOCK_TTL_S} seconds.`);
+    }
+    const h = this.held();
+    if (h && h.owner !== owner) throw this.busy(h);
+    const now = this.now();
+    this.storage.set(JSON.stringify({ owner, acquired: h?.acquired ?? new Date(now).toISOString(), expires: now + ttlSeconds * 1000, ttl: ttlSeconds } satisfies Held));
+    return this.info();
+  }
+
+  /** Releases the lock; another owner needs force. Releasing a free lock is refused so that a typo shows. */
+  release(owner: string | undefined, force = false): LockInfo {
+    const h = this.held();
+    if (!h) throw new KuraError('KURA-E2403', 'ENOENT', 'Nobody holds the configuration lock.', 'Nothing to release; kura lock show tells who holds it.');
+    if (h.owner !== owner && !force) {
+      throw new KuraError('KURA-E2404', 'EPERM', `The configuration lock is held by ${h.owner}, not by ${owner ?? 'this client'}.`, 'Release it as its owner, or take it away with kura lock release --force.');
+    }
+    this.storage.set(undefined);
+    return this.info();
+  }
+
+  /** Refuses a configuration change by anybody but the holder; the holder's change renews the lock. */
+  check(owner: string | undefined): void {
+    const h = this.held();
+    if (!h) return;
+    if (h.owner !== owner) throw this.busy(h);
+    const now = this.now();
+    this.storage.set(JSON.stringify({ ...h, expires: now + h.ttl * 1000 }));
+  }
+
+  private busy(h: Held): KuraError {
+    const left = Math.ceil((h.expires - this.now()) / 1000);
+    return new KuraError(
+      'KURA-E2400',
+      'EBUSY',
+      `Another user (${h.owner}) is configuring the disk array; the configuration lock expires in ${left} s unless renewed.`,
+      'Wait until that user releases it (kura lock show), or, if nobody is configuring any more, take it away with kura lock release --force.',
+      423,
+    );
+  }
+}
