@@ -24,6 +24,8 @@ export interface CommandContext {
   nexus: ItNexus;
   /** nexusKey(nexus). */
   key: string;
+  /** The LUs this nexus may address (EXTENDED COPY may only copy between them). */
+  peers?: () => LogicalUnit[];
 }
 
 export interface CommandSpec {

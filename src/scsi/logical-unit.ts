@@ -18,6 +18,7 @@ import {
   reservationConflict,
 } from './sense.js';
 import { ModeParameters } from './spc-mode.js';
+import { CopyResults } from './spc-xcopy.js';
 import { PersistentReservations, Spc2Reservation } from './spc-pr.js';
 import type { ItNexus, LogicalUnitSource, PrStore, ScsiCommand, ScsiResponse } from './types.js';
 import { UnitAttentions, nexusKey } from './unit-attention.js';
@@ -36,6 +37,8 @@ export class LogicalUnit {
   readonly mode = new ModeParameters();
   /** @internal Serialises overlapping writes and COMPARE AND WRITE. */
   readonly lbaLock = new LbaLock();
+  /** @internal Results of EXTENDED COPY held for RECEIVE COPY RESULTS. */
+  readonly copyResults = new CopyResults();
 
   constructor(source: LogicalUnitSource, prStore?: PrStore) {
     this.source = source;
@@ -79,13 +82,16 @@ export class LogicalUnit {
     if (this.spc2.holder === key) this.spc2.holder = undefined;
   }
 
-  /** Runs one command addressed to this LU. Never throws. */
-  async execute(cmd: ScsiCommand): Promise<ScsiResponse> {
+  /**
+   * Runs one command addressed to this LU. Never throws. `peers` lists the LUs the
+   * nexus may address (the target knows them); alone, an LU knows only itself.
+   */
+  async execute(cmd: ScsiCommand, peers?: () => LogicalUnit[]): Promise<ScsiResponse> {
     const cdb = padCdb(cmd.cdb);
     const spec = findCommand(cdb);
     let res: ScsiResponse;
     try {
-      res = await this.run(cmd, cdb, spec);
+      res = await this.run(cmd, cdb, spec, peers);
     } catch (e) {
       res = e instanceof ScsiError ? e.response() : checkCondition(HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE).response();
     }
@@ -93,7 +99,7 @@ export class LogicalUnit {
     return res;
   }
 
-  private async run(cmd: ScsiCommand, cdb: Buffer, spec: CommandSpec | undefined): Promise<ScsiResponse> {
+  private async run(cmd: ScsiCommand, cdb: Buffer, spec: CommandSpec | undefined, peers?: () => LogicalUnit[]): Promise<ScsiResponse> {
     const key = nexusKey(cmd.nexus);
     this.ua.notice(key);
     // Unit attentions come first (SAM-5 5.14), for every command but the three that never see them.
@@ -108,7 +114,7 @@ export class LogicalUnit {
     checkAluaAccess(portState(this.source.portGroups(), cmd.nexus.targetPortGroup, cmd.nexus.relativeTargetPortId), spec.alua);
     if (this.spc2.holder !== undefined && this.spc2.holder !== key && !spec.spc2Allowed) throw reservationConflict();
     if (this.pr.conflicts(key, spec.pr)) throw reservationConflict();
-    const ctx: CommandContext = { lu: this, cmd, cdb, nexus: cmd.nexus, key };
+    const ctx: CommandContext = { lu: this, cmd, cdb, nexus: cmd.nexus, key, peers };
     return await spec.handler(ctx);
   }
 }

@@ -11,6 +11,7 @@ import {
 } from './limits.js';
 import type { LogicalUnit } from './logical-unit.js';
 import { good, invalidCdbField } from './sense.js';
+import { thirdPartyCopyDescriptors } from './spc-xcopy.js';
 import type { ItNexus, ScsiResponse } from './types.js';
 
 export const VERSION_SPC4 = 0x06;
@@ -28,7 +29,8 @@ export const VPD_DEVICE_IDENTIFICATION = 0x83;
 export const VPD_BLOCK_LIMITS = 0xb0;
 export const VPD_BLOCK_DEVICE_CHARACTERISTICS = 0xb1;
 export const VPD_LOGICAL_BLOCK_PROVISIONING = 0xb2;
-const SUPPORTED_VPD = [VPD_SUPPORTED_PAGES, VPD_UNIT_SERIAL_NUMBER, VPD_DEVICE_IDENTIFICATION, VPD_BLOCK_LIMITS, VPD_BLOCK_DEVICE_CHARACTERISTICS, VPD_LOGICAL_BLOCK_PROVISIONING];
+export const VPD_THIRD_PARTY_COPY = 0x8f;
+const SUPPORTED_VPD = [VPD_SUPPORTED_PAGES, VPD_UNIT_SERIAL_NUMBER, VPD_DEVICE_IDENTIFICATION, VPD_THIRD_PARTY_COPY, VPD_BLOCK_LIMITS, VPD_BLOCK_DEVICE_CHARACTERISTICS, VPD_LOGICAL_BLOCK_PROVISIONING];
 
 // Designation descriptor fields (SPC-4 7.8.6)
 const PROTOCOL_ISCSI = 0x5;
@@ -50,6 +52,7 @@ interface StandardFields {
   product: string;
   revision: string;
   multiPort: boolean;
+  thirdPartyCopy: boolean;
 }
 
 function standardData(f: StandardFields): Buffer {
@@ -59,7 +62,7 @@ function standardData(f: StandardFields): Buffer {
   b[2] = VERSION_SPC4;
   b[3] = 0x10 | 0x02; // HISUP, RESPONSE DATA FORMAT 2
   b[4] = b.length - 5;
-  b[5] = 0x10; // TPGS 01b: implicit ALUA only
+  b[5] = 0x10 | (f.thirdPartyCopy ? 0x08 : 0); // TPGS 01b: implicit ALUA only; 3PC: EXTENDED COPY
   b[6] = f.multiPort ? 0x10 : 0x00; // MULTIP
   b[7] = 0x02; // CMDQUE
   asciiField(f.vendor, 8).copy(b, 8);
@@ -157,6 +160,8 @@ export function vpd(lu: LogicalUnit, nexus: ItNexus, page: number): Buffer | und
       return vpdPage(TYPE_DISK, VPD_UNIT_SERIAL_NUMBER, Buffer.from(lu.source.serial.replace(/[^\x20-\x7e]/g, '_'), 'ascii'));
     case VPD_DEVICE_IDENTIFICATION:
       return deviceIdentification(lu, nexus);
+    case VPD_THIRD_PARTY_COPY:
+      return vpdPage(TYPE_DISK, VPD_THIRD_PARTY_COPY, thirdPartyCopyDescriptors());
     case VPD_BLOCK_LIMITS:
       return blockLimits(lu);
     case VPD_BLOCK_DEVICE_CHARACTERISTICS:
@@ -182,7 +187,7 @@ export function inquiry(ctx: CommandContext): ScsiResponse {
   const lu = ctx.lu;
   if (!evpd) {
     const ports = lu.source.portGroups().reduce((n, g) => n + g.relativeTargetPortIds.length, 0);
-    return good(allocate(standardData({ byte0: TYPE_DISK, vendor: lu.source.vendor, product: lu.source.product, revision: lu.source.revision, multiPort: ports > 1 }), alloc));
+    return good(allocate(standardData({ byte0: TYPE_DISK, vendor: lu.source.vendor, product: lu.source.product, revision: lu.source.revision, multiPort: ports > 1, thirdPartyCopy: true }), alloc));
   }
   const data = vpd(lu, ctx.nexus, page);
   if (!data) throw invalidCdbField(2);
@@ -192,7 +197,7 @@ export function inquiry(ctx: CommandContext): ScsiResponse {
 /** INQUIRY addressed to a LUN with no logical unit: qualifier 011b, device type 1Fh (SPC-4 6.6.2). */
 export function inquiryNoLun(cdb: Buffer): ScsiResponse {
   const { evpd, page, alloc } = decode(cdb);
-  if (!evpd) return good(allocate(standardData({ byte0: PQ_NOT_CAPABLE, vendor: 'KURA', product: '', revision: '', multiPort: false }), alloc));
+  if (!evpd) return good(allocate(standardData({ byte0: PQ_NOT_CAPABLE, vendor: 'KURA', product: '', revision: '', multiPort: false, thirdPartyCopy: false }), alloc));
   if (page !== VPD_SUPPORTED_PAGES) throw invalidCdbField(2);
   return good(allocate(vpdPage(PQ_NOT_CAPABLE, VPD_SUPPORTED_PAGES, Buffer.from([VPD_SUPPORTED_PAGES])), alloc));
 }

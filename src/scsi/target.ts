@@ -83,7 +83,15 @@ export class ScsiTarget {
         return checkCondition(ILLEGAL_REQUEST, ASC_LOGICAL_UNIT_NOT_SUPPORTED).response();
       }
       this.remember(lu);
-      return await lu.execute(cmd);
+      const peers = (): LogicalUnit[] => {
+        const out: LogicalUnit[] = [];
+        for (const lun of this.resolver.luns(cmd.nexus)) {
+          const p = this.resolver.lookup(cmd.nexus, lun);
+          if (p) out.push(p);
+        }
+        return out;
+      };
+      return await lu.execute(cmd, peers);
     } catch (e) {
       if (e instanceof ScsiError) return e.response();
       return checkCondition(HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE).response();

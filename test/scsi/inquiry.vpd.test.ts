@@ -50,7 +50,7 @@ test('VPD pages: supported list (ascending, every one readable), serial, block l
   const sup = (await f.exec(cdb.inquiry(true, 0x00, 255))).dataIn!;
   assert.equal(sup[1], 0x00);
   const pages = [...sup.subarray(4, 4 + sup.readUInt16BE(2))];
-  assert.deepEqual(pages, [0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2]);
+  assert.deepEqual(pages, [0x00, 0x80, 0x83, 0x8f, 0xb0, 0xb1, 0xb2]);
   for (const p of pages) {
     const r = await f.exec(cdb.inquiry(true, p, 255));
     expectGood(r, `page ${p.toString(16)}`);

@@ -1,0 +1,275 @@
+// EXTENDED COPY (LID1) and RECEIVE COPY RESULTS (SPC-4 6.4, 6.21): the copy
+// manager that VMware's "full copy" (VAAI XCOPY) and other hosts use to have the
+// array copy blocks from one LU to another without the data crossing the wire.
+// Supported: identification descriptor target descriptors (E4h) naming LUs by
+// the NAA designator of VPD page 83h, and block-to-block segment descriptors
+// (02h). Copies run synchronously: RECEIVE COPY RESULTS reports finished copies.
+import { u32 } from './cdb.js';
+import type { CommandContext } from './command.js';
+import type { LogicalUnit } from './logical-unit.js';
+import {
+  ASC_INVALID_FIELD_IN_PARAMETER_LIST,
+  ASC_NO_ADDITIONAL_SENSE,
+  ASC_SOFTWARE_WRITE_PROTECTED,
+  ILLEGAL_REQUEST,
+  ScsiError,
+  checkCondition,
+  good,
+  invalidCdbField,
+  invalidParameterField,
+  parameterListLengthError,
+} from './sense.js';
+import type { ScsiResponse } from './types.js';
+
+export const EXTENDED_COPY = 0x83;
+export const RECEIVE_COPY_RESULTS = 0x84;
+/** EXTENDED COPY service action 00h: the LID1 parameter list format. */
+export const XCOPY_LID1 = 0x00;
+export const RCR_COPY_STATUS = 0x00;
+export const RCR_OPERATING_PARAMETERS = 0x03;
+
+export const TARGET_DESCRIPTOR_IDENTIFICATION = 0xe4;
+export const SEGMENT_DESCRIPTOR_BLOCK_TO_BLOCK = 0x02;
+
+export const COPY_ABORTED = 0x0a;
+export const ASC_UNREACHABLE_COPY_TARGET = 0x0804;
+export const ASC_COPY_TARGET_DEVICE_NOT_REACHABLE = 0x0d02;
+export const ASC_TOO_MANY_TARGET_DESCRIPTORS = 0x2606;
+export const ASC_UNSUPPORTED_TARGET_DESCRIPTOR_TYPE_CODE = 0x2607;
+export const ASC_TOO_MANY_SEGMENT_DESCRIPTORS = 0x2608;
+export const ASC_UNSUPPORTED_SEGMENT_DESCRIPTOR_TYPE_CODE = 0x2609;
+
+/** What RECEIVE COPY RESULTS OPERATING PARAMETERS promises and EXTENDED COPY enforces. */
+export const MAX_TARGET_DESCRIPTORS = 8;
+export const MAX_SEGMENT_DESCRIPTORS = 64;
+const PARAMETER_HEADER = 16;
+const TARGET_DESCRIPTOR_LENGTH = 32;
+const B2B_SEGMENT_LENGTH = 28;
+export const MAX_DESCRIPTOR_LIST_LENGTH = MAX_TARGET_DESCRIPTORS * TARGET_DESCRIPTOR_LENGTH + MAX_SEGMENT_DESCRIPTORS * B2B_SEGMENT_LENGTH;
+/** Bytes one segment descriptor may copy: 65535 blocks is what the 16-bit field allows at 512 bytes. */
+export const MAX_SEGMENT_BYTES = 0xffff * 512;
+/** The copy moves data in pieces of this size, so a large segment does not need a large buffer. */
+const PIECE_BYTES = 1 << 20;
+/** Finished copies kept per LU for RECEIVE COPY RESULTS (oldest dropped first). */
+const HELD_RESULTS = 64;
+
+const NAA_DESIGNATOR = 3;
+
+/** The result of one EXTENDED COPY, as COPY STATUS reports it. */
+export interface CopyResult {
+  ok: boolean;
+  segmentsProcessed: number;
+  bytesCopied: number;
+}
+
+/** Copy results per LU, keyed by I_T nexus and list identifier. */
+export class CopyResults {
+  private readonly held = new Map<string, CopyResult>();
+
+  set(nexusKey: string, listId: number, r: CopyResult): void {
+    const k = `${nexusKey}#${listId}`;
+    this.held.delete(k);
+    this.held.set(k, r);
+    if (this.held.size > HELD_RESULTS) this.held.delete(this.held.keys().next().value!);
+  }
+
+  get(nexusKey: string, listId: number): CopyResult | undefined {
+    return this.held.get(`${nexusKey}#${listId}`);
+  }
+}
+
+interface Segment {
+  offset: number;
+  src: number;
+  dst: number;
+  /** Blocks, in the source's block size (DC = 0) or the destination's (DC = 1). */
+  blocks: number;
+  dc: boolean;
+  srcLba: bigint;
+  dstLba: bigint;
+}
+
+let zeroPiece = Buffer.alloc(0);
+function zerosOf(n: number): Buffer {
+  if (zeroPiece.length < n) zeroPiece = Buffer.alloc(Math.max(n, PIECE_BYTES));
+  return zeroPiece.subarray(0, n);
+}
+
+function copyAborted(ascq = ASC_NO_ADDITIONAL_SENSE, byte?: number): ScsiError {
+  return checkCondition(COPY_ABORTED, ascq, byte === undefined ? {} : { field: { cdb: false, byte } });
+}
+
+/** The LU a target descriptor names: its designator must be the NAA designator of an LU this nexus can reach. */
+function resolveTarget(d: Buffer, at: number, peers: LogicalUnit[]): LogicalUnit {
+  const peripheralType = d[1]! & 0x1f;
+  if (peripheralType !== 0) throw invalidParameterField(at + 1);
+  const designatorType = d[5]! & 0x0f;
+  const association = (d[5]! >> 4) & 0x03;
+  const length = d[7]!;
+  if (length > 20) throw invalidParameterField(at + 7);
+  // Only logical-unit NAA designators identify a copy target here.
+  if (designatorType !== NAA_DESIGNATOR || association !== 0) throw copyAborted(ASC_UNREACHABLE_COPY_TARGET, at);
+  const naa = d.subarray(8, 8 + length).toString('hex');
+  const lu = peers.find((p) => p.source.naa.toLowerCase() === naa);
+  if (!lu) throw copyAborted(ASC_UNREACHABLE_COPY_TARGET, at);
+  const blockLength = d.readUIntBE(29, 3);
+  if (blockLength !== 0 && blockLength !== lu.device.blockSize) throw invalidParameterField(at + 29);
+  return lu;
+}
+
+export function extendedCopy(ctx: CommandContext): Promise<ScsiResponse> | ScsiResponse {
+  const cdb = ctx.cdb;
+  if ((cdb[1]! & 0x1f) !== XCOPY_LID1) throw invalidCdbField(1, 4);
+  const listLength = u32(cdb, 10);
+  // A parameter list length of zero asks for nothing (SPC-4 6.4.1).
+  if (listLength === 0) return good();
+  const p = ctx.cmd.dataOut ?? Buffer.alloc(0);
+  if (listLength < PARAMETER_HEADER || p.length < listLength) throw parameterListLengthError();
+  const listId = p[0]!;
+  const listIdUsage = (p[1]! >> 3) & 0x03;
+  if (listIdUsage === 0x01) throw invalidParameterField(1, 4);
+  if (listIdUsage === 0x03 && listId !== 0) throw invalidParameterField(0);
+  const targetsLength = p.readUInt16BE(2);
+  const segmentsLength = p.readUInt32BE(8);
+  const inlineLength = p.readUInt32BE(12);
+  if (PARAMETER_HEADER + targetsLength + segmentsLength + inlineLength > listLength) throw parameterListLengthError();
+  if (targetsLength + segmentsLength > MAX_DESCRIPTOR_LIST_LENGTH) throw parameterListLengthError();
+  if (inlineLength !== 0) throw invalidParameterField(12);
+  if (targetsLength % TARGET_DESCRIPTOR_LENGTH !== 0) throw parameterListLengthError();
+  const targetCount = targetsLength / TARGET_DESCRIPTOR_LENGTH;
+  if (targetCount > MAX_TARGET_DESCRIPTORS) throw checkCondition(ILLEGAL_REQUEST, ASC_TOO_MANY_TARGET_DESCRIPTORS);
+
+  // Segment descriptors: each says its own length.
+  const segments: Segment[] = [];
+  let off = PARAMETER_HEADER + targetsLength;
+  const segEnd = off + segmentsLength;
+  while (off < segEnd) {
+    if (off + 4 > segEnd) throw parameterListLengthError();
+    const len = p.readUInt16BE(off + 2) + 4;
+    if (off + len > segEnd) throw parameterListLengthError();
+    segments.push({ offset: off, src: 0, dst: 0, blocks: 0, dc: false, srcLba: 0n, dstLba: 0n });
+    off += len;
+  }
+  if (segments.length > MAX_SEGMENT_DESCRIPTORS) throw checkCondition(ILLEGAL_REQUEST, ASC_TOO_MANY_SEGMENT_DESCRIPTORS);
+
+  for (let i = 0; i < targetCount; i++) {
+    const at = PARAMETER_HEADER + i * TARGET_DESCRIPTOR_LENGTH;
+    if (p[at] !== TARGET_DESCRIPTOR_IDENTIFICATION) throw invalidParameterField(at, undefined, ASC_UNSUPPORTED_TARGET_DESCRIPTOR_TYPE_CODE);
+  }
+  for (const s of segments) {
+    const at = s.offset;
+    if (p[at] !== SEGMENT_DESCRIPTOR_BLOCK_TO_BLOCK) throw invalidParameterField(at, undefined, ASC_UNSUPPORTED_SEGMENT_DESCRIPTOR_TYPE_CODE);
+    if (p.readUInt16BE(at + 2) + 4 !== B2B_SEGMENT_LENGTH) throw invalidParameterField(at + 2);
+    s.dc = (p[at + 1]! & 0x02) !== 0;
+    s.src = p.readUInt16BE(at + 4);
+    s.dst = p.readUInt16BE(at + 6);
+    s.blocks = p.readUInt16BE(at + 10);
+    s.srcLba = p.readBigUInt64BE(at + 12);
+    s.dstLba = p.readBigUInt64BE(at + 20);
+  }
+
+  // Only now name the LUs: a descriptor that cannot be reached aborts the copy.
+  const peers = ctx.peers?.() ?? [ctx.lu];
+  const targets: LogicalUnit[] = [];
+  for (let i = 0; i < targetCount; i++) {
+    const at = PARAMETER_HEADER + i * TARGET_DESCRIPTOR_LENGTH;
+    targets.push(resolveTarget(p.subarray(at, at + TARGET_DESCRIPTOR_LENGTH), at, peers));
+  }
+  for (const s of segments) {
+    if (s.src >= targets.length) throw copyAborted(ASC_COPY_TARGET_DEVICE_NOT_REACHABLE, s.offset + 4);
+    if (s.dst >= targets.length) throw copyAborted(ASC_COPY_TARGET_DEVICE_NOT_REACHABLE, s.offset + 6);
+  }
+  return runCopy(ctx, listId, listIdUsage, segments, targets);
+}
+
+async function runCopy(ctx: CommandContext, listId: number, listIdUsage: number, segments: Segment[], targets: LogicalUnit[]): Promise<ScsiResponse> {
+  const result: CopyResult = { ok: false, segmentsProcessed: 0, bytesCopied: 0 };
+  try {
+    for (const s of segments) {
+      const src = targets[s.src]!;
+      const dst = targets[s.dst]!;
+      if (dst.mode.swp || dst.device.readOnly) throw checkCondition(COPY_ABORTED, ASC_SOFTWARE_WRITE_PROTECTED);
+      const bs = s.dc ? dst.device.blockSize : src.device.blockSize;
+      const bytes = s.blocks * bs;
+      if (bytes % src.device.blockSize !== 0 || bytes % dst.device.blockSize !== 0) throw copyAborted(ASC_INVALID_FIELD_IN_PARAMETER_LIST, s.offset + 10);
+      const srcBlocks = bytes / src.device.blockSize;
+      const dstBlocks = bytes / dst.device.blockSize;
+      if (s.srcLba + BigInt(srcBlocks) > BigInt(src.device.blockCount)) throw copyAborted(ASC_NO_ADDITIONAL_SENSE, s.offset + 12);
+      if (s.dstLba + BigInt(dstBlocks) > BigInt(dst.device.blockCount)) throw copyAborted(ASC_NO_ADDITIONAL_SENSE, s.offset + 20);
+      let srcLba = Number(s.srcLba);
+      let dstLba = Number(s.dstLba);
+      let left = bytes;
+      while (left > 0) {
+        const n = Math.min(left, PIECE_BYTES);
+        const data = await src.device.read(srcLba, n / src.device.blockSize);
+        const at = dstLba;
+        // Zeros (holes of a thin source, mostly) stay holes on the destination.
+        const zero = data.equals(zerosOf(n));
+        // Overlapping writes to the destination wait, as they would for a WRITE.
+        await dst.lbaLock.run(at, n / dst.device.blockSize, () => (zero ? dst.device.writeZeroes(at, n / dst.device.blockSize) : dst.device.write(at, data)));
+        srcLba += n / src.device.blockSize;
+        dstLba += n / dst.device.blockSize;
+        left -= n;
+        result.bytesCopied += n;
+      }
+      result.segmentsProcessed++;
+    }
+    result.ok = true;
+    return good();
+  } catch (e) {
+    if (e instanceof ScsiError) throw e;
+    throw copyAborted(ASC_NO_ADDITIONAL_SENSE);
+  } finally {
+    // LIST ID USAGE 00b asks the copy manager to hold the results for RECEIVE COPY RESULTS.
+    if (listIdUsage === 0x00) ctx.lu.copyResults.set(ctx.key, listId, result);
+  }
+}
+
+export function receiveCopyResults(ctx: CommandContext): ScsiResponse {
+  const cdb = ctx.cdb;
+  const sa = cdb[1]! & 0x1f;
+  const alloc = u32(cdb, 10);
+  let data: Buffer;
+  if (sa === RCR_OPERATING_PARAMETERS) {
+    const codes = [SEGMENT_DESCRIPTOR_BLOCK_TO_BLOCK, TARGET_DESCRIPTOR_IDENTIFICATION];
+    data = Buffer.alloc(44 + codes.length);
+    data.writeUInt32BE(data.length - 4, 0);
+    data[4] = 0x00; // SNLID 0: every copy needs a list identifier
+    data.writeUInt16BE(MAX_TARGET_DESCRIPTORS, 8);
+    data.writeUInt16BE(MAX_SEGMENT_DESCRIPTORS, 10);
+    data.writeUInt32BE(MAX_DESCRIPTOR_LIST_LENGTH, 12);
+    data.writeUInt32BE(MAX_SEGMENT_BYTES, 16);
+    data.writeUInt32BE(0, 20); // MAXIMUM INLINE DATA LENGTH: no inline data
+    data.writeUInt32BE(0, 24); // HELD DATA LIMIT: no data held for RECEIVE DATA
+    data.writeUInt16BE(1, 34); // TOTAL CONCURRENT COPIES
+    data[36] = 1; // MAXIMUM CONCURRENT COPIES
+    data[37] = 9; // DATA SEGMENT GRANULARITY: 2^9 bytes
+    data[43] = codes.length;
+    codes.forEach((c, i) => (data[44 + i] = c));
+  } else if (sa === RCR_COPY_STATUS) {
+    const r = ctx.lu.copyResults.get(ctx.key, cdb[2]!);
+    if (!r) throw invalidCdbField(2);
+    data = Buffer.alloc(12);
+    data.writeUInt32BE(8, 0);
+    data[4] = r.ok ? 0x01 : 0x02; // COPY MANAGER STATUS: completed without / with errors
+    data.writeUInt16BE(r.segmentsProcessed, 5);
+    data[7] = 0x00; // TRANSFER COUNT UNITS: bytes
+    data.writeUInt32BE(Math.min(r.bytesCopied, 0xffffffff), 8);
+  } else {
+    throw invalidCdbField(1, 4);
+  }
+  return good(data.subarray(0, Math.min(alloc, data.length)));
+}
+
+/** The Third-party Copy VPD page (8Fh) body: the supported commands descriptor. */
+export function thirdPartyCopyDescriptors(): Buffer {
+  const commands = Buffer.from([EXTENDED_COPY, 1, XCOPY_LID1, RECEIVE_COPY_RESULTS, 2, RCR_COPY_STATUS, RCR_OPERATING_PARAMETERS]);
+  // Descriptor length is a multiple of 4 (SPC-4 7.8.17.1).
+  const bodyLength = Math.ceil((1 + commands.length) / 4) * 4;
+  const d = Buffer.alloc(4 + bodyLength);
+  d.writeUInt16BE(0x0001, 0); // SUPPORTED COMMANDS
+  d.writeUInt16BE(bodyLength, 2);
+  d[4] = commands.length;
+  commands.copy(d, 5);
+  return d;
+}

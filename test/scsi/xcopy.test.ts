@@ -1,0 +1,136 @@
+// EXTENDED COPY (LID1) and RECEIVE COPY RESULTS: blocks copied inside one LU and
+// between two LUs named by their NAA designators, holes kept as holes, results held
+// per list identifier, and the sense data for each kind of bad parameter list.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LogicalUnit } from '../../src/scsi/logical-unit.js';
+import { BS, MiB, NEXUS_A, NEXUS_B, clearUnitAttentions, cdb, expectGood, expectSense, fixture, pattern } from './helpers.js';
+import type { Fixture } from './helpers.js';
+
+const COPY_ABORTED = 0x0a;
+
+function xcopyCdb(listLength: number): Buffer {
+  const b = Buffer.alloc(16);
+  b[0] = 0x83;
+  b.writeUInt32BE(listLength, 10);
+  return b;
+}
+
+function rcrCdb(sa: number, listId: number, alloc = 1024): Buffer {
+  const b = Buffer.alloc(16);
+  b[0] = 0x84;
+  b[1] = sa;
+  b[2] = listId;
+  b.writeUInt32BE(alloc, 10);
+  return b;
+}
+
+/** An identification target descriptor (E4h) naming an LU by its NAA designator. */
+function target(naa: string, type = 0xe4): Buffer {
+  const d = Buffer.alloc(32);
+  d[0] = type;
+  d[4] = 0x01; // code set: binary
+  d[5] = 0x03; // association LU, designator type NAA
+  const id = Buffer.from(naa, 'hex');
+  d[7] = id.length;
+  id.copy(d, 8);
+  d.writeUIntBE(BS, 29, 3);
+  return d;
+}
+
+/** A block-to-block segment descriptor (02h). */
+function segment(src: number, dst: number, blocks: number, srcLba: number, dstLba: number, type = 0x02): Buffer {
+  const d = Buffer.alloc(28);
+  d[0] = type;
+  d.writeUInt16BE(0x18, 2);
+  d.writeUInt16BE(src, 4);
+  d.writeUInt16BE(dst, 6);
+  d.writeUInt16BE(blocks, 10);
+  d.writeBigUInt64BE(BigInt(srcLba), 12);
+  d.writeBigUInt64BE(BigInt(dstLba), 20);
+  return d;
+}
+
+function params(listId: number, targets: Buffer[], segments: Buffer[], usage = 0): Buffer {
+  const h = Buffer.alloc(16);
+  h[0] = listId;
+  h[1] = usage << 3;
+  const t = Buffer.concat(targets);
+  const s = Buffer.concat(segments);
+  h.writeUInt16BE(t.length, 2);
+  h.writeUInt32BE(s.length, 8);
+  return Buffer.concat([h, t, s]);
+}
+
+function xcopy(f: Fixture, p: Buffer, opts: { lun?: number; length?: number } = {}) {
+  return f.exec(xcopyCdb(opts.length ?? p.length), { dataOut: p, lun: opts.lun });
+}
+
+test('EXTENDED COPY copies blocks inside one LU; COPY STATUS reports the held result of a list identifier', async (t) => {
+  const f = await fixture(t);
+  const data = pattern(2048, 7);
+  expectGood(await f.exec(cdb.write16(0, 2048), { dataOut: data }));
+  expectSense(await f.exec(rcrCdb(0x00, 5)), 0x05, 0x24, 0x00, 'no copy with list id 5 yet');
+  expectGood(await xcopy(f, params(5, [target(f.source.naa)], [segment(0, 0, 2048, 0, 20480)])));
+  assert.ok((await f.exec(cdb.read16(20480, 2048))).dataIn!.equals(data), 'the copy reads back byte for byte');
+  const st = await f.exec(rcrCdb(0x00, 5));
+  expectGood(st);
+  assert.equal(st.dataIn![4], 0x01, 'COPY MANAGER STATUS: completed without errors');
+  assert.equal(st.dataIn!.readUInt16BE(5), 1, 'one segment processed');
+  assert.equal(st.dataIn!.readUInt32BE(8), 2048 * BS, 'transfer count in bytes');
+  expectSense(await f.exec(rcrCdb(0x00, 5), { nexus: NEXUS_B }), 0x05, 0x24, 0x00, 'results belong to the I_T nexus that copied');
+  expectGood(await xcopy(f, Buffer.alloc(0), { length: 0 }), 'a zero parameter list length copies nothing');
+});
+
+test('EXTENDED COPY between two LUs named by NAA; zero source blocks stay holes on the destination', async (t) => {
+  const f = await fixture(t, { poolSize: 128 * MiB });
+  await f.array.createLd({ name: 'dst', pool: 'p', size: 16 * MiB });
+  const info = f.array.getLd('dst');
+  const dst = new LogicalUnit({ ...f.source, naa: info.naa, serial: info.serial, device: f.array.exports().open('dst')! });
+  f.luns.set(1, dst);
+  await clearUnitAttentions(f, NEXUS_A, 1);
+  // 1 MiB of data, then 3 MiB the source never wrote (a hole).
+  const data = pattern(2048, 3);
+  expectGood(await f.exec(cdb.write16(0, 2048), { dataOut: data }));
+  const p = params(1, [target(f.source.naa), target(info.naa)], [segment(0, 1, 8192, 0, 0)]);
+  expectGood(await xcopy(f, p));
+  assert.ok((await f.exec(cdb.read16(0, 2048), { lun: 1 })).dataIn!.equals(data));
+  assert.ok((await f.exec(cdb.read16(2048, 6144), { lun: 1 })).dataIn!.equals(Buffer.alloc(6144 * BS)));
+  assert.equal(f.array.getLd('dst').allocated, MiB, 'only the chunk with data was allocated on the destination');
+  // An LU the nexus cannot address is not a copy target, even if the array has it.
+  f.luns.delete(1);
+  expectSense(await xcopy(f, p), COPY_ABORTED, 0x08, 0x04, 'UNREACHABLE COPY TARGET');
+});
+
+test('EXTENDED COPY checks the parameter list: lengths, descriptor counts and types, indexes, capacity', async (t) => {
+  const f = await fixture(t);
+  const good = params(1, [target(f.source.naa)], [segment(0, 0, 8, 0, 64)]);
+  expectSense(await xcopy(f, good.subarray(0, 16 + 31), { length: 16 + 31 }), 0x05, 0x1a, 0x00, 'truncated target descriptor');
+  expectSense(await xcopy(f, good.subarray(0, good.length - 1), { length: good.length - 1 }), 0x05, 0x1a, 0x00, 'truncated segment descriptor');
+  const op = await f.exec(rcrCdb(0x03, 0));
+  expectGood(op);
+  const maxTargets = op.dataIn!.readUInt16BE(8);
+  const maxSegments = op.dataIn!.readUInt16BE(10);
+  assert.deepEqual([...op.dataIn!.subarray(44, 44 + op.dataIn![43]!)], [0x02, 0xe4], 'implemented descriptor type codes');
+  expectSense(await xcopy(f, params(1, Array.from({ length: maxTargets + 1 }, () => target(f.source.naa)), [segment(0, 0, 8, 0, 64)])), 0x05, 0x26, 0x06, 'TOO MANY TARGET DESCRIPTORS');
+  expectSense(await xcopy(f, params(1, [target(f.source.naa)], Array.from({ length: maxSegments + 1 }, () => segment(0, 0, 8, 0, 64)))), 0x05, 0x26, 0x08, 'TOO MANY SEGMENT DESCRIPTORS');
+  expectSense(await xcopy(f, params(1, [target(f.source.naa, 0xe0)], [segment(0, 0, 8, 0, 64)])), 0x05, 0x26, 0x07, 'Fibre Channel N_Port_Name target descriptor');
+  expectSense(await xcopy(f, params(1, [target(f.source.naa)], [segment(0, 0, 8, 0, 64, 0x03)])), 0x05, 0x26, 0x09, 'stream segment descriptor');
+  expectSense(await xcopy(f, params(1, [target('6' + '0'.repeat(31))], [segment(0, 0, 8, 0, 64)])), COPY_ABORTED, 0x08, 0x04, 'unknown LU');
+  expectSense(await xcopy(f, params(1, [target(f.source.naa)], [segment(0, 1, 8, 0, 64)])), COPY_ABORTED, 0x0d, 0x02, 'destination index beyond the targets');
+  const blocks = f.dev.blockCount;
+  expectSense(await xcopy(f, params(1, [target(f.source.naa)], [segment(0, 0, 8, 0, blocks - 1)])), COPY_ABORTED, 0x00, 0x00, 'beyond the end of the destination');
+  expectSense(await f.exec(rcrCdb(0x01, 0)), 0x05, 0x24, 0x00, 'RECEIVE DATA is not supported');
+});
+
+test('INQUIRY reports 3PC and the Third-party Copy VPD page lists EXTENDED COPY and RECEIVE COPY RESULTS', async (t) => {
+  const f = await fixture(t);
+  const std = await f.exec(cdb.inquiry(false, 0, 96));
+  assert.equal(std.dataIn![5]! & 0x08, 0x08, '3PC');
+  const pages = (await f.exec(cdb.inquiry(true, 0x00, 255))).dataIn!;
+  assert.ok([...pages.subarray(4)].includes(0x8f));
+  const tpc = (await f.exec(cdb.inquiry(true, 0x8f, 255))).dataIn!;
+  assert.equal(tpc.readUInt16BE(4), 0x0001, 'SUPPORTED COMMANDS descriptor');
+  const list = tpc.subarray(9, 9 + tpc[8]!);
+  assert.deepEqual([...list], [0x83, 1, 0x00, 0x84, 2, 0x00, 0x03]);
+});
