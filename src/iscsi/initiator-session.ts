@@ -1,0 +1,240 @@
+// A long-lived initiator session for one portal and target, built on the raw
+// IscsiInitiator: it respects the target's command window (MaxCmdSN) so many
+// commands can be in flight, gives every command a timeout, sends NOP-Out
+// keepalives while idle, and logs in again with backoff after the connection
+// is lost. The ISID stays the same across reconnects so the I_T nexus (and so
+// any persistent-reservation registration made through it) is the same one.
+import crypto from 'node:crypto';
+import { KuraError } from '../errors.js';
+import { IscsiInitiator } from './initiator.js';
+import type { CommandOptions, CommandResult } from './initiator.js';
+import * as P from './pdu.js';
+
+export interface SessionOptions {
+  host: string;
+  port: number;
+  targetName: string;
+  initiatorName: string;
+  chap?: { user: string; secret: string };
+  /** A command not answered within this is failed and the connection dropped (default 10 s). */
+  commandTimeoutMs?: number;
+  /** Idle time before a NOP-Out keepalive; 0 disables (default 5 s). */
+  keepaliveMs?: number;
+  /** Time a keepalive may take before the connection counts as dead (default 5 s). */
+  keepaliveTimeoutMs?: number;
+  /** Connect + login budget (default 5 s). */
+  loginTimeoutMs?: number;
+}
+
+/** A transport-level failure: the path (not the logical unit) is at fault. */
+export class PathTransportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PathTransportError';
+  }
+}
+
+export class InitiatorSession {
+  private ini: IscsiInitiator | undefined;
+  private connecting: Promise<IscsiInitiator> | undefined;
+  private readonly isid: Buffer;
+  private readonly waiting: Array<() => void> = [];
+  private keepalive: NodeJS.Timeout | undefined;
+  private lastActivity = Date.now();
+  private closed = false;
+  /** Commands sent and not answered yet. */
+  inflight = 0;
+  /** Called once each time an established connection is lost. */
+  onLost: ((why: string) => void) | undefined;
+
+  constructor(readonly opts: SessionOptions) {
+    this.isid = Buffer.concat([Buffer.from([0x80]), crypto.randomBytes(3), Buffer.from([0, 0])]);
+  }
+
+  get connected(): boolean {
+    return this.ini !== undefined && this.ini.closedError === undefined;
+  }
+
+  /** Connects and logs in (once; concurrent callers share the attempt). */
+  open(): Promise<IscsiInitiator> {
+    if (this.closed) return Promise.reject(new PathTransportError('session closed'));
+    if (this.ini && !this.ini.closedError) return Promise.resolve(this.ini);
+    this.connecting ??= this.login().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async login(): Promise<IscsiInitiator> {
+    const o = this.opts;
+    const budget = o.loginTimeoutMs ?? 5000;
+    let timer: NodeJS.Timeout | undefined;
+    let made: IscsiInitiator | undefined;
+    const attempt = (async () => {
+      const ini = await IscsiInitiator.connect(o.host, o.port);
+      made = ini;
+      const r = await ini.login({ initiatorName: o.initiatorName, targetName: o.targetName, isid: this.isid, chap: o.chap });
+      if (r.status !== 0) {
+        ini.close();
+        throw new PathTransportError(`login to ${o.host}:${o.port} refused (status 0x${r.status.toString(16).padStart(4, '0')})`);
+      }
+      return ini;
+    })();
+    try {
+      const ini = await Promise.race([
+        attempt,
+        new Promise<never>((_r, reject) => {
+          timer = setTimeout(() => reject(new PathTransportError(`login to ${o.host}:${o.port} took longer than ${budget} ms`)), budget);
+        }),
+      ]);
+      this.adopt(ini);
+      return ini;
+    } catch (e) {
+      made?.close();
+      attempt.catch(() => undefined);
+      throw e instanceof PathTransportError ? e : new PathTransportError(`cannot log in to ${o.host}:${o.port}: ${(e as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private adopt(ini: IscsiInitiator): void {
+    this.ini = ini;
+    this.lastActivity = Date.now();
+    ini.sock.once('close', () => {
+      if (this.ini === ini) {
+        this.ini = undefined;
+        this.stopKeepalive();
+        // Commands held back for the window will never get one on this connection.
+        for (const w of this.waiting.splice(0)) w();
+        if (!this.closed) this.onLost?.(ini.closedError?.message ?? 'connection closed');
+      }
+    });
+    this.startKeepalive();
+  }
+
+  /**
+   * Logs in again, retrying with exponential backoff (from 100 ms, doubling,
+   * capped at 2 s) until it works or `budgetMs` has passed.
+   */
+  async reconnect(budgetMs: number): Promise<void> {
+    const end = Date.now() + budgetMs;
+    let wait = 100;
+    for (;;) {
+      try {
+        await this.open();
+        return;
+      } catch (e) {
+        if (this.closed || Date.now() + wait > end) throw e;
+        await new Promise((r) => setTimeout(r, wait));
+        wait = Math.min(wait * 2, 2000);
+      }
+    }
+  }
+
+  private startKeepalive(): void {
+    const every = this.opts.keepaliveMs ?? 5000;
+    if (every <= 0) return;
+    this.stopKeepalive();
+    this.keepalive = setInterval(() => {
+      const ini = this.ini;
+      if (!ini || this.inflight > 0 || Date.now() - this.lastActivity < every) return;
+      this.lastActivity = Date.now();
+      const limit = this.opts.keepaliveTimeoutMs ?? 5000;
+      let t: NodeJS.Timeout | undefined;
+      Promise.race([ini.nop(), new Promise((_r, reject) => (t = setTimeout(() => reject(new Error('keepalive timed out')), limit)))])
+        .catch(() => ini.close())
+        .finally(() => clearTimeout(t));
+    }, Math.max(250, Math.floor(every / 2)));
+    this.keepalive.unref();
+  }
+
+  private stopKeepalive(): void {
+    if (this.keepalive) clearInterval(this.keepalive);
+    this.keepalive = undefined;
+  }
+
+  /** Waits until the target's window admits one more command. */
+  private async windowOpen(ini: IscsiInitiator): Promise<void> {
+    while (ini.closedError === undefined && P.snLt(ini.maxCmdSN, ini.cmdSN)) {
+      await new Promise<void>((r) => this.waiting.push(r));
+    }
+  }
+
+  /** Runs one SCSI command; rejects with PathTransportError when the path fails or times out. */
+  async command(o: CommandOptions & { timeoutMs?: number }): Promise<CommandResult> {
+    const ini = await this.open();
+    this.inflight++;
+    try {
+      await this.windowOpen(ini);
+      if (ini.closedError) throw new PathTransportError(`connection to ${this.opts.host}:${this.opts.port} lost: ${ini.closedError.message}`);
+      const limit = o.timeoutMs ?? this.opts.commandTimeoutMs ?? 10_000;
+      let t: NodeJS.Timeout | undefined;
+      const sent = ini.command(o);
+      try {
+        return await Promise.race([
+          sent,
+          new Promise<never>((_r, reject) => {
+            t = setTimeout(() => {
+              // ERL 0 has no way to recover one task: drop the connection (the target aborts its tasks).
+              ini.close();
+              reject(new PathTransportError(`command timed out after ${limit} ms on ${this.opts.host}:${this.opts.port}`));
+            }, limit);
+          }),
+        ]);
+      } catch (e) {
+        sent.catch(() => undefined);
+        if (e instanceof PathTransportError) throw e;
+        throw new PathTransportError(`connection to ${this.opts.host}:${this.opts.port} lost: ${(e as Error).message}`);
+      } finally {
+        clearTimeout(t);
+      }
+    } finally {
+      this.inflight--;
+      this.lastActivity = Date.now();
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** Drops the connection (a test of failure handling, or a stuck path). */
+  drop(): void {
+    this.ini?.close();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stopKeepalive();
+    const ini = this.ini;
+    this.ini = undefined;
+    if (!ini) return;
+    if (!ini.closedError) {
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([ini.logout().catch(() => undefined), new Promise((r) => (t = setTimeout(r, 1000)))]);
+      clearTimeout(t);
+    }
+    ini.close();
+  }
+}
+
+/** Discovery: asks a portal which targets it offers (Text SendTargets=All). */
+export async function sendTargets(host: string, port: number, initiatorName: string, timeoutMs = 5000): Promise<string[]> {
+  let ini: IscsiInitiator | undefined;
+  let t: NodeJS.Timeout | undefined;
+  const work = (async () => {
+    ini = await IscsiInitiator.connect(host, port);
+    const r = await ini.login({ initiatorName, sessionType: 'Discovery' });
+    if (r.status !== 0) throw new Error(`discovery login refused (status 0x${r.status.toString(16)})`);
+    const pairs = await ini.text([['SendTargets', 'All']]);
+    await ini.logout().catch(() => undefined);
+    return pairs.filter(([k]) => k === 'TargetName').map(([, v]) => v);
+  })();
+  try {
+    return await Promise.race([work, new Promise<never>((_r, reject) => (t = setTimeout(() => reject(new Error('discovery timed out')), timeoutMs)))]);
+  } catch (e) {
+    work.catch(() => undefined);
+    throw new KuraError('KURA-E7001', 'EIO', `iSCSI discovery on ${host}:${port} failed: ${(e as Error).message}`, 'Check that the portal address is right and the array is serving iSCSI there.');
+  } finally {
+    clearTimeout(t);
+    ini?.close();
+  }
+}

@@ -1,0 +1,272 @@
+// A multipath device: every path to one logical unit behind one BlockDevice.
+// Each call becomes a SCSI command on the path the policy picks; a transport
+// error or timeout fails that path at once and the command is retried on
+// another one, so the caller does not see it. With no usable path, I/O waits
+// up to no_path_retry for one to come back. RESERVATION CONFLICT is never
+// retried: the host is fenced and the caller gets an I/O error.
+import type { AllocationExtent, BlockDevice, UnmapRange, WriteOptions } from '../block/device.js';
+import { KuraError } from '../errors.js';
+import { PathTransportError } from '../iscsi/initiator-session.js';
+import type { CommandResult } from '../iscsi/initiator.js';
+import type { Path, PathState } from './path.js';
+import { Selector, isDynamic } from './policy.js';
+import type { Policy } from './policy.js';
+import * as S from './scsi.js';
+
+export interface DeviceSettings {
+  /** How long I/O waits for a usable path before failing (ms); 0 fails at once. */
+  noPathRetryMs: number;
+  failback: 'auto' | 'manual';
+  cluster: boolean;
+  /** A path failing this many times within marginalWindowMs is marginal. */
+  marginalFailures: number;
+  marginalWindowMs: number;
+  /** A marginal path must stay healthy this long before it is used again. */
+  marginalHoldMs: number;
+  commandTimeoutMs: number;
+}
+
+export type EventLevel = 'info' | 'warning' | 'error';
+
+export interface DeviceHooks {
+  event(level: EventLevel, id: string, text: string): void;
+  /** Asks the patrol to check failed paths now (all paths are down). */
+  wantRecovery(): void;
+  settings(): DeviceSettings;
+}
+
+interface Io {
+  cdb: Buffer;
+  dataOut?: Buffer;
+  readLength?: number;
+  kind: 'read' | 'write' | 'other';
+}
+
+const MAX_ATTEMPTS = 32;
+
+export class MultipathDevice implements BlockDevice {
+  readonly readOnly = false;
+  readonly optimalIoSize: number;
+  readonly selector: Selector;
+  /** The reservation key this host registered through pathd (re-registered on returning paths). */
+  prKey: bigint | undefined;
+  private pathWaiters: Array<() => void> = [];
+  private lastInUse = '';
+
+  constructor(
+    /** The VPD 0x83 designator. */
+    readonly id: string,
+    /** The NBD export name. */
+    readonly name: string,
+    readonly paths: Path[],
+    readonly blockSize: number,
+    public blockCount: number,
+    policy: Policy,
+    private readonly hooks: DeviceHooks,
+  ) {
+    this.optimalIoSize = Math.max(blockSize, 64 * 1024);
+    this.selector = new Selector(policy);
+    this.refresh();
+  }
+
+  get policy(): Policy {
+    return this.selector.policy;
+  }
+
+  setPolicy(p: Policy): void {
+    if (isDynamic(p) && this.hooks.settings().cluster) {
+      throw new KuraError('KURA-E7002', 'EPERM', `policy ${p} balances load dynamically, which cluster mode does not allow`, 'Use policy failover, or turn cluster mode off first (kura path mode set --cluster off).');
+    }
+    this.selector.policy = p;
+    this.hooks.event('info', 'KURA-I7001', `${this.name}: balancing policy set to ${p}`);
+    this.refresh();
+  }
+
+  /** Re-derives which paths are in use after any change of state, priority or policy. */
+  refresh(): void {
+    const inUse = new Set(this.selector.inUse(this.paths));
+    for (const p of this.paths) {
+      if (inUse.has(p) && p.state === 'active') p.setState('in-use');
+      else if (!inUse.has(p) && p.state === 'in-use') p.setState('active');
+    }
+    const now = this.paths.filter((p) => inUse.has(p)).map((p) => p.number).join(',');
+    if (now !== this.lastInUse) {
+      if (this.lastInUse !== '' && now !== '') this.hooks.event('info', 'KURA-I7002', `${this.name}: paths in use changed from ${this.lastInUse} to ${now}`);
+      if (now === '' && this.lastInUse !== '') this.hooks.event('error', 'KURA-E7003', `${this.name}: no usable path is left; I/O is queued for up to ${this.hooks.settings().noPathRetryMs / 1000} s`);
+      this.lastInUse = now;
+    }
+    if (inUse.size > 0) for (const w of this.pathWaiters.splice(0)) w();
+  }
+
+  /** Moves a path to a state and logs it; in-use/active are then re-derived. */
+  setPathState(p: Path, to: PathState, why: string): void {
+    const from = p.setState(to, why);
+    if (from !== to) this.hooks.event(to === 'failed' ? 'warning' : 'info', 'KURA-I7004', `${this.name}: path ${p.number} (${p.portal}) ${from} -> ${to}${why ? `: ${why}` : ''}`);
+    this.refresh();
+  }
+
+  /** A command on the path failed at the transport level: fail the path over at once. */
+  failPath(p: Path, why: string): void {
+    if (!p.usable && !(p.state === 'unavailable' && p.marginal)) return;
+    const wasInUse = p.state === 'in-use';
+    p.stats.failures++;
+    const s = this.hooks.settings();
+    const now = Date.now();
+    p.failureTimes.push(now);
+    while (p.failureTimes.length > 0 && now - p.failureTimes[0]! > s.marginalWindowMs) p.failureTimes.shift();
+    if (!p.marginal && p.failureTimes.length >= s.marginalFailures) {
+      p.marginal = true;
+      this.hooks.event('warning', 'KURA-W7005', `${this.name}: path ${p.number} (${p.portal}) failed ${p.failureTimes.length} times within ${s.marginalWindowMs / 1000} s; it is marginal and stays out of use until it has been healthy for ${s.marginalHoldMs / 1000} s`);
+    }
+    p.session.drop();
+    this.hooks.event('warning', 'KURA-W7006', `${this.name}: path ${p.number} (${p.portal}) failed: ${why}`);
+    this.setPathState(p, 'failed', why);
+    if (wasInUse) {
+      const next = this.selector.inUse(this.paths);
+      if (next.length > 0) this.hooks.event('warning', 'KURA-W7007', `${this.name}: failover from ${p.number} (${p.portal}) to ${next.map((x) => `${x.number} (${x.portal})`).join(', ')} done`);
+      else this.hooks.wantRecovery();
+    }
+  }
+
+  private waitForPath(deadline: number): Promise<boolean> {
+    const left = deadline - Date.now();
+    if (left <= 0) return Promise.resolve(false);
+    this.hooks.wantRecovery();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.pathWaiters = this.pathWaiters.filter((w) => w !== done);
+        resolve(false);
+      }, Math.min(left, 250));
+      const done = () => {
+        clearTimeout(t);
+        resolve(true);
+      };
+      this.pathWaiters.push(done);
+    });
+  }
+
+  /** Runs one command with failover; returns the GOOD result or throws a KuraError. */
+  async execute(io: Io, onlyPath?: Path): Promise<CommandResult> {
+    let noPathSince = 0;
+    let attempts = 0;
+    let delay = 0;
+    for (;;) {
+      const p = onlyPath ?? this.selector.pick(this.paths);
+      if (!p || (onlyPath && !onlyPath.usable)) {
+        if (onlyPath) throw new KuraError('KURA-E7008', 'EIO', `${this.name}: path ${onlyPath.number} is ${onlyPath.state}`, 'Pick a path that is in use or active (kura path show).');
+        const s = this.hooks.settings();
+        noPathSince ||= Date.now();
+        if (await this.waitForPath(noPathSince + s.noPathRetryMs)) continue;
+        if (Date.now() - noPathSince < s.noPathRetryMs) continue;
+        throw new KuraError('KURA-E7009', 'EIO', `${this.name}: no usable path for ${s.noPathRetryMs / 1000} s; the I/O failed`, 'Check the paths with kura path show and the array with kura fault/status; raise --no-path-retry to queue longer.');
+      }
+      noPathSince = 0;
+      if (++attempts > MAX_ATTEMPTS) throw new KuraError('KURA-E7010', 'EIO', `${this.name}: the command failed ${MAX_ATTEMPTS} times on every path`, 'See pathd log for the sense data of each attempt.');
+      if (delay) await new Promise((r) => setTimeout(r, delay));
+      delay = 0;
+      const started = Date.now();
+      let r: CommandResult;
+      try {
+        r = await p.session.command({ lun: p.lun, cdb: io.cdb, dataOut: io.dataOut, readLength: io.readLength, timeoutMs: this.hooks.settings().commandTimeoutMs });
+      } catch (e) {
+        p.stats.errors++;
+        if (onlyPath) throw new KuraError('KURA-E7008', 'EIO', `${this.name}: path ${p.number} failed: ${(e as Error).message}`, 'Check the path with kura path show.');
+        if (e instanceof PathTransportError) this.failPath(p, e.message);
+        else this.failPath(p, (e as Error).message);
+        continue;
+      }
+      p.lastIo = Date.now();
+      p.noteServiceTime(p.lastIo - started);
+      if (r.status === S.GOOD) {
+        if (io.kind === 'read') {
+          p.stats.reads++;
+          p.stats.readBytes += r.dataIn.length;
+        } else if (io.kind === 'write') {
+          p.stats.writes++;
+          p.stats.writeBytes += io.dataOut?.length ?? 0;
+        } else p.stats.otherCommands++;
+        return r;
+      }
+      p.stats.errors++;
+      if (r.status === S.RESERVATION_CONFLICT) {
+        throw new KuraError('KURA-E7011', 'EIO', `${this.name}: RESERVATION CONFLICT: another host holds a persistent reservation on this logical unit`, 'This host is fenced; register its key through kura path persist register if it should have access.');
+      }
+      if (r.status === S.BUSY || r.status === S.TASK_SET_FULL) {
+        delay = 20;
+        continue;
+      }
+      const sense = S.parseSense(r.sense);
+      if (r.status === S.CHECK_CONDITION && sense) {
+        if (sense.key === 0x06) {
+          // Unit attention: reported once per I_T nexus; ALUA changes make us re-read the states.
+          if (sense.asc === 0x2a && (sense.ascq === 0x06 || sense.ascq === 0x07)) void this.refreshAlua();
+          continue;
+        }
+        if (sense.key === 0x02 && sense.asc === 0x04 && sense.ascq >= 0x0a && sense.ascq <= 0x0c) {
+          // Port in ALUA transition/standby/unavailable: this path cannot do media access now.
+          p.alua = sense.ascq === 0x0a ? 'transitioning' : sense.ascq === 0x0b ? 'standby' : 'unavailable';
+          this.refresh();
+          void this.refreshAlua();
+          if (onlyPath) throw new KuraError('KURA-E7008', 'EIO', `${this.name}: path ${p.number} is ALUA ${p.alua}`, 'Use another path.');
+          delay = sense.ascq === 0x0a ? 50 : 0;
+          continue;
+        }
+        if (sense.key === 0x0b || sense.key === 0x02) {
+          delay = 20;
+          continue;
+        }
+      }
+      throw new KuraError('KURA-E7012', 'EIO', `${this.name}: the array failed the command 0x${io.cdb[0]!.toString(16)} with status 0x${r.status.toString(16)}, ${S.senseText(sense)}`, 'Check the array events (kura events); the error is not one a path switch can cure.');
+    }
+  }
+
+  /** Re-reads the ALUA state of every connected path. */
+  async refreshAlua(): Promise<void> {
+    await Promise.all(
+      this.paths.map(async (p) => {
+        if (!p.session.connected) return;
+        try {
+          const r = await p.session.command({ lun: p.lun, cdb: S.cdb.reportTargetPortGroups(), readLength: 1024, timeoutMs: 3000 });
+          if (r.status === S.GOOD) p.alua = S.aluaStateOf(r.dataIn, p.targetPortGroup, p.relativeTargetPortId);
+        } catch {
+          // The path's own failure is handled by the I/O or the patrol.
+        }
+      }),
+    );
+    this.refresh();
+  }
+
+  async read(lba: number, blocks: number): Promise<Buffer> {
+    if (blocks === 0) return Buffer.alloc(0);
+    const r = await this.execute({ kind: 'read', cdb: S.cdb.read16(lba, blocks), readLength: blocks * this.blockSize });
+    return r.dataIn.length === blocks * this.blockSize ? r.dataIn : Buffer.concat([r.dataIn, Buffer.alloc(blocks * this.blockSize - r.dataIn.length)]);
+  }
+
+  async write(lba: number, buf: Buffer, opts?: WriteOptions): Promise<void> {
+    if (buf.length === 0) return;
+    await this.execute({ kind: 'write', cdb: S.cdb.write16(lba, buf.length / this.blockSize, !!opts?.fua), dataOut: buf });
+  }
+
+  async flush(): Promise<void> {
+    await this.execute({ kind: 'other', cdb: S.cdb.synchronizeCache16() });
+  }
+
+  async unmap(ranges: UnmapRange[]): Promise<void> {
+    for (let i = 0; i < ranges.length; i += 64) {
+      const part = ranges.slice(i, i + 64).filter((r) => r.blocks > 0);
+      if (part.length === 0) continue;
+      const params = S.unmapParams(part);
+      await this.execute({ kind: 'other', cdb: S.cdb.unmap(params.length), dataOut: params });
+    }
+  }
+
+  async writeZeroes(lba: number, blocks: number, opts?: WriteOptions & { noHole?: boolean }): Promise<void> {
+    if (blocks === 0) return;
+    await this.execute({ kind: 'write', cdb: S.cdb.writeSame16(lba, blocks, !opts?.noHole), dataOut: Buffer.alloc(this.blockSize) });
+    if (opts?.fua) await this.flush();
+  }
+
+  allocation(_lba: number, blocks: number): Promise<AllocationExtent[]> {
+    return Promise.resolve([{ blocks, hole: false, zero: false }]);
+  }
+}

@@ -1,0 +1,492 @@
+// The path manager: discovers the paths behind the configured portals,
+// groups them by the logical unit's VPD 0x83 designator into multipath
+// devices, runs the patrol (health and recovery checks), and carries out the
+// administrator's changes (states, priorities, policies, modes, persistent
+// reservations).
+import { KuraError } from '../errors.js';
+import { InitiatorSession, sendTargets } from '../iscsi/initiator-session.js';
+import { MultipathDevice } from './device.js';
+import type { DeviceSettings, EventLevel } from './device.js';
+import type { PathLog } from './log.js';
+import { Path } from './path.js';
+import { POLICIES } from './policy.js';
+import type { Policy } from './policy.js';
+import * as S from './scsi.js';
+
+export interface Portal {
+  host: string;
+  port: number;
+}
+
+export interface WatcherSettings {
+  healthCheck: boolean;
+  recoveryCheck: boolean;
+  /** Seconds between patrol rounds (the seed's request interval). */
+  interval: number;
+  /** Seconds a path must be idle before the health check sends it a monitoring command. */
+  threshold: number;
+  /** Seconds a monitoring command may take. */
+  timeout: number;
+}
+
+export interface PathManagerOptions {
+  portals: Portal[];
+  initiatorName: string;
+  chap?: { user: string; secret: string };
+  log: PathLog;
+  watcher?: Partial<WatcherSettings>;
+  settings?: Partial<DeviceSettings>;
+  policy?: Policy;
+}
+
+export const DEFAULT_WATCHER: WatcherSettings = { healthCheck: true, recoveryCheck: true, interval: 60, threshold: 60, timeout: 120 };
+
+export const DEFAULT_SETTINGS: DeviceSettings = {
+  noPathRetryMs: 30_000,
+  failback: 'auto',
+  cluster: false,
+  marginalFailures: 5,
+  marginalWindowMs: 60_000,
+  marginalHoldMs: 30_000,
+  commandTimeoutMs: 10_000,
+};
+
+export class PathManager {
+  readonly devices: MultipathDevice[] = [];
+  readonly watcher: WatcherSettings;
+  readonly settings: DeviceSettings;
+  private readonly sessions = new Map<string, InitiatorSession>();
+  private timer: NodeJS.Timeout | undefined;
+  private recovering: Promise<void> | undefined;
+  private lastRecovery = 0;
+  private closed = false;
+  private readonly defaultPolicy: Policy;
+
+  constructor(private readonly opts: PathManagerOptions) {
+    this.watcher = { ...DEFAULT_WATCHER, ...opts.watcher };
+    this.settings = { ...DEFAULT_SETTINGS, ...opts.settings };
+    this.defaultPolicy = opts.policy ?? 'failover';
+  }
+
+  event(level: EventLevel, id: string, text: string): void {
+    this.opts.log.event(level, id, text);
+  }
+
+  private session(portal: Portal, target: string): InitiatorSession {
+    const key = `${portal.host}:${portal.port}/${target}`;
+    let s = this.sessions.get(key);
+    if (!s) {
+      s = new InitiatorSession({
+        host: portal.host,
+        port: portal.port,
+        targetName: target,
+        initiatorName: this.opts.initiatorName,
+        chap: this.opts.chap,
+        commandTimeoutMs: this.settings.commandTimeoutMs,
+        keepaliveMs: 5000,
+      });
+      this.sessions.set(key, s);
+    }
+    return s;
+  }
+
+  /** Finds every path behind the portals and groups new ones into devices; returns how many paths were added. */
+  async rescan(): Promise<number> {
+    let added = 0;
+    const known = new Set(this.devices.flatMap((d) => d.paths.map((p) => `${p.portal}/${p.target}/${p.lun}`)));
+    for (const [pi, portal] of this.opts.portals.entries()) {
+      const name = `${portal.host}:${portal.port}`;
+      let targets: string[];
+      try {
+        targets = await sendTargets(portal.host, portal.port, this.opts.initiatorName);
+      } catch (e) {
+        this.event('warning', 'KURA-W7013', `discovery on ${name} failed: ${(e as Error).message}`);
+        continue;
+      }
+      for (const [ti, target] of targets.entries()) {
+        const session = this.session(portal, target);
+        try {
+          await session.open();
+          const luns = await this.reportLuns(session);
+          for (const lun of luns) {
+            if (known.has(`${name}/${target}/${lun}`)) continue;
+            const found = await this.probe(session, lun);
+            if (!found) continue;
+            const path = new Path(`${pi}:0:${ti}:${lun}`, name, target, lun, session, 0);
+            path.relativeTargetPortId = found.ident.relativeTargetPortId;
+            path.targetPortGroup = found.ident.targetPortGroup;
+            path.alua = found.alua;
+            this.addPath(found.ident.id, path, found.blockSize, found.blockCount);
+            added++;
+          }
+        } catch (e) {
+          this.event('warning', 'KURA-W7013', `discovery of ${target} on ${name} failed: ${(e as Error).message}`);
+        }
+        session.onLost = (why) => this.onSessionLost(session, why);
+      }
+    }
+    return added;
+  }
+
+  private async cmd(session: InitiatorSession, lun: number, cdb: Buffer, readLength: number): Promise<Buffer | undefined> {
+    for (let i = 0; i < 8; i++) {
+      const r = await session.command({ lun, cdb, readLength, timeoutMs: this.watcher.timeout * 1000 });
+      if (r.status === S.GOOD) return r.dataIn;
+      const s = S.parseSense(r.sense);
+      if (r.status === S.CHECK_CONDITION && s?.key === 0x06) continue;
+      return undefined;
+    }
+    return undefined;
+  }
+
+  private async reportLuns(session: InitiatorSession): Promise<number[]> {
+    const d = await this.cmd(session, 0, S.cdb.reportLuns(), 4096);
+    return d ? S.parseReportLuns(d) : [];
+  }
+
+  private async probe(session: InitiatorSession, lun: number) {
+    const vpd = await this.cmd(session, lun, S.cdb.inquiryVpd(0x83), 1024);
+    const ident = vpd ? S.parseDeviceIdentification(vpd) : undefined;
+    if (!ident) return undefined;
+    const cap = await this.cmd(session, lun, S.cdb.readCapacity16(), 32);
+    if (!cap || cap.length < 12) return undefined;
+    const blockCount = Number(cap.readBigUInt64BE(0)) + 1;
+    const blockSize = cap.readUInt32BE(8);
+    const rtpg = await this.cmd(session, lun, S.cdb.reportTargetPortGroups(), 1024);
+    const alua = rtpg ? S.aluaStateOf(rtpg, ident.targetPortGroup, ident.relativeTargetPortId) : 'unknown';
+    return { ident, blockCount, blockSize, alua };
+  }
+
+  private addPath(id: string, path: Path, blockSize: number, blockCount: number): void {
+    let dev = this.devices.find((d) => d.id === id);
+    if (!dev) {
+      const name = exportName(this.devices.length);
+      dev = new MultipathDevice(id, name, [], blockSize, blockCount, this.defaultPolicy, {
+        event: (l, i, t) => this.event(l, i, t),
+        wantRecovery: () => this.kickRecovery(),
+        settings: () => this.settings,
+      });
+      this.devices.push(dev);
+      this.event('info', 'KURA-I7014', `new multipath device ${name} for logical unit ${id} (${blockCount} blocks of ${blockSize} bytes)`);
+    }
+    // Static balancing: each logical unit prefers a different portal (highest priority), unique 1..254.
+    const used = new Set(dev.paths.map((p) => p.priority));
+    const devIndex = this.devices.indexOf(dev);
+    const portalIndex = Number(path.number.split(':')[0]);
+    let prio = 254 - ((portalIndex + this.opts.portals.length - (devIndex % this.opts.portals.length)) % this.opts.portals.length);
+    while (used.has(prio) && prio > 1) prio--;
+    path.priority = prio;
+    dev.paths.push(path);
+    this.event('info', 'KURA-I7015', `${dev.name}: path ${path.number} via ${path.portal} added (priority ${prio}, ALUA ${path.alua})`);
+    if (dev.prKey !== undefined) void this.registerKeyOn(dev, path);
+    dev.refresh();
+  }
+
+  private onSessionLost(session: InitiatorSession, why: string): void {
+    if (this.closed) return;
+    for (const d of this.devices) for (const p of d.paths) if (p.session === session) d.failPath(p, `connection lost: ${why}`);
+  }
+
+  // ---- patrol ----
+
+  start(): void {
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = setInterval(() => void this.patrol(), this.watcher.interval * 1000);
+    this.timer.unref();
+  }
+
+  private allPaths(): Array<{ dev: MultipathDevice; path: Path }> {
+    return this.devices.flatMap((dev) => dev.paths.map((path) => ({ dev, path })));
+  }
+
+  /** Sends a monitoring command (TEST UNIT READY); true when the path answered. */
+  private async check(path: Path): Promise<boolean> {
+    try {
+      const r = await path.session.command({ lun: path.lun, cdb: S.cdb.testUnitReady(), timeoutMs: this.watcher.timeout * 1000 });
+      // Any SCSI status means the path works; the logical unit's condition is not the path's.
+      return r.status !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /** One patrol round: health check of idle usable paths, recovery check of failed ones. */
+  async patrol(): Promise<void> {
+    if (this.closed) return;
+    const now = Date.now();
+    const jobs: Array<Promise<void>> = [];
+    for (const { dev, path } of this.allPaths()) {
+      if (this.watcher.healthCheck && path.usable && now - path.lastIo >= this.watcher.threshold * 1000) {
+        jobs.push(
+          this.check(path).then((ok) => {
+            path.lastIo = Date.now();
+            if (!ok) dev.failPath(path, 'health check: the monitoring command failed or timed out');
+          }),
+        );
+      }
+      if (path.state === 'unavailable' && path.marginal && !path.adminUnavailable) {
+        jobs.push(
+          this.check(path).then((ok) => {
+            if (!ok) return dev.failPath(path, 'marginal path failed its check');
+            if (Date.now() - path.healthySince >= this.settings.marginalHoldMs) {
+              path.marginal = false;
+              path.failureTimes.length = 0;
+              dev.setPathState(path, this.settings.failback === 'auto' ? 'active' : 'standby', 'stable again');
+            }
+          }),
+        );
+      }
+    }
+    if (this.watcher.recoveryCheck) jobs.push(this.recover());
+    await Promise.all(jobs);
+  }
+
+  /** Recovery check of failed paths (also run at once when a device has no path left). */
+  recover(): Promise<void> {
+    this.recovering ??= this.recoverOnce().finally(() => {
+      this.recovering = undefined;
+      this.lastRecovery = Date.now();
+    });
+    return this.recovering;
+  }
+
+  private kickRecovery(): void {
+    if (this.closed || this.recovering || Date.now() - this.lastRecovery < 200) return;
+    void this.recover();
+  }
+
+  private async recoverOnce(): Promise<void> {
+    const failed = this.allPaths().filter(({ path }) => path.state === 'failed' && !path.adminUnavailable);
+    await Promise.all(
+      failed.map(async ({ dev, path }) => {
+        try {
+          await path.session.open();
+        } catch {
+          return;
+        }
+        if (!(await this.check(path))) return;
+        if (path.state !== 'failed') return;
+        // Re-register this host's key before the path carries I/O, or a fenced write would reach the application.
+        if (dev.prKey !== undefined) await this.registerKeyOn(dev, path);
+        await this.readAlua(path);
+        path.healthySince = Date.now();
+        path.lastIo = Date.now();
+        if (path.marginal) {
+          dev.setPathState(path, 'unavailable', `marginal: kept out of use until healthy for ${this.settings.marginalHoldMs / 1000} s`);
+          return;
+        }
+        const to = this.settings.failback === 'auto' ? 'active' : 'standby';
+        dev.setPathState(path, to, 'recovery check passed');
+        this.event('info', 'KURA-I7016', `${dev.name}: failback of path ${path.number} (${path.portal}) done (${this.settings.failback === 'auto' ? 'active' : 'standby'} failback)`);
+      }),
+    );
+  }
+
+  private async readAlua(path: Path): Promise<void> {
+    const d = await this.cmd(path.session, path.lun, S.cdb.reportTargetPortGroups(), 1024).catch(() => undefined);
+    if (d) path.alua = S.aluaStateOf(d, path.targetPortGroup, path.relativeTargetPortId);
+  }
+
+  // ---- administration ----
+
+  device(ref: string): MultipathDevice {
+    const d = this.devices.find((x) => x.name === ref || x.id === ref);
+    if (!d) throw new KuraError('KURA-E7017', 'ENOENT', `no multipath device ${ref}`, 'See kura path show for the device names (export) and ids.');
+    return d;
+  }
+
+  /** A path by its number (P:0:T:L) or, with a device, its portal. */
+  path(ref: string, deviceRef?: string): { dev: MultipathDevice; path: Path } {
+    const all = deviceRef ? this.device(deviceRef).paths.map((path) => ({ dev: this.device(deviceRef), path })) : this.allPaths();
+    const hits = all.filter(({ path }) => path.number === ref || path.portal === ref);
+    if (hits.length === 1) return hits[0]!;
+    if (hits.length > 1) throw new KuraError('KURA-E7018', 'EINVAL', `${ref} names ${hits.length} paths`, 'Use the path number (kura path show), or name the device with --device.');
+    throw new KuraError('KURA-E7017', 'ENOENT', `no path ${ref}`, 'See kura path show for the path numbers.');
+  }
+
+  /** available: usable again (seed -path); standby: priority disabled (seed -notavail); unavailable: out of use. */
+  setPathAdminState(ref: string, to: 'available' | 'standby' | 'unavailable', deviceRef?: string): void {
+    const { dev, path } = this.path(ref, deviceRef);
+    if (to === 'unavailable') {
+      path.adminUnavailable = true;
+      if (path.state !== 'unavailable') dev.setPathState(path, 'unavailable', 'set by the administrator');
+      return;
+    }
+    path.adminUnavailable = false;
+    if (path.state === 'failed') throw new KuraError('KURA-E7019', 'EBUSY', `path ${path.number} has failed (${path.reason})`, 'Wait for the recovery check to bring it back, or fix the path first.');
+    if (path.state === 'unavailable' && path.marginal && to === 'available') path.marginal = false;
+    const target = to === 'available' ? 'active' : 'standby';
+    if (path.state === 'in-use' && target === 'active') return;
+    dev.setPathState(path, target, 'set by the administrator');
+  }
+
+  setPriority(ref: string, priority: number, deviceRef?: string): void {
+    if (!Number.isInteger(priority) || priority < 1 || priority > 254) {
+      throw new KuraError('KURA-E7020', 'EINVAL', `priority ${priority} is not an integer from 1 to 254`, 'Give a priority from 1 (lowest) to 254 (highest).');
+    }
+    const { dev, path } = this.path(ref, deviceRef);
+    const other = dev.paths.find((p) => p !== path && p.priority === priority);
+    if (other) throw new KuraError('KURA-E7021', 'EEXIST', `path ${other.number} of ${dev.name} already has priority ${priority}`, 'Priorities are unique per logical unit: pick another one, or use kura path swap.');
+    path.priority = priority;
+    this.event('info', 'KURA-I7022', `${dev.name}: priority of path ${path.number} set to ${priority}`);
+    dev.refresh();
+  }
+
+  /** Exchanges the priorities of two paths of one device (seed -swap): the in-use path changes. */
+  swap(a: string, b: string, deviceRef?: string): void {
+    const pa = this.path(a, deviceRef);
+    const pb = this.path(b, deviceRef ?? pa.dev.name);
+    if (pa.dev !== pb.dev) throw new KuraError('KURA-E7023', 'EINVAL', `paths ${a} and ${b} lead to different logical units`, 'Swap two paths of the same device.');
+    [pa.path.priority, pb.path.priority] = [pb.path.priority, pa.path.priority];
+    this.event('info', 'KURA-I7022', `${pa.dev.name}: priorities of paths ${pa.path.number} and ${pb.path.number} swapped`);
+    pa.dev.refresh();
+  }
+
+  setPolicy(deviceRef: string, policy: string): void {
+    if (!POLICIES.includes(policy as Policy)) throw new KuraError('KURA-E7024', 'EINVAL', `unknown policy ${policy}`, `Use one of: ${POLICIES.join(', ')}.`);
+    const devs = deviceRef === 'all' ? this.devices : [this.device(deviceRef)];
+    for (const d of devs) d.setPolicy(policy as Policy);
+  }
+
+  setWatcher(w: Partial<WatcherSettings>): WatcherSettings {
+    const next = { ...this.watcher, ...w };
+    for (const k of ['interval', 'threshold', 'timeout'] as const) {
+      const v = next[k];
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 1 || v > 86400) {
+        throw new KuraError('KURA-E7025', 'EINVAL', `patrol ${k} ${String(v)} is out of range`, `Give ${k} in seconds, from 1 to 86400.`);
+      }
+    }
+    const intervalChanged = next.interval !== this.watcher.interval;
+    Object.assign(this.watcher, { ...next, healthCheck: !!next.healthCheck, recoveryCheck: !!next.recoveryCheck });
+    if (intervalChanged && this.timer) this.schedule();
+    this.event('info', 'KURA-I7026', `patrol settings: health check ${this.watcher.healthCheck ? 'on' : 'off'}, recovery check ${this.watcher.recoveryCheck ? 'on' : 'off'}, interval ${this.watcher.interval} s, threshold ${this.watcher.threshold} s, timeout ${this.watcher.timeout} s`);
+    return this.watcher;
+  }
+
+  setMode(m: { failback?: string; cluster?: boolean; noPathRetry?: number }): DeviceSettings {
+    if (m.failback !== undefined && m.failback !== 'auto' && m.failback !== 'manual') {
+      throw new KuraError('KURA-E7027', 'EINVAL', `failback mode ${m.failback} is not auto or manual`, 'Use auto (a recovered path is used again) or manual (it waits in standby).');
+    }
+    if (m.noPathRetry !== undefined && (!Number.isFinite(m.noPathRetry) || m.noPathRetry < 0 || m.noPathRetry > 86400)) {
+      throw new KuraError('KURA-E7027', 'EINVAL', `no-path-retry ${m.noPathRetry} is out of range`, 'Give seconds from 0 to 86400.');
+    }
+    if (m.cluster === true) {
+      // Cluster software expects one path per LU to carry I/O (the seed's MSCS rule).
+      for (const d of this.devices) if (d.policy !== 'failover') d.setPolicy('failover');
+    }
+    if (m.failback) this.settings.failback = m.failback as 'auto' | 'manual';
+    if (m.cluster !== undefined) this.settings.cluster = m.cluster;
+    if (m.noPathRetry !== undefined) this.settings.noPathRetryMs = m.noPathRetry * 1000;
+    this.event('info', 'KURA-I7028', `mode: failback ${this.settings.failback}, cluster ${this.settings.cluster ? 'on' : 'off'}, no-path-retry ${this.settings.noPathRetryMs / 1000} s`);
+    return this.settings;
+  }
+
+  // ---- persistent reservations ----
+
+  private async prOut(dev: MultipathDevice, path: Path | undefined, sa: number, type: number, key: bigint, saKey: bigint): Promise<void> {
+    await dev.execute({ kind: 'other', cdb: S.cdb.persistentReserveOut(sa, type), dataOut: S.prOutParams(key, saKey) }, path);
+  }
+
+  private async registerKeyOn(dev: MultipathDevice, path: Path): Promise<void> {
+    try {
+      // REGISTER AND IGNORE EXISTING KEY: the path may or may not hold the key already.
+      // Sent on this path's own session whatever its state: the registration belongs to its I_T nexus.
+      for (let i = 0; ; i++) {
+        const r = await path.session.command({ lun: path.lun, cdb: S.cdb.persistentReserveOut(6, 0), dataOut: S.prOutParams(0n, dev.prKey!), timeoutMs: this.watcher.timeout * 1000 });
+        if (r.status === S.GOOD) break;
+        const s = S.parseSense(r.sense);
+        if (i < 8 && r.status === S.CHECK_CONDITION && s?.key === 0x06) continue;
+        throw new Error(`status 0x${r.status.toString(16)}, ${S.senseText(s)}`);
+      }
+      this.event('info', 'KURA-I7029', `${dev.name}: reservation key 0x${dev.prKey!.toString(16)} registered on path ${path.number}`);
+    } catch (e) {
+      this.event('warning', 'KURA-W7030', `${dev.name}: registering the reservation key on path ${path.number} failed: ${(e as Error).message}`);
+    }
+  }
+
+  async persist(deviceRef: string, action: string, o: { key?: string; saKey?: string; type?: string }): Promise<unknown> {
+    const dev = this.device(deviceRef);
+    const key = parseKey(o.key, 'key');
+    const typeName = o.type ?? 'write-exclusive-registrants-only';
+    const type = S.PR_TYPES[typeName];
+    if (type === undefined) throw new KuraError('KURA-E7031', 'EINVAL', `unknown reservation type ${typeName}`, `Use one of: ${Object.keys(S.PR_TYPES).join(', ')}.`);
+    const need = (k: bigint | undefined, what: string): bigint => {
+      if (k === undefined) throw new KuraError('KURA-E7031', 'EINVAL', `persist ${action} needs --${what}`, `Give --${what} as a hexadecimal (0x...) or decimal number.`);
+      return k;
+    };
+    switch (action) {
+      case 'register': {
+        const k = need(key, 'key');
+        const usable = dev.paths.filter((p) => p.usable);
+        if (usable.length === 0) throw new KuraError('KURA-E7032', 'EIO', `${dev.name} has no usable path`, 'Bring a path back first (kura path show).');
+        for (const p of usable) await this.prOut(dev, p, 6, 0, 0n, k);
+        dev.prKey = k === 0n ? undefined : k;
+        this.event('info', 'KURA-I7029', `${dev.name}: reservation key 0x${k.toString(16)} registered on ${usable.length} path(s); paths that return get it too`);
+        return { registeredPaths: usable.map((p) => p.number) };
+      }
+      case 'unregister': {
+        for (const p of dev.paths.filter((x) => x.usable)) await this.prOut(dev, p, 6, 0, 0n, 0n);
+        dev.prKey = undefined;
+        return {};
+      }
+      case 'reserve':
+        await this.prOut(dev, undefined, 1, type, need(key ?? dev.prKey, 'key'), 0n);
+        break;
+      case 'release':
+        await this.prOut(dev, undefined, 2, type, need(key ?? dev.prKey, 'key'), 0n);
+        break;
+      case 'clear':
+        await this.prOut(dev, undefined, 3, 0, need(key ?? dev.prKey, 'key'), 0n);
+        dev.prKey = undefined;
+        break;
+      case 'preempt':
+        await this.prOut(dev, undefined, 4, type, need(key ?? dev.prKey, 'key'), need(parseKey(o.saKey, 'sa-key'), 'sa-key'));
+        break;
+      case 'read-keys': {
+        const r = await dev.execute({ kind: 'other', cdb: S.cdb.persistentReserveIn(0), readLength: 8192 });
+        return S.parseReadKeys(r.dataIn);
+      }
+      case 'read-reservation': {
+        const r = await dev.execute({ kind: 'other', cdb: S.cdb.persistentReserveIn(1), readLength: 8192 });
+        return S.parseReadReservation(r.dataIn);
+      }
+      default:
+        throw new KuraError('KURA-E7033', 'EINVAL', `unknown persist action ${action}`, 'Use register, unregister, reserve, release, preempt, clear, read-keys or read-reservation.');
+    }
+    this.event('info', 'KURA-I7034', `${dev.name}: persistent reservation ${action} done`);
+    return {};
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.recovering?.catch(() => undefined);
+    await Promise.all([...this.sessions.values()].map((s) => s.close()));
+  }
+}
+
+function parseKey(v: string | undefined, what: string): bigint | undefined {
+  if (v === undefined || v === '') return undefined;
+  try {
+    const k = BigInt(v);
+    if (k < 0n || k > 0xffffffffffffffffn) throw new Error('range');
+    return k;
+  } catch {
+    throw new KuraError('KURA-E7031', 'EINVAL', `${what} ${v} is not a 64-bit number`, `Give --${what} as 0x followed by up to 16 hex digits, or a decimal number.`);
+  }
+}
+
+/** dm-multipath style names: mpatha, mpathb, ..., mpathz, mpathaa, ... */
+export function exportName(i: number): string {
+  let s = '';
+  let n = i;
+  do {
+    s = String.fromCharCode(97 + (n % 26)) + s;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return `mpath${s}`;
+}

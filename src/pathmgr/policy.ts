@@ -1,0 +1,70 @@
+// Path selection. Candidates are ranked in tiers (healthy active paths, then
+// standby paths, then marginal ones as a last resort); inside a tier only the
+// paths of the best ALUA state count (optimized before non-optimized), and
+// the policy picks among those.
+import type { Path } from './path.js';
+
+export type Policy = 'failover' | 'round-robin' | 'least-queue-depth' | 'service-time';
+export const POLICIES: Policy[] = ['failover', 'round-robin', 'least-queue-depth', 'service-time'];
+
+export function isDynamic(p: Policy): boolean {
+  return p !== 'failover';
+}
+
+function tier(p: Path): number {
+  if (p.state === 'in-use' || p.state === 'active') return 0;
+  if (p.state === 'standby') return 1;
+  if (p.state === 'unavailable' && p.marginal && !p.adminUnavailable) return 2;
+  return -1;
+}
+
+/** The paths a policy may choose from now, highest priority first. */
+export function bestGroup(paths: Path[]): Path[] {
+  let best: Path[] = [];
+  let bestKey = Infinity;
+  for (const p of paths) {
+    const t = tier(p);
+    if (t < 0) continue;
+    // ALUA standby/unavailable/offline ports refuse media access: never pick them while another exists.
+    const key = t * 10 + p.aluaRank;
+    if (key < bestKey) {
+      bestKey = key;
+      best = [p];
+    } else if (key === bestKey) best.push(p);
+  }
+  return best.sort((a, b) => b.priority - a.priority);
+}
+
+export class Selector {
+  private next = 0;
+
+  constructor(public policy: Policy) {}
+
+  /** Picks a path for one I/O, or undefined when no path is usable. */
+  pick(paths: Path[]): Path | undefined {
+    const group = bestGroup(paths);
+    if (group.length === 0) return undefined;
+    switch (this.policy) {
+      case 'failover':
+        return group[0];
+      case 'round-robin': {
+        // Highest priority to lowest, one I/O each, then around again (the seed's rule).
+        const p = group[this.next % group.length]!;
+        this.next = (this.next + 1) % group.length;
+        return p;
+      }
+      case 'least-queue-depth':
+        return group.reduce((a, b) => (b.inflight < a.inflight ? b : a));
+      case 'service-time': {
+        const cost = (p: Path) => (p.inflight + 1) * Math.max(p.stats.serviceTimeMs, 0.05);
+        return group.reduce((a, b) => (cost(b) < cost(a) ? b : a));
+      }
+    }
+  }
+
+  /** The paths that carry I/O under this policy (shown as "in use"). */
+  inUse(paths: Path[]): Path[] {
+    const group = bestGroup(paths);
+    return this.policy === 'failover' ? group.slice(0, 1) : group;
+  }
+}

@@ -1,0 +1,198 @@
+// The path manager over a real in-process iSCSI target with two portals
+// (controllers 0 and 1): discovery and grouping by the VPD 0x83 designator,
+// the path state machine, failover with the I/O retried on the other path,
+// recovery/failback by the patrol, the balancing policies, queueing while no
+// path is usable, and persistent reservations through the manager (a second
+// host is fenced).
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { KuraError } from '../../src/errors.js';
+import { PathLog } from '../../src/pathmgr/log.js';
+import { PathManager, exportName } from '../../src/pathmgr/manager.js';
+import { canTransition } from '../../src/pathmgr/path.js';
+import { INITIATOR, INITIATOR2, startTarget } from '../iscsi/helpers.js';
+import type { TargetFixture } from '../iscsi/helpers.js';
+
+let fx: TargetFixture;
+let logDir: string;
+const managers: PathManager[] = [];
+
+before(async () => {
+  fx = await startTarget();
+  logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pathd-unit-'));
+});
+
+after(async () => {
+  for (const m of managers) await m.close();
+  await fx.close();
+  fs.rmSync(logDir, { recursive: true, force: true });
+});
+
+async function manager(initiatorName = INITIATOR, sub = 'a'): Promise<{ m: PathManager; log: PathLog }> {
+  const log = new PathLog({ dir: path.join(logDir, sub) });
+  const m = new PathManager({
+    portals: fx.ports.map((port) => ({ host: '127.0.0.1', port })),
+    initiatorName,
+    log,
+    watcher: { interval: 1, threshold: 1, timeout: 5 },
+    settings: { noPathRetryMs: 5000, commandTimeoutMs: 5000 },
+  });
+  managers.push(m);
+  await m.rescan();
+  return { m, log };
+}
+
+test('state machine: only the listed transitions are allowed', () => {
+  assert.ok(canTransition('in-use', 'failed'));
+  assert.ok(canTransition('failed', 'active'));
+  assert.ok(!canTransition('failed', 'in-use'), 'a failed path must pass through active or standby before it carries I/O');
+  assert.ok(!canTransition('unavailable', 'in-use'));
+  assert.equal(exportName(0), 'mpatha');
+  assert.equal(exportName(26), 'mpathaa');
+});
+
+test('discovery groups the two portals\' paths to one LU into one device, prefers the ALUA optimized one, and I/O round-trips', async () => {
+  const { m } = await manager();
+  assert.equal(m.devices.length, 1);
+  const dev = m.devices[0]!;
+  assert.match(dev.id, /^naa\.[0-9a-f]{16,32}$/);
+  assert.equal(dev.paths.length, 2);
+  assert.deepEqual(
+    dev.paths.map((p) => p.alua),
+    ['active/optimized', 'active/non-optimized'],
+  );
+  assert.equal(new Set(dev.paths.map((p) => p.priority)).size, 2, 'priorities are unique per LU');
+  assert.deepEqual(
+    dev.paths.map((p) => p.state),
+    ['in-use', 'active'],
+    'failover policy: the optimized path carries the I/O',
+  );
+  assert.equal(dev.blockSize, 512);
+  assert.equal(dev.blockCount * dev.blockSize, 64 << 20);
+  const data = crypto.randomBytes(64 * 1024);
+  await dev.write(100, data, { fua: true });
+  assert.deepEqual(await dev.read(100, 128), data);
+  await dev.flush();
+  await dev.writeZeroes(100, 8);
+  assert.deepEqual(await dev.read(100, 8), Buffer.alloc(4096));
+  await dev.unmap([{ lba: 108, blocks: 8 }]);
+  assert.deepEqual(await dev.read(108, 8), Buffer.alloc(4096));
+  assert.ok(dev.paths[0]!.stats.writes >= 1 && dev.paths[1]!.stats.writes === 0);
+});
+
+test('a portal going down mid-I/O fails the path over without an I/O error; the patrol fails it back', async () => {
+  const { m, log } = await manager(INITIATOR, 'failover');
+  m.start();
+  const dev = m.devices[0]!;
+  const [p0, p1] = dev.paths;
+  const pattern = crypto.randomBytes(512 * 64);
+  // Keep I/O running while controller 0's portal drops.
+  let stop = false;
+  let ios = 0;
+  const writer = (async () => {
+    for (let i = 0; !stop; i++) {
+      const lba = (i % 256) * 64;
+      await dev.write(lba, pattern);
+      assert.deepEqual(await dev.read(lba, 64), pattern);
+      ios++;
+    }
+  })();
+  while (ios < 5) await new Promise((r) => setTimeout(r, 10));
+  fx.server.portalDown('127.0.0.1', fx.ports[0]);
+  const before = ios;
+  while (ios < before + 20) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(p0!.state, 'failed');
+  assert.equal(p1!.state, 'in-use');
+  await fx.server.portalUp('127.0.0.1', fx.ports[0]);
+  // The recovery check (1 s interval) brings the path back; auto failback makes it the in-use one again.
+  const stateOf = (p: { state: string }): string => p.state;
+  for (let i = 0; i < 100 && stateOf(p0!) !== 'in-use'; i++) await new Promise((r) => setTimeout(r, 100));
+  stop = true;
+  await writer;
+  assert.equal(p0!.state, 'in-use');
+  assert.equal(p1!.state, 'active');
+  const ids = log.recent.map((e) => e.id);
+  assert.ok(ids.includes('KURA-W7006'), 'path failure logged');
+  assert.ok(ids.includes('KURA-W7007'), 'failover logged');
+  assert.ok(ids.includes('KURA-I7016'), 'failback logged');
+  const file = fs.readFileSync(log.file!, 'utf8');
+  assert.match(file, /WARNING KURA-W7007 mpatha: failover from 0:0:0:0/);
+});
+
+test('round-robin uses both paths, least-queue-depth and service-time pick usable paths, cluster mode refuses dynamic balancing', async () => {
+  const { m } = await manager(INITIATOR, 'rr');
+  const dev = m.devices[0]!;
+  // Both ports optimized: otherwise ALUA preference keeps I/O on the optimized one.
+  for (const p of dev.paths) p.alua = 'active/optimized';
+  m.setPolicy(dev.name, 'round-robin');
+  assert.deepEqual(dev.paths.map((p) => p.state), ['in-use', 'in-use']);
+  const buf = crypto.randomBytes(4096);
+  for (let i = 0; i < 10; i++) await dev.write(i * 8, buf);
+  assert.deepEqual(dev.paths.map((p) => p.stats.writes), [5, 5]);
+  for (const pol of ['least-queue-depth', 'service-time']) {
+    m.setPolicy(dev.name, pol);
+    await Promise.all(Array.from({ length: 16 }, (_x, i) => dev.write(i * 8, buf)));
+    assert.deepEqual(await dev.read(0, 8), buf);
+  }
+  assert.throws(() => m.setPolicy(dev.name, 'random'), (e: KuraError) => e.id === 'KURA-E7024');
+  m.setMode({ cluster: true });
+  assert.equal(dev.policy, 'failover');
+  assert.throws(() => m.setPolicy(dev.name, 'round-robin'), (e: KuraError) => e.id === 'KURA-E7002');
+  m.setMode({ cluster: false });
+  // Priorities: unique, 1..254, and swapping moves the in-use path.
+  m.setPolicy(dev.name, 'failover');
+  const [a, b] = dev.paths;
+  const inUse = a!.state === 'in-use' ? a! : b!;
+  assert.throws(() => m.setPriority(a!.number, b!.priority), (e: KuraError) => e.id === 'KURA-E7021');
+  assert.throws(() => m.setPriority(a!.number, 255), (e: KuraError) => e.id === 'KURA-E7020');
+  m.swap(a!.number, b!.number);
+  assert.equal(inUse.state, 'active');
+  // Standby (seed -notavail): the other path takes over; available brings it back.
+  const now = dev.paths.find((p) => p.state === 'in-use')!;
+  m.setPathAdminState(now.number, 'standby');
+  assert.equal(now.state, 'standby');
+  assert.equal(inUse.state, 'in-use');
+  m.setPathAdminState(now.number, 'available');
+  assert.equal(now.state, 'in-use');
+});
+
+test('no usable path: I/O is queued for no_path_retry and then fails with an I/O error', async () => {
+  const { m } = await manager(INITIATOR, 'nopath');
+  const dev = m.devices[0]!;
+  m.setMode({ noPathRetry: 1 });
+  for (const p of dev.paths) m.setPathAdminState(p.number, 'unavailable');
+  await assert.rejects(dev.read(0, 1), (e: KuraError) => e.id === 'KURA-E7009' && e.code === 'EIO');
+  // Queued I/O completes once a path comes back within the time.
+  m.setMode({ noPathRetry: 10 });
+  const pending = dev.read(0, 1);
+  setTimeout(() => m.setPathAdminState(dev.paths[1]!.number, 'available'), 200);
+  assert.equal((await pending).length, 512);
+});
+
+test('persistent reservation through pathd: registered on every path, survives losing the path it was taken on, fences another host', async () => {
+  const { m } = await manager(INITIATOR, 'pr1');
+  const dev = m.devices[0]!;
+  await m.persist(dev.name, 'register', { key: '0xabc1' });
+  await m.persist(dev.name, 'reserve', { key: '0xabc1' });
+  const keys = (await m.persist(dev.name, 'read-keys', {})) as { keys: string[] };
+  assert.deepEqual(keys.keys, ['0xabc1', '0xabc1'], 'one registration per path (I_T nexus)');
+  const { m: other } = await manager(INITIATOR2, 'pr2');
+  const odev = other.devices[0]!;
+  other.setMode({ noPathRetry: 0 });
+  await assert.rejects(odev.write(0, Buffer.alloc(512)), (e: KuraError) => e.id === 'KURA-E7011', 'the other host is fenced');
+  // Lose the path the reservation was taken on: I/O continues on the other registered path.
+  const holder = dev.paths.find((p) => p.state === 'in-use')!;
+  holder.session.drop();
+  await dev.write(0, Buffer.alloc(512, 7));
+  assert.equal(holder.state, 'failed');
+  const res = (await m.persist(dev.name, 'read-reservation', {})) as { reservation?: { key: string; type: string } };
+  assert.deepEqual(res.reservation, { key: '0xabc1', type: 'write-exclusive-registrants-only' });
+  await m.recover();
+  assert.notEqual(holder.state, 'failed');
+  await m.persist(dev.name, 'clear', { key: '0xabc1' });
+  await odev.write(0, Buffer.alloc(512));
+});
