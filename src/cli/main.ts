@@ -12,6 +12,8 @@ import { registerEvents } from './events.js';
 import { registerHost } from './host.js';
 import { registerLock } from './lock.js';
 import { registerLd } from './ld.js';
+import { registerPath } from './path.js';
+import { registerPathd } from './pathd.js';
 import { registerPool } from './pool.js';
 import { registerServe } from './serve.js';
 import { registerSnapshot } from './snapshot.js';
@@ -41,6 +43,8 @@ registerHost(program, ctx);
 registerEvents(program, ctx);
 registerLock(program, ctx);
 registerCheck(program, ctx);
+registerPathd(program);
+registerPath(program, ctx);
 
 function fail(id: string, message: string, action: string, code: number): never {
   process.stderr.write(`${id}: ${message}\n  ${action}\n`);

@@ -158,7 +158,7 @@ export class MultipathDevice implements BlockDevice {
         noPathSince ||= Date.now();
         if (await this.waitForPath(noPathSince + s.noPathRetryMs)) continue;
         if (Date.now() - noPathSince < s.noPathRetryMs) continue;
-        throw new KuraError('KURA-E7009', 'EIO', `${this.name}: no usable path for ${s.noPathRetryMs / 1000} s; the I/O failed`, 'Check the paths with kura path show and the array with kura fault/status; raise --no-path-retry to queue longer.');
+        throw new KuraError('KURA-E7009', 'EIO', `${this.name}: no usable path for ${s.noPathRetryMs / 1000} s; the I/O failed`, 'Check the paths with kura path show and the array with kura fault/status; raise --queue-if-no-path to queue longer.');
       }
       noPathSince = 0;
       if (++attempts > MAX_ATTEMPTS) throw new KuraError('KURA-E7010', 'EIO', `${this.name}: the command failed ${MAX_ATTEMPTS} times on every path`, 'See pathd log for the sense data of each attempt.');

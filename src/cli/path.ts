@@ -1,0 +1,312 @@
+// kura path: the seed's spscmd for pathd. It talks to pathd's control API
+// (--pathd URL, KURA_PATHD_URL, default http://127.0.0.1:9950).
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { KuraError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+import type { CliContext } from './context.js';
+import { print, table } from './format.js';
+import { CliArgError } from './units.js';
+
+const DEFAULT_PATHD_URL = 'http://127.0.0.1:9950';
+
+interface PathView {
+  number: string;
+  portal: string;
+  target: string;
+  lun: number;
+  state: string;
+  priority: number;
+  alua: string;
+  marginal: boolean;
+  reason: string;
+  inflight: number;
+}
+
+interface DeviceView {
+  id: string;
+  export: string;
+  policy: string;
+  blockSize: number;
+  blockCount: number;
+  reservationKey: string | null;
+  paths: PathView[];
+}
+
+function pathdUrl(cmd: Command): string {
+  let c: Command | null = cmd;
+  let url: string | undefined;
+  while (c && url === undefined) {
+    url = c.opts<{ pathd?: string }>().pathd;
+    c = c.parent;
+  }
+  return (url ?? process.env['KURA_PATHD_URL'] ?? DEFAULT_PATHD_URL).replace(/\/+$/, '');
+}
+
+async function call<T>(cmd: Command, method: string, route: string, body?: unknown): Promise<T> {
+  const base = pathdUrl(cmd);
+  let res: Response;
+  try {
+    res = await fetch(`${base}/api/v1${route}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(5 * 60_000),
+    });
+  } catch (e) {
+    const err = e as Error & { cause?: Error };
+    throw new KuraError('KURA-E7045', 'EIO', `cannot reach pathd at ${base}: ${err.cause?.message ?? err.message}`, 'Start it with kura pathd, or point --pathd / KURA_PATHD_URL at its --control address.');
+  }
+  if (res.headers.get('content-type') === 'application/gzip') return Buffer.from(await res.arrayBuffer()) as T;
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    throw new KuraError('KURA-E7046', 'EIO', `${base} answered ${res.status} with a body that is not JSON`, 'Check that --pathd / KURA_PATHD_URL points at pathd\'s control address.');
+  }
+  if (!res.ok) {
+    const e = (json as { error?: { id: string; code: ErrorCode; message: string; action: string } })?.error;
+    if (e) throw new KuraError(e.id, e.code, e.message, e.action);
+    throw new KuraError('KURA-E7046', 'EIO', `pathd answered ${res.status}`, 'See pathd\'s log.');
+  }
+  return json as T;
+}
+
+const SYMBOL: Record<string, string> = { 'in-use': '>', active: ' ', standby: '@', failed: 'X', unavailable: '-' };
+
+/** The seed's -getlun layout: "***" for a normal LU, "+++ ... [policy]" for dynamic balancing. */
+export function formatDevices(devs: DeviceView[], sortBy: 'priority' | 'path' = 'priority'): string {
+  if (devs.length === 0) return 'No multipath devices (kura path rescan looks for new ones).';
+  const out: string[] = [];
+  for (const d of devs) {
+    const dynamic = d.policy !== 'failover';
+    const mark = dynamic ? '+++' : '***';
+    out.push(`${mark} ${d.export} ${d.id} ${mark}${dynamic ? ` [${d.policy}]` : ''}${d.reservationKey ? ` key=${d.reservationKey}` : ''}`);
+    const paths = [...d.paths].sort((a, b) => (sortBy === 'path' || dynamic ? a.number.localeCompare(b.number) : b.priority - a.priority));
+    for (const p of paths) {
+      const extra = [p.marginal ? 'marginal' : '', p.reason && p.state !== 'in-use' && p.state !== 'active' ? p.reason : ''].filter(Boolean).join('; ');
+      out.push(`${SYMBOL[p.state] ?? '?'} ${p.number}: Priority=${p.priority}, Portal=${p.portal}, ALUA=${p.alua}, State=${p.state}${extra ? ` (${extra})` : ''}`);
+    }
+  }
+  return out.join('\n');
+}
+
+function onOff(v: string | undefined, what: string): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (/^(on|enable|e|yes|1|true)$/i.test(v)) return true;
+  if (/^(off|disable|d|no|0|false)$/i.test(v)) return false;
+  throw new CliArgError('KURA-E7047', `${what} "${v}" is not on or off.`, `Give ${what} on or off.`);
+}
+
+function num(v: string | undefined, what: string): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new CliArgError('KURA-E7047', `${what} "${v}" is not a number.`, `Give ${what} as a number of seconds.`);
+  return n;
+}
+
+interface Watcher {
+  healthCheck: boolean;
+  recoveryCheck: boolean;
+  interval: number;
+  threshold: number;
+  timeout: number;
+}
+
+function formatWatcher(w: Watcher): string {
+  const en = (b: boolean) => (b ? 'Enable' : 'Disable');
+  return [`Health check     : ${en(w.healthCheck)}`, `Recovery check   : ${en(w.recoveryCheck)}`, `Request interval : ${w.interval} sec`, `Threshold        : ${w.threshold} sec`, `Timeout duration : ${w.timeout} sec`].join('\n');
+}
+
+interface Mode {
+  failback: string;
+  cluster: boolean;
+  noPathRetry: number;
+}
+
+function formatMode(m: Mode): string {
+  return [`Failback      : ${m.failback === 'auto' ? 'Active' : 'Standby'} (${m.failback})`, `Cluster       : ${m.cluster ? 'Enable' : 'Disable'}`, `No path retry : ${m.noPathRetry} sec`].join('\n');
+}
+
+export function registerPath(program: Command, ctx: CliContext): void {
+  const path = program.command('path').description('show and control the host multipath daemon (kura pathd)').option('--pathd <url>', `pathd control URL (or KURA_PATHD_URL; default ${DEFAULT_PATHD_URL})`);
+
+  path
+    .command('show')
+    .description('logical units with their paths, states, priorities and balancing policy')
+    .option('--sort <by>', 'priority or path', 'priority')
+    .action(async (o: { sort: string }, cmd: Command) => {
+      const devs = await call<DeviceView[]>(cmd, 'GET', '/devices');
+      print(ctx.json(), devs, () => formatDevices(devs, o.sort === 'path' ? 'path' : 'priority'));
+    });
+
+  path
+    .command('set')
+    .description('set a path available (seed -path), standby (priority disabled, seed -notavail) or unavailable (out of use)')
+    .argument('<path>', 'path number (P:0:T:L) or portal HOST:PORT')
+    .argument('<state>', 'available, standby or unavailable')
+    .option('--device <export>', 'the device, when a portal names several paths')
+    .action(async (p: string, state: string, o: { device?: string }, cmd: Command) => {
+      const devs = await call<DeviceView[]>(cmd, 'POST', '/paths/state', { path: p, state, device: o.device });
+      print(ctx.json(), devs, () => formatDevices(devs));
+    });
+
+  path
+    .command('priority')
+    .description('set a path\'s priority (1-254, unique per logical unit; higher is preferred)')
+    .argument('<path>')
+    .argument('<priority>')
+    .option('--device <export>')
+    .action(async (p: string, prio: string, o: { device?: string }, cmd: Command) => {
+      const devs = await call<DeviceView[]>(cmd, 'POST', '/paths/priority', { path: p, priority: Number(prio), device: o.device });
+      print(ctx.json(), devs, () => formatDevices(devs));
+    });
+
+  path
+    .command('swap')
+    .description('exchange the priorities of two paths (moves the in-use path)')
+    .argument('<path1>')
+    .argument('<path2>')
+    .option('--device <export>')
+    .action(async (a: string, b: string, o: { device?: string }, cmd: Command) => {
+      const devs = await call<DeviceView[]>(cmd, 'POST', '/paths/swap', { a, b, device: o.device });
+      print(ctx.json(), devs, () => formatDevices(devs));
+    });
+
+  path
+    .command('policy')
+    .description('set the balancing policy of a device (or all): failover, round-robin, least-queue-depth, service-time')
+    .argument('<device>', 'export name, id, or all')
+    .argument('<policy>')
+    .action(async (d: string, pol: string, _o: unknown, cmd: Command) => {
+      const devs = await call<DeviceView[]>(cmd, 'POST', '/devices/policy', { device: d, policy: pol });
+      print(ctx.json(), devs, () => formatDevices(devs));
+    });
+
+  const watcher = path.command('watcher').description('path patrol settings (seed -getwatcher/-setwatcher)');
+  watcher.command('show').action(async (_o: unknown, cmd: Command) => {
+    const w = await call<Watcher>(cmd, 'GET', '/watcher');
+    print(ctx.json(), w, () => formatWatcher(w));
+  });
+  watcher
+    .command('set')
+    .description('change patrol settings; also takes the seed form H:I:T:O (checks 0-3, interval, threshold, timeout; empty fields stay)')
+    .argument('[hito]')
+    .option('--health <on|off>')
+    .option('--recovery <on|off>')
+    .option('--interval <seconds>')
+    .option('--threshold <seconds>')
+    .option('--timeout <seconds>')
+    .action(async (hito: string | undefined, o: { health?: string; recovery?: string; interval?: string; threshold?: string; timeout?: string }, cmd: Command) => {
+      const body: Partial<Watcher> = {};
+      if (hito !== undefined) {
+        const f = hito.split(':');
+        if (f.length !== 4) throw new CliArgError('KURA-E7047', `"${hito}" is not H:I:T:O.`, 'Give four colon-separated fields, e.g. 3:1:1:5 or :90:: (empty fields stay as they are).');
+        if (f[0] !== '') {
+          const h = Number(f[0]);
+          if (![0, 1, 2, 3].includes(h)) throw new CliArgError('KURA-E7047', `check selector ${f[0]} is not 0-3.`, '0 = both off, 1 = health only, 2 = recovery only, 3 = both.');
+          body.healthCheck = h === 1 || h === 3;
+          body.recoveryCheck = h === 2 || h === 3;
+        }
+        if (f[1] !== '') body.interval = num(f[1], 'interval');
+        if (f[2] !== '') body.threshold = num(f[2], 'threshold');
+        if (f[3] !== '') body.timeout = num(f[3], 'timeout');
+      }
+      const h = onOff(o.health, '--health');
+      const r = onOff(o.recovery, '--recovery');
+      if (h !== undefined) body.healthCheck = h;
+      if (r !== undefined) body.recoveryCheck = r;
+      for (const k of ['interval', 'threshold', 'timeout'] as const) {
+        const v = num(o[k], `--${k}`);
+        if (v !== undefined) body[k] = v;
+      }
+      const w = await call<Watcher>(cmd, 'PUT', '/watcher', body);
+      print(ctx.json(), w, () => formatWatcher(w));
+    });
+
+  const mode = path.command('mode').description('failback and cluster mode (seed -getmode/-setfbmode/-setmscsmode)');
+  mode.command('show').action(async (_o: unknown, cmd: Command) => {
+    const m = await call<Mode>(cmd, 'GET', '/mode');
+    print(ctx.json(), m, () => formatMode(m));
+  });
+  mode
+    .command('set')
+    .option('--failback <mode>', 'auto (active failback) or manual (standby failback)')
+    .option('--cluster <on|off>', 'cluster mode: no dynamic balancing')
+    .option('--queue-if-no-path <seconds>', 'how long I/O waits for a usable path (no_path_retry)')
+    .action(async (o: { failback?: string; cluster?: string; queueIfNoPath?: string }, cmd: Command) => {
+      const fb = o.failback === undefined ? undefined : /^(a|active|auto)$/i.test(o.failback) ? 'auto' : /^(s|standby|manual)$/i.test(o.failback) ? 'manual' : o.failback;
+      const m = await call<Mode>(cmd, 'PUT', '/mode', { failback: fb, cluster: onOff(o.cluster, '--cluster'), noPathRetry: num(o.queueIfNoPath, '--queue-if-no-path') });
+      print(ctx.json(), m, () => formatMode(m));
+    });
+
+  path
+    .command('rescan')
+    .description('look for new paths and logical units behind the portals')
+    .action(async (_o: unknown, cmd: Command) => {
+      const r = await call<{ added: number; devices: DeviceView[] }>(cmd, 'POST', '/rescan');
+      print(ctx.json(), r, () => `${r.added} path(s) added.\n${formatDevices(r.devices)}`);
+    });
+
+  path
+    .command('stats')
+    .description('per-path I/O statistics')
+    .action(async (_o: unknown, cmd: Command) => {
+      type Stat = { number: string; portal: string; state: string; inflight: number; reads: number; writes: number; readBytes: number; writeBytes: number; errors: number; failures: number; serviceTimeMs: number };
+      const s = await call<Array<{ export: string; paths: Stat[] }>>(cmd, 'GET', '/stats');
+      print(ctx.json(), s, () =>
+        table(
+          ['DEVICE', 'PATH', 'PORTAL', 'STATE', 'READS', 'WRITES', 'READ MiB', 'WRITE MiB', 'QUEUE', 'ERRORS', 'FAILURES', 'SVC ms'],
+          s.flatMap((d) => d.paths.map((p) => [d.export, p.number, p.portal, p.state, p.reads, p.writes, (p.readBytes / 1048576).toFixed(1), (p.writeBytes / 1048576).toFixed(1), p.inflight, p.errors, p.failures, p.serviceTimeMs.toFixed(2)])),
+        ),
+      );
+    });
+
+  path
+    .command('events')
+    .description('the newest path events')
+    .action(async (_o: unknown, cmd: Command) => {
+      const ev = await call<Array<{ time: string; level: string; id: string; text: string }>>(cmd, 'GET', '/events');
+      print(ctx.json(), ev, () => ev.map((e) => `${e.time} ${e.level.toUpperCase().padEnd(7)} ${e.id} ${e.text}`).join('\n') || 'No events.');
+    });
+
+  path
+    .command('persist')
+    .description('persistent reservations through pathd (like mpathpersist): register, unregister, reserve, release, preempt, clear, read-keys, read-reservation')
+    .argument('<action>')
+    .argument('<device>', 'export name or id')
+    .option('--key <key>', 'this host\'s reservation key (0x... or decimal)')
+    .option('--sa-key <key>', 'the key to preempt')
+    .option('--type <type>', 'reservation type (default write-exclusive-registrants-only)')
+    .action(async (action: string, device: string, o: { key?: string; saKey?: string; type?: string }, cmd: Command) => {
+      const r = await call<Record<string, unknown>>(cmd, 'POST', '/persist', { action, device, key: o.key, saKey: o.saKey, type: o.type });
+      print(ctx.json(), r, () => {
+        if (action === 'read-keys') {
+          const k = r as { generation: number; keys: string[] };
+          return [`PR generation=0x${k.generation.toString(16)}, ${k.keys.length} registered reservation key(s)`, ...k.keys.map((x) => `    ${x}`)].join('\n');
+        }
+        if (action === 'read-reservation') {
+          const k = r as { generation: number; reservation?: { key: string; type: string } };
+          return k.reservation ? `PR generation=0x${k.generation.toString(16)}, reservation key=${k.reservation.key}, type=${k.reservation.type}` : `PR generation=0x${k.generation.toString(16)}, there is NO reservation held`;
+        }
+        return `persist ${action} on ${device}: done`;
+      });
+    });
+
+  const logs = path.command('logs').description('log extraction');
+  logs
+    .command('collect')
+    .description('bundle pathd\'s logs, configuration and state into one .tar.gz')
+    .option('--output <file>', 'archive to write (default pathd-logs-TIMESTAMP.tar.gz)')
+    .action(async (o: { output?: string }, cmd: Command) => {
+      const data = await call<Buffer>(cmd, 'GET', '/logs/archive');
+      const file = o.output ?? `pathd-logs-${new Date().toISOString().replace(/[:.]/g, '-')}.tar.gz`;
+      try {
+        fs.writeFileSync(file, data);
+      } catch (e) {
+        throw new KuraError('KURA-E7048', 'EIO', `cannot write ${file}: ${(e as Error).message}`, 'Give --output a path you can write to.');
+      }
+      print(ctx.json(), { file, bytes: data.length }, () => `Wrote ${file} (${data.length} bytes).`);
+    });
+}

@@ -1,0 +1,157 @@
+// kura pathd: the host multipath daemon. It logs in to the array through every
+// --portal, groups the paths by logical unit, exports each multipath device
+// over NBD (TCP, and a Unix socket with --unix) and serves the control API
+// that `kura path` uses. Output contract: one line
+// "ready nbd=HOST:PORT control=URL devices=N" once the devices are exported;
+// events go to stderr, the log file and syslog.
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { KuraError } from '../errors.js';
+import { NbdServer } from '../nbd/server.js';
+import { ControlApi } from '../pathmgr/control-api.js';
+import { PathLog } from '../pathmgr/log.js';
+import { PathManager } from '../pathmgr/manager.js';
+import { POLICIES } from '../pathmgr/policy.js';
+import type { Policy } from '../pathmgr/policy.js';
+import { formatHostPort } from './serve.js';
+import { CliArgError, hostPortArg } from './units.js';
+
+interface PathdOpts {
+  portal: string[];
+  nbd: string;
+  control: string;
+  patrolInterval?: string;
+  unix?: string;
+  initiator?: string;
+  logDir?: string;
+  policy: string;
+  queueIfNoPath: string;
+  commandTimeout: string;
+  failback: string;
+  cluster?: boolean;
+  syslog: boolean;
+}
+
+function seconds(v: string, what: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > 86400) throw new CliArgError('KURA-E7039', `${what} "${v}" is not a number of seconds from ${min} to 86400.`, `Give ${what} in seconds, e.g. ${what} 5.`);
+  return n;
+}
+
+export function registerPathd(program: Command): void {
+  program
+    .command('pathd')
+    .description('run the host multipath daemon: one NBD export per logical unit over all --portal paths')
+    .option('--portal <host:port>', 'an iSCSI portal of the array (repeat once per path)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--nbd <host:port>', 'NBD listener for the multipath devices (port 0: any free port)', '127.0.0.1:10810')
+    .option('--control <host:port>', 'control API listener for kura path (port 0: any free port)', '127.0.0.1:9950')
+    .option('--unix <path>', 'also serve NBD on this Unix socket')
+    .option('--patrol-interval <seconds>', 'path patrol interval, 1 to 86400 (default 60)')
+    .option('--initiator <iqn>', 'initiator name (default iqn.2026-11.io.kura:pathd.HOSTNAME)')
+    .option('--log-dir <dir>', 'directory of pathd.log (rotated at 5 MiB to pathd.log.old)')
+    .option('--policy <policy>', `balancing policy of new devices: ${POLICIES.join(', ')}`, 'failover')
+    .option('--queue-if-no-path <seconds>', 'how long I/O waits for a usable path before it fails (no_path_retry)', '30')
+    .option('--command-timeout <seconds>', 'a command taking longer fails its path over', '10')
+    .option('--failback <mode>', 'auto (a recovered path is used again) or manual (it waits in standby)', 'auto')
+    .option('--cluster', 'cluster mode: no dynamic load balancing')
+    .option('--no-syslog', 'do not copy events to syslog')
+    .action(async (o: PathdOpts) => {
+      if (o.portal.length === 0) throw new CliArgError('KURA-E7039', 'kura pathd needs at least one --portal.', 'Give --portal HOST:PORT once per path to the array, e.g. one per controller.');
+      const portals = o.portal.map((p) => hostPortArg(p, '--portal'));
+      const nbd = hostPortArg(o.nbd, '--nbd');
+      const control = hostPortArg(o.control, '--control');
+      if (!POLICIES.includes(o.policy as Policy)) throw new CliArgError('KURA-E7039', `--policy "${o.policy}" is unknown.`, `Use one of: ${POLICIES.join(', ')}.`);
+      if (o.failback !== 'auto' && o.failback !== 'manual') throw new CliArgError('KURA-E7039', `--failback "${o.failback}" is not auto or manual.`, 'Give --failback auto or --failback manual.');
+      const interval = o.patrolInterval === undefined ? 60 : seconds(o.patrolInterval, '--patrol-interval', 1);
+      await runPathd({
+        portals,
+        nbd,
+        control,
+        unix: o.unix,
+        interval,
+        initiator: o.initiator ?? `iqn.2026-11.io.kura:pathd.${os.hostname().toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`,
+        logDir: o.logDir,
+        policy: o.policy as Policy,
+        noPathRetry: seconds(o.queueIfNoPath, '--queue-if-no-path', 0),
+        commandTimeout: seconds(o.commandTimeout, '--command-timeout', 1),
+        failback: o.failback,
+        cluster: o.cluster === true,
+        syslog: o.syslog,
+      });
+    });
+}
+
+interface RunOptions {
+  portals: Array<{ host: string; port: number }>;
+  nbd: { host: string; port: number };
+  control: { host: string; port: number };
+  unix?: string;
+  interval: number;
+  initiator: string;
+  logDir?: string;
+  policy: Policy;
+  noPathRetry: number;
+  commandTimeout: number;
+  failback: 'auto' | 'manual';
+  cluster: boolean;
+  syslog: boolean;
+}
+
+async function runPathd(o: RunOptions): Promise<void> {
+  const log = new PathLog({
+    dir: o.logDir,
+    syslog: o.syslog,
+    sinks: [(e) => process.stderr.write(`${e.time} ${e.level.toUpperCase()} ${e.id} ${e.text}\n`)],
+  });
+  const mgr = new PathManager({
+    portals: o.portals,
+    initiatorName: o.initiator,
+    log,
+    policy: o.cluster ? 'failover' : o.policy,
+    watcher: { interval: o.interval, threshold: o.interval, timeout: Math.max(o.interval * 2, 5) },
+    settings: { noPathRetryMs: o.noPathRetry * 1000, commandTimeoutMs: o.commandTimeout * 1000, failback: o.failback, cluster: o.cluster },
+  });
+  const nbdServer = new NbdServer({
+    exports: {
+      list: () => mgr.devices.map((d) => ({ name: d.name, description: `multipath ${d.id} (${d.paths.length} paths, ${d.policy})` })),
+      open: (name) => mgr.devices.find((d) => d.name === name),
+    },
+    log: (m) => log.event('info', 'KURA-I7040', m),
+  });
+  let api: ControlApi | undefined;
+  let stopping = false;
+  const stop = async (sig: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.event('info', 'KURA-I7041', `pathd stopping (${sig})`);
+    await nbdServer.close().catch(() => undefined);
+    await api?.close().catch(() => undefined);
+    await mgr.close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  await mgr.rescan();
+  if (mgr.devices.length === 0) log.event('warning', 'KURA-W7042', `no logical unit found behind ${o.portals.map(formatHostPort).join(', ')}; kura path rescan looks again`);
+  mgr.start();
+  let nbdAddr: { host: string; port: number };
+  let controlUrl: string;
+  try {
+    await nbdServer.listen(o.nbd.host, o.nbd.port);
+    if (o.unix) await nbdServer.listenUnix(path.resolve(o.unix));
+    nbdAddr = nbdServer.address();
+    api = new ControlApi(mgr, log, () => ({ initiator: o.initiator, portals: o.portals.map(formatHostPort), nbd: formatHostPort(nbdAddr), unix: o.unix ?? null, logFile: log.file ?? null }));
+    const a = await api.listen(o.control.host, o.control.port);
+    controlUrl = `http://${formatHostPort({ host: a.address, port: a.port })}`;
+  } catch (e) {
+    await nbdServer.close().catch(() => undefined);
+    await mgr.close().catch(() => undefined);
+    const err = e as NodeJS.ErrnoException;
+    throw new KuraError('KURA-E7043', 'EBUSY', `pathd cannot listen: ${err.message}`, 'Choose other addresses with --nbd / --control / --unix (port 0 picks a free one).');
+  }
+  for (const d of mgr.devices) process.stdout.write(`device ${d.name} ${d.id} paths=${d.paths.map((p) => `${p.portal}:${p.state}`).join(',')} uri=nbd://${formatHostPort(nbdAddr)}/${d.name}\n`);
+  process.stdout.write(`ready nbd=${formatHostPort(nbdAddr)} control=${controlUrl} devices=${mgr.devices.length}\n`);
+  log.event('info', 'KURA-I7044', `pathd ready: ${mgr.devices.length} device(s) on nbd ${formatHostPort(nbdAddr)}, control ${controlUrl}, patrol every ${o.interval} s`);
+}
