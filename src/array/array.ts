@@ -25,6 +25,9 @@ import { LicenseTable } from './licenses.js';
 import type { LicenseInfo } from './licenses.js';
 import type { HostEntry } from './hosts.js';
 import { ConfigLock } from './config-lock.js';
+import { Replicator } from '../block/replication.js';
+import { PairService } from './pairs.js';
+import type { PairInfo } from './agent.js';
 import type { LockInfo } from './config-lock.js';
 
 export const KURA_VERSION = '0.1.0';
@@ -154,6 +157,8 @@ export class KuraArray implements ArrayAgent {
   readonly controllers: Controllers;
   private frontEnds: FrontEndHooks[] = [];
   readonly configLock: ConfigLock;
+  private readonly replicator: Replicator;
+  private readonly pairs: PairService;
 
   private constructor(dataDir: string, engine: BlockEngine, portals: Array<{ host: string; port: number }>) {
     this.dataDir = dataDir;
@@ -173,6 +178,14 @@ export class KuraArray implements ArrayAgent {
     }
     this.name = engine.store.getMeta('array_name') ?? `kura-${this.serial.slice(0, 6)}`;
     engine.onEvent((e) => this.onEngineEvent(e));
+    this.replicator = new Replicator(engine.store, { commit: () => engine.commit(), ld: (id) => engine.lds.get(id), event: (e) => this.pairs.onReplicationEvent(e) });
+    this.pairs = new PairService(this.replicator, {
+      ld: (ref) => this.ld(ref),
+      licenses: this.licenses,
+      attrs: (l) => attrsOf(l),
+      mappedTo: (l) => this.hosts.list().filter((h) => [...h.luns.values()].includes(l.rec.number)).map((h) => h.name),
+      emit: (e) => this.emit(e),
+    });
     for (const l of engine.lds.values()) {
       const q = attrsOf(l).qos;
       if (q) this.qos.setLimits(String(l.rec.id), q);
@@ -183,7 +196,10 @@ export class KuraArray implements ArrayAgent {
     const dir = path.join(opts.dataDir, 'array');
     fs.mkdirSync(dir, { recursive: true });
     try {
-      return new KuraArray(opts.dataDir, BlockEngine.open(dir), opts.portals ?? DEFAULT_PORTALS);
+      const array = new KuraArray(opts.dataDir, BlockEngine.open(dir), opts.portals ?? DEFAULT_PORTALS);
+      // Copies the last run left resume in the background.
+      await array.replicator.start();
+      return array;
     } catch (e) {
       if (e instanceof KuraError) throw e;
       throw new KuraError('KURA-E2001', 'EIO', `The array in ${opts.dataDir} cannot be opened: ${(e as Error).message}.`, 'Check that the data directory is readable and not used by another kura process.');
@@ -240,6 +256,36 @@ export class KuraArray implements ArrayAgent {
     const p = this.configChain.then(fn, fn);
     this.configChain = p.catch(() => undefined);
     return p;
+  }
+
+  // ---- replication pairs (DynamicDataReplication) ----
+
+  listPairs(): PairInfo[] {
+    return this.pairs.list();
+  }
+
+  getPair(mv: string | number, rv: string | number): PairInfo {
+    return this.pairs.get(mv, rv);
+  }
+
+  createPair(mv: string | number, rv: string | number): Promise<PairInfo> {
+    return this.config(() => this.pairs.create(mv, rv));
+  }
+
+  replicatePair(mv: string | number, rv: string | number): Promise<PairInfo> {
+    return this.config(() => this.pairs.replicate(mv, rv));
+  }
+
+  separatePair(mv: string | number, rv: string | number, opts: { rvAccess?: string; force?: boolean } = {}): Promise<PairInfo> {
+    return this.config(() => this.pairs.separate(mv, rv, opts));
+  }
+
+  restorePair(mv: string | number, rv: string | number): Promise<PairInfo> {
+    return this.config(() => this.pairs.restore(mv, rv));
+  }
+
+  deletePair(mv: string | number, rv: string | number, opts: { force?: boolean } = {}): Promise<PairInfo> {
+    return this.config(() => this.pairs.remove(mv, rv, opts.force ?? false));
   }
 
   // ---- configuration lock (held by an administrator across requests) ----
@@ -388,7 +434,7 @@ export class KuraArray implements ArrayAgent {
       currentOwner: current,
       defaultOwner: owner,
       purpose: purposeOf(attrsOf(l)),
-      rplAttribute: 'IV',
+      rplAttribute: this.pairs.attribute(l),
       snapshotAttribute: attrsOf(l).esv ? 'ESV' : attrsOf(l).ebv ? 'EBV' : '---',
       cloneAttribute: attrsOf(l).fcv ? 'FCV' : attrsOf(l).fev ? 'FEV' : '---',
       qos: { ...(attrsOf(l).qos ?? { upper: 0, lower: 0 }) },
@@ -540,9 +586,11 @@ export class KuraArray implements ArrayAgent {
       this.licenses.require('DynamicSnapVolume', 'Restoring a snapshot');
       const base = this.ld(ldRef);
       const esv = this.snapshot(base, snap);
+      const reverted = this.pairs.beforeRevert(base);
       if (esv.rec.capacity !== base.rec.capacity) {
         throw new KuraError('KURA-E2076', 'EINVAL', `Snapshot ${snap} is ${esv.rec.capacity} bytes but LD ${base.name} is now ${base.rec.capacity}.`, 'Restore a snapshot taken at the current size.');
       }
+      reverted();
       await this.engine.revertLd(base, esv);
       return this.ldInfo(base);
     });
@@ -621,6 +669,7 @@ export class KuraArray implements ArrayAgent {
   expandLd(ref: string | number, newSize: number): Promise<LdInfo> {
     return this.config(async () => {
       const ld = this.ld(ref);
+      this.pairs.refuseExpand(ld);
       await this.engine.expandLd(ld, newSize);
       for (const f of this.frontEnds) f.capacityChanged?.([ld.rec.number]);
       return this.ldInfo(ld);
@@ -638,6 +687,7 @@ export class KuraArray implements ArrayAgent {
         throw new KuraError('KURA-E2036', 'EPERM', `LD ${ld.name} is a fast clone (FCV).`, `Confirm with kura ld delete ${ld.name} --fcvforce.`);
       }
       this.refuseIfFev(ld);
+      this.pairs.refuseDelete(ld);
       const snaps = this.snapshotsOf(ld);
       if (snaps.length > 0) {
         throw new KuraError('KURA-E2037', 'EBUSY', `LD ${ld.name} is the base (EBV) of ${snaps.length} snapshot generation(s).`, `Delete its snapshots first (kura snapshot delete-oldest ${ld.name} --count ${snaps.length}).`);
@@ -872,7 +922,7 @@ export class KuraArray implements ArrayAgent {
 
   /** An LD's data path as front ends serve it (with I/O control). */
   deviceOf(l: LogicalDisk): BlockDevice {
-    return new QosDevice(l, this.qos, String(l.rec.id));
+    return new QosDevice(this.replicator.device(l), this.qos, String(l.rec.id));
   }
 
   /** ALUA target port groups of an LD, with their states now. */
@@ -970,7 +1020,7 @@ export class KuraArray implements ArrayAgent {
     return {
       list: () => this.listLds().map((l) => ({ name: l.name, description: `LD ${l.number.toString(16).padStart(4, '0')}h in pool ${l.pool}` })),
       open: (name: string) => {
-        for (const l of this.engine.lds.values()) if (l.rec.name === name) return new QosDevice(l, this.qos, String(l.rec.id));
+        for (const l of this.engine.lds.values()) if (l.rec.name === name) return this.deviceOf(l);
         return undefined;
       },
     };
@@ -983,6 +1033,7 @@ export class KuraArray implements ArrayAgent {
 
   async close(): Promise<void> {
     await this.configChain;
+    await this.replicator.close();
     await this.engine.close();
   }
 }

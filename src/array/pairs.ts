@@ -1,0 +1,213 @@
+// Replication pairs (DynamicDataReplication) on the array: which LDs may pair,
+// what each command may do in which state, the LDs' RPL attributes and the
+// iSMrc_query view of a pair. The data path (mirroring, bitmaps, copies) is
+// src/block/replication.ts.
+import { KuraError } from '../errors.js';
+import type { LogicalDisk } from '../block/logical-disk.js';
+import type { Pair, ReplicationEvent, Replicator } from '../block/replication.js';
+import type { ArrayEvent, PairInfo } from './agent.js';
+import type { LicenseTable } from './licenses.js';
+
+/** RVs one MV may have (the seed's "number of LDs paired to the LD has reached the upper limit"). */
+export const MAX_RVS_PER_MV = 4;
+
+export interface PairDeps {
+  ld(ref: string | number): LogicalDisk;
+  licenses: LicenseTable;
+  /** Attributes that keep an LD out of pairs: the SSV, snapshots (ESV), clone sources (FEV). */
+  attrs(l: LogicalDisk): { ssv?: boolean; esv?: unknown; fev?: boolean };
+  /** Host entries that map the LD to a LUN. */
+  mappedTo(l: LogicalDisk): string[];
+  emit(e: Omit<ArrayEvent, 'time'>): void;
+}
+
+export class PairService {
+  constructor(
+    private readonly rep: Replicator,
+    private readonly deps: PairDeps,
+  ) {}
+
+  attribute(l: LogicalDisk): 'IV' | 'MV' | 'RV' {
+    const { asMv, asRv } = this.rep.rolesOf(l);
+    return asRv ? 'RV' : asMv.length > 0 ? 'MV' : 'IV';
+  }
+
+  info(p: Pair): PairInfo {
+    const s = p.state;
+    const separated = s.sync === 'sep/end' || s.sync === 'fault';
+    return {
+      mv: p.mv.name,
+      mvNumber: p.mv.rec.number,
+      rv: p.rv.name,
+      rvNumber: p.rv.rec.number,
+      activity: s.activity,
+      sync: s.sync,
+      previousSync: s.previous,
+      copyControl: p.copying ? 'background copy' : p.mirroring ? 'sync' : '-',
+      direction: s.direction,
+      separateStart: s.sepStart,
+      separateEnd: s.sepEnd,
+      separateDiffBytes: separated ? p.diffBytes() : 0,
+      copyDiffBytes: p.diffBytes(),
+      copiedBytes: Math.min(s.copied * p.chunkSize, p.mv.rec.capacity),
+      progress: p.progress(),
+      remainingSeconds: p.remainingSeconds(),
+      rvAccess: s.rvAccess,
+      rvComplete: s.complete && s.direction === 'mv-to-rv' && s.sync !== 'fault',
+      fault: s.fault,
+      created: s.created,
+    };
+  }
+
+  list(): PairInfo[] {
+    return this.rep
+      .list()
+      .sort((a, b) => a.mv.rec.number - b.mv.rec.number || a.rv.rec.number - b.rv.rec.number)
+      .map((p) => this.info(p));
+  }
+
+  private pair(mvRef: string | number, rvRef: string | number): Pair {
+    const mv = this.deps.ld(mvRef);
+    const rv = this.deps.ld(rvRef);
+    const p = this.rep.find(mv, rv);
+    if (!p) throw new KuraError('KURA-E2308', 'ENOENT', `LDs ${mv.name} and ${rv.name} are not a replication pair (MV ${mv.name}, RV ${rv.name}).`, 'List pairs with kura pair list.');
+    return p;
+  }
+
+  get(mvRef: string | number, rvRef: string | number): PairInfo {
+    return this.info(this.pair(mvRef, rvRef));
+  }
+
+  async create(mvRef: string | number, rvRef: string | number): Promise<PairInfo> {
+    this.deps.licenses.require('DynamicDataReplication', 'Creating a replication pair');
+    const mv = this.deps.ld(mvRef);
+    const rv = this.deps.ld(rvRef);
+    if (mv === rv) throw new KuraError('KURA-E2301', 'EINVAL', `LD ${mv.name} cannot be paired with itself.`, 'Give two different LDs: the MV (source) and the RV (copy).');
+    for (const [l, role] of [[mv, 'MV'], [rv, 'RV']] as const) {
+      const a = this.deps.attrs(l);
+      const bad = a.ssv ? 'the solution reserved volume' : a.esv ? 'a snapshot (ESV)' : a.fev ? 'the source of fast clones (FEV)' : undefined;
+      if (bad) throw new KuraError('KURA-E2303', 'EINVAL', `LD ${l.name} is ${bad} and cannot be an ${role}.`, 'Pair ordinary LDs, EBVs or FCVs.');
+    }
+    const mvRoles = this.rep.rolesOf(mv);
+    const rvRoles = this.rep.rolesOf(rv);
+    if (mvRoles.asRv) throw new KuraError('KURA-E2306', 'EBUSY', `LD ${mv.name} is already the RV of MV ${mvRoles.asRv.mv.name}.`, 'An RV cannot be an MV too; unpair it first.');
+    if (rvRoles.asRv || rvRoles.asMv.length > 0) {
+      throw new KuraError('KURA-E2306', 'EBUSY', `LD ${rv.name} is already in a replication pair (${this.attribute(rv)}).`, 'Choose an LD that is in no pair as the RV.');
+    }
+    if (mvRoles.asMv.length >= MAX_RVS_PER_MV) {
+      throw new KuraError('KURA-E2307', 'ENOSPC', `MV ${mv.name} already has ${MAX_RVS_PER_MV} RVs, the most one LD may be paired with.`, 'Delete a pair of it first (kura pair delete MV RV).');
+    }
+    const hosts = this.deps.mappedTo(rv);
+    if (hosts.length > 0) {
+      throw new KuraError('KURA-E2305', 'EBUSY', `LD ${rv.name} is mapped to host(s) ${hosts.join(', ')} and would be overwritten as an RV.`, `Unmap it first (kura host unmap HOST LUN).`);
+    }
+    if (mv.rec.capacity !== rv.rec.capacity) {
+      throw new KuraError('KURA-E2302', 'EINVAL', `MV ${mv.name} is ${mv.rec.capacity} bytes but RV ${rv.name} is ${rv.rec.capacity}.`, 'Pair LDs of the same size (kura ld create RV --pool POOL --size SIZE-OF-MV).');
+    }
+    const p = await this.rep.create(mv, rv);
+    return this.info(p);
+  }
+
+  async replicate(mvRef: string | number, rvRef: string | number): Promise<PairInfo> {
+    this.deps.licenses.require('DynamicDataReplication', 'Replicating');
+    const p = this.pair(mvRef, rvRef);
+    const restoring = this.rep.rolesOf(p.mv).asMv.find((o) => o !== p && o.restoring);
+    if (restoring) {
+      throw new KuraError('KURA-E2311', 'EBUSY', `MV ${p.mv.name} is being restored from RV ${restoring.rv.name}.`, 'Wait for the restore to finish (kura pair show), then replicate.');
+    }
+    await this.rep.replicate(p);
+    return this.info(p);
+  }
+
+  async separate(mvRef: string | number, rvRef: string | number, opts: { rvAccess?: string; force?: boolean }): Promise<PairInfo> {
+    const access = opts.rvAccess ?? 'rw';
+    if (access !== 'rw' && access !== 'ro') {
+      throw new KuraError('KURA-E2317', 'EINVAL', `RV access ${JSON.stringify(access)} is not known.`, 'Give rw (read/write, the default) or ro (read-only).');
+    }
+    const p = this.pair(mvRef, rvRef);
+    await this.rep.separate(p, access, opts.force ?? false);
+    if (p.state.sync === 'fault') {
+      this.deps.emit({ id: 'KURA-W2341', severity: 'warning', source: `pair/${p.mv.name}/${p.rv.name}`, text: `Pair ${p.mv.name} → ${p.rv.name} separated by force before its copy finished; RV ${p.rv.name} is incomplete (${p.diffBytes()} bytes not copied). Replicate again to complete it.` });
+    }
+    return this.info(p);
+  }
+
+  async restore(mvRef: string | number, rvRef: string | number): Promise<PairInfo> {
+    this.deps.licenses.require('DynamicDataReplication', 'Restoring');
+    const p = this.pair(mvRef, rvRef);
+    const others = this.rep.rolesOf(p.mv).asMv.filter((o) => o !== p);
+    const busy = others.find((o) => o.mirroring);
+    if (busy) {
+      throw new KuraError('KURA-E2313', 'EBUSY', `MV ${p.mv.name} is also paired with RV ${busy.rv.name}, which is not separated.`, `Separate that pair first (kura pair separate ${p.mv.name} ${busy.rv.name}).`);
+    }
+    await this.rep.restore(p, others);
+    return this.info(p);
+  }
+
+  async remove(mvRef: string | number, rvRef: string | number, force: boolean): Promise<PairInfo> {
+    const p = this.pair(mvRef, rvRef);
+    const before = this.info(p);
+    const { incomplete } = await this.rep.remove(p, force);
+    if (incomplete) {
+      const target = p.state.direction === 'mv-to-rv' ? `RV ${p.rv.name}` : `MV ${p.mv.name}`;
+      this.deps.emit({ id: 'KURA-W2342', severity: 'warning', source: `pair/${p.mv.name}/${p.rv.name}`, text: `Pair ${p.mv.name} → ${p.rv.name} deleted with a copy unfinished: ${target} holds a partial copy.` });
+    }
+    return before;
+  }
+
+  /** An LD in a pair cannot be deleted. */
+  refuseDelete(l: LogicalDisk): void {
+    const ps = this.rep.pairsOf(l);
+    if (ps.length > 0) {
+      const p = ps[0]!;
+      throw new KuraError('KURA-E2318', 'EBUSY', `LD ${l.name} is the ${p.mv === l ? 'MV' : 'RV'} of a replication pair (${p.mv.name} → ${p.rv.name}).`, `Unpair it first (kura pair separate ${p.mv.name} ${p.rv.name}; kura pair delete ${p.mv.name} ${p.rv.name}).`);
+    }
+  }
+
+  /** Both volumes of a pair must keep the same size. */
+  refuseExpand(l: LogicalDisk): void {
+    const ps = this.rep.pairsOf(l);
+    if (ps.length === 0) return;
+    const p = ps[0]!;
+    if (p.mirroring) {
+      throw new KuraError('KURA-E2319', 'EBUSY', `LD ${l.name} cannot be expanded because it is being replicated (pair ${p.mv.name} → ${p.rv.name}, ${p.state.sync}).`, 'Separate and delete the pair, expand both LDs to the same size, and pair them again.');
+    }
+    throw new KuraError('KURA-E2319', 'EBUSY', `LD ${l.name} cannot be expanded while it is in a replication pair (${p.mv.name} → ${p.rv.name}).`, 'Delete the pair, expand both LDs to the same size, and pair them again.');
+  }
+
+  /** A snapshot restore rewrites the LD: refused while mirrored, otherwise every chunk counts as different. */
+  beforeRevert(l: LogicalDisk): () => void {
+    const ps = this.rep.pairsOf(l);
+    const m = ps.find((p) => p.mirroring);
+    if (m) {
+      throw new KuraError('KURA-E2320', 'EBUSY', `LD ${l.name} is in replication pair ${m.mv.name} → ${m.rv.name} (${m.state.sync}); restoring a snapshot would bypass it.`, `Separate the pair first (kura pair separate ${m.mv.name} ${m.rv.name}).`);
+    }
+    return () => {
+      for (const p of ps) this.rep.markAll(p);
+    };
+  }
+
+  /** Events of the data path as array events. */
+  onReplicationEvent(e: ReplicationEvent): void {
+    const p = e.pair;
+    const src = `pair/${p.mv.name}/${p.rv.name}`;
+    switch (e.kind) {
+      case 'copy-done':
+        this.deps.emit({ id: 'KURA-I2340', severity: 'info', source: src, text: `Pair ${p.mv.name} → ${p.rv.name}: copy finished (${p.state.copied} chunk(s)); sync state ${p.state.sync}.` });
+        return;
+      case 'copy-failed':
+        this.deps.emit({ id: 'KURA-E2343', severity: 'error', source: src, text: `Pair ${p.mv.name} → ${p.rv.name}: copy stopped: ${(e.error as Error)?.message ?? e.error}. The pair is in fault; the copy target is incomplete. Fix the cause and replicate (or restore) again.` });
+        return;
+      case 'resumed':
+        this.deps.emit({
+          id: 'KURA-W2344',
+          severity: 'warning',
+          source: src,
+          text: e.unclean
+            ? `Pair ${p.mv.name} → ${p.rv.name}: the array did not shut down cleanly; copying all ${p.diffBytes()} allocated bytes again (${p.state.sync}).`
+            : `Pair ${p.mv.name} → ${p.rv.name}: copy resumed after a restart (${p.state.sync}, ${p.diffBytes()} bytes to go).`,
+        });
+        return;
+    }
+  }
+}
