@@ -408,6 +408,73 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
     },
   });
 
+  // ---- replication pairs ----
+  const pairPath = (p: Record<string, string>) => `pair/${p['mv']}/${p['rv']}`;
+  r({ method: 'GET', path: '/api/v1/pairs', tag: 'pairs', summary: 'Replication pairs (MV → RV) with their states and copy progress', handler: () => agent.listPairs() });
+  r({
+    method: 'POST',
+    path: '/api/v1/pairs',
+    tag: 'pairs',
+    summary: 'Pair two LDs of the same size (DynamicDataReplication licence); the pair starts separated',
+    status: 201,
+    body: { mv: { type: 'string', required: true, description: 'master volume: LD name or number' }, rv: { type: 'string', required: true, description: 'replication volume: LD name or number (not mapped to a host)' } },
+    handler: async ({ body }) => {
+      const p = await agent.createPair(ref(body['mv'] as string), ref(body['rv'] as string));
+      changed('KURA-I2350', `pair/${p.mv}/${p.rv}`, `Replication pair ${p.mv} → ${p.rv} created.`);
+      return p;
+    },
+  });
+  r({ method: 'GET', path: '/api/v1/pairs/{mv}/{rv}', tag: 'pairs', summary: 'One pair as iSMrc_query shows it: activity, sync state, differences, progress, remaining time', handler: ({ params }) => agent.getPair(ref(params['mv']!), ref(params['rv']!)) });
+  r({
+    method: 'POST',
+    path: '/api/v1/pairs/{mv}/{rv}/replicate',
+    tag: 'pairs',
+    summary: 'Copy MV → RV in the background (all allocated chunks the first time, differences after), mirroring writes from then on',
+    handler: async ({ params }) => {
+      const p = await agent.replicatePair(ref(params['mv']!), ref(params['rv']!));
+      changed('KURA-I2351', pairPath(params), `Replicate started on pair ${p.mv} → ${p.rv} (${bytesText(p.copyDiffBytes)} to copy).`);
+      return p;
+    },
+  });
+  r({
+    method: 'POST',
+    path: '/api/v1/pairs/{mv}/{rv}/separate',
+    tag: 'pairs',
+    summary: 'Separate: freeze the RV and make it accessible; with a copy running, sep/exec until it ends (force: at once, RV incomplete)',
+    body: {
+      rvAccess: { type: 'string', enum: ['rw', 'ro'], description: 'RV access after the separate: rw (default) or ro' },
+      force: { type: 'boolean', description: 'separate at once even if a copy is running (the RV is then incomplete: sync state fault)' },
+    },
+    handler: async ({ params, body }) => {
+      const p = await agent.separatePair(ref(params['mv']!), ref(params['rv']!), { rvAccess: body['rvAccess'] as string | undefined, force: body['force'] as boolean | undefined });
+      changed('KURA-I2352', pairPath(params), `Separate ${body['force'] ? '(forced) ' : ''}on pair ${p.mv} → ${p.rv}: ${p.sync}, RV access ${p.rvAccess}.`);
+      return p;
+    },
+  });
+  r({
+    method: 'POST',
+    path: '/api/v1/pairs/{mv}/{rv}/restore',
+    tag: 'pairs',
+    summary: 'Restore: copy RV → MV in the background; the MV stays readable and writable meanwhile',
+    handler: async ({ params }) => {
+      const p = await agent.restorePair(ref(params['mv']!), ref(params['rv']!));
+      changed('KURA-I2353', pairPath(params), `Restore started on pair ${p.mv} → ${p.rv} (${bytesText(p.copyDiffBytes)} to copy).`);
+      return p;
+    },
+  });
+  r({
+    method: 'DELETE',
+    path: '/api/v1/pairs/{mv}/{rv}',
+    tag: 'pairs',
+    summary: 'Unpair (a separated pair; ?force=true in any state, stopping a running copy)',
+    query: { force: { type: 'boolean', description: 'unpair even when not separated' } },
+    handler: async ({ params, query }) => {
+      const p = await agent.deletePair(ref(params['mv']!), ref(params['rv']!), { force: query['force'] === true });
+      changed('KURA-I2354', pairPath(params), `Replication pair ${p.mv} → ${p.rv} deleted${query['force'] ? ' by force' : ''}.`);
+      return p;
+    },
+  });
+
   // ---- configuration lock ----
   r({ method: 'GET', path: '/api/v1/lock', tag: 'lock', summary: 'The configuration lock: holder and expiry', handler: () => agent.lockInfo() });
   r({

@@ -1,0 +1,121 @@
+// kura pair ...: replication pairs (DynamicDataReplication), shown the way
+// iSMrc_query shows them; --wait follows a copy to its end with a progress bar.
+import type { Command } from 'commander';
+import type { PairInfo } from '../array/agent.js';
+import { humanSize } from '../units.js';
+import type { ApiClient } from './client.js';
+import { enc } from './context.js';
+import type { CliContext } from './context.js';
+import { details, print, table } from './format.js';
+import { progressSink } from './progress.js';
+
+/** How often --wait asks for the pair's state. */
+const POLL_MS = 250;
+
+function pairText(p: PairInfo): string {
+  return details('Replication Pair', [
+    ['MV: LD Name', p.mv],
+    ['RV: LD Name', p.rv],
+    ['Activity State', p.activity],
+    ['Sync State', p.sync],
+    ['Copy Control State', p.copyControl],
+    ['Separate Start Time', p.separateStart ?? '-'],
+    ['Separate End Time', p.separateEnd ?? '-'],
+    ['Separate Diff', humanSize(p.separateDiffBytes)],
+    ['Copy Diff', humanSize(p.copyDiffBytes)],
+    ['RV Access', p.rvAccess],
+    ['Previous Active', p.previousSync ?? '-'],
+    ['Copy Progress', p.sync.endsWith('/exec') ? `${p.progress}% (${p.remainingSeconds === null ? 'estimating' : `${p.remainingSeconds} s left`})` : `${p.progress}%`],
+    ['RV Data', p.rvComplete ? 'complete copy of the MV' : p.sync === 'fault' ? `incomplete (${p.fault ?? 'fault'})` : 'not a complete copy (copy not finished)'],
+  ]);
+}
+
+function pairTable(ps: PairInfo[]): string {
+  return table(
+    ['MV', 'RV', 'Activity', 'Sync', 'RV Access', 'Copy Diff', 'Progress'],
+    ps.map((p) => [p.mv, p.rv, p.activity, p.sync, p.rvAccess, humanSize(p.copyDiffBytes), `${p.progress}%`]),
+  );
+}
+
+/** Polls until the pair's copy is over; draws progress unless the output is JSON. */
+async function waitForCopy(client: ApiClient, first: PairInfo, json: boolean): Promise<PairInfo> {
+  let p = first;
+  const sink = json ? undefined : progressSink();
+  while (p.sync.endsWith('/exec')) {
+    sink?.update(p.progress, p.remainingSeconds, `${p.mv} → ${p.rv} ${p.sync}`);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+    p = await client.call<PairInfo>('GET', `/pairs/${enc(p.mv)}/${enc(p.rv)}`);
+  }
+  if (sink && first.sync.endsWith('/exec')) {
+    sink.update(100, 0, `${p.mv} → ${p.rv} ${p.sync}`);
+    sink.done();
+  }
+  return p;
+}
+
+export function registerPair(program: Command, ctx: CliContext): void {
+  const pair = program.command('pair').description('replication pairs: MV → RV (DynamicDataReplication)');
+  const act = async (o: { wait?: boolean }, call: (c: ApiClient) => Promise<PairInfo>, say: (p: PairInfo) => string) => {
+    const c = ctx.client();
+    let p = await call(c);
+    if (o.wait) p = await waitForCopy(c, p, ctx.json());
+    print(ctx.json(), p, () => say(p));
+  };
+  pair
+    .command('create <mv> <rv>')
+    .description('pair two LDs of the same size; the RV must not be mapped to a host; the pair starts separated')
+    .option('--wait', 'return when no copy is running (a new pair copies nothing until replicate)')
+    .action((mv: string, rv: string, o: { wait?: boolean }) =>
+      act(o, (c) => c.call<PairInfo>('POST', '/pairs', { mv, rv }), (p) => `Pair ${p.mv} → ${p.rv} created (MV ${p.mv}, RV ${p.rv}); ${humanSize(p.copyDiffBytes)} to copy on the first replicate.`),
+    );
+  pair
+    .command('list')
+    .description('every pair')
+    .action(async () => {
+      const ps = await ctx.client().call<PairInfo[]>('GET', '/pairs');
+      print(ctx.json(), ps, () => (ps.length ? pairTable(ps) : 'No replication pairs.'));
+    });
+  pair
+    .command('show <mv> <rv>')
+    .description('one pair (iSMrc_query fields)')
+    .action(async (mv: string, rv: string) => {
+      const p = await ctx.client().call<PairInfo>('GET', `/pairs/${enc(mv)}/${enc(rv)}`);
+      print(ctx.json(), p, () => pairText(p));
+    });
+  pair
+    .command('replicate <mv> <rv>')
+    .description('copy MV → RV in the background (differences only after the first time); writes are mirrored from then on')
+    .option('--wait', 'return when the copy is done, showing its progress')
+    .action((mv: string, rv: string, o: { wait?: boolean }) =>
+      act(o, (c) => c.call<PairInfo>('POST', `/pairs/${enc(mv)}/${enc(rv)}/replicate`), (p) => (p.sync === 'rpl/sync' ? `Pair ${p.mv} → ${p.rv} is in sync (rpl/sync); ${humanSize(p.copiedBytes)} copied.` : `Replicate started: ${humanSize(p.copyDiffBytes)} to copy (kura pair show ${p.mv} ${p.rv}).`)),
+    );
+  pair
+    .command('separate <mv> <rv>')
+    .description('freeze the RV and make it accessible (a running copy finishes first unless --force)')
+    .option('--rv-access <mode>', 'RV access after the separate: rw (default) or ro')
+    .option('--force', 'separate at once even if a copy is running (the RV is then incomplete)')
+    .option('--wait', 'return when the separate has completed')
+    .action((mv: string, rv: string, o: { wait?: boolean; rvAccess?: string; force?: boolean }) =>
+      act(
+        o,
+        (c) => c.call<PairInfo>('POST', `/pairs/${enc(mv)}/${enc(rv)}/separate`, { ...(o.rvAccess ? { rvAccess: o.rvAccess } : {}), ...(o.force ? { force: true } : {}) }),
+        (p) => (p.sync === 'sep/end' ? `Pair ${p.mv} → ${p.rv} separated; RV access ${p.rvAccess}.` : p.sync === 'fault' ? `Pair ${p.mv} → ${p.rv} separated by force; the RV is incomplete (${humanSize(p.copyDiffBytes)} not copied).` : `Separating (${p.sync}): the running copy finishes first (kura pair show ${p.mv} ${p.rv}).`),
+      ),
+    );
+  pair
+    .command('restore <mv> <rv>')
+    .description('copy RV → MV in the background; the MV stays usable meanwhile')
+    .option('--wait', 'return when the copy is done, showing its progress')
+    .action((mv: string, rv: string, o: { wait?: boolean }) =>
+      act(o, (c) => c.call<PairInfo>('POST', `/pairs/${enc(mv)}/${enc(rv)}/restore`), (p) => (p.sync === 'rst/sync' ? `MV ${p.mv} restored from RV ${p.rv} (rst/sync).` : `Restore started: ${humanSize(p.copyDiffBytes)} to copy (kura pair show ${p.mv} ${p.rv}).`)),
+    );
+  pair
+    .command('delete <mv> <rv>')
+    .description('unpair (a separated pair; --force in any state)')
+    .option('--force', 'unpair even when not separated, stopping a running copy')
+    .option('--wait', 'accepted for symmetry: deleting a pair copies nothing')
+    .action(async (mv: string, rv: string, o: { force?: boolean }) => {
+      const p = await ctx.client().call<PairInfo>('DELETE', `/pairs/${enc(mv)}/${enc(rv)}${o.force ? '?force=true' : ''}`);
+      print(ctx.json(), p, () => `Pair ${p.mv} → ${p.rv} deleted; both LDs are IVs again.`);
+    });
+}
