@@ -189,6 +189,7 @@ export class MultipathDevice implements BlockDevice {
       }
       p.stats.errors++;
       if (r.status === S.RESERVATION_CONFLICT) {
+        this.noteConflict();
         throw new KuraError('KURA-E7011', 'EIO', `${this.name}: RESERVATION CONFLICT: another host holds a persistent reservation on this logical unit`, 'This host is fenced; register its key through kura path persist register if it should have access.');
       }
       if (r.status === S.BUSY || r.status === S.TASK_SET_FULL) {
@@ -218,6 +219,15 @@ export class MultipathDevice implements BlockDevice {
       }
       throw new KuraError('KURA-E7012', 'EIO', `${this.name}: the array failed the command 0x${io.cdb[0]!.toString(16)} with status 0x${r.status.toString(16)}, ${S.senseText(sense)}`, 'Check the array events (kura events); the error is not one a path switch can cure.');
     }
+  }
+
+  private lastConflictLog = 0;
+
+  /** Fencing is logged, at most once a minute per device (a fenced host may retry a lot). */
+  private noteConflict(): void {
+    if (Date.now() - this.lastConflictLog < 60_000) return;
+    this.lastConflictLog = Date.now();
+    this.hooks.event('error', 'KURA-E7011', `${this.name}: RESERVATION CONFLICT: this host is fenced by another host's persistent reservation; its I/O fails`);
   }
 
   /** Re-reads the ALUA state of every connected path. */

@@ -1,0 +1,248 @@
+// kura pathd against a real `kura serve` with two controllers: the show
+// contract, fio with crc32c verification through pathd's NBD export while
+// controllers and ports go down and up (no I/O error, verify passes, failover
+// and failback logged, time to resumed I/O printed), a reservation taken
+// through pathd surviving the loss of its path while a second host's pathd is
+// fenced, and log collection.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { NbdClient } from '../../src/nbd/client.js';
+import { KURA, startServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
+
+interface Pathd {
+  proc: ChildProcess;
+  nbdPort: number;
+  control: string;
+  logDir: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+let srv: TestServer;
+let a: Pathd;
+const started: Pathd[] = [];
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pathd-serve-'));
+
+async function startPathd(name: string, initiator: string): Promise<Pathd> {
+  const logDir = path.join(tmp, name);
+  const proc = spawn(
+    process.execPath,
+    [KURA, 'pathd', ...srv.iscsiPorts.flatMap((p) => ['--portal', `127.0.0.1:${p}`]), '--nbd', '127.0.0.1:0', '--control', '127.0.0.1:0', '--patrol-interval', '1', '--initiator', initiator, '--log-dir', logDir, '--no-syslog', '--queue-if-no-path', '20'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const m = await new Promise<RegExpExecArray>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`pathd did not print ready within 20 s:\n${out}`)), 20_000);
+    const check = () => {
+      const r = /ready nbd=127\.0\.0\.1:(\d+) control=(\S+) devices=(\d+)/.exec(out);
+      if (r) {
+        clearTimeout(t);
+        resolve(r);
+      }
+    };
+    proc.stdout!.on('data', check);
+    proc.once('exit', () => reject(new Error(`pathd exited:\n${out}`)));
+  });
+  const p: Pathd = {
+    proc,
+    nbdPort: Number(m[1]),
+    control: m[2]!,
+    logDir,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+    },
+  };
+  started.push(p);
+  return p;
+}
+
+function kura(env: NodeJS.ProcessEnv, ...args: string[]): string {
+  const r = spawnSync(process.execPath, [KURA, ...args], { env, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function pathEnv(p: Pathd): NodeJS.ProcessEnv {
+  return { ...srv.env, KURA_PATHD_URL: p.control };
+}
+
+interface DeviceJson {
+  id: string;
+  export: string;
+  policy: string;
+  paths: Array<{ number: string; portal: string; state: string; priority: number; alua: string }>;
+}
+
+async function stats(p: Pathd): Promise<{ done: number; paths: Array<{ portal: string; state: string }> }> {
+  const r = (await (await fetch(`${p.control}/api/v1/stats`)).json()) as Array<{ paths: Array<{ portal: string; state: string; reads: number; writes: number }> }>;
+  const paths = r[0]!.paths;
+  return { done: paths.reduce((n, x) => n + x.reads + x.writes, 0), paths };
+}
+
+async function faultApi(action: string, target: string): Promise<void> {
+  const r = await fetch(`${srv.url}/api/v1/faults`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${srv.token}`, 'content-type': 'application/json', 'x-kura-owner': 'pathd-test' },
+    body: JSON.stringify({ action, target }),
+  });
+  assert.equal(r.status, 200, `fault ${action} ${target}: ${await r.text()}`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+before(async () => {
+  srv = await startServer();
+  a = await startPathd('a', 'iqn.2026-11.io.kura:pathd-test-a');
+});
+
+after(async () => {
+  for (const p of started) await p.stop();
+  await srv.cleanup();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('kura path show --json: one device per LU with its id, export, policy and both paths', () => {
+  const devs = JSON.parse(kura(pathEnv(a), 'path', 'show', '--json')) as DeviceJson[];
+  assert.equal(devs.length, 1, 'the demo LD');
+  const d = devs[0]!;
+  assert.match(d.id, /^naa\.[0-9a-f]+$/);
+  assert.equal(d.export, 'mpatha');
+  assert.equal(d.policy, 'failover');
+  assert.deepEqual(d.paths.map((p) => p.portal).sort(), srv.iscsiPorts.map((p) => `127.0.0.1:${p}`).sort());
+  assert.deepEqual(d.paths.map((p) => p.state).sort(), ['active', 'in-use']);
+  assert.ok(d.paths.some((p) => p.alua === 'active/optimized'));
+  const human = kura(pathEnv(a), 'path', 'show');
+  assert.match(human, /^\*\*\* mpatha naa\.[0-9a-f]+ \*\*\*$/m);
+  assert.match(human, /^> \d:0:0:0: Priority=\d+, Portal=127\.0\.0\.1:\d+, ALUA=active\/optimized, State=in-use$/m);
+  assert.match(kura(pathEnv(a), 'path', 'watcher', 'show'), /Request interval : 1 sec/);
+});
+
+test('fio --verify=crc32c through pathd while controllers and ports go down and up: no I/O error, failover and failback logged', { timeout: 90_000 }, async () => {
+  const fioOut = path.join(tmp, 'fio.out');
+  const fio = spawn('fio', ['--name=mpath', '--ioengine=nbd', `--uri=nbd://127.0.0.1:${a.nbdPort}/mpatha`, '--rw=randwrite', '--bs=4k', '--size=32M', '--iodepth=8', '--verify=crc32c', '--verify_backlog=64', '--verify_fatal=1', '--runtime=24', '--time_based', '--output-format=terse', `--output=${fioOut}`], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 80_000 });
+  let fioErr = '';
+  fio.stderr!.on('data', (c: Buffer) => (fioErr += c.toString()));
+  const fioDone = new Promise<number | null>((r) => fio.once('exit', (code) => r(code)));
+  const ports = srv.iscsiPorts.map((p) => `127.0.0.1:${p}`);
+  const faults: Array<[string[], string[], string]> = [
+    [['controller-down', '0'], ['controller-up', '0'], ports[0]!],
+    [['port-down', ports[1]!], ['port-up', ports[1]!], ports[1]!],
+    [['controller-down', '1'], ['controller-up', '1'], ports[1]!],
+    [['port-down', ports[0]!], ['port-up', ports[0]!], ports[0]!],
+  ];
+  const resumed: string[] = [];
+  const times: number[] = [];
+  await sleep(1500);
+  for (const [down, up, portal] of faults) {
+    const before = (await stats(a)).done;
+    // The REST call (not the CLI, whose start-up takes a second) so the fault time is known closely.
+    const t0 = Date.now();
+    await faultApi(down[0]!, down[1]!);
+    const tFault = Date.now();
+    // I/O counts as resumed once 8 more commands completed after the fault took effect.
+    let base = -1;
+    let ms = -1;
+    for (let i = 0; i < 1000; i++) {
+      const s = await stats(a);
+      if (base < 0) base = Math.max(before, s.done);
+      if (s.done >= base + 8) {
+        ms = Date.now() - t0;
+        break;
+      }
+      await sleep(10);
+    }
+    assert.ok(ms >= 0, `I/O did not resume within 10 s after fault ${down.join(' ')}`);
+    resumed.push(`${down.join(' ')}: I/O resumed ${ms} ms after the fault request (the request took ${tFault - t0} ms)`);
+    times.push(ms);
+    await sleep(1000);
+    await faultApi(up[0]!, up[1]!);
+    // The recovery check (1 s) brings the path back.
+    for (let i = 0; i < 100; i++) {
+      const s = await stats(a);
+      if (s.paths.find((p) => p.portal === portal)!.state !== 'failed') break;
+      await sleep(100);
+    }
+    assert.notEqual((await stats(a)).paths.find((p) => p.portal === portal)!.state, 'failed', `path ${portal} came back after ${up.join(' ')}`);
+    await sleep(1000);
+  }
+  const code = await fioDone;
+  process.stdout.write(`# pathd failover (patrol interval 1 s):\n${resumed.map((l) => `#   ${l}`).join('\n')}\n#   worst ${Math.max(...times)} ms\n`);
+  const terse = fs.readFileSync(fioOut, 'utf8').trim().split('\n').pop()!.split(';');
+  assert.equal(code, 0, `fio failed: ${fioErr}\n${terse.join(';').slice(0, 500)}`);
+  assert.equal(terse[4], '0', 'fio saw no I/O error');
+  assert.ok(Number(terse[5]) > 0, 'fio read data back to verify it');
+  const log = fs.readFileSync(path.join(a.logDir, 'pathd.log'), 'utf8');
+  assert.match(log, /KURA-W7006 mpatha: path \d:0:0:0 \(127\.0\.0\.1:\d+\) failed/);
+  assert.match(log, /KURA-W7007 mpatha: failover from/);
+  assert.match(log, /KURA-I7016 mpatha: failback of path/);
+  const devs = JSON.parse(kura(pathEnv(a), 'path', 'show', '--json')) as DeviceJson[];
+  assert.deepEqual(devs[0]!.paths.map((p) => p.state).sort(), ['active', 'in-use']);
+});
+
+test('a reservation taken through pathd survives the loss of its path and fences a second host\'s pathd', { timeout: 60_000 }, async () => {
+  const env = pathEnv(a);
+  kura(env, 'path', 'persist', 'register', 'mpatha', '--key', '0x5eed');
+  kura(env, 'path', 'persist', 'reserve', 'mpatha', '--key', '0x5eed');
+  assert.match(kura(env, 'path', 'persist', 'read-keys', 'mpatha'), /2 registered reservation key\(s\)\n {4}0x5eed\n {4}0x5eed/);
+  const b = await startPathd('b', 'iqn.2026-11.io.kura:pathd-test-b');
+  const nb = await NbdClient.connect({ host: '127.0.0.1', port: b.nbdPort, exportName: 'mpatha' });
+  const na = await NbdClient.connect({ host: '127.0.0.1', port: a.nbdPort, exportName: 'mpatha' });
+  try {
+    const t0 = Date.now();
+    await assert.rejects(nb.write(0, Buffer.alloc(4096, 1)), 'the second host is fenced: its write fails');
+    const fencedMs = Date.now() - t0;
+    assert.match(fs.readFileSync(path.join(b.logDir, 'pathd.log'), 'utf8') + b.output(), /KURA-E7011|RESERVATION CONFLICT/);
+    // Take down the port of the path the reservation was taken on (the in-use one).
+    const holder = (JSON.parse(kura(env, 'path', 'show', '--json')) as DeviceJson[])[0]!.paths.find((p) => p.state === 'in-use')!;
+    kura(srv.env, 'fault', 'port-down', holder.portal);
+    try {
+      const data = Buffer.alloc(4096, 0x5e);
+      await na.write(8192, data);
+      assert.deepEqual(await na.read(8192, 4096), data, 'the reservation holder keeps writing through its other path');
+      assert.match(kura(env, 'path', 'persist', 'read-reservation', 'mpatha'), /reservation key=0x5eed, type=write-exclusive-registrants-only/);
+      await assert.rejects(nb.write(0, Buffer.alloc(4096, 2)), 'still fenced after the failover');
+    } finally {
+      kura(srv.env, 'fault', 'port-up', holder.portal);
+    }
+    process.stdout.write(`# fenced write failed after ${fencedMs} ms\n`);
+    // The returning path is registered again before it carries I/O.
+    for (let i = 0; i < 100; i++) {
+      const d = (JSON.parse(kura(env, 'path', 'show', '--json')) as DeviceJson[])[0]!;
+      if (d.paths.find((p) => p.portal === holder.portal)!.state !== 'failed') break;
+      await sleep(100);
+    }
+    assert.match(fs.readFileSync(path.join(a.logDir, 'pathd.log'), 'utf8'), new RegExp(`KURA-I7029 mpatha: reservation key 0x5eed registered on path ${holder.number.replace(/\./g, '\\.')}`));
+    kura(env, 'path', 'persist', 'clear', 'mpatha', '--key', '0x5eed');
+    await nb.write(0, Buffer.alloc(4096, 3));
+  } finally {
+    await nb.disconnect().catch(() => undefined);
+    await na.disconnect().catch(() => undefined);
+    await b.stop();
+  }
+});
+
+test('kura path logs collect bundles the log and the state into one archive; bad input gets an id', () => {
+  const file = path.join(tmp, 'logs.tar.gz');
+  assert.match(kura(pathEnv(a), 'path', 'logs', 'collect', '--output', file), /Wrote .*logs\.tar\.gz/);
+  const list = spawnSync('tar', ['-tzf', file], { encoding: 'utf8', timeout: 10_000 }).stdout;
+  assert.match(list, /pathd-logs\/pathd\.log/);
+  assert.match(list, /pathd-logs\/state\.json/);
+  const r = spawnSync(process.execPath, [KURA, 'path', 'priority', '0:0:0:0', '300'], { env: pathEnv(a), encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /KURA-E7020: priority 300 is not an integer from 1 to 254/);
+});
