@@ -14,6 +14,7 @@ declare -A pkg_of=(
   [iscsi-inq]=libiscsi-bin
   [iscsi-readcapacity16]=libiscsi-bin
   [iscsi-test-cu]=libiscsi-bin
+  [tgtd]=tgt
 )
 
 # qemu-img's iSCSI block driver has no binary of its own: look for its module.
