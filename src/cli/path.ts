@@ -122,11 +122,12 @@ function formatWatcher(w: Watcher): string {
 interface Mode {
   failback: string;
   cluster: boolean;
+  grouping: string;
   noPathRetry: number;
 }
 
 function formatMode(m: Mode): string {
-  return [`Failback      : ${m.failback === 'auto' ? 'Active' : 'Standby'} (${m.failback})`, `Cluster       : ${m.cluster ? 'Enable' : 'Disable'}`, `No path retry : ${m.noPathRetry} sec`].join('\n');
+  return [`Failback      : ${m.failback === 'auto' ? 'Active' : 'Standby'} (${m.failback})`, `Cluster       : ${m.cluster ? 'Enable' : 'Disable'}`, `Path grouping : ${m.grouping}`, `No path retry : ${m.noPathRetry} sec`].join('\n');
 }
 
 export function registerPath(program: Command, ctx: CliContext): void {
@@ -235,9 +236,10 @@ export function registerPath(program: Command, ctx: CliContext): void {
     .option('--failback <mode>', 'auto (active failback) or manual (standby failback)')
     .option('--cluster <on|off>', 'cluster mode: no dynamic balancing')
     .option('--queue-if-no-path <seconds>', 'how long I/O waits for a usable path (no_path_retry)')
-    .action(async (o: { failback?: string; cluster?: string; queueIfNoPath?: string }, cmd: Command) => {
+    .option('--path-grouping <grouping>', 'alua (optimized paths first) or multibus (all active paths alike)')
+    .action(async (o: { failback?: string; cluster?: string; queueIfNoPath?: string; pathGrouping?: string }, cmd: Command) => {
       const fb = o.failback === undefined ? undefined : /^(a|active|auto)$/i.test(o.failback) ? 'auto' : /^(s|standby|manual)$/i.test(o.failback) ? 'manual' : o.failback;
-      const m = await call<Mode>(cmd, 'PUT', '/mode', { failback: fb, cluster: onOff(o.cluster, '--cluster'), noPathRetry: num(o.queueIfNoPath, '--queue-if-no-path') });
+      const m = await call<Mode>(cmd, 'PUT', '/mode', { failback: fb, cluster: onOff(o.cluster, '--cluster'), noPathRetry: num(o.queueIfNoPath, '--queue-if-no-path'), grouping: o.pathGrouping });
       print(ctx.json(), m, () => formatMode(m));
     });
 

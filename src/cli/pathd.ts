@@ -30,6 +30,7 @@ interface PathdOpts {
   commandTimeout: string;
   failback: string;
   cluster?: boolean;
+  pathGrouping: string;
   syslog: boolean;
 }
 
@@ -55,6 +56,7 @@ export function registerPathd(program: Command): void {
     .option('--command-timeout <seconds>', 'a command taking longer fails its path over', '10')
     .option('--failback <mode>', 'auto (a recovered path is used again) or manual (it waits in standby)', 'auto')
     .option('--cluster', 'cluster mode: no dynamic load balancing')
+    .option('--path-grouping <grouping>', 'alua (optimized paths first, like group_by_prio) or multibus (all active paths alike)', 'alua')
     .option('--no-syslog', 'do not copy events to syslog')
     .action(async (o: PathdOpts) => {
       if (o.portal.length === 0) throw new CliArgError('KURA-E7039', 'kura pathd needs at least one --portal.', 'Give --portal HOST:PORT once per path to the array, e.g. one per controller.');
@@ -63,6 +65,7 @@ export function registerPathd(program: Command): void {
       const control = hostPortArg(o.control, '--control');
       if (!POLICIES.includes(o.policy as Policy)) throw new CliArgError('KURA-E7039', `--policy "${o.policy}" is unknown.`, `Use one of: ${POLICIES.join(', ')}.`);
       if (o.failback !== 'auto' && o.failback !== 'manual') throw new CliArgError('KURA-E7039', `--failback "${o.failback}" is not auto or manual.`, 'Give --failback auto or --failback manual.');
+      if (o.pathGrouping !== 'alua' && o.pathGrouping !== 'multibus') throw new CliArgError('KURA-E7039', `--path-grouping "${o.pathGrouping}" is not alua or multibus.`, 'Give --path-grouping alua or --path-grouping multibus.');
       const interval = o.patrolInterval === undefined ? 60 : seconds(o.patrolInterval, '--patrol-interval', 1);
       await runPathd({
         portals,
@@ -77,6 +80,7 @@ export function registerPathd(program: Command): void {
         commandTimeout: seconds(o.commandTimeout, '--command-timeout', 1),
         failback: o.failback,
         cluster: o.cluster === true,
+        grouping: o.pathGrouping,
         syslog: o.syslog,
       });
     });
@@ -95,6 +99,7 @@ interface RunOptions {
   commandTimeout: number;
   failback: 'auto' | 'manual';
   cluster: boolean;
+  grouping: 'alua' | 'multibus';
   syslog: boolean;
 }
 
@@ -110,7 +115,7 @@ async function runPathd(o: RunOptions): Promise<void> {
     log,
     policy: o.cluster ? 'failover' : o.policy,
     watcher: { interval: o.interval, threshold: o.interval, timeout: Math.max(o.interval * 2, 5) },
-    settings: { noPathRetryMs: o.noPathRetry * 1000, commandTimeoutMs: o.commandTimeout * 1000, failback: o.failback, cluster: o.cluster },
+    settings: { noPathRetryMs: o.noPathRetry * 1000, commandTimeoutMs: o.commandTimeout * 1000, failback: o.failback, cluster: o.cluster, grouping: o.grouping },
   });
   const nbdServer = new NbdServer({
     exports: {

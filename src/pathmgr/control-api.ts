@@ -85,6 +85,7 @@ export class ControlApi {
         failback: optStr(b['failback']),
         cluster: typeof b['cluster'] === 'boolean' ? b['cluster'] : undefined,
         noPathRetry: b['noPathRetry'] === undefined ? undefined : Number(b['noPathRetry']),
+        grouping: optStr(b['grouping']),
       });
       return mode(mgr);
     });
@@ -182,5 +183,5 @@ export class ControlApi {
 }
 
 function mode(mgr: PathManager) {
-  return { failback: mgr.settings.failback, cluster: mgr.settings.cluster, noPathRetry: mgr.settings.noPathRetryMs / 1000 };
+  return { failback: mgr.settings.failback, cluster: mgr.settings.cluster, grouping: mgr.settings.grouping, noPathRetry: mgr.settings.noPathRetryMs / 1000 };
 }

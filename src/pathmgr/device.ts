@@ -10,7 +10,7 @@ import { PathTransportError } from '../iscsi/initiator-session.js';
 import type { CommandResult } from '../iscsi/initiator.js';
 import type { Path, PathState } from './path.js';
 import { Selector, isDynamic } from './policy.js';
-import type { Policy } from './policy.js';
+import type { Grouping, Policy } from './policy.js';
 import * as S from './scsi.js';
 
 export interface DeviceSettings {
@@ -18,6 +18,7 @@ export interface DeviceSettings {
   noPathRetryMs: number;
   failback: 'auto' | 'manual';
   cluster: boolean;
+  grouping: Grouping;
   /** A path failing this many times within marginalWindowMs is marginal. */
   marginalFailures: number;
   marginalWindowMs: number;
@@ -65,7 +66,7 @@ export class MultipathDevice implements BlockDevice {
     private readonly hooks: DeviceHooks,
   ) {
     this.optimalIoSize = Math.max(blockSize, 64 * 1024);
-    this.selector = new Selector(policy);
+    this.selector = new Selector(policy, () => this.hooks.settings().grouping);
     this.refresh();
   }
 

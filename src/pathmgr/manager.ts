@@ -45,6 +45,7 @@ export const DEFAULT_SETTINGS: DeviceSettings = {
   noPathRetryMs: 30_000,
   failback: 'auto',
   cluster: false,
+  grouping: 'alua',
   marginalFailures: 5,
   marginalWindowMs: 60_000,
   marginalHoldMs: 30_000,
@@ -367,7 +368,10 @@ export class PathManager {
     return this.watcher;
   }
 
-  setMode(m: { failback?: string; cluster?: boolean; noPathRetry?: number }): DeviceSettings {
+  setMode(m: { failback?: string; cluster?: boolean; noPathRetry?: number; grouping?: string }): DeviceSettings {
+    if (m.grouping !== undefined && m.grouping !== 'alua' && m.grouping !== 'multibus') {
+      throw new KuraError('KURA-E7027', 'EINVAL', `path grouping ${m.grouping} is not alua or multibus`, 'Use alua (optimized paths first) or multibus (all active paths alike).');
+    }
     if (m.failback !== undefined && m.failback !== 'auto' && m.failback !== 'manual') {
       throw new KuraError('KURA-E7027', 'EINVAL', `failback mode ${m.failback} is not auto or manual`, 'Use auto (a recovered path is used again) or manual (it waits in standby).');
     }
@@ -380,8 +384,10 @@ export class PathManager {
     }
     if (m.failback) this.settings.failback = m.failback as 'auto' | 'manual';
     if (m.cluster !== undefined) this.settings.cluster = m.cluster;
+    if (m.grouping !== undefined) this.settings.grouping = m.grouping as 'alua' | 'multibus';
     if (m.noPathRetry !== undefined) this.settings.noPathRetryMs = m.noPathRetry * 1000;
-    this.event('info', 'KURA-I7028', `mode: failback ${this.settings.failback}, cluster ${this.settings.cluster ? 'on' : 'off'}, no-path-retry ${this.settings.noPathRetryMs / 1000} s`);
+    for (const d of this.devices) d.refresh();
+    this.event('info', 'KURA-I7028', `mode: failback ${this.settings.failback}, cluster ${this.settings.cluster ? 'on' : 'off'}, path grouping ${this.settings.grouping}, no-path-retry ${this.settings.noPathRetryMs / 1000} s`);
     return this.settings;
   }
 

@@ -7,6 +7,9 @@ import type { Path } from './path.js';
 export type Policy = 'failover' | 'round-robin' | 'least-queue-depth' | 'service-time';
 export const POLICIES: Policy[] = ['failover', 'round-robin', 'least-queue-depth', 'service-time'];
 
+/** alua: only the paths of the best ALUA state form the group (dm group_by_prio); multibus: every active path does. */
+export type Grouping = 'alua' | 'multibus';
+
 export function isDynamic(p: Policy): boolean {
   return p !== 'failover';
 }
@@ -19,14 +22,14 @@ function tier(p: Path): number {
 }
 
 /** The paths a policy may choose from now, highest priority first. */
-export function bestGroup(paths: Path[]): Path[] {
+export function bestGroup(paths: Path[], grouping: Grouping = 'alua'): Path[] {
   let best: Path[] = [];
   let bestKey = Infinity;
   for (const p of paths) {
     const t = tier(p);
     if (t < 0) continue;
     // ALUA standby/unavailable/offline ports refuse media access: never pick them while another exists.
-    const key = t * 10 + p.aluaRank;
+    const key = t * 10 + (grouping === 'alua' || p.aluaRank >= 4 ? p.aluaRank : 0);
     if (key < bestKey) {
       bestKey = key;
       best = [p];
@@ -38,11 +41,14 @@ export function bestGroup(paths: Path[]): Path[] {
 export class Selector {
   private next = 0;
 
-  constructor(public policy: Policy) {}
+  constructor(
+    public policy: Policy,
+    private readonly grouping: () => Grouping = () => 'alua',
+  ) {}
 
   /** Picks a path for one I/O, or undefined when no path is usable. */
   pick(paths: Path[]): Path | undefined {
-    const group = bestGroup(paths);
+    const group = bestGroup(paths, this.grouping());
     if (group.length === 0) return undefined;
     switch (this.policy) {
       case 'failover':
@@ -64,7 +70,7 @@ export class Selector {
 
   /** The paths that carry I/O under this policy (shown as "in use"). */
   inUse(paths: Path[]): Path[] {
-    const group = bestGroup(paths);
+    const group = bestGroup(paths, this.grouping());
     return this.policy === 'failover' ? group.slice(0, 1) : group;
   }
 }

@@ -126,9 +126,10 @@ test('a portal going down mid-I/O fails the path over without an I/O error; the 
 test('round-robin uses both paths, least-queue-depth and service-time pick usable paths, cluster mode refuses dynamic balancing', async () => {
   const { m } = await manager(INITIATOR, 'rr');
   const dev = m.devices[0]!;
-  // Both ports optimized: otherwise ALUA preference keeps I/O on the optimized one.
-  for (const p of dev.paths) p.alua = 'active/optimized';
   m.setPolicy(dev.name, 'round-robin');
+  // ALUA grouping: round-robin stays within the optimized group (one path here).
+  assert.deepEqual(dev.paths.map((p) => p.state), ['in-use', 'active']);
+  m.setMode({ grouping: 'multibus' });
   assert.deepEqual(dev.paths.map((p) => p.state), ['in-use', 'in-use']);
   const buf = crypto.randomBytes(4096);
   for (let i = 0; i < 10; i++) await dev.write(i * 8, buf);
