@@ -33,6 +33,8 @@ export interface BlockDevice {
   read(lba: number, blocks: number): Promise<Buffer>;
   /** Writes buf (a multiple of blockSize) at lba. */
   write(lba: number, buf: Buffer, opts?: WriteOptions): Promise<void>;
+  /** Writes buf at lba all or nothing, even across a crash (devices that can; WRITE ATOMIC uses it). */
+  writeAtomic?(lba: number, buf: Buffer, opts?: WriteOptions): Promise<void>;
   /** Makes every completed write durable. */
   flush(): Promise<void>;
   /** Deallocates the ranges; they read as zeros afterwards. */

@@ -185,6 +185,67 @@ export class LogicalDisk implements BlockDevice {
     return tracked.then(() => undefined);
   }
 
+  /**
+   * All-or-nothing write (WRITE ATOMIC): the touched chunks are rebuilt whole in new
+   * chunks, and the map switches to them in one step, so neither a reader nor a crash
+   * (the next commit captures the map at one instant) sees part of the data.
+   * Writes to those chunks wait meanwhile; the old chunks go back to the pool.
+   */
+  async writeAtomic(lba: number, data: Buffer, opts?: WriteOptions): Promise<void> {
+    if (data.length % this.blockSize !== 0) {
+      throw new KuraError('KURA-E1033', 'EINVAL', `Write of ${data.length} bytes is not a multiple of the ${this.blockSize}-byte block size.`, 'Write whole blocks.');
+    }
+    this.check(lba, data.length / this.blockSize, true);
+    if (data.length === 0) return;
+    const cs = this.chunkSize;
+    const start = lba * this.blockSize;
+    const first = Math.floor(start / cs);
+    const last = Math.floor((start + data.length - 1) / cs);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const held: number[] = [];
+    const fresh: number[] = [];
+    try {
+      // Ascending order, so two atomic writes over the same chunks cannot deadlock.
+      for (let c = first; c <= last; c++) {
+        for (let l = this.locks.get(c); l !== undefined; l = this.locks.get(c)) await l.catch(() => undefined);
+        this.locks.set(c, gate);
+        held.push(c);
+      }
+      // In-place writes already under way finish before the chunks are copied.
+      await this.barrier();
+      const built: Array<{ lchunk: number; chunk: number }> = [];
+      for (let c = first; c <= last; c++) {
+        const whole = Buffer.alloc(cs);
+        const old = this.entry(c);
+        if (old !== 0) await this.pool.readChunk(old - 1, 0, whole, 0, cs);
+        const from = Math.max(start, c * cs);
+        const to = Math.min(start + data.length, (c + 1) * cs);
+        data.copy(whole, from - c * cs, from - start, to - start);
+        const chunk = (await this.takeChunk()).chunk;
+        fresh.push(chunk);
+        await this.track(this.pool.writeChunk(chunk, 0, whole, 0, cs));
+        built.push({ lchunk: c, chunk });
+      }
+      if (this.deleted) throw new KuraError('KURA-E1030', 'ENOENT', `LD ${this.rec.name} has been deleted.`, 'Reconnect to an existing LD.');
+      // The switch: no await between the first and the last map change.
+      for (const b of built) {
+        const page = this.writablePage(b.lchunk);
+        const cur = page.entries[b.lchunk % PAGE_ENTRIES]!;
+        page.entries[b.lchunk % PAGE_ENTRIES] = b.chunk + 1;
+        this.pool.markPageDirty(page);
+        this.pool.chunkMapped(b.chunk);
+        if (cur !== 0) this.pool.decRef(cur - 1, this.barrier());
+      }
+      fresh.length = 0;
+    } finally {
+      for (const c of fresh) this.pool.unallocChunk(c);
+      for (const c of held) if (this.locks.get(c) === gate) this.locks.delete(c);
+      release();
+    }
+    if (opts?.fua) await this.hooks.commit();
+  }
+
   private writePiece(lchunk: number, off: number, data: Buffer, pos: number, n: number): Promise<void> {
     const lock = this.locks.get(lchunk);
     if (lock !== undefined) return lock.then(() => this.writePiece(lchunk, off, data, pos, n));
@@ -208,13 +269,11 @@ export class LogicalDisk implements BlockDevice {
     return pid === 0 ? undefined : this.pool.pages.get(pid);
   }
 
-  /** Writes into a new chunk: a hole gets zeros around the data, a shared chunk gets a copy. */
-  private async allocateAndWrite(lchunk: number, old: number, off: number, data: Buffer, pos: number, n: number): Promise<void> {
+  /** A free chunk; when only frees waiting for a commit are left, commits first. */
+  private async takeChunk(): Promise<{ chunk: number; pristine: boolean }> {
     const pool = this.pool;
-    const cs = this.chunkSize;
-    let alloc;
     try {
-      alloc = pool.allocChunk();
+      return pool.allocChunk();
     } catch (e) {
       // Frees that wait for a commit may be all the space there is: commit, then retry once.
       if (!(e instanceof KuraError) || e.code !== 'ENOSPC' || !pool.hasPendingFrees) {
@@ -224,12 +283,19 @@ export class LogicalDisk implements BlockDevice {
       await this.hooks.commit();
       await new Promise((r) => setImmediate(r));
       try {
-        alloc = pool.allocChunk();
+        return pool.allocChunk();
       } catch (e2) {
         if (e2 instanceof KuraError) this.hooks.noSpace(this, e2);
         throw e2;
       }
     }
+  }
+
+  /** Writes into a new chunk: a hole gets zeros around the data, a shared chunk gets a copy. */
+  private async allocateAndWrite(lchunk: number, old: number, off: number, data: Buffer, pos: number, n: number): Promise<void> {
+    const pool = this.pool;
+    const cs = this.chunkSize;
+    const alloc = await this.takeChunk();
     const chunk = alloc.chunk;
     try {
       if (old !== 0) {

@@ -151,11 +151,17 @@ export class QosScheduler {
 
 /** The QoS layer over one LD: reads and writes are admitted first; other commands pass. */
 export class QosDevice implements BlockDevice {
+  /** Present when the LD below can write atomically; admitted like a write. */
+  readonly writeAtomic?: (lba: number, buf: Buffer, opts?: WriteOptions) => Promise<void>;
+
   constructor(
     private readonly inner: BlockDevice,
     private readonly sched: QosScheduler,
     private readonly key: string,
-  ) {}
+  ) {
+    const atomic = inner.writeAtomic?.bind(inner);
+    if (atomic) this.writeAtomic = (lba, buf, opts) => (this.sched.active ? this.admitted(() => atomic(lba, buf, opts)) : atomic(lba, buf, opts));
+  }
 
   get name(): string {
     return this.inner.name;

@@ -647,6 +647,13 @@ class ReplicatedDevice implements BlockDevice {
     return this.change(lba, Math.floor(buf.length / this.ld.blockSize), opts?.fua ?? false, (d) => d.write(lba, buf));
   }
 
+  /** WRITE ATOMIC: atomic on the MV and on each mirrored RV. */
+  writeAtomic(lba: number, buf: Buffer, opts?: WriteOptions): Promise<void> {
+    const fast = this.rep.rolesOf(this.ld);
+    if (fast.asMv.length === 0 && !fast.asRv) return this.ld.writeAtomic(lba, buf, opts);
+    return this.change(lba, Math.floor(buf.length / this.ld.blockSize), opts?.fua ?? false, (d) => d.writeAtomic(lba, buf));
+  }
+
   flush(): Promise<void> {
     // One engine commit syncs every PD of every pool: the RVs' copies too.
     return this.ld.flush();

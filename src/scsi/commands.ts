@@ -10,6 +10,7 @@ import { preventAllowMediumRemoval, reportLuns, reportSupportedTaskManagementFun
 import { inquiry } from './spc-inquiry.js';
 import { modeSelect, modeSense } from './spc-mode.js';
 import { reportSupportedOperationCodes } from './spc-opcodes.js';
+import { WRITE_ATOMIC_16, writeAtomic16 } from './sbc-atomic.js';
 import { EXTENDED_COPY, RCR_COPY_STATUS, RCR_OPERATING_PARAMETERS, RECEIVE_COPY_RESULTS, XCOPY_LID1, extendedCopy, receiveCopyResults } from './spc-xcopy.js';
 
 const ff4 = [0xff, 0xff, 0xff, 0xff];
@@ -92,6 +93,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'READ(16)', opcode: op.READ_16, cdbLength: 16, usage: rw16(op.READ_16, READ_FLAGS), alua: 'active', pr: 'read', handler: read },
   { name: 'COMPARE AND WRITE', opcode: op.COMPARE_AND_WRITE, cdbLength: 16, usage: [0x89, WRITE_FLAGS, ...ff8, 0, 0, 0, 0xff, 0x1f, 0], alua: 'active', pr: 'write', dataOutLength: (cdb, bs) => 2 * cdb[13]! * bs, handler: compareAndWrite },
   { name: 'WRITE(16)', opcode: op.WRITE_16, cdbLength: 16, usage: rw16(op.WRITE_16, WRITE_FLAGS), alua: 'active', pr: 'write', dataOutLength: writeData, handler: write },
+  { name: 'WRITE ATOMIC(16)', opcode: WRITE_ATOMIC_16, cdbLength: 16, usage: [0x9c, 0xf8, ...ff8, 0xff, 0xff, 0xff, 0xff, 0x1f, 0x00], alua: 'active', pr: 'write', dataOutLength: (cdb, bs) => cdb.readUInt16BE(12) * bs, handler: writeAtomic16 },
   { name: 'ORWRITE(16)', opcode: op.ORWRITE_16, cdbLength: 16, usage: rw16(op.ORWRITE_16, WRITE_FLAGS), alua: 'active', pr: 'write', dataOutLength: writeData, handler: orWrite },
   { name: 'WRITE AND VERIFY(16)', opcode: op.WRITE_AND_VERIFY_16, cdbLength: 16, usage: rw16(op.WRITE_AND_VERIFY_16, WRITE_VERIFY_FLAGS), alua: 'active', pr: 'write', dataOutLength: writeData, handler: writeAndVerify },
   { name: 'VERIFY(16)', opcode: op.VERIFY_16, cdbLength: 16, usage: rw16(op.VERIFY_16, VERIFY_FLAGS), alua: 'active', pr: 'read', dataOutLength: verifyData, handler: verify },

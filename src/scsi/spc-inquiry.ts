@@ -12,6 +12,7 @@ import {
 import type { LogicalUnit } from './logical-unit.js';
 import { good, invalidCdbField } from './sense.js';
 import { thirdPartyCopyDescriptors } from './spc-xcopy.js';
+import { MAX_ATOMIC_TRANSFER_BLOCKS } from './sbc-atomic.js';
 import type { ItNexus, ScsiResponse } from './types.js';
 
 export const VERSION_SPC4 = 0x06;
@@ -133,6 +134,8 @@ function blockLimits(lu: LogicalUnit): Buffer {
     b.writeUInt32BE(0x80000000, 28); // UGAVALID, UNMAP GRANULARITY ALIGNMENT 0
   }
   b.writeBigUInt64BE(BigInt(MAX_WRITE_SAME_BLOCKS), 32);
+  // WRITE ATOMIC: any alignment and granularity, up to MAX_ATOMIC_TRANSFER_BLOCKS, no boundaries.
+  if (lu.device.writeAtomic) b.writeUInt32BE(MAX_ATOMIC_TRANSFER_BLOCKS, 40);
   return vpdPage(TYPE_DISK, VPD_BLOCK_LIMITS, b);
 }
 

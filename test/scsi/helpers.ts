@@ -39,7 +39,17 @@ export class SpyDevice implements BlockDevice {
   readOnlyOverride = false;
   failWith: Error | undefined;
 
-  constructor(readonly inner: BlockDevice) {}
+  readonly writeAtomic?: (lba: number, buf: Buffer, opts?: WriteOptions) => Promise<void>;
+
+  constructor(readonly inner: BlockDevice) {
+    const atomic = inner.writeAtomic?.bind(inner);
+    if (atomic) {
+      this.writeAtomic = (lba, buf, opts) => {
+        this.writes.push({ lba, blocks: buf.length / inner.blockSize, fua: opts?.fua === true });
+        return atomic(lba, buf, opts);
+      };
+    }
+  }
   get name(): string {
     return this.inner.name;
   }
