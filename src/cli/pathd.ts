@@ -11,6 +11,7 @@ import { KuraError } from '../errors.js';
 import { NbdServer } from '../nbd/server.js';
 import { ControlApi } from '../pathmgr/control-api.js';
 import { PathLog } from '../pathmgr/log.js';
+import type { LogEntry } from '../pathmgr/log.js';
 import { PathManager } from '../pathmgr/manager.js';
 import { POLICIES } from '../pathmgr/policy.js';
 import type { Policy } from '../pathmgr/policy.js';
@@ -32,6 +33,8 @@ interface PathdOpts {
   cluster?: boolean;
   pathGrouping: string;
   syslog: boolean;
+  manager?: string;
+  managerToken?: string;
 }
 
 function seconds(v: string, what: string, min: number): number {
@@ -58,6 +61,8 @@ export function registerPathd(program: Command): void {
     .option('--cluster', 'cluster mode: no dynamic load balancing')
     .option('--path-grouping <grouping>', 'alua (optimized paths first, like group_by_prio) or multibus (all active paths alike)', 'alua')
     .option('--no-syslog', 'do not copy events to syslog')
+    .option('--manager <url>', 'also send path events to this array manager\'s event list (its API URL)')
+    .option('--manager-token <token>', 'API token for --manager (or KURA_TOKEN)')
     .action(async (o: PathdOpts) => {
       if (o.portal.length === 0) throw new CliArgError('KURA-E7039', 'kura pathd needs at least one --portal.', 'Give --portal HOST:PORT once per path to the array, e.g. one per controller.');
       const portals = o.portal.map((p) => hostPortArg(p, '--portal'));
@@ -82,6 +87,7 @@ export function registerPathd(program: Command): void {
         cluster: o.cluster === true,
         grouping: o.pathGrouping,
         syslog: o.syslog,
+        manager: o.manager === undefined ? undefined : { url: o.manager.replace(/\/+$/, ''), token: o.managerToken ?? process.env['KURA_TOKEN'] },
       });
     });
 }
@@ -101,13 +107,38 @@ interface RunOptions {
   cluster: boolean;
   grouping: 'alua' | 'multibus';
   syslog: boolean;
+  manager?: { url: string; token?: string };
+}
+
+/** Sends events to the array manager's event list in order; a failure is reported once, not per event. */
+function managerSink(m: { url: string; token?: string }, host: string): (e: LogEntry) => void {
+  let chain: Promise<void> = Promise.resolve();
+  let warned = false;
+  return (e) => {
+    if (e.id === 'KURA-I7040') return; // per-connection NBD chatter stays local
+    chain = chain.then(async () => {
+      try {
+        const r = await fetch(`${m.url}/api/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(m.token ? { authorization: `Bearer ${m.token}` } : {}) },
+          body: JSON.stringify({ id: e.id, severity: e.level, host, text: e.text }),
+          signal: AbortSignal.timeout(5000),
+        });
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        warned = false;
+      } catch (err) {
+        if (!warned) process.stderr.write(`KURA-W7050: cannot send events to the manager at ${m.url}: ${(err as Error).message}; they stay in the local log\n`);
+        warned = true;
+      }
+    });
+  };
 }
 
 async function runPathd(o: RunOptions): Promise<void> {
   const log = new PathLog({
     dir: o.logDir,
     syslog: o.syslog,
-    sinks: [(e) => process.stderr.write(`${e.time} ${e.level.toUpperCase()} ${e.id} ${e.text}\n`)],
+    sinks: [(e) => process.stderr.write(`${e.time} ${e.level.toUpperCase()} ${e.id} ${e.text}\n`), ...(o.manager ? [managerSink(o.manager, `${os.hostname()}/${o.initiator}`)] : [])],
   });
   const mgr = new PathManager({
     portals: o.portals,

@@ -522,4 +522,24 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
       return query['order'] === 'desc' ? list.reverse() : list;
     },
   });
+  r({
+    method: 'POST',
+    path: '/api/v1/events',
+    tag: 'events',
+    summary: 'Record an event reported by a host-side agent (kura pathd): its id, severity and text, source host:NAME',
+    body: {
+      id: { type: 'string', required: true, description: 'the event id, KURA-[EWI]nnnn' },
+      severity: { type: 'string', required: true, enum: SEVERITIES, description: 'info, warning or error' },
+      host: { type: 'string', required: true, description: 'the reporting host or agent' },
+      text: { type: 'string', required: true, description: 'what happened' },
+    },
+    status: 201,
+    lockExempt: true,
+    handler: ({ body }) => {
+      const id = body['id'] as string;
+      if (!/^KURA-[EWI]\d{4}$/.test(id)) throw new KuraError('KURA-E7049', 'EINVAL', `event id ${id} is not KURA-Ennnn, KURA-Wnnnn or KURA-Innnn.`, 'Give the id of the event as its reporter logged it.');
+      const host = String(body['host']).slice(0, 128);
+      return events.record({ id, severity: body['severity'] as Severity, source: `host:${host}`, text: String(body['text']).slice(0, 2000) });
+    },
+  });
 }

@@ -29,11 +29,11 @@ let a: Pathd;
 const started: Pathd[] = [];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pathd-serve-'));
 
-async function startPathd(name: string, initiator: string): Promise<Pathd> {
+async function startPathd(name: string, initiator: string, extra: string[] = []): Promise<Pathd> {
   const logDir = path.join(tmp, name);
   const proc = spawn(
     process.execPath,
-    [KURA, 'pathd', ...srv.iscsiPorts.flatMap((p) => ['--portal', `127.0.0.1:${p}`]), '--nbd', '127.0.0.1:0', '--control', '127.0.0.1:0', '--patrol-interval', '1', '--initiator', initiator, '--log-dir', logDir, '--no-syslog', '--queue-if-no-path', '20'],
+    [KURA, 'pathd', ...srv.iscsiPorts.flatMap((p) => ['--portal', `127.0.0.1:${p}`]), '--nbd', '127.0.0.1:0', '--control', '127.0.0.1:0', '--patrol-interval', '1', '--initiator', initiator, '--log-dir', logDir, '--no-syslog', '--queue-if-no-path', '20', ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -107,7 +107,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
   srv = await startServer();
-  a = await startPathd('a', 'iqn.2026-11.io.kura:pathd-test-a');
+  a = await startPathd('a', 'iqn.2026-11.io.kura:pathd-test-a', ['--unix', path.join(tmp, 'a.sock'), '--manager', srv.url, '--manager-token', srv.token]);
 });
 
 after(async () => {
@@ -130,6 +130,17 @@ test('kura path show --json: one device per LU with its id, export, policy and b
   assert.match(human, /^\*\*\* mpatha naa\.[0-9a-f]+ \*\*\*$/m);
   assert.match(human, /^> \d:0:0:0: Priority=\d+, Portal=127\.0\.0\.1:\d+, ALUA=active\/optimized, State=in-use$/m);
   assert.match(kura(pathEnv(a), 'path', 'watcher', 'show'), /Request interval : 1 sec/);
+});
+
+test('the multipath device is also served on the --unix socket', async () => {
+  const c = await NbdClient.connect({ path: path.join(tmp, 'a.sock'), exportName: 'mpatha' });
+  try {
+    const data = Buffer.alloc(4096, 0xa5);
+    await c.write(1 << 20, data);
+    assert.deepEqual(await c.read(1 << 20, 4096), data);
+  } finally {
+    await c.disconnect();
+  }
 });
 
 test('fio --verify=crc32c through pathd while controllers and ports go down and up: no I/O error, failover and failback logged', { timeout: 90_000 }, async () => {
@@ -192,6 +203,10 @@ test('fio --verify=crc32c through pathd while controllers and ports go down and 
   assert.match(log, /KURA-I7016 mpatha: failback of path/);
   const devs = JSON.parse(kura(pathEnv(a), 'path', 'show', '--json')) as DeviceJson[];
   assert.deepEqual(devs[0]!.paths.map((p) => p.state).sort(), ['active', 'in-use']);
+  // The array manager's event list has them too (--manager).
+  const events = JSON.parse(kura(srv.env, 'events', '--json', '--limit', '1000')) as Array<{ id: string; source: string; text: string }>;
+  assert.ok(events.some((e) => e.id === 'KURA-W7007' && e.source.startsWith('host:') && /failover from/.test(e.text)), 'failover event in the manager');
+  assert.ok(events.some((e) => e.id === 'KURA-I7016' && e.source.startsWith('host:')), 'failback event in the manager');
 });
 
 test('a reservation taken through pathd survives the loss of its path and fences a second host\'s pathd', { timeout: 60_000 }, async () => {
