@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -32,14 +33,49 @@ after(async () => {
   fs.rmSync(logDir, { recursive: true, force: true });
 });
 
-async function manager(initiatorName = INITIATOR, sub = 'a'): Promise<{ m: PathManager; log: PathLog }> {
+/**
+ * A TCP relay in front of a portal that can black-hole traffic: the network
+ * dropping packets without resetting the connection (a pulled cable), which
+ * only a command timeout or keepalive can detect.
+ */
+async function relay(targetPort: number): Promise<{ port: number; blackhole(on: boolean): void; close(): Promise<void> }> {
+  let holed = false;
+  const socks = new Set<net.Socket>();
+  const srv = net.createServer((c) => {
+    const up = net.connect(targetPort, '127.0.0.1');
+    socks.add(c).add(up);
+    c.on('data', (d) => {
+      if (!holed) up.write(d);
+    });
+    up.on('data', (d) => {
+      if (!holed) c.write(d);
+    });
+    const end = () => {
+      c.destroy();
+      up.destroy();
+    };
+    c.on('close', end).on('error', end);
+    up.on('close', end).on('error', end);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    blackhole: (on) => (holed = on),
+    close: () => {
+      for (const s of socks) s.destroy();
+      return new Promise((r) => srv.close(() => r()));
+    },
+  };
+}
+
+async function manager(initiatorName = INITIATOR, sub = 'a', ports: number[] = fx.ports): Promise<{ m: PathManager; log: PathLog }> {
   const log = new PathLog({ dir: path.join(logDir, sub) });
   const m = new PathManager({
-    portals: fx.ports.map((port) => ({ host: '127.0.0.1', port })),
+    portals: ports.map((port) => ({ host: '127.0.0.1', port })),
     initiatorName,
     log,
     watcher: { interval: 1, threshold: 1, timeout: 5 },
-    settings: { noPathRetryMs: 5000, commandTimeoutMs: 5000 },
+    settings: { noPathRetryMs: 5000, commandTimeoutMs: sub === 'timeout' ? 500 : 5000 },
   });
   managers.push(m);
   await m.rescan();
@@ -196,4 +232,28 @@ test('persistent reservation through pathd: registered on every path, survives l
   assert.notEqual(holder.state, 'failed');
   await m.persist(dev.name, 'clear', { key: '0xabc1' });
   await odev.write(0, Buffer.alloc(512));
+});
+
+test('a path that stops answering (no reset) fails over when its command times out; the I/O completes on the other path', async () => {
+  const r = await relay(fx.ports[0]);
+  try {
+    const { m, log } = await manager(INITIATOR, 'timeout', [r.port, fx.ports[1]]);
+    const dev = m.devices[0]!;
+    const [p0, p1] = dev.paths;
+    assert.equal(p0!.state, 'in-use');
+    const data = crypto.randomBytes(8192);
+    r.blackhole(true);
+    await dev.write(4000, data);
+    assert.deepEqual(await dev.read(4000, 16), data);
+    assert.equal(p0!.state, 'failed');
+    assert.equal(p1!.state, 'in-use');
+    assert.ok(log.recent.some((e) => e.id === 'KURA-W7006' && /timed out after 500 ms/.test(e.text)), 'the timeout is the logged reason');
+    // Once the network works again the recovery check brings the path back.
+    r.blackhole(false);
+    await m.recover();
+    assert.equal(p0!.state, 'in-use');
+    assert.deepEqual(await dev.read(4000, 16), data);
+  } finally {
+    await r.close();
+  }
 });
