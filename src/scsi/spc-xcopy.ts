@@ -5,7 +5,7 @@
 // the NAA designator of VPD page 83h, and block-to-block segment descriptors
 // (02h). Copies run synchronously: RECEIVE COPY RESULTS reports finished copies.
 import { u32 } from './cdb.js';
-import type { CommandContext } from './command.js';
+import type { CommandContext, PrClass } from './command.js';
 import type { LogicalUnit } from './logical-unit.js';
 import {
   ASC_INVALID_FIELD_IN_PARAMETER_LIST,
@@ -117,6 +117,12 @@ function resolveTarget(d: Buffer, at: number, peers: LogicalUnit[]): LogicalUnit
   return lu;
 }
 
+/** Whether a persistent reservation or a RESERVE(6) of another nexus keeps this nexus from reading or writing the LU. */
+function excluded(lu: LogicalUnit, key: string, cls: PrClass): boolean {
+  if (lu.spc2.holder !== undefined && lu.spc2.holder !== key) return true;
+  return lu.pr.conflicts(key, cls);
+}
+
 export function extendedCopy(ctx: CommandContext): Promise<ScsiResponse> | ScsiResponse {
   const cdb = ctx.cdb;
   if ((cdb[1]! & 0x1f) !== XCOPY_LID1) throw invalidCdbField(1, 4);
@@ -178,6 +184,12 @@ export function extendedCopy(ctx: CommandContext): Promise<ScsiResponse> | ScsiR
   for (const s of segments) {
     if (s.src >= targets.length) throw copyAborted(ASC_COPY_TARGET_DEVICE_NOT_REACHABLE, s.offset + 4);
     if (s.dst >= targets.length) throw copyAborted(ASC_COPY_TARGET_DEVICE_NOT_REACHABLE, s.offset + 6);
+    // The copy reads and writes on behalf of the nexus that sent it: a reservation
+    // that would refuse this nexus a READ of the source or a WRITE of the destination
+    // refuses the copy too (else a host fenced off by another cluster node could
+    // still write the LU through a copy sent to another LU).
+    if (excluded(targets[s.src]!, ctx.key, 'read')) throw copyAborted(ASC_COPY_TARGET_DEVICE_NOT_REACHABLE, PARAMETER_HEADER + s.src * TARGET_DESCRIPTOR_LENGTH);
+    if (excluded(targets[s.dst]!, ctx.key, 'write')) throw copyAborted(ASC_COPY_TARGET_DEVICE_NOT_REACHABLE, PARAMETER_HEADER + s.dst * TARGET_DESCRIPTOR_LENGTH);
   }
   return runCopy(ctx, listId, listIdUsage, segments, targets);
 }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LogicalUnit } from '../../src/scsi/logical-unit.js';
-import { BS, MiB, NEXUS_A, NEXUS_B, clearUnitAttentions, cdb, expectGood, expectSense, fixture, pattern } from './helpers.js';
+import { BS, MiB, NEXUS_A, NEXUS_B, clearUnitAttentions, cdb, expectGood, expectSense, fixture, pattern, prOutParams } from './helpers.js';
 import type { Fixture } from './helpers.js';
 
 const COPY_ABORTED = 0x0a;
@@ -133,4 +133,41 @@ test('INQUIRY reports 3PC and the Third-party Copy VPD page lists EXTENDED COPY 
   assert.equal(tpc.readUInt16BE(4), 0x0001, 'SUPPORTED COMMANDS descriptor');
   const list = tpc.subarray(9, 9 + tpc[8]!);
   assert.deepEqual([...list], [0x83, 1, 0x00, 0x84, 2, 0x00, 0x03]);
+});
+
+test('EXTENDED COPY honours reservations on the other LU: no write under another nexus\'s Write Exclusive or RESERVE(6), reads where a READ would pass', async (t) => {
+  const f = await fixture(t, { poolSize: 128 * MiB });
+  await f.array.createLd({ name: 'fenced', pool: 'p', size: 16 * MiB });
+  const info = f.array.getLd('fenced');
+  const other = new LogicalUnit({ ...f.source, naa: info.naa, serial: info.serial, device: f.array.exports().open('fenced')! });
+  f.luns.set(1, other);
+  await clearUnitAttentions(f, NEXUS_A, 1);
+  await clearUnitAttentions(f, NEXUS_B, 1);
+  await clearUnitAttentions(f, NEXUS_B, 0);
+  const mine = pattern(8, 1);
+  const theirs = pattern(8, 2);
+  expectGood(await f.exec(cdb.write16(0, 8), { dataOut: mine }));
+  expectGood(await f.exec(cdb.write16(0, 8), { dataOut: theirs, nexus: NEXUS_B, lun: 1 }));
+  // NEXUS_B registers and takes WRITE EXCLUSIVE (type 1) on LUN 1.
+  expectGood(await f.exec(cdb.prOut(0x00), { nexus: NEXUS_B, lun: 1, dataOut: prOutParams(0n, 0xbn) }));
+  expectGood(await f.exec(cdb.prOut(0x01, 0x1), { nexus: NEXUS_B, lun: 1, dataOut: prOutParams(0xbn, 0n) }));
+  const toOther = params(1, [target(f.source.naa), target(info.naa)], [segment(0, 1, 8, 0, 0)]);
+  const fromOther = params(2, [target(info.naa), target(f.source.naa)], [segment(0, 1, 8, 0, 100)]);
+  expectSense(await xcopy(f, toOther), COPY_ABORTED, 0x0d, 0x02, 'a write through the copy meets the Write Exclusive reservation');
+  assert.ok((await f.exec(cdb.read16(0, 8), { nexus: NEXUS_B, lun: 1 })).dataIn!.equals(theirs), 'the reserved LU is unchanged');
+  expectGood(await xcopy(f, fromOther), 'Write Exclusive lets others read');
+  assert.ok((await f.exec(cdb.read16(100, 8))).dataIn!.equals(theirs));
+  // EXCLUSIVE ACCESS (type 3) keeps reads out too.
+  expectGood(await f.exec(cdb.prOut(0x02, 0x1), { nexus: NEXUS_B, lun: 1, dataOut: prOutParams(0xbn, 0n) }));
+  expectGood(await f.exec(cdb.prOut(0x01, 0x3), { nexus: NEXUS_B, lun: 1, dataOut: prOutParams(0xbn, 0n) }));
+  expectSense(await xcopy(f, fromOther), COPY_ABORTED, 0x0d, 0x02, 'a read through the copy meets the Exclusive Access reservation');
+  expectGood(await f.exec(cdb.prOut(0x02, 0x3), { nexus: NEXUS_B, lun: 1, dataOut: prOutParams(0xbn, 0n) }));
+  expectGood(await xcopy(f, toOther), 'released: the copy goes through');
+  assert.ok((await f.exec(cdb.read16(0, 8), { lun: 1 })).dataIn!.equals(mine));
+  // A RESERVE(6) of the other nexus refuses the copy as it would refuse a WRITE (after unregistering: RESERVE(6) is refused while registrations exist).
+  expectGood(await f.exec(cdb.prOut(0x00), { nexus: NEXUS_B, lun: 1, dataOut: prOutParams(0xbn, 0n) }));
+  expectGood(await f.exec(cdb.reserve6(), { nexus: NEXUS_B, lun: 1 }));
+  expectSense(await xcopy(f, toOther), COPY_ABORTED, 0x0d, 0x02, 'RESERVE(6) of another nexus');
+  expectGood(await f.exec(cdb.release6(), { nexus: NEXUS_B, lun: 1 }));
+  expectGood(await xcopy(f, toOther));
 });
