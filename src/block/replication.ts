@@ -195,7 +195,9 @@ export class Replicator {
       }
       if (p.copying) {
         this.startCopy(p);
-        this.hooks.event({ kind: 'resumed', pair: p, unclean: this.unclean && wasMirroring });
+        // Raised on the next turn, so that the opener can subscribe to events first.
+        const e: ReplicationEvent = { kind: 'resumed', pair: p, unclean: this.unclean && wasMirroring };
+        setImmediate(() => this.hooks.event(e));
       }
     }
   }
