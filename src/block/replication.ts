@@ -672,8 +672,23 @@ class ReplicatedDevice implements BlockDevice {
   async allocation(lba: number, blocks: number): Promise<AllocationExtent[]> {
     const { asMv, asRv } = this.rep.rolesOf(this.ld);
     this.checkRv(asRv, false);
-    await this.restoreFirst(asMv, lba, blocks);
-    return this.ld.allocation(lba, blocks);
+    const p = asMv.find((x) => x.restoring);
+    if (!p) return this.ld.allocation(lba, blocks);
+    // Chunks the restore has not reached yet are described by the RV, whose data they will hold:
+    // a status query must not wait for (or force) the copy of a whole range.
+    const bpc = p.chunkSize / this.ld.blockSize;
+    const out: AllocationExtent[] = [];
+    for (let b = lba; b < lba + blocks; ) {
+      const c = Math.floor(b / bpc);
+      const n = Math.min((c + 1) * bpc, lba + blocks) - b;
+      for (const e of await (p.diff.get(c) ? p.rv : this.ld).allocation(b, n)) {
+        const last = out[out.length - 1];
+        if (last && last.hole === e.hole && last.zero === e.zero) last.blocks += e.blocks;
+        else out.push({ ...e });
+      }
+      b += n;
+    }
+    return out;
   }
 }
 

@@ -130,6 +130,11 @@ test('replicate, separate, differences only, restore while writing, unpair, chec
   for (let m = 0; m < 32; m += 2) await mv.write(m * SECTORS_PER_MIB, crypto.randomBytes(MiB));
   assert.equal(a.getPair('mv', 'rv').copyDiffBytes, 16 * MiB);
   await a.restorePair('mv', 'rv');
+  assert.deepEqual(
+    (await mv.allocation(20 * SECTORS_PER_MIB, 12 * SECTORS_PER_MIB)).map((e) => [e.blocks / SECTORS_PER_MIB, e.hole]),
+    [[12, true]],
+    'during the restore the MV reports the allocation its data will have (the RV holes of MiB 20-31)',
+  );
   const during = crypto.randomBytes(4096);
   const [readBack] = await Promise.all([mv.read(30 * SECTORS_PER_MIB, 2 * SECTORS_PER_MIB), mv.write(7 * SECTORS_PER_MIB + 8, during)]);
   assert.ok(readBack.equals(good.subarray(30 * MiB, 32 * MiB)), 'a read of a region not yet restored sees the RV data');
