@@ -198,6 +198,9 @@ export class PairService {
       case 'copy-failed':
         this.deps.emit({ id: 'KURA-E2343', severity: 'error', source: src, text: `Pair ${p.mv.name} → ${p.rv.name}: copy stopped: ${(e.error as Error)?.message ?? e.error}. The pair is in fault; the copy target is incomplete. Fix the cause and replicate (or restore) again.` });
         return;
+      case 'mirror-failed':
+        this.deps.emit({ id: 'KURA-E2345', severity: 'error', source: src, text: `Pair ${p.mv.name} → ${p.rv.name}: a mirrored write to RV ${p.rv.name} failed: ${(e.error as Error)?.message ?? e.error}. The MV write stands; the pair is in fault and records the differences. Fix the cause and replicate again.` });
+        return;
       case 'resumed':
         this.deps.emit({
           id: 'KURA-W2344',

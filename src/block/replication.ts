@@ -42,6 +42,7 @@ export interface PairState {
 export type ReplicationEvent =
   | { kind: 'copy-done'; pair: Pair }
   | { kind: 'copy-failed'; pair: Pair; error: unknown }
+  | { kind: 'mirror-failed'; pair: Pair; error: unknown }
   | { kind: 'resumed'; pair: Pair; unclean: boolean };
 
 export interface ReplicatorHooks {
@@ -238,6 +239,10 @@ export class Replicator {
   persist(p: Pair): void {
     if (this.closed) return;
     this.store.db.prepare('UPDATE rpl_pair SET state = ?, bitmap = ? WHERE rv = ?').run(JSON.stringify(p.state), p.diff.union(p.uncommitted), p.rv.rec.id);
+  }
+
+  report(e: ReplicationEvent): void {
+    this.hooks.event(e);
   }
 
   /** Records chunks as different ahead of the write that changes them (write-intent). */
@@ -627,6 +632,7 @@ class ReplicatedDevice implements BlockDevice {
                   p.state.rvAccess = 'nr';
                   p.stop = true;
                   this.rep.persist(p);
+                  this.rep.report({ kind: 'mirror-failed', pair: p, error: e });
                 }
               }),
             );

@@ -207,3 +207,32 @@ test('forced separate during a copy says the RV is incomplete; replicate complet
   assert.ok((await a.exports().open('rv')!.read(0, 64 * SECTORS_PER_MIB)).equals(next), 'the RV holds the MV as of the end of the separate');
   await a.close();
 });
+
+test('a mirrored write the RV cannot take faults the pair, keeps the MV write, and replicate recovers', async (t) => {
+  const { a } = await ready(t);
+  await a.unlockLicense('DynamicDataReplication');
+  await a.createPool({ name: 'tiny', size: 4 * MiB, raid: 'RAID0', pds: 1 });
+  await a.createLd({ name: 'small-rv', pool: 'tiny', size: 32 * MiB });
+  const events: string[] = [];
+  a.onEvent((e) => events.push(e.id));
+  const mv = a.exports().open('mv')!;
+  await mv.write(0, crypto.randomBytes(2 * MiB));
+  await a.createPair('mv', 'small-rv');
+  await a.replicatePair('mv', 'small-rv');
+  assert.equal((await settled(a, 'mv', 'small-rv')).sync, 'rpl/sync');
+  const big = crypto.randomBytes(8 * MiB);
+  await mv.write(8 * SECTORS_PER_MIB, big, { fua: true });
+  assert.ok((await mv.read(8 * SECTORS_PER_MIB, 8 * SECTORS_PER_MIB)).equals(big), 'the MV write stands');
+  const p = a.getPair('mv', 'small-rv');
+  assert.deepEqual([p.sync, p.rvAccess, p.rvComplete], ['fault', 'nr', false]);
+  assert.match(p.fault ?? '', /mirrored write to RV failed/);
+  assert.ok(p.copyDiffBytes >= 2 * MiB, 'the chunks the RV missed are recorded');
+  await new Promise((r) => setImmediate(r));
+  assert.ok(events.includes('KURA-E2345'));
+  await a.expandPool('tiny', 16 * MiB);
+  await a.replicatePair('mv', 'small-rv');
+  assert.equal((await settled(a, 'mv', 'small-rv')).sync, 'rpl/sync');
+  await a.separatePair('mv', 'small-rv');
+  assert.ok((await a.exports().open('small-rv')!.read(0, 16 * SECTORS_PER_MIB)).equals(await mv.read(0, 16 * SECTORS_PER_MIB)));
+  await a.close();
+});
