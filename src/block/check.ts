@@ -82,9 +82,31 @@ export function checkDataDir(dataDir: string): CheckReport {
     for (const ld of lds) {
       if (!store.pools().some((p) => p.id === ld.pool_id)) faults.push(`LD ${ld.name}: its pool ${ld.pool_id} does not exist`);
     }
+    faults.push(...checkPairs(store));
     report.ok = faults.length === 0;
     return report;
   } finally {
     store.close();
   }
+}
+
+/** Replication pairs: both LDs exist with the same capacity, and the bitmap covers the MV's chunks. */
+function checkPairs(store: MetaStore): string[] {
+  const out: string[] = [];
+  const hasTable = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'rpl_pair'").get();
+  if (!hasTable) return out;
+  const lds = new Map(store.lds().map((l) => [l.id, l]));
+  const pools = new Map(store.pools().map((p) => [p.id, p]));
+  for (const row of store.db.prepare('SELECT rv, mv, bitmap FROM rpl_pair').all() as Array<{ rv: number; mv: number; bitmap: Buffer }>) {
+    const mv = lds.get(row.mv);
+    const rv = lds.get(row.rv);
+    if (!mv || !rv) {
+      out.push(`replication pair ${row.mv} → ${row.rv}: ${!mv ? `MV ${row.mv}` : `RV ${row.rv}`} does not exist`);
+      continue;
+    }
+    if (mv.capacity !== rv.capacity) out.push(`replication pair ${mv.name} → ${rv.name}: capacities differ (${mv.capacity} and ${rv.capacity})`);
+    const cs = pools.get(mv.pool_id)?.chunk_size;
+    if (cs && row.bitmap.length !== Math.ceil(Math.ceil(mv.capacity / cs) / 8)) out.push(`replication pair ${mv.name} → ${rv.name}: difference bitmap has ${row.bitmap.length} bytes, expected ${Math.ceil(Math.ceil(mv.capacity / cs) / 8)}`);
+  }
+  return out;
 }
