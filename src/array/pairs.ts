@@ -207,7 +207,7 @@ export class PairService {
           severity: 'warning',
           source: src,
           text: e.unclean
-            ? `Pair ${p.mv.name} → ${p.rv.name}: the array did not shut down cleanly; copying all ${p.diffBytes()} allocated bytes again (${p.state.sync}).`
+            ? `Pair ${p.mv.name} → ${p.rv.name}: the array did not shut down cleanly; copying again the ${p.diffBytes()} bytes where writes were under way or not yet copied (${p.state.sync}).`
             : `Pair ${p.mv.name} → ${p.rv.name}: copy resumed after a restart (${p.state.sync}, ${p.diffBytes()} bytes to go).`,
         });
         return;

@@ -7,8 +7,10 @@
 // Crash safety: while separated, a chunk's bit reaches the store before the
 // write that changes the chunk is issued (a write-intent bitmap), so no change
 // goes untracked. A copied chunk's bit is cleared in the store only after the
-// engine committed the copy. A mirrored pair keeps no intent log: after an
-// unclean shutdown it copies every allocated chunk again.
+// engine committed the copy. A mirrored write first stores its region (16
+// chunks) in the bitmap too; a region leaves it once no mirrored write is under
+// way there and a commit has made the last ones durable. After an unclean
+// shutdown a mirrored pair therefore copies only the regions that may differ.
 import { KuraError } from '../errors.js';
 import type { AllocationExtent, BlockDevice, UnmapRange, WriteOptions } from './device.js';
 import type { LogicalDisk } from './logical-disk.js';
@@ -58,6 +60,10 @@ const BATCH = 16;
 /** Chunks copied at once within a batch. */
 const PARALLEL = 4;
 const CLEAN_KEY = 'rpl_clean';
+/** Chunks per region of the mirrored-write intent log. */
+const INTENT_REGION = 16;
+/** How often idle regions are dropped from the intent log. */
+const INTENT_CLEAR_MS = 2000;
 
 function nowIso(): string {
   return new Date().toISOString();
@@ -69,6 +75,11 @@ export class Pair {
   readonly locks = new ChunkLocks();
   /** Copied chunks whose bits are clear in memory but whose copy no commit has covered yet. */
   readonly uncommitted = new Set<number>();
+  /** Regions stored in the bitmap because mirrored writes may be under way there (intent log). */
+  readonly intent = new Set<number>();
+  /** Mirrored writes under way per region, and how many have started (a region idle across a commit is clean). */
+  readonly intentBusy = new Map<number, number>();
+  readonly intentStarts = new Map<number, number>();
   /** Host I/O under way through the pair's devices. */
   readonly inflight = new Set<Promise<unknown>>();
   copier: Promise<void> | null = null;
@@ -157,6 +168,8 @@ export class Replicator {
   private readonly pairs: Pair[] = [];
   private readonly unclean: boolean;
   private closed = false;
+  private clearing = false;
+  private readonly intentTimer: NodeJS.Timeout;
 
   constructor(
     private readonly store: MetaStore,
@@ -175,18 +188,19 @@ export class Replicator {
       }
       this.pairs.push(new Pair(mv, rv, JSON.parse(row.state) as PairState, row.bitmap));
     }
+    this.intentTimer = setInterval(() => void this.clearIntent(), INTENT_CLEAR_MS);
+    this.intentTimer.unref();
   }
 
   /**
    * Starts what the last run left: copies resume from their persisted bitmap. After
-   * an unclean shutdown a mirrored pair may differ anywhere a write was in flight,
-   * so it copies every allocated chunk again.
+   * an unclean shutdown the bitmap of a mirrored pair also names the regions where
+   * mirrored writes were under way, which may differ: they are copied again.
    */
   async start(): Promise<void> {
     for (const p of this.pairs) {
       const wasMirroring = p.mirroring;
-      if (this.unclean && wasMirroring) {
-        await this.markAllocated(p);
+      if (this.unclean && wasMirroring && p.diff.count > 0) {
         if (p.state.sync === 'rpl/sync') this.setSync(p, 'rpl/exec');
         if (p.state.sync === 'rst/sync') this.setSync(p, 'rst/exec');
         p.state.complete = false;
@@ -238,7 +252,62 @@ export class Replicator {
 
   persist(p: Pair): void {
     if (this.closed) return;
-    this.store.db.prepare('UPDATE rpl_pair SET state = ?, bitmap = ? WHERE rv = ?').run(JSON.stringify(p.state), p.diff.union(p.uncommitted), p.rv.rec.id);
+    const extra: number[] = [...p.uncommitted];
+    for (const r of p.intent) for (let c = r * INTENT_REGION; c < Math.min(p.diff.size, (r + 1) * INTENT_REGION); c++) extra.push(c);
+    this.store.db.prepare('UPDATE rpl_pair SET state = ?, bitmap = ? WHERE rv = ?').run(JSON.stringify(p.state), p.diff.union(extra), p.rv.rec.id);
+  }
+
+  /** Before a mirrored write: its regions reach the store first, so that a crash shows where MV and RV may differ. */
+  beginMirrored(p: Pair, first: number, last: number): void {
+    let changed = false;
+    for (let r = Math.floor(first / INTENT_REGION); r <= Math.floor(last / INTENT_REGION); r++) {
+      p.intentBusy.set(r, (p.intentBusy.get(r) ?? 0) + 1);
+      p.intentStarts.set(r, (p.intentStarts.get(r) ?? 0) + 1);
+      if (!p.intent.has(r)) {
+        p.intent.add(r);
+        changed = true;
+      }
+    }
+    if (changed) this.persist(p);
+  }
+
+  endMirrored(p: Pair, first: number, last: number): void {
+    for (let r = Math.floor(first / INTENT_REGION); r <= Math.floor(last / INTENT_REGION); r++) {
+      const n = (p.intentBusy.get(r) ?? 1) - 1;
+      if (n > 0) p.intentBusy.set(r, n);
+      else p.intentBusy.delete(r);
+    }
+  }
+
+  /** Drops regions from the intent log that were idle across a commit: MV and RV agree there durably. */
+  private async clearIntent(): Promise<void> {
+    if (this.clearing || this.closed) return;
+    const idle = new Map<Pair, Array<[number, number]>>();
+    for (const p of this.pairs) {
+      const list: Array<[number, number]> = [];
+      for (const r of p.intent) if (!p.intentBusy.has(r)) list.push([r, p.intentStarts.get(r) ?? 0]);
+      if (list.length > 0) idle.set(p, list);
+    }
+    if (idle.size === 0) return;
+    this.clearing = true;
+    try {
+      await this.hooks.commit();
+      for (const [p, list] of idle) {
+        if (this.closed || !this.pairs.includes(p)) continue;
+        let changed = false;
+        for (const [r, starts] of list) {
+          if (p.intentBusy.has(r) || (p.intentStarts.get(r) ?? 0) !== starts) continue;
+          p.intent.delete(r);
+          p.intentStarts.delete(r);
+          changed = true;
+        }
+        if (changed) this.persist(p);
+      }
+    } catch {
+      // The commit failed: keep the regions; the next round tries again.
+    } finally {
+      this.clearing = false;
+    }
   }
 
   report(e: ReplicationEvent): void {
@@ -497,12 +566,15 @@ export class Replicator {
 
   /** Stops the copiers with their state persisted; a clean close needs no full recopy at the next start. */
   async close(): Promise<void> {
+    clearInterval(this.intentTimer);
     for (const p of this.pairs) p.stop = true;
     await Promise.all(this.pairs.map((p) => p.copier));
     await Promise.all(this.pairs.map((p) => p.quiesce()));
     await this.hooks.commit().catch(() => undefined);
     for (const p of this.pairs) {
+      // Every write is over and committed: MV and RV agree wherever the pair mirrored.
       p.uncommitted.clear();
+      p.intent.clear();
       this.persist(p);
     }
     this.closed = true;
@@ -615,30 +687,33 @@ class ReplicatedDevice implements BlockDevice {
           // write, and copying them here would wait on our own hold; let go and start over.
           if (p.restoring && rangeHasBits(p, first, last)) throw new RetryChange();
         }
-        // Write-intent: separated pairs record the chunks before the MV changes.
+        // Write-intent: separated pairs record the chunks, mirrored pairs the regions, before the MV changes.
+        const mirrored = pairs.filter((p) => !p.tracking);
         for (const p of pairs) if (p.tracking) this.rep.markDirty(p, ...this.chunkRange(p, lba, blocks));
+        for (const p of mirrored) this.rep.beginMirrored(p, ...this.chunkRange(p, lba, blocks));
         const ios: Promise<void>[] = [op(this.ld)];
-        for (const p of pairs) {
+        for (const p of mirrored) {
           const [first, last] = this.chunkRange(p, lba, blocks);
-          if (!p.tracking) {
-            ios.push(
-              op(p.rv).catch((e: unknown) => {
-                // The RV failed: the MV write still stands; the pair records the difference and faults.
-                this.rep.markDirty(p, first, last);
-                if (p.state.sync !== 'fault') {
-                  p.state.previous = p.state.sync;
-                  p.state.sync = 'fault';
-                  p.state.fault = `mirrored write to RV failed: ${(e as Error)?.message ?? e}`;
-                  p.state.rvAccess = 'nr';
-                  p.stop = true;
-                  this.rep.persist(p);
-                  this.rep.report({ kind: 'mirror-failed', pair: p, error: e });
-                }
-              }),
-            );
-          }
+          ios.push(
+            op(p.rv).catch((e: unknown) => {
+              // The RV failed: the MV write still stands; the pair records the difference and faults.
+              this.rep.markDirty(p, first, last);
+              if (p.state.sync !== 'fault') {
+                p.state.previous = p.state.sync;
+                p.state.sync = 'fault';
+                p.state.fault = `mirrored write to RV failed: ${(e as Error)?.message ?? e}`;
+                p.state.rvAccess = 'nr';
+                p.stop = true;
+                this.rep.persist(p);
+                this.rep.report({ kind: 'mirror-failed', pair: p, error: e });
+              }
+            }),
+          );
         }
-        await Promise.all(ios);
+        // Every side settles before the regions count as idle; then the MV's error, if any, is the answer.
+        const results = await Promise.allSettled(ios);
+        for (const p of mirrored) this.rep.endMirrored(p, ...this.chunkRange(p, lba, blocks));
+        if (results[0]!.status === 'rejected') throw results[0]!.reason;
       },
     );
     try {
