@@ -26,6 +26,7 @@ interface PathdOpts {
   unix?: string;
   initiator?: string;
   logDir?: string;
+  stateFile?: string;
   policy: string;
   queueIfNoPath: string;
   commandTimeout: string;
@@ -54,6 +55,7 @@ export function registerPathd(program: Command): void {
     .option('--patrol-interval <seconds>', 'path patrol interval, 1 to 86400 (default 60)')
     .option('--initiator <iqn>', 'initiator name (default iqn.2026-11.io.kura:pathd.HOSTNAME)')
     .option('--log-dir <dir>', 'directory of pathd.log (rotated at 5 MiB to pathd.log.old)')
+    .option('--state-file <file>', 'where priorities, policies, path states and reservation keys survive restarts (default DIR/pathd-state.json with --log-dir)')
     .option('--policy <policy>', `balancing policy of new devices: ${POLICIES.join(', ')}`, 'failover')
     .option('--queue-if-no-path <seconds>', 'how long I/O waits for a usable path before it fails (no_path_retry)', '30')
     .option('--command-timeout <seconds>', 'a command taking longer fails its path over', '10')
@@ -80,6 +82,7 @@ export function registerPathd(program: Command): void {
         interval,
         initiator: o.initiator ?? `iqn.2026-11.io.kura:pathd.${os.hostname().toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`,
         logDir: o.logDir,
+        stateFile: o.stateFile ?? (o.logDir ? path.join(o.logDir, 'pathd-state.json') : undefined),
         policy: o.policy as Policy,
         noPathRetry: seconds(o.queueIfNoPath, '--queue-if-no-path', 0),
         commandTimeout: seconds(o.commandTimeout, '--command-timeout', 1),
@@ -100,6 +103,7 @@ interface RunOptions {
   interval: number;
   initiator: string;
   logDir?: string;
+  stateFile?: string;
   policy: Policy;
   noPathRetry: number;
   commandTimeout: number;
@@ -145,6 +149,7 @@ async function runPathd(o: RunOptions): Promise<void> {
     initiatorName: o.initiator,
     log,
     policy: o.cluster ? 'failover' : o.policy,
+    stateFile: o.stateFile,
     watcher: { interval: o.interval, threshold: o.interval, timeout: Math.max(o.interval * 2, 5) },
     settings: { noPathRetryMs: o.noPathRetry * 1000, commandTimeoutMs: o.commandTimeout * 1000, failback: o.failback, cluster: o.cluster, grouping: o.grouping },
   });

@@ -12,6 +12,8 @@ import { Path } from './path.js';
 import { POLICIES } from './policy.js';
 import type { Policy } from './policy.js';
 import * as S from './scsi.js';
+import { loadState, saveState } from './state-file.js';
+import type { SavedState } from './state-file.js';
 
 export interface Portal {
   host: string;
@@ -37,6 +39,8 @@ export interface PathManagerOptions {
   watcher?: Partial<WatcherSettings>;
   settings?: Partial<DeviceSettings>;
   policy?: Policy;
+  /** Where priorities, policies, administrator states and reservation keys are kept across restarts. */
+  stateFile?: string;
 }
 
 export const DEFAULT_WATCHER: WatcherSettings = { healthCheck: true, recoveryCheck: true, interval: 60, threshold: 60, timeout: 120 };
@@ -62,12 +66,36 @@ export class PathManager {
   private lastRecovery = 0;
   private closed = false;
   private readonly defaultPolicy: Policy;
+  private readonly saved: SavedState;
 
   constructor(private readonly opts: PathManagerOptions) {
     this.watcher = { ...DEFAULT_WATCHER, ...opts.watcher };
     this.settings = { ...DEFAULT_SETTINGS, ...opts.settings };
     this.defaultPolicy = opts.policy ?? 'failover';
+    this.saved = loadState(opts.stateFile);
   }
+
+  /** Records the current per-device settings in the state file. */
+  private persistState(): void {
+    for (const d of this.devices) {
+      const prev = this.saved.devices[d.id]?.paths ?? {};
+      const paths: SavedState['devices'][string]['paths'] = { ...prev };
+      for (const p of d.paths) {
+        const key = pathKey(p);
+        const admin = p.adminUnavailable ? 'unavailable' : this.adminStandby.has(key) ? 'standby' : undefined;
+        paths[key] = { priority: p.priority, ...(admin ? { admin } : {}) };
+      }
+      this.saved.devices[d.id] = { policy: d.policy, ...(d.prKey !== undefined ? { prKey: `0x${d.prKey.toString(16)}` } : {}), paths };
+    }
+    try {
+      saveState(this.opts.stateFile, this.saved);
+    } catch (e) {
+      this.event('warning', 'KURA-W7051', `cannot write the state file ${this.opts.stateFile}: ${(e as Error).message}; settings will not survive a restart`);
+    }
+  }
+
+  private readonly adminStandby = new Set<string>();
+  private registrations: Array<Promise<void>> = [];
 
   event(level: EventLevel, id: string, text: string): void {
     this.opts.log.event(level, id, text);
@@ -126,6 +154,8 @@ export class PathManager {
         session.onLost = (why) => this.onSessionLost(session, why);
       }
     }
+    await Promise.all(this.registrations.splice(0));
+    if (added > 0) this.persistState();
     return added;
   }
 
@@ -169,6 +199,15 @@ export class PathManager {
       });
       this.devices.push(dev);
       this.event('info', 'KURA-I7014', `new multipath device ${name} for logical unit ${id} (${blockCount} blocks of ${blockSize} bytes)`);
+      const saved = this.saved.devices[id];
+      if (saved?.policy && POLICIES.includes(saved.policy as Policy) && !(this.settings.cluster && saved.policy !== 'failover')) dev.selector.policy = saved.policy as Policy;
+      if (saved?.prKey) {
+        try {
+          dev.prKey = BigInt(saved.prKey);
+        } catch {
+          // A damaged entry: the key must be registered again by hand.
+        }
+      }
     }
     // Static balancing: each logical unit prefers a different portal (highest priority), unique 1..254.
     const used = new Set(dev.paths.map((p) => p.priority));
@@ -176,10 +215,21 @@ export class PathManager {
     const portalIndex = Number(path.number.split(':')[0]);
     let prio = 254 - ((portalIndex + this.opts.portals.length - (devIndex % this.opts.portals.length)) % this.opts.portals.length);
     while (used.has(prio) && prio > 1) prio--;
+    // A known path regains its priority unless another path of the LU holds it now (seed rule /4/).
+    const savedPath = this.saved.devices[id]?.paths[pathKey(path)];
+    if (savedPath && Number.isInteger(savedPath.priority) && savedPath.priority >= 1 && savedPath.priority <= 254 && !used.has(savedPath.priority)) prio = savedPath.priority;
     path.priority = prio;
+    if (savedPath?.admin === 'unavailable') {
+      path.adminUnavailable = true;
+      path.setState('unavailable', 'set by the administrator');
+    } else if (savedPath?.admin === 'standby') {
+      this.adminStandby.add(pathKey(path));
+      path.setState('standby', 'set by the administrator');
+    }
     dev.paths.push(path);
     this.event('info', 'KURA-I7015', `${dev.name}: path ${path.number} via ${path.portal} added (priority ${prio}, ALUA ${path.alua})`);
-    if (dev.prKey !== undefined) void this.registerKeyOn(dev, path);
+    // Registered before the path is offered to I/O (rescan awaits this).
+    if (dev.prKey !== undefined) this.registrations.push(this.registerKeyOn(dev, path));
     dev.refresh();
   }
 
@@ -312,12 +362,16 @@ export class PathManager {
   /** available: usable again (seed -path); standby: priority disabled (seed -notavail); unavailable: out of use. */
   setPathAdminState(ref: string, to: 'available' | 'standby' | 'unavailable', deviceRef?: string): void {
     const { dev, path } = this.path(ref, deviceRef);
+    if (to === 'standby') this.adminStandby.add(pathKey(path));
+    else this.adminStandby.delete(pathKey(path));
     if (to === 'unavailable') {
       path.adminUnavailable = true;
       if (path.state !== 'unavailable') dev.setPathState(path, 'unavailable', 'set by the administrator');
+      this.persistState();
       return;
     }
     path.adminUnavailable = false;
+    this.persistState();
     if (path.state === 'failed') throw new KuraError('KURA-E7019', 'EBUSY', `path ${path.number} has failed (${path.reason})`, 'Wait for the recovery check to bring it back, or fix the path first.');
     if (path.state === 'unavailable' && path.marginal && to === 'available') path.marginal = false;
     const target = to === 'available' ? 'active' : 'standby';
@@ -335,6 +389,7 @@ export class PathManager {
     path.priority = priority;
     this.event('info', 'KURA-I7022', `${dev.name}: priority of path ${path.number} set to ${priority}`);
     dev.refresh();
+    this.persistState();
   }
 
   /** Exchanges the priorities of two paths of one device (seed -swap): the in-use path changes. */
@@ -345,12 +400,14 @@ export class PathManager {
     [pa.path.priority, pb.path.priority] = [pb.path.priority, pa.path.priority];
     this.event('info', 'KURA-I7022', `${pa.dev.name}: priorities of paths ${pa.path.number} and ${pb.path.number} swapped`);
     pa.dev.refresh();
+    this.persistState();
   }
 
   setPolicy(deviceRef: string, policy: string): void {
     if (!POLICIES.includes(policy as Policy)) throw new KuraError('KURA-E7024', 'EINVAL', `unknown policy ${policy}`, `Use one of: ${POLICIES.join(', ')}.`);
     const devs = deviceRef === 'all' ? this.devices : [this.device(deviceRef)];
     for (const d of devs) d.setPolicy(policy as Policy);
+    this.persistState();
   }
 
   setWatcher(w: Partial<WatcherSettings>): WatcherSettings {
@@ -387,6 +444,7 @@ export class PathManager {
     if (m.grouping !== undefined) this.settings.grouping = m.grouping as 'alua' | 'multibus';
     if (m.noPathRetry !== undefined) this.settings.noPathRetryMs = m.noPathRetry * 1000;
     for (const d of this.devices) d.refresh();
+    this.persistState();
     this.event('info', 'KURA-I7028', `mode: failback ${this.settings.failback}, cluster ${this.settings.cluster ? 'on' : 'off'}, path grouping ${this.settings.grouping}, no-path-retry ${this.settings.noPathRetryMs / 1000} s`);
     return this.settings;
   }
@@ -431,12 +489,14 @@ export class PathManager {
         if (usable.length === 0) throw new KuraError('KURA-E7032', 'EIO', `${dev.name} has no usable path`, 'Bring a path back first (kura path show).');
         for (const p of usable) await this.prOut(dev, p, 6, 0, 0n, k);
         dev.prKey = k === 0n ? undefined : k;
+        this.persistState();
         this.event('info', 'KURA-I7029', `${dev.name}: reservation key 0x${k.toString(16)} registered on ${usable.length} path(s); paths that return get it too`);
         return { registeredPaths: usable.map((p) => p.number) };
       }
       case 'unregister': {
         for (const p of dev.paths.filter((x) => x.usable)) await this.prOut(dev, p, 6, 0, 0n, 0n);
         dev.prKey = undefined;
+        this.persistState();
         return {};
       }
       case 'reserve':
@@ -448,6 +508,7 @@ export class PathManager {
       case 'clear':
         await this.prOut(dev, undefined, 3, 0, need(key ?? dev.prKey, 'key'), 0n);
         dev.prKey = undefined;
+        this.persistState();
         break;
       case 'preempt':
         await this.prOut(dev, undefined, 4, type, need(key ?? dev.prKey, 'key'), need(parseKey(o.saKey, 'sa-key'), 'sa-key'));
@@ -484,6 +545,10 @@ function parseKey(v: string | undefined, what: string): bigint | undefined {
   } catch {
     throw new KuraError('KURA-E7031', 'EINVAL', `${what} ${v} is not a 64-bit number`, `Give --${what} as 0x followed by up to 16 hex digits, or a decimal number.`);
   }
+}
+
+function pathKey(p: Path): string {
+  return `${p.portal}/${p.target}/${p.lun}`;
 }
 
 /** dm-multipath style names: mpatha, mpathb, ..., mpathz, mpathaa, ... */

@@ -68,9 +68,10 @@ async function relay(targetPort: number): Promise<{ port: number; blackhole(on: 
   };
 }
 
-async function manager(initiatorName = INITIATOR, sub = 'a', ports: number[] = fx.ports): Promise<{ m: PathManager; log: PathLog }> {
+async function manager(initiatorName = INITIATOR, sub = 'a', ports: number[] = fx.ports, stateFile?: string): Promise<{ m: PathManager; log: PathLog }> {
   const log = new PathLog({ dir: path.join(logDir, sub) });
   const m = new PathManager({
+    stateFile,
     portals: ports.map((port) => ({ host: '127.0.0.1', port })),
     initiatorName,
     log,
@@ -256,4 +257,26 @@ test('a path that stops answering (no reset) fails over when its command times o
   } finally {
     await r.close();
   }
+});
+
+test('priorities, policy, administrator states and the reservation key survive a restart of the manager', async () => {
+  const stateFile = path.join(logDir, 'state.json');
+  const { m } = await manager(INITIATOR, 'state1', fx.ports, stateFile);
+  const dev = m.devices[0]!;
+  m.setPriority(dev.paths[0]!.number, 7);
+  m.setPriority(dev.paths[1]!.number, 9);
+  m.setPolicy(dev.name, 'least-queue-depth');
+  m.setPathAdminState(dev.paths[0]!.number, 'standby');
+  await m.persist(dev.name, 'register', { key: '0x77' });
+  await m.close();
+  const { m: again } = await manager(INITIATOR, 'state2', fx.ports, stateFile);
+  const d2 = again.devices[0]!;
+  assert.deepEqual(d2.paths.map((p) => p.priority), [7, 9]);
+  assert.equal(d2.policy, 'least-queue-depth');
+  assert.equal(d2.paths[0]!.state, 'standby');
+  assert.equal(d2.prKey, 0x77n);
+  // The new sessions (new ISIDs) were registered again during the rescan: two more registrations of 0x77.
+  const keys = (await again.persist(d2.name, 'read-keys', {})) as { keys: string[] };
+  assert.equal(keys.keys.filter((k) => k === '0x77').length, 4);
+  await again.persist(d2.name, 'clear', {});
 });
