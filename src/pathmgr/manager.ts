@@ -246,7 +246,7 @@ export class PathManager {
 
   private schedule(): void {
     if (this.timer) clearInterval(this.timer);
-    this.timer = setInterval(() => void this.patrol(), this.watcher.interval * 1000);
+    this.timer = setInterval(() => void this.patrol().catch((e: Error) => this.event('error', 'KURA-E7052', `patrol round failed: ${e.message}`)), this.watcher.interval * 1000);
     this.timer.unref();
   }
 
@@ -307,7 +307,7 @@ export class PathManager {
 
   private kickRecovery(): void {
     if (this.closed || this.recovering || Date.now() - this.lastRecovery < 200) return;
-    void this.recover();
+    void this.recover().catch((e: Error) => this.event('error', 'KURA-E7052', `recovery check failed: ${e.message}`));
   }
 
   private async recoverOnce(): Promise<void> {
