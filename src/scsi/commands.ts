@@ -11,7 +11,7 @@ import { inquiry } from './spc-inquiry.js';
 import { modeSelect, modeSense } from './spc-mode.js';
 import { reportSupportedOperationCodes } from './spc-opcodes.js';
 import { WRITE_ATOMIC_16, writeAtomic16 } from './sbc-atomic.js';
-import { EXTENDED_COPY, RCR_COPY_STATUS, RCR_OPERATING_PARAMETERS, RECEIVE_COPY_RESULTS, XCOPY_LID1, extendedCopy, receiveCopyResults } from './spc-xcopy.js';
+import { EXTENDED_COPY, RCR_SERVICE_ACTIONS, RECEIVE_COPY_RESULTS, XCOPY_LID1, extendedCopy, receiveCopyResults } from './spc-xcopy.js';
 
 const ff4 = [0xff, 0xff, 0xff, 0xff];
 const ff8 = [...ff4, ...ff4];
@@ -68,7 +68,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     (sa): CommandSpec => ({ name: 'PERSISTENT RESERVE OUT', opcode: op.PERSISTENT_RESERVE_OUT, serviceAction: sa, cdbLength: 10, usage: [0x5f, 0x1f, 0xff, 0, 0, ...ff4, 0], alua: 'standby', pr: 'pr-out', dataOutLength: (cdb) => op.u32(cdb, 5), handler: (c) => c.lu.pr.out(c) }),
   ),
   { name: 'EXTENDED COPY(LID1)', opcode: EXTENDED_COPY, serviceAction: XCOPY_LID1, cdbLength: 16, usage: [0x83, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, ...ff4, 0, 0], alua: 'active', pr: 'write', timeout: 60, dataOutLength: (cdb) => op.u32(cdb, 10), handler: extendedCopy },
-  ...[RCR_COPY_STATUS, RCR_OPERATING_PARAMETERS].map(
+  ...RCR_SERVICE_ACTIONS.map(
     (sa): CommandSpec => ({ name: 'RECEIVE COPY RESULTS', opcode: RECEIVE_COPY_RESULTS, serviceAction: sa, cdbLength: 16, usage: [0x84, 0x1f, 0xff, 0, 0, 0, 0, 0, 0, 0, ...ff4, 0, 0], alua: 'active', pr: 'allowed', handler: receiveCopyResults }),
   ),
   // REPORT LUNS is answered by the ScsiTarget, which knows the nexus's LUNs; a LU on its own reports itself.

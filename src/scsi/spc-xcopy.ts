@@ -27,6 +27,9 @@ export const RECEIVE_COPY_RESULTS = 0x84;
 export const XCOPY_LID1 = 0x00;
 export const RCR_COPY_STATUS = 0x00;
 export const RCR_OPERATING_PARAMETERS = 0x03;
+export const RCR_FAILED_SEGMENT_DETAILS = 0x04;
+/** The RECEIVE COPY RESULTS service actions implemented (LID1). */
+export const RCR_SERVICE_ACTIONS = [RCR_COPY_STATUS, RCR_OPERATING_PARAMETERS, RCR_FAILED_SEGMENT_DETAILS] as const;
 
 export const TARGET_DESCRIPTOR_IDENTIFICATION = 0xe4;
 export const SEGMENT_DESCRIPTOR_BLOCK_TO_BLOCK = 0x02;
@@ -60,6 +63,8 @@ export interface CopyResult {
   ok: boolean;
   segmentsProcessed: number;
   bytesCopied: number;
+  /** Status and sense data of a copy that failed while processing segments, until FAILED SEGMENT DETAILS delivers them. */
+  failure?: { status: number; sense: Buffer };
 }
 
 /** Copy results per LU, keyed by I_T nexus and list identifier. */
@@ -229,8 +234,10 @@ async function runCopy(ctx: CommandContext, listId: number, listIdUsage: number,
     result.ok = true;
     return good();
   } catch (e) {
-    if (e instanceof ScsiError) throw e;
-    throw copyAborted(ASC_NO_ADDITIONAL_SENSE);
+    const err = e instanceof ScsiError ? e : copyAborted(ASC_NO_ADDITIONAL_SENSE);
+    const res = err.response();
+    if (res.sense) result.failure = { status: res.status, sense: res.sense };
+    throw err;
   } finally {
     // LIST ID USAGE 00b asks the copy manager to hold the results for RECEIVE COPY RESULTS.
     if (listIdUsage === 0x00) ctx.lu.copyResults.set(ctx.key, listId, result);
@@ -267,15 +274,35 @@ export function receiveCopyResults(ctx: CommandContext): ScsiResponse {
     data.writeUInt16BE(r.segmentsProcessed, 5);
     data[7] = 0x00; // TRANSFER COUNT UNITS: bytes
     data.writeUInt32BE(Math.min(r.bytesCopied, 0xffffffff), 8);
+  } else if (sa === RCR_FAILED_SEGMENT_DETAILS) {
+    data = failedSegmentDetails(ctx, cdb[2]!, alloc);
   } else {
     throw invalidCdbField(1, 4);
   }
   return good(data.subarray(0, Math.min(alloc, data.length)));
 }
 
+/**
+ * FAILED SEGMENT DETAILS (SPC-4 6.18.4, LID1): the status and sense data of a copy
+ * that failed while processing its segments; AVAILABLE DATA 0 when there are none.
+ * The details are discarded once delivered whole, or on an allocation length of 0.
+ */
+function failedSegmentDetails(ctx: CommandContext, listId: number, alloc: number): Buffer {
+  const r = ctx.lu.copyResults.get(ctx.key, listId);
+  const f = r?.failure;
+  if (!r || !f) return Buffer.alloc(4);
+  const d = Buffer.alloc(60 + f.sense.length);
+  d.writeUInt32BE(d.length - 4, 0);
+  d[56] = f.status; // COPY COMMAND STATUS
+  d.writeUInt16BE(f.sense.length, 58);
+  f.sense.copy(d, 60);
+  if (alloc === 0 || alloc >= d.length) r.failure = undefined;
+  return d;
+}
+
 /** The Third-party Copy VPD page (8Fh) body: the supported commands descriptor. */
 export function thirdPartyCopyDescriptors(): Buffer {
-  const commands = Buffer.from([EXTENDED_COPY, 1, XCOPY_LID1, RECEIVE_COPY_RESULTS, 2, RCR_COPY_STATUS, RCR_OPERATING_PARAMETERS]);
+  const commands = Buffer.from([EXTENDED_COPY, 1, XCOPY_LID1, RECEIVE_COPY_RESULTS, RCR_SERVICE_ACTIONS.length, ...RCR_SERVICE_ACTIONS]);
   // Descriptor length is a multiple of 4 (SPC-4 7.8.17.1).
   const bodyLength = Math.ceil((1 + commands.length) / 4) * 4;
   const d = Buffer.alloc(4 + bodyLength);

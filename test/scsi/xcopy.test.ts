@@ -123,7 +123,7 @@ test('EXTENDED COPY checks the parameter list: lengths, descriptor counts and ty
   expectSense(await f.exec(rcrCdb(0x01, 0)), 0x05, 0x24, 0x00, 'RECEIVE DATA is not supported');
 });
 
-test('INQUIRY reports 3PC and the Third-party Copy VPD page lists EXTENDED COPY and RECEIVE COPY RESULTS', async (t) => {
+test('INQUIRY reports 3PC and the Third-party Copy VPD page lists EXTENDED COPY and RECEIVE COPY RESULTS (COPY STATUS, OPERATING PARAMETERS, FAILED SEGMENT DETAILS)', async (t) => {
   const f = await fixture(t);
   const std = await f.exec(cdb.inquiry(false, 0, 96));
   assert.equal(std.dataIn![5]! & 0x08, 0x08, '3PC');
@@ -132,7 +132,7 @@ test('INQUIRY reports 3PC and the Third-party Copy VPD page lists EXTENDED COPY 
   const tpc = (await f.exec(cdb.inquiry(true, 0x8f, 255))).dataIn!;
   assert.equal(tpc.readUInt16BE(4), 0x0001, 'SUPPORTED COMMANDS descriptor');
   const list = tpc.subarray(9, 9 + tpc[8]!);
-  assert.deepEqual([...list], [0x83, 1, 0x00, 0x84, 2, 0x00, 0x03]);
+  assert.deepEqual([...list], [0x83, 1, 0x00, 0x84, 3, 0x00, 0x03, 0x04]);
 });
 
 test('EXTENDED COPY honours reservations on the other LU: no write under another nexus\'s Write Exclusive or RESERVE(6), reads where a READ would pass', async (t) => {
@@ -170,4 +170,37 @@ test('EXTENDED COPY honours reservations on the other LU: no write under another
   expectSense(await xcopy(f, toOther), COPY_ABORTED, 0x0d, 0x02, 'RESERVE(6) of another nexus');
   expectGood(await f.exec(cdb.release6(), { nexus: NEXUS_B, lun: 1 }));
   expectGood(await xcopy(f, toOther));
+});
+
+test('RECEIVE COPY RESULTS FAILED SEGMENT DETAILS returns the status and sense of a copy that failed in a segment, until delivered whole', async (t) => {
+  const f = await fixture(t);
+  const blocks = f.dev.blockCount;
+  const data = pattern(8, 9);
+  expectGood(await f.exec(cdb.write16(0, 8), { dataOut: data }));
+  // The first segment copies, the second runs past the end of the LU.
+  const p = params(7, [target(f.source.naa)], [segment(0, 0, 8, 0, 64), segment(0, 0, 8, 0, blocks - 4)]);
+  expectSense(await xcopy(f, p), COPY_ABORTED, 0x00, 0x00, 'second segment beyond the end');
+  assert.ok((await f.exec(cdb.read16(64, 8))).dataIn!.equals(data), 'the first segment was copied');
+  const st = await f.exec(rcrCdb(0x00, 7));
+  expectGood(st);
+  assert.equal(st.dataIn![4], 0x02, 'COPY STATUS: completed with errors');
+  assert.equal(st.dataIn!.readUInt16BE(5), 1, 'one segment processed');
+  const short = await f.exec(rcrCdb(0x04, 7, 16));
+  expectGood(short);
+  const available = short.dataIn!.readUInt32BE(0);
+  assert.ok(available > 56, 'details are available');
+  const full = await f.exec(rcrCdb(0x04, 7, 1024));
+  expectGood(full);
+  const d = full.dataIn!;
+  assert.equal(d.readUInt32BE(0), available, 'a truncated read does not discard the details');
+  assert.equal(d[56], 0x02, 'COPY COMMAND STATUS: CHECK CONDITION');
+  const sense = d.subarray(60, 60 + d.readUInt16BE(58));
+  assert.equal(sense[2]! & 0x0f, COPY_ABORTED, 'the sense data the copy was terminated with');
+  assert.equal(d.length, 4 + available);
+  const again = await f.exec(rcrCdb(0x04, 7, 1024));
+  expectGood(again);
+  assert.equal(again.dataIn!.readUInt32BE(0), 0, 'delivered whole, the details are discarded');
+  // A copy that succeeds has no failed segment details.
+  expectGood(await xcopy(f, params(8, [target(f.source.naa)], [segment(0, 0, 8, 0, 200)])));
+  assert.equal((await f.exec(rcrCdb(0x04, 8, 1024))).dataIn!.readUInt32BE(0), 0);
 });
