@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'EBUSY' // object in use
   | 'EIO' // device or media error
   | 'EROFS' // read-only device
+  | 'ENOTREADY' // the volume cannot be used now (an RV while its pair copies or mirrors)
   | 'EPERM' // not allowed
   | 'ERANGE'; // out of range (LBA beyond end)
 
@@ -39,6 +40,7 @@ function statusFor(code: ErrorCode): number {
       return 404;
     case 'EEXIST':
     case 'EBUSY':
+    case 'ENOTREADY':
       return 409;
     case 'ENOSPC':
       return 507;

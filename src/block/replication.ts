@@ -624,7 +624,7 @@ class ReplicatedDevice implements BlockDevice {
   private checkRv(p: Pair | undefined, write: boolean): void {
     if (!p) return;
     if (p.state.rvAccess === 'nr') {
-      throw new KuraError('KURA-E2330', 'EPERM', `LD ${this.ld.name} is the RV of a replication pair in ${p.state.sync} and is not ready (RV access nr).`, `Separate the pair (kura pair separate ${p.mv.name} ${p.rv.name}) to use the RV.`);
+      throw new KuraError('KURA-E2330', 'ENOTREADY', `LD ${this.ld.name} is the RV of a replication pair in ${p.state.sync} and is not ready (RV access nr).`, `Separate the pair (kura pair separate ${p.mv.name} ${p.rv.name}) to use the RV.`);
     }
     if (write && p.state.rvAccess === 'ro') {
       throw new KuraError('KURA-E2331', 'EROFS', `LD ${this.ld.name} is a separated RV with read-only access.`, 'Separate it with --rv-access rw to write to it.');

@@ -95,6 +95,7 @@ function errno(e: unknown): number {
         return P.NBD_ENOSPC;
       case 'EROFS':
       case 'EPERM':
+      case 'ENOTREADY':
         return P.NBD_EPERM;
       case 'EINVAL':
       case 'ERANGE':

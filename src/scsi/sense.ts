@@ -165,6 +165,9 @@ export function senseForDeviceError(e: unknown, op: 'read' | 'write' | 'other'):
         return checkCondition(DATA_PROTECT, ASC_SPACE_ALLOCATION_FAILED_WRITE_PROTECT);
       case 'EROFS':
         return checkCondition(DATA_PROTECT, ASC_WRITE_PROTECTED);
+      case 'ENOTREADY':
+        // An RV of a replication pair that is not separated: usable again after an operator's separate.
+        return checkCondition(NOT_READY, ASC_LUN_NOT_READY_MANUAL_INTERVENTION_REQUIRED);
       case 'ERANGE':
         return lbaOutOfRange();
       case 'EINVAL':

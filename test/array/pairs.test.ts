@@ -12,6 +12,7 @@ import { KuraArray } from '../../src/array/array.js';
 import type { PairInfo } from '../../src/array/agent.js';
 import { checkDataDir } from '../../src/block/check.js';
 import { KuraError } from '../../src/errors.js';
+import { NOT_READY, senseForDeviceError } from '../../src/scsi/sense.js';
 
 const MiB = 1 << 20;
 const SECTORS_PER_MIB = MiB / 512;
@@ -86,7 +87,12 @@ test('replicate, separate, differences only, restore while writing, unpair, chec
   const synced = await settled(a);
   assert.deepEqual([synced.sync, synced.progress, synced.copyDiffBytes, synced.rvComplete, synced.rvAccess], ['rpl/sync', 100, 0, true, 'nr']);
   assert.equal(synced.copiedBytes, 6 * MiB, 'the first copy takes every chunk allocated on either side');
-  await assert.rejects(rv.read(0, 8), rejectsWith('KURA-E2330'), 'the RV is not ready while replicating');
+  const notReady = await rv.read(0, 8).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(notReady instanceof KuraError && notReady.id === 'KURA-E2330', 'the RV is not ready while replicating');
+  assert.deepEqual(senseForDeviceError(notReady, 'read').sense && [senseForDeviceError(notReady, 'read').sense!.key, senseForDeviceError(notReady, 'read').sense!.ascq], [NOT_READY, 0x0403], 'iSCSI initiators get NOT READY, manual intervention required');
 
   // Mirrored: a write to the MV reaches the RV.
   const m1 = crypto.randomBytes(MiB / 2);
