@@ -41,6 +41,8 @@ export interface PathManagerOptions {
   policy?: Policy;
   /** Where priorities, policies, administrator states and reservation keys are kept across restarts. */
   stateFile?: string;
+  /** Idle time before a NOP-Out keepalive on each session (default 5000 ms). */
+  keepaliveMs?: number;
 }
 
 export const DEFAULT_WATCHER: WatcherSettings = { healthCheck: true, recoveryCheck: true, interval: 60, threshold: 60, timeout: 120 };
@@ -112,7 +114,8 @@ export class PathManager {
         initiatorName: this.opts.initiatorName,
         chap: this.opts.chap,
         commandTimeoutMs: this.settings.commandTimeoutMs,
-        keepaliveMs: 5000,
+        keepaliveMs: this.opts.keepaliveMs ?? 5000,
+        keepaliveTimeoutMs: Math.max(this.opts.keepaliveMs ?? 5000, 500),
       });
       this.sessions.set(key, s);
     }

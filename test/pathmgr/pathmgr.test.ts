@@ -72,6 +72,7 @@ async function manager(initiatorName = INITIATOR, sub = 'a', ports: number[] = f
   const log = new PathLog({ dir: path.join(logDir, sub) });
   const m = new PathManager({
     stateFile,
+    keepaliveMs: sub === 'keepalive' ? 300 : undefined,
     portals: ports.map((port) => ({ host: '127.0.0.1', port })),
     initiatorName,
     log,
@@ -279,4 +280,22 @@ test('priorities, policy, administrator states and the reservation key survive a
   const keys = (await again.persist(d2.name, 'read-keys', {})) as { keys: string[] };
   assert.equal(keys.keys.filter((k) => k === '0x77').length, 4);
   await again.persist(d2.name, 'clear', {});
+});
+
+test('an idle path whose network stops answering is failed by the NOP keepalive, before any I/O needs it', async () => {
+  const r = await relay(fx.ports[1]);
+  try {
+    const { m, log } = await manager(INITIATOR, 'keepalive', [fx.ports[0], r.port]);
+    const dev = m.devices[0]!;
+    const idle = dev.paths[1]!;
+    assert.equal(idle.state, 'active');
+    r.blackhole(true);
+    const stateOf = (p: { state: string }): string => p.state;
+    for (let i = 0; i < 100 && stateOf(idle) !== 'failed'; i++) await new Promise((res) => setTimeout(res, 50));
+    assert.equal(idle.state, 'failed');
+    assert.ok(log.recent.some((e) => e.id === 'KURA-W7006' && e.text.includes(idle.portal)));
+    assert.equal(dev.paths[0]!.state, 'in-use', 'the in-use path is untouched');
+  } finally {
+    await r.close();
+  }
 });
