@@ -132,6 +132,24 @@ test('kura path show --json: one device per LU with its id, export, policy and b
   assert.match(kura(pathEnv(a), 'path', 'watcher', 'show'), /Request interval : 1 sec/);
 });
 
+test('kura path watcher/mode/policy/set/stats: seed-style settings and output', () => {
+  const env = pathEnv(a);
+  assert.match(kura(env, 'path', 'watcher', 'set', '2:3::'), /Health check {5}: Disable\nRecovery check {3}: Enable\nRequest interval : 3 sec\nThreshold {8}: 1 sec\nTimeout duration : 5 sec/);
+  kura(env, 'path', 'watcher', 'set', '3:1::');
+  assert.match(kura(env, 'path', 'mode', 'set', '--failback', 'standby'), /Failback {6}: Standby \(manual\)/);
+  assert.match(kura(env, 'path', 'mode', 'set', '--failback', 'auto'), /Failback {6}: Active \(auto\)/);
+  assert.match(kura(env, 'path', 'policy', 'mpatha', 'least-queue-depth'), /^\+\+\+ mpatha naa\.[0-9a-f]+ \+\+\+ \[least-queue-depth\]$/m);
+  kura(env, 'path', 'policy', 'mpatha', 'failover');
+  const d = (JSON.parse(kura(env, 'path', 'show', '--json')) as DeviceJson[])[0]!;
+  const idle = d.paths.find((p) => p.state === 'active')!;
+  assert.match(kura(env, 'path', 'set', idle.number, 'standby'), new RegExp(`^@ ${idle.number}: .*State=standby`, 'm'));
+  assert.match(kura(env, 'path', 'set', idle.number, 'available'), new RegExp(`^  ${idle.number}: .*State=active`, 'm'));
+  assert.match(kura(env, 'path', 'stats'), /^DEVICE\s+PATH\s+PORTAL\s+STATE\s+READS\s+WRITES/m);
+  const r = spawnSync(process.execPath, [KURA, 'path', 'policy', 'mpatha', 'random'], { env, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /KURA-E7024: unknown policy random/);
+});
+
 test('the multipath device is also served on the --unix socket', async () => {
   const c = await NbdClient.connect({ path: path.join(tmp, 'a.sock'), exportName: 'mpatha' });
   try {
