@@ -62,8 +62,14 @@ const PARALLEL = 4;
 const CLEAN_KEY = 'rpl_clean';
 /** Chunks per region of the mirrored-write intent log. */
 const INTENT_REGION = 16;
-/** How often idle regions are dropped from the intent log. */
+/** How often idle regions are looked at for dropping from the intent log. */
 const INTENT_CLEAR_MS = 2000;
+/**
+ * Idle regions leave the log after the next commit that started once they were idle:
+ * a FLUSH, a FUA write or a copy checkpoint. Without one for this long the log forces a
+ * commit itself (rarely, so a streaming writer is not made to fdatasync every few seconds).
+ */
+const INTENT_FORCE_MS = 30_000;
 
 function nowIso(): string {
   return new Date().toISOString();
@@ -169,6 +175,10 @@ export class Replicator {
   private readonly unclean: boolean;
   private closed = false;
   private clearing = false;
+  /** Orders intent snapshots and commit starts: a commit clears a snapshot's regions if it started after it. */
+  private seq = 0;
+  private lastCommitStart = 0;
+  private pendingIntent: { seq: number; at: number; regions: Map<Pair, Array<[number, number]>> } | null = null;
   private readonly intentTimer: NodeJS.Timeout;
 
   constructor(
@@ -279,32 +289,53 @@ export class Replicator {
     }
   }
 
+  /** An LD's FLUSH (one engine commit), noted for the intent log. */
+  async flush(ld: LogicalDisk): Promise<void> {
+    const started = ++this.seq;
+    await ld.flush();
+    this.lastCommitStart = Math.max(this.lastCommitStart, started);
+  }
+
+  /** Runs an engine commit and notes when it started (intent regions idle before that are clean after it). */
+  async commit(): Promise<void> {
+    const started = ++this.seq;
+    await this.hooks.commit();
+    this.lastCommitStart = Math.max(this.lastCommitStart, started);
+  }
+
   /** Drops regions from the intent log that were idle across a commit: MV and RV agree there durably. */
   private async clearIntent(): Promise<void> {
     if (this.clearing || this.closed) return;
-    const idle = new Map<Pair, Array<[number, number]>>();
-    for (const p of this.pairs) {
-      const list: Array<[number, number]> = [];
-      for (const r of p.intent) if (!p.intentBusy.has(r)) list.push([r, p.intentStarts.get(r) ?? 0]);
-      if (list.length > 0) idle.set(p, list);
-    }
-    if (idle.size === 0) return;
     this.clearing = true;
     try {
-      await this.hooks.commit();
-      for (const [p, list] of idle) {
-        if (this.closed || !this.pairs.includes(p)) continue;
-        let changed = false;
-        for (const [r, starts] of list) {
-          if (p.intentBusy.has(r) || (p.intentStarts.get(r) ?? 0) !== starts) continue;
-          p.intent.delete(r);
-          p.intentStarts.delete(r);
-          changed = true;
+      const pending = this.pendingIntent;
+      if (pending) {
+        if (this.lastCommitStart <= pending.seq) {
+          if (Date.now() - pending.at < INTENT_FORCE_MS) return;
+          await this.commit();
         }
-        if (changed) this.persist(p);
+        this.pendingIntent = null;
+        for (const [p, list] of pending.regions) {
+          if (this.closed || !this.pairs.includes(p)) continue;
+          let changed = false;
+          for (const [r, starts] of list) {
+            if (p.intentBusy.has(r) || (p.intentStarts.get(r) ?? 0) !== starts) continue;
+            p.intent.delete(r);
+            p.intentStarts.delete(r);
+            changed = true;
+          }
+          if (changed) this.persist(p);
+        }
       }
+      const regions = new Map<Pair, Array<[number, number]>>();
+      for (const p of this.pairs) {
+        const list: Array<[number, number]> = [];
+        for (const r of p.intent) if (!p.intentBusy.has(r)) list.push([r, p.intentStarts.get(r) ?? 0]);
+        if (list.length > 0) regions.set(p, list);
+      }
+      if (regions.size > 0) this.pendingIntent = { seq: ++this.seq, at: Date.now(), regions };
     } catch {
-      // The commit failed: keep the regions; the next round tries again.
+      // The commit failed: keep the regions; a later round tries again.
     } finally {
       this.clearing = false;
     }
@@ -533,7 +564,7 @@ export class Replicator {
   /** Commits the copied chunks, then records their bits as clear. */
   private async checkpoint(p: Pair): Promise<void> {
     const covered = [...p.uncommitted];
-    await this.hooks.commit();
+    await this.commit();
     for (const c of covered) p.uncommitted.delete(c);
     if (this.pairs.includes(p)) this.persist(p);
   }
@@ -653,7 +684,7 @@ class ReplicatedDevice implements BlockDevice {
     const { asMv, asRv } = this.rep.rolesOf(this.ld);
     if (asMv.length === 0 && !asRv) {
       await op(this.ld);
-      if (fua) await this.ld.flush();
+      if (fua) await this.rep.flush(this.ld);
       return;
     }
     this.checkRv(asRv, true);
@@ -665,11 +696,11 @@ class ReplicatedDevice implements BlockDevice {
         this.rep.markDirty(asRv, first, last);
         await op(this.ld);
       });
-      if (fua) await this.ld.flush();
+      if (fua) await this.rep.flush(this.ld);
       return;
     }
     await this.mvChange(asMv, lba, blocks, op);
-    if (fua) await this.ld.flush();
+    if (fua) await this.rep.flush(this.ld);
   }
 
   private async mvChange(pairs: Pair[], lba: number, blocks: number, op: (d: LogicalDisk) => Promise<void>): Promise<void> {
@@ -739,7 +770,7 @@ class ReplicatedDevice implements BlockDevice {
 
   flush(): Promise<void> {
     // One engine commit syncs every PD of every pool: the RVs' copies too.
-    return this.ld.flush();
+    return this.rep.flush(this.ld);
   }
 
   async unmap(ranges: UnmapRange[]): Promise<void> {
