@@ -163,7 +163,7 @@ test('the multipath device is also served on the --unix socket', async () => {
 
 test('fio --verify=crc32c through pathd while controllers and ports go down and up: no I/O error, failover and failback logged', { timeout: 90_000 }, async () => {
   const fioOut = path.join(tmp, 'fio.out');
-  const fio = spawn('fio', ['--name=mpath', '--ioengine=nbd', `--uri=nbd://127.0.0.1:${a.nbdPort}/mpatha`, '--rw=randwrite', '--bs=4k', '--size=32M', '--iodepth=8', '--verify=crc32c', '--verify_backlog=64', '--verify_fatal=1', '--runtime=24', '--time_based', '--output-format=terse', `--output=${fioOut}`], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 80_000 });
+  const fio = spawn('fio', ['--name=mpath', '--ioengine=nbd', `--uri=nbd://127.0.0.1:${a.nbdPort}/mpatha`, '--rw=randwrite', '--bs=4k', '--size=32M', '--iodepth=8', '--verify=crc32c', '--verify_backlog=64', '--verify_fatal=1', '--runtime=24', '--time_based', '--output-format=terse', `--output=${fioOut}`, '--verify_state_save=0'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 80_000, cwd: tmp });
   let fioErr = '';
   fio.stderr!.on('data', (c: Buffer) => (fioErr += c.toString()));
   const fioDone = new Promise<number | null>((r) => fio.once('exit', (code) => r(code)));
