@@ -185,7 +185,7 @@ export interface PairInfo {
   /** Seconds the running copy still needs at its rate so far; null while unknown, 0 when not copying. */
   remainingSeconds: number | null;
   rvAccess: 'rw' | 'ro' | 'nr';
-  /** The RV holds a complete copy of the MV (as of the last completed copy or separate). */
+  /** The RV holds a whole image: the MV's as of the last finished replicate, or the one a restore copies from (even a restore cut short). */
   rvComplete: boolean;
   fault: string | null;
   created: string;

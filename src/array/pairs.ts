@@ -53,7 +53,7 @@ export class PairService {
       progress: p.progress(),
       remainingSeconds: p.remainingSeconds(),
       rvAccess: s.rvAccess,
-      rvComplete: s.complete && s.direction === 'mv-to-rv' && s.sync !== 'fault',
+      rvComplete: p.rvValid,
       fault: s.fault,
       created: s.created,
     };
@@ -127,7 +127,7 @@ export class PairService {
     const p = this.pair(mvRef, rvRef);
     await this.rep.separate(p, access, opts.force ?? false);
     if (p.state.sync === 'fault') {
-      this.deps.emit({ id: 'KURA-W2341', severity: 'warning', source: `pair/${p.mv.name}/${p.rv.name}`, text: `Pair ${p.mv.name} → ${p.rv.name} separated by force before its copy finished; RV ${p.rv.name} is incomplete (${p.diffBytes()} bytes not copied). Replicate again to complete it.` });
+      this.deps.emit({ id: 'KURA-W2341', severity: 'warning', source: `pair/${p.mv.name}/${p.rv.name}`, text: p.state.direction === 'mv-to-rv' ? `Pair ${p.mv.name} → ${p.rv.name} separated by force before its copy finished; RV ${p.rv.name} is incomplete (${p.diffBytes()} bytes not copied). Replicate again to complete it.` : `Pair ${p.mv.name} → ${p.rv.name} separated by force during a restore; MV ${p.mv.name} is partly restored (${p.diffBytes()} bytes not copied). Restore again to complete it.` });
     }
     return this.info(p);
   }

@@ -37,6 +37,8 @@ export interface PairState {
   copied: number;
   /** The target of the last copy holds a complete image (false while copying, after a stopped copy, before the first). */
   complete: boolean;
+  /** A mirrored write to the RV failed: the RV lacks writes the MV has, whatever the direction. */
+  rvBroken?: boolean;
   created: string;
   fault: string | null;
 }
@@ -102,6 +104,16 @@ export class Pair {
   ) {
     this.chunkSize = mv.pool.chunkSize;
     this.diff = new ChunkBitmap(Math.ceil(mv.rec.capacity / this.chunkSize), bitmap);
+  }
+
+  /**
+   * The RV holds a whole image: after a finished replicate, or as the source of a
+   * restore (which writes the RV only with mirrored host writes), even one cut short.
+   */
+  get rvValid(): boolean {
+    if (this.state.rvBroken) return false;
+    if (this.state.direction === 'rv-to-mv') return true;
+    return this.state.complete && this.state.sync !== 'fault';
   }
 
   get mirroring(): boolean {
@@ -453,7 +465,7 @@ export class Replicator {
     await p.quiesce();
     s.sepStart = s.sepEnd = nowIso();
     s.rvAccess = access;
-    s.fault = `separated by force with ${p.diffBytes()} bytes not copied`;
+    s.fault = `separated by force with ${p.diffBytes()} bytes not copied to the ${s.direction === 'mv-to-rv' ? 'RV (replicate)' : 'MV (restore)'}`;
     this.persist(p);
   }
 
@@ -469,7 +481,7 @@ export class Replicator {
     }
     if (s.sync === 'rst/sync' || s.sync === 'rst/exec') return;
     if (p.copying) throw busy(p, 'restore');
-    if (!s.complete) {
+    if (!p.rvValid) {
       throw new KuraError('KURA-E2312', 'EINVAL', `RV ${p.rv.name} does not hold a complete copy of MV ${p.mv.name} (the last copy did not finish).`, `Replicate the pair first (kura pair replicate ${p.mv.name} ${p.rv.name}).`);
     }
     s.rvAccess = 'nr';
@@ -549,6 +561,7 @@ export class Replicator {
     if (p.stop || !p.copying || !this.pairs.includes(p) || p.diff.count > 0) return;
     const s = p.state;
     s.complete = true;
+    if (s.direction === 'mv-to-rv') s.rvBroken = false;
     if (s.sync === 'rpl/exec') this.setSync(p, 'rpl/sync');
     else if (s.sync === 'rst/exec') this.setSync(p, 'rst/sync');
     else if (s.sync === 'sep/exec') {
@@ -734,6 +747,7 @@ class ReplicatedDevice implements BlockDevice {
                 p.state.sync = 'fault';
                 p.state.fault = `mirrored write to RV failed: ${(e as Error)?.message ?? e}`;
                 p.state.rvAccess = 'nr';
+                p.state.rvBroken = true;
                 p.stop = true;
                 this.rep.persist(p);
                 this.rep.report({ kind: 'mirror-failed', pair: p, error: e });

@@ -242,3 +242,26 @@ test('a mirrored write the RV cannot take faults the pair, keeps the MV write, a
   assert.ok((await a.exports().open('small-rv')!.read(0, 16 * SECTORS_PER_MIB)).equals(await mv.read(0, 16 * SECTORS_PER_MIB)));
   await a.close();
 });
+
+test('a restore cut short by a forced separate keeps the RV whole; restoring again completes the MV', async (t) => {
+  const { a } = await ready(t, 64 * MiB);
+  await a.unlockLicense('DynamicDataReplication');
+  const mv = a.exports().open('mv')!;
+  const good = crypto.randomBytes(64 * MiB);
+  await mv.write(0, good);
+  await a.createPair('mv', 'rv');
+  await a.replicatePair('mv', 'rv');
+  await settled(a);
+  await a.separatePair('mv', 'rv');
+  await mv.write(0, crypto.randomBytes(64 * MiB));
+  await a.restorePair('mv', 'rv');
+  const cut = await a.separatePair('mv', 'rv', { force: true });
+  assert.deepEqual([cut.sync, cut.rvComplete], ['fault', true]);
+  assert.match(cut.fault ?? '', /not copied to the MV/);
+  assert.ok((await a.exports().open('rv')!.read(0, 64 * SECTORS_PER_MIB)).equals(good), 'the RV is untouched by the cut restore');
+  await a.restorePair('mv', 'rv');
+  const done = await settled(a);
+  assert.deepEqual([done.sync, done.progress], ['rst/sync', 100]);
+  assert.ok((await mv.read(0, 64 * SECTORS_PER_MIB)).equals(good));
+  await a.close();
+});
