@@ -247,7 +247,7 @@ export interface ArrayAgent {
   /** Pairs two LDs of the same size (DynamicDataReplication licence); the pair starts separated. */
   createPair(mv: string | number, rv: string | number): Promise<PairInfo>;
   /** Starts copying MV → RV (differences only after the first time); writes are mirrored from then on. */
-  replicatePair(mv: string | number, rv: string | number): Promise<PairInfo>;
+  replicatePair(mv: string | number, rv: string | number, opts?: { force?: boolean }): Promise<PairInfo>;
   /** Freezes the RV (rw or ro); with a copy still running, waits for it unless forced. */
   separatePair(mv: string | number, rv: string | number, opts?: { rvAccess?: string; force?: boolean }): Promise<PairInfo>;
   /** Copies RV → MV in the background; the MV stays usable. */

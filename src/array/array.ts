@@ -272,8 +272,8 @@ export class KuraArray implements ArrayAgent {
     return this.config(() => this.pairs.create(mv, rv));
   }
 
-  replicatePair(mv: string | number, rv: string | number): Promise<PairInfo> {
-    return this.config(() => this.pairs.replicate(mv, rv));
+  replicatePair(mv: string | number, rv: string | number, opts: { force?: boolean } = {}): Promise<PairInfo> {
+    return this.config(() => this.pairs.replicate(mv, rv, opts.force ?? false));
   }
 
   separatePair(mv: string | number, rv: string | number, opts: { rvAccess?: string; force?: boolean } = {}): Promise<PairInfo> {

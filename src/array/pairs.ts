@@ -108,9 +108,12 @@ export class PairService {
     return this.info(p);
   }
 
-  async replicate(mvRef: string | number, rvRef: string | number): Promise<PairInfo> {
+  async replicate(mvRef: string | number, rvRef: string | number, force = false): Promise<PairInfo> {
     this.deps.licenses.require('DynamicDataReplication', 'Replicating');
     const p = this.pair(mvRef, rvRef);
+    if (!force && p.state.sync === 'fault' && p.state.direction === 'rv-to-mv') {
+      throw new KuraError('KURA-E2321', 'EBUSY', `MV ${p.mv.name} is only partly restored from RV ${p.rv.name} (the restore was cut short); a replicate would copy it over the whole RV.`, `Restore again (kura pair restore ${p.mv.name} ${p.rv.name}), or give --force to replicate anyway.`);
+    }
     const restoring = this.rep.rolesOf(p.mv).asMv.find((o) => o !== p && o.restoring);
     if (restoring) {
       throw new KuraError('KURA-E2311', 'EBUSY', `MV ${p.mv.name} is being restored from RV ${restoring.rv.name}.`, 'Wait for the restore to finish (kura pair show), then replicate.');

@@ -85,9 +85,10 @@ export function registerPair(program: Command, ctx: CliContext): void {
   pair
     .command('replicate <mv> <rv>')
     .description('copy MV → RV in the background (differences only after the first time); writes are mirrored from then on')
+    .option('--force', 'replicate even after a restore was cut short (copies the partly restored MV over the RV)')
     .option('--wait', 'return when the copy is done, showing its progress')
-    .action((mv: string, rv: string, o: { wait?: boolean }) =>
-      act(o, (c) => c.call<PairInfo>('POST', `/pairs/${enc(mv)}/${enc(rv)}/replicate`), (p) => (p.sync === 'rpl/sync' ? `Pair ${p.mv} → ${p.rv} is in sync (rpl/sync); ${humanSize(p.copiedBytes)} copied.` : `Replicate started: ${humanSize(p.copyDiffBytes)} to copy (kura pair show ${p.mv} ${p.rv}).`)),
+    .action((mv: string, rv: string, o: { wait?: boolean; force?: boolean }) =>
+      act(o, (c) => c.call<PairInfo>('POST', `/pairs/${enc(mv)}/${enc(rv)}/replicate`, o.force ? { force: true } : undefined), (p) => (p.sync === 'rpl/sync' ? `Pair ${p.mv} → ${p.rv} is in sync (rpl/sync); ${humanSize(p.copiedBytes)} copied.` : `Replicate started: ${humanSize(p.copyDiffBytes)} to copy (kura pair show ${p.mv} ${p.rv}).`)),
     );
   pair
     .command('separate <mv> <rv>')

@@ -430,8 +430,9 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
     path: '/api/v1/pairs/{mv}/{rv}/replicate',
     tag: 'pairs',
     summary: 'Copy MV → RV in the background (all allocated chunks the first time, differences after), mirroring writes from then on',
-    handler: async ({ params }) => {
-      const p = await agent.replicatePair(ref(params['mv']!), ref(params['rv']!));
+    body: { force: { type: 'boolean', description: 'replicate even over an RV whose restore to the MV was cut short (the MV is then partly restored)' } },
+    handler: async ({ params, body }) => {
+      const p = await agent.replicatePair(ref(params['mv']!), ref(params['rv']!), { force: body['force'] as boolean | undefined });
       changed('KURA-I2351', pairPath(params), `Replicate started on pair ${p.mv} → ${p.rv} (${bytesText(p.copyDiffBytes)} to copy).`);
       return p;
     },

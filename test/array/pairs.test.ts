@@ -259,6 +259,7 @@ test('a restore cut short by a forced separate keeps the RV whole; restoring aga
   assert.deepEqual([cut.sync, cut.rvComplete], ['fault', true]);
   assert.match(cut.fault ?? '', /not copied to the MV/);
   assert.ok((await a.exports().open('rv')!.read(0, 64 * SECTORS_PER_MIB)).equals(good), 'the RV is untouched by the cut restore');
+  await assert.rejects(a.replicatePair('mv', 'rv'), rejectsWith('KURA-E2321'), 'a replicate would copy the partly restored MV over the RV');
   await a.restorePair('mv', 'rv');
   const done = await settled(a);
   assert.deepEqual([done.sync, done.progress], ['rst/sync', 100]);
