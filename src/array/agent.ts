@@ -155,6 +155,7 @@ export interface LockInfo {
   owner: string | null;
   acquired: string | null;
   expires: string | null;
+  /** Seconds until it expires (0 when free). */
   remainingSeconds: number;
 }
 

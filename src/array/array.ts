@@ -13,7 +13,7 @@ import type { Pool } from '../block/pool.js';
 import { parseRaid } from '../block/raid-group.js';
 import { QOS_MAX, QOS_MIN, QosDevice, QosScheduler } from '../block/qos.js';
 import type { QosLimits } from '../block/qos.js';
-import type { ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdInfo, PoolInfo, RaidType, SnapshotInfo, TargetInfo } from './agent.js';
+import type { ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdInfo, LockInfo, PairInfo, PoolInfo, RaidType, SnapshotInfo, TargetInfo } from './agent.js';
 export type { SnapshotInfo } from './agent.js';
 import { Controllers } from './controllers.js';
 import type { HostPort } from './controllers.js';
@@ -27,8 +27,6 @@ import type { HostEntry } from './hosts.js';
 import { ConfigLock } from './config-lock.js';
 import { Replicator } from '../block/replication.js';
 import { PairService } from './pairs.js';
-import type { PairInfo } from './agent.js';
-import type { LockInfo } from './config-lock.js';
 
 export const KURA_VERSION = '0.1.0';
 /** IEEE company id used in NAA 6 designators (a placeholder until Kura has its own). */

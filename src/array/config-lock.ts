@@ -10,14 +10,7 @@ export const DEFAULT_LOCK_TTL_S = 600;
 export const MAX_LOCK_TTL_S = 24 * 3600;
 const OWNER_RE = /^[\x21-\x7e]{1,64}$/;
 
-export interface LockInfo {
-  held: boolean;
-  owner: string | null;
-  acquired: string | null;
-  expires: string | null;
-  /** Seconds until it expires (0 when free). */
-  remainingSeconds: number;
-}
+import type { LockInfo } from './agent.js';
 
 interface Held {
   owner: string;

@@ -11,6 +11,7 @@ import { KURA, startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { cdb, pattern, senseOf } from './cdb.js';
 import { INITIATOR, INITIATOR2 } from './helpers.js';
+import { segmentDescriptor as segment, targetDescriptor, xcopyCdb, xcopyParams as xcopyList } from '../helpers/xcopy-params.js';
 
 const BS = 512;
 const MiB = 1 << 20;
@@ -66,46 +67,8 @@ async function naaOf(ini: IscsiInitiator, lun: number): Promise<Buffer> {
   throw new Error(`LUN ${lun} has no NAA designator`);
 }
 
-/** An identification target descriptor (E4h) for an NAA designator. */
-function targetDescriptor(naa: Buffer): Buffer {
-  const t = Buffer.alloc(32);
-  t[0] = 0xe4;
-  t[4] = 0x01; // binary code set
-  t[5] = 0x03; // association: logical unit; designator type: NAA
-  t[7] = naa.length;
-  naa.copy(t, 8);
-  t.writeUIntBE(BS, 29, 3);
-  return t;
-}
-
-/** A block-to-block segment descriptor (02h). */
-function segment(src: number, dst: number, blocks: number, srcLba: number, dstLba: number): Buffer {
-  const s = Buffer.alloc(28);
-  s[0] = 0x02;
-  s.writeUInt16BE(0x18, 2);
-  s.writeUInt16BE(src, 4);
-  s.writeUInt16BE(dst, 6);
-  s.writeUInt16BE(blocks, 10);
-  s.writeBigUInt64BE(BigInt(srcLba), 12);
-  s.writeBigUInt64BE(BigInt(dstLba), 20);
-  return s;
-}
-
-function xcopyList(listId: number, targets: Buffer[], segments: Buffer[]): Buffer {
-  const h = Buffer.alloc(16);
-  h[0] = listId;
-  const t = Buffer.concat(targets);
-  const s = Buffer.concat(segments);
-  h.writeUInt16BE(t.length, 2);
-  h.writeUInt32BE(s.length, 8);
-  return Buffer.concat([h, t, s]);
-}
-
 function xcopy(ini: IscsiInitiator, lun: number, list: Buffer) {
-  const c = Buffer.alloc(16);
-  c[0] = 0x83;
-  c.writeUInt32BE(list.length, 10);
-  return ini.command({ lun, cdb: c, dataOut: list });
+  return ini.command({ lun, cdb: xcopyCdb(list.length), dataOut: list });
 }
 
 async function write(ini: IscsiInitiator, lun: number, lba: number, data: Buffer): Promise<void> {

@@ -6,15 +6,9 @@ import { test } from 'node:test';
 import { LogicalUnit } from '../../src/scsi/logical-unit.js';
 import { BS, MiB, NEXUS_A, NEXUS_B, clearUnitAttentions, cdb, expectGood, expectSense, fixture, pattern, prOutParams } from './helpers.js';
 import type { Fixture } from './helpers.js';
+import { segmentDescriptor as segment, targetDescriptor as target, xcopyCdb, xcopyParams as params } from '../helpers/xcopy-params.js';
 
 const COPY_ABORTED = 0x0a;
-
-function xcopyCdb(listLength: number): Buffer {
-  const b = Buffer.alloc(16);
-  b[0] = 0x83;
-  b.writeUInt32BE(listLength, 10);
-  return b;
-}
 
 function rcrCdb(sa: number, listId: number, alloc = 1024): Buffer {
   const b = Buffer.alloc(16);
@@ -23,43 +17,6 @@ function rcrCdb(sa: number, listId: number, alloc = 1024): Buffer {
   b[2] = listId;
   b.writeUInt32BE(alloc, 10);
   return b;
-}
-
-/** An identification target descriptor (E4h) naming an LU by its NAA designator. */
-function target(naa: string, type = 0xe4): Buffer {
-  const d = Buffer.alloc(32);
-  d[0] = type;
-  d[4] = 0x01; // code set: binary
-  d[5] = 0x03; // association LU, designator type NAA
-  const id = Buffer.from(naa, 'hex');
-  d[7] = id.length;
-  id.copy(d, 8);
-  d.writeUIntBE(BS, 29, 3);
-  return d;
-}
-
-/** A block-to-block segment descriptor (02h). */
-function segment(src: number, dst: number, blocks: number, srcLba: number, dstLba: number, type = 0x02): Buffer {
-  const d = Buffer.alloc(28);
-  d[0] = type;
-  d.writeUInt16BE(0x18, 2);
-  d.writeUInt16BE(src, 4);
-  d.writeUInt16BE(dst, 6);
-  d.writeUInt16BE(blocks, 10);
-  d.writeBigUInt64BE(BigInt(srcLba), 12);
-  d.writeBigUInt64BE(BigInt(dstLba), 20);
-  return d;
-}
-
-function params(listId: number, targets: Buffer[], segments: Buffer[], usage = 0): Buffer {
-  const h = Buffer.alloc(16);
-  h[0] = listId;
-  h[1] = usage << 3;
-  const t = Buffer.concat(targets);
-  const s = Buffer.concat(segments);
-  h.writeUInt16BE(t.length, 2);
-  h.writeUInt32BE(s.length, 8);
-  return Buffer.concat([h, t, s]);
 }
 
 function xcopy(f: Fixture, p: Buffer, opts: { lun?: number; length?: number } = {}) {
