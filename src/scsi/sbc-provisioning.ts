@@ -32,7 +32,8 @@ export const LBA_STATUS_DEALLOCATED = 0x1;
 
 const ZEROS = Buffer.alloc(4096);
 
-function isZero(b: Buffer): boolean {
+/** Whether every byte is zero (compared a page at a time, without a buffer as large as b). */
+export function isZero(b: Buffer): boolean {
   for (let i = 0; i < b.length; i += ZEROS.length) {
     const s = b.subarray(i, Math.min(b.length, i + ZEROS.length));
     if (!s.equals(ZEROS.subarray(0, s.length))) return false;

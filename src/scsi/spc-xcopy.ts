@@ -7,6 +7,7 @@
 import { u32 } from './cdb.js';
 import type { CommandContext, PrClass } from './command.js';
 import type { LogicalUnit } from './logical-unit.js';
+import { isZero } from './sbc-provisioning.js';
 import {
   ASC_INVALID_FIELD_IN_PARAMETER_LIST,
   ASC_NO_ADDITIONAL_SENSE,
@@ -92,12 +93,6 @@ interface Segment {
   dc: boolean;
   srcLba: bigint;
   dstLba: bigint;
-}
-
-let zeroPiece = Buffer.alloc(0);
-function zerosOf(n: number): Buffer {
-  if (zeroPiece.length < n) zeroPiece = Buffer.alloc(Math.max(n, PIECE_BYTES));
-  return zeroPiece.subarray(0, n);
 }
 
 function copyAborted(ascq = ASC_NO_ADDITIONAL_SENSE, byte?: number): ScsiError {
@@ -221,7 +216,7 @@ async function runCopy(ctx: CommandContext, listId: number, listIdUsage: number,
         const data = await src.device.read(srcLba, n / src.device.blockSize);
         const at = dstLba;
         // Zeros (holes of a thin source, mostly) stay holes on the destination.
-        const zero = data.equals(zerosOf(n));
+        const zero = isZero(data);
         // Overlapping writes to the destination wait, as they would for a WRITE.
         await dst.lbaLock.run(at, n / dst.device.blockSize, () => (zero ? dst.device.writeZeroes(at, n / dst.device.blockSize) : dst.device.write(at, data)));
         srcLba += n / src.device.blockSize;
