@@ -62,6 +62,8 @@ export interface LdInfo {
   cloneAttribute: '---' | 'FEV' | 'FCV';
   /** I/O control: IOPS upper and lower (guaranteed) limits, 0 when unset. */
   qos: { upper: number; lower: number };
+  /** Unidentified (plain) NBD clients may list and open this LD and its snapshots while access control is on. */
+  nbdPlain: boolean;
   /** The SCSI NAA identifier (VPD 0x83) and serial number of the LD. */
   naa: string;
   serial: string;
@@ -118,6 +120,8 @@ export interface HostInfo {
   luns: Array<{ lun: number; ld: string; ldNumber: number }>;
   /** One-way CHAP the host's initiators must pass (the secret is never shown), or null. */
   chap: { user: string } | null;
+  /** The TLS-PSK identity the host's NBD clients use (the key is never shown), or null. */
+  nbdPsk: { identity: string } | null;
 }
 
 /** The array's iSCSI target as initiators see it. */
@@ -222,6 +226,10 @@ export interface ArrayAgent {
   unmapLun(host: string, lun: number): Promise<HostInfo>;
   setHostChap(host: string, user: string, secret: string): Promise<HostInfo>;
   clearHostChap(host: string): Promise<HostInfo>;
+  /** Gives a host's NBD clients a TLS pre-shared key (hex); their PSK identity is the host name. */
+  setHostNbdPsk(host: string, key: string): Promise<HostInfo>;
+  clearHostNbdPsk(host: string): Promise<HostInfo>;
+  setLdNbdPlain(ld: string | number, on: boolean): Promise<LdInfo>;
   targetInfo(): TargetInfo;
   setTargetChap(user: string, secret: string): Promise<TargetInfo>;
   clearTargetChap(): Promise<TargetInfo>;

@@ -18,7 +18,7 @@ export type { SnapshotInfo } from './agent.js';
 import { Controllers } from './controllers.js';
 import type { HostPort } from './controllers.js';
 import type { TargetPortGroupInfo } from '../scsi/types.js';
-import { HostTable, validateChap } from './hosts.js';
+import { HostTable, validateChap, validateNbdPsk } from './hosts.js';
 import type { ChapCredentials } from './hosts.js';
 import type { ChapConfig } from '../iscsi/chap.js';
 import { LicenseTable } from './licenses.js';
@@ -27,6 +27,8 @@ import type { HostEntry } from './hosts.js';
 import { ConfigLock } from './config-lock.js';
 import { Replicator } from '../block/replication.js';
 import { PairService } from './pairs.js';
+import { nbdExports } from './nbd-access.js';
+import type { NbdExports } from './nbd-access.js';
 
 export const KURA_VERSION = '0.1.0';
 /** IEEE company id used in NAA 6 designators (a placeholder until Kura has its own). */
@@ -436,6 +438,7 @@ export class KuraArray implements ArrayAgent {
       snapshotAttribute: attrsOf(l).esv ? 'ESV' : attrsOf(l).ebv ? 'EBV' : '---',
       cloneAttribute: attrsOf(l).fcv ? 'FCV' : attrsOf(l).fev ? 'FEV' : '---',
       qos: { ...(attrsOf(l).qos ?? { upper: 0, lower: 0 }) },
+      nbdPlain: this.hosts.isNbdPlain(l.rec.number),
       naa: l.rec.naa,
       serial: l.rec.serial,
       created: l.rec.created,
@@ -784,7 +787,24 @@ export class KuraArray implements ArrayAgent {
 
   private hostInfo(h: HostEntry): HostInfo {
     const luns = [...h.luns].sort((a, b) => a[0] - b[0]).map(([lun, n]) => ({ lun, ld: this.ldByNumber(n)?.name ?? '?', ldNumber: n }));
-    return { name: h.name, initiators: [...h.initiators], luns, chap: h.chap ? { user: h.chap.user } : null };
+    return { name: h.name, initiators: [...h.initiators], luns, chap: h.chap ? { user: h.chap.user } : null, nbdPsk: h.nbdPsk ? { identity: h.name } : null };
+  }
+
+  setHostNbdPsk(host: string, key: string): Promise<HostInfo> {
+    return this.config(() => this.hostInfo(this.hosts.setNbdPsk(host, validateNbdPsk(key))));
+  }
+
+  clearHostNbdPsk(host: string): Promise<HostInfo> {
+    return this.config(() => this.hostInfo(this.hosts.clearNbdPsk(host)));
+  }
+
+  /** Opens an LD (and its snapshots) to unidentified NBD clients while access control is on, or closes it again. */
+  setLdNbdPlain(ref: string | number, on: boolean): Promise<LdInfo> {
+    return this.config(() => {
+      const l = this.ld(ref);
+      this.hosts.setNbdPlain(l.rec.number, on);
+      return this.ldInfo(l);
+    });
   }
 
   setHostChap(host: string, user: string, secret: string): Promise<HostInfo> {
@@ -1014,6 +1034,7 @@ export class KuraArray implements ArrayAgent {
 
   // ---- front ends ----
 
+  /** Every LD by name, with no access check: for in-process users. Clients get nbdExports(). */
   exports(): ExportProvider {
     return {
       list: () => this.listLds().map((l) => ({ name: l.name, description: `LD ${l.number.toString(16).padStart(4, '0')}h in pool ${l.pool}` })),
@@ -1022,6 +1043,22 @@ export class KuraArray implements ArrayAgent {
         return undefined;
       },
     };
+  }
+
+  /** The LDs an NBD client may list and open, decided by host entries (nbd-access.ts). */
+  nbdExports(): NbdExports {
+    return nbdExports({
+      hosts: this.hosts,
+      lds: () => [...this.engine.lds.values()],
+      ldInfos: () => this.listLds(),
+      byId: (id) => this.engine.lds.get(id),
+      device: (l) => this.deviceOf(l),
+    });
+  }
+
+  /** The key of an NBD TLS-PSK identity (a host name), if that host has one. */
+  nbdPsk(identity: string): Buffer | undefined {
+    return this.hosts.ofNbdIdentity(identity)?.nbdPsk;
   }
 
   /** Commits every completed write (as a FLUSH would). */

@@ -2,6 +2,10 @@
 // initiators (IQNs) of one host and the LUNs it may see, each LUN mapped to an
 // LD. Until the first host entry exists every initiator sees every LD at
 // LUN = LD number, so a new array (and its demo LD) is reachable at once.
+// NBD follows the same model: a host's pre-shared key identifies its NBD
+// clients (TLS-PSK, identity = host name), and LDs the operator opens to
+// unidentified NBD clients are listed here too.
+import crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { KuraError } from '../errors.js';
 
@@ -12,6 +16,8 @@ export interface HostEntry {
   luns: Map<number, number>;
   /** CHAP credentials the host's initiators log in with (one-way CHAP), if required. */
   chap?: ChapCredentials;
+  /** The TLS pre-shared key its NBD clients identify with (identity: the host name), if set. */
+  nbdPsk?: Buffer;
 }
 
 export interface ChapCredentials {
@@ -34,12 +40,30 @@ export function validateChap(user: string, secret: string): ChapCredentials {
   return { user, secret };
 }
 
+/** NBD pre-shared keys: psktool makes 32 bytes; below 16 is guessable, OpenSSL takes at most 256. */
+const MIN_PSK = 16;
+const MAX_PSK = 256;
+
+/** Checks a key given as hex (the PSK file and API spelling). */
+export function validateNbdPsk(hex: unknown): Buffer {
+  if (typeof hex !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(hex)) {
+    throw new KuraError('KURA-E6120', 'EINVAL', 'The NBD pre-shared key is not a string of hex digit pairs.', 'Give the key as hex, as psktool writes it (e.g. 64 hex digits for 32 bytes).');
+  }
+  const key = Buffer.from(hex, 'hex');
+  if (key.length < MIN_PSK || key.length > MAX_PSK) {
+    throw new KuraError('KURA-E6121', 'EINVAL', `The NBD pre-shared key has ${key.length} bytes; it needs ${MIN_PSK} to ${MAX_PSK}.`, 'Use a random key of 32 bytes (64 hex digits), e.g. from kura host set-nbd-psk --generate.');
+  }
+  return key;
+}
+
 export const MAX_LUN = 16383;
 const IQN_RE = /^(iqn\.\d{4}-\d{2}\.[^\s]+|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32})$/;
 
 export class HostTable {
   private readonly db: Database.Database;
   private hosts = new Map<string, HostEntry>();
+  /** LDs (by number) unidentified NBD clients may list and open while access control is on. */
+  private readonly nbdPlain = new Set<number>();
 
   constructor(db: Database.Database) {
     this.db = db;
@@ -48,6 +72,8 @@ export class HostTable {
       CREATE TABLE IF NOT EXISTS host_initiator (host TEXT NOT NULL, iqn TEXT NOT NULL UNIQUE);
       CREATE TABLE IF NOT EXISTS host_lun (host TEXT NOT NULL, lun INTEGER NOT NULL, ld_number INTEGER NOT NULL, PRIMARY KEY (host, lun));
       CREATE TABLE IF NOT EXISTS host_chap (host TEXT PRIMARY KEY, user TEXT NOT NULL, secret TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS host_nbd_psk (host TEXT PRIMARY KEY, key TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS nbd_plain (ld_number INTEGER PRIMARY KEY);
     `);
     for (const r of db.prepare('SELECT name FROM host').all() as Array<{ name: string }>) this.hosts.set(r.name, { name: r.name, initiators: [], luns: new Map() });
     for (const r of db.prepare('SELECT host, iqn FROM host_initiator').all() as Array<{ host: string; iqn: string }>) this.hosts.get(r.host)?.initiators.push(r.iqn);
@@ -56,6 +82,62 @@ export class HostTable {
       const h = this.hosts.get(r.host);
       if (h) h.chap = { user: r.user, secret: r.secret };
     }
+    for (const r of db.prepare('SELECT host, key FROM host_nbd_psk').all() as Array<{ host: string; key: string }>) {
+      const h = this.hosts.get(r.host);
+      if (h) h.nbdPsk = Buffer.from(r.key, 'hex');
+    }
+    for (const r of db.prepare('SELECT ld_number FROM nbd_plain').all() as Array<{ ld_number: number }>) this.nbdPlain.add(r.ld_number);
+  }
+
+  /**
+   * Whether access control is on: host entries decide who sees which LD (iSCSI
+   * and NBD). Today it is on once any host entry exists; every front end asks
+   * this one function, so an explicit start/stop replaces only its body.
+   */
+  accessControlOn(): boolean {
+    return this.hosts.size > 0;
+  }
+
+  setNbdPsk(name: string, key: Buffer): HostEntry {
+    const h = this.get(name);
+    // A key another host holds would let either pose as the other (the identity is only a name).
+    for (const o of this.hosts.values()) {
+      if (o !== h && o.nbdPsk && o.nbdPsk.length === key.length && crypto.timingSafeEqual(o.nbdPsk, key)) {
+        throw new KuraError('KURA-E6123', 'EEXIST', `Host ${o.name} already uses this NBD pre-shared key.`, 'Give every host a key of its own (kura host set-nbd-psk --generate makes one).');
+      }
+    }
+    this.db.prepare('INSERT INTO host_nbd_psk (host, key) VALUES (?, ?) ON CONFLICT(host) DO UPDATE SET key = excluded.key').run(name, key.toString('hex'));
+    h.nbdPsk = Buffer.from(key);
+    return h;
+  }
+
+  clearNbdPsk(name: string): HostEntry {
+    const h = this.get(name);
+    if (!h.nbdPsk) throw new KuraError('KURA-E6124', 'ENOENT', `Host ${name} has no NBD pre-shared key.`, 'Nothing to clear; kura host list shows which hosts have one.');
+    this.db.prepare('DELETE FROM host_nbd_psk WHERE host = ?').run(name);
+    delete h.nbdPsk;
+    return h;
+  }
+
+  /** The host an NBD TLS-PSK identity names, if it has a key. */
+  ofNbdIdentity(identity: string): HostEntry | undefined {
+    const h = this.hosts.get(identity);
+    return h?.nbdPsk ? h : undefined;
+  }
+
+  isNbdPlain(ldNumber: number): boolean {
+    return this.nbdPlain.has(ldNumber);
+  }
+
+  setNbdPlain(ldNumber: number, on: boolean): void {
+    if (on) this.db.prepare('INSERT OR IGNORE INTO nbd_plain (ld_number) VALUES (?)').run(ldNumber);
+    else this.db.prepare('DELETE FROM nbd_plain WHERE ld_number = ?').run(ldNumber);
+    if (on) this.nbdPlain.add(ldNumber);
+    else this.nbdPlain.delete(ldNumber);
+  }
+
+  nbdPlainCount(): number {
+    return this.nbdPlain.size;
   }
 
   setChap(name: string, user: string, secret: string): HostEntry {
@@ -75,7 +157,7 @@ export class HostTable {
   }
 
   get open(): boolean {
-    return this.hosts.size === 0;
+    return !this.accessControlOn();
   }
 
   list(): HostEntry[] {
@@ -153,8 +235,9 @@ export class HostTable {
     return h;
   }
 
-  /** Removes every mapping of an LD (it is being deleted). */
+  /** Removes every mapping of an LD (it is being deleted), its plain NBD access too. */
   unmapLd(ldNumber: number): void {
+    this.setNbdPlain(ldNumber, false);
     this.db.prepare('DELETE FROM host_lun WHERE ld_number = ?').run(ldNumber);
     for (const h of this.hosts.values()) for (const [l, n] of [...h.luns]) if (n === ldNumber) h.luns.delete(l);
   }
@@ -162,7 +245,7 @@ export class HostTable {
   delete(name: string): void {
     this.get(name);
     this.db.transaction(() => {
-      for (const t of ['host_lun', 'host_initiator', 'host_chap']) this.db.prepare(`DELETE FROM ${t} WHERE host = ?`).run(name);
+      for (const t of ['host_lun', 'host_initiator', 'host_chap', 'host_nbd_psk']) this.db.prepare(`DELETE FROM ${t} WHERE host = ?`).run(name);
       this.db.prepare('DELETE FROM host WHERE name = ?').run(name);
     })();
     this.hosts.delete(name);

@@ -6,11 +6,12 @@ import { CliArgError, intArg } from './units.js';
 import { enc } from './context.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
+import { generatePskFile, readPskFile } from './psk-file.js';
 
 function hostTable(hs: HostInfo[]): string {
   return table(
-    ['Host', 'Initiators', 'LUN -> LD', 'CHAP'],
-    hs.map((h) => [h.name, h.initiators.join(',') || '-', h.luns.map((l) => `${l.lun}->${l.ld}`).join(',') || '-', h.chap ? h.chap.user : '-']),
+    ['Host', 'Initiators', 'LUN -> LD', 'CHAP', 'NBD PSK'],
+    hs.map((h) => [h.name, h.initiators.join(',') || '-', h.luns.map((l) => `${l.lun}->${l.ld}`).join(',') || '-', h.chap ? h.chap.user : '-', h.nbdPsk ? h.nbdPsk.identity : '-']),
   );
 }
 
@@ -111,6 +112,31 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .description("stop requiring CHAP from the host's initiators")
     .action(async (name: string) => {
       const h = await ctx.client().call<HostInfo>('DELETE', `/hosts/${enc(name)}/chap`);
+      print(ctx.json(), h, () => hostTable([h]));
+    });
+
+  host
+    .command('set-nbd-psk <host>')
+    .description("give the host's NBD clients a TLS pre-shared key (PSK identity: the host name); clients connect with nbds://HOST@ADDR/LD?tls-psk-file=FILE")
+    .requiredOption('--psk-file <file>', 'PSK file ("identity:hexkey" lines, as psktool and nbdkit use); the line for the host is read')
+    .option('--generate', 'write a new random 32-byte key to --psk-file (which must not exist), mode 0600')
+    .action(async (name: string, o: { pskFile: string; generate?: boolean }) => {
+      const fresh = o.generate ? generatePskFile(o.pskFile, name) : undefined;
+      const key = fresh ? fresh.key : readPskFile(o.pskFile, name);
+      let h: HostInfo;
+      try {
+        h = await ctx.client().call<HostInfo>('POST', `/hosts/${enc(name)}/nbd-psk`, { key });
+      } catch (e) {
+        fresh?.discard();
+        throw e;
+      }
+      print(ctx.json(), h, () => hostTable([h]) + (fresh ? `\nNew key written to ${o.pskFile} (mode 0600).` : ''));
+    });
+  host
+    .command('clear-nbd-psk <host>')
+    .description("remove the host's NBD pre-shared key")
+    .action(async (name: string) => {
+      const h = await ctx.client().call<HostInfo>('DELETE', `/hosts/${enc(name)}/nbd-psk`);
       print(ctx.json(), h, () => hostTable([h]));
     });
 

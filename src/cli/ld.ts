@@ -28,6 +28,7 @@ export function ldDetails(l: LdInfo, pool?: PoolInfo): string {
     ...(pool ? [['PD List(h)', pdList(pool)] as [string, string]] : []),
     ['Block Size', `${l.blockSize.toLocaleString('en-US')}byte`],
     ['I/O Limits (IOPS)', l.qos.upper || l.qos.lower ? `upper ${l.qos.upper || '-'} / lower ${l.qos.lower || '-'}` : '---'],
+    ['NBD Plain Access', l.nbdPlain ? 'on' : 'off'],
     ['Identifier (NAA)', l.naa],
     ['Serial Number', l.serial],
     ['Created', l.created],
@@ -88,6 +89,13 @@ export function registerLd(program: Command, ctx: CliContext): void {
       if (o.upper !== undefined) body['upper'] = intArg(o.upper, '--upper');
       if (o.lower !== undefined) body['lower'] = intArg(o.lower, '--lower');
       const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(ref)}/qos`, body);
+      print(ctx.json(), l, () => ldDetails(l));
+    });
+  ld.command('set-nbd-plain <ld> <on|off>')
+    .description('on: unidentified (plain, non-TLS) NBD clients may list and open the LD and its snapshots while access control is on')
+    .action(async (ref: string, v: string) => {
+      if (v !== 'on' && v !== 'off') throw new CliArgError('KURA-E6129', `"${v}" is neither on nor off.`, `Give kura ld set-nbd-plain ${ref} on, or off.`);
+      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(ref)}/nbd-plain`, { plain: v === 'on' });
       print(ctx.json(), l, () => ldDetails(l));
     });
   ld.command('delete <ld>')

@@ -4,7 +4,7 @@
 //
 // Output contract (tests and scripts rely on it): stdout gets the connection
 // summary, then one line "listening api=URL nbd=HOST:PORT iscsi=HOST:PORT,HOST:PORT" with the bound
-// addresses (port 0 picks free ports), then a line "ready" once every listener
+// addresses (port 0 picks free ports; "nbd=off" with --nbd off), then a line "ready" once every listener
 // accepts connections. Logs go to stderr. SIGINT/SIGTERM stop the listeners,
 // close the array and exit 0.
 import fs from 'node:fs';
@@ -14,6 +14,9 @@ import { KuraArray } from '../array/array.js';
 import { KuraError, asKuraError } from '../errors.js';
 import { Manager, ensureToken } from '../manager/manager.js';
 import { NbdServer } from '../nbd/server.js';
+import { NBD_TLS_MODES } from '../nbd/tls.js';
+import type { NbdTlsMode } from '../nbd/tls.js';
+import { nbdExposure } from '../array/nbd-access.js';
 import { IscsiFrontEnd } from '../array/iscsi-front-end.js';
 import { CliArgError, hostPortArg } from './units.js';
 
@@ -33,12 +36,16 @@ export function registerServe(program: Command): void {
     .description('run the embedded array with its manager (REST API, events) and its NBD and iSCSI front ends')
     .option('--data <dir>', 'data directory', './kura-data')
     .option('--http <host:port>', 'API listener (port 0: any free port)', '127.0.0.1:9940')
-    .option('--nbd <host:port>', 'NBD listener (port 0: any free port)', '127.0.0.1:10809')
+    .option('--nbd <host:port|off>', 'NBD listener (port 0: any free port; off: no NBD at all)', '127.0.0.1:10809')
+    .option('--nbd-tls <mode>', 'NBD TLS-PSK: off, allowed (the client chooses) or required (no plain NBD)', 'allowed')
     .option('--iscsi <host:port,host:port>', 'iSCSI host ports of controllers 0 and 1 (port 0: any free port)', '127.0.0.1:3260,127.0.0.1:3261')
     .option('--no-demo', 'do not create the demo pool and LD on first start')
-    .action(async (o: { data: string; http: string; nbd: string; iscsi: string; demo: boolean }) => {
+    .action(async (o: { data: string; http: string; nbd: string; nbdTls: string; iscsi: string; demo: boolean }) => {
       const http = hostPortArg(o.http, '--http');
-      const nbd = hostPortArg(o.nbd, '--nbd');
+      const nbd = o.nbd.trim() === 'off' ? null : hostPortArg(o.nbd, '--nbd');
+      if (!(NBD_TLS_MODES as readonly string[]).includes(o.nbdTls)) {
+        throw new CliArgError('KURA-E6130', `--nbd-tls "${o.nbdTls}" is not a TLS mode.`, 'Give --nbd-tls off, allowed or required.');
+      }
       const portals = o.iscsi.split(',').map((p) => hostPortArg(p, '--iscsi'));
       if (portals.length !== 2) {
         throw new CliArgError('KURA-E5006', `--iscsi needs two host ports (one per controller), got ${portals.length}.`, 'Give --iscsi HOST:PORT0,HOST:PORT1, e.g. 127.0.0.1:3260,127.0.0.1:3261.');
@@ -46,20 +53,23 @@ export function registerServe(program: Command): void {
       if (portals[0]!.port !== 0 && formatHostPort(portals[0]!) === formatHostPort(portals[1]!)) {
         throw new CliArgError('KURA-E5006', `--iscsi gives the same host port ${formatHostPort(portals[0]!)} to both controllers.`, 'Give each controller its own HOST:PORT.');
       }
-      await serve({ dataDir: o.data, http, nbd, portals, demo: o.demo });
+      await serve({ dataDir: o.data, http, nbd, nbdTls: o.nbdTls as NbdTlsMode, portals, demo: o.demo });
     });
 }
 
 export interface ServeOptions {
   dataDir: string;
   http: HostPort;
-  nbd: HostPort;
+  /** null: no NBD listener (--nbd off). */
+  nbd: HostPort | null;
+  nbdTls?: NbdTlsMode;
   portals: HostPort[];
   demo: boolean;
 }
 
 export async function serve(o: ServeOptions): Promise<void> {
   const log = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
+  const nbdTls = o.nbdTls ?? 'allowed';
 
   // Signals that arrive while starting are honoured once start-up is done.
   let stopRequested: string | null = null;
@@ -97,9 +107,11 @@ export async function serve(o: ServeOptions): Promise<void> {
     }
     phase = `the API listener ${formatHostPort(o.http)} (--http)`;
     await manager.listen(o.http.host, o.http.port);
-    phase = `the NBD listener ${formatHostPort(o.nbd)} (--nbd)`;
-    nbdServer = new NbdServer({ exports: array.exports(), log });
-    await nbdServer.listen(o.nbd.host, o.nbd.port);
+    if (o.nbd) {
+      phase = `the NBD listener ${formatHostPort(o.nbd)} (--nbd)`;
+      nbdServer = new NbdServer({ exports: array.nbdExports(), tls: { mode: nbdTls, psk: (id) => array.nbdPsk(id) }, log });
+      await nbdServer.listen(o.nbd.host, o.nbd.port);
+    }
     phase = `the iSCSI portals ${o.portals.map(formatHostPort).join(', ')} (--iscsi)`;
     iscsi = new IscsiFrontEnd(array, { log });
     await iscsi.listen();
@@ -118,9 +130,8 @@ export async function serve(o: ServeOptions): Promise<void> {
 
   const info = array.info();
   const api = manager.address();
-  const nbdAddr = nbdServer.address();
   const url = `http://${formatHostPort(api)}`;
-  const nbdHp = formatHostPort(nbdAddr);
+  const nbdHp = nbdServer ? formatHostPort(nbdServer.address()) : 'off';
   const portals = array.hostPorts().map((p) => formatHostPort(p));
   const target = array.targetName();
   manager.events.record({ id: 'KURA-I4000', severity: 'info', source: 'array', text: `Array ${info.name} started (data ${path.resolve(o.dataDir)}, API ${url}, NBD ${nbdHp}, iSCSI ${portals.join(', ')}).` });
@@ -128,11 +139,20 @@ export async function serve(o: ServeOptions): Promise<void> {
   const tokenPath = path.join(o.dataDir, 'admin.token');
   const lds = array.listLds();
   const example = lds.find((l) => l.name === DEMO_LD) ?? lds[0];
+  const exposure = nbdExposure(array.hosts, nbdTls);
+  const nbdLines = !nbdServer
+    ? ['  NBD:      off (--nbd off)']
+    : [
+        ...(array.hosts.accessControlOn()
+          ? [`  NBD:      nbds://HOST@${nbdHp}/LD?tls-psk-file=FILE    (a host's key: kura host set-nbd-psk HOST --psk-file FILE --generate)`]
+          : example
+            ? [`  NBD:      nbd://${nbdHp}/${example.name}    e.g. nbdinfo nbd://${nbdHp}/${example.name}`, `            (qemu-img info nbd://${nbdHp}/${example.name}, nbdcopy FILE nbd://${nbdHp}/${example.name}; every LD is an export)`]
+            : [`  NBD:      nbd://${nbdHp}/LD    (every LD is an export; none exists yet)`]),
+        `            NBD ${nbdHp} exposes: ${exposure}`,
+      ];
   const lines = [
     `Kura ${info.version}: array ${info.name}, data in ${path.resolve(o.dataDir)}${array.isNew ? ' (new)' : ''}`,
-    ...(example
-      ? [`  NBD:      nbd://${nbdHp}/${example.name}    e.g. nbdinfo nbd://${nbdHp}/${example.name}`, `            (qemu-img info nbd://${nbdHp}/${example.name}, nbdcopy FILE nbd://${nbdHp}/${example.name}; every LD is an export)`]
-      : [`  NBD:      nbd://${nbdHp}/LD    (every LD is an export; none exists yet)`]),
+    ...nbdLines,
     `  API:      ${url}/api/v1    (OpenAPI document at ${url}/api/v1/openapi.json)`,
     `  token:    ${tokenPath}${created ? ' (new, mode 0600)' : ''}`,
     `  CLI:      KURA_URL=${url} KURA_TOKEN=$(cat ${tokenPath}) kura ld list`,
@@ -144,7 +164,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     'ready',
   ];
   process.stdout.write(lines.join('\n') + '\n');
-  log(`ready: API ${url}, NBD ${nbdHp}, iSCSI ${portals.join(', ')}`);
+  log(`ready: API ${url}, NBD ${nbdHp}${nbdServer ? ` (TLS ${nbdTls}; ${exposure})` : ''}, iSCSI ${portals.join(', ')}`);
 
   const m = manager;
   const n = nbdServer;
@@ -154,7 +174,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     let code = 0;
     for (const [what, close] of [
       ['iSCSI portals', () => t.close()],
-      ['NBD listener', () => n.close()],
+      ['NBD listener', () => n?.close() ?? Promise.resolve()],
       ['event store', async () => {
         m.events.record({ id: 'KURA-I4009', severity: 'info', source: 'array', text: `Array ${info.name} stopping (${sig}).` });
         await m.close();

@@ -181,6 +181,19 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
     },
   });
 
+  r({
+    method: 'POST',
+    path: '/api/v1/lds/{ref}/nbd-plain',
+    tag: 'lds',
+    summary: 'Open an LD (and its snapshots) to unidentified NBD clients while access control is on, or close it',
+    body: { plain: { type: 'boolean', required: true, description: 'true: plain NBD clients may list and open the LD' } },
+    handler: async ({ params, body }) => {
+      const l = await agent.setLdNbdPlain(ref(params['ref']!), body['plain'] as boolean);
+      changed('KURA-I6122', `ld/${l.name}`, l.nbdPlain ? `LD ${l.name} is open to plain (unidentified) NBD clients.` : `LD ${l.name} is closed to plain NBD clients.`);
+      return l;
+    },
+  });
+
   // ---- snapshots and clones ----
   r({ method: 'GET', path: '/api/v1/lds/{ref}/snapshots', tag: 'snapshots', summary: 'List snapshot generations of an LD', handler: ({ params }) => agent.listSnapshots(ref(params['ref']!)) });
   r({
@@ -337,6 +350,29 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
     handler: async ({ params }) => {
       const h = await agent.clearHostChap(params['name']!);
       changed('KURA-I4037', `host/${h.name}`, `Host ${h.name} no longer uses CHAP.`);
+      return h;
+    },
+  });
+  r({
+    method: 'POST',
+    path: '/api/v1/hosts/{name}/nbd-psk',
+    tag: 'hosts',
+    summary: "Give the host's NBD clients a TLS pre-shared key; their PSK identity is the host name (the key is never returned)",
+    body: { key: { type: 'string', required: true, description: 'the key in hex, 16 to 256 bytes (psktool writes 32)' } },
+    handler: async ({ params, body }) => {
+      const h = await agent.setHostNbdPsk(params['name']!, body['key'] as string);
+      changed('KURA-I6120', `host/${h.name}`, `Host ${h.name} now identifies its NBD clients with a TLS pre-shared key (identity ${h.name}).`);
+      return h;
+    },
+  });
+  r({
+    method: 'DELETE',
+    path: '/api/v1/hosts/{name}/nbd-psk',
+    tag: 'hosts',
+    summary: "Remove the host's NBD pre-shared key (new TLS connections as the host fail)",
+    handler: async ({ params }) => {
+      const h = await agent.clearHostNbdPsk(params['name']!);
+      changed('KURA-I6121', `host/${h.name}`, `Host ${h.name} no longer has an NBD pre-shared key.`);
       return h;
     },
   });

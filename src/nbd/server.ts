@@ -2,28 +2,47 @@
 // queue; in transmission, requests are parsed as they arrive and dispatched
 // without waiting for earlier ones (replies may come back out of order, as the
 // protocol allows), with a cap on bytes in flight per connection.
+//
+// Access: NBD_OPT_STARTTLS upgrades the connection to TLS with a pre-shared
+// key whose identity names the client; the export provider decides from that
+// identity (or its absence) which exports a client may list and open.
 import fs from 'node:fs';
 import net from 'node:net';
 import type { BlockDevice } from '../block/device.js';
 import { KuraError } from '../errors.js';
 import { ByteQueue } from './byte-queue.js';
 import * as P from './protocol.js';
+import { printableIdentity, upgradeToTls } from './tls.js';
+import type { NbdTlsOptions } from './tls.js';
+export type { NbdTlsMode, NbdTlsOptions } from './tls.js';
 
 export interface NbdExportEntry {
   name: string;
   description?: string;
 }
 
-/** What the server serves: the array's export provider fits this shape. */
+/** Who is asking: the TLS-PSK identity the client proved, or null for a plain (unidentified) client. */
+export interface NbdPeer {
+  identity: string | null;
+}
+
+/**
+ * What the server serves: the array's export provider fits this shape. list
+ * and open answer for one peer; an export the peer may not use is absent.
+ */
 export interface NbdExportProvider {
-  list(): NbdExportEntry[];
-  open(name: string): BlockDevice | undefined;
+  list(peer: NbdPeer): NbdExportEntry[];
+  open(name: string, peer: NbdPeer): BlockDevice | undefined;
+  /** True when unidentified clients see only part of the exports (TLS would show more). */
+  plainRestricted?(): boolean;
 }
 
 export interface NbdServerOptions {
   exports: NbdExportProvider;
   /** Export chosen by an empty name; otherwise the only export, if there is one. */
   defaultExport?: string;
+  /** STARTTLS with pre-shared keys; without it the server operates without TLS. */
+  tls?: NbdTlsOptions;
   log?: (msg: string) => void;
 }
 
@@ -86,7 +105,7 @@ export class NbdServer {
   }
 }
 
-type State = 'client-flags' | 'options' | 'transmission' | 'closed';
+type State = 'client-flags' | 'options' | 'tls-handshake' | 'transmission' | 'closed';
 
 function errno(e: unknown): number {
   if (e instanceof KuraError) {
@@ -110,7 +129,8 @@ function errno(e: unknown): number {
 }
 
 class NbdConnection {
-  private readonly sock: net.Socket;
+  /** The client's socket: the TCP (or Unix) socket, after STARTTLS the TLS socket over it. */
+  private sock: net.Socket;
   private readonly opts: NbdServerOptions;
   private readonly onGone: () => void;
   private readonly q = new ByteQueue();
@@ -119,6 +139,9 @@ class NbdConnection {
   private structured = false;
   private metaAllocation = false;
   private dev: BlockDevice | null = null;
+  /** Plain until a TLS handshake proves a PSK identity. */
+  private peer: NbdPeer = { identity: null };
+  private tls = false;
   private inflightBytes = 0;
   private inflight = 0;
   private paused = false;
@@ -132,15 +155,7 @@ class NbdConnection {
     this.opts = opts;
     this.onGone = onGone;
     sock.setNoDelay(true);
-    sock.on('data', (d: Buffer) => {
-      this.q.push(d);
-      try {
-        this.pump();
-      } catch (e) {
-        this.opts.log?.(`nbd: closing connection after internal error: ${(e as Error).message}`);
-        this.destroy();
-      }
-    });
+    sock.on('data', this.onData);
     sock.on('error', () => this.destroy());
     sock.on('close', () => this.destroy());
     const hello = Buffer.alloc(18);
@@ -149,6 +164,16 @@ class NbdConnection {
     hello.writeUInt16BE(P.NBD_FLAG_FIXED_NEWSTYLE | P.NBD_FLAG_NO_ZEROES, 16);
     sock.write(hello);
   }
+
+  private readonly onData = (d: Buffer): void => {
+    this.q.push(d);
+    try {
+      this.pump();
+    } catch (e) {
+      this.opts.log?.(`nbd: closing connection after internal error: ${(e as Error).message}`);
+      this.destroy();
+    }
+  };
 
   destroy(): void {
     if (this.state === 'closed') return;
@@ -215,12 +240,26 @@ class NbdConnection {
   }
 
   private resolveExport(name: string): BlockDevice | undefined {
+    const x = this.opts.exports;
     if (name === '') {
-      if (this.opts.defaultExport) return this.opts.exports.open(this.opts.defaultExport);
-      const all = this.opts.exports.list();
-      return all.length === 1 ? this.opts.exports.open(all[0]!.name) : undefined;
+      if (this.opts.defaultExport) return x.open(this.opts.defaultExport, this.peer);
+      const all = x.list(this.peer);
+      return all.length === 1 ? x.open(all[0]!.name, this.peer) : undefined;
     }
-    return this.opts.exports.open(name);
+    return x.open(name, this.peer);
+  }
+
+  /**
+   * The refusal for an export this client cannot open: a plain client that TLS
+   * could help is told so (whether or not the name exists, so names do not
+   * leak); the protocol forbids that answer once TLS is up.
+   */
+  private replyNoExport(opt: number, name: string): void {
+    const mode = this.opts.tls?.mode ?? 'off';
+    if (!this.tls && mode !== 'off' && this.opts.exports.plainRestricted?.()) {
+      return this.replyError(opt, P.NBD_REP_ERR_TLS_REQD, `export "${name}" needs TLS: connect with TLS-PSK as a host it is mapped to`);
+    }
+    return this.replyError(opt, P.NBD_REP_ERR_UNKNOWN, `no export named "${name}"${this.peer.identity === null ? '' : ` for host ${this.peer.identity}`}`);
   }
 
   private transmissionFlags(dev: BlockDevice): number {
@@ -231,7 +270,14 @@ class NbdConnection {
   }
 
   private option(opt: number, data: Buffer): void {
+    // FORCEDTLS: before TLS, nothing but STARTTLS and ABORT.
+    if (this.opts.tls?.mode === 'required' && !this.tls && opt !== P.NBD_OPT_STARTTLS && opt !== P.NBD_OPT_ABORT) {
+      if (opt === P.NBD_OPT_EXPORT_NAME) return this.destroy();
+      return this.replyError(opt, P.NBD_REP_ERR_TLS_REQD, 'this server requires TLS: connect with TLS-PSK (nbds://)');
+    }
     switch (opt) {
+      case P.NBD_OPT_STARTTLS:
+        return this.startTls(opt, data);
       case P.NBD_OPT_EXPORT_NAME: {
         const dev = this.resolveExport(data.toString('utf8'));
         // No way to report an error for this option: the protocol closes.
@@ -252,7 +298,7 @@ class NbdConnection {
         return;
       case P.NBD_OPT_LIST: {
         if (data.length !== 0) return this.replyError(opt, P.NBD_REP_ERR_INVALID, 'NBD_OPT_LIST takes no data');
-        for (const e of this.opts.exports.list()) {
+        for (const e of this.opts.exports.list(this.peer)) {
           const name = Buffer.from(e.name);
           const b = Buffer.alloc(4 + name.length);
           b.writeUInt32BE(name.length, 0);
@@ -284,7 +330,7 @@ class NbdConnection {
     const nReq = data.readUInt16BE(4 + nameLen);
     if (4 + nameLen + 2 + nReq * 2 !== data.length) return this.replyError(opt, P.NBD_REP_ERR_INVALID, 'information request count does not match the option length');
     const dev = this.resolveExport(name);
-    if (!dev) return this.replyError(opt, P.NBD_REP_ERR_UNKNOWN, `no export named "${name}"`);
+    if (!dev) return this.replyNoExport(opt, name);
     const wanted = new Set<number>();
     for (let i = 0; i < nReq; i++) wanted.add(data.readUInt16BE(4 + nameLen + 2 + i * 2));
     const exp = Buffer.alloc(12);
@@ -300,7 +346,7 @@ class NbdConnection {
       this.reply(opt, P.NBD_REP_INFO, b);
     }
     if (wanted.has(P.NBD_INFO_DESCRIPTION)) {
-      const d = this.opts.exports.list().find((e) => e.name === dev.name)?.description;
+      const d = this.opts.exports.list(this.peer).find((e) => e.name === dev.name)?.description;
       if (d) {
         const n = Buffer.from(d);
         const b = Buffer.alloc(2 + n.length);
@@ -323,6 +369,37 @@ class NbdConnection {
     }
   }
 
+  private startTls(opt: number, data: Buffer): void {
+    const tls = this.opts.tls;
+    if (!tls || tls.mode === 'off') return this.replyError(opt, P.NBD_REP_ERR_POLICY, 'TLS is switched off on this server');
+    if (this.tls) return this.replyError(opt, P.NBD_REP_ERR_INVALID, 'TLS is already negotiated');
+    if (data.length !== 0) return this.replyError(opt, P.NBD_REP_ERR_INVALID, 'NBD_OPT_STARTTLS takes no data');
+    // Bytes sent before our reply would be plaintext slipped into the TLS session.
+    if (this.q.length !== 0) return this.destroy();
+    this.reply(opt, P.NBD_REP_ACK);
+    this.state = 'tls-handshake';
+    const raw = this.sock;
+    raw.off('data', this.onData);
+    const up = upgradeToTls(raw, tls);
+    const who = () => `${raw.remoteAddress ?? 'local'}${raw.remotePort ? `:${raw.remotePort}` : ''}`;
+    up.socket.on('error', (e) => {
+      if (this.state === 'tls-handshake') this.opts.log?.(`nbd: TLS handshake with ${who()} (PSK identity ${printableIdentity(up.identity())}) failed: ${e.message.split('\n')[0]}`);
+      this.destroy();
+    });
+    up.socket.on('close', () => this.destroy());
+    up.socket.once('secure', () => {
+      if (this.state !== 'tls-handshake') return;
+      // The spec: state negotiated before TLS is forgotten.
+      this.structured = false;
+      this.metaAllocation = false;
+      this.tls = true;
+      this.peer = { identity: up.identity() ?? null };
+      this.state = 'options';
+      up.socket.on('data', this.onData);
+    });
+    this.sock = up.socket;
+  }
+
   private metaContext(opt: number, data: Buffer): void {
     if (opt === P.NBD_OPT_SET_META_CONTEXT && !this.structured) {
       return this.replyError(opt, P.NBD_REP_ERR_INVALID, 'structured replies must be negotiated first');
@@ -331,7 +408,7 @@ class NbdConnection {
     const nameLen = data.readUInt32BE(0);
     if (4 + nameLen + 4 > data.length) return this.replyError(opt, P.NBD_REP_ERR_INVALID, 'export name length exceeds the option');
     const name = data.subarray(4, 4 + nameLen).toString('utf8');
-    if (!this.resolveExport(name)) return this.replyError(opt, P.NBD_REP_ERR_UNKNOWN, `no export named "${name}"`);
+    if (!this.resolveExport(name)) return this.replyNoExport(opt, name);
     const n = data.readUInt32BE(4 + nameLen);
     let pos = 4 + nameLen + 4;
     const queries: string[] = [];

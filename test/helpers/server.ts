@@ -2,7 +2,7 @@
 // its "ready" line and says where it listens. The API and NBD listeners bind
 // port 0 (the iSCSI portals too) and the helper reads the bound ports from the
 // server's "listening api=URL nbd=HOST:PORT iscsi=HOST:PORT,HOST:PORT" line, so parallel tests never race for a
-// port. Shared by the CLI/API, NBD, crash and benchmark code.
+// port ("nbd=off" with --nbd off: nbdHost is then '' and nbdPort 0). Shared by the CLI/API, NBD, crash and benchmark code.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -49,6 +49,7 @@ export interface TestServer {
   /** API base URL without /api/v1, e.g. http://127.0.0.1:40123. */
   url: string;
   httpPort: number;
+  /** '' and 0 when the server runs with --nbd off. */
   nbdHost: string;
   nbdPort: number;
   /** nbd://HOST:PORT/NAME for an LD (or snapshot) export. */
@@ -136,7 +137,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       const check = () => {
         if (/^ready$/m.test(stdout)) {
           clearTimeout(timer);
-          listening = /^listening api=(http:\/\/\S+:(\d+)) nbd=(\S+):(\d+) iscsi=\S+:(\d+),\S+:(\d+)$/m.exec(stdout);
+          listening = /^listening api=(http:\/\/\S+:(\d+)) nbd=(?:(\S+):(\d+)|off) iscsi=\S+:(\d+),\S+:(\d+)$/m.exec(stdout);
           if (listening) resolve();
           else reject(new Error(`kura serve printed "ready" without a "listening api=... nbd=..." line:\n${out}`));
         }
@@ -155,8 +156,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   }
   const m = listening as unknown as RegExpExecArray;
   const url = m[1]!;
-  const nbdHost = m[3]!.replace(/^\[|\]$/g, '');
-  const nbdPort = Number(m[4]);
+  const nbdHost = (m[3] ?? '').replace(/^\[|\]$/g, '');
+  const nbdPort = Number(m[4] ?? 0);
   const iscsiPorts: [number, number] = [Number(m[5]), Number(m[6])];
   const iqn = /target (iqn\S+),/.exec(stdout)?.[1] ?? '';
   const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
