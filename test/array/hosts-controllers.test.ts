@@ -37,7 +37,7 @@ test('every initiator sees every LD at LUN = LD number until the first host entr
   await a.close();
   // Persisted across restart; deleting an LD removes its mappings.
   const b = await KuraArray.open({ dataDir: dir });
-  assert.deepEqual(b.listHosts(), [{ name: 'hostA', initiators: [IQN_A], luns: [{ lun: 0, ld: 'ld0', ldNumber: 0 }, { lun: 5, ld: 'ld1', ldNumber: 1 }], chap: null }]);
+  assert.deepEqual(b.listHosts(), [{ name: 'hostA', initiators: [IQN_A], luns: [{ lun: 0, ld: 'ld0', ldNumber: 0 }, { lun: 5, ld: 'ld1', ldNumber: 1 }], chap: null, nbdPsk: null }]);
   await b.deleteLd('ld1');
   assert.deepEqual(b.listHosts()[0]!.luns, [{ lun: 0, ld: 'ld0', ldNumber: 0 }]);
   await b.unmapLun('hostA', 0);
