@@ -395,6 +395,7 @@ class NbdConnection {
       this.tls = true;
       this.peer = { identity: up.identity() ?? null };
       this.state = 'options';
+      this.opts.log?.(`nbd: ${who()} identified as ${printableIdentity(this.peer.identity ?? undefined)} over ${up.socket.getProtocol() ?? 'TLS'}`);
       up.socket.on('data', this.onData);
     });
     this.sock = up.socket;
