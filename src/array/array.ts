@@ -791,11 +791,11 @@ export class KuraArray implements ArrayAgent {
   }
 
   setHostNbdPsk(host: string, key: string): Promise<HostInfo> {
-    return this.config(() => this.hostInfo(this.hosts.setNbdPsk(host, validateNbdPsk(key))));
+    return this.config(() => this.authChangedAfter(() => this.hostInfo(this.hosts.setNbdPsk(host, validateNbdPsk(key)))));
   }
 
   clearHostNbdPsk(host: string): Promise<HostInfo> {
-    return this.config(() => this.hostInfo(this.hosts.clearNbdPsk(host)));
+    return this.config(() => this.authChangedAfter(() => this.hostInfo(this.hosts.clearNbdPsk(host))));
   }
 
   /** Opens an LD (and its snapshots) to unidentified NBD clients while access control is on, or closes it again. */
@@ -803,6 +803,7 @@ export class KuraArray implements ArrayAgent {
     return this.config(() => {
       const l = this.ld(ref);
       this.hosts.setNbdPlain(l.rec.number, on);
+      this.accessChanged();
       return this.ldInfo(l);
     });
   }
@@ -863,7 +864,19 @@ export class KuraArray implements ArrayAgent {
   private authChangedAfter<T>(fn: () => T): T {
     const r = fn();
     for (const f of this.frontEnds) f.authChanged?.();
+    this.accessChanged();
     return r;
+  }
+
+  private accessListeners: Array<() => void> = [];
+
+  /** Calls `fn` after every change of who may use which LD (host entries, mappings, keys, plain NBD access). */
+  onAccessChanged(fn: () => void): void {
+    this.accessListeners.push(fn);
+  }
+
+  private accessChanged(): void {
+    for (const f of this.accessListeners) f();
   }
 
   listHosts(): HostInfo[] {
@@ -924,6 +937,7 @@ export class KuraArray implements ArrayAgent {
   private lunsChangedAfter<T>(fn: () => T): T {
     const r = fn();
     for (const f of this.frontEnds) f.lunsChanged?.();
+    this.accessChanged();
     return r;
   }
 

@@ -109,8 +109,10 @@ export async function serve(o: ServeOptions): Promise<void> {
     await manager.listen(o.http.host, o.http.port);
     if (o.nbd) {
       phase = `the NBD listener ${formatHostPort(o.nbd)} (--nbd)`;
-      nbdServer = new NbdServer({ exports: array.nbdExports(), tls: { mode: nbdTls, psk: (id) => array.nbdPsk(id) }, log });
-      await nbdServer.listen(o.nbd.host, o.nbd.port);
+      const n = new NbdServer({ exports: array.nbdExports(), tls: { mode: nbdTls, psk: (id) => array.nbdPsk(id) }, log });
+      nbdServer = n;
+      array.onAccessChanged(() => n.revalidate());
+      await n.listen(o.nbd.host, o.nbd.port);
     }
     phase = `the iSCSI portals ${o.portals.map(formatHostPort).join(', ')} (--iscsi)`;
     iscsi = new IscsiFrontEnd(array, { log });

@@ -99,6 +99,15 @@ export class NbdServer {
     return { host: a.address, port: a.port };
   }
 
+  /**
+   * Access changed (mappings, keys, plain LDs): connections in transmission on
+   * an export their client may no longer open are cut, as iSCSI answers an
+   * unmapped LUN from the next command on.
+   */
+  revalidate(): void {
+    for (const c of this.conns) c.revalidate();
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     for (const c of this.conns) c.destroy();
@@ -163,6 +172,13 @@ class NbdConnection {
     hello.writeBigUInt64BE(P.IHAVEOPT, 8);
     hello.writeUInt16BE(P.NBD_FLAG_FIXED_NEWSTYLE | P.NBD_FLAG_NO_ZEROES, 16);
     sock.write(hello);
+  }
+
+  revalidate(): void {
+    if (this.state !== 'transmission' || !this.dev) return;
+    if (this.opts.exports.open(this.dev.name, this.peer)) return;
+    this.opts.log?.(`nbd: closing a connection on export "${this.dev.name}" (${this.peer.identity === null ? 'plain client' : `host ${printableIdentity(this.peer.identity)}`}): its access was withdrawn`);
+    this.destroy();
   }
 
   private readonly onData = (d: Buffer): void => {

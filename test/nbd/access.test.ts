@@ -12,6 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import { KURA, startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { ok, run } from '../helpers/tools.js';
+import * as P from '../../src/nbd/protocol.js';
+import { ask, go, openWire, readAt } from '../helpers/nbd-wire.js';
 
 const MiB = 2 ** 20;
 let tmp: string;
@@ -185,6 +187,39 @@ describe('access control on, TLS allowed', () => {
     assert.notEqual(run('nbdinfo', ['--list', uri(srv, '', { user: 'web', pskFile: webKey })], { timeout: 20_000 }).status, 0);
     json('host', 'set-nbd-psk', 'web', '--psk-file', webKey);
     assert.deepEqual(listed(srv, { user: 'web', pskFile: webKey }), ['web1', 'web1@s1', 'web2']);
+  });
+
+  test('open connections lose an export when the host loses its mapping, its key or the LD its plain access', async () => {
+    const { json } = cli(srv);
+    const key = Buffer.from(fs.readFileSync(webKey, 'utf8').trim().split(':')[1]!, 'hex');
+    const tlsConn = async (name: string) => {
+      const w = await openWire(srv.nbdPort);
+      assert.equal((await ask(w, P.NBD_OPT_STARTTLS))!.last, P.NBD_REP_ACK);
+      await w.upgrade('web', key);
+      assert.ok(await go(w, name), `GO ${name} as web`);
+      assert.equal(await readAt(w, 0, 4096), 0);
+      return w;
+    };
+    // Unmapping web2 cuts web's connection on web2, not the one on web1.
+    const on1 = await tlsConn('web1');
+    const on2 = await tlsConn('web2');
+    const web = json<Array<{ name: string; luns: Array<{ lun: number; ld: string }> }>>('host', 'list').find((h) => h.name === 'web')!;
+    json('host', 'unmap', 'web', String(web.luns.find((l) => l.ld === 'web2')!.lun));
+    assert.equal(await readAt(on2, 0, 4096), null, 'the connection on the unmapped LD still reads');
+    assert.equal(await readAt(on1, 0, 4096), 0);
+    json('host', 'map', 'web', 'web2');
+    // Clearing the key cuts every TLS connection of the host.
+    json('host', 'clear-nbd-psk', 'web');
+    assert.equal(await readAt(on1, 0, 4096), null, 'the connection of a host without a key still reads');
+    json('host', 'set-nbd-psk', 'web', '--psk-file', webKey);
+    // Closing an LD to plain clients cuts their connections on it.
+    json('ld', 'set-nbd-plain', 'pub', 'on');
+    const plain = await openWire(srv.nbdPort);
+    assert.ok(await go(plain, 'pub'));
+    assert.equal(await readAt(plain, 0, 4096), 0);
+    json('ld', 'set-nbd-plain', 'pub', 'off');
+    assert.equal(await readAt(plain, 0, 4096), null, 'a plain connection on a closed LD still reads');
+    assert.match(srv.stderr(), /nbd: closing a connection on export "web2" \(host "web"\): its access was withdrawn/);
   });
 
   test('bad keys are refused with an id', () => {
