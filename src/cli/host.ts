@@ -87,7 +87,7 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .description('list host entries')
     .action(async () => {
       const hs = await ctx.client().call<HostInfo[]>('GET', '/hosts');
-      print(ctx.json(), hs, () => (hs.length ? hostTable(hs) : 'No host entries: every initiator sees every LD at LUN = LD number.'));
+      print(ctx.json(), hs, () => (hs.length ? hostTable(hs) : 'No host entries: every initiator sees every LD at LUN = LD number, and every NBD client every LD.'));
     });
   host
     .command('delete <host>')

@@ -161,9 +161,10 @@ describe('access control on, TLS allowed', () => {
 
   test('an LD opened to plain clients is offered to them (with its snapshots), and to hosts', () => {
     const { json, kura } = cli(srv);
+    json('snapshot', 'create', 'pub', '--name', 'p1');
     const l = json<{ nbdPlain: boolean }>('ld', 'set-nbd-plain', 'pub', 'on');
     assert.equal(l.nbdPlain, true);
-    assert.deepEqual(listed(srv), ['pub']);
+    assert.deepEqual(listed(srv), ['pub', 'pub@p1']);
     const src = path.join(tmp, 'pub.bin');
     const back = path.join(tmp, 'pub-back.bin');
     const data = crypto.randomBytes(MiB);
@@ -171,7 +172,7 @@ describe('access control on, TLS allowed', () => {
     ok('nbdcopy', [src, uri(srv, 'pub')]);
     ok('nbdcopy', [uri(srv, 'pub'), back]);
     assert.ok(fs.readFileSync(back).subarray(0, MiB).equals(data));
-    assert.deepEqual(listed(srv, { user: 'web', pskFile: webKey }), ['pub', 'web1', 'web1@s1', 'web2']);
+    assert.deepEqual(listed(srv, { user: 'web', pskFile: webKey }), ['pub', 'pub@p1', 'web1', 'web1@s1', 'web2']);
     assert.match(kura('ld', 'show', 'pub').stdout, /NBD Plain Access\s*:\s*on/);
     json('ld', 'set-nbd-plain', 'pub', 'off');
     assert.deepEqual(listed(srv), []);
