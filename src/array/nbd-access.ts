@@ -66,14 +66,14 @@ export function nbdExports(deps: NbdAccessDeps): NbdExports {
 
 /** One line for the start-up banner: what the NBD listener exposes now. */
 export function nbdExposure(hosts: HostTable, tlsMode: 'off' | 'allowed' | 'required'): string {
-  if (!hosts.accessControlOn()) {
-    if (tlsMode === 'required') return 'TLS-PSK required, but access control is off (no host entries): no client can identify itself';
-    return 'every LD to every client (access control off: no host entries)';
-  }
   const keyed = hosts.list().filter((h) => h.nbdPsk).length;
-  const plain = hosts.nbdPlainCount();
-  const tlsPart = `hosts with an NBD key (${keyed}) see their mapped LDs over TLS-PSK`;
-  if (tlsMode === 'required') return `TLS-PSK required; ${tlsPart}${plain ? `, plus ${plain} LD(s) opened to plain clients` : ''}`;
-  if (tlsMode === 'off') return `TLS off: plain clients see ${plain} LD(s) opened to them (kura ld set-nbd-plain), nothing else`;
-  return `${tlsPart}; plain clients see ${plain} LD(s) opened to them (kura ld set-nbd-plain)`;
+  if (!hosts.accessControlOn()) {
+    if (tlsMode !== 'required') return 'every LD to every client (access control off: no host entries)';
+    return keyed ? 'TLS-PSK required; every LD to every host with an NBD key (access control off)' : 'TLS-PSK required, but no host has an NBD key: no client can connect';
+  }
+  const plain = `${hosts.nbdPlainCount()} LD(s) opened with kura ld set-nbd-plain`;
+  const tls = `hosts with an NBD key (${keyed}) see their mapped LDs over TLS-PSK`;
+  if (tlsMode === 'required') return `TLS-PSK required: ${tls}, plus the ${plain}; plain clients see nothing`;
+  if (tlsMode === 'off') return `TLS off: plain clients see the ${plain}; host keys are not used`;
+  return `${tls}; plain clients see the ${plain}`;
 }

@@ -146,7 +146,9 @@ export async function serve(o: ServeOptions): Promise<void> {
     ? ['  NBD:      off (--nbd off)']
     : [
         ...(array.hosts.accessControlOn()
-          ? [`  NBD:      nbds://HOST@${nbdHp}/LD?tls-psk-file=FILE    (a host's key: kura host set-nbd-psk HOST --psk-file FILE --generate)`]
+          ? nbdTls === 'off'
+            ? [`  NBD:      nbd://${nbdHp}/LD    (plain NBD, --nbd-tls off)`]
+            : [`  NBD:      nbds://HOST@${nbdHp}/LD?tls-psk-file=FILE    (a host's key: kura host set-nbd-psk HOST --psk-file FILE --generate)`]
           : example
             ? [`  NBD:      nbd://${nbdHp}/${example.name}    e.g. nbdinfo nbd://${nbdHp}/${example.name}`, `            (qemu-img info nbd://${nbdHp}/${example.name}, nbdcopy FILE nbd://${nbdHp}/${example.name}; every LD is an export)`]
             : [`  NBD:      nbd://${nbdHp}/LD    (every LD is an export; none exists yet)`]),
