@@ -53,7 +53,8 @@ export interface LdInfo {
   raid: RaidType;
   state: 'ready' | 'offline';
   capacityAllocation: 'virtual';
-  accessMode: 'ReadWrite' | 'ReadOnly';
+  /** NotReady: an RV whose pair copies or mirrors (RV access nr) refuses reads and writes. */
+  accessMode: 'ReadWrite' | 'ReadOnly' | 'NotReady';
   currentOwner: number;
   defaultOwner: number;
   purpose: string;

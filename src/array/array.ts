@@ -195,12 +195,32 @@ export class KuraArray implements ArrayAgent {
     fs.mkdirSync(dir, { recursive: true });
     try {
       const array = new KuraArray(opts.dataDir, BlockEngine.open(dir), opts.portals ?? DEFAULT_PORTALS);
+      await array.enforceAccessModes();
       // Copies the last run left resume in the background.
       await array.replicator.start();
       return array;
     } catch (e) {
       if (e instanceof KuraError) throw e;
       throw new KuraError('KURA-E2001', 'EIO', `The array in ${opts.dataDir} cannot be opened: ${(e as Error).message}.`, 'Check that the data directory is readable and not used by another kura process.');
+    }
+  }
+
+  /**
+   * Snapshots (ESVs) are read-only whatever the store says: metadata written by a
+   * Kura that did not keep the access mode (every ESV came back writable after a
+   * restart) is corrected here, durably, before any front end serves the LD.
+   */
+  private async enforceAccessModes(): Promise<void> {
+    const fixed: string[] = [];
+    for (const l of this.engine.lds.values()) {
+      if (attrsOf(l).esv && !l.readOnly) {
+        await this.engine.setReadOnly(l, true);
+        fixed.push(l.name);
+      }
+    }
+    if (fixed.length > 0) {
+      // On the next turn, so that the opener can subscribe to events first.
+      setImmediate(() => this.emit({ id: 'KURA-W2500', severity: 'warning', source: 'array', text: `${fixed.length} snapshot(s) (${fixed.join(', ')}) were stored as writable by an earlier version and are read-only again. Writes made to them while they were writable remain in them.` }));
     }
   }
 
@@ -428,7 +448,7 @@ export class KuraArray implements ArrayAgent {
       raid: l.pool.raid as RaidType,
       state: l.pool.state === 'offline' ? 'offline' : 'ready',
       capacityAllocation: 'virtual',
-      accessMode: l.readOnly ? 'ReadOnly' : 'ReadWrite',
+      accessMode: this.accessMode(l),
       currentOwner: current,
       defaultOwner: owner,
       purpose: purposeOf(attrsOf(l)),
@@ -440,6 +460,13 @@ export class KuraArray implements ArrayAgent {
       serial: l.rec.serial,
       created: l.rec.created,
     };
+  }
+
+  /** What a host may do with the LD now: snapshots are read-only, an RV follows its pair's RV access. */
+  private accessMode(l: LogicalDisk): LdInfo['accessMode'] {
+    if (l.readOnly) return 'ReadOnly';
+    const rv = this.pairs.rvAccess(l);
+    return rv === 'nr' ? 'NotReady' : rv === 'ro' ? 'ReadOnly' : 'ReadWrite';
   }
 
   listLds(): LdInfo[] {

@@ -4,7 +4,7 @@
 // src/block/replication.ts.
 import { KuraError } from '../errors.js';
 import type { LogicalDisk } from '../block/logical-disk.js';
-import type { Pair, ReplicationEvent, Replicator } from '../block/replication.js';
+import type { Pair, ReplicationEvent, Replicator, RvAccess } from '../block/replication.js';
 import type { ArrayEvent, PairInfo } from './agent.js';
 import type { LicenseTable } from './licenses.js';
 
@@ -30,6 +30,11 @@ export class PairService {
   attribute(l: LogicalDisk): 'IV' | 'MV' | 'RV' {
     const { asMv, asRv } = this.rep.rolesOf(l);
     return asRv ? 'RV' : asMv.length > 0 ? 'MV' : 'IV';
+  }
+
+  /** The RV access of the pair whose RV this LD is; undefined for an LD that is no RV. */
+  rvAccess(l: LogicalDisk): RvAccess | undefined {
+    return this.rep.rolesOf(l).asRv?.state.rvAccess;
   }
 
   info(p: Pair): PairInfo {
