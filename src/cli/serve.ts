@@ -99,6 +99,8 @@ export async function serve(o: ServeOptions): Promise<void> {
     await manager.listen(o.http.host, o.http.port);
     phase = `the NBD listener ${formatHostPort(o.nbd)} (--nbd)`;
     nbdServer = new NbdServer({ exports: array.exports(), log });
+    const nbdSessions = nbdServer;
+    array.registerSessionSource(() => nbdSessions.openDevices().map((d) => ({ device: d.device, holder: `NBD client ${d.peer}` })));
     await nbdServer.listen(o.nbd.host, o.nbd.port);
     phase = `the iSCSI portals ${o.portals.map(formatHostPort).join(', ')} (--iscsi)`;
     iscsi = new IscsiFrontEnd(array, { log });

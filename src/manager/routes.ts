@@ -152,16 +152,19 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
     method: 'DELETE',
     path: '/api/v1/lds/{ref}',
     tag: 'lds',
-    summary: 'Delete a logical disk (?fcvforce=true for a fast clone, ?force=true for a faulty SSV)',
+    summary: 'Delete a logical disk (refused while mapped or open unless ?force=true, which answers 200 with what it unmapped and cut off; ?fcvforce=true for a fast clone)',
     status: 204,
     query: {
       fcvforce: { type: 'boolean', description: 'confirm deleting a fast clone (FCV)' },
-      force: { type: 'boolean', description: 'delete a faulty SSV that snapshots still use' },
+      force: { type: 'boolean', description: 'unmap the LD from every host and delete it under open sessions (the answer lists them); also deletes a faulty SSV that snapshots still use' },
     },
     handler: async ({ params, query }) => {
       const l = agent.getLd(ref(params['ref']!));
-      await agent.deleteLd(l.number, { fcvforce: query['fcvforce'] === true, force: query['force'] === true });
+      const force = query['force'] === true;
+      const done = await agent.deleteLd(l.number, { fcvforce: query['fcvforce'] === true, force });
       changed('KURA-I4012', `ld/${l.name}`, `LD ${l.name} deleted.`);
+      // A forced delete tells what it did; a plain one has nothing to tell (204).
+      return force ? done : undefined;
     },
   });
 

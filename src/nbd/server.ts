@@ -80,6 +80,16 @@ export class NbdServer {
     return { host: a.address, port: a.port };
   }
 
+  /** Devices clients hold in transmission, and who holds them (an LD's deletion asks). */
+  openDevices(): Array<{ device: BlockDevice; peer: string }> {
+    const out: Array<{ device: BlockDevice; peer: string }> = [];
+    for (const c of this.conns) {
+      const h = c.held();
+      if (h) out.push(h);
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     for (const c of this.conns) c.destroy();
@@ -148,6 +158,13 @@ class NbdConnection {
     hello.writeBigUInt64BE(P.IHAVEOPT, 8);
     hello.writeUInt16BE(P.NBD_FLAG_FIXED_NEWSTYLE | P.NBD_FLAG_NO_ZEROES, 16);
     sock.write(hello);
+  }
+
+  /** The device this connection serves, once in transmission. */
+  held(): { device: BlockDevice; peer: string } | undefined {
+    if (this.state !== 'transmission' || !this.dev) return undefined;
+    const a = this.sock.remoteAddress;
+    return { device: this.dev, peer: a === undefined ? 'a local socket' : `${a}:${this.sock.remotePort}` };
   }
 
   destroy(): void {
