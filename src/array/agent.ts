@@ -119,6 +119,8 @@ export interface CreateLdRequest {
   size: number;
   /** "ssv" makes the solution reserved volume. */
   attr?: string;
+  /** Create the SSV even in a pool with less free space than its 4 GiB (it is then not reserved). */
+  force?: boolean;
 }
 
 export interface HostInfo {

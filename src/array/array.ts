@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KuraError } from '../errors.js';
+import { humanSize } from '../units.js';
 import type { BlockDevice } from '../block/device.js';
 import { BlockEngine } from '../block/engine.js';
 import type { EngineEvent } from '../block/engine.js';
@@ -505,22 +506,34 @@ export class KuraArray implements ArrayAgent {
       if (req.attr !== undefined && req.attr !== 'ssv') {
         throw new KuraError('KURA-E2032', 'EINVAL', `LD attribute ${JSON.stringify(req.attr)} is not known.`, 'Give --attr ssv for the solution reserved volume, or no attribute.');
       }
+      let reserve = true;
       if (req.attr === 'ssv') {
         if (this.ssv()) throw new KuraError('KURA-E2033', 'EEXIST', `The array already has a solution reserved volume (${this.ssv()!.name}).`, 'An array has one SSV; use the existing one.');
         attrs.ssv = true;
         size = SSV_SIZE;
+        // Reserving 4 GiB in a pool without them would fill it to its last chunk (and fail there).
+        const free = (pool.capacityChunks - pool.usedChunks) * pool.chunkSize;
+        if (free < SSV_SIZE) {
+          if (!req.force) {
+            throw new KuraError('KURA-E2506', 'ENOSPC', `Pool ${pool.name} has ${humanSize(free)} free; the solution reserved volume needs ${humanSize(SSV_SIZE)}.`, `Expand the pool (kura pool expand ${pool.name} --size SIZE) or choose a larger one; --force creates the SSV anyway, without reserving its space.`);
+          }
+          reserve = false;
+        }
       }
       const defaults = this.poolQosDefaults(pool);
       if (!attrs.ssv && (defaults.upper > 0 || defaults.lower > 0)) attrs.qos = defaults;
       const ld = await this.newLd(name, pool, size, attrs);
       if (attrs.qos) this.qos.setLimits(String(ld.rec.id), attrs.qos);
-      if (attrs.ssv) {
+      if (attrs.ssv && reserve) {
         try {
           await this.engine.preallocate(ld);
         } catch (e) {
           await this.engine.deleteLd(ld);
           throw e;
         }
+      }
+      if (attrs.ssv && !reserve) {
+        this.emit({ id: 'KURA-W2507', severity: 'warning', source: `ld/${ld.name}`, text: `Solution reserved volume ${ld.name} created by force in pool ${pool.name}, which had ${humanSize(ld.pool.capacityChunks * ld.pool.chunkSize - ld.pool.usedChunks * ld.pool.chunkSize)} free: its ${humanSize(SSV_SIZE)} are not reserved. Expand the pool.` });
       }
       return this.ldInfo(ld);
     });
@@ -973,6 +986,7 @@ export class KuraArray implements ArrayAgent {
     return this.config(() => {
       const h = this.hosts.get(host);
       const ld = this.ld(ldRef);
+      this.pairs.refuseMap(ld);
       const chosen = lun ?? lowestFree(h.luns.keys());
       return this.lunsChangedAfter(() => this.hostInfo(this.hosts.map(host, chosen, ld.rec.number)));
     });

@@ -163,6 +163,18 @@ export class PairService {
     return before;
   }
 
+  /**
+   * An RV is never mapped to a host: the pair's copies would overwrite it under the
+   * host. The same rule as create's refusal of a mapped RV (KURA-E2305), from the
+   * other side; it holds in every pair state, separated included.
+   */
+  refuseMap(l: LogicalDisk): void {
+    const p = this.rep.rolesOf(l).asRv;
+    if (p) {
+      throw new KuraError('KURA-E2505', 'EBUSY', `LD ${l.name} is the RV of replication pair ${p.mv.name} → ${p.rv.name} and cannot be mapped to a host: the pair's copies would overwrite it under the host.`, `Map the MV (${p.mv.name}) instead, or delete the pair first (kura pair delete ${p.mv.name} ${p.rv.name}).`);
+    }
+  }
+
   /** An LD in a pair cannot be deleted. */
   refuseDelete(l: LogicalDisk): void {
     const ps = this.rep.pairsOf(l);

@@ -41,13 +41,15 @@ export function registerLd(program: Command, ctx: CliContext): void {
     .requiredOption('--pool <pool>', 'pool name or number')
     .option('--size <size>', 'virtual capacity, e.g. 10GiB')
     .option('--attr <attr>', '"ssv": the solution reserved volume (fixed 4 GiB)')
-    .action(async (name: string, o: { pool: string; size?: string; attr?: string }) => {
+    .option('--force', 'with --attr ssv: create it even in a pool with less than 4 GiB free (not reserved)')
+    .action(async (name: string, o: { pool: string; size?: string; attr?: string; force?: boolean }) => {
       const body: Record<string, unknown> = { name, pool: o.pool };
       if (o.size === undefined && o.attr === undefined) {
         throw new CliArgError('KURA-E5008', `ld create ${name} needs --size.`, 'Give the virtual capacity, e.g. --size 10GiB (only --attr ssv takes no size).');
       }
       if (o.size !== undefined) body['size'] = sizeArg(o.size, '--size');
       if (o.attr !== undefined) body['attr'] = o.attr;
+      if (o.force) body['force'] = true;
       const l = await ctx.client().call<LdInfo>('POST', '/lds', body);
       print(ctx.json(), l, () => ldDetails(l));
     });

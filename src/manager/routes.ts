@@ -125,12 +125,13 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
       pool: { type: 'string', required: true, description: 'pool name or number' },
       size: { type: 'size', description: 'virtual capacity (required except for the SSV)' },
       attr: { type: 'string', description: '"ssv" for the solution reserved volume' },
+      force: { type: 'boolean', description: 'create the SSV even in a pool with less than 4 GiB free (its space is then not reserved)' },
     },
     handler: async ({ body }) => {
       if (body['size'] === undefined && body['attr'] !== 'ssv') {
         throw new KuraError('KURA-E4012', 'EINVAL', 'The field "size" is required.', 'Give size: the virtual capacity, e.g. "10GiB".');
       }
-      const l = await agent.createLd({ name: body['name'] as string, pool: body['pool'] as string, size: (body['size'] as number | undefined) ?? 0, attr: body['attr'] as string | undefined });
+      const l = await agent.createLd({ name: body['name'] as string, pool: body['pool'] as string, size: (body['size'] as number | undefined) ?? 0, attr: body['attr'] as string | undefined, force: body['force'] as boolean | undefined });
       changed('KURA-I4010', `ld/${l.name}`, `LD ${l.name} (${hex4(l.number)}h) created in pool ${l.pool} (${bytesText(l.capacity)}).`);
       return l;
     },
