@@ -53,7 +53,8 @@ export interface LdInfo {
   raid: RaidType;
   state: 'ready' | 'offline';
   capacityAllocation: 'virtual';
-  accessMode: 'ReadWrite' | 'ReadOnly';
+  /** NotReady: an RV whose pair copies or mirrors (RV access nr) refuses reads and writes. */
+  accessMode: 'ReadWrite' | 'ReadOnly' | 'NotReady';
   currentOwner: number;
   defaultOwner: number;
   purpose: string;
@@ -105,6 +106,14 @@ export interface CreatePoolRequest {
   threshold?: number;
 }
 
+/** What deleting an LD did besides: the LUN mappings it removed and the sessions it cut off (only with force). */
+export interface LdDeleteResult {
+  name: string;
+  number: number;
+  unmapped: Array<{ host: string; lun: number }>;
+  sessions: string[];
+}
+
 export interface CreateLdRequest {
   name: string;
   pool: string;
@@ -112,6 +121,8 @@ export interface CreateLdRequest {
   size: number;
   /** "ssv" makes the solution reserved volume. */
   attr?: string;
+  /** Create the SSV even in a pool with less free space than its 4 GiB (it is then not reserved). */
+  force?: boolean;
 }
 
 export interface HostInfo {
@@ -213,8 +224,11 @@ export interface ArrayAgent {
   createLd(req: CreateLdRequest): Promise<LdInfo>;
   /** Grows the LD to newSize bytes; shrinking is refused. */
   expandLd(ref: string | number, newSize: number): Promise<LdInfo>;
-  /** FCVs need fcvforce; force deletes a faulty SSV that snapshots still need. */
-  deleteLd(ref: string | number, opts?: { fcvforce?: boolean; force?: boolean }): Promise<void>;
+  /**
+   * FCVs need fcvforce. force deletes an LD that hosts map or clients have open (it
+   * unmaps it; the result says what), and a faulty SSV that snapshots still need.
+   */
+  deleteLd(ref: string | number, opts?: { fcvforce?: boolean; force?: boolean }): Promise<LdDeleteResult>;
 
   listHosts(): HostInfo[];
   createHost(name: string, initiators: string[]): Promise<HostInfo>;

@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KuraError } from '../errors.js';
+import { humanSize } from '../units.js';
 import type { BlockDevice } from '../block/device.js';
 import { BlockEngine } from '../block/engine.js';
 import type { EngineEvent } from '../block/engine.js';
@@ -13,7 +14,7 @@ import type { Pool } from '../block/pool.js';
 import { parseRaid } from '../block/raid-group.js';
 import { QOS_MAX, QOS_MIN, QosDevice, QosScheduler } from '../block/qos.js';
 import type { QosLimits } from '../block/qos.js';
-import type { ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdInfo, LockInfo, PairInfo, PoolInfo, RaidType, SnapshotInfo, TargetInfo } from './agent.js';
+import type { ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdDeleteResult, LdInfo, LockInfo, PairInfo, PoolInfo, RaidType, SnapshotInfo, TargetInfo } from './agent.js';
 export type { SnapshotInfo } from './agent.js';
 import { Controllers } from './controllers.js';
 import type { HostPort } from './controllers.js';
@@ -59,6 +60,12 @@ export const DEFAULT_PORTALS = [
   { host: '127.0.0.1', port: 3261 },
 ];
 
+/** A device a front end's client holds, and who that is in words ("NBD client 127.0.0.1:5000"). */
+export interface OpenHandle {
+  device: BlockDevice;
+  holder: string;
+}
+
 /** What the array asks of its protocol front ends when controllers or ports change. */
 export interface FrontEndHooks {
   portDown(host: string, port: number): void;
@@ -74,6 +81,10 @@ export interface FrontEndHooks {
 }
 
 const NAME_RE = /^[A-Za-z0-9_.:-]{1,32}$/;
+/** Meta key: the next LD identity (NAA designator and serial); identities are never handed out twice. */
+const IDENTITY_KEY = 'ld_identity_next';
+/** Identities of arrays made before the counter were LD numbers, all below this. */
+const LEGACY_IDENTITY_LIMIT = 0x10000;
 /** Metadata key (under fe/) of the target's mutual CHAP credentials. */
 const MUTUAL_CHAP_KEY = 'iscsi/mutual-chap';
 /** The solution reserved volume's fixed size. */
@@ -156,6 +167,9 @@ export class KuraArray implements ArrayAgent {
   readonly qos = new QosScheduler();
   readonly controllers: Controllers;
   private frontEnds: FrontEndHooks[] = [];
+  private sessionSources: Array<() => OpenHandle[]> = [];
+  /** The LD behind each device handed to a front end (to tell whose sessions hold an LD). */
+  private readonly deviceLds = new WeakMap<BlockDevice, LogicalDisk>();
   readonly configLock: ConfigLock;
   private readonly replicator: Replicator;
   private readonly pairs: PairService;
@@ -177,6 +191,11 @@ export class KuraArray implements ArrayAgent {
       this.serial = serial;
     }
     this.name = engine.store.getMeta('array_name') ?? `kura-${this.serial.slice(0, 6)}`;
+    if (engine.store.getMeta(IDENTITY_KEY) === undefined) {
+      // Before the counter, an LD's identity was its (reused) number: an array made
+      // then starts above every number it can have given out.
+      engine.store.setMeta(IDENTITY_KEY, String(this.isNew ? 0 : LEGACY_IDENTITY_LIMIT));
+    }
     engine.onEvent((e) => this.onEngineEvent(e));
     this.replicator = new Replicator(engine.store, { commit: () => engine.commit(), ld: (id) => engine.lds.get(id), event: (e) => this.pairs.onReplicationEvent(e) });
     this.pairs = new PairService(this.replicator, {
@@ -197,12 +216,32 @@ export class KuraArray implements ArrayAgent {
     fs.mkdirSync(dir, { recursive: true });
     try {
       const array = new KuraArray(opts.dataDir, BlockEngine.open(dir), opts.portals ?? DEFAULT_PORTALS);
+      await array.enforceAccessModes();
       // Copies the last run left resume in the background.
       await array.replicator.start();
       return array;
     } catch (e) {
       if (e instanceof KuraError) throw e;
       throw new KuraError('KURA-E2001', 'EIO', `The array in ${opts.dataDir} cannot be opened: ${(e as Error).message}.`, 'Check that the data directory is readable and not used by another kura process.');
+    }
+  }
+
+  /**
+   * Snapshots (ESVs) are read-only whatever the store says: metadata written by a
+   * Kura that did not keep the access mode (every ESV came back writable after a
+   * restart) is corrected here, durably, before any front end serves the LD.
+   */
+  private async enforceAccessModes(): Promise<void> {
+    const fixed: string[] = [];
+    for (const l of this.engine.lds.values()) {
+      if (attrsOf(l).esv && !l.readOnly) {
+        await this.engine.setReadOnly(l, true);
+        fixed.push(l.name);
+      }
+    }
+    if (fixed.length > 0) {
+      // On the next turn, so that the opener can subscribe to events first.
+      setImmediate(() => this.emit({ id: 'KURA-W2500', severity: 'warning', source: 'array', text: `${fixed.length} snapshot(s) (${fixed.join(', ')}) were stored as writable by an earlier version and are read-only again. Writes made to them while they were writable remain in them.` }));
     }
   }
 
@@ -430,7 +469,7 @@ export class KuraArray implements ArrayAgent {
       raid: l.pool.raid as RaidType,
       state: l.pool.state === 'offline' ? 'offline' : 'ready',
       capacityAllocation: 'virtual',
-      accessMode: l.readOnly ? 'ReadOnly' : 'ReadWrite',
+      accessMode: this.accessMode(l),
       currentOwner: current,
       defaultOwner: owner,
       purpose: purposeOf(attrsOf(l)),
@@ -443,6 +482,13 @@ export class KuraArray implements ArrayAgent {
       serial: l.rec.serial,
       created: l.rec.created,
     };
+  }
+
+  /** What a host may do with the LD now: snapshots are read-only, an RV follows its pair's RV access. */
+  private accessMode(l: LogicalDisk): LdInfo['accessMode'] {
+    if (l.readOnly) return 'ReadOnly';
+    const rv = this.pairs.rvAccess(l);
+    return rv === 'nr' ? 'NotReady' : rv === 'ro' ? 'ReadOnly' : 'ReadWrite';
   }
 
   listLds(): LdInfo[] {
@@ -463,22 +509,34 @@ export class KuraArray implements ArrayAgent {
       if (req.attr !== undefined && req.attr !== 'ssv') {
         throw new KuraError('KURA-E2032', 'EINVAL', `LD attribute ${JSON.stringify(req.attr)} is not known.`, 'Give --attr ssv for the solution reserved volume, or no attribute.');
       }
+      let reserve = true;
       if (req.attr === 'ssv') {
         if (this.ssv()) throw new KuraError('KURA-E2033', 'EEXIST', `The array already has a solution reserved volume (${this.ssv()!.name}).`, 'An array has one SSV; use the existing one.');
         attrs.ssv = true;
         size = SSV_SIZE;
+        // Reserving 4 GiB in a pool without them would fill it to its last chunk (and fail there).
+        const free = (pool.capacityChunks - pool.usedChunks) * pool.chunkSize;
+        if (free < SSV_SIZE) {
+          if (!req.force) {
+            throw new KuraError('KURA-E2506', 'ENOSPC', `Pool ${pool.name} has ${humanSize(free)} free; the solution reserved volume needs ${humanSize(SSV_SIZE)}.`, `Expand the pool (kura pool expand ${pool.name} --size SIZE) or choose a larger one; --force creates the SSV anyway, without reserving its space.`);
+          }
+          reserve = false;
+        }
       }
       const defaults = this.poolQosDefaults(pool);
       if (!attrs.ssv && (defaults.upper > 0 || defaults.lower > 0)) attrs.qos = defaults;
       const ld = await this.newLd(name, pool, size, attrs);
       if (attrs.qos) this.qos.setLimits(String(ld.rec.id), attrs.qos);
-      if (attrs.ssv) {
+      if (attrs.ssv && reserve) {
         try {
           await this.engine.preallocate(ld);
         } catch (e) {
           await this.engine.deleteLd(ld);
           throw e;
         }
+      }
+      if (attrs.ssv && !reserve) {
+        this.emit({ id: 'KURA-W2507', severity: 'warning', source: `ld/${ld.name}`, text: `Solution reserved volume ${ld.name} created by force in pool ${pool.name}, which had ${humanSize(ld.pool.capacityChunks * ld.pool.chunkSize - ld.pool.usedChunks * ld.pool.chunkSize)} free: its ${humanSize(SSV_SIZE)} are not reserved. Expand the pool.` });
       }
       return this.ldInfo(ld);
     });
@@ -490,10 +548,18 @@ export class KuraArray implements ArrayAgent {
     }
   }
 
-  /** Creates the LD record with a fresh number and identity; `source` makes it share that LD's map. */
+  /**
+   * Creates the LD record with a fresh number and identity; `source` makes it share
+   * that LD's map. The number is a slot (the seed's LDN: the lowest free one, so a
+   * deleted LD's number comes back); the identity hosts know the LU by (NAA
+   * designator, serial) comes from a stored counter and never comes back, so a host
+   * that held a deleted LD can tell that the LD now at its LUN is another one.
+   */
   private newLd(name: string, pool: Pool, size: number, attrs: LdAttrs, source?: LogicalDisk, readOnly = false): Promise<LogicalDisk> {
     const number = lowestFree([...this.engine.lds.values()].map((l) => l.rec.number));
-    const numHex = number.toString(16).padStart(16, '0');
+    const identity = Number(this.engine.store.getMeta(IDENTITY_KEY) ?? LEGACY_IDENTITY_LIMIT);
+    // Stored before the LD exists: a failed or interrupted create leaves a gap, never a reuse.
+    this.engine.store.setMeta(IDENTITY_KEY, String(identity + 1));
     return this.engine.createLd(
       {
         number,
@@ -501,13 +567,17 @@ export class KuraArray implements ArrayAgent {
         pool,
         capacity: size,
         defaultOwner: number % CONTROLLERS.length,
-        naa: `6${KURA_OUI}${this.serial.slice(0, 9)}${numHex}`,
-        serial: `${this.serial}${number.toString(16).padStart(4, '0')}`,
+        naa: `6${KURA_OUI}${this.serial.slice(0, 9)}${identity.toString(16).padStart(16, '0')}`,
+        serial: `${this.serial}${identity.toString(16).padStart(4, '0')}`,
         attrs: attrs as Record<string, unknown>,
       },
       source,
       readOnly,
-    );
+    ).then((ld) => {
+      // Without host entries every LD is a LUN: initiators re-read their LUNs.
+      if (this.hosts.open) this.lunsChangedAfter(() => undefined);
+      return ld;
+    });
   }
 
   private ssv(): LogicalDisk | undefined {
@@ -677,7 +747,32 @@ export class KuraArray implements ArrayAgent {
     });
   }
 
-  deleteLd(ref: string | number, opts: { fcvforce?: boolean; force?: boolean } = {}): Promise<void> {
+  /** Host LUNs that map the LD. */
+  private mappingsOf(l: LogicalDisk): Array<{ host: string; lun: number }> {
+    const out: Array<{ host: string; lun: number }> = [];
+    for (const h of this.hosts.list()) for (const [lun, n] of h.luns) if (n === l.rec.number) out.push({ host: h.name, lun });
+    return out.sort((a, b) => a.host.localeCompare(b.host) || a.lun - b.lun);
+  }
+
+  /** Who has the LD open on a front end now (NBD clients in transmission, iSCSI sessions that used its LU). */
+  sessionsOf(l: LogicalDisk): string[] {
+    const out = new Set<string>();
+    for (const src of this.sessionSources) for (const h of src()) if (this.deviceLds.get(h.device) === l) out.add(h.holder);
+    return [...out].sort();
+  }
+
+  /** Front ends report the LD devices their clients hold (an LD's deletion asks them). */
+  registerSessionSource(fn: () => OpenHandle[]): void {
+    this.sessionSources.push(fn);
+  }
+
+  /**
+   * Deletes an LD. One that a host entry maps, or that NBD clients or iSCSI sessions
+   * have open, is refused unless `force`, which unmaps it and says what it unmapped and
+   * whom it cut off. Those clients then get an error for the LD that is gone (NBD
+   * ESHUTDOWN, iSCSI LOGICAL UNIT NOT SUPPORTED), never the data of a later LD.
+   */
+  deleteLd(ref: string | number, opts: { fcvforce?: boolean; force?: boolean } = {}): Promise<LdDeleteResult> {
     return this.config(async () => {
       const ld = this.ld(ref);
       const a = attrsOf(ld);
@@ -699,14 +794,35 @@ export class KuraArray implements ArrayAgent {
           throw new KuraError('KURA-E2038', 'EBUSY', `The solution reserved volume is needed by ${users} snapshot(s) or clone(s).`, 'Delete them first; --force is accepted only when the SSV is faulty.');
         }
       }
+      const unmapped = this.mappingsOf(ld);
+      const sessions = this.sessionsOf(ld);
+      if (!opts.force && unmapped.length > 0) {
+        const where = unmapped.map((m) => `host ${m.host} LUN ${m.lun}`).join(', ');
+        throw new KuraError('KURA-E2501', 'EBUSY', `LD ${ld.name} is mapped to ${where}; a host may be using it.`, `Unmap it first (kura host unmap HOST LUN), or give --force to unmap it and delete it.`);
+      }
+      if (!opts.force && sessions.length > 0) {
+        throw new KuraError('KURA-E2502', 'EBUSY', `LD ${ld.name} is open: ${sessions.join('; ')}.`, 'Disconnect those clients first, or give --force to delete it under them (they get an error for every later request).');
+      }
       this.hosts.unmapLd(ld.rec.number);
       this.qos.remove(String(ld.rec.id));
       const source = a.fcv ? this.allLds().find((l) => l.rec.id === a.fcv!.source) : undefined;
       await this.engine.deleteLd(ld);
+      // Reservations belong to the LU that is gone.
+      this.setFrontEndState(`pr/${ld.rec.id}`, undefined);
       if (source && this.clonesOf(source).length === 0 && attrsOf(source).fev) {
         delete attrsOf(source).fev;
         await this.engine.updateLd(source);
       }
+      if (unmapped.length > 0 || sessions.length > 0) {
+        const what = [
+          ...(unmapped.length > 0 ? [`unmapped from ${unmapped.map((m) => `host ${m.host} LUN ${m.lun}`).join(', ')}`] : []),
+          ...(sessions.length > 0 ? [`cut off ${sessions.join('; ')}`] : []),
+        ];
+        this.emit({ id: 'KURA-W2503', severity: 'warning', source: `ld/${ld.name}`, text: `LD ${ld.name} deleted by force: ${what.join('; ')}.` });
+      }
+      // Initiators re-read their LUNs: the LD's LUN is gone (REPORTED LUNS DATA HAS CHANGED).
+      this.lunsChangedAfter(() => undefined);
+      return { name: ld.name, number: ld.rec.number, unmapped, sessions };
     });
   }
 
@@ -903,6 +1019,7 @@ export class KuraArray implements ArrayAgent {
     return this.config(() => {
       const h = this.hosts.get(host);
       const ld = this.ld(ldRef);
+      this.pairs.refuseMap(ld);
       const chosen = lun ?? lowestFree(h.luns.keys());
       return this.lunsChangedAfter(() => this.hostInfo(this.hosts.map(host, chosen, ld.rec.number)));
     });
@@ -954,7 +1071,9 @@ export class KuraArray implements ArrayAgent {
 
   /** An LD's data path as front ends serve it (with I/O control). */
   deviceOf(l: LogicalDisk): BlockDevice {
-    return new QosDevice(this.replicator.device(l), this.qos, String(l.rec.id));
+    const d = new QosDevice(this.replicator.device(l), this.qos, String(l.rec.id));
+    this.deviceLds.set(d, l);
+    return d;
   }
 
   /** ALUA target port groups of an LD, with their states now. */

@@ -12,7 +12,7 @@ import { LogicalUnit } from '../scsi/logical-unit.js';
 import { ASC_ASYMMETRIC_ACCESS_STATE_CHANGED, ASC_CAPACITY_DATA_HAS_CHANGED, ASC_REPORTED_LUNS_DATA_HAS_CHANGED } from '../scsi/sense.js';
 import { ScsiTarget } from '../scsi/target.js';
 import type { ItNexus, PrStore } from '../scsi/types.js';
-import type { KuraArray } from './array.js';
+import type { KuraArray, OpenHandle } from './array.js';
 
 export const PRODUCT = 'Kura LD';
 export const VENDOR = 'KURA';
@@ -78,6 +78,21 @@ export class IscsiFrontEnd {
       },
       authChanged: () => this.refreshChap(),
     });
+    array.registerSessionSource(() => this.openUnits());
+  }
+
+  /** Each LU's device with the live sessions that have sent it commands (an LD's deletion asks). */
+  private openUnits(): OpenHandle[] {
+    const live = new Map<string, SessionInfo>();
+    for (const s of this.server.sessions()) live.set(`${s.initiatorName},i,0x${s.isid}`, s);
+    const out: OpenHandle[] = [];
+    for (const e of this.units.values()) {
+      for (const key of e.lu.ua.known()) {
+        const s = live.get(key.slice(0, key.lastIndexOf('|')));
+        if (s) out.push({ device: e.lu.device, holder: `iSCSI initiator ${s.initiatorName} (ISID ${s.isid}, TSIH ${s.tsih})` });
+      }
+    }
+    return out;
   }
 
   /** Host entries and their initiators decide who must authenticate: re-read them. */

@@ -4,7 +4,7 @@
 // src/block/replication.ts.
 import { KuraError } from '../errors.js';
 import type { LogicalDisk } from '../block/logical-disk.js';
-import type { Pair, ReplicationEvent, Replicator } from '../block/replication.js';
+import type { Pair, ReplicationEvent, Replicator, RvAccess } from '../block/replication.js';
 import type { ArrayEvent, PairInfo } from './agent.js';
 import type { LicenseTable } from './licenses.js';
 
@@ -30,6 +30,11 @@ export class PairService {
   attribute(l: LogicalDisk): 'IV' | 'MV' | 'RV' {
     const { asMv, asRv } = this.rep.rolesOf(l);
     return asRv ? 'RV' : asMv.length > 0 ? 'MV' : 'IV';
+  }
+
+  /** The RV access of the pair whose RV this LD is; undefined for an LD that is no RV. */
+  rvAccess(l: LogicalDisk): RvAccess | undefined {
+    return this.rep.rolesOf(l).asRv?.state.rvAccess;
   }
 
   info(p: Pair): PairInfo {
@@ -156,6 +161,18 @@ export class PairService {
       this.deps.emit({ id: 'KURA-W2342', severity: 'warning', source: `pair/${p.mv.name}/${p.rv.name}`, text: `Pair ${p.mv.name} → ${p.rv.name} deleted with a copy unfinished: ${target} holds a partial copy.` });
     }
     return before;
+  }
+
+  /**
+   * An RV is never mapped to a host: the pair's copies would overwrite it under the
+   * host. The same rule as create's refusal of a mapped RV (KURA-E2305), from the
+   * other side; it holds in every pair state, separated included.
+   */
+  refuseMap(l: LogicalDisk): void {
+    const p = this.rep.rolesOf(l).asRv;
+    if (p) {
+      throw new KuraError('KURA-E2505', 'EBUSY', `LD ${l.name} is the RV of replication pair ${p.mv.name} → ${p.rv.name} and cannot be mapped to a host: the pair's copies would overwrite it under the host.`, `Map the MV (${p.mv.name}) instead, or delete the pair first (kura pair delete ${p.mv.name} ${p.rv.name}).`);
+    }
   }
 
   /** An LD in a pair cannot be deleted. */

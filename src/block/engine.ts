@@ -78,7 +78,9 @@ export class BlockEngine {
     this.dir = dir;
     this.store = store;
     this.nextPage = store.maxPageId() + 1;
-    this.nextLdId = store.maxLdId() + 1;
+    // Internal LD ids are never reused: state keyed by an id (reservations, pairs)
+    // must not pass to a later LD. The counter covers ids of LDs deleted since.
+    this.nextLdId = Math.max(store.maxLdId() + 1, Number(store.getMeta(NEXT_LD_ID_KEY) ?? 0));
   }
 
   /** Opens (or creates) the engine in `dir` (the array's data directory). */
@@ -187,7 +189,9 @@ export class BlockEngine {
         attrs: JSON.parse(row.attrs) as Record<string, unknown>,
       };
       const top = topFromBlob(row.top, LogicalDisk.topLength(row.capacity, pool.chunkSize));
-      this.lds.set(row.id, new LogicalDisk(rec, pool, top, this.ldHooks()));
+      const ld = new LogicalDisk(rec, pool, top, this.ldHooks());
+      ld.readOnly = row.read_only === 1;
+      this.lds.set(row.id, ld);
     }
   }
 
@@ -232,7 +236,7 @@ export class BlockEngine {
       batch.newLds.push(ldRow(ld));
       ld.topDirty = false;
     }
-    for (const ld of this.updatedLds) if (!ld.deleted) batch.ldUpdates.push({ id: ld.rec.id, capacity: ld.rec.capacity, attrs: JSON.stringify(ld.rec.attrs) });
+    for (const ld of this.updatedLds) if (!ld.deleted) batch.ldUpdates.push({ id: ld.rec.id, capacity: ld.rec.capacity, attrs: JSON.stringify(ld.rec.attrs), readOnly: ld.readOnly ? 1 : 0 });
     const updated = [...this.updatedLds];
     this.updatedLds.clear();
     for (const ld of this.lds.values()) {
@@ -383,8 +387,11 @@ export class BlockEngine {
     const pool = source ? source.pool : spec.pool;
     const top = new Uint32Array(LogicalDisk.topLength(spec.capacity, pool.chunkSize));
     if (source) this.shareMap(source, top);
+    const id = this.nextLdId++;
+    // Stored before the LD's row can be: a crash leaves a gap, never a reused id.
+    this.store.setMeta(NEXT_LD_ID_KEY, String(this.nextLdId));
     const rec: LdRecord = {
-      id: this.nextLdId++,
+      id,
       number: spec.number,
       name: spec.name,
       capacity: spec.capacity,
@@ -429,6 +436,12 @@ export class BlockEngine {
     await this.commit();
   }
 
+  /** Makes an LD read-only (or read-write) durably, before this returns. */
+  async setReadOnly(ld: LogicalDisk, readOnly: boolean): Promise<void> {
+    ld.readOnly = readOnly;
+    await this.updateLd(ld);
+  }
+
   /** Records changed attributes of an LD in the next commit, and commits. */
   async updateLd(ld: LogicalDisk): Promise<void> {
     this.updatedLds.add(ld);
@@ -470,6 +483,9 @@ export class BlockEngine {
   }
 }
 
+/** Meta key: the next internal LD id (ids of deleted LDs are not handed out again). */
+const NEXT_LD_ID_KEY = 'ld_id_next';
+
 /** Set by close(), cleared at open: its absence at open means the last run did not end cleanly. */
 const CLEAN_SHUTDOWN_KEY = 'clean_shutdown';
 
@@ -490,6 +506,7 @@ function ldRow(ld: LogicalDisk): LdRow {
     created: r.created,
     attrs: JSON.stringify(r.attrs),
     top: topToBlob(ld.top),
+    read_only: ld.readOnly ? 1 : 0,
   };
 }
 

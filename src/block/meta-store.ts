@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS ld (
   id INTEGER PRIMARY KEY, number INTEGER NOT NULL UNIQUE, name TEXT NOT NULL UNIQUE,
   pool_id INTEGER NOT NULL, capacity INTEGER NOT NULL, block_size INTEGER NOT NULL,
   default_owner INTEGER NOT NULL, naa TEXT NOT NULL, serial TEXT NOT NULL, created TEXT NOT NULL,
-  attrs TEXT NOT NULL DEFAULT '{}', top BLOB NOT NULL);
+  attrs TEXT NOT NULL DEFAULT '{}', top BLOB NOT NULL, read_only INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS map_page (
   id INTEGER PRIMARY KEY, pool_id INTEGER NOT NULL, refcount INTEGER NOT NULL, entries BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS chunk_ref (
@@ -70,6 +70,8 @@ export interface LdRow {
   created: string;
   attrs: string;
   top: Buffer;
+  /** 1: the LD refuses writes (a snapshot); part of the row so that it survives restarts. */
+  read_only: number;
 }
 export interface PageRow {
   id: number;
@@ -89,8 +91,8 @@ export interface MetaBatch {
   deletedLds: number[];
   /** LDs created since the last commit, written with the page refcounts they take. */
   newLds: LdRow[];
-  /** Changed LD definitions (capacity, attributes). */
-  ldUpdates: Array<{ id: number; capacity: number; attrs: string }>;
+  /** Changed LD definitions (capacity, attributes, access). */
+  ldUpdates: Array<{ id: number; capacity: number; attrs: string; readOnly: number }>;
 }
 
 export function emptyBatch(): MetaBatch {
@@ -99,6 +101,15 @@ export function emptyBatch(): MetaBatch {
 
 export function batchIsEmpty(b: MetaBatch): boolean {
   return b.pages.length === 0 && b.pageRefs.length === 0 && b.deletedPages.length === 0 && b.chunks.length === 0 && b.tops.length === 0 && b.deletedLds.length === 0 && b.newLds.length === 0 && b.ldUpdates.length === 0;
+}
+
+/**
+ * Brings a store made by an older Kura up to this schema. Columns added later get
+ * defaults; the array corrects what a default cannot know (which LDs are snapshots).
+ */
+function migrate(db: Database.Database): void {
+  const cols = new Set((db.prepare('PRAGMA table_info(ld)').all() as Array<{ name: string }>).map((c) => c.name));
+  if (!cols.has('read_only')) db.exec('ALTER TABLE ld ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0');
 }
 
 export class MetaStore {
@@ -111,6 +122,7 @@ export class MetaStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       this.db.exec(SCHEMA);
+      migrate(this.db);
       const v = this.getMeta('schema_version');
       if (v === undefined) this.setMeta('schema_version', String(SCHEMA_VERSION));
     }
@@ -125,8 +137,8 @@ export class MetaStore {
           deleteChunk: db.prepare('DELETE FROM chunk_ref WHERE pool_id = ? AND chunk = ?'),
           updateTop: db.prepare('UPDATE ld SET top = ? WHERE id = ?'),
           deleteLd: db.prepare('DELETE FROM ld WHERE id = ?'),
-          insertLd: db.prepare('INSERT INTO ld (id, number, name, pool_id, capacity, block_size, default_owner, naa, serial, created, attrs, top) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
-          updateLd: db.prepare('UPDATE ld SET capacity = ?, attrs = ? WHERE id = ?'),
+          insertLd: db.prepare('INSERT INTO ld (id, number, name, pool_id, capacity, block_size, default_owner, naa, serial, created, attrs, top, read_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+          updateLd: db.prepare('UPDATE ld SET capacity = ?, attrs = ?, read_only = ? WHERE id = ?'),
           setHwm: db.prepare('UPDATE pool SET hwm = ? WHERE id = ?'),
         };
   }
@@ -183,9 +195,9 @@ export class MetaStore {
       // Deleted LDs go first: a new LD may reuse a deleted one's number or name in the same commit.
       for (const id of b.deletedLds) s.deleteLd.run(id);
       for (const l of b.newLds) {
-        s.insertLd.run(l.id, l.number, l.name, l.pool_id, l.capacity, l.block_size, l.default_owner, l.naa, l.serial, l.created, l.attrs, l.top);
+        s.insertLd.run(l.id, l.number, l.name, l.pool_id, l.capacity, l.block_size, l.default_owner, l.naa, l.serial, l.created, l.attrs, l.top, l.read_only);
       }
-      for (const u of b.ldUpdates) s.updateLd.run(u.capacity, u.attrs, u.id);
+      for (const u of b.ldUpdates) s.updateLd.run(u.capacity, u.attrs, u.readOnly, u.id);
       for (const p of b.pages) s.upsertPage.run(p.id, p.poolId, p.refcount, p.entries);
       for (const p of b.pageRefs) s.setPageRef.run(p.refcount, p.id);
       for (const id of b.deletedPages) s.deletePage.run(id);

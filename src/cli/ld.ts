@@ -1,6 +1,6 @@
 // kura ld ..., kura clone ...
 import type { Command } from 'commander';
-import type { LdInfo, PoolInfo } from '../array/agent.js';
+import type { LdDeleteResult, LdInfo, PoolInfo } from '../array/agent.js';
 import { CliArgError, hex4, humanSize, intArg, necCapacity, sizeArg } from './units.js';
 import { enc } from './context.js';
 import type { CliContext } from './context.js';
@@ -42,13 +42,15 @@ export function registerLd(program: Command, ctx: CliContext): void {
     .requiredOption('--pool <pool>', 'pool name or number')
     .option('--size <size>', 'virtual capacity, e.g. 10GiB')
     .option('--attr <attr>', '"ssv": the solution reserved volume (fixed 4 GiB)')
-    .action(async (name: string, o: { pool: string; size?: string; attr?: string }) => {
+    .option('--force', 'with --attr ssv: create it even in a pool with less than 4 GiB free (not reserved)')
+    .action(async (name: string, o: { pool: string; size?: string; attr?: string; force?: boolean }) => {
       const body: Record<string, unknown> = { name, pool: o.pool };
       if (o.size === undefined && o.attr === undefined) {
         throw new CliArgError('KURA-E5008', `ld create ${name} needs --size.`, 'Give the virtual capacity, e.g. --size 10GiB (only --attr ssv takes no size).');
       }
       if (o.size !== undefined) body['size'] = sizeArg(o.size, '--size');
       if (o.attr !== undefined) body['attr'] = o.attr;
+      if (o.force) body['force'] = true;
       const l = await ctx.client().call<LdInfo>('POST', '/lds', body);
       print(ctx.json(), l, () => ldDetails(l));
     });
@@ -101,13 +103,20 @@ export function registerLd(program: Command, ctx: CliContext): void {
   ld.command('delete <ld>')
     .description('delete an LD')
     .option('--fcvforce', 'confirm deleting a fast clone (FCV)')
-    .option('--force', 'delete a faulty SSV that snapshots still use')
+    .option('--force', 'delete an LD that hosts map or clients have open (unmaps it and says what), or a faulty SSV that snapshots still use')
     .action(async (ref: string, o: { fcvforce?: boolean; force?: boolean }) => {
       const q = new URLSearchParams();
       if (o.fcvforce) q.set('fcvforce', 'true');
       if (o.force) q.set('force', 'true');
-      await ctx.client().call('DELETE', `/lds/${enc(ref)}${q.size ? `?${q}` : ''}`);
-      print(ctx.json(), { deleted: ref }, () => `LD ${ref} deleted.`);
+      const done = await ctx.client().call<LdDeleteResult | undefined>('DELETE', `/lds/${enc(ref)}${q.size ? `?${q}` : ''}`);
+      if (!done) return print(ctx.json(), { deleted: ref }, () => `LD ${ref} deleted.`);
+      print(ctx.json(), { deleted: ref, unmapped: done.unmapped, sessions: done.sessions }, () =>
+        [
+          `LD ${ref} deleted.`,
+          ...done.unmapped.map((m) => `Unmapped from host ${m.host} LUN ${m.lun}.`),
+          ...done.sessions.map((s) => `Cut off: ${s} (it gets an error for every later request).`),
+        ].join('\n'),
+      );
     });
 
   const clone = program.command('clone').description('fast clones (FEV/FCV)');

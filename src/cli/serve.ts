@@ -112,6 +112,7 @@ export async function serve(o: ServeOptions): Promise<void> {
       const n = new NbdServer({ exports: array.nbdExports(), tls: { mode: nbdTls, psk: (id) => array.nbdPsk(id) }, log });
       nbdServer = n;
       array.onAccessChanged(() => n.revalidate());
+      array.registerSessionSource(() => n.openDevices().map((d) => ({ device: d.device, holder: `NBD client ${d.peer}${d.identity ? ` (host ${d.identity})` : ''}` })));
       await n.listen(o.nbd.host, o.nbd.port);
     }
     phase = `the iSCSI portals ${o.portals.map(formatHostPort).join(', ')} (--iscsi)`;

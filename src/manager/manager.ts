@@ -117,10 +117,11 @@ export class Manager {
     if (route.method !== 'GET' && !route.lockExempt) this.opts.agent.checkLock(owner);
     const out = await route.handler({ params, query, body, owner });
     const status = route.status ?? 200;
-    if (status === 204) {
+    // A 204 route that has something to tell this time (a forced LD delete) answers 200 with it.
+    if (status === 204 && out === undefined) {
       res.writeHead(204);
       res.end();
-    } else sendJson(res, status, out);
+    } else sendJson(res, status === 204 ? 200 : status, out);
   }
 
   listen(host: string, port: number): Promise<void> {

@@ -125,12 +125,13 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
       pool: { type: 'string', required: true, description: 'pool name or number' },
       size: { type: 'size', description: 'virtual capacity (required except for the SSV)' },
       attr: { type: 'string', description: '"ssv" for the solution reserved volume' },
+      force: { type: 'boolean', description: 'create the SSV even in a pool with less than 4 GiB free (its space is then not reserved)' },
     },
     handler: async ({ body }) => {
       if (body['size'] === undefined && body['attr'] !== 'ssv') {
         throw new KuraError('KURA-E4012', 'EINVAL', 'The field "size" is required.', 'Give size: the virtual capacity, e.g. "10GiB".');
       }
-      const l = await agent.createLd({ name: body['name'] as string, pool: body['pool'] as string, size: (body['size'] as number | undefined) ?? 0, attr: body['attr'] as string | undefined });
+      const l = await agent.createLd({ name: body['name'] as string, pool: body['pool'] as string, size: (body['size'] as number | undefined) ?? 0, attr: body['attr'] as string | undefined, force: body['force'] as boolean | undefined });
       changed('KURA-I4010', `ld/${l.name}`, `LD ${l.name} (${hex4(l.number)}h) created in pool ${l.pool} (${bytesText(l.capacity)}).`);
       return l;
     },
@@ -152,16 +153,19 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
     method: 'DELETE',
     path: '/api/v1/lds/{ref}',
     tag: 'lds',
-    summary: 'Delete a logical disk (?fcvforce=true for a fast clone, ?force=true for a faulty SSV)',
+    summary: 'Delete a logical disk (refused while mapped or open unless ?force=true, which answers 200 with what it unmapped and cut off; ?fcvforce=true for a fast clone)',
     status: 204,
     query: {
       fcvforce: { type: 'boolean', description: 'confirm deleting a fast clone (FCV)' },
-      force: { type: 'boolean', description: 'delete a faulty SSV that snapshots still use' },
+      force: { type: 'boolean', description: 'unmap the LD from every host and delete it under open sessions (the answer lists them); also deletes a faulty SSV that snapshots still use' },
     },
     handler: async ({ params, query }) => {
       const l = agent.getLd(ref(params['ref']!));
-      await agent.deleteLd(l.number, { fcvforce: query['fcvforce'] === true, force: query['force'] === true });
+      const force = query['force'] === true;
+      const done = await agent.deleteLd(l.number, { fcvforce: query['fcvforce'] === true, force });
       changed('KURA-I4012', `ld/${l.name}`, `LD ${l.name} deleted.`);
+      // A forced delete tells what it did; a plain one has nothing to tell (204).
+      return force ? done : undefined;
     },
   });
 

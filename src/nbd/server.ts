@@ -108,6 +108,16 @@ export class NbdServer {
     for (const c of this.conns) c.revalidate();
   }
 
+  /** Devices clients hold in transmission, and who holds them (an LD's deletion asks). */
+  openDevices(): Array<{ device: BlockDevice; peer: string; identity: string | null }> {
+    const out: Array<{ device: BlockDevice; peer: string; identity: string | null }> = [];
+    for (const c of this.conns) {
+      const h = c.held();
+      if (h) out.push(h);
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     for (const c of this.conns) c.destroy();
@@ -190,6 +200,13 @@ class NbdConnection {
       this.destroy();
     }
   };
+
+  /** The device this connection serves, once in transmission. */
+  held(): { device: BlockDevice; peer: string; identity: string | null } | undefined {
+    if (this.state !== 'transmission' || !this.dev) return undefined;
+    const a = this.sock.remoteAddress;
+    return { device: this.dev, peer: a === undefined ? 'a local socket' : `${a}:${this.sock.remotePort}`, identity: this.peer.identity };
+  }
 
   destroy(): void {
     if (this.state === 'closed') return;

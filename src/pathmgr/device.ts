@@ -146,12 +146,46 @@ export class MultipathDevice implements BlockDevice {
     });
   }
 
+  /**
+   * Checks that the path's LUN still holds this device's logical unit (VPD 0x83):
+   * asked after a unit attention that may mean another LU took the LUN (power on or
+   * reset, REPORTED LUNS DATA HAS CHANGED, INQUIRY DATA HAS CHANGED) and before a
+   * recovered path carries I/O again. A path whose LUN holds another LU, or none,
+   * leaves use for good. False when it did.
+   */
+  async verifyIdentity(p: Path): Promise<boolean> {
+    if (p.identityLost) return false;
+    let r: CommandResult;
+    try {
+      r = await p.session.command({ lun: p.lun, cdb: S.cdb.inquiryVpd(0x83), readLength: 1024, timeoutMs: this.hooks.settings().commandTimeoutMs });
+    } catch {
+      // A transport failure is the path's own, handled by the I/O or the patrol.
+      return true;
+    }
+    let now: string | undefined;
+    if (r.status === S.GOOD) {
+      now = S.parseDeviceIdentification(r.dataIn)?.id;
+      if (now === this.id) return true;
+    } else {
+      const sense = S.parseSense(r.sense);
+      // INQUIRY is answered despite unit attentions; our LU answered this page before, so ILLEGAL REQUEST means it is gone.
+      if (sense?.key !== 0x05) return true;
+    }
+    p.identityLost = true;
+    this.hooks.event('error', 'KURA-E2510', `${this.name}: path ${p.number} (${p.portal}) LUN ${p.lun} no longer reaches logical unit ${this.id}: it holds ${now ?? 'no logical unit'}; the path is out of use for good (no I/O of ${this.name} goes to another LU)`);
+    if (p.state !== 'unavailable') this.setPathState(p, 'unavailable', `the logical unit at LUN ${p.lun} is no longer ${this.id}`);
+    return false;
+  }
+
   /** Runs one command with failover; returns the GOOD result or throws a KuraError. */
   async execute(io: Io, onlyPath?: Path): Promise<CommandResult> {
     let noPathSince = 0;
     let attempts = 0;
     let delay = 0;
     for (;;) {
+      if (this.paths.length > 0 && this.paths.every((x) => x.identityLost)) {
+        throw new KuraError('KURA-E2511', 'EIO', `${this.name}: logical unit ${this.id} is gone from the array (its LUN holds another logical unit, or none); I/O to ${this.name} fails`, 'The LD was deleted on the array: stop using this device; kura path show lists the devices there are now.');
+      }
       const p = onlyPath ?? this.selector.pick(this.paths);
       if (!p || (onlyPath && !onlyPath.usable)) {
         if (onlyPath) throw new KuraError('KURA-E7008', 'EIO', `${this.name}: path ${onlyPath.number} is ${onlyPath.state}`, 'Pick a path that is in use or active (kura path show).');
@@ -202,6 +236,10 @@ export class MultipathDevice implements BlockDevice {
         if (sense.key === 0x06) {
           // Unit attention: reported once per I_T nexus; ALUA changes make us re-read the states.
           if (sense.asc === 0x2a && (sense.ascq === 0x06 || sense.ascq === 0x07)) void this.refreshAlua();
+          // Another LU may now sit at this LUN: the command is not retried on it unless it is still ours.
+          if (sense.asc === 0x29 || (sense.asc === 0x3f && (sense.ascq === 0x0e || sense.ascq === 0x03))) {
+            if (!(await this.verifyIdentity(p)) && onlyPath) throw new KuraError('KURA-E2511', 'EIO', `${this.name}: path ${p.number} no longer reaches logical unit ${this.id}`, 'Use another path (kura path show).');
+          }
           continue;
         }
         if (sense.key === 0x02 && sense.asc === 0x04 && sense.ascq >= 0x0a && sense.ascq <= 0x0c) {
@@ -217,6 +255,8 @@ export class MultipathDevice implements BlockDevice {
           delay = 20;
           continue;
         }
+        // LOGICAL UNIT NOT SUPPORTED: the LU left this LUN (an LD deleted); other paths may still reach it.
+        if (sense.key === 0x05 && sense.asc === 0x25 && !onlyPath && !(await this.verifyIdentity(p))) continue;
       }
       throw new KuraError('KURA-E7012', 'EIO', `${this.name}: the array failed the command 0x${io.cdb[0]!.toString(16)} with status 0x${r.status.toString(16)}, ${S.senseText(sense)}`, 'Check the array events (kura events); the error is not one a path switch can cure.');
     }

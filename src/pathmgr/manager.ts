@@ -324,6 +324,8 @@ export class PathManager {
         }
         if (!(await this.check(path))) return;
         if (path.state !== 'failed') return;
+        // The session is new: the LU at the LUN may be another one since (a deleted and re-created LD).
+        if (!(await dev.verifyIdentity(path))) return;
         // Re-register this host's key before the path carries I/O, or a fenced write would reach the application.
         if (dev.prKey !== undefined) await this.registerKeyOn(dev, path);
         await this.readAlua(path);

@@ -49,6 +49,11 @@ export class Path {
   adminUnavailable = false;
   /** A flapping path: kept unavailable until it has been healthy for a while. */
   marginal = false;
+  /**
+   * Its LUN no longer holds the device's logical unit (the LD was deleted, maybe
+   * another took its LUN): kept unavailable for good, so no I/O reaches that LU.
+   */
+  identityLost = false;
   /** Times this path failed recently (for flapping detection). */
   readonly failureTimes: number[] = [];
   /** When the path last became healthy again. */

@@ -35,10 +35,10 @@ test('every initiator sees every LD at LUN = LD number until the first host entr
   await assert.rejects(a.createHost('hostB', [IQN_A]), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E2044');
   await assert.rejects(a.createHost('hostB', ['not-an-iqn']), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E2043');
   await a.close();
-  // Persisted across restart; deleting an LD removes its mappings.
+  // Persisted across restart; deleting an LD (mapped: with force) removes its mappings.
   const b = await KuraArray.open({ dataDir: dir });
   assert.deepEqual(b.listHosts(), [{ name: 'hostA', initiators: [IQN_A], luns: [{ lun: 0, ld: 'ld0', ldNumber: 0 }, { lun: 5, ld: 'ld1', ldNumber: 1 }], chap: null, nbdPsk: null }]);
-  await b.deleteLd('ld1');
+  await b.deleteLd('ld1', { force: true });
   assert.deepEqual(b.listHosts()[0]!.luns, [{ lun: 0, ld: 'ld0', ldNumber: 0 }]);
   await b.unmapLun('hostA', 0);
   await b.deleteHost('hostA');

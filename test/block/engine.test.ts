@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import { KuraArray } from '../../src/array/array.js';
 import type { ArrayEvent } from '../../src/array/agent.js';
 import { checkDataDir } from '../../src/block/check.js';
+import { BlockEngine } from '../../src/block/engine.js';
 import { KuraError } from '../../src/errors.js';
 
 const MiB = 1 << 20;
@@ -250,4 +251,22 @@ test('kura check finds corrupted metadata', async () => {
   assert.equal(r.ok, false);
   assert.ok(r.faults.some((f) => f.includes('chunk 0 has refcount 5 but 1 references')), r.faults.join('\n'));
   assert.ok(r.faults.some((f) => f.includes('chunk 7 is allocated (refcount 1) but not mapped (leaked)')), r.faults.join('\n'));
+});
+
+test('internal LD ids are never handed out twice, across a restart too (state keyed by id must not pass to a later LD)', async () => {
+  const dir = tmpDir();
+  const spec = (e: BlockEngine, n: number) => ({ number: n, name: `l${n}`, pool: [...e.pools.values()][0]!, capacity: MiB, defaultOwner: 0, naa: '6'.padEnd(32, '0'), serial: `s${n}` });
+  const e = BlockEngine.open(dir);
+  e.createPool({ number: 0, name: 'p', size: 64 * MiB, raid: 'RAID0', pds: 1 });
+  await e.createLd(spec(e, 0));
+  const last = await e.createLd(spec(e, 1));
+  await e.deleteLd(last);
+  const next = await e.createLd(spec(e, 1));
+  assert.ok(next.rec.id > last.rec.id, `id ${next.rec.id} after deleted ${last.rec.id}`);
+  await e.deleteLd(next);
+  await e.close();
+  const again = BlockEngine.open(dir);
+  const after = await again.createLd(spec(again, 1));
+  assert.ok(after.rec.id > next.rec.id, `after a restart: id ${after.rec.id} after deleted ${next.rec.id}`);
+  await again.close();
 });
