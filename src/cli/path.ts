@@ -306,8 +306,10 @@ export function registerPath(program: Command, ctx: CliContext): void {
     .command('events')
     .description('the newest path events')
     .action(async (_o: unknown, cmd: Command) => {
-      const ev = await call<Array<{ time: string; level: string; id: string; text: string }>>(cmd, 'GET', '/events');
-      print(ctx.json(), ev, () => ev.map((e) => `${e.time} ${e.level.toUpperCase().padEnd(7)} ${e.id} ${e.text}`).join('\n') || 'No events.');
+      const ev = await call<Array<{ time: string; level: string; id: string; text: string; seedEvent?: number; seedLevel?: string }>>(cmd, 'GET', '/events');
+      // The seed's event id and level follow the text, as in pathd.log.
+      const seed = (e: { seedEvent?: number; seedLevel?: string }) => (e.seedEvent === undefined ? '' : ` [PathManager event ${e.seedEvent} ${e.seedLevel ?? ''}]`);
+      print(ctx.json(), ev, () => ev.map((e) => `${e.time} ${e.level.toUpperCase().padEnd(7)} ${e.id} ${e.text}${seed(e)}`).join('\n') || 'No events.');
     });
 
   path

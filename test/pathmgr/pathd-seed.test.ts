@@ -117,6 +117,8 @@ test('pathd without --state-file keeps priorities and path states in its data di
   const prio = await kura(a.control, 'path', 'priority', '0:0:0:0', '7');
   assert.equal(prio.status, 0, prio.stderr);
   assert.match(prio.stdout, /^> 0: Priority=7, PathNumber=0:0:0:0, /m);
+  const events = await kura(a.control, 'path', 'events');
+  assert.match(events.stdout, /INFO {4}KURA-I7022 mpatha: .*\[PathManager event 265 Info\]$/m);
   const bad = await kura(a.control, 'path', 'show', '--sort', 'size');
   assert.equal(bad.status, 2, 'a usage error');
   assert.match(bad.stderr, /KURA-E7074/);
