@@ -21,6 +21,8 @@ interface PathView {
   marginal: boolean;
   reason: string;
   inflight: number;
+  /** The seed's path index in its LU (absent from older pathd versions). */
+  index?: number;
 }
 
 interface DeviceView {
@@ -30,6 +32,8 @@ interface DeviceView {
   blockSize: number;
   blockCount: number;
   reservationKey: string | null;
+  /** The seed's LogicalUnit #N (absent from older pathd versions). */
+  logicalUnit?: number;
   paths: PathView[];
 }
 
@@ -75,18 +79,50 @@ async function call<T>(cmd: Command, method: string, route: string, body?: unkno
 
 const SYMBOL: Record<string, string> = { 'in-use': '>', active: ' ', standby: '@', failed: 'X', unavailable: '-' };
 
-/** The seed's -getlun layout: "***" for a normal LU, "+++ ... [policy]" for dynamic balancing. */
-export function formatDevices(devs: DeviceView[], sortBy: 'priority' | 'path' = 'priority'): string {
+export type SortBy = 'default' | 'priority' | 'path';
+
+/** --sort: priority or path, or the seed's -s2 / -s1 as 2 / 1. */
+export function sortArg(v: string | undefined): SortBy {
+  if (v === undefined) return 'default';
+  if (v === 'priority' || v === '2') return 'priority';
+  if (v === 'path' || v === '1') return 'path';
+  throw new CliArgError('KURA-E7074', `--sort "${v}" is not priority or path.`, 'Give --sort priority (or 2, the seed\'s -s2) or --sort path (or 1, -s1).');
+}
+
+/** How a policy is named in the LU header: the seed spells round robin with a space (PM L21). */
+function policyLabel(policy: string): string {
+  return policy.replace(/-/g, ' ');
+}
+
+function byPathNumber(a: PathView, b: PathView): number {
+  const x = a.number.split(':').map(Number);
+  const y = b.number.split(':').map(Number);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+  return 0;
+}
+
+/**
+ * The seed's -getlun layout (PM L12-28): "*** LogicalUnit #N ***" for a normal LU,
+ * "+++ LogicalUnit #N +++ [round robin]" for dynamic balancing, then one line per
+ * path "S I: Priority=P, PathNumber=..." with S the state symbol and I the path's
+ * index in the LU. Kura's additions (export, LU designator, portal, ALUA state,
+ * state name) follow the seed's text on the same lines. By default a dynamic LU
+ * lists its paths by path number and any other by priority (PM L60); --sort
+ * priority or path picks one order for all.
+ */
+export function formatDevices(devs: DeviceView[], sortBy: SortBy = 'default'): string {
   if (devs.length === 0) return 'No multipath devices (kura path rescan looks for new ones).';
   const out: string[] = [];
-  for (const d of devs) {
+  for (const [i, d] of devs.entries()) {
     const dynamic = d.policy !== 'failover';
     const mark = dynamic ? '+++' : '***';
-    out.push(`${mark} ${d.export} ${d.id} ${mark}${dynamic ? ` [${d.policy}]` : ''}${d.reservationKey ? ` key=${d.reservationKey}` : ''}`);
-    const paths = [...d.paths].sort((a, b) => (sortBy === 'path' || dynamic ? a.number.localeCompare(b.number) : b.priority - a.priority));
-    for (const p of paths) {
+    out.push(`${mark} LogicalUnit #${d.logicalUnit ?? i} ${mark}${dynamic ? ` [${policyLabel(d.policy)}]` : ''} ${d.export} ${d.id}${d.reservationKey ? ` key=${d.reservationKey}` : ''}`);
+    const byPath = sortBy === 'path' || (sortBy === 'default' && dynamic);
+    const paths = d.paths.map((p, n) => ({ p, index: p.index ?? n })).sort((a, b) => (byPath ? byPathNumber(a.p, b.p) : b.p.priority - a.p.priority));
+    if (paths.length === 0) out.push('  (no path: kura path rescan looks again)');
+    for (const { p, index } of paths) {
       const extra = [p.marginal ? 'marginal' : '', p.reason && p.state !== 'in-use' && p.state !== 'active' ? p.reason : ''].filter(Boolean).join('; ');
-      out.push(`${SYMBOL[p.state] ?? '?'} ${p.number}: Priority=${p.priority}, Portal=${p.portal}, ALUA=${p.alua}, State=${p.state}${extra ? ` (${extra})` : ''}`);
+      out.push(`${SYMBOL[p.state] ?? '?'} ${index}: Priority=${p.priority}, PathNumber=${p.number}, Portal=${p.portal}, ALUA=${p.alua}, State=${p.state}${extra ? ` (${extra})` : ''}`);
     }
   }
   return out.join('\n');
@@ -136,16 +172,17 @@ export function registerPath(program: Command, ctx: CliContext): void {
   path
     .command('show')
     .description('logical units with their paths, states, priorities and balancing policy')
-    .option('--sort <by>', 'priority or path', 'priority')
-    .action(async (o: { sort: string }, cmd: Command) => {
+    .option('--sort <by>', 'priority or path (the seed\'s -s2/-s1; default: by path number for dynamic balancing, else by priority)')
+    .action(async (o: { sort?: string }, cmd: Command) => {
+      const sortBy = sortArg(o.sort);
       const devs = await call<DeviceView[]>(cmd, 'GET', '/devices');
-      print(ctx.json(), devs, () => formatDevices(devs, o.sort === 'path' ? 'path' : 'priority'));
+      print(ctx.json(), devs, () => formatDevices(devs, sortBy));
     });
 
   path
     .command('set')
     .description('set a path available (seed -path), standby (priority disabled, seed -notavail) or unavailable (out of use)')
-    .argument('<path>', 'path number (P:0:T:L) or portal HOST:PORT')
+    .argument('<path>', 'path number (P:0:T:L; fields may be left out as in the seed\'s -path: 0::: is every path through portal 0) or portal HOST:PORT')
     .argument('<state>', 'available, standby or unavailable')
     .option('--device <export>', 'the device, when a portal names several paths')
     .action(async (p: string, state: string, o: { device?: string }, cmd: Command) => {
@@ -269,8 +306,10 @@ export function registerPath(program: Command, ctx: CliContext): void {
     .command('events')
     .description('the newest path events')
     .action(async (_o: unknown, cmd: Command) => {
-      const ev = await call<Array<{ time: string; level: string; id: string; text: string }>>(cmd, 'GET', '/events');
-      print(ctx.json(), ev, () => ev.map((e) => `${e.time} ${e.level.toUpperCase().padEnd(7)} ${e.id} ${e.text}`).join('\n') || 'No events.');
+      const ev = await call<Array<{ time: string; level: string; id: string; text: string; seedEvent?: number; seedLevel?: string }>>(cmd, 'GET', '/events');
+      // The seed's event id and level follow the text, as in pathd.log.
+      const seed = (e: { seedEvent?: number; seedLevel?: string }) => (e.seedEvent === undefined ? '' : ` [PathManager event ${e.seedEvent} ${e.seedLevel ?? ''}]`);
+      print(ctx.json(), ev, () => ev.map((e) => `${e.time} ${e.level.toUpperCase().padEnd(7)} ${e.id} ${e.text}${seed(e)}`).join('\n') || 'No events.');
     });
 
   path

@@ -4,13 +4,14 @@
 // that `kura path` uses. Output contract: one line
 // "ready nbd=HOST:PORT control=URL devices=N" once the devices are exported;
 // events go to stderr, the log file and syslog.
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { KuraError } from '../errors.js';
 import { NbdServer } from '../nbd/server.js';
 import { ControlApi } from '../pathmgr/control-api.js';
-import { PathLog } from '../pathmgr/log.js';
+import { PathLog, entryText } from '../pathmgr/log.js';
 import type { LogEntry } from '../pathmgr/log.js';
 import { PathManager } from '../pathmgr/manager.js';
 import { POLICIES } from '../pathmgr/policy.js';
@@ -27,6 +28,7 @@ interface PathdOpts {
   initiator?: string;
   logDir?: string;
   stateFile?: string;
+  data?: string;
   policy: string;
   queueIfNoPath: string;
   commandTimeout: string;
@@ -44,6 +46,19 @@ function seconds(v: string, what: string, min: number): number {
   return n;
 }
 
+/**
+ * pathd's data directory when --data is not given: the --log-dir (where earlier
+ * releases kept the state file), else KURA_PATHD_DATA, else the system's state
+ * directory for root and the user's XDG state directory for anyone else.
+ */
+export function defaultDataDir(logDir: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (logDir) return logDir;
+  if (env['KURA_PATHD_DATA']) return env['KURA_PATHD_DATA'];
+  if (env['XDG_STATE_HOME']) return path.join(env['XDG_STATE_HOME'], 'kura', 'pathd');
+  if (typeof process.getuid === 'function' && process.getuid() === 0) return '/var/lib/kura/pathd';
+  return path.join(os.homedir(), '.local', 'state', 'kura', 'pathd');
+}
+
 export function registerPathd(program: Command): void {
   program
     .command('pathd')
@@ -54,8 +69,9 @@ export function registerPathd(program: Command): void {
     .option('--unix <path>', 'also serve NBD on this Unix socket')
     .option('--patrol-interval <seconds>', 'path patrol interval, 1 to 86400 (default 60)')
     .option('--initiator <iqn>', 'initiator name (default iqn.2026-11.io.kura:pathd.HOSTNAME)')
-    .option('--log-dir <dir>', 'directory of pathd.log (rotated at 5 MiB to pathd.log.old)')
-    .option('--state-file <file>', 'where priorities, policies, path states and reservation keys survive restarts (default DIR/pathd-state.json with --log-dir)')
+    .option('--data <dir>', 'pathd data directory: state file and log (default: the --log-dir, else KURA_PATHD_DATA, else /var/lib/kura/pathd as root, $XDG_STATE_HOME/kura/pathd or ~/.local/state/kura/pathd otherwise)')
+    .option('--log-dir <dir>', 'directory of pathd.log, rotated at 5 MiB to pathd.log.old (default: the data directory)')
+    .option('--state-file <file>', 'where priorities, policies, path states and reservation keys survive restarts (default DATA/pathd-state.json)')
     .option('--policy <policy>', `balancing policy of new devices: ${POLICIES.join(', ')}`, 'failover')
     .option('--queue-if-no-path <seconds>', 'how long I/O waits for a usable path before it fails (no_path_retry)', '30')
     .option('--command-timeout <seconds>', 'a command taking longer fails its path over', '10')
@@ -74,6 +90,13 @@ export function registerPathd(program: Command): void {
       if (o.failback !== 'auto' && o.failback !== 'manual') throw new CliArgError('KURA-E7039', `--failback "${o.failback}" is not auto or manual.`, 'Give --failback auto or --failback manual.');
       if (o.pathGrouping !== 'alua' && o.pathGrouping !== 'multibus') throw new CliArgError('KURA-E7039', `--path-grouping "${o.pathGrouping}" is not alua or multibus.`, 'Give --path-grouping alua or --path-grouping multibus.');
       const interval = o.patrolInterval === undefined ? 60 : seconds(o.patrolInterval, '--patrol-interval', 1);
+      const data = path.resolve(o.data ?? defaultDataDir(o.logDir));
+      try {
+        fs.mkdirSync(data, { recursive: true, mode: 0o700 });
+        fs.accessSync(data, fs.constants.W_OK);
+      } catch (e) {
+        throw new KuraError('KURA-E7075', 'EIO', `pathd cannot use the data directory ${data}: ${(e as Error).message}`, 'Give --data a directory pathd may create and write (priorities and path states are kept there across restarts).');
+      }
       await runPathd({
         portals,
         nbd,
@@ -81,8 +104,8 @@ export function registerPathd(program: Command): void {
         unix: o.unix,
         interval,
         initiator: o.initiator ?? `iqn.2026-11.io.kura:pathd.${os.hostname().toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`,
-        logDir: o.logDir,
-        stateFile: o.stateFile ?? (o.logDir ? path.join(o.logDir, 'pathd-state.json') : undefined),
+        logDir: o.logDir ?? data,
+        stateFile: o.stateFile ?? path.join(data, 'pathd-state.json'),
         policy: o.policy as Policy,
         noPathRetry: seconds(o.queueIfNoPath, '--queue-if-no-path', 0),
         commandTimeout: seconds(o.commandTimeout, '--command-timeout', 1),
@@ -125,7 +148,7 @@ function managerSink(m: { url: string; token?: string }, host: string): (e: LogE
         const r = await fetch(`${m.url}/api/v1/events`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...(m.token ? { authorization: `Bearer ${m.token}` } : {}) },
-          body: JSON.stringify({ id: e.id, severity: e.level, host, text: e.text }),
+          body: JSON.stringify({ id: e.id, severity: e.level, host, text: entryText(e) }),
           signal: AbortSignal.timeout(5000),
         });
         if (!r.ok) throw new Error(`HTTP ${r.status}`);
@@ -142,7 +165,7 @@ async function runPathd(o: RunOptions): Promise<void> {
   const log = new PathLog({
     dir: o.logDir,
     syslog: o.syslog,
-    sinks: [(e) => process.stderr.write(`${e.time} ${e.level.toUpperCase()} ${e.id} ${e.text}\n`), ...(o.manager ? [managerSink(o.manager, `${os.hostname()}/${o.initiator}`)] : [])],
+    sinks: [(e) => process.stderr.write(`${e.time} ${e.level.toUpperCase()} ${e.id} ${entryText(e)}\n`), ...(o.manager ? [managerSink(o.manager, `${os.hostname()}/${o.initiator}`)] : [])],
   });
   const mgr = new PathManager({
     portals: o.portals,

@@ -7,6 +7,7 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { KuraError, asKuraError } from '../errors.js';
+import { entryText } from './log.js';
 import type { PathLog } from './log.js';
 import type { PathManager } from './manager.js';
 import type { MultipathDevice } from './device.js';
@@ -19,6 +20,7 @@ export function showDevice(d: MultipathDevice) {
     blockSize: d.blockSize,
     blockCount: d.blockCount,
     reservationKey: d.prKey === undefined ? null : `0x${d.prKey.toString(16)}`,
+    logicalUnit: d.index,
     paths: d.paths.map((p) => ({
       number: p.number,
       portal: p.portal,
@@ -30,6 +32,7 @@ export function showDevice(d: MultipathDevice) {
       marginal: p.marginal,
       reason: p.reason,
       inflight: p.inflight,
+      index: p.index,
     })),
   };
 }
@@ -157,7 +160,7 @@ export class ControlApi {
       fs.mkdirSync(bundle);
       const snapshot = { collected: new Date().toISOString(), ...this.info(), watcher: this.mgr.watcher, mode: mode(this.mgr), devices: this.mgr.devices.map(showDevice), stats: this.mgr.devices.map(showStats) };
       fs.writeFileSync(path.join(bundle, 'state.json'), JSON.stringify(snapshot, null, 2));
-      fs.writeFileSync(path.join(bundle, 'events.log'), this.log.recent.map((e) => `${e.time} ${e.level.toUpperCase()} ${e.id} ${e.text}`).join('\n') + '\n');
+      fs.writeFileSync(path.join(bundle, 'events.log'), this.log.recent.map((e) => `${e.time} ${e.level.toUpperCase()} ${e.id} ${entryText(e)}`).join('\n') + '\n');
       if (this.log.file) for (const f of [this.log.file, `${this.log.file}.old`]) if (fs.existsSync(f)) fs.copyFileSync(f, path.join(bundle, path.basename(f)));
       const tgz = path.join(dir, 'pathd-logs.tar.gz');
       await new Promise<void>((resolve, reject) => {

@@ -30,7 +30,8 @@ export interface DeviceSettings {
 export type EventLevel = 'info' | 'warning' | 'error';
 
 export interface DeviceHooks {
-  event(level: EventLevel, id: string, text: string): void;
+  /** Logs an event; `seed` is the seed's event id (PathManager Table 3-2) when it is one of those. */
+  event(level: EventLevel, id: string, text: string, seed?: number): void;
   /** Asks the patrol to check failed paths now (all paths are down). */
   wantRecovery(): void;
   settings(): DeviceSettings;
@@ -53,6 +54,12 @@ export class MultipathDevice implements BlockDevice {
   prKey: bigint | undefined;
   private pathWaiters: Array<() => void> = [];
   private lastInUse = '';
+  /** Redundancy (two or more usable paths) as last reported; undefined until discovery is done. */
+  private redundant: boolean | undefined;
+  /** A path of this device found another LU at its LUN: once no path reaches the LU, I/O fails. */
+  private identityGone = false;
+  /** Numbers the paths in the order they were found (the seed's per-LU path index). */
+  private pathCount = 0;
 
   constructor(
     /** The VPD 0x83 designator. */
@@ -64,6 +71,8 @@ export class MultipathDevice implements BlockDevice {
     public blockCount: number,
     policy: Policy,
     private readonly hooks: DeviceHooks,
+    /** The seed's LogicalUnit #N: the device's number in this pathd (mpatha is #0). */
+    readonly index = 0,
   ) {
     this.optimalIoSize = Math.max(blockSize, 64 * 1024);
     this.selector = new Selector(policy, () => this.hooks.settings().grouping);
@@ -75,11 +84,13 @@ export class MultipathDevice implements BlockDevice {
   }
 
   setPolicy(p: Policy): void {
+    this.hooks.event('info', 'KURA-I7065', `${this.name}: changing the balancing policy from ${this.policy} to ${p}`, 267);
     if (isDynamic(p) && this.hooks.settings().cluster) {
+      this.hooks.event('warning', 'KURA-W7066', `${this.name}: the balancing policy cannot be ${p}: cluster mode allows no dynamic load balancing`, 269);
       throw new KuraError('KURA-E7002', 'EPERM', `policy ${p} balances load dynamically, which cluster mode does not allow`, 'Use policy failover, or turn cluster mode off first (kura path mode set --cluster off).');
     }
     this.selector.policy = p;
-    this.hooks.event('info', 'KURA-I7001', `${this.name}: balancing policy set to ${p}`);
+    this.hooks.event('info', 'KURA-I7001', `${this.name}: balancing policy set to ${p}`, 268);
     this.refresh();
   }
 
@@ -87,8 +98,8 @@ export class MultipathDevice implements BlockDevice {
   refresh(): void {
     const inUse = new Set(this.selector.inUse(this.paths));
     for (const p of this.paths) {
-      if (inUse.has(p) && p.state === 'active') p.setState('in-use');
-      else if (!inUse.has(p) && p.state === 'in-use') p.setState('active');
+      if (inUse.has(p) && (p.state === 'active' || p.state === 'standby')) p.setState('in-use', p.priorityDisabled ? 'priority disabled, in use as no enabled path can be' : '');
+      else if (!inUse.has(p) && p.state === 'in-use') p.setState(p.priorityDisabled ? 'standby' : 'active', p.priorityDisabled ? 'priority disabled' : '');
     }
     const now = this.paths.filter((p) => inUse.has(p)).map((p) => p.number).join(',');
     if (now !== this.lastInUse) {
@@ -97,6 +108,56 @@ export class MultipathDevice implements BlockDevice {
       this.lastInUse = now;
     }
     if (inUse.size > 0) for (const w of this.pathWaiters.splice(0)) w();
+    this.checkRedundancy();
+  }
+
+  /** Adds a path found by discovery; it gets the next path index of this LU. */
+  addPath(p: Path): void {
+    p.index = this.pathCount++;
+    this.paths.push(p);
+    this.refresh();
+  }
+
+  /** Removes a path (its LUN no longer reaches this LU); the seed's event 274. */
+  removePath(p: Path, why: string): void {
+    const i = this.paths.indexOf(p);
+    if (i < 0) return;
+    this.paths.splice(i, 1);
+    if (p.identityLost) this.identityGone = true;
+    this.hooks.event('info', 'KURA-I7069', `${this.name}: path ${p.number} (${p.portal}) removed: ${why}`, 274);
+    this.refresh();
+  }
+
+  /** Starts the redundancy reports (after discovery, so a device's first path alone is not reported). */
+  watchRedundancy(): void {
+    if (this.redundant === undefined) this.redundant = true;
+    this.checkRedundancy();
+  }
+
+  /** One usable path left (or none) is the seed's event 278; two or more again is reported too. */
+  private checkRedundancy(): void {
+    if (this.redundant === undefined) return;
+    const usable = this.paths.filter((p) => p.usable);
+    const now = usable.length >= 2;
+    if (now === this.redundant) return;
+    this.redundant = now;
+    if (now) this.hooks.event('info', 'KURA-I7073', `${this.name}: ${usable.length} usable paths again; the logical unit is redundant`);
+    else this.hooks.event('warning', 'KURA-W7072', `${this.name}: ${usable.length === 1 ? `only path ${usable[0]!.number} (${usable[0]!.portal}) is usable` : 'no path is usable'}; the logical unit's paths are not redundant`, 278);
+  }
+
+  /**
+   * A recovered path returns (the seed's failback): active or standby by the
+   * failback mode. When it then has the highest priority I/O moves to it: the
+   * seed's auto failback (events 272 and 273).
+   */
+  failback(p: Path, to: 'active' | 'standby', why: string): void {
+    const from = p.setState(to, why);
+    if (from !== to) this.hooks.event('info', 'KURA-I7004', `${this.name}: path ${p.number} (${p.portal}) ${from} -> ${to}${why ? `: ${why}` : ''}`);
+    const before = this.paths.filter((x) => x.state === 'in-use').map((x) => x.number);
+    const takesOver = to === 'active' && this.selector.inUse(this.paths).includes(p);
+    if (takesOver) this.hooks.event('info', 'KURA-I7067', `${this.name}: auto failback to path ${p.number} (${p.portal}) started: it has priority ${p.priority}${before.length ? `, I/O moves from ${before.join(', ')}` : ''}`, 272);
+    this.refresh();
+    if (takesOver && p.state === 'in-use') this.hooks.event('info', 'KURA-I7068', `${this.name}: auto failback to path ${p.number} (${p.portal}) done; it carries the I/O`, 273);
   }
 
   /** Moves a path to a state and logs it; in-use/active are then re-derived. */
@@ -107,7 +168,7 @@ export class MultipathDevice implements BlockDevice {
   }
 
   /** A command on the path failed at the transport level: fail the path over at once. */
-  failPath(p: Path, why: string): void {
+  failPath(p: Path, why: string, seed: 270 | 271 = 270): void {
     if (!p.usable && !(p.state === 'unavailable' && p.marginal)) return;
     const wasInUse = p.state === 'in-use';
     p.stats.failures++;
@@ -120,12 +181,16 @@ export class MultipathDevice implements BlockDevice {
       this.hooks.event('warning', 'KURA-W7005', `${this.name}: path ${p.number} (${p.portal}) failed ${p.failureTimes.length} times within ${s.marginalWindowMs / 1000} s; it is marginal and stays out of use until it has been healthy for ${s.marginalHoldMs / 1000} s`);
     }
     p.session.drop();
-    this.hooks.event('warning', 'KURA-W7006', `${this.name}: path ${p.number} (${p.portal}) failed: ${why}`);
+    this.hooks.event('warning', 'KURA-W7006', `${this.name}: path ${p.number} (${p.portal}) failed: ${why}`, seed);
+    if (wasInUse) this.hooks.event('info', 'KURA-I7060', `${this.name}: failover from path ${p.number} (${p.portal}) started`, 257);
     this.setPathState(p, 'failed', why);
     if (wasInUse) {
       const next = this.selector.inUse(this.paths);
-      if (next.length > 0) this.hooks.event('warning', 'KURA-W7007', `${this.name}: failover from ${p.number} (${p.portal}) to ${next.map((x) => `${x.number} (${x.portal})`).join(', ')} done`);
-      else this.hooks.wantRecovery();
+      if (next.length > 0) this.hooks.event('warning', 'KURA-W7007', `${this.name}: failover from ${p.number} (${p.portal}) to ${next.map((x) => `${x.number} (${x.portal})`).join(', ')} done`, 258);
+      else {
+        this.hooks.event('error', 'KURA-E7061', `${this.name}: failover from path ${p.number} (${p.portal}) failed: no other path is usable`, 259);
+        this.hooks.wantRecovery();
+      }
     }
   }
 
@@ -183,7 +248,7 @@ export class MultipathDevice implements BlockDevice {
     let attempts = 0;
     let delay = 0;
     for (;;) {
-      if (this.paths.length > 0 && this.paths.every((x) => x.identityLost)) {
+      if ((this.paths.length > 0 || this.identityGone) && this.paths.every((x) => x.identityLost)) {
         throw new KuraError('KURA-E2511', 'EIO', `${this.name}: logical unit ${this.id} is gone from the array (its LUN holds another logical unit, or none); I/O to ${this.name} fails`, 'The LD was deleted on the array: stop using this device; kura path show lists the devices there are now.');
       }
       const p = onlyPath ?? this.selector.pick(this.paths);

@@ -6,12 +6,23 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EventLevel } from './device.js';
+import { seedEvent, seedTag } from './seed-events.js';
+import type { SeedLevel } from './seed-events.js';
 
 export interface LogEntry {
   time: string;
   level: EventLevel;
   id: string;
   text: string;
+  /** The seed's event id (PathManager Table 3-2) when this event is one of them. */
+  seedEvent?: number;
+  /** The seed's level of that event. */
+  seedLevel?: SeedLevel;
+}
+
+/** The event as one line of text (log file, syslog, archive): the seed's id and level follow the text. */
+export function entryText(e: LogEntry): string {
+  return e.seedEvent === undefined ? e.text : `${e.text} ${seedTag(e.seedEvent, e.seedLevel!)}`;
 }
 
 export interface PathLogOptions {
@@ -41,11 +52,16 @@ export class PathLog {
     }
   }
 
-  event(level: EventLevel, id: string, text: string): void {
+  event(level: EventLevel, id: string, text: string, seed?: number): void {
     const e: LogEntry = { time: new Date().toISOString(), level, id, text };
+    if (seed !== undefined) {
+      const s = seedEvent(seed);
+      e.seedEvent = s.id;
+      e.seedLevel = s.level;
+    }
     this.recent.push(e);
     if (this.recent.length > 1000) this.recent.shift();
-    const line = `${e.time} ${level.toUpperCase()} ${id} ${text}\n`;
+    const line = `${e.time} ${level.toUpperCase()} ${id} ${entryText(e)}\n`;
     if (this.file) {
       try {
         if (this.size + line.length > this.maxBytes) {
@@ -65,7 +81,7 @@ export class PathLog {
   private syslog(e: LogEntry): void {
     const prio = e.level === 'error' ? 'daemon.err' : e.level === 'warning' ? 'daemon.warning' : 'daemon.info';
     try {
-      const c = spawn('logger', ['-t', 'kura-pathd', '-p', prio, '--', `${e.id} ${e.text}`], { stdio: 'ignore', timeout: 5000 });
+      const c = spawn('logger', ['-t', 'kura-pathd', '-p', prio, '--', `${e.id} ${entryText(e)}`], { stdio: 'ignore', timeout: 5000 });
       c.on('error', () => undefined);
       c.unref();
     } catch {

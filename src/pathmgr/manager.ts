@@ -69,6 +69,8 @@ export class PathManager {
   private closed = false;
   private readonly defaultPolicy: Policy;
   private readonly saved: SavedState;
+  /** Numbers devices (LogicalUnit #N, export names) so a removed device's number is not reused. */
+  private deviceCount = 0;
 
   constructor(private readonly opts: PathManagerOptions) {
     this.watcher = { ...DEFAULT_WATCHER, ...opts.watcher };
@@ -84,7 +86,7 @@ export class PathManager {
       const paths: SavedState['devices'][string]['paths'] = { ...prev };
       for (const p of d.paths) {
         const key = pathKey(p);
-        const admin = p.adminUnavailable ? 'unavailable' : this.adminStandby.has(key) ? 'standby' : undefined;
+        const admin = p.adminUnavailable ? 'unavailable' : p.priorityDisabled ? 'standby' : undefined;
         paths[key] = { priority: p.priority, ...(admin ? { admin } : {}) };
       }
       this.saved.devices[d.id] = { policy: d.policy, ...(d.prKey !== undefined ? { prKey: `0x${d.prKey.toString(16)}` } : {}), paths };
@@ -96,11 +98,10 @@ export class PathManager {
     }
   }
 
-  private readonly adminStandby = new Set<string>();
-  private registrations: Array<Promise<void>> = [];
+  private registrations: Array<Promise<unknown>> = [];
 
-  event(level: EventLevel, id: string, text: string): void {
-    this.opts.log.event(level, id, text);
+  event(level: EventLevel, id: string, text: string, seed?: number): void {
+    this.opts.log.event(level, id, text, seed);
   }
 
   private session(portal: Portal, target: string): InitiatorSession {
@@ -122,10 +123,15 @@ export class PathManager {
     return s;
   }
 
-  /** Finds every path behind the portals and groups new ones into devices; returns how many paths were added. */
+  /**
+   * Finds every path behind the portals and groups new ones into devices;
+   * removes known paths whose LUN no longer holds their LU. Returns how many
+   * paths were added.
+   */
   async rescan(): Promise<number> {
-    let added = 0;
-    const known = new Set(this.devices.flatMap((d) => d.paths.map((p) => `${p.portal}/${p.target}/${p.lun}`)));
+    const known = new Map(this.allPaths().map((x) => [pathKey(x.path), x]));
+    const found: Array<{ id: string; path: Path; blockSize: number; blockCount: number }> = [];
+    const removed: Array<{ dev: MultipathDevice; path: Path; why: string }> = [];
     for (const [pi, portal] of this.opts.portals.entries()) {
       const name = `${portal.host}:${portal.port}`;
       let targets: string[];
@@ -140,16 +146,22 @@ export class PathManager {
         try {
           await session.open();
           const luns = await this.reportLuns(session);
+          if (!luns) throw new Error('REPORT LUNS failed');
+          for (const x of known.values()) {
+            if (x.path.session !== session) continue;
+            if (!luns.includes(x.path.lun)) removed.push({ ...x, why: `LUN ${x.path.lun} is no longer reported by ${target} on ${name}` });
+            else if (x.path.identityLost) removed.push({ ...x, why: `LUN ${x.path.lun} holds another logical unit now` });
+          }
           for (const lun of luns) {
-            if (known.has(`${name}/${target}/${lun}`)) continue;
-            const found = await this.probe(session, lun);
-            if (!found) continue;
+            const k = `${name}/${target}/${lun}`;
+            if (known.has(k) && !known.get(k)!.path.identityLost) continue;
+            const probed = await this.probe(session, lun);
+            if (!probed) continue;
             const path = new Path(`${pi}:0:${ti}:${lun}`, name, target, lun, session, 0);
-            path.relativeTargetPortId = found.ident.relativeTargetPortId;
-            path.targetPortGroup = found.ident.targetPortGroup;
-            path.alua = found.alua;
-            this.addPath(found.ident.id, path, found.blockSize, found.blockCount);
-            added++;
+            path.relativeTargetPortId = probed.ident.relativeTargetPortId;
+            path.targetPortGroup = probed.ident.targetPortGroup;
+            path.alua = probed.alua;
+            found.push({ id: probed.ident.id, path, blockSize: probed.blockSize, blockCount: probed.blockCount });
           }
         } catch (e) {
           this.event('warning', 'KURA-W7013', `discovery of ${target} on ${name} failed: ${(e as Error).message}`);
@@ -157,9 +169,15 @@ export class PathManager {
         session.onLost = (why) => this.onSessionLost(session, why);
       }
     }
+    for (const r of removed) r.dev.removePath(r.path, r.why);
+    // The seed numbers a logical unit's paths in the order they are found (PM L82-87); Kura looks
+    // at ports in the ALUA optimized state first, so the first path, the one in use, is the owner's.
+    found.sort((a, b) => a.path.aluaRank - b.path.aluaRank);
+    for (const f of found) this.addPath(f.id, f.path, f.blockSize, f.blockCount);
     await Promise.all(this.registrations.splice(0));
-    if (added > 0) this.persistState();
-    return added;
+    for (const d of this.devices) d.watchRedundancy();
+    if (found.length > 0 || removed.length > 0) this.persistState();
+    return found.length;
   }
 
   private async cmd(session: InitiatorSession, lun: number, cdb: Buffer, readLength: number): Promise<Buffer | undefined> {
@@ -173,9 +191,10 @@ export class PathManager {
     return undefined;
   }
 
-  private async reportLuns(session: InitiatorSession): Promise<number[]> {
+  /** The LUNs the target reports, or undefined when it could not be asked (not the same as none). */
+  private async reportLuns(session: InitiatorSession): Promise<number[] | undefined> {
     const d = await this.cmd(session, 0, S.cdb.reportLuns(), 4096);
-    return d ? S.parseReportLuns(d) : [];
+    return d ? S.parseReportLuns(d) : undefined;
   }
 
   private async probe(session: InitiatorSession, lun: number) {
@@ -194,12 +213,22 @@ export class PathManager {
   private addPath(id: string, path: Path, blockSize: number, blockCount: number): void {
     let dev = this.devices.find((d) => d.id === id);
     if (!dev) {
-      const name = exportName(this.devices.length);
-      dev = new MultipathDevice(id, name, [], blockSize, blockCount, this.defaultPolicy, {
-        event: (l, i, t) => this.event(l, i, t),
-        wantRecovery: () => this.kickRecovery(),
-        settings: () => this.settings,
-      });
+      const index = this.deviceCount++;
+      const name = exportName(index);
+      dev = new MultipathDevice(
+        id,
+        name,
+        [],
+        blockSize,
+        blockCount,
+        this.defaultPolicy,
+        {
+          event: (l, i, t, seed) => this.event(l, i, t, seed),
+          wantRecovery: () => this.kickRecovery(),
+          settings: () => this.settings,
+        },
+        index,
+      );
       this.devices.push(dev);
       this.event('info', 'KURA-I7014', `new multipath device ${name} for logical unit ${id} (${blockCount} blocks of ${blockSize} bytes)`);
       const saved = this.saved.devices[id];
@@ -212,28 +241,44 @@ export class PathManager {
         }
       }
     }
-    // Static balancing: each logical unit prefers a different portal (highest priority), unique 1..254.
-    const used = new Set(dev.paths.map((p) => p.priority));
-    const devIndex = this.devices.indexOf(dev);
-    const portalIndex = Number(path.number.split(':')[0]);
-    let prio = 254 - ((portalIndex + this.opts.portals.length - (devIndex % this.opts.portals.length)) % this.opts.portals.length);
-    while (used.has(prio) && prio > 1) prio--;
-    // A known path regains its priority unless another path of the LU holds it now (seed rule /4/).
-    const savedPath = this.saved.devices[id]?.paths[pathKey(path)];
-    if (savedPath && Number.isInteger(savedPath.priority) && savedPath.priority >= 1 && savedPath.priority <= 254 && !used.has(savedPath.priority)) prio = savedPath.priority;
-    path.priority = prio;
-    if (savedPath?.admin === 'unavailable') {
+    const { priority, enabled, admin } = this.initialPriority(dev, path);
+    path.priority = priority;
+    if (admin === 'unavailable') {
       path.adminUnavailable = true;
       path.setState('unavailable', 'set by the administrator');
-    } else if (savedPath?.admin === 'standby') {
-      this.adminStandby.add(pathKey(path));
-      path.setState('standby', 'set by the administrator');
+    } else if (!enabled) {
+      path.priorityDisabled = true;
+      path.setState('standby', admin === 'standby' ? 'priority disabled' : 'priority disabled: not the first path found (kura path set P available enables it)');
     }
-    dev.paths.push(path);
-    this.event('info', 'KURA-I7015', `${dev.name}: path ${path.number} via ${path.portal} added (priority ${prio}, ALUA ${path.alua})`);
+    dev.addPath(path);
+    this.event('info', 'KURA-I7015', `${dev.name}: path ${path.number} via ${path.portal} added (priority ${priority}${enabled ? '' : ', disabled'}, ALUA ${path.alua})`);
     // Registered before the path is offered to I/O (rescan awaits this).
     if (dev.prKey !== undefined) this.registrations.push(this.registerKeyOn(dev, path));
-    dev.refresh();
+  }
+
+  /**
+   * The seed's initial settings (PM L84-87): the first path found in a logical unit
+   * gets priority 1 and is enabled; each later one gets the next priority up and is
+   * disabled (standby). A known path regains its saved priority and state (rule /3/)
+   * unless another path of the LU holds that priority now; then it gets a new one (rule /4/).
+   */
+  private initialPriority(dev: MultipathDevice, path: Path): { priority: number; enabled: boolean; admin?: 'standby' | 'unavailable' } {
+    const savedDev = this.saved.devices[dev.id]?.paths ?? {};
+    const key = pathKey(path);
+    const mine = savedDev[key];
+    const used = new Set(dev.paths.map((p) => p.priority));
+    // Priorities saved for the LU's other paths stay theirs, should those paths come back.
+    const reserved = new Set(Object.entries(savedDev).filter(([k]) => k !== key && !dev.paths.some((p) => pathKey(p) === k)).map(([, v]) => v.priority));
+    const valid = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 254;
+    const free = (n: number) => !used.has(n) && !reserved.has(n);
+    if (mine) {
+      const admin = mine.admin === 'standby' || mine.admin === 'unavailable' ? mine.admin : undefined;
+      const priority = valid(mine.priority) && !used.has(mine.priority) ? mine.priority : nextPriority(used, reserved);
+      return { priority, enabled: admin === undefined, admin };
+    }
+    const first = dev.paths.length === 0 && Object.keys(savedDev).length === 0;
+    if (first && free(1)) return { priority: 1, enabled: true };
+    return { priority: nextPriority(used, reserved), enabled: false };
   }
 
   private onSessionLost(session: InitiatorSession, why: string): void {
@@ -257,15 +302,53 @@ export class PathManager {
     return this.devices.flatMap((dev) => dev.paths.map((path) => ({ dev, path })));
   }
 
-  /** Sends a monitoring command (TEST UNIT READY); true when the path answered. */
-  private async check(path: Path): Promise<boolean> {
-    try {
-      const r = await path.session.command({ lun: path.lun, cdb: S.cdb.testUnitReady(), timeoutMs: this.watcher.timeout * 1000 });
-      // Any SCSI status means the path works; the logical unit's condition is not the path's.
-      return r.status !== undefined;
-    } catch {
-      return false;
+  /**
+   * The seed's monitoring I/O (PM L92): a READ of block 0 on the path, which must
+   * complete within the patrol timeout. 'ok' when the path can carry I/O (or is
+   * only fenced by a reservation, or its port is in an ALUA state that refuses
+   * media access: the path itself works, selection skips such ports); 'failed'
+   * on a transport error, a timeout or any other error status; 'lost' when its
+   * LUN no longer holds the device's LU.
+   */
+  private async check(dev: MultipathDevice, path: Path): Promise<'ok' | 'failed' | 'lost'> {
+    for (let i = 0; i < 8; i++) {
+      let r;
+      try {
+        r = await path.session.command({ lun: path.lun, cdb: S.cdb.read16(0, 1), readLength: dev.blockSize, timeoutMs: this.watcher.timeout * 1000 });
+      } catch (e) {
+        path.reason = (e as Error).message;
+        // A connection closed a moment ago (a timed-out command drops it) may still look open:
+        // log in again once before calling the path failed.
+        if (i > 0 || /timed out/.test(path.reason)) return 'failed';
+        await new Promise((res) => setTimeout(res, 50));
+        try {
+          await path.session.open();
+        } catch {
+          return 'failed';
+        }
+        continue;
+      }
+      if (r.status === S.GOOD || r.status === S.RESERVATION_CONFLICT) return 'ok';
+      const sense = S.parseSense(r.sense);
+      if (r.status === S.CHECK_CONDITION && sense?.key === 0x06) {
+        // The UA is reported once per I_T nexus and the patrol took it: look for what I/O would have.
+        if (sense.asc === 0x29 || (sense.asc === 0x3f && (sense.ascq === 0x0e || sense.ascq === 0x03))) {
+          if (!(await dev.verifyIdentity(path))) return 'lost';
+        }
+        if (sense.asc === 0x2a && (sense.ascq === 0x06 || sense.ascq === 0x07)) await this.readAlua(path);
+        continue;
+      }
+      if (r.status === S.BUSY || r.status === S.TASK_SET_FULL) continue;
+      if (r.status === S.CHECK_CONDITION && sense?.key === 0x02 && sense.asc === 0x04 && sense.ascq >= 0x0a && sense.ascq <= 0x0c) {
+        path.alua = sense.ascq === 0x0a ? 'transitioning' : sense.ascq === 0x0b ? 'standby' : 'unavailable';
+        return 'ok';
+      }
+      if (r.status === S.CHECK_CONDITION && sense?.key === 0x05 && sense.asc === 0x25) return (await dev.verifyIdentity(path)) ? 'failed' : 'lost';
+      path.reason = `the monitoring READ ended with status 0x${r.status.toString(16)}, ${S.senseText(sense)}`;
+      return 'failed';
     }
+    path.reason = 'the monitoring READ kept ending with a unit attention';
+    return 'failed';
   }
 
   /** One patrol round: health check of idle usable paths, recovery check of failed ones. */
@@ -274,22 +357,27 @@ export class PathManager {
     const now = Date.now();
     const jobs: Array<Promise<void>> = [];
     for (const { dev, path } of this.allPaths()) {
+      // Only paths idle for the threshold get a monitoring READ (PM L95): I/O proves a busy path.
       if (this.watcher.healthCheck && path.usable && now - path.lastIo >= this.watcher.threshold * 1000) {
         jobs.push(
-          this.check(path).then((ok) => {
+          this.check(dev, path).then((r) => {
             path.lastIo = Date.now();
-            if (!ok) dev.failPath(path, 'health check: the monitoring command failed or timed out');
+            if (r === 'failed') dev.failPath(path, `health check: the monitoring READ of block 0 failed or timed out (${path.reason})`, 271);
+            else dev.refresh();
           }),
         );
       }
       if (path.state === 'unavailable' && path.marginal && !path.adminUnavailable) {
         jobs.push(
-          this.check(path).then((ok) => {
-            if (!ok) return dev.failPath(path, 'marginal path failed its check');
+          this.check(dev, path).then((r) => {
+            if (r === 'lost') return;
+            if (r === 'failed') return dev.failPath(path, 'marginal path failed its check', 271);
             if (Date.now() - path.healthySince >= this.settings.marginalHoldMs) {
               path.marginal = false;
               path.failureTimes.length = 0;
-              dev.setPathState(path, this.settings.failback === 'auto' ? 'active' : 'standby', 'stable again');
+              this.noteFailback(path);
+              dev.failback(path, this.settings.failback === 'auto' ? 'active' : 'standby', 'stable again');
+              this.persistState();
             }
           }),
         );
@@ -313,6 +401,18 @@ export class PathManager {
     void this.recover().catch((e: Error) => this.event('error', 'KURA-E7052', `recovery check failed: ${e.message}`));
   }
 
+  /** The failback mode decides whether a returning path's priority is enabled (PM L78-79, L85). */
+  private noteFailback(path: Path): void {
+    path.priorityDisabled = this.settings.failback !== 'auto';
+  }
+
+  /** The path answers again but cannot be put back: the seed's event 262, once per reason. */
+  private failbackFailed(dev: MultipathDevice, path: Path, why: string): void {
+    if (path.failbackError === why) return;
+    path.failbackError = why;
+    this.event('error', 'KURA-E7062', `${dev.name}: failback of path ${path.number} (${path.portal}) failed: ${why}; the recovery check tries again`, 262);
+  }
+
   private async recoverOnce(): Promise<void> {
     const failed = this.allPaths().filter(({ path }) => path.state === 'failed' && !path.adminUnavailable);
     await Promise.all(
@@ -322,22 +422,31 @@ export class PathManager {
         } catch {
           return;
         }
-        if (!(await this.check(path))) return;
+        const r = await this.check(dev, path);
+        if (r === 'lost') return this.failbackFailed(dev, path, `its LUN ${path.lun} no longer holds logical unit ${dev.id}`);
+        if (r === 'failed') {
+          // Logged in but the monitoring READ did not complete: the path is not back.
+          return this.failbackFailed(dev, path, `the monitoring READ of block 0 failed (${path.reason})`);
+        }
         if (path.state !== 'failed') return;
         // The session is new: the LU at the LUN may be another one since (a deleted and re-created LD).
-        if (!(await dev.verifyIdentity(path))) return;
+        if (!(await dev.verifyIdentity(path))) return this.failbackFailed(dev, path, `its LUN ${path.lun} no longer holds logical unit ${dev.id}`);
         // Re-register this host's key before the path carries I/O, or a fenced write would reach the application.
-        if (dev.prKey !== undefined) await this.registerKeyOn(dev, path);
+        if (dev.prKey !== undefined && !(await this.registerKeyOn(dev, path))) {
+          return this.failbackFailed(dev, path, `the reservation key 0x${dev.prKey.toString(16)} could not be registered on it`);
+        }
         await this.readAlua(path);
         path.healthySince = Date.now();
         path.lastIo = Date.now();
+        path.failbackError = '';
         if (path.marginal) {
           dev.setPathState(path, 'unavailable', `marginal: kept out of use until healthy for ${this.settings.marginalHoldMs / 1000} s`);
           return;
         }
-        const to = this.settings.failback === 'auto' ? 'active' : 'standby';
-        dev.setPathState(path, to, 'recovery check passed');
-        this.event('info', 'KURA-I7016', `${dev.name}: failback of path ${path.number} (${path.portal}) done (${this.settings.failback === 'auto' ? 'active' : 'standby'} failback)`);
+        this.noteFailback(path);
+        dev.failback(path, this.settings.failback === 'auto' ? 'active' : 'standby', 'recovery check passed');
+        this.event('info', 'KURA-I7016', `${dev.name}: failback of path ${path.number} (${path.portal}) done (${this.settings.failback === 'auto' ? 'active' : 'standby'} failback)`, 263);
+        this.persistState();
       }),
     );
   }
@@ -357,59 +466,115 @@ export class PathManager {
 
   /** A path by its number (P:0:T:L) or, with a device, its portal. */
   path(ref: string, deviceRef?: string): { dev: MultipathDevice; path: Path } {
-    const all = deviceRef ? this.device(deviceRef).paths.map((path) => ({ dev: this.device(deviceRef), path })) : this.allPaths();
-    const hits = all.filter(({ path }) => path.number === ref || path.portal === ref);
+    const hits = this.paths(ref, deviceRef);
     if (hits.length === 1) return hits[0]!;
-    if (hits.length > 1) throw new KuraError('KURA-E7018', 'EINVAL', `${ref} names ${hits.length} paths`, 'Use the path number (kura path show), or name the device with --device.');
-    throw new KuraError('KURA-E7017', 'ENOENT', `no path ${ref}`, 'See kura path show for the path numbers.');
+    throw new KuraError('KURA-E7018', 'EINVAL', `${ref} names ${hits.length} paths`, 'Use the path number (kura path show), or name the device with --device.');
   }
 
-  /** available: usable again (seed -path); standby: priority disabled (seed -notavail); unavailable: out of use. */
+  /**
+   * The paths a reference names: a path number P:0:T:L, a portal, or a path number
+   * with fields left out as the seed's -path allows (PM L145): "0:::" is every path
+   * through portal 0, ":::1" every path to LUN 1.
+   */
+  paths(ref: string, deviceRef?: string): Array<{ dev: MultipathDevice; path: Path }> {
+    const all = deviceRef ? this.device(deviceRef).paths.map((path) => ({ dev: this.device(deviceRef), path })) : this.allPaths();
+    const pattern = /^(\d*):(\d*):(\d*):(\d*)$/.exec(ref);
+    const hits = pattern
+      ? all.filter(({ path }) => path.number.split(':').every((f, i) => pattern[i + 1] === '' || Number(pattern[i + 1]) === Number(f)))
+      : all.filter(({ path }) => path.portal === ref);
+    if (hits.length === 0) throw new KuraError('KURA-E7017', 'ENOENT', `no path ${ref}`, 'See kura path show for the path numbers.');
+    return hits;
+  }
+
+  /**
+   * available: priority enabled (seed -path); standby: priority disabled (seed
+   * -notavail); unavailable: out of use. A reference with omitted fields sets every
+   * path it names. The seed's events 275 (done) and 276 (refused) are logged.
+   */
   setPathAdminState(ref: string, to: 'available' | 'standby' | 'unavailable', deviceRef?: string): void {
-    const { dev, path } = this.path(ref, deviceRef);
-    if (to === 'standby') this.adminStandby.add(pathKey(path));
-    else this.adminStandby.delete(pathKey(path));
+    let hits: Array<{ dev: MultipathDevice; path: Path }>;
+    try {
+      hits = this.paths(ref, deviceRef);
+    } catch (e) {
+      this.event('warning', 'KURA-W7071', `setting path ${ref} ${to} failed: ${(e as Error).message}`, 276);
+      throw e;
+    }
+    const refused: Path[] = [];
+    for (const { dev, path } of hits) if (!this.setOnePath(dev, path, to)) refused.push(path);
+    this.persistState();
+    if (refused.length > 0) {
+      const p = refused[0]!;
+      throw new KuraError('KURA-E7019', 'EBUSY', `path ${refused.map((x) => x.number).join(', ')} has failed (${p.reason})`, 'Wait for the recovery check to bring it back, or fix the path first.');
+    }
+  }
+
+  /** False when the path cannot be made available now (it has failed). */
+  private setOnePath(dev: MultipathDevice, path: Path, to: 'available' | 'standby' | 'unavailable'): boolean {
+    const what = to === 'available' ? 'available (priority enabled)' : to === 'standby' ? 'standby (priority disabled)' : 'unavailable (out of use)';
+    path.priorityDisabled = to === 'standby';
     if (to === 'unavailable') {
       path.adminUnavailable = true;
       if (path.state !== 'unavailable') dev.setPathState(path, 'unavailable', 'set by the administrator');
-      this.persistState();
-      return;
+      this.event('info', 'KURA-I7070', `${dev.name}: path ${path.number} (${path.portal}) set ${what}`, 275);
+      return true;
     }
     path.adminUnavailable = false;
-    this.persistState();
-    if (path.state === 'failed') throw new KuraError('KURA-E7019', 'EBUSY', `path ${path.number} has failed (${path.reason})`, 'Wait for the recovery check to bring it back, or fix the path first.');
+    if (path.state === 'failed') {
+      this.event('warning', 'KURA-W7071', `${dev.name}: path ${path.number} (${path.portal}) cannot be set ${what}: it has failed (${path.reason}); the recovery check brings it back`, 276);
+      return false;
+    }
     if (path.state === 'unavailable' && path.marginal && to === 'available') path.marginal = false;
     const target = to === 'available' ? 'active' : 'standby';
-    if (path.state === 'in-use' && target === 'active') return;
-    dev.setPathState(path, target, 'set by the administrator');
+    if (!(path.state === 'in-use' && target === 'active')) dev.setPathState(path, target, 'set by the administrator');
+    else dev.refresh();
+    this.event('info', 'KURA-I7070', `${dev.name}: path ${path.number} (${path.portal}) set ${what}`, 275);
+    return true;
   }
 
-  setPriority(ref: string, priority: number, deviceRef?: string): void {
-    if (!Number.isInteger(priority) || priority < 1 || priority > 254) {
-      throw new KuraError('KURA-E7020', 'EINVAL', `priority ${priority} is not an integer from 1 to 254`, 'Give a priority from 1 (lowest) to 254 (highest).');
+  /** Runs a priority change between the seed's events 264 and 265, or 266 when it is refused. */
+  private changePriority(what: string, ref: string, fn: () => MultipathDevice): void {
+    this.event('info', 'KURA-I7063', `changing ${what} started`, 264);
+    let dev: MultipathDevice;
+    try {
+      dev = fn();
+    } catch (e) {
+      this.event('error', 'KURA-E7064', `changing ${what} failed: ${(e as Error).message}`, 266);
+      throw e;
     }
-    const { dev, path } = this.path(ref, deviceRef);
-    const other = dev.paths.find((p) => p !== path && p.priority === priority);
-    if (other) throw new KuraError('KURA-E7021', 'EEXIST', `path ${other.number} of ${dev.name} already has priority ${priority}`, 'Priorities are unique per logical unit: pick another one, or use kura path swap.');
-    path.priority = priority;
-    this.event('info', 'KURA-I7022', `${dev.name}: priority of path ${path.number} set to ${priority}`);
+    this.event('info', 'KURA-I7022', `${dev.name}: ${what} done (path ${ref})`, 265);
     dev.refresh();
     this.persistState();
   }
 
+  setPriority(ref: string, priority: number, deviceRef?: string): void {
+    this.changePriority(`the priority of path ${ref} to ${priority}`, ref, () => {
+      if (!Number.isInteger(priority) || priority < 1 || priority > 254) {
+        throw new KuraError('KURA-E7020', 'EINVAL', `priority ${priority} is not an integer from 1 to 254`, 'Give a priority from 1 (lowest) to 254 (highest).');
+      }
+      const { dev, path } = this.path(ref, deviceRef);
+      const other = dev.paths.find((p) => p !== path && p.priority === priority);
+      if (other) throw new KuraError('KURA-E7021', 'EEXIST', `path ${other.number} of ${dev.name} already has priority ${priority}`, 'Priorities are unique per logical unit: pick another one, or use kura path swap.');
+      path.priority = priority;
+      return dev;
+    });
+  }
+
   /** Exchanges the priorities of two paths of one device (seed -swap): the in-use path changes. */
   swap(a: string, b: string, deviceRef?: string): void {
-    const pa = this.path(a, deviceRef);
-    const pb = this.path(b, deviceRef ?? pa.dev.name);
-    if (pa.dev !== pb.dev) throw new KuraError('KURA-E7023', 'EINVAL', `paths ${a} and ${b} lead to different logical units`, 'Swap two paths of the same device.');
-    [pa.path.priority, pb.path.priority] = [pb.path.priority, pa.path.priority];
-    this.event('info', 'KURA-I7022', `${pa.dev.name}: priorities of paths ${pa.path.number} and ${pb.path.number} swapped`);
-    pa.dev.refresh();
-    this.persistState();
+    this.changePriority(`the priorities of paths ${a} and ${b} (swap)`, `${a}, ${b}`, () => {
+      const pa = this.path(a, deviceRef);
+      const pb = this.path(b, deviceRef ?? pa.dev.name);
+      if (pa.dev !== pb.dev) throw new KuraError('KURA-E7023', 'EINVAL', `paths ${a} and ${b} lead to different logical units`, 'Swap two paths of the same device.');
+      [pa.path.priority, pb.path.priority] = [pb.path.priority, pa.path.priority];
+      return pa.dev;
+    });
   }
 
   setPolicy(deviceRef: string, policy: string): void {
-    if (!POLICIES.includes(policy as Policy)) throw new KuraError('KURA-E7024', 'EINVAL', `unknown policy ${policy}`, `Use one of: ${POLICIES.join(', ')}.`);
+    if (!POLICIES.includes(policy as Policy)) {
+      this.event('warning', 'KURA-W7066', `the balancing policy of ${deviceRef} cannot be ${policy}: no such policy`, 269);
+      throw new KuraError('KURA-E7024', 'EINVAL', `unknown policy ${policy}`, `Use one of: ${POLICIES.join(', ')}.`);
+    }
     const devs = deviceRef === 'all' ? this.devices : [this.device(deviceRef)];
     for (const d of devs) d.setPolicy(policy as Policy);
     this.persistState();
@@ -450,7 +615,7 @@ export class PathManager {
     if (m.noPathRetry !== undefined) this.settings.noPathRetryMs = m.noPathRetry * 1000;
     for (const d of this.devices) d.refresh();
     this.persistState();
-    this.event('info', 'KURA-I7028', `mode: failback ${this.settings.failback}, cluster ${this.settings.cluster ? 'on' : 'off'}, path grouping ${this.settings.grouping}, no-path-retry ${this.settings.noPathRetryMs / 1000} s`);
+    this.event('info', 'KURA-I7028', `mode: failback ${this.settings.failback}, cluster ${this.settings.cluster ? 'on' : 'off'}, path grouping ${this.settings.grouping}, no-path-retry ${this.settings.noPathRetryMs / 1000} s`, 277);
     return this.settings;
   }
 
@@ -460,7 +625,8 @@ export class PathManager {
     await dev.execute({ kind: 'other', cdb: S.cdb.persistentReserveOut(sa, type), dataOut: S.prOutParams(key, saKey) }, path);
   }
 
-  private async registerKeyOn(dev: MultipathDevice, path: Path): Promise<void> {
+  /** Registers the device's key on one path; false (and logged) when that failed. */
+  private async registerKeyOn(dev: MultipathDevice, path: Path): Promise<boolean> {
     try {
       // REGISTER AND IGNORE EXISTING KEY: the path may or may not hold the key already.
       // Sent on this path's own session whatever its state: the registration belongs to its I_T nexus.
@@ -472,8 +638,10 @@ export class PathManager {
         throw new Error(`status 0x${r.status.toString(16)}, ${S.senseText(s)}`);
       }
       this.event('info', 'KURA-I7029', `${dev.name}: reservation key 0x${dev.prKey!.toString(16)} registered on path ${path.number}`);
+      return true;
     } catch (e) {
       this.event('warning', 'KURA-W7030', `${dev.name}: registering the reservation key on path ${path.number} failed: ${(e as Error).message}`);
+      return false;
     }
   }
 
@@ -565,4 +733,14 @@ export function exportName(i: number): string {
     n = Math.floor(n / 26) - 1;
   } while (n >= 0);
   return `mpath${s}`;
+}
+
+/** One above the highest priority in use, or the lowest free one once 254 is taken. */
+function nextPriority(used: Set<number>, reserved: Set<number>): number {
+  const taken = new Set([...used, ...reserved]);
+  const top = Math.max(0, ...taken);
+  if (top < 254) return top + 1;
+  for (let n = 1; n <= 254; n++) if (!taken.has(n)) return n;
+  // 254 paths to one LU: priorities cannot stay unique; the path still works at the lowest one.
+  return 1;
 }

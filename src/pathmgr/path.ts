@@ -45,6 +45,12 @@ export class Path {
   alua: AluaState = 'unknown';
   relativeTargetPortId: number | undefined;
   targetPortGroup: number | undefined;
+  /**
+   * Its priority is disabled (the seed's standby "@"): a path found after the first,
+   * `kura path set ... standby` (-notavail), or a standby failback. Such a path carries
+   * I/O only while no enabled one can (it is then shown in use).
+   */
+  priorityDisabled = false;
   /** Set by the administrator (`kura path set ... unavailable`): patrol leaves it alone. */
   adminUnavailable = false;
   /** A flapping path: kept unavailable until it has been healthy for a while. */
@@ -59,6 +65,10 @@ export class Path {
   /** When the path last became healthy again. */
   healthySince = Date.now();
   lastIo = 0;
+  /** The seed's path index inside its logical unit ("> 0: Priority=..."), in the order paths were found. */
+  index = 0;
+  /** Why the last recovery check could not bring the path back (logged once per reason). */
+  failbackError = '';
   readonly stats: PathStats = { reads: 0, writes: 0, readBytes: 0, writeBytes: 0, otherCommands: 0, errors: 0, failures: 0, serviceTimeMs: 0 };
 
   constructor(

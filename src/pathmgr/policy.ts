@@ -1,7 +1,10 @@
-// Path selection. Candidates are ranked in tiers (healthy active paths, then
-// standby paths, then marginal ones as a last resort); inside a tier only the
-// paths of the best ALUA state count (optimized before non-optimized), and
-// the policy picks among those.
+// Path selection, by the seed's rule (PM L61, L65): the highest-priority usable
+// path carries the I/O; on its failure the next highest does. Candidates are
+// ranked in tiers (paths whose priority is enabled, then standby paths whose
+// priority is disabled, then marginal ones as a last resort); ports that cannot
+// do media access now (ALUA standby/unavailable/offline/transitioning) come
+// after every port that can. Inside the best set the highest priority leads;
+// ALUA never outranks a priority the administrator gave.
 import type { Path } from './path.js';
 
 export type Policy = 'failover' | 'round-robin' | 'least-queue-depth' | 'service-time';
@@ -15,27 +18,35 @@ export function isDynamic(p: Policy): boolean {
 }
 
 function tier(p: Path): number {
-  if (p.state === 'in-use' || p.state === 'active') return 0;
+  if (p.state === 'in-use' || p.state === 'active') return p.priorityDisabled ? 1 : 0;
   if (p.state === 'standby') return 1;
   if (p.state === 'unavailable' && p.marginal && !p.adminUnavailable) return 2;
   return -1;
 }
 
-/** The paths a policy may choose from now, highest priority first. */
+/**
+ * The paths a policy may choose from now, highest priority first: the first
+ * one is the leader (what failover uses). With `alua` grouping the others are
+ * the paths in the leader's ALUA state (dm-multipath group_by_prio: round robin
+ * does not mix optimized and non-optimized ports); with `multibus` every path
+ * of the leader's tier.
+ */
 export function bestGroup(paths: Path[], grouping: Grouping = 'alua'): Path[] {
   let best: Path[] = [];
   let bestKey = Infinity;
   for (const p of paths) {
     const t = tier(p);
     if (t < 0) continue;
-    // ALUA standby/unavailable/offline ports refuse media access: never pick them while another exists.
-    const key = t * 10 + (grouping === 'alua' || p.aluaRank >= 4 ? p.aluaRank : 0);
+    const key = (p.aluaRank >= 3 ? 10 : 0) + t;
     if (key < bestKey) {
       bestKey = key;
       best = [p];
     } else if (key === bestKey) best.push(p);
   }
-  return best.sort((a, b) => b.priority - a.priority);
+  best.sort((a, b) => b.priority - a.priority);
+  const leader = best[0];
+  if (!leader || grouping === 'multibus') return best;
+  return best.filter((p) => p.aluaRank === leader.aluaRank);
 }
 
 export class Selector {

@@ -124,11 +124,11 @@ test('kura path show --json: one device per LU with its id, export, policy and b
   assert.equal(d.export, 'mpatha');
   assert.equal(d.policy, 'failover');
   assert.deepEqual(d.paths.map((p) => p.portal).sort(), srv.iscsiPorts.map((p) => `127.0.0.1:${p}`).sort());
-  assert.deepEqual(d.paths.map((p) => p.state).sort(), ['active', 'in-use']);
+  assert.deepEqual(d.paths.map((p) => p.state).sort(), ['in-use', 'standby'], 'the seed\'s initial settings: the first path in use, the next standby');
   assert.ok(d.paths.some((p) => p.alua === 'active/optimized'));
   const human = kura(pathEnv(a), 'path', 'show');
-  assert.match(human, /^\*\*\* mpatha naa\.[0-9a-f]+ \*\*\*$/m);
-  assert.match(human, /^> \d:0:0:0: Priority=\d+, Portal=127\.0\.0\.1:\d+, ALUA=active\/optimized, State=in-use$/m);
+  assert.match(human, /^\*\*\* LogicalUnit #0 \*\*\* mpatha naa\.[0-9a-f]+$/m);
+  assert.match(human, /^> 0: Priority=1, PathNumber=\d:0:0:0, Portal=127\.0\.0\.1:\d+, ALUA=active\/optimized, State=in-use$/m);
   assert.match(kura(pathEnv(a), 'path', 'watcher', 'show'), /Request interval : 1 sec/);
 });
 
@@ -138,12 +138,15 @@ test('kura path watcher/mode/policy/set/stats: seed-style settings and output', 
   kura(env, 'path', 'watcher', 'set', '3:1::');
   assert.match(kura(env, 'path', 'mode', 'set', '--failback', 'standby'), /Failback {6}: Standby \(manual\)/);
   assert.match(kura(env, 'path', 'mode', 'set', '--failback', 'auto'), /Failback {6}: Active \(auto\)/);
-  assert.match(kura(env, 'path', 'policy', 'mpatha', 'least-queue-depth'), /^\+\+\+ mpatha naa\.[0-9a-f]+ \+\+\+ \[least-queue-depth\]$/m);
+  assert.match(kura(env, 'path', 'policy', 'mpatha', 'least-queue-depth'), /^\+\+\+ LogicalUnit #0 \+\+\+ \[least queue depth\] mpatha naa\.[0-9a-f]+$/m);
   kura(env, 'path', 'policy', 'mpatha', 'failover');
   const d = (JSON.parse(kura(env, 'path', 'show', '--json')) as DeviceJson[])[0]!;
-  const idle = d.paths.find((p) => p.state === 'active')!;
-  assert.match(kura(env, 'path', 'set', idle.number, 'standby'), new RegExp(`^@ ${idle.number}: .*State=standby`, 'm'));
-  assert.match(kura(env, 'path', 'set', idle.number, 'available'), new RegExp(`^  ${idle.number}: .*State=active`, 'm'));
+  const idle = d.paths.find((p) => p.state !== 'in-use')!;
+  const used = d.paths.find((p) => p.state === 'in-use')!;
+  // Enabled, the idle path (priority 2) takes the I/O from priority 1; disabled again, it gives it back.
+  assert.match(kura(env, 'path', 'set', idle.number, 'available'), new RegExp(`^> \\d: Priority=2, PathNumber=${idle.number}, .*State=in-use`, 'm'));
+  assert.match(kura(env, 'path', 'set', idle.number, 'standby'), new RegExp(`^@ \\d: Priority=2, PathNumber=${idle.number}, .*State=standby`, 'm'));
+  assert.match(kura(env, 'path', 'show'), new RegExp(`^> \\d: Priority=1, PathNumber=${used.number}, .*State=in-use`, 'm'));
   assert.match(kura(env, 'path', 'stats'), /^DEVICE\s+PATH\s+PORTAL\s+STATE\s+READS\s+WRITES/m);
   const r = spawnSync(process.execPath, [KURA, 'path', 'policy', 'mpatha', 'random'], { env, encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.status, 1);

@@ -103,11 +103,15 @@ test('discovery groups the two portals\' paths to one LU into one device, prefer
     dev.paths.map((p) => p.alua),
     ['active/optimized', 'active/non-optimized'],
   );
-  assert.equal(new Set(dev.paths.map((p) => p.priority)).size, 2, 'priorities are unique per LU');
+  assert.deepEqual(
+    dev.paths.map((p) => p.priority),
+    [1, 2],
+    'the seed\'s initial priorities: the first path found (the ALUA optimized one) 1, the next 2',
+  );
   assert.deepEqual(
     dev.paths.map((p) => p.state),
-    ['in-use', 'active'],
-    'failover policy: the optimized path carries the I/O',
+    ['in-use', 'standby'],
+    'the first path carries the I/O; the next one\'s priority is disabled (standby)',
   );
   assert.equal(dev.blockSize, 512);
   assert.equal(dev.blockCount * dev.blockSize, 64 << 20);
@@ -152,7 +156,7 @@ test('a portal going down mid-I/O fails the path over without an I/O error; the 
   stop = true;
   await writer;
   assert.equal(p0!.state, 'in-use');
-  assert.equal(p1!.state, 'active');
+  assert.equal(p1!.state, 'standby', 'the standby path carried the I/O meanwhile and is standby again');
   const ids = log.recent.map((e) => e.id);
   assert.ok(ids.includes('KURA-W7006'), 'path failure logged');
   assert.ok(ids.includes('KURA-W7007'), 'failover logged');
@@ -164,6 +168,9 @@ test('a portal going down mid-I/O fails the path over without an I/O error; the 
 test('round-robin uses both paths, least-queue-depth and service-time pick usable paths, cluster mode refuses dynamic balancing', async () => {
   const { m } = await manager(INITIATOR, 'rr');
   const dev = m.devices[0]!;
+  // Enable the second path and keep the optimized one the highest priority.
+  m.setPathAdminState(dev.paths[1]!.number, 'available');
+  m.setPriority(dev.paths[0]!.number, 10);
   m.setPolicy(dev.name, 'round-robin');
   // ALUA grouping: round-robin stays within the optimized group (one path here).
   assert.deepEqual(dev.paths.map((p) => p.state), ['in-use', 'active']);
@@ -288,7 +295,7 @@ test('an idle path whose network stops answering is failed by the NOP keepalive,
     const { m, log } = await manager(INITIATOR, 'keepalive', [fx.ports[0], r.port]);
     const dev = m.devices[0]!;
     const idle = dev.paths[1]!;
-    assert.equal(idle.state, 'active');
+    assert.equal(idle.state, 'standby');
     r.blackhole(true);
     const stateOf = (p: { state: string }): string => p.state;
     for (let i = 0; i < 100 && stateOf(idle) !== 'failed'; i++) await new Promise((res) => setTimeout(res, 50));
