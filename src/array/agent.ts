@@ -52,7 +52,8 @@ export interface LdInfo {
   allocated: number;
   raid: RaidType;
   state: 'ready' | 'offline';
-  capacityAllocation: 'virtual';
+  /** virtual: thin (chunks allocated on write); actual: every chunk allocated (the reserved SSV). */
+  capacityAllocation: 'virtual' | 'actual';
   /** NotReady: an RV whose pair copies or mirrors (RV access nr) refuses reads and writes. */
   accessMode: 'ReadWrite' | 'ReadOnly' | 'NotReady';
   currentOwner: number;

@@ -468,7 +468,7 @@ export class KuraArray implements ArrayAgent {
       allocated: l.allocatedBytes(),
       raid: l.pool.raid as RaidType,
       state: l.pool.state === 'offline' ? 'offline' : 'ready',
-      capacityAllocation: 'virtual',
+      capacityAllocation: this.isThin(l) || l.allocatedBytes() < l.rec.capacity ? 'virtual' : 'actual',
       accessMode: this.accessMode(l),
       currentOwner: current,
       defaultOwner: owner,
@@ -512,6 +512,7 @@ export class KuraArray implements ArrayAgent {
       let reserve = true;
       if (req.attr === 'ssv') {
         if (this.ssv()) throw new KuraError('KURA-E2033', 'EEXIST', `The array already has a solution reserved volume (${this.ssv()!.name}).`, 'An array has one SSV; use the existing one.');
+        this.licenses.requireAny(['VolumeClone', 'DynamicSnapVolume'], 'KURA-E2600', 'Creating the solution reserved volume');
         attrs.ssv = true;
         size = SSV_SIZE;
         // Reserving 4 GiB in a pool without them would fill it to its last chunk (and fail there).

@@ -44,6 +44,12 @@ export class LicenseTable {
     this.unlocked.set(name, at);
   }
 
+  /** Refuses `what` unless at least one of `names` is unlocked (the SSV: VolumeClone or DynamicSnapVolume, VVM L239). */
+  requireAny(names: LicenseName[], id: string, what: string): void {
+    if (names.some((n) => this.unlocked.has(n))) return;
+    throw new KuraError(id, 'EPERM', `${what} needs the ${names.join(' or ')} licence; both are locked on this array.`, `Unlock one of them, e.g. kura license unlock ${names[names.length - 1]}.`);
+  }
+
   require(name: LicenseName, what: string): void {
     if (!this.unlocked.has(name)) {
       throw new KuraError('KURA-E2061', 'EPERM', `${what} needs the ${name} licence, which is locked on this array.`, `Unlock it with kura license unlock ${name}.`);

@@ -60,6 +60,8 @@ test('an RV is never mapped to a host: host map after pair create and pair creat
 
 test('the SSV needs 4 GiB free in its pool: refused with the free space named, created with force (array)', async (t) => {
   const a = await array(t, 2 * GiB);
+  // The SSV needs one of its licences first (VVM L239).
+  await a.unlockLicense('DynamicSnapVolume');
   await assert.rejects(a.createLd({ name: 'ssv', pool: 'p', size: 0, attr: 'ssv' }), rejectsWith('KURA-E2506', /Pool p has 2\.0 GiB free; the solution reserved volume needs 4\.0 GiB/));
   assert.equal(a.listLds().length, 0, 'nothing was created');
   assert.equal(a.getPool('p').used, 0, 'no space was taken');
@@ -77,6 +79,7 @@ test('the SSV space check through the CLI and the API: a warning and exit 1, the
   t.after(() => srv.cleanup());
   const kura = (...args: string[]) => run(process.execPath, [KURA, ...args], { env: srv.env });
   assert.equal(kura('pool', 'create', 'small', '--size', '1GiB', '--raid', '0', '--pds', '1').status, 0);
+  assert.equal(kura('license', 'unlock', 'VolumeClone').status, 0);
   const refused = kura('ld', 'create', 'ssv', '--pool', 'small', '--attr', 'ssv');
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /^KURA-E2506: Pool small has 1\.0 GiB free; the solution reserved volume needs 4\.0 GiB\./m);
