@@ -623,8 +623,9 @@ export class KuraArray implements ArrayAgent {
       this.requireSsv('Creating a snapshot');
       const base = this.ld(ldRef);
       const a = attrsOf(base);
-      if (a.esv || a.ssv) {
-        throw new KuraError('KURA-E2071', 'EINVAL', `LD ${base.name} is ${a.esv ? 'a snapshot (ESV)' : 'the solution reserved volume'} and cannot be snapshotted.`, 'Snapshot an ordinary LD, or clone the snapshot first.');
+      // A snapshot of a snapshot is allowed (VVM L1080-1081): the ESV becomes an EBV too, within MAX_LAYERS.
+      if (a.ssv) {
+        throw new KuraError('KURA-E2071', 'EINVAL', `LD ${base.name} is the solution reserved volume and cannot be snapshotted.`, 'Snapshot an ordinary LD or a snapshot.');
       }
       const gens = this.snapshotsOf(base);
       if (gens.length >= MAX_GENERATIONS) {
@@ -684,13 +685,24 @@ export class KuraArray implements ArrayAgent {
       }
       const gens = this.snapshotsOf(base);
       const victims = gens.slice(0, count);
+      // All or nothing: a generation that is itself snapshotted stops the whole deletion.
+      for (const v of victims) this.refuseIfEbv(v);
       const out = victims.map((v) => this.snapshotInfo(v));
       for (const v of victims) await this.dropSnapshot(base, v);
       return out;
     });
   }
 
+  /** A snapshot that has snapshots of its own (it is their EBV) goes after them. */
+  private refuseIfEbv(esv: LogicalDisk): void {
+    const inner = this.snapshotsOf(esv);
+    if (inner.length > 0) {
+      throw new KuraError('KURA-E2601', 'EBUSY', `Snapshot ${esv.name} is the base (EBV) of ${inner.length} snapshot generation(s) of its own: ${inner.map((l) => attrsOf(l).esv!.name).join(', ')}.`, `Delete those first (kura snapshot delete-oldest ${esv.name} --count ${inner.length}).`);
+    }
+  }
+
   private async dropSnapshot(base: LogicalDisk, esv: LogicalDisk): Promise<void> {
+    this.refuseIfEbv(esv);
     this.refuseIfFev(esv);
     this.hosts.unmapLd(esv.rec.number);
     await this.engine.deleteLd(esv);

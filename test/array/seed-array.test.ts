@@ -4,11 +4,13 @@
 // and expansion of paired LDs, the per-LD lock, the pool's I/O control mode and
 // the I/O limits of new clones.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { KuraArray } from '../../src/array/array.js';
+import { KuraArray, MAX_LAYERS } from '../../src/array/array.js';
+import { checkDataDir } from '../../src/block/check.js';
 import { KuraError } from '../../src/errors.js';
 
 const MiB = 2 ** 20;
@@ -65,4 +67,30 @@ test('SSV (L239): refused while VolumeClone and DynamicSnapVolume are both locke
   const other = await array(t, { licences: ['DynamicSnapVolume'] });
   const s2 = await other.a.createLd({ name: 'ssv', pool: 'p', size: 0, attr: 'ssv' });
   assert.equal(s2.capacityAllocation, 'actual');
+});
+
+test('snapshot of a snapshot (L1079-1081): allowed, reads its own generation, 64 layers at most, the inner snapshot cannot go first', async (t) => {
+  const { a, dir } = await array(t, { licences: ['DynamicSnapVolume'], ssv: true });
+  await a.createLd({ name: 'vol', pool: 'p', size: 8 * MiB });
+  const vol = a.exports().open('vol')!;
+  const d1 = crypto.randomBytes(MiB);
+  await vol.write(0, d1);
+  const s1 = await a.createSnapshot('vol', 's1');
+  await vol.write(0, Buffer.alloc(MiB, 7));
+  // A snapshot of the snapshot: the ESV becomes the base (EBV) of its own generations.
+  const ss = await a.createSnapshot(s1.ld, 'inner');
+  assert.equal(ss.ld, 'vol@s1@inner');
+  assert.deepEqual(await a.exports().open(ss.ld)!.read(0, MiB / 512), d1, 'the snapshot of the snapshot holds the first generation');
+  assert.equal(a.getLd(s1.ld).snapshotAttribute, 'ESV');
+  assert.deepEqual(a.listSnapshots(s1.ld).map((s) => s.name), ['inner']);
+  // The inner snapshot's base cannot be deleted before it.
+  await assert.rejects(a.deleteSnapshot('vol', 's1'), rejectsWith('KURA-E2601', /inner/));
+
+  // Layers: vol@s1 is layer 1, vol@s1@inner layer 2; a chain reaches MAX_LAYERS and stops there.
+  let top = ss.ld;
+  for (let layer = 3; layer <= MAX_LAYERS; layer++) top = (await a.createSnapshot(top, `l${layer}`)).ld;
+  await assert.rejects(a.createSnapshot(top, 'over'), rejectsWith('KURA-E2073'));
+  await a.deleteSnapshot(top.slice(0, top.lastIndexOf('@')), top.slice(top.lastIndexOf('@') + 1));
+  await a.close();
+  assert.deepEqual(checkDataDir(dir).faults, []);
 });
