@@ -158,6 +158,8 @@ export interface SnapshotInfo {
   ldNumber: number;
   ld: string;
   allocated: number;
+  /** rw once made read/write (kura snapshot set-access); ro otherwise. */
+  access: 'rw' | 'ro';
 }
 
 export interface LicenseInfo {
@@ -252,6 +254,8 @@ export interface ArrayAgent {
   listSnapshots(ld: string | number): SnapshotInfo[];
   createSnapshot(ld: string | number, name?: string): Promise<SnapshotInfo>;
   restoreSnapshot(ld: string | number, snap: string): Promise<LdInfo>;
+  /** Makes a snapshot read/write (rw) or read-only (ro), kept across restarts. */
+  setSnapshotAccess(ld: string | number, snap: string, access: string): Promise<SnapshotInfo>;
   deleteSnapshot(ld: string | number, snap: string): Promise<void>;
   deleteOldestSnapshots(ld: string | number, count: number): Promise<SnapshotInfo[]>;
   createClone(source: string | number, name: string): Promise<LdInfo>;

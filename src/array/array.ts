@@ -99,8 +99,8 @@ export interface LdAttrs {
   ssv?: boolean;
   /** Base of extended snapshots. */
   ebv?: boolean;
-  /** A snapshot generation of the EBV with LD id `base`. */
-  esv?: { base: number; generation: number; name: string };
+  /** A snapshot generation of the EBV with LD id `base`; `access: 'rw'` once made writable (iSMsc_chgmod -volacc rw). */
+  esv?: { base: number; generation: number; name: string; access?: 'rw' };
   /** Source of fast clones. */
   fev?: boolean;
   /** A fast clone of the LD with id `source`. */
@@ -227,14 +227,16 @@ export class KuraArray implements ArrayAgent {
   }
 
   /**
-   * Snapshots (ESVs) are read-only whatever the store says: metadata written by a
-   * Kura that did not keep the access mode (every ESV came back writable after a
+   * Snapshots (ESVs) are read-only unless made writable (kura snapshot set-access,
+   * which records access rw in the ESV's attributes): metadata written by a Kura
+   * that did not keep the access mode (every ESV came back writable after a
    * restart) is corrected here, durably, before any front end serves the LD.
    */
   private async enforceAccessModes(): Promise<void> {
     const fixed: string[] = [];
     for (const l of this.engine.lds.values()) {
-      if (attrsOf(l).esv && !l.readOnly) {
+      const esv = attrsOf(l).esv;
+      if (esv && esv.access !== 'rw' && !l.readOnly) {
         await this.engine.setReadOnly(l, true);
         fixed.push(l.name);
       }
@@ -601,7 +603,7 @@ export class KuraArray implements ArrayAgent {
 
   private snapshotInfo(l: LogicalDisk): SnapshotInfo {
     const e = attrsOf(l).esv!;
-    return { name: e.name, generation: e.generation, created: l.rec.created, state: 'active', ldNumber: l.rec.number, ld: l.rec.name, allocated: l.allocatedBytes() };
+    return { name: e.name, generation: e.generation, created: l.rec.created, state: 'active', ldNumber: l.rec.number, ld: l.rec.name, allocated: l.allocatedBytes(), access: l.readOnly ? 'ro' : 'rw' };
   }
 
   listSnapshots(ldRef: string | number): SnapshotInfo[] {
@@ -654,10 +656,33 @@ export class KuraArray implements ArrayAgent {
     });
   }
 
+  /**
+   * Makes a snapshot read/write or read-only (the seed's iSMsc_chgmod -volacc, VVM
+   * L1811-1816), durably. Writes to a read/write ESV go to its own chunks (copy on
+   * write): the base never changes.
+   */
+  setSnapshotAccess(ldRef: string | number, snap: string | number, access: string): Promise<SnapshotInfo> {
+    return this.config(async () => {
+      if (access !== 'rw' && access !== 'ro') {
+        throw new KuraError('KURA-E2602', 'EINVAL', `Snapshot access ${JSON.stringify(access)?.slice(0, 40)} is not known.`, 'Give rw (read/write) or ro (read-only).');
+      }
+      const base = this.ld(ldRef);
+      const esv = this.snapshot(base, snap);
+      const e = attrsOf(esv).esv!;
+      if (access === 'rw') e.access = 'rw';
+      else delete e.access;
+      await this.engine.setReadOnly(esv, access === 'ro');
+      return this.snapshotInfo(esv);
+    });
+  }
+
   restoreSnapshot(ldRef: string | number, snap: string | number): Promise<LdInfo> {
     return this.config(async () => {
       this.licenses.require('DynamicSnapVolume', 'Restoring a snapshot');
       const base = this.ld(ldRef);
+      if (base.readOnly && attrsOf(base).esv) {
+        throw new KuraError('KURA-E2603', 'EROFS', `LD ${base.name} is a read-only snapshot; restoring a generation into it would change it.`, `Make it read/write first (kura snapshot set-access ${base.name.slice(0, base.name.lastIndexOf('@'))} ${attrsOf(base).esv!.name} --access rw).`);
+      }
       const esv = this.snapshot(base, snap);
       const reverted = this.pairs.beforeRevert(base);
       if (esv.rec.capacity !== base.rec.capacity) {

@@ -38,6 +38,14 @@ export function registerSnapshot(program: Command, ctx: CliContext): void {
       print(ctx.json(), l, () => `LD ${l.name} restored from snapshot ${s}.`);
     });
   snap
+    .command('set-access <ld> <snap>')
+    .description('make a snapshot read/write or read-only (iSMsc_chgmod -volacc); writes to it never change the LD')
+    .requiredOption('--access <mode>', 'rw (read/write) or ro (read-only)')
+    .action(async (ld: string, s: string, o: { access: string }) => {
+      const r = await ctx.client().call<SnapshotInfo>('POST', `/lds/${enc(ld)}/snapshots/${enc(s)}/access`, { access: o.access });
+      print(ctx.json(), r, () => `Snapshot ${r.ld} is ${r.access === 'rw' ? 'read/write (rw)' : 'read-only (ro)'}.`);
+    });
+  snap
     .command('delete <ld> <snap>')
     .description('delete a generation')
     .action(async (ld: string, s: string) => {

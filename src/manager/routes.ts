@@ -225,6 +225,18 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
     },
   });
   r({
+    method: 'POST',
+    path: '/api/v1/lds/{ref}/snapshots/{snap}/access',
+    tag: 'snapshots',
+    summary: 'Make a snapshot read/write or read-only (iSMsc_chgmod -volacc); writes to it never change the base',
+    body: { access: { type: 'string', required: true, description: 'rw or ro' } },
+    handler: async ({ params, body }) => {
+      const s = await agent.setSnapshotAccess(ref(params['ref']!), params['snap']!, body['access'] as string);
+      changed('KURA-I2604', `ld/${s.ld}`, `Snapshot ${s.ld} access set to ${s.access}.`);
+      return s;
+    },
+  });
+  r({
     method: 'DELETE',
     path: '/api/v1/lds/{ref}/snapshots/{snap}',
     tag: 'snapshots',

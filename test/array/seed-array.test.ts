@@ -94,3 +94,38 @@ test('snapshot of a snapshot (L1079-1081): allowed, reads its own generation, 64
   await a.close();
   assert.deepEqual(checkDataDir(dir).faults, []);
 });
+
+test('ESV access mode (L1811-1816): set-access rw makes a snapshot writable without changing its base, kept across restarts; ro again refuses writes', async (t) => {
+  const box = await array(t, { licences: ['DynamicSnapVolume'], ssv: true });
+  let a = box.a;
+  await a.createLd({ name: 'vol', pool: 'p', size: 8 * MiB });
+  const d1 = crypto.randomBytes(2 * MiB);
+  await a.exports().open('vol')!.write(0, d1, { fua: true });
+  await a.createSnapshot('vol', 's1');
+  await assert.rejects(a.setSnapshotAccess('vol', 's1', 'nr'), rejectsWith('KURA-E2602'));
+  const s = await a.setSnapshotAccess('vol', 's1', 'rw');
+  assert.equal(s.access, 'rw');
+  assert.equal(a.getLd('vol@s1').accessMode, 'ReadWrite');
+  const esv = a.exports().open('vol@s1')!;
+  assert.equal(esv.readOnly, false);
+  const w = crypto.randomBytes(MiB);
+  await esv.write(1024, w, { fua: true });
+  assert.deepEqual(await a.exports().open('vol')!.read(0, 4096), d1, 'the base did not change');
+
+  const events: string[] = [];
+  a = await box.reopen();
+  a.onEvent((e) => events.push(e.id));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(a.getLd('vol@s1').accessMode, 'ReadWrite', 'rw survives a restart');
+  assert.deepEqual(a.listSnapshots('vol').map((x) => x.access), ['rw']);
+  assert.ok(!events.includes('KURA-W2500'), 'an ESV made writable on purpose is not "corrected"');
+  const after = await a.exports().open('vol@s1')!.read(1024, MiB / 512);
+  assert.deepEqual(after, w, 'the write to the ESV is kept');
+  // A restore into a writable snapshot is allowed; into a read-only one it is refused.
+  await a.createSnapshot('vol@s1', 'inner');
+  await a.setSnapshotAccess('vol', 's1', 'ro');
+  await assert.rejects(a.restoreSnapshot('vol@s1', 'inner'), rejectsWith('KURA-E2603'));
+  await assert.rejects(a.exports().open('vol@s1')!.write(0, Buffer.alloc(512)), (e: unknown) => e instanceof KuraError && e.code === 'EROFS');
+  a = await box.reopen();
+  assert.equal(a.getLd('vol@s1').accessMode, 'ReadOnly', 'ro survives a restart');
+});

@@ -1,0 +1,78 @@
+// The seed's commands and views through the CLI (VVM, ../shared/seeds/
+// virtual-volume-manual.txt, L = its line numbers): snapshot access modes
+// (iSMsc_chgmod), the iSMsc_query and iSMrc_query views, and the iSMview LD
+// views; data checked with real NBD clients.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { KURA, startServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
+import { run } from '../helpers/tools.js';
+
+let srv: TestServer;
+const MiB = 2 ** 20;
+
+before(async () => {
+  srv = await startServer({ args: ['--no-demo'] });
+  for (const l of ['DynamicSnapVolume', 'VolumeClone', 'DynamicDataReplication', 'IOLoadManager']) json('license', 'unlock', l);
+  json('pool', 'create', 'p', '--size', '6GiB', '--raid', '0', '--pds', '1');
+  json('ld', 'create', 'ssv', '--pool', 'p', '--attr', 'ssv');
+});
+after(async () => {
+  await srv.cleanup();
+});
+
+function kura(...args: string[]) {
+  return run(process.execPath, [KURA, ...args], { env: srv.env });
+}
+function ok(...args: string[]): string {
+  const r = kura(...args);
+  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+function json<T>(...args: string[]): T {
+  return JSON.parse(ok(...args, '--json')) as T;
+}
+function tool(cmd: string, args: string[]): string {
+  const r = run(cmd, args);
+  assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+test('kura snapshot set-access: qemu-io writes to an rw snapshot over NBD, the base keeps its data; ro refuses', () => {
+  json('ld', 'create', 'acc', '--pool', 'p', '--size', '16MiB');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-acc-'));
+  try {
+    const img = path.join(tmp, 'a.img');
+    const d1 = crypto.randomBytes(4 * MiB);
+    fs.writeFileSync(img, Buffer.concat([d1, Buffer.alloc(12 * MiB)]));
+    tool('nbdcopy', [img, srv.nbdUri('acc')]);
+    json('snapshot', 'create', 'acc', '--name', 's1');
+    const refused = run('qemu-io', ['-f', 'raw', '-c', 'write -P 0x5a 0 1M', srv.nbdUri('acc@s1')]);
+    assert.ok(refused.status !== 0 || /fail|error|read-only/i.test(refused.stdout + refused.stderr), `a read-only snapshot takes no write: ${refused.stdout}${refused.stderr}`);
+    assert.match(ok('snapshot', 'set-access', 'acc', 's1', '--access', 'rw'), /^Snapshot acc@s1 is read\/write \(rw\)\.$/m);
+    const w = tool('qemu-io', ['-f', 'raw', '-c', 'write -P 0x5a 0 1M', srv.nbdUri('acc@s1')]);
+    assert.match(w, /wrote 1048576\/1048576 bytes/);
+    const snapOut = path.join(tmp, 'snap.img');
+    const baseOut = path.join(tmp, 'base.img');
+    tool('nbdcopy', [srv.nbdUri('acc@s1'), snapOut]);
+    tool('nbdcopy', [srv.nbdUri('acc'), baseOut]);
+    const snap = fs.readFileSync(snapOut);
+    assert.ok(snap.subarray(0, MiB).equals(Buffer.alloc(MiB, 0x5a)), 'the snapshot took the write');
+    assert.ok(snap.subarray(MiB, 4 * MiB).equals(d1.subarray(MiB)), 'the rest of the snapshot is the old data');
+    assert.ok(fs.readFileSync(baseOut).subarray(0, 4 * MiB).equals(d1), 'the base never changed');
+    assert.deepEqual(json<Array<{ access: string }>>('snapshot', 'list', 'acc').map((s) => s.access), ['rw']);
+    assert.equal(json<{ accessMode: string }>('ld', 'show', 'acc@s1').accessMode, 'ReadWrite');
+    ok('snapshot', 'set-access', 'acc', 's1', '--access', 'ro');
+    const again = run('qemu-io', ['-f', 'raw', '-c', 'write -P 0x11 0 4k', srv.nbdUri('acc@s1')]);
+    assert.ok(again.status !== 0 || /fail|error|read-only/i.test(again.stdout + again.stderr), `a read-only snapshot takes no write: ${again.stdout}${again.stderr}`);
+    const bad = kura('snapshot', 'set-access', 'acc', 's1', '--access', 'nr');
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^KURA-E2602: /m);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
