@@ -2,7 +2,6 @@
 // block engine, the exports that protocol front ends serve, and the events the
 // array raises itself. Configuration changes are serialized.
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { KuraError } from '../errors.js';
 import type { BlockDevice } from '../block/device.js';
@@ -18,6 +17,7 @@ export type { SnapshotInfo } from './agent.js';
 import { Controllers } from './controllers.js';
 import type { HostPort } from './controllers.js';
 import type { TargetPortGroupInfo } from '../scsi/types.js';
+import { DataDirLock, makeDataDir, tightenDataDir, tightenedText } from '../block/data-dir.js';
 import { HostTable, validateChap } from './hosts.js';
 import type { ChapCredentials } from './hosts.js';
 import type { ChapConfig } from '../iscsi/chap.js';
@@ -50,6 +50,8 @@ export interface OpenArrayOptions {
   dataDir: string;
   /** iSCSI host ports: the n-th belongs to controller n mod 2. */
   portals?: Array<{ host: string; port: number }>;
+  /** Where opening says what it changed (modes tightened); default stderr. */
+  log?: (m: string) => void;
 }
 
 export const DEFAULT_PORTALS = [
@@ -157,6 +159,8 @@ export class KuraArray implements ArrayAgent {
   readonly configLock: ConfigLock;
   private readonly replicator: Replicator;
   private readonly pairs: PairService;
+  /** The data directory's lock, held from open() to close(). */
+  private lock: DataDirLock | undefined;
 
   private constructor(dataDir: string, engine: BlockEngine, portals: Array<{ host: string; port: number }>) {
     this.dataDir = dataDir;
@@ -192,13 +196,21 @@ export class KuraArray implements ArrayAgent {
 
   static async open(opts: OpenArrayOptions): Promise<KuraArray> {
     const dir = path.join(opts.dataDir, 'array');
-    fs.mkdirSync(dir, { recursive: true });
+    makeDataDir(dir);
+    // One process per data directory: a second server would interleave metadata.
+    const lock = DataDirLock.acquire(opts.dataDir);
+    let array: KuraArray | undefined;
     try {
-      const array = new KuraArray(opts.dataDir, BlockEngine.open(dir), opts.portals ?? DEFAULT_PORTALS);
+      const tightened = tightenedText(opts.dataDir, tightenDataDir(opts.dataDir));
+      if (tightened) (opts.log ?? ((m: string) => process.stderr.write(`${m}\n`)))(tightened);
+      array = new KuraArray(opts.dataDir, BlockEngine.open(dir), opts.portals ?? DEFAULT_PORTALS);
+      array.lock = lock;
       // Copies the last run left resume in the background.
       await array.replicator.start();
       return array;
     } catch (e) {
+      if (array) await array.close().catch(() => undefined);
+      lock.release();
       if (e instanceof KuraError) throw e;
       throw new KuraError('KURA-E2001', 'EIO', `The array in ${opts.dataDir} cannot be opened: ${(e as Error).message}.`, 'Check that the data directory is readable and not used by another kura process.');
     }
@@ -1031,8 +1043,14 @@ export class KuraArray implements ArrayAgent {
 
   async close(): Promise<void> {
     await this.configChain;
-    await this.replicator.close();
-    await this.engine.close();
+    try {
+      await this.replicator.close();
+      await this.engine.close();
+    } finally {
+      // Last: the directory is free for the next process only once the metadata is closed.
+      this.lock?.release();
+      this.lock = undefined;
+    }
   }
 }
 
