@@ -141,7 +141,11 @@ export async function serve(o: ServeOptions): Promise<void> {
     `  CLI:      KURA_URL=${url} KURA_TOKEN=$(cat ${tokenPath}) kura ld list`,
     `  iSCSI:    target ${target}, controller 00 on ${portals[0]}, controller 01 on ${portals[1]}`,
     ...(example
-      ? [`            iscsi://${portals[0]}/${target}/${example.number}    e.g. iscsi-ls -s iscsi://${portals[0]}; LUN = LD number until hosts are defined`]
+      ? [
+          array.accessControl().enabled
+            ? `            access control is on: initiators see only the LDs mapped to their host entry (kura host list)`
+            : `            iscsi://${portals[0]}/${target}/${example.number}    e.g. iscsi-ls -s iscsi://${portals[0]}; LUN = LD number while access control is off`,
+        ]
       : []),
     `listening api=${url} nbd=${nbdHp} iscsi=${portals.join(',')}`,
     'ready',
