@@ -103,27 +103,42 @@ export function makeDataDir(dir: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
+/** What Kura keeps at the top of a data directory (besides the array/ tree). */
+const TOP_LEVEL = /^(admin\.token|manager\.db(-wal|-shm|-journal)?|kura\.(lock|pid)(-journal)?)$/;
+
 /**
- * Makes the data directory private: directories 0700, regular files 0600
- * (symbolic links and what they point at are left alone: PDs may be block
- * devices elsewhere). Returns the paths it changed, relative to `dir`.
+ * Makes the data directory private: the directory itself, what Kura keeps at its
+ * top, and the whole array/ tree; directories 0700, regular files 0600. Other
+ * files an operator keeps there are left alone (--data might name a directory
+ * that holds more than Kura's files), as are symbolic links and what they point
+ * at (PDs may be block devices elsewhere). Returns the paths it changed,
+ * relative to `dir`.
  */
 export function tightenDataDir(dir: string): string[] {
   const changed: string[] = [];
+  const tighten = (p: string, rel: string, st: fs.Stats) => {
+    if ((st.mode & 0o077) === 0) return;
+    fs.chmodSync(p, st.mode & (st.isDirectory() ? 0o700 : 0o600));
+    changed.push(rel || '.');
+  };
   const visit = (p: string, rel: string) => {
     const st = fs.lstatSync(p);
     if (st.isDirectory()) {
-      if ((st.mode & 0o077) !== 0) {
-        fs.chmodSync(p, st.mode & 0o700);
-        changed.push(rel || '.');
-      }
-      for (const name of fs.readdirSync(p)) visit(path.join(p, name), rel ? path.join(rel, name) : name);
-    } else if (st.isFile() && (st.mode & 0o077) !== 0) {
-      fs.chmodSync(p, st.mode & 0o600);
-      changed.push(rel);
+      tighten(p, rel, st);
+      for (const name of fs.readdirSync(p)) visit(path.join(p, name), path.join(rel, name));
+    } else if (st.isFile()) {
+      tighten(p, rel, st);
     }
   };
-  visit(dir, '');
+  tighten(dir, '', fs.lstatSync(dir));
+  for (const name of fs.readdirSync(dir)) {
+    const p = path.join(dir, name);
+    if (name === 'array') visit(p, name);
+    else if (TOP_LEVEL.test(name)) {
+      const st = fs.lstatSync(p);
+      if (st.isFile()) tighten(p, name, st);
+    }
+  }
   return changed;
 }
 

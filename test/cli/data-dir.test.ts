@@ -118,8 +118,14 @@ test('the data directory is 0700 and every file in it 0600; looser modes are tig
   // An older data directory with world-readable modes.
   fs.chmodSync(dataDir, 0o755);
   for (const p of walk(dataDir)) fs.chmodSync(p, fs.lstatSync(p).isDirectory() ? 0o755 : 0o644);
+  // A file of the operator's own beside Kura's is not Kura's to change.
+  const foreign = path.join(dataDir, 'README.operator');
+  fs.writeFileSync(foreign, 'notes\n', { mode: 0o755 });
+  fs.chmodSync(foreign, 0o755);
   const second = await startServer({ dataDir });
   try {
+    assert.equal(fs.statSync(foreign).mode & 0o777, 0o755, 'a file Kura does not own keeps its mode');
+    fs.rmSync(foreign);
     assertPrivate('after a start on a loose directory');
     assert.match(second.stderr(), /KURA-W2528: .*tightened/);
   } finally {
