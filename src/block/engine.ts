@@ -85,7 +85,7 @@ export class BlockEngine {
 
   /** Opens (or creates) the engine in `dir` (the array's data directory). */
   static open(dir: string): BlockEngine {
-    fs.mkdirSync(path.join(dir, 'pools'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'pools'), { recursive: true, mode: 0o700 });
     const store = new MetaStore(path.join(dir, 'meta.db'));
     const engine = new BlockEngine(dir, store);
     engine.load();
@@ -321,7 +321,7 @@ export class BlockEngine {
     const first = pool.capacityChunks;
     const firstPd = pool.pds.length;
     const dir = path.join(this.dir, 'pools', String(pool.id));
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const created: PhysicalDisk[] = [];
     try {
       for (let i = 0; i < pool.pdsPerGroup; i++) {

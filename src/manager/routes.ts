@@ -380,6 +380,23 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
       return h;
     },
   });
+  // Access control is its own resource (not under /hosts, where a host could be named "access").
+  r({ method: 'GET', path: '/api/v1/access', tag: 'hosts', summary: 'Access control: on (host entries decide which initiator sees which LD) or off (every initiator sees every LD)', handler: () => agent.accessControl() });
+  r({
+    method: 'POST',
+    path: '/api/v1/access/start',
+    tag: 'hosts',
+    summary: 'Start access control: initiators see only the LDs mapped to their host entry (none while no host entry exists)',
+    handler: () => agent.setAccessControl(true),
+  });
+  r({
+    method: 'POST',
+    path: '/api/v1/access/stop',
+    tag: 'hosts',
+    summary: 'Stop access control: every initiator then sees every LD; refused (KURA-E2524) without force',
+    body: { force: { type: 'boolean', description: 'confirm that every initiator may see every LD' } },
+    handler: ({ body }) => agent.setAccessControl(false, body['force'] === true),
+  });
   r({ method: 'GET', path: '/api/v1/target', tag: 'hosts', summary: "The array's iSCSI target: name, portals, mutual CHAP user", handler: () => agent.targetInfo() });
   r({
     method: 'POST',
