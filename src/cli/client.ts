@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KuraError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
+import { dotNameError, pathParamError, pathParamProblem } from '../names.js';
 import { CliArgError } from './units.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:9940';
@@ -53,6 +54,12 @@ export class ApiClient {
   }
 
   async call<T = unknown>(method: string, route: string, body?: unknown): Promise<T> {
+    // The last guard before fetch, which would resolve a dot segment and send
+    // the request to the parent object (enc() refuses them earlier, with exit 2).
+    for (const seg of route.split('?')[0]!.split('/')) {
+      const e = segmentError(seg);
+      if (e) throw e;
+    }
     let res: Response;
     try {
       res = await fetch(`${this.url}/api/v1${route}`, {
@@ -87,6 +94,19 @@ export class ApiClient {
     }
     return json as T;
   }
+}
+
+/** The error for a path segment no request may carry ("." or "..", raw or percent-encoded; a decoded "/"), or undefined. */
+export function segmentError(segment: string): KuraError | undefined {
+  let v = segment;
+  try {
+    v = decodeURIComponent(segment);
+  } catch {
+    // Not percent-encoding: checked as it stands.
+  }
+  const problem = pathParamProblem(v);
+  if (problem === 'dot') return dotNameError('name', v);
+  return problem ? pathParamError('name', v) : undefined;
 }
 
 function readDefaultToken(): string | undefined {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import fs from 'node:fs';
 import type { ControllerInfo, HostInfo, LicenseInfo, TargetInfo } from '../array/agent.js';
 import { CliArgError, intArg } from './units.js';
-import { enc } from './context.js';
+import { enc, nameArg } from './context.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
 
@@ -47,7 +47,7 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .description('create a host entry')
     .option('--initiator <iqn...>', 'initiator IQNs')
     .action(async (name: string, o: { initiator?: string[] }) => {
-      const h = await ctx.client().call<HostInfo>('POST', '/hosts', { name, initiators: o.initiator ?? [] });
+      const h = await ctx.client().call<HostInfo>('POST', '/hosts', { name: nameArg(name), initiators: o.initiator ?? [] });
       print(ctx.json(), h, () => hostTable([h]));
     });
   host

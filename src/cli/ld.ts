@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { LdInfo, PoolInfo } from '../array/agent.js';
 import { CliArgError, hex4, humanSize, intArg, necCapacity, sizeArg } from './units.js';
-import { enc } from './context.js';
+import { enc, nameArg } from './context.js';
 import type { CliContext } from './context.js';
 import { details, pdList, print, table } from './format.js';
 
@@ -42,7 +42,7 @@ export function registerLd(program: Command, ctx: CliContext): void {
     .option('--size <size>', 'virtual capacity, e.g. 10GiB')
     .option('--attr <attr>', '"ssv": the solution reserved volume (fixed 4 GiB)')
     .action(async (name: string, o: { pool: string; size?: string; attr?: string }) => {
-      const body: Record<string, unknown> = { name, pool: o.pool };
+      const body: Record<string, unknown> = { name: nameArg(name), pool: o.pool };
       if (o.size === undefined && o.attr === undefined) {
         throw new CliArgError('KURA-E5008', `ld create ${name} needs --size.`, 'Give the virtual capacity, e.g. --size 10GiB (only --attr ssv takes no size).');
       }
@@ -107,7 +107,7 @@ export function registerLd(program: Command, ctx: CliContext): void {
     .command('create <source> <name>')
     .description('make a fast clone of an LD or snapshot (LD@SNAP)')
     .action(async (src: string, name: string) => {
-      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(src)}/clones`, { name });
+      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(src)}/clones`, { name: nameArg(name) });
       print(ctx.json(), l, () => ldDetails(l));
     });
 }

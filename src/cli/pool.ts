@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { PoolInfo } from '../array/agent.js';
 import { hex4, humanSize, intArg, necCapacity, percentArg, raidArg, sizeArg } from './units.js';
-import { enc } from './context.js';
+import { enc, nameArg } from './context.js';
 import type { CliContext } from './context.js';
 import { details, pdList, print, table } from './format.js';
 
@@ -37,7 +37,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
     .option('--chunk <size>', 'chunk size (default 1MiB)')
     .option('--threshold <pct>', 'actual-capacity threshold in percent (default 80)')
     .action(async (name: string, o: { size: string; pds?: string; raid: string; chunk?: string; threshold?: string }) => {
-      const body: Record<string, unknown> = { name, size: sizeArg(o.size, '--size'), raid: raidArg(o.raid) };
+      const body: Record<string, unknown> = { name: nameArg(name), size: sizeArg(o.size, '--size'), raid: raidArg(o.raid) };
       if (o.pds !== undefined) body['pds'] = intArg(o.pds, '--pds');
       if (o.chunk !== undefined) body['chunk'] = sizeArg(o.chunk, '--chunk');
       if (o.threshold !== undefined) body['threshold'] = percentArg(o.threshold, '--threshold');

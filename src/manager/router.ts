@@ -3,6 +3,7 @@
 // document, so the two cannot drift apart.
 import type http from 'node:http';
 import { KuraError } from '../errors.js';
+import { pathParamError, pathParamProblem } from '../names.js';
 import { parseNumber, parseSize } from '../units.js';
 
 export type FieldType = 'string' | 'integer' | 'size' | 'boolean' | 'string[]';
@@ -57,7 +58,12 @@ export class Router {
     this.compiled.push({ route, re, names });
   }
 
-  /** Finds the route for a request: 404 for an unknown path, 405 for a known path with another method. */
+  /**
+   * Finds the route for a request: 404 for an unknown path, 405 for a known
+   * path with another method. `path` is the raw path of the request target,
+   * still percent-encoded and never normalised (see requestTarget): segments
+   * are matched literally, and parameters are decoded after matching.
+   */
   match(method: string, path: string): { route: Route; params: Record<string, string> } {
     const allowed: string[] = [];
     for (const c of this.compiled) {
@@ -67,17 +73,42 @@ export class Router {
       if (c.route.method !== method) continue;
       const params: Record<string, string> = {};
       c.names.forEach((n, i) => {
+        let v: string;
         try {
-          params[n] = decodeURIComponent(m[i + 1]!);
+          v = decodeURIComponent(m[i + 1]!);
         } catch {
           throw new KuraError('KURA-E4004', 'EINVAL', `The path segment "${m[i + 1]}" is not valid percent-encoding.`, 'Encode names with encodeURIComponent.');
         }
+        // Checked before any handler runs: "..", raw or as %2e%2e, must never reach a lookup.
+        if (pathParamProblem(v)) throw pathParamError(n, v);
+        params[n] = v;
       });
       return { route: c.route, params };
     }
     if (allowed.length) throw new MethodNotAllowed(method, path, allowed);
     throw new KuraError('KURA-E4006', 'ENOENT', `There is no API resource at ${path}.`, 'See /api/v1/openapi.json for the API.', 404);
   }
+}
+
+/**
+ * Splits a request target into its raw path and its query, without the URL
+ * parser: WHATWG URL resolves "." and ".." segments (and %2e%2e), which would
+ * turn DELETE /lds/v/snapshots/.. into DELETE /lds/v. The absolute form
+ * (http://host/path, RFC 9112 3.2.2) is accepted; "*" and anything not
+ * starting with "/" is refused.
+ */
+export function requestTarget(target: string): { path: string; query: URLSearchParams } {
+  let t = target;
+  const abs = /^https?:\/\/[^/?#]*/i.exec(t);
+  if (abs) t = t.slice(abs[0].length) || '/';
+  const hash = t.indexOf('#');
+  if (hash >= 0) t = t.slice(0, hash);
+  if (!t.startsWith('/')) {
+    throw new KuraError('KURA-E4009', 'EINVAL', 'The request target is not a valid URL path.', 'Send a path under /api/v1, e.g. /api/v1/lds.');
+  }
+  const q = t.indexOf('?');
+  const rawPath = q >= 0 ? t.slice(0, q) : t;
+  return { path: rawPath.replace(/\/+$/, '') || '/', query: new URLSearchParams(q >= 0 ? t.slice(q + 1) : '') };
 }
 
 /** 405, with the methods the path does allow (sent as the Allow header). */
