@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { ArrayAgent, LdInfo, PoolInfo } from '../array/agent.js';
 import { KuraError, asKuraError } from '../errors.js';
 import { EventStore } from './events.js';
+import { parseJsonBody } from './json-body.js';
 import { openApiDocument } from './openapi.js';
 import { addRoutes, bytesText } from './routes.js';
 import { hex4 } from '../units.js';
@@ -98,13 +99,7 @@ export class Manager {
     const text = await readBody(req);
     const takesBody = route.body !== undefined || route.method === 'POST' || route.method === 'PATCH';
     let raw: unknown;
-    if (takesBody && text.trim() !== '') {
-      try {
-        raw = JSON.parse(text);
-      } catch (e) {
-        throw new KuraError('KURA-E4002', 'EINVAL', `The request body is not valid JSON: ${(e as Error).message}.`, 'Send a JSON object with content-type application/json.');
-      }
-    }
+    if (takesBody && text.trim() !== '') raw = parseJsonBody(text);
     const query = validateQuery(route, url.query);
     const body = takesBody ? validateBody(route, raw) : {};
     const ownerHeader = req.headers[OWNER_HEADER];

@@ -127,7 +127,8 @@ export function validateQuery(route: Route, query: URLSearchParams): Record<stri
   const spec = route.query ?? {};
   const out: Record<string, unknown> = {};
   for (const k of new Set(query.keys())) {
-    const f = spec[k];
+    // Own fields only: "constructor" or "__proto__" must not find Object.prototype's.
+    const f = Object.hasOwn(spec, k) ? spec[k] : undefined;
     if (!f) {
       throw new KuraError('KURA-E4015', 'EINVAL', `Unknown query parameter "${k}".`, Object.keys(spec).length ? `Allowed query parameters: ${Object.keys(spec).join(', ')}.` : 'This request takes no query parameters.');
     }
@@ -166,7 +167,7 @@ export function validateBody(route: Route, raw: unknown): Record<string, unknown
   }
   const body = raw as Record<string, unknown>;
   for (const k of Object.keys(body)) {
-    if (!(k in spec)) {
+    if (!Object.hasOwn(spec, k)) {
       throw new KuraError('KURA-E4011', 'EINVAL', `Unknown field "${k}" in the request body.`, `Allowed fields: ${Object.keys(spec).join(', ') || 'none'}.`);
     }
   }
