@@ -1,7 +1,7 @@
 // kura ld ..., kura clone ...
 import type { Command } from 'commander';
 import type { LdInfo, PoolInfo } from '../array/agent.js';
-import { CliArgError, hex4, humanSize, intArg, necCapacity, sizeArg } from './units.js';
+import { CliArgError, expandBody, hex4, humanSize, intArg, necCapacity, sizeArg } from './units.js';
 import { enc, nameArg } from './context.js';
 import type { CliContext } from './context.js';
 import { details, pdList, print, table } from './format.js';
@@ -73,10 +73,12 @@ export function registerLd(program: Command, ctx: CliContext): void {
       print(false, l, () => ldDetails(l, pool));
     });
   ld.command('expand <ld>')
-    .description('grow an LD')
-    .requiredOption('--size <size>', 'new virtual capacity')
-    .action(async (ref: string, o: { size: string }) => {
-      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(ref)}/expand`, { size: sizeArg(o.size, '--size') });
+    .description('grow an LD: give --add SIZE or --size TOTAL')
+    .option('--add <size>', 'capacity to add, e.g. 1GiB')
+    .option('--size <total>', 'the new total virtual capacity (an LD never shrinks)')
+    .addHelpText('after', '\nExactly one of --add and --size. --size is the total after the expansion, as for kura pool expand;\nto add 1 GiB to an LD give --add 1GiB.')
+    .action(async (ref: string, o: { add?: string; size?: string }) => {
+      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(ref)}/expand`, expandBody(o, 'ld expand'));
       print(ctx.json(), l, () => ldDetails(l));
     });
   ld.command('set-qos <ld>')

@@ -6,6 +6,7 @@
 // "KURA-Ennnn: what happened" and, indented on the next line, what to do.
 import { Command, CommanderError } from 'commander';
 import { KuraError } from '../errors.js';
+import { registerArray } from './array.js';
 import { registerCheck } from './check.js';
 import { makeContext } from './context.js';
 import { registerEvents } from './events.js';
@@ -37,6 +38,7 @@ program
 
 const ctx = makeContext(program);
 registerServe(program);
+registerArray(program, ctx);
 registerPool(program, ctx);
 registerLd(program, ctx);
 registerSnapshot(program, ctx);

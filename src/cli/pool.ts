@@ -1,7 +1,7 @@
 // kura pool ...
 import type { Command } from 'commander';
 import type { PoolInfo } from '../array/agent.js';
-import { hex4, humanSize, intArg, necCapacity, percentArg, raidArg, sizeArg } from './units.js';
+import { expandBody, hex4, humanSize, intArg, necCapacity, percentArg, raidArg, sizeArg } from './units.js';
 import { enc, nameArg } from './context.js';
 import type { CliContext } from './context.js';
 import { details, pdList, print, table } from './format.js';
@@ -65,10 +65,12 @@ export function registerPool(program: Command, ctx: CliContext): void {
     });
   pool
     .command('expand <pool>')
-    .description('add capacity (a new RAID group of PDs), online')
-    .requiredOption('--size <size>', 'capacity to add')
-    .action(async (ref: string, o: { size: string }) => {
-      const p = await ctx.client().call<PoolInfo>('POST', `/pools/${enc(ref)}/expand`, { size: sizeArg(o.size, '--size') });
+    .description('grow a pool online (a new RAID group of PDs): give --add SIZE or --size TOTAL')
+    .option('--add <size>', 'capacity to add, e.g. 10GiB')
+    .option('--size <total>', 'the new total capacity (larger than the current one)')
+    .addHelpText('after', '\nExactly one of --add and --size. --size is the total after the expansion, as for kura ld expand;\nto add 10 GiB to a pool give --add 10GiB.')
+    .action(async (ref: string, o: { add?: string; size?: string }) => {
+      const p = await ctx.client().call<PoolInfo>('POST', `/pools/${enc(ref)}/expand`, expandBody(o, 'pool expand'));
       print(ctx.json(), p, () => poolDetails(p));
     });
   pool
