@@ -11,7 +11,7 @@ import { parseJsonBody } from './json-body.js';
 import { openApiDocument } from './openapi.js';
 import { addRoutes, bytesText } from './routes.js';
 import { hex4 } from '../units.js';
-import { MethodNotAllowed, Router, requestTarget, sendError, sendJson, validateBody, validateQuery } from './router.js';
+import { MethodNotAllowed, Router, answerClientError, requestTarget, sendError, sendJson, validateBody, validateQuery } from './router.js';
 
 /** The header a client names itself with for the configuration lock. */
 export const OWNER_HEADER = 'x-kura-owner';
@@ -127,6 +127,7 @@ export class Manager {
         else res.destroy();
       });
     });
+    server.on('clientError', answerClientError);
     // Clients (undici, curl) reuse idle connections; a short server timeout races them.
     server.keepAliveTimeout = 60_000;
     server.headersTimeout = 65_000;

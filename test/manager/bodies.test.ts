@@ -24,18 +24,20 @@ async function alive(): Promise<void> {
 }
 
 test('5,000 nested arrays or objects: 400 KURA-E4031, not a 500 stack overflow', async () => {
+  const wrong: string[] = [];
   for (const [what, body] of [
+    ['arrays in a field', `{"name":"h","initiators":${'['.repeat(5000)}${']'.repeat(5000)}}`],
+    ['arrays as a name', `{"name":${'['.repeat(5000)}${']'.repeat(5000)}}`],
     ['arrays', '['.repeat(5000) + ']'.repeat(5000)],
     ['objects', '{"a":'.repeat(5000) + '1' + '}'.repeat(5000)],
-    ['arrays in a field', `{"name":"h","initiators":${'['.repeat(5000)}${']'.repeat(5000)}}`],
     ['unclosed arrays', '['.repeat(100_000)],
   ]) {
     for (const route of ['/api/v1/lds', '/api/v1/hosts', '/api/v1/pools/pool0']) {
       const r = await raw(route.endsWith('pool0') ? 'PATCH' : 'POST', route, body);
-      assert.equal(r.status, 400, `${what} to ${route}: ${r.status} ${r.text.slice(0, 200)}`);
-      assert.equal(r.error?.id, 'KURA-E4031', `${what} to ${route}: ${r.text.slice(0, 200)}`);
+      if (r.status !== 400 || r.error?.id !== 'KURA-E4031') wrong.push(`${what} to ${route}: ${r.status} ${r.error?.id} ${r.error?.message}`);
     }
   }
+  assert.deepEqual(wrong, []);
   await alive();
 });
 
