@@ -98,6 +98,9 @@ export class HostTable {
     checkName('Host', name, 'KURA-E2041', HOST_NAME_MAX);
     if (this.hosts.has(name)) throw new KuraError('KURA-E2042', 'EEXIST', `Host ${name} already exists.`, 'Choose another name or add initiators to it.');
     for (const i of initiators) this.validateInitiator(i);
+    // An initiator belongs to one host once; a repeat would fail the table's UNIQUE constraint half-way.
+    const twice = initiators.find((i, n) => initiators.indexOf(i) !== n);
+    if (twice !== undefined) throw new KuraError('KURA-E4037', 'EINVAL', `Initiator ${twice} is given twice for host ${name}.`, 'Give each initiator once.');
     this.db.transaction(() => {
       this.db.prepare('INSERT INTO host (name) VALUES (?)').run(name);
       for (const i of initiators) this.db.prepare('INSERT INTO host_initiator (host, iqn) VALUES (?, ?)').run(name, i);
