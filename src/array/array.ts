@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { KuraError } from '../errors.js';
 import { humanSize } from '../units.js';
+import { checkName } from '../names.js';
 import type { BlockDevice } from '../block/device.js';
 import { BlockEngine } from '../block/engine.js';
 import { scrubWal } from '../block/meta-store.js';
@@ -83,7 +84,6 @@ export interface FrontEndHooks {
   authChanged?(): void;
 }
 
-const NAME_RE = /^[A-Za-z0-9_.:-]{1,32}$/;
 /** Meta key: the next LD identity (NAA designator and serial); identities are never handed out twice. */
 const IDENTITY_KEY = 'ld_identity_next';
 /** Identities of arrays made before the counter were LD numbers, all below this. */
@@ -125,16 +125,9 @@ export function parseRef(ref: string | number): number | string {
   return s;
 }
 
+/** Pool, LD and clone names: the array's one naming rule (src/names.ts). */
 function validateName(kind: string, name: unknown): string {
-  if (typeof name !== 'string' || !NAME_RE.test(name) || typeof parseRef(name) === 'number') {
-    throw new KuraError(
-      'KURA-E2010',
-      'EINVAL',
-      `${kind} name ${JSON.stringify(name)} is not valid.`,
-      'Use 1 to 32 letters, digits, "_", ".", ":" or "-", not a bare number (numbers refer to objects by number).',
-    );
-  }
-  return name;
+  return checkName(kind, name, 'KURA-E2010');
 }
 
 function attrsOf(l: LogicalDisk): LdAttrs {
@@ -648,9 +641,7 @@ export class KuraArray implements ArrayAgent {
       }
       const generation = gens.length === 0 ? 1 : attrsOf(gens[gens.length - 1]!).esv!.generation + 1;
       const snapName = name ?? `gen${generation}`;
-      if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(snapName)) {
-        throw new KuraError('KURA-E2074', 'EINVAL', `Snapshot name ${JSON.stringify(snapName)} is not valid.`, 'Use 1 to 32 letters, digits, "_", ".", ":" or "-".');
-      }
+      checkName('Snapshot', snapName, 'KURA-E2074');
       if (gens.some((g) => attrsOf(g).esv!.name === snapName)) {
         throw new KuraError('KURA-E2075', 'EEXIST', `LD ${base.name} already has a snapshot named ${snapName}.`, 'Choose another name.');
       }

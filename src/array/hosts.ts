@@ -12,6 +12,7 @@ import crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { KuraError } from '../errors.js';
 import { scrubWal } from '../block/meta-store.js';
+import { HOST_NAME_MAX, checkName, iscsiNameProblem } from '../names.js';
 
 export interface HostEntry {
   name: string;
@@ -61,7 +62,6 @@ export function validateNbdPsk(hex: unknown): Buffer {
 }
 
 export const MAX_LUN = 16383;
-const IQN_RE = /^(iqn\.\d{4}-\d{2}\.[^\s]+|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32})$/;
 
 export class HostTable {
   private readonly db: Database.Database;
@@ -236,11 +236,12 @@ export class HostTable {
   }
 
   create(name: string, initiators: string[]): HostEntry {
-    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) {
-      throw new KuraError('KURA-E2041', 'EINVAL', `Host name ${JSON.stringify(name)} is not valid.`, 'Use 1 to 64 letters, digits, "_", ".", ":" or "-".');
-    }
+    checkName('Host', name, 'KURA-E2041', HOST_NAME_MAX);
     if (this.hosts.has(name)) throw new KuraError('KURA-E2042', 'EEXIST', `Host ${name} already exists.`, 'Choose another name or add initiators to it.');
     for (const i of initiators) this.validateInitiator(i);
+    // An initiator belongs to one host once; a repeat would fail the table's UNIQUE constraint half-way.
+    const twice = initiators.find((i, n) => initiators.indexOf(i) !== n);
+    if (twice !== undefined) throw new KuraError('KURA-E4037', 'EINVAL', `Initiator ${twice} is given twice for host ${name}.`, 'Give each initiator once.');
     // A host entry means the operator wants access control: it starts with the entry.
     const starts = !this.enabled;
     this.db.transaction(() => {
@@ -255,8 +256,9 @@ export class HostTable {
   }
 
   private validateInitiator(iqn: string): void {
-    if (!IQN_RE.test(iqn)) {
-      throw new KuraError('KURA-E2043', 'EINVAL', `${JSON.stringify(iqn)} is not an iSCSI name.`, 'Give an iqn., eui. or naa. name, e.g. iqn.1994-05.com.redhat:host1.');
+    const why = iscsiNameProblem(iqn);
+    if (why !== undefined) {
+      throw new KuraError('KURA-E2043', 'EINVAL', `${JSON.stringify(iqn)?.slice(0, 80)} is not an iSCSI name: ${why}.`, 'Give an iqn., eui. or naa. name, e.g. iqn.1994-05.com.redhat:host1.');
     }
     const owner = this.ofInitiator(iqn);
     if (owner) throw new KuraError('KURA-E2044', 'EEXIST', `Initiator ${iqn} already belongs to host ${owner.name}.`, 'Remove it from that host first.');

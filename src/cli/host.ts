@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import fs from 'node:fs';
 import type { AccessControlInfo, ControllerInfo, HostInfo, LicenseInfo, TargetInfo } from '../array/agent.js';
 import { CliArgError, intArg } from './units.js';
-import { enc } from './context.js';
+import { enc, nameArg } from './context.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
 import { generatePskFile, readPskFile } from './psk-file.js';
@@ -54,7 +54,7 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .description('create a host entry')
     .option('--initiator <iqn...>', 'initiator IQNs')
     .action(async (name: string, o: { initiator?: string[] }) => {
-      const h = await ctx.client().call<HostInfo>('POST', '/hosts', { name, initiators: o.initiator ?? [] });
+      const h = await ctx.client().call<HostInfo>('POST', '/hosts', { name: nameArg(name), initiators: o.initiator ?? [] });
       print(ctx.json(), h, () =>
         h.accessControlStarted
           ? `${hostTable([h])}\nAccess control is now on: initiators see only the LDs mapped to their host entry (kura host map), others see none.\nDeleting host entries does not turn it off; kura host access stop --force does.`
