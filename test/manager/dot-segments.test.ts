@@ -52,6 +52,8 @@ before(async () => {
   cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-cwd-'));
   kuraJson('ld', 'create', 'victim', '--pool', 'pool0', '--size', '64MiB');
   kuraJson('host', 'create', 'hA', '--initiator', IQN);
+  // Access control is on from here: NBD reaches victim only once it is opened to plain clients.
+  kuraJson('ld', 'set-nbd-plain', 'victim', 'on');
   pattern = crypto.randomBytes(MiB);
   const c = await NbdClient.connect({ host: '127.0.0.1', port: srv.nbdPort, exportName: 'victim' });
   await c.write(0, pattern, { fua: true });

@@ -353,6 +353,8 @@ before(async () => {
   await api('POST', '/lds/f0/snapshots', { name: 's1' });
   await api('POST', '/hosts', { name: 'h1', initiators: [IQNS[0]] });
   await api('POST', '/hosts/h1/luns', { ld: 'f1' });
+  // Access control is on from the first host entry: the sentinel is read over plain NBD.
+  await api('POST', `/lds/${SENTINEL}/nbd-plain`, { plain: true });
   sentinelData = crypto.randomBytes(2 * MiB);
   const c = await NbdClient.connect({ host: '127.0.0.1', port: srv.nbdPort, exportName: SENTINEL });
   await c.write(0, sentinelData, { fua: true });
