@@ -134,6 +134,15 @@ export interface HostInfo {
   chap: { user: string } | null;
   /** The TLS-PSK identity the host's NBD clients use (the key is never shown), or null. */
   nbdPsk: { identity: string } | null;
+  /** Set (true) only in the answer to the host creation that turned access control on. */
+  accessControlStarted?: boolean;
+}
+
+/** Access control: on, host entries decide which initiator sees which LD; off, every initiator sees every LD. */
+export interface AccessControlInfo {
+  enabled: boolean;
+  /** Host entries defined (with access control on and none, no initiator sees any LD). */
+  hosts: number;
 }
 
 /** The array's iSCSI target as initiators see it. */
@@ -241,6 +250,9 @@ export interface ArrayAgent {
   /** Maps an LD into a host's LUN space; lun defaults to the lowest free LUN. */
   mapLun(host: string, ld: string | number, lun?: number): Promise<HostInfo>;
   unmapLun(host: string, lun: number): Promise<HostInfo>;
+  accessControl(): AccessControlInfo;
+  /** Starts or stops access control; stopping needs force. */
+  setAccessControl(enabled: boolean, force?: boolean): Promise<AccessControlInfo>;
   setHostChap(host: string, user: string, secret: string): Promise<HostInfo>;
   clearHostChap(host: string): Promise<HostInfo>;
   /** Gives a host's NBD clients a TLS pre-shared key (hex); their PSK identity is the host name. */

@@ -2,23 +2,25 @@
 // block engine, the exports that protocol front ends serve, and the events the
 // array raises itself. Configuration changes are serialized.
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { KuraError } from '../errors.js';
 import { humanSize } from '../units.js';
+import { checkName } from '../names.js';
 import type { BlockDevice } from '../block/device.js';
 import { BlockEngine } from '../block/engine.js';
+import { scrubWal } from '../block/meta-store.js';
 import type { EngineEvent } from '../block/engine.js';
 import type { LogicalDisk } from '../block/logical-disk.js';
 import type { Pool } from '../block/pool.js';
 import { parseRaid } from '../block/raid-group.js';
 import { QOS_MAX, QOS_MIN, QosDevice, QosScheduler } from '../block/qos.js';
 import type { QosLimits } from '../block/qos.js';
-import type { ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdDeleteResult, LdInfo, LockInfo, PairInfo, PoolInfo, RaidType, SnapshotInfo, TargetInfo } from './agent.js';
+import type { AccessControlInfo, ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdDeleteResult, LdInfo, LockInfo, PairInfo, PoolInfo, RaidType, SnapshotInfo, TargetInfo } from './agent.js';
 export type { SnapshotInfo } from './agent.js';
 import { Controllers } from './controllers.js';
 import type { HostPort } from './controllers.js';
 import type { TargetPortGroupInfo } from '../scsi/types.js';
+import { DataDirLock, makeDataDir, tightenDataDir, tightenedText } from '../block/data-dir.js';
 import { HostTable, validateChap, validateNbdPsk } from './hosts.js';
 import type { ChapCredentials } from './hosts.js';
 import type { ChapConfig } from '../iscsi/chap.js';
@@ -53,6 +55,8 @@ export interface OpenArrayOptions {
   dataDir: string;
   /** iSCSI host ports: the n-th belongs to controller n mod 2. */
   portals?: Array<{ host: string; port: number }>;
+  /** Where opening says what it changed (modes tightened); default stderr. */
+  log?: (m: string) => void;
 }
 
 export const DEFAULT_PORTALS = [
@@ -80,7 +84,6 @@ export interface FrontEndHooks {
   authChanged?(): void;
 }
 
-const NAME_RE = /^[A-Za-z0-9_.:-]{1,32}$/;
 /** Meta key: the next LD identity (NAA designator and serial); identities are never handed out twice. */
 const IDENTITY_KEY = 'ld_identity_next';
 /** Identities of arrays made before the counter were LD numbers, all below this. */
@@ -122,16 +125,9 @@ export function parseRef(ref: string | number): number | string {
   return s;
 }
 
+/** Pool, LD and clone names: the array's one naming rule (src/names.ts). */
 function validateName(kind: string, name: unknown): string {
-  if (typeof name !== 'string' || !NAME_RE.test(name) || typeof parseRef(name) === 'number') {
-    throw new KuraError(
-      'KURA-E2010',
-      'EINVAL',
-      `${kind} name ${JSON.stringify(name)} is not valid.`,
-      'Use 1 to 32 letters, digits, "_", ".", ":" or "-", not a bare number (numbers refer to objects by number).',
-    );
-  }
-  return name;
+  return checkName(kind, name, 'KURA-E2010');
 }
 
 function attrsOf(l: LogicalDisk): LdAttrs {
@@ -173,6 +169,8 @@ export class KuraArray implements ArrayAgent {
   readonly configLock: ConfigLock;
   private readonly replicator: Replicator;
   private readonly pairs: PairService;
+  /** The data directory's lock, held from open() to close(). */
+  private lock: DataDirLock | undefined;
 
   private constructor(dataDir: string, engine: BlockEngine, portals: Array<{ host: string; port: number }>) {
     this.dataDir = dataDir;
@@ -213,14 +211,22 @@ export class KuraArray implements ArrayAgent {
 
   static async open(opts: OpenArrayOptions): Promise<KuraArray> {
     const dir = path.join(opts.dataDir, 'array');
-    fs.mkdirSync(dir, { recursive: true });
+    makeDataDir(dir);
+    // One process per data directory: a second server would interleave metadata.
+    const lock = DataDirLock.acquire(opts.dataDir);
+    let array: KuraArray | undefined;
     try {
-      const array = new KuraArray(opts.dataDir, BlockEngine.open(dir), opts.portals ?? DEFAULT_PORTALS);
+      const tightened = tightenedText(opts.dataDir, tightenDataDir(opts.dataDir));
+      if (tightened) (opts.log ?? ((m: string) => process.stderr.write(`${m}\n`)))(tightened);
+      array = new KuraArray(opts.dataDir, BlockEngine.open(dir), opts.portals ?? DEFAULT_PORTALS);
+      array.lock = lock;
       await array.enforceAccessModes();
       // Copies the last run left resume in the background.
       await array.replicator.start();
       return array;
     } catch (e) {
+      if (array) await array.close().catch(() => undefined);
+      lock.release();
       if (e instanceof KuraError) throw e;
       throw new KuraError('KURA-E2001', 'EIO', `The array in ${opts.dataDir} cannot be opened: ${(e as Error).message}.`, 'Check that the data directory is readable and not used by another kura process.');
     }
@@ -639,9 +645,7 @@ export class KuraArray implements ArrayAgent {
       }
       const generation = gens.length === 0 ? 1 : attrsOf(gens[gens.length - 1]!).esv!.generation + 1;
       const snapName = name ?? `gen${generation}`;
-      if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(snapName)) {
-        throw new KuraError('KURA-E2074', 'EINVAL', `Snapshot name ${JSON.stringify(snapName)} is not valid.`, 'Use 1 to 32 letters, digits, "_", ".", ":" or "-".');
-      }
+      checkName('Snapshot', snapName, 'KURA-E2074');
       if (gens.some((g) => attrsOf(g).esv!.name === snapName)) {
         throw new KuraError('KURA-E2075', 'EEXIST', `LD ${base.name} already has a snapshot named ${snapName}.`, 'Choose another name.');
       }
@@ -963,7 +967,7 @@ export class KuraArray implements ArrayAgent {
   }
 
   setHostChap(host: string, user: string, secret: string): Promise<HostInfo> {
-    return this.config(() => this.authChangedAfter(() => this.hostInfo(this.hosts.setChap(host, user, secret))));
+    return this.config(() => this.authChangedAfter(() => this.hostInfo(this.hosts.setChap(host, user, secret, this.mutualChap()?.secret))));
   }
 
   clearHostChap(host: string): Promise<HostInfo> {
@@ -982,7 +986,20 @@ export class KuraArray implements ArrayAgent {
   setTargetChap(user: string, secret: string): Promise<TargetInfo> {
     return this.config(() =>
       this.authChangedAfter(() => {
-        this.setFrontEndState(MUTUAL_CHAP_KEY, JSON.stringify(validateChap(user, secret)));
+        const c = validateChap(user, secret);
+        // RFC 7143, 12.1.3: the secret a target answers with must differ from every initiator's.
+        const host = this.hosts.hostWithSecret(c.secret);
+        if (host !== undefined) {
+          throw new KuraError(
+            'KURA-E2522',
+            'EINVAL',
+            `The mutual CHAP secret is the CHAP secret of host ${host}; one secret must not authenticate both directions (RFC 7143, 12.1.3).`,
+            'Choose a secret no host entry uses.',
+          );
+        }
+        const replaced = this.mutualChap()?.secret;
+        this.setFrontEndState(MUTUAL_CHAP_KEY, JSON.stringify(c));
+        if (replaced !== undefined && replaced !== c.secret) scrubWal(this.engine.store.db);
         return this.targetInfo();
       }),
     );
@@ -993,6 +1010,8 @@ export class KuraArray implements ArrayAgent {
       this.authChangedAfter(() => {
         if (!this.mutualChap()) throw new KuraError('KURA-E2103', 'ENOENT', 'The target has no mutual CHAP credentials.', 'Nothing to clear; kura target show tells what is set.');
         this.setFrontEndState(MUTUAL_CHAP_KEY, undefined);
+        // The secret's old page images live in the WAL until a checkpoint.
+        scrubWal(this.engine.store.db);
         return this.targetInfo();
       }),
     );
@@ -1038,7 +1057,31 @@ export class KuraArray implements ArrayAgent {
   }
 
   createHost(name: string, initiators: string[]): Promise<HostInfo> {
-    return this.config(() => this.lunsChangedAfter(() => this.hostInfo(this.hosts.create(name, initiators))));
+    return this.config(() =>
+      this.lunsChangedAfter(() => {
+        const starts = this.hosts.open;
+        const h = this.hostInfo(this.hosts.create(name, initiators));
+        if (!starts) return h;
+        this.emit({ id: 'KURA-I2526', severity: 'info', source: 'access', text: `Access control started by host entry ${name}: initiators see only the LDs mapped to their host entry; deleting host entries does not stop it (kura host access stop --force does).` });
+        return { ...h, accessControlStarted: true };
+      }),
+    );
+  }
+
+  accessControl(): AccessControlInfo {
+    return { enabled: !this.hosts.open, hosts: this.hosts.size };
+  }
+
+  setAccessControl(enabled: boolean, force = false): Promise<AccessControlInfo> {
+    return this.config(() =>
+      this.lunsChangedAfter(() => {
+        if (this.hosts.setAccessControl(enabled, force)) {
+          if (enabled) this.emit({ id: 'KURA-I2526', severity: 'info', source: 'access', text: `Access control started: initiators see only the LDs mapped to their host entry (${this.hosts.size} host entr${this.hosts.size === 1 ? 'y' : 'ies'}).` });
+          else this.emit({ id: 'KURA-W2525', severity: 'warning', source: 'access', text: 'Access control stopped: every initiator sees every LD at LUN = LD number, whatever the host entries say.' });
+        }
+        return this.accessControl();
+      }),
+    );
   }
 
   deleteHost(name: string): Promise<void> {
@@ -1067,7 +1110,7 @@ export class KuraArray implements ArrayAgent {
     return this.config(() => this.lunsChangedAfter(() => this.hostInfo(this.hosts.unmap(host, lun))));
   }
 
-  /** LUN → LD visible to an initiator: everything at LUN = LD number while no host entry exists. */
+  /** LUN → LD visible to an initiator: everything at LUN = LD number while access control is off. */
   lunsFor(initiatorName: string): Map<number, LogicalDisk> {
     const out = new Map<number, LogicalDisk>();
     if (this.hosts.open) {
@@ -1239,8 +1282,14 @@ export class KuraArray implements ArrayAgent {
 
   async close(): Promise<void> {
     await this.configChain;
-    await this.replicator.close();
-    await this.engine.close();
+    try {
+      await this.replicator.close();
+      await this.engine.close();
+    } finally {
+      // Last: the directory is free for the next process only once the metadata is closed.
+      this.lock?.release();
+      this.lock = undefined;
+    }
   }
 }
 

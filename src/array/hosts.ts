@@ -1,13 +1,18 @@
 // Access control in the manner of the seed's LD sets: a host entry names the
 // initiators (IQNs) of one host and the LUNs it may see, each LUN mapped to an
-// LD. Until the first host entry exists every initiator sees every LD at
-// LUN = LD number, so a new array (and its demo LD) is reachable at once.
+// LD. A new array has access control off: every initiator sees every LD at
+// LUN = LD number, so the array (and its demo LD) is reachable at once. The
+// first host entry turns it on, and it stays on (also with no host entry left,
+// when no initiator sees anything) until an operator stops it explicitly:
+// deleting hosts must never open the array to everyone.
 // NBD follows the same model: a host's pre-shared key identifies its NBD
 // clients (TLS-PSK, identity = host name), and LDs the operator opens to
 // unidentified NBD clients are listed here too.
 import crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { KuraError } from '../errors.js';
+import { scrubWal } from '../block/meta-store.js';
+import { HOST_NAME_MAX, checkName, iscsiNameProblem } from '../names.js';
 
 export interface HostEntry {
   name: string;
@@ -57,13 +62,14 @@ export function validateNbdPsk(hex: unknown): Buffer {
 }
 
 export const MAX_LUN = 16383;
-const IQN_RE = /^(iqn\.\d{4}-\d{2}\.[^\s]+|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32})$/;
 
 export class HostTable {
   private readonly db: Database.Database;
   private hosts = new Map<string, HostEntry>();
   /** LDs (by number) unidentified NBD clients may list and open while access control is on. */
   private readonly nbdPlain = new Set<number>();
+  /** Access control on: host entries decide what each initiator sees (persisted in access_control). */
+  private enabled: boolean;
 
   constructor(db: Database.Database) {
     this.db = db;
@@ -74,6 +80,7 @@ export class HostTable {
       CREATE TABLE IF NOT EXISTS host_chap (host TEXT PRIMARY KEY, user TEXT NOT NULL, secret TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS host_nbd_psk (host TEXT PRIMARY KEY, key TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS nbd_plain (ld_number INTEGER PRIMARY KEY);
+      CREATE TABLE IF NOT EXISTS access_control (id INTEGER PRIMARY KEY CHECK (id = 1), enabled INTEGER NOT NULL);
     `);
     for (const r of db.prepare('SELECT name FROM host').all() as Array<{ name: string }>) this.hosts.set(r.name, { name: r.name, initiators: [], luns: new Map() });
     for (const r of db.prepare('SELECT host, iqn FROM host_initiator').all() as Array<{ host: string; iqn: string }>) this.hosts.get(r.host)?.initiators.push(r.iqn);
@@ -87,6 +94,10 @@ export class HostTable {
       if (h) h.nbdPsk = Buffer.from(r.key, 'hex');
     }
     for (const r of db.prepare('SELECT ld_number FROM nbd_plain').all() as Array<{ ld_number: number }>) this.nbdPlain.add(r.ld_number);
+    const row = db.prepare('SELECT enabled FROM access_control WHERE id = 1').get() as { enabled: number } | undefined;
+    // Data directories from before the explicit state: on exactly when host entries exist.
+    this.enabled = row ? row.enabled === 1 : this.hosts.size > 0;
+    if (!row) this.saveEnabled();
   }
 
   /**
@@ -95,7 +106,7 @@ export class HostTable {
    * this one function, so an explicit start/stop replaces only its body.
    */
   accessControlOn(): boolean {
-    return this.hosts.size > 0;
+    return this.enabled;
   }
 
   setNbdPsk(name: string, key: Buffer): HostEntry {
@@ -140,11 +151,53 @@ export class HostTable {
     return this.nbdPlain.size;
   }
 
-  setChap(name: string, user: string, secret: string): HostEntry {
+  private saveEnabled(): void {
+    this.db.prepare('INSERT INTO access_control (id, enabled) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET enabled = excluded.enabled').run(this.enabled ? 1 : 0);
+  }
+
+  /** Whether access control is on (host entries decide who sees what). */
+  get accessControl(): boolean {
+    return this.enabled;
+  }
+
+  /** Turns access control on or off; returns whether it changed. Stopping needs `force` (everyone then sees every LD). */
+  setAccessControl(on: boolean, force = false): boolean {
+    if (on === this.enabled) return false;
+    if (!on && !force) {
+      throw new KuraError(
+        'KURA-E2524',
+        'EPERM',
+        `Stopping access control lets every initiator see every LD at LUN = LD number${this.hosts.size > 0 ? `, ignoring the ${this.hosts.size} host entr${this.hosts.size === 1 ? 'y' : 'ies'}` : ''}.`,
+        'If that is what you want, repeat with --force (API: {"force": true}).',
+      );
+    }
+    this.enabled = on;
+    this.saveEnabled();
+    return true;
+  }
+
+  /** The host whose CHAP secret this is, if any (one secret must not serve both directions). */
+  hostWithSecret(secret: string): string | undefined {
+    for (const h of this.hosts.values()) if (h.chap?.secret === secret) return h.name;
+    return undefined;
+  }
+
+  /** Sets a host's CHAP credentials; `targetSecret` is the target's mutual CHAP secret, which this one must differ from. */
+  setChap(name: string, user: string, secret: string, targetSecret?: string): HostEntry {
     const h = this.get(name);
     const c = validateChap(user, secret);
+    if (targetSecret !== undefined && c.secret === targetSecret) {
+      throw new KuraError(
+        'KURA-E2523',
+        'EINVAL',
+        `The CHAP secret for host ${name} is the target's mutual CHAP secret; one secret must not authenticate both directions (RFC 7143, 12.1.3).`,
+        'Choose a different secret for the host, or change the target\'s (kura target set-chap).',
+      );
+    }
+    const replaced = h.chap !== undefined && h.chap.secret !== c.secret;
     this.db.prepare('INSERT INTO host_chap (host, user, secret) VALUES (?, ?, ?) ON CONFLICT(host) DO UPDATE SET user = excluded.user, secret = excluded.secret').run(name, c.user, c.secret);
     h.chap = c;
+    if (replaced) scrubWal(this.db);
     return h;
   }
 
@@ -153,11 +206,17 @@ export class HostTable {
     if (!h.chap) throw new KuraError('KURA-E2102', 'ENOENT', `Host ${name} has no CHAP credentials.`, 'Nothing to clear; kura host list shows which hosts use CHAP.');
     this.db.prepare('DELETE FROM host_chap WHERE host = ?').run(name);
     delete h.chap;
+    scrubWal(this.db);
     return h;
   }
 
+  /** True while access control is off: every initiator sees every LD. */
   get open(): boolean {
-    return !this.accessControlOn();
+    return !this.enabled;
+  }
+
+  get size(): number {
+    return this.hosts.size;
   }
 
   list(): HostEntry[] {
@@ -177,23 +236,29 @@ export class HostTable {
   }
 
   create(name: string, initiators: string[]): HostEntry {
-    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) {
-      throw new KuraError('KURA-E2041', 'EINVAL', `Host name ${JSON.stringify(name)} is not valid.`, 'Use 1 to 64 letters, digits, "_", ".", ":" or "-".');
-    }
+    checkName('Host', name, 'KURA-E2041', HOST_NAME_MAX);
     if (this.hosts.has(name)) throw new KuraError('KURA-E2042', 'EEXIST', `Host ${name} already exists.`, 'Choose another name or add initiators to it.');
     for (const i of initiators) this.validateInitiator(i);
+    // An initiator belongs to one host once; a repeat would fail the table's UNIQUE constraint half-way.
+    const twice = initiators.find((i, n) => initiators.indexOf(i) !== n);
+    if (twice !== undefined) throw new KuraError('KURA-E4037', 'EINVAL', `Initiator ${twice} is given twice for host ${name}.`, 'Give each initiator once.');
+    // A host entry means the operator wants access control: it starts with the entry.
+    const starts = !this.enabled;
     this.db.transaction(() => {
       this.db.prepare('INSERT INTO host (name) VALUES (?)').run(name);
       for (const i of initiators) this.db.prepare('INSERT INTO host_initiator (host, iqn) VALUES (?, ?)').run(name, i);
+      if (starts) this.db.prepare('INSERT INTO access_control (id, enabled) VALUES (1, 1) ON CONFLICT(id) DO UPDATE SET enabled = 1').run();
     })();
+    this.enabled = true;
     const h: HostEntry = { name, initiators: [...initiators], luns: new Map() };
     this.hosts.set(name, h);
     return h;
   }
 
   private validateInitiator(iqn: string): void {
-    if (!IQN_RE.test(iqn)) {
-      throw new KuraError('KURA-E2043', 'EINVAL', `${JSON.stringify(iqn)} is not an iSCSI name.`, 'Give an iqn., eui. or naa. name, e.g. iqn.1994-05.com.redhat:host1.');
+    const why = iscsiNameProblem(iqn);
+    if (why !== undefined) {
+      throw new KuraError('KURA-E2043', 'EINVAL', `${JSON.stringify(iqn)?.slice(0, 80)} is not an iSCSI name: ${why}.`, 'Give an iqn., eui. or naa. name, e.g. iqn.1994-05.com.redhat:host1.');
     }
     const owner = this.ofInitiator(iqn);
     if (owner) throw new KuraError('KURA-E2044', 'EEXIST', `Initiator ${iqn} already belongs to host ${owner.name}.`, 'Remove it from that host first.');
@@ -242,12 +307,14 @@ export class HostTable {
     for (const h of this.hosts.values()) for (const [l, n] of [...h.luns]) if (n === ldNumber) h.luns.delete(l);
   }
 
+  /** Deletes a host entry; access control stays as it is (on), also when this was the last entry. */
   delete(name: string): void {
-    this.get(name);
+    const h = this.get(name);
     this.db.transaction(() => {
       for (const t of ['host_lun', 'host_initiator', 'host_chap', 'host_nbd_psk']) this.db.prepare(`DELETE FROM ${t} WHERE host = ?`).run(name);
       this.db.prepare('DELETE FROM host WHERE name = ?').run(name);
     })();
     this.hosts.delete(name);
+    if (h.chap) scrubWal(this.db);
   }
 }

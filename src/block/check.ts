@@ -1,11 +1,17 @@
 // The offline checker (`kura check`): verifies a stopped array's metadata
 // against itself and its PD files. Every map entry must point at an allocated
 // chunk inside the pool, refcounts of pages and chunks must equal the references
-// actually held, and no page or chunk may be allocated without a reference.
+// actually held, no page or chunk may be allocated without a reference, and a
+// chunk or page two LDs map must be shared through a snapshot/clone relation
+// (refcounts that agree prove nothing when two writers allocated the same
+// chunk). It takes the data directory's lock, so it refuses a directory a
+// running server holds (and no server starts while it runs).
 import fs from 'node:fs';
 import path from 'node:path';
+import { DataDirLock } from './data-dir.js';
 import { PAGE_ENTRIES, entriesFromBlob, topFromBlob } from './map-page.js';
 import { MetaStore } from './meta-store.js';
+import type { LdRow, PageRow } from './meta-store.js';
 import { LogicalDisk } from './logical-disk.js';
 
 export interface CheckReport {
@@ -20,8 +26,15 @@ export function checkDataDir(dataDir: string): CheckReport {
   if (!fs.existsSync(dbPath)) {
     return { ok: false, faults: [`no array metadata at ${dbPath}`], pools: [] };
   }
+  const lock = DataDirLock.acquire(dataDir);
   // Open read-write so that SQLite replays the WAL of an array that was killed.
-  const store = new MetaStore(dbPath);
+  let store: MetaStore;
+  try {
+    store = new MetaStore(dbPath);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   try {
     const report: CheckReport = { ok: true, faults, pools: [] };
     const lds = store.lds();
@@ -77,6 +90,7 @@ export function checkDataDir(dataDir: string): CheckReport {
         if (!chunkRefs.has(c)) faults.push(`pool ${pool.name}: chunk ${c} is allocated (refcount ${s}) but not mapped (leaked)`);
         if (c >= pool.hwm) faults.push(`pool ${pool.name}: chunk ${c} is allocated above the high-water mark ${pool.hwm}`);
       }
+      faults.push(...checkSharing(pool.name, poolLds, lds, store.pages(pool.id), pool.chunk_size));
       report.pools.push({ name: pool.name, chunks: capacity, allocated: stored.size, lds: poolLds.length, pages: pages.size });
     }
     for (const ld of lds) {
@@ -87,7 +101,85 @@ export function checkDataDir(dataDir: string): CheckReport {
     return report;
   } finally {
     store.close();
+    lock.release();
   }
+}
+
+/** The snapshot/clone relations an LD's attributes record (ESV → its base, FCV → its source). */
+function relatedIds(ld: LdRow): number[] {
+  let a: { esv?: { base?: unknown }; fcv?: { source?: unknown } };
+  try {
+    a = JSON.parse(ld.attrs) as typeof a;
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  if (typeof a?.esv?.base === 'number') out.push(a.esv.base);
+  if (typeof a?.fcv?.source === 'number') out.push(a.fcv.source);
+  return out;
+}
+
+/**
+ * Only snapshots and clones share: their maps start as the source's (shared pages)
+ * and copy-on-write later leaves chunks mapped from two pages. So LDs of one
+ * family (connected by ESV → base and FCV → source links) may map the same page
+ * or chunk; LDs of different families never may, whatever the refcounts say.
+ */
+function checkSharing(poolName: string, poolLds: LdRow[], allLds: LdRow[], pageRows: PageRow[], chunkSize: number): string[] {
+  const out: string[] = [];
+  // Union-find over LD ids: the family of each LD.
+  const parent = new Map<number, number>();
+  const find = (x: number): number => {
+    let r = x;
+    while (parent.has(r) && parent.get(r) !== r) r = parent.get(r)!;
+    parent.set(x, r);
+    return r;
+  };
+  for (const l of allLds) if (!parent.has(l.id)) parent.set(l.id, l.id);
+  for (const l of allLds) for (const o of relatedIds(l)) parent.set(find(l.id), find(o));
+  const names = new Map(allLds.map((l) => [l.id, l.name]));
+
+  // Page → LDs whose top level points at it.
+  const pageLds = new Map<number, number[]>();
+  for (const ld of poolLds) {
+    const top = topFromBlob(ld.top, LogicalDisk.topLength(ld.capacity, chunkSize));
+    for (const pid of new Set(top)) {
+      if (pid === 0) continue;
+      const list = pageLds.get(pid);
+      if (list) list.push(ld.id);
+      else pageLds.set(pid, [ld.id]);
+    }
+  }
+  const pair = (a: number, b: number) => {
+    const [x, y] = [names.get(a) ?? `#${a}`, names.get(b) ?? `#${b}`].sort();
+    return `LDs ${x} and ${y}`;
+  };
+  for (const [pid, ids] of pageLds) {
+    const other = ids.find((i) => find(i) !== find(ids[0]!));
+    if (other !== undefined) out.push(`pool ${poolName}: map page ${pid} is used by ${pair(ids[0]!, other)}, which share no snapshot or clone relation`);
+  }
+  // Chunk → the first LD (and its family) seen mapping it; a second family is a fault.
+  const chunkOwner = new Map<number, number>();
+  const reported = new Set<string>();
+  for (const p of pageRows) {
+    const ids = pageLds.get(p.id);
+    if (!ids || ids.length === 0) continue;
+    const ld = ids[0]!;
+    const entries = entriesFromBlob(p.entries);
+    for (let i = 0; i < PAGE_ENTRIES; i++) {
+      const e = entries[i]!;
+      if (e === 0) continue;
+      const c = e - 1;
+      const first = chunkOwner.get(c);
+      if (first === undefined) chunkOwner.set(c, ld);
+      else if (find(first) !== find(ld)) {
+        const msg = `pool ${poolName}: chunk ${c} is mapped by ${pair(first, ld)}, which share no snapshot or clone relation (one LD's data overwrites the other's)`;
+        if (!reported.has(msg)) out.push(msg);
+        reported.add(msg);
+      }
+    }
+  }
+  return out;
 }
 
 /** Replication pairs: both LDs exist with the same capacity, and the bitmap covers the MV's chunks. */

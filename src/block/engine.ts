@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KuraError } from '../errors.js';
+import { humanSize } from '../units.js';
 import { LogicalDisk, BLOCK_SIZE } from './logical-disk.js';
 import type { LdRecord } from './logical-disk.js';
 import { PAGE_ENTRIES, entriesFromBlob, topFromBlob, topToBlob } from './map-page.js';
@@ -17,6 +18,12 @@ import type { Raid } from './raid-group.js';
 
 export const DEFAULT_CHUNK_SIZE = 1 << 20;
 export const DEFAULT_THRESHOLD = 80;
+/**
+ * A pool's chunk refcounts are held in memory, 4 bytes a chunk: 2^26 chunks
+ * keep them at 256 MiB (64 TiB of 1 MiB chunks, 4 PiB of 64 MiB chunks).
+ * Without a bound one request for a huge sparse pool allocated gigabytes.
+ */
+export const MAX_POOL_CHUNKS = 2 ** 26;
 /** Metadata of completed writes is committed at least this often without a flush. */
 const PERIODIC_COMMIT_MS = 1000;
 /** Rough per-page cost beyond its entries: the object, typed-array header, map slot. */
@@ -85,7 +92,7 @@ export class BlockEngine {
 
   /** Opens (or creates) the engine in `dir` (the array's data directory). */
   static open(dir: string): BlockEngine {
-    fs.mkdirSync(path.join(dir, 'pools'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'pools'), { recursive: true, mode: 0o700 });
     const store = new MetaStore(path.join(dir, 'meta.db'));
     const engine = new BlockEngine(dir, store);
     engine.load();
@@ -310,6 +317,9 @@ export class BlockEngine {
   /** Adds a RAID group of new PDs holding at least `size` usable bytes. */
   private addGroup(pool: Pool, size: number): void {
     const cs = pool.chunkSize;
+    if (typeof size === 'number' && size > Number.MAX_SAFE_INTEGER) {
+      throw new KuraError('KURA-E4038', 'EINVAL', `Pool size ${size} is too large.`, `Give at most ${humanSize(MAX_POOL_CHUNKS * cs)} with ${humanSize(cs)} chunks.`);
+    }
     if (!Number.isSafeInteger(size) || size < cs) {
       throw new KuraError('KURA-E1013', 'EINVAL', `Pool size ${size} is too small.`, `Give at least one chunk (${cs} bytes).`);
     }
@@ -317,11 +327,15 @@ export class BlockEngine {
     const rows = Math.ceil(Math.ceil(size / cs) / width);
     const chunkCount = rows * width;
     const pdSize = rows * cs;
+    if (pool.capacityChunks + chunkCount > MAX_POOL_CHUNKS) {
+      const max = humanSize(MAX_POOL_CHUNKS * cs);
+      throw new KuraError('KURA-E4038', 'EINVAL', `Pool ${pool.name} would hold ${pool.capacityChunks + chunkCount} chunks; at most ${MAX_POOL_CHUNKS} (${max} of ${humanSize(cs)} chunks) are allowed.`, 'Give a smaller size, or use a pool with larger chunks (--chunk up to 64MiB).');
+    }
     const grp = pool.groups.length;
     const first = pool.capacityChunks;
     const firstPd = pool.pds.length;
     const dir = path.join(this.dir, 'pools', String(pool.id));
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const created: PhysicalDisk[] = [];
     try {
       for (let i = 0; i < pool.pdsPerGroup; i++) {
@@ -329,7 +343,13 @@ export class BlockEngine {
         const abs = this.pdPath(rel);
         // A leftover file from an interrupted create is not ours to keep.
         fs.rmSync(abs, { force: true });
-        created.push(PhysicalDisk.create(firstPd + i, abs, pdSize));
+        try {
+          created.push(PhysicalDisk.create(firstPd + i, abs, pdSize));
+        } catch (e) {
+          // The file may exist, short: it is not in `created`, so remove it here.
+          fs.rmSync(abs, { force: true });
+          throw e;
+        }
       }
       this.store.transaction(() => {
         this.store.db.prepare('INSERT INTO raid_group (pool_id, grp, raid, pd_count, first_chunk, chunk_count) VALUES (?, ?, ?, ?, ?, ?)').run(pool.id, grp, pool.raid, pool.pdsPerGroup, first, chunkCount);
@@ -343,6 +363,9 @@ export class BlockEngine {
       }
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'ENOSPC') throw new KuraError('KURA-E1003', 'ENOSPC', 'The file system holding the data directory is full.', 'Free space there or give a smaller size.');
+      if (err.code === 'EFBIG') {
+        throw new KuraError('KURA-E4039', 'EINVAL', `A PD of ${humanSize(pdSize)} is larger than the file system holding the data directory allows for one file.`, 'Give a smaller size, or more PDs (--pds) so each holds less.');
+      }
       throw e;
     }
     fsyncDir(dir);

@@ -1,6 +1,8 @@
 // kura check: offline verification of a stopped array's metadata (every map
-// entry points at an allocated chunk, refcounts match, nothing leaks). It reads
-// the data directory directly and never talks to the API; exit 1 on any fault.
+// entry points at an allocated chunk, refcounts match, nothing leaks, no chunk
+// is mapped by unrelated LDs). It reads the data directory directly and never
+// talks to the API; it refuses (KURA-E2520) a directory a server is using;
+// exit 1 on any fault.
 import path from 'node:path';
 import type { Command } from 'commander';
 import { checkDataDir } from '../block/check.js';
@@ -28,6 +30,8 @@ export function registerCheck(program: Command, ctx: CliContext): void {
         r = checkDataDir(o.data);
       } catch (e) {
         const k = asKuraError(e);
+        // A directory in use (or not lockable) already says what to do.
+        if (k.id === 'KURA-E2520' || k.id === 'KURA-E2521') throw k;
         throw new KuraError(k.id === 'KURA-E9000' ? 'KURA-E5030' : k.id, k.code, `kura check could not read ${o.data}: ${k.message}`, 'Stop the server that uses this data directory, and check that it is a Kura data directory you can read.');
       }
       print(ctx.json(), r, () => checkText(o.data, r));

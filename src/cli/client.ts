@@ -1,10 +1,13 @@
-// The CLI's REST client (global fetch): the only way the kura command reaches an
+// The CLI's REST client (node:http, see http.ts): the only way the kura command reaches an
 // array. Errors the API returns come back as KuraErrors with the server's id.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { KuraError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
+import { dotNameError, pathParamError, pathParamProblem } from '../names.js';
+import { TransportError, httpExchange } from './http.js';
+import type { HttpAnswer } from './http.js';
 import { CliArgError } from './units.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:9940';
@@ -53,29 +56,40 @@ export class ApiClient {
   }
 
   async call<T = unknown>(method: string, route: string, body?: unknown): Promise<T> {
-    let res: Response;
+    // The last guard before sending: a dot segment, resolved by any URL library
+    // or proxy on the way, reaches the parent object (enc() refuses them earlier, with exit 2).
+    for (const seg of route.split('?')[0]!.split('/')) {
+      const e = segmentError(seg);
+      if (e) throw e;
+    }
+    let res: HttpAnswer;
     try {
-      res = await fetch(`${this.url}/api/v1${route}`, {
+      res = await httpExchange({
         method,
+        base: new URL(this.url),
+        path: `/api/v1${route}`,
         headers: { 'x-kura-owner': this.owner, ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        timeoutMs: REQUEST_TIMEOUT_MS,
       });
     } catch (e) {
-      const err = e as Error & { cause?: Error };
-      if (err.name === 'TimeoutError') {
+      if (!(e instanceof TransportError)) throw e;
+      if (e.kind === 'timeout') {
         throw new KuraError('KURA-E5015', 'EIO', `The API at ${this.url} did not answer ${method} ${route} within ${REQUEST_TIMEOUT_MS / 1000} s.`, 'Check the server log; the change may still complete (look with kura events).');
       }
-      throw new KuraError('KURA-E5010', 'EIO', `Cannot reach the Kura API at ${this.url}: ${err.cause?.message ?? err.message}.`, 'Start it with kura serve, or point --url / KURA_URL at it.');
+      if (e.kind === 'closed') {
+        throw new KuraError('KURA-E5040', 'EIO', `The server at ${this.url} closed the connection without a complete answer to ${method} ${route} (${e.message}).`, 'Check that --url / KURA_URL points at a Kura API and look at the server log; a change may or may not have been made (kura events shows it).');
+      }
+      throw new KuraError('KURA-E5010', 'EIO', `Cannot reach the Kura API at ${this.url}: ${e.message}.`, 'Start it with kura serve, or point --url / KURA_URL at it.');
     }
-    const text = await res.text();
+    const text = res.body.toString('utf8');
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {
       throw new KuraError('KURA-E5011', 'EIO', `The server at ${this.url} answered ${res.status} with a body that is not JSON.`, 'Check that --url / KURA_URL points at a Kura API.');
     }
-    if (!res.ok) {
+    if (res.status < 200 || res.status > 299) {
       if (res.status === 401 && !this.token) {
         throw new KuraError('KURA-E5013', 'EPERM', 'No API token was given and none was found in ./kura-data/admin.token.', 'Give --token, or set KURA_TOKEN to the contents of DATA/admin.token of the server.');
       }
@@ -87,6 +101,19 @@ export class ApiClient {
     }
     return json as T;
   }
+}
+
+/** The error for a path segment no request may carry ("." or "..", raw or percent-encoded; a decoded "/"), or undefined. */
+export function segmentError(segment: string): KuraError | undefined {
+  let v = segment;
+  try {
+    v = decodeURIComponent(segment);
+  } catch {
+    // Not percent-encoding: checked as it stands.
+  }
+  const problem = pathParamProblem(v);
+  if (problem === 'dot') return dotNameError('name', v);
+  return problem ? pathParamError('name', v) : undefined;
 }
 
 function readDefaultToken(): string | undefined {

@@ -1,7 +1,9 @@
 // What every noun's commands share: the API client and the output mode, both
 // from the global options.
 import type { Command } from 'commander';
-import { ApiClient } from './client.js';
+import { ApiClient, segmentError } from './client.js';
+import { dotNameError, isDotSegment } from '../names.js';
+import { CliArgError } from './units.js';
 
 export interface CliContext {
   client(): ApiClient;
@@ -18,6 +20,22 @@ export function makeContext(program: Command): CliContext {
   };
 }
 
+/**
+ * A name or number as one path segment. "." and ".." are refused here, before
+ * anything is sent: fetch resolves them (even as %2e%2e), so
+ * `kura snapshot delete v ..` would otherwise become DELETE /lds/v.
+ */
 export function enc(s: string): string {
+  const e = segmentError(s);
+  if (e) throw new CliArgError(e.id, e.message, e.action);
   return encodeURIComponent(s);
+}
+
+/** A name for a new object: "." and ".." are refused here with the server's id (they could never be addressed). */
+export function nameArg(s: string): string {
+  if (isDotSegment(s)) {
+    const e = dotNameError('name', s);
+    throw new CliArgError(e.id, e.message, e.action);
+  }
+  return s;
 }

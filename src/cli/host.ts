@@ -1,9 +1,9 @@
 // kura host ..., kura fault ..., kura license ...
 import type { Command } from 'commander';
 import fs from 'node:fs';
-import type { ControllerInfo, HostInfo, LicenseInfo, TargetInfo } from '../array/agent.js';
+import type { AccessControlInfo, ControllerInfo, HostInfo, LicenseInfo, TargetInfo } from '../array/agent.js';
 import { CliArgError, intArg } from './units.js';
-import { enc } from './context.js';
+import { enc, nameArg } from './context.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
 import { generatePskFile, readPskFile } from './psk-file.js';
@@ -29,6 +29,12 @@ function secretArg(o: { secret?: string; secretFile?: string }): string {
   throw new CliArgError('KURA-E5033', 'No CHAP secret was given.', 'Give --secret SECRET or --secret-file FILE (12 to 255 characters).');
 }
 
+function accessText(a: AccessControlInfo): string {
+  if (!a.enabled) return `Access control: off (every initiator sees every LD at LUN = LD number${a.hosts > 0 ? `; the ${a.hosts} host entr${a.hosts === 1 ? 'y is' : 'ies are'} ignored` : ''}).`;
+  if (a.hosts === 0) return 'Access control: on, with no host entries: no initiator sees any LD (kura host create NAME --initiator IQN, then kura host map).';
+  return `Access control: on (${a.hosts} host entr${a.hosts === 1 ? 'y' : 'ies'}): each initiator sees only the LDs mapped to its host entry.`;
+}
+
 function targetText(t: TargetInfo): string {
   const portals = t.portals.map((p) => `${p.host}:${p.port} (controller ${String(p.controller).padStart(2, '0')}, ${p.state})`);
   return [`Target Name     : ${t.name}`, `Portals         : ${portals.join(', ')}`, `Mutual CHAP     : ${t.mutualChap ? `user ${t.mutualChap.user}` : 'off'}`].join('\n');
@@ -48,8 +54,12 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .description('create a host entry')
     .option('--initiator <iqn...>', 'initiator IQNs')
     .action(async (name: string, o: { initiator?: string[] }) => {
-      const h = await ctx.client().call<HostInfo>('POST', '/hosts', { name, initiators: o.initiator ?? [] });
-      print(ctx.json(), h, () => hostTable([h]));
+      const h = await ctx.client().call<HostInfo>('POST', '/hosts', { name: nameArg(name), initiators: o.initiator ?? [] });
+      print(ctx.json(), h, () =>
+        h.accessControlStarted
+          ? `${hostTable([h])}\nAccess control is now on: initiators see only the LDs mapped to their host entry (kura host map), others see none.\nDeleting host entries does not turn it off; kura host access stop --force does.`
+          : hostTable([h]),
+      );
     });
   host
     .command('add-initiator <host> <iqn>')
@@ -87,7 +97,37 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .description('list host entries')
     .action(async () => {
       const hs = await ctx.client().call<HostInfo[]>('GET', '/hosts');
-      print(ctx.json(), hs, () => (hs.length ? hostTable(hs) : 'No host entries: every initiator sees every LD at LUN = LD number, and every NBD client every LD.'));
+      if (ctx.json() || hs.length > 0) {
+        print(ctx.json(), hs, () => hostTable(hs));
+        return;
+      }
+      const a = await ctx.client().call<AccessControlInfo>('GET', '/access');
+      print(false, hs, () => (a.enabled ? 'No host entries, and access control is on: no initiator sees any LD.' : 'No host entries: access control is off, every initiator sees every LD at LUN = LD number, and every NBD client every LD.'));
+    });
+
+  const access = host.command('access').description('access control: whether host entries decide which initiator sees which LD');
+  access
+    .command('show')
+    .description('say whether access control is on')
+    .action(async () => {
+      const a = await ctx.client().call<AccessControlInfo>('GET', '/access');
+      print(ctx.json(), a, () => accessText(a));
+    });
+  access
+    .command('start')
+    .description('start access control: initiators see only the LDs mapped to their host entry (none without one)')
+    .action(async () => {
+      const a = await ctx.client().call<AccessControlInfo>('POST', '/access/start');
+      print(ctx.json(), a, () => accessText(a));
+    });
+  access
+    .command('stop')
+    .description('stop access control: every initiator then sees every LD (needs --force)')
+    .option('--force', 'confirm that every initiator may see every LD')
+    .action(async (o: { force?: boolean }) => {
+      const a = await ctx.client().call<AccessControlInfo>('POST', '/access/stop', { force: o.force === true });
+      process.stderr.write('warning: access control is off: every initiator sees every LD at LUN = LD number, whatever the host entries say.\n');
+      print(ctx.json(), a, () => accessText(a));
     });
   host
     .command('delete <host>')

@@ -1,8 +1,8 @@
 // kura ld ..., kura clone ...
 import type { Command } from 'commander';
 import type { LdDeleteResult, LdInfo, PoolInfo } from '../array/agent.js';
-import { CliArgError, hex4, humanSize, intArg, necCapacity, sizeArg } from './units.js';
-import { enc } from './context.js';
+import { CliArgError, expandBody, hex4, humanSize, intArg, necCapacity, sizeArg } from './units.js';
+import { enc, nameArg } from './context.js';
 import type { CliContext } from './context.js';
 import { details, pdList, print, table } from './format.js';
 
@@ -44,7 +44,7 @@ export function registerLd(program: Command, ctx: CliContext): void {
     .option('--attr <attr>', '"ssv": the solution reserved volume (fixed 4 GiB)')
     .option('--force', 'with --attr ssv: create it even in a pool with less than 4 GiB free (not reserved)')
     .action(async (name: string, o: { pool: string; size?: string; attr?: string; force?: boolean }) => {
-      const body: Record<string, unknown> = { name, pool: o.pool };
+      const body: Record<string, unknown> = { name: nameArg(name), pool: o.pool };
       if (o.size === undefined && o.attr === undefined) {
         throw new CliArgError('KURA-E5008', `ld create ${name} needs --size.`, 'Give the virtual capacity, e.g. --size 10GiB (only --attr ssv takes no size).');
       }
@@ -76,10 +76,12 @@ export function registerLd(program: Command, ctx: CliContext): void {
       print(false, l, () => ldDetails(l, pool));
     });
   ld.command('expand <ld>')
-    .description('grow an LD')
-    .requiredOption('--size <size>', 'new virtual capacity')
-    .action(async (ref: string, o: { size: string }) => {
-      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(ref)}/expand`, { size: sizeArg(o.size, '--size') });
+    .description('grow an LD: give --add SIZE or --size TOTAL')
+    .option('--add <size>', 'capacity to add, e.g. 1GiB')
+    .option('--size <total>', 'the new total virtual capacity (an LD never shrinks)')
+    .addHelpText('after', '\nExactly one of --add and --size. --size is the total after the expansion, as for kura pool expand;\nto add 1 GiB to an LD give --add 1GiB.')
+    .action(async (ref: string, o: { add?: string; size?: string }) => {
+      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(ref)}/expand`, expandBody(o, 'ld expand'));
       print(ctx.json(), l, () => ldDetails(l));
     });
   ld.command('set-qos <ld>')
@@ -124,7 +126,7 @@ export function registerLd(program: Command, ctx: CliContext): void {
     .command('create <source> <name>')
     .description('make a fast clone of an LD or snapshot (LD@SNAP)')
     .action(async (src: string, name: string) => {
-      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(src)}/clones`, { name });
+      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(src)}/clones`, { name: nameArg(name) });
       print(ctx.json(), l, () => ldDetails(l));
     });
 }

@@ -6,6 +6,7 @@
 // "KURA-Ennnn: what happened" and, indented on the next line, what to do.
 import { Command, CommanderError } from 'commander';
 import { KuraError } from '../errors.js';
+import { registerArray } from './array.js';
 import { registerCheck } from './check.js';
 import { makeContext } from './context.js';
 import { registerEvents } from './events.js';
@@ -37,6 +38,7 @@ program
 
 const ctx = makeContext(program);
 registerServe(program);
+registerArray(program, ctx);
 registerPool(program, ctx);
 registerLd(program, ctx);
 registerSnapshot(program, ctx);
@@ -53,9 +55,18 @@ function fail(id: string, message: string, action: string, code: number): never 
   process.exit(code);
 }
 
+// A promise that can never settle (a socket dropped without an event) used to
+// end the command with exit 13 and no word; say so with an id instead.
+let finished = false;
+process.on('beforeExit', () => {
+  if (!finished) fail('KURA-E5042', 'The command stopped waiting: a request ended without an answer or an error.', 'Run it again; if it repeats, check the server log and report the command line.', 1);
+});
+
 try {
   await program.parseAsync(process.argv);
+  finished = true;
 } catch (e) {
+  finished = true;
   if (e instanceof CommanderError) {
     // --help and --version; a noun without a verb prints its help and is a usage error.
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') process.exit(0);

@@ -7,6 +7,8 @@ import type { ErrorCode } from '../errors.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
 import { CliArgError } from './units.js';
+import { TransportError, httpExchange } from './http.js';
+import type { HttpAnswer } from './http.js';
 
 const DEFAULT_PATHD_URL = 'http://127.0.0.1:9950';
 
@@ -49,27 +51,24 @@ function pathdUrl(cmd: Command): string {
 
 async function call<T>(cmd: Command, method: string, route: string, body?: unknown): Promise<T> {
   const base = pathdUrl(cmd);
-  let res: Response;
+  let res: HttpAnswer;
   try {
-    res = await fetch(`${base}/api/v1${route}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(5 * 60_000),
-    });
+    res = await httpExchange({ method, base: new URL(base), path: `/api/v1${route}`, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: 5 * 60_000 });
   } catch (e) {
-    const err = e as Error & { cause?: Error };
-    throw new KuraError('KURA-E7045', 'EIO', `cannot reach pathd at ${base}: ${err.cause?.message ?? err.message}`, 'Start it with kura pathd, or point --pathd / KURA_PATHD_URL at its --control address.');
+    if (e instanceof TransportError && e.kind === 'closed') {
+      throw new KuraError('KURA-E5041', 'EIO', `pathd at ${base} closed the connection without a complete answer to ${method} ${route} (${e.message}).`, "Check that --pathd / KURA_PATHD_URL points at pathd's control address, and pathd's log.");
+    }
+    throw new KuraError('KURA-E7045', 'EIO', `cannot reach pathd at ${base}: ${(e as Error).message}`, 'Start it with kura pathd, or point --pathd / KURA_PATHD_URL at its --control address.');
   }
-  if (res.headers.get('content-type') === 'application/gzip') return Buffer.from(await res.arrayBuffer()) as T;
-  const text = await res.text();
+  if (res.contentType === 'application/gzip') return res.body as T;
+  const text = res.body.toString('utf8');
   let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {
     throw new KuraError('KURA-E7046', 'EIO', `${base} answered ${res.status} with a body that is not JSON`, 'Check that --pathd / KURA_PATHD_URL points at pathd\'s control address.');
   }
-  if (!res.ok) {
+  if (res.status < 200 || res.status > 299) {
     const e = (json as { error?: { id: string; code: ErrorCode; message: string; action: string } })?.error;
     if (e) throw new KuraError(e.id, e.code, e.message, e.action);
     throw new KuraError('KURA-E7046', 'EIO', `pathd answered ${res.status}`, 'See pathd\'s log.');

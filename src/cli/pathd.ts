@@ -38,6 +38,44 @@ interface PathdOpts {
   syslog: boolean;
   manager?: string;
   managerToken?: string;
+  chapUser?: string;
+  chapSecretFile?: string;
+  chapTargetUser?: string;
+  chapTargetSecretFile?: string;
+}
+
+/** A CHAP secret from a file (never from the command line, where ps and shell history would show it). */
+function readSecretFile(file: string, option: string): string {
+  let secret: string;
+  try {
+    secret = fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (e) {
+    throw new CliArgError('KURA-E5051', `Cannot read the CHAP secret file ${file} (${option}): ${(e as Error).message}.`, 'Give a file readable by pathd that holds the secret on one line (mode 0600).');
+  }
+  if (secret.length === 0) throw new CliArgError('KURA-E5051', `The CHAP secret file ${file} (${option}) is empty.`, 'Put the secret on the first line of the file.');
+  return secret;
+}
+
+/** --chap-user/--chap-secret-file (and the mutual --chap-target-* pair): both of a pair or neither. */
+export function chapOptions(o: Pick<PathdOpts, 'chapUser' | 'chapSecretFile' | 'chapTargetUser' | 'chapTargetSecretFile'>): { user: string; secret: string; mutual?: { user: string; secret: string } } | undefined {
+  const pair = (user: string | undefined, file: string | undefined, u: string, f: string) => {
+    if ((user === undefined) !== (file === undefined)) {
+      throw new CliArgError('KURA-E5050', `${user === undefined ? u : f} is missing: ${user === undefined ? f : u} needs it.`, `Give both ${u} NAME and ${f} FILE, or neither.`);
+    }
+  };
+  pair(o.chapUser, o.chapSecretFile, '--chap-user', '--chap-secret-file');
+  pair(o.chapTargetUser, o.chapTargetSecretFile, '--chap-target-user', '--chap-target-secret-file');
+  if (o.chapUser === undefined) {
+    if (o.chapTargetUser !== undefined) throw new CliArgError('KURA-E5050', 'Mutual CHAP (--chap-target-user) needs one-way CHAP first.', 'Give --chap-user and --chap-secret-file as well.');
+    return undefined;
+  }
+  const secret = readSecretFile(o.chapSecretFile!, '--chap-secret-file');
+  if (o.chapTargetUser === undefined) return { user: o.chapUser, secret };
+  const mutual = { user: o.chapTargetUser, secret: readSecretFile(o.chapTargetSecretFile!, '--chap-target-secret-file') };
+  if (mutual.secret === secret) {
+    throw new CliArgError('KURA-E5053', 'The target\'s CHAP secret is the same as the initiator\'s.', 'One secret must not authenticate both directions (RFC 7143, 12.1.3): use different secrets.');
+  }
+  return { user: o.chapUser, secret, mutual };
 }
 
 function seconds(v: string, what: string, min: number): number {
@@ -81,6 +119,10 @@ export function registerPathd(program: Command): void {
     .option('--no-syslog', 'do not copy events to syslog')
     .option('--manager <url>', 'also send path events to this array manager\'s event list (its API URL)')
     .option('--manager-token <token>', 'API token for --manager (or KURA_TOKEN)')
+    .option('--chap-user <name>', 'log in with CHAP as this user (the host entry\'s kura host set-chap --user)')
+    .option('--chap-secret-file <file>', 'file holding the CHAP secret for --chap-user')
+    .option('--chap-target-user <name>', 'mutual CHAP: the user name the target must answer with (kura target set-chap --user)')
+    .option('--chap-target-secret-file <file>', 'mutual CHAP: file holding the secret the target must prove')
     .action(async (o: PathdOpts) => {
       if (o.portal.length === 0) throw new CliArgError('KURA-E7039', 'kura pathd needs at least one --portal.', 'Give --portal HOST:PORT once per path to the array, e.g. one per controller.');
       const portals = o.portal.map((p) => hostPortArg(p, '--portal'));
@@ -97,6 +139,7 @@ export function registerPathd(program: Command): void {
       } catch (e) {
         throw new KuraError('KURA-E7075', 'EIO', `pathd cannot use the data directory ${data}: ${(e as Error).message}`, 'Give --data a directory pathd may create and write (priorities and path states are kept there across restarts).');
       }
+      const chap = chapOptions(o);
       await runPathd({
         portals,
         nbd,
@@ -114,6 +157,7 @@ export function registerPathd(program: Command): void {
         grouping: o.pathGrouping,
         syslog: o.syslog,
         manager: o.manager === undefined ? undefined : { url: o.manager.replace(/\/+$/, ''), token: o.managerToken ?? process.env['KURA_TOKEN'] },
+        chap,
       });
     });
 }
@@ -135,6 +179,7 @@ interface RunOptions {
   grouping: 'alua' | 'multibus';
   syslog: boolean;
   manager?: { url: string; token?: string };
+  chap?: { user: string; secret: string; mutual?: { user: string; secret: string } };
 }
 
 /** Sends events to the array manager's event list in order; a failure is reported once, not per event. */
@@ -170,6 +215,7 @@ async function runPathd(o: RunOptions): Promise<void> {
   const mgr = new PathManager({
     portals: o.portals,
     initiatorName: o.initiator,
+    chap: o.chap,
     log,
     policy: o.cluster ? 'failover' : o.policy,
     stateFile: o.stateFile,

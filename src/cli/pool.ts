@@ -1,8 +1,8 @@
 // kura pool ...
 import type { Command } from 'commander';
 import type { PoolInfo } from '../array/agent.js';
-import { hex4, humanSize, intArg, necCapacity, percentArg, raidArg, sizeArg } from './units.js';
-import { enc } from './context.js';
+import { expandBody, hex4, humanSize, intArg, necCapacity, percentArg, raidArg, sizeArg } from './units.js';
+import { enc, nameArg } from './context.js';
 import type { CliContext } from './context.js';
 import { details, pdList, print, table } from './format.js';
 
@@ -37,7 +37,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
     .option('--chunk <size>', 'chunk size (default 1MiB)')
     .option('--threshold <pct>', 'actual-capacity threshold in percent (default 80)')
     .action(async (name: string, o: { size: string; pds?: string; raid: string; chunk?: string; threshold?: string }) => {
-      const body: Record<string, unknown> = { name, size: sizeArg(o.size, '--size'), raid: raidArg(o.raid) };
+      const body: Record<string, unknown> = { name: nameArg(name), size: sizeArg(o.size, '--size'), raid: raidArg(o.raid) };
       if (o.pds !== undefined) body['pds'] = intArg(o.pds, '--pds');
       if (o.chunk !== undefined) body['chunk'] = sizeArg(o.chunk, '--chunk');
       if (o.threshold !== undefined) body['threshold'] = percentArg(o.threshold, '--threshold');
@@ -65,10 +65,12 @@ export function registerPool(program: Command, ctx: CliContext): void {
     });
   pool
     .command('expand <pool>')
-    .description('add capacity (a new RAID group of PDs), online')
-    .requiredOption('--size <size>', 'capacity to add')
-    .action(async (ref: string, o: { size: string }) => {
-      const p = await ctx.client().call<PoolInfo>('POST', `/pools/${enc(ref)}/expand`, { size: sizeArg(o.size, '--size') });
+    .description('grow a pool online (a new RAID group of PDs): give --add SIZE or --size TOTAL')
+    .option('--add <size>', 'capacity to add, e.g. 10GiB')
+    .option('--size <total>', 'the new total capacity (larger than the current one)')
+    .addHelpText('after', '\nExactly one of --add and --size. --size is the total after the expansion, as for kura ld expand;\nto add 10 GiB to a pool give --add 10GiB.')
+    .action(async (ref: string, o: { add?: string; size?: string }) => {
+      const p = await ctx.client().call<PoolInfo>('POST', `/pools/${enc(ref)}/expand`, expandBody(o, 'pool expand'));
       print(ctx.json(), p, () => poolDetails(p));
     });
   pool

@@ -7,10 +7,10 @@
 // addresses (port 0 picks free ports; "nbd=off" with --nbd off), then a line "ready" once every listener
 // accepts connections. Logs go to stderr. SIGINT/SIGTERM stop the listeners,
 // close the array and exit 0.
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { KuraArray } from '../array/array.js';
+import { makeDataDir } from '../block/data-dir.js';
 import { KuraError, asKuraError } from '../errors.js';
 import { Manager, ensureToken } from '../manager/manager.js';
 import { NbdServer } from '../nbd/server.js';
@@ -85,12 +85,15 @@ export async function serve(o: ServeOptions): Promise<void> {
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
+  // Everything the server creates (metadata, WAL, PDs, token, event store) is
+  // private to its user: the data directory holds CHAP secrets and the API token.
+  process.umask(0o077);
   try {
-    fs.mkdirSync(o.dataDir, { recursive: true });
+    makeDataDir(o.dataDir);
   } catch (e) {
     throw new KuraError('KURA-E5021', 'EIO', `Cannot create the data directory ${o.dataDir}: ${(e as Error).message}.`, 'Give --data a directory you can write to.');
   }
-  const array = await KuraArray.open({ dataDir: o.dataDir, portals: o.portals });
+  const array = await KuraArray.open({ dataDir: o.dataDir, portals: o.portals, log });
   let manager: Manager | undefined;
   let nbdServer: NbdServer | undefined;
   let iscsi: IscsiFrontEnd | undefined;
@@ -163,7 +166,11 @@ export async function serve(o: ServeOptions): Promise<void> {
     `  CLI:      KURA_URL=${url} KURA_TOKEN=$(cat ${tokenPath}) kura ld list`,
     `  iSCSI:    target ${target}, controller 00 on ${portals[0]}, controller 01 on ${portals[1]}`,
     ...(example
-      ? [`            iscsi://${portals[0]}/${target}/${example.number}    e.g. iscsi-ls -s iscsi://${portals[0]}; LUN = LD number until hosts are defined`]
+      ? [
+          array.accessControl().enabled
+            ? `            access control is on: initiators see only the LDs mapped to their host entry (kura host list)`
+            : `            iscsi://${portals[0]}/${target}/${example.number}    e.g. iscsi-ls -s iscsi://${portals[0]}; LUN = LD number while access control is off`,
+        ]
       : []),
     `listening api=${url} nbd=${nbdHp} iscsi=${portals.join(',')}`,
     'ready',

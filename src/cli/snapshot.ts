@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { LdInfo, SnapshotInfo } from '../array/agent.js';
 import { hex4, humanSize, intArg } from './units.js';
-import { enc } from './context.js';
+import { enc, nameArg } from './context.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
 
@@ -20,7 +20,7 @@ export function registerSnapshot(program: Command, ctx: CliContext): void {
     .description('take a snapshot generation of an LD')
     .option('--name <name>', 'snapshot name (default genN)')
     .action(async (ld: string, o: { name?: string }) => {
-      const s = await ctx.client().call<SnapshotInfo>('POST', `/lds/${enc(ld)}/snapshots`, o.name ? { name: o.name } : {});
+      const s = await ctx.client().call<SnapshotInfo>('POST', `/lds/${enc(ld)}/snapshots`, o.name !== undefined ? { name: nameArg(o.name) } : {});
       print(ctx.json(), s, () => `Snapshot ${s.ld} (generation ${s.generation}) created; read it as NBD export ${s.ld}.`);
     });
   snap

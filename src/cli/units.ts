@@ -30,6 +30,18 @@ export function sizeArg(v: string, what: string): number {
   }
 }
 
+/**
+ * The body of pool expand and ld expand: --add SIZE (capacity to add) or
+ * --size TOTAL (the capacity after), exactly one, sent as the API's explicit
+ * add / total fields.
+ */
+export function expandBody(o: { add?: string; size?: string }, verb: string): { add: number } | { total: number } {
+  if ((o.add === undefined) === (o.size === undefined)) {
+    throw new CliArgError('KURA-E5043', `kura ${verb} needs exactly one of --add and --size${o.add !== undefined ? ', not both' : ''}.`, 'Give --add SIZE to add capacity, or --size TOTAL for the new total capacity.');
+  }
+  return o.add !== undefined ? { add: sizeArg(o.add, '--add') } : { total: sizeArg(o.size!, '--size') };
+}
+
 /** A whole number ≥ 0 given in decimal, NEC-style hex ("0001h") or 0x hex. */
 export function intArg(v: string, what: string): number {
   const n = parseNumber(v, what, true);

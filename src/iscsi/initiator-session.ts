@@ -15,7 +15,8 @@ export interface SessionOptions {
   port: number;
   targetName: string;
   initiatorName: string;
-  chap?: { user: string; secret: string };
+  /** One-way CHAP credentials, and with `mutual` the target's, which the target must prove. */
+  chap?: { user: string; secret: string; mutual?: { user: string; secret: string } };
   /** A command not answered within this is failed and the connection dropped (default 10 s). */
   commandTimeoutMs?: number;
   /** Idle time before a NOP-Out keepalive; 0 disables (default 5 s). */
@@ -33,6 +34,20 @@ export class PathTransportError extends Error {
     this.name = 'PathTransportError';
   }
 }
+
+/** The login was refused for its credentials (the target's CHAP check), or the target failed the mutual one. */
+export class PathAuthError extends PathTransportError {
+  constructor(
+    message: string,
+    readonly side: 'initiator' | 'target',
+  ) {
+    super(message);
+    this.name = 'PathAuthError';
+  }
+}
+
+/** Login status class 2 (initiator error), details 1 and 2: authentication and authorization failure. */
+const AUTH_FAILURES = new Set([0x0201, 0x0202]);
 
 export class InitiatorSession {
   private ini: IscsiInitiator | undefined;
@@ -74,6 +89,10 @@ export class InitiatorSession {
       const ini = await IscsiInitiator.connect(o.host, o.port);
       made = ini;
       const r = await ini.login({ initiatorName: o.initiatorName, targetName: o.targetName, isid: this.isid, chap: o.chap });
+      if (AUTH_FAILURES.has(r.status)) {
+        ini.close();
+        throw new PathAuthError(`login to ${o.host}:${o.port} was refused: ${r.status === 0x0201 ? 'authentication' : 'authorization'} failure (status 0x${r.status.toString(16).padStart(4, '0')})`, 'initiator');
+      }
       if (r.status !== 0) {
         ini.close();
         throw new PathTransportError(`login to ${o.host}:${o.port} refused (status 0x${r.status.toString(16).padStart(4, '0')})`);
@@ -92,7 +111,10 @@ export class InitiatorSession {
     } catch (e) {
       made?.close();
       attempt.catch(() => undefined);
-      throw e instanceof PathTransportError ? e : new PathTransportError(`cannot log in to ${o.host}:${o.port}: ${(e as Error).message}`);
+      if (e instanceof PathTransportError) throw e;
+      // The initiator's check of the target's mutual CHAP answer.
+      if ((e as { id?: string }).id === 'KURA-E6101') throw new PathAuthError(`cannot log in to ${o.host}:${o.port}: ${(e as Error).message}`, 'target');
+      throw new PathTransportError(`cannot log in to ${o.host}:${o.port}: ${(e as Error).message}`);
     } finally {
       clearTimeout(timer);
     }

@@ -7,10 +7,11 @@ import path from 'node:path';
 import type { ArrayAgent, LdInfo, PoolInfo } from '../array/agent.js';
 import { KuraError, asKuraError } from '../errors.js';
 import { EventStore } from './events.js';
+import { parseJsonBody } from './json-body.js';
 import { openApiDocument } from './openapi.js';
 import { addRoutes, bytesText } from './routes.js';
 import { hex4 } from '../units.js';
-import { MethodNotAllowed, Router, sendError, sendJson, validateBody, validateQuery } from './router.js';
+import { MethodNotAllowed, Router, answerClientError, requestTarget, sendError, sendJson, validateBody, validateQuery } from './router.js';
 
 /** The header a client names itself with for the configuration lock. */
 export const OWNER_HEADER = 'x-kura-owner';
@@ -86,13 +87,9 @@ export class Manager {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://localhost');
-    } catch {
-      throw new KuraError('KURA-E4009', 'EINVAL', 'The request target is not a valid URL path.', 'Send a path under /api/v1, e.g. /api/v1/lds.');
-    }
-    const { route, params } = this.router.match(req.method ?? 'GET', url.pathname.replace(/\/+$/, '') || '/');
+    // The raw target, never normalised: dot segments are matched literally (requestTarget).
+    const url = requestTarget(req.url ?? '/');
+    const { route, params } = this.router.match(req.method ?? 'GET', url.path);
     if (!route.public && !this.authorized(req)) {
       throw new KuraError('KURA-E4001', 'EPERM', 'The request has no valid API token.', 'Send "Authorization: Bearer TOKEN" with the token from DATA/admin.token.', 401);
     }
@@ -102,14 +99,8 @@ export class Manager {
     const text = await readBody(req);
     const takesBody = route.body !== undefined || route.method === 'POST' || route.method === 'PATCH';
     let raw: unknown;
-    if (takesBody && text.trim() !== '') {
-      try {
-        raw = JSON.parse(text);
-      } catch (e) {
-        throw new KuraError('KURA-E4002', 'EINVAL', `The request body is not valid JSON: ${(e as Error).message}.`, 'Send a JSON object with content-type application/json.');
-      }
-    }
-    const query = validateQuery(route, url.searchParams);
+    if (takesBody && text.trim() !== '') raw = parseJsonBody(text);
+    const query = validateQuery(route, url.query);
     const body = takesBody ? validateBody(route, raw) : {};
     const ownerHeader = req.headers[OWNER_HEADER];
     const owner = typeof ownerHeader === 'string' && ownerHeader !== '' ? ownerHeader : undefined;
@@ -137,6 +128,7 @@ export class Manager {
         else res.destroy();
       });
     });
+    server.on('clientError', answerClientError);
     // Clients (undici, curl) reuse idle connections; a short server timeout races them.
     server.keepAliveTimeout = 60_000;
     server.headersTimeout = 65_000;

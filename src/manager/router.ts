@@ -1,8 +1,10 @@
 // A small explicit router: a table of routes, each with its method, path
 // pattern, body fields and handler. The same table produces the OpenAPI
 // document, so the two cannot drift apart.
-import type http from 'node:http';
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { KuraError } from '../errors.js';
+import { pathParamError, pathParamProblem } from '../names.js';
 import { parseNumber, parseSize } from '../units.js';
 
 export type FieldType = 'string' | 'integer' | 'size' | 'boolean' | 'string[]';
@@ -57,7 +59,12 @@ export class Router {
     this.compiled.push({ route, re, names });
   }
 
-  /** Finds the route for a request: 404 for an unknown path, 405 for a known path with another method. */
+  /**
+   * Finds the route for a request: 404 for an unknown path, 405 for a known
+   * path with another method. `path` is the raw path of the request target,
+   * still percent-encoded and never normalised (see requestTarget): segments
+   * are matched literally, and parameters are decoded after matching.
+   */
   match(method: string, path: string): { route: Route; params: Record<string, string> } {
     const allowed: string[] = [];
     for (const c of this.compiled) {
@@ -67,17 +74,42 @@ export class Router {
       if (c.route.method !== method) continue;
       const params: Record<string, string> = {};
       c.names.forEach((n, i) => {
+        let v: string;
         try {
-          params[n] = decodeURIComponent(m[i + 1]!);
+          v = decodeURIComponent(m[i + 1]!);
         } catch {
           throw new KuraError('KURA-E4004', 'EINVAL', `The path segment "${m[i + 1]}" is not valid percent-encoding.`, 'Encode names with encodeURIComponent.');
         }
+        // Checked before any handler runs: "..", raw or as %2e%2e, must never reach a lookup.
+        if (pathParamProblem(v)) throw pathParamError(n, v);
+        params[n] = v;
       });
       return { route: c.route, params };
     }
     if (allowed.length) throw new MethodNotAllowed(method, path, allowed);
     throw new KuraError('KURA-E4006', 'ENOENT', `There is no API resource at ${path}.`, 'See /api/v1/openapi.json for the API.', 404);
   }
+}
+
+/**
+ * Splits a request target into its raw path and its query, without the URL
+ * parser: WHATWG URL resolves "." and ".." segments (and %2e%2e), which would
+ * turn DELETE /lds/v/snapshots/.. into DELETE /lds/v. The absolute form
+ * (http://host/path, RFC 9112 3.2.2) is accepted; "*" and anything not
+ * starting with "/" is refused.
+ */
+export function requestTarget(target: string): { path: string; query: URLSearchParams } {
+  let t = target;
+  const abs = /^https?:\/\/[^/?#]*/i.exec(t);
+  if (abs) t = t.slice(abs[0].length) || '/';
+  const hash = t.indexOf('#');
+  if (hash >= 0) t = t.slice(0, hash);
+  if (!t.startsWith('/')) {
+    throw new KuraError('KURA-E4009', 'EINVAL', 'The request target is not a valid URL path.', 'Send a path under /api/v1, e.g. /api/v1/lds.');
+  }
+  const q = t.indexOf('?');
+  const rawPath = q >= 0 ? t.slice(0, q) : t;
+  return { path: rawPath.replace(/\/+$/, '') || '/', query: new URLSearchParams(q >= 0 ? t.slice(q + 1) : '') };
 }
 
 /** 405, with the methods the path does allow (sent as the Allow header). */
@@ -96,7 +128,8 @@ export function validateQuery(route: Route, query: URLSearchParams): Record<stri
   const spec = route.query ?? {};
   const out: Record<string, unknown> = {};
   for (const k of new Set(query.keys())) {
-    const f = spec[k];
+    // Own fields only: "constructor" or "__proto__" must not find Object.prototype's.
+    const f = Object.hasOwn(spec, k) ? spec[k] : undefined;
     if (!f) {
       throw new KuraError('KURA-E4015', 'EINVAL', `Unknown query parameter "${k}".`, Object.keys(spec).length ? `Allowed query parameters: ${Object.keys(spec).join(', ')}.` : 'This request takes no query parameters.');
     }
@@ -135,7 +168,7 @@ export function validateBody(route: Route, raw: unknown): Record<string, unknown
   }
   const body = raw as Record<string, unknown>;
   for (const k of Object.keys(body)) {
-    if (!(k in spec)) {
+    if (!Object.hasOwn(spec, k)) {
       throw new KuraError('KURA-E4011', 'EINVAL', `Unknown field "${k}" in the request body.`, `Allowed fields: ${Object.keys(spec).join(', ') || 'none'}.`);
     }
   }
@@ -192,4 +225,24 @@ export function sendJson(res: http.ServerResponse, status: number, value: unknow
 
 export function sendError(res: http.ServerResponse, e: KuraError): void {
   sendJson(res, e.httpStatus, { error: e.toJSON() });
+}
+
+/**
+ * A request Node's HTTP parser refused (bytes a request target may not hold,
+ * a broken header, headers too large) never reaches the router; Node's own
+ * answer is a bare 400 without a body. This one carries an id like every
+ * other error, then closes the connection (the stream cannot be trusted).
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const e = new KuraError('KURA-E4036', 'EINVAL', `The request is not valid HTTP/1.1 (${err.code ?? err.message}).`, 'Send a well-formed request: a target of printable ASCII (percent-encode anything else), valid headers under 16 KiB.', status);
+  const body = JSON.stringify({ error: e.toJSON() }, null, 2);
+  // The answer to a HEAD has no body (the client would read it as a second answer).
+  const raw = (err as { rawPacket?: Buffer }).rawPacket;
+  const head = raw !== undefined && raw.subarray(0, 5).toString('latin1') === 'HEAD ';
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${head ? '' : body}`);
 }

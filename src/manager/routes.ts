@@ -10,11 +10,35 @@ function ref(s: string): string | number {
   return parseNumber(s, 'reference', true) ?? s;
 }
 
+/** A path parameter that must be a number (a LUN): refused with an API id, not the CLI's. */
 function num(s: string, what: string): number {
-  return parseNumber(s, what)!;
+  const n = parseNumber(s, what, true);
+  if (n === undefined) throw new KuraError('KURA-E4035', 'EINVAL', `${what} ${JSON.stringify(s).slice(0, 60)} is not a number.`, `Give the ${what} as a whole number in decimal or NEC-style hex such as 0001h.`);
+  return n;
 }
 
 const SEVERITIES: Severity[] = ['info', 'warning', 'error'];
+
+/**
+ * The new capacity an expand body asks for. Exactly one of add (bytes to add)
+ * and total (the new capacity) is given; the older field "size" keeps the
+ * meaning it always had on that route (`legacy`: add on pools, total on LDs).
+ * A total below the current capacity is left to the caller (an LD refuses to
+ * shrink with its own id).
+ */
+function growth(body: Record<string, unknown>, legacy: 'add' | 'total', current: number, what: string): number {
+  const given = (['add', 'total', 'size'] as const).filter((k) => body[k] !== undefined);
+  if (given.length !== 1) {
+    throw new KuraError('KURA-E4033', 'EINVAL', given.length ? `The fields ${given.join(', ')} were given together.` : 'Neither add nor total was given.', 'Give exactly one: add (capacity to add, e.g. "1GiB") or total (the new capacity).');
+  }
+  const k = given[0] === 'size' ? legacy : given[0]!;
+  const v = body[given[0]!] as number;
+  if (k === 'add') {
+    if (v <= 0) throw new KuraError('KURA-E4034', 'EINVAL', `${what}: ${given[0]} must be more than 0 bytes.`, 'Give the capacity to add, e.g. "1GiB".');
+    return current + v;
+  }
+  return v;
+}
 
 /** "4.0 GiB (4,294,967,296 bytes)" for event texts. */
 export function bytesText(n: number): string {
@@ -91,11 +115,21 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
     method: 'POST',
     path: '/api/v1/pools/{ref}/expand',
     tag: 'pools',
-    summary: 'Add capacity to a pool (a new RAID group of PDs), online',
-    body: { size: { type: 'size', required: true, description: 'capacity to add' } },
+    summary: 'Add capacity to a pool (a new RAID group of PDs), online: give exactly one of add (bytes to add) or total (the new capacity)',
+    body: {
+      add: { type: 'size', description: 'capacity to add' },
+      total: { type: 'size', description: 'new total capacity (larger than the current one)' },
+      size: { type: 'size', description: 'capacity to add (older name of add)' },
+    },
     handler: async ({ params, body }) => {
-      const p = await agent.expandPool(ref(params['ref']!), body['size'] as number);
-      changed('KURA-I4003', `pool/${p.name}`, `Pool ${p.name} expanded by ${bytesText(body['size'] as number)} to ${bytesText(p.capacity)}.`);
+      const r = ref(params['ref']!);
+      const before = agent.getPool(r);
+      const add = growth(body, 'add', before.capacity, `Pool ${before.name}`) - before.capacity;
+      if (add <= 0) {
+        throw new KuraError('KURA-E4034', 'EINVAL', `Pool ${before.name} is already ${bytesText(before.capacity)}; a total of ${bytesText(before.capacity + add)} would not grow it.`, 'Give a total larger than the current capacity, or add: the capacity to add.');
+      }
+      const p = await agent.expandPool(r, add);
+      changed('KURA-I4003', `pool/${p.name}`, `Pool ${p.name} expanded by ${bytesText(p.capacity - before.capacity)} to ${bytesText(p.capacity)}.`);
       return p;
     },
   });
@@ -141,10 +175,16 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
     method: 'POST',
     path: '/api/v1/lds/{ref}/expand',
     tag: 'lds',
-    summary: 'Grow a logical disk',
-    body: { size: { type: 'size', required: true, description: 'new virtual capacity' } },
+    summary: 'Grow a logical disk: give exactly one of add (bytes to add) or total (the new virtual capacity)',
+    body: {
+      add: { type: 'size', description: 'capacity to add' },
+      total: { type: 'size', description: 'new virtual capacity (larger than the current one)' },
+      size: { type: 'size', description: 'new virtual capacity (older name of total)' },
+    },
     handler: async ({ params, body }) => {
-      const l = await agent.expandLd(ref(params['ref']!), body['size'] as number);
+      const r = ref(params['ref']!);
+      const before = agent.getLd(r);
+      const l = await agent.expandLd(r, growth(body, 'total', before.capacity, `LD ${before.name}`));
       changed('KURA-I4011', `ld/${l.name}`, `LD ${l.name} expanded to ${bytesText(l.capacity)}.`);
       return l;
     },
@@ -392,6 +432,23 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
       return h;
     },
   });
+  // Access control is its own resource (not under /hosts, where a host could be named "access").
+  r({ method: 'GET', path: '/api/v1/access', tag: 'hosts', summary: 'Access control: on (host entries decide which initiator sees which LD) or off (every initiator sees every LD)', handler: () => agent.accessControl() });
+  r({
+    method: 'POST',
+    path: '/api/v1/access/start',
+    tag: 'hosts',
+    summary: 'Start access control: initiators see only the LDs mapped to their host entry (none while no host entry exists)',
+    handler: () => agent.setAccessControl(true),
+  });
+  r({
+    method: 'POST',
+    path: '/api/v1/access/stop',
+    tag: 'hosts',
+    summary: 'Stop access control: every initiator then sees every LD; refused (KURA-E2524) without force',
+    body: { force: { type: 'boolean', description: 'confirm that every initiator may see every LD' } },
+    handler: ({ body }) => agent.setAccessControl(false, body['force'] === true),
+  });
   r({ method: 'GET', path: '/api/v1/target', tag: 'hosts', summary: "The array's iSCSI target: name, portals, mutual CHAP user", handler: () => agent.targetInfo() });
   r({
     method: 'POST',
@@ -426,20 +483,25 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
     summary: 'Inject or clear a fault: controller-down/-up N, port-down/-up HOST:PORT',
     body: {
       action: { type: 'string', required: true, description: 'controller-down, controller-up, port-down or port-up' },
-      target: { type: 'string', required: true, description: 'controller number, or HOST:PORT of a host port' },
+      target: { type: 'string', required: true, description: 'a string: the controller number ("0", "1") for controller-*, HOST:PORT of a host port for port-*' },
     },
     handler: async ({ body }) => {
       const action = body['action'] as string;
       const target = body['target'] as string;
       let out;
       if (action === 'controller-down' || action === 'controller-up') {
-        out = await agent.setControllerState(num(target, 'controller'), action === 'controller-down' ? 'down' : 'online');
+        // A controller number only: not a port, not "1.5", not an id from the CLI's number parser.
+        const n = /^\d{1,3}$/.test(target) ? Number(target) : parseNumber(target, 'controller', true);
+        if (n === undefined) {
+          throw new KuraError('KURA-E4032', 'EINVAL', `The target ${JSON.stringify(target).slice(0, 60)} of ${action} is not a controller number.`, 'Give the controller number as a string, e.g. "0" or "1" (kura array show lists them).');
+        }
+        out = await agent.setControllerState(n, action === 'controller-down' ? 'down' : 'online');
       } else if (action === 'port-down' || action === 'port-up') {
-        const m = /^(.*):(\d+)$/.exec(target);
-        if (!m) throw new KuraError('KURA-E4020', 'EINVAL', `"${target}" is not HOST:PORT.`, 'Give the host port as HOST:PORT, e.g. 127.0.0.1:3260.');
+        const m = /^(.+):(\d{1,5})$/.exec(target);
+        if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new KuraError('KURA-E4020', 'EINVAL', `"${target.slice(0, 60)}" is not HOST:PORT.`, 'Give the host port as HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:3260 (kura array show lists them).');
         out = await agent.setPortState(m[1]!, Number(m[2]), action === 'port-down' ? 'down' : 'up');
       } else {
-        throw new KuraError('KURA-E4021', 'EINVAL', `Fault action "${action}" is not known.`, 'Use controller-down, controller-up, port-down or port-up.');
+        throw new KuraError('KURA-E4021', 'EINVAL', `Fault action "${action.slice(0, 40)}" is not known.`, 'Use controller-down, controller-up, port-down or port-up.');
       }
       changed('KURA-I4040', 'faults', `Fault injection: ${action} ${target}.`);
       return out;

@@ -4,7 +4,7 @@
 // administrator's changes (states, priorities, policies, modes, persistent
 // reservations).
 import { KuraError } from '../errors.js';
-import { InitiatorSession, sendTargets } from '../iscsi/initiator-session.js';
+import { InitiatorSession, PathAuthError, sendTargets } from '../iscsi/initiator-session.js';
 import { MultipathDevice } from './device.js';
 import type { DeviceSettings, EventLevel } from './device.js';
 import type { PathLog } from './log.js';
@@ -34,7 +34,8 @@ export interface WatcherSettings {
 export interface PathManagerOptions {
   portals: Portal[];
   initiatorName: string;
-  chap?: { user: string; secret: string };
+  /** CHAP credentials pathd's initiator logs in with; `mutual`: what the target must answer with. */
+  chap?: { user: string; secret: string; mutual?: { user: string; secret: string } };
   log: PathLog;
   watcher?: Partial<WatcherSettings>;
   settings?: Partial<DeviceSettings>;
@@ -164,7 +165,8 @@ export class PathManager {
             found.push({ id: probed.ident.id, path, blockSize: probed.blockSize, blockCount: probed.blockCount });
           }
         } catch (e) {
-          this.event('warning', 'KURA-W7013', `discovery of ${target} on ${name} failed: ${(e as Error).message}`);
+          if (e instanceof PathAuthError) this.event('error', 'KURA-E5052', this.authFailureText(e, target, name));
+          else this.event('warning', 'KURA-W7013', `discovery of ${target} on ${name} failed: ${(e as Error).message}`);
         }
         session.onLost = (why) => this.onSessionLost(session, why);
       }
@@ -178,6 +180,16 @@ export class PathManager {
     for (const d of this.devices) d.watchRedundancy();
     if (found.length > 0 || removed.length > 0) this.persistState();
     return found.length;
+  }
+
+  /** Says which credentials to check: a CHAP failure is a configuration error, not a path fault. */
+  private authFailureText(e: PathAuthError, target: string, portal: string): string {
+    const chap = this.opts.chap;
+    if (e.side === 'target') {
+      return `login of ${this.opts.initiatorName} to ${target} on ${portal}: the target failed mutual CHAP authentication (it does not answer as ${chap?.mutual?.user ?? '?'} with the expected secret); check --chap-target-user and --chap-target-secret-file against kura target set-chap`;
+    }
+    const who = chap ? `with CHAP user ${chap.user}` : 'without CHAP credentials';
+    return `login of ${this.opts.initiatorName} to ${target} on ${portal} ${who} failed CHAP authentication: ${e.message}; check --chap-user and --chap-secret-file against the array's host entry for this initiator (kura host set-chap)`;
   }
 
   private async cmd(session: InitiatorSession, lun: number, cdb: Buffer, readLength: number): Promise<Buffer | undefined> {

@@ -21,7 +21,7 @@ async function fresh(): Promise<{ a: KuraArray; dir: string }> {
   return { a, dir };
 }
 
-test('every initiator sees every LD at LUN = LD number until the first host entry, then only its own', async (t) => {
+test('every initiator sees every LD at LUN = LD number until the first host entry, then only its own, until access control is stopped', async (t) => {
   const { a, dir } = await fresh();
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   assert.deepEqual([...a.lunsFor(IQN_A).entries()].map(([l, d]) => [l, d.name]), [[0, 'ld0'], [1, 'ld1']]);
@@ -42,7 +42,11 @@ test('every initiator sees every LD at LUN = LD number until the first host entr
   assert.deepEqual(b.listHosts()[0]!.luns, [{ lun: 0, ld: 'ld0', ldNumber: 0 }]);
   await b.unmapLun('hostA', 0);
   await b.deleteHost('hostA');
-  assert.equal(b.lunsFor(IQN_B).size, 1, 'no hosts: open again');
+  assert.equal(b.lunsFor(IQN_B).size, 0, 'no hosts left: access control stays on, nobody sees anything');
+  assert.deepEqual(b.accessControl(), { enabled: true, hosts: 0 });
+  await assert.rejects(b.setAccessControl(false), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E2524');
+  await b.setAccessControl(false, true);
+  assert.equal(b.lunsFor(IQN_B).size, 1, 'stopped explicitly: open again');
   await b.close();
 });
 

@@ -126,8 +126,8 @@ test('pool lifecycle: RAID10 with a chunk size, iSMview -pln view by hex number,
   assert.match(list.stdout, /^Pool No\.\(h\) +Pool Name +Pool Type +RAID +State/m);
   assert.match(list.stdout, /^0001 +fast +dynamic\(virtual\) +RAID10 +ready +8\.0 GiB/m);
   assert.deepEqual(kuraJson<Array<{ name: string }>>('pool', 'list').map((x) => x.name), ['pool0', 'fast']);
-  const ex = kuraJson<{ capacity: number; pds: unknown[] }>('pool', 'expand', 'fast', '--size', '4GiB');
-  assert.equal(ex.capacity, 12 * GiB, 'expand adds SIZE');
+  const ex = kuraJson<{ capacity: number; pds: unknown[] }>('pool', 'expand', 'fast', '--add', '4GiB');
+  assert.equal(ex.capacity, 12 * GiB, '--add adds SIZE');
   assert.equal(ex.pds.length, 8);
   assert.equal(kuraJson<{ threshold: number }>('pool', 'set', 'fast', '--threshold', '90').threshold, 90);
   fails(kura('pool', 'set', 'fast'), 1, 'KURA-E4014', 'pool set with nothing to set');

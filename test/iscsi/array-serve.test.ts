@@ -177,6 +177,9 @@ test('access control: once a host entry exists an initiator sees only the LUNs m
   } finally {
     kura(srv, 'host', 'delete', 'h1');
   }
+  // Deleting the last host entry leaves access control on; stopping it opens the array again.
+  assert.doesNotMatch(await ok('iscsi-ls', ['-s', '-i', INITIATOR2, `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]), /Lun:/);
+  kura(srv, 'host', 'access', 'stop', '--force');
   const lsOpen = await ok('iscsi-ls', ['-s', '-i', INITIATOR2, `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]);
   assert.match(lsOpen, /Lun:0\s/);
   kura(srv, 'ld', 'delete', 'acl1');
@@ -306,5 +309,6 @@ test('CHAP: a host entry with CHAP must authenticate, others need not; mutual CH
   } finally {
     kura(srv, 'host', 'delete', 'chapped');
     kura(srv, 'host', 'delete', 'open');
+    kura(srv, 'host', 'access', 'stop', '--force');
   }
 });

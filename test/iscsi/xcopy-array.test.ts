@@ -168,6 +168,7 @@ test('XCOPY to an LD the initiator is not mapped to is COPY ABORTED / UNREACHABL
   } finally {
     kura('host', 'delete', 'xa');
     kura('host', 'delete', 'xb');
+    kura('host', 'access', 'stop', '--force');
   }
   assert.notEqual(mine, theirs);
 });

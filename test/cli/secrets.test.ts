@@ -1,0 +1,91 @@
+// CHAP secrets at rest: a secret that was cleared or replaced (or whose host
+// entry was deleted) is gone from every file of the data directory, while the
+// server runs and after it stops; and one secret never serves both directions
+// of CHAP (RFC 7143 12.1.3).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { KURA, startServer } from '../helpers/server.js';
+
+function kura(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const r = spawnSync(process.execPath, [KURA, ...args], { env, encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Every file and directory under `dir` (not following symbolic links). */
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    out.push(p);
+    if (e.isDirectory()) out.push(...walk(p));
+  }
+  return out;
+}
+
+/** Files under `dir` whose raw bytes hold `needle`. */
+function filesHolding(dir: string, needle: string): string[] {
+  const want = Buffer.from(needle);
+  return walk(dir).filter((p) => fs.lstatSync(p).isFile() && fs.readFileSync(p).includes(want));
+}
+
+test('CHAP secrets cleared or replaced are gone from every file of the data directory', { timeout: 120_000 }, async () => {
+  const srv = await startServer({ args: ['--no-demo'] });
+  try {
+    const hostSecret1 = `hostsecret-${crypto.randomBytes(8).toString('hex')}`;
+    const hostSecret2 = `hostsecret-${crypto.randomBytes(8).toString('hex')}`;
+    const targetSecret = `tgtsecret-${crypto.randomBytes(8).toString('hex')}`;
+    const doomedSecret = `doomed-${crypto.randomBytes(8).toString('hex')}`;
+    const must = (args: string[]) => {
+      const r = kura(args, srv.env);
+      assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
+    };
+    must(['host', 'create', 'web', '--initiator', 'iqn.2026-01.test:web']);
+    must(['host', 'create', 'doomed', '--initiator', 'iqn.2026-01.test:doomed']);
+    must(['host', 'set-chap', 'web', '--user', 'web', '--secret', hostSecret1]);
+    must(['host', 'set-chap', 'doomed', '--user', 'doomed', '--secret', doomedSecret]);
+    must(['target', 'set-chap', '--user', 'array', '--secret', targetSecret]);
+    // While set, the secret is in the files (the test would prove nothing otherwise).
+    assert.ok(filesHolding(srv.dataDir, hostSecret1).length > 0, 'a set secret is stored');
+    must(['host', 'set-chap', 'web', '--user', 'web', '--secret', hostSecret2]);
+    must(['target', 'clear-chap']);
+    must(['host', 'delete', 'doomed']);
+    for (const s of [hostSecret1, targetSecret, doomedSecret]) assert.deepEqual(filesHolding(srv.dataDir, s), [], `${s} is gone while the server runs`);
+    must(['host', 'clear-chap', 'web']);
+    assert.deepEqual(filesHolding(srv.dataDir, hostSecret2), [], 'a cleared secret is gone while the server runs');
+    assert.equal(await srv.stop(), 0);
+    for (const s of [hostSecret1, hostSecret2, targetSecret, doomedSecret]) assert.deepEqual(filesHolding(srv.dataDir, s), [], `${s} is gone after the stop`);
+  } finally {
+    await srv.cleanup();
+  }
+});
+
+test('one CHAP secret never serves both directions: target set-chap refuses a host secret (KURA-E2522), host set-chap the target secret (KURA-E2523)', { timeout: 60_000 }, async () => {
+  const srv = await startServer({ args: ['--no-demo'] });
+  try {
+    const must = (args: string[]) => {
+      const r = kura(args, srv.env);
+      assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
+    };
+    must(['host', 'create', 'web', '--initiator', 'iqn.2026-01.test:web']);
+    must(['host', 'create', 'db', '--initiator', 'iqn.2026-01.test:db']);
+    must(['host', 'set-chap', 'web', '--user', 'web', '--secret', 'shared-secret-123']);
+    const t = kura(['target', 'set-chap', '--user', 'array', '--secret', 'shared-secret-123'], srv.env);
+    assert.equal(t.status, 1, t.stdout + t.stderr);
+    assert.match(t.stderr, /^KURA-E2522: .*host web/m);
+    assert.match(kura(['target', 'show'], srv.env).stdout, /Mutual CHAP\s+: off/);
+    must(['target', 'set-chap', '--user', 'array', '--secret', 'target-secret-456']);
+    const h = kura(['host', 'set-chap', 'db', '--user', 'db', '--secret', 'target-secret-456'], srv.env);
+    assert.equal(h.status, 1, h.stdout + h.stderr);
+    assert.match(h.stderr, /^KURA-E2523: /m);
+    const hosts = JSON.parse(kura(['host', 'list', '--json'], srv.env).stdout) as Array<{ name: string; chap: unknown }>;
+    assert.equal(hosts.find((x) => x.name === 'db')?.chap, null, 'the refused secret was not stored');
+    // Two hosts may share a secret (each is one direction: initiator to target).
+    must(['host', 'set-chap', 'db', '--user', 'db', '--secret', 'shared-secret-123']);
+  } finally {
+    await srv.cleanup();
+  }
+});
