@@ -733,6 +733,7 @@ export class KuraArray implements ArrayAgent {
   private async dropSnapshot(base: LogicalDisk, esv: LogicalDisk): Promise<void> {
     this.refuseIfEbv(esv);
     this.refuseIfFev(esv);
+    this.pairs.refuseDelete(esv);
     this.hosts.unmapLd(esv.rec.number);
     await this.engine.deleteLd(esv);
     if (this.snapshotsOf(base).length === 0 && attrsOf(base).ebv) {
@@ -784,6 +785,7 @@ export class KuraArray implements ArrayAgent {
       const ld = this.ld(ref);
       this.pairs.refuseExpand(ld);
       await this.engine.expandLd(ld, newSize);
+      this.replicator.resized(ld);
       for (const f of this.frontEnds) f.capacityChanged?.([ld.rec.number]);
       return this.ldInfo(ld);
     });

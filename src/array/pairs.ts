@@ -88,10 +88,13 @@ export class PairService {
     const mv = this.deps.ld(mvRef);
     const rv = this.deps.ld(rvRef);
     if (mv === rv) throw new KuraError('KURA-E2301', 'EINVAL', `LD ${mv.name} cannot be paired with itself.`, 'Give two different LDs: the MV (source) and the RV (copy).');
+    // The seed's Table 4-1 (VVM L1257-1272): FEVs never pair; ESVs, EBVs and FCVs do. An ESV
+    // is a point-in-time image, so it pairs as the MV (its backup source), never as the RV
+    // that copies overwrite.
     for (const [l, role] of [[mv, 'MV'], [rv, 'RV']] as const) {
       const a = this.deps.attrs(l);
-      const bad = a.ssv ? 'the solution reserved volume' : a.esv ? 'a snapshot (ESV)' : a.fev ? 'the source of fast clones (FEV)' : undefined;
-      if (bad) throw new KuraError('KURA-E2303', 'EINVAL', `LD ${l.name} is ${bad} and cannot be an ${role}.`, 'Pair ordinary LDs, EBVs or FCVs.');
+      const bad = a.ssv ? 'the solution reserved volume' : a.esv && role === 'RV' ? 'a snapshot (ESV)' : a.fev ? 'the source of fast clones (FEV)' : undefined;
+      if (bad) throw new KuraError('KURA-E2303', 'EINVAL', `LD ${l.name} is ${bad} and cannot be an ${role}.`, role === 'RV' && a.esv ? 'A snapshot may be the MV of a pair; give an ordinary LD, EBV or FCV as the RV.' : 'Pair ordinary LDs, snapshots (as MV), EBVs or FCVs.');
     }
     const mvRoles = this.rep.rolesOf(mv);
     const rvRoles = this.rep.rolesOf(rv);
@@ -119,6 +122,7 @@ export class PairService {
     if (!force && p.state.sync === 'fault' && p.state.direction === 'rv-to-mv') {
       throw new KuraError('KURA-E2321', 'EBUSY', `MV ${p.mv.name} is only partly restored from RV ${p.rv.name} (the restore was cut short); a replicate would copy it over the whole RV.`, `Restore again (kura pair restore ${p.mv.name} ${p.rv.name}), or give --force to replicate anyway.`);
     }
+    this.refuseUnequal(p, 'replicate');
     const restoring = this.rep.rolesOf(p.mv).asMv.find((o) => o !== p && o.restoring);
     if (restoring) {
       throw new KuraError('KURA-E2311', 'EBUSY', `MV ${p.mv.name} is being restored from RV ${restoring.rv.name}.`, 'Wait for the restore to finish (kura pair show), then replicate.');
@@ -143,6 +147,10 @@ export class PairService {
   async restore(mvRef: string | number, rvRef: string | number): Promise<PairInfo> {
     this.deps.licenses.require('DynamicDataReplication', 'Restoring');
     const p = this.pair(mvRef, rvRef);
+    this.refuseUnequal(p, 'restore');
+    if (p.mv.readOnly) {
+      throw new KuraError('KURA-E2607', 'EROFS', `MV ${p.mv.name} is a read-only snapshot; a restore would write to it.`, `Make it read/write first (kura snapshot set-access ${p.mv.name.slice(0, p.mv.name.lastIndexOf('@'))} ${p.mv.name.slice(p.mv.name.lastIndexOf('@') + 1)} --access rw).`);
+    }
     const others = this.rep.rolesOf(p.mv).asMv.filter((o) => o !== p);
     const busy = others.find((o) => o.mirroring);
     if (busy) {
@@ -184,15 +192,31 @@ export class PairService {
     }
   }
 
-  /** Both volumes of a pair must keep the same size. */
+  /**
+   * A paired LD is expanded only while its pairs are separated (VVM L1965-1969: "A
+   * logical disk in the replicate state cannot be expanded"); the next replicate or
+   * restore then needs both volumes at the same size again (refuseUnequal).
+   */
   refuseExpand(l: LogicalDisk): void {
-    const ps = this.rep.pairsOf(l);
-    if (ps.length === 0) return;
-    const p = ps[0]!;
-    if (p.mirroring) {
-      throw new KuraError('KURA-E2319', 'EBUSY', `LD ${l.name} cannot be expanded because it is being replicated (pair ${p.mv.name} → ${p.rv.name}, ${p.state.sync}).`, 'Separate and delete the pair, expand both LDs to the same size, and pair them again.');
+    const p = this.rep.pairsOf(l).find((x) => x.mirroring);
+    if (p) {
+      throw new KuraError('KURA-E2319', 'EBUSY', `Failed to expand the specified volume because the volume is being replicated: LD ${l.name} is in pair ${p.mv.name} → ${p.rv.name} (${p.state.sync}).`, `A logical disk in the replicate state cannot be expanded: separate the pair (kura pair separate ${p.mv.name} ${p.rv.name}), then expand it.`);
     }
-    throw new KuraError('KURA-E2319', 'EBUSY', `LD ${l.name} cannot be expanded while it is in a replication pair (${p.mv.name} → ${p.rv.name}).`, 'Delete the pair, expand both LDs to the same size, and pair them again.');
+  }
+
+  /** MV and RV must have the same capacity before anything is copied between them. */
+  private refuseUnequal(p: Pair, what: string): void {
+    const m = p.mv.rec.capacity;
+    const r = p.rv.rec.capacity;
+    if (m === r) return;
+    const [small, big] = m < r ? [p.mv, p.rv] : [p.rv, p.mv];
+    const mb = (n: number) => `${Math.ceil(n / 2 ** 20)}MB`;
+    throw new KuraError(
+      'KURA-E2606',
+      'EINVAL',
+      `Failed to ${what} pair ${p.mv.name} → ${p.rv.name} because the capacities differ (backup volume:${p.rv.rec.number.toString(16).padStart(4, '0')}, capacity:${mb(r)}; MV capacity:${mb(m)}).`,
+      `Expand ${small.name} to the capacity of ${big.name} (kura ld expand ${small.name} --size ${big.rec.capacity}), then ${what} again.`,
+    );
   }
 
   /** A snapshot restore rewrites the LD: refused while mirrored, otherwise every chunk counts as different. */

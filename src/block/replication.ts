@@ -78,7 +78,8 @@ function nowIso(): string {
 }
 
 export class Pair {
-  readonly diff: ChunkBitmap;
+  /** Replaced (grown) when either LD is expanded while separated. */
+  diff: ChunkBitmap;
   readonly chunkSize: number;
   readonly locks = new ChunkLocks();
   /** Copied chunks whose bits are clear in memory but whose copy no commit has covered yet. */
@@ -103,7 +104,12 @@ export class Pair {
     bitmap?: Uint8Array,
   ) {
     this.chunkSize = mv.pool.chunkSize;
-    this.diff = new ChunkBitmap(Math.ceil(mv.rec.capacity / this.chunkSize), bitmap);
+    this.diff = new ChunkBitmap(this.chunks(), bitmap);
+  }
+
+  /** Chunks the bitmap covers: the larger volume's (an LD may grow while separated). */
+  chunks(): number {
+    return Math.ceil(Math.max(this.mv.rec.capacity, this.rv.rec.capacity) / this.chunkSize);
   }
 
   /**
@@ -511,6 +517,18 @@ export class Replicator {
     await p.quiesce();
     this.store.db.prepare('DELETE FROM rpl_pair WHERE rv = ?').run(p.rv.rec.id);
     return { incomplete };
+  }
+
+  /**
+   * An LD of separated pairs grew: their bitmaps grow with it. The new region is zeros
+   * on the grown LD and beyond the end of the other, so only later writes mark it.
+   */
+  resized(ld: LogicalDisk): void {
+    for (const p of this.pairsOf(ld)) {
+      if (p.chunks() <= p.diff.size) continue;
+      p.diff = new ChunkBitmap(p.chunks(), p.diff.bits);
+      this.persist(p);
+    }
   }
 
   /** The LD's content changed outside the data path (snapshot restore): every chunk may differ. */

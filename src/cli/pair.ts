@@ -6,28 +6,55 @@ import { humanSize } from '../units.js';
 import type { ApiClient } from './client.js';
 import { enc } from './context.js';
 import type { CliContext } from './context.js';
-import { details, print, table } from './format.js';
+import { print, table } from './format.js';
 import { progressSink } from './progress.js';
 
 /** How often --wait asks for the pair's state. */
 const POLL_MS = 250;
 
+/** Column of the values in iSMrc_query's view (VVM L1724-1739). */
+const QUERY_KEY_WIDTH = 23;
+
+/** iSMrc_query's spelling of a sync state: the seed shows a finished separate as "separated", the rest by their codes. */
+function syncText(sync: string): string {
+  return sync === 'sep/end' ? 'separated' : sync;
+}
+
+/** "2015/10/09 07:12:55", as iSMrc_query prints times (local time). */
+export function queryTime(iso: string | null): string {
+  if (iso === null) return '-';
+  const d = new Date(iso);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** Differences in whole KB, as iSMrc_query prints them ("0KB"). */
+function kb(bytes: number): string {
+  return `${Math.ceil(bytes / 1024)}KB`;
+}
+
+/** One pair in the seed's iSMrc_query layout (VVM L1724-1739), then Kura's own lines. */
 function pairText(p: PairInfo): string {
-  return details('Replication Pair', [
-    ['MV: LD Name', p.mv],
-    ['RV: LD Name', p.rv],
-    ['Activity State', p.activity],
-    ['Sync State', p.sync],
-    ['Copy Control State', p.copyControl],
-    ['Separate Start Time', p.separateStart ?? '-'],
-    ['Separate End Time', p.separateEnd ?? '-'],
-    ['Separate Diff', humanSize(p.separateDiffBytes)],
-    ['Copy Diff', humanSize(p.copyDiffBytes)],
-    ['RV Access', p.rvAccess],
-    ['Previous Active', p.previousSync ?? '-'],
-    ['Copy Progress', p.sync.endsWith('/exec') ? `${p.progress}% (${p.remainingSeconds === null ? 'estimating' : `${p.remainingSeconds} s left`})` : `${p.progress}%`],
-    ['RV Data', p.rvComplete ? 'complete copy of the MV' : p.sync === 'fault' ? `incomplete (${p.fault ?? 'fault'})` : 'not a complete copy (copy not finished)'],
-  ]);
+  const line = (k: string, v: string | number) => `${k.padEnd(QUERY_KEY_WIDTH)}${v}`;
+  return [
+    line('MV: Special File', '-'),
+    line('     LD Name', p.mv),
+    line('     Type', '-'),
+    line('RV: Special File', '-'),
+    line('     LD Name', p.rv),
+    line('     Type', '-'),
+    line('Activity State', p.activity),
+    line('Sync State', syncText(p.sync)),
+    line('Copy Control State', p.copyControl),
+    line('Separate Start Time', queryTime(p.separateStart)),
+    line('Separate End Time', queryTime(p.separateEnd)),
+    line('Separate Diff', kb(p.separateDiffBytes)),
+    line('Copy Diff', kb(p.copyDiffBytes)),
+    line('RV Access', p.rvAccess),
+    line('Previous Active', p.previousSync ?? '-'),
+    line('Copy Progress', p.sync.endsWith('/exec') ? `${p.progress}% (${p.remainingSeconds === null ? 'estimating' : `${p.remainingSeconds} s left`})` : `${p.progress}%`),
+    line('RV Data', p.rvComplete ? 'complete copy of the MV' : p.sync === 'fault' ? `incomplete (${p.fault ?? 'fault'})` : 'not a complete copy (copy not finished)'),
+  ].join('\n');
 }
 
 function pairTable(ps: PairInfo[]): string {

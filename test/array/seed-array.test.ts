@@ -129,3 +129,57 @@ test('ESV access mode (L1811-1816): set-access rw makes a snapshot writable with
   a = await box.reopen();
   assert.equal(a.getLd('vol@s1').accessMode, 'ReadOnly', 'ro survives a restart');
 });
+
+/** Polls until the pair's copy is over (the state no longer ends in /exec); bounded by the test's own timeout. */
+async function settled(a: KuraArray, mv: string, rv: string): Promise<void> {
+  while (a.getPair(mv, rv).sync.endsWith('/exec')) await new Promise((r) => setTimeout(r, 5));
+}
+
+test('pairs (Table 4-1, L1257-1272): a snapshot (ESV) may be the MV, never the RV; a read-only ESV is not restored into', async (t) => {
+  const { a } = await array(t, { licences: ['DynamicSnapVolume', 'DynamicDataReplication'], ssv: true });
+  await a.createLd({ name: 'vol', pool: 'p', size: 8 * MiB });
+  await a.createLd({ name: 'bk', pool: 'p', size: 8 * MiB });
+  const d1 = crypto.randomBytes(3 * MiB);
+  await a.exports().open('vol')!.write(0, d1, { fua: true });
+  await a.createSnapshot('vol', 's1');
+  await a.exports().open('vol')!.write(0, Buffer.alloc(MiB, 1), { fua: true });
+  await assert.rejects(a.createPair('bk', 'vol@s1'), rejectsWith('KURA-E2303', /vol@s1 is a snapshot \(ESV\) and cannot be an RV/));
+  const p = await a.createPair('vol@s1', 'bk');
+  assert.equal(p.mv, 'vol@s1');
+  assert.equal(a.getLd('vol@s1').rplAttribute, 'MV');
+  await a.replicatePair('vol@s1', 'bk');
+  await settled(a, 'vol@s1', 'bk');
+  await a.separatePair('vol@s1', 'bk');
+  assert.deepEqual(await a.exports().open('bk')!.read(0, (3 * MiB) / 512), d1, 'the RV holds the snapshot\'s data');
+  await assert.rejects(a.restorePair('vol@s1', 'bk'), rejectsWith('KURA-E2607'));
+  await assert.rejects(a.deleteSnapshot('vol', 's1'), rejectsWith('KURA-E2318'));
+});
+
+test('expanding a paired LD (L1965-1969): refused while replicating with the seed\'s message, allowed after separate on MV and RV; replicate needs equal sizes again', async (t) => {
+  const { a, dir } = await array(t, { licences: ['DynamicDataReplication'] });
+  await a.createLd({ name: 'mv', pool: 'p', size: 8 * MiB });
+  await a.createLd({ name: 'rv', pool: 'p', size: 8 * MiB });
+  await a.exports().open('mv')!.write(0, crypto.randomBytes(2 * MiB), { fua: true });
+  await a.createPair('mv', 'rv');
+  await a.replicatePair('mv', 'rv');
+  await settled(a, 'mv', 'rv');
+  await assert.rejects(a.expandLd('mv', 16 * MiB), rejectsWith('KURA-E2319', /^Failed to expand the specified volume because the volume is being replicated/));
+  await assert.rejects(a.expandLd('rv', 16 * MiB), rejectsWith('KURA-E2319'));
+  await a.separatePair('mv', 'rv');
+  assert.equal((await a.expandLd('mv', 16 * MiB)).capacity, 16 * MiB);
+  // Written after the expansion, in the new region: the next replicate must copy it.
+  const tail = crypto.randomBytes(MiB);
+  await a.exports().open('mv')!.write((12 * MiB) / 512, tail, { fua: true });
+  await assert.rejects(a.replicatePair('mv', 'rv'), rejectsWith('KURA-E2606', /capacities differ \(backup volume:0001, capacity:8MB; MV capacity:16MB\)/));
+  await assert.rejects(a.restorePair('mv', 'rv'), rejectsWith('KURA-E2606'));
+  assert.equal((await a.expandLd('rv', 16 * MiB)).capacity, 16 * MiB, 'the RV is expanded too');
+  await a.replicatePair('mv', 'rv');
+  await settled(a, 'mv', 'rv');
+  await a.separatePair('mv', 'rv');
+  const mv = await a.exports().open('mv')!.read(0, (16 * MiB) / 512);
+  const rv = await a.exports().open('rv')!.read(0, (16 * MiB) / 512);
+  assert.ok(rv.equals(mv), 'the RV is the MV again, new region included');
+  assert.deepEqual(rv.subarray(12 * MiB, 13 * MiB), tail);
+  await a.close();
+  assert.deepEqual(checkDataDir(dir).faults, []);
+});

@@ -105,10 +105,11 @@ test('pairs through the CLI: create, replicate --wait, separate, differences, re
   const shown = json<Pair>('pair', 'show', 'pmv', 'prv');
   assert.deepEqual([shown.separateDiffBytes, shown.copyDiffBytes], [2 * MiB, 2 * MiB]);
   const human = kura('pair', 'show', 'pmv', 'prv');
-  assert.match(human.stdout, /Activity State\s+: separate/);
-  assert.match(human.stdout, /Sync State\s+: sep\/end/);
-  assert.match(human.stdout, /Separate Diff\s+: 2\.0 MiB/);
-  assert.match(human.stdout, /RV Access\s+: ro/);
+  // iSMrc_query's layout and spelling (VVM L1724-1739).
+  assert.match(human.stdout, /^Activity State {9}separate$/m);
+  assert.match(human.stdout, /^Sync State {13}separated$/m);
+  assert.match(human.stdout, /^Separate Diff {10}2048KB$/m);
+  assert.match(human.stdout, /^RV Access {14}ro$/m);
 
   // Without --json on a pipe, --wait prints plain progress lines, then the result.
   const again = kura('pair', 'replicate', 'pmv', 'prv', '--wait');

@@ -76,3 +76,35 @@ test('kura snapshot set-access: qemu-io writes to an rw snapshot over NBD, the b
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('kura pair show prints iSMrc_query\'s layout (L1724-1739); --json keeps its keys; a snapshot pairs as the MV', () => {
+  json('ld', 'create', 'pm', '--pool', 'p', '--size', '8MiB');
+  json('ld', 'create', 'pr', '--pool', 'p', '--size', '8MiB');
+  json('snapshot', 'create', 'pm', '--name', 'b1');
+  json('pair', 'create', 'pm@b1', 'pr');
+  json('pair', 'replicate', 'pm@b1', 'pr', '--wait');
+  json('pair', 'separate', 'pm@b1', 'pr', '--wait');
+  const human = ok('pair', 'show', 'pm@b1', 'pr');
+  const expected = [
+    /^MV: Special File {7}-$/m,
+    /^ {5}LD Name {11}pm@b1$/m,
+    /^ {5}Type {14}-$/m,
+    /^RV: Special File {7}-$/m,
+    /^ {5}LD Name {11}pr$/m,
+    /^Activity State {9}separate$/m,
+    /^Sync State {13}separated$/m,
+    /^Copy Control State {5}-$/m,
+    /^Separate Start Time {4}\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d$/m,
+    /^Separate End Time {6}\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d$/m,
+    /^Separate Diff {10}0KB$/m,
+    /^Copy Diff {14}0KB$/m,
+    /^RV Access {14}rw$/m,
+    /^Previous Active {8}rpl\/sync$/m,
+  ];
+  for (const re of expected) assert.match(human, re);
+  const j = json<Record<string, unknown>>('pair', 'show', 'pm@b1', 'pr');
+  assert.equal(j['sync'], 'sep/end', '--json keeps the state codes');
+  assert.equal(typeof j['separateStart'], 'string');
+  assert.ok(!Number.isNaN(Date.parse(j['separateStart'] as string)), '--json keeps ISO times');
+  assert.equal(j['separateDiffBytes'], 0);
+});
