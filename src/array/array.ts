@@ -28,6 +28,7 @@ import { LicenseTable } from './licenses.js';
 import type { LicenseInfo } from './licenses.js';
 import type { HostEntry } from './hosts.js';
 import { ConfigLock } from './config-lock.js';
+import { LdLocks } from './ld-locks.js';
 import { Replicator } from '../block/replication.js';
 import { PairService } from './pairs.js';
 import { nbdExports } from './nbd-access.js';
@@ -167,6 +168,7 @@ export class KuraArray implements ArrayAgent {
   /** The LD behind each device handed to a front end (to tell whose sessions hold an LD). */
   private readonly deviceLds = new WeakMap<BlockDevice, LogicalDisk>();
   readonly configLock: ConfigLock;
+  private readonly ldLocks = new LdLocks();
   private readonly replicator: Replicator;
   private readonly pairs: PairService;
   /** The data directory's lock, held from open() to close(). */
@@ -203,6 +205,7 @@ export class KuraArray implements ArrayAgent {
       mappedTo: (l) => this.hosts.list().filter((h) => [...h.luns.values()].includes(l.rec.number)).map((h) => h.name),
       emit: (e) => this.emit(e),
     });
+    this.ldLocks.addSource((l) => this.pairs.copyHold(l));
     for (const l of engine.lds.values()) {
       const q = attrsOf(l).qos;
       if (q) this.qos.setLimits(String(l.rec.id), q);
@@ -630,6 +633,7 @@ export class KuraArray implements ArrayAgent {
       this.licenses.require('DynamicSnapVolume', 'Creating a snapshot');
       this.requireSsv('Creating a snapshot');
       const base = this.ld(ldRef);
+      this.ldLocks.check(base, 'a snapshot');
       const a = attrsOf(base);
       // A snapshot of a snapshot is allowed (VVM L1080-1081): the ESV becomes an EBV too, within MAX_LAYERS.
       if (a.ssv) {
@@ -672,6 +676,7 @@ export class KuraArray implements ArrayAgent {
       }
       const base = this.ld(ldRef);
       const esv = this.snapshot(base, snap);
+      this.ldLocks.check(esv, 'an access change');
       const e = attrsOf(esv).esv!;
       if (access === 'rw') e.access = 'rw';
       else delete e.access;
@@ -692,8 +697,9 @@ export class KuraArray implements ArrayAgent {
       if (esv.rec.capacity !== base.rec.capacity) {
         throw new KuraError('KURA-E2076', 'EINVAL', `Snapshot ${snap} is ${esv.rec.capacity} bytes but LD ${base.name} is now ${base.rec.capacity}.`, 'Restore a snapshot taken at the current size.');
       }
+      this.ldLocks.check(base, 'a snapshot restore');
       reverted();
-      await this.engine.revertLd(base, esv);
+      await this.ldLocks.during([base, esv], `the restore of ${base.name} from snapshot ${esv.name}`, () => this.engine.revertLd(base, esv));
       return this.ldInfo(base);
     });
   }
@@ -760,6 +766,7 @@ export class KuraArray implements ArrayAgent {
       this.licenses.require('VolumeClone', 'Creating a fast clone');
       this.requireSsv('Creating a fast clone');
       const src = this.ld(srcRef);
+      this.ldLocks.check(src, 'a clone');
       const a = attrsOf(src);
       if (a.ssv) throw new KuraError('KURA-E2081', 'EINVAL', 'The solution reserved volume cannot be cloned.', 'Clone an ordinary LD or a snapshot.');
       validateName('LD', name);
@@ -775,7 +782,7 @@ export class KuraArray implements ArrayAgent {
         a.fev = true;
         await this.engine.updateLd(src);
       }
-      const fcv = await this.newLd(name, src.pool, src.rec.capacity, { fcv: { source: src.rec.id }, layer }, src, false);
+      const fcv = await this.ldLocks.during([src], `the creation of clone ${name}`, () => this.newLd(name, src.pool, src.rec.capacity, { fcv: { source: src.rec.id }, layer }, src, false));
       return this.ldInfo(fcv);
     });
   }
@@ -784,7 +791,8 @@ export class KuraArray implements ArrayAgent {
     return this.config(async () => {
       const ld = this.ld(ref);
       this.pairs.refuseExpand(ld);
-      await this.engine.expandLd(ld, newSize);
+      this.ldLocks.check(ld, 'an expansion');
+      await this.ldLocks.during([ld], `the expansion of ${ld.name}`, () => this.engine.expandLd(ld, newSize));
       this.replicator.resized(ld);
       for (const f of this.frontEnds) f.capacityChanged?.([ld.rec.number]);
       return this.ldInfo(ld);
@@ -828,6 +836,7 @@ export class KuraArray implements ArrayAgent {
       }
       this.refuseIfFev(ld);
       this.pairs.refuseDelete(ld);
+      this.ldLocks.check(ld, 'its deletion');
       const snaps = this.snapshotsOf(ld);
       if (snaps.length > 0) {
         throw new KuraError('KURA-E2037', 'EBUSY', `LD ${ld.name} is the base (EBV) of ${snaps.length} snapshot generation(s).`, `Delete its snapshots first (kura snapshot delete-oldest ${ld.name} --count ${snaps.length}).`);

@@ -183,6 +183,13 @@ export class PairService {
     }
   }
 
+  /** What holds the LD for the per-LD lock: a running copy that writes it (the RV of a replicate, the MV of a restore). */
+  copyHold(l: LogicalDisk): { what: string; action: string } | undefined {
+    const p = this.rep.pairsOf(l).find((x) => x.copying && (x.state.direction === 'mv-to-rv' ? x.rv : x.mv) === l);
+    if (!p) return undefined;
+    return { what: `the copy of pair ${p.mv.name} → ${p.rv.name} (${p.state.sync}, ${p.progress()}% done), which writes it`, action: `Wait for the copy to finish (kura pair show ${p.mv.name} ${p.rv.name}), or separate with --force` };
+  }
+
   /** An LD in a pair cannot be deleted. */
   refuseDelete(l: LogicalDisk): void {
     const ps = this.rep.pairsOf(l);

@@ -183,3 +183,28 @@ test('expanding a paired LD (L1965-1969): refused while replicating with the see
   await a.close();
   assert.deepEqual(checkDataDir(dir).faults, []);
 });
+
+test('per-LD lock (L2068): an LD that a running pair copy writes refuses snapshots, clones and access changes with "The specified LD is locked."', async (t) => {
+  // 64 KiB chunks: the copy of 32 MiB is 512 chunks in 32 commits, still running when the next change comes.
+  const { a } = await array(t, { licences: ['DynamicSnapVolume', 'VolumeClone', 'DynamicDataReplication'], ssv: true, chunk: 64 * 1024 });
+  await a.createLd({ name: 'mv', pool: 'p', size: 32 * MiB });
+  await a.createLd({ name: 'rv', pool: 'p', size: 32 * MiB });
+  await a.exports().open('mv')!.write(0, crypto.randomBytes(32 * MiB), { fua: true });
+  await a.createPair('mv', 'rv');
+  await a.replicatePair('mv', 'rv');
+  await assert.rejects(a.createSnapshot('rv'), rejectsWith('KURA-E2610', /^The specified LD is locked: LD rv is held by the copy of pair mv → rv \(rpl\/exec/));
+  await assert.rejects(a.createClone('rv', 'rvc'), rejectsWith('KURA-E2610'));
+  // The MV is only read by a replicate: it takes a snapshot meanwhile.
+  await a.createSnapshot('mv', 'during');
+  await settled(a, 'mv', 'rv');
+  await a.separatePair('mv', 'rv');
+  assert.equal((await a.createSnapshot('rv', 'after')).ld, 'rv@after', 'free again once the copy is over');
+
+  // A restore writes the MV: now the MV is locked and the RV is not.
+  await a.exports().open('mv')!.write(0, crypto.randomBytes(32 * MiB), { fua: true });
+  await a.restorePair('mv', 'rv');
+  await assert.rejects(a.createClone('mv', 'mvc'), rejectsWith('KURA-E2610', /LD mv is held by the copy of pair mv → rv \(rst\/exec/));
+  assert.equal((await a.setSnapshotAccess('mv', 'during', 'rw')).access, 'rw', 'a snapshot of a locked LD is not locked itself');
+  await settled(a, 'mv', 'rv');
+  await a.createClone('mv', 'mvc');
+});
