@@ -155,6 +155,13 @@ export class IscsiTargetServer {
     });
   }
 
+  /** Serves a connection as if accepted on portal `index` (the parser fuzz test hands it in-memory sockets). */
+  attach(sock: net.Socket, index = 0): void {
+    const p = this.portals[index];
+    if (!p) throw new KuraError('KURA-E6210', 'EINVAL', `No portal number ${index}.`, `Give a portal index from 0 to ${this.portals.length - 1}.`);
+    this.accept(p, sock);
+  }
+
   private accept(p: PortalRuntime, sock: net.Socket): void {
     if (!p.up || this.closing || !p.cap.admit()) {
       sock.on('error', () => undefined);

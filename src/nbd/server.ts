@@ -83,18 +83,24 @@ export class NbdServer {
     return this.conns.size;
   }
 
-  private makeServer(): net.Server {
-    const srv = net.createServer((sock) => {
-      if (!this.cap.admit()) {
-        sock.on('error', () => undefined);
-        sock.destroy();
-        return;
-      }
-      const c = new NbdConnection(sock, this.ctx, () => {
-        if (this.conns.delete(c)) this.cap.release();
-      });
-      this.conns.add(c);
+  /**
+   * Serves one accepted connection (within the cap). The listeners call it;
+   * the parser fuzz test hands it in-memory sockets.
+   */
+  attach(sock: net.Socket): void {
+    if (!this.cap.admit()) {
+      sock.on('error', () => undefined);
+      sock.destroy();
+      return;
+    }
+    const c = new NbdConnection(sock, this.ctx, () => {
+      if (this.conns.delete(c)) this.cap.release();
     });
+    this.conns.add(c);
+  }
+
+  private makeServer(): net.Server {
+    const srv = net.createServer((sock) => this.attach(sock));
     srv.on('error', (e) => this.opts.log?.(`nbd: listener error: ${e.message}`));
     this.servers.push(srv);
     return srv;
