@@ -36,7 +36,7 @@ export function limitOptions(cmd: Command): void {
     .option('--iscsi-max-connections <n>', `connections open at once per iSCSI portal (default ${DEFAULT_ISCSI_MAX_CONNECTIONS})`)
     .option('--http-max-connections <n>', `API connections open at once (default ${DEFAULT_HTTP_MAX_CONNECTIONS})`)
     .option('--nbd-handshake-timeout <seconds>', `close an NBD connection that has not chosen an export within this time (default ${DEFAULT_NBD_HANDSHAKE_TIMEOUT_MS / 1000})`)
-    .option('--http-idle-timeout <seconds>', `close an API connection that sends no request for this long (default ${DEFAULT_HTTP_IDLE_TIMEOUT_MS / 1000})`);
+    .option('--http-idle-timeout <seconds>', `close a new API connection that has not sent its request within this time (default ${DEFAULT_HTTP_IDLE_TIMEOUT_MS / 1000})`);
 }
 
 function count(v: string | undefined, flag: string, dflt: number): number {

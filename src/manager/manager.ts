@@ -24,15 +24,21 @@ export interface HttpLimits {
   /** Connections open at once; more are closed on accept (default 256). */
   maxConnections?: number;
   /**
-   * A connection that sends no request for this long is closed: a new one
-   * that never sends its request head, or a kept-alive one between requests
-   * (default 15 s). A request must arrive whole within four times this.
+   * A connection that has not sent its request head within this long is
+   * closed (default 10 s); a request must arrive whole within four times this.
    */
   idleTimeoutMs?: number;
 }
 
 export const DEFAULT_HTTP_MAX_CONNECTIONS = 256;
-export const DEFAULT_HTTP_IDLE_TIMEOUT_MS = 15_000;
+export const DEFAULT_HTTP_IDLE_TIMEOUT_MS = 10_000;
+/**
+ * A kept-alive connection between requests. Clients (undici, curl) reuse idle
+ * pooled connections and honour the Keep-Alive: timeout hint, but a client
+ * whose event loop was busy may still pick a socket the server just closed:
+ * a short timeout here races them.
+ */
+const KEEP_ALIVE_MS = 60_000;
 
 export interface ManagerOptions {
   dataDir: string;
@@ -148,8 +154,7 @@ export class Manager {
       // A new connection must send its request head within the idle limit.
       headersTimeout: idle,
       requestTimeout: idle * 4,
-      // Clients (undici, curl) honour the Keep-Alive: timeout hint Node sends with this.
-      keepAliveTimeout: idle,
+      keepAliveTimeout: KEEP_ALIVE_MS,
     }, (req, res) => {
       this.handle(req, res).catch((e: unknown) => {
         const err = asKuraError(e);
