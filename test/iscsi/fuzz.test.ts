@@ -16,7 +16,7 @@ import type { TargetFixture } from './helpers.js';
 
 const SEED = fuzzSeed();
 /** Inputs of the in-process run (login and full-feature PDU streams); the full run is 1,000,000. */
-const INPUTS = fuzzInputs(40_000);
+const INPUTS = fuzzInputs(25_000);
 /** The socket tests below scale with it: about one input in 100 goes over real TCP. */
 const SOCKET_ROUNDS = Math.max(1, Math.round(INPUTS / 100 / 440));
 const rng = new Rng(SEED);
