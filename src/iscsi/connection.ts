@@ -14,7 +14,7 @@
 import type net from 'node:net';
 import type { IoBudget } from '../limits/io-budget.js';
 import type { IoAccount } from '../limits/io-budget.js';
-import { ABORTED_COMMAND, ASC_INTERNAL_TARGET_FAILURE, HARDWARE_ERROR, ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB, checkCondition } from '../scsi/sense.js';
+import { ABORTED_COMMAND, ASC_INTERNAL_TARGET_FAILURE, HARDWARE_ERROR, ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB, SAM_STAT_TASK_SET_FULL, checkCondition } from '../scsi/sense.js';
 import type { ItNexus, ScsiCommand, ScsiResponse } from '../scsi/types.js';
 import type { ChapConfig } from './chap.js';
 import { crc32c, dataDigest } from './crc32c.js';
@@ -544,7 +544,13 @@ export class Connection {
       this.complete(task, checkCondition(ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB).response());
       return;
     }
+    // Write data that came with the command or is on its way unsolicited is in
+    // memory whether we like it or not: it is counted, and beyond the budget's
+    // slack the command is refused with TASK SET FULL (initiators retry later)
+    // and its data dropped, so many sessions of big WRITEs stay bounded too.
     if (data.length === edtl) {
+      if (!this.account.tryTake(edtl) && !this.account.forceWithin(edtl)) return this.taskSetFull(task);
+      task.accounted = edtl;
       // All the data came with the command: hand the received bytes on without a copy.
       task.buf = data;
       task.received = edtl;
@@ -559,8 +565,8 @@ export class Connection {
       task.accounted = edtl;
     } else {
       const n = open ? unsolicitedEnd : data.length;
+      if (!this.account.forceWithin(n)) return this.taskSetFull(task);
       task.buf = Buffer.allocUnsafe(n);
-      this.account.force(n);
       task.accounted = n;
     }
     data.copy(task.buf, 0);
@@ -571,6 +577,12 @@ export class Connection {
       return;
     }
     this.solicit(task);
+  }
+
+  /** Refuses a write the budget cannot hold; Data-Out that follows it is dropped. */
+  private taskSetFull(task: Task): void {
+    this.rememberAborted(task.itt);
+    this.complete(task, { status: SAM_STAT_TASK_SET_FULL });
   }
 
   /** Gives back a task's write buffer to the budget (waiting tasks are woken by the account). */

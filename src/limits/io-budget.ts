@@ -143,6 +143,18 @@ export class IoAccount {
     return true;
   }
 
+  /**
+   * Counts bytes that are in memory already (or arriving unasked) beyond the
+   * connection's limit, as long as the process budget stays within a quarter
+   * above its limit; false when it would not (the caller refuses the request).
+   */
+  forceWithin(n: number): boolean {
+    if (this.closed) return false;
+    if (this.budget.used + n > this.budget.limit + this.budget.limit / 4) return false;
+    this.force(n);
+    return true;
+  }
+
   /** Counts bytes that are already in memory, even above the limits. */
   force(n: number): void {
     if (this.closed || n === 0) return;
