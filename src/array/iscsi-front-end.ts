@@ -4,6 +4,7 @@
 // logical units (one per LD, created on first use and kept while the LD lives),
 // and the transport (portals that fault injection takes down and up).
 import type { ChapConfig } from '../iscsi/chap.js';
+import type { IoBudget } from '../limits/io-budget.js';
 import type { TargetOffers } from '../iscsi/params.js';
 import { IscsiTargetServer } from '../iscsi/server.js';
 import type { SessionInfo } from '../iscsi/server.js';
@@ -23,6 +24,9 @@ export interface IscsiFrontEndOptions {
   offers?: Partial<TargetOffers>;
   keepaliveMs?: number;
   log?: (msg: string) => void;
+  /** Resource limits (src/limits): the I/O budget shared with NBD, connections per portal. */
+  ioBudget?: IoBudget;
+  maxConnectionsPerPortal?: number;
 }
 
 interface LuEntry {
@@ -66,6 +70,8 @@ export class IscsiFrontEnd {
       offers: opts.offers,
       keepaliveMs: opts.keepaliveMs,
       log: opts.log,
+      ioBudget: opts.ioBudget,
+      maxConnectionsPerPortal: opts.maxConnectionsPerPortal,
     });
     array.registerFrontEnd({
       portDown: (host, port) => this.server.portalDown(host, port),

@@ -19,6 +19,8 @@ import type { NbdTlsMode } from '../nbd/tls.js';
 import { nbdExposure } from '../array/nbd-access.js';
 import { IscsiFrontEnd } from '../array/iscsi-front-end.js';
 import { CliArgError, hostPortArg } from './units.js';
+import { limitOptions, parseLimits, startLimits } from './serve-limits.js';
+import type { ServeLimits } from './serve-limits.js';
 
 export const DEMO_POOL = 'pool0';
 export const DEMO_LD = 'demo0';
@@ -31,7 +33,7 @@ export function formatHostPort(a: HostPort): string {
 }
 
 export function registerServe(program: Command): void {
-  program
+  const cmd = program
     .command('serve')
     .description('run the embedded array with its manager (REST API, events) and its NBD and iSCSI front ends')
     .option('--data <dir>', 'data directory', './kura-data')
@@ -39,8 +41,9 @@ export function registerServe(program: Command): void {
     .option('--nbd <host:port|off>', 'NBD listener (port 0: any free port; off: no NBD at all)', '127.0.0.1:10809')
     .option('--nbd-tls <mode>', 'NBD TLS-PSK: off, allowed (the client chooses) or required (no plain NBD)', 'allowed')
     .option('--iscsi <host:port,host:port>', 'iSCSI host ports of controllers 0 and 1 (port 0: any free port)', '127.0.0.1:3260,127.0.0.1:3261')
-    .option('--no-demo', 'do not create the demo pool and LD on first start')
-    .action(async (o: { data: string; http: string; nbd: string; nbdTls: string; iscsi: string; demo: boolean }) => {
+    .option('--no-demo', 'do not create the demo pool and LD on first start');
+  limitOptions(cmd);
+  cmd.action(async (o: { data: string; http: string; nbd: string; nbdTls: string; iscsi: string; demo: boolean } & Record<string, string>) => {
       const http = hostPortArg(o.http, '--http');
       const nbd = o.nbd.trim() === 'off' ? null : hostPortArg(o.nbd, '--nbd');
       if (!(NBD_TLS_MODES as readonly string[]).includes(o.nbdTls)) {
@@ -53,7 +56,7 @@ export function registerServe(program: Command): void {
       if (portals[0]!.port !== 0 && formatHostPort(portals[0]!) === formatHostPort(portals[1]!)) {
         throw new CliArgError('KURA-E5006', `--iscsi gives the same host port ${formatHostPort(portals[0]!)} to both controllers.`, 'Give each controller its own HOST:PORT.');
       }
-      await serve({ dataDir: o.data, http, nbd, nbdTls: o.nbdTls as NbdTlsMode, portals, demo: o.demo });
+      await serve({ dataDir: o.data, http, nbd, nbdTls: o.nbdTls as NbdTlsMode, portals, demo: o.demo, limits: parseLimits(o) });
     });
 }
 
@@ -65,6 +68,8 @@ export interface ServeOptions {
   nbdTls?: NbdTlsMode;
   portals: HostPort[];
   demo: boolean;
+  /** Resource limits (defaults when absent). */
+  limits?: ServeLimits;
 }
 
 export async function serve(o: ServeOptions): Promise<void> {
@@ -94,6 +99,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     throw new KuraError('KURA-E5021', 'EIO', `Cannot create the data directory ${o.dataDir}: ${(e as Error).message}.`, 'Give --data a directory you can write to.');
   }
   const array = await KuraArray.open({ dataDir: o.dataDir, portals: o.portals, log });
+  const lim = startLimits(o.limits, log);
   let manager: Manager | undefined;
   let nbdServer: NbdServer | undefined;
   let iscsi: IscsiFrontEnd | undefined;
@@ -109,17 +115,17 @@ export async function serve(o: ServeOptions): Promise<void> {
       await manager.createDemo(DEMO_POOL, DEMO_LD);
     }
     phase = `the API listener ${formatHostPort(o.http)} (--http)`;
-    await manager.listen(o.http.host, o.http.port);
+    await manager.listen(o.http.host, o.http.port, lim.http);
     if (o.nbd) {
       phase = `the NBD listener ${formatHostPort(o.nbd)} (--nbd)`;
-      const n = new NbdServer({ exports: array.nbdExports(), tls: { mode: nbdTls, psk: (id) => array.nbdPsk(id) }, log });
+      const n = new NbdServer({ exports: array.nbdExports(), tls: { mode: nbdTls, psk: (id) => array.nbdPsk(id) }, log, ...lim.nbd });
       nbdServer = n;
       array.onAccessChanged(() => n.revalidate());
       array.registerSessionSource(() => n.openDevices().map((d) => ({ device: d.device, holder: `NBD client ${d.peer}${d.identity ? ` (host ${d.identity})` : ''}` })));
       await n.listen(o.nbd.host, o.nbd.port);
     }
     phase = `the iSCSI portals ${o.portals.map(formatHostPort).join(', ')} (--iscsi)`;
-    iscsi = new IscsiFrontEnd(array, { log });
+    iscsi = new IscsiFrontEnd(array, { log, ...lim.iscsi });
     await iscsi.listen();
   } catch (e) {
     await iscsi?.close().catch(() => undefined);

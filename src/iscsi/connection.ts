@@ -12,7 +12,9 @@
 // length, a broken Data-Out sequence at ErrorRecoveryLevel 0) closes the
 // connection.
 import type net from 'node:net';
-import { ABORTED_COMMAND, ASC_INTERNAL_TARGET_FAILURE, HARDWARE_ERROR, ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB, checkCondition } from '../scsi/sense.js';
+import type { IoBudget } from '../limits/io-budget.js';
+import type { IoAccount } from '../limits/io-budget.js';
+import { ABORTED_COMMAND, ASC_INTERNAL_TARGET_FAILURE, HARDWARE_ERROR, ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB, SAM_STAT_TASK_SET_FULL, checkCondition } from '../scsi/sense.js';
 import type { ItNexus, ScsiCommand, ScsiResponse } from '../scsi/types.js';
 import type { ChapConfig } from './chap.js';
 import { crc32c, dataDigest } from './crc32c.js';
@@ -37,13 +39,13 @@ const ASC_PROTOCOL_SERVICE_CRC_ERROR = 0x4705;
 const ASC_DATA_PHASE_ERROR = 0x4b00;
 /** Largest write the transport buffers for one command (the SCSI layer allows 8 MiB per command). */
 export const MAX_WRITE_BUFFER = 32 * 1024 * 1024;
-/** Bytes queued on the socket above which the connection stops reading requests. */
-const SEND_HIGH_WATER = 64 * 1024 * 1024;
 /**
- * Write buffers one connection holds at most before R2Ts wait (unsolicited
- * data is bounded apart from this by the window and FirstBurstLength).
+ * Reply bytes beyond the Data-In the I/O budget counts (responses, R2Ts,
+ * rejects) queued unread on the socket before the connection stops reading.
  */
-const WRITE_BUDGET = 256 * 1024 * 1024;
+const REPLY_BACKLOG = 1024 * 1024;
+/** Bytes of I/O buffers (write data, Data-In not yet sent) one connection holds by default. */
+export const DEFAULT_ISCSI_CONNECTION_IO = 64 * 1024 * 1024;
 /** How long a logout waits for the Data-Out of tasks in flight. */
 const LOGOUT_GRACE_MS = 10_000;
 /** Remembered ITTs of aborted tasks whose late Data-Out is dropped silently. */
@@ -60,6 +62,14 @@ export interface ConnectionHost {
   readonly scsi: ScsiExecutor;
   readonly loginTimeoutMs: number;
   readonly keepaliveMs: number;
+  /**
+   * The process's I/O buffer budget: write buffers and Data-In not yet handed
+   * to the kernel are taken from it, at most connectionIoLimit per connection.
+   * Unsolicited data is counted but never refused (it is in memory already; the
+   * CmdSN window and FirstBurstLength bound it).
+   */
+  readonly ioBudget: IoBudget;
+  readonly connectionIoLimit: number;
   log(msg: string): void;
   /** Binds a finished login to a session (new, reinstated or continued), or says why not. */
   bindSession(conn: Connection, params: NegotiatedParams, req: LoginRequestFields): { session: Session } | { status: number; reason: string };
@@ -101,10 +111,15 @@ export class Connection {
   private readPaused = false;
   /** The socket is corked until the end of this event-loop turn. */
   private turnCorked = false;
-  /** Bytes of whole write buffers held by tasks still collecting or executing. */
-  private fullBuffered = 0;
-  /** Writes waiting for write budget before their R2Ts go out. */
+  /** This connection's share of the I/O budget. */
+  private readonly account: IoAccount;
+  /** Writes waiting for budget before their R2Ts go out. */
   private readonly bufferWaiters: Task[] = [];
+  /** Reads (and bidirectional commands) waiting for budget before they run. */
+  private readonly readWaiters: Task[] = [];
+  private wakeScheduled = false;
+  /** When the queued replies last made progress (the budget closes long-stalled holders under pressure). */
+  private lastProgress = Date.now();
   private settleClosed!: () => void;
   readonly closed: Promise<void>;
 
@@ -116,13 +131,25 @@ export class Connection {
     this.closed = new Promise<void>((r) => (this.settleClosed = r));
     this.login = new LoginNegotiation({ targetName: host.targetName, alias: host.alias, portalGroupTag: portal.portalGroupTag, chap: host.chap, offers: host.offers });
     sock.setNoDelay(true);
+    this.account = host.ioBudget.account(
+      host.connectionIoLimit,
+      {
+        stalledSince: () => (this.sock.writableLength > 0 ? this.lastProgress : undefined),
+        evict: () => this.destroy(),
+        describe: () => `iSCSI connection from ${this.remote}`,
+      },
+      () => this.scheduleWake(),
+    );
     sock.on('data', (chunk: Buffer) => this.onData(chunk));
     sock.on('error', (e) => this.host.log(`iscsi: ${this.remote}: socket error: ${e.message}`));
     sock.on('close', () => this.onClose());
     sock.on('drain', () => {
+      this.lastProgress = Date.now();
       if (this.readPaused && this.state !== 'closed') {
         this.readPaused = false;
         this.sock.resume();
+        // PDUs already received wait in the reader.
+        this.pump();
       }
     });
     this.loginTimer = setTimeout(() => {
@@ -153,6 +180,7 @@ export class Connection {
     clearTimeout(this.loginTimer);
     clearInterval(this.keepaliveTimer);
     this.reader.clear();
+    this.account.close();
     this.host.connectionClosed(this);
     this.settleClosed();
   }
@@ -163,9 +191,14 @@ export class Connection {
     if (this.state === 'closed') return;
     this.lastHeard = Date.now();
     this.reader.push(chunk);
+    this.pump();
+  }
+
+  /** Handles the PDUs received so far, unless reading is paused (replies are not drained). */
+  private pump(): void {
     try {
       for (;;) {
-        if (this.stopped()) return;
+        if (this.stopped() || this.readPaused) return;
         const r = this.reader.next();
         if (r === null) return;
         if (isReaderError(r)) {
@@ -213,9 +246,10 @@ export class Connection {
   }
 
   /** Writes one PDU: BHS (+ header digest), data, pad (+ data digest). */
-  private send(bhs: Buffer, data?: Buffer): void {
-    if (this.state === 'closed' || this.sock.writableEnded) return;
+  private send(bhs: Buffer, data?: Buffer, sent?: () => void): void {
+    if (this.state === 'closed' || this.sock.writableEnded) return sent?.();
     const sock = this.sock;
+    if (sock.writableLength === 0) this.lastProgress = Date.now();
     if (!this.turnCorked) {
       // Everything sent in this event-loop turn leaves in one writev: commands
       // that arrive together complete together, and one system call (one
@@ -233,16 +267,24 @@ export class Connection {
       h.writeUInt32LE(crc32c(bhs, 0, 0, P.BHS_LENGTH), P.BHS_LENGTH);
       sock.write(h);
     } else sock.write(bhs);
+    const cb = sent
+      ? (): void => {
+          this.lastProgress = Date.now();
+          sent();
+        }
+      : undefined;
     if (data && data.length > 0) {
-      sock.write(data);
       const pad = P.padOf(data.length);
-      if (pad || this.dataDigest) {
+      const trailer = pad || this.dataDigest;
+      sock.write(data, trailer ? undefined : cb);
+      if (trailer) {
         const t = Buffer.alloc(pad + (this.dataDigest ? 4 : 0));
         if (this.dataDigest) t.writeUInt32LE(dataDigest(data), pad);
-        sock.write(t);
+        sock.write(t, cb);
       }
-    }
-    if (!this.readPaused && sock.writableLength > SEND_HIGH_WATER) {
+    } else if (sent) sent();
+    // Data-In the budget counts may queue up; anything more means the peer does not read.
+    if (!this.readPaused && sock.writableLength > this.account.held + REPLY_BACKLOG) {
       this.readPaused = true;
       sock.pause();
     }
@@ -502,7 +544,13 @@ export class Connection {
       this.complete(task, checkCondition(ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB).response());
       return;
     }
+    // Write data that came with the command or is on its way unsolicited is in
+    // memory whether we like it or not: it is counted, and beyond the budget's
+    // slack the command is refused with TASK SET FULL (initiators retry later)
+    // and its data dropped, so many sessions of big WRITEs stay bounded too.
     if (data.length === edtl) {
+      if (!this.account.tryTake(edtl) && !this.account.forceWithin(edtl)) return this.taskSetFull(task);
+      task.accounted = edtl;
       // All the data came with the command: hand the received bytes on without a copy.
       task.buf = data;
       task.received = edtl;
@@ -512,11 +560,15 @@ export class Connection {
     const unsolicitedEnd = Math.min(p.firstBurstLength, edtl);
     const open = !final && data.length < unsolicitedEnd;
     // The whole buffer now when the budget allows; else only what arrives unsolicited (solicit() grows it).
-    if (this.fullBuffered === 0 || this.fullBuffered + edtl <= WRITE_BUDGET) {
+    if (this.account.tryTake(edtl)) {
       task.buf = Buffer.allocUnsafe(edtl);
       task.accounted = edtl;
-      this.fullBuffered += edtl;
-    } else task.buf = Buffer.allocUnsafe(open ? unsolicitedEnd : data.length);
+    } else {
+      const n = open ? unsolicitedEnd : data.length;
+      if (!this.account.forceWithin(n)) return this.taskSetFull(task);
+      task.buf = Buffer.allocUnsafe(n);
+      task.accounted = n;
+    }
     data.copy(task.buf, 0);
     task.received = data.length;
     if (open) {
@@ -527,20 +579,58 @@ export class Connection {
     this.solicit(task);
   }
 
-  /** Gives back a task's share of the write budget and lets waiting writes go on. */
+  /** Refuses a write the budget cannot hold; Data-Out that follows it is dropped. */
+  private taskSetFull(task: Task): void {
+    this.rememberAborted(task.itt);
+    this.complete(task, { status: SAM_STAT_TASK_SET_FULL });
+  }
+
+  /** Gives back a task's write buffer to the budget (waiting tasks are woken by the account). */
   private release(task: Task): void {
     if (task.accounted === 0) return;
-    this.fullBuffered -= task.accounted;
+    const n = task.accounted;
     task.accounted = 0;
+    this.account.give(n);
+  }
+
+  /** Budget came back: waiting writes and reads are retried in a later turn (never inside a caller's loop). */
+  private scheduleWake(): void {
+    if (this.wakeScheduled || this.state === 'closed') return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      if (this.state === 'closed') return;
+      try {
+        this.retryWaiters();
+      } catch (e) {
+        this.host.log(`iscsi: ${this.remote}: internal error, closing connection: ${(e as Error).stack ?? String(e)}`);
+        this.destroy();
+      }
+    });
+  }
+
+  private retryWaiters(): void {
     while (this.bufferWaiters.length > 0) {
       const t = this.bufferWaiters[0]!;
       if (t.state !== 'collecting' || t.aborted) {
         this.bufferWaiters.shift();
         continue;
       }
-      if (this.fullBuffered > 0 && this.fullBuffered + t.edtl > WRITE_BUDGET) return;
+      if (!this.account.tryTake(t.edtl)) break;
       this.bufferWaiters.shift();
-      this.solicit(t);
+      this.solicit(t, true);
+    }
+    while (this.readWaiters.length > 0) {
+      const t = this.readWaiters[0]!;
+      if (t.state !== 'collecting' || t.aborted) {
+        this.readWaiters.shift();
+        continue;
+      }
+      const n = readReserve(t, this.account.limit);
+      if (!this.account.tryTake(n)) break;
+      this.readWaiters.shift();
+      t.readHeld = n;
+      void this.execute(t);
     }
   }
 
@@ -610,8 +700,12 @@ export class Connection {
     this.complete(task, checkCondition(ABORTED_COMMAND, ASC_DATA_PHASE_ERROR).response());
   }
 
-  /** Executes the task when its data is complete, else asks for more with R2Ts (up to MaxOutstandingR2T). */
-  private solicit(task: Task): void {
+  /**
+   * Executes the task when its data is complete, else asks for more with R2Ts
+   * (up to MaxOutstandingR2T). `taken`: the whole buffer's bytes are already
+   * taken from the budget.
+   */
+  private solicit(task: Task, taken = false): void {
     if (task.received >= task.edtl) {
       void this.execute(task);
       return;
@@ -620,15 +714,15 @@ export class Connection {
     if (task.buf!.length < task.edtl) {
       // Solicited data needs the whole buffer. Writes wait while others that
       // hold theirs fill the budget (they are sure to finish: their R2Ts are out).
-      if (this.fullBuffered > 0 && this.fullBuffered + task.edtl > WRITE_BUDGET) {
+      if (!taken && !this.account.tryTake(task.edtl)) {
         if (!this.bufferWaiters.includes(task)) this.bufferWaiters.push(task);
         return;
       }
       const full = Buffer.allocUnsafe(task.edtl);
       task.buf!.copy(full, 0, 0, task.received);
       task.buf = full;
+      this.account.give(task.accounted);
       task.accounted = task.edtl;
-      this.fullBuffered += task.edtl;
     }
     if (task.nextR2TOffset < task.received) task.nextR2TOffset = task.received;
     this.batch(() => {
@@ -646,6 +740,16 @@ export class Connection {
 
   private async execute(task: Task): Promise<void> {
     const s = this.session!;
+    if (task.readLength > 0 && task.readHeld === 0) {
+      // The Data-In a read makes is taken from the budget before it runs, and
+      // given back once the kernel has it; until it fits, the read waits.
+      const n = readReserve(task, this.account.limit);
+      if (!this.account.tryTake(n)) {
+        this.readWaiters.push(task);
+        return;
+      }
+      task.readHeld = n;
+    }
     task.state = 'executing';
     const cmd: ScsiCommand = {
       nexus: s.nexus,
@@ -673,8 +777,17 @@ export class Connection {
     s.active--;
     task.finish();
     this.release(task);
-    if (task.aborted || this.state === 'closed' || s.state !== 'active') return;
+    if (task.aborted || this.state === 'closed' || s.state !== 'active') {
+      this.releaseRead(task);
+      return;
+    }
     this.respond(task, res);
+  }
+
+  private releaseRead(task: Task): void {
+    const n = task.readHeld;
+    task.readHeld = 0;
+    this.account.give(n);
   }
 
   private respond(task: Task, res: ScsiResult): void {
@@ -728,8 +841,14 @@ export class Connection {
     const status = res.status;
     // Status rides on the last Data-In only for a command that ended without an exception (RFC 7143 11.7.4).
     const collapse = data !== undefined && data.length > 0 && !res.sense && (status === 0x00 || status === 0x04);
+    // The budget held for the Data-In now covers what is really sent.
+    if (data && data.length > task.readHeld) this.account.force(data.length - task.readHeld);
+    else if (data && data.length < task.readHeld) this.account.give(task.readHeld - data.length);
+    else if (!data) this.account.give(task.readHeld);
+    task.readHeld = data?.length ?? 0;
     this.batch(() => {
-      if (data && data.length > 0) this.sendDataIn(task, data, collapse ? { status, flags, residual } : undefined);
+      if (data && data.length > 0) this.sendDataIn(task, data, collapse ? { status, flags, residual } : undefined, () => this.releaseRead(task));
+      else this.releaseRead(task);
       if (!collapse) {
         let body: Buffer | undefined;
         if (res.sense && res.sense.length > 0) {
@@ -746,7 +865,7 @@ export class Connection {
   }
 
   /** Data-In PDUs no longer than the initiator's MaxRecvDataSegmentLength, in sequences of MaxBurstLength. */
-  private sendDataIn(task: Task, data: Buffer, status?: { status: number; flags: number; residual: number }): void {
+  private sendDataIn(task: Task, data: Buffer, status: { status: number; flags: number; residual: number } | undefined, sent: () => void): void {
     const seg = this.sendSegment;
     const burst = this.session!.params.maxBurstLength;
     const total = data.length;
@@ -769,7 +888,7 @@ export class Connection {
         seq: this.seq(withStatus),
         dataLength: n,
       });
-      this.send(h, data.subarray(off, off + n));
+      this.send(h, data.subarray(off, off + n), off + n === total ? sent : undefined);
       off += n;
     }
   }
@@ -970,6 +1089,11 @@ export class Connection {
       this.host.connectionClosed(this);
     }
   }
+}
+
+/** Bytes of Data-In budget a command is given before it runs (adjusted to the real length after). */
+function readReserve(task: Task, limit: number): number {
+  return Math.min(task.readLength, limit);
 }
 
 interface ParsedAhs {

@@ -5,9 +5,11 @@
 // for the SCSI layer.
 import net from 'node:net';
 import { KuraError } from '../errors.js';
+import { ConnectionCap } from '../limits/conn-cap.js';
+import { IoBudget } from '../limits/io-budget.js';
 import type { ItNexus } from '../scsi/types.js';
 import type { ChapConfig } from './chap.js';
-import { Connection } from './connection.js';
+import { Connection, DEFAULT_ISCSI_CONNECTION_IO } from './connection.js';
 import type { ConnectionHost } from './connection.js';
 import type { LoginRequestFields } from './login.js';
 import { LOGIN_CANT_INCLUDE_IN_SESSION, LOGIN_OUT_OF_RESOURCES, LOGIN_SESSION_DOES_NOT_EXIST } from './pdu.js';
@@ -32,7 +34,15 @@ export interface IscsiTargetServerOptions {
   loginTimeoutMs?: number;
   /** NOP-In keepalive on idle connections; 0 turns it off (default 30 s). */
   keepaliveMs?: number;
+  /** I/O buffer budget shared with the other front ends; a private one of the default size when absent. */
+  ioBudget?: IoBudget;
+  /** Bytes of write buffers and unsent Data-In one connection may hold (default 64 MiB). */
+  connectionIoLimit?: number;
+  /** Connections each portal keeps open at once; more are closed on accept (default 256). */
+  maxConnectionsPerPortal?: number;
 }
+
+export const DEFAULT_ISCSI_MAX_CONNECTIONS = 256;
 
 export interface SessionInfo {
   initiatorName: string;
@@ -49,6 +59,7 @@ interface PortalRuntime {
   server: net.Server | null;
   up: boolean;
   conns: Set<Connection>;
+  cap: ConnectionCap;
 }
 
 const MAX_SESSIONS = 4096;
@@ -85,9 +96,17 @@ export class IscsiTargetServer {
       if (chap.mutualSecret !== undefined && !chap.mutualUser) throw new KuraError('KURA-E6007', 'EINVAL', 'A mutual CHAP secret is set without a user name.', 'Set chap.mutualUser together with chap.mutualSecret.');
     }
     this.opts = opts;
-    this.portals = opts.portals.map((config) => ({ config, boundPort: config.port, server: null, up: false, conns: new Set() }));
     const offers: TargetOffers = { ...DEFAULT_OFFERS, ...opts.offers };
     const log = opts.log ?? (() => undefined);
+    const maxConns = opts.maxConnectionsPerPortal ?? DEFAULT_ISCSI_MAX_CONNECTIONS;
+    this.portals = opts.portals.map((config) => ({
+      config,
+      boundPort: config.port,
+      server: null,
+      up: false,
+      conns: new Set(),
+      cap: new ConnectionCap(`iSCSI portal ${config.host}:${config.port} (controller ${config.controller})`, maxConns, log, 'KURA-W6202', '--iscsi-max-connections'),
+    }));
     // The connections see the server only through this narrow host interface.
     this.host = {
       targetName: opts.targetName,
@@ -97,6 +116,8 @@ export class IscsiTargetServer {
       scsi: opts.scsi,
       loginTimeoutMs: opts.loginTimeoutMs ?? 30_000,
       keepaliveMs: opts.keepaliveMs ?? 30_000,
+      ioBudget: opts.ioBudget ?? new IoBudget({ log }),
+      connectionIoLimit: opts.connectionIoLimit ?? DEFAULT_ISCSI_CONNECTION_IO,
       log,
       bindSession: (conn, params, req) => this.bindSession(conn, params, req),
       connectionClosed: (conn) => this.connectionClosed(conn),
@@ -134,14 +155,25 @@ export class IscsiTargetServer {
     });
   }
 
+  /** Serves a connection as if accepted on portal `index` (the parser fuzz test hands it in-memory sockets). */
+  attach(sock: net.Socket, index = 0): void {
+    const p = this.portals[index];
+    if (!p) throw new KuraError('KURA-E6210', 'EINVAL', `No portal number ${index}.`, `Give a portal index from 0 to ${this.portals.length - 1}.`);
+    this.accept(p, sock);
+  }
+
   private accept(p: PortalRuntime, sock: net.Socket): void {
-    if (!p.up || this.closing) {
+    if (!p.up || this.closing || !p.cap.admit()) {
+      sock.on('error', () => undefined);
       sock.destroy();
       return;
     }
     const conn = new Connection(sock, { ...p.config, port: p.boundPort }, this.host);
     p.conns.add(conn);
-    void conn.closed.then(() => p.conns.delete(conn));
+    void conn.closed.then(() => {
+      p.conns.delete(conn);
+      p.cap.release();
+    });
   }
 
   /** Stops every listener and drops every connection. */

@@ -61,8 +61,10 @@ export class Task {
 
   /** Data-Out as it arrives (allocated for the whole EDTL when it does not all come in the command). */
   buf: Buffer | undefined;
-  /** Bytes of the connection's write budget this task's buffer holds. */
+  /** Bytes of the connection's I/O budget this task's write buffer holds. */
   accounted = 0;
+  /** Bytes of the I/O budget held for this task's Data-In until it is sent. */
+  readHeld = 0;
   /** Bytes of Data-Out received so far, all contiguous from offset 0. */
   received = 0;
   /** The unsolicited Data-Out sequence is still open (F bit not yet seen). */

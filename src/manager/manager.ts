@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import type net from 'node:net';
 import path from 'node:path';
 import type { ArrayAgent, LdInfo, PoolInfo } from '../array/agent.js';
 import { KuraError, asKuraError } from '../errors.js';
@@ -10,6 +11,7 @@ import { EventStore } from './events.js';
 import { parseJsonBody } from './json-body.js';
 import { openApiDocument } from './openapi.js';
 import { addRoutes, bytesText } from './routes.js';
+import { ConnectionCap } from '../limits/conn-cap.js';
 import { hex4 } from '../units.js';
 import { MethodNotAllowed, Router, answerClientError, requestTarget, sendError, sendJson, validateBody, validateQuery } from './router.js';
 
@@ -17,6 +19,27 @@ import { MethodNotAllowed, Router, answerClientError, requestTarget, sendError, 
 export const OWNER_HEADER = 'x-kura-owner';
 /** Request bodies above this are refused before they are read whole. */
 const MAX_BODY = 1024 * 1024;
+
+/** Limits of the API listener (kura serve --http-max-connections, --http-idle-timeout). */
+export interface HttpLimits {
+  /** Connections open at once; more are closed on accept (default 256). */
+  maxConnections?: number;
+  /**
+   * A connection that has not sent its request head within this long is
+   * closed (default 10 s); a request must arrive whole within four times this.
+   */
+  idleTimeoutMs?: number;
+}
+
+export const DEFAULT_HTTP_MAX_CONNECTIONS = 256;
+export const DEFAULT_HTTP_IDLE_TIMEOUT_MS = 10_000;
+/**
+ * A kept-alive connection between requests. Clients (undici, curl) reuse idle
+ * pooled connections and honour the Keep-Alive: timeout hint, but a client
+ * whose event loop was busy may still pick a socket the server just closed:
+ * a short timeout here races them.
+ */
+const KEEP_ALIVE_MS = 60_000;
 
 export interface ManagerOptions {
   dataDir: string;
@@ -115,8 +138,16 @@ export class Manager {
     } else sendJson(res, status === 204 ? 200 : status, out);
   }
 
-  listen(host: string, port: number): Promise<void> {
-    const server = http.createServer((req, res) => {
+  listen(host: string, port: number, limits: HttpLimits = {}): Promise<void> {
+    const idle = limits.idleTimeoutMs ?? DEFAULT_HTTP_IDLE_TIMEOUT_MS;
+    const server = http.createServer({
+      // Idle sockets are found by a sweep this often; the default (30 s) would let them overstay.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, idle / 4)),
+      // A new connection must send its request head within the idle limit.
+      headersTimeout: idle,
+      requestTimeout: idle * 4,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+    }, (req, res) => {
       this.handle(req, res).catch((e: unknown) => {
         const err = asKuraError(e);
         if (err.id === 'KURA-E9000') this.opts.log?.(`api: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
@@ -129,9 +160,15 @@ export class Manager {
       });
     });
     server.on('clientError', answerClientError);
-    // Clients (undici, curl) reuse idle connections; a short server timeout races them.
-    server.keepAliveTimeout = 60_000;
-    server.headersTimeout = 65_000;
+    // A cap of its own keeps the API reachable whatever the data listeners take.
+    const cap = new ConnectionCap('API listener', limits.maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS, this.opts.log ?? (() => undefined), 'KURA-W6203', '--http-max-connections');
+    server.on('connection', (sock: net.Socket) => {
+      if (!cap.admit()) {
+        sock.destroy();
+        return;
+      }
+      sock.once('close', () => cap.release());
+    });
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);

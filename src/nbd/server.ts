@@ -1,7 +1,10 @@
 // NBD server (fixed newstyle). Negotiation runs synchronously over the receive
 // queue; in transmission, requests are parsed as they arrive and dispatched
 // without waiting for earlier ones (replies may come back out of order, as the
-// protocol allows), with a cap on bytes in flight per connection.
+// protocol allows). A request is read only when its bytes fit the
+// connection's share of the I/O budget (src/limits/io-budget.ts), which holds
+// them until the write is done or the read's reply has been handed to the
+// kernel: a client that does not read its replies stops being read.
 //
 // Access: NBD_OPT_STARTTLS upgrades the connection to TLS with a pre-shared
 // key whose identity names the client; the export provider decides from that
@@ -10,6 +13,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { BlockDevice } from '../block/device.js';
 import { KuraError } from '../errors.js';
+import { ConnectionCap } from '../limits/conn-cap.js';
+import { IoBudget } from '../limits/io-budget.js';
+import type { IoAccount } from '../limits/io-budget.js';
 import { ByteQueue } from './byte-queue.js';
 import * as P from './protocol.js';
 import { printableIdentity, upgradeToTls } from './tls.js';
@@ -44,26 +50,76 @@ export interface NbdServerOptions {
   /** STARTTLS with pre-shared keys; without it the server operates without TLS. */
   tls?: NbdTlsOptions;
   log?: (msg: string) => void;
+  /** I/O buffer budget, shared with the other front ends; a private one of the default size when absent. */
+  ioBudget?: IoBudget;
+  /** Bytes of requests and unsent read replies one connection may hold (default 64 MiB). */
+  connectionIoLimit?: number;
+  /** Connections kept open at once; more are closed on accept (default 256). */
+  maxConnections?: number;
+  /** A connection that has not reached transmission after this long is closed (default 10 s). */
+  handshakeTimeoutMs?: number;
 }
 
-/** Bytes of reads and writes in flight above which a connection stops reading. */
-const MAX_INFLIGHT_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_NBD_MAX_CONNECTIONS = 256;
+export const DEFAULT_NBD_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Bytes of reads and writes one connection holds at most (one request more when it holds none). */
+export const DEFAULT_NBD_CONNECTION_IO = 64 * 1024 * 1024;
+/** Reply bytes beyond those of read data (error and write replies) queued before reading stops. */
+const REPLY_BACKLOG = 1024 * 1024;
+
+/** What a connection takes from its server. */
+interface ConnectionContext {
+  opts: NbdServerOptions;
+  budget: IoBudget;
+  connectionIoLimit: number;
+  handshakeTimeoutMs: number;
+  log: (msg: string) => void;
+}
 
 export class NbdServer {
   private readonly opts: NbdServerOptions;
   private readonly servers: net.Server[] = [];
   private readonly conns = new Set<NbdConnection>();
   private tcp: net.Server | null = null;
+  private readonly ctx: ConnectionContext;
+  private readonly cap: ConnectionCap;
 
   constructor(opts: NbdServerOptions) {
     this.opts = opts;
+    const log = opts.log ?? (() => undefined);
+    this.ctx = {
+      opts,
+      budget: opts.ioBudget ?? new IoBudget({ log }),
+      connectionIoLimit: opts.connectionIoLimit ?? DEFAULT_NBD_CONNECTION_IO,
+      handshakeTimeoutMs: opts.handshakeTimeoutMs ?? DEFAULT_NBD_HANDSHAKE_TIMEOUT_MS,
+      log,
+    };
+    this.cap = new ConnectionCap('NBD listener', opts.maxConnections ?? DEFAULT_NBD_MAX_CONNECTIONS, log, 'KURA-W6200', '--nbd-max-connections');
+  }
+
+  /** Connections open now (negotiating or transmitting). */
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /**
+   * Serves one accepted connection (within the cap). The listeners call it;
+   * the parser fuzz test hands it in-memory sockets.
+   */
+  attach(sock: net.Socket): void {
+    if (!this.cap.admit()) {
+      sock.on('error', () => undefined);
+      sock.destroy();
+      return;
+    }
+    const c = new NbdConnection(sock, this.ctx, () => {
+      if (this.conns.delete(c)) this.cap.release();
+    });
+    this.conns.add(c);
   }
 
   private makeServer(): net.Server {
-    const srv = net.createServer((sock) => {
-      const c = new NbdConnection(sock, this.opts, () => this.conns.delete(c));
-      this.conns.add(c);
-    });
+    const srv = net.createServer((sock) => this.attach(sock));
     srv.on('error', (e) => this.opts.log?.(`nbd: listener error: ${e.message}`));
     this.servers.push(srv);
     return srv;
@@ -152,6 +208,10 @@ class NbdConnection {
   private sock: net.Socket;
   private readonly opts: NbdServerOptions;
   private readonly onGone: () => void;
+  private readonly ctx: ConnectionContext;
+  private readonly account: IoAccount;
+  private readonly remote: string;
+  private handshakeTimer: NodeJS.Timeout | undefined;
   private readonly q = new ByteQueue();
   private state: State = 'client-flags';
   private noZeroes = false;
@@ -161,22 +221,52 @@ class NbdConnection {
   /** Plain until a TLS handshake proves a PSK identity. */
   private peer: NbdPeer = { identity: null };
   private tls = false;
-  private inflightBytes = 0;
+  /** Requests running (for a disconnect that waits for them). */
   private inflight = 0;
+  /** Reading is paused: the next request's bytes do not fit the budget, or replies are not drained. */
   private paused = false;
+  /** A request header read but not run: its bytes did not fit the budget yet. */
+  private waitingHeader: Buffer | null = null;
+  /** Replies other than read data are piling up unread: wait for 'drain'. */
+  private backlogged = false;
+  /** When the queued replies last made progress (for the budget's choice of a stalled connection). */
+  private lastProgress = Date.now();
+  private pumpScheduled = false;
   private disconnecting = false;
   private corked = false;
-  /** A write header whose payload has not fully arrived yet. */
+  /** A write header whose payload has not fully arrived yet (its bytes are taken from the budget). */
   private pendingWrite: { flags: number; lo: number; hi: number; offset: number; length: number } | null = null;
 
-  constructor(sock: net.Socket, opts: NbdServerOptions, onGone: () => void) {
+  constructor(sock: net.Socket, ctx: ConnectionContext, onGone: () => void) {
     this.sock = sock;
-    this.opts = opts;
-    this.onGone = onGone;
+    this.ctx = ctx;
+    this.opts = ctx.opts;
+    this.remote = `${sock.remoteAddress ?? 'local'}:${sock.remotePort ?? ''}`;
+    this.account = ctx.budget.account(
+      ctx.connectionIoLimit,
+      {
+        stalledSince: () => (this.sock.writableLength > 0 ? this.lastProgress : undefined),
+        evict: () => this.destroy(),
+        describe: () => `NBD connection from ${this.remote}`,
+      },
+      () => this.schedulePump(),
+    );
+    // Every way out (destroy, NBD_OPT_ABORT, NBD_CMD_DISC) passes here once.
+    this.onGone = () => {
+      clearTimeout(this.handshakeTimer);
+      this.account.close();
+      onGone();
+    };
     sock.setNoDelay(true);
     sock.on('data', this.onData);
     sock.on('error', () => this.destroy());
     sock.on('close', () => this.destroy());
+    this.handshakeTimer = setTimeout(() => {
+      if (this.state === 'transmission' || this.state === 'closed') return;
+      ctx.log(`KURA-W6201 nbd: ${this.remote}: no export chosen within ${ctx.handshakeTimeoutMs} ms of connecting; closing (kura serve --nbd-handshake-timeout)`);
+      this.destroy();
+    }, ctx.handshakeTimeoutMs);
+    this.handshakeTimer.unref();
     const hello = Buffer.alloc(18);
     hello.writeBigUInt64BE(P.NBDMAGIC, 0);
     hello.writeBigUInt64BE(P.IHAVEOPT, 8);
@@ -193,12 +283,7 @@ class NbdConnection {
 
   private readonly onData = (d: Buffer): void => {
     this.q.push(d);
-    try {
-      this.pump();
-    } catch (e) {
-      this.opts.log?.(`nbd: closing connection after internal error: ${(e as Error).message}`);
-      this.destroy();
-    }
+    this.safePump();
   };
 
   /** The device this connection serves, once in transmission. */
@@ -216,8 +301,64 @@ class NbdConnection {
     this.onGone();
   }
 
+  private safePump(): void {
+    try {
+      this.pump();
+    } catch (e) {
+      this.opts.log?.(`nbd: closing connection after internal error: ${(e as Error).message}`);
+      this.destroy();
+    }
+  }
+
+  /** Runs the parser again later (bytes came back to the budget, or the replies drained). */
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.state === 'closed') return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      if (this.state !== 'closed') this.safePump();
+    });
+  }
+
+  /**
+   * Reading stops while the next request waits for budget or while replies
+   * pile up unread beyond the read data the budget already counts.
+   */
+  private flow(): void {
+    const stop = this.waitingHeader !== null || this.backlogged;
+    if (stop && !this.paused) {
+      this.paused = true;
+      this.sock.pause();
+    } else if (!stop && this.paused) {
+      this.paused = false;
+      this.sock.resume();
+    }
+  }
+
+  private checkBacklog(): boolean {
+    if (this.backlogged) return true;
+    if (this.sock.writableLength <= this.account.held + REPLY_BACKLOG) return false;
+    this.backlogged = true;
+    this.sock.once('drain', () => {
+      this.backlogged = false;
+      this.lastProgress = Date.now();
+      this.flow();
+      this.schedulePump();
+    });
+    return true;
+  }
+
   private pump(): void {
+    try {
+      this.parse();
+    } finally {
+      if (this.state !== 'closed') this.flow();
+    }
+  }
+
+  private parse(): void {
     for (;;) {
+      if (this.state === 'closed' || this.checkBacklog()) return;
       if (this.state === 'client-flags') {
         const b = this.q.take(4);
         if (!b) return;
@@ -480,8 +621,9 @@ class NbdConnection {
       this.dispatchWrite(w.flags, w.lo, w.hi, w.offset, payload);
       return true;
     }
-    const h = this.q.take(28);
+    const h = this.waitingHeader ?? this.q.take(28);
     if (!h) return false;
+    this.waitingHeader = null;
     if (h.readUInt32BE(0) !== P.NBD_REQUEST_MAGIC) {
       this.destroy();
       return false;
@@ -493,12 +635,19 @@ class NbdConnection {
     const offHi = h.readUInt32BE(16);
     const offset = offHi * 0x100000000 + h.readUInt32BE(20);
     const length = h.readUInt32BE(24);
+    if (type === P.NBD_CMD_WRITE && length > P.NBD_MAX_PAYLOAD) {
+      // We cannot answer without reading the payload, and will not buffer it.
+      this.destroy();
+      return false;
+    }
+    // The bytes a READ will allocate or a WRITE's payload will fill are taken
+    // before anything is read or run; until they fit, the header waits.
+    const need = (type === P.NBD_CMD_READ || type === P.NBD_CMD_WRITE) && length <= P.NBD_MAX_PAYLOAD ? length : 0;
+    if (!this.account.tryTake(need)) {
+      this.waitingHeader = Buffer.from(h);
+      return false;
+    }
     if (type === P.NBD_CMD_WRITE) {
-      if (length > P.NBD_MAX_PAYLOAD) {
-        // We cannot answer without reading the payload, and will not buffer it.
-        this.destroy();
-        return false;
-      }
       this.pendingWrite = { flags, lo, hi, offset: offHi >= 0x200000 ? -1 : offset, length };
       return true;
     }
@@ -515,30 +664,29 @@ class NbdConnection {
     return 0;
   }
 
-  private begin(bytes: number): void {
+  private begin(): void {
     this.inflight++;
-    this.inflightBytes += bytes;
-    if (!this.paused && this.inflightBytes > MAX_INFLIGHT_BYTES) {
-      this.paused = true;
-      this.sock.pause();
-    }
   }
 
+  /** A request is over; `bytes` of its budget go back (read replies give theirs back once sent). */
   private end(bytes: number): void {
     this.inflight--;
-    this.inflightBytes -= bytes;
-    if (this.paused && this.inflightBytes <= MAX_INFLIGHT_BYTES / 2) {
-      this.paused = false;
-      this.sock.resume();
-    }
+    this.account.give(bytes);
     if (this.disconnecting && this.inflight === 0) this.sock.end();
   }
 
   private dispatchWrite(flags: number, lo: number, hi: number, offset: number, payload: Buffer): void {
     const dev = this.dev!;
-    if (dev.readOnly) return this.done(lo, hi, P.NBD_EPERM, 'export is read-only');
+    const n = payload.length;
+    if (dev.readOnly) {
+      this.account.give(n);
+      return this.done(lo, hi, P.NBD_EPERM, 'export is read-only');
+    }
     const err = this.checkRange(offset, payload.length, true);
-    if (err) return this.done(lo, hi, err, 'request out of range or unaligned');
+    if (err) {
+      this.account.give(n);
+      return this.done(lo, hi, err, 'request out of range or unaligned');
+    }
     if (payload.length === 0) return this.done(lo, hi, 0);
     this.run(lo, hi, payload.length, () => dev.write(offset / dev.blockSize, payload, { fua: (flags & P.NBD_CMD_FLAG_FUA) !== 0 }));
   }
@@ -550,13 +698,17 @@ class NbdConnection {
       case P.NBD_CMD_READ: {
         if (length > P.NBD_MAX_PAYLOAD) return this.done(lo, hi, P.NBD_EINVAL, 'read too large');
         const err = this.checkRange(offset, length, false);
-        if (err) return this.done(lo, hi, err, 'request out of range or unaligned');
+        if (err) {
+          this.account.give(length);
+          return this.done(lo, hi, err, 'request out of range or unaligned');
+        }
         if (length === 0) return this.done(lo, hi, 0);
-        this.begin(length);
+        this.begin();
         dev.read(offset / bs, length / bs).then(
           (data) => {
-            this.end(length);
-            this.sendRead(lo, hi, offset, data);
+            // The budget is given back when the kernel has the data, not before.
+            this.end(0);
+            this.sendRead(lo, hi, offset, data, () => this.account.give(length));
           },
           (e) => {
             this.end(length);
@@ -597,7 +749,7 @@ class NbdConnection {
         if (length === 0) return this.done(lo, hi, P.NBD_EINVAL, 'zero length');
         const err = this.checkRange(offset, length, false);
         if (err) return this.done(lo, hi, err, 'request out of range or unaligned');
-        this.begin(0);
+        this.begin();
         dev.allocation(offset / bs, length / bs).then(
           (extents) => {
             this.end(0);
@@ -623,7 +775,7 @@ class NbdConnection {
   }
 
   private run(lo: number, hi: number, bytes: number, fn: () => Promise<void>): void {
-    this.begin(bytes);
+    this.begin();
     let p: Promise<void>;
     try {
       p = fn();
@@ -682,8 +834,8 @@ class NbdConnection {
     this.sock.write(h);
   }
 
-  private chunk(lo: number, hi: number, flags: number, type: number, payload?: Buffer, data?: Buffer): void {
-    if (!this.writable) return;
+  private chunk(lo: number, hi: number, flags: number, type: number, payload?: Buffer, data?: Buffer, sent?: () => void): void {
+    if (!this.writable) return sent?.();
     const h = Buffer.allocUnsafe(20);
     h.writeUInt32BE(P.NBD_STRUCTURED_REPLY_MAGIC, 0);
     h.writeUInt16BE(flags, 4);
@@ -694,16 +846,23 @@ class NbdConnection {
     this.batch();
     this.sock.write(h);
     if (payload) this.sock.write(payload);
-    if (data) this.sock.write(data);
+    if (data) this.sock.write(data, sent);
+    else sent?.();
   }
 
-  private sendRead(lo: number, hi: number, offset: number, data: Buffer): void {
-    if (!this.writable) return;
+  /** Sends a read's data; `sent` runs once the kernel has it (or the connection is gone). */
+  private sendRead(lo: number, hi: number, offset: number, data: Buffer, sent: () => void): void {
+    if (!this.writable) return sent();
+    if (this.sock.writableLength === 0) this.lastProgress = Date.now();
+    const cb = (): void => {
+      this.lastProgress = Date.now();
+      sent();
+    };
     if (this.structured) {
       const off = Buffer.allocUnsafe(8);
       off.writeUInt32BE(Math.floor(offset / 0x100000000), 0);
       off.writeUInt32BE(offset >>> 0, 4);
-      return this.chunk(lo, hi, P.NBD_REPLY_FLAG_DONE, P.NBD_REPLY_TYPE_OFFSET_DATA, off, data);
+      return this.chunk(lo, hi, P.NBD_REPLY_FLAG_DONE, P.NBD_REPLY_TYPE_OFFSET_DATA, off, data, cb);
     }
     const h = Buffer.allocUnsafe(16);
     h.writeUInt32BE(P.NBD_SIMPLE_REPLY_MAGIC, 0);
@@ -712,6 +871,6 @@ class NbdConnection {
     h.writeUInt32BE(hi, 12);
     this.batch();
     this.sock.write(h);
-    this.sock.write(data);
+    this.sock.write(data, cb);
   }
 }

@@ -8,27 +8,21 @@ import { after, before, test } from 'node:test';
 import { IscsiInitiator } from '../../src/iscsi/initiator.js';
 import * as P from '../../src/iscsi/pdu.js';
 import { encodeText } from '../../src/iscsi/text.js';
+import { FakeSocket } from '../helpers/fake-socket.js';
+import { Rng, fuzzInputs, fuzzSeed } from '../helpers/fuzz-rng.js';
 import { cdb, pattern } from './cdb.js';
 import { INITIATOR, IQN, startTarget } from './helpers.js';
 import type { TargetFixture } from './helpers.js';
 
-const SEED = Number(process.env.KURA_FUZZ_SEED ?? Date.now() % 1_000_000);
-let state = SEED >>> 0 || 1;
-/** xorshift32: small, fast and replayable. */
-function rnd(): number {
-  state ^= state << 13;
-  state >>>= 0;
-  state ^= state >>> 17;
-  state ^= state << 5;
-  state >>>= 0;
-  return state;
-}
-const pick = <T>(xs: readonly T[]): T => xs[rnd() % xs.length]!;
-const bytes = (n: number): Buffer => {
-  const b = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) b[i] = rnd() & 0xff;
-  return b;
-};
+const SEED = fuzzSeed();
+/** Inputs of the in-process run (login and full-feature PDU streams); the full run is 1,000,000. */
+const INPUTS = fuzzInputs(25_000);
+/** The socket tests below scale with it: about one input in 100 goes over real TCP. */
+const SOCKET_ROUNDS = Math.max(1, Math.round(INPUTS / 100 / 440));
+const rng = new Rng(SEED);
+const rnd = (): number => rng.next();
+const pick = <T>(xs: readonly T[]): T => rng.pick(xs);
+const bytes = (n: number): Buffer => rng.bytes(n);
 
 let f: TargetFixture;
 const uncaught: unknown[] = [];
@@ -38,7 +32,7 @@ before(async () => {
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onUncaught);
   f = await startTarget({ loginTimeoutMs: 2000 });
-  process.stderr.write(`fuzz seed ${SEED} (replay with KURA_FUZZ_SEED=${SEED})\n`);
+  process.stderr.write(`iscsi fuzz: seed ${SEED}, ${INPUTS} in-process inputs, ${SOCKET_ROUNDS}x the socket tests (replay with KURA_FUZZ_SEED=${SEED} KURA_FUZZ_INPUTS=${INPUTS})\n`);
 });
 
 after(async () => {
@@ -113,7 +107,7 @@ function garbageText(): Buffer {
 
 test('random bytes and random PDUs before login', async () => {
   const jobs: Promise<void>[] = [];
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 200 * SOCKET_ROUNDS; i++) {
     const port = f.ports[i % 2]!;
     const kind = rnd() % 3;
     const payload = kind === 0 ? [bytes(rnd() % 200)] : kind === 1 ? [randomPdu()] : [randomPdu(), randomPdu(), bytes(7)];
@@ -126,7 +120,7 @@ test('random bytes and random PDUs before login', async () => {
 
 test('malformed logins: bad text, versions, stages, flags, TSIHs, continuation floods', async () => {
   const jobs: Promise<void>[] = [];
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 200 * SOCKET_ROUNDS; i++) {
     const variant = rnd() % 6;
     let chunks: Buffer[];
     if (variant === 0) chunks = [loginPdu(garbageText())];
@@ -180,7 +174,7 @@ function mutatedFfpPdu(ini: IscsiInitiator): { bhs: Buffer; data: Buffer; ahs?: 
 }
 
 test('broken traffic in full feature phase: mutated PDUs, lying lengths, bad Data-Out, torn-off PDUs', async () => {
-  for (let round = 0; round < 40; round++) {
+  for (let round = 0; round < 40 * SOCKET_ROUNDS; round++) {
     const ini = await loggedIn();
     ini.sock.on('error', () => undefined);
     for (let i = 0; i < 40 && !ini.closedError; i++) {
@@ -198,6 +192,164 @@ test('broken traffic in full feature phase: mutated PDUs, lying lengths, bad Dat
     ini.close();
   }
   assert.deepEqual(uncaught, []);
+});
+
+/** A login PDU that takes a new session straight to full feature phase (no CHAP on this target). */
+function goodLogin(): Buffer {
+  const text = encodeText([...GOOD_TEXT, ['ImmediateData', 'Yes'], ['InitialR2T', pick(['Yes', 'No'])], ['MaxRecvDataSegmentLength', '262144'], ['FirstBurstLength', '65536']]);
+  const h = P.initiatorHeader(P.OP_LOGIN_REQUEST, 0x87, text.length, true);
+  Buffer.concat([Buffer.from([0x80]), bytes(5)]).copy(h, 8);
+  h.writeUInt32BE(rnd(), 16);
+  return Buffer.concat([h, text, Buffer.alloc(P.padOf(text.length))]);
+}
+
+const OPCODES = [0x00, 0x03, 0x08, 0x0a, 0x12, 0x15, 0x1a, 0x25, 0x28, 0x2a, 0x2e, 0x2f, 0x35, 0x41, 0x42, 0x5a, 0x5e, 0x5f, 0x83, 0x84, 0x88, 0x89, 0x8a, 0x8f, 0x91, 0x93, 0x9e, 0xa0, 0xa3];
+
+/** A CDB of a command real initiators send, with small random transfer lengths and sometimes wild fields. */
+function anyCdb(): Buffer {
+  const c = Buffer.alloc(pick([6, 10, 12, 16, 16, 16]));
+  c[0] = rnd() % 8 === 0 ? rnd() & 0xff : pick(OPCODES);
+  for (let i = 1; i < c.length; i++) c[i] = rnd() % 3 === 0 ? rnd() & 0xff : 0;
+  // Mostly small LBAs and lengths so that commands run instead of failing their range checks.
+  if (c.length === 10 && rnd() % 2) {
+    c.writeUInt32BE(rnd() % 131072, 2);
+    c.writeUInt16BE(rnd() % 64, 7);
+  } else if (c.length === 16 && rnd() % 2) {
+    c.writeBigUInt64BE(BigInt(rnd() % 131072), 2);
+    c.writeUInt32BE(rnd() % 64, 10);
+  }
+  return c;
+}
+
+/** One full-feature PDU: mostly well formed, numbered from `cmdSN`. */
+function ffpPdu(sn: { cmdSN: number; itt: number }): Buffer {
+  const op = pick([P.OP_SCSI_COMMAND, P.OP_SCSI_COMMAND, P.OP_SCSI_COMMAND, P.OP_SCSI_DATA_OUT, P.OP_NOP_OUT, P.OP_TEXT_REQUEST, P.OP_TASK_MGMT_REQUEST, P.OP_LOGOUT_REQUEST, P.OP_SNACK_REQUEST, P.OP_LOGIN_REQUEST, 0x1c]);
+  let data: Buffer = Buffer.alloc(0);
+  let ahs: Buffer | undefined;
+  const immediate = rnd() % 8 === 0;
+  const h = P.initiatorHeader(op, 0x80, 0, immediate);
+  const itt = rnd() % 4 === 0 ? sn.itt - (rnd() % 3) : sn.itt++;
+  h.writeUInt32BE(itt >>> 0, 16);
+  h.writeUInt32BE(0xffffffff, 20);
+  h.writeUInt32BE(sn.cmdSN >>> 0, 24);
+  if (op === P.OP_SCSI_COMMAND) {
+    const c = anyCdb();
+    const write = rnd() % 2 === 0;
+    const edtl = pick([0, 512, 4096, 32768, rnd() % 65536, 1 << 20, rnd()]);
+    h[1] = (rnd() % 5 ? 0x80 : 0) | (write ? 0x20 : 0x40) | (rnd() % 4 === 0 ? 0x60 : 0) | pick([0, 1, 2, 4]);
+    h.writeUInt32BE(edtl >>> 0, 20);
+    c.copy(h, 32, 0, Math.min(16, c.length));
+    if (rnd() % 10 === 0) {
+      ahs = Buffer.alloc(pick([8, 12, 20]));
+      ahs.writeUInt16BE(ahs.length - 3, 0);
+      ahs[2] = pick([1, 2, rnd() & 0xff]);
+      bytes(ahs.length - 4).copy(ahs, 4);
+      h[4] = ahs.length / 4;
+    }
+    if (write && edtl > 0 && rnd() % 2) data = bytes(Math.min(edtl >>> 0, pick([512, 4096, 65536, rnd() % 70000])));
+  } else if (op === P.OP_SCSI_DATA_OUT) {
+    h[1] = rnd() % 2 ? 0x80 : 0;
+    h.writeUInt32BE(pick([0xffffffff, rnd() % 16]) >>> 0, 20);
+    h.writeUInt32BE(rnd() % 3, 36);
+    h.writeUInt32BE(pick([0, 512, 4096, 65536, rnd()]) >>> 0, 40);
+    data = bytes(pick([512, 4096, rnd() % 9000]));
+  } else if (op === P.OP_NOP_OUT) {
+    if (rnd() % 2) h.writeUInt32BE(0xffffffff, 16);
+    data = bytes(rnd() % 300);
+  } else if (op === P.OP_TEXT_REQUEST) {
+    h[1] = rnd() % 4 ? 0x80 : 0x40;
+    data = rnd() % 2 ? encodeText([['SendTargets', pick(['All', '', IQN, 'iqn.x'])]]) : garbageText();
+  } else if (op === P.OP_TASK_MGMT_REQUEST) {
+    h[1] = 0x80 | pick([1, 2, 3, 4, 5, 6, 7, 8, 14, rnd() & 0x7f]);
+    h.writeUInt32BE(rnd() % 4 ? (sn.itt - 1 - (rnd() % 4)) >>> 0 : 0xffffffff, 20);
+    h.writeUInt32BE((sn.cmdSN - (rnd() % 4)) >>> 0, 32);
+  } else if (op === P.OP_LOGOUT_REQUEST) {
+    h[1] = 0x80 | pick([0, 1, 2, 3]);
+  }
+  if (!immediate && op !== P.OP_SCSI_DATA_OUT && op !== P.OP_SNACK_REQUEST) sn.cmdSN = (sn.cmdSN + 1) >>> 0;
+  P.setDataSegmentLength(h, data.length);
+  return Buffer.concat([h, ahs ?? Buffer.alloc(0), data, Buffer.alloc(P.padOf(data.length))]);
+}
+
+/** One hostile stream for the in-process run. */
+function hostileStream(): Buffer {
+  switch (rnd() % 6) {
+    case 0:
+      return bytes(rnd() % 300);
+    case 1:
+      return Buffer.concat(Array.from({ length: 1 + (rnd() % 3) }, randomPdu));
+    case 2:
+      // Login PDUs: garbage text, versions, stages, flags, TSIHs, mutated anywhere.
+      return rng.mutate(rnd() % 2 ? goodLogin() : loginPdu(garbageText(), { flags: rnd() & 0xff, tsih: rnd() % 4 ? 0 : rnd() & 0xffff }));
+    case 3:
+    case 4: {
+      // A good login, then full-feature PDUs, mutated after the login.
+      const login = goodLogin();
+      const sn = { cmdSN: 0, itt: 1 + (rnd() % 1000) };
+      const body = Buffer.concat([login, ...Array.from({ length: 1 + (rnd() % 10) }, () => ffpPdu(sn))]);
+      return rnd() % 2 ? body : rng.mutate(body, login.length);
+    }
+    default: {
+      // A good login, then random headers with real opcodes.
+      const pdus = Array.from({ length: 1 + (rnd() % 4) }, () => {
+        const p = randomPdu();
+        p[0] = pick([0x01, 0x05, 0x00, 0x04, 0x02, 0x06, 0x41, 0x45]);
+        return p;
+      });
+      return Buffer.concat([goodLogin(), ...pdus]);
+    }
+  }
+}
+
+test('in-process: login and full-feature PDU streams, mutated and random, straight into the target\'s parser', { timeout: 3_600_000 }, async () => {
+  const started = Date.now();
+  const rssStart = process.memoryUsage().rss;
+  let rssMax = rssStart;
+  const live: FakeSocket[] = [];
+  let sessions = 0;
+  let replied = 0;
+  const internal: string[] = [];
+  // The fixture keeps every log line; a million inputs would fill memory with them: count, keep bugs, drop.
+  const drainLogs = (): void => {
+    for (const l of f.logs) {
+      if (/^iscsi: session \d+ for .* from /.test(l)) sessions++;
+      if (l.includes('internal error')) internal.push(l);
+    }
+    f.logs.length = 0;
+  };
+  drainLogs();
+  sessions = 0;
+  for (let i = 0; i < INPUTS; i++) {
+    const s = new FakeSocket();
+    f.server.attach(s.asSocket, i % 2);
+    for (const c of rng.chunks(hostileStream())) s.feed(c);
+    // Some connections stay open a moment (commands in flight finish or are aborted), most go at once.
+    if (rnd() % 8 === 0) live.push(s);
+    else {
+      replied += s.sent;
+      s.destroy();
+    }
+    if (i % 100 === 99) {
+      await new Promise((r) => setImmediate(r));
+      for (const l of live.splice(0)) {
+        replied += l.sent;
+        l.destroy();
+      }
+      drainLogs();
+      if (i % 20_000 === 19_999) {
+        rssMax = Math.max(rssMax, process.memoryUsage().rss);
+        if (i % 100_000 === 99_999) process.stderr.write(`iscsi fuzz: ${i + 1} inputs, ${((Date.now() - started) / 1000).toFixed(0)} s, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`);
+      }
+    }
+  }
+  for (const l of live.splice(0)) l.destroy();
+  const secs = (Date.now() - started) / 1000;
+  await new Promise((r) => setTimeout(r, 200));
+  drainLogs();
+  process.stderr.write(`iscsi fuzz: done: ${INPUTS} in-process inputs in ${secs.toFixed(1)} s (${sessions} reached full feature phase, ${(replied / 1024).toFixed(0)} KiB of responses), seed ${SEED}, peak rss ${(rssMax / 2 ** 20).toFixed(0)} MiB (start ${(rssStart / 2 ** 20).toFixed(0)})\n`);
+  assert.deepEqual(uncaught, []);
+  assert.deepEqual(internal, [], 'no exception was caught at the connection edge either');
+  assert.ok(rssMax - rssStart < 512 * 2 ** 20, `memory stayed bounded (grew ${((rssMax - rssStart) / 2 ** 20).toFixed(0)} MiB)`);
 });
 
 test('after all that, the target is alive, holds no stray sessions, and a good client reads what it wrote', async () => {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { KuraArray } from '../../src/array/array.js';
 import type { ChapConfig } from '../../src/iscsi/chap.js';
 import type { TargetOffers } from '../../src/iscsi/params.js';
+import type { IoBudget } from '../../src/limits/io-budget.js';
 import { IscsiTargetServer } from '../../src/iscsi/server.js';
 import type { PortalConfig } from '../../src/iscsi/types.js';
 import { LogicalUnit } from '../../src/scsi/logical-unit.js';
@@ -42,6 +43,8 @@ export interface TargetFixtureOptions {
   offers?: Partial<TargetOffers>;
   keepaliveMs?: number;
   loginTimeoutMs?: number;
+  /** The I/O buffer budget the target takes write buffers and Data-In from. */
+  ioBudget?: IoBudget;
 }
 
 export async function startTarget(opts: TargetFixtureOptions = {}): Promise<TargetFixture> {
@@ -85,6 +88,7 @@ export async function startTarget(opts: TargetFixtureOptions = {}): Promise<Targ
     offers: opts.offers,
     keepaliveMs: opts.keepaliveMs ?? 0,
     loginTimeoutMs: opts.loginTimeoutMs,
+    ioBudget: opts.ioBudget,
     log: (m) => {
       logs.push(m);
       if (process.env.KURA_ISCSI_LOG) process.stderr.write(`${m}\n`);

@@ -1,5 +1,11 @@
-// Hostile and malformed NBD input: random bytes, mutated handshakes, bad magic,
-// huge lengths, truncated packets. The server must stay up and keep serving.
+// Hostile and malformed NBD input. Most inputs go straight into the server's
+// parser through in-memory sockets (fast enough for millions): random bytes,
+// valid negotiations with a few mutations, and valid handshakes followed by
+// mutated or random transmission requests. A share goes over real TCP against
+// the listener, whole or in pieces. No exception may escape, connections must
+// all be cleaned up, memory must stay bounded, and a good client must be served
+// afterwards. Seeded: KURA_FUZZ_SEED replays a run; KURA_FUZZ_INPUTS sets the
+// count (the full run is 1,000,000).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -11,90 +17,149 @@ import { KuraArray } from '../../src/array/array.js';
 import { NbdClient } from '../../src/nbd/client.js';
 import { NbdServer } from '../../src/nbd/server.js';
 import * as P from '../../src/nbd/protocol.js';
+import { FakeSocket } from '../helpers/fake-socket.js';
+import { Rng, fuzzInputs, fuzzSeed } from '../helpers/fuzz-rng.js';
 
-function rand(n: number): number {
-  return Math.floor(Math.random() * n);
+const SEED = fuzzSeed();
+const INPUTS = fuzzInputs(60_000);
+/** One input in this many goes over a real socket. */
+const REAL_SOCKET_EVERY = 50;
+const LD_SIZE = 16 << 20;
+const rng = new Rng(SEED);
+
+function option(code: number, data: Buffer): Buffer {
+  const h = Buffer.alloc(16);
+  h.writeBigUInt64BE(P.IHAVEOPT, 0);
+  h.writeUInt32BE(code, 8);
+  h.writeUInt32BE(data.length, 12);
+  return Buffer.concat([h, data]);
 }
 
-/** A valid fixed-newstyle prefix up to transmission for export "ld". */
+function nameAndInfos(name: string, infos: number[]): Buffer {
+  const n = Buffer.from(name);
+  const b = Buffer.alloc(4 + n.length + 2 + infos.length * 2);
+  b.writeUInt32BE(n.length, 0);
+  n.copy(b, 4);
+  b.writeUInt16BE(infos.length, 4 + n.length);
+  infos.forEach((x, i) => b.writeUInt16BE(x, 4 + n.length + 2 + i * 2));
+  return b;
+}
+
+function metaQuery(name: string, queries: string[]): Buffer {
+  const n = Buffer.from(name);
+  const parts = [Buffer.alloc(4), n, Buffer.alloc(4)];
+  parts[0]!.writeUInt32BE(n.length, 0);
+  parts[2]!.writeUInt32BE(queries.length, 0);
+  for (const q of queries) {
+    const l = Buffer.alloc(4);
+    l.writeUInt32BE(Buffer.byteLength(q), 0);
+    parts.push(l, Buffer.from(q));
+  }
+  return Buffer.concat(parts);
+}
+
+function clientFlags(): Buffer {
+  const f = Buffer.alloc(4);
+  f.writeUInt32BE(P.NBD_FLAG_C_FIXED_NEWSTYLE | (rng.int(2) ? P.NBD_FLAG_C_NO_ZEROES : 0), 0);
+  return f;
+}
+
+/** Any one negotiation option, mostly well formed. */
+function anyOption(): Buffer {
+  const name = rng.pick(['ld', '', 'nope', 'ld@x', 'x'.repeat(300)]);
+  switch (rng.int(9)) {
+    case 0:
+      return option(P.NBD_OPT_LIST, Buffer.alloc(0));
+    case 1:
+      return option(P.NBD_OPT_INFO, nameAndInfos(name, [P.NBD_INFO_NAME, P.NBD_INFO_DESCRIPTION, P.NBD_INFO_BLOCK_SIZE].slice(0, rng.int(4))));
+    case 2:
+      return option(P.NBD_OPT_STRUCTURED_REPLY, Buffer.alloc(0));
+    case 3:
+      return option(P.NBD_OPT_LIST_META_CONTEXT, metaQuery(name, [rng.pick([P.BASE_ALLOCATION, 'base:', '', 'qemu:dirty-bitmap:x'])]));
+    case 4:
+      return option(P.NBD_OPT_SET_META_CONTEXT, metaQuery(name, [P.BASE_ALLOCATION]));
+    case 5:
+      return option(P.NBD_OPT_GO, nameAndInfos(name, []));
+    case 6:
+      return option(P.NBD_OPT_EXPORT_NAME, Buffer.from(name));
+    case 7:
+      return option(P.NBD_OPT_ABORT, Buffer.alloc(0));
+    default:
+      return option(rng.int(20), rng.bytes(rng.int(40)));
+  }
+}
+
+/** A handshake that reaches transmission on export "ld", with or without structured replies and base:allocation. */
 function validPrefix(): Buffer {
-  const name = Buffer.from('ld');
-  const data = Buffer.alloc(4 + name.length + 2);
-  data.writeUInt32BE(name.length, 0);
-  name.copy(data, 4);
-  const opt = Buffer.alloc(16);
-  opt.writeBigUInt64BE(P.IHAVEOPT, 0);
-  opt.writeUInt32BE(P.NBD_OPT_GO, 8);
-  opt.writeUInt32BE(data.length, 12);
-  const flags = Buffer.alloc(4);
-  flags.writeUInt32BE(P.NBD_FLAG_C_FIXED_NEWSTYLE | P.NBD_FLAG_C_NO_ZEROES, 0);
-  return Buffer.concat([flags, opt, data]);
+  const parts = [clientFlags()];
+  if (rng.int(2)) {
+    parts.push(option(P.NBD_OPT_STRUCTURED_REPLY, Buffer.alloc(0)));
+    if (rng.int(2)) parts.push(option(P.NBD_OPT_SET_META_CONTEXT, metaQuery('ld', [P.BASE_ALLOCATION])));
+  }
+  parts.push(option(P.NBD_OPT_GO, nameAndInfos('ld', [])));
+  return Buffer.concat(parts);
 }
 
-function request(type: number, flags: number, offset: bigint, length: number): Buffer {
+function request(type: number, flags: number, offset: number | bigint, length: number): Buffer {
   const h = Buffer.alloc(28);
   h.writeUInt32BE(P.NBD_REQUEST_MAGIC, 0);
   h.writeUInt16BE(flags, 4);
   h.writeUInt16BE(type, 6);
-  h.writeBigUInt64BE(BigInt(rand(1 << 30)), 8);
-  h.writeBigUInt64BE(offset, 16);
-  h.writeUInt32BE(length, 24);
+  h.writeUInt32BE(rng.next(), 12);
+  h.writeBigUInt64BE(BigInt(offset), 16);
+  h.writeUInt32BE(length >>> 0, 24);
   return h;
 }
 
-/** One hostile stream: which kind is picked at random. */
+/** A plausible request: real commands, aligned offsets inside the LD mostly, edge values sometimes. */
+function anyRequest(): Buffer {
+  const type = rng.pick([P.NBD_CMD_READ, P.NBD_CMD_READ, P.NBD_CMD_WRITE, P.NBD_CMD_WRITE, P.NBD_CMD_FLUSH, P.NBD_CMD_TRIM, P.NBD_CMD_WRITE_ZEROES, P.NBD_CMD_BLOCK_STATUS, P.NBD_CMD_CACHE, P.NBD_CMD_DISC, 11, 0xffff]);
+  const flags = rng.pick([0, 0, P.NBD_CMD_FLAG_FUA, P.NBD_CMD_FLAG_NO_HOLE, P.NBD_CMD_FLAG_DF, P.NBD_CMD_FLAG_REQ_ONE, rng.next() & 0xffff]);
+  const offset = rng.pick<number | bigint>([0, 512 * rng.int(LD_SIZE / 512), LD_SIZE - 4096, LD_SIZE, rng.int(LD_SIZE), 0xffffffffffffff00n, 2n ** 63n]);
+  const length = rng.pick([0, 512, 4096, 65536, 512 * rng.int(256), rng.int(1 << 16), LD_SIZE, 0xffffffff, P.NBD_MAX_PAYLOAD + 512]);
+  const h = request(type, flags, offset, length);
+  if (type !== P.NBD_CMD_WRITE || length > 256 * 1024) return h;
+  // A write's payload: whole, or lying short (the stream runs on into the next request).
+  const n = rng.int(4) === 0 ? rng.int(length + 1) : length;
+  return Buffer.concat([h, rng.bytes(Math.min(n, 4096)), Buffer.alloc(Math.max(0, n - 4096))]);
+}
+
+/** One hostile stream. */
 function hostile(): Buffer {
-  switch (rand(8)) {
+  switch (rng.int(6)) {
     case 0:
-      return crypto.randomBytes(rand(200));
-    case 1: {
+      return rng.bytes(rng.int(300));
+    case 1:
+      // Negotiation: a few options, then mutated anywhere.
+      return rng.mutate(Buffer.concat([clientFlags(), ...Array.from({ length: 1 + rng.int(4) }, anyOption)]));
+    case 2:
+      // Negotiation with random options (lengths may lie).
+      return Buffer.concat([clientFlags(), ...Array.from({ length: 1 + rng.int(3) }, () => (rng.int(2) ? anyOption() : rng.mutate(anyOption())))]);
+    case 3: {
+      // Transmission: valid handshake, plausible requests, mutations after the handshake.
       const p = validPrefix();
-      p[rand(p.length)] ^= 1 << rand(8);
-      return p;
+      return rng.mutate(Buffer.concat([p, ...Array.from({ length: 1 + rng.int(8) }, anyRequest)]), p.length);
     }
-    case 2: {
-      // Option with a huge or random length, random code.
-      const opt = Buffer.alloc(16);
-      opt.writeBigUInt64BE(P.IHAVEOPT, 0);
-      opt.writeUInt32BE(rand(20), 8);
-      opt.writeUInt32BE(rand(2) ? 0xffffffff : rand(300), 12);
-      const flags = Buffer.from([0, 0, 0, 3]);
-      return Buffer.concat([flags, opt, crypto.randomBytes(rand(300))]);
-    }
-    case 3:
-      return Buffer.concat([validPrefix(), crypto.randomBytes(rand(100))]);
     case 4:
-      // Requests with absurd offsets and lengths, random types and flags.
-      return Buffer.concat([
-        validPrefix(),
-        ...Array.from({ length: 1 + rand(5) }, () => request(rand(10), rand(1 << 16), BigInt(rand(2)) ? 0xffffffffffffff00n : BigInt(rand(1 << 26)), rand(2) ? 0xffffffff : rand(1 << 20))),
-      ]);
-    case 5:
-      // A write whose payload never fully arrives.
-      return Buffer.concat([validPrefix(), request(P.NBD_CMD_WRITE, 0, 0n, 1 << 20), crypto.randomBytes(rand(4096))]);
-    case 6:
-      // Bad request magic after a good handshake.
-      return Buffer.concat([validPrefix(), crypto.randomBytes(28)]);
+      // Transmission: valid handshake and well-formed requests only.
+      return Buffer.concat([validPrefix(), ...Array.from({ length: 1 + rng.int(8) }, anyRequest)]);
     default: {
-      // Meta-context options with inconsistent inner lengths.
-      const body = crypto.randomBytes(8 + rand(64));
-      body.writeUInt32BE(rand(2) ? 0xfffffff0 : rand(20), 0);
-      const opt = Buffer.alloc(16);
-      opt.writeBigUInt64BE(P.IHAVEOPT, 0);
-      opt.writeUInt32BE(rand(2) ? P.NBD_OPT_SET_META_CONTEXT : P.NBD_OPT_LIST_META_CONTEXT, 8);
-      opt.writeUInt32BE(body.length, 12);
-      return Buffer.concat([Buffer.from([0, 0, 0, 1]), opt, body]);
+      // Transmission: the right magic and random fields, or random bytes.
+      const reqs = Array.from({ length: 1 + rng.int(5) }, () => {
+        const h = rng.bytes(28);
+        if (rng.int(4)) h.writeUInt32BE(P.NBD_REQUEST_MAGIC, 0);
+        return h;
+      });
+      return Buffer.concat([validPrefix(), ...reqs]);
     }
   }
 }
 
-function send(port: number, data: Buffer): Promise<void> {
+function overSocket(port: number, chunks: Buffer[]): Promise<void> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1', () => {
-      // Sometimes in pieces, to exercise partial parsing.
-      if (rand(2)) s.write(data);
-      else for (let i = 0; i < data.length; i += 7) s.write(data.subarray(i, i + 7));
-      setTimeout(() => s.destroy(), rand(20));
+      for (const c of chunks) s.write(c);
+      setTimeout(() => s.destroy(), rng.int(20));
     });
     s.on('error', () => undefined);
     s.on('close', () => resolve());
@@ -102,27 +167,78 @@ function send(port: number, data: Buffer): Promise<void> {
   });
 }
 
-test('2000 hostile NBD streams: the server survives and still serves a good client', { timeout: 120_000 }, async () => {
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+test(`${INPUTS} hostile NBD inputs (seed ${SEED}): nothing escapes, memory stays bounded, a good client is served`, { timeout: 3_600_000 }, async () => {
+  process.stderr.write(`nbd fuzz: seed ${SEED}, ${INPUTS} inputs (replay with KURA_FUZZ_SEED=${SEED} KURA_FUZZ_INPUTS=${INPUTS})\n`);
+  const uncaught: unknown[] = [];
+  const onUncaught = (e: unknown): void => void uncaught.push(e);
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUncaught);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-fuzz-'));
   const array = await KuraArray.open({ dataDir: dir });
-  await array.createPool({ name: 'p', size: 64 << 20 });
-  await array.createLd({ name: 'ld', pool: 'p', size: 16 << 20 });
-  const server = new NbdServer({ exports: array.exports() });
-  await server.listen('127.0.0.1', 0);
-  const port = server.address().port;
-  const good = await NbdClient.connect({ host: '127.0.0.1', port, exportName: 'ld' });
-  const pattern = crypto.randomBytes(64 * 1024);
-  await good.write(0, pattern, { fua: true });
-  for (let round = 0; round < 100; round++) {
-    await Promise.all(Array.from({ length: 20 }, () => send(port, hostile())));
-    assert.ok((await good.read(0, pattern.length)).equals(pattern), `round ${round}: good client still reads`);
+  const logs: string[] = [];
+  const server = new NbdServer({ exports: array.exports(), log: (m) => logs.push(m), maxConnections: 1000 });
+  try {
+    await array.createPool({ name: 'p', size: 64 << 20 });
+    await array.createLd({ name: 'ld', pool: 'p', size: LD_SIZE });
+    await server.listen('127.0.0.1', 0);
+    const port = server.address().port;
+    const good = await NbdClient.connect({ host: '127.0.0.1', port, exportName: 'ld' });
+    const pattern = crypto.randomBytes(64 * 1024);
+    // Far from what the fuzz writes (it writes anywhere; this region is checked after).
+    const SAFE = LD_SIZE - 64 * 1024;
+    await good.write(SAFE, pattern, { fua: true });
+
+    const started = Date.now();
+    const rssStart = process.memoryUsage().rss;
+    let rssMax = rssStart;
+    let real = 0;
+    let replied = 0;
+    const socketJobs: Promise<void>[] = [];
+    for (let i = 0; i < INPUTS; i++) {
+      const input = hostile();
+      if (i % REAL_SOCKET_EVERY === 0) {
+        real++;
+        socketJobs.push(overSocket(port, rng.chunks(input)));
+        if (socketJobs.length >= 20) await Promise.all(socketJobs.splice(0));
+      } else {
+        const s = new FakeSocket();
+        server.attach(s.asSocket);
+        for (const c of rng.chunks(input)) s.feed(c);
+        replied += s.sent;
+        s.destroy();
+      }
+      if (i % 200 === 199) {
+        await turn();
+        if (i % 20_000 === 19_999) {
+          rssMax = Math.max(rssMax, process.memoryUsage().rss);
+          if (i % 100_000 === 99_999) process.stderr.write(`nbd fuzz: ${i + 1} inputs, ${((Date.now() - started) / 1000).toFixed(0)} s, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`);
+        }
+      }
+    }
+    await Promise.all(socketJobs);
+    // Everything the fuzz started finishes; no connection is left behind.
+    for (let k = 0; k < 100 && server.connectionCount > 1; k++) await new Promise((r) => setTimeout(r, 50));
+    const secs = (Date.now() - started) / 1000;
+    process.stderr.write(`nbd fuzz: done: ${INPUTS} inputs (${real} over TCP) in ${secs.toFixed(1)} s (${(replied / 2 ** 20).toFixed(0)} MiB of replies in process), seed ${SEED}, peak rss ${(rssMax / 2 ** 20).toFixed(0)} MiB (start ${(rssStart / 2 ** 20).toFixed(0)})\n`);
+    assert.deepEqual(uncaught, [], 'no exception escaped');
+    assert.deepEqual(logs.filter((l) => l.includes('internal error')), [], 'no exception was caught at the connection edge either');
+    assert.equal(server.connectionCount, 1, 'only the good client is still connected');
+    assert.ok(rssMax - rssStart < 512 * 2 ** 20, `memory stayed bounded (grew ${((rssMax - rssStart) / 2 ** 20).toFixed(0)} MiB)`);
+
+    // The good client, connected all along, and a new one are served.
+    await good.write(SAFE, pattern, { fua: true });
+    assert.ok((await good.read(SAFE, pattern.length)).equals(pattern));
+    const fresh = await NbdClient.connect({ host: '127.0.0.1', port, exportName: 'ld' });
+    assert.ok((await fresh.read(SAFE, pattern.length)).equals(pattern));
+    await fresh.disconnect();
+    await good.disconnect();
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onUncaught);
+    await server.close();
+    await array.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  const fresh = await NbdClient.connect({ host: '127.0.0.1', port, exportName: 'ld' });
-  await fresh.write(65536, pattern);
-  assert.ok((await fresh.read(65536, pattern.length)).equals(pattern));
-  fresh.destroy();
-  good.destroy();
-  await server.close();
-  await array.close();
-  fs.rmSync(dir, { recursive: true, force: true });
 });

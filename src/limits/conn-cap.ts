@@ -1,0 +1,47 @@
+// A cap on the connections one listener keeps open. Connections beyond it are
+// closed as soon as they are accepted, so a flood of idle sockets costs a
+// bounded number of file descriptors and leaves room for the other listeners
+// (the API above all). When the cap bites, one log line says so, at most once
+// per interval, with how many were refused since the last line.
+
+const LOG_INTERVAL_MS = 10_000;
+
+export class ConnectionCap {
+  private open = 0;
+  private refusedSinceLog = 0;
+  private lastLog = 0;
+
+  constructor(
+    /** Listener name for the log, e.g. "NBD 127.0.0.1:10809". */
+    private readonly what: string,
+    readonly max: number,
+    private readonly log: (msg: string) => void,
+    /** Log id of the line (each listener family has its own). */
+    private readonly id: string,
+    private readonly option: string,
+  ) {}
+
+  get count(): number {
+    return this.open;
+  }
+
+  /** Admits a new connection (true) or counts it as refused (false: close it). */
+  admit(): boolean {
+    if (this.open < this.max) {
+      this.open++;
+      return true;
+    }
+    this.refusedSinceLog++;
+    const now = Date.now();
+    if (now - this.lastLog >= LOG_INTERVAL_MS) {
+      this.lastLog = now;
+      this.log(`${this.id} ${this.what}: ${this.max} connections open, the cap; refused ${this.refusedSinceLog} new connection(s) since the last report. Raise ${this.option} or find the client holding connections open.`);
+      this.refusedSinceLog = 0;
+    }
+    return false;
+  }
+
+  release(): void {
+    if (this.open > 0) this.open--;
+  }
+}
