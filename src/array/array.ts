@@ -782,7 +782,12 @@ export class KuraArray implements ArrayAgent {
         a.fev = true;
         await this.engine.updateLd(src);
       }
-      const fcv = await this.ldLocks.during([src], `the creation of clone ${name}`, () => this.newLd(name, src.pool, src.rec.capacity, { fcv: { source: src.rec.id }, layer }, src, false));
+      // A clone is a new LD: it gets the pool's initial I/O limits (VVM L1300-1303), not its source's.
+      const attrs: LdAttrs = { fcv: { source: src.rec.id }, layer };
+      const defaults = this.poolQosDefaults(src.pool);
+      if (defaults.upper > 0 || defaults.lower > 0) attrs.qos = defaults;
+      const fcv = await this.ldLocks.during([src], `the creation of clone ${name}`, () => this.newLd(name, src.pool, src.rec.capacity, attrs, src, false));
+      if (attrs.qos) this.qos.setLimits(String(fcv.rec.id), attrs.qos);
       return this.ldInfo(fcv);
     });
   }

@@ -208,3 +208,16 @@ test('per-LD lock (L2068): an LD that a running pair copy writes refuses snapsho
   await settled(a, 'mv', 'rv');
   await a.createClone('mv', 'mvc');
 });
+
+test('FCVs get the pool\'s initial I/O limits (L1300-1303) like any new LD, not their source\'s; kept across a restart', async (t) => {
+  const box = await array(t, { licences: ['VolumeClone', 'IOLoadManager'], ssv: true });
+  let a = box.a;
+  await a.setPoolQosDefaults('p', { upper: 300, lower: 20 });
+  await a.createLd({ name: 'src', pool: 'p', size: 8 * MiB });
+  await a.setQos('src', { upper: 5000, lower: 0 });
+  const fcv = await a.createClone('src', 'fcv');
+  assert.deepEqual(fcv.qos, { upper: 300, lower: 20 });
+  a = await box.reopen();
+  assert.deepEqual(a.getLd('fcv').qos, { upper: 300, lower: 20 });
+  assert.deepEqual(a.getLd('src').qos, { upper: 5000, lower: 0 });
+});
