@@ -33,6 +33,8 @@ export interface PoolInfo {
   overThreshold: boolean;
   /** I/O control limits given to new LDs of the pool (0: none). */
   qosDefaults: { upper: number; lower: number };
+  /** I/O control mode: off, the limits of the pool's LDs are kept but do not act (VVM L1905-1910). */
+  qosMode: 'on' | 'off';
   ldCount: number;
   pds: PdInfo[];
   /** Mirror resync after an unclean shutdown: percent of the pool's mirrored chunks passed, or null when the mirrors agree. */
@@ -64,6 +66,8 @@ export interface LdInfo {
   cloneAttribute: '---' | 'FEV' | 'FCV';
   /** I/O control: IOPS upper and lower (guaranteed) limits, 0 when unset. */
   qos: { upper: number; lower: number };
+  /** The limits act: some are set and the pool's I/O control mode is on. */
+  qosActive: boolean;
   /** Unidentified (plain) NBD clients may list and open this LD and its snapshots while access control is on. */
   nbdPlain: boolean;
   /** The SCSI NAA identifier (VPD 0x83) and serial number of the LD. */
@@ -274,6 +278,8 @@ export interface ArrayAgent {
   /** Sets an LD's IOPS limits (0 clears one); needs the IOLoadManager licence. */
   setQos(ld: string | number, limits: { upper?: number; lower?: number }): Promise<LdInfo>;
   setPoolQosDefaults(pool: string | number, limits: { upper?: number; lower?: number }): Promise<PoolInfo>;
+  /** Turns the pool's I/O control mode on or off (IOLoadManager licence). */
+  setPoolQosMode(pool: string | number, mode: string): Promise<PoolInfo>;
   listLicenses(): LicenseInfo[];
   unlockLicense(name: string): Promise<LicenseInfo[]>;
 

@@ -208,7 +208,7 @@ export class KuraArray implements ArrayAgent {
     this.ldLocks.addSource((l) => this.pairs.copyHold(l));
     for (const l of engine.lds.values()) {
       const q = attrsOf(l).qos;
-      if (q) this.qos.setLimits(String(l.rec.id), q);
+      if (q) this.applyQos(l);
     }
   }
 
@@ -410,6 +410,7 @@ export class KuraArray implements ArrayAgent {
       threshold: p.threshold,
       overThreshold: p.overThreshold,
       qosDefaults: this.poolQosDefaults(p),
+      qosMode: this.poolQosMode(p),
       ldCount: lds.length,
       pds: p.groups.flatMap((g) => g.pds.map((pd) => ({ number: pd.number, path: pd.path, capacity: pd.size, state: pd.state, group: g.number }))),
       resyncProgress: resyncPercent(p.resyncProgress()),
@@ -488,6 +489,7 @@ export class KuraArray implements ArrayAgent {
       snapshotAttribute: attrsOf(l).esv ? 'ESV' : attrsOf(l).ebv ? 'EBV' : '---',
       cloneAttribute: attrsOf(l).fcv ? 'FCV' : attrsOf(l).fev ? 'FEV' : '---',
       qos: { ...(attrsOf(l).qos ?? { upper: 0, lower: 0 }) },
+      qosActive: attrsOf(l).qos !== undefined && this.poolQosMode(l.pool) === 'on',
       nbdPlain: this.hosts.isNbdPlain(l.rec.number),
       naa: l.rec.naa,
       serial: l.rec.serial,
@@ -538,7 +540,7 @@ export class KuraArray implements ArrayAgent {
       const defaults = this.poolQosDefaults(pool);
       if (!attrs.ssv && (defaults.upper > 0 || defaults.lower > 0)) attrs.qos = defaults;
       const ld = await this.newLd(name, pool, size, attrs);
-      if (attrs.qos) this.qos.setLimits(String(ld.rec.id), attrs.qos);
+      if (attrs.qos) this.applyQos(ld);
       if (attrs.ssv && reserve) {
         try {
           await this.engine.preallocate(ld);
@@ -787,7 +789,7 @@ export class KuraArray implements ArrayAgent {
       const defaults = this.poolQosDefaults(src.pool);
       if (defaults.upper > 0 || defaults.lower > 0) attrs.qos = defaults;
       const fcv = await this.ldLocks.during([src], `the creation of clone ${name}`, () => this.newLd(name, src.pool, src.rec.capacity, attrs, src, false));
-      if (attrs.qos) this.qos.setLimits(String(fcv.rec.id), attrs.qos);
+      if (attrs.qos) this.applyQos(fcv);
       return this.ldInfo(fcv);
     });
   }
@@ -914,11 +916,38 @@ export class KuraArray implements ArrayAgent {
         throw new KuraError('KURA-E2092', 'EINVAL', `I/O control does not apply to ${a.esv ? 'a snapshot (ESV)' : 'the solution reserved volume'}.`, 'Set limits on its base LD or on an ordinary LD.');
       }
       const next = this.mergeQos(a.qos ?? { upper: 0, lower: 0 }, change);
+      if (this.poolQosMode(ld.pool) === 'off' && (next.upper > 0 || next.lower > 0)) {
+        throw new KuraError('KURA-E2611', 'EPERM', `Failed to set the I/O limits of LD ${ld.name} because I/O control mode is disabled in pool ${ld.pool.name}.`, `Enable I/O control mode (kura pool set ${ld.pool.name} --qos-mode on), then set the limits again.`);
+      }
       if (next.upper === 0 && next.lower === 0) delete a.qos;
       else a.qos = next;
       await this.engine.updateLd(ld);
-      this.qos.setLimits(String(ld.rec.id), next);
+      this.applyQos(ld);
       return this.ldInfo(ld);
+    });
+  }
+
+  /** The pool's I/O control mode (VVM L1905-1910): off, its LDs' limits are kept but do not act. New pools start on. */
+  private poolQosMode(p: Pool): 'on' | 'off' {
+    return this.engine.store.getMeta(`pool_qos_mode:${p.id}`) === 'off' ? 'off' : 'on';
+  }
+
+  /** Gives the scheduler an LD's limits, or none while its pool's I/O control mode is off. */
+  private applyQos(l: LogicalDisk): void {
+    const q = attrsOf(l).qos;
+    this.qos.setLimits(String(l.rec.id), q && this.poolQosMode(l.pool) === 'on' ? q : { upper: 0, lower: 0 });
+  }
+
+  setPoolQosMode(ref: string | number, mode: string): Promise<PoolInfo> {
+    return this.config(() => {
+      if (mode !== 'on' && mode !== 'off') {
+        throw new KuraError('KURA-E2612', 'EINVAL', `I/O control mode ${JSON.stringify(mode)?.slice(0, 40)} is not known.`, 'Give on or off.');
+      }
+      this.licenses.require('IOLoadManager', 'Changing the I/O control mode');
+      const pool = this.pool(ref);
+      this.engine.store.setMeta(`pool_qos_mode:${pool.id}`, mode);
+      for (const l of this.engine.lds.values()) if (l.pool === pool) this.applyQos(l);
+      return this.poolInfo(pool);
     });
   }
 

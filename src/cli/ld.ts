@@ -27,7 +27,7 @@ export function ldDetails(l: LdInfo, pool?: PoolInfo): string {
     ['Default Owner', String(l.defaultOwner).padStart(2, '0')],
     ...(pool ? [['PD List(h)', pdList(pool)] as [string, string]] : []),
     ['Block Size', `${l.blockSize.toLocaleString('en-US')}byte`],
-    ['I/O Limits (IOPS)', l.qos.upper || l.qos.lower ? `upper ${l.qos.upper || '-'} / lower ${l.qos.lower || '-'}` : '---'],
+    ['I/O Limits (IOPS)', l.qos.upper || l.qos.lower ? `upper ${l.qos.upper || '-'} / lower ${l.qos.lower || '-'}${l.qosActive === false ? ' (inactive: I/O control mode off in the pool)' : ''}` : '---'],
     ['NBD Plain Access', l.nbdPlain ? 'on' : 'off'],
     ['Identifier (NAA)', l.naa],
     ['Serial Number', l.serial],

@@ -18,6 +18,7 @@ export function poolDetails(p: PoolInfo): string {
     ['Free Pool Capacity', necCapacity(p.free)],
     ['Virtual Capacity', necCapacity(p.virtualCapacity)],
     ['Threshold', `${p.threshold}%${p.overThreshold ? ' (exceeded)' : ''}`],
+    ['I/O Control Mode', p.qosMode],
     ['I/O Limit Defaults', p.qosDefaults.upper || p.qosDefaults.lower ? `upper ${p.qosDefaults.upper || '-'} / lower ${p.qosDefaults.lower || '-'} IOPS` : '---'],
     ['Chunk Size', humanSize(p.chunkSize)],
     ['PD List(h)', pdList(p)],
@@ -79,8 +80,10 @@ export function registerPool(program: Command, ctx: CliContext): void {
     .option('--threshold <pct>', 'actual-capacity threshold in percent')
     .option('--qos-upper <iops>', 'default IOPS upper limit for new LDs (0 clears)')
     .option('--qos-lower <iops>', 'default IOPS lower limit for new LDs (0 clears)')
-    .action(async (ref: string, o: { threshold?: string; qosUpper?: string; qosLower?: string }) => {
-      const body: Record<string, number> = {};
+    .option('--qos-mode <on|off>', 'I/O control mode: off keeps the LDs\' limits but they do not act')
+    .action(async (ref: string, o: { threshold?: string; qosUpper?: string; qosLower?: string; qosMode?: string }) => {
+      const body: Record<string, number | string> = {};
+      if (o.qosMode !== undefined) body['qosMode'] = o.qosMode;
       if (o.threshold !== undefined) body['threshold'] = percentArg(o.threshold, '--threshold');
       if (o.qosUpper !== undefined) body['qosUpper'] = intArg(o.qosUpper, '--qos-upper');
       if (o.qosLower !== undefined) body['qosLower'] = intArg(o.qosLower, '--qos-lower');

@@ -93,11 +93,12 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
       threshold: { type: 'integer', description: 'actual-capacity threshold in percent' },
       qosUpper: { type: 'integer', description: 'default IOPS upper limit of new LDs (0 clears)' },
       qosLower: { type: 'integer', description: 'default IOPS lower limit of new LDs (0 clears)' },
+      qosMode: { type: 'string', description: 'I/O control mode: on (LD limits act) or off' },
     },
     handler: async ({ params, body }) => {
       const r = ref(params['ref']!);
-      if (body['threshold'] === undefined && body['qosUpper'] === undefined && body['qosLower'] === undefined) {
-        throw new KuraError('KURA-E4014', 'EINVAL', 'Nothing to change.', 'Give threshold, qosUpper or qosLower.');
+      if (body['threshold'] === undefined && body['qosUpper'] === undefined && body['qosLower'] === undefined && body['qosMode'] === undefined) {
+        throw new KuraError('KURA-E4014', 'EINVAL', 'Nothing to change.', 'Give threshold, qosUpper, qosLower or qosMode.');
       }
       let p = agent.getPool(r);
       if (body['threshold'] !== undefined) {
@@ -107,6 +108,10 @@ export function addRoutes(router: Router, agent: ArrayAgent, events: EventStore,
       if (body['qosUpper'] !== undefined || body['qosLower'] !== undefined) {
         p = await agent.setPoolQosDefaults(r, { upper: body['qosUpper'] as number | undefined, lower: body['qosLower'] as number | undefined });
         changed('KURA-I4005', `pool/${p.name}`, `Pool ${p.name} I/O limit defaults set to upper ${p.qosDefaults.upper}, lower ${p.qosDefaults.lower} IOPS.`);
+      }
+      if (body['qosMode'] !== undefined) {
+        p = await agent.setPoolQosMode(r, body['qosMode'] as string);
+        changed('KURA-I2613', `pool/${p.name}`, `Pool ${p.name} I/O control mode set to ${p.qosMode}.`);
       }
       return p;
     },

@@ -221,3 +221,34 @@ test('FCVs get the pool\'s initial I/O limits (L1300-1303) like any new LD, not 
   assert.deepEqual(a.getLd('fcv').qos, { upper: 300, lower: 20 });
   assert.deepEqual(a.getLd('src').qos, { upper: 5000, lower: 0 });
 });
+
+/** Seconds that `n` one-block reads of an LD's export take. */
+async function readSeconds(a: KuraArray, ld: string, n: number): Promise<number> {
+  const dev = a.exports().open(ld)!;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await dev.read(i, 1);
+  return (performance.now() - t0) / 1000;
+}
+
+test('pool I/O control mode (L1905-1910): off, LD limits are kept but do not act and new limits are refused with the seed\'s reason; on again, they act; kept across a restart', async (t) => {
+  const box = await array(t, { licences: ['IOLoadManager'] });
+  let a = box.a;
+  assert.equal(a.getPool('p').qosMode, 'on');
+  await a.createLd({ name: 'slow', pool: 'p', size: 8 * MiB });
+  await a.createLd({ name: 'other', pool: 'p', size: 8 * MiB });
+  await a.setQos('slow', { upper: 10 });
+  assert.equal(a.getLd('slow').qosActive, true);
+  // 25 I/Os at 10 IOPS take about 2.5 s; the bounds below are generous either way.
+  assert.ok((await readSeconds(a, 'slow', 25)) >= 1.5, 'the upper limit acts while the mode is on');
+  await assert.rejects(a.setPoolQosMode('p', 'maybe'), rejectsWith('KURA-E2612'));
+  assert.equal((await a.setPoolQosMode('p', 'off')).qosMode, 'off');
+  assert.deepEqual([a.getLd('slow').qos.upper, a.getLd('slow').qosActive], [10, false], 'kept, not acting');
+  assert.ok((await readSeconds(a, 'slow', 25)) < 1.5, 'the limit does not act while the mode is off');
+  await assert.rejects(a.setQos('other', { upper: 100 }), rejectsWith('KURA-E2611', /I\/O control mode is disabled in pool p/));
+  a = await box.reopen();
+  assert.equal(a.getPool('p').qosMode, 'off');
+  assert.ok((await readSeconds(a, 'slow', 25)) < 1.5, 'still off after a restart');
+  await a.setPoolQosMode('p', 'on');
+  assert.equal(a.getLd('slow').qosActive, true);
+  assert.ok((await readSeconds(a, 'slow', 25)) >= 1.5, 'on again, the limit acts');
+});
