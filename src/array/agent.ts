@@ -173,6 +173,16 @@ export interface SnapshotInfo {
   allocated: number;
   /** rw once made read/write (kura snapshot set-access); ro otherwise. */
   access: 'rw' | 'ro';
+  /** iSMsc_query's relative generation: -1 the newest, -2 the one before, ... */
+  relativeGeneration: number;
+  /** iSMsc_query's ESV state. */
+  status: 'snap/active';
+  /** iSMsc_query's link state: Kura has no link volumes. */
+  link: 'unlink';
+  /** The base (EBV), its state and the state of the reserve area (the SSV). */
+  bv: string;
+  bvState: 'normal' | 'fault';
+  reserveArea: 'verified' | 'unverified';
 }
 
 export interface LicenseInfo {

@@ -612,9 +612,33 @@ export class KuraArray implements ArrayAgent {
       .sort((a, b) => attrsOf(a).esv!.generation - attrsOf(b).esv!.generation);
   }
 
+  /**
+   * A generation as iSMsc_query shows it (VVM L1800-1809): besides the absolute
+   * generation, the relative one (-1 the newest), the ESV state (snap/active: every
+   * Kura snapshot is usable once taken), the link state (unlink: hosts reach an ESV
+   * directly, never through a link volume), and the base's state and reserve area.
+   */
   private snapshotInfo(l: LogicalDisk): SnapshotInfo {
     const e = attrsOf(l).esv!;
-    return { name: e.name, generation: e.generation, created: l.rec.created, state: 'active', ldNumber: l.rec.number, ld: l.rec.name, allocated: l.allocatedBytes(), access: l.readOnly ? 'ro' : 'rw' };
+    const base = this.engine.lds.get(e.base);
+    const newer = base ? this.snapshotsOf(base).filter((g) => attrsOf(g).esv!.generation > e.generation).length : 0;
+    const ssv = this.ssv();
+    return {
+      name: e.name,
+      generation: e.generation,
+      created: l.rec.created,
+      state: 'active',
+      ldNumber: l.rec.number,
+      ld: l.rec.name,
+      allocated: l.allocatedBytes(),
+      access: l.readOnly ? 'ro' : 'rw',
+      relativeGeneration: -(newer + 1),
+      status: 'snap/active',
+      link: 'unlink',
+      bv: base?.name ?? '?',
+      bvState: base && base.pool.state === 'ready' ? 'normal' : 'fault',
+      reserveArea: ssv && ssv.pool.state === 'ready' ? 'verified' : 'unverified',
+    };
   }
 
   listSnapshots(ldRef: string | number): SnapshotInfo[] {

@@ -6,11 +6,31 @@ import { enc, nameArg } from './context.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
 
-function snapTable(ss: SnapshotInfo[]): string {
-  return table(
-    ['Generation', 'Name', 'ESV LDN(h)', 'ESV', 'State', 'Created', 'Allocated'],
-    ss.map((s) => [s.generation, s.name, hex4(s.ldNumber), s.ld, s.state, s.created, humanSize(s.allocated)]),
+/** "2015/10/10 03:20:40" (local time), as iSMsc_query prints times. */
+function queryTime(iso: string): string {
+  const d = new Date(iso);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** iSMsc_query's BV and SV blocks (VVM L1800-1809), then Kura's table with the absolute generations. */
+function snapTable(bv: string, ss: SnapshotInfo[]): string {
+  const first = ss[0];
+  const query = [
+    'BV Information',
+    `   LD Name     : ${bv}`,
+    '   Type        : -',
+    '   Special File: -',
+    `   State       : ${first?.bvState ?? 'normal'}`,
+    `   Reserve Area: ${first?.reserveArea ?? '-'}`,
+    'SV Information',
+    ...ss.map((s) => `   -:${s.ld} (${String(s.relativeGeneration).padStart(4)}) ${s.status.padEnd(13)} [${queryTime(s.created)}] ${s.link}`),
+  ];
+  const t = table(
+    ['Generation', 'Relative', 'Name', 'ESV LDN(h)', 'ESV', 'State', 'Access', 'Created', 'Allocated'],
+    ss.map((s) => [s.generation, s.relativeGeneration, s.name, hex4(s.ldNumber), s.ld, s.status, s.access, s.created, humanSize(s.allocated)]),
   );
+  return [...query, '', t].join('\n');
 }
 
 export function registerSnapshot(program: Command, ctx: CliContext): void {
@@ -28,7 +48,7 @@ export function registerSnapshot(program: Command, ctx: CliContext): void {
     .description('list the generations of an LD')
     .action(async (ld: string) => {
       const ss = await ctx.client().call<SnapshotInfo[]>('GET', `/lds/${enc(ld)}/snapshots`);
-      print(ctx.json(), ss, () => snapTable(ss));
+      print(ctx.json(), ss, () => snapTable(ss[0]?.bv ?? ld, ss));
     });
   snap
     .command('restore <ld> <snap>')

@@ -108,3 +108,30 @@ test('kura pair show prints iSMrc_query\'s layout (L1724-1739); --json keeps its
   assert.ok(!Number.isNaN(Date.parse(j['separateStart'] as string)), '--json keeps ISO times');
   assert.equal(j['separateDiffBytes'], 0);
 });
+
+test('kura snapshot list prints iSMsc_query\'s BV and SV blocks (L1800-1809): relative generation, snap/active, unlink, beside the absolute generation', () => {
+  json('ld', 'create', 'st', '--pool', 'p', '--size', '8MiB');
+  for (const n of ['a', 'b', 'c']) json('snapshot', 'create', 'st', '--name', n);
+  ok('snapshot', 'delete', 'st', 'a');
+  json('snapshot', 'create', 'st', '--name', 'd');
+  const human = ok('snapshot', 'list', 'st');
+  for (const re of [
+    /^BV Information$/m,
+    /^ {3}LD Name {5}: st$/m,
+    /^ {3}Type {8}: -$/m,
+    /^ {3}Special File: -$/m,
+    /^ {3}State {7}: normal$/m,
+    /^ {3}Reserve Area: verified$/m,
+    /^SV Information$/m,
+    /^ {3}-:st@b \( {2}-3\) snap\/active {3}\[\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\] unlink$/m,
+    /^ {3}-:st@d \( {2}-1\) snap\/active {3}\[\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\] unlink$/m,
+  ]) {
+    assert.match(human, re);
+  }
+  const list = json<Array<{ name: string; generation: number; relativeGeneration: number; state: string; status: string; link: string }>>('snapshot', 'list', 'st');
+  assert.deepEqual(list.map((s) => [s.name, s.generation, s.relativeGeneration, s.state, s.status, s.link]), [
+    ['b', 2, -3, 'active', 'snap/active', 'unlink'],
+    ['c', 3, -2, 'active', 'snap/active', 'unlink'],
+    ['d', 4, -1, 'active', 'snap/active', 'unlink'],
+  ]);
+});
