@@ -117,8 +117,11 @@ export class HostTable {
         throw new KuraError('KURA-E6123', 'EEXIST', `Host ${o.name} already uses this NBD pre-shared key.`, 'Give every host a key of its own (kura host set-nbd-psk --generate makes one).');
       }
     }
+    const replaced = h.nbdPsk !== undefined && !h.nbdPsk.equals(key);
     this.db.prepare('INSERT INTO host_nbd_psk (host, key) VALUES (?, ?) ON CONFLICT(host) DO UPDATE SET key = excluded.key').run(name, key.toString('hex'));
     h.nbdPsk = Buffer.from(key);
+    // Like CHAP secrets: an old key must not stay readable in the WAL.
+    if (replaced) scrubWal(this.db);
     return h;
   }
 
@@ -127,6 +130,7 @@ export class HostTable {
     if (!h.nbdPsk) throw new KuraError('KURA-E6124', 'ENOENT', `Host ${name} has no NBD pre-shared key.`, 'Nothing to clear; kura host list shows which hosts have one.');
     this.db.prepare('DELETE FROM host_nbd_psk WHERE host = ?').run(name);
     delete h.nbdPsk;
+    scrubWal(this.db);
     return h;
   }
 
@@ -315,6 +319,6 @@ export class HostTable {
       this.db.prepare('DELETE FROM host WHERE name = ?').run(name);
     })();
     this.hosts.delete(name);
-    if (h.chap) scrubWal(this.db);
+    if (h.chap || h.nbdPsk) scrubWal(this.db);
   }
 }

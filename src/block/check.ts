@@ -105,15 +105,20 @@ export function checkDataDir(dataDir: string): CheckReport {
   }
 }
 
-/** The snapshot/clone relations an LD's attributes record (ESV → its base, FCV → its source). */
+/**
+ * The LDs this one may share with: the one its map started from (recorded by the
+ * engine), and for stores older than that record the relations the array's
+ * attributes name (ESV → its base, FCV → its source).
+ */
 function relatedIds(ld: LdRow): number[] {
+  const out: number[] = [];
+  if (typeof ld.shared_from === 'number') out.push(ld.shared_from);
   let a: { esv?: { base?: unknown }; fcv?: { source?: unknown } };
   try {
     a = JSON.parse(ld.attrs) as typeof a;
   } catch {
-    return [];
+    return out;
   }
-  const out: number[] = [];
   if (typeof a?.esv?.base === 'number') out.push(a.esv.base);
   if (typeof a?.fcv?.source === 'number') out.push(a.fcv.source);
   return out;

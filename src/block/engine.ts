@@ -194,6 +194,7 @@ export class BlockEngine {
         serial: row.serial,
         created: row.created,
         attrs: JSON.parse(row.attrs) as Record<string, unknown>,
+        ...(row.shared_from !== null && row.shared_from !== undefined ? { sharedFrom: row.shared_from } : {}),
       };
       const top = topFromBlob(row.top, LogicalDisk.topLength(row.capacity, pool.chunkSize));
       const ld = new LogicalDisk(rec, pool, top, this.ldHooks());
@@ -424,6 +425,7 @@ export class BlockEngine {
       serial: spec.serial,
       created: nowIso(),
       attrs: spec.attrs ?? {},
+      ...(source ? { sharedFrom: source.rec.id } : {}),
     };
     const ld = new LogicalDisk(rec, pool, top, this.ldHooks());
     ld.readOnly = readOnly;
@@ -530,6 +532,7 @@ function ldRow(ld: LogicalDisk): LdRow {
     attrs: JSON.stringify(r.attrs),
     top: topToBlob(ld.top),
     read_only: ld.readOnly ? 1 : 0,
+    shared_from: r.sharedFrom ?? null,
   };
 }
 

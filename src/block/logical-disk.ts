@@ -28,6 +28,8 @@ export interface LdRecord {
   serial: string;
   created: string;
   attrs: Record<string, unknown>;
+  /** Internal id of the LD whose map this one started from (snapshot or clone source). */
+  sharedFrom?: number;
 }
 
 export interface LdHooks {

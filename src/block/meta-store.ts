@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS ld (
   id INTEGER PRIMARY KEY, number INTEGER NOT NULL UNIQUE, name TEXT NOT NULL UNIQUE,
   pool_id INTEGER NOT NULL, capacity INTEGER NOT NULL, block_size INTEGER NOT NULL,
   default_owner INTEGER NOT NULL, naa TEXT NOT NULL, serial TEXT NOT NULL, created TEXT NOT NULL,
-  attrs TEXT NOT NULL DEFAULT '{}', top BLOB NOT NULL, read_only INTEGER NOT NULL DEFAULT 0);
+  attrs TEXT NOT NULL DEFAULT '{}', top BLOB NOT NULL, read_only INTEGER NOT NULL DEFAULT 0,
+  shared_from INTEGER);
 CREATE TABLE IF NOT EXISTS map_page (
   id INTEGER PRIMARY KEY, pool_id INTEGER NOT NULL, refcount INTEGER NOT NULL, entries BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS chunk_ref (
@@ -72,6 +73,8 @@ export interface LdRow {
   top: Buffer;
   /** 1: the LD refuses writes (a snapshot); part of the row so that it survives restarts. */
   read_only: number;
+  /** The LD whose map this one started from (a snapshot or clone), so `kura check` knows which LDs may share. */
+  shared_from: number | null;
 }
 export interface PageRow {
   id: number;
@@ -110,6 +113,7 @@ export function batchIsEmpty(b: MetaBatch): boolean {
 function migrate(db: Database.Database): void {
   const cols = new Set((db.prepare('PRAGMA table_info(ld)').all() as Array<{ name: string }>).map((c) => c.name));
   if (!cols.has('read_only')) db.exec('ALTER TABLE ld ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0');
+  if (!cols.has('shared_from')) db.exec('ALTER TABLE ld ADD COLUMN shared_from INTEGER');
 }
 
 /**
@@ -152,7 +156,7 @@ export class MetaStore {
           deleteChunk: db.prepare('DELETE FROM chunk_ref WHERE pool_id = ? AND chunk = ?'),
           updateTop: db.prepare('UPDATE ld SET top = ? WHERE id = ?'),
           deleteLd: db.prepare('DELETE FROM ld WHERE id = ?'),
-          insertLd: db.prepare('INSERT INTO ld (id, number, name, pool_id, capacity, block_size, default_owner, naa, serial, created, attrs, top, read_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+          insertLd: db.prepare('INSERT INTO ld (id, number, name, pool_id, capacity, block_size, default_owner, naa, serial, created, attrs, top, read_only, shared_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
           updateLd: db.prepare('UPDATE ld SET capacity = ?, attrs = ?, read_only = ? WHERE id = ?'),
           setHwm: db.prepare('UPDATE pool SET hwm = ? WHERE id = ?'),
         };
@@ -210,7 +214,7 @@ export class MetaStore {
       // Deleted LDs go first: a new LD may reuse a deleted one's number or name in the same commit.
       for (const id of b.deletedLds) s.deleteLd.run(id);
       for (const l of b.newLds) {
-        s.insertLd.run(l.id, l.number, l.name, l.pool_id, l.capacity, l.block_size, l.default_owner, l.naa, l.serial, l.created, l.attrs, l.top, l.read_only);
+        s.insertLd.run(l.id, l.number, l.name, l.pool_id, l.capacity, l.block_size, l.default_owner, l.naa, l.serial, l.created, l.attrs, l.top, l.read_only, l.shared_from);
       }
       for (const u of b.ldUpdates) s.updateLd.run(u.capacity, u.attrs, u.readOnly, u.id);
       for (const p of b.pages) s.upsertPage.run(p.id, p.poolId, p.refcount, p.entries);

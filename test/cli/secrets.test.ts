@@ -89,3 +89,35 @@ test('one CHAP secret never serves both directions: target set-chap refuses a ho
     await srv.cleanup();
   }
 });
+
+test('NBD pre-shared keys replaced, cleared or deleted with their host are gone from every file of the data directory', { timeout: 120_000 }, async () => {
+  const srv = await startServer({ args: ['--no-demo'] });
+  const keys = fs.mkdtempSync(path.join(srv.dataDir, '..', 'kura-psk-'));
+  try {
+    const must = (args: string[]) => {
+      const r = kura(args, srv.env);
+      assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
+    };
+    /** Sets a new random key for `host` and returns it as stored (hex). */
+    const newKey = (host: string): string => {
+      const f = path.join(keys, `${host}-${crypto.randomBytes(4).toString('hex')}.psk`);
+      must(['host', 'set-nbd-psk', host, '--psk-file', f, '--generate']);
+      return fs.readFileSync(f, 'utf8').trim().split(':')[1]!;
+    };
+    must(['host', 'create', 'web', '--initiator', 'iqn.2026-01.test:web']);
+    must(['host', 'create', 'doomed', '--initiator', 'iqn.2026-01.test:doomed']);
+    const web1 = newKey('web');
+    const doomed = newKey('doomed');
+    assert.ok(filesHolding(srv.dataDir, web1).length > 0, 'a set key is stored');
+    const web2 = newKey('web');
+    must(['host', 'delete', 'doomed']);
+    for (const k of [web1, doomed]) assert.deepEqual(filesHolding(srv.dataDir, k), [], 'a replaced key or the key of a deleted host is gone');
+    must(['host', 'clear-nbd-psk', 'web']);
+    assert.deepEqual(filesHolding(srv.dataDir, web2), [], 'a cleared key is gone while the server runs');
+    assert.equal(await srv.stop(), 0);
+    for (const k of [web1, web2, doomed]) assert.deepEqual(filesHolding(srv.dataDir, k), [], 'gone after the stop');
+  } finally {
+    fs.rmSync(keys, { recursive: true, force: true });
+    await srv.cleanup();
+  }
+});
