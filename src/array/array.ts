@@ -158,6 +158,7 @@ export class KuraArray implements ArrayAgent {
   private readonly name: string;
   private listeners: Array<(e: ArrayEvent) => void> = [];
   private configChain: Promise<unknown> = Promise.resolve();
+  private closed = false;
   private lastNoSpace = new Map<number, number>();
   readonly hosts: HostTable;
   readonly licenses: LicenseTable;
@@ -1351,6 +1352,9 @@ export class KuraArray implements ArrayAgent {
 
   async close(): Promise<void> {
     await this.configChain;
+    // A second close (a test's cleanup after its own) has nothing left to do.
+    if (this.closed) return;
+    this.closed = true;
     try {
       await this.replicator.close();
       await this.engine.close();
