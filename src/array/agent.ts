@@ -74,6 +74,21 @@ export interface LdInfo {
   naa: string;
   serial: string;
   created: string;
+  /** iSMview's OS Type (WN, NX, ...): Kura sets none, so it is empty as for an LD never given one. */
+  osType: string;
+  /** PD Type of the LD's pool: Kura's PDs are files (or devices) the host holds, so FILE. */
+  pdType: 'FILE';
+  /** iSMview's Group: every Kura LD is in the preserve group (Kura has no reserve group). */
+  group: 'Preserve';
+  /** Reads go through the host's page cache. */
+  readCacheMode: 'on' | 'off';
+  /** The write cache an LD starts with (SCSI WCE); an iSCSI initiator may turn it off for its session. */
+  writeCacheMode: 'on' | 'off';
+  /** VMware type: config-VVOL, vmdk-VVOL, swap-VVOL, memory-VVOL, PE; --- for every other LD (Kura has no VVOLs yet). */
+  vmwareType: '---' | 'PE' | 'config-VVOL' | 'vmdk-VVOL' | 'swap-VVOL' | 'memory-VVOL';
+  /** LD numbers of the PEs a VVOL is bound to, and of the VVOLs bound to a PE: empty until VVOLs exist. */
+  boundPeList: number[];
+  boundVvolList: number[];
 }
 
 export interface ArrayInfo {

@@ -137,6 +137,8 @@ function attrsOf(l: LogicalDisk): LdAttrs {
 
 function purposeOf(a: LdAttrs): string {
   if (a.ssv) return 'Solution Reserved Volume';
+  // An FCV keeps Purpose Clone when it is snapshotted (an EBV too, VVM L1657-1691).
+  if (a.fcv && a.ebv && !a.fev) return 'Clone';
   if (a.esv || a.ebv) return a.fev ? 'Snapshot/Clone' : 'Snapshot';
   if (a.fev) return 'Snapshot/Clone';
   if (a.fcv) return 'Clone';
@@ -495,6 +497,14 @@ export class KuraArray implements ArrayAgent {
       naa: l.rec.naa,
       serial: l.rec.serial,
       created: l.rec.created,
+      osType: '',
+      pdType: 'FILE',
+      group: 'Preserve',
+      readCacheMode: 'on',
+      writeCacheMode: 'on',
+      vmwareType: '---',
+      boundPeList: [],
+      boundVvolList: [],
     };
   }
 

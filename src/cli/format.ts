@@ -18,9 +18,14 @@ export function details(title: string, pairs: Array<[string, string | number]>):
   return [`--- ${title} ---`, ...pairs.map(([k, v]) => `${k.padEnd(w)} : ${v}`)].join('\n');
 }
 
-/** PD numbers as iSMview lists them: "00-0000,00-0001" (group 00), failed PDs marked. */
+/**
+ * PD numbers as iSMview lists them (VVM L680, L741): the PD group once, then the PD
+ * numbers, "00-0000,0001,0002". Kura's PDs are all in PD group 00 (its RAID groups
+ * are not PD groups); failed PDs are marked.
+ */
 export function pdList(p: Pick<PoolInfo, 'pds'>): string {
-  return p.pds.map((d) => `00-${hex4(d.number)}${d.state === 'ready' ? '' : '(failed)'}`).join(',') || '---';
+  const pds = p.pds.map((d) => `${hex4(d.number)}${d.state === 'ready' ? '' : '(failed)'}`);
+  return pds.length ? `00-${pds.join(',')}` : '---';
 }
 
 export function print(json: boolean, value: unknown, human: () => string): void {

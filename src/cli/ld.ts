@@ -1,32 +1,57 @@
 // kura ld ..., kura clone ...
 import type { Command } from 'commander';
 import type { LdDeleteResult, LdInfo, PoolInfo } from '../array/agent.js';
-import { CliArgError, expandBody, hex4, humanSize, intArg, necCapacity, sizeArg } from './units.js';
+import { CliArgError, expandBody, hex4, intArg, necCapacity, sizeArg } from './units.js';
 import { enc, nameArg } from './context.js';
 import type { CliContext } from './context.js';
 import { details, pdList, print, table } from './format.js';
 
-/** The iSMview -ln attributes that apply to a Kura LD; `pool` adds its PD list. */
+/** RAID type as iSMview spells it (VVM L677, L730): mirrors, striped or not, are RAID1/10. */
+export function necRaid(raid: LdInfo['raid']): string {
+  return raid === 'RAID0' ? 'RAID0' : 'RAID1/10';
+}
+
+/**
+ * Snapshot Attribute as iSMview prints it: an FCV that is also an EBV says BV
+ * (VVM L1677); --json keeps snapshotAttribute EBV, so scripts see one spelling.
+ */
+function snapshotAttribute(l: LdInfo): string {
+  return l.cloneAttribute === 'FCV' && l.snapshotAttribute === 'EBV' ? 'BV' : l.snapshotAttribute;
+}
+
+function ldList(nums: number[]): string {
+  return nums.map(hex4).join(',') || '---';
+}
+
+/** The iSMview -ln attributes that apply to a Kura LD, in its order (VVM L720-757); `pool` adds its PD list. */
 export function ldDetails(l: LdInfo, pool?: PoolInfo): string {
   return details('LD Detail Information', [
     ['LDN(h)', hex4(l.number)],
+    ['OS Type', l.osType],
     ['LD Name', l.name],
     ['LD Capacity', necCapacity(l.capacity)],
     ['Pool No.(h)', hex4(l.poolNumber)],
     ['Pool Name', l.pool],
-    ['RaidType', l.raid],
+    ['RaidType', necRaid(l.raid)],
+    ['PD Type', l.pdType],
     ['LD State', l.state],
     ['Capacity Allocation', l.capacityAllocation],
     ['Allocated Capacity', necCapacity(l.allocated)],
     ['Access Mode', l.accessMode],
+    ['Group', l.group],
     ['Purpose', l.purpose],
     ['RPL Attribute', l.rplAttribute],
-    ['Snapshot Attribute', l.snapshotAttribute],
-    ['Clone Attribute', l.cloneAttribute],
+    ['Snapshot Attribute', snapshotAttribute(l)],
     ['Current Owner', String(l.currentOwner).padStart(2, '0')],
     ['Default Owner', String(l.defaultOwner).padStart(2, '0')],
     ...(pool ? [['PD List(h)', pdList(pool)] as [string, string]] : []),
+    ['Read Cache Mode', l.readCacheMode],
+    ['Write Cache Mode', l.writeCacheMode],
     ['Block Size', `${l.blockSize.toLocaleString('en-US')}byte`],
+    ['Clone Attribute', l.cloneAttribute],
+    ['VMware Type', l.vmwareType],
+    ['Bound PE List(h)', ldList(l.boundPeList)],
+    ['Bound VVOL List(h)', ldList(l.boundVvolList)],
     ['I/O Limits (IOPS)', l.qos.upper || l.qos.lower ? `upper ${l.qos.upper || '-'} / lower ${l.qos.lower || '-'}${l.qosActive === false ? ' (inactive: I/O control mode off in the pool)' : ''}` : '---'],
     ['NBD Plain Access', l.nbdPlain ? 'on' : 'off'],
     ['Identifier (NAA)', l.naa],
@@ -59,9 +84,11 @@ export function registerLd(program: Command, ctx: CliContext): void {
     .action(async () => {
       const ls = await ctx.client().call<LdInfo[]>('GET', '/lds');
       print(ctx.json(), ls, () =>
+        // iSMview -l's columns (VVM L705-711). Conf.Chg is blank: Kura changes no
+        // configuration in the background; LD Threshold does not apply to a thin LD.
         table(
-          ['LDN(h)', 'LD Name', 'Pool', 'Capacity', 'Allocated', 'State', 'Owner', 'Purpose', 'RPL', 'Snapshot', 'Clone'],
-          ls.map((l) => [hex4(l.number), l.name, l.pool, humanSize(l.capacity), humanSize(l.allocated), l.state, `${String(l.currentOwner).padStart(2, '0')}/${String(l.defaultOwner).padStart(2, '0')}`, l.purpose, l.rplAttribute, l.snapshotAttribute, l.cloneAttribute]),
+          ['LDN(h)', 'OS Type', 'LD Name', 'PD Type', 'Conf.Chg', 'LD State', 'Threshold', 'VMware Type'],
+          ls.map((l) => [hex4(l.number), l.osType, l.name, l.pdType, '', l.state, '---', l.vmwareType]),
         ),
       );
     });

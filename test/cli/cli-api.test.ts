@@ -118,7 +118,7 @@ test('pool lifecycle: RAID10 with a chunk size, iSMview -pln view by hex number,
     /^Free Pool Capacity +: 8\.0GB\(8,589,934,592Bytes\)$/m,
     /^Threshold +: 75%$/m,
     /^Chunk Size +: 256 KiB$/m,
-    /^PD List\(h\) +: 00-0000,00-0001,00-0002,00-0003$/m,
+    /^PD List\(h\) +: 00-0000,0001,0002,0003$/m,
   ]) {
     assert.match(show.stdout, line);
   }
@@ -167,7 +167,7 @@ test('LD lifecycle: the ld list --json contract, the iSMview -ln view, expand, r
     /^LD Capacity +: 0\.5GB\(536,870,912Bytes\)$/m,
     /^Pool No\.\(h\) +: 0000$/m,
     /^Pool Name +: pool0$/m,
-    /^RaidType +: RAID1$/m,
+    /^RaidType +: RAID1\/10$/m,
     /^LD State +: ready$/m,
     /^Capacity Allocation +: virtual$/m,
     /^Access Mode +: ReadWrite$/m,
@@ -177,15 +177,15 @@ test('LD lifecycle: the ld list --json contract, the iSMview -ln view, expand, r
     /^Clone Attribute +: ---$/m,
     /^Current Owner +: 0\d$/m,
     /^Default Owner +: 0\d$/m,
-    /^PD List\(h\) +: 00-0000,00-0001$/m,
+    /^PD List\(h\) +: 00-0000,0001$/m,
     /^Block Size +: 512byte$/m,
     /^Allocated Capacity +: 0\.0GB\(0Bytes\)$/m,
   ]) {
     assert.match(human.stdout, line);
   }
   const table = kura('ld', 'list');
-  assert.match(table.stdout, /^LDN\(h\) +LD Name +Pool +Capacity/m);
-  assert.match(table.stdout, /^0001 +data1 +pool0 +512 MiB/m);
+  assert.match(table.stdout, /^LDN\(h\) +OS Type +LD Name +PD Type +Conf\.Chg +LD State +Threshold +VMware Type$/m);
+  assert.match(table.stdout, /^0001 +data1 +FILE +ready +--- +---$/m);
   assert.equal(kuraJson<{ capacity: number }>('ld', 'expand', 'data1', '--size', '1GiB').capacity, GiB);
   assert.match(kura('ld', 'show', 'data1').stdout, /^LD Capacity +: 1\.0GB\(1,073,741,824Bytes\)$/m);
   fails(kura('ld', 'expand', 'data1', '--size', '1MiB'), 1, 'KURA-E1015', 'shrink');

@@ -135,3 +135,65 @@ test('kura snapshot list prints iSMsc_query\'s BV and SV blocks (L1800-1809): re
     ['d', 4, -1, 'active', 'snap/active', 'unlink'],
   ]);
 });
+
+test('kura ld list and ld show print iSMview -l and -ln (L705-757): the seed\'s columns and lines, RAID1/10, PD list 00-0000,0001; --json keeps its keys and adds the new ones', () => {
+  json('pool', 'create', 'm', '--size', '1GiB', '--raid', '1', '--pds', '2');
+  const r = json<Record<string, unknown>>('ld', 'create', 'vr', '--pool', 'm', '--size', '8MiB');
+  const n = (r['number'] as number).toString(16).toUpperCase().padStart(4, '0');
+
+  const list = ok('ld', 'list').split('\n');
+  const header = list[0]!;
+  assert.match(header, /^LDN\(h\) {2}OS Type {2}LD Name +PD Type {2}Conf\.Chg {2}LD State {2}Threshold {2}VMware Type$/);
+  const row = list.find((x) => x.startsWith(`${n} `));
+  assert.ok(row, `ld list has a row for ${n}: ${list.join('\n')}`);
+  assert.match(row, new RegExp(`^${n} +vr +FILE +ready +--- +---$`));
+  // Every value stands under its heading, as in the seed's table.
+  assert.equal(row.indexOf('vr'), header.indexOf('LD Name'));
+  assert.equal(row.indexOf('FILE'), header.indexOf('PD Type'));
+  assert.equal(row.indexOf('ready'), header.indexOf('LD State'));
+  assert.equal(row.lastIndexOf('---'), header.indexOf('VMware Type'));
+
+  const show = ok('ld', 'show', 'vr');
+  for (const re of [
+    /^OS Type +: $/m,
+    /^RaidType +: RAID1\/10$/m,
+    /^PD Type +: FILE$/m,
+    /^Group +: Preserve$/m,
+    /^PD List\(h\) +: 00-0000,0001$/m,
+    /^Read Cache Mode +: on$/m,
+    /^Write Cache Mode +: on$/m,
+    /^VMware Type +: ---$/m,
+    /^Bound PE List\(h\) +: ---$/m,
+    /^Bound VVOL List\(h\) +: ---$/m,
+  ]) {
+    assert.match(show, re);
+  }
+  // The seed's order of lines (Kura's own lines may stand between them).
+  const keys = show.split('\n').map((x) => x.split(' : ')[0]!.trim());
+  const seedOrder = ['LDN(h)', 'OS Type', 'LD Name', 'LD Capacity', 'Pool No.(h)', 'Pool Name', 'RaidType', 'PD Type', 'LD State', 'Capacity Allocation', 'Access Mode', 'Group', 'Purpose', 'RPL Attribute', 'Snapshot Attribute', 'Current Owner', 'Default Owner', 'PD List(h)', 'Read Cache Mode', 'Write Cache Mode', 'Block Size', 'Clone Attribute', 'VMware Type', 'Bound PE List(h)'];
+  const at = seedOrder.map((k) => keys.indexOf(k));
+  assert.ok(at.every((i) => i >= 0), `every seed line is there: ${show}`);
+  assert.deepEqual(at, [...at].sort((a, b) => a - b), `in the seed's order: ${show}`);
+
+  const j = json<Record<string, unknown>>('ld', 'show', 'vr');
+  for (const k of ['number', 'name', 'pool', 'poolNumber', 'capacity', 'blockSize', 'allocated', 'raid', 'state', 'capacityAllocation', 'accessMode', 'currentOwner', 'defaultOwner', 'purpose', 'rplAttribute', 'snapshotAttribute', 'cloneAttribute', 'qos', 'naa', 'serial', 'created']) assert.ok(k in j, `--json keeps ${k}`);
+  assert.equal(j['raid'], 'RAID1', '--json keeps the API spelling of the RAID type');
+  assert.deepEqual(
+    [j['osType'], j['pdType'], j['group'], j['readCacheMode'], j['writeCacheMode'], j['vmwareType'], j['boundPeList'], j['boundVvolList']],
+    ['', 'FILE', 'Preserve', 'on', 'on', '---', [], []],
+  );
+});
+
+test('an FCV that is also an EBV shows Purpose Clone and Snapshot Attribute BV (L1657-1691); its FEV stays Snapshot/Clone', () => {
+  json('ld', 'create', 'fe', '--pool', 'p', '--size', '8MiB');
+  json('clone', 'create', 'fe', 'fc');
+  json('snapshot', 'create', 'fc', '--name', 'g1');
+  const show = ok('ld', 'show', 'fc');
+  assert.match(show, /^Purpose +: Clone$/m);
+  assert.match(show, /^Snapshot Attribute +: BV$/m);
+  assert.match(show, /^Clone Attribute +: FCV$/m);
+  const fc = json<{ purpose: string; snapshotAttribute: string; cloneAttribute: string }>('ld', 'show', 'fc');
+  assert.deepEqual([fc.purpose, fc.snapshotAttribute, fc.cloneAttribute], ['Clone', 'EBV', 'FCV'], '--json keeps the EBV spelling');
+  assert.equal(json<{ purpose: string }>('ld', 'show', 'fe').purpose, 'Snapshot/Clone');
+  assert.equal(json<{ purpose: string }>('ld', 'show', 'fc@g1').purpose, 'Snapshot');
+});

@@ -124,7 +124,7 @@ test('--no-demo starts an empty array and says no LD exists yet', async () => {
     assert.match(srv.stdout(), /NBD: +nbd:\/\/127\.0\.0\.1:\d+\/LD +\(every LD is an export; none exists yet\)/);
     assert.deepEqual(JSON.parse(kura(['pool', 'list', '--json'], srv.env).stdout), []);
     assert.deepEqual(JSON.parse(kura(['ld', 'list', '--json'], srv.env).stdout), []);
-    assert.match(kura(['ld', 'list'], srv.env).stdout, /^LDN\(h\) +LD Name/);
+    assert.match(kura(['ld', 'list'], srv.env).stdout, /^LDN\(h\) +OS Type +LD Name/);
   } finally {
     await srv.cleanup();
   }
