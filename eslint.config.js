@@ -1,6 +1,30 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Imports flow down the layers (docs: ARCHITECTURE "Source layout"): a folder may
+// not import from the folders listed for it here. Files at src/ (errors, names,
+// units) and src/limits import none of the layers.
+const ABOVE = {
+  block: ['scsi', 'iscsi', 'nbd', 'array', 'manager', 'pathmgr', 'cli'],
+  limits: ['block', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'pathmgr', 'cli'],
+  scsi: ['iscsi', 'nbd', 'array', 'manager', 'pathmgr', 'cli'],
+  iscsi: ['nbd', 'array', 'manager', 'pathmgr', 'cli'],
+  nbd: ['scsi', 'iscsi', 'array', 'manager', 'pathmgr', 'cli'],
+  array: ['manager', 'pathmgr', 'cli'],
+  manager: ['pathmgr', 'cli'],
+  pathmgr: ['array', 'manager', 'cli'],
+};
+const layerRules = Object.entries(ABOVE).map(([dir, above]) => ({
+  files: [`src/${dir}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': ['error', { patterns: [{ group: above.map((a) => `../${a}/*`), message: `src/${dir} may not import from ${above.join(', ')}: imports flow down the layers (block <- scsi <- iscsi/nbd <- array <- manager <- cli; pathmgr on iscsi/scsi/nbd/block).` }] }],
+  },
+}));
+const rootFiles = {
+  files: ['src/*.ts'],
+  rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['./*/*'], message: 'src/errors.ts, names.ts and units.ts are imported by every layer and import none.' }] }] },
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'kura-data/**'] },
   js.configs.recommended,
@@ -12,4 +36,6 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  ...layerRules,
+  rootFiles,
 );

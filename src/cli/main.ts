@@ -21,6 +21,15 @@ import { registerServe } from './serve.js';
 import { registerSnapshot } from './snapshot.js';
 import { CliArgError } from './units.js';
 
+// A reader that stops early (kura path show | head) closes the pipe: that ends
+// the output, as for any Unix filter, instead of a stack trace and exit 1.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 const program = new Command();
 program
   .name('kura')

@@ -1,7 +1,7 @@
 // libiscsi's conformance suite (iscsi-test-cu) against the target: every test,
 // destructive ones included, with the second portal (the other controller) as
 // the multipath URL. The verbose log is kept (KURA_TESTCU_LOG, default in the
-// OS temp dir) and summarised with the shared testcu-summary tool; the list of
+// OS temp dir) and summarised here, one verdict per distinct test; the list of
 // tests that do not pass, with reasons, is docs/iscsi-conformance.md.
 // SCSI.ReadOnly needs a write-protected LU: a second, short pass runs it after
 // an initiator set software write protect (SWP in the Control mode page).
@@ -16,8 +16,6 @@ import type { ItNexus } from '../../src/scsi/types.js';
 
 /** Tests allowed to fail, each with its reason (keep in step with docs/iscsi-conformance.md). */
 const KNOWN_FAILURES: Record<string, string> = {};
-
-const SUMMARY_TOOL = '/work/shared/tools/testcu-summary.py';
 
 /** The fewest passes the target reaches today (docs/iscsi-conformance.md has the figures). */
 const MIN_PASSED = 205;
@@ -135,10 +133,6 @@ test('iscsi-test-cu --dataloss: the iSCSI family passes entirely; nothing fails 
   const total = v.passed.length + v.failed.size + v.skipped.size;
   process.stderr.write(`iscsi-test-cu: ${total} distinct tests, passed ${v.passed.length}, failed ${v.failed.size}, skipped ${v.skipped.size} (log: ${logPath})\n`);
   for (const [k, why] of v.failed) process.stderr.write(`  failed ${k}: ${why}\n`);
-  if (fs.existsSync(SUMMARY_TOOL)) {
-    const s = await run('python3', [SUMMARY_TOOL, logPath]);
-    process.stderr.write(s.stdout);
-  }
   assert.ok(total > 200, `the suite ran (${total} tests seen; exit status ${r.status})`);
   const iscsiFamily = [...v.passed, ...v.failed.keys(), ...v.skipped.keys()].filter((k) => /^iSCSI/.test(k));
   assert.ok(iscsiFamily.length >= 15, `iSCSI family ran: ${iscsiFamily.join(', ')}`);
