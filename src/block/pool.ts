@@ -160,9 +160,8 @@ export class Pool {
   get state(): 'ready' | 'degraded' | 'offline' {
     let degraded = false;
     for (const g of this.groups) {
-      const failed = g.pds.filter((p) => p.state !== 'ready').length;
-      if (failed === 0) continue;
-      if (g.raid === 'RAID0' || failed === g.pds.length) return 'offline';
+      if (g.pds.every((p) => p.state === 'ready')) continue;
+      if (!g.survives) return 'offline';
       degraded = true;
     }
     return degraded ? 'degraded' : 'ready';

@@ -1,34 +1,29 @@
 // A RAID group: a set of PDs that together hold a contiguous range of a pool's
-// physical chunks. The stripe unit is the chunk, so every chunk lives whole on one
-// PD (RAID0) or on each PD of one mirror set (RAID1, RAID10).
+// physical chunks. The group's level (src/block/raid/) says where each chunk lives;
+// the group does the I/O, the mirror read rotation and the resync after a crash.
 import { KuraError } from '../errors.js';
 import type { PhysicalDisk } from './pd.js';
+import { raidLevel } from './raid/index.js';
+import type { Raid, RaidLevel } from './raid/index.js';
 
-export type Raid = 'RAID0' | 'RAID1' | 'RAID10';
-
-export function parseRaid(s: string): Raid {
-  const v = s.toUpperCase().replace(/^RAID/, '');
-  if (v === '0') return 'RAID0';
-  if (v === '1') return 'RAID1';
-  if (v === '10' || v === '1/10') return 'RAID10';
-  throw new KuraError('KURA-E1010', 'EINVAL', `RAID type "${s}" is not supported.`, 'Use RAID 1, 10 or 0.');
-}
+export type { Raid, RaidLevel } from './raid/index.js';
+export { parseRaid } from './raid/index.js';
 
 export function validatePdCount(raid: Raid, pds: number): void {
-  const ok = Number.isInteger(pds) && (raid === 'RAID0' ? pds >= 1 : raid === 'RAID1' ? pds >= 2 : pds >= 4 && pds % 2 === 0);
+  const level = raidLevel(raid);
+  const ok = Number.isInteger(pds) && level.acceptsPdCount(pds);
   if (!ok || pds > 64) {
-    const need = raid === 'RAID0' ? '1 to 64' : raid === 'RAID1' ? '2 to 64' : 'an even number from 4 to 64';
-    throw new KuraError('KURA-E1011', 'EINVAL', `${raid} cannot be built from ${pds} PDs.`, `Give ${need} PDs for ${raid}.`);
+    throw new KuraError('KURA-E1011', 'EINVAL', `${raid} cannot be built from ${pds} PDs.`, `Give ${level.pdCountRule} PDs for ${raid}.`);
   }
 }
 
 /** Chunks laid side by side across the group (how many distinct chunks one "row" holds). */
 export function stripeWidth(raid: Raid, pds: number): number {
-  return raid === 'RAID0' ? pds : raid === 'RAID1' ? 1 : pds / 2;
+  return raidLevel(raid).stripeWidth(pds);
 }
 
 export function defaultPdCount(raid: Raid): number {
-  return raid === 'RAID0' ? 1 : raid === 'RAID1' ? 2 : 4;
+  return raidLevel(raid).defaultPdCount;
 }
 
 export class RaidGroup {
@@ -38,7 +33,7 @@ export class RaidGroup {
   readonly chunkCount: number;
   readonly chunkSize: number;
   readonly pds: PhysicalDisk[];
-  private readonly width: number;
+  readonly level: RaidLevel;
   private readCursor = 0;
   /**
    * Mirrors agree on every chunk below this index (relative to firstChunk). After an
@@ -60,12 +55,18 @@ export class RaidGroup {
     this.chunkCount = chunkCount;
     this.chunkSize = chunkSize;
     this.pds = pds;
-    this.width = stripeWidth(raid, pds.length);
+    this.level = raidLevel(raid);
     this.syncedBelow = chunkCount;
   }
 
+  /** Whether copies of a chunk can disagree after an unclean shutdown (the group needs resync then). */
   get mirrored(): boolean {
-    return this.raid !== 'RAID0';
+    return this.level.needsResync;
+  }
+
+  /** Whether the group still serves all its data with its failed PDs. */
+  get survives(): boolean {
+    return this.level.survives(this.pds.length, this.pds.filter((p) => p.state !== 'ready').length);
   }
 
   /** After an unclean shutdown: no chunk is known to have equal mirrors. */
@@ -94,7 +95,7 @@ export class RaidGroup {
    * write cannot land on the copy's target between the read and the write of it.
    */
   async resyncChunk(chunk: number): Promise<'equal' | 'copied' | 'skipped'> {
-    const { members, base } = this.place(chunk);
+    const { write: members, base } = this.place(chunk);
     const ready = members.filter((pd) => pd.state === 'ready');
     if (ready.length < 2) {
       this.markSynced(chunk);
@@ -129,19 +130,17 @@ export class RaidGroup {
     return chunk >= this.firstChunk && chunk < this.firstChunk + this.chunkCount;
   }
 
-  /** The PDs holding a chunk (one for RAID0, the mirror set otherwise) and its byte offset on them. */
-  private place(chunk: number): { members: PhysicalDisk[]; base: number } {
-    const i = chunk - this.firstChunk;
-    const row = Math.floor(i / this.width);
-    const col = i % this.width;
-    const base = row * this.chunkSize;
-    if (this.raid === 'RAID0') return { members: [this.pds[col]!], base };
-    if (this.raid === 'RAID1') return { members: this.pds, base };
-    return { members: [this.pds[2 * col]!, this.pds[2 * col + 1]!], base };
+  /** The PDs a read of a chunk may use, those a write goes to, and the chunk's byte offset on them. */
+  private place(chunk: number): { read: PhysicalDisk[]; write: PhysicalDisk[]; base: number } {
+    const p = this.level.place(chunk - this.firstChunk, this.pds.length);
+    const read = p.read.map((i) => this.pds[i]!);
+    // Mirrors read from and write to the same PDs: map them once (this is on every I/O).
+    const write = p.write === p.read ? read : p.write.map((i) => this.pds[i]!);
+    return { read, write, base: p.row * this.chunkSize };
   }
 
   async read(chunk: number, offset: number, buf: Buffer, bufOffset: number, length: number, onPdFail: (pd: PhysicalDisk, e: unknown) => void): Promise<void> {
-    const { members, base } = this.place(chunk);
+    const { read: members, base } = this.place(chunk);
     // Alternate between healthy mirrors to spread reads, once they are known to agree.
     const start = members.length > 1 && chunk - this.firstChunk < this.syncedBelow ? this.readCursor++ % members.length : 0;
     let lastErr: unknown;
@@ -160,7 +159,7 @@ export class RaidGroup {
   }
 
   async write(chunk: number, offset: number, buf: Buffer, bufOffset: number, length: number, onPdFail: (pd: PhysicalDisk, e: unknown) => void): Promise<void> {
-    const { members, base } = this.place(chunk);
+    const { write: members, base } = this.place(chunk);
     if (members.length > 1 && !this.inSync) {
       while (this.resyncing?.chunk === chunk) await this.resyncing.done;
       this.inflight.set(chunk, (this.inflight.get(chunk) ?? 0) + 1);
