@@ -17,7 +17,7 @@ const ABOVE = {
 const layerRules = Object.entries(ABOVE).map(([dir, above]) => ({
   files: [`src/${dir}/**/*.ts`],
   rules: {
-    'no-restricted-imports': ['error', { patterns: [{ group: above.map((a) => `../${a}/*`), message: `src/${dir} may not import from ${above.join(', ')}: imports flow down the layers (block <- scsi <- iscsi/nbd <- array <- manager <- cli; pathmgr on iscsi/scsi/nbd/block).` }] }],
+    'no-restricted-imports': ['error', { patterns: [{ group: above.flatMap((a) => [`../${a}/*`, `../../${a}/*`, `../../../${a}/*`]), message: `src/${dir} may not import from ${above.join(', ')}: imports flow down the layers (block <- scsi <- iscsi/nbd <- array <- manager <- cli; pathmgr on iscsi/scsi/nbd/block).` }] }],
   },
 }));
 const rootFiles = {

@@ -19,6 +19,7 @@ test('an upward import fails lint; a downward one passes', { timeout: 60_000 }, 
     ['src/nbd/x.ts', "import { Manager } from '../manager/manager.js';\nexport const a = Manager;\n"],
     ['src/array/x.ts', "import { registerLd } from '../cli/ld.js';\nexport const a = registerLd;\n"],
     ['src/pathmgr/x.ts', "import type { LdInfo } from '../array/agent.js';\nexport type A = LdInfo;\n"],
+    ['src/block/raid/x.ts', "import { KuraArray } from '../../array/array.js';\nexport const a = KuraArray;\n"],
     ['src/errors2.ts', "import { BlockEngine } from './block/engine.js';\nexport const a = BlockEngine;\n"],
   ];
   for (const [file, code] of up) {
