@@ -66,7 +66,11 @@ export class RaidGroup {
 
   /** Whether the group still serves all its data with its failed PDs. */
   get survives(): boolean {
-    return this.level.survives(this.pds.length, this.pds.filter((p) => p.state !== 'ready').length);
+    const failed = new Set<number>();
+    this.pds.forEach((p, i) => {
+      if (p.state !== 'ready') failed.add(i);
+    });
+    return this.level.survives(this.pds.length, failed);
   }
 
   /** After an unclean shutdown: no chunk is known to have equal mirrors. */

@@ -95,6 +95,21 @@ test('RAID1 keeps serving reads when one PD file is lost', async () => {
   });
 });
 
+test('RAID10 is offline when both PDs of one mirror pair are lost, degraded with one PD of each pair lost', async () => {
+  for (const [lost, want] of [[[2, 3], 'offline'], [[0, 3], 'degraded']] as const) {
+    const dir = tmpDir();
+    let paths: string[] = [];
+    await withArray(dir, async (a) => {
+      await a.createPool({ name: 'p', size: 32 * MiB, raid: 'RAID10', pds: 4 });
+      paths = a.getPool('p').pds.map((d) => d.path);
+    });
+    for (const i of lost) fs.rmSync(paths[i]!);
+    await withArray(dir, async (a) => {
+      assert.equal(a.getPool('p').state, want, `PDs ${lost.join(', ')} lost`);
+    });
+  }
+});
+
 test('unmap and write-zeroes free whole chunks and zero partial ones', async () => {
   const dir = tmpDir();
   await withArray(dir, async (a) => {

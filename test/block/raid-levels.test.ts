@@ -69,16 +69,21 @@ test('chunk placement: every chunk of a row gets its own PDs and every row of a 
   assert.deepEqual(raidLevel('RAID10').place(7, 6), { row: 2, read: [2, 3], write: [2, 3] });
 });
 
-test('survival and resync: RAID0 is lost with any failed PD and never resyncs; mirrors survive until every PD fails', () => {
+test('survival and resync: RAID0 is lost with any failed PD and never resyncs; RAID1 survives until every PD fails; RAID10 while every mirror pair keeps a PD', () => {
+  const f = (...i: number[]) => new Set(i);
   const r0 = raidLevel('RAID0');
-  assert.equal(r0.survives(3, 0), true);
-  assert.equal(r0.survives(3, 1), false);
+  assert.equal(r0.survives(3, f()), true);
+  assert.equal(r0.survives(3, f(1)), false);
   assert.equal(r0.needsResync, false);
-  for (const raid of ['RAID1', 'RAID10'] as const) {
-    const l = raidLevel(raid);
-    assert.equal(l.survives(4, 0), true);
-    assert.equal(l.survives(4, 3), true);
-    assert.equal(l.survives(4, 4), false);
-    assert.equal(l.needsResync, true);
-  }
+  const r1 = raidLevel('RAID1');
+  assert.equal(r1.survives(3, f()), true);
+  assert.equal(r1.survives(3, f(0, 2)), true);
+  assert.equal(r1.survives(3, f(0, 1, 2)), false);
+  assert.equal(r1.needsResync, true);
+  const r10 = raidLevel('RAID10');
+  assert.equal(r10.survives(4, f()), true);
+  assert.equal(r10.survives(4, f(0, 3)), true, 'one PD of each pair');
+  assert.equal(r10.survives(4, f(2, 3)), false, 'both PDs of pair 2+3: its chunks are gone');
+  assert.equal(r10.survives(6, f(1, 2, 5)), true);
+  assert.equal(r10.needsResync, true);
 });

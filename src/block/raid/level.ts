@@ -28,8 +28,8 @@ export interface RaidLevel {
   stripeWidth(pds: number): number;
   /** Where the chunk at `index` (counted from the group's first chunk) lives. */
   place(index: number, pds: number): ChunkPlacement;
-  /** Whether the group still serves all its data with `failed` of its `pds` PDs failed. */
-  survives(pds: number, failed: number): boolean;
+  /** Whether the group still serves all its data with the PDs at these indexes failed (which ones matter, not only how many). */
+  survives(pds: number, failed: ReadonlySet<number>): boolean;
   /** Whether copies can disagree after an unclean shutdown, so the group needs a resync. */
   readonly needsResync: boolean;
 }

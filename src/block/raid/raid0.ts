@@ -12,6 +12,6 @@ export const raid0: RaidLevel = {
     const on = [index % pds];
     return { row: Math.floor(index / pds), read: on, write: on };
   },
-  survives: (_pds, failed) => failed === 0,
+  survives: (_pds, failed) => failed.size === 0,
   needsResync: false,
 };

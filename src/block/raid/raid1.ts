@@ -12,6 +12,6 @@ export const raid1: RaidLevel = {
     const all = Array.from({ length: pds }, (_, i) => i);
     return { row: index, read: all, write: all };
   },
-  survives: (pds, failed) => failed < pds,
+  survives: (pds, failed) => failed.size < pds,
   needsResync: true,
 };

@@ -13,7 +13,10 @@ export const raid10: RaidLevel = {
     const pair = [2 * (index % width), 2 * (index % width) + 1];
     return { row: Math.floor(index / width), read: pair, write: pair };
   },
-  // Counts failures, not which PDs failed: a group is offline only when all its PDs are.
-  survives: (pds, failed) => failed < pds,
+  // Every mirror pair needs one good PD: losing both PDs of one pair loses its chunks.
+  survives(pds, failed) {
+    for (let p = 0; p < pds; p += 2) if (failed.has(p) && failed.has(p + 1)) return false;
+    return true;
+  },
   needsResync: true,
 };
