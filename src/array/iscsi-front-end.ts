@@ -12,8 +12,11 @@ import type { PortalConfig } from '../iscsi/types.js';
 import { LogicalUnit } from '../scsi/logical-unit.js';
 import { ASC_ASYMMETRIC_ACCESS_STATE_CHANGED, ASC_CAPACITY_DATA_HAS_CHANGED, ASC_REPORTED_LUNS_DATA_HAS_CHANGED } from '../scsi/sense.js';
 import { ScsiTarget } from '../scsi/target.js';
-import type { ItNexus, PrStore } from '../scsi/types.js';
-import type { KuraArray, OpenHandle } from './array.js';
+import type { ItNexus, PrStore, TargetPortGroupInfo } from '../scsi/types.js';
+import type { BlockDevice } from '../block/device.js';
+import type { LogicalDisk } from '../block/logical-disk.js';
+import type { HostPort } from './controllers/controllers.js';
+import type { FrontEndHooks, OpenHandle } from './front-ends.js';
 
 export const PRODUCT = 'Kura LD';
 export const VENDOR = 'KURA';
@@ -27,6 +30,30 @@ export interface IscsiFrontEndOptions {
   /** Resource limits (src/limits): the I/O budget shared with NBD, connections per portal. */
   ioBudget?: IoBudget;
   maxConnectionsPerPortal?: number;
+}
+
+/** What the iSCSI front end asks of the array (KuraArray answers it). */
+export interface IscsiArrayPort {
+  /** The target's name and alias (the array's name). */
+  targetName(): string;
+  info(): { name: string };
+  hostPorts(): HostPort[];
+  /** A portal configured with port 0 was bound to this port. */
+  bindHostPort(relativeTargetPortId: number, port: number): void;
+  chapConfig(): ChapConfig;
+  /** Access control: which LD an initiator sees at which LUN. */
+  lunsFor(initiatorName: string): Map<number, LogicalDisk>;
+  /** The LD's data path as front ends serve it. */
+  deviceOf(l: LogicalDisk): BlockDevice;
+  portGroupsOf(l: LogicalDisk): TargetPortGroupInfo[];
+  isThin(l: LogicalDisk): boolean;
+  ldExists(id: number): boolean;
+  ldNumberOf(id: number): number | undefined;
+  /** Durable state of the LUs (persistent reservations). */
+  getFrontEndState(key: string): string | undefined;
+  setFrontEndState(key: string, value: string | undefined): void;
+  registerFrontEnd(hooks: FrontEndHooks): void;
+  registerSessionSource(fn: () => OpenHandle[]): void;
 }
 
 interface LuEntry {
@@ -45,7 +72,7 @@ export class IscsiFrontEnd {
   private readonly fixedChap: boolean;
 
   constructor(
-    private readonly array: KuraArray,
+    private readonly array: IscsiArrayPort,
     opts: IscsiFrontEndOptions = {},
   ) {
     this.fixedChap = opts.chap !== undefined;

@@ -6,7 +6,7 @@
 import type { LogicalDisk } from '../block/logical-disk.js';
 import type { BlockDevice } from '../block/device.js';
 import type { LdInfo } from './agent.js';
-import type { HostTable } from './hosts.js';
+import type { HostTable } from './hosts/table.js';
 
 export interface NbdPeer {
   identity: string | null;

@@ -2,7 +2,7 @@
 // release and expiry (with a clock the test moves, so nothing is timed).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigLock } from '../../src/array/config-lock.js';
+import { ConfigLock } from '../../src/array/lock/config-lock.js';
 import { KuraError } from '../../src/errors.js';
 
 function make() {

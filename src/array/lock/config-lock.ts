@@ -4,7 +4,7 @@
 // array's metadata store so that it outlasts a manager restart, and it expires
 // so that a client that died cannot hold it for ever. A forced release (the
 // seed's "setseize -mode off -force") frees it for somebody else.
-import { KuraError } from '../errors.js';
+import { KuraError } from '../../errors.js';
 
 export const DEFAULT_LOCK_TTL_S = 600;
 export const MAX_LOCK_TTL_S = 24 * 3600;

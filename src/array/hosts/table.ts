@@ -10,9 +10,9 @@
 // unidentified NBD clients are listed here too.
 import crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { KuraError } from '../errors.js';
-import { scrubWal } from '../block/meta-store.js';
-import { HOST_NAME_MAX, checkName, iscsiNameProblem } from '../names.js';
+import { KuraError } from '../../errors.js';
+import { scrubWal } from '../../block/meta-store.js';
+import { HOST_NAME_MAX, checkName, iscsiNameProblem } from '../../names.js';
 
 export interface HostEntry {
   name: string;

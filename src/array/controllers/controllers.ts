@@ -1,8 +1,8 @@
 // The array's two controllers and their host ports, with the ownership rule:
 // an LD is served optimally by its current owner, which is its default owner
 // while that controller is online and the surviving controller otherwise.
-import { KuraError } from '../errors.js';
-import type { AluaState, TargetPortGroupInfo } from '../scsi/types.js';
+import { KuraError } from '../../errors.js';
+import type { AluaState, TargetPortGroupInfo } from '../../scsi/types.js';
 
 export type ControllerState = 'online' | 'down';
 export type PortState = 'up' | 'down';

@@ -2,11 +2,13 @@
 // what each command may do in which state, the LDs' RPL attributes and the
 // iSMrc_query view of a pair. The data path (mirroring, bitmaps, copies) is
 // src/block/replication.ts.
-import { KuraError } from '../errors.js';
-import type { LogicalDisk } from '../block/logical-disk.js';
-import type { Pair, ReplicationEvent, Replicator, RvAccess } from '../block/replication.js';
-import type { ArrayEvent, PairInfo } from './agent.js';
-import type { LicenseTable } from './licenses.js';
+import { KuraError } from '../../errors.js';
+import type { LogicalDisk } from '../../block/logical-disk.js';
+import type { Pair, ReplicationEvent, Replicator, RvAccess } from '../../block/replication.js';
+import type { ArrayEvent } from '../events/agent.js';
+import type { PairAgent, PairInfo } from './agent.js';
+import type { ConfigQueue } from '../config-queue.js';
+import type { LicenseTable } from '../licenses/table.js';
 
 /** RVs one MV may have (the seed's "number of LDs paired to the LD has reached the upper limit"). */
 export const MAX_RVS_PER_MV = 4;
@@ -19,13 +21,36 @@ export interface PairDeps {
   /** Host entries that map the LD to a LUN. */
   mappedTo(l: LogicalDisk): string[];
   emit(e: Omit<ArrayEvent, 'time'>): void;
+  config: ConfigQueue;
 }
 
-export class PairService {
+export class PairService implements PairAgent {
   constructor(
     private readonly rep: Replicator,
     private readonly deps: PairDeps,
   ) {}
+
+  // The agent's verbs: changes run one at a time with the array's other configuration changes.
+
+  createPair(mv: string | number, rv: string | number): Promise<PairInfo> {
+    return this.deps.config.run(() => this.create(mv, rv));
+  }
+
+  replicatePair(mv: string | number, rv: string | number, opts: { force?: boolean } = {}): Promise<PairInfo> {
+    return this.deps.config.run(() => this.replicate(mv, rv, opts.force ?? false));
+  }
+
+  separatePair(mv: string | number, rv: string | number, opts: { rvAccess?: string; force?: boolean } = {}): Promise<PairInfo> {
+    return this.deps.config.run(() => this.separate(mv, rv, opts));
+  }
+
+  restorePair(mv: string | number, rv: string | number): Promise<PairInfo> {
+    return this.deps.config.run(() => this.restore(mv, rv));
+  }
+
+  deletePair(mv: string | number, rv: string | number, opts: { force?: boolean } = {}): Promise<PairInfo> {
+    return this.deps.config.run(() => this.remove(mv, rv, opts.force ?? false));
+  }
 
   attribute(l: LogicalDisk): 'IV' | 'MV' | 'RV' {
     const { asMv, asRv } = this.rep.rolesOf(l);
@@ -64,7 +89,7 @@ export class PairService {
     };
   }
 
-  list(): PairInfo[] {
+  listPairs(): PairInfo[] {
     return this.rep
       .list()
       .sort((a, b) => a.mv.rec.number - b.mv.rec.number || a.rv.rec.number - b.rv.rec.number)
@@ -79,11 +104,11 @@ export class PairService {
     return p;
   }
 
-  get(mvRef: string | number, rvRef: string | number): PairInfo {
+  getPair(mvRef: string | number, rvRef: string | number): PairInfo {
     return this.info(this.pair(mvRef, rvRef));
   }
 
-  async create(mvRef: string | number, rvRef: string | number): Promise<PairInfo> {
+  private async create(mvRef: string | number, rvRef: string | number): Promise<PairInfo> {
     this.deps.licenses.require('DynamicDataReplication', 'Creating a replication pair');
     const mv = this.deps.ld(mvRef);
     const rv = this.deps.ld(rvRef);
@@ -116,7 +141,7 @@ export class PairService {
     return this.info(p);
   }
 
-  async replicate(mvRef: string | number, rvRef: string | number, force = false): Promise<PairInfo> {
+  private async replicate(mvRef: string | number, rvRef: string | number, force = false): Promise<PairInfo> {
     this.deps.licenses.require('DynamicDataReplication', 'Replicating');
     const p = this.pair(mvRef, rvRef);
     if (!force && p.state.sync === 'fault' && p.state.direction === 'rv-to-mv') {
@@ -131,7 +156,7 @@ export class PairService {
     return this.info(p);
   }
 
-  async separate(mvRef: string | number, rvRef: string | number, opts: { rvAccess?: string; force?: boolean }): Promise<PairInfo> {
+  private async separate(mvRef: string | number, rvRef: string | number, opts: { rvAccess?: string; force?: boolean }): Promise<PairInfo> {
     const access = opts.rvAccess ?? 'rw';
     if (access !== 'rw' && access !== 'ro') {
       throw new KuraError('KURA-E2317', 'EINVAL', `RV access ${JSON.stringify(access)} is not known.`, 'Give rw (read/write, the default) or ro (read-only).');
@@ -144,7 +169,7 @@ export class PairService {
     return this.info(p);
   }
 
-  async restore(mvRef: string | number, rvRef: string | number): Promise<PairInfo> {
+  private async restore(mvRef: string | number, rvRef: string | number): Promise<PairInfo> {
     this.deps.licenses.require('DynamicDataReplication', 'Restoring');
     const p = this.pair(mvRef, rvRef);
     this.refuseUnequal(p, 'restore');
@@ -160,7 +185,7 @@ export class PairService {
     return this.info(p);
   }
 
-  async remove(mvRef: string | number, rvRef: string | number, force: boolean): Promise<PairInfo> {
+  private async remove(mvRef: string | number, rvRef: string | number, force: boolean): Promise<PairInfo> {
     const p = this.pair(mvRef, rvRef);
     const before = this.info(p);
     const { incomplete } = await this.rep.remove(p, force);

@@ -1,7 +1,7 @@
 // Feature licences, unlocked per array as on the seed's disk arrays. A locked
 // feature refuses its operations with an error that names the licence.
 import type Database from 'better-sqlite3';
-import { KuraError } from '../errors.js';
+import { KuraError } from '../../errors.js';
 
 export const LICENSES = ['VirtualVolume', 'DynamicSnapVolume', 'VolumeClone', 'DynamicDataReplication', 'ThinProvisioning', 'IOLoadManager'] as const;
 export type LicenseName = (typeof LICENSES)[number];
