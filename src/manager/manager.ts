@@ -10,7 +10,7 @@ import { KuraError, asKuraError } from '../errors.js';
 import { EventStore } from './events.js';
 import { parseJsonBody } from './json-body.js';
 import { openApiDocument } from './openapi.js';
-import { addRoutes, bytesText } from './routes.js';
+import { apiRoutes, bytesText } from './routes/index.js';
 import { ConnectionCap } from '../limits/conn-cap.js';
 import { hex4 } from '../units.js';
 import { MethodNotAllowed, Router, answerClientError, requestTarget, sendError, sendJson, validateBody, validateQuery } from './router.js';
@@ -84,7 +84,7 @@ export class Manager {
     this.events = new EventStore(path.join(opts.dataDir, 'manager.db'));
     this.unsubscribe = opts.agent.onEvent((e) => this.events.record(e));
     const doc = () => openApiDocument(this.router.routes, opts.agent.info().version);
-    addRoutes(this.router, opts.agent, this.events, doc);
+    for (const r of apiRoutes(opts.agent, this.events, doc)) this.router.add(r);
   }
 
   /**

@@ -1,21 +1,15 @@
-// A small explicit router: a table of routes, each with its method, path
-// pattern, body fields and handler. The same table produces the OpenAPI
-// document, so the two cannot drift apart.
+// A small explicit router: a table of routes, each a description from
+// src/api (method, path pattern, body fields) with its handler. The same
+// descriptions produce the OpenAPI document and give the CLI its paths, so
+// none of them can drift apart.
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { KuraError } from '../errors.js';
 import { pathParamError, pathParamProblem } from '../names.js';
 import { parseNumber, parseSize } from '../units.js';
+import type { ApiRoute, FieldSpec } from '../api/route.js';
 
-export type FieldType = 'string' | 'integer' | 'size' | 'boolean' | 'string[]';
-
-export interface FieldSpec {
-  type: FieldType;
-  required?: boolean;
-  description: string;
-  /** For strings: the only values accepted. */
-  enum?: string[];
-}
+export type { FieldSpec, FieldType } from '../api/route.js';
 
 export interface RouteContext {
   params: Record<string, string>;
@@ -26,19 +20,8 @@ export interface RouteContext {
   owner?: string;
 }
 
-export interface Route {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
-  path: string;
-  summary: string;
-  /** Mutating routes record a configuration event; `tag` groups them in the document. */
-  tag: string;
-  body?: Record<string, FieldSpec>;
-  query?: Record<string, FieldSpec>;
-  /** Status for success (200 unless said). */
-  status?: number;
-  public?: boolean;
-  /** Not a configuration change: allowed while another owner holds the configuration lock. */
-  lockExempt?: boolean;
+/** A route description (src/api) with the handler the manager binds to it. */
+export interface Route extends ApiRoute {
   handler: (ctx: RouteContext) => unknown | Promise<unknown>;
 }
 

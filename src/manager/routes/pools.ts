@@ -1,0 +1,64 @@
+// Pools over REST: what each pool route asks of the array and the event it records.
+import type { PoolAgent, QosAgent } from '../../array/agent.js';
+import { POOLS } from '../../api/pools.js';
+import { KuraError } from '../../errors.js';
+import type { Route } from '../router.js';
+import { bind } from './bind.js';
+import type { Changed } from './bind.js';
+import { ref, growth, bytesText } from './params.js';
+
+export function poolRoutes(agent: PoolAgent & QosAgent, changed: Changed): Route[] {
+  return bind(POOLS, {
+    list: () => agent.listPools(),
+    create: async ({ body }) => {
+      const raid = body['raid'] as string | undefined;
+      const p = await agent.createPool({
+        name: body['name'] as string,
+        size: body['size'] as number,
+        pds: body['pds'] as number | undefined,
+        raid: raid === undefined ? undefined : (`RAID${raid.toUpperCase().replace(/^RAID/, '')}` as 'RAID0'),
+        chunkSize: body['chunk'] as number | undefined,
+        threshold: body['threshold'] as number | undefined,
+      });
+      changed('KURA-I4001', `pool/${p.name}`, `Pool ${p.name} created (${p.raid}, ${bytesText(p.capacity)}, ${p.pds.length} PDs).`);
+      return p;
+    },
+    show: ({ params }) => agent.getPool(ref(params['ref']!)),
+    set: async ({ params, body }) => {
+      const r = ref(params['ref']!);
+      if (body['threshold'] === undefined && body['qosUpper'] === undefined && body['qosLower'] === undefined && body['qosMode'] === undefined) {
+        throw new KuraError('KURA-E4014', 'EINVAL', 'Nothing to change.', 'Give threshold, qosUpper, qosLower or qosMode.');
+      }
+      let p = agent.getPool(r);
+      if (body['threshold'] !== undefined) {
+        p = await agent.setPoolThreshold(r, body['threshold'] as number);
+        changed('KURA-I4002', `pool/${p.name}`, `Pool ${p.name} threshold set to ${p.threshold}%.`);
+      }
+      if (body['qosUpper'] !== undefined || body['qosLower'] !== undefined) {
+        p = await agent.setPoolQosDefaults(r, { upper: body['qosUpper'] as number | undefined, lower: body['qosLower'] as number | undefined });
+        changed('KURA-I4005', `pool/${p.name}`, `Pool ${p.name} I/O limit defaults set to upper ${p.qosDefaults.upper}, lower ${p.qosDefaults.lower} IOPS.`);
+      }
+      if (body['qosMode'] !== undefined) {
+        p = await agent.setPoolQosMode(r, body['qosMode'] as string);
+        changed('KURA-I2613', `pool/${p.name}`, `Pool ${p.name} I/O control mode set to ${p.qosMode}.`);
+      }
+      return p;
+    },
+    expand: async ({ params, body }) => {
+      const r = ref(params['ref']!);
+      const before = agent.getPool(r);
+      const add = growth(body, 'add', before.capacity, `Pool ${before.name}`) - before.capacity;
+      if (add <= 0) {
+        throw new KuraError('KURA-E4034', 'EINVAL', `Pool ${before.name} is already ${bytesText(before.capacity)}; a total of ${bytesText(before.capacity + add)} would not grow it.`, 'Give a total larger than the current capacity, or add: the capacity to add.');
+      }
+      const p = await agent.expandPool(r, add);
+      changed('KURA-I4003', `pool/${p.name}`, `Pool ${p.name} expanded by ${bytesText(p.capacity - before.capacity)} to ${bytesText(p.capacity)}.`);
+      return p;
+    },
+    delete: async ({ params }) => {
+      const p = agent.getPool(ref(params['ref']!));
+      await agent.deletePool(p.number);
+      changed('KURA-I4004', `pool/${p.name}`, `Pool ${p.name} deleted.`);
+    },
+  });
+}
