@@ -1,6 +1,7 @@
 // kura array show: the array's identity, version, controllers with their host
 // ports (the KURA-E2051 hint sends users here), and memory use.
 import type { Command } from 'commander';
+import { ARRAY } from '../api/array.js';
 import type { ArrayInfo, ControllerInfo } from '../array/agent.js';
 import type { CliContext } from './context.js';
 import { details, print, table } from './format.js';
@@ -35,7 +36,7 @@ export function registerArray(program: Command, ctx: CliContext): void {
     .command('show')
     .description('array name, serial, version, controllers with their host ports, memory use')
     .action(async () => {
-      const a = await ctx.client().call<ArrayView>('GET', '/array');
+      const a = await ctx.client().send<ArrayView>(ARRAY.show);
       print(ctx.json(), a, () => arrayText(a));
     });
 }

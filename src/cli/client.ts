@@ -3,6 +3,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { API_PREFIX, pathOf } from '../api/route.js';
+import type { ApiRoute, PathParams, QueryParams } from '../api/route.js';
 import { KuraError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { dotNameError, pathParamError, pathParamProblem } from '../names.js';
@@ -55,9 +57,18 @@ export class ApiClient {
     this.token = opts.token ?? (process.env['KURA_TOKEN'] || undefined) ?? readDefaultToken();
   }
 
-  async call<T = unknown>(method: string, route: string, body?: unknown): Promise<T> {
+  /**
+   * Sends the request a route description (src/api) makes: its method, its path
+   * with these parameters (percent-encoded) and query, and the body.
+   */
+  send<T = unknown>(route: ApiRoute, params: PathParams = {}, body?: unknown, query: QueryParams = {}): Promise<T> {
+    return this.call<T>(route.method, pathOf(route, params, query).slice(API_PREFIX.length), body);
+  }
+
+  /** `route` is the path under the API prefix; messages name it so. */
+  private async call<T>(method: string, route: string, body?: unknown): Promise<T> {
     // The last guard before sending: a dot segment, resolved by any URL library
-    // or proxy on the way, reaches the parent object (enc() refuses them earlier, with exit 2).
+    // or proxy on the way, reaches the parent object (segArg() refuses them earlier, with exit 2).
     for (const seg of route.split('?')[0]!.split('/')) {
       const e = segmentError(seg);
       if (e) throw e;
@@ -67,7 +78,7 @@ export class ApiClient {
       res = await httpExchange({
         method,
         base: new URL(this.url),
-        path: `/api/v1${route}`,
+        path: `${API_PREFIX}${route}`,
         headers: { 'x-kura-owner': this.owner, ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),
         timeoutMs: REQUEST_TIMEOUT_MS,

@@ -21,14 +21,15 @@ export function makeContext(program: Command): CliContext {
 }
 
 /**
- * A name or number as one path segment. "." and ".." are refused here, before
- * anything is sent: fetch resolves them (even as %2e%2e), so
- * `kura snapshot delete v ..` would otherwise become DELETE /lds/v.
+ * A name or number the user gave for a path parameter (pathOf encodes it).
+ * "." and ".." are refused here, before anything is sent: URL libraries and
+ * proxies resolve them (even as %2e%2e), so `kura snapshot delete v ..` would
+ * otherwise become DELETE /lds/v.
  */
-export function enc(s: string): string {
+export function segArg(s: string): string {
   const e = segmentError(s);
   if (e) throw new CliArgError(e.id, e.message, e.action);
-  return encodeURIComponent(s);
+  return s;
 }
 
 /** A name for a new object: "." and ".." are refused here with the server's id (they could never be addressed). */

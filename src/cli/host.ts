@@ -1,9 +1,12 @@
 // kura host ..., kura fault ..., kura license ...
 import type { Command } from 'commander';
 import fs from 'node:fs';
+import { FAULTS } from '../api/faults.js';
+import { HOSTS } from '../api/hosts.js';
+import { LICENSES } from '../api/licenses.js';
 import type { AccessControlInfo, ControllerInfo, HostInfo, LicenseInfo, TargetInfo } from '../array/agent.js';
 import { CliArgError, intArg } from './units.js';
-import { enc, nameArg } from './context.js';
+import { nameArg, segArg } from './context.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
 import { generatePskFile, readPskFile } from './psk-file.js';
@@ -54,7 +57,7 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .description('create a host entry')
     .option('--initiator <iqn...>', 'initiator IQNs')
     .action(async (name: string, o: { initiator?: string[] }) => {
-      const h = await ctx.client().call<HostInfo>('POST', '/hosts', { name: nameArg(name), initiators: o.initiator ?? [] });
+      const h = await ctx.client().send<HostInfo>(HOSTS.create, {}, { name: nameArg(name), initiators: o.initiator ?? [] });
       print(ctx.json(), h, () =>
         h.accessControlStarted
           ? `${hostTable([h])}\nAccess control is now on: initiators see only the LDs mapped to their host entry (kura host map), others see none.\nDeleting host entries does not turn it off; kura host access stop --force does.`
@@ -65,14 +68,14 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .command('add-initiator <host> <iqn>')
     .description('add an initiator to a host')
     .action(async (name: string, iqn: string) => {
-      const h = await ctx.client().call<HostInfo>('POST', `/hosts/${enc(name)}/initiators`, { iqn });
+      const h = await ctx.client().send<HostInfo>(HOSTS.addInitiator, { name: segArg(name) }, { iqn });
       print(ctx.json(), h, () => hostTable([h]));
     });
   host
     .command('remove-initiator <host> <iqn>')
     .description('remove an initiator from a host')
     .action(async (name: string, iqn: string) => {
-      const h = await ctx.client().call<HostInfo>('DELETE', `/hosts/${enc(name)}/initiators/${enc(iqn)}`);
+      const h = await ctx.client().send<HostInfo>(HOSTS.removeInitiator, { name: segArg(name), iqn: segArg(iqn) });
       print(ctx.json(), h, () => hostTable([h]));
     });
   host
@@ -82,26 +85,26 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .action(async (name: string, ld: string, o: { lun?: string }) => {
       const body: Record<string, unknown> = { ld };
       if (o.lun !== undefined) body['lun'] = intArg(o.lun, '--lun');
-      const h = await ctx.client().call<HostInfo>('POST', `/hosts/${enc(name)}/luns`, body);
+      const h = await ctx.client().send<HostInfo>(HOSTS.map, { name: segArg(name) }, body);
       print(ctx.json(), h, () => hostTable([h]));
     });
   host
     .command('unmap <host> <lun>')
     .description('unmap a LUN')
     .action(async (name: string, lun: string) => {
-      const h = await ctx.client().call<HostInfo>('DELETE', `/hosts/${enc(name)}/luns/${intArg(lun, 'LUN')}`);
+      const h = await ctx.client().send<HostInfo>(HOSTS.unmap, { name: segArg(name), lun: intArg(lun, 'LUN') });
       print(ctx.json(), h, () => hostTable([h]));
     });
   host
     .command('list')
     .description('list host entries')
     .action(async () => {
-      const hs = await ctx.client().call<HostInfo[]>('GET', '/hosts');
+      const hs = await ctx.client().send<HostInfo[]>(HOSTS.list);
       if (ctx.json() || hs.length > 0) {
         print(ctx.json(), hs, () => hostTable(hs));
         return;
       }
-      const a = await ctx.client().call<AccessControlInfo>('GET', '/access');
+      const a = await ctx.client().send<AccessControlInfo>(HOSTS.access);
       print(false, hs, () => (a.enabled ? 'No host entries, and access control is on: no initiator sees any LD.' : 'No host entries: access control is off, every initiator sees every LD at LUN = LD number, and every NBD client every LD.'));
     });
 
@@ -110,14 +113,14 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .command('show')
     .description('say whether access control is on')
     .action(async () => {
-      const a = await ctx.client().call<AccessControlInfo>('GET', '/access');
+      const a = await ctx.client().send<AccessControlInfo>(HOSTS.access);
       print(ctx.json(), a, () => accessText(a));
     });
   access
     .command('start')
     .description('start access control: initiators see only the LDs mapped to their host entry (none without one)')
     .action(async () => {
-      const a = await ctx.client().call<AccessControlInfo>('POST', '/access/start');
+      const a = await ctx.client().send<AccessControlInfo>(HOSTS.startAccess);
       print(ctx.json(), a, () => accessText(a));
     });
   access
@@ -125,7 +128,7 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .description('stop access control: every initiator then sees every LD (needs --force)')
     .option('--force', 'confirm that every initiator may see every LD')
     .action(async (o: { force?: boolean }) => {
-      const a = await ctx.client().call<AccessControlInfo>('POST', '/access/stop', { force: o.force === true });
+      const a = await ctx.client().send<AccessControlInfo>(HOSTS.stopAccess, {}, { force: o.force === true });
       process.stderr.write('warning: access control is off: every initiator sees every LD at LUN = LD number, whatever the host entries say.\n');
       print(ctx.json(), a, () => accessText(a));
     });
@@ -133,7 +136,7 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .command('delete <host>')
     .description('delete a host entry')
     .action(async (name: string) => {
-      await ctx.client().call('DELETE', `/hosts/${enc(name)}`);
+      await ctx.client().send(HOSTS.delete, { name: segArg(name) });
       print(ctx.json(), { deleted: name }, () => `Host ${name} deleted.`);
     });
 
@@ -144,14 +147,14 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .option('--secret <secret>', 'CHAP secret (12 to 255 characters)')
     .option('--secret-file <file>', 'read the secret from a file')
     .action(async (name: string, o: { user: string; secret?: string; secretFile?: string }) => {
-      const h = await ctx.client().call<HostInfo>('POST', `/hosts/${enc(name)}/chap`, { user: o.user, secret: secretArg(o) });
+      const h = await ctx.client().send<HostInfo>(HOSTS.setChap, { name: segArg(name) }, { user: o.user, secret: secretArg(o) });
       print(ctx.json(), h, () => hostTable([h]));
     });
   host
     .command('clear-chap <host>')
     .description("stop requiring CHAP from the host's initiators")
     .action(async (name: string) => {
-      const h = await ctx.client().call<HostInfo>('DELETE', `/hosts/${enc(name)}/chap`);
+      const h = await ctx.client().send<HostInfo>(HOSTS.clearChap, { name: segArg(name) });
       print(ctx.json(), h, () => hostTable([h]));
     });
 
@@ -165,7 +168,7 @@ export function registerHost(program: Command, ctx: CliContext): void {
       const key = fresh ? fresh.key : readPskFile(o.pskFile, name);
       let h: HostInfo;
       try {
-        h = await ctx.client().call<HostInfo>('POST', `/hosts/${enc(name)}/nbd-psk`, { key });
+        h = await ctx.client().send<HostInfo>(HOSTS.setNbdPsk, { name: segArg(name) }, { key });
       } catch (e) {
         fresh?.discard();
         throw e;
@@ -176,7 +179,7 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .command('clear-nbd-psk <host>')
     .description("remove the host's NBD pre-shared key")
     .action(async (name: string) => {
-      const h = await ctx.client().call<HostInfo>('DELETE', `/hosts/${enc(name)}/nbd-psk`);
+      const h = await ctx.client().send<HostInfo>(HOSTS.clearNbdPsk, { name: segArg(name) });
       print(ctx.json(), h, () => hostTable([h]));
     });
 
@@ -185,7 +188,7 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .command('show')
     .description('target name, portals and mutual CHAP')
     .action(async () => {
-      const t = await ctx.client().call<TargetInfo>('GET', '/target');
+      const t = await ctx.client().send<TargetInfo>(HOSTS.target);
       print(ctx.json(), t, () => targetText(t));
     });
   target
@@ -195,14 +198,14 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .option('--secret <secret>', 'CHAP secret (12 to 255 characters)')
     .option('--secret-file <file>', 'read the secret from a file')
     .action(async (o: { user: string; secret?: string; secretFile?: string }) => {
-      const t = await ctx.client().call<TargetInfo>('POST', '/target/chap', { user: o.user, secret: secretArg(o) });
+      const t = await ctx.client().send<TargetInfo>(HOSTS.setTargetChap, {}, { user: o.user, secret: secretArg(o) });
       print(ctx.json(), t, () => targetText(t));
     });
   target
     .command('clear-chap')
     .description('remove the mutual CHAP credentials')
     .action(async () => {
-      const t = await ctx.client().call<TargetInfo>('DELETE', '/target/chap');
+      const t = await ctx.client().send<TargetInfo>(HOSTS.clearTargetChap);
       print(ctx.json(), t, () => targetText(t));
     });
 
@@ -214,7 +217,7 @@ export function registerHost(program: Command, ctx: CliContext): void {
       .description(isCtl ? `take controller N ${action.endsWith('down') ? 'down (its LDs move to the other)' : 'back up'}` : `take a host port ${action.endsWith('down') ? 'down (drops its connections)' : 'back up'}`)
       .action(async (target: string) => {
         if (isCtl) intArg(target, 'controller');
-        const cs = await ctx.client().call<ControllerInfo[]>('POST', '/faults', { action, target });
+        const cs = await ctx.client().send<ControllerInfo[]>(FAULTS.inject, {}, { action, target });
         print(ctx.json(), cs, () => controllerTable(cs));
       });
   }
@@ -222,7 +225,7 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .command('list')
     .description('controllers and host ports with their states')
     .action(async () => {
-      const cs = await ctx.client().call<ControllerInfo[]>('GET', '/controllers');
+      const cs = await ctx.client().send<ControllerInfo[]>(FAULTS.controllers);
       print(ctx.json(), cs, () => controllerTable(cs));
     });
 
@@ -231,14 +234,14 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .command('list')
     .description('list licences')
     .action(async () => {
-      const ls = await ctx.client().call<LicenseInfo[]>('GET', '/licenses');
+      const ls = await ctx.client().send<LicenseInfo[]>(LICENSES.list);
       print(ctx.json(), ls, () => table(['Licence', 'State', 'Unlocked'], ls.map((l) => [l.name, l.state, l.unlocked ?? '-'])));
     });
   lic
     .command('unlock <name>')
     .description('unlock a licence (VirtualVolume, DynamicSnapVolume, VolumeClone, DynamicDataReplication, ThinProvisioning, IOLoadManager)')
     .action(async (name: string) => {
-      const ls = await ctx.client().call<LicenseInfo[]>('POST', `/licenses/${enc(name)}/unlock`);
+      const ls = await ctx.client().send<LicenseInfo[]>(LICENSES.unlock, { name: segArg(name) });
       print(ctx.json(), ls, () => table(['Licence', 'State', 'Unlocked'], ls.map((l) => [l.name, l.state, l.unlocked ?? '-'])));
     });
 }

@@ -1,8 +1,11 @@
 // kura ld ..., kura clone ...
 import type { Command } from 'commander';
+import { POOLS } from '../api/pools.js';
+import { LDS } from '../api/lds.js';
+import { SNAPSHOTS } from '../api/snapshots.js';
 import type { LdDeleteResult, LdInfo, PoolInfo } from '../array/agent.js';
 import { CliArgError, expandBody, hex4, intArg, necCapacity, sizeArg } from './units.js';
-import { enc, nameArg } from './context.js';
+import { nameArg, segArg } from './context.js';
 import type { CliContext } from './context.js';
 import { details, pdList, print, table } from './format.js';
 
@@ -76,13 +79,13 @@ export function registerLd(program: Command, ctx: CliContext): void {
       if (o.size !== undefined) body['size'] = sizeArg(o.size, '--size');
       if (o.attr !== undefined) body['attr'] = o.attr;
       if (o.force) body['force'] = true;
-      const l = await ctx.client().call<LdInfo>('POST', '/lds', body);
+      const l = await ctx.client().send<LdInfo>(LDS.create, {}, body);
       print(ctx.json(), l, () => ldDetails(l));
     });
   ld.command('list')
     .description('list LDs')
     .action(async () => {
-      const ls = await ctx.client().call<LdInfo[]>('GET', '/lds');
+      const ls = await ctx.client().send<LdInfo[]>(LDS.list);
       print(ctx.json(), ls, () =>
         // iSMview -l's columns (VVM L705-711). Conf.Chg is blank: Kura changes no
         // configuration in the background; LD Threshold does not apply to a thin LD.
@@ -96,10 +99,10 @@ export function registerLd(program: Command, ctx: CliContext): void {
     .description('show an LD (name or number, e.g. 0001h)')
     .action(async (ref: string) => {
       const c = ctx.client();
-      const l = await c.call<LdInfo>('GET', `/lds/${enc(ref)}`);
+      const l = await c.send<LdInfo>(LDS.show, { ref: segArg(ref) });
       if (ctx.json()) return print(true, l, () => '');
       // The PD list belongs to the pool; an LD shown while its pool goes away still prints.
-      const pool = await c.call<PoolInfo>('GET', `/pools/${l.poolNumber}`).catch(() => undefined);
+      const pool = await c.send<PoolInfo>(POOLS.show, { ref: l.poolNumber }).catch(() => undefined);
       print(false, l, () => ldDetails(l, pool));
     });
   ld.command('expand <ld>')
@@ -108,7 +111,7 @@ export function registerLd(program: Command, ctx: CliContext): void {
     .option('--size <total>', 'the new total virtual capacity (an LD never shrinks)')
     .addHelpText('after', '\nExactly one of --add and --size. --size is the total after the expansion, as for kura pool expand;\nto add 1 GiB to an LD give --add 1GiB.')
     .action(async (ref: string, o: { add?: string; size?: string }) => {
-      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(ref)}/expand`, expandBody(o, 'ld expand'));
+      const l = await ctx.client().send<LdInfo>(LDS.expand, { ref: segArg(ref) }, expandBody(o, 'ld expand'));
       print(ctx.json(), l, () => ldDetails(l));
     });
   ld.command('set-qos <ld>')
@@ -119,14 +122,14 @@ export function registerLd(program: Command, ctx: CliContext): void {
       const body: Record<string, number> = {};
       if (o.upper !== undefined) body['upper'] = intArg(o.upper, '--upper');
       if (o.lower !== undefined) body['lower'] = intArg(o.lower, '--lower');
-      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(ref)}/qos`, body);
+      const l = await ctx.client().send<LdInfo>(LDS.setQos, { ref: segArg(ref) }, body);
       print(ctx.json(), l, () => ldDetails(l));
     });
   ld.command('set-nbd-plain <ld> <on|off>')
     .description('on: unidentified (plain, non-TLS) NBD clients may list and open the LD and its snapshots while access control is on')
     .action(async (ref: string, v: string) => {
       if (v !== 'on' && v !== 'off') throw new CliArgError('KURA-E6129', `"${v}" is neither on nor off.`, `Give kura ld set-nbd-plain ${ref} on, or off.`);
-      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(ref)}/nbd-plain`, { plain: v === 'on' });
+      const l = await ctx.client().send<LdInfo>(LDS.setNbdPlain, { ref: segArg(ref) }, { plain: v === 'on' });
       print(ctx.json(), l, () => ldDetails(l));
     });
   ld.command('delete <ld>')
@@ -134,10 +137,8 @@ export function registerLd(program: Command, ctx: CliContext): void {
     .option('--fcvforce', 'confirm deleting a fast clone (FCV)')
     .option('--force', 'delete an LD that hosts map or clients have open (unmaps it and says what), or a faulty SSV that snapshots still use')
     .action(async (ref: string, o: { fcvforce?: boolean; force?: boolean }) => {
-      const q = new URLSearchParams();
-      if (o.fcvforce) q.set('fcvforce', 'true');
-      if (o.force) q.set('force', 'true');
-      const done = await ctx.client().call<LdDeleteResult | undefined>('DELETE', `/lds/${enc(ref)}${q.size ? `?${q}` : ''}`);
+      const query = { fcvforce: o.fcvforce ? true : undefined, force: o.force ? true : undefined };
+      const done = await ctx.client().send<LdDeleteResult | undefined>(LDS.delete, { ref: segArg(ref) }, undefined, query);
       if (!done) return print(ctx.json(), { deleted: ref }, () => `LD ${ref} deleted.`);
       print(ctx.json(), { deleted: ref, unmapped: done.unmapped, sessions: done.sessions }, () =>
         [
@@ -153,7 +154,7 @@ export function registerLd(program: Command, ctx: CliContext): void {
     .command('create <source> <name>')
     .description('make a fast clone of an LD or snapshot (LD@SNAP)')
     .action(async (src: string, name: string) => {
-      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(src)}/clones`, { name: nameArg(name) });
+      const l = await ctx.client().send<LdInfo>(SNAPSHOTS.createClone, { ref: segArg(src) }, { name: nameArg(name) });
       print(ctx.json(), l, () => ldDetails(l));
     });
 }

@@ -1,5 +1,6 @@
 // kura lock ...: the configuration lock an administrator holds across commands.
 import type { Command } from 'commander';
+import { LOCK } from '../api/lock.js';
 import type { LockInfo } from '../array/agent.js';
 import type { CliContext } from './context.js';
 import { details, print } from './format.js';
@@ -20,7 +21,7 @@ export function registerLock(program: Command, ctx: CliContext): void {
     .command('show')
     .description('who holds the lock, and until when')
     .action(async () => {
-      const l = await ctx.client().call<LockInfo>('GET', '/lock');
+      const l = await ctx.client().send<LockInfo>(LOCK.show);
       print(ctx.json(), l, () => lockText(l));
     });
   lock
@@ -29,7 +30,7 @@ export function registerLock(program: Command, ctx: CliContext): void {
     .option('--ttl <seconds>', 'expires after this many seconds without a change by the holder (default 600)')
     .action(async (o: { ttl?: string }) => {
       const c = ctx.client();
-      const l = await c.call<LockInfo>('POST', '/lock', { owner: c.owner, ...(o.ttl !== undefined ? { ttl: intArg(o.ttl, '--ttl') } : {}) });
+      const l = await c.send<LockInfo>(LOCK.acquire, {}, { owner: c.owner, ...(o.ttl !== undefined ? { ttl: intArg(o.ttl, '--ttl') } : {}) });
       print(ctx.json(), l, () => `Configuration lock held by ${l.owner} until ${l.expires}.`);
     });
   lock
@@ -37,7 +38,7 @@ export function registerLock(program: Command, ctx: CliContext): void {
     .description('release the lock (--force: release another owner\'s lock)')
     .option('--force', 'release it even when another owner holds it')
     .action(async (o: { force?: boolean }) => {
-      const l = await ctx.client().call<LockInfo>('DELETE', o.force ? '/lock?force=true' : '/lock');
+      const l = await ctx.client().send<LockInfo>(LOCK.release, {}, undefined, { force: o.force ? true : undefined });
       print(ctx.json(), l, () => 'Configuration lock released.');
     });
 }

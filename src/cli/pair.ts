@@ -1,10 +1,11 @@
 // kura pair ...: replication pairs (DynamicDataReplication), shown the way
 // iSMrc_query shows them; --wait follows a copy to its end with a progress bar.
 import type { Command } from 'commander';
+import { PAIRS } from '../api/pairs.js';
 import type { PairInfo } from '../array/agent.js';
 import { humanSize } from '../units.js';
 import type { ApiClient } from './client.js';
-import { enc } from './context.js';
+import { segArg } from './context.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
 import { progressSink } from './progress.js';
@@ -71,7 +72,7 @@ async function waitForCopy(client: ApiClient, first: PairInfo, json: boolean): P
   while (p.sync.endsWith('/exec')) {
     sink?.update(p.progress, p.remainingSeconds, `${p.mv} → ${p.rv} ${p.sync}`);
     await new Promise((r) => setTimeout(r, POLL_MS));
-    p = await client.call<PairInfo>('GET', `/pairs/${enc(p.mv)}/${enc(p.rv)}`);
+    p = await client.send<PairInfo>(PAIRS.show, { mv: segArg(p.mv), rv: segArg(p.rv) });
   }
   if (sink && first.sync.endsWith('/exec')) {
     sink.update(100, 0, `${p.mv} → ${p.rv} ${p.sync}`);
@@ -93,20 +94,20 @@ export function registerPair(program: Command, ctx: CliContext): void {
     .description('pair two LDs of the same size; the RV must not be mapped to a host; the pair starts separated')
     .option('--wait', 'return when no copy is running (a new pair copies nothing until replicate)')
     .action((mv: string, rv: string, o: { wait?: boolean }) =>
-      act(o, (c) => c.call<PairInfo>('POST', '/pairs', { mv, rv }), (p) => `Pair ${p.mv} → ${p.rv} created (MV ${p.mv}, RV ${p.rv}); ${humanSize(p.copyDiffBytes)} to copy on the first replicate.`),
+      act(o, (c) => c.send<PairInfo>(PAIRS.create, {}, { mv, rv }), (p) => `Pair ${p.mv} → ${p.rv} created (MV ${p.mv}, RV ${p.rv}); ${humanSize(p.copyDiffBytes)} to copy on the first replicate.`),
     );
   pair
     .command('list')
     .description('every pair')
     .action(async () => {
-      const ps = await ctx.client().call<PairInfo[]>('GET', '/pairs');
+      const ps = await ctx.client().send<PairInfo[]>(PAIRS.list);
       print(ctx.json(), ps, () => (ps.length ? pairTable(ps) : 'No replication pairs.'));
     });
   pair
     .command('show <mv> <rv>')
     .description('one pair (iSMrc_query fields)')
     .action(async (mv: string, rv: string) => {
-      const p = await ctx.client().call<PairInfo>('GET', `/pairs/${enc(mv)}/${enc(rv)}`);
+      const p = await ctx.client().send<PairInfo>(PAIRS.show, { mv: segArg(mv), rv: segArg(rv) });
       print(ctx.json(), p, () => pairText(p));
     });
   pair
@@ -115,7 +116,7 @@ export function registerPair(program: Command, ctx: CliContext): void {
     .option('--force', 'replicate even after a restore was cut short (copies the partly restored MV over the RV)')
     .option('--wait', 'return when the copy is done, showing its progress')
     .action((mv: string, rv: string, o: { wait?: boolean; force?: boolean }) =>
-      act(o, (c) => c.call<PairInfo>('POST', `/pairs/${enc(mv)}/${enc(rv)}/replicate`, o.force ? { force: true } : undefined), (p) => (p.sync === 'rpl/sync' ? `Pair ${p.mv} → ${p.rv} is in sync (rpl/sync); ${humanSize(p.copiedBytes)} copied.` : `Replicate started: ${humanSize(p.copyDiffBytes)} to copy (kura pair show ${p.mv} ${p.rv}).`)),
+      act(o, (c) => c.send<PairInfo>(PAIRS.replicate, { mv: segArg(mv), rv: segArg(rv) }, o.force ? { force: true } : undefined), (p) => (p.sync === 'rpl/sync' ? `Pair ${p.mv} → ${p.rv} is in sync (rpl/sync); ${humanSize(p.copiedBytes)} copied.` : `Replicate started: ${humanSize(p.copyDiffBytes)} to copy (kura pair show ${p.mv} ${p.rv}).`)),
     );
   pair
     .command('separate <mv> <rv>')
@@ -126,7 +127,7 @@ export function registerPair(program: Command, ctx: CliContext): void {
     .action((mv: string, rv: string, o: { wait?: boolean; rvAccess?: string; force?: boolean }) =>
       act(
         o,
-        (c) => c.call<PairInfo>('POST', `/pairs/${enc(mv)}/${enc(rv)}/separate`, { ...(o.rvAccess ? { rvAccess: o.rvAccess } : {}), ...(o.force ? { force: true } : {}) }),
+        (c) => c.send<PairInfo>(PAIRS.separate, { mv: segArg(mv), rv: segArg(rv) }, { ...(o.rvAccess ? { rvAccess: o.rvAccess } : {}), ...(o.force ? { force: true } : {}) }),
         (p) => (p.sync === 'sep/end' ? `Pair ${p.mv} → ${p.rv} separated; RV access ${p.rvAccess}.` : p.sync === 'fault' ? `Pair ${p.mv} → ${p.rv} separated by force; the RV is incomplete (${humanSize(p.copyDiffBytes)} not copied).` : `Separating (${p.sync}): the running copy finishes first (kura pair show ${p.mv} ${p.rv}).`),
       ),
     );
@@ -135,7 +136,7 @@ export function registerPair(program: Command, ctx: CliContext): void {
     .description('copy RV → MV in the background; the MV stays usable meanwhile')
     .option('--wait', 'return when the copy is done, showing its progress')
     .action((mv: string, rv: string, o: { wait?: boolean }) =>
-      act(o, (c) => c.call<PairInfo>('POST', `/pairs/${enc(mv)}/${enc(rv)}/restore`), (p) => (p.sync === 'rst/sync' ? `MV ${p.mv} restored from RV ${p.rv} (rst/sync).` : `Restore started: ${humanSize(p.copyDiffBytes)} to copy (kura pair show ${p.mv} ${p.rv}).`)),
+      act(o, (c) => c.send<PairInfo>(PAIRS.restore, { mv: segArg(mv), rv: segArg(rv) }), (p) => (p.sync === 'rst/sync' ? `MV ${p.mv} restored from RV ${p.rv} (rst/sync).` : `Restore started: ${humanSize(p.copyDiffBytes)} to copy (kura pair show ${p.mv} ${p.rv}).`)),
     );
   pair
     .command('delete <mv> <rv>')
@@ -143,7 +144,7 @@ export function registerPair(program: Command, ctx: CliContext): void {
     .option('--force', 'unpair even when not separated, stopping a running copy')
     .option('--wait', 'accepted for symmetry: deleting a pair copies nothing')
     .action(async (mv: string, rv: string, o: { force?: boolean }) => {
-      const p = await ctx.client().call<PairInfo>('DELETE', `/pairs/${enc(mv)}/${enc(rv)}${o.force ? '?force=true' : ''}`);
+      const p = await ctx.client().send<PairInfo>(PAIRS.delete, { mv: segArg(mv), rv: segArg(rv) }, undefined, { force: o.force ? true : undefined });
       print(ctx.json(), p, () => `Pair ${p.mv} → ${p.rv} deleted; both LDs are IVs again.`);
     });
 }

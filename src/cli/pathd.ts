@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { EVENTS } from '../api/events.js';
+import { pathOf } from '../api/route.js';
 import { KuraError } from '../errors.js';
 import { NbdServer } from '../nbd/server.js';
 import { ControlApi } from '../pathmgr/control-api.js';
@@ -190,8 +192,8 @@ function managerSink(m: { url: string; token?: string }, host: string): (e: LogE
     if (e.id === 'KURA-I7040') return; // per-connection NBD chatter stays local
     chain = chain.then(async () => {
       try {
-        const r = await fetch(`${m.url}/api/v1/events`, {
-          method: 'POST',
+        const r = await fetch(`${m.url}${pathOf(EVENTS.record)}`, {
+          method: EVENTS.record.method,
           headers: { 'content-type': 'application/json', ...(m.token ? { authorization: `Bearer ${m.token}` } : {}) },
           body: JSON.stringify({ id: e.id, severity: e.level, host, text: entryText(e) }),
           signal: AbortSignal.timeout(5000),

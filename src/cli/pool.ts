@@ -1,8 +1,9 @@
 // kura pool ...
 import type { Command } from 'commander';
+import { POOLS } from '../api/pools.js';
 import type { PoolInfo } from '../array/agent.js';
 import { expandBody, hex4, humanSize, intArg, necCapacity, percentArg, raidArg, sizeArg } from './units.js';
-import { enc, nameArg } from './context.js';
+import { nameArg, segArg } from './context.js';
 import type { CliContext } from './context.js';
 import { details, pdList, print, table } from './format.js';
 
@@ -42,14 +43,14 @@ export function registerPool(program: Command, ctx: CliContext): void {
       if (o.pds !== undefined) body['pds'] = intArg(o.pds, '--pds');
       if (o.chunk !== undefined) body['chunk'] = sizeArg(o.chunk, '--chunk');
       if (o.threshold !== undefined) body['threshold'] = percentArg(o.threshold, '--threshold');
-      const p = await ctx.client().call<PoolInfo>('POST', '/pools', body);
+      const p = await ctx.client().send<PoolInfo>(POOLS.create, {}, body);
       print(ctx.json(), p, () => poolDetails(p));
     });
   pool
     .command('list')
     .description('list pools')
     .action(async () => {
-      const ps = await ctx.client().call<PoolInfo[]>('GET', '/pools');
+      const ps = await ctx.client().send<PoolInfo[]>(POOLS.list);
       print(ctx.json(), ps, () =>
         table(
           ['Pool No.(h)', 'Pool Name', 'Pool Type', 'RAID', 'State', 'Capacity', 'Used', 'Free', 'Virtual', 'Threshold', 'LDs'],
@@ -61,7 +62,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
     .command('show <pool>')
     .description('show a pool (name or number, e.g. 0000h)')
     .action(async (ref: string) => {
-      const p = await ctx.client().call<PoolInfo>('GET', `/pools/${enc(ref)}`);
+      const p = await ctx.client().send<PoolInfo>(POOLS.show, { ref: segArg(ref) });
       print(ctx.json(), p, () => poolDetails(p));
     });
   pool
@@ -71,7 +72,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
     .option('--size <total>', 'the new total capacity (larger than the current one)')
     .addHelpText('after', '\nExactly one of --add and --size. --size is the total after the expansion, as for kura ld expand;\nto add 10 GiB to a pool give --add 10GiB.')
     .action(async (ref: string, o: { add?: string; size?: string }) => {
-      const p = await ctx.client().call<PoolInfo>('POST', `/pools/${enc(ref)}/expand`, expandBody(o, 'pool expand'));
+      const p = await ctx.client().send<PoolInfo>(POOLS.expand, { ref: segArg(ref) }, expandBody(o, 'pool expand'));
       print(ctx.json(), p, () => poolDetails(p));
     });
   pool
@@ -87,14 +88,14 @@ export function registerPool(program: Command, ctx: CliContext): void {
       if (o.threshold !== undefined) body['threshold'] = percentArg(o.threshold, '--threshold');
       if (o.qosUpper !== undefined) body['qosUpper'] = intArg(o.qosUpper, '--qos-upper');
       if (o.qosLower !== undefined) body['qosLower'] = intArg(o.qosLower, '--qos-lower');
-      const p = await ctx.client().call<PoolInfo>('PATCH', `/pools/${enc(ref)}`, body);
+      const p = await ctx.client().send<PoolInfo>(POOLS.set, { ref: segArg(ref) }, body);
       print(ctx.json(), p, () => poolDetails(p));
     });
   pool
     .command('delete <pool>')
     .description('delete a pool (refused while it holds LDs)')
     .action(async (ref: string) => {
-      await ctx.client().call('DELETE', `/pools/${enc(ref)}`);
+      await ctx.client().send(POOLS.delete, { ref: segArg(ref) });
       print(ctx.json(), { deleted: ref }, () => `Pool ${ref} deleted.`);
     });
 }

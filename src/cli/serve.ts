@@ -9,6 +9,8 @@
 // close the array and exit 0.
 import path from 'node:path';
 import type { Command } from 'commander';
+import { ARRAY } from '../api/array.js';
+import { API_PREFIX, pathOf } from '../api/route.js';
 import { KuraArray } from '../array/array.js';
 import { makeDataDir } from '../block/data-dir.js';
 import { KuraError, asKuraError } from '../errors.js';
@@ -167,7 +169,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   const lines = [
     `Kura ${info.version}: array ${info.name}, data in ${path.resolve(o.dataDir)}${array.isNew ? ' (new)' : ''}`,
     ...nbdLines,
-    `  API:      ${url}/api/v1    (OpenAPI document at ${url}/api/v1/openapi.json)`,
+    `  API:      ${url}${API_PREFIX}    (OpenAPI document at ${url}${pathOf(ARRAY.document)})`,
     `  token:    ${tokenPath}${created ? ' (new, mode 0600)' : ''}`,
     `  CLI:      KURA_URL=${url} KURA_TOKEN=$(cat ${tokenPath}) kura ld list`,
     `  iSCSI:    target ${target}, controller 00 on ${portals[0]}, controller 01 on ${portals[1]}`,

@@ -1,8 +1,9 @@
 // kura snapshot ...
 import type { Command } from 'commander';
+import { SNAPSHOTS } from '../api/snapshots.js';
 import type { LdInfo, SnapshotInfo } from '../array/agent.js';
 import { hex4, humanSize, intArg } from './units.js';
-import { enc, nameArg } from './context.js';
+import { nameArg, segArg } from './context.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
 
@@ -40,21 +41,21 @@ export function registerSnapshot(program: Command, ctx: CliContext): void {
     .description('take a snapshot generation of an LD')
     .option('--name <name>', 'snapshot name (default genN)')
     .action(async (ld: string, o: { name?: string }) => {
-      const s = await ctx.client().call<SnapshotInfo>('POST', `/lds/${enc(ld)}/snapshots`, o.name !== undefined ? { name: nameArg(o.name) } : {});
+      const s = await ctx.client().send<SnapshotInfo>(SNAPSHOTS.create, { ref: segArg(ld) }, o.name !== undefined ? { name: nameArg(o.name) } : {});
       print(ctx.json(), s, () => `Snapshot ${s.ld} (generation ${s.generation}) created; read it as NBD export ${s.ld}.`);
     });
   snap
     .command('list <ld>')
     .description('list the generations of an LD')
     .action(async (ld: string) => {
-      const ss = await ctx.client().call<SnapshotInfo[]>('GET', `/lds/${enc(ld)}/snapshots`);
+      const ss = await ctx.client().send<SnapshotInfo[]>(SNAPSHOTS.list, { ref: segArg(ld) });
       print(ctx.json(), ss, () => snapTable(ss[0]?.bv ?? ld, ss));
     });
   snap
     .command('restore <ld> <snap>')
     .description('revert the LD to a generation')
     .action(async (ld: string, s: string) => {
-      const l = await ctx.client().call<LdInfo>('POST', `/lds/${enc(ld)}/snapshots/${enc(s)}/restore`);
+      const l = await ctx.client().send<LdInfo>(SNAPSHOTS.restore, { ref: segArg(ld), snap: segArg(s) });
       print(ctx.json(), l, () => `LD ${l.name} restored from snapshot ${s}.`);
     });
   snap
@@ -62,14 +63,14 @@ export function registerSnapshot(program: Command, ctx: CliContext): void {
     .description('make a snapshot read/write or read-only (iSMsc_chgmod -volacc); writes to it never change the LD')
     .requiredOption('--access <mode>', 'rw (read/write) or ro (read-only)')
     .action(async (ld: string, s: string, o: { access: string }) => {
-      const r = await ctx.client().call<SnapshotInfo>('POST', `/lds/${enc(ld)}/snapshots/${enc(s)}/access`, { access: o.access });
+      const r = await ctx.client().send<SnapshotInfo>(SNAPSHOTS.setAccess, { ref: segArg(ld), snap: segArg(s) }, { access: o.access });
       print(ctx.json(), r, () => `Snapshot ${r.ld} is ${r.access === 'rw' ? 'read/write (rw)' : 'read-only (ro)'}.`);
     });
   snap
     .command('delete <ld> <snap>')
     .description('delete a generation')
     .action(async (ld: string, s: string) => {
-      await ctx.client().call('DELETE', `/lds/${enc(ld)}/snapshots/${enc(s)}`);
+      await ctx.client().send(SNAPSHOTS.delete, { ref: segArg(ld), snap: segArg(s) });
       print(ctx.json(), { deleted: `${ld}@${s}` }, () => `Snapshot ${ld}@${s} deleted.`);
     });
   snap
@@ -77,7 +78,7 @@ export function registerSnapshot(program: Command, ctx: CliContext): void {
     .description('delete the oldest N generations (generationdel)')
     .requiredOption('--count <n>', 'how many generations')
     .action(async (ld: string, o: { count: string }) => {
-      const ss = await ctx.client().call<SnapshotInfo[]>('POST', `/lds/${enc(ld)}/snapshots/delete-oldest`, { count: intArg(o.count, '--count') });
+      const ss = await ctx.client().send<SnapshotInfo[]>(SNAPSHOTS.deleteOldest, { ref: segArg(ld) }, { count: intArg(o.count, '--count') });
       print(ctx.json(), ss, () => `Deleted ${ss.length} generation(s): ${ss.map((s) => s.name).join(', ') || 'none'}.`);
     });
 }
