@@ -1,8 +1,8 @@
 // The kura CLI takes every REST path from the route descriptions (src/api):
 // its sources hold no API path of their own, every request a command sends is
 // a described route (method and path), and every described route but the few
-// listed here has a command. Commands run in process against a stub server
-// that records what they send.
+// listed here has a command. The commands run (registered as kura registers
+// them) in one child process against a stub server that records what they send.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
