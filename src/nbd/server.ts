@@ -16,7 +16,7 @@ import { KuraError } from '../errors.js';
 import { ConnectionCap } from '../limits/conn-cap.js';
 import { IoBudget } from '../limits/io-budget.js';
 import type { IoAccount } from '../limits/io-budget.js';
-import { ByteQueue } from './byte-queue.js';
+import { ChunkQueue } from '../io/chunk-queue.js';
 import * as P from './protocol.js';
 import { printableIdentity, upgradeToTls } from './tls.js';
 import type { NbdTlsOptions } from './tls.js';
@@ -212,7 +212,7 @@ class NbdConnection {
   private readonly account: IoAccount;
   private readonly remote: string;
   private handshakeTimer: NodeJS.Timeout | undefined;
-  private readonly q = new ByteQueue();
+  private readonly q = new ChunkQueue();
   private state: State = 'client-flags';
   private noZeroes = false;
   private structured = false;
