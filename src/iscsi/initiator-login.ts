@@ -4,7 +4,7 @@
 // answers mean for full feature phase. Each Login Request goes out through
 // the initiator's connection, which matches the response by its ITT.
 import crypto from 'node:crypto';
-import { KuraError } from '../errors.js';
+import { TARGET_FAILED_MUTUAL_CHAP } from '../catalogue/protocols.js';
 import { chapResponse, decodeBinary } from './chap.js';
 import * as P from './pdu.js';
 import type { Pdu } from './pdu.js';
@@ -148,7 +148,7 @@ export async function login(ch: LoginChannel, o: LoginOptions): Promise<{ result
       if (o.chap.mutual) {
         const want = chapResponse(myId, o.chap.mutual.secret, myChallenge);
         const got = decodeBinary(answers.get('CHAP_R') ?? '');
-        if (answers.get('CHAP_N') !== o.chap.mutual.user || !got || !got.equals(want)) throw new KuraError('KURA-E6101', 'EPERM', 'The target failed mutual CHAP authentication.', 'Check the mutual CHAP user and secret on both sides.');
+        if (answers.get('CHAP_N') !== o.chap.mutual.user || !got || !got.equals(want)) throw TARGET_FAILED_MUTUAL_CHAP();
       }
     }
     r = await step(P.STAGE_OPERATIONAL, P.STAGE_FULL_FEATURE, true, opKeys);
