@@ -1,9 +1,9 @@
 // The replication engine: the pairs of an array, persisted in the metadata store
 // (state and difference bitmap per pair), the operator's commands on them
-// (create, replicate, separate, restore, remove), the mirrored-write intent log,
-// and the start and clean close that decide what a restart copies again. The data
-// path is replicated-device.ts, the background copy copier.ts, the states and
-// their moves pair-states.ts.
+// (create, replicate, separate, restore, remove), and the start and clean close
+// that decide what a restart copies again. The data path is replicated-device.ts,
+// the background copy copier.ts, the mirrored-write intent log intent-log.ts, the
+// states and their moves pair-states.ts.
 //
 // Crash safety: while separated, a chunk's bit reaches the store before the
 // write that changes the chunk is issued (a write-intent bitmap), so no change
@@ -19,6 +19,7 @@ import type { MetaStore } from '../meta-store.js';
 import { ChunkBitmap } from '../chunk-bitmap.js';
 import type { Layer } from '../stack.js';
 import { Copier } from './copier.js';
+import { IntentLog } from './intent-log.js';
 import { nowIso, Pair } from './pair.js';
 import type { ReplicationEvent } from './pair.js';
 import type { PairState } from './pair-states.js';
@@ -31,16 +32,6 @@ export interface ReplicatorHooks {
 }
 
 const CLEAN_KEY = 'rpl_clean';
-/** Chunks per region of the mirrored-write intent log. */
-const INTENT_REGION = 16;
-/** How often idle regions are looked at for dropping from the intent log. */
-const INTENT_CLEAR_MS = 2000;
-/**
- * Idle regions leave the log after the next commit that started once they were idle:
- * a FLUSH, a FUA write or a copy checkpoint. Without one for this long the log forces a
- * commit itself (rarely, so a streaming writer is not made to fdatasync every few seconds).
- */
-const INTENT_FORCE_MS = 30_000;
 
 /** The replication layer of an LD's stack (see stack.ts): sits on the LD, below QoS. */
 export function replicationLayer(rep: Replicator): Layer<LogicalDisk> {
@@ -51,12 +42,7 @@ export class Replicator {
   private readonly pairs: Pair[] = [];
   private readonly unclean: boolean;
   private closed = false;
-  private clearing = false;
-  /** Orders intent snapshots and commit starts: a commit clears a snapshot's regions if it started after it. */
-  private seq = 0;
-  private lastCommitStart = 0;
-  private pendingIntent: { seq: number; at: number; regions: Map<Pair, Array<[number, number]>> } | null = null;
-  private readonly intentTimer: NodeJS.Timeout;
+  private readonly intent: IntentLog;
   private readonly copier = new Copier({
     paired: (p) => this.pairs.includes(p),
     persist: (p) => this.persist(p),
@@ -81,8 +67,12 @@ export class Replicator {
       }
       this.pairs.push(new Pair(mv, rv, JSON.parse(row.state) as PairState, row.bitmap));
     }
-    this.intentTimer = setInterval(() => void this.clearIntent(), INTENT_CLEAR_MS);
-    this.intentTimer.unref();
+    this.intent = new IntentLog({
+      pairs: () => this.pairs,
+      closed: () => this.closed,
+      persist: (p) => this.persist(p),
+      commit: () => this.hooks.commit(),
+    });
   }
 
   /**
@@ -142,83 +132,27 @@ export class Replicator {
 
   persist(p: Pair): void {
     if (this.closed) return;
-    const extra: number[] = [...p.uncommitted];
-    for (const r of p.intent) for (let c = r * INTENT_REGION; c < Math.min(p.diff.size, (r + 1) * INTENT_REGION); c++) extra.push(c);
+    const extra: number[] = [...p.uncommitted, ...this.intent.chunks(p)];
     this.store.db.prepare('UPDATE rpl_pair SET state = ?, bitmap = ? WHERE rv = ?').run(JSON.stringify(p.state), p.diff.union(extra), p.rv.rec.id);
   }
 
   /** Before a mirrored write: its regions reach the store first, so that a crash shows where MV and RV may differ. */
   beginMirrored(p: Pair, first: number, last: number): void {
-    let changed = false;
-    for (let r = Math.floor(first / INTENT_REGION); r <= Math.floor(last / INTENT_REGION); r++) {
-      p.intentBusy.set(r, (p.intentBusy.get(r) ?? 0) + 1);
-      p.intentStarts.set(r, (p.intentStarts.get(r) ?? 0) + 1);
-      if (!p.intent.has(r)) {
-        p.intent.add(r);
-        changed = true;
-      }
-    }
-    if (changed) this.persist(p);
+    this.intent.begin(p, first, last);
   }
 
   endMirrored(p: Pair, first: number, last: number): void {
-    for (let r = Math.floor(first / INTENT_REGION); r <= Math.floor(last / INTENT_REGION); r++) {
-      const n = (p.intentBusy.get(r) ?? 1) - 1;
-      if (n > 0) p.intentBusy.set(r, n);
-      else p.intentBusy.delete(r);
-    }
+    this.intent.end(p, first, last);
   }
 
   /** An LD's FLUSH (one engine commit), noted for the intent log. */
-  async flush(ld: BlockDevice): Promise<void> {
-    const started = ++this.seq;
-    await ld.flush();
-    this.lastCommitStart = Math.max(this.lastCommitStart, started);
+  flush(ld: BlockDevice): Promise<void> {
+    return this.intent.noteCommit(() => ld.flush());
   }
 
   /** Runs an engine commit and notes when it started (intent regions idle before that are clean after it). */
-  async commit(): Promise<void> {
-    const started = ++this.seq;
-    await this.hooks.commit();
-    this.lastCommitStart = Math.max(this.lastCommitStart, started);
-  }
-
-  /** Drops regions from the intent log that were idle across a commit: MV and RV agree there durably. */
-  private async clearIntent(): Promise<void> {
-    if (this.clearing || this.closed) return;
-    this.clearing = true;
-    try {
-      const pending = this.pendingIntent;
-      if (pending) {
-        if (this.lastCommitStart <= pending.seq) {
-          if (Date.now() - pending.at < INTENT_FORCE_MS) return;
-          await this.commit();
-        }
-        this.pendingIntent = null;
-        for (const [p, list] of pending.regions) {
-          if (this.closed || !this.pairs.includes(p)) continue;
-          let changed = false;
-          for (const [r, starts] of list) {
-            if (p.intentBusy.has(r) || (p.intentStarts.get(r) ?? 0) !== starts) continue;
-            p.intent.delete(r);
-            p.intentStarts.delete(r);
-            changed = true;
-          }
-          if (changed) this.persist(p);
-        }
-      }
-      const regions = new Map<Pair, Array<[number, number]>>();
-      for (const p of this.pairs) {
-        const list: Array<[number, number]> = [];
-        for (const r of p.intent) if (!p.intentBusy.has(r)) list.push([r, p.intentStarts.get(r) ?? 0]);
-        if (list.length > 0) regions.set(p, list);
-      }
-      if (regions.size > 0) this.pendingIntent = { seq: ++this.seq, at: Date.now(), regions };
-    } catch {
-      // The commit failed: keep the regions; a later round tries again.
-    } finally {
-      this.clearing = false;
-    }
+  commit(): Promise<void> {
+    return this.intent.noteCommit(() => this.hooks.commit());
   }
 
   report(e: ReplicationEvent): void {
@@ -406,7 +340,7 @@ export class Replicator {
 
   /** Stops the copiers with their state persisted; a clean close needs no full recopy at the next start. */
   async close(): Promise<void> {
-    clearInterval(this.intentTimer);
+    this.intent.stop();
     for (const p of this.pairs) p.stop = true;
     await Promise.all(this.pairs.map((p) => p.copier));
     await Promise.all(this.pairs.map((p) => p.quiesce()));
