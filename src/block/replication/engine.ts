@@ -24,6 +24,7 @@ import { nowIso, Pair } from './pair.js';
 import type { ReplicationEvent } from './pair.js';
 import type { PairState } from './pair-states.js';
 import { ReplicatedDevice } from './replicated-device.js';
+import { PAIR_COPYING, PAIR_NOT_SEPARATED, PAIR_SEPARATED_ALREADY, PAIR_SEPARATING, RV_INCOMPLETE } from '../../catalogue/array.js';
 
 export interface ReplicatorHooks {
   commit(): Promise<void>;
@@ -237,10 +238,10 @@ export class Replicator {
   async separate(p: Pair, access: 'rw' | 'ro', force: boolean): Promise<void> {
     const s = p.state;
     if (s.sync === 'sep/end' || s.sync === 'fault') {
-      throw new KuraError('KURA-E2314', 'EINVAL', `Pair ${p.mv.name} → ${p.rv.name} is already separated.`, `Replicate it first (kura pair replicate ${p.mv.name} ${p.rv.name}).`);
+      throw PAIR_SEPARATED_ALREADY({ mv: p.mv.name, rv: p.rv.name });
     }
     if (s.sync === 'sep/exec' && !force) {
-      throw new KuraError('KURA-E2315', 'EBUSY', `Pair ${p.mv.name} → ${p.rv.name} is already separating; its copy is ${p.progress()}% done.`, 'Wait for it (kura pair show), or give --force to separate at once with an incomplete RV.');
+      throw PAIR_SEPARATING({ mv: p.mv.name, rv: p.rv.name, arg: p.progress() });
     }
     if (!p.copying) {
       // In sync: freeze at once; mirrored writes under way finish first.
@@ -284,7 +285,7 @@ export class Replicator {
     if (s.sync === 'rst/sync' || s.sync === 'rst/exec') return;
     if (p.copying) throw busy(p, 'restore');
     if (!p.rvValid) {
-      throw new KuraError('KURA-E2312', 'EINVAL', `RV ${p.rv.name} does not hold a complete copy of MV ${p.mv.name} (the last copy did not finish).`, `Replicate the pair first (kura pair replicate ${p.mv.name} ${p.rv.name}).`);
+      throw RV_INCOMPLETE({ rv: p.rv.name, mv: p.mv.name });
     }
     s.rvAccess = 'nr';
     await p.quiesce();
@@ -304,7 +305,7 @@ export class Replicator {
   /** Unpairs. Only separated pairs unless forced (a running copy stops where it is). */
   async remove(p: Pair, force: boolean): Promise<{ incomplete: boolean }> {
     if (p.mirroring && !force) {
-      throw new KuraError('KURA-E2316', 'EBUSY', `Pair ${p.mv.name} → ${p.rv.name} is not separated (${p.state.sync}).`, `Separate it first (kura pair separate ${p.mv.name} ${p.rv.name}), or give --force.`);
+      throw PAIR_NOT_SEPARATED({ mv: p.mv.name, rv: p.rv.name, sync: p.state.sync });
     }
     const incomplete = p.copying || p.state.sync === 'fault';
     await this.copier.stop(p);
@@ -357,10 +358,5 @@ export class Replicator {
 }
 
 function busy(p: Pair, what: string): KuraError {
-  return new KuraError(
-    'KURA-E2310',
-    'EBUSY',
-    `Pair ${p.mv.name} → ${p.rv.name} cannot ${what} now: it is in ${p.state.sync} with a copy ${p.progress()}% done.`,
-    'Wait for the copy to finish (kura pair show MV RV, or --wait), or separate it with --force.',
-  );
+  return PAIR_COPYING({ mv: p.mv.name, rv: p.rv.name, what, sync: p.state.sync, arg: p.progress() });
 }

@@ -2,7 +2,7 @@
 // between them, and the one function through which every change of sync state
 // goes. A move the table does not hold is a bug in Kura, not a user error: it is
 // refused loudly (KURA-E1100) and the state stays as it was.
-import { KuraError } from '../../errors.js';
+import { PAIR_TRANSITION_ILLEGAL } from '../../catalogue/block.js';
 
 export type Activity = 'replicate' | 'separate' | 'restore';
 /** The seed's sync states: copying, in sync (mirroring), separating, separated, restoring, restored, fault. */
@@ -89,13 +89,7 @@ export function transition(state: PairState, event: PairEvent, pair: string): Sy
   const from = state.sync;
   const to = nextState(from, event);
   if (to === undefined) {
-    throw new KuraError(
-      'KURA-E1100',
-      'EIO',
-      `Internal error: pair ${pair} cannot take event ${event} in sync state ${from}; the pair state machine has no such transition and the state is unchanged.`,
-      'This is a bug in Kura: report it with the server log (kura pair show gives the pair state).',
-      500,
-    );
+    throw PAIR_TRANSITION_ILLEGAL({ pair, event, from });
   }
   // The one place that writes the sync state (PairState marks it readonly for everyone else).
   const s = state as { sync: SyncState; previous: SyncState | null };

@@ -3,12 +3,12 @@
 // recorded in the bitmap of separated pairs before they are issued (write-intent);
 // an RV refuses I/O while its access says so; a running restore copies a chunk
 // from the RV before host I/O touches it. An LD in no pair passes straight through.
-import { KuraError } from '../../errors.js';
 import type { AllocationExtent, BlockDevice, UnmapRange, WriteOptions } from '../device.js';
 import { LayerDevice } from '../layer-device.js';
 import type { LogicalDisk } from '../logical-disk.js';
 import type { Replicator } from './engine.js';
 import type { Pair } from './pair.js';
+import { RV_NOT_READY, RV_READ_ONLY } from '../../catalogue/array.js';
 
 export class ReplicatedDevice extends LayerDevice {
   /**
@@ -37,10 +37,10 @@ export class ReplicatedDevice extends LayerDevice {
   private checkRv(p: Pair | undefined, write: boolean): void {
     if (!p) return;
     if (p.state.rvAccess === 'nr') {
-      throw new KuraError('KURA-E2330', 'ENOTREADY', `LD ${this.ld.name} is the RV of a replication pair in ${p.state.sync} and is not ready (RV access nr).`, `Separate the pair (kura pair separate ${p.mv.name} ${p.rv.name}) to use the RV.`);
+      throw RV_NOT_READY({ ld: this.ld.name, sync: p.state.sync, mv: p.mv.name, rv: p.rv.name });
     }
     if (write && p.state.rvAccess === 'ro') {
-      throw new KuraError('KURA-E2331', 'EROFS', `LD ${this.ld.name} is a separated RV with read-only access.`, 'Separate it with --rv-access rw to write to it.');
+      throw RV_READ_ONLY({ ld: this.ld.name });
     }
   }
 
