@@ -21,6 +21,7 @@ test('an upward import fails lint; a downward one passes', { timeout: 60_000 }, 
     ['src/pathmgr/x.ts', "import type { LdInfo } from '../array/agent.js';\nexport type A = LdInfo;\n"],
     ['src/block/raid/x.ts', "import { KuraArray } from '../../array/array.js';\nexport const a = KuraArray;\n"],
     ['src/errors2.ts', "import { BlockEngine } from './block/engine.js';\nexport const a = BlockEngine;\n"],
+    ['src/io/x.ts', "import { IoBudget } from '../limits/io-budget.js';\nexport const a = IoBudget;\n"],
   ];
   for (const [file, code] of up) {
     const msgs = await lint(file, code);
@@ -30,6 +31,7 @@ test('an upward import fails lint; a downward one passes', { timeout: 60_000 }, 
   const down: Array<[string, string]> = [
     ['src/array/x.ts', "import { BlockEngine } from '../block/engine.js';\nexport const a = BlockEngine;\n"],
     ['src/iscsi/x.ts', "import { KuraError } from '../errors.js';\nexport const a = KuraError;\n"],
+    ['src/nbd/x.ts', "import { ChunkQueue } from '../io/chunk-queue.js';\nexport const a = ChunkQueue;\n"],
     ['src/cli/x.ts', "import { Manager } from '../manager/manager.js';\nexport const a = Manager;\n"],
   ];
   for (const [file, code] of down) assert.deepEqual(await lint(file, code), [], `${file} may import ${code.split("'")[1]}`);
