@@ -9,8 +9,9 @@ import { KuraError } from '../errors.js';
 import type { BlockDevice } from '../block/device.js';
 import { BlockEngine } from '../block/engine.js';
 import type { LogicalDisk } from '../block/logical-disk.js';
-import { QosDevice, QosScheduler } from '../block/qos.js';
-import { Replicator } from '../block/replication.js';
+import { QosScheduler, qosLayer } from '../block/qos.js';
+import { Replicator, replicationLayer } from '../block/replication.js';
+import { buildStack } from '../block/stack.js';
 import { DataDirLock, makeDataDir, tightenDataDir, tightenedText } from '../block/data-dir.js';
 import type { ChapConfig } from '../iscsi/chap.js';
 import type { TargetPortGroupInfo } from '../scsi/types.js';
@@ -278,9 +279,9 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
   getFrontEndState(key: string): string | undefined { return this.frontEnds.getState(key); }
   setFrontEndState(key: string, value: string | undefined): void { this.frontEnds.setState(key, value); }
 
-  /** An LD's data path as front ends serve it (with I/O control). */
+  /** An LD's data path as front ends serve it: its layers, bottom (on the LD) first. */
   deviceOf(l: LogicalDisk): BlockDevice {
-    const d = new QosDevice(this.replicator.device(l), this.qos, String(l.rec.id));
+    const d = buildStack(l, [replicationLayer(this.replicator), qosLayer(this.qos)]);
     this.deviceLds.set(d, l);
     return d;
   }

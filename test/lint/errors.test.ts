@@ -39,7 +39,6 @@ const NOT_YET_CONVERTED = new Set<string>([
   'src/array/snapshots/clones.ts',
   'src/array/snapshots/rules.ts',
   'src/array/snapshots/snapshots.ts',
-  'src/block/replication.ts',
   'src/cli/check.ts',
   'src/cli/client.ts',
   'src/cli/events.ts',
