@@ -898,10 +898,15 @@ export class VvolProvider {
             const esv = await this.port.snapshot(base.ld, snapName);
             const rec: VvolRecord = { ...base, id: vvolId(this.wwn, esv.number), ld: esv.number, size: esv.capacity, created: this.iso(), policy: null, snapshotOf: base.id, snapshotName: snapName, snapshotGroup: prepareId, linkedFrom: null, layer: base.layer + 1, io: { upper: 0, lower: 0 }, backups: [] };
             made.push(rec);
-            this.vvols.set(rec.id, rec);
-            this.store.putVvol(rec);
-            this.writeMetadata(rec.id, this.store.metadata(base.id));
           }
+          // One commit for the whole VM snapshot.
+          this.store.tx(() => {
+            for (const rec of made) {
+              this.vvols.set(rec.id, rec);
+              this.store.putVvol(rec);
+              this.writeMetadata(rec.id, this.store.metadata(rec.snapshotOf!));
+            }
+          });
         } catch (e) {
           for (const r of made) this.forget(r.id);
           await this.rollback(made.map((r) => r.ld));
@@ -995,6 +1000,7 @@ export class VvolProvider {
   /** Moves an unbound VVOL to another container (Storage vMotion of a powered-off VM, VVM 3.6). */
   migrate(id: string, container: string | number): TaskInfo {
     const rec = this.record(id);
+    this.refuseWhileDeletingSnapshots(rec);
     if (this.bindings.isBound(rec.id)) throw M.vvolBound(rec.id, 'a migration');
     const deps = this.dependents(rec);
     if (deps.length > 0) throw M.vvolHasDependents(rec.id, deps.join(' and '));

@@ -83,10 +83,11 @@ export class TaskRunner {
     const info: TaskInfo = { id, kind, state: 'queued', progress: 0, vvols, result: null, error: null, cancelRequested: false, created: this.now(), started: null, finished: null };
     const e = this.entry(info, run);
     this.tasks.set(id, e);
-    this.persist(info);
     this.forget();
-    if (COUNTED.has(kind) && this.running >= this.maxConcurrent) this.queue.push(e);
-    else this.start(e);
+    if (COUNTED.has(kind) && this.running >= this.maxConcurrent) {
+      this.persist(info);
+      this.queue.push(e);
+    } else this.start(e);
     return { ...info };
   }
 
