@@ -136,7 +136,11 @@ export class TaskRunner {
     if (state === 'success') e.info.progress = 100;
     delete e.progress;
     e.info.finished = this.now();
-    this.persist(e.info);
+    try {
+      this.persist(e.info);
+    } catch {
+      // The store is closed or failing: the outcome still reaches waiters; a restart reports the task as interrupted.
+    }
     e.resolve({ ...e.info });
   }
 
