@@ -994,7 +994,11 @@ export class VvolProvider {
    */
   clone(id: string, opts: { vm: string; container?: string | number; policy?: string; metadata?: Record<string, string> }): TaskInfo {
     const { src, pool, policy, metadata, vm } = this.checkCopy(id, opts.container, opts.vm, opts.policy, opts.metadata);
-    return this.tasks.submit('clone', [src.id], (ctx) => this.copy(ctx, src, pool, vm, policy, metadata).then((rec) => ({ vvol: rec.id })));
+    return this.tasks.submit('clone', [src.id], async (ctx) => {
+      const warnings: M.VvolWarning[] = [];
+      const rec = await this.copy(ctx, src, pool, vm, policy, metadata, warnings);
+      return { vvol: rec.id, warnings };
+    });
   }
 
   /** Moves an unbound VVOL to another container (Storage vMotion of a powered-off VM, VVM 3.6). */
@@ -1010,7 +1014,7 @@ export class VvolProvider {
     return this.tasks.submit('migrate', [src.id], async (ctx) => {
       const warnings: M.VvolWarning[] = [];
       const md = this.store.metadata(src.id);
-      const moved = await this.copy(ctx, src, pool, src.vm, policy, md);
+      const moved = await this.copy(ctx, src, pool, src.vm, policy, md, warnings);
       await this.exclusive(async () => {
         if (this.bindings.isBound(src.id)) {
           // Bound while copying: the copy may miss writes; the new VVOL goes, the old stays.
@@ -1043,7 +1047,7 @@ export class VvolProvider {
     return { src, pool, policy, metadata, vm };
   }
 
-  private async copy(ctx: TaskContext, src: VvolRecord, pool: PortPool, vm: string, policy: StoragePolicy | null, metadata: Record<string, string | null>): Promise<VvolRecord> {
+  private async copy(ctx: TaskContext, src: VvolRecord, pool: PortPool, vm: string, policy: StoragePolicy | null, metadata: Record<string, string | null>, warnings: M.VvolWarning[]): Promise<VvolRecord> {
     const target = await this.exclusive(async () => {
       if (ctx.cancelled) throw M.taskCancelled(ctx.id);
       const ld = await this.createLd(pool.number, src.size, src.type);
@@ -1071,7 +1075,7 @@ export class VvolProvider {
     return this.exclusive(async () => {
       const rec: VvolRecord = { id, ld: target.number, type: src.type, vm, container: pool.number, size: target.capacity, created: this.iso(), policy: null, snapshotOf: null, snapshotName: null, snapshotGroup: null, linkedFrom: null, layer: 0, io: { upper: 0, lower: 0 }, backups: [] };
       try {
-        await this.finish(rec, policy, metadata, []);
+        await this.finish(rec, policy, metadata, warnings);
       } catch (e) {
         this.forget(rec.id);
         await this.rollback([...rec.backups.map((b) => b.ld), target.number]);
