@@ -16,7 +16,7 @@ import { checkWwn, containerId, ldOfPeId, peId, poolOfContainerId, vvolId } from
 import * as L from './limits.js';
 import * as M from './messages.js';
 import { isVvolType, vmwareTypeOf, type PeRecord, type VvolRecord, type VvolType, type VvolView } from './model.js';
-import { containerCompliance, containerProfile, datastoreMismatches, generationsOf, isBackupPool, makePolicy, vvolCompliance, type PolicyRequest, type RuleResult, type StoragePolicy } from './policy.js';
+import { capabilityMetadata, containerCompliance, containerProfile, datastoreMismatches, generationsOf, isBackupPool, makePolicy, vvolCompliance, type PolicyRequest, type RuleResult, type StoragePolicy } from './policy.js';
 import type { PortLd, PortPool, VvolArrayPort } from './port.js';
 import { SessionGate } from './session-gate.js';
 import type { VvolStore } from './store.js';
@@ -293,6 +293,11 @@ export class VvolProvider {
   }
 
   // ---- storage policies ----
+
+  /** The rules a policy may set (VASA QueryCapabilityMetadata). */
+  capabilities(): ReturnType<typeof capabilityMetadata> {
+    return capabilityMetadata();
+  }
 
   createPolicy(req: PolicyRequest): Promise<StoragePolicy> {
     return this.exclusive(() => {

@@ -12,6 +12,7 @@ test('policy CRUD; a policy in use is not deleted', async (t) => {
   assert.deepEqual(p.io, { upper: 1000, lower: 100 });
   await assert.rejects(f.provider.createPolicy({ name: 'gold' }), rejectsWith('KURA-E3251'));
   assert.deepEqual(f.provider.listPolicies().map((x) => x.name), ['gold']);
+  assert.deepEqual(f.provider.capabilities().map((c) => [c.namespace, c.category]), ['PD Type', 'RAID', 'Security', 'Backup', 'I/O Control'].map((c) => ['com.nec.jp.ism.vasaprovider', c]));
   const v = (await f.provider.createVvol({ container: 'sc0', type: 'data', size: GiB, vm: 'vm1', policy: 'gold' })).vvol;
   assert.equal(v.policy, 'gold');
   assert.deepEqual(f.array.ioLimits(v.ld), { upper: 1000, lower: 100 }, 'the policy limits are set on the LD');
