@@ -3,11 +3,14 @@ import tseslint from 'typescript-eslint';
 
 // Imports flow down the layers (docs: ARCHITECTURE "Source layout"): a folder may
 // not import from the folders listed for it here. Files at src/ (errors, names,
-// units) and src/limits import none of the layers.
+// units), src/limits, the error catalogue (src/catalogue) and src/io (the chunk
+// queue both protocols read sockets with) import none of the layers.
 // vvol (the VVOL provider) sits on array and manager services; only manager and cli may use it.
 const ABOVE = {
+  io: ['block', 'limits', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
   block: ['scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
   limits: ['block', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
+  catalogue: ['block', 'limits', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
   scsi: ['iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
   iscsi: ['nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
   nbd: ['scsi', 'iscsi', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
@@ -24,7 +27,7 @@ const layerRules = Object.entries(ABOVE).map(([dir, above]) => ({
 }));
 const rootFiles = {
   files: ['src/*.ts'],
-  rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['./*/*'], message: 'src/errors.ts, names.ts and units.ts are imported by every layer and import none.' }] }] },
+  rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['./*/*', '!./catalogue/*'], message: 'src/errors.ts, names.ts and units.ts are imported by every layer and import none (the error catalogue aside).' }] }] },
 };
 
 export default tseslint.config(

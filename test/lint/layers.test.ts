@@ -23,6 +23,7 @@ test('an upward import fails lint; a downward one passes', { timeout: 60_000 }, 
     ['src/array/y.ts', "import { VvolProvider } from '../vvol/provider.js';\nexport const a = VvolProvider;\n"],
     ['src/vvol/x.ts', "import { registerLd } from '../cli/ld.js';\nexport const a = registerLd;\n"],
     ['src/errors2.ts', "import { BlockEngine } from './block/engine.js';\nexport const a = BlockEngine;\n"],
+    ['src/io/x.ts', "import { IoBudget } from '../limits/io-budget.js';\nexport const a = IoBudget;\n"],
   ];
   for (const [file, code] of up) {
     const msgs = await lint(file, code);
@@ -32,6 +33,7 @@ test('an upward import fails lint; a downward one passes', { timeout: 60_000 }, 
   const down: Array<[string, string]> = [
     ['src/array/x.ts', "import { BlockEngine } from '../block/engine.js';\nexport const a = BlockEngine;\n"],
     ['src/iscsi/x.ts', "import { KuraError } from '../errors.js';\nexport const a = KuraError;\n"],
+    ['src/nbd/x.ts', "import { ChunkQueue } from '../io/chunk-queue.js';\nexport const a = ChunkQueue;\n"],
     ['src/cli/x.ts', "import { Manager } from '../manager/manager.js';\nexport const a = Manager;\n"],
     ['src/vvol/x.ts', "import { KuraError } from '../errors.js';\nexport const a = KuraError;\n"],
   ];
