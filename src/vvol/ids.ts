@@ -5,21 +5,21 @@
 //   VVOL:      naa.6xxxxxx000000000yyyyyyyyyyyyzzzz     (z: LD number, L814-L818)
 //   PE:        eui.xxxxxxxxxxxxyyyy                     (x: last 12 WWN digits, y: LD number, L826-L828)
 // x of the first two forms: the 5th to 10th digits of the WWN; y: its last 12.
-import { KuraError } from '../errors.js';
+import { ID_NUMBER_RANGE, WWN_INVALID } from '../catalogue/vvol.js';
 
 const WWN = /^[0-9a-f]{16}$/;
 
 export function checkWwn(wwn: string): string {
   const w = wwn.toLowerCase();
   if (!WWN.test(w)) {
-    throw new KuraError('KURA-E3001', 'EINVAL', `The array WWN ${JSON.stringify(wwn).slice(0, 40)} is not 16 hex digits; VVOL, container and PE ids cannot be made from it.`, 'Give the provider the array WWN as 16 hex digits.');
+    throw WWN_INVALID({ wwn: JSON.stringify(wwn).slice(0, 40) });
   }
   return w;
 }
 
 const hex4 = (n: number): string => {
   if (!Number.isInteger(n) || n < 0 || n > 0xffff) {
-    throw new KuraError('KURA-E3002', 'ERANGE', `Number ${n} does not fit the 4 hex digits of a VVOL, container or PE id.`, 'Use pools and LDs numbered 0 to ffffh.');
+    throw ID_NUMBER_RANGE({ n });
   }
   return n.toString(16).padStart(4, '0');
 };

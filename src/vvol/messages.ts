@@ -1,11 +1,11 @@
-// The provider's errors and warnings. Where the seed (VVM Appendix B and the
-// notes of chapters 2-3) has a message for a situation, the sentence is the
-// seed's, quoted exactly (line number beside it) and its "Measures" become the
-// action; situations the seed does not name get Kura's own sentence. Ids:
+// The provider's errors and warnings, in the provider's words: each function
+// formats its values (quoting, truncation, hex) and makes the catalogue's error
+// or warning (src/catalogue/vvol.ts holds the ids, sentences and actions; where
+// the seed, VVM Appendix B and the notes of chapters 2-3, has a message, the
+// sentence is the seed's, quoted exactly, line number beside it). Ids:
 // KURA-E3000..E3999 and KURA-W3000..W3999 (issue 11).
-import { KuraError, type ErrorCode } from '../errors.js';
-
-const err = (id: string, code: ErrorCode, message: string, action: string): KuraError => new KuraError(id, code, message, action);
+import type { KuraError } from '../errors.js';
+import { ARRAY_INFO_FAILED, BACKUPS_KEPT, BACKUP_COUNT_MISMATCH, BACKUP_LARGER_THAN_TARGET, BACKUP_MISMATCH_TEXT, BATCH_TOO_LARGE, BIND_FAILED, BITMAP_FAILED, CLONE_TARGET_INVALID, CONGLOMERATE_FULL, CONTAINER_HOLDS_LDS, CONTAINER_NOT_FOUND, DATASTORE_RULE, DELETING_SNAPSHOTS, EXPAND_FAILED_AFTER_BACKUP, EXPAND_WHILE_REPLICATED, FEWER_GENERATIONS, HOST_SEES_NO_PE, IO_CONTROL_FAILED, IO_CONTROL_MODE_OFF, IO_LOWER_ABOVE_UPPER, LICENCE_IO_LOAD_MANAGER_LOCKED, LICENCE_REPLICATION_LOCKED, LICENCE_SNAPSHOT_LOCKED, LICENCE_VIRTUAL_VOLUME_LOCKED, LICENCE_VOLUME_CLONE_LOCKED, LINKED_CLONE_NO_BACKUP, METADATA_INVALID, METADATA_WRITE_FAILED, NOT_A_CONTAINER, NOT_A_SNAPSHOT_OF, NOT_BOUND_FOR_HOST, NO_BACKUP_POOL, NO_HOST_ENTRY, NO_SSV, ONE_BACKUP_POOL, PE_HAS_BINDINGS, PE_NAME_INVALID, PE_NEEDS_CONTAINER, PE_NOT_FOUND, PE_OWNER_INVALID, POLICY_EXISTS, POLICY_INVALID, POLICY_IN_USE, POLICY_NAME_INVALID, POLICY_NOT_FOUND, POOL_NO_CLONE, POOL_NO_SNAPSHOT, POOL_SPACE_INSUFFICIENT, PREPARED_SNAPSHOT_NOT_FOUND, RANGE_OUTSIDE_VVOL, SECOND_BACKUP_EXPAND_FAILED, SESSION_BUSY, SIZE_RAISED_TO_1GB, SNAPSHOT_READ_ONLY, TASK_CANCELLED, TASK_ENDED, TASK_INTERRUPTED, TASK_NOT_FOUND, TOO_MANY_FCVS, TOO_MANY_IN_REQUEST, TOO_MANY_LAYERS, TOO_MANY_PES, TOO_MANY_SNAPSHOTS, UNBIND_FAILED, VM_NAME_INVALID, VOLUME_OVER_10TB, VVOL_BOUND, VVOL_HAS_DEPENDENTS, VVOL_LD_MISSING, VVOL_NOT_FOUND, VVOL_REQUEST_INVALID, VVOL_SHRINK_REFUSED, VVOL_SIZE_INVALID, VVOL_SNAPSHOT_NAME_INVALID, VVOL_TYPE_UNKNOWN, datastoreRuleText } from '../catalogue/vvol.js';
 
 /** A warning: the operation went ahead, the caller is told (and an event is raised). */
 export interface VvolWarning {
@@ -17,292 +17,294 @@ export interface VvolWarning {
 
 export const containerHoldsLds = (pool: string, lds: number): KuraError =>
   // VVM L204-L205
-  err('KURA-E3010', 'EBUSY', 'Before deleting the Storage Container, all logical disks created in the target Storage Container must be deleted.', `Delete the ${lds} logical disk(s) of pool ${pool} (VVOLs, PEs, snapshots, clones) first.`);
+  CONTAINER_HOLDS_LDS({ lds, pool });
 
 export const notAContainer = (pool: string): KuraError =>
-  err('KURA-E3011', 'EINVAL', `Pool ${pool} is not a storage container: VVOLs live only in pools created with the container option.`, 'Create a container (kura pool create NAME --size S --container) and use it.');
+  NOT_A_CONTAINER({ pool });
 
 export const noSuchContainer = (ref: string): KuraError =>
-  err('KURA-E3012', 'ENOENT', `There is no storage container ${JSON.stringify(ref).slice(0, 80)}.`, 'List containers with kura vvol containers (or kura pool list).');
+  CONTAINER_NOT_FOUND({ ref: JSON.stringify(ref).slice(0, 80) });
 
 // ---- protocol endpoints ----
 
 export const tooManyPes = (): KuraError =>
   // VVM L282
-  err('KURA-E3020', 'ENOSPC', 'Up to eight Protocol Endpoints can be created in a single disk array unit.', 'Delete an unused Protocol Endpoint first; VVOLs bind through any PE their host sees.');
+  TOO_MANY_PES();
 
 export const peNeedsContainer = (pool: string): KuraError =>
   // VVM L265
-  err('KURA-E3021', 'EINVAL', 'Create a Protocol Endpoint in a pool created as a Storage Container.', `Pool ${pool} is not a Storage Container; give a container pool.`);
+  PE_NEEDS_CONTAINER({ pool });
 
 export const peHasBindings = (pe: string, bound: number): KuraError =>
   // VVM L307-L308
-  err('KURA-E3022', 'EBUSY', 'Before deleting a created Protocol Endpoint, be sure to stop all virtual machines that use VVOLs in the disk array.', `${bound} VVOL(s) are bound through PE ${pe}; power off their virtual machines (unbind) first.`);
+  PE_HAS_BINDINGS({ bound, pe });
 
 export const noSuchPe = (ref: string): KuraError =>
-  err('KURA-E3023', 'ENOENT', `There is no protocol endpoint ${JSON.stringify(ref).slice(0, 80)}.`, 'List protocol endpoints with kura pe list.');
+  PE_NOT_FOUND({ ref: JSON.stringify(ref).slice(0, 80) });
 
-export const PE_NAME_ID = 'KURA-E3025';
+/** The id checkName gives an invalid PE name. */
+export const PE_NAME_ID = PE_NAME_INVALID.id;
 
 export const badOwner = (owner: unknown): KuraError =>
-  err('KURA-E3024', 'EINVAL', `Controller ${JSON.stringify(owner)?.slice(0, 20)} cannot own a protocol endpoint.`, 'Give --owner 0 or 1.');
+  PE_OWNER_INVALID({ owner: JSON.stringify(owner)?.slice(0, 20) });
 
 // ---- VVOLs ----
 
 export const tooLarge = (): KuraError =>
   // VVM L2092
-  err('KURA-E3040', 'EINVAL', 'The volume capacity over 10TB is not supported.', 'The logical disk capacity cannot be specified more than 10 TB, specify less than 10TB for the logical disk capacity and execute the operation again.');
+  VOLUME_OVER_10TB();
 
 export const badSize = (size: unknown): KuraError =>
-  err('KURA-E3041', 'EINVAL', `VVOL size ${JSON.stringify(size)?.slice(0, 40)} is not a positive whole number of bytes.`, 'Give the size in bytes or with a unit (e.g. 10GiB).');
+  VVOL_SIZE_INVALID({ size: JSON.stringify(size)?.slice(0, 40) });
 
 export const badType = (type: unknown): KuraError =>
-  err('KURA-E3042', 'EINVAL', `VVOL type ${JSON.stringify(type)?.slice(0, 40)} is not known.`, 'Give config, data, swap or memory.');
+  VVOL_TYPE_UNKNOWN({ type: JSON.stringify(type)?.slice(0, 40) });
 
 export const noSuchVvol = (id: string): KuraError =>
   // VVM L2051 ("The specified <aaa...a> does not exist.", aaa...a: target VVOL)
-  err('KURA-E3043', 'ENOENT', `The specified ${id.slice(0, 80)} does not exist.`, 'Check whether the deletion of the VVOL managed by vCenter Server affects the disk array system. Be sure to not delete the VVOL managed by vCenter Server by using other than vCenter Server.');
+  VVOL_NOT_FOUND({ id: id.slice(0, 80) });
 
 export const ldMissing = (): KuraError =>
   // VVM L2072
-  err('KURA-E3044', 'ENOENT', 'The specified LD does not exist.', 'Check whether the deletion of the VVOL managed by vCenter Server affects the disk array system. Be sure to not delete the VVOL managed by vCenter Server by using other than vCenter Server.');
+  VVOL_LD_MISSING();
 
 export const metadataWriteFailed = (why: string): KuraError =>
   // VVM L1985
-  err('KURA-E3045', 'EIO', 'Failed to write metadata to the VVOL.', `Run the command again once the cause is gone (${why.slice(0, 200)}).`);
+  METADATA_WRITE_FAILED({ why: why.slice(0, 200) });
 
 export const badMetadata = (why: string): KuraError =>
-  err('KURA-E3046', 'EINVAL', `VVOL metadata is not valid: ${why}.`, 'Give keys of 1 to 64 printable characters and string values of at most 4096 characters.');
+  METADATA_INVALID({ why });
 
 export const vvolBound = (id: string, what: string): KuraError =>
-  err('KURA-E3047', 'EBUSY', `VVOL ${id} is bound to a protocol endpoint; ${what} needs it unbound.`, 'Power off the virtual machine (unbind the VVOL from every host) first.');
+  VVOL_BOUND({ id, what });
 
 export const vvolHasDependents = (id: string, what: string): KuraError =>
-  err('KURA-E3048', 'EBUSY', `VVOL ${id} cannot be deleted: ${what} depend on it.`, 'Delete those first.');
+  VVOL_HAS_DEPENDENTS({ id, what });
 
 export const shrinkRefused = (id: string, from: number, to: number): KuraError =>
-  err('KURA-E3049', 'EINVAL', `VVOL ${id} is ${from} bytes; a resize to ${to} bytes would shrink it, and a VVOL only grows.`, 'Give a size at least as large as the present one.');
+  VVOL_SHRINK_REFUSED({ id, from, to });
 
 export const resizeWhileReplicated = (): KuraError =>
   // VVM L1965
-  err('KURA-E3050', 'EBUSY', 'Failed to expand the specified volume because the volume is being replicated.', 'A logical disk in the replicate state cannot be expanded. Check that the target logical disk is in the separate state and expand its capacity again.');
+  EXPAND_WHILE_REPLICATED();
 
 export const expandFailedAfterBackup = (backupMb: number): KuraError =>
   // VVM L1949-L1950
-  err('KURA-E3051', 'EIO', `Failed to expand the volume(But had succeed in expanding backup volume. Target capacity:${backupMb}).`, `Expand the VM again specifying a value equal to or larger than ${backupMb} for the capacity.`);
+  EXPAND_FAILED_AFTER_BACKUP({ backupMb });
 
 export const secondBackupExpandFailed = (ld: number, mb: number): KuraError =>
   // VVM L1956-L1957
-  err('KURA-E3052', 'EIO', `Failed to expand the second backup volume(backup volume:${ld.toString(16).padStart(4, '0')}, capacity:${mb}).`, `Expand the VM again specifying a value equal to or larger than ${mb} for the capacity.`);
+  SECOND_BACKUP_EXPAND_FAILED({ ld: ld.toString(16).padStart(4, '0'), mb });
 
 export const backupLargerThanTarget = (targetMb: number, presentMb: number): KuraError =>
   // VVM L1990-L1991
-  err('KURA-E3053', 'EINVAL', `Failed to expand the backup volume because the target capacity(${targetMb}) is less than the present one(${presentMb}).`, `Expand the virtual machine capacity again by specifying the capacity equal to or larger than ${presentMb}.`);
+  BACKUP_LARGER_THAN_TARGET({ targetMb, presentMb });
 
 export const insufficientPoolSpace = (): KuraError =>
   // VVM L1997
-  err('KURA-E3054', 'ENOSPC', 'Insufficient pool space.', 'Check the datastore capacity.');
+  POOL_SPACE_INSUFFICIENT();
 
 export const badVmName = (vm: unknown): KuraError =>
-  err('KURA-E3055', 'EINVAL', `Virtual machine name ${JSON.stringify(vm)?.slice(0, 80)} is not valid: it must be 1 to 80 printable characters.`, 'Give the name vCenter knows the virtual machine by.');
+  VM_NAME_INVALID({ vm: JSON.stringify(vm)?.slice(0, 80) });
 
 export const licenseVirtualVolume = (): KuraError =>
   // VVM L2025
-  err('KURA-E3056', 'EPERM', 'The license for Virtual Volume is locked.', 'Check the license status, and unlock the license.');
+  LICENCE_VIRTUAL_VOLUME_LOCKED();
 
 export const arrayInfoFailed = (why: string): KuraError =>
   // VVM L1970
-  err('KURA-E3057', 'EIO', 'Failed to get information from the disk array.', `Run the command again once the array answers (${why.slice(0, 200)}).`);
+  ARRAY_INFO_FAILED({ why: why.slice(0, 200) });
 
 export const snapshotReadOnly = (id: string, what: string): KuraError =>
-  err('KURA-E3058', 'EROFS', `VVOL ${id} is a snapshot; ${what} would change it.`, 'Revert the VVOL it was taken from to it, or make a linked clone of it.');
+  SNAPSHOT_READ_ONLY({ id, what });
 
 export const badVvolRequest = (why: string): KuraError =>
-  err('KURA-E3059', 'EINVAL', `The VVOL request is not valid: ${why}.`, 'Correct the request and send it again.');
+  VVOL_REQUEST_INVALID({ why });
 
 // ---- bind / unbind ----
 
 export const bindFailed = (why: string): KuraError =>
   // VVM L1932
-  err('KURA-E3100', 'EIO', 'Failed to bind PE and VVOL.', `Run the command again once the cause is gone (${why.slice(0, 200)}).`);
+  BIND_FAILED({ why: why.slice(0, 200) });
 
 export const unbindFailed = (why: string): KuraError =>
   // VVM L1980
-  err('KURA-E3101', 'EIO', 'Failed to unbind PE and VVOL.', `Run the command again once the cause is gone (${why.slice(0, 200)}).`);
+  UNBIND_FAILED({ why: why.slice(0, 200) });
 
 export const noSuchHost = (host: string): KuraError =>
-  err('KURA-E3102', 'ENOENT', `The array has no host entry ${JSON.stringify(host).slice(0, 80)}.`, 'Create the host entry (kura host create, or kura vsim host add) and map the PEs to it.');
+  NO_HOST_ENTRY({ host: JSON.stringify(host).slice(0, 80) });
 
 export const hostSeesNoPe = (host: string): KuraError =>
-  err('KURA-E3103', 'ENOENT', `Host ${host} sees no protocol endpoint, so no VVOL can be bound for it.`, 'Map the protocol endpoints to the host at the same LUN on every host (VVM L295-L298).');
+  HOST_SEES_NO_PE({ host });
 
 export const tooManyInRequest = (n: number, max: number): KuraError =>
-  err('KURA-E3104', 'EINVAL', `The request names ${n} VVOLs; at most ${max} are accepted in one request.`, `Split it into requests of at most ${max} VVOLs (the provider advertises this limit).`);
+  TOO_MANY_IN_REQUEST({ n, max });
 
 export const conglomerateFull = (pe: string): KuraError =>
-  err('KURA-E3105', 'ENOSPC', `Protocol endpoint ${pe} has no free subsidiary LU id left.`, 'Unbind VVOLs that are not in use, or create another protocol endpoint.');
+  CONGLOMERATE_FULL({ pe });
 
 export const notBoundForHost = (id: string, host: string): KuraError =>
-  err('KURA-E3106', 'ENOENT', `VVOL ${id} is not bound for host ${host}.`, 'List its bindings with kura vvol show ID.');
+  NOT_BOUND_FOR_HOST({ id, host });
 
 // ---- snapshots, clones, bitmaps ----
 
 export const tooManySnapshots = (): KuraError =>
   // VVM L2110-L2111 (the seed's text says 256: the last slot is a revert's temporary snapshot, L2114-L2115)
-  err('KURA-E3150', 'ENOSPC', 'You cannot create any more snapshot because the number of snapshots is limited to 256 per virtual machine.', 'Delete unnecessary snapshots and execute the operation again. Note that a temporary snapshot may be created when a virtual machine is restored from a snapshot.');
+  TOO_MANY_SNAPSHOTS();
 
 export const noSsv = (): KuraError =>
   // VVM L2000
-  err('KURA-E3151', 'ENOENT', 'No SSV is created.', 'Create a solution reserved volume, and execute the operation again.');
+  NO_SSV();
 
 export const licenseSnapshot = (): KuraError =>
   // VVM L2022
-  err('KURA-E3152', 'EPERM', 'The license for snapshot is locked.', 'Check the license status, and unlock the license.');
+  LICENCE_SNAPSHOT_LOCKED();
 
 export const licenseVolumeClone = (): KuraError =>
   // VVM L2028
-  err('KURA-E3153', 'EPERM', 'The license for Volume Clone is locked.', 'Check the license status, and unlock the license.');
+  LICENCE_VOLUME_CLONE_LOCKED();
 
 export const licenseReplication = (): KuraError =>
   // VVM L2019
-  err('KURA-E3154', 'EPERM', 'The license for DynamicDataReplication is locked.', 'Check the license status, and unlock the license.');
+  LICENCE_REPLICATION_LOCKED();
 
 export const tooManyFcvs = (): KuraError =>
   // VVM L2105-L2106
-  err('KURA-E3155', 'ENOSPC', 'You cannot create any more FCV because the number of FCVs of the specified FEV has reached the upper limit.', 'Delete unnecessary fast clone volumes and execute the operation again.');
+  TOO_MANY_FCVS();
 
 export const tooManyLayers = (): KuraError =>
   // VVM L2042
-  err('KURA-E3156', 'ENOSPC', 'The number of volume layers has reached the upper limit.', 'Delete unnecessary snapshots or fast clone volumes and execute the operation again.');
+  TOO_MANY_LAYERS();
 
 export const deletingSnapshots = (): KuraError =>
   // VVM L2046-L2047
-  err('KURA-E3157', 'EBUSY', 'The process cannot run on the virtual machine because the disk array is deleting snapshots.', 'After deleting snapshot has completed in disk array, execute the operation again.');
+  DELETING_SNAPSHOTS();
 
 export const poolNoSnapshot = (): KuraError =>
   // VVM L2078
-  err('KURA-E3158', 'EINVAL', 'The specified pool does not support this function (DynamicSnapVolume).', 'Specify a virtual capacity pool.');
+  POOL_NO_SNAPSHOT();
 
 export const poolNoClone = (): KuraError =>
   // VVM L2082
-  err('KURA-E3159', 'EINVAL', 'The specified pool does not support this function (Volume Clone).', 'Specify a virtual capacity pool.');
+  POOL_NO_CLONE();
 
-export const SNAPSHOT_NAME_ID = 'KURA-E3166';
+/** The id checkName gives an invalid snapshot name. */
+export const SNAPSHOT_NAME_ID = VVOL_SNAPSHOT_NAME_INVALID.id;
 
 export const noSuchPrepare = (id: string): KuraError =>
-  err('KURA-E3160', 'ENOENT', `There is no prepared snapshot ${JSON.stringify(id).slice(0, 80)} (it was taken, abandoned, or the provider restarted).`, 'Prepare the snapshot again, then take it.');
+  PREPARED_SNAPSHOT_NOT_FOUND({ id: JSON.stringify(id).slice(0, 80) });
 
 export const notASnapshotOf = (snap: string, id: string): KuraError =>
-  err('KURA-E3162', 'EINVAL', `VVOL ${snap} is not a snapshot of VVOL ${id}.`, 'Give a snapshot taken of that VVOL.');
+  NOT_A_SNAPSHOT_OF({ snap, id });
 
 export const bitmapFailed = (why: string): KuraError =>
   // VVM L1975
-  err('KURA-E3163', 'EIO', 'Failed to get the information (bitmap) on the specified VVOLs.', `Run the command again once the cause is gone (${why.slice(0, 200)}).`);
+  BITMAP_FAILED({ why: why.slice(0, 200) });
 
 export const badRange = (offset: unknown, length: unknown, size: number): KuraError =>
-  err('KURA-E3164', 'ERANGE', `Range offset ${String(offset).slice(0, 20)} length ${String(length).slice(0, 20)} is not inside the VVOL's ${size} bytes.`, 'Give a non-negative offset and length that end within the VVOL.');
+  RANGE_OUTSIDE_VVOL({ offset: String(offset).slice(0, 20), length: String(length).slice(0, 20), size });
 
 export const badCloneTarget = (why: string): KuraError =>
-  err('KURA-E3165', 'EINVAL', `The clone cannot be made: ${why}.`, 'Clone within the VVOL datastore, from a VVOL of a VVOL datastore (VVM L1544-L1545).');
+  CLONE_TARGET_INVALID({ why });
 
 // ---- tasks ----
 
 export const noSuchTask = (id: string): KuraError =>
-  err('KURA-E3200', 'ENOENT', `There is no task ${JSON.stringify(id).slice(0, 80)} (finished tasks are kept for a while, then forgotten).`, 'List tasks with kura vvol tasks.');
+  TASK_NOT_FOUND({ id: JSON.stringify(id).slice(0, 80) });
 
 export const taskFinished = (id: string, state: string): KuraError =>
-  err('KURA-E3201', 'EINVAL', `Task ${id} has already ended (${state}); it cannot be cancelled.`, 'Nothing to do.');
+  TASK_ENDED({ id, state });
 
 export const taskCancelled = (id: string): KuraError =>
-  err('KURA-E3202', 'EINVAL', `Task ${id} was cancelled before it finished.`, 'Start the operation again if it is still wanted.');
+  TASK_CANCELLED({ id });
 
 export const taskInterrupted = (id: string): KuraError =>
-  err('KURA-E3203', 'EIO', `Task ${id} was interrupted: the provider stopped before it finished.`, 'Start the operation again; look for an LD the task may have left behind (kura ld list, VMware Type) and delete it.');
+  TASK_INTERRUPTED({ id });
 
 // ---- storage policies ----
 
-export const POLICY_NAME_ID = 'KURA-E3250';
+/** The id checkName gives an invalid storage policy name. */
+export const POLICY_NAME_ID = POLICY_NAME_INVALID.id;
 
 export const policyExists = (name: string): KuraError =>
-  err('KURA-E3251', 'EEXIST', `Storage policy ${name} already exists.`, 'Choose another name, or delete the old policy first.');
+  POLICY_EXISTS({ name });
 
 export const noSuchPolicy = (name: string): KuraError =>
-  err('KURA-E3252', 'ENOENT', `There is no storage policy ${JSON.stringify(name).slice(0, 80)}.`, 'List policies with kura policy list.');
+  POLICY_NOT_FOUND({ name: JSON.stringify(name).slice(0, 80) });
 
 export const badCapability = (why: string): KuraError =>
-  err('KURA-E3253', 'EINVAL', `The storage policy is not valid: ${why}.`, 'Correct the rule; kura policy create --help lists the capabilities and their values.');
+  POLICY_INVALID({ why });
 
 export const lowerAboveUpper = (): KuraError =>
   // VVM L1916-L1917 (the rule: L1209)
-  err('KURA-E3254', 'EINVAL', 'Failed to apply the storage policy because the I/O Lower Limit is larger than the I/O Upper Limit.', 'Edit the virtual machine storage policy so that the I/O upper limit is larger than the I/O lower limit, and then execute the failed operation again.');
+  IO_LOWER_ABOVE_UPPER();
 
 export const ioControlModeOff = (): KuraError =>
   // VVM L1905-L1906
-  err('KURA-E3255', 'EINVAL', 'Failed to apply the storage policy because I/O control mode is disabled in the pool. Enable I/O control mode.', 'Enable the I/O upper or lower control mode for the pool, rescan the storage provider, and execute the failed operation again.');
+  IO_CONTROL_MODE_OFF();
 
 export const licenseIoLoadManager = (): KuraError =>
   // VVM L1922-L1923
-  err('KURA-E3256', 'EPERM', 'Failed to apply the storage policy because the license for I/O Load Manager is locked.', 'Check the license status and unlock the license.');
+  LICENCE_IO_LOAD_MANAGER_LOCKED();
 
 export const ioControlFailed = (why: string): KuraError =>
   // VVM L1926
-  err('KURA-E3257', 'EIO', 'Failed to apply the storage policy due to I/O control configuration error.', `If a system volume has not been created, create it. If a system volume has been created, configure the I/O Control setting again (${why.slice(0, 200)}).`);
+  IO_CONTROL_FAILED({ why: why.slice(0, 200) });
 
 export const noBackupPool = (): KuraError =>
   // VVM L1911
-  err('KURA-E3258', 'ENOENT', 'Failed to apply the storage policy because no pool for backup exists.', 'Create a backup pool whose name begins with "vvolbackup". "vvolbackup" must be lower-case. After creating a backup volume, rescan the storage provider and then create a virtual machine again.');
+  NO_BACKUP_POOL();
 
 /** The text of VVM L2058-L2060 for one rule, also used in compliance results. */
-export const ruleText = (rule: string, datastore: string, policy: string): string =>
-  `The specified datastore does not satisfy the rule(${rule}) in the storage policy for the virtual machines. The value of the datastore's capability is "${datastore}" while the value in the storage policy for the virtual machines is "${policy}."`;
+export const ruleText = (rule: string, datastore: string, policy: string): string => datastoreRuleText({ rule, datastore, policy });
 
 export const datastoreRule = (rule: string, datastore: string, policy: string): KuraError =>
   // VVM L2058-L2060
-  err('KURA-E3259', 'EINVAL', ruleText(rule, datastore, policy), 'Specify the datastore that satisfies the rule of the virtual machine storage policy and execute the operation again.');
+  DATASTORE_RULE({ rule, datastore, policy });
 
 export const fewerGenerations = (): KuraError =>
   // VVM L2116-L2117 (the rule: L1144-L1150)
-  err('KURA-E3260', 'EINVAL', "You cannot delete a virtual machine's backup volume only by applying a new backup policy.", 'To decrease the number of backup generations, delete unnecessary backup volume and apply a policy whose number of backup generations matches the number of backup volumes of the target VM.');
+  FEWER_GENERATIONS();
 
 /** The text of VVM L1879-L1880, also used in compliance results. */
-export const BACKUP_MISMATCH_TEXT = "After deleting a virtual machine's backup volume by manual operation, you should apply a new backup policy to fit its real generation number.";
+export { BACKUP_MISMATCH_TEXT };
 
 export const backupCountMismatch = (): KuraError =>
   // VVM L1879-L1880
-  err('KURA-E3261', 'EINVAL', BACKUP_MISMATCH_TEXT, 'Apply a policy whose number of backup generations matches the number of backup volumes of the VM after a backup volume of that VM is manually deleted.');
+  BACKUP_COUNT_MISMATCH();
 
 export const policyInUse = (name: string, n: number): KuraError =>
-  err('KURA-E3262', 'EBUSY', `Storage policy ${name} is applied to ${n} VVOL(s).`, 'Apply another policy to them (or delete them) first.');
+  POLICY_IN_USE({ name, n });
 
 // ---- sessions and batches ----
 
 export const sessionBusy = (session: string, max: number): KuraError =>
-  err('KURA-E3300', 'EBUSY', `Session ${session.slice(0, 80)} already has ${max} requests in flight, the most one session may have.`, 'Wait for a request to finish; the provider advertises this limit (maxConcurrentRequestsPerSession).');
+  SESSION_BUSY({ session: session.slice(0, 80), max });
 
 export const batchTooLarge = (n: number, max: number): KuraError =>
-  err('KURA-E3301', 'EINVAL', `The batch names ${n} items; at most ${max} are accepted.`, `Split it into batches of at most ${max}.`);
+  BATCH_TOO_LARGE({ n, max });
 
 // ---- warnings (alarms) ----
 
 export const sizeRaisedWarning = (mb: string, id: string): VvolWarning => ({
   // VVM L2097-L2099
-  id: 'KURA-W3000',
-  text: `The volume size you have specified (${mb}MB) is less than 1 GB. But the volume (${id}) is created with 1 GB in the disk array because a volume requires at least 1 GB.`,
+  id: SIZE_RAISED_TO_1GB.id,
+  text: SIZE_RAISED_TO_1GB({ mb, id }),
 });
 
 export const oneBackupPoolWarning = (): VvolWarning => ({
   // VVM L2003 (and L1167-L1171)
-  id: 'KURA-W3001',
-  text: 'The disk array has only one pool for backup.',
+  id: ONE_BACKUP_POOL.id,
+  text: ONE_BACKUP_POOL(),
 });
 
 export const linkedCloneBackupWarning = (): VvolWarning => ({
   // VVM L1896 (and L1172-L1174)
-  id: 'KURA-W3002',
-  text: 'Backup can not be done for linked clones.',
+  id: LINKED_CLONE_NO_BACKUP.id,
+  text: LINKED_CLONE_NO_BACKUP(),
 });
 
 export const backupsKeptWarning = (id: string, lds: number[]): VvolWarning => ({
-  id: 'KURA-W3003',
-  text: `VVOL ${id} was deleted; its backup volume(s) LD ${lds.map((n) => n.toString(16).padStart(4, '0') + 'h').join(', ')} are kept because the policy does not delete them automatically (VVM L1101-L1103).`,
+  id: BACKUPS_KEPT.id,
+  text: BACKUPS_KEPT({ id, lds: lds.map((n) => n.toString(16).padStart(4, '0') + 'h').join(', ') }),
 });

@@ -8,7 +8,7 @@
 //
 // Configuration changes run one at a time (`exclusive`); the long part of a
 // task (a full copy) runs outside it, so binds go on while clones copy.
-import { isKuraError } from '../errors.js';
+import { asKuraError, isKuraError } from '../errors.js';
 import { checkName } from '../names.js';
 import { BindingTable, type Binding } from './bindings.js';
 import { EventLog, type VvolEvent } from './events.js';
@@ -95,7 +95,8 @@ interface Prepared {
   taking: boolean;
 }
 
-const asError = (e: unknown): { id: string; message: string; action: string } => (isKuraError(e) ? e.toJSON() : { id: 'KURA-E9000', message: String((e as Error)?.message ?? e), action: 'Check the server log.' });
+// An unexpected failure of one batch item is reported like any other in Kura (KURA-E9000 from the catalogue).
+const asError = (e: unknown): { id: string; message: string; action: string } => asKuraError(e).toJSON();
 const mb = (bytes: number): string => String(Number((bytes / 2 ** 20).toFixed(3)));
 const whyOf = (e: unknown): string => (e as Error)?.message ?? String(e);
 
