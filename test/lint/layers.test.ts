@@ -20,6 +20,8 @@ test('an upward import fails lint; a downward one passes', { timeout: 60_000 }, 
     ['src/array/x.ts', "import { registerLd } from '../cli/ld.js';\nexport const a = registerLd;\n"],
     ['src/pathmgr/x.ts', "import type { LdInfo } from '../array/agent.js';\nexport type A = LdInfo;\n"],
     ['src/block/raid/x.ts', "import { KuraArray } from '../../array/array.js';\nexport const a = KuraArray;\n"],
+    ['src/array/y.ts', "import { VvolProvider } from '../vvol/provider.js';\nexport const a = VvolProvider;\n"],
+    ['src/vvol/x.ts', "import { registerLd } from '../cli/ld.js';\nexport const a = registerLd;\n"],
     ['src/errors2.ts', "import { BlockEngine } from './block/engine.js';\nexport const a = BlockEngine;\n"],
     ['src/io/x.ts', "import { IoBudget } from '../limits/io-budget.js';\nexport const a = IoBudget;\n"],
   ];
@@ -33,6 +35,7 @@ test('an upward import fails lint; a downward one passes', { timeout: 60_000 }, 
     ['src/iscsi/x.ts', "import { KuraError } from '../errors.js';\nexport const a = KuraError;\n"],
     ['src/nbd/x.ts', "import { ChunkQueue } from '../io/chunk-queue.js';\nexport const a = ChunkQueue;\n"],
     ['src/cli/x.ts', "import { Manager } from '../manager/manager.js';\nexport const a = Manager;\n"],
+    ['src/vvol/x.ts', "import { KuraError } from '../errors.js';\nexport const a = KuraError;\n"],
   ];
   for (const [file, code] of down) assert.deepEqual(await lint(file, code), [], `${file} may import ${code.split("'")[1]}`);
 });
