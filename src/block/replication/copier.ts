@@ -3,8 +3,13 @@
 // restore), a few at a time under their chunk locks, and commits every batch
 // before the cleared bits are stored, so a copy resumes where a crash left it.
 // At its end it moves the pair on (copy-done); on an error it faults the pair.
+// One copier per pair at a time: a command that starts a copy first waits for the
+// copier of the previous one (Replicator), which may still be ending after the pair
+// left its copying state (told to stop by a failed mirrored write, or finishing a
+// separate behind host writes under way).
 import type { Pair, ReplicationEvent } from './pair.js';
 import { nowIso } from './pair.js';
+import { COPIER_STILL_RUNNING } from '../../catalogue/block.js';
 
 /** Chunks copied between two commits of the copier (its persisted cursor moves by this much). */
 const BATCH = 16;
@@ -24,9 +29,12 @@ export interface CopierHost {
 export class Copier {
   constructor(private readonly host: CopierHost) {}
 
-  /** Starts the pair's copy unless one is running. */
+  /**
+   * Starts the pair's copy. A copier still running here would end without starting it
+   * (it was told to stop, or its copy is over): a bug, refused loudly, not skipped.
+   */
   start(p: Pair): void {
-    if (p.copier) return;
+    if (p.copier) throw COPIER_STILL_RUNNING({ pair: `${p.mv.name} → ${p.rv.name}`, sync: p.state.sync });
     p.stop = false;
     p.rateStart = Date.now();
     p.rateStartCopied = p.state.copied;
@@ -35,10 +43,10 @@ export class Copier {
     });
   }
 
-  /** Stops the pair's copy where it is and waits for it. */
+  /** Stops the pair's copy where it is (after the chunks under way) and waits until no copier runs. */
   async stop(p: Pair): Promise<void> {
     p.stop = true;
-    await p.copier;
+    while (p.copier) await p.copier;
   }
 
   private async run(p: Pair): Promise<void> {
@@ -53,7 +61,8 @@ export class Copier {
           continue;
         }
         cursor = batch[batch.length - 1]! + 1;
-        for (let i = 0; i < batch.length; i += PARALLEL) await Promise.all(batch.slice(i, i + PARALLEL).map((c) => this.copyChunk(p, c)));
+        // A stop takes effect between groups: a command waiting for this copier waits for a few chunks, not a batch.
+        for (let i = 0; i < batch.length && !p.stop; i += PARALLEL) await Promise.all(batch.slice(i, i + PARALLEL).map((c) => this.copyChunk(p, c)));
         await this.checkpoint(p);
       }
     } catch (e) {

@@ -206,6 +206,7 @@ export class Replicator {
 
   /** Starts copying the differences MV → RV; writes are mirrored from now on. */
   async replicate(p: Pair): Promise<void> {
+    if (await this.previousCopierEnded(p)) return this.replicate(p);
     const s = p.state;
     if (s.sync === 'rpl/exec' || s.sync === 'rpl/sync') return;
     if (s.sync === 'rst/sync') {
@@ -224,6 +225,19 @@ export class Replicator {
     s.fault = null;
     p.move('replicate');
     this.beginCopy(p);
+  }
+
+  /**
+   * Waits for the copier of the pair's previous copy if it is still ending although the pair
+   * no longer copies: told to stop by a failed mirrored write (fault), or finishing a separate
+   * behind host writes under way (sep/end). Left running, it would keep the new copy from
+   * starting and then act on the new copy's state (a separate's RV access over it). True when
+   * it waited: the command then decides again on the state that copier left.
+   */
+  private async previousCopierEnded(p: Pair): Promise<boolean> {
+    if (p.copying || !p.copier) return false;
+    await this.copier.stop(p);
+    return true;
   }
 
   private beginCopy(p: Pair): void {
@@ -274,6 +288,7 @@ export class Replicator {
 
   /** Copies the differences RV → MV in the background; the MV stays usable. */
   async restore(p: Pair, others: Pair[]): Promise<void> {
+    if (await this.previousCopierEnded(p)) return this.restore(p, others);
     const s = p.state;
     if (s.sync === 'rpl/sync') {
       s.activity = 'restore';
