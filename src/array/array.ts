@@ -7,6 +7,7 @@ import { KuraError } from '../errors.js';
 import { humanSize } from '../units.js';
 import { checkName } from '../names.js';
 import type { BlockDevice } from '../block/device.js';
+import type { ExportProvider } from '../block/exports.js';
 import { BlockEngine } from '../block/engine.js';
 import { scrubWal } from '../block/meta-store.js';
 import type { EngineEvent } from '../block/engine.js';
@@ -32,7 +33,6 @@ import { LdLocks } from './ld-locks.js';
 import { Replicator } from '../block/replication.js';
 import { PairService } from './pairs.js';
 import { nbdExports } from './nbd-access.js';
-import type { NbdExports } from './nbd-access.js';
 
 export const KURA_VERSION = '0.1.0';
 /** IEEE company id used in NAA 6 designators (a placeholder until Kura has its own). */
@@ -40,17 +40,6 @@ const KURA_OUI = '0014ee';
 const CONTROLLERS = [0, 1];
 /** ENOSPC events for a pool are raised at most this often. */
 const NO_SPACE_EVENT_INTERVAL_MS = 10_000;
-
-export interface ExportEntry {
-  name: string;
-  description?: string;
-}
-
-/** What protocol front ends (NBD now, iSCSI later) see of the array. */
-export interface ExportProvider {
-  list(): ExportEntry[];
-  open(name: string): BlockDevice | undefined;
-}
 
 export interface OpenArrayOptions {
   dataDir: string;
@@ -1340,7 +1329,7 @@ export class KuraArray implements ArrayAgent {
   }
 
   /** The LDs an NBD client may list and open, decided by host entries (nbd-access.ts). */
-  nbdExports(): NbdExports {
+  nbdExports(): ExportProvider {
     return nbdExports({
       hosts: this.hosts,
       lds: () => [...this.engine.lds.values()],

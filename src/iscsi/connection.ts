@@ -14,7 +14,8 @@
 import type net from 'node:net';
 import type { IoBudget } from '../limits/io-budget.js';
 import type { IoAccount } from '../limits/io-budget.js';
-import { ABORTED_COMMAND, ASC_INTERNAL_TARGET_FAILURE, HARDWARE_ERROR, ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB, SAM_STAT_TASK_SET_FULL, checkCondition } from '../scsi/sense.js';
+import { checkCondition } from '../scsi/sense.js';
+import { DATA_PHASE_ERROR, INTERNAL_TARGET_FAILURE, INVALID_FIELD_IN_CDB, PROTOCOL_SERVICE_CRC_ERROR, TASK_SET_FULL } from '../scsi/spec/index.js';
 import type { ItNexus, ScsiCommand, ScsiResponse } from '../scsi/types.js';
 import type { ChapConfig } from './chap.js';
 import { crc32c, dataDigest } from './crc32c.js';
@@ -33,10 +34,6 @@ import { encodeText, parseText } from './text.js';
 import type { TextPair } from './text.js';
 import type { PortalConfig, ScsiExecutor } from './types.js';
 
-/** ASC/ASCQ 47h/05h PROTOCOL SERVICE CRC ERROR (SPC-4 annex D). */
-const ASC_PROTOCOL_SERVICE_CRC_ERROR = 0x4705;
-/** ASC/ASCQ 4Bh/00h DATA PHASE ERROR. */
-const ASC_DATA_PHASE_ERROR = 0x4b00;
 /** Largest write the transport buffers for one command (the SCSI layer allows 8 MiB per command). */
 export const MAX_WRITE_BUFFER = 32 * 1024 * 1024;
 /**
@@ -541,7 +538,7 @@ export class Connection {
     if (edtl > MAX_WRITE_BUFFER) {
       // More than any command may write: answer at once; late Data-Out for it is dropped.
       this.rememberAborted(itt);
-      this.complete(task, checkCondition(ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB).response());
+      this.complete(task, checkCondition(INVALID_FIELD_IN_CDB).response());
       return;
     }
     // Write data that came with the command or is on its way unsolicited is in
@@ -582,7 +579,7 @@ export class Connection {
   /** Refuses a write the budget cannot hold; Data-Out that follows it is dropped. */
   private taskSetFull(task: Task): void {
     this.rememberAborted(task.itt);
-    this.complete(task, { status: SAM_STAT_TASK_SET_FULL });
+    this.complete(task, { status: TASK_SET_FULL });
   }
 
   /** Gives back a task's write buffer to the budget (waiting tasks are woken by the account). */
@@ -659,7 +656,7 @@ export class Connection {
       // ErrorRecoveryLevel 0 cannot ask for the data again: the command ends here (RFC 7143 7.8).
       this.reject(P.REJECT_DATA_DIGEST_ERROR, pdu.bhs);
       this.rememberAborted(task.itt);
-      this.complete(task, checkCondition(ABORTED_COMMAND, ASC_PROTOCOL_SERVICE_CRC_ERROR).response());
+      this.complete(task, checkCondition(PROTOCOL_SERVICE_CRC_ERROR).response());
       return;
     }
     const e = task.expect(d);
@@ -697,7 +694,7 @@ export class Connection {
   private dataOutFailed(task: Task, why: string): void {
     this.host.log(`iscsi: ${this.remote}: ${why}; the command ends with DATA PHASE ERROR`);
     this.rememberAborted(task.itt);
-    this.complete(task, checkCondition(ABORTED_COMMAND, ASC_DATA_PHASE_ERROR).response());
+    this.complete(task, checkCondition(DATA_PHASE_ERROR).response());
   }
 
   /**
@@ -764,7 +761,7 @@ export class Connection {
       res = await this.host.scsi.execute(cmd);
     } catch (e) {
       this.host.log(`iscsi: SCSI layer threw for opcode 0x${task.cdb[0]!.toString(16)}: ${(e as Error).message}`);
-      res = checkCondition(HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE).response();
+      res = checkCondition(INTERNAL_TARGET_FAILURE).response();
     }
     this.complete(task, res);
   }

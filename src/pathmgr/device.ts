@@ -11,7 +11,8 @@ import type { CommandResult } from '../iscsi/initiator.js';
 import type { Path, PathState } from './path.js';
 import { Selector, isDynamic } from './policy.js';
 import type { Grouping, Policy } from './policy.js';
-import * as S from './scsi.js';
+import * as S from '../scsi/spec/index.js';
+import { aluaChanged, mayHaveChangedLu } from './sense-policy.js';
 
 export interface DeviceSettings {
   /** How long I/O waits for a usable path before failing (ms); 0 fails at once. */
@@ -222,7 +223,7 @@ export class MultipathDevice implements BlockDevice {
     if (p.identityLost) return false;
     let r: CommandResult;
     try {
-      r = await p.session.command({ lun: p.lun, cdb: S.cdb.inquiryVpd(0x83), readLength: 1024, timeoutMs: this.hooks.settings().commandTimeoutMs });
+      r = await p.session.command({ lun: p.lun, cdb: S.cdb.inquiry(true, S.VPD_DEVICE_IDENTIFICATION, 1024), readLength: 1024, timeoutMs: this.hooks.settings().commandTimeoutMs });
     } catch {
       // A transport failure is the path's own, handled by the I/O or the patrol.
       return true;
@@ -234,7 +235,7 @@ export class MultipathDevice implements BlockDevice {
     } else {
       const sense = S.parseSense(r.sense);
       // INQUIRY is answered despite unit attentions; our LU answered this page before, so ILLEGAL REQUEST means it is gone.
-      if (sense?.key !== 0x05) return true;
+      if (sense?.key !== S.ILLEGAL_REQUEST) return true;
     }
     p.identityLost = true;
     this.hooks.event('error', 'KURA-E2510', `${this.name}: path ${p.number} (${p.portal}) LUN ${p.lun} no longer reaches logical unit ${this.id}: it holds ${now ?? 'no logical unit'}; the path is out of use for good (no I/O of ${this.name} goes to another LU)`);
@@ -298,30 +299,31 @@ export class MultipathDevice implements BlockDevice {
       }
       const sense = S.parseSense(r.sense);
       if (r.status === S.CHECK_CONDITION && sense) {
-        if (sense.key === 0x06) {
+        if (sense.key === S.UNIT_ATTENTION) {
           // Unit attention: reported once per I_T nexus; ALUA changes make us re-read the states.
-          if (sense.asc === 0x2a && (sense.ascq === 0x06 || sense.ascq === 0x07)) void this.refreshAlua();
+          if (aluaChanged(sense)) void this.refreshAlua();
           // Another LU may now sit at this LUN: the command is not retried on it unless it is still ours.
-          if (sense.asc === 0x29 || (sense.asc === 0x3f && (sense.ascq === 0x0e || sense.ascq === 0x03))) {
+          if (mayHaveChangedLu(sense)) {
             if (!(await this.verifyIdentity(p)) && onlyPath) throw new KuraError('KURA-E2511', 'EIO', `${this.name}: path ${p.number} no longer reaches logical unit ${this.id}`, 'Use another path (kura path show).');
           }
           continue;
         }
-        if (sense.key === 0x02 && sense.asc === 0x04 && sense.ascq >= 0x0a && sense.ascq <= 0x0c) {
+        const refusedIn = S.aluaStateOfSense(sense);
+        if (refusedIn) {
           // Port in ALUA transition/standby/unavailable: this path cannot do media access now.
-          p.alua = sense.ascq === 0x0a ? 'transitioning' : sense.ascq === 0x0b ? 'standby' : 'unavailable';
+          p.alua = refusedIn;
           this.refresh();
           void this.refreshAlua();
           if (onlyPath) throw new KuraError('KURA-E7008', 'EIO', `${this.name}: path ${p.number} is ALUA ${p.alua}`, 'Use another path.');
-          delay = sense.ascq === 0x0a ? 50 : 0;
+          delay = refusedIn === 'transitioning' ? 50 : 0;
           continue;
         }
-        if (sense.key === 0x0b || sense.key === 0x02) {
+        if (sense.key === S.ABORTED_COMMAND || sense.key === S.NOT_READY) {
           delay = 20;
           continue;
         }
         // LOGICAL UNIT NOT SUPPORTED: the LU left this LUN (an LD deleted); other paths may still reach it.
-        if (sense.key === 0x05 && sense.asc === 0x25 && !onlyPath && !(await this.verifyIdentity(p))) continue;
+        if (S.isSense(sense, S.LOGICAL_UNIT_NOT_SUPPORTED) && !onlyPath && !(await this.verifyIdentity(p))) continue;
       }
       throw new KuraError('KURA-E7012', 'EIO', `${this.name}: the array failed the command 0x${io.cdb[0]!.toString(16)} with status 0x${r.status.toString(16)}, ${S.senseText(sense)}`, 'Check the array events (kura events); the error is not one a path switch can cure.');
     }
@@ -343,7 +345,7 @@ export class MultipathDevice implements BlockDevice {
         if (!p.session.connected) return;
         try {
           const r = await p.session.command({ lun: p.lun, cdb: S.cdb.reportTargetPortGroups(), readLength: 1024, timeoutMs: 3000 });
-          if (r.status === S.GOOD) p.alua = S.aluaStateOf(r.dataIn, p.targetPortGroup, p.relativeTargetPortId);
+          if (r.status === S.GOOD) p.alua = S.aluaStateOf(r.dataIn, p.targetPortGroup, p.relativeTargetPortId) ?? 'unknown';
         } catch {
           // The path's own failure is handled by the I/O or the patrol.
         }
@@ -360,7 +362,7 @@ export class MultipathDevice implements BlockDevice {
 
   async write(lba: number, buf: Buffer, opts?: WriteOptions): Promise<void> {
     if (buf.length === 0) return;
-    await this.execute({ kind: 'write', cdb: S.cdb.write16(lba, buf.length / this.blockSize, !!opts?.fua), dataOut: buf });
+    await this.execute({ kind: 'write', cdb: S.cdb.write16(lba, buf.length / this.blockSize, opts?.fua ? S.CDB_FUA : 0), dataOut: buf });
   }
 
   async flush(): Promise<void> {
@@ -378,7 +380,7 @@ export class MultipathDevice implements BlockDevice {
 
   async writeZeroes(lba: number, blocks: number, opts?: WriteOptions & { noHole?: boolean }): Promise<void> {
     if (blocks === 0) return;
-    await this.execute({ kind: 'write', cdb: S.cdb.writeSame16(lba, blocks, !opts?.noHole), dataOut: Buffer.alloc(this.blockSize) });
+    await this.execute({ kind: 'write', cdb: S.cdb.writeSame16(lba, blocks, opts?.noHole ? 0 : S.WRITE_SAME_UNMAP), dataOut: Buffer.alloc(this.blockSize) });
     if (opts?.fua) await this.flush();
   }
 

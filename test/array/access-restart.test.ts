@@ -17,13 +17,10 @@ import { NbdClient } from '../../src/nbd/client.js';
 import { KURA, startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { run } from '../helpers/tools.js';
-import { cdb, senseOf } from '../iscsi/cdb.js';
-import { INITIATOR } from '../iscsi/helpers.js';
+import { CHECK_CONDITION, DATA_PROTECT, GOOD, NOT_READY, UNIT_ATTENTION, cdb } from '../../src/scsi/spec/index.js';
+import { INITIATOR, senseCodeOf } from '../iscsi/helpers.js';
 
 const MiB = 2 ** 20;
-const DATA_PROTECT = 0x07;
-const NOT_READY = 0x02;
-const UNIT_ATTENTION = 0x06;
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-access-'));
 let srv: TestServer | undefined;
@@ -68,8 +65,8 @@ async function iscsiIo(s: TestServer, lun: number, data: Buffer, write: boolean)
     const blocks = data.length / 512;
     for (let i = 0; i < 10; i++) {
       const r = await ini.command(write ? { lun, cdb: cdb.write10(0, blocks), dataOut: data } : { lun, cdb: cdb.read10(0, blocks), readLength: data.length });
-      const sense = senseOf(r.sense);
-      if (r.status !== 0 && sense?.key === UNIT_ATTENTION) continue;
+      const sense = senseCodeOf(r.sense);
+      if (r.status !== GOOD && sense?.key === UNIT_ATTENTION) continue;
       return { status: r.status, key: sense?.key };
     }
     throw new Error('unit attentions never stopped');
@@ -93,10 +90,10 @@ async function checkModes(s: TestServer, when: string): Promise<void> {
     await c.disconnect();
     const w = await iscsiIo(s, info.number, junk, true);
     if (e.mode === 'ReadWrite') assert.equal(w.status, 0, `iSCSI WRITE to ${what}`);
-    else assert.deepEqual(w, { status: 2, key: DATA_PROTECT }, `iSCSI WRITE to ${what}: CHECK CONDITION, DATA PROTECT`);
+    else assert.deepEqual(w, { status: CHECK_CONDITION, key: DATA_PROTECT }, `iSCSI WRITE to ${what}: CHECK CONDITION, DATA PROTECT`);
     const r = await iscsiIo(s, info.number, junk, false);
     if (e.readSense === undefined) assert.equal(r.status, 0, `iSCSI READ of ${what}`);
-    else assert.deepEqual(r, { status: 2, key: e.readSense }, `iSCSI READ of ${what}: CHECK CONDITION, NOT READY`);
+    else assert.deepEqual(r, { status: CHECK_CONDITION, key: e.readSense }, `iSCSI READ of ${what}: CHECK CONDITION, NOT READY`);
   }
   const c = await NbdClient.connect({ host: s.nbdHost, port: s.nbdPort, exportName: 'v@s' });
   assert.ok((await c.read(0, snapData.length)).equals(snapData), `the snapshot's bytes are unchanged ${when}`);

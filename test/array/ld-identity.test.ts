@@ -15,8 +15,8 @@ import { NbdClient } from '../../src/nbd/client.js';
 import { KURA, startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { run } from '../helpers/tools.js';
-import { cdb, senseOf } from '../iscsi/cdb.js';
-import { INITIATOR, INITIATOR2 } from '../iscsi/helpers.js';
+import { ASSOC_LU, CHECK_CONDITION, DESIGNATOR_NAA, UNIT_ATTENTION, VPD_DEVICE_IDENTIFICATION, VPD_UNIT_SERIAL_NUMBER, cdb, parseDesignators } from '../../src/scsi/spec/index.js';
+import { INITIATOR, INITIATOR2, senseCodeOf } from '../iscsi/helpers.js';
 
 const MiB = 2 ** 20;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-ident-'));
@@ -57,8 +57,8 @@ async function login(s: TestServer, name = INITIATOR): Promise<IscsiInitiator> {
 async function command(ini: IscsiInitiator, lun: number, c: Buffer, readLength = 0, uas: string[] = []) {
   for (let i = 0; i < 10; i++) {
     const r = await ini.command({ lun, cdb: c, readLength });
-    const s = senseOf(r.sense);
-    if (r.status === 2 && s?.key === 6) {
+    const s = senseCodeOf(r.sense);
+    if (r.status === CHECK_CONDITION && s?.key === UNIT_ATTENTION) {
       uas.push(`${s.asc.toString(16).padStart(2, '0')}/${s.ascq.toString(16).padStart(2, '0')}`);
       continue;
     }
@@ -69,12 +69,9 @@ async function command(ini: IscsiInitiator, lun: number, c: Buffer, readLength =
 
 /** NAA designator (VPD 0x83) and serial (VPD 0x80) as an initiator reads them. */
 async function vpdIdentity(ini: IscsiInitiator, lun: number): Promise<{ naa: string; serial: string }> {
-  const d83 = (await command(ini, lun, Buffer.from([0x12, 1, 0x83, 0, 255, 0]), 255)).data;
-  let naa = '';
-  for (let off = 4; off + 4 <= d83.length; off += 4 + d83[off + 3]!) {
-    if ((d83[off + 1]! & 0x0f) === 3 && ((d83[off + 1]! >> 4) & 3) === 0) naa = d83.subarray(off + 4, off + 4 + d83[off + 3]!).toString('hex');
-  }
-  const d80 = (await command(ini, lun, Buffer.from([0x12, 1, 0x80, 0, 255, 0]), 255)).data;
+  const d83 = (await command(ini, lun, cdb.inquiry(true, VPD_DEVICE_IDENTIFICATION, 255), 255)).data;
+  const naa = parseDesignators(d83).find((d) => d.type === DESIGNATOR_NAA && d.assoc === ASSOC_LU)?.value.toString('hex') ?? '';
+  const d80 = (await command(ini, lun, cdb.inquiry(true, VPD_UNIT_SERIAL_NUMBER, 255), 255)).data;
   return { naa, serial: d80.subarray(4, 4 + d80.readUInt16BE(2)).toString('ascii') };
 }
 

@@ -12,7 +12,8 @@ import { KuraArray } from '../../src/array/array.js';
 import type { PairInfo } from '../../src/array/agent.js';
 import { checkDataDir } from '../../src/block/check.js';
 import { KuraError } from '../../src/errors.js';
-import { NOT_READY, senseForDeviceError } from '../../src/scsi/sense.js';
+import { senseForDeviceError } from '../../src/scsi/sense.js';
+import { NOT_READY } from '../../src/scsi/spec/index.js';
 
 const MiB = 1 << 20;
 const SECTORS_PER_MIB = MiB / 512;

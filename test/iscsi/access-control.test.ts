@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { IscsiInitiator } from '../../src/iscsi/initiator.js';
 import { KURA, startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { cdb } from './cdb.js';
+import { cdb } from '../../src/scsi/spec/index.js';
 import { INITIATOR, INITIATOR2, ok } from './helpers.js';
 
 let srv: TestServer;
@@ -41,7 +41,7 @@ async function reportLuns(initiator: string): Promise<number[]> {
   try {
     const r = await ini.login({ initiatorName: initiator, targetName: srv.iqn });
     assert.equal(r.status, 0, 'the login itself succeeds');
-    const res = await ini.command({ lun: 0, cdb: cdb.reportLuns(4096), readLength: 4096 });
+    const res = await ini.command({ lun: 0, cdb: cdb.reportLuns(0, 4096), readLength: 4096 });
     assert.equal(res.status, 0);
     const n = res.dataIn.readUInt32BE(0) / 8;
     const luns: number[] = [];

@@ -12,13 +12,11 @@ import { after, before, test } from 'node:test';
 import { IscsiInitiator } from '../../src/iscsi/initiator.js';
 import { KURA, startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { cdb, pattern, senseOf } from './cdb.js';
-import { INITIATOR, INITIATOR2, ok, qemuIscsiDriverPresent, run } from './helpers.js';
+import { CHECK_CONDITION, GOOD, LOGICAL_UNIT_NOT_SUPPORTED, PRIN_READ_KEYS, PROUT_REGISTER, PROUT_RESERVE, PR_TYPE_WRITE_EXCLUSIVE, RESERVATION_CONFLICT, UNIT_ATTENTION, cdb, parseTargetPortGroups, prOutParams } from '../../src/scsi/spec/index.js';
+import type { AluaState } from '../../src/scsi/spec/index.js';
+import { INITIATOR, INITIATOR2, ok, pattern, qemuIscsiDriverPresent, run, senseCodeOf } from './helpers.js';
 
 const MiB = 1 << 20;
-const UNIT_ATTENTION = 0x06;
-const CHECK_CONDITION = 0x02;
-const RESERVATION_CONFLICT = 0x18;
 
 let srv: TestServer;
 
@@ -49,7 +47,7 @@ async function drainUnitAttentions(ini: IscsiInitiator, lun: number): Promise<st
   for (let i = 0; i < 10; i++) {
     const r = await ini.command({ lun, cdb: cdb.testUnitReady() });
     if (r.status === 0) return seen;
-    const s = senseOf(r.sense)!;
+    const s = senseCodeOf(r.sense)!;
     assert.equal(s.key, UNIT_ATTENTION, `TEST UNIT READY failed with sense ${JSON.stringify(s)}`);
     seen.push(`${s.asc.toString(16).padStart(2, '0')}/${s.ascq.toString(16).padStart(2, '0')}`);
   }
@@ -58,30 +56,20 @@ async function drainUnitAttentions(ini: IscsiInitiator, lun: number): Promise<st
 
 interface PortGroup {
   id: number;
-  state: number;
+  state: AluaState | undefined;
   ports: number[];
 }
 
 /** REPORT TARGET PORT GROUPS (MAINTENANCE IN, service action 0x0A). */
 async function reportTargetPortGroups(ini: IscsiInitiator, lun: number): Promise<PortGroup[]> {
-  const r = await ini.command({ lun, cdb: Buffer.from([0xa3, 0x0a, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0]), readLength: 1024 });
-  assert.equal(r.status, 0, `RTPG: ${JSON.stringify(senseOf(r.sense))}`);
-  const d = r.dataIn;
-  const end = 4 + d.readUInt32BE(0);
-  const out: PortGroup[] = [];
-  for (let o = 4; o < end; ) {
-    const count = d[o + 7]!;
-    const ports: number[] = [];
-    for (let i = 0; i < count; i++) ports.push(d.readUInt16BE(o + 8 + i * 4 + 2));
-    out.push({ id: d.readUInt16BE(o + 2), state: d[o]! & 0x0f, ports });
-    o += 8 + count * 4;
-  }
-  return out;
+  const r = await ini.command({ lun, cdb: cdb.reportTargetPortGroups(1024), readLength: 1024 });
+  assert.equal(r.status, GOOD, `RTPG: ${JSON.stringify(senseCodeOf(r.sense))}`);
+  return parseTargetPortGroups(r.dataIn).map((g) => ({ id: g.id, state: g.state, ports: g.relativeTargetPortIds }));
 }
 
-const AO = 0;
-const ANO = 1;
-const UNAVAILABLE = 3;
+const AO = 'active/optimized';
+const ANO = 'active/non-optimized';
+const UNAVAILABLE = 'unavailable';
 
 test('SendTargets on either controller port lists the array target with both portals; the demo LD is LUN 0 on both', { timeout: 90_000 }, async () => {
   for (const port of srv.iscsiPorts) {
@@ -169,10 +157,10 @@ test('access control: once a host entry exists an initiator sees only the LUNs m
     // The session that saw LUN 0 before is told its LUN inventory changed.
     const r = await ini.command({ lun: 0, cdb: cdb.testUnitReady() });
     assert.equal(r.status, CHECK_CONDITION);
-    assert.deepEqual(senseOf(r.sense), { key: 0x05, asc: 0x25, ascq: 0x00 }, 'LUN 0 is gone for this initiator: LOGICAL UNIT NOT SUPPORTED');
+    assert.deepEqual(senseCodeOf(r.sense), LOGICAL_UNIT_NOT_SUPPORTED, 'LUN 0 is gone for this initiator');
     const r3 = await ini.command({ lun: 3, cdb: cdb.testUnitReady() });
     assert.equal(r3.status, CHECK_CONDITION);
-    assert.equal(senseOf(r3.sense)!.key, UNIT_ATTENTION);
+    assert.equal(senseCodeOf(r3.sense)!.key, UNIT_ATTENTION);
     await ini.logout();
   } finally {
     kura(srv, 'host', 'delete', 'h1');
@@ -215,20 +203,8 @@ test('qemu-img convert to and from an iscsi:// URL of kura serve, through the se
   }
 });
 
-function proutCdb(serviceAction: number, type: number): Buffer {
-  return Buffer.from([0x5f, serviceAction, type, 0, 0, 0, 0, 0, 24, 0]);
-}
-
-function proutParams(key: bigint, saKey: bigint, aptpl: boolean): Buffer {
-  const p = Buffer.alloc(24);
-  p.writeBigUInt64BE(key, 0);
-  p.writeBigUInt64BE(saKey, 8);
-  p[20] = aptpl ? 0x01 : 0;
-  return p;
-}
-
 async function readKeys(ini: IscsiInitiator, lun: number): Promise<bigint[]> {
-  const r = await ini.command({ lun, cdb: Buffer.from([0x5e, 0x00, 0, 0, 0, 0, 0, 0x10, 0, 0]), readLength: 4096 });
+  const r = await ini.command({ lun, cdb: cdb.persistentReserveIn(PRIN_READ_KEYS, 4096), readLength: 4096 });
   assert.equal(r.status, 0);
   const n = r.dataIn.readUInt32BE(4) / 8;
   return Array.from({ length: n }, (_, i) => r.dataIn.readBigUInt64BE(8 + i * 8));
@@ -244,10 +220,10 @@ test('persistent reservations with APTPL survive kill -9 and restart; without AP
     await drainUnitAttentions(a, 1);
     await drainUnitAttentions(a, 2);
     // LUN 1 ("shared"): register with APTPL and take a WRITE EXCLUSIVE reservation.
-    assert.equal((await a.command({ lun: 1, cdb: proutCdb(0x00, 0), dataOut: proutParams(0n, 0xabcdn, true) })).status, 0);
-    assert.equal((await a.command({ lun: 1, cdb: proutCdb(0x01, 0x01), dataOut: proutParams(0xabcdn, 0n, false) })).status, 0);
+    assert.equal((await a.command({ lun: 1, cdb: cdb.persistentReserveOut(PROUT_REGISTER), dataOut: prOutParams(0n, 0xabcdn, { aptpl: true }) })).status, 0);
+    assert.equal((await a.command({ lun: 1, cdb: cdb.persistentReserveOut(PROUT_RESERVE, PR_TYPE_WRITE_EXCLUSIVE), dataOut: prOutParams(0xabcdn, 0n) })).status, 0);
     // LUN 2 ("volatile"): register without APTPL.
-    assert.equal((await a.command({ lun: 2, cdb: proutCdb(0x00, 0), dataOut: proutParams(0n, 0x1234n, false) })).status, 0);
+    assert.equal((await a.command({ lun: 2, cdb: cdb.persistentReserveOut(PROUT_REGISTER), dataOut: prOutParams(0n, 0x1234n) })).status, 0);
     assert.deepEqual(await readKeys(a, 2), [0x1234n]);
     a.close();
     assert.equal(await s.kill('SIGKILL'), 'SIGKILL');
