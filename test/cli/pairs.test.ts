@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import { NbdClient } from '../../src/nbd/client.js';
 import { kuraCli } from '../helpers/cli.js';
+import { readAll } from '../helpers/nbd-io.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 
@@ -53,13 +54,6 @@ interface Pair {
   rvComplete: boolean;
 }
 const MiB = 2 ** 20;
-
-/** Reads in 4 MiB requests (NBD servers cap the size of one read). */
-async function readAll(c: NbdClient, off: number, len: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for (let o = 0; o < len; o += 4 * MiB) parts.push(await c.read(off + o, Math.min(4 * MiB, len - o)));
-  return Buffer.concat(parts);
-}
 
 test('pairs through the CLI: create, replicate --wait, separate, differences, restore, delete; data over NBD', async () => {
   json('pool', 'create', 'rp', '--size', '1GiB', '--raid', '1', '--pds', '2');

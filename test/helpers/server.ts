@@ -76,6 +76,8 @@ export interface TestServer {
   env: NodeJS.ProcessEnv;
   /** The kura CLI with `env`, run in the data directory (which holds no kura-data/, so no token file is found by accident). */
   cli: KuraCli;
+  /** A REST call (route below /api/v1) that must succeed: its JSON answer; throws with the status and body otherwise, or after 30 s. */
+  api<T = unknown>(method: string, route: string, body?: unknown): Promise<T>;
 }
 
 const live = new Set<ChildProcess>();
@@ -204,5 +206,16 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     },
     env,
     cli: kuraCli({ env, cwd: dataDir }),
+    api: async <T>(method: string, route: string, body?: unknown): Promise<T> => {
+      const res = await fetch(`${url}/api/v1${route}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${text}`);
+      return (text ? JSON.parse(text) : undefined) as T;
+    },
   };
 }

@@ -4,10 +4,10 @@
 // through either controller, and the bytes read back. An LD the initiator has
 // not been mapped is no copy target, even though the array serves it to others.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { IscsiInitiator } from '../../src/iscsi/initiator.js';
-import { KURA, startServer } from '../helpers/server.js';
+import { kuraCli } from '../helpers/cli.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { ASSOC_LU, CHECK_CONDITION, DESIGNATOR_NAA, GOOD, UNIT_ATTENTION, UNREACHABLE_COPY_TARGET, VPD_DEVICE_IDENTIFICATION, cdb, parseDesignators } from '../../src/scsi/spec/index.js';
 import { INITIATOR, INITIATOR2, pattern, senseCodeOf } from './helpers.js';
@@ -17,6 +17,7 @@ const BS = 512;
 const MiB = 1 << 20;
 
 let srv: TestServer;
+const { ok: kura } = kuraCli(() => ({ env: srv.env, timeoutMs: 30_000 }));
 const sessions: IscsiInitiator[] = [];
 
 before(async () => {
@@ -27,12 +28,6 @@ after(async () => {
   for (const s of sessions) await s.logout().catch(() => undefined);
   await srv.cleanup();
 });
-
-function kura(...args: string[]): string {
-  const r = spawnSync(process.execPath, [KURA, ...args], { env: srv.env, encoding: 'utf8', timeout: 30_000 });
-  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 
 async function login(ctl: number, initiatorName = INITIATOR): Promise<IscsiInitiator> {
   const ini = await IscsiInitiator.connect('127.0.0.1', srv.iscsiPorts[ctl]!);

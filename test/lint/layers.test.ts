@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ESLint } from 'eslint';
-import { ROOT } from '../helpers/server.js';
+import { ROOT } from '../helpers/cli.js';
 
 async function lint(file: string, code: string): Promise<string[]> {
   const eslint = new ESLint({ cwd: ROOT });

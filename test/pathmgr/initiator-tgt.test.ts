@@ -16,7 +16,8 @@ import { InitiatorSession, sendTargets } from '../../src/iscsi/initiator-session
 import { PathLog } from '../../src/pathmgr/log.js';
 import { PathManager } from '../../src/pathmgr/manager.js';
 import { CDB_FUA, cdb } from '../../src/scsi/spec/index.js';
-import { ROOT, freePort } from '../helpers/server.js';
+import { ROOT } from '../helpers/cli.js';
+import { freePort } from '../helpers/server.js';
 
 const IQN = 'iqn.2026-11.io.kura:pathd-test-tgt';
 const INITIATOR = 'iqn.2026-11.io.kura:pathd-test-initiator';
