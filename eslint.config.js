@@ -3,10 +3,11 @@ import tseslint from 'typescript-eslint';
 
 // Imports flow down the layers (docs: ARCHITECTURE "Source layout"): a folder may
 // not import from the folders listed for it here. Files at src/ (errors, names,
-// units) and src/limits import none of the layers.
+// units), src/limits and the error catalogue (src/catalogue) import none of the layers.
 const ABOVE = {
   block: ['scsi', 'iscsi', 'nbd', 'array', 'manager', 'pathmgr', 'cli'],
   limits: ['block', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'pathmgr', 'cli'],
+  catalogue: ['block', 'limits', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'pathmgr', 'cli'],
   scsi: ['iscsi', 'nbd', 'array', 'manager', 'pathmgr', 'cli'],
   iscsi: ['nbd', 'array', 'manager', 'pathmgr', 'cli'],
   nbd: ['scsi', 'iscsi', 'array', 'manager', 'pathmgr', 'cli'],
@@ -28,7 +29,7 @@ const scsiSpec = {
 };
 const rootFiles = {
   files: ['src/*.ts'],
-  rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['./*/*'], message: 'src/errors.ts, names.ts and units.ts are imported by every layer and import none.' }] }] },
+  rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['./*/*', '!./catalogue/*'], message: 'src/errors.ts, names.ts and units.ts are imported by every layer and import none (the error catalogue aside).' }] }] },
 };
 
 export default tseslint.config(

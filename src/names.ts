@@ -4,8 +4,9 @@
 // "." and ".." are never names: a client's URL library (fetch, curl) resolves
 // them, and /lds/v/snapshots/.. would reach /lds/v. The server, the CLI and the
 // array all check through this module so the rule cannot drift between them.
-// Imports only errors.ts, so every layer may use it.
+// Imports only errors.ts and the catalogue, so every layer may use it.
 import { KuraError } from './errors.js';
+import { DOT_NAME, SLASH_IN_PATH_PARAMETER } from './catalogue/manager.js';
 
 /** Letters, digits and "_", ".", ":", "-" (no "/", no spaces, nothing a shell or a URL treats specially). */
 const NAME_CHARS = /^[A-Za-z0-9_.:-]+$/;
@@ -17,7 +18,7 @@ export const HOST_NAME_MAX = 64;
 const ISCSI_NAME_MAX = 223;
 
 /** The id of a "." or ".." given as a name or as a path parameter: the server and the CLI both use it. */
-export const DOT_NAME_ID = 'KURA-E4030';
+export const DOT_NAME_ID = DOT_NAME.id;
 
 export function isDotSegment(s: string): boolean {
   return s === '.' || s === '..';
@@ -30,12 +31,7 @@ export function looksLikeNumber(s: string): boolean {
 
 /** The error for "." or ".." where a name is expected (`what` says where: "LD name", "path parameter {snap}"). */
 export function dotNameError(what: string, value: string): KuraError {
-  return new KuraError(
-    DOT_NAME_ID,
-    'EINVAL',
-    `The ${what} ${JSON.stringify(value)} is not allowed: "." and ".." are path dot segments that would name the parent object.`,
-    'Give the object by its real name or number; no pool, LD, snapshot, clone or host is called "." or "..".',
-  );
+  return DOT_NAME({ what, value: JSON.stringify(value) });
 }
 
 /**
@@ -95,10 +91,5 @@ export function pathParamProblem(value: string): 'dot' | 'slash' | undefined {
 /** The error for a path parameter pathParamProblem() refused. */
 export function pathParamError(param: string, value: string): KuraError {
   if (isDotSegment(value)) return dotNameError(`path parameter {${param}}`, value);
-  return new KuraError(
-    DOT_NAME_ID,
-    'EINVAL',
-    `The path parameter {${param}} ${JSON.stringify(value).slice(0, 80)} holds a "/" or "\\", which no name may hold.`,
-    'Give the object by its real name or number.',
-  );
+  return SLASH_IN_PATH_PARAMETER({ param, value: JSON.stringify(value).slice(0, 80) });
 }

@@ -1,6 +1,7 @@
 // Parsing and printing of sizes and numbers as users type them: 512MiB, 10GiB,
 // 1TiB, plain bytes, and NEC-style hexadecimal numbers such as 0001h.
 import { KuraError } from './errors.js';
+import { NOT_A_NUMBER, NOT_A_SIZE } from './catalogue/cli.js';
 
 const UNITS: Record<string, number> = {
   '': 1,
@@ -45,7 +46,7 @@ export function parseSize(input: string | number, what = 'size'): number {
 }
 
 function badSize(input: string, what: string): KuraError {
-  return new KuraError('KURA-E5001', 'EINVAL', `${what} "${input}" is not a size.`, 'Give a size like 512MiB, 10GiB, 1TiB or a number of bytes.');
+  return NOT_A_SIZE({ what, input });
 }
 
 /** A whole number, decimal or NEC-style hex ("0001h"); undefined when `soft` and it is not one. */
@@ -57,7 +58,7 @@ export function parseNumber(input: string | number, what: string, soft = false):
   const hex = /^([0-9a-fA-F]+)h$/.exec(s) ?? /^0x([0-9a-fA-F]+)$/.exec(s);
   if (hex && hex[1]!.length <= 13) return parseInt(hex[1]!, 16);
   if (soft) return undefined;
-  throw new KuraError('KURA-E5002', 'EINVAL', `${what} "${input}" is not a number.`, 'Give a decimal number or NEC-style hex such as 0001h.');
+  throw NOT_A_NUMBER({ what, input });
 }
 
 /** "1.0GB(1,073,741,824Bytes)" as the seed's iSMview prints capacities. */

@@ -19,7 +19,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { KuraError } from '../errors.js';
+import { DATA_DIR_IN_USE, DATA_DIR_IN_USE_BY_PID, DATA_DIR_LOCK_FAILED, DATA_DIR_TIGHTENED } from '../catalogue/array.js';
 
 export const LOCK_FILE = 'kura.lock';
 export const PID_FILE = 'kura.pid';
@@ -57,14 +57,9 @@ export class DataDirLock {
       const err = e as { code?: string; message?: string };
       if (err.code === 'SQLITE_BUSY' || err.code === 'SQLITE_LOCKED') {
         const pid = readPid(abs);
-        throw new KuraError(
-          'KURA-E2520',
-          'EBUSY',
-          `The data directory ${abs} is in use by another Kura process${pid === undefined ? '' : ` (pid ${pid})`}.`,
-          pid === undefined ? 'Stop the kura serve (or kura check) that uses it, or give another --data directory.' : `Stop that process first (kill -TERM ${pid}), or give another --data directory.`,
-        );
+        throw pid === undefined ? DATA_DIR_IN_USE({ dir: abs }) : DATA_DIR_IN_USE_BY_PID({ dir: abs, pid });
       }
-      throw new KuraError('KURA-E2521', 'EIO', `Cannot lock the data directory ${abs}: ${err.message ?? String(e)}.`, 'Check that the directory exists and that this user may write to it.');
+      throw DATA_DIR_LOCK_FAILED({ abs, arg: err.message ?? String(e) });
     }
     try {
       fs.chmodSync(lockPath, 0o600);
@@ -146,5 +141,5 @@ export function tightenDataDir(dir: string): string[] {
 export function tightenedText(dir: string, changed: string[]): string | undefined {
   if (changed.length === 0) return undefined;
   const shown = changed.slice(0, 8).join(', ') + (changed.length > 8 ? `, and ${changed.length - 8} more` : '');
-  return `KURA-W2528: the data directory ${path.resolve(dir)} was readable by other users; tightened ${changed.length} path(s) to 0700 (directories) and 0600 (files): ${shown}`;
+  return `${DATA_DIR_TIGHTENED.id}: ${DATA_DIR_TIGHTENED({ dir: path.resolve(dir), count: changed.length, paths: shown })}`;
 }

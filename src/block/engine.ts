@@ -4,7 +4,7 @@
 // which a FLUSH, a FUA write or the periodic timer triggers.
 import fs from 'node:fs';
 import path from 'node:path';
-import { KuraError } from '../errors.js';
+import { DATA_FILE_SYSTEM_FULL, KuraError } from '../errors.js';
 import { humanSize } from '../units.js';
 import { LogicalDisk, BLOCK_SIZE } from './logical-disk.js';
 import type { LdRecord } from './logical-disk.js';
@@ -15,6 +15,8 @@ import { PhysicalDisk } from './pd.js';
 import { Pool } from './pool.js';
 import { RaidGroup, defaultPdCount, stripeWidth, validatePdCount } from './raid-group.js';
 import type { Raid } from './raid-group.js';
+import { CHUNK_SIZE_NOT_ALLOWED, LD_CANNOT_SHRINK, LD_CAPACITY_NOT_ALLOWED, METADATA_COMMIT_FAILED, POOL_HOLDS_LD, POOL_SIZE_TOO_SMALL, RESTORE_ACROSS_POOLS, THRESHOLD_NOT_PERCENTAGE } from '../catalogue/block.js';
+import { PD_TOO_LARGE_FOR_FILE_SYSTEM, POOL_CHUNKS_TOO_MANY, POOL_SIZE_TOO_LARGE } from '../catalogue/manager.js';
 
 export const DEFAULT_CHUNK_SIZE = 1 << 20;
 export const DEFAULT_THRESHOLD = 80;
@@ -269,7 +271,7 @@ export class BlockEngine {
         if (ld) ld.topDirty = true;
       }
       this.emit({ kind: 'commit-failed', error: e });
-      throw new KuraError('KURA-E1002', 'EIO', `Committing metadata failed: ${(e as Error).message}.`, 'Check the data directory\'s file system; the array retries on the next flush.');
+      throw METADATA_COMMIT_FAILED({ reason: (e as Error).message });
     }
     for (const r of releases) r();
   }
@@ -291,7 +293,7 @@ export class BlockEngine {
   createPool(spec: CreatePoolSpec): Pool {
     const chunkSize = spec.chunkSize ?? DEFAULT_CHUNK_SIZE;
     if (!Number.isInteger(chunkSize) || chunkSize < 64 * 1024 || chunkSize > 64 * 1024 * 1024 || (chunkSize & (chunkSize - 1)) !== 0) {
-      throw new KuraError('KURA-E1012', 'EINVAL', `Chunk size ${chunkSize} is not allowed.`, 'Give a power of two from 64KiB to 64MiB.');
+      throw CHUNK_SIZE_NOT_ALLOWED({ chunkSize });
     }
     const threshold = spec.threshold ?? DEFAULT_THRESHOLD;
     validateThreshold(threshold);
@@ -319,10 +321,10 @@ export class BlockEngine {
   private addGroup(pool: Pool, size: number): void {
     const cs = pool.chunkSize;
     if (typeof size === 'number' && size > Number.MAX_SAFE_INTEGER) {
-      throw new KuraError('KURA-E4038', 'EINVAL', `Pool size ${size} is too large.`, `Give at most ${humanSize(MAX_POOL_CHUNKS * cs)} with ${humanSize(cs)} chunks.`);
+      throw POOL_SIZE_TOO_LARGE({ size, arg: humanSize(MAX_POOL_CHUNKS * cs), arg2: humanSize(cs) });
     }
     if (!Number.isSafeInteger(size) || size < cs) {
-      throw new KuraError('KURA-E1013', 'EINVAL', `Pool size ${size} is too small.`, `Give at least one chunk (${cs} bytes).`);
+      throw POOL_SIZE_TOO_SMALL({ size, cs });
     }
     const width = stripeWidth(pool.raid, pool.pdsPerGroup);
     const rows = Math.ceil(Math.ceil(size / cs) / width);
@@ -330,7 +332,7 @@ export class BlockEngine {
     const pdSize = rows * cs;
     if (pool.capacityChunks + chunkCount > MAX_POOL_CHUNKS) {
       const max = humanSize(MAX_POOL_CHUNKS * cs);
-      throw new KuraError('KURA-E4038', 'EINVAL', `Pool ${pool.name} would hold ${pool.capacityChunks + chunkCount} chunks; at most ${MAX_POOL_CHUNKS} (${max} of ${humanSize(cs)} chunks) are allowed.`, 'Give a smaller size, or use a pool with larger chunks (--chunk up to 64MiB).');
+      throw POOL_CHUNKS_TOO_MANY({ pool: pool.name, arg: pool.capacityChunks + chunkCount, maxPoolChunks: MAX_POOL_CHUNKS, max, arg2: humanSize(cs) });
     }
     const grp = pool.groups.length;
     const first = pool.capacityChunks;
@@ -363,9 +365,9 @@ export class BlockEngine {
         fs.rmSync(pd.path, { force: true });
       }
       const err = e as NodeJS.ErrnoException;
-      if (err.code === 'ENOSPC') throw new KuraError('KURA-E1003', 'ENOSPC', 'The file system holding the data directory is full.', 'Free space there or give a smaller size.');
+      if (err.code === 'ENOSPC') throw DATA_FILE_SYSTEM_FULL();
       if (err.code === 'EFBIG') {
-        throw new KuraError('KURA-E4039', 'EINVAL', `A PD of ${humanSize(pdSize)} is larger than the file system holding the data directory allows for one file.`, 'Give a smaller size, or more PDs (--pds) so each holds less.');
+        throw PD_TOO_LARGE_FOR_FILE_SYSTEM({ arg: humanSize(pdSize) });
       }
       throw e;
     }
@@ -386,7 +388,7 @@ export class BlockEngine {
 
   async deletePool(pool: Pool): Promise<void> {
     for (const ld of this.lds.values()) {
-      if (ld.pool === pool) throw new KuraError('KURA-E1014', 'EBUSY', `Pool ${pool.name} still holds LD ${ld.name}.`, 'Delete the LDs of the pool first.');
+      if (ld.pool === pool) throw POOL_HOLDS_LD({ pool: pool.name, ld: ld.name });
     }
     await this.commit();
     this.store.transaction(() => {
@@ -448,7 +450,7 @@ export class BlockEngine {
 
   /** Makes `target` hold exactly what `source` holds (snapshot restore). */
   async revertLd(target: LogicalDisk, source: LogicalDisk): Promise<void> {
-    if (target.pool !== source.pool) throw new KuraError('KURA-E1018', 'EINVAL', `LDs ${target.name} and ${source.name} are in different pools.`, 'Restore only from a snapshot of the same LD.');
+    if (target.pool !== source.pool) throw RESTORE_ACROSS_POOLS({ target: target.name, source: source.name });
     const top = new Uint32Array(target.top.length);
     this.shareMap(source, top);
     target.replaceMap(top);
@@ -476,7 +478,7 @@ export class BlockEngine {
   async expandLd(ld: LogicalDisk, capacity: number): Promise<void> {
     validateCapacity(capacity);
     if (capacity < ld.rec.capacity) {
-      throw new KuraError('KURA-E1015', 'EINVAL', `LD ${ld.name} is ${ld.rec.capacity} bytes; it cannot shrink to ${capacity}.`, 'Give a size larger than the current capacity.');
+      throw LD_CANNOT_SHRINK({ ld: ld.name, capacity: ld.rec.capacity, capacity2: capacity });
     }
     ld.expand(capacity);
     this.updatedLds.add(ld);
@@ -538,13 +540,13 @@ function ldRow(ld: LogicalDisk): LdRow {
 
 function validateCapacity(capacity: number): void {
   if (!Number.isSafeInteger(capacity) || capacity <= 0 || capacity % BLOCK_SIZE !== 0 || capacity > MAX_LD_CAPACITY) {
-    throw new KuraError('KURA-E1016', 'EINVAL', `LD capacity ${capacity} is not allowed.`, `Give a multiple of ${BLOCK_SIZE} bytes up to 256TiB.`);
+    throw LD_CAPACITY_NOT_ALLOWED({ capacity, blockSize: BLOCK_SIZE });
   }
 }
 
 function validateThreshold(t: number): void {
   if (!Number.isInteger(t) || t < 1 || t > 100) {
-    throw new KuraError('KURA-E1017', 'EINVAL', `Threshold ${t} is not a percentage from 1 to 100.`, 'Give a whole percentage from 1 to 100.');
+    throw THRESHOLD_NOT_PERCENTAGE({ t });
   }
 }
 

@@ -7,6 +7,7 @@ import type { AllocationExtent, BlockDevice, UnmapRange, WriteOptions } from './
 import type { MapPage } from './map-page.js';
 import { PAGE_ENTRIES, newEntries } from './map-page.js';
 import type { Pool } from './pool.js';
+import { BLOCKS_BEYOND_END, LD_DELETED, LD_READ_ONLY, WRITE_NOT_WHOLE_BLOCKS } from '../catalogue/block.js';
 
 export const BLOCK_SIZE = 512;
 
@@ -91,10 +92,10 @@ export class LogicalDisk implements BlockDevice {
   }
 
   private check(lba: number, blocks: number, write: boolean): void {
-    if (this.deleted) throw new KuraError('KURA-E1030', 'ENOENT', `LD ${this.rec.name} has been deleted.`, 'Reconnect to an existing LD.');
-    if (write && this.readOnly) throw new KuraError('KURA-E1031', 'EROFS', `LD ${this.rec.name} is read-only.`, 'Write to a read-write LD.');
+    if (this.deleted) throw LD_DELETED({ name: this.rec.name });
+    if (write && this.readOnly) throw LD_READ_ONLY({ name: this.rec.name });
     if (!Number.isSafeInteger(lba) || !Number.isSafeInteger(blocks) || lba < 0 || blocks < 0 || lba + blocks > this.blockCount) {
-      throw new KuraError('KURA-E1032', 'ERANGE', `Blocks ${lba}+${blocks} lie beyond the end of LD ${this.rec.name} (${this.blockCount} blocks).`, 'Address blocks inside the LD.');
+      throw BLOCKS_BEYOND_END({ lba, blocks, name: this.rec.name, blockCount: this.blockCount });
     }
   }
 
@@ -162,7 +163,7 @@ export class LogicalDisk implements BlockDevice {
 
   write(lba: number, data: Buffer, opts?: WriteOptions): Promise<void> {
     if (data.length % this.blockSize !== 0) {
-      return Promise.reject(new KuraError('KURA-E1033', 'EINVAL', `Write of ${data.length} bytes is not a multiple of the ${this.blockSize}-byte block size.`, 'Write whole blocks.'));
+      return Promise.reject(WRITE_NOT_WHOLE_BLOCKS({ length: data.length, blockSize: this.blockSize }));
     }
     try {
       this.check(lba, data.length / this.blockSize, true);
@@ -195,7 +196,7 @@ export class LogicalDisk implements BlockDevice {
    */
   async writeAtomic(lba: number, data: Buffer, opts?: WriteOptions): Promise<void> {
     if (data.length % this.blockSize !== 0) {
-      throw new KuraError('KURA-E1033', 'EINVAL', `Write of ${data.length} bytes is not a multiple of the ${this.blockSize}-byte block size.`, 'Write whole blocks.');
+      throw WRITE_NOT_WHOLE_BLOCKS({ length: data.length, blockSize: this.blockSize });
     }
     this.check(lba, data.length / this.blockSize, true);
     if (data.length === 0) return;
@@ -229,7 +230,7 @@ export class LogicalDisk implements BlockDevice {
         await this.track(this.pool.writeChunk(chunk, 0, whole, 0, cs));
         built.push({ lchunk: c, chunk });
       }
-      if (this.deleted) throw new KuraError('KURA-E1030', 'ENOENT', `LD ${this.rec.name} has been deleted.`, 'Reconnect to an existing LD.');
+      if (this.deleted) throw LD_DELETED({ name: this.rec.name });
       // The switch: no await between the first and the last map change.
       for (const b of built) {
         const page = this.writablePage(b.lchunk);
@@ -359,7 +360,7 @@ export class LogicalDisk implements BlockDevice {
   }
 
   flush(): Promise<void> {
-    if (this.deleted) return Promise.reject(new KuraError('KURA-E1030', 'ENOENT', `LD ${this.rec.name} has been deleted.`, 'Reconnect to an existing LD.'));
+    if (this.deleted) return Promise.reject(LD_DELETED({ name: this.rec.name }));
     return this.hooks.commit();
   }
 

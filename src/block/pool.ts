@@ -1,13 +1,13 @@
 // A pool: RAID groups of PDs cut into fixed-size chunks, with the chunk
 // allocator, chunk refcounts and the map pages of the pool's LDs. All metadata
 // lives in memory and reaches the store through the engine's group commit.
-import { KuraError } from '../errors.js';
 import type { MapPage } from './map-page.js';
 import { PAGE_ENTRIES } from './map-page.js';
 import type { MetaBatch } from './meta-store.js';
 import { entriesToBlob } from './map-page.js';
 import type { PhysicalDisk } from './pd.js';
 import type { Raid, RaidGroup } from './raid-group.js';
+import { CHUNK_OUTSIDE_POOL, POOL_NO_FREE_SPACE } from '../catalogue/block.js';
 
 /** Pristine chunks are handed out in reservations of this many, each persisted first. */
 const HWM_RESERVATION = 256;
@@ -198,12 +198,7 @@ export class Pool {
       chunk = this.freeStack.pop()!;
       pristine = false;
     } else {
-      throw new KuraError(
-        'KURA-E1001',
-        'ENOSPC',
-        `Pool ${this.name} has no free physical space (${this.capacityChunks} chunks of ${this.chunkSize} bytes, all in use).`,
-        `Expand the pool (kura pool expand ${this.name} --size SIZE) or free space by unmapping or deleting LDs.`,
-      );
+      throw POOL_NO_FREE_SPACE({ name: this.name, capacityChunks: this.capacityChunks, chunkSize: this.chunkSize });
     }
     this.refs[chunk] = 1;
     this.usedChunks++;
@@ -319,7 +314,7 @@ export class Pool {
   private group(chunk: number): RaidGroup {
     const gs = this.groups;
     for (let i = 0; i < gs.length; i++) if (gs[i]!.contains(chunk)) return gs[i]!;
-    throw new KuraError('KURA-E1022', 'EIO', `Chunk ${chunk} lies outside pool ${this.name}.`, 'Run kura check on the stopped array and report the fault.');
+    throw CHUNK_OUTSIDE_POOL({ chunk, name: this.name });
   }
 
   readChunk(chunk: number, offset: number, buf: Buffer, bufOffset: number, length: number): Promise<void> {

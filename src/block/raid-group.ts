@@ -5,6 +5,7 @@ import { KuraError } from '../errors.js';
 import type { PhysicalDisk } from './pd.js';
 import { raidLevel } from './raid/index.js';
 import type { Raid, RaidLevel } from './raid/index.js';
+import { NO_READABLE_COPY, NO_WRITABLE_COPY, RAID_PD_COUNT } from '../catalogue/block.js';
 
 export type { Raid, RaidLevel } from './raid/index.js';
 export { parseRaid } from './raid/index.js';
@@ -13,7 +14,7 @@ export function validatePdCount(raid: Raid, pds: number): void {
   const level = raidLevel(raid);
   const ok = Number.isInteger(pds) && level.acceptsPdCount(pds);
   if (!ok || pds > 64) {
-    throw new KuraError('KURA-E1011', 'EINVAL', `${raid} cannot be built from ${pds} PDs.`, `Give ${level.pdCountRule} PDs for ${raid}.`);
+    throw RAID_PD_COUNT({ raid, pds, pdCountRule: level.pdCountRule });
   }
 }
 
@@ -159,7 +160,7 @@ export class RaidGroup {
         onPdFail(pd, e);
       }
     }
-    throw new KuraError('KURA-E1020', 'EIO', `No readable copy of chunk ${chunk} in RAID group ${this.number}${lastErr ? `: ${(lastErr as Error).message}` : ''}.`, 'Replace the failed PDs of the pool and restore the data from a backup.');
+    throw NO_READABLE_COPY({ chunk, number: this.number, arg: lastErr ? `: ${(lastErr as Error).message}` : '' });
   }
 
   async write(chunk: number, offset: number, buf: Buffer, bufOffset: number, length: number, onPdFail: (pd: PhysicalDisk, e: unknown) => void): Promise<void> {
@@ -216,6 +217,6 @@ export class RaidGroup {
   }
 
   private noWritableCopy(chunk: number): KuraError {
-    return new KuraError('KURA-E1021', 'EIO', `No writable copy of chunk ${chunk} in RAID group ${this.number}.`, 'Replace the failed PDs of the pool.');
+    return NO_WRITABLE_COPY({ chunk, number: this.number });
   }
 }

@@ -4,7 +4,6 @@
 // continued on a new connection), and turns session ends into I_T nexus loss
 // for the SCSI layer.
 import net from 'node:net';
-import { KuraError } from '../errors.js';
 import { ConnectionCap } from '../limits/conn-cap.js';
 import { IoBudget } from '../limits/io-budget.js';
 import type { ItNexus } from '../scsi/types.js';
@@ -18,6 +17,7 @@ import type { NegotiatedParams, TargetOffers } from './params.js';
 import { Session } from './session.js';
 import type { TextPair } from './text.js';
 import type { PortalConfig, ScsiExecutor } from './types.js';
+import { ISCSI_CONNECTION_CAP, MUTUAL_SECRET_WITHOUT_USER, PORTAL_ADDRESS_IN_USE, PORTAL_CANNOT_LISTEN, NO_PORTAL_NUMBER, NO_SUCH_PORTAL, PORTAL_GROUP_TAG_RANGE, PORTAL_TWICE, RELATIVE_PORT_ID_RANGE, TARGET_NAME_INVALID, TARGET_SECRET_WITHOUT_USER, TARGET_WITHOUT_PORTALS } from '../catalogue/protocols.js';
 
 export type { PortalConfig, ScsiExecutor } from './types.js';
 
@@ -75,25 +75,25 @@ export class IscsiTargetServer {
 
   constructor(opts: IscsiTargetServerOptions) {
     if (!isValidIscsiName(opts.targetName)) {
-      throw new KuraError('KURA-E6001', 'EINVAL', `Target name ${JSON.stringify(opts.targetName)} is not a valid iSCSI name.`, 'Use an iqn.YYYY-MM.reversed.domain:name, eui. or naa. name.');
+      throw TARGET_NAME_INVALID({ arg: JSON.stringify(opts.targetName) });
     }
-    if (opts.portals.length === 0) throw new KuraError('KURA-E6002', 'EINVAL', 'The iSCSI target has no portals.', 'Give at least one host:port per controller.');
+    if (opts.portals.length === 0) throw TARGET_WITHOUT_PORTALS();
     const seen = new Set<string>();
     for (const p of opts.portals) {
       const key = `${p.host}:${p.port}`;
-      if (p.port !== 0 && seen.has(key)) throw new KuraError('KURA-E6003', 'EINVAL', `Portal ${key} is configured twice.`, 'Give each host port its own address and port.');
+      if (p.port !== 0 && seen.has(key)) throw PORTAL_TWICE({ key });
       seen.add(key);
       if (!(Number.isInteger(p.portalGroupTag) && p.portalGroupTag >= 1 && p.portalGroupTag <= 65535)) {
-        throw new KuraError('KURA-E6004', 'EINVAL', `Portal ${key} has portal group tag ${p.portalGroupTag}; it must be 1..65535.`, 'Number target portal groups from 1.');
+        throw PORTAL_GROUP_TAG_RANGE({ key, portalGroupTag: p.portalGroupTag });
       }
       if (!(Number.isInteger(p.relativeTargetPortId) && p.relativeTargetPortId >= 1 && p.relativeTargetPortId <= 65535)) {
-        throw new KuraError('KURA-E6005', 'EINVAL', `Portal ${key} has relative target port id ${p.relativeTargetPortId}; it must be 1..65535.`, 'Number the array\'s target ports from 1.');
+        throw RELATIVE_PORT_ID_RANGE({ key, relativeTargetPortId: p.relativeTargetPortId });
       }
     }
     const chap = opts.chap;
     if (chap) {
-      if (chap.targetSecret !== undefined && !chap.targetUser) throw new KuraError('KURA-E6006', 'EINVAL', 'A CHAP target secret is set without a user name.', 'Set chap.targetUser together with chap.targetSecret.');
-      if (chap.mutualSecret !== undefined && !chap.mutualUser) throw new KuraError('KURA-E6007', 'EINVAL', 'A mutual CHAP secret is set without a user name.', 'Set chap.mutualUser together with chap.mutualSecret.');
+      if (chap.targetSecret !== undefined && !chap.targetUser) throw TARGET_SECRET_WITHOUT_USER();
+      if (chap.mutualSecret !== undefined && !chap.mutualUser) throw MUTUAL_SECRET_WITHOUT_USER();
     }
     this.opts = opts;
     const offers: TargetOffers = { ...DEFAULT_OFFERS, ...opts.offers };
@@ -105,7 +105,7 @@ export class IscsiTargetServer {
       server: null,
       up: false,
       conns: new Set(),
-      cap: new ConnectionCap(`iSCSI portal ${config.host}:${config.port} (controller ${config.controller})`, maxConns, log, 'KURA-W6202', '--iscsi-max-connections'),
+      cap: new ConnectionCap(`iSCSI portal ${config.host}:${config.port} (controller ${config.controller})`, maxConns, log, ISCSI_CONNECTION_CAP.id, '--iscsi-max-connections'),
     }));
     // The connections see the server only through this narrow host interface.
     this.host = {
@@ -142,7 +142,8 @@ export class IscsiTargetServer {
     srv.on('error', (e) => this.host.log(`iscsi: portal ${p.config.host}:${p.boundPort}: ${e.message}`));
     return new Promise((resolve, reject) => {
       const fail = (e: NodeJS.ErrnoException): void => {
-        reject(new KuraError('KURA-E6010', e.code === 'EADDRINUSE' ? 'EBUSY' : 'EIO', `iSCSI portal ${p.config.host}:${p.boundPort} cannot listen: ${e.message}.`, 'Free the port or configure another host port for this controller.'));
+        const where = { host: p.config.host, boundPort: p.boundPort, reason: e.message };
+        reject(e.code === 'EADDRINUSE' ? PORTAL_ADDRESS_IN_USE(where) : PORTAL_CANNOT_LISTEN(where));
       };
       srv.once('error', fail);
       srv.listen(p.boundPort, p.config.host, () => {
@@ -158,7 +159,7 @@ export class IscsiTargetServer {
   /** Serves a connection as if accepted on portal `index` (the parser fuzz test hands it in-memory sockets). */
   attach(sock: net.Socket, index = 0): void {
     const p = this.portals[index];
-    if (!p) throw new KuraError('KURA-E6210', 'EINVAL', `No portal number ${index}.`, `Give a portal index from 0 to ${this.portals.length - 1}.`);
+    if (!p) throw NO_PORTAL_NUMBER({ index, arg: this.portals.length - 1 });
     this.accept(p, sock);
   }
 
@@ -196,7 +197,7 @@ export class IscsiTargetServer {
 
   private findPortal(host: string, port: number): PortalRuntime {
     const p = this.portals.find((x) => x.config.host === host && (x.boundPort === port || x.config.port === port));
-    if (!p) throw new KuraError('KURA-E6011', 'ENOENT', `No iSCSI portal ${host}:${port}.`, 'Give a host:port the target was configured with.');
+    if (!p) throw NO_SUCH_PORTAL({ host, port });
     return p;
   }
 

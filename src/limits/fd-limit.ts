@@ -1,6 +1,7 @@
 // The process's limit on open file descriptors (RLIMIT_NOFILE, `ulimit -n`).
 // Node cannot raise it, so the connection caps have to fit under it.
 import fs from 'node:fs';
+import { FD_LIMIT_LOWERS_CAPS, FD_LIMIT_TOO_LOW } from '../catalogue/protocols.js';
 
 /** The soft limit, or undefined when it cannot be read (not Linux) or is unlimited. */
 export function openFileLimit(): number | undefined {
@@ -49,12 +50,10 @@ export function fitCaps(want: ListenerCaps, limit: number | undefined, inUse: nu
   const f = Math.max(0, room) / data;
   const caps = { ...want, nbd: Math.max(1, Math.floor(want.nbd * f)), iscsi: Math.max(1, Math.floor(want.iscsi * f)) };
   const total = caps.nbd + caps.iscsi * caps.portals + caps.http + inUse + FD_RESERVE;
+  const warning = total > limit ? FD_LIMIT_TOO_LOW : FD_LIMIT_LOWERS_CAPS;
+  const facts = { limit, nbd: want.nbd, iscsi: want.iscsi, http: want.http, inUse, capNbd: caps.nbd, capIscsi: caps.iscsi, capHttp: caps.http };
   return {
     caps,
-    warning:
-      `KURA-W6205 the open-file limit (ulimit -n) is ${limit}: the connection caps NBD ${want.nbd}, iSCSI ${want.iscsi} per portal and API ${want.http} do not fit with ${inUse} descriptors in use, ` +
-      `so NBD takes at most ${caps.nbd} and each iSCSI portal ${caps.iscsi} connections (the API keeps ${caps.http})` +
-      (total > limit ? `; even these may exceed the limit` : '') +
-      `. Raise the limit (ulimit -n, LimitNOFILE=) before starting kura serve, or lower the caps.`,
+    warning: `${warning.id} ${warning(facts)}`,
   };
 }

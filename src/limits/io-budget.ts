@@ -9,6 +9,7 @@
 // budget, the connection whose replies have been stuck longest (no byte
 // accepted by the kernel for stallMs) is closed, so the budget cannot be held
 // hostage by idle sockets.
+import { IO_BUDGET_CLOSING } from '../catalogue/protocols.js';
 
 /** The smallest budget: one largest request (32 MiB NBD READ/WRITE) must always fit, twice. */
 export const MIN_IO_BUDGET = 64 * 1024 * 1024;
@@ -111,7 +112,7 @@ export class IoBudget {
     }
     if (!victim) return;
     const why = `the I/O buffer budget (${this.limit >> 20} MiB) is exhausted and its replies have not been read for ${Math.round((now - victim.holder.stalledSince()!) / 1000)} s`;
-    this.log(`KURA-W6204 closing ${victim.holder.describe()}: ${why} (it held ${(victim.held / 1048576).toFixed(1)} MiB)`);
+    this.log(`${IO_BUDGET_CLOSING.id} ${IO_BUDGET_CLOSING({ holder: victim.holder.describe(), why, mib: (victim.held / 1048576).toFixed(1) })}`);
     victim.holder.evict(why);
     victim.close();
   }

@@ -6,11 +6,12 @@ import http from 'node:http';
 import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { KuraError, asKuraError } from '../errors.js';
+import { asKuraError } from '../errors.js';
 import { entryText } from './log.js';
 import type { PathLog } from './log.js';
 import type { PathManager } from './manager.js';
 import type { MultipathDevice } from './device.js';
+import { CONTROL_BODY_NOT_JSON, CONTROL_BODY_TOO_LARGE, CONTROL_FIELD_MISSING, CONTROL_NO_ROUTE, LOG_COLLECTION_FAILED, PATH_STATE_NOT_SETTABLE } from '../catalogue/pathmgr.js';
 
 export function showDevice(d: MultipathDevice) {
   return {
@@ -53,7 +54,7 @@ export class ControlApi {
     private readonly info: () => Record<string, unknown>,
   ) {
     const str = (v: unknown, what: string): string => {
-      if (typeof v !== 'string' || v === '') throw new KuraError('KURA-E7035', 'EINVAL', `the request needs ${what}`, `Give ${what}.`);
+      if (typeof v !== 'string' || v === '') throw CONTROL_FIELD_MISSING({ what });
       return v;
     };
     const optStr = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -63,7 +64,7 @@ export class ControlApi {
     this.add('POST', /^\/api\/v1\/paths\/state$/, (b) => {
       const state = str(b['state'], 'state');
       if (state !== 'available' && state !== 'standby' && state !== 'unavailable') {
-        throw new KuraError('KURA-E7036', 'EINVAL', `path state ${state} cannot be set`, 'Set a path available, standby or unavailable.');
+        throw PATH_STATE_NOT_SETTABLE({ state });
       }
       mgr.setPathAdminState(str(b['path'], 'path'), state, optStr(b['device']));
       return mgr.devices.map(showDevice);
@@ -128,12 +129,12 @@ export class ControlApi {
       const url = new URL(req.url ?? '/', 'http://pathd');
       if (req.method === 'GET' && url.pathname === '/api/v1/logs/archive') return await this.archive(res);
       const route = this.routes.find((r) => r.method === req.method && r.re.test(url.pathname));
-      if (!route) throw new KuraError('KURA-E7037', 'ENOENT', `no route ${req.method} ${url.pathname}`, 'See docs/pathmanager.md for the control API.');
+      if (!route) throw CONTROL_NO_ROUTE({ method: req.method, pathname: url.pathname });
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const c of req) {
         size += (c as Buffer).length;
-        if (size > 1 << 20) throw new KuraError('KURA-E7035', 'EINVAL', 'request body larger than 1 MiB', 'Send a smaller request.');
+        if (size > 1 << 20) throw CONTROL_BODY_TOO_LARGE();
         chunks.push(c as Buffer);
       }
       let body: Record<string, unknown> = {};
@@ -142,7 +143,7 @@ export class ControlApi {
           const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
           if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
         } catch {
-          throw new KuraError('KURA-E7035', 'EINVAL', 'request body is not JSON', 'Send a JSON object.');
+          throw CONTROL_BODY_NOT_JSON();
         }
       }
       send(200, (await route.fn(body, [])) ?? {});
@@ -172,7 +173,7 @@ export class ControlApi {
       res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': data.length });
       res.end(data);
     } catch (e) {
-      const k = new KuraError('KURA-E7038', 'EIO', `collecting the logs failed: ${(e as Error).message}`, 'Check that tar is installed and the temporary directory is writable.');
+      const k = LOG_COLLECTION_FAILED({ reason: (e as Error).message });
       res.writeHead(k.httpStatus, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: k.toJSON() }));
     } finally {

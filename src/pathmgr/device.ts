@@ -5,7 +5,6 @@
 // up to no_path_retry for one to come back. RESERVATION CONFLICT is never
 // retried: the host is fenced and the caller gets an I/O error.
 import type { AllocationExtent, BlockDevice, UnmapRange, WriteOptions } from '../block/device.js';
-import { KuraError } from '../errors.js';
 import { PathTransportError } from '../iscsi/initiator-session.js';
 import type { CommandResult } from '../iscsi/initiator.js';
 import type { Path, PathState } from './path.js';
@@ -13,6 +12,8 @@ import { Selector, isDynamic } from './policy.js';
 import type { Grouping, Policy } from './policy.js';
 import * as S from '../scsi/spec/index.js';
 import { aluaChanged, mayHaveChangedLu } from './sense-policy.js';
+import { ARRAY_FAILED_COMMAND, COMMAND_FAILED_EVERYWHERE, FAILOVER_DONE, FAILOVER_FAILED, NO_USABLE_PATH, NO_USABLE_PATH_LEFT, PATHS_NOT_REDUNDANT, PATH_ALUA_NOT_USABLE, PATH_COMMAND_FAILED, PATH_FAILED, PATH_MARGINAL, PATH_NOT_USABLE, POLICY_NOT_IN_CLUSTER_MODE, POLICY_REFUSED_IN_CLUSTER_MODE, RESERVATION_CONFLICT, RESERVATION_CONFLICT_EVENT } from '../catalogue/pathmgr.js';
+import { LU_GONE, PATH_LU_CHANGED, PATH_LU_GONE } from '../catalogue/array.js';
 
 export interface DeviceSettings {
   /** How long I/O waits for a usable path before failing (ms); 0 fails at once. */
@@ -87,8 +88,8 @@ export class MultipathDevice implements BlockDevice {
   setPolicy(p: Policy): void {
     this.hooks.event('info', 'KURA-I7065', `${this.name}: changing the balancing policy from ${this.policy} to ${p}`, 267);
     if (isDynamic(p) && this.hooks.settings().cluster) {
-      this.hooks.event('warning', 'KURA-W7066', `${this.name}: the balancing policy cannot be ${p}: cluster mode allows no dynamic load balancing`, 269);
-      throw new KuraError('KURA-E7002', 'EPERM', `policy ${p} balances load dynamically, which cluster mode does not allow`, 'Use policy failover, or turn cluster mode off first (kura path mode set --cluster off).');
+      this.hooks.event('warning', POLICY_REFUSED_IN_CLUSTER_MODE.id, POLICY_REFUSED_IN_CLUSTER_MODE({ name: this.name, policy: p }), 269);
+      throw POLICY_NOT_IN_CLUSTER_MODE({ policy: p });
     }
     this.selector.policy = p;
     this.hooks.event('info', 'KURA-I7001', `${this.name}: balancing policy set to ${p}`, 268);
@@ -105,7 +106,7 @@ export class MultipathDevice implements BlockDevice {
     const now = this.paths.filter((p) => inUse.has(p)).map((p) => p.number).join(',');
     if (now !== this.lastInUse) {
       if (this.lastInUse !== '' && now !== '') this.hooks.event('info', 'KURA-I7002', `${this.name}: paths in use changed from ${this.lastInUse} to ${now}`);
-      if (now === '' && this.lastInUse !== '') this.hooks.event('error', 'KURA-E7003', `${this.name}: no usable path is left; I/O is queued for up to ${this.hooks.settings().noPathRetryMs / 1000} s`);
+      if (now === '' && this.lastInUse !== '') this.hooks.event('error', NO_USABLE_PATH_LEFT.id, NO_USABLE_PATH_LEFT({ name: this.name, arg: this.hooks.settings().noPathRetryMs / 1000 }));
       this.lastInUse = now;
     }
     if (inUse.size > 0) for (const w of this.pathWaiters.splice(0)) w();
@@ -143,7 +144,7 @@ export class MultipathDevice implements BlockDevice {
     if (now === this.redundant) return;
     this.redundant = now;
     if (now) this.hooks.event('info', 'KURA-I7073', `${this.name}: ${usable.length} usable paths again; the logical unit is redundant`);
-    else this.hooks.event('warning', 'KURA-W7072', `${this.name}: ${usable.length === 1 ? `only path ${usable[0]!.number} (${usable[0]!.portal}) is usable` : 'no path is usable'}; the logical unit's paths are not redundant`, 278);
+    else this.hooks.event('warning', PATHS_NOT_REDUNDANT.id, PATHS_NOT_REDUNDANT({ name: this.name, arg: usable.length === 1 ? `only path ${usable[0]!.number} (${usable[0]!.portal}) is usable` : 'no path is usable' }), 278);
   }
 
   /**
@@ -179,17 +180,17 @@ export class MultipathDevice implements BlockDevice {
     while (p.failureTimes.length > 0 && now - p.failureTimes[0]! > s.marginalWindowMs) p.failureTimes.shift();
     if (!p.marginal && p.failureTimes.length >= s.marginalFailures) {
       p.marginal = true;
-      this.hooks.event('warning', 'KURA-W7005', `${this.name}: path ${p.number} (${p.portal}) failed ${p.failureTimes.length} times within ${s.marginalWindowMs / 1000} s; it is marginal and stays out of use until it has been healthy for ${s.marginalHoldMs / 1000} s`);
+      this.hooks.event('warning', PATH_MARGINAL.id, PATH_MARGINAL({ name: this.name, number: p.number, portal: p.portal, length: p.failureTimes.length, arg: s.marginalWindowMs / 1000, arg2: s.marginalHoldMs / 1000 }));
     }
     p.session.drop();
-    this.hooks.event('warning', 'KURA-W7006', `${this.name}: path ${p.number} (${p.portal}) failed: ${why}`, seed);
+    this.hooks.event('warning', PATH_FAILED.id, PATH_FAILED({ name: this.name, number: p.number, portal: p.portal, why }), seed);
     if (wasInUse) this.hooks.event('info', 'KURA-I7060', `${this.name}: failover from path ${p.number} (${p.portal}) started`, 257);
     this.setPathState(p, 'failed', why);
     if (wasInUse) {
       const next = this.selector.inUse(this.paths);
-      if (next.length > 0) this.hooks.event('warning', 'KURA-W7007', `${this.name}: failover from ${p.number} (${p.portal}) to ${next.map((x) => `${x.number} (${x.portal})`).join(', ')} done`, 258);
+      if (next.length > 0) this.hooks.event('warning', FAILOVER_DONE.id, FAILOVER_DONE({ name: this.name, number: p.number, portal: p.portal, arg: next.map((x) => `${x.number} (${x.portal})`).join(', ') }), 258);
       else {
-        this.hooks.event('error', 'KURA-E7061', `${this.name}: failover from path ${p.number} (${p.portal}) failed: no other path is usable`, 259);
+        this.hooks.event('error', FAILOVER_FAILED.id, FAILOVER_FAILED({ name: this.name, number: p.number, portal: p.portal }), 259);
         this.hooks.wantRecovery();
       }
     }
@@ -238,7 +239,7 @@ export class MultipathDevice implements BlockDevice {
       if (sense?.key !== S.ILLEGAL_REQUEST) return true;
     }
     p.identityLost = true;
-    this.hooks.event('error', 'KURA-E2510', `${this.name}: path ${p.number} (${p.portal}) LUN ${p.lun} no longer reaches logical unit ${this.id}: it holds ${now ?? 'no logical unit'}; the path is out of use for good (no I/O of ${this.name} goes to another LU)`);
+    this.hooks.event('error', PATH_LU_CHANGED.id, PATH_LU_CHANGED({ name: this.name, number: p.number, portal: p.portal, lun: p.lun, id: this.id, arg: now ?? 'no logical unit' }));
     if (p.state !== 'unavailable') this.setPathState(p, 'unavailable', `the logical unit at LUN ${p.lun} is no longer ${this.id}`);
     return false;
   }
@@ -250,19 +251,19 @@ export class MultipathDevice implements BlockDevice {
     let delay = 0;
     for (;;) {
       if ((this.paths.length > 0 || this.identityGone) && this.paths.every((x) => x.identityLost)) {
-        throw new KuraError('KURA-E2511', 'EIO', `${this.name}: logical unit ${this.id} is gone from the array (its LUN holds another logical unit, or none); I/O to ${this.name} fails`, 'The LD was deleted on the array: stop using this device; kura path show lists the devices there are now.');
+        throw LU_GONE({ name: this.name, id: this.id });
       }
       const p = onlyPath ?? this.selector.pick(this.paths);
       if (!p || (onlyPath && !onlyPath.usable)) {
-        if (onlyPath) throw new KuraError('KURA-E7008', 'EIO', `${this.name}: path ${onlyPath.number} is ${onlyPath.state}`, 'Pick a path that is in use or active (kura path show).');
+        if (onlyPath) throw PATH_NOT_USABLE({ name: this.name, number: onlyPath.number, state: onlyPath.state });
         const s = this.hooks.settings();
         noPathSince ||= Date.now();
         if (await this.waitForPath(noPathSince + s.noPathRetryMs)) continue;
         if (Date.now() - noPathSince < s.noPathRetryMs) continue;
-        throw new KuraError('KURA-E7009', 'EIO', `${this.name}: no usable path for ${s.noPathRetryMs / 1000} s; the I/O failed`, 'Check the paths with kura path show and the array with kura fault/status; raise --queue-if-no-path to queue longer.');
+        throw NO_USABLE_PATH({ name: this.name, arg: s.noPathRetryMs / 1000 });
       }
       noPathSince = 0;
-      if (++attempts > MAX_ATTEMPTS) throw new KuraError('KURA-E7010', 'EIO', `${this.name}: the command failed ${MAX_ATTEMPTS} times on every path`, 'See pathd log for the sense data of each attempt.');
+      if (++attempts > MAX_ATTEMPTS) throw COMMAND_FAILED_EVERYWHERE({ name: this.name, maxAttempts: MAX_ATTEMPTS });
       if (delay) await new Promise((r) => setTimeout(r, delay));
       delay = 0;
       const started = Date.now();
@@ -271,7 +272,7 @@ export class MultipathDevice implements BlockDevice {
         r = await p.session.command({ lun: p.lun, cdb: io.cdb, dataOut: io.dataOut, readLength: io.readLength, timeoutMs: this.hooks.settings().commandTimeoutMs });
       } catch (e) {
         p.stats.errors++;
-        if (onlyPath) throw new KuraError('KURA-E7008', 'EIO', `${this.name}: path ${p.number} failed: ${(e as Error).message}`, 'Check the path with kura path show.');
+        if (onlyPath) throw PATH_COMMAND_FAILED({ name: this.name, number: p.number, reason: (e as Error).message });
         if (e instanceof PathTransportError) this.failPath(p, e.message);
         else this.failPath(p, (e as Error).message);
         continue;
@@ -291,7 +292,7 @@ export class MultipathDevice implements BlockDevice {
       p.stats.errors++;
       if (r.status === S.RESERVATION_CONFLICT) {
         this.noteConflict();
-        throw new KuraError('KURA-E7011', 'EIO', `${this.name}: RESERVATION CONFLICT: another host holds a persistent reservation on this logical unit`, 'This host is fenced; register its key through kura path persist register if it should have access.');
+        throw RESERVATION_CONFLICT({ name: this.name });
       }
       if (r.status === S.BUSY || r.status === S.TASK_SET_FULL) {
         delay = 20;
@@ -304,7 +305,7 @@ export class MultipathDevice implements BlockDevice {
           if (aluaChanged(sense)) void this.refreshAlua();
           // Another LU may now sit at this LUN: the command is not retried on it unless it is still ours.
           if (mayHaveChangedLu(sense)) {
-            if (!(await this.verifyIdentity(p)) && onlyPath) throw new KuraError('KURA-E2511', 'EIO', `${this.name}: path ${p.number} no longer reaches logical unit ${this.id}`, 'Use another path (kura path show).');
+            if (!(await this.verifyIdentity(p)) && onlyPath) throw PATH_LU_GONE({ name: this.name, number: p.number, id: this.id });
           }
           continue;
         }
@@ -314,7 +315,7 @@ export class MultipathDevice implements BlockDevice {
           p.alua = refusedIn;
           this.refresh();
           void this.refreshAlua();
-          if (onlyPath) throw new KuraError('KURA-E7008', 'EIO', `${this.name}: path ${p.number} is ALUA ${p.alua}`, 'Use another path.');
+          if (onlyPath) throw PATH_ALUA_NOT_USABLE({ name: this.name, number: p.number, alua: p.alua });
           delay = refusedIn === 'transitioning' ? 50 : 0;
           continue;
         }
@@ -325,7 +326,7 @@ export class MultipathDevice implements BlockDevice {
         // LOGICAL UNIT NOT SUPPORTED: the LU left this LUN (an LD deleted); other paths may still reach it.
         if (S.isSense(sense, S.LOGICAL_UNIT_NOT_SUPPORTED) && !onlyPath && !(await this.verifyIdentity(p))) continue;
       }
-      throw new KuraError('KURA-E7012', 'EIO', `${this.name}: the array failed the command 0x${io.cdb[0]!.toString(16)} with status 0x${r.status.toString(16)}, ${S.senseText(sense)}`, 'Check the array events (kura events); the error is not one a path switch can cure.');
+      throw ARRAY_FAILED_COMMAND({ name: this.name, arg: io.cdb[0]!.toString(16), arg2: r.status.toString(16), arg3: S.senseText(sense) });
     }
   }
 
@@ -335,7 +336,7 @@ export class MultipathDevice implements BlockDevice {
   private noteConflict(): void {
     if (Date.now() - this.lastConflictLog < 60_000) return;
     this.lastConflictLog = Date.now();
-    this.hooks.event('error', 'KURA-E7011', `${this.name}: RESERVATION CONFLICT: this host is fenced by another host's persistent reservation; its I/O fails`);
+    this.hooks.event('error', RESERVATION_CONFLICT_EVENT.id, RESERVATION_CONFLICT_EVENT({ name: this.name }));
   }
 
   /** Re-reads the ALUA state of every connected path. */

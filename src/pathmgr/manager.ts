@@ -3,7 +3,6 @@
 // devices, runs the patrol (health and recovery checks), and carries out the
 // administrator's changes (states, priorities, policies, modes, persistent
 // reservations).
-import { KuraError } from '../errors.js';
 import { InitiatorSession, PathAuthError, sendTargets } from '../iscsi/initiator-session.js';
 import { MultipathDevice } from './device.js';
 import type { DeviceSettings, EventLevel } from './device.js';
@@ -16,6 +15,8 @@ import * as S from '../scsi/spec/index.js';
 import { aluaChanged, mayHaveChangedLu } from './sense-policy.js';
 import { loadState, saveState } from './state-file.js';
 import type { SavedState } from './state-file.js';
+import { PATHD_CHAP_FAILED, PATHD_TARGET_CHAP_FAILED } from '../catalogue/cli.js';
+import { DEVICE_HAS_NO_USABLE_PATH, FAILBACK_FAILED, FAILBACK_UNKNOWN, GROUPING_UNKNOWN, NO_PATH_RETRY_RANGE, NO_SUCH_DEVICE, NO_SUCH_PATH, PATH_FAILED_REFUSED, PATH_REF_AMBIGUOUS, PATH_SET_FAILED, PATH_SET_REFUSED_FAILED, PATROL_RANGE, PATROL_ROUND_FAILED, PERSIST_ACTION_UNKNOWN, PERSIST_KEY_INVALID, PERSIST_NEEDS_KEY, POLICY_REFUSED_UNKNOWN, POLICY_UNKNOWN, PORTAL_DISCOVERY_FAILED, PRIORITY_CHANGE_FAILED, PRIORITY_RANGE, PRIORITY_TAKEN, PR_KEY_REGISTER_FAILED, RECOVERY_CHECK_FAILED, RESERVATION_TYPE_UNKNOWN, STATE_FILE_WRITE_FAILED, SWAP_ACROSS_LUS, TARGET_DISCOVERY_FAILED } from '../catalogue/pathmgr.js';
 
 export interface Portal {
   host: string;
@@ -97,7 +98,7 @@ export class PathManager {
     try {
       saveState(this.opts.stateFile, this.saved);
     } catch (e) {
-      this.event('warning', 'KURA-W7051', `cannot write the state file ${this.opts.stateFile}: ${(e as Error).message}; settings will not survive a restart`);
+      this.event('warning', STATE_FILE_WRITE_FAILED.id, STATE_FILE_WRITE_FAILED({ stateFile: this.opts.stateFile, reason: (e as Error).message }));
     }
   }
 
@@ -141,7 +142,7 @@ export class PathManager {
       try {
         targets = await sendTargets(portal.host, portal.port, this.opts.initiatorName);
       } catch (e) {
-        this.event('warning', 'KURA-W7013', `discovery on ${name} failed: ${(e as Error).message}`);
+        this.event('warning', PORTAL_DISCOVERY_FAILED.id, PORTAL_DISCOVERY_FAILED({ name, reason: (e as Error).message }));
         continue;
       }
       for (const [ti, target] of targets.entries()) {
@@ -167,8 +168,8 @@ export class PathManager {
             found.push({ id: probed.ident.id, path, blockSize: probed.blockSize, blockCount: probed.blockCount });
           }
         } catch (e) {
-          if (e instanceof PathAuthError) this.event('error', 'KURA-E5052', this.authFailureText(e, target, name));
-          else this.event('warning', 'KURA-W7013', `discovery of ${target} on ${name} failed: ${(e as Error).message}`);
+          if (e instanceof PathAuthError) this.event('error', PATHD_CHAP_FAILED.id, this.authFailureText(e, target, name));
+          else this.event('warning', TARGET_DISCOVERY_FAILED.id, TARGET_DISCOVERY_FAILED({ target, name, reason: (e as Error).message }));
         }
         session.onLost = (why) => this.onSessionLost(session, why);
       }
@@ -187,11 +188,10 @@ export class PathManager {
   /** Says which credentials to check: a CHAP failure is a configuration error, not a path fault. */
   private authFailureText(e: PathAuthError, target: string, portal: string): string {
     const chap = this.opts.chap;
-    if (e.side === 'target') {
-      return `login of ${this.opts.initiatorName} to ${target} on ${portal}: the target failed mutual CHAP authentication (it does not answer as ${chap?.mutual?.user ?? '?'} with the expected secret); check --chap-target-user and --chap-target-secret-file against kura target set-chap`;
-    }
+    const initiator = this.opts.initiatorName;
+    if (e.side === 'target') return PATHD_TARGET_CHAP_FAILED({ initiator, target, portal, user: chap?.mutual?.user ?? '?' });
     const who = chap ? `with CHAP user ${chap.user}` : 'without CHAP credentials';
-    return `login of ${this.opts.initiatorName} to ${target} on ${portal} ${who} failed CHAP authentication: ${e.message}; check --chap-user and --chap-secret-file against the array's host entry for this initiator (kura host set-chap)`;
+    return PATHD_CHAP_FAILED({ initiator, target, portal, who, reason: e.message });
   }
 
   private async cmd(session: InitiatorSession, lun: number, cdb: Buffer, readLength: number): Promise<Buffer | undefined> {
@@ -308,7 +308,7 @@ export class PathManager {
 
   private schedule(): void {
     if (this.timer) clearInterval(this.timer);
-    this.timer = setInterval(() => void this.patrol().catch((e: Error) => this.event('error', 'KURA-E7052', `patrol round failed: ${e.message}`)), this.watcher.interval * 1000);
+    this.timer = setInterval(() => void this.patrol().catch((e: Error) => this.event('error', PATROL_ROUND_FAILED.id, PATROL_ROUND_FAILED({ reason: e.message }))), this.watcher.interval * 1000);
     this.timer.unref();
   }
 
@@ -413,7 +413,7 @@ export class PathManager {
 
   private kickRecovery(): void {
     if (this.closed || this.recovering || Date.now() - this.lastRecovery < 200) return;
-    void this.recover().catch((e: Error) => this.event('error', 'KURA-E7052', `recovery check failed: ${e.message}`));
+    void this.recover().catch((e: Error) => this.event('error', RECOVERY_CHECK_FAILED.id, RECOVERY_CHECK_FAILED({ reason: e.message })));
   }
 
   /** The failback mode decides whether a returning path's priority is enabled (PM L78-79, L85). */
@@ -425,7 +425,7 @@ export class PathManager {
   private failbackFailed(dev: MultipathDevice, path: Path, why: string): void {
     if (path.failbackError === why) return;
     path.failbackError = why;
-    this.event('error', 'KURA-E7062', `${dev.name}: failback of path ${path.number} (${path.portal}) failed: ${why}; the recovery check tries again`, 262);
+    this.event('error', FAILBACK_FAILED.id, FAILBACK_FAILED({ dev: dev.name, number: path.number, portal: path.portal, why }), 262);
   }
 
   private async recoverOnce(): Promise<void> {
@@ -475,7 +475,7 @@ export class PathManager {
 
   device(ref: string): MultipathDevice {
     const d = this.devices.find((x) => x.name === ref || x.id === ref);
-    if (!d) throw new KuraError('KURA-E7017', 'ENOENT', `no multipath device ${ref}`, 'See kura path show for the device names (export) and ids.');
+    if (!d) throw NO_SUCH_DEVICE({ ref });
     return d;
   }
 
@@ -483,7 +483,7 @@ export class PathManager {
   path(ref: string, deviceRef?: string): { dev: MultipathDevice; path: Path } {
     const hits = this.paths(ref, deviceRef);
     if (hits.length === 1) return hits[0]!;
-    throw new KuraError('KURA-E7018', 'EINVAL', `${ref} names ${hits.length} paths`, 'Use the path number (kura path show), or name the device with --device.');
+    throw PATH_REF_AMBIGUOUS({ ref, length: hits.length });
   }
 
   /**
@@ -497,7 +497,7 @@ export class PathManager {
     const hits = pattern
       ? all.filter(({ path }) => path.number.split(':').every((f, i) => pattern[i + 1] === '' || Number(pattern[i + 1]) === Number(f)))
       : all.filter(({ path }) => path.portal === ref);
-    if (hits.length === 0) throw new KuraError('KURA-E7017', 'ENOENT', `no path ${ref}`, 'See kura path show for the path numbers.');
+    if (hits.length === 0) throw NO_SUCH_PATH({ ref });
     return hits;
   }
 
@@ -511,7 +511,7 @@ export class PathManager {
     try {
       hits = this.paths(ref, deviceRef);
     } catch (e) {
-      this.event('warning', 'KURA-W7071', `setting path ${ref} ${to} failed: ${(e as Error).message}`, 276);
+      this.event('warning', PATH_SET_FAILED.id, PATH_SET_FAILED({ ref, to, reason: (e as Error).message }), 276);
       throw e;
     }
     const refused: Path[] = [];
@@ -519,7 +519,7 @@ export class PathManager {
     this.persistState();
     if (refused.length > 0) {
       const p = refused[0]!;
-      throw new KuraError('KURA-E7019', 'EBUSY', `path ${refused.map((x) => x.number).join(', ')} has failed (${p.reason})`, 'Wait for the recovery check to bring it back, or fix the path first.');
+      throw PATH_FAILED_REFUSED({ arg: refused.map((x) => x.number).join(', '), reason: p.reason });
     }
   }
 
@@ -535,7 +535,7 @@ export class PathManager {
     }
     path.adminUnavailable = false;
     if (path.state === 'failed') {
-      this.event('warning', 'KURA-W7071', `${dev.name}: path ${path.number} (${path.portal}) cannot be set ${what}: it has failed (${path.reason}); the recovery check brings it back`, 276);
+      this.event('warning', PATH_SET_REFUSED_FAILED.id, PATH_SET_REFUSED_FAILED({ dev: dev.name, number: path.number, portal: path.portal, what, reason: path.reason }), 276);
       return false;
     }
     if (path.state === 'unavailable' && path.marginal && to === 'available') path.marginal = false;
@@ -553,7 +553,7 @@ export class PathManager {
     try {
       dev = fn();
     } catch (e) {
-      this.event('error', 'KURA-E7064', `changing ${what} failed: ${(e as Error).message}`, 266);
+      this.event('error', PRIORITY_CHANGE_FAILED.id, PRIORITY_CHANGE_FAILED({ what, reason: (e as Error).message }), 266);
       throw e;
     }
     this.event('info', 'KURA-I7022', `${dev.name}: ${what} done (path ${ref})`, 265);
@@ -564,11 +564,11 @@ export class PathManager {
   setPriority(ref: string, priority: number, deviceRef?: string): void {
     this.changePriority(`the priority of path ${ref} to ${priority}`, ref, () => {
       if (!Number.isInteger(priority) || priority < 1 || priority > 254) {
-        throw new KuraError('KURA-E7020', 'EINVAL', `priority ${priority} is not an integer from 1 to 254`, 'Give a priority from 1 (lowest) to 254 (highest).');
+        throw PRIORITY_RANGE({ priority });
       }
       const { dev, path } = this.path(ref, deviceRef);
       const other = dev.paths.find((p) => p !== path && p.priority === priority);
-      if (other) throw new KuraError('KURA-E7021', 'EEXIST', `path ${other.number} of ${dev.name} already has priority ${priority}`, 'Priorities are unique per logical unit: pick another one, or use kura path swap.');
+      if (other) throw PRIORITY_TAKEN({ number: other.number, dev: dev.name, priority });
       path.priority = priority;
       return dev;
     });
@@ -579,7 +579,7 @@ export class PathManager {
     this.changePriority(`the priorities of paths ${a} and ${b} (swap)`, `${a}, ${b}`, () => {
       const pa = this.path(a, deviceRef);
       const pb = this.path(b, deviceRef ?? pa.dev.name);
-      if (pa.dev !== pb.dev) throw new KuraError('KURA-E7023', 'EINVAL', `paths ${a} and ${b} lead to different logical units`, 'Swap two paths of the same device.');
+      if (pa.dev !== pb.dev) throw SWAP_ACROSS_LUS({ a, b });
       [pa.path.priority, pb.path.priority] = [pb.path.priority, pa.path.priority];
       return pa.dev;
     });
@@ -587,8 +587,8 @@ export class PathManager {
 
   setPolicy(deviceRef: string, policy: string): void {
     if (!POLICIES.includes(policy as Policy)) {
-      this.event('warning', 'KURA-W7066', `the balancing policy of ${deviceRef} cannot be ${policy}: no such policy`, 269);
-      throw new KuraError('KURA-E7024', 'EINVAL', `unknown policy ${policy}`, `Use one of: ${POLICIES.join(', ')}.`);
+      this.event('warning', POLICY_REFUSED_UNKNOWN.id, POLICY_REFUSED_UNKNOWN({ deviceRef, policy }), 269);
+      throw POLICY_UNKNOWN({ policy, arg: POLICIES.join(', ') });
     }
     const devs = deviceRef === 'all' ? this.devices : [this.device(deviceRef)];
     for (const d of devs) d.setPolicy(policy as Policy);
@@ -600,7 +600,7 @@ export class PathManager {
     for (const k of ['interval', 'threshold', 'timeout'] as const) {
       const v = next[k];
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 1 || v > 86400) {
-        throw new KuraError('KURA-E7025', 'EINVAL', `patrol ${k} ${String(v)} is out of range`, `Give ${k} in seconds, from 1 to 86400.`);
+        throw PATROL_RANGE({ k, arg: String(v) });
       }
     }
     const intervalChanged = next.interval !== this.watcher.interval;
@@ -612,13 +612,13 @@ export class PathManager {
 
   setMode(m: { failback?: string; cluster?: boolean; noPathRetry?: number; grouping?: string }): DeviceSettings {
     if (m.grouping !== undefined && m.grouping !== 'alua' && m.grouping !== 'multibus') {
-      throw new KuraError('KURA-E7027', 'EINVAL', `path grouping ${m.grouping} is not alua or multibus`, 'Use alua (optimized paths first) or multibus (all active paths alike).');
+      throw GROUPING_UNKNOWN({ grouping: m.grouping });
     }
     if (m.failback !== undefined && m.failback !== 'auto' && m.failback !== 'manual') {
-      throw new KuraError('KURA-E7027', 'EINVAL', `failback mode ${m.failback} is not auto or manual`, 'Use auto (a recovered path is used again) or manual (it waits in standby).');
+      throw FAILBACK_UNKNOWN({ failback: m.failback });
     }
     if (m.noPathRetry !== undefined && (!Number.isFinite(m.noPathRetry) || m.noPathRetry < 0 || m.noPathRetry > 86400)) {
-      throw new KuraError('KURA-E7027', 'EINVAL', `no-path-retry ${m.noPathRetry} is out of range`, 'Give seconds from 0 to 86400.');
+      throw NO_PATH_RETRY_RANGE({ noPathRetry: m.noPathRetry });
     }
     if (m.cluster === true) {
       // Cluster software expects one path per LU to carry I/O (the seed's MSCS rule).
@@ -655,7 +655,7 @@ export class PathManager {
       this.event('info', 'KURA-I7029', `${dev.name}: reservation key 0x${dev.prKey!.toString(16)} registered on path ${path.number}`);
       return true;
     } catch (e) {
-      this.event('warning', 'KURA-W7030', `${dev.name}: registering the reservation key on path ${path.number} failed: ${(e as Error).message}`);
+      this.event('warning', PR_KEY_REGISTER_FAILED.id, PR_KEY_REGISTER_FAILED({ dev: dev.name, number: path.number, reason: (e as Error).message }));
       return false;
     }
   }
@@ -665,16 +665,16 @@ export class PathManager {
     const key = parseKey(o.key, 'key');
     const typeName = o.type ?? 'write-exclusive-registrants-only';
     const type = S.PR_TYPES[typeName];
-    if (type === undefined) throw new KuraError('KURA-E7031', 'EINVAL', `unknown reservation type ${typeName}`, `Use one of: ${Object.keys(S.PR_TYPES).join(', ')}.`);
+    if (type === undefined) throw RESERVATION_TYPE_UNKNOWN({ typeName, arg: Object.keys(S.PR_TYPES).join(', ') });
     const need = (k: bigint | undefined, what: string): bigint => {
-      if (k === undefined) throw new KuraError('KURA-E7031', 'EINVAL', `persist ${action} needs --${what}`, `Give --${what} as a hexadecimal (0x...) or decimal number.`);
+      if (k === undefined) throw PERSIST_NEEDS_KEY({ action, what });
       return k;
     };
     switch (action) {
       case 'register': {
         const k = need(key, 'key');
         const usable = dev.paths.filter((p) => p.usable);
-        if (usable.length === 0) throw new KuraError('KURA-E7032', 'EIO', `${dev.name} has no usable path`, 'Bring a path back first (kura path show).');
+        if (usable.length === 0) throw DEVICE_HAS_NO_USABLE_PATH({ dev: dev.name });
         for (const p of usable) await this.prOut(dev, p, S.PROUT_REGISTER_AND_IGNORE_EXISTING_KEY, 0, 0n, k);
         dev.prKey = k === 0n ? undefined : k;
         this.persistState();
@@ -710,7 +710,7 @@ export class PathManager {
         return S.parseReadReservation(r.dataIn);
       }
       default:
-        throw new KuraError('KURA-E7033', 'EINVAL', `unknown persist action ${action}`, 'Use register, unregister, reserve, release, preempt, clear, read-keys or read-reservation.');
+        throw PERSIST_ACTION_UNKNOWN({ action });
     }
     this.event('info', 'KURA-I7034', `${dev.name}: persistent reservation ${action} done`);
     return {};
@@ -731,7 +731,7 @@ function parseKey(v: string | undefined, what: string): bigint | undefined {
     if (k < 0n || k > 0xffffffffffffffffn) throw new Error('range');
     return k;
   } catch {
-    throw new KuraError('KURA-E7031', 'EINVAL', `${what} ${v} is not a 64-bit number`, `Give --${what} as 0x followed by up to 16 hex digits, or a decimal number.`);
+    throw PERSIST_KEY_INVALID({ what, v });
   }
 }
 

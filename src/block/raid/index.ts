@@ -4,13 +4,14 @@ import type { Raid, RaidLevel } from './level.js';
 import { raid0 } from './raid0.js';
 import { raid1 } from './raid1.js';
 import { raid10 } from './raid10.js';
+import { RAID_TYPE_UNSUPPORTED } from '../../catalogue/block.js';
 
 export type { ChunkPlacement, Raid, RaidLevel } from './level.js';
 
 export const RAID_LEVELS: readonly RaidLevel[] = [raid0, raid1, raid10];
 
 function unsupported(s: string): KuraError {
-  return new KuraError('KURA-E1010', 'EINVAL', `RAID type "${s}" is not supported.`, 'Use RAID 1, 10 or 0.');
+  return RAID_TYPE_UNSUPPORTED({ s });
 }
 
 /** The level as typed ("1", "raid10", "RAID1/10"), or KURA-E1010. */
