@@ -1,43 +1,21 @@
 // A small iSCSI initiator (RFC 7143, ErrorRecoveryLevel 0, one connection per
-// session): login with key negotiation and optional (mutual) CHAP, SCSI
-// commands with immediate data, unsolicited Data-Out and R2T-solicited data,
-// Data-In reassembly, task management, Text (SendTargets), NOP and Logout.
+// session): login with key negotiation and optional (mutual) CHAP (in
+// initiator-login.ts), SCSI commands with immediate data, unsolicited Data-Out
+// and R2T-solicited data, Data-In reassembly, task management, Text
+// (SendTargets), NOP and Logout.
 // The tests drive the target with it, and multipath code can build on it.
 // It also offers raw PDU access for protocol-level tests.
-import crypto from 'node:crypto';
 import net from 'node:net';
-import { KuraError } from '../errors.js';
-import { chapResponse, decodeBinary } from './chap.js';
 import { crc32c, dataDigest } from './crc32c.js';
+import { login as runLogin } from './initiator-login.js';
+import type { FullFeatureParams, LoginOptions, LoginResult } from './initiator-login.js';
 import * as P from './pdu.js';
 import type { Pdu } from './pdu.js';
 import { PduReader, isReaderError } from './pdu-reader.js';
-import { parseNumber } from './params.js';
 import { encodeText, parseText } from './text.js';
 import type { TextPair } from './text.js';
 
-export interface LoginOptions {
-  initiatorName: string;
-  targetName?: string;
-  sessionType?: 'Normal' | 'Discovery';
-  /** 6 bytes; a random one of type "random" (0x80) by default. */
-  isid?: Buffer;
-  tsih?: number;
-  cid?: number;
-  chap?: { user: string; secret: string; mutual?: { user: string; secret: string } };
-  headerDigest?: boolean;
-  dataDigest?: boolean;
-  /** Operational keys to offer instead of (or besides) the defaults below. */
-  keys?: Record<string, string>;
-}
-
-export interface LoginResult {
-  /** Keys the target answered with, last value per key. */
-  keys: Map<string, string>;
-  tsih: number;
-  /** Login status (class << 8 | detail); 0 is success. */
-  status: number;
-}
+export type { LoginOptions, LoginResult } from './initiator-login.js';
 
 export interface CommandOptions {
   lun?: number;
@@ -271,7 +249,8 @@ export class IscsiInitiator {
     return i;
   }
 
-  private request(itt: number, bhs: Buffer, data?: Buffer): Promise<Pdu> {
+  /** Sends a request and resolves with the target's PDU of the same ITT. */
+  request(itt: number, bhs: Buffer, data?: Buffer): Promise<Pdu> {
     if (this.closedError) return Promise.reject(this.closedError);
     return new Promise((resolve, reject) => {
       this.pending.set(itt, { resolve, reject });
@@ -281,110 +260,27 @@ export class IscsiInitiator {
 
   // ---- login ----
 
+  /** Logs in (initiator-login.ts); on success the negotiated digests and lengths apply from the next PDU on. */
   async login(o: LoginOptions): Promise<LoginResult> {
-    this.isid = o.isid ?? Buffer.concat([Buffer.from([0x80]), crypto.randomBytes(3), Buffer.from([0, 0])]);
-    this.tsih = o.tsih ?? 0;
-    this.cid = o.cid ?? 0;
-    const sessionType = o.sessionType ?? 'Normal';
-    const first: TextPair[] = [['InitiatorName', o.initiatorName], ['SessionType', sessionType]];
-    if (sessionType === 'Normal' && o.targetName) first.push(['TargetName', o.targetName]);
-    const operational: TextPair[] =
-      sessionType === 'Discovery'
-        ? [
-            ['HeaderDigest', o.headerDigest ? 'CRC32C' : 'None'],
-            ['DataDigest', o.dataDigest ? 'CRC32C' : 'None'],
-            ['MaxRecvDataSegmentLength', String(this.maxRecv)],
-          ]
-        : [
-            ['HeaderDigest', o.headerDigest ? 'CRC32C' : 'None'],
-            ['DataDigest', o.dataDigest ? 'CRC32C' : 'None'],
-            ['InitialR2T', 'No'],
-            ['ImmediateData', 'Yes'],
-            ['MaxBurstLength', '16776192'],
-            ['FirstBurstLength', '262144'],
-            ['MaxRecvDataSegmentLength', String(this.maxRecv)],
-            ['MaxOutstandingR2T', '8'],
-            ['ErrorRecoveryLevel', '0'],
-            ['MaxConnections', '1'],
-            ['DataPDUInOrder', 'Yes'],
-            ['DataSequenceInOrder', 'Yes'],
-            ['DefaultTime2Wait', '2'],
-            ['DefaultTime2Retain', '0'],
-          ];
-    const extra = o.keys ?? {};
-    const opKeys: TextPair[] = operational.filter(([k]) => !(k in extra));
-    for (const [k, v] of Object.entries(extra)) opKeys.push([k, v]);
-    const answers = new Map<string, string>();
-    let tsih = 0;
-    const step = async (csg: number, nsg: number, transit: boolean, pairs: TextPair[]): Promise<Pdu> => {
-      const data = encodeText(pairs);
-      const h = P.initiatorHeader(P.OP_LOGIN_REQUEST, (transit ? P.LOGIN_TRANSIT : 0) | (csg << 2) | (transit ? nsg : 0), data.length, true);
-      this.isid.copy(h, 8);
-      h.writeUInt16BE(this.tsih, 14);
-      const itt = this.nextItt();
-      h.writeUInt32BE(itt, 16);
-      h.writeUInt16BE(this.cid, 20);
-      h.writeUInt32BE(this.cmdSN, 24);
-      h.writeUInt32BE(this.expStatSN, 28);
-      const r = await this.request(itt, h, data);
-      const parsed = parseText(r.data);
-      if (parsed.ok) for (const [k, v] of parsed.pairs) answers.set(k, v);
-      tsih = r.bhs.readUInt16BE(14);
-      return r;
-    };
-    const status = (r: Pdu): number => (r.bhs[36]! << 8) | r.bhs[37]!;
-    const done = (r: Pdu): LoginResult => ({ keys: answers, tsih, status: status(r) });
-    let r: Pdu;
-    if (o.chap) {
-      r = await step(0, 1, true, [...first, ['AuthMethod', 'CHAP,None']]);
-      if (status(r)) return done(r);
-      if (answers.get('AuthMethod') === 'CHAP') {
-        r = await step(0, 1, false, [['CHAP_A', '5']]);
-        if (status(r)) return done(r);
-        const id = Number(answers.get('CHAP_I'));
-        const challenge = decodeBinary(answers.get('CHAP_C') ?? '') ?? Buffer.alloc(0);
-        const resp: TextPair[] = [
-          ['CHAP_N', o.chap.user],
-          ['CHAP_R', `0x${chapResponse(id, o.chap.secret, challenge).toString('hex')}`],
-        ];
-        let myId = 0;
-        let myChallenge = Buffer.alloc(0);
-        if (o.chap.mutual) {
-          myId = crypto.randomInt(0, 256);
-          myChallenge = crypto.randomBytes(16);
-          resp.push(['CHAP_I', String(myId)], ['CHAP_C', `0x${myChallenge.toString('hex')}`]);
-        }
-        r = await step(0, 1, true, resp);
-        if (status(r)) return done(r);
-        if (o.chap.mutual) {
-          const want = chapResponse(myId, o.chap.mutual.secret, myChallenge);
-          const got = decodeBinary(answers.get('CHAP_R') ?? '');
-          if (answers.get('CHAP_N') !== o.chap.mutual.user || !got || !got.equals(want)) throw new KuraError('KURA-E6101', 'EPERM', 'The target failed mutual CHAP authentication.', 'Check the mutual CHAP user and secret on both sides.');
-        }
-      }
-      r = await step(1, 3, true, opKeys);
-    } else {
-      r = await step(1, 3, true, [...first, ...opKeys]);
-    }
-    // The target may need more rounds before it agrees to move on.
-    for (let i = 0; i < 8 && status(r) === 0 && !(r.bhs[1]! & P.LOGIN_TRANSIT); i++) r = await step(1, 3, true, []);
-    if (status(r) === 0) {
-      this.tsih = tsih;
-      this.maxCmdSN = r.bhs.readUInt32BE(32);
-      this.cmdSN = r.bhs.readUInt32BE(28);
-      this.headerDigest = answers.get('HeaderDigest') === 'CRC32C';
-      this.dataDigest = answers.get('DataDigest') === 'CRC32C';
-      this.reader.headerDigest = this.headerDigest;
-      this.reader.dataDigest = this.dataDigest;
-      this.reader.maxDataSegment = this.maxRecv;
-      this.targetMaxRecv = parseNumber(answers.get('MaxRecvDataSegmentLength') ?? '') ?? 8192;
-      const num = (k: string, d: number): number => parseNumber(answers.get(k) ?? '') ?? d;
-      this.firstBurstLength = num('FirstBurstLength', 65536);
-      this.maxBurstLength = num('MaxBurstLength', 262144);
-      this.immediateData = (answers.get('ImmediateData') ?? 'Yes') === 'Yes' && (extra.ImmediateData ?? 'Yes') === 'Yes';
-      this.initialR2T = (answers.get('InitialR2T') ?? 'Yes') === 'Yes';
-    }
-    return done(r);
+    const { result, params } = await runLogin(this, o);
+    if (params) this.enterFullFeature(params);
+    return result;
+  }
+
+  private enterFullFeature(p: FullFeatureParams): void {
+    this.tsih = p.tsih;
+    this.maxCmdSN = p.maxCmdSN;
+    this.cmdSN = p.cmdSN;
+    this.headerDigest = p.headerDigest;
+    this.dataDigest = p.dataDigest;
+    this.reader.headerDigest = this.headerDigest;
+    this.reader.dataDigest = this.dataDigest;
+    this.reader.maxDataSegment = this.maxRecv;
+    this.targetMaxRecv = p.targetMaxRecv;
+    this.firstBurstLength = p.firstBurstLength;
+    this.maxBurstLength = p.maxBurstLength;
+    this.immediateData = p.immediateData;
+    this.initialR2T = p.initialR2T;
   }
 
   // ---- SCSI commands ----

@@ -1,85 +1,12 @@
 // Cuts PDUs out of a TCP receive stream. Socket chunks are queued as they
-// arrive, never concatenated: a data segment that lies inside one chunk is
-// handed on as a view of it, and a data segment whose destination is known
-// from its header (Data-Out into a command's buffer) is copied straight from
-// the chunks into that buffer. Digests are checked here.
+// arrive, never concatenated (src/io/chunk-queue.ts): a data segment that lies
+// inside one chunk is handed on as a view of it, and a data segment whose
+// destination is known from its header (Data-Out into a command's buffer) is
+// copied straight from the chunks into that buffer. Digests are checked here.
+import { ChunkQueue } from '../io/chunk-queue.js';
 import { crc32c, dataDigest } from './crc32c.js';
 import { BHS_LENGTH, dataSegmentLength, padOf, totalAhsLength } from './pdu.js';
 import type { Pdu } from './pdu.js';
-
-/** A FIFO of received chunks from which exact byte counts are taken. */
-export class RecvQueue {
-  private chunks: Buffer[] = [];
-  private head = 0;
-  length = 0;
-
-  push(b: Buffer): void {
-    if (b.length === 0) return;
-    this.chunks.push(b);
-    this.length += b.length;
-  }
-
-  private advance(n: number): void {
-    this.head += n;
-    this.length -= n;
-    if (this.head === this.chunks[0]!.length) {
-      this.chunks.shift();
-      this.head = 0;
-    }
-  }
-
-  /** Removes n bytes (n <= length): a view when they lie in one chunk, else a copy. */
-  take(n: number): Buffer {
-    if (n === 0) return Buffer.alloc(0);
-    const first = this.chunks[0]!;
-    if (first.length - this.head >= n) {
-      const out = first.subarray(this.head, this.head + n);
-      this.advance(n);
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    this.copyOut(out, 0, n);
-    return out;
-  }
-
-  /** Moves n bytes (n <= length) into dest at pos. */
-  copyOut(dest: Buffer, pos: number, n: number): void {
-    let filled = 0;
-    while (filled < n) {
-      const c = this.chunks[0]!;
-      const k = Math.min(c.length - this.head, n - filled);
-      c.copy(dest, pos + filled, this.head, this.head + k);
-      filled += k;
-      this.advance(k);
-    }
-  }
-
-  /** Copies the first n bytes (n <= length) into dest without consuming them. */
-  peekInto(dest: Buffer, n: number): void {
-    let filled = 0;
-    for (let i = 0, off = this.head; filled < n; i++, off = 0) {
-      const c = this.chunks[i]!;
-      const k = Math.min(c.length - off, n - filled);
-      c.copy(dest, filled, off, off + k);
-      filled += k;
-    }
-  }
-
-  skip(n: number): void {
-    let left = n;
-    while (left > 0) {
-      const k = Math.min(this.chunks[0]!.length - this.head, left);
-      left -= k;
-      this.advance(k);
-    }
-  }
-
-  clear(): void {
-    this.chunks = [];
-    this.head = 0;
-    this.length = 0;
-  }
-}
 
 export type ReaderError =
   | { kind: 'header-digest'; bhs: Buffer }
@@ -89,7 +16,7 @@ export type ReaderError =
 export type DataSink = (bhs: Buffer) => { buf: Buffer; offset: number } | null;
 
 export class PduReader {
-  private readonly q = new RecvQueue();
+  private readonly q = new ChunkQueue();
   private bhs: Buffer | null = null;
   private ahsLen = 0;
   private dsl = 0;
@@ -125,16 +52,16 @@ export class PduReader {
       this.bhs = bhs;
       if (this.headerDigest) {
         // The header digest covers BHS and AHS; it follows the AHS.
-        const ahs = ahsLen ? this.q.take(ahsLen) : Buffer.alloc(0);
+        const ahs = ahsLen ? this.q.take(ahsLen)! : Buffer.alloc(0);
         const want = crc32c(ahs, crc32c(bhs));
-        const got = this.q.take(4).readUInt32LE(0);
+        const got = this.q.take(4)!.readUInt32LE(0);
         this.pendingAhs = Buffer.from(ahs);
         if (want !== got) {
           this.bhs = null;
           return { kind: 'header-digest', bhs };
         }
       } else {
-        this.pendingAhs = ahsLen ? Buffer.from(this.q.take(ahsLen)) : EMPTY;
+        this.pendingAhs = ahsLen ? Buffer.from(this.q.take(ahsLen)!) : EMPTY;
       }
       if (dsl > this.maxDataSegment) {
         this.bhs = null;
@@ -154,13 +81,13 @@ export class PduReader {
       if (dest && dest.offset + dsl <= dest.buf.length) {
         this.q.copyOut(dest.buf, dest.offset, dsl);
         data = dest.buf.subarray(dest.offset, dest.offset + dsl);
-      } else data = this.q.take(dsl);
+      } else data = this.q.take(dsl)!;
     }
     let padBytes: Buffer | null = null;
-    if (pad) padBytes = this.q.take(pad);
+    if (pad) padBytes = this.q.take(pad)!;
     let dataDigestError = false;
     if (ddl) {
-      const got = this.q.take(4).readUInt32LE(0);
+      const got = this.q.take(4)!.readUInt32LE(0);
       // Pad bytes are covered by the digest as sent, whatever their value.
       let want = crc32c(data);
       if (padBytes) want = crc32c(padBytes, want);

@@ -3,7 +3,7 @@
 // when the server offers them, and any number of requests in flight with
 // replies matched by handle. Tests use it; the multipath daemon will too.
 import net from 'node:net';
-import { ByteQueue } from './byte-queue.js';
+import { ChunkQueue } from '../io/chunk-queue.js';
 import * as P from './protocol.js';
 
 export interface NbdAddress {
@@ -59,7 +59,7 @@ export class NbdError extends Error {
 
 /** Reads exact byte counts during negotiation (not on the hot path, so promises are fine). */
 class HandshakeReader {
-  readonly q = new ByteQueue();
+  readonly q = new ChunkQueue();
   private want = 0;
   private waiter: { resolve: (b: Buffer) => void; reject: (e: Error) => void } | null = null;
   private error: Error | null = null;
@@ -180,7 +180,7 @@ class Handshake {
   }
 
   /** Hands the socket over to transmission: stops the timer, returns bytes already received. */
-  finish(): ByteQueue {
+  finish(): ChunkQueue {
     if (this.timer) clearTimeout(this.timer);
     this.r.detach();
     return this.r.q;
@@ -253,7 +253,7 @@ export class NbdClient {
   /** Resolves with the reason once the connection has gone. */
   readonly closed: Promise<Error>;
 
-  private readonly q: ByteQueue;
+  private readonly q: ChunkQueue;
   private readonly pending = new Map<number, Pending>();
   private readonly scratch = Buffer.allocUnsafe(28);
   private nextHandle = 1;
@@ -270,7 +270,7 @@ export class NbdClient {
 
   private constructor(
     private readonly sock: net.Socket,
-    q: ByteQueue,
+    q: ChunkQueue,
   ) {
     this.q = q;
     this.closed = new Promise((r) => (this.onClosed = r));

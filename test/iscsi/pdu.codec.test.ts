@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import { crc32c, dataDigest } from '../../src/iscsi/crc32c.js';
 import * as P from '../../src/iscsi/pdu.js';
 import type { Pdu } from '../../src/iscsi/pdu.js';
-import { PduReader, RecvQueue, isReaderError } from '../../src/iscsi/pdu-reader.js';
+import { ChunkQueue } from '../../src/io/chunk-queue.js';
+import { PduReader, isReaderError } from '../../src/iscsi/pdu-reader.js';
 import { encodeText, parseText } from '../../src/iscsi/text.js';
 
 const seq = { statSN: 0x11223344, expCmdSN: 0x55667788, maxCmdSN: 0x99aabbcc };
@@ -211,11 +212,11 @@ test('a data digest mismatch marks the PDU; the stream stays in step', () => {
 });
 
 test('the receive queue takes views inside a chunk and copies across chunks', () => {
-  const q = new RecvQueue();
+  const q = new ChunkQueue();
   q.push(Buffer.from('abc'));
   q.push(Buffer.from('defgh'));
-  assert.equal(q.take(2).toString(), 'ab');
-  assert.equal(q.take(3).toString(), 'cde');
+  assert.equal(q.take(2)!.toString(), 'ab');
+  assert.equal(q.take(3)!.toString(), 'cde');
   const d = Buffer.alloc(3);
   q.copyOut(d, 0, 3);
   assert.equal(d.toString(), 'fgh');

@@ -38,7 +38,6 @@ const NOT_YET_CONVERTED = new Set<string>([
   'src/cli/serve.ts',
   'src/cli/units.ts',
   'src/iscsi/initiator-session.ts',
-  'src/iscsi/initiator.ts',
   'src/manager/json-body.ts',
   'src/manager/manager.ts',
   'src/manager/openapi.ts',

@@ -22,6 +22,7 @@ test('an upward import fails lint; a downward one passes', { timeout: 60_000 }, 
     ['src/block/raid/x.ts', "import { KuraArray } from '../../array/array.js';\nexport const a = KuraArray;\n"],
     ['src/errors2.ts', "import { BlockEngine } from './block/engine.js';\nexport const a = BlockEngine;\n"],
     ['src/scsi/spec/x.ts', "import { ScsiError } from '../sense.js';\nexport const a = ScsiError;\n"],
+    ['src/io/x.ts', "import { IoBudget } from '../limits/io-budget.js';\nexport const a = IoBudget;\n"],
   ];
   for (const [file, code] of up) {
     const msgs = await lint(file, code);
@@ -31,6 +32,7 @@ test('an upward import fails lint; a downward one passes', { timeout: 60_000 }, 
   const down: Array<[string, string]> = [
     ['src/array/x.ts', "import { BlockEngine } from '../block/engine.js';\nexport const a = BlockEngine;\n"],
     ['src/iscsi/x.ts', "import { KuraError } from '../errors.js';\nexport const a = KuraError;\n"],
+    ['src/nbd/x.ts', "import { ChunkQueue } from '../io/chunk-queue.js';\nexport const a = ChunkQueue;\n"],
     ['src/cli/x.ts', "import { Manager } from '../manager/manager.js';\nexport const a = Manager;\n"],
     ['src/pathmgr/x.ts', "import { cdb } from '../scsi/spec/index.js';\nexport const a = cdb;\n"],
     ['src/scsi/spec/x.ts', "import { GOOD } from './status.js';\nexport const a = GOOD;\n"],

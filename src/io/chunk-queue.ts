@@ -1,14 +1,20 @@
-// A receive queue over socket chunks: callers take exact byte counts without
-// the chunks being concatenated each time data arrives. A take that lies inside
-// one chunk returns a view of it (no copy); fixed-size headers can be read in
-// place without even a view being made.
+// A receive queue over socket chunks, shared by the iSCSI PDU reader and the
+// NBD server and client. Chunks are queued as they arrive and never
+// concatenated: a take that lies inside one chunk returns a view of it (no
+// copy), a take across chunks copies once, and bytes whose destination is
+// known (a write buffer) are copied straight from the chunks into it. Fixed-size
+// headers can be read in place without even a view being made (header()).
 
-export class ByteQueue {
+const EMPTY = Buffer.alloc(0);
+
+export class ChunkQueue {
   private chunks: Buffer[] = [];
-  private head = 0; // offset into chunks[0]
+  /** Offset of the first queued byte in chunks[0]. */
+  private head = 0;
+  /** Bytes queued. */
   length = 0;
   /** Set by header(): the buffer and offset where the header's bytes start. */
-  hbuf: Buffer = Buffer.alloc(0);
+  hbuf: Buffer = EMPTY;
   hoff = 0;
 
   push(b: Buffer): void {
@@ -26,10 +32,26 @@ export class ByteQueue {
     }
   }
 
+  /** Removes and returns exactly n bytes (a view when they lie in one chunk, else a copy), or null when fewer are queued. */
+  take(n: number): Buffer | null {
+    if (n > this.length) return null;
+    if (n === 0) return EMPTY;
+    const first = this.chunks[0]!;
+    if (first.length - this.head >= n) {
+      const out = first.subarray(this.head, this.head + n);
+      this.advance(n);
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    this.copyOut(out, 0, n);
+    return out;
+  }
+
   /**
    * Consumes n bytes (n <= scratch.length) and points hbuf/hoff at them: at the
    * chunk itself when they lie in one chunk, else at scratch after copying.
-   * The bytes stay valid until the next call with the same scratch.
+   * The bytes stay valid until the next call with the same scratch. False
+   * (nothing consumed) when fewer than n bytes are queued.
    */
   header(n: number, scratch: Buffer): boolean {
     if (n > this.length) return false;
@@ -58,35 +80,15 @@ export class ByteQueue {
     return v;
   }
 
-  /** Returns the next n bytes without consuming them, or null when fewer are queued. */
-  peek(n: number): Buffer | null {
-    if (n > this.length) return null;
-    const first = this.chunks[0]!;
-    if (first.length - this.head >= n) return first.subarray(this.head, this.head + n);
-    const out = Buffer.allocUnsafe(n);
+  /** Copies the first n bytes (n <= length) into dest without consuming them. */
+  peekInto(dest: Buffer, n: number): void {
     let filled = 0;
     for (let i = 0, off = this.head; filled < n; i++, off = 0) {
       const c = this.chunks[i]!;
-      const m = Math.min(c.length - off, n - filled);
-      c.copy(out, filled, off, off + m);
-      filled += m;
+      const k = Math.min(c.length - off, n - filled);
+      c.copy(dest, filled, off, off + k);
+      filled += k;
     }
-    return out;
-  }
-
-  /** Removes and returns exactly n bytes, or null when fewer are queued. */
-  take(n: number): Buffer | null {
-    if (n > this.length) return null;
-    if (n === 0) return Buffer.alloc(0);
-    const first = this.chunks[0]!;
-    if (first.length - this.head >= n) {
-      const out = first.subarray(this.head, this.head + n);
-      this.advance(n);
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    this.copyOut(out, 0, n);
-    return out;
   }
 
   /** Moves up to n queued bytes into dest at pos; returns how many were moved. */
