@@ -27,6 +27,7 @@ import {
   PR_TYPE_WRITE_EXCLUSIVE_ALL_REGISTRANTS,
   PR_TYPE_WRITE_EXCLUSIVE_REGISTRANTS_ONLY,
 } from './spec/pr.js';
+import { RELEASE_6, RESERVE_6 } from './spec/opcodes.js';
 import type { PrStore, ScsiResponse } from './types.js';
 import type { UnitAttentions } from './unit-attention.js';
 
@@ -395,7 +396,7 @@ export class Spc2Reservation {
   /** RESERVE(6) and RESERVE(10). */
   reserve(ctx: CommandContext): ScsiResponse {
     const cdb = ctx.cdb;
-    if (cdb[0] === 0x16) {
+    if (cdb[0] === RESERVE_6) {
       if (cdb[1]! & 0x1f) throw invalidCdbField(1, 0); // third-party and extent reservations are obsolete
     } else if (cdb[1]! & 0x13) {
       throw invalidCdbField(1, 4); // 3RDPTY, LONGID
@@ -410,7 +411,7 @@ export class Spc2Reservation {
   /** RELEASE(6) and RELEASE(10): only the holder's release has an effect; anyone else's is a no-op. */
   release(ctx: CommandContext): ScsiResponse {
     const cdb = ctx.cdb;
-    if (cdb[0] === 0x17) {
+    if (cdb[0] === RELEASE_6) {
       if (cdb[1]! & 0x1f) throw invalidCdbField(1, 0);
     } else if (cdb[1]! & 0x13) {
       throw invalidCdbField(1, 4);
