@@ -14,7 +14,7 @@ import type { EngineEvent } from '../block/engine.js';
 import type { LogicalDisk } from '../block/logical-disk.js';
 import type { Pool } from '../block/pool.js';
 import { parseRaid } from '../block/raid-group.js';
-import { QOS_MAX, QOS_MIN, QosDevice, QosScheduler } from '../block/qos.js';
+import { QOS_MAX, QOS_MIN, QosScheduler, qosLayer } from '../block/qos.js';
 import type { QosLimits } from '../block/qos.js';
 import type { AccessControlInfo, ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdDeleteResult, LdInfo, LockInfo, PairInfo, PoolInfo, RaidType, SnapshotInfo, TargetInfo } from './agent.js';
 export type { SnapshotInfo } from './agent.js';
@@ -30,7 +30,8 @@ import type { LicenseInfo } from './licenses.js';
 import type { HostEntry } from './hosts.js';
 import { ConfigLock } from './config-lock.js';
 import { LdLocks } from './ld-locks.js';
-import { Replicator } from '../block/replication.js';
+import { Replicator, replicationLayer } from '../block/replication.js';
+import { buildStack } from '../block/stack.js';
 import { PairService } from './pairs.js';
 import { nbdExports } from './nbd-access.js';
 
@@ -1219,9 +1220,9 @@ export class KuraArray implements ArrayAgent {
     if (p) p.port = port;
   }
 
-  /** An LD's data path as front ends serve it (with I/O control). */
+  /** An LD's data path as front ends serve it: its layers, bottom (on the LD) first. */
   deviceOf(l: LogicalDisk): BlockDevice {
-    const d = new QosDevice(this.replicator.device(l), this.qos, String(l.rec.id));
+    const d = buildStack(l, [replicationLayer(this.replicator), qosLayer(this.qos)]);
     this.deviceLds.set(d, l);
     return d;
   }

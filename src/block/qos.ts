@@ -2,7 +2,10 @@
 // limit and, while LDs compete, lets one with a lower (guaranteed) limit reach it
 // by holding back the others. One scheduler serves all LDs of an array, since a
 // guarantee only means something relative to the competition.
-import type { AllocationExtent, BlockDevice, UnmapRange, WriteOptions } from './device.js';
+import type { BlockDevice, WriteOptions } from './device.js';
+import { LayerDevice } from './layer-device.js';
+import type { LogicalDisk } from './logical-disk.js';
+import type { Layer } from './stack.js';
 
 export const QOS_MIN = 10;
 export const QOS_MAX = 1_000_000;
@@ -149,34 +152,14 @@ export class QosScheduler {
   }
 }
 
-/** The QoS layer over one LD: reads and writes are admitted first; other commands pass. */
-export class QosDevice implements BlockDevice {
-  /** Present when the LD below can write atomically; admitted like a write. */
-  readonly writeAtomic?: (lba: number, buf: Buffer, opts?: WriteOptions) => Promise<void>;
-
+/** The QoS layer over one LD: reads and writes (atomic ones too) are admitted first; other commands pass. */
+export class QosDevice extends LayerDevice {
   constructor(
-    private readonly inner: BlockDevice,
+    below: BlockDevice,
     private readonly sched: QosScheduler,
     private readonly key: string,
   ) {
-    const atomic = inner.writeAtomic?.bind(inner);
-    if (atomic) this.writeAtomic = (lba, buf, opts) => (this.sched.active ? this.admitted(() => atomic(lba, buf, opts)) : atomic(lba, buf, opts));
-  }
-
-  get name(): string {
-    return this.inner.name;
-  }
-  get blockSize(): number {
-    return this.inner.blockSize;
-  }
-  get blockCount(): number {
-    return this.inner.blockCount;
-  }
-  get readOnly(): boolean {
-    return this.inner.readOnly;
-  }
-  get optimalIoSize(): number {
-    return this.inner.optimalIoSize;
+    super(below);
   }
 
   private async admitted<T>(io: () => Promise<T>): Promise<T> {
@@ -188,24 +171,21 @@ export class QosDevice implements BlockDevice {
     }
   }
 
-  read(lba: number, blocks: number): Promise<Buffer> {
-    if (!this.sched.active) return this.inner.read(lba, blocks);
-    return this.admitted(() => this.inner.read(lba, blocks));
+  override read(lba: number, blocks: number): Promise<Buffer> {
+    if (!this.sched.active) return super.read(lba, blocks);
+    return this.admitted(() => super.read(lba, blocks));
   }
-  write(lba: number, buf: Buffer, opts?: WriteOptions): Promise<void> {
-    if (!this.sched.active) return this.inner.write(lba, buf, opts);
-    return this.admitted(() => this.inner.write(lba, buf, opts));
+  override write(lba: number, buf: Buffer, opts?: WriteOptions): Promise<void> {
+    if (!this.sched.active) return super.write(lba, buf, opts);
+    return this.admitted(() => super.write(lba, buf, opts));
   }
-  flush(): Promise<void> {
-    return this.inner.flush();
+  protected override atomicWrite(lba: number, buf: Buffer, opts?: WriteOptions): Promise<void> {
+    if (!this.sched.active) return super.atomicWrite(lba, buf, opts);
+    return this.admitted(() => super.atomicWrite(lba, buf, opts));
   }
-  unmap(ranges: UnmapRange[]): Promise<void> {
-    return this.inner.unmap(ranges);
-  }
-  writeZeroes(lba: number, blocks: number, opts?: WriteOptions & { noHole?: boolean }): Promise<void> {
-    return this.inner.writeZeroes(lba, blocks, opts);
-  }
-  allocation(lba: number, blocks: number): Promise<AllocationExtent[]> {
-    return this.inner.allocation(lba, blocks);
-  }
+}
+
+/** The QoS layer of the stack: one flow per LD, keyed by its id, in the array's scheduler. */
+export function qosLayer(sched: QosScheduler): Layer<LogicalDisk> {
+  return (below, ld) => new QosDevice(below, sched, String(ld.rec.id));
 }

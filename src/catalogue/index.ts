@@ -7,5 +7,6 @@ import './manager.js';
 import './cli.js';
 import './protocols.js';
 import './pathmgr.js';
+import './vvol.js';
 
 export { catalogueIds } from '../errors.js';

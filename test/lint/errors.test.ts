@@ -24,7 +24,6 @@ const NOT_YET_CONVERTED = new Set<string>([
   'src/array/ld-locks.ts',
   'src/array/licenses.ts',
   'src/array/pairs.ts',
-  'src/block/replication.ts',
   'src/cli/check.ts',
   'src/cli/client.ts',
   'src/cli/events.ts',

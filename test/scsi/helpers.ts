@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { KuraArray } from '../../src/array/array.js';
-import type { BlockDevice, UnmapRange, WriteOptions } from '../../src/block/device.js';
+import type { UnmapRange, WriteOptions } from '../../src/block/device.js';
+import { LayerDevice } from '../../src/block/layer-device.js';
 import { LogicalUnit } from '../../src/scsi/logical-unit.js';
 import { ScsiTarget } from '../../src/scsi/target.js';
 import type { LunResolver } from '../../src/scsi/target.js';
@@ -34,68 +35,49 @@ export const NEXUS_B: ItNexus = {
 };
 
 /** Records what the SCSI layer asks of the device, and can be made read-only or failing. */
-export class SpyDevice implements BlockDevice {
+export class SpyDevice extends LayerDevice {
   writes: Array<{ lba: number; blocks: number; fua: boolean }> = [];
   flushes = 0;
   unmaps: UnmapRange[][] = [];
   readOnlyOverride = false;
   failWith: Error | undefined;
 
-  readonly writeAtomic?: (lba: number, buf: Buffer, opts?: WriteOptions) => Promise<void>;
-
-  constructor(readonly inner: BlockDevice) {
-    const atomic = inner.writeAtomic?.bind(inner);
-    if (atomic) {
-      this.writeAtomic = (lba, buf, opts) => {
-        this.writes.push({ lba, blocks: buf.length / inner.blockSize, fua: opts?.fua === true });
-        return atomic(lba, buf, opts);
-      };
-    }
-  }
-  get name(): string {
-    return this.inner.name;
-  }
-  get blockSize(): number {
-    return this.inner.blockSize;
-  }
-  get blockCount(): number {
-    return this.inner.blockCount;
-  }
-  get readOnly(): boolean {
-    return this.readOnlyOverride || this.inner.readOnly;
-  }
-  get optimalIoSize(): number {
-    return this.inner.optimalIoSize;
+  override get readOnly(): boolean {
+    return this.readOnlyOverride || super.readOnly;
   }
   private fail(): void {
     if (this.failWith) throw this.failWith;
   }
-  async read(lba: number, blocks: number): Promise<Buffer> {
+  override async read(lba: number, blocks: number): Promise<Buffer> {
     this.fail();
-    return this.inner.read(lba, blocks);
+    return super.read(lba, blocks);
   }
-  async write(lba: number, buf: Buffer, opts?: WriteOptions): Promise<void> {
+  override async write(lba: number, buf: Buffer, opts?: WriteOptions): Promise<void> {
     this.fail();
     this.writes.push({ lba, blocks: buf.length / this.blockSize, fua: opts?.fua === true });
-    return this.inner.write(lba, buf, opts);
+    return super.write(lba, buf, opts);
   }
-  async flush(): Promise<void> {
+  protected override atomicWrite(lba: number, buf: Buffer, opts?: WriteOptions): Promise<void> {
+    this.writes.push({ lba, blocks: buf.length / this.blockSize, fua: opts?.fua === true });
+    return super.atomicWrite(lba, buf, opts);
+  }
+  override async flush(): Promise<void> {
     this.fail();
     this.flushes++;
-    return this.inner.flush();
+    return super.flush();
   }
-  async unmap(ranges: UnmapRange[]): Promise<void> {
+  override async unmap(ranges: UnmapRange[]): Promise<void> {
     this.fail();
     this.unmaps.push(ranges);
-    return this.inner.unmap(ranges);
+    return super.unmap(ranges);
   }
-  async writeZeroes(lba: number, blocks: number, opts?: WriteOptions & { noHole?: boolean }): Promise<void> {
+  override async writeZeroes(lba: number, blocks: number, opts?: WriteOptions & { noHole?: boolean }): Promise<void> {
     this.fail();
-    return this.inner.writeZeroes(lba, blocks, opts);
+    return super.writeZeroes(lba, blocks, opts);
   }
-  async allocation(lba: number, blocks: number) {
+  override async allocation(lba: number, blocks: number) {
     this.fail();
-    return this.inner.allocation(lba, blocks);
+    return super.allocation(lba, blocks);
   }
 }
 
