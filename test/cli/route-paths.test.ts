@@ -36,7 +36,7 @@ import { registerPair } from '../../src/cli/pair.js';
 import { registerPool } from '../../src/cli/pool.js';
 import { registerSnapshot } from '../../src/cli/snapshot.js';
 import { DOT_NAME_ID } from '../../src/names.js';
-import { ROOT } from '../helpers/server.js';
+import { ROOT } from '../helpers/cli.js';
 
 /** Described routes no kura command sends, and why. */
 const NOT_IN_CLI = new Map<ApiRoute, string>([
