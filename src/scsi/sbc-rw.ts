@@ -71,6 +71,23 @@ export function dataOutBlocks(ctx: CommandContext, blocks: number): { data: Buff
   return { data: out, blocks: out.length / bs };
 }
 
+/**
+ * The checks every WRITE-family command makes, in the order SBC gives their
+ * errors, and its Data-Out as whole blocks; undefined when there is nothing to
+ * write (a transfer length of 0, or no Data-Out).
+ */
+function writeRequest(ctx: CommandContext): { f: RwFields; data: Buffer; blocks: number } | undefined {
+  const lu = ctx.lu;
+  const f = decodeRw(ctx.cdb);
+  checkNoProtection(f);
+  checkTransferLength(f);
+  checkRange(lu, f.lba, f.blocks);
+  checkWritable(lu);
+  if (f.blocks === 0) return undefined;
+  const { data, blocks } = dataOutBlocks(ctx, f.blocks);
+  return blocks === 0 ? undefined : { f, data, blocks };
+}
+
 /** FUA from the CDB, or always when the write cache is disabled through the Caching mode page. */
 function fuaOf(lu: LogicalUnit, flags: number): boolean {
   return (flags & 0x08) !== 0 || !lu.mode.wce;
@@ -150,14 +167,9 @@ export async function read(ctx: CommandContext): Promise<ScsiResponse> {
 
 export async function write(ctx: CommandContext): Promise<ScsiResponse> {
   const lu = ctx.lu;
-  const f = decodeRw(ctx.cdb);
-  checkNoProtection(f);
-  checkTransferLength(f);
-  checkRange(lu, f.lba, f.blocks);
-  checkWritable(lu);
-  if (f.blocks === 0) return good();
-  const { data, blocks } = dataOutBlocks(ctx, f.blocks);
-  if (blocks === 0) return good();
+  const w = writeRequest(ctx);
+  if (!w) return good();
+  const { f, data, blocks } = w;
   const fua = fuaOf(lu, f.flags);
   await lu.lbaLock.run(f.lba, blocks, () => writeBlocks(lu, f.lba, data, fua));
   return good();
@@ -166,14 +178,9 @@ export async function write(ctx: CommandContext): Promise<ScsiResponse> {
 /** ORWRITE(16) (SBC-3 5.10): each byte written is the OR of the Data-Out and what the medium held. */
 export async function orWrite(ctx: CommandContext): Promise<ScsiResponse> {
   const lu = ctx.lu;
-  const f = decodeRw(ctx.cdb);
-  checkNoProtection(f);
-  checkTransferLength(f);
-  checkRange(lu, f.lba, f.blocks);
-  checkWritable(lu);
-  if (f.blocks === 0) return good();
-  const { data, blocks } = dataOutBlocks(ctx, f.blocks);
-  if (blocks === 0) return good();
+  const w = writeRequest(ctx);
+  if (!w) return good();
+  const { f, data, blocks } = w;
   const fua = fuaOf(lu, f.flags);
   await lu.lbaLock.run(f.lba, blocks, async () => {
     const merged = await readBlocks(lu, f.lba, blocks);
@@ -186,14 +193,9 @@ export async function orWrite(ctx: CommandContext): Promise<ScsiResponse> {
 /** WRITE AND VERIFY(10/12/16): the data goes to the medium, is read back, and with BYTCHK compared. */
 export async function writeAndVerify(ctx: CommandContext): Promise<ScsiResponse> {
   const lu = ctx.lu;
-  const f = decodeRw(ctx.cdb);
-  checkNoProtection(f);
-  checkTransferLength(f);
-  checkRange(lu, f.lba, f.blocks);
-  checkWritable(lu);
-  if (f.blocks === 0) return good();
-  const { data, blocks } = dataOutBlocks(ctx, f.blocks);
-  if (blocks === 0) return good();
+  const w = writeRequest(ctx);
+  if (!w) return good();
+  const { f, data, blocks } = w;
   const bytchk = (f.flags & 0x02) !== 0;
   await lu.lbaLock.run(f.lba, blocks, async () => {
     await writeBlocks(lu, f.lba, data, true);
