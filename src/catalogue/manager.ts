@@ -40,7 +40,8 @@ const KURA_E4034 = new CatalogueId('KURA-E4034', 'EINVAL', 'An expand would not 
 export const EXPAND_ADD_NOT_POSITIVE = KURA_E4034.error((p: { what: string; arg: string }) => `${p.what}: ${p.arg} must be more than 0 bytes.`, 'Give the capacity to add, e.g. "1GiB".');
 export const EXPAND_TOTAL_NOT_LARGER = KURA_E4034.error((p: { before: string; arg: string; arg2: string }) => `Pool ${p.before} is already ${p.arg}; a total of ${p.arg2} would not grow it.`, 'Give a total larger than the current capacity, or add: the capacity to add.');
 export const PARAMETER_NOT_NUMBER = defineError('KURA-E4035', 'EINVAL', (p: { what: string; arg: string }) => `${p.what} ${p.arg} is not a number.`, (p) => `Give the ${p.what} as a whole number in decimal or NEC-style hex such as 0001h.`);
-export const REQUEST_NOT_HTTP = defineError('KURA-E4036', 'EINVAL', (p: { arg: string }) => `The request is not valid HTTP/1.1 (${p.arg}).`, 'Send a well-formed request: a target of printable ASCII (percent-encode anything else), valid headers under 16 KiB.');
+/** Node's HTTP parser refused the request; the answer's status (400, 408 or 431) is picked where it is written (router.ts answerClientError). */
+export const REQUEST_NOT_HTTP = defineError('KURA-E4036', 'EINVAL', (p: { reason: string }) => `The request is not valid HTTP/1.1 (${p.reason}).`, 'Send a well-formed request: a target of printable ASCII (percent-encode anything else), valid headers under 16 KiB.');
 export const INITIATOR_GIVEN_TWICE = defineError('KURA-E4037', 'EINVAL', (p: { twice: string; name: string }) => `Initiator ${p.twice} is given twice for host ${p.name}.`, 'Give each initiator once.');
 
 /** A pool would hold more chunks than a pool may. */
