@@ -16,7 +16,7 @@ export const NOT_A_PERCENTAGE = defineError('KURA-E5005', 'EINVAL', (p: { what: 
 const KURA_E5006 = new CatalogueId('KURA-E5006', 'EINVAL', 'A host port argument cannot be used.');
 export const NOT_HOST_PORT = KURA_E5006.error((p: { what: string; s: string }) => `${p.what} "${p.s}" is not HOST:PORT.`, (p) => `Give ${p.what} as HOST:PORT with a port from 0 to 65535, e.g. 127.0.0.1:9940.`);
 export const ISCSI_NEEDS_TWO_PORTS = KURA_E5006.error((p: { length: number }) => `--iscsi needs two host ports (one per controller), got ${p.length}.`, 'Give --iscsi HOST:PORT0,HOST:PORT1, e.g. 127.0.0.1:3260,127.0.0.1:3261.');
-export const ISCSI_SAME_PORT = KURA_E5006.error((p: { arg: string }) => `--iscsi gives the same host port ${p.arg} to both controllers.`, 'Give each controller its own HOST:PORT.');
+export const ISCSI_SAME_PORT = KURA_E5006.error((p: { port: string }) => `--iscsi gives the same host port ${p.port} to both controllers.`, 'Give each controller its own HOST:PORT.');
 export const RAID_ARG_UNKNOWN = defineError('KURA-E5007', 'EINVAL', (p: { v: string }) => `--raid "${p.v}" is not a RAID type Kura builds.`, 'Give --raid 1 (mirror), 10 (striped mirrors) or 0 (stripe, no redundancy).');
 export const LD_CREATE_NEEDS_SIZE = defineError('KURA-E5008', 'EINVAL', (p: { name: string }) => `ld create ${p.name} needs --size.`, 'Give the virtual capacity, e.g. --size 10GiB (only --attr ssv takes no size).');
 export const SEVERITY_UNKNOWN = defineError('KURA-E5009', 'EINVAL', (p: { severity: string }) => `--severity "${p.severity}" is not a severity.`, 'Give --severity info, warning or error.');
@@ -34,11 +34,11 @@ export const SECRET_MISSING = defineError('KURA-E5033', 'EINVAL', 'No CHAP secre
 export const API_ANSWER_INCOMPLETE = defineError('KURA-E5040', 'EIO', (p: { url: string; method: string; route: string; reason: string }) => `The server at ${p.url} closed the connection without a complete answer to ${p.method} ${p.route} (${p.reason}).`, 'Check that --url / KURA_URL points at a Kura API and look at the server log; a change may or may not have been made (kura events shows it).');
 export const PATHD_ANSWER_INCOMPLETE = defineError('KURA-E5041', 'EIO', (p: { base: string; method: string; route: string; reason: string }) => `pathd at ${p.base} closed the connection without a complete answer to ${p.method} ${p.route} (${p.reason}).`, 'Check that --pathd / KURA_PATHD_URL points at pathd\'s control address, and pathd\'s log.');
 export const COMMAND_STOPPED_WAITING = defineError('KURA-E5042', 'EINVAL', 'The command stopped waiting: a request ended without an answer or an error.', 'Run it again; if it repeats, check the server log and report the command line.');
-export const EXPAND_ADD_OR_SIZE = defineError('KURA-E5043', 'EINVAL', (p: { verb: string; arg: string }) => `kura ${p.verb} needs exactly one of --add and --size${p.arg}.`, 'Give --add SIZE to add capacity, or --size TOTAL for the new total capacity.');
+export const EXPAND_ADD_OR_SIZE = defineError('KURA-E5043', 'EINVAL', (p: { verb: string; notBoth: string }) => `kura ${p.verb} needs exactly one of --add and --size${p.notBoth}.`, 'Give --add SIZE to add capacity, or --size TOTAL for the new total capacity.');
 
 /** The CHAP options of kura pathd are incomplete. */
 const KURA_E5050 = new CatalogueId('KURA-E5050', 'EINVAL', 'The CHAP options of kura pathd are incomplete.');
-export const CHAP_OPTION_MISSING = KURA_E5050.error((p: { arg: string; arg2: string; u: string; f: string }) => `${p.arg} is missing: ${p.arg2} needs it.`, (p) => `Give both ${p.u} NAME and ${p.f} FILE, or neither.`);
+export const CHAP_OPTION_MISSING = KURA_E5050.error((p: { missing: string; neededBy: string; u: string; f: string }) => `${p.missing} is missing: ${p.neededBy} needs it.`, (p) => `Give both ${p.u} NAME and ${p.f} FILE, or neither.`);
 export const MUTUAL_CHAP_WITHOUT_CHAP = KURA_E5050.error('Mutual CHAP (--chap-target-user) needs one-way CHAP first.', 'Give --chap-user and --chap-secret-file as well.');
 
 /** A CHAP secret file of kura pathd cannot be used. */
@@ -50,7 +50,7 @@ const KURA_E5052 = new CatalogueId('KURA-E5052', undefined, 'A login of pathd fa
 export const PATHD_TARGET_CHAP_FAILED = KURA_E5052.event((p: { initiator: string; target: string; portal: string; user: string }) => `login of ${p.initiator} to ${p.target} on ${p.portal}: the target failed mutual CHAP authentication (it does not answer as ${p.user} with the expected secret); check --chap-target-user and --chap-target-secret-file against kura target set-chap`, 'Make --chap-target-user and --chap-target-secret-file match kura target set-chap.');
 export const PATHD_CHAP_FAILED = KURA_E5052.event((p: { initiator: string; target: string; portal: string; who: string; reason: string }) => `login of ${p.initiator} to ${p.target} on ${p.portal} ${p.who} failed CHAP authentication: ${p.reason}; check --chap-user and --chap-secret-file against the array's host entry for this initiator (kura host set-chap)`, 'Make --chap-user and --chap-secret-file match the host entry (kura host set-chap).');
 export const CHAP_SECRETS_EQUAL = defineError('KURA-E5053', 'EINVAL', 'The target\'s CHAP secret is the same as the initiator\'s.', 'One secret must not authenticate both directions (RFC 7143, 12.1.3): use different secrets.');
-export const CLI_INTERNAL_ERROR = defineError('KURA-E5999', 'EINVAL', (p: { arg: string }) => `Internal error in the kura command: ${p.arg}`, 'Report this problem with the command line you ran.');
+export const CLI_INTERNAL_ERROR = defineError('KURA-E5999', 'EINVAL', (p: { stack: string }) => `Internal error in the kura command: ${p.stack}`, 'Report this problem with the command line you ran.');
 
 export const CHECK_FAILED = defineError('KURA-E5030', 'EIO', (p: { dir: string; reason: string }) => `kura check could not read ${p.dir}: ${p.reason}`, 'Stop the server that uses this data directory, and check that it is a Kura data directory you can read.');
 export const SERVE_FAILED = defineError('KURA-E5022', 'EIO', (p: { phase: string; reason: string }) => `Kura could not start (${p.phase}): ${p.reason}`, 'Check the server log; report the problem if it persists.');
