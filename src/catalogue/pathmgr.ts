@@ -96,7 +96,7 @@ const KURA_W7013 = new CatalogueId('KURA-W7013', undefined, 'iSCSI discovery fai
 export const PORTAL_DISCOVERY_FAILED = KURA_W7013.event((p: { name: string; reason: string }) => `discovery on ${p.name} failed: ${p.reason}`, 'Check that the portal address is right and the array is serving iSCSI there.');
 export const TARGET_DISCOVERY_FAILED = KURA_W7013.event((p: { target: string; name: string; reason: string }) => `discovery of ${p.target} on ${p.name} failed: ${p.reason}`, 'Check that the portal address is right and the array is serving iSCSI there.');
 export const PR_KEY_REGISTER_FAILED = defineEvent('KURA-W7030', (p: { dev: string; number: string; reason: string }) => `${p.dev}: registering the reservation key on path ${p.number} failed: ${p.reason}`, 'Check the path; paths that return get the key.');
-export const NO_LOGICAL_UNIT_FOUND = defineEvent('KURA-W7042', (p: { arg: string }) => `no logical unit found behind ${p.arg}; kura path rescan looks again`, 'Map an LD to this host on the array, then kura path rescan.');
+export const NO_LOGICAL_UNIT_FOUND = defineEvent('KURA-W7042', (p: { portals: string }) => `no logical unit found behind ${p.portals}; kura path rescan looks again`, 'Map an LD to this host on the array, then kura path rescan.');
 export const STATE_FILE_WRITE_FAILED = defineEvent('KURA-W7051', (p: { stateFile: string | undefined; reason: string }) => `cannot write the state file ${p.stateFile}: ${p.reason}; settings will not survive a restart`, 'Make the state file\'s directory writable.');
 
 /** A balancing policy change was refused (PathManager event 269). */

@@ -87,7 +87,7 @@ export class ApiClient {
     } catch (e) {
       if (!(e instanceof TransportError)) throw e;
       if (e.kind === 'timeout') {
-        throw API_TIMEOUT({ url: this.url, method, route, arg: REQUEST_TIMEOUT_MS / 1000 });
+        throw API_TIMEOUT({ url: this.url, method, route, seconds: REQUEST_TIMEOUT_MS / 1000 });
       }
       if (e.kind === 'closed') {
         throw API_ANSWER_INCOMPLETE({ url: this.url, method, route, reason: e.message });

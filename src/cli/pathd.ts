@@ -247,7 +247,7 @@ async function runPathd(o: RunOptions): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
   await mgr.rescan();
-  if (mgr.devices.length === 0) log.event('warning', NO_LOGICAL_UNIT_FOUND.id, NO_LOGICAL_UNIT_FOUND({ arg: o.portals.map(formatHostPort).join(', ') }));
+  if (mgr.devices.length === 0) log.event('warning', NO_LOGICAL_UNIT_FOUND.id, NO_LOGICAL_UNIT_FOUND({ portals: o.portals.map(formatHostPort).join(', ') }));
   mgr.start();
   let nbdAddr: { host: string; port: number };
   let controlUrl: string;

@@ -22,7 +22,7 @@ export function pskFromText(text: string, identity: string): string {
   if (mine) return mine.key;
   if (entries.length === 0) throw PSK_FILE_EMPTY({ identity });
   const ids = entries.slice(0, 5).map((e) => JSON.stringify(e.id.slice(0, 64))).join(', ');
-  throw PSK_FILE_NO_IDENTITY({ arg: JSON.stringify(identity), ids, identity });
+  throw PSK_FILE_NO_IDENTITY({ wanted: JSON.stringify(identity), ids, identity });
 }
 
 export function readPskFile(file: string, identity: string): string {

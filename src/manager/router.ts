@@ -62,7 +62,7 @@ export class Router {
         try {
           v = decodeURIComponent(m[i + 1]!);
         } catch {
-          throw PATH_SEGMENT_BAD_ENCODING({ arg: m[i + 1] });
+          throw PATH_SEGMENT_BAD_ENCODING({ segment: m[i + 1] });
         }
         // Checked before any handler runs: "..", raw or as %2e%2e, must never reach a lookup.
         if (pathParamProblem(v)) throw pathParamError(n, v);
@@ -121,7 +121,7 @@ export function validateQuery(route: Route, query: URLSearchParams): Record<stri
     const all = query.getAll(k);
     if (all.length > 1) throw QUERY_PARAMETER_REPEATED({ k, length: all.length });
     const v = all[0]!;
-    const wrong = () => QUERY_PARAMETER_WRONG_TYPE({ k, arg: JSON.stringify(v), arg2: f.type === 'integer' ? 'a whole number' : f.type === 'boolean' ? 'true or false' : `of type ${f.type}`, description: f.description });
+    const wrong = () => QUERY_PARAMETER_WRONG_TYPE({ k, value: JSON.stringify(v), expected: f.type === 'integer' ? 'a whole number' : f.type === 'boolean' ? 'true or false' : `of type ${f.type}`, description: f.description });
     switch (f.type) {
       case 'integer': {
         const n = parseNumber(v, k, true);
@@ -154,7 +154,7 @@ export function validateBody(route: Route, raw: unknown): Record<string, unknown
   const body = raw as Record<string, unknown>;
   for (const k of Object.keys(body)) {
     if (!Object.hasOwn(spec, k)) {
-      throw BODY_UNKNOWN_FIELD({ k, arg: Object.keys(spec).join(', ') || 'none' });
+      throw BODY_UNKNOWN_FIELD({ k, allowed: Object.keys(spec).join(', ') || 'none' });
     }
   }
   const out: Record<string, unknown> = {};
@@ -171,7 +171,7 @@ export function validateBody(route: Route, raw: unknown): Record<string, unknown
 
 function coerce(k: string, f: FieldSpec, v: unknown): unknown {
   const wrong = () =>
-    BODY_FIELD_WRONG_TYPE({ k, arg: f.type === 'size' ? 'a size (a whole number of bytes, or a string like "512MiB", "10GiB", "1TiB")' : f.type === 'string[]' ? 'an array of strings' : `of type ${f.type}`, arg2: JSON.stringify(v)?.slice(0, 40), description: f.description });
+    BODY_FIELD_WRONG_TYPE({ k, expected: f.type === 'size' ? 'a size (a whole number of bytes, or a string like "512MiB", "10GiB", "1TiB")' : f.type === 'string[]' ? 'an array of strings' : `of type ${f.type}`, got: JSON.stringify(v)?.slice(0, 40), description: f.description });
   switch (f.type) {
     case 'string':
       if (typeof v !== 'string') throw wrong();
@@ -198,7 +198,7 @@ function coerce(k: string, f: FieldSpec, v: unknown): unknown {
 
 function checkEnum(k: string, f: FieldSpec, v: string): void {
   if (f.enum && !f.enum.includes(v)) {
-    throw VALUE_NOT_IN_ENUM({ arg: JSON.stringify(v).slice(0, 40), k, arg2: f.enum.join(', ') });
+    throw VALUE_NOT_IN_ENUM({ value: JSON.stringify(v).slice(0, 40), k, allowed: f.enum.join(', ') });
   }
 }
 

@@ -37,7 +37,7 @@ export class Controllers {
 
   check(n: number): void {
     if (!Number.isInteger(n) || n < 0 || n >= CONTROLLER_COUNT) {
-      throw CONTROLLER_NOT_FOUND({ n, arg: CONTROLLER_COUNT - 1 });
+      throw CONTROLLER_NOT_FOUND({ n, max: CONTROLLER_COUNT - 1 });
     }
   }
 

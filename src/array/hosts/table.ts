@@ -170,7 +170,7 @@ export class HostTable {
   setAccessControl(on: boolean, force = false): boolean {
     if (on === this.enabled) return false;
     if (!on && !force) {
-      throw ACCESS_STOP_NEEDS_FORCE({ arg: this.hosts.size > 0 ? `, ignoring the ${this.hosts.size} host entr${this.hosts.size === 1 ? 'y' : 'ies'}` : '' });
+      throw ACCESS_STOP_NEEDS_FORCE({ ignoring: this.hosts.size > 0 ? `, ignoring the ${this.hosts.size} host entr${this.hosts.size === 1 ? 'y' : 'ies'}` : '' });
     }
     this.enabled = on;
     this.saveEnabled();
@@ -254,7 +254,7 @@ export class HostTable {
   private validateInitiator(iqn: string): void {
     const why = iscsiNameProblem(iqn);
     if (why !== undefined) {
-      throw NOT_ISCSI_NAME({ arg: JSON.stringify(iqn)?.slice(0, 80), why });
+      throw NOT_ISCSI_NAME({ name: JSON.stringify(iqn)?.slice(0, 80), why });
     }
     const owner = this.ofInitiator(iqn);
     if (owner) throw INITIATOR_TAKEN({ iqn, owner: owner.name });

@@ -115,7 +115,7 @@ export class LdService implements LdAgent {
       const attrs: LdAttrs = {};
       let size = req.size;
       if (req.attr !== undefined && req.attr !== 'ssv') {
-        throw LD_ATTRIBUTE_UNKNOWN({ arg: JSON.stringify(req.attr) });
+        throw LD_ATTRIBUTE_UNKNOWN({ attr: JSON.stringify(req.attr) });
       }
       let reserve = true;
       if (req.attr === 'ssv') {
@@ -127,7 +127,7 @@ export class LdService implements LdAgent {
         const free = (pool.capacityChunks - pool.usedChunks) * pool.chunkSize;
         if (free < SSV_SIZE) {
           if (!req.force) {
-            throw SSV_POOL_TOO_SMALL({ pool: pool.name, arg: humanSize(free), arg2: humanSize(SSV_SIZE) });
+            throw SSV_POOL_TOO_SMALL({ pool: pool.name, free: humanSize(free), needed: humanSize(SSV_SIZE) });
           }
           reserve = false;
         }
@@ -145,7 +145,7 @@ export class LdService implements LdAgent {
         }
       }
       if (attrs.ssv && !reserve) {
-        this.deps.emit({ id: SSV_CREATED_BY_FORCE.id, severity: 'warning', source: `ld/${ld.name}`, text: SSV_CREATED_BY_FORCE({ ld: ld.name, pool: pool.name, arg: humanSize(ld.pool.capacityChunks * ld.pool.chunkSize - ld.pool.usedChunks * ld.pool.chunkSize), arg2: humanSize(SSV_SIZE) }) });
+        this.deps.emit({ id: SSV_CREATED_BY_FORCE.id, severity: 'warning', source: `ld/${ld.name}`, text: SSV_CREATED_BY_FORCE({ ld: ld.name, pool: pool.name, free: humanSize(ld.pool.capacityChunks * ld.pool.chunkSize - ld.pool.usedChunks * ld.pool.chunkSize), size: humanSize(SSV_SIZE) }) });
       }
       return this.info(ld);
     });
@@ -183,7 +183,7 @@ export class LdService implements LdAgent {
       const ld = catalog.ld(ref);
       const a = attrsOf(ld);
       if (a.esv) {
-        throw LD_IS_ESV({ ld: ld.name, arg: ld.name.replace('@', ' ') });
+        throw LD_IS_ESV({ ld: ld.name, snapshot: ld.name.replace('@', ' ') });
       }
       if (a.fcv && !opts.fcvforce) {
         throw LD_IS_FCV({ ld: ld.name });
@@ -208,7 +208,7 @@ export class LdService implements LdAgent {
         throw LD_MAPPED({ ld: ld.name, where });
       }
       if (!opts.force && sessions.length > 0) {
-        throw LD_OPEN({ ld: ld.name, arg: sessions.join('; ') });
+        throw LD_OPEN({ ld: ld.name, sessions: sessions.join('; ') });
       }
       this.deps.hosts.unmapLd(ld.rec.number);
       this.deps.qos.remove(ld);
@@ -225,7 +225,7 @@ export class LdService implements LdAgent {
           ...(unmapped.length > 0 ? [`unmapped from ${unmapped.map((m) => `host ${m.host} LUN ${m.lun}`).join(', ')}`] : []),
           ...(sessions.length > 0 ? [`cut off ${sessions.join('; ')}`] : []),
         ];
-        this.deps.emit({ id: LD_DELETED_BY_FORCE.id, severity: 'warning', source: `ld/${ld.name}`, text: LD_DELETED_BY_FORCE({ ld: ld.name, arg: what.join('; ') }) });
+        this.deps.emit({ id: LD_DELETED_BY_FORCE.id, severity: 'warning', source: `ld/${ld.name}`, text: LD_DELETED_BY_FORCE({ ld: ld.name, what: what.join('; ') }) });
       }
       // Initiators re-read their LUNs: the LD's LUN is gone (REPORTED LUNS DATA HAS CHANGED).
       frontEnds.lunsChangedAfter(() => undefined);

@@ -27,7 +27,7 @@ export class LicenseTable {
 
   static parse(name: string): LicenseName {
     const found = LICENSES.find((l) => l.toLowerCase() === name.toLowerCase());
-    if (!found) throw LICENCE_UNKNOWN({ arg: JSON.stringify(name), arg2: LICENSES.join(', ') });
+    if (!found) throw LICENCE_UNKNOWN({ name: JSON.stringify(name), licences: LICENSES.join(', ') });
     return found;
   }
 

@@ -50,7 +50,7 @@ export class ConfigLock {
 
   static validateOwner(owner: unknown): string {
     if (typeof owner !== 'string' || !OWNER_RE.test(owner)) {
-      throw LOCK_OWNER_INVALID({ arg: JSON.stringify(owner)?.slice(0, 70) });
+      throw LOCK_OWNER_INVALID({ owner: JSON.stringify(owner)?.slice(0, 70) });
     }
     return owner;
   }
@@ -73,7 +73,7 @@ export class ConfigLock {
     const h = this.held();
     if (!h) throw LOCK_NOT_HELD();
     if (h.owner !== owner && !force) {
-      throw LOCK_HELD_BY_OTHER({ owner: h.owner, arg: owner ?? 'this client' });
+      throw LOCK_HELD_BY_OTHER({ owner: h.owner, caller: owner ?? 'this client' });
     }
     this.storage.set(undefined);
     return this.info();

@@ -125,14 +125,14 @@ export class PairService implements PairAgent {
     const rvRoles = this.rep.rolesOf(rv);
     if (mvRoles.asRv) throw MV_IS_RV({ mv: mv.name, mv2: mvRoles.asRv.mv.name });
     if (rvRoles.asRv || rvRoles.asMv.length > 0) {
-      throw RV_IN_PAIR({ rv: rv.name, arg: this.attribute(rv) });
+      throw RV_IN_PAIR({ rv: rv.name, attribute: this.attribute(rv) });
     }
     if (mvRoles.asMv.length >= MAX_RVS_PER_MV) {
       throw RVS_FULL({ mv: mv.name, maxRvsPerMv: MAX_RVS_PER_MV });
     }
     const hosts = this.deps.mappedTo(rv);
     if (hosts.length > 0) {
-      throw RV_MAPPED({ rv: rv.name, arg: hosts.join(', ') });
+      throw RV_MAPPED({ rv: rv.name, hosts: hosts.join(', ') });
     }
     if (mv.rec.capacity !== rv.rec.capacity) {
       throw PAIR_SIZES_DIFFER({ mv: mv.name, capacity: mv.rec.capacity, rv: rv.name, capacity2: rv.rec.capacity });
@@ -159,7 +159,7 @@ export class PairService implements PairAgent {
   private async separate(mvRef: string | number, rvRef: string | number, opts: { rvAccess?: string; force?: boolean }): Promise<PairInfo> {
     const access = opts.rvAccess ?? 'rw';
     if (access !== 'rw' && access !== 'ro') {
-      throw RV_ACCESS_UNKNOWN({ arg: JSON.stringify(access) });
+      throw RV_ACCESS_UNKNOWN({ access: JSON.stringify(access) });
     }
     const p = this.pair(mvRef, rvRef);
     await this.rep.separate(p, access, opts.force ?? false);
@@ -175,7 +175,7 @@ export class PairService implements PairAgent {
     const p = this.pair(mvRef, rvRef);
     this.refuseUnequal(p, 'restore');
     if (p.mv.readOnly) {
-      throw RESTORE_TO_READ_ONLY_MV({ mv: p.mv.name, arg: p.mv.name.slice(0, p.mv.name.lastIndexOf('@')), arg2: p.mv.name.slice(p.mv.name.lastIndexOf('@') + 1) });
+      throw RESTORE_TO_READ_ONLY_MV({ mv: p.mv.name, base: p.mv.name.slice(0, p.mv.name.lastIndexOf('@')), snapshot: p.mv.name.slice(p.mv.name.lastIndexOf('@') + 1) });
     }
     const others = this.rep.rolesOf(p.mv).asMv.filter((o) => o !== p);
     const busy = others.find((o) => o.mirroring);
@@ -221,7 +221,7 @@ export class PairService implements PairAgent {
     const ps = this.rep.pairsOf(l);
     if (ps.length > 0) {
       const p = ps[0]!;
-      throw LD_IN_PAIR({ l: l.name, arg: p.mv === l ? 'MV' : 'RV', mv: p.mv.name, rv: p.rv.name });
+      throw LD_IN_PAIR({ l: l.name, role: p.mv === l ? 'MV' : 'RV', mv: p.mv.name, rv: p.rv.name });
     }
   }
 
@@ -244,7 +244,7 @@ export class PairService implements PairAgent {
     if (m === r) return;
     const [small, big] = m < r ? [p.mv, p.rv] : [p.rv, p.mv];
     const mb = (n: number) => `${Math.ceil(n / 2 ** 20)}MB`;
-    throw PAIR_CAPACITIES_DIFFER({ what, mv: p.mv.name, rv: p.rv.name, arg: p.rv.rec.number.toString(16).padStart(4, '0'), arg2: mb(r), arg3: mb(m), small: small.name, big: big.name, capacity: big.rec.capacity });
+    throw PAIR_CAPACITIES_DIFFER({ what, mv: p.mv.name, rv: p.rv.name, rvNumber: p.rv.rec.number.toString(16).padStart(4, '0'), rvCapacity: mb(r), mvCapacity: mb(m), small: small.name, big: big.name, capacity: big.rec.capacity });
   }
 
   /** A snapshot restore rewrites the LD: refused while mirrored, otherwise every chunk counts as different. */
@@ -268,10 +268,10 @@ export class PairService implements PairAgent {
         this.deps.emit({ id: 'KURA-I2340', severity: 'info', source: src, text: `Pair ${p.mv.name} → ${p.rv.name}: copy finished (${p.state.copied} chunk(s)); sync state ${p.state.sync}.` });
         return;
       case 'copy-failed':
-        this.deps.emit({ id: PAIR_COPY_STOPPED.id, severity: 'error', source: src, text: PAIR_COPY_STOPPED({ mv: p.mv.name, rv: p.rv.name, arg: (e.error as Error)?.message ?? e.error }) });
+        this.deps.emit({ id: PAIR_COPY_STOPPED.id, severity: 'error', source: src, text: PAIR_COPY_STOPPED({ mv: p.mv.name, rv: p.rv.name, reason: (e.error as Error)?.message ?? e.error }) });
         return;
       case 'mirror-failed':
-        this.deps.emit({ id: PAIR_MIRROR_WRITE_FAILED.id, severity: 'error', source: src, text: PAIR_MIRROR_WRITE_FAILED({ mv: p.mv.name, rv: p.rv.name, arg: (e.error as Error)?.message ?? e.error }) });
+        this.deps.emit({ id: PAIR_MIRROR_WRITE_FAILED.id, severity: 'error', source: src, text: PAIR_MIRROR_WRITE_FAILED({ mv: p.mv.name, rv: p.rv.name, reason: (e.error as Error)?.message ?? e.error }) });
         return;
       case 'resumed':
         this.deps.emit({

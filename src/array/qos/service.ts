@@ -33,7 +33,7 @@ export class QosService implements QosAgent {
       const ld = this.deps.catalog.ld(ref);
       const a = attrsOf(ld);
       if (a.esv || a.ssv) {
-        throw QOS_NOT_APPLICABLE({ arg: a.esv ? 'a snapshot (ESV)' : 'the solution reserved volume' });
+        throw QOS_NOT_APPLICABLE({ what: a.esv ? 'a snapshot (ESV)' : 'the solution reserved volume' });
       }
       const next = settings.merge(a.qos ?? { upper: 0, lower: 0 }, change);
       if (settings.poolMode(ld.pool) === 'off' && (next.upper > 0 || next.lower > 0)) {
@@ -50,7 +50,7 @@ export class QosService implements QosAgent {
   setPoolQosMode(ref: string | number, mode: string): Promise<PoolInfo> {
     return this.deps.config.run(() => {
       if (mode !== 'on' && mode !== 'off') {
-        throw QOS_MODE_UNKNOWN({ arg: JSON.stringify(mode)?.slice(0, 40) });
+        throw QOS_MODE_UNKNOWN({ mode: JSON.stringify(mode)?.slice(0, 40) });
       }
       this.deps.licenses.require('IOLoadManager', 'Changing the I/O control mode');
       const pool = this.deps.catalog.pool(ref);

@@ -38,7 +38,7 @@ export class QosSettings {
     const next = { upper: change.upper ?? cur.upper, lower: change.lower ?? cur.lower };
     for (const [k, v] of Object.entries(next)) {
       if (!Number.isInteger(v) || (v !== 0 && (v < QOS_MIN || v > QOS_MAX))) {
-        throw IOPS_RANGE({ k, v, qosMin: QOS_MIN, arg: QOS_MAX.toLocaleString('en-US') });
+        throw IOPS_RANGE({ k, v, qosMin: QOS_MIN, qosMax: QOS_MAX.toLocaleString('en-US') });
       }
     }
     if (next.upper > 0 && next.lower > 0 && next.upper <= next.lower) {

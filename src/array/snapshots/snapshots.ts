@@ -49,7 +49,7 @@ export class SnapshotService implements SnapshotAgent {
     }
     if (fixed.length > 0) {
       // On the next turn, so that the opener can subscribe to events first.
-      setImmediate(() => this.deps.emit({ id: SNAPSHOTS_MADE_READ_ONLY.id, severity: 'warning', source: 'array', text: SNAPSHOTS_MADE_READ_ONLY({ length: fixed.length, arg: fixed.join(', ') }) }));
+      setImmediate(() => this.deps.emit({ id: SNAPSHOTS_MADE_READ_ONLY.id, severity: 'warning', source: 'array', text: SNAPSHOTS_MADE_READ_ONLY({ length: fixed.length, names: fixed.join(', ') }) }));
     }
   }
 
@@ -141,7 +141,7 @@ export class SnapshotService implements SnapshotAgent {
   setSnapshotAccess(ldRef: string | number, snap: string | number, access: string): Promise<SnapshotInfo> {
     return this.deps.config.run(async () => {
       if (access !== 'rw' && access !== 'ro') {
-        throw SNAPSHOT_ACCESS_UNKNOWN({ arg: JSON.stringify(access)?.slice(0, 40) });
+        throw SNAPSHOT_ACCESS_UNKNOWN({ access: JSON.stringify(access)?.slice(0, 40) });
       }
       const base = this.deps.catalog.ld(ldRef);
       const esv = this.snapshot(base, snap);
@@ -160,7 +160,7 @@ export class SnapshotService implements SnapshotAgent {
       this.deps.licenses.require('DynamicSnapVolume', 'Restoring a snapshot');
       const base = this.deps.catalog.ld(ldRef);
       if (base.readOnly && attrsOf(base).esv) {
-        throw RESTORE_INTO_READ_ONLY({ base: base.name, arg: base.name.slice(0, base.name.lastIndexOf('@')), esv: attrsOf(base).esv!.name });
+        throw RESTORE_INTO_READ_ONLY({ base: base.name, ebv: base.name.slice(0, base.name.lastIndexOf('@')), esv: attrsOf(base).esv!.name });
       }
       const esv = this.snapshot(base, snap);
       const reverted = this.deps.pairs.beforeRevert(base);
@@ -202,7 +202,7 @@ export class SnapshotService implements SnapshotAgent {
   private refuseIfEbv(esv: LogicalDisk): void {
     const inner = this.deps.catalog.snapshotsOf(esv);
     if (inner.length > 0) {
-      throw ESV_IS_EBV({ esv: esv.name, length: inner.length, arg: inner.map((l) => attrsOf(l).esv!.name).join(', ') });
+      throw ESV_IS_EBV({ esv: esv.name, length: inner.length, generations: inner.map((l) => attrsOf(l).esv!.name).join(', ') });
     }
   }
 

@@ -18,15 +18,15 @@ export function faultRoutes(agent: ControllerAgent, changed: Changed): Route[] {
         // A controller number only: not a port, not "1.5", not an id from the CLI's number parser.
         const n = /^\d{1,3}$/.test(target) ? Number(target) : parseNumber(target, 'controller', true);
         if (n === undefined) {
-          throw FAULT_TARGET_NOT_CONTROLLER({ arg: JSON.stringify(target).slice(0, 60), action });
+          throw FAULT_TARGET_NOT_CONTROLLER({ target: JSON.stringify(target).slice(0, 60), action });
         }
         out = await agent.setControllerState(n, action === 'controller-down' ? 'down' : 'online');
       } else if (action === 'port-down' || action === 'port-up') {
         const m = /^(.+):(\d{1,5})$/.exec(target);
-        if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw FAULT_PORT_NOT_HOST_PORT({ arg: target.slice(0, 60) });
+        if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw FAULT_PORT_NOT_HOST_PORT({ target: target.slice(0, 60) });
         out = await agent.setPortState(m[1]!, Number(m[2]), action === 'port-down' ? 'down' : 'up');
       } else {
-        throw FAULT_ACTION_UNKNOWN({ arg: action.slice(0, 40) });
+        throw FAULT_ACTION_UNKNOWN({ action: action.slice(0, 40) });
       }
       changed('KURA-I4040', 'faults', `Fault injection: ${action} ${target}.`);
       return out;

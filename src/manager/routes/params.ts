@@ -11,7 +11,7 @@ export function ref(s: string): string | number {
 /** A path parameter that must be a number (a LUN): refused with an API id, not the CLI's. */
 export function num(s: string, what: string): number {
   const n = parseNumber(s, what, true);
-  if (n === undefined) throw PARAMETER_NOT_NUMBER({ what, arg: JSON.stringify(s).slice(0, 60) });
+  if (n === undefined) throw PARAMETER_NOT_NUMBER({ what, value: JSON.stringify(s).slice(0, 60) });
   return n;
 }
 
@@ -30,7 +30,7 @@ export function growth(body: Record<string, unknown>, legacy: 'add' | 'total', c
   const k = given[0] === 'size' ? legacy : given[0]!;
   const v = body[given[0]!] as number;
   if (k === 'add') {
-    if (v <= 0) throw EXPAND_ADD_NOT_POSITIVE({ what, arg: given[0] });
+    if (v <= 0) throw EXPAND_ADD_NOT_POSITIVE({ what, field: given[0] });
     return current + v;
   }
   return v;

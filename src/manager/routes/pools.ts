@@ -49,7 +49,7 @@ export function poolRoutes(agent: PoolAgent & QosAgent, changed: Changed): Route
       const before = agent.getPool(r);
       const add = growth(body, 'add', before.capacity, `Pool ${before.name}`) - before.capacity;
       if (add <= 0) {
-        throw EXPAND_TOTAL_NOT_LARGER({ before: before.name, arg: bytesText(before.capacity), arg2: bytesText(before.capacity + add) });
+        throw EXPAND_TOTAL_NOT_LARGER({ pool: before.name, capacity: bytesText(before.capacity), total: bytesText(before.capacity + add) });
       }
       const p = await agent.expandPool(r, add);
       changed('KURA-I4003', `pool/${p.name}`, `Pool ${p.name} expanded by ${bytesText(p.capacity - before.capacity)} to ${bytesText(p.capacity)}.`);
