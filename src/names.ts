@@ -5,7 +5,7 @@
 // them, and /lds/v/snapshots/.. would reach /lds/v. The server, the CLI and the
 // array all check through this module so the rule cannot drift between them.
 // Imports only errors.ts and the catalogue, so every layer may use it.
-import { KuraError } from './errors.js';
+import type { ErrorDef, KuraError } from './errors.js';
 import { DOT_NAME, SLASH_IN_PATH_PARAMETER } from './catalogue/manager.js';
 
 /** Letters, digits and "_", ".", ":", "-" (no "/", no spaces, nothing a shell or a URL treats specially). */
@@ -47,16 +47,24 @@ export function nameProblem(name: unknown, max = NAME_MAX): string | undefined {
   return undefined;
 }
 
+/** What a name error of the catalogue says (src/catalogue/array.ts NAME_INVALID and its siblings). */
+export interface NameProblem {
+  kind: string;
+  name: string;
+  why: string;
+  max: number;
+}
+
 /**
  * Checks an object name against the rule: "." and ".." are refused with
- * DOT_NAME_ID, anything else invalid with `id` (the kind's own id, stable for
- * scripts). Returns the name.
+ * DOT_NAME_ID, anything else invalid with `invalid` (the kind's own error, whose
+ * id is stable for scripts). Returns the name.
  */
-export function checkName(kind: string, name: unknown, id: string, max = NAME_MAX): string {
+export function checkName(kind: string, name: unknown, invalid: ErrorDef<NameProblem>, max = NAME_MAX): string {
   if (typeof name === 'string' && isDotSegment(name)) throw dotNameError(`${kind} name`, name);
   const why = nameProblem(name, max);
   if (why !== undefined) {
-    throw new KuraError(id, 'EINVAL', `${kind} name ${JSON.stringify(name)?.slice(0, 80)} is not valid: ${why}.`, `Use 1 to ${max} letters, digits, "_", ".", ":" or "-", not "." or ".." and not a bare number.`);
+    throw invalid({ kind, name: String(JSON.stringify(name)?.slice(0, 80)), why, max });
   }
   return name as string;
 }

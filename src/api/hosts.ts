@@ -1,5 +1,6 @@
 // REST routes of host entries, access control and the iSCSI target.
 import type { ApiRoute } from './route.js';
+import { ACCESS_STOP_NEEDS_FORCE } from '../catalogue/array.js';
 
 export const HOSTS = {
   list: { method: 'GET', path: '/api/v1/hosts', tag: 'hosts', summary: 'List host entries with their initiators and LUNs' },
@@ -81,7 +82,7 @@ export const HOSTS = {
     method: 'POST',
     path: '/api/v1/access/stop',
     tag: 'hosts',
-    summary: 'Stop access control: every initiator then sees every LD; refused (KURA-E2524) without force',
+    summary: `Stop access control: every initiator then sees every LD; refused (${ACCESS_STOP_NEEDS_FORCE.id}) without force`,
     body: { force: { type: 'boolean', description: 'confirm that every initiator may see every LD' } },
   },
   target: { method: 'GET', path: '/api/v1/target', tag: 'hosts', summary: "The array's iSCSI target: name, portals, mutual CHAP user" },

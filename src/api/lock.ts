@@ -1,5 +1,6 @@
 // REST routes of the configuration lock.
 import type { ApiRoute } from './route.js';
+import { CONFIG_LOCKED } from '../catalogue/array.js';
 
 export const LOCK = {
   show: { method: 'GET', path: '/api/v1/lock', tag: 'lock', summary: 'The configuration lock: holder and expiry' },
@@ -7,7 +8,7 @@ export const LOCK = {
     method: 'POST',
     path: '/api/v1/lock',
     tag: 'lock',
-    summary: 'Take (or renew) the configuration lock; while held, changes from other owners (header X-Kura-Owner) are refused with KURA-E2400',
+    summary: `Take (or renew) the configuration lock; while held, changes from other owners (header X-Kura-Owner) are refused with ${CONFIG_LOCKED.id}`,
     lockExempt: true,
     body: {
       owner: { type: 'string', description: 'owner name (default: the X-Kura-Owner header)' },

@@ -43,6 +43,7 @@ import { QosService } from './qos/service.js';
 import { QosSettings } from './qos/settings.js';
 import { CloneService } from './snapshots/clones.js';
 import { SnapshotService } from './snapshots/snapshots.js';
+import { ARRAY_CANNOT_OPEN } from '../catalogue/array.js';
 
 export type { SnapshotInfo } from './agent.js';
 export type { LdAttrs } from './catalog.js';
@@ -177,7 +178,7 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
       if (array) await array.close().catch(() => undefined);
       lock.release();
       if (e instanceof KuraError) throw e;
-      throw new KuraError('KURA-E2001', 'EIO', `The array in ${opts.dataDir} cannot be opened: ${(e as Error).message}.`, 'Check that the data directory is readable and not used by another kura process.');
+      throw ARRAY_CANNOT_OPEN({ dataDir: opts.dataDir, reason: (e as Error).message });
     }
   }
 

@@ -2,13 +2,13 @@
 // by name or number, the data-service attributes an LD record keeps (SSV,
 // EBV/ESV, FEV/FCV, layers, I/O limits) and what they relate (a base's
 // snapshots, a source's clones), and the number and identity a new LD gets.
-import { KuraError } from '../errors.js';
 import { checkName } from '../names.js';
 import type { BlockEngine } from '../block/engine.js';
 import type { LogicalDisk } from '../block/logical-disk.js';
 import type { Pool } from '../block/pool.js';
 import type { QosLimits } from '../block/qos.js';
 import { CONTROLLER_COUNT } from './controllers/controllers.js';
+import { LD_EXISTS, LD_NOT_FOUND, NAME_INVALID, POOL_NOT_FOUND, SSV_NEEDED } from '../catalogue/array.js';
 
 /** IEEE company id used in NAA 6 designators (a placeholder until Kura has its own). */
 const KURA_OUI = '0014ee';
@@ -49,7 +49,7 @@ export function parseRef(ref: string | number): number | string {
 
 /** Pool, LD and clone names: the array's one naming rule (src/names.ts). */
 export function validateName(kind: string, name: unknown): string {
-  return checkName(kind, name, 'KURA-E2010');
+  return checkName(kind, name, NAME_INVALID);
 }
 
 export function attrsOf(l: LogicalDisk): LdAttrs {
@@ -84,7 +84,7 @@ export class Catalog {
   pool(ref: string | number): Pool {
     const r = parseRef(ref);
     for (const p of this.engine.pools.values()) if (typeof r === 'number' ? p.number === r : p.name === r) return p;
-    throw new KuraError('KURA-E2020', 'ENOENT', `Pool ${ref} does not exist.`, 'List pools with kura pool list.');
+    throw POOL_NOT_FOUND({ ref });
   }
 
   /** Every pool, by number. */
@@ -95,7 +95,7 @@ export class Catalog {
   ld(ref: string | number): LogicalDisk {
     const r = parseRef(ref);
     for (const l of this.engine.lds.values()) if (typeof r === 'number' ? l.rec.number === r : l.rec.name === r) return l;
-    throw new KuraError('KURA-E2030', 'ENOENT', `LD ${ref} does not exist.`, 'List LDs with kura ld list.');
+    throw LD_NOT_FOUND({ ref });
   }
 
   /** Every LD, by number. */
@@ -111,7 +111,7 @@ export class Catalog {
 
   checkFreeName(name: string): void {
     if ([...this.engine.lds.values()].some((l) => l.rec.name === name)) {
-      throw new KuraError('KURA-E2031', 'EEXIST', `LD ${name} already exists.`, 'Choose another name.');
+      throw LD_EXISTS({ name });
     }
   }
 
@@ -121,7 +121,7 @@ export class Catalog {
 
   requireSsv(what: string): void {
     if (!this.ssv()) {
-      throw new KuraError('KURA-E2034', 'EPERM', `${what} needs a solution reserved volume, and the array has none.`, 'Create one with kura ld create NAME --pool POOL --attr ssv.');
+      throw SSV_NEEDED({ what });
     }
   }
 

@@ -4,8 +4,8 @@
 // other changes to that LD are refused with an id instead of racing it. Holds are
 // explicit (taken and released around an operation) or derived from state that
 // outlives a request (a background copy), asked of the holders' sources.
-import { KuraError } from '../errors.js';
 import type { LogicalDisk } from '../block/logical-disk.js';
+import { LD_LOCKED } from '../catalogue/array.js';
 
 /** Says what holds an LD now, if anything (e.g. a running pair copy). */
 export type HoldSource = (l: LogicalDisk) => { what: string; action: string } | undefined;
@@ -34,6 +34,6 @@ export class LdLocks {
     const h = this.held.get(l);
     const hold = h !== undefined ? { what: h, action: 'Wait for it to finish' } : this.sources.map((s) => s(l)).find((x) => x !== undefined);
     if (!hold) return;
-    throw new KuraError('KURA-E2610', 'EBUSY', `The specified LD is locked: LD ${l.name} is held by ${hold.what}, so ${change} is refused.`, `${hold.action}, then run the command again.`);
+    throw LD_LOCKED({ l: l.name, what: hold.what, change, action: hold.action });
   }
 }

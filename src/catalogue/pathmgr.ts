@@ -58,7 +58,7 @@ export const LOG_COLLECTION_FAILED = defineError('KURA-E7038', 'EIO', (p: { reas
 const KURA_E7039 = new CatalogueId('KURA-E7039', 'EINVAL', 'An option of kura pathd is not valid.');
 export const PATHD_SECONDS_ARG = KURA_E7039.error((p: { what: string; v: string; min: number }) => `${p.what} "${p.v}" is not a number of seconds from ${p.min} to 86400.`, (p) => `Give ${p.what} in seconds, e.g. ${p.what} 5.`);
 export const PATHD_NEEDS_PORTAL = KURA_E7039.error('kura pathd needs at least one --portal.', 'Give --portal HOST:PORT once per path to the array, e.g. one per controller.');
-export const PATHD_POLICY_ARG = KURA_E7039.error((p: { policy: string; arg: string }) => `--policy "${p.policy}" is unknown.`, (p) => `Use one of: ${p.arg}.`);
+export const PATHD_POLICY_ARG = KURA_E7039.error((p: { policy: string; policies: string }) => `--policy "${p.policy}" is unknown.`, (p) => `Use one of: ${p.policies}.`);
 export const PATHD_FAILBACK_ARG = KURA_E7039.error((p: { failback: string }) => `--failback "${p.failback}" is not auto or manual.`, 'Give --failback auto or --failback manual.');
 export const PATHD_GROUPING_ARG = KURA_E7039.error((p: { pathGrouping: string }) => `--path-grouping "${p.pathGrouping}" is not alua or multibus.`, 'Give --path-grouping alua or --path-grouping multibus.');
 export const PATHD_CANNOT_LISTEN = defineError('KURA-E7043', 'EBUSY', (p: { reason: string }) => `pathd cannot listen: ${p.reason}`, 'Choose other addresses with --nbd / --control / --unix (port 0 picks a free one).');
@@ -74,7 +74,7 @@ const KURA_E7047 = new CatalogueId('KURA-E7047', 'EINVAL', 'An argument of kura 
 export const PATH_ARG_NOT_ON_OFF = KURA_E7047.error((p: { what: string; v: string }) => `${p.what} "${p.v}" is not on or off.`, (p) => `Give ${p.what} on or off.`);
 export const PATH_ARG_NOT_NUMBER = KURA_E7047.error((p: { what: string; v: string }) => `${p.what} "${p.v}" is not a number.`, (p) => `Give ${p.what} as a number of seconds.`);
 export const PATH_ARG_NOT_HITO = KURA_E7047.error((p: { hito: string }) => `"${p.hito}" is not H:I:T:O.`, 'Give four colon-separated fields, e.g. 3:1:1:5 or :90:: (empty fields stay as they are).');
-export const PATH_ARG_CHECK_SELECTOR = KURA_E7047.error((p: { arg: string }) => `check selector ${p.arg} is not 0-3.`, '0 = both off, 1 = health only, 2 = recovery only, 3 = both.');
+export const PATH_ARG_CHECK_SELECTOR = KURA_E7047.error((p: { selector: string }) => `check selector ${p.selector} is not 0-3.`, '0 = both off, 1 = health only, 2 = recovery only, 3 = both.');
 export const OUTPUT_WRITE_FAILED = defineError('KURA-E7048', 'EIO', (p: { file: string; reason: string }) => `cannot write ${p.file}: ${p.reason}`, 'Give --output a path you can write to.');
 export const EVENT_ID_INVALID = defineError('KURA-E7049', 'EINVAL', (p: { id: string }) => `event id ${p.id} is not KURA-Ennnn, KURA-Wnnnn or KURA-Innnn.`, 'Give the id of the event as its reporter logged it.');
 
@@ -96,7 +96,7 @@ const KURA_W7013 = new CatalogueId('KURA-W7013', undefined, 'iSCSI discovery fai
 export const PORTAL_DISCOVERY_FAILED = KURA_W7013.event((p: { name: string; reason: string }) => `discovery on ${p.name} failed: ${p.reason}`, 'Check that the portal address is right and the array is serving iSCSI there.');
 export const TARGET_DISCOVERY_FAILED = KURA_W7013.event((p: { target: string; name: string; reason: string }) => `discovery of ${p.target} on ${p.name} failed: ${p.reason}`, 'Check that the portal address is right and the array is serving iSCSI there.');
 export const PR_KEY_REGISTER_FAILED = defineEvent('KURA-W7030', (p: { dev: string; number: string; reason: string }) => `${p.dev}: registering the reservation key on path ${p.number} failed: ${p.reason}`, 'Check the path; paths that return get the key.');
-export const NO_LOGICAL_UNIT_FOUND = defineEvent('KURA-W7042', (p: { arg: string }) => `no logical unit found behind ${p.arg}; kura path rescan looks again`, 'Map an LD to this host on the array, then kura path rescan.');
+export const NO_LOGICAL_UNIT_FOUND = defineEvent('KURA-W7042', (p: { portals: string }) => `no logical unit found behind ${p.portals}; kura path rescan looks again`, 'Map an LD to this host on the array, then kura path rescan.');
 export const STATE_FILE_WRITE_FAILED = defineEvent('KURA-W7051', (p: { stateFile: string | undefined; reason: string }) => `cannot write the state file ${p.stateFile}: ${p.reason}; settings will not survive a restart`, 'Make the state file\'s directory writable.');
 
 /** A balancing policy change was refused (PathManager event 269). */

@@ -19,7 +19,7 @@ export const PSK_LENGTH = defineError('KURA-E6121', 'EINVAL', (p: { length: numb
 export const PSK_USED_BY_HOST = defineError('KURA-E6123', 'EEXIST', (p: { name: string }) => `Host ${p.name} already uses this NBD pre-shared key.`, 'Give every host a key of its own (kura host set-nbd-psk --generate makes one).');
 export const HOST_HAS_NO_PSK = defineError('KURA-E6124', 'ENOENT', (p: { name: string }) => `Host ${p.name} has no NBD pre-shared key.`, 'Nothing to clear; kura host list shows which hosts have one.');
 export const PSK_FILE_EMPTY = defineError('KURA-E6125', 'EINVAL', 'The PSK file holds no "identity:hexkey" line.', (p: { identity: string }) => `Give a file with a line "${p.identity}:HEXKEY", or let kura write one (--generate).`);
-export const PSK_FILE_NO_IDENTITY = defineError('KURA-E6126', 'EINVAL', (p: { arg: string; ids: string; identity: string }) => `The PSK file has no key for identity ${p.arg} (it has ${p.ids}); a host's NBD PSK identity is its name.`, (p) => `Give a file with a line "${p.identity}:HEXKEY", or let kura write one (--generate).`);
+export const PSK_FILE_NO_IDENTITY = defineError('KURA-E6126', 'EINVAL', (p: { wanted: string; ids: string; identity: string }) => `The PSK file has no key for identity ${p.wanted} (it has ${p.ids}); a host's NBD PSK identity is its name.`, (p) => `Give a file with a line "${p.identity}:HEXKEY", or let kura write one (--generate).`);
 export const PSK_FILE_UNREADABLE = defineError('KURA-E6127', 'EINVAL', (p: { file: string; reason: string }) => `Cannot read the PSK file ${p.file}: ${p.reason}.`, 'Give a readable file, or --generate to write a new one.');
 export const PSK_FILE_EXISTS = defineError('KURA-E6128', 'EEXIST', (p: { file: string }) => `The PSK file ${p.file} already exists; --generate does not overwrite a key.`, 'Give a new file name, or drop --generate to use the key in that file.');
 /** Formerly KURA-E6128 (with errno EINVAL). */
@@ -28,11 +28,11 @@ export const NOT_ON_OR_OFF = defineError('KURA-E6129', 'EINVAL', (p: { v: string
 export const NBD_TLS_MODE_UNKNOWN = defineError('KURA-E6130', 'EINVAL', (p: { nbdTls: string }) => `--nbd-tls "${p.nbdTls}" is not a TLS mode.`, 'Give --nbd-tls off, allowed or required.');
 export const LIMIT_FLAG_RANGE = defineError('KURA-E6200', 'EINVAL', (p: { flag: string; n: number }) => `${p.flag} ${p.n} is out of range.`, (p) => `Give ${p.flag} from 1 to 1000000.`);
 export const TIMEOUT_FLAG_RANGE = defineError('KURA-E6201', 'EINVAL', (p: { flag: string; v: string }) => `${p.flag} "${p.v}" is not a number of seconds from 0.1 to 86400.`, (p) => `Give ${p.flag} in seconds, e.g. ${p.flag} 10.`);
-export const IO_MEMORY_TOO_SMALL = defineError('KURA-E6202', 'EINVAL', (p: { ioMemory: string; arg: number }) => `--io-memory ${p.ioMemory} is below ${p.arg}MiB.`, (p) => `Give --io-memory at least ${p.arg}MiB: one largest NBD request (32 MiB) must fit twice.`);
+export const IO_MEMORY_TOO_SMALL = defineError('KURA-E6202', 'EINVAL', (p: { ioMemory: string; minMib: number }) => `--io-memory ${p.ioMemory} is below ${p.minMib}MiB.`, (p) => `Give --io-memory at least ${p.minMib}MiB: one largest NBD request (32 MiB) must fit twice.`);
 export const NO_PORTAL_NUMBER = defineError('KURA-E6210', 'EINVAL', (p: { index: number; arg: number }) => `No portal number ${p.index}.`, (p) => `Give a portal index from 0 to ${p.arg}.`);
 
 // Connection caps (src/limits/conn-cap.ts): one id per listener family, one sentence.
-type CapReport = { listener: string; max: number; refused: number; option: string };
+export type CapReport = { listener: string; max: number; refused: number; option: string };
 const capText = (p: CapReport) => `${p.listener}: ${p.max} connections open, the cap; refused ${p.refused} new connection(s) since the last report. Raise ${p.option} or find the client holding connections open.`;
 const capAction = 'Raise the cap option named in the text, or find the client holding connections open.';
 export const NBD_CONNECTION_CAP = defineEvent('KURA-W6200', capText, capAction);

@@ -7,7 +7,9 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { checkDataDir } from '../block/check.js';
 import type { CheckReport } from '../block/check.js';
-import { KuraError, asKuraError } from '../errors.js';
+import { INTERNAL_ERROR, KuraError, asKuraError } from '../errors.js';
+import { DATA_DIR_IN_USE, DATA_DIR_LOCK_FAILED } from '../catalogue/array.js';
+import { CHECK_FAILED } from '../catalogue/cli.js';
 import { print, table } from './format.js';
 import type { CliContext } from './context.js';
 
@@ -31,8 +33,11 @@ export function registerCheck(program: Command, ctx: CliContext): void {
       } catch (e) {
         const k = asKuraError(e);
         // A directory in use (or not lockable) already says what to do.
-        if (k.id === 'KURA-E2520' || k.id === 'KURA-E2521') throw k;
-        throw new KuraError(k.id === 'KURA-E9000' ? 'KURA-E5030' : k.id, k.code, `kura check could not read ${o.data}: ${k.message}`, 'Stop the server that uses this data directory, and check that it is a Kura data directory you can read.');
+        if (k.id === DATA_DIR_IN_USE.id || k.id === DATA_DIR_LOCK_FAILED.id) throw k;
+        const failed = CHECK_FAILED({ dir: o.data, reason: k.message });
+        if (k.id === INTERNAL_ERROR.id) throw failed;
+        // Any other error keeps its id (scripts test it), in the check's sentence.
+        throw new KuraError(k.id, k.code, failed.message, failed.action);
       }
       print(ctx.json(), r, () => checkText(o.data, r));
       if (!r.ok) process.exitCode = 1;

@@ -10,7 +10,8 @@ import type { ErrorCode } from '../errors.js';
 import { dotNameError, pathParamError, pathParamProblem } from '../names.js';
 import { TransportError, httpExchange } from './http.js';
 import type { HttpAnswer } from './http.js';
-import { CliArgError } from './units.js';
+import { argError } from './units.js';
+import { API_URL_INVALID, API_ANSWER_INCOMPLETE, API_ANSWER_NOT_JSON, API_ANSWER_WITHOUT_BODY, API_TIMEOUT, API_TOKEN_NOT_FOUND, API_UNREACHABLE } from '../catalogue/cli.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:9940';
 /** Where the token is looked for when neither --token nor KURA_TOKEN gives one. */
@@ -50,7 +51,7 @@ export class ApiClient {
       parsed = undefined;
     }
     if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-      throw new CliArgError('KURA-E5014', `The API URL "${url}" is not an http:// or https:// URL.`, `Give --url or KURA_URL like ${DEFAULT_URL}.`);
+      throw argError(API_URL_INVALID, { url, defaultUrl: DEFAULT_URL });
     }
     this.url = url;
     this.owner = opts.owner ?? (process.env['KURA_OWNER'] || undefined) ?? defaultOwner();
@@ -86,29 +87,29 @@ export class ApiClient {
     } catch (e) {
       if (!(e instanceof TransportError)) throw e;
       if (e.kind === 'timeout') {
-        throw new KuraError('KURA-E5015', 'EIO', `The API at ${this.url} did not answer ${method} ${route} within ${REQUEST_TIMEOUT_MS / 1000} s.`, 'Check the server log; the change may still complete (look with kura events).');
+        throw API_TIMEOUT({ url: this.url, method, route, seconds: REQUEST_TIMEOUT_MS / 1000 });
       }
       if (e.kind === 'closed') {
-        throw new KuraError('KURA-E5040', 'EIO', `The server at ${this.url} closed the connection without a complete answer to ${method} ${route} (${e.message}).`, 'Check that --url / KURA_URL points at a Kura API and look at the server log; a change may or may not have been made (kura events shows it).');
+        throw API_ANSWER_INCOMPLETE({ url: this.url, method, route, reason: e.message });
       }
-      throw new KuraError('KURA-E5010', 'EIO', `Cannot reach the Kura API at ${this.url}: ${e.message}.`, 'Start it with kura serve, or point --url / KURA_URL at it.');
+      throw API_UNREACHABLE({ url: this.url, reason: e.message });
     }
     const text = res.body.toString('utf8');
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {
-      throw new KuraError('KURA-E5011', 'EIO', `The server at ${this.url} answered ${res.status} with a body that is not JSON.`, 'Check that --url / KURA_URL points at a Kura API.');
+      throw API_ANSWER_NOT_JSON({ url: this.url, status: res.status });
     }
     if (res.status < 200 || res.status > 299) {
       if (res.status === 401 && !this.token) {
-        throw new KuraError('KURA-E5013', 'EPERM', 'No API token was given and none was found in ./kura-data/admin.token.', 'Give --token, or set KURA_TOKEN to the contents of DATA/admin.token of the server.');
+        throw API_TOKEN_NOT_FOUND();
       }
       const e = (json as { error?: { id?: unknown; code?: unknown; message?: unknown; action?: unknown } } | undefined)?.error;
       if (e && typeof e.id === 'string' && typeof e.message === 'string') {
         throw new KuraError(e.id, (typeof e.code === 'string' ? e.code : 'EIO') as ErrorCode, e.message, typeof e.action === 'string' ? e.action : 'See the server log.', res.status);
       }
-      throw new KuraError('KURA-E5012', 'EIO', `The API answered ${res.status} ${res.statusText} without an error body.`, 'Check that --url / KURA_URL points at a Kura API, and the server log.');
+      throw API_ANSWER_WITHOUT_BODY({ status: res.status, statusText: res.statusText });
     }
     return json as T;
   }

@@ -5,7 +5,8 @@ import { EVENTS, SEVERITIES } from '../api/events.js';
 import type { ArrayEvent } from '../array/agent.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
-import { CliArgError, intArg } from './units.js';
+import { argError, intArg } from './units.js';
+import { LIMIT_ARG_RANGE, SEVERITY_UNKNOWN } from '../catalogue/cli.js';
 
 export type EventRow = ArrayEvent & { seq: number };
 
@@ -19,8 +20,8 @@ export function registerEvents(program: Command, ctx: CliContext): void {
     .option('--newest-first', 'print the newest event first')
     .action(async (o: { limit: string; severity?: string; since?: string; newestFirst?: boolean }) => {
       const limit = intArg(o.limit, '--limit');
-      if (limit < 1 || limit > 10000) throw new CliArgError('KURA-E5002', `--limit ${limit} is out of range.`, 'Give --limit from 1 to 10000.');
-      if (o.severity !== undefined && !SEVERITIES.includes(o.severity)) throw new CliArgError('KURA-E5009', `--severity "${o.severity}" is not a severity.`, 'Give --severity info, warning or error.');
+      if (limit < 1 || limit > 10000) throw argError(LIMIT_ARG_RANGE, { limit });
+      if (o.severity !== undefined && !SEVERITIES.includes(o.severity)) throw argError(SEVERITY_UNKNOWN, { severity: o.severity });
       const since = o.since !== undefined ? intArg(o.since, '--since') : undefined;
       const es = await ctx.client().send<EventRow[]>(EVENTS.list, {}, undefined, { limit, severity: o.severity, since, order: o.newestFirst ? 'desc' : undefined });
       print(ctx.json(), es, () => (es.length ? table(['Seq', 'Time', 'Id', 'Severity', 'Source', 'Text'], es.map((e) => [e.seq, e.time, e.id, e.severity, e.source, e.text])) : 'No events.'));

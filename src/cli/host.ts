@@ -5,7 +5,8 @@ import { FAULTS } from '../api/faults.js';
 import { HOSTS } from '../api/hosts.js';
 import { LICENSES } from '../api/licenses.js';
 import type { AccessControlInfo, ControllerInfo, HostInfo, LicenseInfo, TargetInfo } from '../array/agent.js';
-import { CliArgError, intArg } from './units.js';
+import { argError, intArg } from './units.js';
+import { SECRET_FILE_UNREADABLE, SECRET_GIVEN_TWICE, SECRET_MISSING } from '../catalogue/cli.js';
 import { nameArg, segArg } from './context.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
@@ -20,16 +21,16 @@ function hostTable(hs: HostInfo[]): string {
 
 /** The secret from --secret or --secret-file (which keeps it out of ps and shell history). */
 function secretArg(o: { secret?: string; secretFile?: string }): string {
-  if (o.secret !== undefined && o.secretFile !== undefined) throw new CliArgError('KURA-E5031', 'Both --secret and --secret-file were given.', 'Give one of them.');
+  if (o.secret !== undefined && o.secretFile !== undefined) throw argError(SECRET_GIVEN_TWICE, undefined);
   if (o.secretFile !== undefined) {
     try {
       return fs.readFileSync(o.secretFile, 'utf8').replace(/\r?\n$/, '');
     } catch (e) {
-      throw new CliArgError('KURA-E5032', `Cannot read the secret file ${o.secretFile}: ${(e as Error).message}.`, 'Give a readable file holding the secret on one line.');
+      throw argError(SECRET_FILE_UNREADABLE, { secretFile: o.secretFile, reason: (e as Error).message });
     }
   }
   if (o.secret !== undefined) return o.secret;
-  throw new CliArgError('KURA-E5033', 'No CHAP secret was given.', 'Give --secret SECRET or --secret-file FILE (12 to 255 characters).');
+  throw argError(SECRET_MISSING, undefined);
 }
 
 function accessText(a: AccessControlInfo): string {

@@ -4,7 +4,9 @@ import { POOLS } from '../api/pools.js';
 import { LDS } from '../api/lds.js';
 import { SNAPSHOTS } from '../api/snapshots.js';
 import type { LdDeleteResult, LdInfo, PoolInfo } from '../array/agent.js';
-import { CliArgError, expandBody, hex4, intArg, necCapacity, sizeArg } from './units.js';
+import { argError, expandBody, hex4, intArg, necCapacity, sizeArg } from './units.js';
+import { LD_CREATE_NEEDS_SIZE } from '../catalogue/cli.js';
+import { NOT_ON_OR_OFF } from '../catalogue/protocols.js';
 import { nameArg, segArg } from './context.js';
 import type { CliContext } from './context.js';
 import { details, pdList, print, table } from './format.js';
@@ -74,7 +76,7 @@ export function registerLd(program: Command, ctx: CliContext): void {
     .action(async (name: string, o: { pool: string; size?: string; attr?: string; force?: boolean }) => {
       const body: Record<string, unknown> = { name: nameArg(name), pool: o.pool };
       if (o.size === undefined && o.attr === undefined) {
-        throw new CliArgError('KURA-E5008', `ld create ${name} needs --size.`, 'Give the virtual capacity, e.g. --size 10GiB (only --attr ssv takes no size).');
+        throw argError(LD_CREATE_NEEDS_SIZE, { name });
       }
       if (o.size !== undefined) body['size'] = sizeArg(o.size, '--size');
       if (o.attr !== undefined) body['attr'] = o.attr;
@@ -128,7 +130,7 @@ export function registerLd(program: Command, ctx: CliContext): void {
   ld.command('set-nbd-plain <ld> <on|off>')
     .description('on: unidentified (plain, non-TLS) NBD clients may list and open the LD and its snapshots while access control is on')
     .action(async (ref: string, v: string) => {
-      if (v !== 'on' && v !== 'off') throw new CliArgError('KURA-E6129', `"${v}" is neither on nor off.`, `Give kura ld set-nbd-plain ${ref} on, or off.`);
+      if (v !== 'on' && v !== 'off') throw argError(NOT_ON_OR_OFF, { v, ref });
       const l = await ctx.client().send<LdInfo>(LDS.setNbdPlain, { ref: segArg(ref) }, { plain: v === 'on' });
       print(ctx.json(), l, () => ldDetails(l));
     });

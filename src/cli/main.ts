@@ -20,6 +20,7 @@ import { registerPool } from './pool.js';
 import { registerServe } from './serve.js';
 import { registerSnapshot } from './snapshot.js';
 import { CliArgError } from './units.js';
+import { CLI_INTERNAL_ERROR, COMMAND_STOPPED_WAITING, USAGE_ERROR } from '../catalogue/cli.js';
 
 // A reader that stops early (kura path show | head) closes the pipe: that ends
 // the output, as for any Unix filter, instead of a stack trace and exit 1.
@@ -59,8 +60,8 @@ registerCheck(program, ctx);
 registerPathd(program);
 registerPath(program, ctx);
 
-function fail(id: string, message: string, action: string, code: number): never {
-  process.stderr.write(`${id}: ${message}\n  ${action}\n`);
+function fail(e: { id: string; message: string; action: string }, code: number): never {
+  process.stderr.write(`${e.id}: ${e.message}\n  ${e.action}\n`);
   process.exit(code);
 }
 
@@ -68,7 +69,7 @@ function fail(id: string, message: string, action: string, code: number): never 
 // end the command with exit 13 and no word; say so with an id instead.
 let finished = false;
 process.on('beforeExit', () => {
-  if (!finished) fail('KURA-E5042', 'The command stopped waiting: a request ended without an answer or an error.', 'Run it again; if it repeats, check the server log and report the command line.', 1);
+  if (!finished) fail(COMMAND_STOPPED_WAITING(), 1);
 });
 
 try {
@@ -80,9 +81,9 @@ try {
     // --help and --version; a noun without a verb prints its help and is a usage error.
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') process.exit(0);
     if (e.code === 'commander.help') process.exit(2);
-    fail('KURA-E5003', e.message.replace(/^error: /, '').replace(/\.?$/, '.'), 'See kura --help, or kura <noun> --help.', 2);
+    fail(USAGE_ERROR({ problem: e.message.replace(/^error: /, '').replace(/\.?$/, '.') }), 2);
   }
-  if (e instanceof CliArgError) fail(e.id, e.message, e.action, 2);
-  if (e instanceof KuraError) fail(e.id, e.message, e.action, 1);
-  fail('KURA-E5999', `Internal error in the kura command: ${(e as Error)?.stack ?? String(e)}`, 'Report this problem with the command line you ran.', 1);
+  if (e instanceof CliArgError) fail(e, 2);
+  if (e instanceof KuraError) fail(e, 1);
+  fail(CLI_INTERNAL_ERROR({ stack: (e as Error)?.stack ?? String(e) }), 1);
 }

@@ -6,9 +6,11 @@ import { KuraError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
-import { CliArgError } from './units.js';
+import { argError } from './units.js';
 import { TransportError, httpExchange } from './http.js';
 import type { HttpAnswer } from './http.js';
+import { PATHD_ANSWER_INCOMPLETE } from '../catalogue/cli.js';
+import { PATH_ARG_CHECK_SELECTOR, PATH_ARG_NOT_HITO, PATH_ARG_NOT_NUMBER, PATH_ARG_NOT_ON_OFF, SORT_ARG_UNKNOWN, OUTPUT_WRITE_FAILED, PATHD_ANSWER_ERROR, PATHD_ANSWER_NOT_JSON, PATHD_UNREACHABLE } from '../catalogue/pathmgr.js';
 
 const DEFAULT_PATHD_URL = 'http://127.0.0.1:9950';
 
@@ -56,9 +58,9 @@ async function call<T>(cmd: Command, method: string, route: string, body?: unkno
     res = await httpExchange({ method, base: new URL(base), path: `/api/v1${route}`, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: 5 * 60_000 });
   } catch (e) {
     if (e instanceof TransportError && e.kind === 'closed') {
-      throw new KuraError('KURA-E5041', 'EIO', `pathd at ${base} closed the connection without a complete answer to ${method} ${route} (${e.message}).`, "Check that --pathd / KURA_PATHD_URL points at pathd's control address, and pathd's log.");
+      throw PATHD_ANSWER_INCOMPLETE({ base, method, route, reason: e.message });
     }
-    throw new KuraError('KURA-E7045', 'EIO', `cannot reach pathd at ${base}: ${(e as Error).message}`, 'Start it with kura pathd, or point --pathd / KURA_PATHD_URL at its --control address.');
+    throw PATHD_UNREACHABLE({ base, reason: (e as Error).message });
   }
   if (res.contentType === 'application/gzip') return res.body as T;
   const text = res.body.toString('utf8');
@@ -66,12 +68,12 @@ async function call<T>(cmd: Command, method: string, route: string, body?: unkno
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {
-    throw new KuraError('KURA-E7046', 'EIO', `${base} answered ${res.status} with a body that is not JSON`, 'Check that --pathd / KURA_PATHD_URL points at pathd\'s control address.');
+    throw PATHD_ANSWER_NOT_JSON({ base, status: res.status });
   }
   if (res.status < 200 || res.status > 299) {
     const e = (json as { error?: { id: string; code: ErrorCode; message: string; action: string } })?.error;
     if (e) throw new KuraError(e.id, e.code, e.message, e.action);
-    throw new KuraError('KURA-E7046', 'EIO', `pathd answered ${res.status}`, 'See pathd\'s log.');
+    throw PATHD_ANSWER_ERROR({ status: res.status });
   }
   return json as T;
 }
@@ -85,7 +87,7 @@ export function sortArg(v: string | undefined): SortBy {
   if (v === undefined) return 'default';
   if (v === 'priority' || v === '2') return 'priority';
   if (v === 'path' || v === '1') return 'path';
-  throw new CliArgError('KURA-E7074', `--sort "${v}" is not priority or path.`, 'Give --sort priority (or 2, the seed\'s -s2) or --sort path (or 1, -s1).');
+  throw argError(SORT_ARG_UNKNOWN, { v });
 }
 
 /** How a policy is named in the LU header: the seed spells round robin with a space (PM L21). */
@@ -131,13 +133,13 @@ function onOff(v: string | undefined, what: string): boolean | undefined {
   if (v === undefined) return undefined;
   if (/^(on|enable|e|yes|1|true)$/i.test(v)) return true;
   if (/^(off|disable|d|no|0|false)$/i.test(v)) return false;
-  throw new CliArgError('KURA-E7047', `${what} "${v}" is not on or off.`, `Give ${what} on or off.`);
+  throw argError(PATH_ARG_NOT_ON_OFF, { what, v });
 }
 
 function num(v: string | undefined, what: string): number | undefined {
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new CliArgError('KURA-E7047', `${what} "${v}" is not a number.`, `Give ${what} as a number of seconds.`);
+  if (!Number.isFinite(n)) throw argError(PATH_ARG_NOT_NUMBER, { what, v });
   return n;
 }
 
@@ -239,10 +241,10 @@ export function registerPath(program: Command, ctx: CliContext): void {
       const body: Partial<Watcher> = {};
       if (hito !== undefined) {
         const f = hito.split(':');
-        if (f.length !== 4) throw new CliArgError('KURA-E7047', `"${hito}" is not H:I:T:O.`, 'Give four colon-separated fields, e.g. 3:1:1:5 or :90:: (empty fields stay as they are).');
+        if (f.length !== 4) throw argError(PATH_ARG_NOT_HITO, { hito });
         if (f[0] !== '') {
           const h = Number(f[0]);
-          if (![0, 1, 2, 3].includes(h)) throw new CliArgError('KURA-E7047', `check selector ${f[0]} is not 0-3.`, '0 = both off, 1 = health only, 2 = recovery only, 3 = both.');
+          if (![0, 1, 2, 3].includes(h)) throw argError(PATH_ARG_CHECK_SELECTOR, { selector: f[0] });
           body.healthCheck = h === 1 || h === 3;
           body.recoveryCheck = h === 2 || h === 3;
         }
@@ -345,7 +347,7 @@ export function registerPath(program: Command, ctx: CliContext): void {
       try {
         fs.writeFileSync(file, data);
       } catch (e) {
-        throw new KuraError('KURA-E7048', 'EIO', `cannot write ${file}: ${(e as Error).message}`, 'Give --output a path you can write to.');
+        throw OUTPUT_WRITE_FAILED({ file, reason: (e as Error).message });
       }
       print(ctx.json(), { file, bytes: data.length }, () => `Wrote ${file} (${data.length} bytes).`);
     });

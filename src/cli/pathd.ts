@@ -10,7 +10,6 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { EVENTS } from '../api/events.js';
 import { pathOf } from '../api/route.js';
-import { KuraError } from '../errors.js';
 import { NbdServer } from '../nbd/server.js';
 import { ControlApi } from '../pathmgr/control-api.js';
 import { PathLog, entryText } from '../pathmgr/log.js';
@@ -19,7 +18,9 @@ import { PathManager } from '../pathmgr/manager.js';
 import { POLICIES } from '../pathmgr/policy.js';
 import type { Policy } from '../pathmgr/policy.js';
 import { formatHostPort } from './serve.js';
-import { CliArgError, hostPortArg } from './units.js';
+import { argError, hostPortArg } from './units.js';
+import { CHAP_OPTION_MISSING, CHAP_SECRETS_EQUAL, CHAP_SECRET_FILE_EMPTY, CHAP_SECRET_FILE_UNREADABLE, MUTUAL_CHAP_WITHOUT_CHAP } from '../catalogue/cli.js';
+import { EVENTS_NOT_SENT, PATHD_FAILBACK_ARG, PATHD_GROUPING_ARG, PATHD_NEEDS_PORTAL, PATHD_POLICY_ARG, PATHD_SECONDS_ARG, NO_LOGICAL_UNIT_FOUND, PATHD_CANNOT_LISTEN, PATHD_DATA_DIR_FAILED } from '../catalogue/pathmgr.js';
 
 interface PathdOpts {
   portal: string[];
@@ -52,9 +53,9 @@ function readSecretFile(file: string, option: string): string {
   try {
     secret = fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
   } catch (e) {
-    throw new CliArgError('KURA-E5051', `Cannot read the CHAP secret file ${file} (${option}): ${(e as Error).message}.`, 'Give a file readable by pathd that holds the secret on one line (mode 0600).');
+    throw argError(CHAP_SECRET_FILE_UNREADABLE, { file, option, reason: (e as Error).message });
   }
-  if (secret.length === 0) throw new CliArgError('KURA-E5051', `The CHAP secret file ${file} (${option}) is empty.`, 'Put the secret on the first line of the file.');
+  if (secret.length === 0) throw argError(CHAP_SECRET_FILE_EMPTY, { file, option });
   return secret;
 }
 
@@ -62,27 +63,27 @@ function readSecretFile(file: string, option: string): string {
 export function chapOptions(o: Pick<PathdOpts, 'chapUser' | 'chapSecretFile' | 'chapTargetUser' | 'chapTargetSecretFile'>): { user: string; secret: string; mutual?: { user: string; secret: string } } | undefined {
   const pair = (user: string | undefined, file: string | undefined, u: string, f: string) => {
     if ((user === undefined) !== (file === undefined)) {
-      throw new CliArgError('KURA-E5050', `${user === undefined ? u : f} is missing: ${user === undefined ? f : u} needs it.`, `Give both ${u} NAME and ${f} FILE, or neither.`);
+      throw argError(CHAP_OPTION_MISSING, { missing: user === undefined ? u : f, neededBy: user === undefined ? f : u, u, f });
     }
   };
   pair(o.chapUser, o.chapSecretFile, '--chap-user', '--chap-secret-file');
   pair(o.chapTargetUser, o.chapTargetSecretFile, '--chap-target-user', '--chap-target-secret-file');
   if (o.chapUser === undefined) {
-    if (o.chapTargetUser !== undefined) throw new CliArgError('KURA-E5050', 'Mutual CHAP (--chap-target-user) needs one-way CHAP first.', 'Give --chap-user and --chap-secret-file as well.');
+    if (o.chapTargetUser !== undefined) throw argError(MUTUAL_CHAP_WITHOUT_CHAP, undefined);
     return undefined;
   }
   const secret = readSecretFile(o.chapSecretFile!, '--chap-secret-file');
   if (o.chapTargetUser === undefined) return { user: o.chapUser, secret };
   const mutual = { user: o.chapTargetUser, secret: readSecretFile(o.chapTargetSecretFile!, '--chap-target-secret-file') };
   if (mutual.secret === secret) {
-    throw new CliArgError('KURA-E5053', 'The target\'s CHAP secret is the same as the initiator\'s.', 'One secret must not authenticate both directions (RFC 7143, 12.1.3): use different secrets.');
+    throw argError(CHAP_SECRETS_EQUAL, undefined);
   }
   return { user: o.chapUser, secret, mutual };
 }
 
 function seconds(v: string, what: string, min: number): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > 86400) throw new CliArgError('KURA-E7039', `${what} "${v}" is not a number of seconds from ${min} to 86400.`, `Give ${what} in seconds, e.g. ${what} 5.`);
+  if (!Number.isFinite(n) || n < min || n > 86400) throw argError(PATHD_SECONDS_ARG, { what, v, min });
   return n;
 }
 
@@ -126,20 +127,20 @@ export function registerPathd(program: Command): void {
     .option('--chap-target-user <name>', 'mutual CHAP: the user name the target must answer with (kura target set-chap --user)')
     .option('--chap-target-secret-file <file>', 'mutual CHAP: file holding the secret the target must prove')
     .action(async (o: PathdOpts) => {
-      if (o.portal.length === 0) throw new CliArgError('KURA-E7039', 'kura pathd needs at least one --portal.', 'Give --portal HOST:PORT once per path to the array, e.g. one per controller.');
+      if (o.portal.length === 0) throw argError(PATHD_NEEDS_PORTAL, undefined);
       const portals = o.portal.map((p) => hostPortArg(p, '--portal'));
       const nbd = hostPortArg(o.nbd, '--nbd');
       const control = hostPortArg(o.control, '--control');
-      if (!POLICIES.includes(o.policy as Policy)) throw new CliArgError('KURA-E7039', `--policy "${o.policy}" is unknown.`, `Use one of: ${POLICIES.join(', ')}.`);
-      if (o.failback !== 'auto' && o.failback !== 'manual') throw new CliArgError('KURA-E7039', `--failback "${o.failback}" is not auto or manual.`, 'Give --failback auto or --failback manual.');
-      if (o.pathGrouping !== 'alua' && o.pathGrouping !== 'multibus') throw new CliArgError('KURA-E7039', `--path-grouping "${o.pathGrouping}" is not alua or multibus.`, 'Give --path-grouping alua or --path-grouping multibus.');
+      if (!POLICIES.includes(o.policy as Policy)) throw argError(PATHD_POLICY_ARG, { policy: o.policy, policies: POLICIES.join(', ') });
+      if (o.failback !== 'auto' && o.failback !== 'manual') throw argError(PATHD_FAILBACK_ARG, { failback: o.failback });
+      if (o.pathGrouping !== 'alua' && o.pathGrouping !== 'multibus') throw argError(PATHD_GROUPING_ARG, { pathGrouping: o.pathGrouping });
       const interval = o.patrolInterval === undefined ? 60 : seconds(o.patrolInterval, '--patrol-interval', 1);
       const data = path.resolve(o.data ?? defaultDataDir(o.logDir));
       try {
         fs.mkdirSync(data, { recursive: true, mode: 0o700 });
         fs.accessSync(data, fs.constants.W_OK);
       } catch (e) {
-        throw new KuraError('KURA-E7075', 'EIO', `pathd cannot use the data directory ${data}: ${(e as Error).message}`, 'Give --data a directory pathd may create and write (priorities and path states are kept there across restarts).');
+        throw PATHD_DATA_DIR_FAILED({ data, reason: (e as Error).message });
       }
       const chap = chapOptions(o);
       await runPathd({
@@ -201,7 +202,7 @@ function managerSink(m: { url: string; token?: string }, host: string): (e: LogE
         if (!r.ok) throw new Error(`HTTP ${r.status}`);
         warned = false;
       } catch (err) {
-        if (!warned) process.stderr.write(`KURA-W7050: cannot send events to the manager at ${m.url}: ${(err as Error).message}; they stay in the local log\n`);
+        if (!warned) process.stderr.write(`${EVENTS_NOT_SENT.id}: ${EVENTS_NOT_SENT({ url: m.url, reason: (err as Error).message })}\n`);
         warned = true;
       }
     });
@@ -246,7 +247,7 @@ async function runPathd(o: RunOptions): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
   await mgr.rescan();
-  if (mgr.devices.length === 0) log.event('warning', 'KURA-W7042', `no logical unit found behind ${o.portals.map(formatHostPort).join(', ')}; kura path rescan looks again`);
+  if (mgr.devices.length === 0) log.event('warning', NO_LOGICAL_UNIT_FOUND.id, NO_LOGICAL_UNIT_FOUND({ portals: o.portals.map(formatHostPort).join(', ') }));
   mgr.start();
   let nbdAddr: { host: string; port: number };
   let controlUrl: string;
@@ -261,7 +262,7 @@ async function runPathd(o: RunOptions): Promise<void> {
     await nbdServer.close().catch(() => undefined);
     await mgr.close().catch(() => undefined);
     const err = e as NodeJS.ErrnoException;
-    throw new KuraError('KURA-E7043', 'EBUSY', `pathd cannot listen: ${err.message}`, 'Choose other addresses with --nbd / --control / --unix (port 0 picks a free one).');
+    throw PATHD_CANNOT_LISTEN({ reason: err.message });
   }
   for (const d of mgr.devices) process.stdout.write(`device ${d.name} ${d.id} paths=${d.paths.map((p) => `${p.portal}:${p.state}`).join(',')} uri=nbd://${formatHostPort(nbdAddr)}/${d.name}\n`);
   process.stdout.write(`ready nbd=${formatHostPort(nbdAddr)} control=${controlUrl} devices=${mgr.devices.length}\n`);

@@ -3,7 +3,7 @@
 // will use, or makes a new one, so the key never travels back from the API.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { KuraError } from '../errors.js';
+import { PSK_FILE_CREATE_FAILED, PSK_FILE_EXISTS, PSK_FILE_EMPTY, PSK_FILE_NO_IDENTITY, PSK_FILE_UNREADABLE } from '../catalogue/protocols.js';
 
 /** psktool's default key size. */
 const NEW_KEY_BYTES = 32;
@@ -20,14 +20,9 @@ export function pskFromText(text: string, identity: string): string {
     .map((l) => ({ id: l.slice(0, Math.max(0, l.lastIndexOf(':'))), key: l.slice(l.lastIndexOf(':') + 1) }));
   const mine = entries.find((e) => e.id === identity);
   if (mine) return mine.key;
-  if (entries.length === 0) throw new KuraError('KURA-E6125', 'EINVAL', 'The PSK file holds no "identity:hexkey" line.', `Give a file with a line "${identity}:HEXKEY", or let kura write one (--generate).`);
+  if (entries.length === 0) throw PSK_FILE_EMPTY({ identity });
   const ids = entries.slice(0, 5).map((e) => JSON.stringify(e.id.slice(0, 64))).join(', ');
-  throw new KuraError(
-    'KURA-E6126',
-    'EINVAL',
-    `The PSK file has no key for identity ${JSON.stringify(identity)} (it has ${ids}); a host's NBD PSK identity is its name.`,
-    `Give a file with a line "${identity}:HEXKEY", or let kura write one (--generate).`,
-  );
+  throw PSK_FILE_NO_IDENTITY({ wanted: JSON.stringify(identity), ids, identity });
 }
 
 export function readPskFile(file: string, identity: string): string {
@@ -35,7 +30,7 @@ export function readPskFile(file: string, identity: string): string {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new KuraError('KURA-E6127', 'EINVAL', `Cannot read the PSK file ${file}: ${(e as Error).message}.`, 'Give a readable file, or --generate to write a new one.');
+    throw PSK_FILE_UNREADABLE({ file, reason: (e as Error).message });
   }
   return pskFromText(text, identity);
 }
@@ -51,13 +46,8 @@ export function generatePskFile(file: string, identity: string): { key: string; 
   try {
     fd = fs.openSync(file, 'wx', 0o600);
   } catch (e) {
-    const exists = (e as NodeJS.ErrnoException).code === 'EEXIST';
-    throw new KuraError(
-      'KURA-E6128',
-      exists ? 'EEXIST' : 'EINVAL',
-      exists ? `The PSK file ${file} already exists; --generate does not overwrite a key.` : `Cannot create the PSK file ${file}: ${(e as Error).message}.`,
-      exists ? 'Give a new file name, or drop --generate to use the key in that file.' : 'Give a path in a directory you can write to.',
-    );
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw PSK_FILE_EXISTS({ file });
+    throw PSK_FILE_CREATE_FAILED({ file, reason: (e as Error).message });
   }
   try {
     fs.writeSync(fd, `${identity}:${key}\n`);

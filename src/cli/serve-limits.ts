@@ -9,7 +9,8 @@ import { DEFAULT_HTTP_IDLE_TIMEOUT_MS, DEFAULT_HTTP_MAX_CONNECTIONS } from '../m
 import type { HttpLimits } from '../manager/manager.js';
 import { DEFAULT_NBD_HANDSHAKE_TIMEOUT_MS, DEFAULT_NBD_MAX_CONNECTIONS } from '../nbd/server.js';
 import { DEFAULT_ISCSI_MAX_CONNECTIONS } from '../iscsi/server.js';
-import { CliArgError, intArg, sizeArg } from './units.js';
+import { argError, intArg, sizeArg } from './units.js';
+import { IO_MEMORY_TOO_SMALL, LIMIT_FLAG_RANGE, TIMEOUT_FLAG_RANGE } from '../catalogue/protocols.js';
 
 export interface ServeLimits {
   ioMemory: number;
@@ -42,14 +43,14 @@ export function limitOptions(cmd: Command): void {
 function count(v: string | undefined, flag: string, dflt: number): number {
   if (v === undefined) return dflt;
   const n = intArg(v, flag);
-  if (n < 1 || n > 1_000_000) throw new CliArgError('KURA-E6200', `${flag} ${n} is out of range.`, `Give ${flag} from 1 to 1000000.`);
+  if (n < 1 || n > 1_000_000) throw argError(LIMIT_FLAG_RANGE, { flag, n });
   return n;
 }
 
 function seconds(v: string | undefined, flag: string, dflt: number): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0.1 || n > 86_400) throw new CliArgError('KURA-E6201', `${flag} "${v}" is not a number of seconds from 0.1 to 86400.`, `Give ${flag} in seconds, e.g. ${flag} 10.`);
+  if (!Number.isFinite(n) || n < 0.1 || n > 86_400) throw argError(TIMEOUT_FLAG_RANGE, { flag, v });
   return Math.round(n * 1000);
 }
 
@@ -58,7 +59,7 @@ export function parseLimits(o: Record<string, string | undefined>): ServeLimits 
   let ioMemory = DEFAULT_IO_BUDGET;
   if (o.ioMemory !== undefined) {
     ioMemory = sizeArg(o.ioMemory, '--io-memory');
-    if (ioMemory < MIN_IO_BUDGET) throw new CliArgError('KURA-E6202', `--io-memory ${o.ioMemory} is below ${MIN_IO_BUDGET >> 20}MiB.`, `Give --io-memory at least ${MIN_IO_BUDGET >> 20}MiB: one largest NBD request (32 MiB) must fit twice.`);
+    if (ioMemory < MIN_IO_BUDGET) throw argError(IO_MEMORY_TOO_SMALL, { ioMemory: o.ioMemory, minMib: MIN_IO_BUDGET >> 20 });
   }
   return {
     ioMemory,

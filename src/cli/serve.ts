@@ -13,16 +13,18 @@ import { ARRAY } from '../api/array.js';
 import { API_PREFIX, pathOf } from '../api/route.js';
 import { KuraArray } from '../array/array.js';
 import { makeDataDir } from '../block/data-dir.js';
-import { KuraError, asKuraError } from '../errors.js';
+import { INTERNAL_ERROR, KuraError, asKuraError } from '../errors.js';
 import { Manager, ensureToken } from '../manager/manager.js';
 import { NbdServer } from '../nbd/server.js';
 import { NBD_TLS_MODES } from '../nbd/tls.js';
 import type { NbdTlsMode } from '../nbd/tls.js';
 import { nbdExposure } from '../array/nbd-access.js';
 import { IscsiFrontEnd } from '../array/iscsi-front-end.js';
-import { CliArgError, hostPortArg } from './units.js';
+import { argError, hostPortArg } from './units.js';
 import { limitOptions, parseLimits, startLimits } from './serve-limits.js';
 import type { ServeLimits } from './serve-limits.js';
+import { DATA_DIR_CREATE_FAILED, ISCSI_NEEDS_TWO_PORTS, ISCSI_SAME_PORT, LISTEN_FAILED, SERVE_FAILED } from '../catalogue/cli.js';
+import { NBD_TLS_MODE_UNKNOWN } from '../catalogue/protocols.js';
 
 export const DEMO_POOL = 'pool0';
 export const DEMO_LD = 'demo0';
@@ -49,14 +51,14 @@ export function registerServe(program: Command): void {
       const http = hostPortArg(o.http, '--http');
       const nbd = o.nbd.trim() === 'off' ? null : hostPortArg(o.nbd, '--nbd');
       if (!(NBD_TLS_MODES as readonly string[]).includes(o.nbdTls)) {
-        throw new CliArgError('KURA-E6130', `--nbd-tls "${o.nbdTls}" is not a TLS mode.`, 'Give --nbd-tls off, allowed or required.');
+        throw argError(NBD_TLS_MODE_UNKNOWN, { nbdTls: o.nbdTls });
       }
       const portals = o.iscsi.split(',').map((p) => hostPortArg(p, '--iscsi'));
       if (portals.length !== 2) {
-        throw new CliArgError('KURA-E5006', `--iscsi needs two host ports (one per controller), got ${portals.length}.`, 'Give --iscsi HOST:PORT0,HOST:PORT1, e.g. 127.0.0.1:3260,127.0.0.1:3261.');
+        throw argError(ISCSI_NEEDS_TWO_PORTS, { length: portals.length });
       }
       if (portals[0]!.port !== 0 && formatHostPort(portals[0]!) === formatHostPort(portals[1]!)) {
-        throw new CliArgError('KURA-E5006', `--iscsi gives the same host port ${formatHostPort(portals[0]!)} to both controllers.`, 'Give each controller its own HOST:PORT.');
+        throw argError(ISCSI_SAME_PORT, { port: formatHostPort(portals[0]!) });
       }
       await serve({ dataDir: o.data, http, nbd, nbdTls: o.nbdTls as NbdTlsMode, portals, demo: o.demo, limits: parseLimits(o) });
     });
@@ -98,7 +100,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   try {
     makeDataDir(o.dataDir);
   } catch (e) {
-    throw new KuraError('KURA-E5021', 'EIO', `Cannot create the data directory ${o.dataDir}: ${(e as Error).message}.`, 'Give --data a directory you can write to.');
+    throw DATA_DIR_CREATE_FAILED({ dataDir: o.dataDir, reason: (e as Error).message });
   }
   const array = await KuraArray.open({ dataDir: o.dataDir, portals: o.portals, log });
   const lim = startLimits(o.limits, log);
@@ -136,10 +138,13 @@ export async function serve(o: ServeOptions): Promise<void> {
     await array.close().catch(() => undefined);
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES') {
-      throw new KuraError('KURA-E5020', 'EBUSY', `Cannot open ${phase}: ${err.message}.`, 'Stop whatever uses that address, or choose another with --http / --nbd / --iscsi (port 0 picks a free one).');
+      throw LISTEN_FAILED({ phase, reason: err.message });
     }
     const k = asKuraError(e);
-    throw new KuraError(k.id === 'KURA-E9000' ? 'KURA-E5022' : k.id, k.code, `Kura could not start (${phase}): ${k.message}`, k.action);
+    const failed = SERVE_FAILED({ phase, reason: k.message });
+    if (k.id === INTERNAL_ERROR.id) throw failed;
+    // Any other error keeps its id (scripts test it) and its action, in this sentence.
+    throw new KuraError(k.id, k.code, failed.message, k.action);
   }
 
   const info = array.info();

@@ -4,6 +4,8 @@
 // The size and number grammar itself is shared with the API (src/units.ts), so
 // the CLI and the server accept exactly the same spellings.
 import { isKuraError } from '../errors.js';
+import type { ErrorDef } from '../errors.js';
+import { EXPAND_ADD_OR_SIZE, NOT_A_PERCENTAGE, NOT_A_WHOLE_NUMBER, NOT_HOST_PORT, RAID_ARG_UNKNOWN } from '../catalogue/cli.js';
 import { parseNumber, parseSize } from '../units.js';
 
 export { hex4, humanSize, necCapacity, parseNumber, parseSize } from '../units.js';
@@ -18,6 +20,12 @@ export class CliArgError extends Error {
     super(message);
     this.name = 'CliArgError';
   }
+}
+
+/** The catalogue's error `def` as a bad argument (calling the def itself gives a plain KuraError, exit status 1). */
+export function argError<P>(def: ErrorDef<P>, p: P): CliArgError {
+  const e = def(p);
+  return new CliArgError(e.id, e.message, e.action);
 }
 
 /** Bytes from a size argument ("512MiB", "10GiB", "1TiB", "4096", "0x1000"). */
@@ -37,7 +45,7 @@ export function sizeArg(v: string, what: string): number {
  */
 export function expandBody(o: { add?: string; size?: string }, verb: string): { add: number } | { total: number } {
   if ((o.add === undefined) === (o.size === undefined)) {
-    throw new CliArgError('KURA-E5043', `kura ${verb} needs exactly one of --add and --size${o.add !== undefined ? ', not both' : ''}.`, 'Give --add SIZE to add capacity, or --size TOTAL for the new total capacity.');
+    throw argError(EXPAND_ADD_OR_SIZE, { verb, notBoth: o.add !== undefined ? ', not both' : '' });
   }
   return o.add !== undefined ? { add: sizeArg(o.add, '--add') } : { total: sizeArg(o.size!, '--size') };
 }
@@ -46,7 +54,7 @@ export function expandBody(o: { add?: string; size?: string }, verb: string): { 
 export function intArg(v: string, what: string): number {
   const n = parseNumber(v, what, true);
   if (n === undefined || !Number.isSafeInteger(n)) {
-    throw new CliArgError('KURA-E5002', `${what} "${v}" is not a whole number.`, `Give ${what} as a whole number in decimal or NEC-style hex such as 0001h.`);
+    throw argError(NOT_A_WHOLE_NUMBER, { what, v });
   }
   return n;
 }
@@ -54,7 +62,7 @@ export function intArg(v: string, what: string): number {
 /** A percentage from 0 to 100 ("80" or "80%"). */
 export function percentArg(v: string, what: string): number {
   const n = intArg(v.trim().replace(/%$/, ''), what);
-  if (n > 100) throw new CliArgError('KURA-E5005', `${what} ${n} is not a percentage.`, `Give ${what} from 0 to 100.`);
+  if (n > 100) throw argError(NOT_A_PERCENTAGE, { what, n });
   return n;
 }
 
@@ -63,7 +71,7 @@ export function hostPortArg(s: string, what: string): { host: string; port: numb
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):(\d{1,5})$/.exec(s.trim());
   const port = m ? Number(m[2]) : NaN;
   if (!m || port > 65535) {
-    throw new CliArgError('KURA-E5006', `${what} "${s}" is not HOST:PORT.`, `Give ${what} as HOST:PORT with a port from 0 to 65535, e.g. 127.0.0.1:9940.`);
+    throw argError(NOT_HOST_PORT, { what, s });
   }
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
@@ -74,5 +82,5 @@ export function raidArg(v: string): 'RAID0' | 'RAID1' | 'RAID10' {
   if (s === '0') return 'RAID0';
   if (s === '1') return 'RAID1';
   if (s === '10' || s === '1/10') return 'RAID10';
-  throw new CliArgError('KURA-E5007', `--raid "${v}" is not a RAID type Kura builds.`, 'Give --raid 1 (mirror), 10 (striped mirrors) or 0 (stripe, no redundancy).');
+  throw argError(RAID_ARG_UNKNOWN, { v });
 }

@@ -5,10 +5,11 @@
 // is lost. The ISID stays the same across reconnects so the I_T nexus (and so
 // any persistent-reservation registration made through it) is the same one.
 import crypto from 'node:crypto';
-import { KuraError } from '../errors.js';
 import { IscsiInitiator } from './initiator.js';
 import type { CommandOptions, CommandResult } from './initiator.js';
 import * as P from './pdu.js';
+import { DISCOVERY_FAILED } from '../catalogue/pathmgr.js';
+import { TARGET_FAILED_MUTUAL_CHAP } from '../catalogue/protocols.js';
 
 export interface SessionOptions {
   host: string;
@@ -113,7 +114,7 @@ export class InitiatorSession {
       attempt.catch(() => undefined);
       if (e instanceof PathTransportError) throw e;
       // The initiator's check of the target's mutual CHAP answer.
-      if ((e as { id?: string }).id === 'KURA-E6101') throw new PathAuthError(`cannot log in to ${o.host}:${o.port}: ${(e as Error).message}`, 'target');
+      if ((e as { id?: string }).id === TARGET_FAILED_MUTUAL_CHAP.id) throw new PathAuthError(`cannot log in to ${o.host}:${o.port}: ${(e as Error).message}`, 'target');
       throw new PathTransportError(`cannot log in to ${o.host}:${o.port}: ${(e as Error).message}`);
     } finally {
       clearTimeout(timer);
@@ -254,7 +255,7 @@ export async function sendTargets(host: string, port: number, initiatorName: str
     return await Promise.race([work, new Promise<never>((_r, reject) => (t = setTimeout(() => reject(new Error('discovery timed out')), timeoutMs)))]);
   } catch (e) {
     work.catch(() => undefined);
-    throw new KuraError('KURA-E7001', 'EIO', `iSCSI discovery on ${host}:${port} failed: ${(e as Error).message}`, 'Check that the portal address is right and the array is serving iSCSI there.');
+    throw DISCOVERY_FAILED({ host, port, reason: (e as Error).message });
   } finally {
     clearTimeout(t);
     ini?.close();

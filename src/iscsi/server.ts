@@ -105,7 +105,7 @@ export class IscsiTargetServer {
       server: null,
       up: false,
       conns: new Set(),
-      cap: new ConnectionCap(`iSCSI portal ${config.host}:${config.port} (controller ${config.controller})`, maxConns, log, ISCSI_CONNECTION_CAP.id, '--iscsi-max-connections'),
+      cap: new ConnectionCap(`iSCSI portal ${config.host}:${config.port} (controller ${config.controller})`, maxConns, log, ISCSI_CONNECTION_CAP, '--iscsi-max-connections'),
     }));
     // The connections see the server only through this narrow host interface.
     this.host = {

@@ -3,6 +3,8 @@
 // bounded number of file descriptors and leaves room for the other listeners
 // (the API above all). When the cap bites, one log line says so, at most once
 // per interval, with how many were refused since the last line.
+import type { EventDef } from '../errors.js';
+import type { CapReport } from '../catalogue/protocols.js';
 
 const LOG_INTERVAL_MS = 10_000;
 
@@ -16,8 +18,8 @@ export class ConnectionCap {
     private readonly what: string,
     readonly max: number,
     private readonly log: (msg: string) => void,
-    /** Log id of the line (each listener family has its own). */
-    private readonly id: string,
+    /** The catalogue's line (each listener family has its own id): NBD_, ISCSI_ or API_CONNECTION_CAP. */
+    private readonly report: EventDef<CapReport>,
     private readonly option: string,
   ) {}
 
@@ -35,7 +37,7 @@ export class ConnectionCap {
     const now = Date.now();
     if (now - this.lastLog >= LOG_INTERVAL_MS) {
       this.lastLog = now;
-      this.log(`${this.id} ${this.what}: ${this.max} connections open, the cap; refused ${this.refusedSinceLog} new connection(s) since the last report. Raise ${this.option} or find the client holding connections open.`);
+      this.log(`${this.report.id} ${this.report({ listener: this.what, max: this.max, refused: this.refusedSinceLog, option: this.option })}`);
       this.refusedSinceLog = 0;
     }
     return false;

@@ -2,7 +2,7 @@
 // once per nesting level, so 5,000 nested arrays overflow the stack (and a
 // handler never needs more than a few levels): the nesting depth is counted in
 // one pass over the text first, and a body nested deeper is refused.
-import { KuraError } from '../errors.js';
+import { BODY_NOT_JSON, BODY_TOO_DEEP } from '../catalogue/manager.js';
 
 /** API bodies are flat objects with at most an array of strings; 32 leaves room and keeps JSON.parse shallow. */
 export const MAX_BODY_DEPTH = 32;
@@ -37,11 +37,11 @@ export function jsonDepth(text: string, limit = Infinity): number {
 /** Parses a request body: nesting deeper than MAX_BODY_DEPTH is 400 KURA-E4031, bad JSON 400 KURA-E4002. */
 export function parseJsonBody(text: string): unknown {
   if (jsonDepth(text, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
-    throw new KuraError('KURA-E4031', 'EINVAL', `The request body nests arrays or objects more than ${MAX_BODY_DEPTH} levels deep.`, 'Send a flat JSON object with the fields the API document lists.');
+    throw BODY_TOO_DEEP({ maxBodyDepth: MAX_BODY_DEPTH });
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new KuraError('KURA-E4002', 'EINVAL', `The request body is not valid JSON: ${(e as Error).message}.`, 'Send a JSON object with content-type application/json.');
+    throw BODY_NOT_JSON({ reason: (e as Error).message });
   }
 }

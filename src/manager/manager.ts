@@ -6,7 +6,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
 import type { ArrayAgent, LdInfo, PoolInfo } from '../array/agent.js';
-import { KuraError, asKuraError } from '../errors.js';
+import { INTERNAL_ERROR, asKuraError } from '../errors.js';
 import { EventStore } from './events.js';
 import { parseJsonBody } from './json-body.js';
 import { openApiDocument } from './openapi.js';
@@ -14,6 +14,8 @@ import { apiRoutes, bytesText } from './routes/index.js';
 import { ConnectionCap } from '../limits/conn-cap.js';
 import { hex4 } from '../units.js';
 import { MethodNotAllowed, Router, answerClientError, requestTarget, sendError, sendJson, validateBody, validateQuery } from './router.js';
+import { API_TOKEN_INVALID, API_TOKEN_MISSING, API_TOKEN_UNREADABLE, BODY_TOO_LARGE } from '../catalogue/manager.js';
+import { API_CONNECTION_CAP } from '../catalogue/protocols.js';
 
 /** The header a client names itself with for the configuration lock. */
 export const OWNER_HEADER = 'x-kura-owner';
@@ -55,13 +57,13 @@ export function ensureToken(dataDir: string): { token: string; created: boolean 
     text = fs.readFileSync(p, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new KuraError('KURA-E4007', 'EIO', `The API token ${p} cannot be read: ${(e as Error).message}.`, 'Make the file readable by the user running kura serve, or delete it to have a new token made.');
+      throw API_TOKEN_UNREADABLE({ policy: p, reason: (e as Error).message });
     }
   }
   if (text !== undefined) {
     const token = text.trim();
     if (!/^[\x21-\x7e]{16,}$/.test(token)) {
-      throw new KuraError('KURA-E4008', 'EINVAL', `The API token in ${p} is empty, too short or not printable.`, 'Delete the file: the next start makes a new random token.');
+      throw API_TOKEN_INVALID({ policy: p });
     }
     return { token, created: false };
   }
@@ -114,7 +116,7 @@ export class Manager {
     const url = requestTarget(req.url ?? '/');
     const { route, params } = this.router.match(req.method ?? 'GET', url.path);
     if (!route.public && !this.authorized(req)) {
-      throw new KuraError('KURA-E4001', 'EPERM', 'The request has no valid API token.', 'Send "Authorization: Bearer TOKEN" with the token from DATA/admin.token.', 401);
+      throw API_TOKEN_MISSING();
     }
     // Every request's body is read (so the connection stays usable); POST and
     // PATCH bodies are JSON objects checked against the route's fields, so a
@@ -150,7 +152,7 @@ export class Manager {
     }, (req, res) => {
       this.handle(req, res).catch((e: unknown) => {
         const err = asKuraError(e);
-        if (err.id === 'KURA-E9000') this.opts.log?.(`api: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
+        if (err.id === INTERNAL_ERROR.id) this.opts.log?.(`api: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
         // Whatever of the body was not read is discarded.
         req.resume();
         if (e instanceof MethodNotAllowed && !res.headersSent) res.setHeader('allow', e.allow.join(', '));
@@ -161,7 +163,7 @@ export class Manager {
     });
     server.on('clientError', answerClientError);
     // A cap of its own keeps the API reachable whatever the data listeners take.
-    const cap = new ConnectionCap('API listener', limits.maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS, this.opts.log ?? (() => undefined), 'KURA-W6203', '--http-max-connections');
+    const cap = new ConnectionCap('API listener', limits.maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS, this.opts.log ?? (() => undefined), API_CONNECTION_CAP, '--http-max-connections');
     server.on('connection', (sock: net.Socket) => {
       if (!cap.admit()) {
         sock.destroy();
@@ -206,7 +208,7 @@ function readBody(req: http.IncomingMessage): Promise<string> {
         // connection closed after the 413 is sent.
         req.removeAllListeners('data');
         req.resume();
-        reject(new KuraError('KURA-E4003', 'EINVAL', `The request body exceeds ${MAX_BODY} bytes.`, 'Send a smaller body: API bodies are small JSON objects.', 413));
+        reject(BODY_TOO_LARGE({ maxBody: MAX_BODY }));
         return;
       }
       chunks.push(c);

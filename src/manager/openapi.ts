@@ -1,5 +1,6 @@
 // The OpenAPI 3 document, built from the router's table.
 import type { FieldSpec, Route } from './router.js';
+import { LD_NOT_FOUND } from '../catalogue/array.js';
 
 function schemaOf(f: FieldSpec): Record<string, unknown> {
   switch (f.type) {
@@ -58,7 +59,7 @@ export function openApiDocument(routes: Route[], version: string): Record<string
           properties: {
             error: {
               type: 'object',
-              properties: { id: { type: 'string', example: 'KURA-E2030' }, code: { type: 'string' }, message: { type: 'string' }, action: { type: 'string' } },
+              properties: { id: { type: 'string', example: LD_NOT_FOUND.id }, code: { type: 'string' }, message: { type: 'string' }, action: { type: 'string' } },
             },
           },
         },

@@ -8,6 +8,7 @@ import { KuraError } from '../errors.js';
 import { pathParamError, pathParamProblem } from '../names.js';
 import { parseNumber, parseSize } from '../units.js';
 import type { ApiRoute, FieldSpec } from '../api/route.js';
+import { METHOD_NOT_ALLOWED, NO_API_RESOURCE, QUERY_NO_PARAMETERS, QUERY_UNKNOWN_PARAMETER, REQUEST_NOT_HTTP, BODY_FIELD_REQUIRED, BODY_FIELD_WRONG_TYPE, BODY_NOT_OBJECT, BODY_UNKNOWN_FIELD, PATH_SEGMENT_BAD_ENCODING, QUERY_PARAMETER_REPEATED, QUERY_PARAMETER_WRONG_TYPE, REQUEST_TARGET_INVALID, VALUE_NOT_IN_ENUM } from '../catalogue/manager.js';
 
 export type { FieldSpec, FieldType } from '../api/route.js';
 
@@ -61,7 +62,7 @@ export class Router {
         try {
           v = decodeURIComponent(m[i + 1]!);
         } catch {
-          throw new KuraError('KURA-E4004', 'EINVAL', `The path segment "${m[i + 1]}" is not valid percent-encoding.`, 'Encode names with encodeURIComponent.');
+          throw PATH_SEGMENT_BAD_ENCODING({ segment: m[i + 1] });
         }
         // Checked before any handler runs: "..", raw or as %2e%2e, must never reach a lookup.
         if (pathParamProblem(v)) throw pathParamError(n, v);
@@ -70,7 +71,7 @@ export class Router {
       return { route: c.route, params };
     }
     if (allowed.length) throw new MethodNotAllowed(method, path, allowed);
-    throw new KuraError('KURA-E4006', 'ENOENT', `There is no API resource at ${path}.`, 'See /api/v1/openapi.json for the API.', 404);
+    throw NO_API_RESOURCE({ path });
   }
 }
 
@@ -88,7 +89,7 @@ export function requestTarget(target: string): { path: string; query: URLSearchP
   const hash = t.indexOf('#');
   if (hash >= 0) t = t.slice(0, hash);
   if (!t.startsWith('/')) {
-    throw new KuraError('KURA-E4009', 'EINVAL', 'The request target is not a valid URL path.', 'Send a path under /api/v1, e.g. /api/v1/lds.');
+    throw REQUEST_TARGET_INVALID();
   }
   const q = t.indexOf('?');
   const rawPath = q >= 0 ? t.slice(0, q) : t;
@@ -102,7 +103,8 @@ export class MethodNotAllowed extends KuraError {
     path: string,
     readonly allow: string[],
   ) {
-    super('KURA-E4005', 'EINVAL', `Method ${method} is not allowed on ${path}.`, `Use ${allow.join(', ')}; /api/v1/openapi.json lists the methods of each path.`, 405);
+    const e = METHOD_NOT_ALLOWED({ method, path, allow: allow.join(', ') });
+    super(e.id, e.code, e.message, e.action, e.httpStatus);
   }
 }
 
@@ -114,12 +116,12 @@ export function validateQuery(route: Route, query: URLSearchParams): Record<stri
     // Own fields only: "constructor" or "__proto__" must not find Object.prototype's.
     const f = Object.hasOwn(spec, k) ? spec[k] : undefined;
     if (!f) {
-      throw new KuraError('KURA-E4015', 'EINVAL', `Unknown query parameter "${k}".`, Object.keys(spec).length ? `Allowed query parameters: ${Object.keys(spec).join(', ')}.` : 'This request takes no query parameters.');
+      throw Object.keys(spec).length ? QUERY_UNKNOWN_PARAMETER({ param: k, allowed: Object.keys(spec).join(', ') }) : QUERY_NO_PARAMETERS({ param: k });
     }
     const all = query.getAll(k);
-    if (all.length > 1) throw new KuraError('KURA-E4016', 'EINVAL', `The query parameter "${k}" is given ${all.length} times.`, `Give ${k} once.`);
+    if (all.length > 1) throw QUERY_PARAMETER_REPEATED({ k, length: all.length });
     const v = all[0]!;
-    const wrong = () => new KuraError('KURA-E4016', 'EINVAL', `The query parameter ${k}=${JSON.stringify(v)} is not ${f.type === 'integer' ? 'a whole number' : f.type === 'boolean' ? 'true or false' : `of type ${f.type}`}.`, `Give ${k}: ${f.description}.`);
+    const wrong = () => QUERY_PARAMETER_WRONG_TYPE({ k, value: JSON.stringify(v), expected: f.type === 'integer' ? 'a whole number' : f.type === 'boolean' ? 'true or false' : `of type ${f.type}`, description: f.description });
     switch (f.type) {
       case 'integer': {
         const n = parseNumber(v, k, true);
@@ -147,19 +149,19 @@ export function validateBody(route: Route, raw: unknown): Record<string, unknown
   const spec = route.body ?? {};
   if (raw === undefined) raw = {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new KuraError('KURA-E4010', 'EINVAL', 'The request body must be a JSON object.', 'Send a JSON object with the fields the API document lists.');
+    throw BODY_NOT_OBJECT();
   }
   const body = raw as Record<string, unknown>;
   for (const k of Object.keys(body)) {
     if (!Object.hasOwn(spec, k)) {
-      throw new KuraError('KURA-E4011', 'EINVAL', `Unknown field "${k}" in the request body.`, `Allowed fields: ${Object.keys(spec).join(', ') || 'none'}.`);
+      throw BODY_UNKNOWN_FIELD({ k, allowed: Object.keys(spec).join(', ') || 'none' });
     }
   }
   const out: Record<string, unknown> = {};
   for (const [k, f] of Object.entries(spec)) {
     const v = body[k];
     if (v === undefined || v === null) {
-      if (f.required) throw new KuraError('KURA-E4012', 'EINVAL', `The field "${k}" is required.`, `Give ${k}: ${f.description}.`);
+      if (f.required) throw BODY_FIELD_REQUIRED({ k, description: f.description });
       continue;
     }
     out[k] = coerce(k, f, v);
@@ -169,7 +171,7 @@ export function validateBody(route: Route, raw: unknown): Record<string, unknown
 
 function coerce(k: string, f: FieldSpec, v: unknown): unknown {
   const wrong = () =>
-    new KuraError('KURA-E4013', 'EINVAL', `The field "${k}" must be ${f.type === 'size' ? 'a size (a whole number of bytes, or a string like "512MiB", "10GiB", "1TiB")' : f.type === 'string[]' ? 'an array of strings' : `of type ${f.type}`}; got ${JSON.stringify(v)?.slice(0, 40)}.`, `Give ${k}: ${f.description}.`);
+    BODY_FIELD_WRONG_TYPE({ k, expected: f.type === 'size' ? 'a size (a whole number of bytes, or a string like "512MiB", "10GiB", "1TiB")' : f.type === 'string[]' ? 'an array of strings' : `of type ${f.type}`, got: JSON.stringify(v)?.slice(0, 40), description: f.description });
   switch (f.type) {
     case 'string':
       if (typeof v !== 'string') throw wrong();
@@ -196,7 +198,7 @@ function coerce(k: string, f: FieldSpec, v: unknown): unknown {
 
 function checkEnum(k: string, f: FieldSpec, v: string): void {
   if (f.enum && !f.enum.includes(v)) {
-    throw new KuraError('KURA-E4017', 'EINVAL', `${JSON.stringify(v).slice(0, 40)} is not a valid value of "${k}".`, `Give ${k} as one of: ${f.enum.join(', ')}.`);
+    throw VALUE_NOT_IN_ENUM({ value: JSON.stringify(v).slice(0, 40), k, allowed: f.enum.join(', ') });
   }
 }
 
@@ -222,7 +224,8 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
     return;
   }
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const e = new KuraError('KURA-E4036', 'EINVAL', `The request is not valid HTTP/1.1 (${err.code ?? err.message}).`, 'Send a well-formed request: a target of printable ASCII (percent-encode anything else), valid headers under 16 KiB.', status);
+  // The status line below carries the status; the body is the catalogue's error.
+  const e = REQUEST_NOT_HTTP({ reason: err.code ?? err.message });
   const body = JSON.stringify({ error: e.toJSON() }, null, 2);
   // The answer to a HEAD has no body (the client would read it as a second answer).
   const raw = (err as { rawPacket?: Buffer }).rawPacket;

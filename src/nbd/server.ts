@@ -30,6 +30,7 @@ import { NbdHandshake } from './handshake.js';
 import type { Negotiated } from './handshake.js';
 import { NbdTransmission } from './transmission.js';
 import type { NbdTlsOptions } from './tls.js';
+import { NBD_CONNECTION_CAP, NBD_HANDSHAKE_TIMEOUT } from '../catalogue/protocols.js';
 export type { NbdTlsMode, NbdTlsOptions } from './tls.js';
 
 export interface NbdServerOptions {
@@ -83,7 +84,7 @@ export class NbdServer {
       handshakeTimeoutMs: opts.handshakeTimeoutMs ?? DEFAULT_NBD_HANDSHAKE_TIMEOUT_MS,
       log,
     };
-    this.cap = new ConnectionCap('NBD listener', opts.maxConnections ?? DEFAULT_NBD_MAX_CONNECTIONS, log, 'KURA-W6200', '--nbd-max-connections');
+    this.cap = new ConnectionCap('NBD listener', opts.maxConnections ?? DEFAULT_NBD_MAX_CONNECTIONS, log, NBD_CONNECTION_CAP, '--nbd-max-connections');
   }
 
   /** Connections open now (negotiating or transmitting). */
@@ -224,7 +225,7 @@ export class NbdConnection {
     sock.on('close', () => this.destroy());
     this.handshakeTimer = setTimeout(() => {
       if (this.state === 'transmission' || this.state === 'closed') return;
-      ctx.log(`KURA-W6201 nbd: ${this.remote}: no export chosen within ${ctx.handshakeTimeoutMs} ms of connecting; closing (kura serve --nbd-handshake-timeout)`);
+      ctx.log(`${NBD_HANDSHAKE_TIMEOUT.id} ${NBD_HANDSHAKE_TIMEOUT({ remote: this.remote, ms: ctx.handshakeTimeoutMs })}`);
       this.destroy();
     }, ctx.handshakeTimeoutMs);
     this.handshakeTimer.unref();

@@ -42,8 +42,8 @@ export const peHasBindings = (pe: string, bound: number): KuraError =>
 export const noSuchPe = (ref: string): KuraError =>
   PE_NOT_FOUND({ ref: JSON.stringify(ref).slice(0, 80) });
 
-/** The id checkName gives an invalid PE name. */
-export const PE_NAME_ID = PE_NAME_INVALID.id;
+/** The error checkName gives an invalid PE name. */
+export const PE_NAME_ERROR = PE_NAME_INVALID;
 
 export const badOwner = (owner: unknown): KuraError =>
   PE_OWNER_INVALID({ owner: JSON.stringify(owner)?.slice(0, 20) });
@@ -188,8 +188,8 @@ export const poolNoClone = (): KuraError =>
   // VVM L2082
   POOL_NO_CLONE();
 
-/** The id checkName gives an invalid snapshot name. */
-export const SNAPSHOT_NAME_ID = VVOL_SNAPSHOT_NAME_INVALID.id;
+/** The error checkName gives an invalid snapshot name. */
+export const SNAPSHOT_NAME_ERROR = VVOL_SNAPSHOT_NAME_INVALID;
 
 export const noSuchPrepare = (id: string): KuraError =>
   PREPARED_SNAPSHOT_NOT_FOUND({ id: JSON.stringify(id).slice(0, 80) });
@@ -223,8 +223,8 @@ export const taskInterrupted = (id: string): KuraError =>
 
 // ---- storage policies ----
 
-/** The id checkName gives an invalid storage policy name. */
-export const POLICY_NAME_ID = POLICY_NAME_INVALID.id;
+/** The error checkName gives an invalid storage policy name. */
+export const POLICY_NAME_ERROR = POLICY_NAME_INVALID;
 
 export const policyExists = (name: string): KuraError =>
   POLICY_EXISTS({ name });

@@ -4,7 +4,7 @@
 // against a policy. Pure functions over values; the provider applies them.
 import { checkName } from '../names.js';
 import { BACKUP_POOL_PREFIX, MAX_BACKUP_GENERATIONS, MAX_IOPS, MIN_BACKUP_GENERATIONS, MIN_IOPS } from './limits.js';
-import { BACKUP_MISMATCH_TEXT, POLICY_NAME_ID, badCapability, lowerAboveUpper, ruleText } from './messages.js';
+import { BACKUP_MISMATCH_TEXT, POLICY_NAME_ERROR, badCapability, lowerAboveUpper, ruleText } from './messages.js';
 import type { PortPool } from './port.js';
 
 /** The namespace of the provider's rules (VVM L1087-L1088, L1123). */
@@ -88,7 +88,7 @@ function iops(what: string, v: unknown): number {
 
 /** Checks a request and makes the policy. */
 export function makePolicy(req: PolicyRequest, now: string): StoragePolicy {
-  const name = checkName('Storage policy', req.name, POLICY_NAME_ID);
+  const name = checkName('Storage policy', req.name, POLICY_NAME_ERROR);
   let pdType: string | null = null;
   if (req.pdType !== undefined) {
     pdType = PD_TYPES.find((t) => t.toLowerCase() === String(req.pdType).toLowerCase()) ?? null;

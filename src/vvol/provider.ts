@@ -265,7 +265,7 @@ export class VvolProvider {
   createPe(req: { name: string; pool: string | number; owner?: number }): Promise<PeView> {
     return this.exclusive(async () => {
       this.requireLicense('VirtualVolume');
-      const name = checkName('Protocol endpoint', req.name, M.PE_NAME_ID);
+      const name = checkName('Protocol endpoint', req.name, M.PE_NAME_ERROR);
       const pools = this.pools();
       const pool = typeof req.pool === 'number' ? pools.find((p) => p.number === req.pool) : pools.find((p) => p.name === req.pool || containerId(this.wwn, p.number) === String(req.pool).toLowerCase());
       if (!pool) throw M.noSuchContainer(String(req.pool));
@@ -891,7 +891,7 @@ export class VvolProvider {
   snapshot(prepareId: string, name?: string): TaskInfo {
     const p = this.prepared.get(prepareId);
     if (!p || p.taking) throw M.noSuchPrepare(prepareId);
-    const snapName = checkName('Snapshot', name ?? `s${prepareId.replace(/^prep-/, '')}`, M.SNAPSHOT_NAME_ID);
+    const snapName = checkName('Snapshot', name ?? `s${prepareId.replace(/^prep-/, '')}`, M.SNAPSHOT_NAME_ERROR);
     // The VM's slot stays reserved while the task waits in the queue and runs.
     p.taking = true;
     const task = this.tasks.submit('snapshot', p.vvols, () =>

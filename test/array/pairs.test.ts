@@ -56,7 +56,7 @@ test('pair rules: licence, sizes, attributes, RV mapped, states', async (t) => {
   assert.deepEqual([p.activity, p.sync, p.rvComplete], ['separate', 'sep/end', false]);
   assert.equal(a.getLd('mv').rplAttribute, 'MV');
   assert.equal(a.getLd('rv').rplAttribute, 'RV');
-  await assert.rejects(a.createPair('rv', 'small'), rejectsWith('KURA-E2306'));
+  await assert.rejects(a.createPair('rv', 'small'), rejectsWith('KURA-E2700'), 'an RV cannot be an MV too (formerly KURA-E2306)');
   await assert.rejects(a.restorePair('mv', 'rv'), rejectsWith('KURA-E2312'), 'nothing to restore from before the first copy');
   await assert.rejects(a.separatePair('mv', 'rv'), rejectsWith('KURA-E2314'));
   await a.replicatePair('mv', 'rv');

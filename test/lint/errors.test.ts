@@ -11,60 +11,6 @@ import { catalogueIds } from '../../src/catalogue/index.js';
 import { errorsMarkdown, FORMERLY } from '../../src/catalogue/markdown.js';
 import { ROOT } from '../helpers/cli.js';
 
-/**
- * Files not yet converted to the catalogue: they may still write ids inline,
- * but only ids the catalogue defines. Phase 2 of the catalogue work empties
- * this list (scripts/errors-codemod.ts converts a file's sites).
- */
-const NOT_YET_CONVERTED = new Set<string>([
-  'src/api/hosts.ts',
-  'src/api/lock.ts',
-  'src/array/array.ts',
-  'src/array/catalog.ts',
-  'src/array/controllers/controllers.ts',
-  'src/array/controllers/service.ts',
-  'src/array/events/engine-events.ts',
-  'src/array/hosts/service.ts',
-  'src/array/hosts/table.ts',
-  'src/array/hosts/target.ts',
-  'src/array/ld-locks.ts',
-  'src/array/lds/service.ts',
-  'src/array/licenses/table.ts',
-  'src/array/lock/config-lock.ts',
-  'src/array/lock/service.ts',
-  'src/array/pairs/service.ts',
-  'src/array/pools/service.ts',
-  'src/array/qos/service.ts',
-  'src/array/qos/settings.ts',
-  'src/array/snapshots/clones.ts',
-  'src/array/snapshots/rules.ts',
-  'src/array/snapshots/snapshots.ts',
-  'src/cli/check.ts',
-  'src/cli/client.ts',
-  'src/cli/events.ts',
-  'src/cli/host.ts',
-  'src/cli/ld.ts',
-  'src/cli/main.ts',
-  'src/cli/path.ts',
-  'src/cli/pathd.ts',
-  'src/cli/psk-file.ts',
-  'src/cli/serve-limits.ts',
-  'src/cli/serve.ts',
-  'src/cli/units.ts',
-  'src/iscsi/initiator-session.ts',
-  'src/manager/json-body.ts',
-  'src/manager/manager.ts',
-  'src/manager/openapi.ts',
-  'src/manager/router.ts',
-  'src/manager/routes/events.ts',
-  'src/manager/routes/faults.ts',
-  'src/manager/routes/lds.ts',
-  'src/manager/routes/lock.ts',
-  'src/manager/routes/params.ts',
-  'src/manager/routes/pools.ts',
-  'src/nbd/server.ts',
-]);
-
 const ID = /KURA-[EW]\d{4}/g;
 const CATALOGUE_FILES = (f: string) => f.startsWith('src/catalogue/') || f === 'src/errors.ts';
 
@@ -118,22 +64,13 @@ test('every catalogued id is defined once, with errno (errors), sentence and act
   }
 });
 
-test('no id literal outside the catalogue; files not yet converted use catalogued ids only', () => {
+test('no id literal outside the catalogue', () => {
   const stray: string[] = [];
-  const unknown: string[] = [];
   for (const file of sourceFiles('src')) {
     if (CATALOGUE_FILES(file)) continue;
-    for (const { id, line } of idLiterals(file)) {
-      if (!NOT_YET_CONVERTED.has(file)) stray.push(`${file}:${line} ${id}`);
-      else if (!defined.has(id)) unknown.push(`${file}:${line} ${id}`);
-    }
+    for (const { id, line } of idLiterals(file)) stray.push(`${file}:${line} ${id}`);
   }
   assert.deepEqual(stray, [], 'write these through the catalogue (src/catalogue/), not as literals');
-  assert.deepEqual(unknown, [], 'ids missing from the catalogue');
-  for (const file of NOT_YET_CONVERTED) {
-    assert.ok(fs.existsSync(path.join(ROOT, file)), `${file} is listed as not yet converted but does not exist`);
-    assert.ok(idLiterals(file).length > 0, `${file} has no id literal left: take it off NOT_YET_CONVERTED`);
-  }
 });
 
 test('docs/errors.md is generated from the catalogue and up to date', () => {

@@ -1,8 +1,8 @@
 // The array's two controllers and their host ports, with the ownership rule:
 // an LD is served optimally by its current owner, which is its default owner
 // while that controller is online and the surviving controller otherwise.
-import { KuraError } from '../../errors.js';
 import type { PortGroupState, TargetPortGroupInfo } from '../../scsi/types.js';
+import { CONTROLLER_NOT_FOUND, HOST_PORT_NOT_FOUND } from '../../catalogue/array.js';
 
 export type ControllerState = 'online' | 'down';
 export type PortState = 'up' | 'down';
@@ -37,13 +37,13 @@ export class Controllers {
 
   check(n: number): void {
     if (!Number.isInteger(n) || n < 0 || n >= CONTROLLER_COUNT) {
-      throw new KuraError('KURA-E2050', 'EINVAL', `Controller ${n} does not exist.`, `Give a controller number from 0 to ${CONTROLLER_COUNT - 1}.`);
+      throw CONTROLLER_NOT_FOUND({ n, max: CONTROLLER_COUNT - 1 });
     }
   }
 
   port(host: string, port: number): HostPort {
     const p = this.ports.find((x) => x.host === host && x.port === port);
-    if (!p) throw new KuraError('KURA-E2051', 'ENOENT', `Host port ${host}:${port} does not exist.`, 'List host ports with kura array show.');
+    if (!p) throw HOST_PORT_NOT_FOUND({ host, port });
     return p;
   }
 

@@ -1,6 +1,5 @@
 // Controllers and their host ports, with fault injection: taking a controller
 // or a port down (and back) moves LD ownership and tells the front ends.
-import { KuraError } from '../../errors.js';
 import type { LogicalDisk } from '../../block/logical-disk.js';
 import type { TargetPortGroupInfo } from '../../scsi/types.js';
 import type { ConfigQueue } from '../config-queue.js';
@@ -8,6 +7,7 @@ import type { Emit } from '../events/hub.js';
 import type { FrontEnds } from '../front-ends.js';
 import type { ControllerAgent, ControllerInfo } from './agent.js';
 import type { Controllers, HostPort } from './controllers.js';
+import { CONTROLLER_DOWN, CONTROLLER_DOWN_EVENT, PORT_DOWN_EVENT } from '../../catalogue/array.js';
 
 export interface ControllerDeps {
   controllers: Controllers;
@@ -65,15 +65,13 @@ export class ControllerService implements ControllerAgent {
         }
       }
       const moved = this.deps.lds().filter((l) => before.get(l.rec.number) !== controllers.currentOwner(l.rec.defaultOwner));
-      this.deps.emit({
-        id: state === 'down' ? 'KURA-E2052' : 'KURA-I2053',
-        severity: state === 'down' ? 'error' : 'info',
-        source: `controller/${n}`,
-        text:
-          state === 'down'
-            ? `Controller ${String(n).padStart(2, '0')} is down; ${moved.length} LD(s) moved to the surviving controller.`
-            : `Controller ${String(n).padStart(2, '0')} is online; ${moved.length} LD(s) returned to their default owner.`,
-      });
+      const controller = String(n).padStart(2, '0');
+      // Info events (KURA-I) are not catalogued: they ask nothing of anyone.
+      this.deps.emit(
+        state === 'down'
+          ? { id: CONTROLLER_DOWN_EVENT.id, severity: 'error', source: `controller/${n}`, text: CONTROLLER_DOWN_EVENT({ controller, moved: moved.length }) }
+          : { id: 'KURA-I2053', severity: 'info', source: `controller/${n}`, text: `Controller ${controller} is online; ${moved.length} LD(s) returned to their default owner.` },
+      );
       // Every LU's ALUA states change when a controller's state does (its group turns unavailable or back).
       frontEnds.aluaChanged(this.deps.lds().map((l) => l.rec.number));
       return this.listControllers();
@@ -85,18 +83,17 @@ export class ControllerService implements ControllerAgent {
       const { controllers, frontEnds } = this.deps;
       const p = controllers.port(host, port);
       if (state === 'up' && controllers.states[p.controller] !== 'online') {
-        throw new KuraError('KURA-E2054', 'EBUSY', `Host port ${host}:${port} belongs to controller ${p.controller}, which is down.`, `Bring the controller up first (kura fault controller-up ${p.controller}).`);
+        throw CONTROLLER_DOWN({ host, port, controller: p.controller });
       }
       if (p.state === state) return this.listControllers();
       p.state = state;
       if (state === 'down') frontEnds.portDown(host, port);
       else await frontEnds.portUp(host, port);
-      this.deps.emit({
-        id: state === 'down' ? 'KURA-W2055' : 'KURA-I2056',
-        severity: state === 'down' ? 'warning' : 'info',
-        source: `port/${host}:${port}`,
-        text: state === 'down' ? `Host port ${host}:${port} (controller ${p.controller}) is down.` : `Host port ${host}:${port} (controller ${p.controller}) is up.`,
-      });
+      this.deps.emit(
+        state === 'down'
+          ? { id: PORT_DOWN_EVENT.id, severity: 'warning', source: `port/${host}:${port}`, text: PORT_DOWN_EVENT({ host, port, controller: p.controller }) }
+          : { id: 'KURA-I2056', severity: 'info', source: `port/${host}:${port}`, text: `Host port ${host}:${port} (controller ${p.controller}) is up.` },
+      );
       return this.listControllers();
     });
   }

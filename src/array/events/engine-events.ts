@@ -2,6 +2,7 @@
 // metadata commits) as array events.
 import type { EngineEvent } from '../../block/engine.js';
 import type { Emit } from './hub.js';
+import { METADATA_COMMIT_FAILED_EVENT, PD_FAILED, POOL_OUT_OF_SPACE, POOL_RESYNC_STARTED, POOL_THRESHOLD_REACHED, RESYNC_STOPPED } from '../../catalogue/array.js';
 
 /** ENOSPC events for a pool are raised at most this often. */
 const NO_SPACE_EVENT_INTERVAL_MS = 10_000;
@@ -13,7 +14,7 @@ export function engineEventRelay(emit: Emit): (e: EngineEvent) => void {
     switch (e.kind) {
       case 'threshold':
         if (e.over) {
-          emit({ id: 'KURA-W2001', severity: 'warning', source: `pool/${e.pool.name}`, text: `Pool ${e.pool.name} used capacity reached ${e.pool.usagePercent().toFixed(1)}%, at or above its threshold of ${e.pool.threshold}%. Expand the pool or free space.` });
+          emit({ id: POOL_THRESHOLD_REACHED.id, severity: 'warning', source: `pool/${e.pool.name}`, text: POOL_THRESHOLD_REACHED({ pool: e.pool.name, percent: e.pool.usagePercent().toFixed(1), threshold: e.pool.threshold }) });
         } else {
           emit({ id: 'KURA-I2002', severity: 'info', source: `pool/${e.pool.name}`, text: `Pool ${e.pool.name} used capacity fell to ${e.pool.usagePercent().toFixed(1)}%, below its threshold of ${e.pool.threshold}%.` });
         }
@@ -22,23 +23,23 @@ export function engineEventRelay(emit: Emit): (e: EngineEvent) => void {
         const now = Date.now();
         if (now - (lastNoSpace.get(e.pool.id) ?? 0) < NO_SPACE_EVENT_INTERVAL_MS) return;
         lastNoSpace.set(e.pool.id, now);
-        emit({ id: 'KURA-E2003', severity: 'error', source: `pool/${e.pool.name}`, text: `Pool ${e.pool.name} is out of physical space: a write to LD ${e.ld.name} failed. Expand the pool (kura pool expand ${e.pool.name} --size SIZE) or free space.` });
+        emit({ id: POOL_OUT_OF_SPACE.id, severity: 'error', source: `pool/${e.pool.name}`, text: POOL_OUT_OF_SPACE({ pool: e.pool.name, ld: e.ld.name }) });
         return;
       }
       case 'pd-failed':
-        emit({ id: 'KURA-E2004', severity: 'error', source: `pool/${e.pool.name}`, text: `PD ${e.pd.number} (${e.pd.path}) of pool ${e.pool.name} failed: ${(e.error as Error)?.message ?? e.error}. Pool state is ${e.pool.state}.` });
+        emit({ id: PD_FAILED.id, severity: 'error', source: `pool/${e.pool.name}`, text: PD_FAILED({ number: e.pd.number, path: e.pd.path, pool: e.pool.name, reason: (e.error as Error)?.message ?? e.error, state: e.pool.state }) });
         return;
       case 'resync-started':
-        emit({ id: 'KURA-W2006', severity: 'warning', source: `pool/${e.pool.name}`, text: `Pool ${e.pool.name}: the array did not shut down cleanly; resyncing the mirrors of its allocated chunks in the background (reads use one mirror until a chunk is resynced).` });
+        emit({ id: POOL_RESYNC_STARTED.id, severity: 'warning', source: `pool/${e.pool.name}`, text: POOL_RESYNC_STARTED({ pool: e.pool.name }) });
         return;
       case 'resync-finished':
         emit({ id: 'KURA-I2007', severity: 'info', source: `pool/${e.pool.name}`, text: `Pool ${e.pool.name}: mirror resync finished; ${e.checked} allocated chunks checked, ${e.copied} copied to make the mirrors agree.` });
         return;
       case 'resync-failed':
-        emit({ id: 'KURA-E2008', severity: 'error', source: `pool/${e.pool.name}`, text: `Pool ${e.pool.name}: mirror resync stopped: ${(e.error as Error)?.message ?? e.error}. Reads keep using one mirror; check the pool's PDs and restart the array to retry.` });
+        emit({ id: RESYNC_STOPPED.id, severity: 'error', source: `pool/${e.pool.name}`, text: RESYNC_STOPPED({ pool: e.pool.name, reason: (e.error as Error)?.message ?? e.error }) });
         return;
       case 'commit-failed':
-        emit({ id: 'KURA-E2005', severity: 'error', source: 'array', text: `Metadata commit failed: ${(e.error as Error)?.message ?? e.error}. Check the data directory's file system.` });
+        emit({ id: METADATA_COMMIT_FAILED_EVENT.id, severity: 'error', source: 'array', text: METADATA_COMMIT_FAILED_EVENT({ reason: (e.error as Error)?.message ?? e.error }) });
         return;
     }
   };

@@ -12,6 +12,7 @@ import type { PairService } from '../pairs/service.js';
 import type { AccessControlInfo, HostAgent, HostInfo } from './agent.js';
 import { validateNbdPsk } from './table.js';
 import type { HostEntry, HostTable } from './table.js';
+import { ACCESS_CONTROL_STOPPED } from '../../catalogue/array.js';
 
 export interface HostDeps {
   hosts: HostTable;
@@ -77,7 +78,7 @@ export class HostService implements HostAgent {
       frontEnds.lunsChangedAfter(() => {
         if (hosts.setAccessControl(enabled, force)) {
           if (enabled) emit({ id: 'KURA-I2526', severity: 'info', source: 'access', text: `Access control started: initiators see only the LDs mapped to their host entry (${hosts.size} host entr${hosts.size === 1 ? 'y' : 'ies'}).` });
-          else emit({ id: 'KURA-W2525', severity: 'warning', source: 'access', text: 'Access control stopped: every initiator sees every LD at LUN = LD number, whatever the host entries say.' });
+          else emit({ id: ACCESS_CONTROL_STOPPED.id, severity: 'warning', source: 'access', text: ACCESS_CONTROL_STOPPED() });
         }
         return this.accessControl();
       }),

@@ -10,9 +10,11 @@
 // unidentified NBD clients are listed here too.
 import crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { KuraError } from '../../errors.js';
 import { scrubWal } from '../../block/meta-store.js';
 import { HOST_NAME_MAX, checkName, iscsiNameProblem } from '../../names.js';
+import { ACCESS_STOP_NEEDS_FORCE, HOST_NAME_INVALID, CHAP_SECRET_LENGTH, CHAP_USER_INVALID, HOST_EXISTS, HOST_HAS_NO_CHAP, HOST_NOT_FOUND, HOST_SECRET_IS_MUTUAL_SECRET, INITIATOR_NOT_IN_HOST, INITIATOR_TAKEN, LD_MAPPED_TO_HOST, LUN_MAPPED, LUN_NOT_MAPPED, LUN_RANGE, NOT_ISCSI_NAME } from '../../catalogue/array.js';
+import { HOST_HAS_NO_PSK, PSK_LENGTH, PSK_NOT_HEX, PSK_USED_BY_HOST } from '../../catalogue/protocols.js';
+import { INITIATOR_GIVEN_TWICE } from '../../catalogue/manager.js';
 
 export interface HostEntry {
   name: string;
@@ -37,10 +39,10 @@ const MAX_SECRET = 255;
 /** Checks CHAP credentials given by a user (host entries and the target's mutual CHAP). */
 export function validateChap(user: string, secret: string): ChapCredentials {
   if (typeof user !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(user)) {
-    throw new KuraError('KURA-E2100', 'EINVAL', 'The CHAP user name is empty, too long or holds spaces or control characters.', 'Give 1 to 255 printable characters without spaces.');
+    throw CHAP_USER_INVALID();
   }
   if (typeof secret !== 'string' || secret.length < MIN_SECRET || secret.length > MAX_SECRET || !/^[\x20-\x7e]+$/.test(secret)) {
-    throw new KuraError('KURA-E2101', 'EINVAL', `The CHAP secret must be ${MIN_SECRET} to ${MAX_SECRET} printable characters.`, 'Choose a longer secret; initiators such as Windows and ESXi accept 12 to 16 characters.');
+    throw CHAP_SECRET_LENGTH({ minSecret: MIN_SECRET, maxSecret: MAX_SECRET });
   }
   return { user, secret };
 }
@@ -52,11 +54,11 @@ const MAX_PSK = 256;
 /** Checks a key given as hex (the PSK file and API spelling). */
 export function validateNbdPsk(hex: unknown): Buffer {
   if (typeof hex !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(hex)) {
-    throw new KuraError('KURA-E6120', 'EINVAL', 'The NBD pre-shared key is not a string of hex digit pairs.', 'Give the key as hex, as psktool writes it (e.g. 64 hex digits for 32 bytes).');
+    throw PSK_NOT_HEX();
   }
   const key = Buffer.from(hex, 'hex');
   if (key.length < MIN_PSK || key.length > MAX_PSK) {
-    throw new KuraError('KURA-E6121', 'EINVAL', `The NBD pre-shared key has ${key.length} bytes; it needs ${MIN_PSK} to ${MAX_PSK}.`, 'Use a random key of 32 bytes (64 hex digits), e.g. from kura host set-nbd-psk --generate.');
+    throw PSK_LENGTH({ length: key.length, minPsk: MIN_PSK, maxPsk: MAX_PSK });
   }
   return key;
 }
@@ -114,7 +116,7 @@ export class HostTable {
     // A key another host holds would let either pose as the other (the identity is only a name).
     for (const o of this.hosts.values()) {
       if (o !== h && o.nbdPsk && o.nbdPsk.length === key.length && crypto.timingSafeEqual(o.nbdPsk, key)) {
-        throw new KuraError('KURA-E6123', 'EEXIST', `Host ${o.name} already uses this NBD pre-shared key.`, 'Give every host a key of its own (kura host set-nbd-psk --generate makes one).');
+        throw PSK_USED_BY_HOST({ name: o.name });
       }
     }
     const replaced = h.nbdPsk !== undefined && !h.nbdPsk.equals(key);
@@ -127,7 +129,7 @@ export class HostTable {
 
   clearNbdPsk(name: string): HostEntry {
     const h = this.get(name);
-    if (!h.nbdPsk) throw new KuraError('KURA-E6124', 'ENOENT', `Host ${name} has no NBD pre-shared key.`, 'Nothing to clear; kura host list shows which hosts have one.');
+    if (!h.nbdPsk) throw HOST_HAS_NO_PSK({ name });
     this.db.prepare('DELETE FROM host_nbd_psk WHERE host = ?').run(name);
     delete h.nbdPsk;
     scrubWal(this.db);
@@ -168,12 +170,7 @@ export class HostTable {
   setAccessControl(on: boolean, force = false): boolean {
     if (on === this.enabled) return false;
     if (!on && !force) {
-      throw new KuraError(
-        'KURA-E2524',
-        'EPERM',
-        `Stopping access control lets every initiator see every LD at LUN = LD number${this.hosts.size > 0 ? `, ignoring the ${this.hosts.size} host entr${this.hosts.size === 1 ? 'y' : 'ies'}` : ''}.`,
-        'If that is what you want, repeat with --force (API: {"force": true}).',
-      );
+      throw ACCESS_STOP_NEEDS_FORCE({ ignoring: this.hosts.size > 0 ? `, ignoring the ${this.hosts.size} host entr${this.hosts.size === 1 ? 'y' : 'ies'}` : '' });
     }
     this.enabled = on;
     this.saveEnabled();
@@ -191,12 +188,7 @@ export class HostTable {
     const h = this.get(name);
     const c = validateChap(user, secret);
     if (targetSecret !== undefined && c.secret === targetSecret) {
-      throw new KuraError(
-        'KURA-E2523',
-        'EINVAL',
-        `The CHAP secret for host ${name} is the target's mutual CHAP secret; one secret must not authenticate both directions (RFC 7143, 12.1.3).`,
-        'Choose a different secret for the host, or change the target\'s (kura target set-chap).',
-      );
+      throw HOST_SECRET_IS_MUTUAL_SECRET({ name });
     }
     const replaced = h.chap !== undefined && h.chap.secret !== c.secret;
     this.db.prepare('INSERT INTO host_chap (host, user, secret) VALUES (?, ?, ?) ON CONFLICT(host) DO UPDATE SET user = excluded.user, secret = excluded.secret').run(name, c.user, c.secret);
@@ -207,7 +199,7 @@ export class HostTable {
 
   clearChap(name: string): HostEntry {
     const h = this.get(name);
-    if (!h.chap) throw new KuraError('KURA-E2102', 'ENOENT', `Host ${name} has no CHAP credentials.`, 'Nothing to clear; kura host list shows which hosts use CHAP.');
+    if (!h.chap) throw HOST_HAS_NO_CHAP({ name });
     this.db.prepare('DELETE FROM host_chap WHERE host = ?').run(name);
     delete h.chap;
     scrubWal(this.db);
@@ -229,7 +221,7 @@ export class HostTable {
 
   get(name: string): HostEntry {
     const h = this.hosts.get(name);
-    if (!h) throw new KuraError('KURA-E2040', 'ENOENT', `Host ${name} does not exist.`, 'List hosts with kura host list.');
+    if (!h) throw HOST_NOT_FOUND({ name });
     return h;
   }
 
@@ -240,12 +232,12 @@ export class HostTable {
   }
 
   create(name: string, initiators: string[]): HostEntry {
-    checkName('Host', name, 'KURA-E2041', HOST_NAME_MAX);
-    if (this.hosts.has(name)) throw new KuraError('KURA-E2042', 'EEXIST', `Host ${name} already exists.`, 'Choose another name or add initiators to it.');
+    checkName('Host', name, HOST_NAME_INVALID, HOST_NAME_MAX);
+    if (this.hosts.has(name)) throw HOST_EXISTS({ name });
     for (const i of initiators) this.validateInitiator(i);
     // An initiator belongs to one host once; a repeat would fail the table's UNIQUE constraint half-way.
     const twice = initiators.find((i, n) => initiators.indexOf(i) !== n);
-    if (twice !== undefined) throw new KuraError('KURA-E4037', 'EINVAL', `Initiator ${twice} is given twice for host ${name}.`, 'Give each initiator once.');
+    if (twice !== undefined) throw INITIATOR_GIVEN_TWICE({ twice, name });
     // A host entry means the operator wants access control: it starts with the entry.
     const starts = !this.enabled;
     this.db.transaction(() => {
@@ -262,10 +254,10 @@ export class HostTable {
   private validateInitiator(iqn: string): void {
     const why = iscsiNameProblem(iqn);
     if (why !== undefined) {
-      throw new KuraError('KURA-E2043', 'EINVAL', `${JSON.stringify(iqn)?.slice(0, 80)} is not an iSCSI name: ${why}.`, 'Give an iqn., eui. or naa. name, e.g. iqn.1994-05.com.redhat:host1.');
+      throw NOT_ISCSI_NAME({ name: JSON.stringify(iqn)?.slice(0, 80), why });
     }
     const owner = this.ofInitiator(iqn);
-    if (owner) throw new KuraError('KURA-E2044', 'EEXIST', `Initiator ${iqn} already belongs to host ${owner.name}.`, 'Remove it from that host first.');
+    if (owner) throw INITIATOR_TAKEN({ iqn, owner: owner.name });
   }
 
   addInitiator(name: string, iqn: string): HostEntry {
@@ -278,7 +270,7 @@ export class HostTable {
 
   removeInitiator(name: string, iqn: string): HostEntry {
     const h = this.get(name);
-    if (!h.initiators.includes(iqn)) throw new KuraError('KURA-E2045', 'ENOENT', `Initiator ${iqn} is not part of host ${name}.`, 'Check kura host list.');
+    if (!h.initiators.includes(iqn)) throw INITIATOR_NOT_IN_HOST({ iqn, name });
     this.db.prepare('DELETE FROM host_initiator WHERE host = ? AND iqn = ?').run(name, iqn);
     h.initiators = h.initiators.filter((i) => i !== iqn);
     return h;
@@ -287,10 +279,10 @@ export class HostTable {
   map(name: string, lun: number, ldNumber: number): HostEntry {
     const h = this.get(name);
     if (!Number.isInteger(lun) || lun < 0 || lun > MAX_LUN) {
-      throw new KuraError('KURA-E2046', 'EINVAL', `LUN ${lun} is out of range.`, `Give a LUN from 0 to ${MAX_LUN}.`);
+      throw LUN_RANGE({ lun, maxLun: MAX_LUN });
     }
-    if (h.luns.has(lun)) throw new KuraError('KURA-E2047', 'EEXIST', `LUN ${lun} of host ${name} is already mapped.`, 'Unmap it first or choose another LUN.');
-    for (const [l, n] of h.luns) if (n === ldNumber) throw new KuraError('KURA-E2048', 'EEXIST', `The LD is already mapped to host ${name} as LUN ${l}.`, 'An LD appears once per host.');
+    if (h.luns.has(lun)) throw LUN_MAPPED({ lun, name });
+    for (const [l, n] of h.luns) if (n === ldNumber) throw LD_MAPPED_TO_HOST({ name, l });
     this.db.prepare('INSERT INTO host_lun (host, lun, ld_number) VALUES (?, ?, ?)').run(name, lun, ldNumber);
     h.luns.set(lun, ldNumber);
     return h;
@@ -298,7 +290,7 @@ export class HostTable {
 
   unmap(name: string, lun: number): HostEntry {
     const h = this.get(name);
-    if (!h.luns.has(lun)) throw new KuraError('KURA-E2049', 'ENOENT', `LUN ${lun} of host ${name} is not mapped.`, 'Check kura host list.');
+    if (!h.luns.has(lun)) throw LUN_NOT_MAPPED({ lun, name });
     this.db.prepare('DELETE FROM host_lun WHERE host = ? AND lun = ?').run(name, lun);
     h.luns.delete(lun);
     return h;

@@ -1,7 +1,6 @@
 // The array's iSCSI target as the hosts' side sees it: its name and portals,
 // the mutual CHAP credentials it answers with, and the CHAP configuration the
 // login checks (host entries' credentials keyed by initiator, plus mutual).
-import { KuraError } from '../../errors.js';
 import type { MetaStore } from '../../block/meta-store.js';
 import { scrubWal } from '../../block/meta-store.js';
 import type { ChapConfig } from '../../iscsi/chap.js';
@@ -11,6 +10,7 @@ import type { FrontEnds } from '../front-ends.js';
 import type { TargetAgent, TargetInfo } from './agent.js';
 import { validateChap } from './table.js';
 import type { ChapCredentials, HostTable } from './table.js';
+import { MUTUAL_SECRET_IS_HOST_SECRET, TARGET_HAS_NO_MUTUAL_CHAP } from '../../catalogue/array.js';
 
 /** Front-end state key of the target's mutual CHAP credentials. */
 const MUTUAL_CHAP_KEY = 'iscsi/mutual-chap';
@@ -49,12 +49,7 @@ export class TargetService implements TargetAgent {
         // RFC 7143, 12.1.3: the secret a target answers with must differ from every initiator's.
         const host = hosts.hostWithSecret(c.secret);
         if (host !== undefined) {
-          throw new KuraError(
-            'KURA-E2522',
-            'EINVAL',
-            `The mutual CHAP secret is the CHAP secret of host ${host}; one secret must not authenticate both directions (RFC 7143, 12.1.3).`,
-            'Choose a secret no host entry uses.',
-          );
+          throw MUTUAL_SECRET_IS_HOST_SECRET({ host });
         }
         const replaced = this.mutualChap()?.secret;
         frontEnds.setState(MUTUAL_CHAP_KEY, JSON.stringify(c));
@@ -68,7 +63,7 @@ export class TargetService implements TargetAgent {
     const { frontEnds } = this.deps;
     return this.deps.config.run(() =>
       frontEnds.authChangedAfter(() => {
-        if (!this.mutualChap()) throw new KuraError('KURA-E2103', 'ENOENT', 'The target has no mutual CHAP credentials.', 'Nothing to clear; kura target show tells what is set.');
+        if (!this.mutualChap()) throw TARGET_HAS_NO_MUTUAL_CHAP();
         frontEnds.setState(MUTUAL_CHAP_KEY, undefined);
         // The secret's old page images live in the WAL until a checkpoint.
         scrubWal(this.deps.store.db);

@@ -1,6 +1,5 @@
 // Logical disks: thin LDs in a pool (and the solution reserved volume), their
 // iSMview view, growth, and deletion with what it takes down with it.
-import { KuraError } from '../../errors.js';
 import { humanSize } from '../../units.js';
 import type { BlockEngine } from '../../block/engine.js';
 import type { LogicalDisk } from '../../block/logical-disk.js';
@@ -19,6 +18,7 @@ import type { QosSettings } from '../qos/settings.js';
 import { refuseIfFev } from '../snapshots/rules.js';
 import type { RaidType } from '../pools/agent.js';
 import type { CreateLdRequest, LdAgent, LdDeleteResult, LdInfo } from './agent.js';
+import { SSV_LICENCE_LOCKED, LD_ATTRIBUTE_UNKNOWN, LD_DELETED_BY_FORCE, LD_IS_EBV, LD_IS_ESV, LD_IS_FCV, LD_MAPPED, LD_OPEN, SSV_CREATED_BY_FORCE, SSV_EXISTS, SSV_IN_USE, SSV_POOL_TOO_SMALL } from '../../catalogue/array.js';
 
 export interface LdDeps {
   engine: BlockEngine;
@@ -115,19 +115,19 @@ export class LdService implements LdAgent {
       const attrs: LdAttrs = {};
       let size = req.size;
       if (req.attr !== undefined && req.attr !== 'ssv') {
-        throw new KuraError('KURA-E2032', 'EINVAL', `LD attribute ${JSON.stringify(req.attr)} is not known.`, 'Give --attr ssv for the solution reserved volume, or no attribute.');
+        throw LD_ATTRIBUTE_UNKNOWN({ attr: JSON.stringify(req.attr) });
       }
       let reserve = true;
       if (req.attr === 'ssv') {
-        if (catalog.ssv()) throw new KuraError('KURA-E2033', 'EEXIST', `The array already has a solution reserved volume (${catalog.ssv()!.name}).`, 'An array has one SSV; use the existing one.');
-        this.deps.licenses.requireAny(['VolumeClone', 'DynamicSnapVolume'], 'KURA-E2600', 'Creating the solution reserved volume');
+        if (catalog.ssv()) throw SSV_EXISTS({ name: catalog.ssv()!.name });
+        this.deps.licenses.requireAny(['VolumeClone', 'DynamicSnapVolume'], SSV_LICENCE_LOCKED, 'Creating the solution reserved volume');
         attrs.ssv = true;
         size = SSV_SIZE;
         // Reserving 4 GiB in a pool without them would fill it to its last chunk (and fail there).
         const free = (pool.capacityChunks - pool.usedChunks) * pool.chunkSize;
         if (free < SSV_SIZE) {
           if (!req.force) {
-            throw new KuraError('KURA-E2506', 'ENOSPC', `Pool ${pool.name} has ${humanSize(free)} free; the solution reserved volume needs ${humanSize(SSV_SIZE)}.`, `Expand the pool (kura pool expand ${pool.name} --size SIZE) or choose a larger one; --force creates the SSV anyway, without reserving its space.`);
+            throw SSV_POOL_TOO_SMALL({ pool: pool.name, free: humanSize(free), needed: humanSize(SSV_SIZE) });
           }
           reserve = false;
         }
@@ -145,7 +145,7 @@ export class LdService implements LdAgent {
         }
       }
       if (attrs.ssv && !reserve) {
-        this.deps.emit({ id: 'KURA-W2507', severity: 'warning', source: `ld/${ld.name}`, text: `Solution reserved volume ${ld.name} created by force in pool ${pool.name}, which had ${humanSize(ld.pool.capacityChunks * ld.pool.chunkSize - ld.pool.usedChunks * ld.pool.chunkSize)} free: its ${humanSize(SSV_SIZE)} are not reserved. Expand the pool.` });
+        this.deps.emit({ id: SSV_CREATED_BY_FORCE.id, severity: 'warning', source: `ld/${ld.name}`, text: SSV_CREATED_BY_FORCE({ ld: ld.name, pool: pool.name, free: humanSize(ld.pool.capacityChunks * ld.pool.chunkSize - ld.pool.usedChunks * ld.pool.chunkSize), size: humanSize(SSV_SIZE) }) });
       }
       return this.info(ld);
     });
@@ -183,32 +183,32 @@ export class LdService implements LdAgent {
       const ld = catalog.ld(ref);
       const a = attrsOf(ld);
       if (a.esv) {
-        throw new KuraError('KURA-E2035', 'EINVAL', `LD ${ld.name} is a snapshot generation (ESV).`, `Delete it with kura snapshot delete ${ld.name.replace('@', ' ')}.`);
+        throw LD_IS_ESV({ ld: ld.name, snapshot: ld.name.replace('@', ' ') });
       }
       if (a.fcv && !opts.fcvforce) {
-        throw new KuraError('KURA-E2036', 'EPERM', `LD ${ld.name} is a fast clone (FCV).`, `Confirm with kura ld delete ${ld.name} --fcvforce.`);
+        throw LD_IS_FCV({ ld: ld.name });
       }
       refuseIfFev(catalog, ld);
       this.deps.pairs.refuseDelete(ld);
       this.deps.ldLocks.check(ld, 'its deletion');
       const snaps = catalog.snapshotsOf(ld);
       if (snaps.length > 0) {
-        throw new KuraError('KURA-E2037', 'EBUSY', `LD ${ld.name} is the base (EBV) of ${snaps.length} snapshot generation(s).`, `Delete its snapshots first (kura snapshot delete-oldest ${ld.name} --count ${snaps.length}).`);
+        throw LD_IS_EBV({ ld: ld.name, length: snaps.length });
       }
       if (a.ssv) {
         const users = catalog.lds().filter((l) => attrsOf(l).esv || attrsOf(l).fcv).length;
         if (users > 0 && !(opts.force && ld.pool.state !== 'ready')) {
-          throw new KuraError('KURA-E2038', 'EBUSY', `The solution reserved volume is needed by ${users} snapshot(s) or clone(s).`, 'Delete them first; --force is accepted only when the SSV is faulty.');
+          throw SSV_IN_USE({ users });
         }
       }
       const unmapped = this.mappingsOf(ld);
       const sessions = frontEnds.sessionsOf(ld);
       if (!opts.force && unmapped.length > 0) {
         const where = unmapped.map((m) => `host ${m.host} LUN ${m.lun}`).join(', ');
-        throw new KuraError('KURA-E2501', 'EBUSY', `LD ${ld.name} is mapped to ${where}; a host may be using it.`, `Unmap it first (kura host unmap HOST LUN), or give --force to unmap it and delete it.`);
+        throw LD_MAPPED({ ld: ld.name, where });
       }
       if (!opts.force && sessions.length > 0) {
-        throw new KuraError('KURA-E2502', 'EBUSY', `LD ${ld.name} is open: ${sessions.join('; ')}.`, 'Disconnect those clients first, or give --force to delete it under them (they get an error for every later request).');
+        throw LD_OPEN({ ld: ld.name, sessions: sessions.join('; ') });
       }
       this.deps.hosts.unmapLd(ld.rec.number);
       this.deps.qos.remove(ld);
@@ -225,7 +225,7 @@ export class LdService implements LdAgent {
           ...(unmapped.length > 0 ? [`unmapped from ${unmapped.map((m) => `host ${m.host} LUN ${m.lun}`).join(', ')}`] : []),
           ...(sessions.length > 0 ? [`cut off ${sessions.join('; ')}`] : []),
         ];
-        this.deps.emit({ id: 'KURA-W2503', severity: 'warning', source: `ld/${ld.name}`, text: `LD ${ld.name} deleted by force: ${what.join('; ')}.` });
+        this.deps.emit({ id: LD_DELETED_BY_FORCE.id, severity: 'warning', source: `ld/${ld.name}`, text: LD_DELETED_BY_FORCE({ ld: ld.name, what: what.join('; ') }) });
       }
       // Initiators re-read their LUNs: the LD's LUN is gone (REPORTED LUNS DATA HAS CHANGED).
       frontEnds.lunsChangedAfter(() => undefined);

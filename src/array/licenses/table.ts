@@ -1,7 +1,8 @@
 // Feature licences, unlocked per array as on the seed's disk arrays. A locked
 // feature refuses its operations with an error that names the licence.
 import type Database from 'better-sqlite3';
-import { KuraError } from '../../errors.js';
+import type { ErrorDef } from '../../errors.js';
+import { LICENCE_LOCKED, LICENCE_UNKNOWN } from '../../catalogue/array.js';
 
 export const LICENSES = ['VirtualVolume', 'DynamicSnapVolume', 'VolumeClone', 'DynamicDataReplication', 'ThinProvisioning', 'IOLoadManager'] as const;
 export type LicenseName = (typeof LICENSES)[number];
@@ -26,7 +27,7 @@ export class LicenseTable {
 
   static parse(name: string): LicenseName {
     const found = LICENSES.find((l) => l.toLowerCase() === name.toLowerCase());
-    if (!found) throw new KuraError('KURA-E2060', 'EINVAL', `There is no licence named ${JSON.stringify(name)}.`, `Give one of ${LICENSES.join(', ')}.`);
+    if (!found) throw LICENCE_UNKNOWN({ name: JSON.stringify(name), licences: LICENSES.join(', ') });
     return found;
   }
 
@@ -45,14 +46,14 @@ export class LicenseTable {
   }
 
   /** Refuses `what` unless at least one of `names` is unlocked (the SSV: VolumeClone or DynamicSnapVolume, VVM L239). */
-  requireAny(names: LicenseName[], id: string, what: string): void {
+  requireAny(names: LicenseName[], locked: ErrorDef<{ what: string; licences: string; last: string }>, what: string): void {
     if (names.some((n) => this.unlocked.has(n))) return;
-    throw new KuraError(id, 'EPERM', `${what} needs the ${names.join(' or ')} licence; both are locked on this array.`, `Unlock one of them, e.g. kura license unlock ${names[names.length - 1]}.`);
+    throw locked({ what, licences: names.join(' or '), last: names[names.length - 1] });
   }
 
   require(name: LicenseName, what: string): void {
     if (!this.unlocked.has(name)) {
-      throw new KuraError('KURA-E2061', 'EPERM', `${what} needs the ${name} licence, which is locked on this array.`, `Unlock it with kura license unlock ${name}.`);
+      throw LICENCE_LOCKED({ what, name });
     }
   }
 }

@@ -4,13 +4,14 @@
 // array's metadata store so that it outlasts a manager restart, and it expires
 // so that a client that died cannot hold it for ever. A forced release (the
 // seed's "setseize -mode off -force") frees it for somebody else.
-import { KuraError } from '../../errors.js';
+import type { KuraError } from '../../errors.js';
 
 export const DEFAULT_LOCK_TTL_S = 600;
 export const MAX_LOCK_TTL_S = 24 * 3600;
 const OWNER_RE = /^[\x21-\x7e]{1,64}$/;
 
 import type { LockInfo } from './agent.js';
+import { CONFIG_LOCKED, LOCK_HELD_BY_OTHER, LOCK_NOT_HELD, LOCK_OWNER_INVALID, LOCK_TTL_RANGE } from '../../catalogue/array.js';
 
 interface Held {
   owner: string;
@@ -49,7 +50,7 @@ export class ConfigLock {
 
   static validateOwner(owner: unknown): string {
     if (typeof owner !== 'string' || !OWNER_RE.test(owner)) {
-      throw new KuraError('KURA-E2401', 'EINVAL', `Lock owner ${JSON.stringify(owner)?.slice(0, 70)} is not valid.`, 'Give 1 to 64 printable characters without spaces (the CLI sends user@host unless --owner or KURA_OWNER says otherwise).');
+      throw LOCK_OWNER_INVALID({ owner: JSON.stringify(owner)?.slice(0, 70) });
     }
     return owner;
   }
@@ -58,7 +59,7 @@ export class ConfigLock {
   acquire(owner: string, ttlSeconds = DEFAULT_LOCK_TTL_S): LockInfo {
     ConfigLock.validateOwner(owner);
     if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_LOCK_TTL_S) {
-      throw new KuraError('KURA-E2402', 'EINVAL', `Lock lifetime ${ttlSeconds} s is out of range.`, `Give 1 to ${MAX_LOCK_TTL_S} seconds.`);
+      throw LOCK_TTL_RANGE({ ttlSeconds, maxLockTtlS: MAX_LOCK_TTL_S });
     }
     const h = this.held();
     if (h && h.owner !== owner) throw this.busy(h);
@@ -70,9 +71,9 @@ export class ConfigLock {
   /** Releases the lock; another owner needs force. Releasing a free lock is refused so that a typo shows. */
   release(owner: string | undefined, force = false): LockInfo {
     const h = this.held();
-    if (!h) throw new KuraError('KURA-E2403', 'ENOENT', 'Nobody holds the configuration lock.', 'Nothing to release; kura lock show tells who holds it.');
+    if (!h) throw LOCK_NOT_HELD();
     if (h.owner !== owner && !force) {
-      throw new KuraError('KURA-E2404', 'EPERM', `The configuration lock is held by ${h.owner}, not by ${owner ?? 'this client'}.`, 'Release it as its owner, or take it away with kura lock release --force.');
+      throw LOCK_HELD_BY_OTHER({ owner: h.owner, caller: owner ?? 'this client' });
     }
     this.storage.set(undefined);
     return this.info();
@@ -89,12 +90,6 @@ export class ConfigLock {
 
   private busy(h: Held): KuraError {
     const left = Math.ceil((h.expires - this.now()) / 1000);
-    return new KuraError(
-      'KURA-E2400',
-      'EBUSY',
-      `Another user (${h.owner}) is configuring the disk array; the configuration lock expires in ${left} s unless renewed.`,
-      'Wait until that user releases it (kura lock show), or, if nobody is configuring any more, take it away with kura lock release --force.',
-      423,
-    );
+    return CONFIG_LOCKED({ owner: h.owner, left });
   }
 }

@@ -2,6 +2,7 @@
 import type { Emit } from '../events/hub.js';
 import type { LockAgent, LockInfo } from './agent.js';
 import type { ConfigLock } from './config-lock.js';
+import { CONFIG_LOCK_FORCED } from '../../catalogue/array.js';
 
 export class LockService implements LockAgent {
   constructor(
@@ -22,7 +23,7 @@ export class LockService implements LockAgent {
   releaseLock(owner: string | undefined, force = false): LockInfo {
     const holder = this.lock.info().owner;
     const l = this.lock.release(owner, force);
-    if (holder !== owner) this.emit({ id: 'KURA-W2406', severity: 'warning', source: 'array', text: `Configuration lock of ${holder} released by force by ${owner ?? 'a client without an owner name'}.` });
+    if (holder !== owner) this.emit({ id: CONFIG_LOCK_FORCED.id, severity: 'warning', source: 'array', text: CONFIG_LOCK_FORCED({ holder, by: owner ?? 'a client without an owner name' }) });
     else this.emit({ id: 'KURA-I2407', severity: 'info', source: 'array', text: `Configuration lock released by ${owner}.` });
     return l;
   }

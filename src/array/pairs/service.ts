@@ -2,13 +2,13 @@
 // what each command may do in which state, the LDs' RPL attributes and the
 // iSMrc_query view of a pair. The data path (mirroring, bitmaps, copies) is
 // src/block/replication.ts.
-import { KuraError } from '../../errors.js';
 import type { LogicalDisk } from '../../block/logical-disk.js';
 import type { Pair, ReplicationEvent, Replicator, RvAccess } from '../../block/replication.js';
 import type { ArrayEvent } from '../events/agent.js';
 import type { PairAgent, PairInfo } from './agent.js';
 import type { ConfigQueue } from '../config-queue.js';
 import type { LicenseTable } from '../licenses/table.js';
+import { MV_IS_RV, MV_PARTLY_RESTORED_AFTER_FORCE, PAIR_COPY_AFTER_UNCLEAN, PAIR_COPY_RESUMED, PAIR_ROLE_NOT_ALLOWED, RV_INCOMPLETE_AFTER_FORCE, SNAPSHOT_AS_RV, EXPAND_IN_PAIR, LD_IN_PAIR, MV_PAIR_NOT_SEPARATED, MV_PARTLY_RESTORED, MV_RESTORING, PAIR_CAPACITIES_DIFFER, PAIR_COPY_STOPPED, PAIR_DELETED_UNFINISHED, PAIR_MIRROR_WRITE_FAILED, PAIR_NOT_FOUND, PAIR_SIZES_DIFFER, PAIR_WITH_ITSELF, RESTORE_TO_READ_ONLY_MV, REVERT_IN_PAIR, RVS_FULL, RV_ACCESS_UNKNOWN, RV_IN_PAIR, RV_MAPPED, RV_MAP_REFUSED } from '../../catalogue/array.js';
 
 /** RVs one MV may have (the seed's "number of LDs paired to the LD has reached the upper limit"). */
 export const MAX_RVS_PER_MV = 4;
@@ -100,7 +100,7 @@ export class PairService implements PairAgent {
     const mv = this.deps.ld(mvRef);
     const rv = this.deps.ld(rvRef);
     const p = this.rep.find(mv, rv);
-    if (!p) throw new KuraError('KURA-E2308', 'ENOENT', `LDs ${mv.name} and ${rv.name} are not a replication pair (MV ${mv.name}, RV ${rv.name}).`, 'List pairs with kura pair list.');
+    if (!p) throw PAIR_NOT_FOUND({ mv: mv.name, rv: rv.name });
     return p;
   }
 
@@ -112,30 +112,30 @@ export class PairService implements PairAgent {
     this.deps.licenses.require('DynamicDataReplication', 'Creating a replication pair');
     const mv = this.deps.ld(mvRef);
     const rv = this.deps.ld(rvRef);
-    if (mv === rv) throw new KuraError('KURA-E2301', 'EINVAL', `LD ${mv.name} cannot be paired with itself.`, 'Give two different LDs: the MV (source) and the RV (copy).');
+    if (mv === rv) throw PAIR_WITH_ITSELF({ mv: mv.name });
     // The seed's Table 4-1 (VVM L1257-1272): FEVs never pair; ESVs, EBVs and FCVs do. An ESV
     // is a point-in-time image, so it pairs as the MV (its backup source), never as the RV
     // that copies overwrite.
     for (const [l, role] of [[mv, 'MV'], [rv, 'RV']] as const) {
       const a = this.deps.attrs(l);
       const bad = a.ssv ? 'the solution reserved volume' : a.esv && role === 'RV' ? 'a snapshot (ESV)' : a.fev ? 'the source of fast clones (FEV)' : undefined;
-      if (bad) throw new KuraError('KURA-E2303', 'EINVAL', `LD ${l.name} is ${bad} and cannot be an ${role}.`, role === 'RV' && a.esv ? 'A snapshot may be the MV of a pair; give an ordinary LD, EBV or FCV as the RV.' : 'Pair ordinary LDs, snapshots (as MV), EBVs or FCVs.');
+      if (bad) throw (role === 'RV' && a.esv ? SNAPSHOT_AS_RV : PAIR_ROLE_NOT_ALLOWED)({ ld: l.name, what: bad, role });
     }
     const mvRoles = this.rep.rolesOf(mv);
     const rvRoles = this.rep.rolesOf(rv);
-    if (mvRoles.asRv) throw new KuraError('KURA-E2306', 'EBUSY', `LD ${mv.name} is already the RV of MV ${mvRoles.asRv.mv.name}.`, 'An RV cannot be an MV too; unpair it first.');
+    if (mvRoles.asRv) throw MV_IS_RV({ mv: mv.name, mv2: mvRoles.asRv.mv.name });
     if (rvRoles.asRv || rvRoles.asMv.length > 0) {
-      throw new KuraError('KURA-E2306', 'EBUSY', `LD ${rv.name} is already in a replication pair (${this.attribute(rv)}).`, 'Choose an LD that is in no pair as the RV.');
+      throw RV_IN_PAIR({ rv: rv.name, attribute: this.attribute(rv) });
     }
     if (mvRoles.asMv.length >= MAX_RVS_PER_MV) {
-      throw new KuraError('KURA-E2307', 'ENOSPC', `MV ${mv.name} already has ${MAX_RVS_PER_MV} RVs, the most one LD may be paired with.`, 'Delete a pair of it first (kura pair delete MV RV).');
+      throw RVS_FULL({ mv: mv.name, maxRvsPerMv: MAX_RVS_PER_MV });
     }
     const hosts = this.deps.mappedTo(rv);
     if (hosts.length > 0) {
-      throw new KuraError('KURA-E2305', 'EBUSY', `LD ${rv.name} is mapped to host(s) ${hosts.join(', ')} and would be overwritten as an RV.`, `Unmap it first (kura host unmap HOST LUN).`);
+      throw RV_MAPPED({ rv: rv.name, hosts: hosts.join(', ') });
     }
     if (mv.rec.capacity !== rv.rec.capacity) {
-      throw new KuraError('KURA-E2302', 'EINVAL', `MV ${mv.name} is ${mv.rec.capacity} bytes but RV ${rv.name} is ${rv.rec.capacity}.`, 'Pair LDs of the same size (kura ld create RV --pool POOL --size SIZE-OF-MV).');
+      throw PAIR_SIZES_DIFFER({ mv: mv.name, capacity: mv.rec.capacity, rv: rv.name, capacity2: rv.rec.capacity });
     }
     const p = await this.rep.create(mv, rv);
     return this.info(p);
@@ -145,12 +145,12 @@ export class PairService implements PairAgent {
     this.deps.licenses.require('DynamicDataReplication', 'Replicating');
     const p = this.pair(mvRef, rvRef);
     if (!force && p.state.sync === 'fault' && p.state.direction === 'rv-to-mv') {
-      throw new KuraError('KURA-E2321', 'EBUSY', `MV ${p.mv.name} is only partly restored from RV ${p.rv.name} (the restore was cut short); a replicate would copy it over the whole RV.`, `Restore again (kura pair restore ${p.mv.name} ${p.rv.name}), or give --force to replicate anyway.`);
+      throw MV_PARTLY_RESTORED({ mv: p.mv.name, rv: p.rv.name });
     }
     this.refuseUnequal(p, 'replicate');
     const restoring = this.rep.rolesOf(p.mv).asMv.find((o) => o !== p && o.restoring);
     if (restoring) {
-      throw new KuraError('KURA-E2311', 'EBUSY', `MV ${p.mv.name} is being restored from RV ${restoring.rv.name}.`, 'Wait for the restore to finish (kura pair show), then replicate.');
+      throw MV_RESTORING({ mv: p.mv.name, rv: restoring.rv.name });
     }
     await this.rep.replicate(p);
     return this.info(p);
@@ -159,12 +159,13 @@ export class PairService implements PairAgent {
   private async separate(mvRef: string | number, rvRef: string | number, opts: { rvAccess?: string; force?: boolean }): Promise<PairInfo> {
     const access = opts.rvAccess ?? 'rw';
     if (access !== 'rw' && access !== 'ro') {
-      throw new KuraError('KURA-E2317', 'EINVAL', `RV access ${JSON.stringify(access)} is not known.`, 'Give rw (read/write, the default) or ro (read-only).');
+      throw RV_ACCESS_UNKNOWN({ access: JSON.stringify(access) });
     }
     const p = this.pair(mvRef, rvRef);
     await this.rep.separate(p, access, opts.force ?? false);
     if (p.state.sync === 'fault') {
-      this.deps.emit({ id: 'KURA-W2341', severity: 'warning', source: `pair/${p.mv.name}/${p.rv.name}`, text: p.state.direction === 'mv-to-rv' ? `Pair ${p.mv.name} → ${p.rv.name} separated by force before its copy finished; RV ${p.rv.name} is incomplete (${p.diffBytes()} bytes not copied). Replicate again to complete it.` : `Pair ${p.mv.name} → ${p.rv.name} separated by force during a restore; MV ${p.mv.name} is partly restored (${p.diffBytes()} bytes not copied). Restore again to complete it.` });
+      const left = p.state.direction === 'mv-to-rv' ? RV_INCOMPLETE_AFTER_FORCE : MV_PARTLY_RESTORED_AFTER_FORCE;
+      this.deps.emit({ id: left.id, severity: 'warning', source: `pair/${p.mv.name}/${p.rv.name}`, text: left({ mv: p.mv.name, rv: p.rv.name, bytes: p.diffBytes() }) });
     }
     return this.info(p);
   }
@@ -174,12 +175,12 @@ export class PairService implements PairAgent {
     const p = this.pair(mvRef, rvRef);
     this.refuseUnequal(p, 'restore');
     if (p.mv.readOnly) {
-      throw new KuraError('KURA-E2607', 'EROFS', `MV ${p.mv.name} is a read-only snapshot; a restore would write to it.`, `Make it read/write first (kura snapshot set-access ${p.mv.name.slice(0, p.mv.name.lastIndexOf('@'))} ${p.mv.name.slice(p.mv.name.lastIndexOf('@') + 1)} --access rw).`);
+      throw RESTORE_TO_READ_ONLY_MV({ mv: p.mv.name, base: p.mv.name.slice(0, p.mv.name.lastIndexOf('@')), snapshot: p.mv.name.slice(p.mv.name.lastIndexOf('@') + 1) });
     }
     const others = this.rep.rolesOf(p.mv).asMv.filter((o) => o !== p);
     const busy = others.find((o) => o.mirroring);
     if (busy) {
-      throw new KuraError('KURA-E2313', 'EBUSY', `MV ${p.mv.name} is also paired with RV ${busy.rv.name}, which is not separated.`, `Separate that pair first (kura pair separate ${p.mv.name} ${busy.rv.name}).`);
+      throw MV_PAIR_NOT_SEPARATED({ mv: p.mv.name, rv: busy.rv.name });
     }
     await this.rep.restore(p, others);
     return this.info(p);
@@ -191,7 +192,7 @@ export class PairService implements PairAgent {
     const { incomplete } = await this.rep.remove(p, force);
     if (incomplete) {
       const target = p.state.direction === 'mv-to-rv' ? `RV ${p.rv.name}` : `MV ${p.mv.name}`;
-      this.deps.emit({ id: 'KURA-W2342', severity: 'warning', source: `pair/${p.mv.name}/${p.rv.name}`, text: `Pair ${p.mv.name} → ${p.rv.name} deleted with a copy unfinished: ${target} holds a partial copy.` });
+      this.deps.emit({ id: PAIR_DELETED_UNFINISHED.id, severity: 'warning', source: `pair/${p.mv.name}/${p.rv.name}`, text: PAIR_DELETED_UNFINISHED({ mv: p.mv.name, rv: p.rv.name, target }) });
     }
     return before;
   }
@@ -204,7 +205,7 @@ export class PairService implements PairAgent {
   refuseMap(l: LogicalDisk): void {
     const p = this.rep.rolesOf(l).asRv;
     if (p) {
-      throw new KuraError('KURA-E2505', 'EBUSY', `LD ${l.name} is the RV of replication pair ${p.mv.name} → ${p.rv.name} and cannot be mapped to a host: the pair's copies would overwrite it under the host.`, `Map the MV (${p.mv.name}) instead, or delete the pair first (kura pair delete ${p.mv.name} ${p.rv.name}).`);
+      throw RV_MAP_REFUSED({ l: l.name, mv: p.mv.name, rv: p.rv.name });
     }
   }
 
@@ -220,7 +221,7 @@ export class PairService implements PairAgent {
     const ps = this.rep.pairsOf(l);
     if (ps.length > 0) {
       const p = ps[0]!;
-      throw new KuraError('KURA-E2318', 'EBUSY', `LD ${l.name} is the ${p.mv === l ? 'MV' : 'RV'} of a replication pair (${p.mv.name} → ${p.rv.name}).`, `Unpair it first (kura pair separate ${p.mv.name} ${p.rv.name}; kura pair delete ${p.mv.name} ${p.rv.name}).`);
+      throw LD_IN_PAIR({ l: l.name, role: p.mv === l ? 'MV' : 'RV', mv: p.mv.name, rv: p.rv.name });
     }
   }
 
@@ -232,7 +233,7 @@ export class PairService implements PairAgent {
   refuseExpand(l: LogicalDisk): void {
     const p = this.rep.pairsOf(l).find((x) => x.mirroring);
     if (p) {
-      throw new KuraError('KURA-E2319', 'EBUSY', `Failed to expand the specified volume because the volume is being replicated: LD ${l.name} is in pair ${p.mv.name} → ${p.rv.name} (${p.state.sync}).`, `A logical disk in the replicate state cannot be expanded: separate the pair (kura pair separate ${p.mv.name} ${p.rv.name}), then expand it.`);
+      throw EXPAND_IN_PAIR({ l: l.name, mv: p.mv.name, rv: p.rv.name, sync: p.state.sync });
     }
   }
 
@@ -243,12 +244,7 @@ export class PairService implements PairAgent {
     if (m === r) return;
     const [small, big] = m < r ? [p.mv, p.rv] : [p.rv, p.mv];
     const mb = (n: number) => `${Math.ceil(n / 2 ** 20)}MB`;
-    throw new KuraError(
-      'KURA-E2606',
-      'EINVAL',
-      `Failed to ${what} pair ${p.mv.name} → ${p.rv.name} because the capacities differ (backup volume:${p.rv.rec.number.toString(16).padStart(4, '0')}, capacity:${mb(r)}; MV capacity:${mb(m)}).`,
-      `Expand ${small.name} to the capacity of ${big.name} (kura ld expand ${small.name} --size ${big.rec.capacity}), then ${what} again.`,
-    );
+    throw PAIR_CAPACITIES_DIFFER({ what, mv: p.mv.name, rv: p.rv.name, rvNumber: p.rv.rec.number.toString(16).padStart(4, '0'), rvCapacity: mb(r), mvCapacity: mb(m), small: small.name, big: big.name, capacity: big.rec.capacity });
   }
 
   /** A snapshot restore rewrites the LD: refused while mirrored, otherwise every chunk counts as different. */
@@ -256,7 +252,7 @@ export class PairService implements PairAgent {
     const ps = this.rep.pairsOf(l);
     const m = ps.find((p) => p.mirroring);
     if (m) {
-      throw new KuraError('KURA-E2320', 'EBUSY', `LD ${l.name} is in replication pair ${m.mv.name} → ${m.rv.name} (${m.state.sync}); restoring a snapshot would bypass it.`, `Separate the pair first (kura pair separate ${m.mv.name} ${m.rv.name}).`);
+      throw REVERT_IN_PAIR({ l: l.name, mv: m.mv.name, rv: m.rv.name, sync: m.state.sync });
     }
     return () => {
       for (const p of ps) this.rep.markAll(p);
@@ -272,19 +268,17 @@ export class PairService implements PairAgent {
         this.deps.emit({ id: 'KURA-I2340', severity: 'info', source: src, text: `Pair ${p.mv.name} → ${p.rv.name}: copy finished (${p.state.copied} chunk(s)); sync state ${p.state.sync}.` });
         return;
       case 'copy-failed':
-        this.deps.emit({ id: 'KURA-E2343', severity: 'error', source: src, text: `Pair ${p.mv.name} → ${p.rv.name}: copy stopped: ${(e.error as Error)?.message ?? e.error}. The pair is in fault; the copy target is incomplete. Fix the cause and replicate (or restore) again.` });
+        this.deps.emit({ id: PAIR_COPY_STOPPED.id, severity: 'error', source: src, text: PAIR_COPY_STOPPED({ mv: p.mv.name, rv: p.rv.name, reason: (e.error as Error)?.message ?? e.error }) });
         return;
       case 'mirror-failed':
-        this.deps.emit({ id: 'KURA-E2345', severity: 'error', source: src, text: `Pair ${p.mv.name} → ${p.rv.name}: a mirrored write to RV ${p.rv.name} failed: ${(e.error as Error)?.message ?? e.error}. The MV write stands; the pair is in fault and records the differences. Fix the cause and replicate again.` });
+        this.deps.emit({ id: PAIR_MIRROR_WRITE_FAILED.id, severity: 'error', source: src, text: PAIR_MIRROR_WRITE_FAILED({ mv: p.mv.name, rv: p.rv.name, reason: (e.error as Error)?.message ?? e.error }) });
         return;
       case 'resumed':
         this.deps.emit({
-          id: 'KURA-W2344',
+          id: PAIR_COPY_RESUMED.id,
           severity: 'warning',
           source: src,
-          text: e.unclean
-            ? `Pair ${p.mv.name} → ${p.rv.name}: the array did not shut down cleanly; copying again the ${p.diffBytes()} bytes where writes were under way or not yet copied (${p.state.sync}).`
-            : `Pair ${p.mv.name} → ${p.rv.name}: copy resumed after a restart (${p.state.sync}, ${p.diffBytes()} bytes to go).`,
+          text: (e.unclean ? PAIR_COPY_AFTER_UNCLEAN : PAIR_COPY_RESUMED)({ mv: p.mv.name, rv: p.rv.name, bytes: p.diffBytes(), sync: p.state.sync }),
         });
         return;
     }

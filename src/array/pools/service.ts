@@ -1,5 +1,4 @@
 // Pools: thin pools of PDs in RAID groups, named and numbered by the array.
-import { KuraError } from '../../errors.js';
 import type { BlockEngine } from '../../block/engine.js';
 import type { Pool } from '../../block/pool.js';
 import { parseRaid } from '../../block/raid-group.js';
@@ -8,6 +7,7 @@ import type { Catalog } from '../catalog.js';
 import type { ConfigQueue } from '../config-queue.js';
 import type { QosSettings } from '../qos/settings.js';
 import type { CreatePoolRequest, PoolAgent, PoolInfo, RaidType } from './agent.js';
+import { POOL_EXISTS } from '../../catalogue/array.js';
 
 export interface PoolDeps {
   engine: BlockEngine;
@@ -57,7 +57,7 @@ export class PoolService implements PoolAgent {
       const { engine } = this.deps;
       const name = validateName('Pool', req.name);
       if ([...engine.pools.values()].some((p) => p.name === name)) {
-        throw new KuraError('KURA-E2021', 'EEXIST', `Pool ${name} already exists.`, 'Choose another name.');
+        throw POOL_EXISTS({ name });
       }
       const raid = parseRaid(req.raid ?? 'RAID1');
       const number = lowestFree([...engine.pools.values()].map((p) => p.number));

@@ -1,6 +1,5 @@
 // I/O control verbs (IOLoadManager): an LD's IOPS limits, a pool's defaults for
 // new LDs and its I/O control mode.
-import { KuraError } from '../../errors.js';
 import type { BlockEngine } from '../../block/engine.js';
 import type { LogicalDisk } from '../../block/logical-disk.js';
 import type { Pool } from '../../block/pool.js';
@@ -12,6 +11,7 @@ import type { LicenseTable } from '../licenses/table.js';
 import type { PoolInfo } from '../pools/agent.js';
 import type { QosAgent } from './agent.js';
 import type { QosSettings } from './settings.js';
+import { QOS_MODE_OFF, QOS_MODE_UNKNOWN, QOS_NOT_APPLICABLE } from '../../catalogue/array.js';
 
 export interface QosDeps {
   engine: BlockEngine;
@@ -33,11 +33,11 @@ export class QosService implements QosAgent {
       const ld = this.deps.catalog.ld(ref);
       const a = attrsOf(ld);
       if (a.esv || a.ssv) {
-        throw new KuraError('KURA-E2092', 'EINVAL', `I/O control does not apply to ${a.esv ? 'a snapshot (ESV)' : 'the solution reserved volume'}.`, 'Set limits on its base LD or on an ordinary LD.');
+        throw QOS_NOT_APPLICABLE({ what: a.esv ? 'a snapshot (ESV)' : 'the solution reserved volume' });
       }
       const next = settings.merge(a.qos ?? { upper: 0, lower: 0 }, change);
       if (settings.poolMode(ld.pool) === 'off' && (next.upper > 0 || next.lower > 0)) {
-        throw new KuraError('KURA-E2611', 'EPERM', `Failed to set the I/O limits of LD ${ld.name} because I/O control mode is disabled in pool ${ld.pool.name}.`, `Enable I/O control mode (kura pool set ${ld.pool.name} --qos-mode on), then set the limits again.`);
+        throw QOS_MODE_OFF({ ld: ld.name, pool: ld.pool.name });
       }
       if (next.upper === 0 && next.lower === 0) delete a.qos;
       else a.qos = next;
@@ -50,7 +50,7 @@ export class QosService implements QosAgent {
   setPoolQosMode(ref: string | number, mode: string): Promise<PoolInfo> {
     return this.deps.config.run(() => {
       if (mode !== 'on' && mode !== 'off') {
-        throw new KuraError('KURA-E2612', 'EINVAL', `I/O control mode ${JSON.stringify(mode)?.slice(0, 40)} is not known.`, 'Give on or off.');
+        throw QOS_MODE_UNKNOWN({ mode: JSON.stringify(mode)?.slice(0, 40) });
       }
       this.deps.licenses.require('IOLoadManager', 'Changing the I/O control mode');
       const pool = this.deps.catalog.pool(ref);

@@ -1,13 +1,13 @@
 // I/O control state: the limit defaults and mode of each pool (in the array's
 // metadata), the seed's rules for limits, and what the scheduler is given for
 // each LD. Pools, LDs and clones read it; the QoS verbs change it.
-import { KuraError } from '../../errors.js';
 import type { LogicalDisk } from '../../block/logical-disk.js';
 import type { MetaStore } from '../../block/meta-store.js';
 import type { Pool } from '../../block/pool.js';
 import { QOS_MAX, QOS_MIN } from '../../block/qos.js';
 import type { QosLimits, QosScheduler } from '../../block/qos.js';
 import { attrsOf } from '../catalog.js';
+import { IOPS_RANGE, IOPS_UPPER_BELOW_LOWER } from '../../catalogue/array.js';
 
 export class QosSettings {
   constructor(
@@ -38,11 +38,11 @@ export class QosSettings {
     const next = { upper: change.upper ?? cur.upper, lower: change.lower ?? cur.lower };
     for (const [k, v] of Object.entries(next)) {
       if (!Number.isInteger(v) || (v !== 0 && (v < QOS_MIN || v > QOS_MAX))) {
-        throw new KuraError('KURA-E2090', 'EINVAL', `IOPS ${k} limit ${v} is out of range.`, `Give ${QOS_MIN} to ${QOS_MAX.toLocaleString('en-US')} IOPS, or 0 to clear it.`);
+        throw IOPS_RANGE({ k, v, qosMin: QOS_MIN, qosMax: QOS_MAX.toLocaleString('en-US') });
       }
     }
     if (next.upper > 0 && next.lower > 0 && next.upper <= next.lower) {
-      throw new KuraError('KURA-E2091', 'EINVAL', `The upper limit (${next.upper}) must be above the lower limit (${next.lower}).`, 'Raise the upper limit or lower the lower one.');
+      throw IOPS_UPPER_BELOW_LOWER({ upper: next.upper, lower: next.lower });
     }
     return next;
   }

@@ -1,6 +1,5 @@
 // Fast clones (FEV/FCV): a clone shares its source's chunks until either is
 // written; the source becomes an FEV, the clone an FCV (a new LD of its own).
-import { KuraError } from '../../errors.js';
 import type { BlockEngine } from '../../block/engine.js';
 import type { LogicalDisk } from '../../block/logical-disk.js';
 import { attrsOf, validateName } from '../catalog.js';
@@ -12,6 +11,7 @@ import type { LicenseTable } from '../licenses/table.js';
 import type { QosSettings } from '../qos/settings.js';
 import type { CloneAgent } from './agent.js';
 import { MAX_FCVS_PER_FEV, MAX_LAYERS } from './rules.js';
+import { CLONES_FULL, CLONE_LAYERS_FULL, SSV_CLONE } from '../../catalogue/array.js';
 
 export interface CloneDeps {
   engine: BlockEngine;
@@ -34,15 +34,15 @@ export class CloneService implements CloneAgent {
       const src = catalog.ld(srcRef);
       ldLocks.check(src, 'a clone');
       const a = attrsOf(src);
-      if (a.ssv) throw new KuraError('KURA-E2081', 'EINVAL', 'The solution reserved volume cannot be cloned.', 'Clone an ordinary LD or a snapshot.');
+      if (a.ssv) throw SSV_CLONE();
       validateName('LD', name);
       catalog.checkFreeName(name);
       if (catalog.clonesOf(src).length >= MAX_FCVS_PER_FEV) {
-        throw new KuraError('KURA-E2082', 'ENOSPC', `LD ${src.name} already has ${MAX_FCVS_PER_FEV} fast clones, the most an FEV may have.`, 'Delete a clone or clone another LD.');
+        throw CLONES_FULL({ src: src.name, maxFcvsPerFev: MAX_FCVS_PER_FEV });
       }
       const layer = (a.layer ?? 0) + 1;
       if (layer > MAX_LAYERS) {
-        throw new KuraError('KURA-E2073', 'ENOSPC', `A clone of LD ${src.name} would be layer ${layer}; at most ${MAX_LAYERS} layers of snapshots and clones are allowed.`, 'Clone an LD closer to the original.');
+        throw CLONE_LAYERS_FULL({ src: src.name, layer, maxLayers: MAX_LAYERS });
       }
       if (!a.fev) {
         a.fev = true;

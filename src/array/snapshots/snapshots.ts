@@ -1,7 +1,6 @@
 // Extended snapshots (EBV/ESV): generations of an LD taken into the solution
 // reserved volume's care, read-only unless made writable, restorable into their
 // base. A snapshot may be snapshotted in turn (it becomes an EBV too).
-import { KuraError } from '../../errors.js';
 import { checkName } from '../../names.js';
 import type { BlockEngine } from '../../block/engine.js';
 import type { LogicalDisk } from '../../block/logical-disk.js';
@@ -16,6 +15,7 @@ import type { LicenseTable } from '../licenses/table.js';
 import type { PairService } from '../pairs/service.js';
 import type { SnapshotAgent, SnapshotInfo } from './agent.js';
 import { MAX_GENERATIONS, MAX_LAYERS, refuseIfFev } from './rules.js';
+import { ESV_IS_EBV, SNAPSHOT_NAME_INVALID, GENERATION_COUNT_INVALID, RESTORE_INTO_READ_ONLY, SNAPSHOTS_MADE_READ_ONLY, SNAPSHOT_ACCESS_UNKNOWN, SNAPSHOT_EXISTS, SNAPSHOT_GENERATIONS_FULL, SNAPSHOT_LAYERS_FULL, SNAPSHOT_NOT_FOUND, SNAPSHOT_SIZE_DIFFERS, SSV_SNAPSHOT } from '../../catalogue/array.js';
 
 export interface SnapshotDeps {
   engine: BlockEngine;
@@ -49,7 +49,7 @@ export class SnapshotService implements SnapshotAgent {
     }
     if (fixed.length > 0) {
       // On the next turn, so that the opener can subscribe to events first.
-      setImmediate(() => this.deps.emit({ id: 'KURA-W2500', severity: 'warning', source: 'array', text: `${fixed.length} snapshot(s) (${fixed.join(', ')}) were stored as writable by an earlier version and are read-only again. Writes made to them while they were writable remain in them.` }));
+      setImmediate(() => this.deps.emit({ id: SNAPSHOTS_MADE_READ_ONLY.id, severity: 'warning', source: 'array', text: SNAPSHOTS_MADE_READ_ONLY({ length: fixed.length, names: fixed.join(', ') }) }));
     }
   }
 
@@ -92,7 +92,7 @@ export class SnapshotService implements SnapshotAgent {
       const e = attrsOf(l).esv!;
       return typeof snap === 'number' ? e.generation === snap : e.name === snap || String(e.generation) === snap;
     });
-    if (!found) throw new KuraError('KURA-E2070', 'ENOENT', `LD ${base.name} has no snapshot ${snap}.`, `List them with kura snapshot list ${base.name}.`);
+    if (!found) throw SNAPSHOT_NOT_FOUND({ base: base.name, snap });
     return found;
   }
 
@@ -106,21 +106,21 @@ export class SnapshotService implements SnapshotAgent {
       const a = attrsOf(base);
       // A snapshot of a snapshot is allowed (VVM L1080-1081): the ESV becomes an EBV too, within MAX_LAYERS.
       if (a.ssv) {
-        throw new KuraError('KURA-E2071', 'EINVAL', `LD ${base.name} is the solution reserved volume and cannot be snapshotted.`, 'Snapshot an ordinary LD or a snapshot.');
+        throw SSV_SNAPSHOT({ base: base.name });
       }
       const gens = catalog.snapshotsOf(base);
       if (gens.length >= MAX_GENERATIONS) {
-        throw new KuraError('KURA-E2072', 'ENOSPC', `LD ${base.name} already has ${MAX_GENERATIONS} snapshot generations, the most an EBV may have.`, `Delete old generations (kura snapshot delete-oldest ${base.name} --count N).`);
+        throw SNAPSHOT_GENERATIONS_FULL({ base: base.name, maxGenerations: MAX_GENERATIONS });
       }
       const layer = (a.layer ?? 0) + 1;
       if (layer > MAX_LAYERS) {
-        throw new KuraError('KURA-E2073', 'ENOSPC', `A snapshot of LD ${base.name} would be layer ${layer}; at most ${MAX_LAYERS} layers of snapshots and clones are allowed.`, 'Snapshot or clone an LD closer to the original.');
+        throw SNAPSHOT_LAYERS_FULL({ base: base.name, layer, maxLayers: MAX_LAYERS });
       }
       const generation = gens.length === 0 ? 1 : attrsOf(gens[gens.length - 1]!).esv!.generation + 1;
       const snapName = name ?? `gen${generation}`;
-      checkName('Snapshot', snapName, 'KURA-E2074');
+      checkName('Snapshot', snapName, SNAPSHOT_NAME_INVALID);
       if (gens.some((g) => attrsOf(g).esv!.name === snapName)) {
-        throw new KuraError('KURA-E2075', 'EEXIST', `LD ${base.name} already has a snapshot named ${snapName}.`, 'Choose another name.');
+        throw SNAPSHOT_EXISTS({ base: base.name, snapName });
       }
       const ldName = `${base.name}@${snapName}`;
       catalog.checkFreeName(ldName);
@@ -141,7 +141,7 @@ export class SnapshotService implements SnapshotAgent {
   setSnapshotAccess(ldRef: string | number, snap: string | number, access: string): Promise<SnapshotInfo> {
     return this.deps.config.run(async () => {
       if (access !== 'rw' && access !== 'ro') {
-        throw new KuraError('KURA-E2602', 'EINVAL', `Snapshot access ${JSON.stringify(access)?.slice(0, 40)} is not known.`, 'Give rw (read/write) or ro (read-only).');
+        throw SNAPSHOT_ACCESS_UNKNOWN({ access: JSON.stringify(access)?.slice(0, 40) });
       }
       const base = this.deps.catalog.ld(ldRef);
       const esv = this.snapshot(base, snap);
@@ -160,12 +160,12 @@ export class SnapshotService implements SnapshotAgent {
       this.deps.licenses.require('DynamicSnapVolume', 'Restoring a snapshot');
       const base = this.deps.catalog.ld(ldRef);
       if (base.readOnly && attrsOf(base).esv) {
-        throw new KuraError('KURA-E2603', 'EROFS', `LD ${base.name} is a read-only snapshot; restoring a generation into it would change it.`, `Make it read/write first (kura snapshot set-access ${base.name.slice(0, base.name.lastIndexOf('@'))} ${attrsOf(base).esv!.name} --access rw).`);
+        throw RESTORE_INTO_READ_ONLY({ base: base.name, ebv: base.name.slice(0, base.name.lastIndexOf('@')), esv: attrsOf(base).esv!.name });
       }
       const esv = this.snapshot(base, snap);
       const reverted = this.deps.pairs.beforeRevert(base);
       if (esv.rec.capacity !== base.rec.capacity) {
-        throw new KuraError('KURA-E2076', 'EINVAL', `Snapshot ${snap} is ${esv.rec.capacity} bytes but LD ${base.name} is now ${base.rec.capacity}.`, 'Restore a snapshot taken at the current size.');
+        throw SNAPSHOT_SIZE_DIFFERS({ snap, capacity: esv.rec.capacity, base: base.name, capacity2: base.rec.capacity });
       }
       ldLocks.check(base, 'a snapshot restore');
       reverted();
@@ -186,7 +186,7 @@ export class SnapshotService implements SnapshotAgent {
     return this.deps.config.run(async () => {
       const base = this.deps.catalog.ld(ldRef);
       if (!Number.isInteger(count) || count < 1) {
-        throw new KuraError('KURA-E2077', 'EINVAL', `Count ${count} is not a positive number of generations.`, 'Give --count 1 or more.');
+        throw GENERATION_COUNT_INVALID({ count });
       }
       const gens = this.deps.catalog.snapshotsOf(base);
       const victims = gens.slice(0, count);
@@ -202,7 +202,7 @@ export class SnapshotService implements SnapshotAgent {
   private refuseIfEbv(esv: LogicalDisk): void {
     const inner = this.deps.catalog.snapshotsOf(esv);
     if (inner.length > 0) {
-      throw new KuraError('KURA-E2601', 'EBUSY', `Snapshot ${esv.name} is the base (EBV) of ${inner.length} snapshot generation(s) of its own: ${inner.map((l) => attrsOf(l).esv!.name).join(', ')}.`, `Delete those first (kura snapshot delete-oldest ${esv.name} --count ${inner.length}).`);
+      throw ESV_IS_EBV({ esv: esv.name, length: inner.length, generations: inner.map((l) => attrsOf(l).esv!.name).join(', ') });
     }
   }
 

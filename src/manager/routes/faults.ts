@@ -1,11 +1,11 @@
 // Controllers and fault injection over REST.
 import type { ControllerAgent } from '../../array/agent.js';
 import { FAULTS } from '../../api/faults.js';
-import { KuraError } from '../../errors.js';
 import { parseNumber } from '../../units.js';
 import type { Route } from '../router.js';
 import { bind } from './bind.js';
 import type { Changed } from './bind.js';
+import { FAULT_ACTION_UNKNOWN, FAULT_PORT_NOT_HOST_PORT, FAULT_TARGET_NOT_CONTROLLER } from '../../catalogue/manager.js';
 
 export function faultRoutes(agent: ControllerAgent, changed: Changed): Route[] {
   return bind(FAULTS, {
@@ -18,15 +18,15 @@ export function faultRoutes(agent: ControllerAgent, changed: Changed): Route[] {
         // A controller number only: not a port, not "1.5", not an id from the CLI's number parser.
         const n = /^\d{1,3}$/.test(target) ? Number(target) : parseNumber(target, 'controller', true);
         if (n === undefined) {
-          throw new KuraError('KURA-E4032', 'EINVAL', `The target ${JSON.stringify(target).slice(0, 60)} of ${action} is not a controller number.`, 'Give the controller number as a string, e.g. "0" or "1" (kura array show lists them).');
+          throw FAULT_TARGET_NOT_CONTROLLER({ target: JSON.stringify(target).slice(0, 60), action });
         }
         out = await agent.setControllerState(n, action === 'controller-down' ? 'down' : 'online');
       } else if (action === 'port-down' || action === 'port-up') {
         const m = /^(.+):(\d{1,5})$/.exec(target);
-        if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new KuraError('KURA-E4020', 'EINVAL', `"${target.slice(0, 60)}" is not HOST:PORT.`, 'Give the host port as HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:3260 (kura array show lists them).');
+        if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw FAULT_PORT_NOT_HOST_PORT({ target: target.slice(0, 60) });
         out = await agent.setPortState(m[1]!, Number(m[2]), action === 'port-down' ? 'down' : 'up');
       } else {
-        throw new KuraError('KURA-E4021', 'EINVAL', `Fault action "${action.slice(0, 40)}" is not known.`, 'Use controller-down, controller-up, port-down or port-up.');
+        throw FAULT_ACTION_UNKNOWN({ action: action.slice(0, 40) });
       }
       changed('KURA-I4040', 'faults', `Fault injection: ${action} ${target}.`);
       return out;

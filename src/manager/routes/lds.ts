@@ -1,7 +1,7 @@
 // Logical disks over REST (with their I/O limits and plain NBD access).
 import type { HostAgent, LdAgent, QosAgent } from '../../array/agent.js';
 import { LDS } from '../../api/lds.js';
-import { KuraError } from '../../errors.js';
+import { BODY_FIELD_REQUIRED } from '../../catalogue/manager.js';
 import { hex4 } from '../../units.js';
 import type { Route } from '../router.js';
 import { bind } from './bind.js';
@@ -13,7 +13,7 @@ export function ldRoutes(agent: LdAgent & QosAgent & Pick<HostAgent, 'setLdNbdPl
     list: () => agent.listLds(),
     create: async ({ body }) => {
       if (body['size'] === undefined && body['attr'] !== 'ssv') {
-        throw new KuraError('KURA-E4012', 'EINVAL', 'The field "size" is required.', 'Give size: the virtual capacity, e.g. "10GiB".');
+        throw BODY_FIELD_REQUIRED({ k: 'size', description: 'the virtual capacity, e.g. "10GiB"' });
       }
       const l = await agent.createLd({ name: body['name'] as string, pool: body['pool'] as string, size: (body['size'] as number | undefined) ?? 0, attr: body['attr'] as string | undefined, force: body['force'] as boolean | undefined });
       changed('KURA-I4010', `ld/${l.name}`, `LD ${l.name} (${hex4(l.number)}h) created in pool ${l.pool} (${bytesText(l.capacity)}).`);

@@ -1,7 +1,7 @@
 // What the route handlers share: reading path parameters, the expand bodies'
 // growth rule, and sizes in event texts.
-import { KuraError } from '../../errors.js';
 import { humanSize, parseNumber } from '../../units.js';
+import { EXPAND_ADD_NOT_POSITIVE, EXPAND_FIELDS_TOGETHER, EXPAND_FIELD_MISSING, PARAMETER_NOT_NUMBER } from '../../catalogue/manager.js';
 
 /** A pool or LD reference from a path: a number (decimal or NEC hex) or a name. */
 export function ref(s: string): string | number {
@@ -11,7 +11,7 @@ export function ref(s: string): string | number {
 /** A path parameter that must be a number (a LUN): refused with an API id, not the CLI's. */
 export function num(s: string, what: string): number {
   const n = parseNumber(s, what, true);
-  if (n === undefined) throw new KuraError('KURA-E4035', 'EINVAL', `${what} ${JSON.stringify(s).slice(0, 60)} is not a number.`, `Give the ${what} as a whole number in decimal or NEC-style hex such as 0001h.`);
+  if (n === undefined) throw PARAMETER_NOT_NUMBER({ what, value: JSON.stringify(s).slice(0, 60) });
   return n;
 }
 
@@ -25,12 +25,12 @@ export function num(s: string, what: string): number {
 export function growth(body: Record<string, unknown>, legacy: 'add' | 'total', current: number, what: string): number {
   const given = (['add', 'total', 'size'] as const).filter((k) => body[k] !== undefined);
   if (given.length !== 1) {
-    throw new KuraError('KURA-E4033', 'EINVAL', given.length ? `The fields ${given.join(', ')} were given together.` : 'Neither add nor total was given.', 'Give exactly one: add (capacity to add, e.g. "1GiB") or total (the new capacity).');
+    throw given.length ? EXPAND_FIELDS_TOGETHER({ fields: given.join(', ') }) : EXPAND_FIELD_MISSING();
   }
   const k = given[0] === 'size' ? legacy : given[0]!;
   const v = body[given[0]!] as number;
   if (k === 'add') {
-    if (v <= 0) throw new KuraError('KURA-E4034', 'EINVAL', `${what}: ${given[0]} must be more than 0 bytes.`, 'Give the capacity to add, e.g. "1GiB".');
+    if (v <= 0) throw EXPAND_ADD_NOT_POSITIVE({ what, field: given[0] });
     return current + v;
   }
   return v;

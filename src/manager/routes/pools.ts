@@ -1,11 +1,11 @@
 // Pools over REST: what each pool route asks of the array and the event it records.
 import type { PoolAgent, QosAgent } from '../../array/agent.js';
 import { POOLS } from '../../api/pools.js';
-import { KuraError } from '../../errors.js';
 import type { Route } from '../router.js';
 import { bind } from './bind.js';
 import type { Changed } from './bind.js';
 import { ref, growth, bytesText } from './params.js';
+import { EXPAND_TOTAL_NOT_LARGER, NOTHING_TO_CHANGE } from '../../catalogue/manager.js';
 
 export function poolRoutes(agent: PoolAgent & QosAgent, changed: Changed): Route[] {
   return bind(POOLS, {
@@ -27,7 +27,7 @@ export function poolRoutes(agent: PoolAgent & QosAgent, changed: Changed): Route
     set: async ({ params, body }) => {
       const r = ref(params['ref']!);
       if (body['threshold'] === undefined && body['qosUpper'] === undefined && body['qosLower'] === undefined && body['qosMode'] === undefined) {
-        throw new KuraError('KURA-E4014', 'EINVAL', 'Nothing to change.', 'Give threshold, qosUpper, qosLower or qosMode.');
+        throw NOTHING_TO_CHANGE();
       }
       let p = agent.getPool(r);
       if (body['threshold'] !== undefined) {
@@ -49,7 +49,7 @@ export function poolRoutes(agent: PoolAgent & QosAgent, changed: Changed): Route
       const before = agent.getPool(r);
       const add = growth(body, 'add', before.capacity, `Pool ${before.name}`) - before.capacity;
       if (add <= 0) {
-        throw new KuraError('KURA-E4034', 'EINVAL', `Pool ${before.name} is already ${bytesText(before.capacity)}; a total of ${bytesText(before.capacity + add)} would not grow it.`, 'Give a total larger than the current capacity, or add: the capacity to add.');
+        throw EXPAND_TOTAL_NOT_LARGER({ pool: before.name, capacity: bytesText(before.capacity), total: bytesText(before.capacity + add) });
       }
       const p = await agent.expandPool(r, add);
       changed('KURA-I4003', `pool/${p.name}`, `Pool ${p.name} expanded by ${bytesText(p.capacity - before.capacity)} to ${bytesText(p.capacity)}.`);
