@@ -15,10 +15,11 @@ import { Replicator, replicationLayer } from '../block/replication.js';
 import { buildStack } from '../block/stack.js';
 import { DataDirLock, makeDataDir, tightenDataDir, tightenedText } from '../block/data-dir.js';
 import type { ChapConfig } from '../iscsi/chap.js';
-import type { TargetPortGroupInfo } from '../scsi/types.js';
+import type { ConglomerateRole, TargetPortGroupInfo } from '../scsi/types.js';
 import type { AccessControlInfo, ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdDeleteResult, LdInfo, LicenseInfo, LockInfo, PairInfo, PoolInfo, SnapshotInfo, TargetInfo } from './agent.js';
 import { Catalog, attrsOf } from './catalog.js';
 import { ConfigQueue } from './config-queue.js';
+import { ConglomerateService } from './conglomerates/service.js';
 import { Controllers } from './controllers/controllers.js';
 import type { HostPort } from './controllers/controllers.js';
 import { ControllerService } from './controllers/service.js';
@@ -100,6 +101,8 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
   private readonly controllerService: ControllerService;
   private readonly pairService: PairService;
   private readonly lockService: LockService;
+  /** LUN conglomerates: VVOL protocol endpoints and the VVOLs bound behind them (the VVOL adapter calls it). */
+  readonly conglomerates: ConglomerateService;
 
   private constructor(dataDir: string, engine: BlockEngine, portals: Array<{ host: string; port: number }>) {
     this.dataDir = dataDir;
@@ -155,6 +158,16 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
     const target = (this.targetService = new TargetService({ hosts, config, frontEnds, store, arrayName: this.name, hostPorts: () => ctls.hostPorts() }));
     this.hostService = new HostService({ hosts, catalog, config, emit, frontEnds, pairs, ldInfo, targetSecret: () => target.mutualChap()?.secret });
     this.lockService = new LockService(this.configLock, emit);
+    this.conglomerates = new ConglomerateService({
+      db: store.db,
+      wwn: this.wwn(),
+      ldExists: (n) => catalog.ldByNumber(n) !== undefined,
+      hostExists: (h) => hosts.list().some((e) => e.name === h),
+      changed: (pe, host) => frontEnds.conglomerateChanged(pe, hosts.list().find((e) => e.name === host)?.initiators ?? []),
+    });
+    // A deleted LD leaves its conglomerate (its number may come back for another LD).
+    this.conglomerates.prune();
+    frontEnds.onAccessChanged(() => this.conglomerates.prune());
 
     for (const l of engine.lds.values()) if (attrsOf(l).qos) qos.apply(l);
   }
@@ -180,6 +193,11 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
       if (e instanceof KuraError) throw e;
       throw ARRAY_CANNOT_OPEN({ dataDir: opts.dataDir, reason: (e as Error).message });
     }
+  }
+
+  /** The array's WWN, 16 hex digits from its serial: the VVOL provider makes VVOL, PE and container ids from it. */
+  wwn(): string {
+    return `2000${this.serial.toLowerCase().replace(/[^0-9a-f]/g, '0').padStart(12, '0').slice(-12)}`;
   }
 
   info(): ArrayInfo {
@@ -269,6 +287,10 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
   bindHostPort(relativeTargetPortId: number, port: number): void { this.controllerService.bindHostPort(relativeTargetPortId, port); }
   portGroupsOf(l: LogicalDisk): TargetPortGroupInfo[] { return this.controllerService.portGroupsOf(l); }
   isThin(l: LogicalDisk): boolean { return isThin(l); }
+  conglomerateOf(l: LogicalDisk): ConglomerateRole | undefined { return this.conglomerates.role(l.rec.number); }
+  administrativeOf(l: LogicalDisk): LogicalDisk | undefined { const pe = this.conglomerates.adminOf(l.rec.number); return pe === undefined ? undefined : this.catalog.ldByNumber(pe); }
+  subsidiaryFor(initiatorName: string, pe: LogicalDisk, slu: number): LogicalDisk | undefined { const n = this.conglomerates.resolve(pe.rec.number, slu, this.hosts.ofInitiator(initiatorName)?.name); return n === undefined ? undefined : this.catalog.ldByNumber(n); }
+  subsidiaryIdsFor(initiatorName: string, pe: LogicalDisk): number[] { return this.conglomerates.boundFor(pe.rec.number, this.hosts.ofInitiator(initiatorName)?.name); }
   ldByNumber(n: number): LogicalDisk | undefined { return this.catalog.ldByNumber(n); }
   allLds(): LogicalDisk[] { return this.catalog.lds(); }
   ldExists(id: number): boolean { return this.engine.lds.has(id); }

@@ -27,6 +27,8 @@ export interface FrontEndHooks {
   lunsChanged?(): void;
   /** CHAP credentials changed: later logins use the new ones (sessions stay). */
   authChanged?(): void;
+  /** A VVOL was bound or unbound behind the PE (an LD number) for the host these initiators belong to. */
+  conglomerateChanged?(peLdNumber: number, initiatorNames: string[]): void;
 }
 
 export class FrontEnds {
@@ -77,6 +79,10 @@ export class FrontEnds {
 
   accessChanged(): void {
     for (const f of this.accessListeners) f();
+  }
+
+  conglomerateChanged(peLdNumber: number, initiatorNames: string[]): void {
+    for (const f of this.hooks) f.conglomerateChanged?.(peLdNumber, initiatorNames);
   }
 
   capacityChanged(ldNumbers: number[]): void {

@@ -13,7 +13,8 @@ import { LogicalUnit } from '../scsi/logical-unit.js';
 import { ASYMMETRIC_ACCESS_STATE_CHANGED, CAPACITY_DATA_HAS_CHANGED, REPORTED_LUNS_DATA_HAS_CHANGED } from '../scsi/spec/sense.js';
 import type { SenseCode } from '../scsi/spec/sense.js';
 import { ScsiTarget } from '../scsi/target.js';
-import type { ItNexus, PrStore, TargetPortGroupInfo } from '../scsi/types.js';
+import { conglomerateLun, lunParts } from '../scsi/spec/luns.js';
+import type { ConglomerateRole, ItNexus, PrStore, TargetPortGroupInfo } from '../scsi/types.js';
 import type { BlockDevice } from '../block/device.js';
 import type { LogicalDisk } from '../block/logical-disk.js';
 import type { HostPort } from './controllers/controllers.js';
@@ -48,6 +49,14 @@ export interface IscsiArrayPort {
   deviceOf(l: LogicalDisk): BlockDevice;
   portGroupsOf(l: LogicalDisk): TargetPortGroupInfo[];
   isThin(l: LogicalDisk): boolean;
+  /** LUN conglomerates (VVOL protocol endpoints and the VVOLs bound behind them): the LD's part in one now. */
+  conglomerateOf(l: LogicalDisk): ConglomerateRole | undefined;
+  /** The PE a bound VVOL LD sits behind: a subsidiary LU takes its ALUA state. */
+  administrativeOf(l: LogicalDisk): LogicalDisk | undefined;
+  /** The VVOL LD bound for the initiator's host as subsidiary LU `slu` of the PE, if any. */
+  subsidiaryFor(initiatorName: string, pe: LogicalDisk, slu: number): LogicalDisk | undefined;
+  /** The subsidiary LU ids bound for the initiator's host behind the PE, ascending. */
+  subsidiaryIdsFor(initiatorName: string, pe: LogicalDisk): number[];
   ldExists(id: number): boolean;
   ldNumberOf(id: number): number | undefined;
   /** Durable state of the LUs (persistent reservations). */
@@ -81,6 +90,10 @@ export class IscsiFrontEnd {
     this.target = new ScsiTarget({
       luns: (nexus) => [...this.array.lunsFor(nexus.initiatorName).keys()].sort((a, b) => a - b),
       lookup: (nexus, lun) => this.lookup(nexus, lun),
+      subsidiaries: (nexus, admin) => {
+        const pe = this.array.lunsFor(nexus.initiatorName).get(admin);
+        return pe ? this.array.subsidiaryIdsFor(nexus.initiatorName, pe).map((slu) => conglomerateLun(admin, slu)) : [];
+      },
     });
     const portals: PortalConfig[] = array.hostPorts().map((p) => ({
       host: p.host,
@@ -111,6 +124,7 @@ export class IscsiFrontEnd {
         this.lunsChanged();
       },
       authChanged: () => this.refreshChap(),
+      conglomerateChanged: (pe, initiators) => this.conglomerateChanged(pe, initiators),
     });
     array.registerSessionSource(() => this.openUnits());
   }
@@ -151,9 +165,18 @@ export class IscsiFrontEnd {
     return this.server.sessions();
   }
 
+  /** The LU at a LUN number: an LD mapped for the initiator, or a VVOL bound for its host behind a PE so mapped. */
   private lookup(nexus: ItNexus, lun: number): LogicalUnit | undefined {
-    const ld = this.array.lunsFor(nexus.initiatorName).get(lun);
-    if (!ld) return undefined;
+    const { admin, slu } = lunParts(lun);
+    const head = this.array.lunsFor(nexus.initiatorName).get(admin);
+    if (!head) return undefined;
+    if (slu === 0) return this.unitOf(head);
+    const ld = this.array.subsidiaryFor(nexus.initiatorName, head, slu);
+    return ld ? this.unitOf(ld) : undefined;
+  }
+
+  /** The LD's logical unit, made on first use and kept while the LD lives. */
+  private unitOf(ld: LogicalDisk): LogicalUnit {
     const id = ld.rec.id;
     const have = this.units.get(id);
     if (have && have.naa === ld.rec.naa) return have.lu;
@@ -173,8 +196,10 @@ export class IscsiFrontEnd {
         vendor: VENDOR,
         product: PRODUCT,
         revision: REVISION,
-        portGroups: () => this.array.portGroupsOf(ld),
+        // A subsidiary LU is in the ALUA state of the PE it is bound behind.
+        portGroups: () => this.array.portGroupsOf(this.array.administrativeOf(ld) ?? ld),
         thin: this.array.isThin(ld),
+        conglomerate: () => this.array.conglomerateOf(ld),
       },
       store,
     );
@@ -198,6 +223,13 @@ export class IscsiFrontEnd {
     for (const e of this.units.values()) {
       const n = this.array.ldNumberOf(e.ldId);
       if (n !== undefined && wanted.has(n)) e.lu.queueUnitAttention(code, 'all');
+    }
+  }
+
+  /** A VVOL was bound or unbound behind a PE for a host: that host's nexuses re-read the PE's conglomerate. */
+  private conglomerateChanged(peLdNumber: number, initiators: string[]): void {
+    for (const e of this.units.values()) {
+      if (this.array.ldNumberOf(e.ldId) === peLdNumber) e.lu.queueUnitAttentionForInitiators(REPORTED_LUNS_DATA_HAS_CHANGED, initiators);
     }
   }
 

@@ -8,5 +8,6 @@ import './cli.js';
 import './protocols.js';
 import './pathmgr.js';
 import './vvol.js';
+import './conglomerates.js';
 
 export { catalogueIds } from '../errors.js';

@@ -18,6 +18,7 @@ import type { TextPair } from './text.js';
 export type { LoginOptions, LoginResult } from './initiator-login.js';
 
 export interface CommandOptions {
+  /** A LUN number (src/scsi/spec/luns.ts): conglomerateLun(pe, slu) addresses a subsidiary LU with the two-level LUN. */
   lun?: number;
   cdb: Buffer | number[];
   /** Data-Out (its length is the EDTL of a write unless edtl is given). */

@@ -2,6 +2,7 @@
 // Segment and the builders for every PDU the target sends. Field names follow
 // the RFC. A PDU on the wire is BHS, AHS, [header digest], data segment padded
 // to four bytes, [data digest].
+import { decodeLun as decodeLunBytes, encodeLun as encodeLunBytes } from '../scsi/spec/luns.js';
 
 export const BHS_LENGTH = 48;
 export const RESERVED_TAG = 0xffffffff;
@@ -167,32 +168,17 @@ export const ittOf = (bhs: Buffer): number => bhs.readUInt32BE(16);
 export const padOf = (n: number): number => (4 - (n & 3)) & 3;
 
 /**
- * Decodes the 8-byte LUN field (SAM-5 4.7) into a LUN number: peripheral device
- * addressing (method 00b, LUN below 256) and flat space addressing (method 01b,
- * up to 16383). Anything else decodes to -1, which no logical unit has.
+ * Decodes the 8-byte LUN field of a PDU into Kura's LUN number (src/scsi/spec/luns.ts):
+ * single-level LUNs, two-level LUNs of subsidiary LUs in a LUN conglomerate, the
+ * REPORT LUNS well-known LUN; anything else is -1, which no logical unit has.
  */
 export function decodeLun(bhs: Buffer, off = 8): number {
-  const b0 = bhs[off]!;
-  const b1 = bhs[off + 1]!;
-  for (let i = off + 2; i < off + 8; i++) if (bhs[i] !== 0) return -1;
-  switch (b0 >> 6) {
-    case 0:
-      return (b0 & 0x3f) === 0 ? b1 : -1;
-    case 1:
-      return ((b0 & 0x3f) << 8) | b1;
-    default:
-      return -1;
-  }
+  return decodeLunBytes(bhs, off);
 }
 
 /** Encodes a LUN number as the SAM-5 LUN field the way decodeLun reads it. */
 export function encodeLun(lun: number, bhs: Buffer, off = 8): void {
-  bhs.fill(0, off, off + 8);
-  if (lun < 256) bhs[off + 1] = lun;
-  else {
-    bhs[off] = 0x40 | ((lun >> 8) & 0x3f);
-    bhs[off + 1] = lun & 0xff;
-  }
+  encodeLunBytes(lun).copy(bhs, off);
 }
 
 function setDsl(h: Buffer, n: number): void {

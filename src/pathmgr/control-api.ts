@@ -17,6 +17,9 @@ export function showDevice(d: MultipathDevice) {
   return {
     id: d.id,
     export: d.name,
+    /** For a subsidiary LU (a bound VVOL): the PE it sits behind and its subsidiary LU id. */
+    pe: d.conglomerate?.pe ?? null,
+    slu: d.conglomerate?.slu ?? null,
     policy: d.policy,
     blockSize: d.blockSize,
     blockCount: d.blockCount,

@@ -37,6 +37,8 @@ export interface DeviceHooks {
   /** Asks the patrol to check failed paths now (all paths are down). */
   wantRecovery(): void;
   settings(): DeviceSettings;
+  /** A path reported REPORTED LUNS DATA HAS CHANGED: the LUNs behind it (a conglomerate's subsidiaries) are looked at again. */
+  lunsChanged?(): void;
 }
 
 interface Io {
@@ -62,6 +64,8 @@ export class MultipathDevice implements BlockDevice {
   private identityGone = false;
   /** Numbers the paths in the order they were found (the seed's per-LU path index). */
   private pathCount = 0;
+  /** A subsidiary LU of a LUN conglomerate (a bound VVOL): the PE it was found behind (its id) and its subsidiary LU id. */
+  conglomerate: { pe: string; slu: number } | undefined;
 
   constructor(
     /** The VPD 0x83 designator. */
@@ -128,6 +132,17 @@ export class MultipathDevice implements BlockDevice {
     if (p.identityLost) this.identityGone = true;
     this.hooks.event('info', 'KURA-I7069', `${this.name}: path ${p.number} (${p.portal}) removed: ${why}`, 274);
     this.refresh();
+  }
+
+  /** The LU is gone for good (a VVOL unbound from this host): every path leaves and I/O fails at once. */
+  retire(why: string): void {
+    this.identityGone = true;
+    // Not a fault: no "no usable path" error and no redundancy report follow.
+    this.redundant = undefined;
+    this.lastInUse = '';
+    const gone = this.paths.splice(0).map((p) => p.number);
+    this.hooks.event('info', 'KURA-I3551', `${this.name}: closed, paths ${gone.join(',') || 'none'} removed: ${why}`);
+    for (const w of this.pathWaiters.splice(0)) w();
   }
 
   /** Starts the redundancy reports (after discovery, so a device's first path alone is not reported). */
@@ -303,6 +318,8 @@ export class MultipathDevice implements BlockDevice {
         if (sense.key === S.UNIT_ATTENTION) {
           // Unit attention: reported once per I_T nexus; ALUA changes make us re-read the states.
           if (aluaChanged(sense)) void this.refreshAlua();
+          // A LUN conglomerate may have changed (a VVOL bound or unbound): pathd looks again.
+          if (S.isSense(sense, S.REPORTED_LUNS_DATA_HAS_CHANGED)) this.hooks.lunsChanged?.();
           // Another LU may now sit at this LUN: the command is not retried on it unless it is still ours.
           if (mayHaveChangedLu(sense)) {
             if (!(await this.verifyIdentity(p)) && onlyPath) throw PATH_LU_GONE({ name: this.name, number: p.number, id: this.id });

@@ -127,14 +127,54 @@ export class PathManager {
     return s;
   }
 
+  /** The rescan running now; rescans run one at a time. */
+  private scanning: Promise<number> | undefined;
+  /** A rescan asked for (REPORTED LUNS DATA HAS CHANGED) while one runs: it follows. */
+  private rescanWanted = false;
+
   /**
    * Finds every path behind the portals and groups new ones into devices;
-   * removes known paths whose LUN no longer holds their LU. Returns how many
-   * paths were added.
+   * removes known paths whose LUN no longer holds their LU. Behind each LU that
+   * is the administrative LU of a LUN conglomerate (a VVOL protocol endpoint,
+   * LU_CONG set) it finds the subsidiary LUs bound for this host (REPORT LUNS
+   * 12h): each is a device like any LU, exported under its NAA id, and closed
+   * when it is no longer reported on any path. Returns how many paths were added.
    */
   async rescan(): Promise<number> {
+    while (this.scanning) await this.scanning.catch(() => 0);
+    this.scanning = this.rescanOnce();
+    try {
+      return await this.scanning;
+    } finally {
+      this.scanning = undefined;
+    }
+  }
+
+  /** Asks for a rescan soon (a LUN conglomerate may have changed); coalesces requests. */
+  wantRescan(): void {
+    if (this.closed) return;
+    if (this.scanning) {
+      this.rescanWanted = true;
+      return;
+    }
+    void this.rescan()
+      .catch((e: Error) => this.event('warning', PATROL_ROUND_FAILED.id, PATROL_ROUND_FAILED({ reason: `rescan: ${e.message}` })))
+      .finally(() => {
+        if (this.rescanWanted) {
+          this.rescanWanted = false;
+          this.wantRescan();
+        }
+      });
+  }
+
+  /** True when some known path leads to the administrative LU of a LUN conglomerate. */
+  private hasConglomerates(): boolean {
+    return this.allPaths().some((x) => x.path.administrative);
+  }
+
+  private async rescanOnce(): Promise<number> {
     const known = new Map(this.allPaths().map((x) => [pathKey(x.path), x]));
-    const found: Array<{ id: string; path: Path; blockSize: number; blockCount: number }> = [];
+    const found: Array<{ id: string; path: Path; blockSize: number; blockCount: number; conglomerate?: { pe: string; slu: number } }> = [];
     const removed: Array<{ dev: MultipathDevice; path: Path; why: string }> = [];
     for (const [pi, portal] of this.opts.portals.entries()) {
       const name = `${portal.host}:${portal.port}`;
@@ -149,23 +189,32 @@ export class PathManager {
         const session = this.session(portal, target);
         try {
           await session.open();
-          const luns = await this.reportLuns(session);
-          if (!luns) throw new Error('REPORT LUNS failed');
+          const single = await this.reportLuns(session);
+          if (!single) throw new Error('REPORT LUNS failed');
+          const cong = await this.conglomerates(session, single);
+          const luns = [...single, ...cong.subsidiaries.keys()];
           for (const x of known.values()) {
             if (x.path.session !== session) continue;
-            if (!luns.includes(x.path.lun)) removed.push({ ...x, why: `LUN ${x.path.lun} is no longer reported by ${target} on ${name}` });
-            else if (x.path.identityLost) removed.push({ ...x, why: `LUN ${x.path.lun} holds another logical unit now` });
+            const lun = x.path.lun;
+            // A PE whose REPORT LUNS 12h failed this time: what was behind it stays until it answers again.
+            if (S.isSubsidiaryLun(lun) && cong.unanswered.has(S.lunParts(lun).admin)) continue;
+            if (!luns.includes(lun)) removed.push({ ...x, why: `LUN ${S.lunText(lun)} is no longer reported by ${target} on ${name}` });
+            else if (x.path.identityLost) removed.push({ ...x, why: `LUN ${S.lunText(lun)} holds another logical unit now` });
           }
           for (const lun of luns) {
             const k = `${name}/${target}/${lun}`;
-            if (known.has(k) && !known.get(k)!.path.identityLost) continue;
+            const have = known.get(k);
+            if (have) have.path.administrative = cong.pes.has(lun);
+            if (have && !have.path.identityLost) continue;
             const probed = await this.probe(session, lun);
             if (!probed) continue;
             const path = new Path(`${pi}:0:${ti}:${lun}`, name, target, lun, session, 0);
             path.relativeTargetPortId = probed.ident.relativeTargetPortId;
             path.targetPortGroup = probed.ident.targetPortGroup;
             path.alua = probed.alua;
-            found.push({ id: probed.ident.id, path, blockSize: probed.blockSize, blockCount: probed.blockCount });
+            path.administrative = cong.pes.has(lun);
+            const pe = cong.subsidiaries.get(lun);
+            found.push({ id: probed.ident.id, path, blockSize: probed.blockSize, blockCount: probed.blockCount, conglomerate: pe === undefined ? undefined : { pe, slu: S.lunParts(lun).slu } });
           }
         } catch (e) {
           if (e instanceof PathAuthError) this.event('error', PATHD_CHAP_FAILED.id, this.authFailureText(e, target, name));
@@ -175,10 +224,16 @@ export class PathManager {
       }
     }
     for (const r of removed) r.dev.removePath(r.path, r.why);
+    // A subsidiary LU no path reports any more was unbound from this host: its export closes.
+    for (const d of [...this.devices]) {
+      if (!d.conglomerate || d.paths.length > 0 || !removed.some((r) => r.dev === d)) continue;
+      d.retire(`subsidiary LU ${d.conglomerate.slu} of ${d.conglomerate.pe} is no longer bound for this host`);
+      this.devices.splice(this.devices.indexOf(d), 1);
+    }
     // The seed numbers a logical unit's paths in the order they are found (PM L82-87); Kura looks
     // at ports in the ALUA optimized state first, so the first path, the one in use, is the owner's.
     found.sort((a, b) => a.path.aluaRank - b.path.aluaRank);
-    for (const f of found) this.addPath(f.id, f.path, f.blockSize, f.blockCount);
+    for (const f of found) this.addPath(f.id, f.path, f.blockSize, f.blockCount, f.conglomerate);
     await Promise.all(this.registrations.splice(0));
     for (const d of this.devices) d.watchRedundancy();
     if (found.length > 0 || removed.length > 0) this.persistState();
@@ -208,7 +263,34 @@ export class PathManager {
   /** The LUNs the target reports, or undefined when it could not be asked (not the same as none). */
   private async reportLuns(session: InitiatorSession): Promise<number[] | undefined> {
     const d = await this.cmd(session, 0, S.cdb.reportLuns(0, 4096), 4096);
-    return d ? S.parseReportLuns(d) : undefined;
+    return d ? S.parseReportLuns(d).filter((l) => l >= 0 && !S.isSubsidiaryLun(l)) : undefined;
+  }
+
+  /**
+   * The administrative LUs among the LUNs (LU_CONG in standard INQUIRY data), each
+   * with its id (EUI-64 when it has one), and the subsidiary LUs REPORT LUNS 12h
+   * lists behind them, mapped to their PE's id. PEs that did not answer 12h are
+   * `unanswered`: what was found behind them before is kept.
+   */
+  private async conglomerates(session: InitiatorSession, luns: number[]): Promise<{ pes: Map<number, string>; subsidiaries: Map<number, string>; unanswered: Set<number> }> {
+    const pes = new Map<number, string>();
+    const subsidiaries = new Map<number, string>();
+    const unanswered = new Set<number>();
+    for (const lun of luns) {
+      const std = await this.cmd(session, lun, S.cdb.inquiry(false, 0, 96), 96);
+      if (!std || !S.isLuConglomerate(std)) continue;
+      const vpd = await this.cmd(session, lun, S.cdb.inquiry(true, S.VPD_DEVICE_IDENTIFICATION, 1024), 1024);
+      const ident = vpd ? S.parseDeviceIdentification(vpd) : undefined;
+      const pe = ident?.eui ?? ident?.id ?? `LUN ${lun}`;
+      pes.set(lun, pe);
+      const list = await this.cmd(session, lun, S.cdb.reportLuns(S.SELECT_REPORT_CONGLOMERATE, 65536), 65536);
+      if (!list) {
+        unanswered.add(lun);
+        continue;
+      }
+      for (const s of S.parseReportLuns(list)) if (S.isSubsidiaryLun(s) && S.lunParts(s).admin === lun) subsidiaries.set(s, pe);
+    }
+    return { pes, subsidiaries, unanswered };
   }
 
   private async probe(session: InitiatorSession, lun: number) {
@@ -224,11 +306,12 @@ export class PathManager {
     return { ident, blockCount, blockSize, alua };
   }
 
-  private addPath(id: string, path: Path, blockSize: number, blockCount: number): void {
+  private addPath(id: string, path: Path, blockSize: number, blockCount: number, conglomerate?: { pe: string; slu: number }): void {
     let dev = this.devices.find((d) => d.id === id);
     if (!dev) {
       const index = this.deviceCount++;
-      const name = exportName(index);
+      // A subsidiary LU (a bound VVOL) is exported under its NAA id, the VVOL's id, so a hypervisor finds it by that.
+      const name = conglomerate ? id : exportName(index);
       dev = new MultipathDevice(
         id,
         name,
@@ -240,9 +323,11 @@ export class PathManager {
           event: (l, i, t, seed) => this.event(l, i, t, seed),
           wantRecovery: () => this.kickRecovery(),
           settings: () => this.settings,
+          lunsChanged: () => this.wantRescan(),
         },
         index,
       );
+      dev.conglomerate = conglomerate;
       this.devices.push(dev);
       this.event('info', 'KURA-I7014', `new multipath device ${name} for logical unit ${id} (${blockCount} blocks of ${blockSize} bytes)`);
       const saved = this.saved.devices[id];
@@ -350,6 +435,7 @@ export class PathManager {
           if (!(await dev.verifyIdentity(path))) return 'lost';
         }
         if (aluaChanged(sense)) await this.readAlua(path);
+        if (S.isSense(sense, S.REPORTED_LUNS_DATA_HAS_CHANGED)) this.wantRescan();
         continue;
       }
       if (r.status === S.BUSY || r.status === S.TASK_SET_FULL) continue;
@@ -399,6 +485,8 @@ export class PathManager {
       }
     }
     if (this.watcher.recoveryCheck) jobs.push(this.recover());
+    // Bound VVOLs come and go behind protocol endpoints: each round looks behind them again.
+    if (this.hasConglomerates()) jobs.push(this.rescan().then(() => undefined));
     await Promise.all(jobs);
   }
 

@@ -63,6 +63,8 @@ export class Path {
    * another took its LUN): kept unavailable for good, so no I/O reaches that LU.
    */
   identityLost = false;
+  /** The LU at its LUN is the administrative LU of a LUN conglomerate (a VVOL protocol endpoint). */
+  administrative = false;
   /** Times this path failed recently (for flapping detection). */
   readonly failureTimes: number[] = [];
   /** When the path last became healthy again. */

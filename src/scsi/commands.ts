@@ -6,7 +6,7 @@ import { u16, u32 } from './cdb.js';
 import type { CommandSpec } from './command.js';
 import { getLbaStatus, unmap, writeSame } from './sbc-provisioning.js';
 import { compareAndWrite, decodeRw, orWrite, preFetch, read, readCapacity10, readCapacity16, readDefectData, synchronizeCache, verify, write, writeAndVerify } from './sbc-rw.js';
-import { preventAllowMediumRemoval, reportLuns, reportSupportedTaskManagementFunctions, requestSense, startStopUnit, testUnitReady } from './spc-basic.js';
+import { preventAllowMediumRemoval, reportLuns, reportSupportedTaskManagementFunctions, requestSense, soleLun, startStopUnit, testUnitReady } from './spc-basic.js';
 import { inquiry } from './spc-inquiry.js';
 import { modeSelect, modeSense } from './spc-mode.js';
 import { reportSupportedOperationCodes } from './spc-opcodes.js';
@@ -73,7 +73,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     (sa): CommandSpec => ({ name: 'RECEIVE COPY RESULTS', opcode: op.RECEIVE_COPY_RESULTS, serviceAction: sa, cdbLength: 16, usage: [0x84, 0x1f, 0xff, 0, 0, 0, 0, 0, 0, 0, ...ff4, 0, 0], alua: 'active', pr: 'allowed', handler: receiveCopyResults }),
   ),
   // REPORT LUNS is answered by the ScsiTarget, which knows the nexus's LUNs; a LU on its own reports itself.
-  { name: 'REPORT LUNS', opcode: op.REPORT_LUNS, cdbLength: 12, usage: [0xa0, 0, 0xff, 0, 0, 0, ...ff4, 0, 0], noUnitAttention: true, alua: 'any', pr: 'allowed', spc2Allowed: true, handler: (c) => reportLuns(c.cdb, [c.cmd.lun]) },
+  { name: 'REPORT LUNS', opcode: op.REPORT_LUNS, cdbLength: 12, usage: [0xa0, 0, 0xff, 0, 0, 0, ...ff4, 0, 0], noUnitAttention: true, alua: 'any', pr: 'allowed', spc2Allowed: true, handler: (c) => reportLuns(c.cdb, soleLun(c.cmd.lun), c.cmd.lun) },
   { name: 'REPORT TARGET PORT GROUPS', opcode: op.MAINTENANCE_IN, serviceAction: op.MI_REPORT_TARGET_PORT_GROUPS, cdbLength: 12, usage: [0xa3, 0xff, 0, 0, 0, 0, ...ff4, 0, 0], alua: 'any', pr: 'allowed', spc2Allowed: true, handler: reportTargetPortGroups },
   { name: 'REPORT SUPPORTED OPERATION CODES', opcode: op.MAINTENANCE_IN, serviceAction: op.MI_REPORT_SUPPORTED_OPERATION_CODES, cdbLength: 12, usage: [0xa3, 0x1f, 0x87, 0xff, 0xff, 0xff, ...ff4, 0, 0], alua: 'any', pr: 'allowed', spc2Allowed: true, handler: (c) => reportSupportedOperationCodes(c, COMMANDS) },
   { name: 'REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS', opcode: op.MAINTENANCE_IN, serviceAction: op.MI_REPORT_SUPPORTED_TASK_MANAGEMENT_FUNCTIONS, cdbLength: 12, usage: [0xa3, 0x1f, 0x80, 0, 0, 0, ...ff4, 0, 0], alua: 'any', pr: 'allowed', spc2Allowed: true, handler: reportSupportedTaskManagementFunctions },

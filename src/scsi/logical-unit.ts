@@ -13,7 +13,7 @@ import { ModeParameters } from './spc-mode.js';
 import { CopyResults } from './spc-xcopy.js';
 import { PersistentReservations, Spc2Reservation } from './spc-pr.js';
 import type { ItNexus, LogicalUnitSource, PrStore, ScsiCommand, ScsiResponse } from './types.js';
-import { UnitAttentions, nexusKey } from './unit-attention.js';
+import { UnitAttentions, nexusKey, nexusOfInitiator } from './unit-attention.js';
 
 export class LogicalUnit {
   readonly source: LogicalUnitSource;
@@ -55,6 +55,15 @@ export class LogicalUnit {
       this.ua.notice(k);
       this.ua.establish(k, code);
     }
+  }
+
+  /**
+   * Establishes a unit attention for every nexus of these initiators that knows
+   * this LU (a LUN conglomerate changed for one host: REPORTED LUNS DATA HAS CHANGED).
+   * A nexus that has not met the LU yet gets POWER ON first, which covers the change.
+   */
+  queueUnitAttentionForInitiators(code: SenseCode, initiatorNames: readonly string[]): void {
+    for (const key of this.ua.known()) if (initiatorNames.some((iqn) => nexusOfInitiator(key, iqn))) this.ua.establish(key, code);
   }
 
   /** @internal A reset of the LU (SAM-5 6.3): RESERVE(6) reservations go, every nexus is told. */

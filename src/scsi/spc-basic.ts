@@ -6,6 +6,17 @@ import { allocate, u32 } from './cdb.js';
 import type { CommandContext } from './command.js';
 import { checkAluaAccess, portState } from './alua.js';
 import { ScsiError, good, invalidCdbField, senseForDeviceError } from './sense.js';
+import {
+  MAX_LUN_14,
+  REPORT_LUNS_WLUN,
+  SELECT_REPORT_ADMINISTRATIVE,
+  SELECT_REPORT_ADMINISTRATIVE_AND_NON_CONGLOMERATE,
+  SELECT_REPORT_ALL,
+  SELECT_REPORT_ALL_WITH_WELL_KNOWN,
+  SELECT_REPORT_CONGLOMERATE,
+  SELECT_REPORT_WELL_KNOWN,
+  reportLunsData,
+} from './spec/luns.js';
 import { LOGICAL_UNIT_NOT_SUPPORTED, NO_ADDITIONAL_SENSE_INFORMATION, buildSense } from './spec/sense.js';
 import type { ScsiResponse } from './types.js';
 
@@ -42,39 +53,59 @@ export function requestSenseNoLun(cdb: Buffer): ScsiResponse {
   return good(allocate(buildSense(LOGICAL_UNIT_NOT_SUPPORTED), alloc));
 }
 
-/** One 8-byte LUN (SAM-5 4.7): peripheral device addressing below 256, flat space addressing above. */
-export function encodeLun(lun: number): Buffer {
-  const b = Buffer.alloc(8);
-  if (lun < 256) {
-    b[1] = lun;
-  } else {
-    b[0] = 0x40 | ((lun >> 8) & 0x3f);
-    b[1] = lun & 0xff;
-  }
-  return b;
+/** What REPORT LUNS reports from: the LUNs an I_T nexus may address and their parts in LUN conglomerates. */
+export interface LunInventory {
+  /** Single-level LUNs: ordinary LUs and administrative LUs. */
+  luns: readonly number[];
+  isAdministrative(lun: number): boolean;
+  /** The two-level LUNs of the subsidiary LUs behind an administrative LU that the nexus may address. */
+  subsidiaries(admin: number): number[];
 }
 
-/** REPORT LUNS (SPC-4 6.33). */
-export function reportLuns(cdb: Buffer, luns: number[]): ScsiResponse {
+/** An LU on its own reports itself alone. */
+export function soleLun(lun: number): LunInventory {
+  return { luns: [lun], isAdministrative: () => false, subsidiaries: () => [] };
+}
+
+/**
+ * REPORT LUNS (SPC-4 6.33; SELECT REPORT 10h-12h from SPC-5 6.39). `addressed`
+ * is the LUN the command was sent to: 10h and 11h are answered at LUN 0 and the
+ * REPORT LUNS well-known LUN only, 12h at an administrative LU only.
+ */
+export function reportLuns(cdb: Buffer, inv: LunInventory, addressed: number): ScsiResponse {
   const select = cdb[2]!;
   const alloc = u32(cdb, 6);
   if (alloc < 16) throw invalidCdbField(6);
+  const single = [...inv.luns].filter((l) => l >= 0 && l <= MAX_LUN_14).sort((a, b) => a - b);
+  const admins = single.filter((l) => inv.isAdministrative(l));
+  const atLun0 = addressed === 0 || addressed === REPORT_LUNS_WLUN;
   let list: number[];
   switch (select) {
-    case 0x00: // all logical units
-    case 0x02: // all, well-known ones included (we have none)
-      list = [...luns].filter((l) => l >= 0 && l < 16384).sort((a, b) => a - b);
+    case SELECT_REPORT_ALL: // ordinary and administrative LUs
+      list = single;
       break;
-    case 0x01: // well-known logical units only
+    case SELECT_REPORT_WELL_KNOWN: // well-known logical units only: none is listed
       list = [];
+      break;
+    case SELECT_REPORT_ALL_WITH_WELL_KNOWN: // everything the nexus may address, subsidiary LUs included
+      list = single.flatMap((l) => (inv.isAdministrative(l) ? [l, ...inv.subsidiaries(l)] : [l]));
+      break;
+    case SELECT_REPORT_ADMINISTRATIVE:
+      if (!atLun0) throw invalidCdbField(2);
+      list = admins;
+      break;
+    case SELECT_REPORT_ADMINISTRATIVE_AND_NON_CONGLOMERATE:
+      if (!atLun0) throw invalidCdbField(2);
+      list = single;
+      break;
+    case SELECT_REPORT_CONGLOMERATE:
+      if (!inv.isAdministrative(addressed)) throw invalidCdbField(2);
+      list = [addressed, ...inv.subsidiaries(addressed)];
       break;
     default:
       throw invalidCdbField(2);
   }
-  const b = Buffer.alloc(8 + 8 * list.length);
-  b.writeUInt32BE(8 * list.length, 0);
-  list.forEach((l, i) => encodeLun(l).copy(b, 8 + 8 * i));
-  return good(allocate(b, alloc));
+  return good(allocate(reportLunsData(list), alloc));
 }
 
 /** REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS (MAINTENANCE IN / 0Dh, SPC-4 6.40). */

@@ -20,11 +20,13 @@ import {
   CODE_SET_ASCII,
   CODE_SET_BINARY,
   CODE_SET_UTF8,
+  DESIGNATOR_EUI64,
   DESIGNATOR_NAA,
   DESIGNATOR_RELATIVE_TARGET_PORT,
   DESIGNATOR_SCSI_NAME_STRING,
   DESIGNATOR_T10_VENDOR_ID,
   DESIGNATOR_TARGET_PORT_GROUP,
+  INQUIRY_LU_CONG,
   PQ_NOT_CAPABLE,
   PROTOCOL_ISCSI,
   TYPE_DISK,
@@ -50,12 +52,13 @@ interface StandardFields {
   revision: string;
   multiPort: boolean;
   thirdPartyCopy: boolean;
+  luCong?: boolean;
 }
 
 function standardData(f: StandardFields): Buffer {
   const b = Buffer.alloc(58 + 2 * 8);
   b[0] = f.byte0;
-  b[1] = 0x00; // RMB = 0: not removable
+  b[1] = f.luCong ? INQUIRY_LU_CONG : 0x00; // RMB = 0: not removable; LU_CONG: part of a LUN conglomerate
   b[2] = VERSION_SPC4;
   b[3] = 0x10 | 0x02; // HISUP, RESPONSE DATA FORMAT 2
   b[4] = b.length - 5;
@@ -97,8 +100,12 @@ function vpdPage(byte0: number, page: number, body: Buffer): Buffer {
 
 function deviceIdentification(lu: LogicalUnit, nexus: ItNexus): Buffer {
   const parts: Buffer[] = [];
-  const naa = Buffer.from(lu.source.naa.padEnd(32, '0').slice(0, 32), 'hex');
+  const cong = lu.source.conglomerate?.();
+  // A subsidiary LU (a bound VVOL) is known by the VVOL's NAA id; a PE adds its EUI-64 id.
+  const naaHex = cong?.role === 'subsidiary' ? cong.naa : lu.source.naa;
+  const naa = Buffer.from(naaHex.padEnd(32, '0').slice(0, 32), 'hex');
   parts.push(designator(0, CODE_SET_BINARY, false, ASSOC_LU, DESIGNATOR_NAA, naa));
+  if (cong?.role === 'administrative') parts.push(designator(0, CODE_SET_BINARY, false, ASSOC_LU, DESIGNATOR_EUI64, Buffer.from(cong.eui.padEnd(16, '0').slice(0, 16), 'hex')));
   parts.push(designator(0, CODE_SET_ASCII, false, ASSOC_LU, DESIGNATOR_T10_VENDOR_ID, Buffer.concat([asciiField(lu.source.vendor, 8), Buffer.from(lu.source.serial.replace(/[^\x21-\x7e]/g, '_'), 'ascii')])));
   const rtp = Buffer.alloc(4);
   rtp.writeUInt16BE(nexus.relativeTargetPortId & 0xffff, 2);
@@ -186,7 +193,7 @@ export function inquiry(ctx: CommandContext): ScsiResponse {
   const lu = ctx.lu;
   if (!evpd) {
     const ports = lu.source.portGroups().reduce((n, g) => n + g.relativeTargetPortIds.length, 0);
-    return good(allocate(standardData({ byte0: TYPE_DISK, vendor: lu.source.vendor, product: lu.source.product, revision: lu.source.revision, multiPort: ports > 1, thirdPartyCopy: true }), alloc));
+    return good(allocate(standardData({ byte0: TYPE_DISK, vendor: lu.source.vendor, product: lu.source.product, revision: lu.source.revision, multiPort: ports > 1, thirdPartyCopy: true, luCong: lu.source.conglomerate?.() !== undefined }), alloc));
   }
   const data = vpd(lu, ctx.nexus, page);
   if (!data) throw invalidCdbField(2);

@@ -13,14 +13,19 @@ import {
   REPORTED_LUNS_DATA_HAS_CHANGED,
 } from './spec/sense.js';
 import { reportLuns, requestSenseNoLun } from './spc-basic.js';
+import type { LunInventory } from './spc-basic.js';
+import { isSubsidiaryLun } from './spec/luns.js';
 import { inquiryNoLun } from './spc-inquiry.js';
 import type { ItNexus, ScsiCommand, ScsiResponse } from './types.js';
 import { nexusKey } from './unit-attention.js';
 
 export interface LunResolver {
-  /** LUNs visible to this nexus (REPORT LUNS), ascending. */
+  /** Single-level LUNs visible to this nexus (ordinary and administrative LUs), ascending. */
   luns(nexus: ItNexus): number[];
+  /** The LU at a LUN number (src/scsi/spec/luns.ts), two-level LUNs of subsidiary LUs included. */
   lookup(nexus: ItNexus, lun: number): LogicalUnit | undefined;
+  /** Two-level LUNs of the subsidiary LUs this nexus may address behind the administrative LU at `admin`. */
+  subsidiaries?(nexus: ItNexus, admin: number): number[];
 }
 
 export type TaskManagementFunction = 'lun-reset' | 'target-warm-reset' | 'target-cold-reset' | 'clear-task-set' | 'abort-task-set' | 'nexus-loss';
@@ -68,7 +73,7 @@ export class ScsiTarget {
       const opcode = cmd.cdb[0];
       if (opcode === REPORT_LUNS) {
         const luns = this.resolver.luns(cmd.nexus);
-        const res = reportLuns(padCdb(cmd.cdb), luns);
+        const res = reportLuns(padCdb(cmd.cdb), this.inventory(cmd.nexus, luns), cmd.lun);
         // REPORT LUNS is what clears REPORTED LUNS DATA HAS CHANGED (SPC-4 6.33).
         const key = nexusKey(cmd.nexus);
         for (const lun of luns) this.resolver.lookup(cmd.nexus, lun)?.ua.clear(key, REPORTED_LUNS_DATA_HAS_CHANGED);
@@ -76,6 +81,8 @@ export class ScsiTarget {
       }
       const lu = this.resolver.lookup(cmd.nexus, cmd.lun);
       if (!lu) {
+        // A subsidiary LU not bound for this host is not there at all, for INQUIRY too.
+        if (isSubsidiaryLun(cmd.lun)) return checkCondition(LOGICAL_UNIT_NOT_SUPPORTED).response();
         if (opcode === INQUIRY) return inquiryNoLun(padCdb(cmd.cdb));
         if (opcode === REQUEST_SENSE) return requestSenseNoLun(padCdb(cmd.cdb));
         return checkCondition(LOGICAL_UNIT_NOT_SUPPORTED).response();
@@ -94,6 +101,15 @@ export class ScsiTarget {
       if (e instanceof ScsiError) return e.response();
       return checkCondition(INTERNAL_TARGET_FAILURE).response();
     }
+  }
+
+  /** The nexus's LUNs with their parts in LUN conglomerates, for REPORT LUNS. */
+  private inventory(nexus: ItNexus, luns: number[]): LunInventory {
+    return {
+      luns,
+      isAdministrative: (lun) => this.resolver.lookup(nexus, lun)?.source.conglomerate?.()?.role === 'administrative',
+      subsidiaries: (admin) => this.resolver.subsidiaries?.(nexus, admin) ?? [],
+    };
   }
 
   /**

@@ -77,4 +77,13 @@ export interface LogicalUnitSource {
   portGroups(): TargetPortGroupInfo[];
   /** Thin provisioning: LBPME/LBPU/LBPWS are reported when true. */
   thin: boolean;
+  /** The LU's part in a LUN conglomerate (SAM-5 4.6.x) now, if it has one: INQUIRY and VPD show it. */
+  conglomerate?(): ConglomerateRole | undefined;
 }
+
+/**
+ * An administrative LU (a VVOL protocol endpoint) carries an EUI-64 designator;
+ * a subsidiary LU (a bound VVOL) is known by the NAA designator given here
+ * instead of its LD's own. Both are hex digits without a prefix.
+ */
+export type ConglomerateRole = { role: 'administrative'; eui: string } | { role: 'subsidiary'; naa: string };

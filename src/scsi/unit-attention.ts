@@ -10,6 +10,11 @@ export function nexusKey(n: ItNexus): string {
   return `${n.initiatorPort}|${n.relativeTargetPortId}`;
 }
 
+/** True when the nexus key belongs to a port of the initiator named `iqn` (its port name is "<iqn>,i,0x<ISID>"). */
+export function nexusOfInitiator(key: string, iqn: string): boolean {
+  return key.startsWith(`${iqn},i,`);
+}
+
 /** More than this many pending conditions for one nexus collapse into the oldest ones. */
 const MAX_PENDING = 16;
 

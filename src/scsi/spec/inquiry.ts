@@ -7,6 +7,13 @@ export const VERSION_SPC4 = 0x06;
 export const TYPE_DISK = 0x00;
 /** Byte 0 for a LUN with no logical unit behind it: qualifier 011b, type 1Fh. */
 export const PQ_NOT_CAPABLE = 0x7f;
+/** Standard data byte 1: LU_CONG, the logical unit belongs to a LUN conglomerate (SPC-5 6.6.2). */
+export const INQUIRY_LU_CONG = 0x40;
+
+/** True when standard INQUIRY data says the LU is part of a LUN conglomerate (an administrative or subsidiary LU). */
+export function isLuConglomerate(standard: Buffer): boolean {
+  return standard.length >= 2 && (standard[1]! & INQUIRY_LU_CONG) !== 0;
+}
 
 // VPD page codes (SPC-4 7.8, SBC-3 6.6)
 export const VPD_SUPPORTED_PAGES = 0x00;
@@ -58,6 +65,8 @@ export function parseDesignators(page: Buffer): Designator[] {
 export interface DeviceIdentity {
   /** The logical unit's NAA designator as "naa.<hex>", or another LU designator as "id.<hex>" when it has no NAA one. */
   id: string;
+  /** The LU's EUI-64 designator as "eui.<hex>" (a protocol endpoint has one), if any. */
+  eui?: string;
   relativeTargetPortId?: number;
   targetPortGroup?: number;
 }
@@ -68,12 +77,17 @@ export function parseDeviceIdentification(page: Buffer): DeviceIdentity | undefi
   let other: string | undefined;
   let rtp: number | undefined;
   let tpg: number | undefined;
+  let eui: string | undefined;
   for (const d of parseDesignators(page)) {
+    if (d.assoc === ASSOC_LU && d.type === DESIGNATOR_EUI64) eui ??= d.value.toString('hex');
     if (d.assoc === ASSOC_LU && d.type === DESIGNATOR_NAA) naa ??= d.value.toString('hex');
     else if (d.assoc === ASSOC_LU && (d.type === DESIGNATOR_EUI64 || d.type === DESIGNATOR_SCSI_NAME_STRING || d.type === DESIGNATOR_T10_VENDOR_ID)) other ??= d.value.toString('hex');
     else if (d.assoc === ASSOC_TARGET_PORT && d.type === DESIGNATOR_RELATIVE_TARGET_PORT && d.value.length >= 4) rtp = d.value.readUInt16BE(2);
     else if (d.assoc === ASSOC_TARGET_PORT && d.type === DESIGNATOR_TARGET_PORT_GROUP && d.value.length >= 4) tpg = d.value.readUInt16BE(2);
   }
   const id = naa ? `naa.${naa}` : other ? `id.${other}` : undefined;
-  return id ? { id, relativeTargetPortId: rtp, targetPortGroup: tpg } : undefined;
+  if (!id) return undefined;
+  const out: DeviceIdentity = { id, relativeTargetPortId: rtp, targetPortGroup: tpg };
+  if (eui !== undefined) out.eui = `eui.${eui}`;
+  return out;
 }
