@@ -15,7 +15,7 @@ import { buildStack } from '../block/stack.js';
 import { DataDirLock, makeDataDir, tightenDataDir, tightenedText } from '../block/data-dir.js';
 import type { ChapConfig } from '../iscsi/chap.js';
 import type { TargetPortGroupInfo } from '../scsi/types.js';
-import type { AccessControlInfo, ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdDeleteResult, LdInfo, LicenseInfo, LockInfo, PairInfo, PoolInfo, SnapshotInfo, TargetInfo } from './agent.js';
+import type { AccessControlInfo, ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, CreateVvolLdRequest, HostInfo, LdBitmap, LdDeleteResult, LdInfo, LicenseInfo, LockInfo, PairInfo, PoolInfo, SnapshotInfo, SubsidiaryBinding, TargetInfo, VmwareLdType } from './agent.js';
 import { Catalog, attrsOf } from './catalog.js';
 import { ConfigQueue } from './config-queue.js';
 import { Controllers } from './controllers/controllers.js';
@@ -43,6 +43,9 @@ import { QosService } from './qos/service.js';
 import { QosSettings } from './qos/settings.js';
 import { CloneService } from './snapshots/clones.js';
 import { SnapshotService } from './snapshots/snapshots.js';
+import { ConglomerateLedger } from './vvols/conglomerates.js';
+import { ContainerFlags } from './vvols/containers.js';
+import { VvolService } from './vvols/service.js';
 
 export type { SnapshotInfo } from './agent.js';
 export type { LdAttrs } from './catalog.js';
@@ -99,6 +102,7 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
   private readonly controllerService: ControllerService;
   private readonly pairService: PairService;
   private readonly lockService: LockService;
+  private readonly vvolService: VvolService;
 
   private constructor(dataDir: string, engine: BlockEngine, portals: Array<{ host: string; port: number }>) {
     this.dataDir = dataDir;
@@ -143,8 +147,10 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
       config,
     }));
     ldLocks.addSource((l) => pairs.copyHold(l));
-    const pools = (this.poolService = new PoolService({ engine, catalog, config, qos }));
-    const lds = (this.ldService = new LdService({ engine, catalog, config, emit, controllers, hosts, licenses, ldLocks, pairs, replicator, qos, frontEnds }));
+    const pools = (this.poolService = new PoolService({ engine, catalog, config, qos, containers: new ContainerFlags(store) }));
+    // The conglomerates' bookkeeping; the SCSI side's service takes its place when composed in (vvols/conglomerates.ts).
+    const vvols = (this.vvolService = new VvolService({ engine, catalog, config, qos, conglomerates: new ConglomerateLedger() }));
+    const lds = (this.ldService = new LdService({ engine, catalog, config, emit, controllers, hosts, licenses, ldLocks, pairs, replicator, qos, frontEnds, vvols }));
     const ldInfo = (l: LogicalDisk) => lds.info(l);
     this.snapshotService = new SnapshotService({ engine, catalog, config, emit, hosts, licenses, ldLocks, pairs, ldInfo });
     this.cloneService = new CloneService({ engine, catalog, config, licenses, ldLocks, qos, ldInfo });
@@ -258,6 +264,14 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
   checkLock(owner: string | undefined): void { this.lockService.checkLock(owner); }
 
   onEvent(listener: (e: ArrayEvent) => void): () => void { return this.events.onEvent(listener); }
+
+  createVvolLd(req: CreateVvolLdRequest): Promise<number> { return this.vvolService.createVvolLd(req); }
+  tagVvolLd(ld: number, vmwareType: VmwareLdType): Promise<void> { return this.vvolService.tagVvolLd(ld, vmwareType); }
+  allocatedBitmap(ld: number, offset: number, length: number): LdBitmap { return this.vvolService.allocatedBitmap(ld, offset, length); }
+  unsharedBitmap(ld: number, base: number, offset: number, length: number): LdBitmap { return this.vvolService.unsharedBitmap(ld, base, offset, length); }
+  bindSubsidiary(peLd: number, vvolLd: number, host: string): number { return this.vvolService.bindSubsidiary(peLd, vvolLd, host); }
+  unbindSubsidiary(peLd: number, vvolLd: number, host: string): void { this.vvolService.unbindSubsidiary(peLd, vvolLd, host); }
+  subsidiaries(peLd: number): SubsidiaryBinding[] { return this.vvolService.subsidiaries(peLd); }
 
   // ---- what the front ends ask (IscsiArrayPort, NBD exports) ----
 

@@ -113,6 +113,15 @@ export class LogicalDisk implements BlockDevice {
     return this.inflight.size === 0 ? Promise.resolve() : Promise.allSettled([...this.inflight]);
   }
 
+  /**
+   * Read-only view of the map: the physical chunk + 1 mapped at a logical chunk,
+   * 0 for a hole. Two LDs sharing a chunk (snapshot, clone) give the same value
+   * (the VVOL provider's allocated and unshared bitmaps).
+   */
+  mappedChunk(lchunk: number): number {
+    return this.entry(lchunk);
+  }
+
   /** Physical chunk + 1 mapped at a logical chunk, 0 for a hole. */
   private entry(lchunk: number): number {
     const pid = this.top[Math.floor(lchunk / PAGE_ENTRIES)]!;
