@@ -161,6 +161,8 @@ export const COPY_STOPPED = defineError('KURA-E3403', 'EIO', (p: { mv: number; r
 export const COPY_FAILED = defineError('KURA-E3404', 'EIO', (p: { mv: number; rv: number; why: string }) => `The full copy from LD ${p.mv} to LD ${p.rv} failed: ${p.why}.`, 'Check the pair (kura pair list) and the pools, then start the clone again.');
 export const PROVIDER_FIELD_INVALID = defineError('KURA-E3405', 'EINVAL', (p: { field: string; why: string }) => `Field ${p.field} is not valid: ${p.why}.`, 'Correct the request and send it again.');
 
+export const BINDING_NOT_RESTORED = defineEvent('KURA-W3400', (p: { what: string }) => `A VVOL binding was not restored after the restart: ${p.what}.`, 'Unbind the VVOL from its hosts and bind it again (power the VM off and on).');
+
 // ---- warnings: returned with the operation's result and raised as alarms ----
 
 // VVM L2097-L2099 (Measures: None)

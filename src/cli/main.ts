@@ -16,9 +16,12 @@ import { registerPair } from './pair.js';
 import { registerLd } from './ld.js';
 import { registerPath } from './path.js';
 import { registerPathd } from './pathd.js';
+import { registerPe } from './pe.js';
+import { registerPolicy } from './policy.js';
 import { registerPool } from './pool.js';
 import { registerServe } from './serve.js';
 import { registerSnapshot } from './snapshot.js';
+import { registerVvol } from './vvol.js';
 import { CliArgError } from './units.js';
 
 // A reader that stops early (kura path show | head) closes the pipe: that ends
@@ -58,6 +61,9 @@ registerPair(program, ctx);
 registerCheck(program, ctx);
 registerPathd(program);
 registerPath(program, ctx);
+registerPe(program, ctx);
+registerVvol(program, ctx);
+registerPolicy(program, ctx);
 
 function fail(id: string, message: string, action: string, code: number): never {
   process.stderr.write(`${id}: ${message}\n  ${action}\n`);
