@@ -27,6 +27,12 @@ const layerRules = Object.entries(ABOVE).map(([dir, above]) => ({
     'no-restricted-imports': ['error', { patterns: [{ group: above.flatMap((a) => [`../${a}/*`, `../../${a}/*`, `../../../${a}/*`]), message: `src/${dir} may not import from ${above.join(', ')}: imports flow down the layers (block <- scsi <- iscsi/nbd <- array <- vvol/manager <- cli; pathmgr on iscsi/scsi/nbd/block).` }] }],
   },
 }));
+// src/scsi/spec is the SCSI vocabulary the target, pathd and the tests share: a
+// leaf that imports nothing outside its own folder (not even the rest of scsi).
+const scsiSpec = {
+  files: ['src/scsi/spec/**/*.ts'],
+  rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '../../*', '../../../*'], message: 'src/scsi/spec is a leaf: it imports nothing outside src/scsi/spec.' }] }] },
+};
 const rootFiles = {
   files: ['src/*.ts'],
   rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['./*/*', '!./catalogue/*'], message: 'src/errors.ts, names.ts and units.ts are imported by every layer and import none (the error catalogue aside).' }] }] },
@@ -44,5 +50,6 @@ export default tseslint.config(
     },
   },
   ...layerRules,
+  scsiSpec,
   rootFiles,
 );

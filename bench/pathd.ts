@@ -13,7 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fio, startKura } from './lib.js';
-import { KURA } from '../test/helpers/server.js';
+import { KURA } from '../test/helpers/cli.js';
 
 const WORK = process.env.KURA_BENCH_DIR ?? '/var/tmp/kura-bench';
 const SECONDS = Number(process.env.KURA_BENCH_SECONDS ?? 8);

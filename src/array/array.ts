@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { KuraError } from '../errors.js';
 import type { BlockDevice } from '../block/device.js';
+import type { ExportProvider } from '../block/exports.js';
 import { BlockEngine } from '../block/engine.js';
 import type { LogicalDisk } from '../block/logical-disk.js';
 import { QosScheduler, qosLayer } from '../block/qos.js';
@@ -24,7 +25,7 @@ import { ControllerService } from './controllers/service.js';
 import { EventHub } from './events/hub.js';
 import { engineEventRelay } from './events/engine-events.js';
 import { FrontEnds } from './front-ends.js';
-import type { ExportProvider, FrontEndHooks, OpenHandle } from './front-ends.js';
+import type { FrontEndHooks, OpenHandle } from './front-ends.js';
 import { HostService } from './hosts/service.js';
 import { HostTable } from './hosts/table.js';
 import { TargetService } from './hosts/target.js';
@@ -36,7 +37,6 @@ import { LicenseTable } from './licenses/table.js';
 import { ConfigLock } from './lock/config-lock.js';
 import { LockService } from './lock/service.js';
 import { nbdExports } from './nbd-access.js';
-import type { NbdExports } from './nbd-access.js';
 import { PairService } from './pairs/service.js';
 import { PoolService } from './pools/service.js';
 import { QosService } from './qos/service.js';
@@ -312,7 +312,7 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
   }
 
   /** The LDs an NBD client may list and open, decided by host entries (nbd-access.ts). */
-  nbdExports(): NbdExports {
+  nbdExports(): ExportProvider {
     return nbdExports({
       hosts: this.hosts,
       lds: () => [...this.engine.lds.values()],

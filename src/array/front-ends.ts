@@ -7,16 +7,7 @@ import type { BlockDevice } from '../block/device.js';
 import type { LogicalDisk } from '../block/logical-disk.js';
 import type { MetaStore } from '../block/meta-store.js';
 
-export interface ExportEntry {
-  name: string;
-  description?: string;
-}
-
-/** What protocol front ends (NBD now, iSCSI later) see of the array. */
-export interface ExportProvider {
-  list(): ExportEntry[];
-  open(name: string): BlockDevice | undefined;
-}
+export type { ExportEntry, ExportProvider } from '../block/exports.js';
 
 /** A device a front end's client holds, and who that is in words ("NBD client 127.0.0.1:5000"). */
 export interface OpenHandle {

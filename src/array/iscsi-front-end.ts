@@ -10,7 +10,8 @@ import { IscsiTargetServer } from '../iscsi/server.js';
 import type { SessionInfo } from '../iscsi/server.js';
 import type { PortalConfig } from '../iscsi/types.js';
 import { LogicalUnit } from '../scsi/logical-unit.js';
-import { ASC_ASYMMETRIC_ACCESS_STATE_CHANGED, ASC_CAPACITY_DATA_HAS_CHANGED, ASC_REPORTED_LUNS_DATA_HAS_CHANGED } from '../scsi/sense.js';
+import { ASYMMETRIC_ACCESS_STATE_CHANGED, CAPACITY_DATA_HAS_CHANGED, REPORTED_LUNS_DATA_HAS_CHANGED } from '../scsi/spec/sense.js';
+import type { SenseCode } from '../scsi/spec/sense.js';
 import { ScsiTarget } from '../scsi/target.js';
 import type { ItNexus, PrStore, TargetPortGroupInfo } from '../scsi/types.js';
 import type { BlockDevice } from '../block/device.js';
@@ -103,8 +104,8 @@ export class IscsiFrontEnd {
     array.registerFrontEnd({
       portDown: (host, port) => this.server.portalDown(host, port),
       portUp: (host, port) => this.server.portalUp(host, port),
-      aluaChanged: (lds) => this.notify(lds, ASC_ASYMMETRIC_ACCESS_STATE_CHANGED),
-      capacityChanged: (lds) => this.notify(lds, ASC_CAPACITY_DATA_HAS_CHANGED),
+      aluaChanged: (lds) => this.notify(lds, ASYMMETRIC_ACCESS_STATE_CHANGED),
+      capacityChanged: (lds) => this.notify(lds, CAPACITY_DATA_HAS_CHANGED),
       lunsChanged: () => {
         this.refreshChap();
         this.lunsChanged();
@@ -191,18 +192,18 @@ export class IscsiFrontEnd {
     }
   }
 
-  /** Tells every nexus of these LDs' units (asc/ascq as one 16-bit code). */
-  private notify(ldNumbers: number[], code: number): void {
+  /** Tells every nexus of these LDs' units. */
+  private notify(ldNumbers: number[], code: SenseCode): void {
     const wanted = new Set(ldNumbers);
     for (const e of this.units.values()) {
       const n = this.array.ldNumberOf(e.ldId);
-      if (n !== undefined && wanted.has(n)) e.lu.queueUnitAttention(code >> 8, code & 0xff, 'all');
+      if (n !== undefined && wanted.has(n)) e.lu.queueUnitAttention(code, 'all');
     }
   }
 
   /** A host entry or mapping changed: every nexus re-reads REPORT LUNS. */
   private lunsChanged(): void {
     this.prune();
-    for (const e of this.units.values()) e.lu.queueUnitAttention(ASC_REPORTED_LUNS_DATA_HAS_CHANGED >> 8, ASC_REPORTED_LUNS_DATA_HAS_CHANGED & 0xff, 'all');
+    for (const e of this.units.values()) e.lu.queueUnitAttention(REPORTED_LUNS_DATA_HAS_CHANGED, 'all');
   }
 }

@@ -5,18 +5,9 @@
 // base LD, so a host that may use an LD may read its snapshots.
 import type { LogicalDisk } from '../block/logical-disk.js';
 import type { BlockDevice } from '../block/device.js';
+import type { ExportPeer, ExportProvider } from '../block/exports.js';
 import type { LdInfo } from './agent.js';
 import type { HostTable } from './hosts/table.js';
-
-export interface NbdPeer {
-  identity: string | null;
-}
-
-export interface NbdExports {
-  list(peer?: NbdPeer): Array<{ name: string; description?: string }>;
-  open(name: string, peer?: NbdPeer): BlockDevice | undefined;
-  plainRestricted(): boolean;
-}
 
 /** What the rule needs of the array. */
 export interface NbdAccessDeps {
@@ -27,7 +18,7 @@ export interface NbdAccessDeps {
   device(l: LogicalDisk): BlockDevice;
 }
 
-const PLAIN: NbdPeer = { identity: null };
+const PLAIN: ExportPeer = { identity: null };
 
 /** LD numbers that stand for an LD in access decisions: its own, and its base LD's for a snapshot. */
 function accessNumbers(l: LogicalDisk, deps: NbdAccessDeps): number[] {
@@ -36,7 +27,7 @@ function accessNumbers(l: LogicalDisk, deps: NbdAccessDeps): number[] {
   return base ? [l.rec.number, base.rec.number] : [l.rec.number];
 }
 
-export function nbdMayUse(l: LogicalDisk, peer: NbdPeer, deps: NbdAccessDeps): boolean {
+export function nbdMayUse(l: LogicalDisk, peer: ExportPeer, deps: NbdAccessDeps): boolean {
   if (!deps.hosts.accessControlOn()) return true;
   const nums = accessNumbers(l, deps);
   if (nums.some((n) => deps.hosts.isNbdPlain(n))) return true;
@@ -47,7 +38,7 @@ export function nbdMayUse(l: LogicalDisk, peer: NbdPeer, deps: NbdAccessDeps): b
   return nums.some((n) => mapped.has(n));
 }
 
-export function nbdExports(deps: NbdAccessDeps): NbdExports {
+export function nbdExports(deps: NbdAccessDeps): ExportProvider {
   return {
     list: (peer = PLAIN) => {
       const ok = new Set(deps.lds().filter((l) => nbdMayUse(l, peer, deps)).map((l) => l.rec.number));

@@ -8,6 +8,7 @@ import type { MapPage } from './map-page.js';
 import { PAGE_ENTRIES, newEntries } from './map-page.js';
 import type { Pool } from './pool.js';
 import { BLOCKS_BEYOND_END, LD_DELETED, LD_READ_ONLY, WRITE_NOT_WHOLE_BLOCKS } from '../catalogue/block.js';
+import { Inflight } from './inflight.js';
 
 export const BLOCK_SIZE = 512;
 
@@ -51,7 +52,7 @@ export class LogicalDisk implements BlockDevice {
   private readonly chunkSize: number;
   private readonly hooks: LdHooks;
   /** I/O in flight, so that freed chunks are reused only after it completes. */
-  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly inflight = new Inflight();
   /** Logical chunks being allocated or copied; later writers wait for them. */
   private readonly locks = new Map<number, Promise<void>>();
 
@@ -100,17 +101,12 @@ export class LogicalDisk implements BlockDevice {
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
-    this.inflight.add(p);
-    const done = (): void => {
-      this.inflight.delete(p);
-    };
-    p.then(done, done);
-    return p;
+    return this.inflight.track(p);
   }
 
   /** Resolves once every I/O in flight now has completed. */
   private barrier(): Promise<unknown> {
-    return this.inflight.size === 0 ? Promise.resolve() : Promise.allSettled([...this.inflight]);
+    return this.inflight.settled();
   }
 
   /**

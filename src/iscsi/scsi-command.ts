@@ -7,7 +7,8 @@
 // make are taken from the connection's share of the I/O budget first; a
 // command whose bytes do not fit waits, or is refused with TASK SET FULL when
 // its data is arriving unasked.
-import { ASC_INTERNAL_TARGET_FAILURE, HARDWARE_ERROR, ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB, SAM_STAT_TASK_SET_FULL, checkCondition } from '../scsi/sense.js';
+import { checkCondition } from '../scsi/sense.js';
+import { INTERNAL_TARGET_FAILURE, INVALID_FIELD_IN_CDB, TASK_SET_FULL } from '../scsi/spec/index.js';
 import type { ScsiCommand, ScsiResponse } from '../scsi/types.js';
 import type { Connection } from './connection.js';
 import * as P from './pdu.js';
@@ -65,7 +66,7 @@ export class ScsiCommands {
     }
     if (edtl > MAX_WRITE_BUFFER) {
       // More than any command may write: answer at once; late Data-Out for it is dropped.
-      this.end(task, checkCondition(ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB).response());
+      this.end(task, checkCondition(INVALID_FIELD_IN_CDB).response());
       return;
     }
     // Write data that came with the command or is on its way unsolicited is in
@@ -106,7 +107,7 @@ export class ScsiCommands {
 
   /** Refuses a write the budget cannot hold; Data-Out that follows it is dropped. */
   private taskSetFull(task: Task): void {
-    this.end(task, { status: SAM_STAT_TASK_SET_FULL });
+    this.end(task, { status: TASK_SET_FULL });
   }
 
   /** Ends a task before (or instead of) running it: `res` is its answer, and its late Data-Out is dropped. */
@@ -173,7 +174,7 @@ export class ScsiCommands {
       res = await c.host.scsi.execute(cmd);
     } catch (e) {
       c.host.log(`iscsi: SCSI layer threw for opcode 0x${task.cdb[0]!.toString(16)}: ${(e as Error).message}`);
-      res = checkCondition(HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE).response();
+      res = checkCondition(INTERNAL_TARGET_FAILURE).response();
     }
     this.complete(task, res);
   }

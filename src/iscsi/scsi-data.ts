@@ -6,17 +6,13 @@
 // the one expected next, lands straight in the task's buffer. Read data
 // leaves as Data-In PDUs no longer than the initiator's
 // MaxRecvDataSegmentLength, in sequences of MaxBurstLength.
-import { ABORTED_COMMAND, checkCondition } from '../scsi/sense.js';
+import { checkCondition } from '../scsi/sense.js';
+import { DATA_PHASE_ERROR, PROTOCOL_SERVICE_CRC_ERROR } from '../scsi/spec/index.js';
 import type { Connection } from './connection.js';
 import * as P from './pdu.js';
 import type { Pdu } from './pdu.js';
 import { parseDataOut } from './task.js';
 import type { DataOutFields, Task } from './task.js';
-
-/** ASC/ASCQ 47h/05h PROTOCOL SERVICE CRC ERROR (SPC-4 annex D). */
-const ASC_PROTOCOL_SERVICE_CRC_ERROR = 0x4705;
-/** ASC/ASCQ 4Bh/00h DATA PHASE ERROR. */
-const ASC_DATA_PHASE_ERROR = 0x4b00;
 
 /** Data-Out in, R2Ts out: the write data of the connection's tasks. */
 export class DataOutReceiver {
@@ -53,7 +49,7 @@ export class DataOutReceiver {
     if (pdu.dataDigestError) {
       // ErrorRecoveryLevel 0 cannot ask for the data again: the command ends here (RFC 7143 7.8).
       c.reject(P.REJECT_DATA_DIGEST_ERROR, pdu.bhs);
-      c.commands.end(task, checkCondition(ABORTED_COMMAND, ASC_PROTOCOL_SERVICE_CRC_ERROR).response());
+      c.commands.end(task, checkCondition(PROTOCOL_SERVICE_CRC_ERROR).response());
       return;
     }
     const e = task.expect(d);
@@ -91,7 +87,7 @@ export class DataOutReceiver {
   private failed(task: Task, why: string): void {
     const c = this.conn;
     c.host.log(`iscsi: ${c.remote}: ${why}; the command ends with DATA PHASE ERROR`);
-    c.commands.end(task, checkCondition(ABORTED_COMMAND, ASC_DATA_PHASE_ERROR).response());
+    c.commands.end(task, checkCondition(DATA_PHASE_ERROR).response());
   }
 
   /**

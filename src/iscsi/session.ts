@@ -3,6 +3,7 @@
 // window, and the tasks in flight. Commands are delivered to the connection in
 // CmdSN order; a command outside the window is dropped silently (RFC 7143
 // 4.2.2.1), one ahead of ExpCmdSN waits for the gap to fill.
+import { GOOD, READ_CAPACITY_10, SAI_READ_CAPACITY_16, SERVICE_ACTION_IN_16 } from '../scsi/spec/index.js';
 import type { ItNexus, ScsiResponse } from '../scsi/types.js';
 import type { Connection } from './connection.js';
 import type { NegotiatedParams } from './params.js';
@@ -143,10 +144,10 @@ export class Session {
 
   /** Notes the block size a READ CAPACITY(10)/(16) answer carries (for write residuals). */
   learnBlockSize(lun: number, cdb: Buffer, res: ScsiResponse): void {
-    if (res.status !== 0 || !res.dataIn) return;
+    if (res.status !== GOOD || !res.dataIn) return;
     let bs: number | undefined;
-    if (cdb[0] === 0x25 && res.dataIn.length >= 8) bs = res.dataIn.readUInt32BE(4);
-    else if (cdb[0] === 0x9e && (cdb[1]! & 0x1f) === 0x10 && res.dataIn.length >= 12) bs = res.dataIn.readUInt32BE(8);
+    if (cdb[0] === READ_CAPACITY_10 && res.dataIn.length >= 8) bs = res.dataIn.readUInt32BE(4);
+    else if (cdb[0] === SERVICE_ACTION_IN_16 && (cdb[1]! & 0x1f) === SAI_READ_CAPACITY_16 && res.dataIn.length >= 12) bs = res.dataIn.readUInt32BE(8);
     if (bs !== undefined && bs >= 512 && bs <= 1 << 20) this.blockSizes.set(lun, bs);
   }
 

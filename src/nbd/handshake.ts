@@ -12,7 +12,8 @@
 //                       └──(NBD_OPT_GO / NBD_OPT_EXPORT_NAME)──► done
 import type { BlockDevice } from '../block/device.js';
 import * as P from './protocol.js';
-import type { NbdConnection, NbdPeer, NbdServerOptions } from './server.js';
+import type { ExportPeer } from '../block/exports.js';
+import type { NbdConnection, NbdServerOptions } from './server.js';
 import { printableIdentity, upgradeToTls } from './tls.js';
 
 type HandshakeState = 'client-flags' | 'options' | 'tls-handshake' | 'done';
@@ -20,7 +21,7 @@ type HandshakeState = 'client-flags' | 'options' | 'tls-handshake' | 'done';
 /** What transmission needs from the handshake. */
 export interface Negotiated {
   dev: BlockDevice;
-  peer: NbdPeer;
+  peer: ExportPeer;
   /** NBD_OPT_STRUCTURED_REPLY was negotiated. */
   structured: boolean;
   /** NBD_OPT_SET_META_CONTEXT selected base:allocation. */
@@ -38,7 +39,7 @@ export class NbdHandshake {
   private structured = false;
   private metaAllocation = false;
   /** Plain until a TLS handshake proves a PSK identity. */
-  private peer: NbdPeer = { identity: null };
+  private peer: ExportPeer = { identity: null };
   private tls = false;
   private readonly optionHeader = Buffer.alloc(OPTION_HEADER);
 

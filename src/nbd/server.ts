@@ -21,6 +21,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { BlockDevice } from '../block/device.js';
+import type { ExportProvider } from '../block/exports.js';
 import { ChunkQueue } from '../io/chunk-queue.js';
 import { ConnectionCap } from '../limits/conn-cap.js';
 import { IoBudget } from '../limits/io-budget.js';
@@ -31,29 +32,8 @@ import { NbdTransmission } from './transmission.js';
 import type { NbdTlsOptions } from './tls.js';
 export type { NbdTlsMode, NbdTlsOptions } from './tls.js';
 
-export interface NbdExportEntry {
-  name: string;
-  description?: string;
-}
-
-/** Who is asking: the TLS-PSK identity the client proved, or null for a plain (unidentified) client. */
-export interface NbdPeer {
-  identity: string | null;
-}
-
-/**
- * What the server serves: the array's export provider fits this shape. list
- * and open answer for one peer; an export the peer may not use is absent.
- */
-export interface NbdExportProvider {
-  list(peer: NbdPeer): NbdExportEntry[];
-  open(name: string, peer: NbdPeer): BlockDevice | undefined;
-  /** True when unidentified clients see only part of the exports (TLS would show more). */
-  plainRestricted?(): boolean;
-}
-
 export interface NbdServerOptions {
-  exports: NbdExportProvider;
+  exports: ExportProvider;
   /** Export chosen by an empty name; otherwise the only export, if there is one. */
   defaultExport?: string;
   /** STARTTLS with pre-shared keys; without it the server operates without TLS. */

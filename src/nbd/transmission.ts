@@ -12,7 +12,8 @@ import type { ChunkQueue } from '../io/chunk-queue.js';
 import type { IoAccount } from '../limits/io-budget.js';
 import type { Negotiated } from './handshake.js';
 import * as P from './protocol.js';
-import type { NbdConnection, NbdPeer } from './server.js';
+import type { ExportPeer } from '../block/exports.js';
+import type { NbdConnection } from './server.js';
 import { printableIdentity } from './tls.js';
 
 /** Length of a request header (magic, flags, type, handle, offset, length). */
@@ -46,7 +47,7 @@ export class NbdTransmission {
   private readonly q: ChunkQueue;
   private readonly account: IoAccount;
   private readonly dev: BlockDevice;
-  private readonly peer: NbdPeer;
+  private readonly peer: ExportPeer;
   private readonly structured: boolean;
   private readonly metaAllocation: boolean;
   /** Requests running (for a disconnect that waits for them). */

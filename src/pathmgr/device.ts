@@ -10,7 +10,8 @@ import type { CommandResult } from '../iscsi/initiator.js';
 import type { Path, PathState } from './path.js';
 import { Selector, isDynamic } from './policy.js';
 import type { Grouping, Policy } from './policy.js';
-import * as S from './scsi.js';
+import * as S from '../scsi/spec/index.js';
+import { aluaChanged, mayHaveChangedLu } from './sense-policy.js';
 import { ARRAY_FAILED_COMMAND, COMMAND_FAILED_EVERYWHERE, FAILOVER_DONE, FAILOVER_FAILED, NO_USABLE_PATH, NO_USABLE_PATH_LEFT, PATHS_NOT_REDUNDANT, PATH_ALUA_NOT_USABLE, PATH_COMMAND_FAILED, PATH_FAILED, PATH_MARGINAL, PATH_NOT_USABLE, POLICY_NOT_IN_CLUSTER_MODE, POLICY_REFUSED_IN_CLUSTER_MODE, RESERVATION_CONFLICT, RESERVATION_CONFLICT_EVENT } from '../catalogue/pathmgr.js';
 import { LU_GONE, PATH_LU_CHANGED, PATH_LU_GONE } from '../catalogue/array.js';
 
@@ -223,7 +224,7 @@ export class MultipathDevice implements BlockDevice {
     if (p.identityLost) return false;
     let r: CommandResult;
     try {
-      r = await p.session.command({ lun: p.lun, cdb: S.cdb.inquiryVpd(0x83), readLength: 1024, timeoutMs: this.hooks.settings().commandTimeoutMs });
+      r = await p.session.command({ lun: p.lun, cdb: S.cdb.inquiry(true, S.VPD_DEVICE_IDENTIFICATION, 1024), readLength: 1024, timeoutMs: this.hooks.settings().commandTimeoutMs });
     } catch {
       // A transport failure is the path's own, handled by the I/O or the patrol.
       return true;
@@ -235,7 +236,7 @@ export class MultipathDevice implements BlockDevice {
     } else {
       const sense = S.parseSense(r.sense);
       // INQUIRY is answered despite unit attentions; our LU answered this page before, so ILLEGAL REQUEST means it is gone.
-      if (sense?.key !== 0x05) return true;
+      if (sense?.key !== S.ILLEGAL_REQUEST) return true;
     }
     p.identityLost = true;
     this.hooks.event('error', PATH_LU_CHANGED.id, PATH_LU_CHANGED({ name: this.name, number: p.number, portal: p.portal, lun: p.lun, id: this.id, arg: now ?? 'no logical unit' }));
@@ -299,30 +300,31 @@ export class MultipathDevice implements BlockDevice {
       }
       const sense = S.parseSense(r.sense);
       if (r.status === S.CHECK_CONDITION && sense) {
-        if (sense.key === 0x06) {
+        if (sense.key === S.UNIT_ATTENTION) {
           // Unit attention: reported once per I_T nexus; ALUA changes make us re-read the states.
-          if (sense.asc === 0x2a && (sense.ascq === 0x06 || sense.ascq === 0x07)) void this.refreshAlua();
+          if (aluaChanged(sense)) void this.refreshAlua();
           // Another LU may now sit at this LUN: the command is not retried on it unless it is still ours.
-          if (sense.asc === 0x29 || (sense.asc === 0x3f && (sense.ascq === 0x0e || sense.ascq === 0x03))) {
+          if (mayHaveChangedLu(sense)) {
             if (!(await this.verifyIdentity(p)) && onlyPath) throw PATH_LU_GONE({ name: this.name, number: p.number, id: this.id });
           }
           continue;
         }
-        if (sense.key === 0x02 && sense.asc === 0x04 && sense.ascq >= 0x0a && sense.ascq <= 0x0c) {
+        const refusedIn = S.aluaStateOfSense(sense);
+        if (refusedIn) {
           // Port in ALUA transition/standby/unavailable: this path cannot do media access now.
-          p.alua = sense.ascq === 0x0a ? 'transitioning' : sense.ascq === 0x0b ? 'standby' : 'unavailable';
+          p.alua = refusedIn;
           this.refresh();
           void this.refreshAlua();
           if (onlyPath) throw PATH_ALUA_NOT_USABLE({ name: this.name, number: p.number, alua: p.alua });
-          delay = sense.ascq === 0x0a ? 50 : 0;
+          delay = refusedIn === 'transitioning' ? 50 : 0;
           continue;
         }
-        if (sense.key === 0x0b || sense.key === 0x02) {
+        if (sense.key === S.ABORTED_COMMAND || sense.key === S.NOT_READY) {
           delay = 20;
           continue;
         }
         // LOGICAL UNIT NOT SUPPORTED: the LU left this LUN (an LD deleted); other paths may still reach it.
-        if (sense.key === 0x05 && sense.asc === 0x25 && !onlyPath && !(await this.verifyIdentity(p))) continue;
+        if (S.isSense(sense, S.LOGICAL_UNIT_NOT_SUPPORTED) && !onlyPath && !(await this.verifyIdentity(p))) continue;
       }
       throw ARRAY_FAILED_COMMAND({ name: this.name, arg: io.cdb[0]!.toString(16), arg2: r.status.toString(16), arg3: S.senseText(sense) });
     }
@@ -344,7 +346,7 @@ export class MultipathDevice implements BlockDevice {
         if (!p.session.connected) return;
         try {
           const r = await p.session.command({ lun: p.lun, cdb: S.cdb.reportTargetPortGroups(), readLength: 1024, timeoutMs: 3000 });
-          if (r.status === S.GOOD) p.alua = S.aluaStateOf(r.dataIn, p.targetPortGroup, p.relativeTargetPortId);
+          if (r.status === S.GOOD) p.alua = S.aluaStateOf(r.dataIn, p.targetPortGroup, p.relativeTargetPortId) ?? 'unknown';
         } catch {
           // The path's own failure is handled by the I/O or the patrol.
         }
@@ -361,7 +363,7 @@ export class MultipathDevice implements BlockDevice {
 
   async write(lba: number, buf: Buffer, opts?: WriteOptions): Promise<void> {
     if (buf.length === 0) return;
-    await this.execute({ kind: 'write', cdb: S.cdb.write16(lba, buf.length / this.blockSize, !!opts?.fua), dataOut: buf });
+    await this.execute({ kind: 'write', cdb: S.cdb.write16(lba, buf.length / this.blockSize, opts?.fua ? S.CDB_FUA : 0), dataOut: buf });
   }
 
   async flush(): Promise<void> {
@@ -379,7 +381,7 @@ export class MultipathDevice implements BlockDevice {
 
   async writeZeroes(lba: number, blocks: number, opts?: WriteOptions & { noHole?: boolean }): Promise<void> {
     if (blocks === 0) return;
-    await this.execute({ kind: 'write', cdb: S.cdb.writeSame16(lba, blocks, !opts?.noHole), dataOut: Buffer.alloc(this.blockSize) });
+    await this.execute({ kind: 'write', cdb: S.cdb.writeSame16(lba, blocks, opts?.noHole ? 0 : S.WRITE_SAME_UNMAP), dataOut: Buffer.alloc(this.blockSize) });
     if (opts?.fua) await this.flush();
   }
 

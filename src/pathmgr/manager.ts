@@ -8,9 +8,11 @@ import { MultipathDevice } from './device.js';
 import type { DeviceSettings, EventLevel } from './device.js';
 import type { PathLog } from './log.js';
 import { Path } from './path.js';
+import type { PathAluaState } from './path.js';
 import { POLICIES } from './policy.js';
 import type { Policy } from './policy.js';
-import * as S from './scsi.js';
+import * as S from '../scsi/spec/index.js';
+import { aluaChanged, mayHaveChangedLu } from './sense-policy.js';
 import { loadState, saveState } from './state-file.js';
 import type { SavedState } from './state-file.js';
 import { PATHD_CHAP_FAILED, PATHD_TARGET_CHAP_FAILED } from '../catalogue/cli.js';
@@ -197,7 +199,7 @@ export class PathManager {
       const r = await session.command({ lun, cdb, readLength, timeoutMs: this.watcher.timeout * 1000 });
       if (r.status === S.GOOD) return r.dataIn;
       const s = S.parseSense(r.sense);
-      if (r.status === S.CHECK_CONDITION && s?.key === 0x06) continue;
+      if (r.status === S.CHECK_CONDITION && s?.key === S.UNIT_ATTENTION) continue;
       return undefined;
     }
     return undefined;
@@ -205,20 +207,20 @@ export class PathManager {
 
   /** The LUNs the target reports, or undefined when it could not be asked (not the same as none). */
   private async reportLuns(session: InitiatorSession): Promise<number[] | undefined> {
-    const d = await this.cmd(session, 0, S.cdb.reportLuns(), 4096);
+    const d = await this.cmd(session, 0, S.cdb.reportLuns(0, 4096), 4096);
     return d ? S.parseReportLuns(d) : undefined;
   }
 
   private async probe(session: InitiatorSession, lun: number) {
-    const vpd = await this.cmd(session, lun, S.cdb.inquiryVpd(0x83), 1024);
+    const vpd = await this.cmd(session, lun, S.cdb.inquiry(true, S.VPD_DEVICE_IDENTIFICATION, 1024), 1024);
     const ident = vpd ? S.parseDeviceIdentification(vpd) : undefined;
     if (!ident) return undefined;
-    const cap = await this.cmd(session, lun, S.cdb.readCapacity16(), 32);
-    if (!cap || cap.length < 12) return undefined;
-    const blockCount = Number(cap.readBigUInt64BE(0)) + 1;
-    const blockSize = cap.readUInt32BE(8);
+    const data = await this.cmd(session, lun, S.cdb.readCapacity16(), 32);
+    const cap = data ? S.parseReadCapacity16(data) : undefined;
+    if (!cap) return undefined;
+    const { blockCount, blockSize } = cap;
     const rtpg = await this.cmd(session, lun, S.cdb.reportTargetPortGroups(), 1024);
-    const alua = rtpg ? S.aluaStateOf(rtpg, ident.targetPortGroup, ident.relativeTargetPortId) : 'unknown';
+    const alua: PathAluaState = (rtpg ? S.aluaStateOf(rtpg, ident.targetPortGroup, ident.relativeTargetPortId) : undefined) ?? 'unknown';
     return { ident, blockCount, blockSize, alua };
   }
 
@@ -342,20 +344,21 @@ export class PathManager {
       }
       if (r.status === S.GOOD || r.status === S.RESERVATION_CONFLICT) return 'ok';
       const sense = S.parseSense(r.sense);
-      if (r.status === S.CHECK_CONDITION && sense?.key === 0x06) {
+      if (r.status === S.CHECK_CONDITION && sense?.key === S.UNIT_ATTENTION) {
         // The UA is reported once per I_T nexus and the patrol took it: look for what I/O would have.
-        if (sense.asc === 0x29 || (sense.asc === 0x3f && (sense.ascq === 0x0e || sense.ascq === 0x03))) {
+        if (mayHaveChangedLu(sense)) {
           if (!(await dev.verifyIdentity(path))) return 'lost';
         }
-        if (sense.asc === 0x2a && (sense.ascq === 0x06 || sense.ascq === 0x07)) await this.readAlua(path);
+        if (aluaChanged(sense)) await this.readAlua(path);
         continue;
       }
       if (r.status === S.BUSY || r.status === S.TASK_SET_FULL) continue;
-      if (r.status === S.CHECK_CONDITION && sense?.key === 0x02 && sense.asc === 0x04 && sense.ascq >= 0x0a && sense.ascq <= 0x0c) {
-        path.alua = sense.ascq === 0x0a ? 'transitioning' : sense.ascq === 0x0b ? 'standby' : 'unavailable';
+      const refusedIn = r.status === S.CHECK_CONDITION ? S.aluaStateOfSense(sense) : undefined;
+      if (refusedIn) {
+        path.alua = refusedIn;
         return 'ok';
       }
-      if (r.status === S.CHECK_CONDITION && sense?.key === 0x05 && sense.asc === 0x25) return (await dev.verifyIdentity(path)) ? 'failed' : 'lost';
+      if (r.status === S.CHECK_CONDITION && S.isSense(sense, S.LOGICAL_UNIT_NOT_SUPPORTED)) return (await dev.verifyIdentity(path)) ? 'failed' : 'lost';
       path.reason = `the monitoring READ ended with status 0x${r.status.toString(16)}, ${S.senseText(sense)}`;
       return 'failed';
     }
@@ -465,7 +468,7 @@ export class PathManager {
 
   private async readAlua(path: Path): Promise<void> {
     const d = await this.cmd(path.session, path.lun, S.cdb.reportTargetPortGroups(), 1024).catch(() => undefined);
-    if (d) path.alua = S.aluaStateOf(d, path.targetPortGroup, path.relativeTargetPortId);
+    if (d) path.alua = S.aluaStateOf(d, path.targetPortGroup, path.relativeTargetPortId) ?? 'unknown';
   }
 
   // ---- administration ----
@@ -643,10 +646,10 @@ export class PathManager {
       // REGISTER AND IGNORE EXISTING KEY: the path may or may not hold the key already.
       // Sent on this path's own session whatever its state: the registration belongs to its I_T nexus.
       for (let i = 0; ; i++) {
-        const r = await path.session.command({ lun: path.lun, cdb: S.cdb.persistentReserveOut(6, 0), dataOut: S.prOutParams(0n, dev.prKey!), timeoutMs: this.watcher.timeout * 1000 });
+        const r = await path.session.command({ lun: path.lun, cdb: S.cdb.persistentReserveOut(S.PROUT_REGISTER_AND_IGNORE_EXISTING_KEY, 0), dataOut: S.prOutParams(0n, dev.prKey!), timeoutMs: this.watcher.timeout * 1000 });
         if (r.status === S.GOOD) break;
         const s = S.parseSense(r.sense);
-        if (i < 8 && r.status === S.CHECK_CONDITION && s?.key === 0x06) continue;
+        if (i < 8 && r.status === S.CHECK_CONDITION && s?.key === S.UNIT_ATTENTION) continue;
         throw new Error(`status 0x${r.status.toString(16)}, ${S.senseText(s)}`);
       }
       this.event('info', 'KURA-I7029', `${dev.name}: reservation key 0x${dev.prKey!.toString(16)} registered on path ${path.number}`);
@@ -672,38 +675,38 @@ export class PathManager {
         const k = need(key, 'key');
         const usable = dev.paths.filter((p) => p.usable);
         if (usable.length === 0) throw DEVICE_HAS_NO_USABLE_PATH({ dev: dev.name });
-        for (const p of usable) await this.prOut(dev, p, 6, 0, 0n, k);
+        for (const p of usable) await this.prOut(dev, p, S.PROUT_REGISTER_AND_IGNORE_EXISTING_KEY, 0, 0n, k);
         dev.prKey = k === 0n ? undefined : k;
         this.persistState();
         this.event('info', 'KURA-I7029', `${dev.name}: reservation key 0x${k.toString(16)} registered on ${usable.length} path(s); paths that return get it too`);
         return { registeredPaths: usable.map((p) => p.number) };
       }
       case 'unregister': {
-        for (const p of dev.paths.filter((x) => x.usable)) await this.prOut(dev, p, 6, 0, 0n, 0n);
+        for (const p of dev.paths.filter((x) => x.usable)) await this.prOut(dev, p, S.PROUT_REGISTER_AND_IGNORE_EXISTING_KEY, 0, 0n, 0n);
         dev.prKey = undefined;
         this.persistState();
         return {};
       }
       case 'reserve':
-        await this.prOut(dev, undefined, 1, type, need(key ?? dev.prKey, 'key'), 0n);
+        await this.prOut(dev, undefined, S.PROUT_RESERVE, type, need(key ?? dev.prKey, 'key'), 0n);
         break;
       case 'release':
-        await this.prOut(dev, undefined, 2, type, need(key ?? dev.prKey, 'key'), 0n);
+        await this.prOut(dev, undefined, S.PROUT_RELEASE, type, need(key ?? dev.prKey, 'key'), 0n);
         break;
       case 'clear':
-        await this.prOut(dev, undefined, 3, 0, need(key ?? dev.prKey, 'key'), 0n);
+        await this.prOut(dev, undefined, S.PROUT_CLEAR, 0, need(key ?? dev.prKey, 'key'), 0n);
         dev.prKey = undefined;
         this.persistState();
         break;
       case 'preempt':
-        await this.prOut(dev, undefined, 4, type, need(key ?? dev.prKey, 'key'), need(parseKey(o.saKey, 'sa-key'), 'sa-key'));
+        await this.prOut(dev, undefined, S.PROUT_PREEMPT, type, need(key ?? dev.prKey, 'key'), need(parseKey(o.saKey, 'sa-key'), 'sa-key'));
         break;
       case 'read-keys': {
-        const r = await dev.execute({ kind: 'other', cdb: S.cdb.persistentReserveIn(0), readLength: 8192 });
+        const r = await dev.execute({ kind: 'other', cdb: S.cdb.persistentReserveIn(S.PRIN_READ_KEYS), readLength: 8192 });
         return S.parseReadKeys(r.dataIn);
       }
       case 'read-reservation': {
-        const r = await dev.execute({ kind: 'other', cdb: S.cdb.persistentReserveIn(1), readLength: 8192 });
+        const r = await dev.execute({ kind: 'other', cdb: S.cdb.persistentReserveIn(S.PRIN_READ_RESERVATION), readLength: 8192 });
         return S.parseReadReservation(r.dataIn);
       }
       default:

@@ -3,7 +3,10 @@
 // States and the transitions allowed between them are explicit; anything
 // else is a bug and throws.
 import { InitiatorSession } from '../iscsi/initiator-session.js';
-import type { AluaState } from './scsi.js';
+import type { AluaState } from '../scsi/spec/alua.js';
+
+/** A path's ALUA state as pathd last read it; unknown until REPORT TARGET PORT GROUPS answered. */
+export type PathAluaState = AluaState | 'unknown';
 
 /**
  * in-use: carries I/O now. active: healthy, may be chosen. standby: its
@@ -42,7 +45,7 @@ export class Path {
   state: PathState = 'active';
   /** Why the path is failed/unavailable, for show and logs. */
   reason = '';
-  alua: AluaState = 'unknown';
+  alua: PathAluaState = 'unknown';
   relativeTargetPortId: number | undefined;
   targetPortGroup: number | undefined;
   /**

@@ -4,38 +4,9 @@
 // a port in that state may not process (SPC-4 5.15.2.4).
 import { allocate, u32 } from './cdb.js';
 import type { CommandContext } from './command.js';
-import {
-  ASC_LUN_NOT_ACCESSIBLE_ASYMMETRIC_ACCESS_STATE_TRANSITION,
-  ASC_LUN_NOT_ACCESSIBLE_TARGET_PORT_IN_STANDBY_STATE,
-  ASC_LUN_NOT_ACCESSIBLE_TARGET_PORT_IN_UNAVAILABLE_STATE,
-  NOT_READY,
-  checkCondition,
-  good,
-  invalidCdbField,
-} from './sense.js';
-import type { AluaState, ScsiResponse, TargetPortGroupInfo } from './types.js';
-
-// ASYMMETRIC ACCESS STATE codes (SPC-4 table 163)
-export const ALUA_ACTIVE_OPTIMIZED = 0x0;
-export const ALUA_ACTIVE_NON_OPTIMIZED = 0x1;
-export const ALUA_STANDBY = 0x2;
-export const ALUA_UNAVAILABLE = 0x3;
-export const ALUA_TRANSITIONING = 0xf;
-
-export function aluaStateCode(s: AluaState): number {
-  switch (s) {
-    case 'active/optimized':
-      return ALUA_ACTIVE_OPTIMIZED;
-    case 'active/non-optimized':
-      return ALUA_ACTIVE_NON_OPTIMIZED;
-    case 'standby':
-      return ALUA_STANDBY;
-    case 'unavailable':
-      return ALUA_UNAVAILABLE;
-    case 'transitioning':
-      return ALUA_TRANSITIONING;
-  }
-}
+import { checkCondition, good, invalidCdbField } from './sense.js';
+import { ALUA_REFUSAL, aluaStateCode } from './spec/alua.js';
+import type { ScsiResponse, PortGroupState, TargetPortGroupInfo } from './types.js';
 
 /**
  * Which ALUA states a command may be processed in:
@@ -46,26 +17,17 @@ export function aluaStateCode(s: AluaState): number {
 export type AluaClass = 'any' | 'standby' | 'active';
 
 /** The state of the group a target port belongs to; a port in no reported group is served as optimized. */
-export function portState(groups: TargetPortGroupInfo[], tpg: number, relativeTargetPortId: number): AluaState {
+export function portState(groups: TargetPortGroupInfo[], tpg: number, relativeTargetPortId: number): PortGroupState {
   const g = groups.find((x) => x.id === tpg) ?? groups.find((x) => x.relativeTargetPortIds.includes(relativeTargetPortId));
   return g ? g.state : 'active/optimized';
 }
 
 /** Throws NOT READY with the state's ASC when a command of `cls` may not run in `state`. */
-export function checkAluaAccess(state: AluaState, cls: AluaClass): void {
+export function checkAluaAccess(state: PortGroupState, cls: AluaClass): void {
   if (cls === 'any') return;
-  switch (state) {
-    case 'active/optimized':
-    case 'active/non-optimized':
-      return;
-    case 'standby':
-      if (cls === 'standby') return;
-      throw checkCondition(NOT_READY, ASC_LUN_NOT_ACCESSIBLE_TARGET_PORT_IN_STANDBY_STATE);
-    case 'unavailable':
-      throw checkCondition(NOT_READY, ASC_LUN_NOT_ACCESSIBLE_TARGET_PORT_IN_UNAVAILABLE_STATE);
-    case 'transitioning':
-      throw checkCondition(NOT_READY, ASC_LUN_NOT_ACCESSIBLE_ASYMMETRIC_ACCESS_STATE_TRANSITION);
-  }
+  if (state === 'standby' && cls === 'standby') return;
+  const refusal = ALUA_REFUSAL[state];
+  if (refusal) throw checkCondition(refusal);
 }
 
 /** Supported states we advertise: T_SUP, U_SUP, S_SUP, AN_SUP, AO_SUP (SPC-4 6.37). */

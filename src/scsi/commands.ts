@@ -2,7 +2,7 @@
 // service action). Dispatch, the reservation and ALUA checks, unit attention
 // reporting and REPORT SUPPORTED OPERATION CODES all read this table.
 import { reportTargetPortGroups } from './alua.js';
-import * as op from './cdb.js';
+import { u16, u32 } from './cdb.js';
 import type { CommandSpec } from './command.js';
 import { getLbaStatus, unmap, writeSame } from './sbc-provisioning.js';
 import { compareAndWrite, decodeRw, orWrite, preFetch, read, readCapacity10, readCapacity16, readDefectData, synchronizeCache, verify, write, writeAndVerify } from './sbc-rw.js';
@@ -10,8 +10,9 @@ import { preventAllowMediumRemoval, reportLuns, reportSupportedTaskManagementFun
 import { inquiry } from './spc-inquiry.js';
 import { modeSelect, modeSense } from './spc-mode.js';
 import { reportSupportedOperationCodes } from './spc-opcodes.js';
-import { WRITE_ATOMIC_16, writeAtomic16 } from './sbc-atomic.js';
-import { EXTENDED_COPY, RCR_SERVICE_ACTIONS, RECEIVE_COPY_RESULTS, XCOPY_LID1, extendedCopy, receiveCopyResults } from './spc-xcopy.js';
+import { writeAtomic16 } from './sbc-atomic.js';
+import { RCR_SERVICE_ACTIONS, extendedCopy, receiveCopyResults } from './spc-xcopy.js';
+import * as op from './spec/opcodes.js';
 
 const ff4 = [0xff, 0xff, 0xff, 0xff];
 const ff8 = [...ff4, ...ff4];
@@ -41,7 +42,7 @@ const verifyData = (cdb: Buffer, bs: number): number => {
 };
 const writeSameData = (cdb: Buffer, bs: number): number => (cdb[0] === op.WRITE_SAME_16 && cdb[1]! & 0x01 ? 0 : bs);
 const byte4 = (cdb: Buffer): number => cdb[4]!;
-const at7 = (cdb: Buffer): number => op.u16(cdb, 7);
+const at7 = (cdb: Buffer): number => u16(cdb, 7);
 
 const PR_IN_SERVICE_ACTIONS = [0x00, 0x01, 0x02, 0x03];
 const PR_OUT_SERVICE_ACTIONS = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06];
@@ -65,11 +66,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     (sa): CommandSpec => ({ name: 'PERSISTENT RESERVE IN', opcode: op.PERSISTENT_RESERVE_IN, serviceAction: sa, cdbLength: 10, usage: [0x5e, 0x1f, 0, 0, 0, 0, 0, 0xff, 0xff, 0], alua: 'standby', pr: 'allowed', handler: (c) => c.lu.pr.in(c) }),
   ),
   ...PR_OUT_SERVICE_ACTIONS.map(
-    (sa): CommandSpec => ({ name: 'PERSISTENT RESERVE OUT', opcode: op.PERSISTENT_RESERVE_OUT, serviceAction: sa, cdbLength: 10, usage: [0x5f, 0x1f, 0xff, 0, 0, ...ff4, 0], alua: 'standby', pr: 'pr-out', dataOutLength: (cdb) => op.u32(cdb, 5), handler: (c) => c.lu.pr.out(c) }),
+    (sa): CommandSpec => ({ name: 'PERSISTENT RESERVE OUT', opcode: op.PERSISTENT_RESERVE_OUT, serviceAction: sa, cdbLength: 10, usage: [0x5f, 0x1f, 0xff, 0, 0, ...ff4, 0], alua: 'standby', pr: 'pr-out', dataOutLength: (cdb) => u32(cdb, 5), handler: (c) => c.lu.pr.out(c) }),
   ),
-  { name: 'EXTENDED COPY(LID1)', opcode: EXTENDED_COPY, serviceAction: XCOPY_LID1, cdbLength: 16, usage: [0x83, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, ...ff4, 0, 0], alua: 'active', pr: 'write', timeout: 60, dataOutLength: (cdb) => op.u32(cdb, 10), handler: extendedCopy },
+  { name: 'EXTENDED COPY(LID1)', opcode: op.EXTENDED_COPY, serviceAction: op.XCOPY_LID1, cdbLength: 16, usage: [0x83, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, ...ff4, 0, 0], alua: 'active', pr: 'write', timeout: 60, dataOutLength: (cdb) => u32(cdb, 10), handler: extendedCopy },
   ...RCR_SERVICE_ACTIONS.map(
-    (sa): CommandSpec => ({ name: 'RECEIVE COPY RESULTS', opcode: RECEIVE_COPY_RESULTS, serviceAction: sa, cdbLength: 16, usage: [0x84, 0x1f, 0xff, 0, 0, 0, 0, 0, 0, 0, ...ff4, 0, 0], alua: 'active', pr: 'allowed', handler: receiveCopyResults }),
+    (sa): CommandSpec => ({ name: 'RECEIVE COPY RESULTS', opcode: op.RECEIVE_COPY_RESULTS, serviceAction: sa, cdbLength: 16, usage: [0x84, 0x1f, 0xff, 0, 0, 0, 0, 0, 0, 0, ...ff4, 0, 0], alua: 'active', pr: 'allowed', handler: receiveCopyResults }),
   ),
   // REPORT LUNS is answered by the ScsiTarget, which knows the nexus's LUNs; a LU on its own reports itself.
   { name: 'REPORT LUNS', opcode: op.REPORT_LUNS, cdbLength: 12, usage: [0xa0, 0, 0xff, 0, 0, 0, ...ff4, 0, 0], noUnitAttention: true, alua: 'any', pr: 'allowed', spc2Allowed: true, handler: (c) => reportLuns(c.cdb, [c.cmd.lun]) },
@@ -93,7 +94,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'READ(16)', opcode: op.READ_16, cdbLength: 16, usage: rw16(op.READ_16, READ_FLAGS), alua: 'active', pr: 'read', handler: read },
   { name: 'COMPARE AND WRITE', opcode: op.COMPARE_AND_WRITE, cdbLength: 16, usage: [0x89, WRITE_FLAGS, ...ff8, 0, 0, 0, 0xff, 0x1f, 0], alua: 'active', pr: 'write', dataOutLength: (cdb, bs) => 2 * cdb[13]! * bs, handler: compareAndWrite },
   { name: 'WRITE(16)', opcode: op.WRITE_16, cdbLength: 16, usage: rw16(op.WRITE_16, WRITE_FLAGS), alua: 'active', pr: 'write', dataOutLength: writeData, handler: write },
-  { name: 'WRITE ATOMIC(16)', opcode: WRITE_ATOMIC_16, cdbLength: 16, usage: [0x9c, 0xf8, ...ff8, 0xff, 0xff, 0xff, 0xff, 0x1f, 0x00], alua: 'active', pr: 'write', dataOutLength: (cdb, bs) => cdb.readUInt16BE(12) * bs, handler: writeAtomic16 },
+  { name: 'WRITE ATOMIC(16)', opcode: op.WRITE_ATOMIC_16, cdbLength: 16, usage: [0x9c, 0xf8, ...ff8, 0xff, 0xff, 0xff, 0xff, 0x1f, 0x00], alua: 'active', pr: 'write', dataOutLength: (cdb, bs) => cdb.readUInt16BE(12) * bs, handler: writeAtomic16 },
   { name: 'ORWRITE(16)', opcode: op.ORWRITE_16, cdbLength: 16, usage: rw16(op.ORWRITE_16, WRITE_FLAGS), alua: 'active', pr: 'write', dataOutLength: writeData, handler: orWrite },
   { name: 'WRITE AND VERIFY(16)', opcode: op.WRITE_AND_VERIFY_16, cdbLength: 16, usage: rw16(op.WRITE_AND_VERIFY_16, WRITE_VERIFY_FLAGS), alua: 'active', pr: 'write', dataOutLength: writeData, handler: writeAndVerify },
   { name: 'VERIFY(16)', opcode: op.VERIFY_16, cdbLength: 16, usage: rw16(op.VERIFY_16, VERIFY_FLAGS), alua: 'active', pr: 'read', dataOutLength: verifyData, handler: verify },

@@ -6,17 +6,9 @@ import { padCdb } from './cdb.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { findCommand, hasServiceActions } from './commands.js';
 import { LbaLock } from './lba-lock.js';
-import {
-  ASC_INTERNAL_TARGET_FAILURE,
-  ASC_INVALID_COMMAND_OPERATION_CODE,
-  HARDWARE_ERROR,
-  ILLEGAL_REQUEST,
-  ScsiError,
-  UNIT_ATTENTION,
-  checkCondition,
-  invalidCdbField,
-  reservationConflict,
-} from './sense.js';
+import { ScsiError, checkCondition, invalidCdbField, reservationConflict } from './sense.js';
+import { INTERNAL_TARGET_FAILURE, INVALID_COMMAND_OPERATION_CODE } from './spec/sense.js';
+import type { SenseCode } from './spec/sense.js';
 import { ModeParameters } from './spc-mode.js';
 import { CopyResults } from './spc-xcopy.js';
 import { PersistentReservations, Spc2Reservation } from './spc-pr.js';
@@ -51,29 +43,28 @@ export class LogicalUnit {
   }
 
   /**
-   * Establishes a unit attention condition (e.g. 2A/06 ASYMMETRIC ACCESS STATE
-   * CHANGED, 2A/09 CAPACITY DATA HAS CHANGED) for one I_T nexus or for every
+   * Establishes a unit attention condition (e.g. ASYMMETRIC ACCESS STATE
+   * CHANGED, CAPACITY DATA HAS CHANGED) for one I_T nexus or for every
    * nexus that knows this LU. Nexuses that have not met the LU yet get POWER ON
    * first, which covers any change before it.
    */
-  queueUnitAttention(asc: number, ascq: number, scope: 'all' | ItNexus): void {
-    const v = ((asc & 0xff) << 8) | (ascq & 0xff);
-    if (scope === 'all') this.ua.establishAll(v);
+  queueUnitAttention(code: SenseCode, scope: 'all' | ItNexus): void {
+    if (scope === 'all') this.ua.establishAll(code);
     else {
       const k = nexusKey(scope);
       this.ua.notice(k);
-      this.ua.establish(k, v);
+      this.ua.establish(k, code);
     }
   }
 
   /** @internal A reset of the LU (SAM-5 6.3): RESERVE(6) reservations go, every nexus is told. */
-  reset(ascq: number, cold = false): void {
+  reset(code: SenseCode, cold = false): void {
     this.spc2.holder = undefined;
     if (cold) {
       this.mode.wce = true;
       this.mode.swp = false;
     }
-    this.ua.establishAll(ascq);
+    this.ua.establishAll(code);
   }
 
   /** @internal The I_T nexus is gone (or starts afresh): drop what belonged to it, except registrations. */
@@ -93,7 +84,7 @@ export class LogicalUnit {
     try {
       res = await this.run(cmd, cdb, spec, peers);
     } catch (e) {
-      res = e instanceof ScsiError ? e.response() : checkCondition(HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE).response();
+      res = e instanceof ScsiError ? e.response() : checkCondition(INTERNAL_TARGET_FAILURE).response();
     }
     if (spec?.dataOutLength) res.dataOutLength = spec.dataOutLength(cdb, this.device.blockSize);
     return res;
@@ -105,11 +96,11 @@ export class LogicalUnit {
     // Unit attentions come first (SAM-5 5.14), for every command but the three that never see them.
     if (!spec?.noUnitAttention) {
       const ua = this.ua.take(key);
-      if (ua !== undefined) throw checkCondition(UNIT_ATTENTION, ua);
+      if (ua !== undefined) throw checkCondition(ua);
     }
     if (!spec) {
       if (hasServiceActions(cdb[0]!)) throw invalidCdbField(1, 4);
-      throw checkCondition(ILLEGAL_REQUEST, ASC_INVALID_COMMAND_OPERATION_CODE, { field: { cdb: true, byte: 0 } });
+      throw checkCondition(INVALID_COMMAND_OPERATION_CODE, { field: { cdb: true, byte: 0 } });
     }
     checkAluaAccess(portState(this.source.portGroups(), cmd.nexus.targetPortGroup, cmd.nexus.relativeTargetPortId), spec.alua);
     if (this.spc2.holder !== undefined && this.spc2.holder !== key && !spec.spc2Allowed) throw reservationConflict();

@@ -3,17 +3,17 @@
 // switch the map in one step); the Block Limits VPD page reports the limits.
 import type { CommandContext } from './command.js';
 import { checkRange, checkWritable, dataOutBlocks } from './sbc-rw.js';
-import { ASC_INVALID_COMMAND_OPERATION_CODE, ASC_INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT, ILLEGAL_REQUEST, checkCondition, good, invalidCdbField, lbaOutOfRange, senseForDeviceError } from './sense.js';
+import { checkCondition, good, invalidCdbField, lbaOutOfRange, senseForDeviceError } from './sense.js';
+import { INVALID_COMMAND_OPERATION_CODE, INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT } from './spec/sense.js';
 import type { ScsiResponse } from './types.js';
 
-export const WRITE_ATOMIC_16 = 0x9c;
 /** MAXIMUM ATOMIC TRANSFER LENGTH in blocks (128 KiB of 512-byte blocks). */
 export const MAX_ATOMIC_TRANSFER_BLOCKS = 256;
 
 export async function writeAtomic16(ctx: CommandContext): Promise<ScsiResponse> {
   const { lu, cdb } = ctx;
   const dev = lu.device;
-  if (!dev.writeAtomic) throw checkCondition(ILLEGAL_REQUEST, ASC_INVALID_COMMAND_OPERATION_CODE, { field: { cdb: true, byte: 0 } });
+  if (!dev.writeAtomic) throw checkCondition(INVALID_COMMAND_OPERATION_CODE, { field: { cdb: true, byte: 0 } });
   // No protection information: WRPROTECT must be zero.
   if (cdb[1]! & 0xe0) throw invalidCdbField(1, 7);
   const lba = cdb.readBigUInt64BE(2);
@@ -28,7 +28,7 @@ export async function writeAtomic16(ctx: CommandContext): Promise<ScsiResponse> 
   if (blocks === 0) return good();
   const out = dataOutBlocks(ctx, blocks);
   // Part of an atomic write is not an atomic write.
-  if (out.blocks !== blocks) throw checkCondition(ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT);
+  if (out.blocks !== blocks) throw checkCondition(INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT);
   const fua = (cdb[1]! & 0x08) !== 0 || !lu.mode.wce;
   const at = Number(lba);
   await lu.lbaLock.run(at, blocks, async () => {

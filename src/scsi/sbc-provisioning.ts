@@ -5,18 +5,9 @@ import type { CommandContext } from './command.js';
 import { MAX_UNMAP_DESCRIPTORS, MAX_UNMAP_LBA_COUNT, MAX_WRITE_SAME_BLOCKS } from './limits.js';
 import type { LogicalUnit } from './logical-unit.js';
 import { checkRange, checkWritable } from './sbc-rw.js';
-import {
-  ASC_INVALID_COMMAND_OPERATION_CODE,
-  ASC_INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT,
-  ILLEGAL_REQUEST,
-  checkCondition,
-  good,
-  invalidCdbField,
-  invalidParameterField,
-  lbaOutOfRange,
-  parameterListLengthError,
-  senseForDeviceError,
-} from './sense.js';
+import { checkCondition, good, invalidCdbField, invalidParameterField, lbaOutOfRange, parameterListLengthError, senseForDeviceError } from './sense.js';
+import { WRITE_SAME_16 } from './spec/opcodes.js';
+import { INVALID_COMMAND_OPERATION_CODE, INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT } from './spec/sense.js';
 import type { ScsiResponse } from './types.js';
 
 /** Blocks written per device call when WRITE SAME repeats a non-zero pattern. */
@@ -53,7 +44,7 @@ async function device<T>(op: 'read' | 'write', fn: () => Promise<T>): Promise<T>
 export async function writeSame(ctx: CommandContext): Promise<ScsiResponse> {
   const lu = ctx.lu;
   const cdb = ctx.cdb;
-  const sixteen = cdb[0] === 0x93;
+  const sixteen = cdb[0] === WRITE_SAME_16;
   const flags = cdb[1]!;
   if (flags & 0xe0) throw invalidCdbField(1, 7); // WRPROTECT: no protection information
   if (flags & 0x10) throw invalidCdbField(1, 4); // ANCHOR: ANC_SUP is 0
@@ -77,7 +68,7 @@ export async function writeSame(ctx: CommandContext): Promise<ScsiResponse> {
   } else {
     const out = ctx.cmd.dataOut ?? Buffer.alloc(0);
     // Exactly one logical block of Data-Out, no more and no less.
-    if (out.length !== bs) throw checkCondition(ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT);
+    if (out.length !== bs) throw checkCondition(INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT);
     block = out;
   }
   if (blocks === 0) return good();
@@ -104,7 +95,7 @@ export async function writeSame(ctx: CommandContext): Promise<ScsiResponse> {
 export async function unmap(ctx: CommandContext): Promise<ScsiResponse> {
   const lu = ctx.lu;
   const cdb = ctx.cdb;
-  if (!lu.source.thin) throw checkCondition(ILLEGAL_REQUEST, ASC_INVALID_COMMAND_OPERATION_CODE);
+  if (!lu.source.thin) throw checkCondition(INVALID_COMMAND_OPERATION_CODE);
   if (cdb[1]! & 0x01) throw invalidCdbField(1, 0); // ANCHOR: ANC_SUP is 0
   const length = u16(cdb, 7);
   checkWritable(lu);

@@ -4,22 +4,11 @@
 // touches the device.
 import { allocate, cdbLengthOf, putU64, u16, u32, u64 } from './cdb.js';
 import type { CommandContext } from './command.js';
+import { READ_DEFECT_DATA_12 } from './spec/opcodes.js';
 import { LOGICAL_BLOCKS_PER_PHYSICAL_BLOCK_EXPONENT, MAX_COMPARE_AND_WRITE_BLOCKS, MAX_TRANSFER_BLOCKS } from './limits.js';
 import type { LogicalUnit } from './logical-unit.js';
-import {
-  ASC_INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT,
-  ASC_MISCOMPARE_DURING_VERIFY_OPERATION,
-  ASC_SOFTWARE_WRITE_PROTECTED,
-  ASC_WRITE_PROTECTED,
-  DATA_PROTECT,
-  ILLEGAL_REQUEST,
-  MISCOMPARE,
-  checkCondition,
-  good,
-  invalidCdbField,
-  lbaOutOfRange,
-  senseForDeviceError,
-} from './sense.js';
+import { checkCondition, good, invalidCdbField, lbaOutOfRange, senseForDeviceError } from './sense.js';
+import { INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT, MISCOMPARE_DURING_VERIFY_OPERATION, SOFTWARE_WRITE_PROTECTED, WRITE_PROTECTED } from './spec/sense.js';
 import type { ScsiResponse } from './types.js';
 
 /** The fields of a READ/WRITE/VERIFY-shaped CDB, with where the TRANSFER LENGTH lives for field pointers. */
@@ -53,8 +42,8 @@ export function checkRange(lu: LogicalUnit, lba: number, blocks: number): void {
 
 /** DATA PROTECT when the LD is read-only, or when an initiator set SWP in the Control mode page. */
 export function checkWritable(lu: LogicalUnit): void {
-  if (lu.device.readOnly) throw checkCondition(DATA_PROTECT, ASC_WRITE_PROTECTED);
-  if (lu.mode.swp) throw checkCondition(DATA_PROTECT, ASC_SOFTWARE_WRITE_PROTECTED);
+  if (lu.device.readOnly) throw checkCondition(WRITE_PROTECTED);
+  if (lu.mode.swp) throw checkCondition(SOFTWARE_WRITE_PROTECTED);
 }
 
 /** RDPROTECT/WRPROTECT/VRPROTECT must be zero: the LU has no protection information. */
@@ -78,8 +67,25 @@ export function dataOutBlocks(ctx: CommandContext, blocks: number): { data: Buff
   const want = blocks * bs;
   const out = ctx.cmd.dataOut ?? Buffer.alloc(0);
   if (out.length >= want) return { data: out.subarray(0, want), blocks };
-  if (out.length % bs !== 0) throw checkCondition(ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT);
+  if (out.length % bs !== 0) throw checkCondition(INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT);
   return { data: out, blocks: out.length / bs };
+}
+
+/**
+ * The checks every WRITE-family command makes, in the order SBC gives their
+ * errors, and its Data-Out as whole blocks; undefined when there is nothing to
+ * write (a transfer length of 0, or no Data-Out).
+ */
+function writeRequest(ctx: CommandContext): { f: RwFields; data: Buffer; blocks: number } | undefined {
+  const lu = ctx.lu;
+  const f = decodeRw(ctx.cdb);
+  checkNoProtection(f);
+  checkTransferLength(f);
+  checkRange(lu, f.lba, f.blocks);
+  checkWritable(lu);
+  if (f.blocks === 0) return undefined;
+  const { data, blocks } = dataOutBlocks(ctx, f.blocks);
+  return blocks === 0 ? undefined : { f, data, blocks };
 }
 
 /** FUA from the CDB, or always when the write cache is disabled through the Caching mode page. */
@@ -103,7 +109,7 @@ function firstDifference(a: Buffer, b: Buffer): number {
 }
 
 function miscompare(offset: number): never {
-  throw checkCondition(MISCOMPARE, ASC_MISCOMPARE_DURING_VERIFY_OPERATION, { information: offset });
+  throw checkCondition(MISCOMPARE_DURING_VERIFY_OPERATION, { information: offset });
 }
 
 async function readBlocks(lu: LogicalUnit, lba: number, blocks: number): Promise<Buffer> {
@@ -161,14 +167,9 @@ export async function read(ctx: CommandContext): Promise<ScsiResponse> {
 
 export async function write(ctx: CommandContext): Promise<ScsiResponse> {
   const lu = ctx.lu;
-  const f = decodeRw(ctx.cdb);
-  checkNoProtection(f);
-  checkTransferLength(f);
-  checkRange(lu, f.lba, f.blocks);
-  checkWritable(lu);
-  if (f.blocks === 0) return good();
-  const { data, blocks } = dataOutBlocks(ctx, f.blocks);
-  if (blocks === 0) return good();
+  const w = writeRequest(ctx);
+  if (!w) return good();
+  const { f, data, blocks } = w;
   const fua = fuaOf(lu, f.flags);
   await lu.lbaLock.run(f.lba, blocks, () => writeBlocks(lu, f.lba, data, fua));
   return good();
@@ -177,14 +178,9 @@ export async function write(ctx: CommandContext): Promise<ScsiResponse> {
 /** ORWRITE(16) (SBC-3 5.10): each byte written is the OR of the Data-Out and what the medium held. */
 export async function orWrite(ctx: CommandContext): Promise<ScsiResponse> {
   const lu = ctx.lu;
-  const f = decodeRw(ctx.cdb);
-  checkNoProtection(f);
-  checkTransferLength(f);
-  checkRange(lu, f.lba, f.blocks);
-  checkWritable(lu);
-  if (f.blocks === 0) return good();
-  const { data, blocks } = dataOutBlocks(ctx, f.blocks);
-  if (blocks === 0) return good();
+  const w = writeRequest(ctx);
+  if (!w) return good();
+  const { f, data, blocks } = w;
   const fua = fuaOf(lu, f.flags);
   await lu.lbaLock.run(f.lba, blocks, async () => {
     const merged = await readBlocks(lu, f.lba, blocks);
@@ -197,14 +193,9 @@ export async function orWrite(ctx: CommandContext): Promise<ScsiResponse> {
 /** WRITE AND VERIFY(10/12/16): the data goes to the medium, is read back, and with BYTCHK compared. */
 export async function writeAndVerify(ctx: CommandContext): Promise<ScsiResponse> {
   const lu = ctx.lu;
-  const f = decodeRw(ctx.cdb);
-  checkNoProtection(f);
-  checkTransferLength(f);
-  checkRange(lu, f.lba, f.blocks);
-  checkWritable(lu);
-  if (f.blocks === 0) return good();
-  const { data, blocks } = dataOutBlocks(ctx, f.blocks);
-  if (blocks === 0) return good();
+  const w = writeRequest(ctx);
+  if (!w) return good();
+  const { f, data, blocks } = w;
   const bytchk = (f.flags & 0x02) !== 0;
   await lu.lbaLock.run(f.lba, blocks, async () => {
     await writeBlocks(lu, f.lba, data, true);
@@ -288,7 +279,7 @@ export async function compareAndWrite(ctx: CommandContext): Promise<ScsiResponse
  */
 export function readDefectData(ctx: CommandContext): ScsiResponse {
   const cdb = ctx.cdb;
-  const twelve = cdb[0] === 0xb7;
+  const twelve = cdb[0] === READ_DEFECT_DATA_12;
   const flags = cdb[twelve ? 1 : 2]! & 0x1f; // REQ_PLIST, REQ_GLIST, DEFECT LIST FORMAT
   const alloc = twelve ? u32(cdb, 6) : u16(cdb, 7);
   const b = Buffer.alloc(twelve ? 8 : 4);

@@ -5,7 +5,8 @@
 import { allocate, u32 } from './cdb.js';
 import type { CommandContext } from './command.js';
 import { checkAluaAccess, portState } from './alua.js';
-import { ASC_LOGICAL_UNIT_NOT_SUPPORTED, ASC_NO_ADDITIONAL_SENSE, ILLEGAL_REQUEST, NO_SENSE, ScsiError, UNIT_ATTENTION, buildSense, good, invalidCdbField, senseForDeviceError } from './sense.js';
+import { ScsiError, good, invalidCdbField, senseForDeviceError } from './sense.js';
+import { LOGICAL_UNIT_NOT_SUPPORTED, NO_ADDITIONAL_SENSE_INFORMATION, buildSense } from './spec/sense.js';
 import type { ScsiResponse } from './types.js';
 
 export function testUnitReady(): ScsiResponse {
@@ -25,20 +26,20 @@ function requestSenseCdb(cdb: Buffer): number {
 export function requestSense(ctx: CommandContext): ScsiResponse {
   const alloc = requestSenseCdb(ctx.cdb);
   const ua = ctx.lu.ua.take(ctx.key);
-  if (ua !== undefined) return good(allocate(buildSense({ key: UNIT_ATTENTION, ascq: ua }), alloc));
+  if (ua !== undefined) return good(allocate(buildSense(ua), alloc));
   try {
     checkAluaAccess(portState(ctx.lu.source.portGroups(), ctx.nexus.targetPortGroup, ctx.nexus.relativeTargetPortId), 'active');
   } catch (e) {
     if (e instanceof ScsiError && e.sense) return good(allocate(buildSense(e.sense), alloc));
     throw e;
   }
-  return good(allocate(buildSense({ key: NO_SENSE, ascq: ASC_NO_ADDITIONAL_SENSE }), alloc));
+  return good(allocate(buildSense(NO_ADDITIONAL_SENSE_INFORMATION), alloc));
 }
 
 /** REQUEST SENSE to a LUN with no logical unit: GOOD, with LOGICAL UNIT NOT SUPPORTED as the sense data (SPC-4 6.29). */
 export function requestSenseNoLun(cdb: Buffer): ScsiResponse {
   const alloc = requestSenseCdb(cdb);
-  return good(allocate(buildSense({ key: ILLEGAL_REQUEST, ascq: ASC_LOGICAL_UNIT_NOT_SUPPORTED }), alloc));
+  return good(allocate(buildSense(LOGICAL_UNIT_NOT_SUPPORTED), alloc));
 }
 
 /** One 8-byte LUN (SAM-5 4.7): peripheral device addressing below 256, flat space addressing above. */

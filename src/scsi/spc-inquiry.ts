@@ -13,39 +13,35 @@ import type { LogicalUnit } from './logical-unit.js';
 import { good, invalidCdbField } from './sense.js';
 import { thirdPartyCopyDescriptors } from './spc-xcopy.js';
 import { MAX_ATOMIC_TRANSFER_BLOCKS } from './sbc-atomic.js';
+import {
+  ASSOC_LU,
+  ASSOC_TARGET_DEVICE,
+  ASSOC_TARGET_PORT,
+  CODE_SET_ASCII,
+  CODE_SET_BINARY,
+  CODE_SET_UTF8,
+  DESIGNATOR_NAA,
+  DESIGNATOR_RELATIVE_TARGET_PORT,
+  DESIGNATOR_SCSI_NAME_STRING,
+  DESIGNATOR_T10_VENDOR_ID,
+  DESIGNATOR_TARGET_PORT_GROUP,
+  PQ_NOT_CAPABLE,
+  PROTOCOL_ISCSI,
+  TYPE_DISK,
+  VERSION_SPC4,
+  VPD_BLOCK_DEVICE_CHARACTERISTICS,
+  VPD_BLOCK_LIMITS,
+  VPD_DEVICE_IDENTIFICATION,
+  VPD_LOGICAL_BLOCK_PROVISIONING,
+  VPD_SUPPORTED_PAGES,
+  VPD_THIRD_PARTY_COPY,
+  VPD_UNIT_SERIAL_NUMBER,
+} from './spec/inquiry.js';
 import type { ItNexus, ScsiResponse } from './types.js';
-
-export const VERSION_SPC4 = 0x06;
-/** PERIPHERAL DEVICE TYPE of a direct access block device. */
-export const TYPE_DISK = 0x00;
-/** Byte 0 for a LUN with no logical unit behind it: qualifier 011b, type 1Fh. */
-export const PQ_NOT_CAPABLE = 0x7f;
 
 // Version descriptors (SPC-4 table 148): SAM-5, SPC-4, SBC-3, iSCSI, all "no version claimed".
 const VERSION_DESCRIPTORS = [0x00a0, 0x0460, 0x04c0, 0x0960];
-
-export const VPD_SUPPORTED_PAGES = 0x00;
-export const VPD_UNIT_SERIAL_NUMBER = 0x80;
-export const VPD_DEVICE_IDENTIFICATION = 0x83;
-export const VPD_BLOCK_LIMITS = 0xb0;
-export const VPD_BLOCK_DEVICE_CHARACTERISTICS = 0xb1;
-export const VPD_LOGICAL_BLOCK_PROVISIONING = 0xb2;
-export const VPD_THIRD_PARTY_COPY = 0x8f;
 const SUPPORTED_VPD = [VPD_SUPPORTED_PAGES, VPD_UNIT_SERIAL_NUMBER, VPD_DEVICE_IDENTIFICATION, VPD_THIRD_PARTY_COPY, VPD_BLOCK_LIMITS, VPD_BLOCK_DEVICE_CHARACTERISTICS, VPD_LOGICAL_BLOCK_PROVISIONING];
-
-// Designation descriptor fields (SPC-4 7.8.6)
-const PROTOCOL_ISCSI = 0x5;
-const CODE_SET_BINARY = 0x1;
-const CODE_SET_ASCII = 0x2;
-const CODE_SET_UTF8 = 0x3;
-const ASSOC_LU = 0x0;
-const ASSOC_TARGET_PORT = 0x1;
-const ASSOC_TARGET_DEVICE = 0x2;
-const DESIGNATOR_T10_VENDOR_ID = 0x1;
-const DESIGNATOR_NAA = 0x3;
-const DESIGNATOR_RELATIVE_TARGET_PORT = 0x4;
-const DESIGNATOR_TARGET_PORT_GROUP = 0x5;
-const DESIGNATOR_SCSI_NAME_STRING = 0x8;
 
 interface StandardFields {
   byte0: number;

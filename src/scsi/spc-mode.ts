@@ -4,18 +4,9 @@
 // that keeps every other bit as it is succeeds, one that changes any is refused.
 import { allocate, u16 } from './cdb.js';
 import type { CommandContext } from './command.js';
-import {
-  ASC_MODE_PARAMETERS_CHANGED,
-  ASC_PARAMETER_NOT_SUPPORTED,
-  ASC_SAVING_PARAMETERS_NOT_SUPPORTED,
-  ILLEGAL_REQUEST,
-  checkCondition,
-  good,
-  invalidCdbField,
-  invalidParameterField,
-  parameterListLengthError,
-  senseForDeviceError,
-} from './sense.js';
+import { checkCondition, good, invalidCdbField, invalidParameterField, parameterListLengthError, senseForDeviceError } from './sense.js';
+import { MODE_SELECT_10, MODE_SENSE_10 } from './spec/opcodes.js';
+import { MODE_PARAMETERS_CHANGED, PARAMETER_NOT_SUPPORTED, SAVING_PARAMETERS_NOT_SUPPORTED } from './spec/sense.js';
 import type { ScsiResponse } from './types.js';
 
 export const MODE_PAGE_CACHING = 0x08;
@@ -135,14 +126,14 @@ function blockDescriptor(ctx: CommandContext, long: boolean, pc: number): Buffer
 /** MODE SENSE(6) and MODE SENSE(10). */
 export function modeSense(ctx: CommandContext): ScsiResponse {
   const cdb = ctx.cdb;
-  const ten = cdb[0] === 0x5a;
+  const ten = cdb[0] === MODE_SENSE_10;
   const dbd = (cdb[1]! & 0x08) !== 0;
   const llbaa = ten && (cdb[1]! & 0x10) !== 0;
   const pc = cdb[2]! >> 6;
   const code = cdb[2]! & 0x3f;
   const subpage = cdb[3]!;
   const alloc = ten ? u16(cdb, 7) : cdb[4]!;
-  if (pc === PC_SAVED) throw checkCondition(ILLEGAL_REQUEST, ASC_SAVING_PARAMETERS_NOT_SUPPORTED, { field: { cdb: true, byte: 2, bit: 7 } });
+  if (pc === PC_SAVED) throw checkCondition(SAVING_PARAMETERS_NOT_SUPPORTED, { field: { cdb: true, byte: 2, bit: 7 } });
   // We have no subpages: subpage 00h is the page, FFh the page with all (none of) its subpages.
   if (subpage !== 0 && subpage !== 0xff) throw invalidCdbField(3);
   const pages = ctx.lu.mode.pages(code, pc);
@@ -168,7 +159,7 @@ export function modeSense(ctx: CommandContext): ScsiResponse {
 /** MODE SELECT(6) and MODE SELECT(10). */
 export async function modeSelect(ctx: CommandContext): Promise<ScsiResponse> {
   const cdb = ctx.cdb;
-  const ten = cdb[0] === 0x55;
+  const ten = cdb[0] === MODE_SELECT_10;
   if (cdb[1]! & 0x01) throw invalidCdbField(1, 0); // SP: we cannot save parameters
   const length = ten ? u16(cdb, 7) : cdb[4]!;
   if (length === 0) return good();
@@ -195,10 +186,10 @@ export async function modeSelect(ctx: CommandContext): Promise<ScsiResponse> {
   let o = headerLen + bdLen;
   while (o < p.length) {
     if (o + 2 > p.length) throw parameterListLengthError();
-    if (p[o]! & 0x40) throw invalidParameterField(o, 6, ASC_PARAMETER_NOT_SUPPORTED); // SPF: no subpages here
+    if (p[o]! & 0x40) throw invalidParameterField(o, 6, PARAMETER_NOT_SUPPORTED); // SPF: no subpages here
     const code = p[o]! & 0x3f;
     const current = ctx.lu.mode.page(code, PC_CURRENT);
-    if (!current) throw invalidParameterField(o, 5, ASC_PARAMETER_NOT_SUPPORTED);
+    if (!current) throw invalidParameterField(o, 5, PARAMETER_NOT_SUPPORTED);
     const pageLen = p[o + 1]! + 2;
     if (pageLen !== current.length) throw invalidParameterField(o + 1);
     if (o + pageLen > p.length) throw parameterListLengthError();
@@ -215,7 +206,7 @@ export async function modeSelect(ctx: CommandContext): Promise<ScsiResponse> {
   const wasProtected = mode.swp;
   let changed = false;
   for (const a of accepted) changed = mode.apply(a.code, a.data) || changed;
-  if (changed) ctx.lu.ua.establishAll(ASC_MODE_PARAMETERS_CHANGED, ctx.key);
+  if (changed) ctx.lu.ua.establishAll(MODE_PARAMETERS_CHANGED, ctx.key);
   // SWP takes effect after the cached writes are on the medium (SPC-4 7.5.8).
   if (mode.swp && !wasProtected) {
     try {

@@ -4,50 +4,34 @@
 // SPC-4 keeps for compatibility (the CRH rules of SPC-4 5.12.3 decide where they meet).
 import { allocate, u16, u32 } from './cdb.js';
 import type { CommandContext, PrClass } from './command.js';
+import { checkCondition, good, invalidCdbField, invalidParameterField, parameterListLengthError, reservationConflict } from './sense.js';
+import { INVALID_RELEASE_OF_PERSISTENT_RESERVATION, REGISTRATIONS_PREEMPTED, RESERVATIONS_PREEMPTED, RESERVATIONS_RELEASED } from './spec/sense.js';
 import {
-  ASC_INVALID_RELEASE_OF_PERSISTENT_RESERVATION,
-  ASC_REGISTRATIONS_PREEMPTED,
-  ASC_RESERVATIONS_PREEMPTED,
-  ASC_RESERVATIONS_RELEASED,
-  ILLEGAL_REQUEST,
-  checkCondition,
-  good,
-  invalidCdbField,
-  invalidParameterField,
-  parameterListLengthError,
-  reservationConflict,
-} from './sense.js';
+  PRIN_READ_FULL_STATUS,
+  PRIN_READ_KEYS,
+  PRIN_READ_RESERVATION,
+  PRIN_REPORT_CAPABILITIES,
+  PROUT_BASIC_LENGTH,
+  PROUT_CLEAR,
+  PROUT_PREEMPT,
+  PROUT_PREEMPT_AND_ABORT,
+  PROUT_REGISTER,
+  PROUT_REGISTER_AND_IGNORE_EXISTING_KEY,
+  PROUT_RELEASE,
+  PROUT_RESERVE,
+  PR_SCOPE_LU,
+  PR_TYPES,
+  PR_TYPE_EXCLUSIVE_ACCESS_ALL_REGISTRANTS,
+  PR_TYPE_EXCLUSIVE_ACCESS_REGISTRANTS_ONLY,
+  PR_TYPE_WRITE_EXCLUSIVE,
+  PR_TYPE_WRITE_EXCLUSIVE_ALL_REGISTRANTS,
+  PR_TYPE_WRITE_EXCLUSIVE_REGISTRANTS_ONLY,
+} from './spec/pr.js';
+import { RELEASE_6, RESERVE_6 } from './spec/opcodes.js';
 import type { PrStore, ScsiResponse } from './types.js';
 import type { UnitAttentions } from './unit-attention.js';
 
-// PERSISTENT RESERVE IN service actions
-export const PRIN_READ_KEYS = 0x00;
-export const PRIN_READ_RESERVATION = 0x01;
-export const PRIN_REPORT_CAPABILITIES = 0x02;
-export const PRIN_READ_FULL_STATUS = 0x03;
-
-// PERSISTENT RESERVE OUT service actions
-export const PROUT_REGISTER = 0x00;
-export const PROUT_RESERVE = 0x01;
-export const PROUT_RELEASE = 0x02;
-export const PROUT_CLEAR = 0x03;
-export const PROUT_PREEMPT = 0x04;
-export const PROUT_PREEMPT_AND_ABORT = 0x05;
-export const PROUT_REGISTER_AND_IGNORE_EXISTING_KEY = 0x06;
-export const PROUT_REGISTER_AND_MOVE = 0x07;
-
-// Persistent reservation types (SPC-4 table 170)
-export const PR_TYPE_WRITE_EXCLUSIVE = 0x1;
-export const PR_TYPE_EXCLUSIVE_ACCESS = 0x3;
-export const PR_TYPE_WRITE_EXCLUSIVE_REGISTRANTS_ONLY = 0x5;
-export const PR_TYPE_EXCLUSIVE_ACCESS_REGISTRANTS_ONLY = 0x6;
-export const PR_TYPE_WRITE_EXCLUSIVE_ALL_REGISTRANTS = 0x7;
-export const PR_TYPE_EXCLUSIVE_ACCESS_ALL_REGISTRANTS = 0x8;
-const PR_TYPES = [0x1, 0x3, 0x5, 0x6, 0x7, 0x8];
-export const PR_SCOPE_LU = 0x0;
-
-/** Length of the basic PERSISTENT RESERVE OUT parameter list. */
-const PROUT_BASIC_LENGTH = 24;
+const PR_TYPE_CODES = Object.values(PR_TYPES);
 
 function allRegistrants(type: number): boolean {
   return type === PR_TYPE_WRITE_EXCLUSIVE_ALL_REGISTRANTS || type === PR_TYPE_EXCLUSIVE_ACCESS_ALL_REGISTRANTS;
@@ -178,7 +162,7 @@ export class PersistentReservations {
     }
     if (r.holder !== key) return;
     this.reservation = undefined;
-    if (registrantsOnly(r.type)) for (const k of this.registrations.keys()) ua.establish(k, ASC_RESERVATIONS_RELEASED);
+    if (registrantsOnly(r.type)) for (const k of this.registrations.keys()) ua.establish(k, RESERVATIONS_RELEASED);
   }
 
   // ---- PERSISTENT RESERVE IN ----
@@ -266,7 +250,7 @@ export class PersistentReservations {
     if (length !== PROUT_BASIC_LENGTH) throw parameterListLengthError();
     if (sa === PROUT_RESERVE || sa === PROUT_RELEASE || sa === PROUT_PREEMPT || sa === PROUT_PREEMPT_AND_ABORT) {
       if (scope !== PR_SCOPE_LU) throw invalidCdbField(2, 7);
-      if (!PR_TYPES.includes(type)) throw invalidCdbField(2, 3);
+      if (!PR_TYPE_CODES.includes(type)) throw invalidCdbField(2, 3);
     }
     const me = ctx.key;
     const ua = ctx.lu.ua;
@@ -311,16 +295,16 @@ export class PersistentReservations {
       case PROUT_RELEASE: {
         const r = this.reservation;
         if (!r || !this.isHolder(me)) return good();
-        if (r.type !== type || r.scope !== scope) throw checkCondition(ILLEGAL_REQUEST, ASC_INVALID_RELEASE_OF_PERSISTENT_RESERVATION);
+        if (r.type !== type || r.scope !== scope) throw checkCondition(INVALID_RELEASE_OF_PERSISTENT_RESERVATION);
         this.reservation = undefined;
         if (registrantsOnly(r.type) || allRegistrants(r.type)) {
-          for (const k of this.registrations.keys()) if (k !== me) ua.establish(k, ASC_RESERVATIONS_RELEASED);
+          for (const k of this.registrations.keys()) if (k !== me) ua.establish(k, RESERVATIONS_RELEASED);
         }
         this.persist(wasAptpl);
         return good();
       }
       case PROUT_CLEAR: {
-        for (const k of this.registrations.keys()) if (k !== me) ua.establish(k, ASC_RESERVATIONS_PREEMPTED);
+        for (const k of this.registrations.keys()) if (k !== me) ua.establish(k, RESERVATIONS_PREEMPTED);
         this.registrations.clear();
         this.reservation = undefined;
         this.bump();
@@ -362,7 +346,7 @@ export class PersistentReservations {
       if (sark === 0n) throw invalidParameterField(8);
       const gone = this.removeKey(me, sark);
       if (gone.length === 0 && sark !== ownKey) throw reservationConflict();
-      for (const k of gone) ua.establish(k, ASC_REGISTRATIONS_PREEMPTED);
+      for (const k of gone) ua.establish(k, REGISTRATIONS_PREEMPTED);
       if (r && this.registrations.size === 0) this.reservation = undefined;
       return;
     }
@@ -371,7 +355,7 @@ export class PersistentReservations {
       const gone = [...this.registrations.keys()].filter((k) => k !== me);
       for (const k of gone) {
         this.registrations.delete(k);
-        ua.establish(k, ASC_REGISTRATIONS_PREEMPTED);
+        ua.establish(k, REGISTRATIONS_PREEMPTED);
       }
       this.reservation = { holder: me, type, scope };
       return;
@@ -381,14 +365,14 @@ export class PersistentReservations {
     if (sark !== holderKey) {
       const gone = this.removeKey(me, sark);
       if (gone.length === 0) throw reservationConflict();
-      for (const k of gone) ua.establish(k, ASC_REGISTRATIONS_PREEMPTED);
+      for (const k of gone) ua.establish(k, REGISTRATIONS_PREEMPTED);
       return;
     }
     const gone = this.removeKey(me, sark);
-    for (const k of gone) ua.establish(k, ASC_REGISTRATIONS_PREEMPTED);
+    for (const k of gone) ua.establish(k, REGISTRATIONS_PREEMPTED);
     const changed = r.type !== type || r.scope !== scope;
     this.reservation = { holder: me, type, scope };
-    if (changed) for (const k of this.registrations.keys()) if (k !== me) ua.establish(k, ASC_RESERVATIONS_RELEASED);
+    if (changed) for (const k of this.registrations.keys()) if (k !== me) ua.establish(k, RESERVATIONS_RELEASED);
   }
 }
 
@@ -412,7 +396,7 @@ export class Spc2Reservation {
   /** RESERVE(6) and RESERVE(10). */
   reserve(ctx: CommandContext): ScsiResponse {
     const cdb = ctx.cdb;
-    if (cdb[0] === 0x16) {
+    if (cdb[0] === RESERVE_6) {
       if (cdb[1]! & 0x1f) throw invalidCdbField(1, 0); // third-party and extent reservations are obsolete
     } else if (cdb[1]! & 0x13) {
       throw invalidCdbField(1, 4); // 3RDPTY, LONGID
@@ -427,7 +411,7 @@ export class Spc2Reservation {
   /** RELEASE(6) and RELEASE(10): only the holder's release has an effect; anyone else's is a no-op. */
   release(ctx: CommandContext): ScsiResponse {
     const cdb = ctx.cdb;
-    if (cdb[0] === 0x17) {
+    if (cdb[0] === RELEASE_6) {
       if (cdb[1]! & 0x1f) throw invalidCdbField(1, 0);
     } else if (cdb[1]! & 0x13) {
       throw invalidCdbField(1, 4);

@@ -8,40 +8,28 @@ import { u32 } from './cdb.js';
 import type { CommandContext, PrClass } from './command.js';
 import type { LogicalUnit } from './logical-unit.js';
 import { isZero } from './sbc-provisioning.js';
+import { ScsiError, checkCondition, good, invalidCdbField, invalidParameterField, parameterListLengthError } from './sense.js';
+import { ASSOC_LU, DESIGNATOR_NAA } from './spec/inquiry.js';
+import { EXTENDED_COPY, RCR_COPY_STATUS, RCR_FAILED_SEGMENT_DETAILS, RCR_OPERATING_PARAMETERS, RECEIVE_COPY_RESULTS, XCOPY_LID1 } from './spec/opcodes.js';
 import {
-  ASC_INVALID_FIELD_IN_PARAMETER_LIST,
-  ASC_NO_ADDITIONAL_SENSE,
-  ASC_SOFTWARE_WRITE_PROTECTED,
-  ILLEGAL_REQUEST,
-  ScsiError,
-  checkCondition,
-  good,
-  invalidCdbField,
-  invalidParameterField,
-  parameterListLengthError,
-} from './sense.js';
+  COPY_ABORTED_INVALID_FIELD_IN_PARAMETER_LIST,
+  COPY_ABORTED_NO_ADDITIONAL_SENSE_INFORMATION,
+  COPY_ABORTED_SOFTWARE_WRITE_PROTECTED,
+  COPY_TARGET_DEVICE_NOT_REACHABLE,
+  TOO_MANY_SEGMENT_DESCRIPTORS,
+  TOO_MANY_TARGET_DESCRIPTORS,
+  UNREACHABLE_COPY_TARGET,
+  UNSUPPORTED_SEGMENT_DESCRIPTOR_TYPE_CODE,
+  UNSUPPORTED_TARGET_DESCRIPTOR_TYPE_CODE,
+} from './spec/sense.js';
+import type { SenseCode } from './spec/sense.js';
 import type { ScsiResponse } from './types.js';
 
-export const EXTENDED_COPY = 0x83;
-export const RECEIVE_COPY_RESULTS = 0x84;
-/** EXTENDED COPY service action 00h: the LID1 parameter list format. */
-export const XCOPY_LID1 = 0x00;
-export const RCR_COPY_STATUS = 0x00;
-export const RCR_OPERATING_PARAMETERS = 0x03;
-export const RCR_FAILED_SEGMENT_DETAILS = 0x04;
 /** The RECEIVE COPY RESULTS service actions implemented (LID1). */
 export const RCR_SERVICE_ACTIONS = [RCR_COPY_STATUS, RCR_OPERATING_PARAMETERS, RCR_FAILED_SEGMENT_DETAILS] as const;
 
 export const TARGET_DESCRIPTOR_IDENTIFICATION = 0xe4;
 export const SEGMENT_DESCRIPTOR_BLOCK_TO_BLOCK = 0x02;
-
-export const COPY_ABORTED = 0x0a;
-export const ASC_UNREACHABLE_COPY_TARGET = 0x0804;
-export const ASC_COPY_TARGET_DEVICE_NOT_REACHABLE = 0x0d02;
-export const ASC_TOO_MANY_TARGET_DESCRIPTORS = 0x2606;
-export const ASC_UNSUPPORTED_TARGET_DESCRIPTOR_TYPE_CODE = 0x2607;
-export const ASC_TOO_MANY_SEGMENT_DESCRIPTORS = 0x2608;
-export const ASC_UNSUPPORTED_SEGMENT_DESCRIPTOR_TYPE_CODE = 0x2609;
 
 /** What RECEIVE COPY RESULTS OPERATING PARAMETERS promises and EXTENDED COPY enforces. */
 export const MAX_TARGET_DESCRIPTORS = 8;
@@ -57,7 +45,6 @@ const PIECE_BYTES = 1 << 20;
 /** Finished copies kept per LU for RECEIVE COPY RESULTS (oldest dropped first). */
 const HELD_RESULTS = 64;
 
-const NAA_DESIGNATOR = 3;
 
 /** The result of one EXTENDED COPY, as COPY STATUS reports it. */
 export interface CopyResult {
@@ -95,8 +82,8 @@ interface Segment {
   dstLba: bigint;
 }
 
-function copyAborted(ascq = ASC_NO_ADDITIONAL_SENSE, byte?: number): ScsiError {
-  return checkCondition(COPY_ABORTED, ascq, byte === undefined ? {} : { field: { cdb: false, byte } });
+function copyAborted(code: SenseCode = COPY_ABORTED_NO_ADDITIONAL_SENSE_INFORMATION, byte?: number): ScsiError {
+  return checkCondition(code, byte === undefined ? {} : { field: { cdb: false, byte } });
 }
 
 /** The LU a target descriptor names: its designator must be the NAA designator of an LU this nexus can reach. */
@@ -108,10 +95,10 @@ function resolveTarget(d: Buffer, at: number, peers: LogicalUnit[]): LogicalUnit
   const length = d[7]!;
   if (length > 20) throw invalidParameterField(at + 7);
   // Only logical-unit NAA designators identify a copy target here.
-  if (designatorType !== NAA_DESIGNATOR || association !== 0) throw copyAborted(ASC_UNREACHABLE_COPY_TARGET, at);
+  if (designatorType !== DESIGNATOR_NAA || association !== ASSOC_LU) throw copyAborted(UNREACHABLE_COPY_TARGET, at);
   const naa = d.subarray(8, 8 + length).toString('hex');
   const lu = peers.find((p) => p.source.naa.toLowerCase() === naa);
-  if (!lu) throw copyAborted(ASC_UNREACHABLE_COPY_TARGET, at);
+  if (!lu) throw copyAborted(UNREACHABLE_COPY_TARGET, at);
   const blockLength = d.readUIntBE(29, 3);
   if (blockLength !== 0 && blockLength !== lu.device.blockSize) throw invalidParameterField(at + 29);
   return lu;
@@ -143,7 +130,7 @@ export function extendedCopy(ctx: CommandContext): Promise<ScsiResponse> | ScsiR
   if (inlineLength !== 0) throw invalidParameterField(12);
   if (targetsLength % TARGET_DESCRIPTOR_LENGTH !== 0) throw parameterListLengthError();
   const targetCount = targetsLength / TARGET_DESCRIPTOR_LENGTH;
-  if (targetCount > MAX_TARGET_DESCRIPTORS) throw checkCondition(ILLEGAL_REQUEST, ASC_TOO_MANY_TARGET_DESCRIPTORS);
+  if (targetCount > MAX_TARGET_DESCRIPTORS) throw checkCondition(TOO_MANY_TARGET_DESCRIPTORS);
 
   // Segment descriptors: each says its own length.
   const segments: Segment[] = [];
@@ -156,15 +143,15 @@ export function extendedCopy(ctx: CommandContext): Promise<ScsiResponse> | ScsiR
     segments.push({ offset: off, src: 0, dst: 0, blocks: 0, dc: false, srcLba: 0n, dstLba: 0n });
     off += len;
   }
-  if (segments.length > MAX_SEGMENT_DESCRIPTORS) throw checkCondition(ILLEGAL_REQUEST, ASC_TOO_MANY_SEGMENT_DESCRIPTORS);
+  if (segments.length > MAX_SEGMENT_DESCRIPTORS) throw checkCondition(TOO_MANY_SEGMENT_DESCRIPTORS);
 
   for (let i = 0; i < targetCount; i++) {
     const at = PARAMETER_HEADER + i * TARGET_DESCRIPTOR_LENGTH;
-    if (p[at] !== TARGET_DESCRIPTOR_IDENTIFICATION) throw invalidParameterField(at, undefined, ASC_UNSUPPORTED_TARGET_DESCRIPTOR_TYPE_CODE);
+    if (p[at] !== TARGET_DESCRIPTOR_IDENTIFICATION) throw invalidParameterField(at, undefined, UNSUPPORTED_TARGET_DESCRIPTOR_TYPE_CODE);
   }
   for (const s of segments) {
     const at = s.offset;
-    if (p[at] !== SEGMENT_DESCRIPTOR_BLOCK_TO_BLOCK) throw invalidParameterField(at, undefined, ASC_UNSUPPORTED_SEGMENT_DESCRIPTOR_TYPE_CODE);
+    if (p[at] !== SEGMENT_DESCRIPTOR_BLOCK_TO_BLOCK) throw invalidParameterField(at, undefined, UNSUPPORTED_SEGMENT_DESCRIPTOR_TYPE_CODE);
     if (p.readUInt16BE(at + 2) + 4 !== B2B_SEGMENT_LENGTH) throw invalidParameterField(at + 2);
     s.dc = (p[at + 1]! & 0x02) !== 0;
     s.src = p.readUInt16BE(at + 4);
@@ -182,14 +169,14 @@ export function extendedCopy(ctx: CommandContext): Promise<ScsiResponse> | ScsiR
     targets.push(resolveTarget(p.subarray(at, at + TARGET_DESCRIPTOR_LENGTH), at, peers));
   }
   for (const s of segments) {
-    if (s.src >= targets.length) throw copyAborted(ASC_COPY_TARGET_DEVICE_NOT_REACHABLE, s.offset + 4);
-    if (s.dst >= targets.length) throw copyAborted(ASC_COPY_TARGET_DEVICE_NOT_REACHABLE, s.offset + 6);
+    if (s.src >= targets.length) throw copyAborted(COPY_TARGET_DEVICE_NOT_REACHABLE, s.offset + 4);
+    if (s.dst >= targets.length) throw copyAborted(COPY_TARGET_DEVICE_NOT_REACHABLE, s.offset + 6);
     // The copy reads and writes on behalf of the nexus that sent it: a reservation
     // that would refuse this nexus a READ of the source or a WRITE of the destination
     // refuses the copy too (else a host fenced off by another cluster node could
     // still write the LU through a copy sent to another LU).
-    if (excluded(targets[s.src]!, ctx.key, 'read')) throw copyAborted(ASC_COPY_TARGET_DEVICE_NOT_REACHABLE, PARAMETER_HEADER + s.src * TARGET_DESCRIPTOR_LENGTH);
-    if (excluded(targets[s.dst]!, ctx.key, 'write')) throw copyAborted(ASC_COPY_TARGET_DEVICE_NOT_REACHABLE, PARAMETER_HEADER + s.dst * TARGET_DESCRIPTOR_LENGTH);
+    if (excluded(targets[s.src]!, ctx.key, 'read')) throw copyAborted(COPY_TARGET_DEVICE_NOT_REACHABLE, PARAMETER_HEADER + s.src * TARGET_DESCRIPTOR_LENGTH);
+    if (excluded(targets[s.dst]!, ctx.key, 'write')) throw copyAborted(COPY_TARGET_DEVICE_NOT_REACHABLE, PARAMETER_HEADER + s.dst * TARGET_DESCRIPTOR_LENGTH);
   }
   return runCopy(ctx, listId, listIdUsage, segments, targets);
 }
@@ -200,14 +187,14 @@ async function runCopy(ctx: CommandContext, listId: number, listIdUsage: number,
     for (const s of segments) {
       const src = targets[s.src]!;
       const dst = targets[s.dst]!;
-      if (dst.mode.swp || dst.device.readOnly) throw checkCondition(COPY_ABORTED, ASC_SOFTWARE_WRITE_PROTECTED);
+      if (dst.mode.swp || dst.device.readOnly) throw checkCondition(COPY_ABORTED_SOFTWARE_WRITE_PROTECTED);
       const bs = s.dc ? dst.device.blockSize : src.device.blockSize;
       const bytes = s.blocks * bs;
-      if (bytes % src.device.blockSize !== 0 || bytes % dst.device.blockSize !== 0) throw copyAborted(ASC_INVALID_FIELD_IN_PARAMETER_LIST, s.offset + 10);
+      if (bytes % src.device.blockSize !== 0 || bytes % dst.device.blockSize !== 0) throw copyAborted(COPY_ABORTED_INVALID_FIELD_IN_PARAMETER_LIST, s.offset + 10);
       const srcBlocks = bytes / src.device.blockSize;
       const dstBlocks = bytes / dst.device.blockSize;
-      if (s.srcLba + BigInt(srcBlocks) > BigInt(src.device.blockCount)) throw copyAborted(ASC_NO_ADDITIONAL_SENSE, s.offset + 12);
-      if (s.dstLba + BigInt(dstBlocks) > BigInt(dst.device.blockCount)) throw copyAborted(ASC_NO_ADDITIONAL_SENSE, s.offset + 20);
+      if (s.srcLba + BigInt(srcBlocks) > BigInt(src.device.blockCount)) throw copyAborted(COPY_ABORTED_NO_ADDITIONAL_SENSE_INFORMATION, s.offset + 12);
+      if (s.dstLba + BigInt(dstBlocks) > BigInt(dst.device.blockCount)) throw copyAborted(COPY_ABORTED_NO_ADDITIONAL_SENSE_INFORMATION, s.offset + 20);
       let srcLba = Number(s.srcLba);
       let dstLba = Number(s.dstLba);
       let left = bytes;
@@ -229,7 +216,7 @@ async function runCopy(ctx: CommandContext, listId: number, listIdUsage: number,
     result.ok = true;
     return good();
   } catch (e) {
-    const err = e instanceof ScsiError ? e : copyAborted(ASC_NO_ADDITIONAL_SENSE);
+    const err = e instanceof ScsiError ? e : copyAborted();
     const res = err.response();
     if (res.sense) result.failure = { status: res.status, sense: res.sense };
     throw err;

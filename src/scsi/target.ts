@@ -1,19 +1,17 @@
 // The SCSI target device as the transport sees it (SAM-5 4.5): routes each
 // command to the logical unit its LUN names, answers for LUNs that have none,
 // and carries out task management functions and I_T nexus events.
-import { REPORT_LUNS, INQUIRY, REQUEST_SENSE, padCdb } from './cdb.js';
+import { padCdb } from './cdb.js';
 import type { LogicalUnit } from './logical-unit.js';
+import { ScsiError, checkCondition } from './sense.js';
+import { INQUIRY, REPORT_LUNS, REQUEST_SENSE } from './spec/opcodes.js';
 import {
-  ASC_BUS_DEVICE_RESET_FUNCTION_OCCURRED,
-  ASC_INTERNAL_TARGET_FAILURE,
-  ASC_LOGICAL_UNIT_NOT_SUPPORTED,
-  ASC_POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED,
-  ASC_REPORTED_LUNS_DATA_HAS_CHANGED,
-  HARDWARE_ERROR,
-  ILLEGAL_REQUEST,
-  ScsiError,
-  checkCondition,
-} from './sense.js';
+  BUS_DEVICE_RESET_FUNCTION_OCCURRED,
+  INTERNAL_TARGET_FAILURE,
+  LOGICAL_UNIT_NOT_SUPPORTED,
+  POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED,
+  REPORTED_LUNS_DATA_HAS_CHANGED,
+} from './spec/sense.js';
 import { reportLuns, requestSenseNoLun } from './spc-basic.js';
 import { inquiryNoLun } from './spc-inquiry.js';
 import type { ItNexus, ScsiCommand, ScsiResponse } from './types.js';
@@ -73,14 +71,14 @@ export class ScsiTarget {
         const res = reportLuns(padCdb(cmd.cdb), luns);
         // REPORT LUNS is what clears REPORTED LUNS DATA HAS CHANGED (SPC-4 6.33).
         const key = nexusKey(cmd.nexus);
-        for (const lun of luns) this.resolver.lookup(cmd.nexus, lun)?.ua.clear(key, ASC_REPORTED_LUNS_DATA_HAS_CHANGED);
+        for (const lun of luns) this.resolver.lookup(cmd.nexus, lun)?.ua.clear(key, REPORTED_LUNS_DATA_HAS_CHANGED);
         return res;
       }
       const lu = this.resolver.lookup(cmd.nexus, cmd.lun);
       if (!lu) {
         if (opcode === INQUIRY) return inquiryNoLun(padCdb(cmd.cdb));
         if (opcode === REQUEST_SENSE) return requestSenseNoLun(padCdb(cmd.cdb));
-        return checkCondition(ILLEGAL_REQUEST, ASC_LOGICAL_UNIT_NOT_SUPPORTED).response();
+        return checkCondition(LOGICAL_UNIT_NOT_SUPPORTED).response();
       }
       this.remember(lu);
       const peers = (): LogicalUnit[] => {
@@ -94,7 +92,7 @@ export class ScsiTarget {
       return await lu.execute(cmd, peers);
     } catch (e) {
       if (e instanceof ScsiError) return e.response();
-      return checkCondition(HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE).response();
+      return checkCondition(INTERNAL_TARGET_FAILURE).response();
     }
   }
 
@@ -111,15 +109,15 @@ export class ScsiTarget {
           const lu = lun === undefined ? undefined : this.resolver.lookup(nexus, lun);
           if (!lu) return TMF_LUN_DOES_NOT_EXIST;
           this.remember(lu);
-          lu.reset(ASC_BUS_DEVICE_RESET_FUNCTION_OCCURRED);
+          lu.reset(BUS_DEVICE_RESET_FUNCTION_OCCURRED);
           return TMF_FUNCTION_COMPLETE;
         }
         case 'target-warm-reset':
-          for (const lu of this.reachable(nexus)) lu.reset(ASC_POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED);
+          for (const lu of this.reachable(nexus)) lu.reset(POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED);
           return TMF_FUNCTION_COMPLETE;
         case 'target-cold-reset':
           // A cold reset is a power-on: mode parameters go back to their defaults too.
-          for (const lu of this.reachable(nexus)) lu.reset(ASC_POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED, true);
+          for (const lu of this.reachable(nexus)) lu.reset(POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED, true);
           return TMF_FUNCTION_COMPLETE;
         case 'clear-task-set':
         case 'abort-task-set': {

@@ -2,6 +2,7 @@
 // (src/scsi) and the array (src/array). The transport collects a command's whole
 // Data-Out before executing it and sends the Data-In / status it gets back.
 import type { BlockDevice } from '../block/device.js';
+import type { AluaState } from './spec/alua.js';
 
 /** An I_T nexus: who sends the command, through which target port. */
 export interface ItNexus {
@@ -45,12 +46,13 @@ export interface ScsiResponse {
   dataOutLength?: number;
 }
 
-export type AluaState = 'active/optimized' | 'active/non-optimized' | 'standby' | 'unavailable' | 'transitioning';
+/** The ALUA states a Kura port group takes (no port is ever taken offline). */
+export type PortGroupState = Exclude<AluaState, 'offline'>;
 
 /** One target port group as REPORT TARGET PORT GROUPS shows it. */
 export interface TargetPortGroupInfo {
   id: number;
-  state: AluaState;
+  state: PortGroupState;
   relativeTargetPortIds: number[];
 }
 

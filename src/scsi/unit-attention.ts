@@ -1,7 +1,8 @@
 // Unit attention conditions (SAM-5 5.14, SPC-4 5.14): kept per logical unit and
 // per I_T nexus, reported one at a time by the next command that is not INQUIRY,
 // REPORT LUNS or REQUEST SENSE, or returned as sense data by REQUEST SENSE.
-import { ASC_POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED } from './sense.js';
+import { POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED, isSense } from './spec/sense.js';
+import type { SenseCode } from './spec/sense.js';
 import type { ItNexus } from './types.js';
 
 /** The identity of an I_T nexus: initiator port and relative target port. */
@@ -13,8 +14,8 @@ export function nexusKey(n: ItNexus): string {
 const MAX_PENDING = 16;
 
 export class UnitAttentions {
-  /** Pending (ASC << 8 | ASCQ) per nexus key, oldest first. */
-  private readonly pending = new Map<string, number[]>();
+  /** Pending conditions per nexus key, oldest first. */
+  private readonly pending = new Map<string, SenseCode[]>();
   /** Nexus keys that have been told about the last power on or reset of this LU. */
   private readonly seen = new Set<string>();
 
@@ -26,7 +27,7 @@ export class UnitAttentions {
   notice(key: string): void {
     if (this.seen.has(key)) return;
     this.seen.add(key);
-    this.pending.set(key, [ASC_POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED]);
+    this.pending.set(key, [POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED]);
   }
 
   /** The nexus went away or came back new: it gets the power-on condition again on its next command. */
@@ -40,21 +41,21 @@ export class UnitAttentions {
     return [...this.seen];
   }
 
-  establish(key: string, ascq: number): void {
+  establish(key: string, code: SenseCode): void {
     let q = this.pending.get(key);
     if (!q) {
       q = [];
       this.pending.set(key, q);
     }
-    if (q.includes(ascq)) return;
-    // A reset condition supersedes the parameter changes queued before it (SAM-5 5.14).
-    if ((ascq >> 8) === 0x29) q.length = 0;
-    if (q.length < MAX_PENDING) q.push(ascq);
+    if (q.some((c) => isSense(c, code))) return;
+    // A reset condition (ASC 29h) supersedes the parameter changes queued before it (SAM-5 5.14).
+    if (code.asc === POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED.asc) q.length = 0;
+    if (q.length < MAX_PENDING) q.push(code);
   }
 
   /** Establishes the condition for every known nexus, or every one but `except`. */
-  establishAll(ascq: number, except?: string): void {
-    for (const k of this.seen) if (k !== except) this.establish(k, ascq);
+  establishAll(code: SenseCode, except?: string): void {
+    for (const k of this.seen) if (k !== except) this.establish(k, code);
   }
 
   has(key: string): boolean {
@@ -62,7 +63,7 @@ export class UnitAttentions {
   }
 
   /** Removes and returns the condition to report next, if any. */
-  take(key: string): number | undefined {
+  take(key: string): SenseCode | undefined {
     const q = this.pending.get(key);
     if (!q || q.length === 0) return undefined;
     const v = q.shift();
@@ -71,15 +72,15 @@ export class UnitAttentions {
   }
 
   /** Drops one particular condition (REPORT LUNS clears REPORTED LUNS DATA HAS CHANGED). */
-  clear(key: string, ascq: number): void {
+  clear(key: string, code: SenseCode): void {
     const q = this.pending.get(key);
     if (!q) return;
-    const i = q.indexOf(ascq);
+    const i = q.findIndex((c) => isSense(c, code));
     if (i >= 0) q.splice(i, 1);
     if (q.length === 0) this.pending.delete(key);
   }
 
-  peek(key: string): readonly number[] {
+  peek(key: string): readonly SenseCode[] {
     return this.pending.get(key) ?? [];
   }
 }

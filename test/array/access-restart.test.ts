@@ -14,16 +14,13 @@ import Database from 'better-sqlite3';
 import { KuraArray } from '../../src/array/array.js';
 import { IscsiInitiator } from '../../src/iscsi/initiator.js';
 import { NbdClient } from '../../src/nbd/client.js';
-import { KURA, startServer } from '../helpers/server.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { run } from '../helpers/tools.js';
-import { cdb, senseOf } from '../iscsi/cdb.js';
-import { INITIATOR } from '../iscsi/helpers.js';
+import { CHECK_CONDITION, DATA_PROTECT, GOOD, NOT_READY, UNIT_ATTENTION, cdb } from '../../src/scsi/spec/index.js';
+import { INITIATOR, senseCodeOf } from '../iscsi/helpers.js';
 
 const MiB = 2 ** 20;
-const DATA_PROTECT = 0x07;
-const NOT_READY = 0x02;
-const UNIT_ATTENTION = 0x06;
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-access-'));
 let srv: TestServer | undefined;
@@ -33,14 +30,8 @@ after(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-function kura(s: TestServer, ...args: string[]): string {
-  const r = run(process.execPath, [KURA, ...args], { env: s.env });
-  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
 function ldJson(s: TestServer, name: string): { accessMode: string; number: number } {
-  return JSON.parse(kura(s, 'ld', 'show', name, '--json')) as { accessMode: string; number: number };
+  return JSON.parse(s.cli.ok('ld', 'show', name, '--json')) as { accessMode: string; number: number };
 }
 
 interface Expect {
@@ -68,8 +59,8 @@ async function iscsiIo(s: TestServer, lun: number, data: Buffer, write: boolean)
     const blocks = data.length / 512;
     for (let i = 0; i < 10; i++) {
       const r = await ini.command(write ? { lun, cdb: cdb.write10(0, blocks), dataOut: data } : { lun, cdb: cdb.read10(0, blocks), readLength: data.length });
-      const sense = senseOf(r.sense);
-      if (r.status !== 0 && sense?.key === UNIT_ATTENTION) continue;
+      const sense = senseCodeOf(r.sense);
+      if (r.status !== GOOD && sense?.key === UNIT_ATTENTION) continue;
       return { status: r.status, key: sense?.key };
     }
     throw new Error('unit attentions never stopped');
@@ -93,10 +84,10 @@ async function checkModes(s: TestServer, when: string): Promise<void> {
     await c.disconnect();
     const w = await iscsiIo(s, info.number, junk, true);
     if (e.mode === 'ReadWrite') assert.equal(w.status, 0, `iSCSI WRITE to ${what}`);
-    else assert.deepEqual(w, { status: 2, key: DATA_PROTECT }, `iSCSI WRITE to ${what}: CHECK CONDITION, DATA PROTECT`);
+    else assert.deepEqual(w, { status: CHECK_CONDITION, key: DATA_PROTECT }, `iSCSI WRITE to ${what}: CHECK CONDITION, DATA PROTECT`);
     const r = await iscsiIo(s, info.number, junk, false);
     if (e.readSense === undefined) assert.equal(r.status, 0, `iSCSI READ of ${what}`);
-    else assert.deepEqual(r, { status: 2, key: e.readSense }, `iSCSI READ of ${what}: CHECK CONDITION, NOT READY`);
+    else assert.deepEqual(r, { status: CHECK_CONDITION, key: e.readSense }, `iSCSI READ of ${what}: CHECK CONDITION, NOT READY`);
   }
   const c = await NbdClient.connect({ host: s.nbdHost, port: s.nbdPort, exportName: 'v@s' });
   assert.ok((await c.read(0, snapData.length)).equals(snapData), `the snapshot's bytes are unchanged ${when}`);
@@ -105,23 +96,23 @@ async function checkModes(s: TestServer, when: string): Promise<void> {
 
 test('access modes of ESVs and RVs survive SIGTERM and kill -9 restarts', { timeout: 120_000 }, async () => {
   srv = await startServer({ dataDir, args: ['--no-demo'] });
-  kura(srv, 'pool', 'create', 'p', '--size', '5GiB', '--raid', '0', '--pds', '1');
-  kura(srv, 'license', 'unlock', 'DynamicSnapVolume');
-  kura(srv, 'license', 'unlock', 'DynamicDataReplication');
-  kura(srv, 'ld', 'create', 'ssv', '--pool', 'p', '--attr', 'ssv');
-  for (const n of ['v', 'mv', 'rv-ro', 'rv-nr', 'rv-rw']) kura(srv, 'ld', 'create', n, '--pool', 'p', '--size', '16MiB');
+  srv.cli.ok('pool', 'create', 'p', '--size', '5GiB', '--raid', '0', '--pds', '1');
+  srv.cli.ok('license', 'unlock', 'DynamicSnapVolume');
+  srv.cli.ok('license', 'unlock', 'DynamicDataReplication');
+  srv.cli.ok('ld', 'create', 'ssv', '--pool', 'p', '--attr', 'ssv');
+  for (const n of ['v', 'mv', 'rv-ro', 'rv-nr', 'rv-rw']) srv.cli.ok('ld', 'create', n, '--pool', 'p', '--size', '16MiB');
   snapData = crypto.randomBytes(MiB);
   const c = await NbdClient.connect({ host: srv.nbdHost, port: srv.nbdPort, exportName: 'v' });
   await c.write(0, snapData);
   await c.flush();
   await c.disconnect();
-  kura(srv, 'snapshot', 'create', 'v', '--name', 's');
+  srv.cli.ok('snapshot', 'create', 'v', '--name', 's');
   for (const rv of ['rv-ro', 'rv-nr', 'rv-rw']) {
-    kura(srv, 'pair', 'create', 'mv', rv);
-    kura(srv, 'pair', 'replicate', 'mv', rv, '--wait');
+    srv.cli.ok('pair', 'create', 'mv', rv);
+    srv.cli.ok('pair', 'replicate', 'mv', rv, '--wait');
   }
-  kura(srv, 'pair', 'separate', 'mv', 'rv-ro', '--rv-access', 'ro');
-  kura(srv, 'pair', 'separate', 'mv', 'rv-rw', '--rv-access', 'rw');
+  srv.cli.ok('pair', 'separate', 'mv', 'rv-ro', '--rv-access', 'ro');
+  srv.cli.ok('pair', 'separate', 'mv', 'rv-rw', '--rv-access', 'rw');
   await checkModes(srv, 'before any restart');
 
   assert.equal(await srv.stop(), 0);
@@ -132,7 +123,7 @@ test('access modes of ESVs and RVs survive SIGTERM and kill -9 restarts', { time
   srv = await startServer({ dataDir });
   await checkModes(srv, 'after kill -9 and restart');
 
-  kura(srv, 'snapshot', 'restore', 'v', 's');
+  srv.cli.ok('snapshot', 'restore', 'v', 's');
   const back = await NbdClient.connect({ host: srv.nbdHost, port: srv.nbdPort, exportName: 'v' });
   assert.ok((await back.read(0, snapData.length)).equals(snapData), 'snapshot restore brings back the data as it was taken');
   await back.disconnect();

@@ -12,11 +12,10 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { IscsiInitiator } from '../../src/iscsi/initiator.js';
 import { NbdClient } from '../../src/nbd/client.js';
-import { KURA, startServer } from '../helpers/server.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { run } from '../helpers/tools.js';
-import { cdb, senseOf } from '../iscsi/cdb.js';
-import { INITIATOR, INITIATOR2 } from '../iscsi/helpers.js';
+import { ASSOC_LU, CHECK_CONDITION, DESIGNATOR_NAA, UNIT_ATTENTION, VPD_DEVICE_IDENTIFICATION, VPD_UNIT_SERIAL_NUMBER, cdb, parseDesignators } from '../../src/scsi/spec/index.js';
+import { INITIATOR, INITIATOR2, senseCodeOf } from '../iscsi/helpers.js';
 
 const MiB = 2 ** 20;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-ident-'));
@@ -27,16 +26,6 @@ after(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-function kura(s: TestServer, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return run(process.execPath, [KURA, ...args], { env: s.env });
-}
-
-function kuraOk(s: TestServer, ...args: string[]): string {
-  const r = kura(s, ...args);
-  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
 interface Ld {
   number: number;
   naa: string;
@@ -44,7 +33,7 @@ interface Ld {
 }
 
 function create(s: TestServer, name: string): Ld {
-  return JSON.parse(kuraOk(s, 'ld', 'create', name, '--pool', 'p', '--size', '16MiB', '--json')) as Ld;
+  return JSON.parse(s.cli.ok('ld', 'create', name, '--pool', 'p', '--size', '16MiB', '--json')) as Ld;
 }
 
 async function login(s: TestServer, name = INITIATOR): Promise<IscsiInitiator> {
@@ -57,8 +46,8 @@ async function login(s: TestServer, name = INITIATOR): Promise<IscsiInitiator> {
 async function command(ini: IscsiInitiator, lun: number, c: Buffer, readLength = 0, uas: string[] = []) {
   for (let i = 0; i < 10; i++) {
     const r = await ini.command({ lun, cdb: c, readLength });
-    const s = senseOf(r.sense);
-    if (r.status === 2 && s?.key === 6) {
+    const s = senseCodeOf(r.sense);
+    if (r.status === CHECK_CONDITION && s?.key === UNIT_ATTENTION) {
       uas.push(`${s.asc.toString(16).padStart(2, '0')}/${s.ascq.toString(16).padStart(2, '0')}`);
       continue;
     }
@@ -69,18 +58,15 @@ async function command(ini: IscsiInitiator, lun: number, c: Buffer, readLength =
 
 /** NAA designator (VPD 0x83) and serial (VPD 0x80) as an initiator reads them. */
 async function vpdIdentity(ini: IscsiInitiator, lun: number): Promise<{ naa: string; serial: string }> {
-  const d83 = (await command(ini, lun, Buffer.from([0x12, 1, 0x83, 0, 255, 0]), 255)).data;
-  let naa = '';
-  for (let off = 4; off + 4 <= d83.length; off += 4 + d83[off + 3]!) {
-    if ((d83[off + 1]! & 0x0f) === 3 && ((d83[off + 1]! >> 4) & 3) === 0) naa = d83.subarray(off + 4, off + 4 + d83[off + 3]!).toString('hex');
-  }
-  const d80 = (await command(ini, lun, Buffer.from([0x12, 1, 0x80, 0, 255, 0]), 255)).data;
+  const d83 = (await command(ini, lun, cdb.inquiry(true, VPD_DEVICE_IDENTIFICATION, 255), 255)).data;
+  const naa = parseDesignators(d83).find((d) => d.type === DESIGNATOR_NAA && d.assoc === ASSOC_LU)?.value.toString('hex') ?? '';
+  const d80 = (await command(ini, lun, cdb.inquiry(true, VPD_UNIT_SERIAL_NUMBER, 255), 255)).data;
   return { naa, serial: d80.subarray(4, 4 + d80.readUInt16BE(2)).toString('ascii') };
 }
 
 test('identities are never reused; deleting an open or mapped LD needs --force, which says what it did; holders get errors', { timeout: 120_000 }, async () => {
   srv = await startServer({ dataDir, args: ['--no-demo'] });
-  kuraOk(srv, 'pool', 'create', 'p', '--size', '1GiB', '--raid', '0', '--pds', '1');
+  srv.cli.ok('pool', 'create', 'p', '--size', '1GiB', '--raid', '0', '--pds', '1');
   const a = create(srv, 'a');
   const seen = new Set([a.naa]);
   const serials = new Set([a.serial]);
@@ -90,11 +76,11 @@ test('identities are never reused; deleting an open or mapped LD needs --force, 
   await nbd.write(0, Buffer.alloc(4096, 0xaa));
   const ini = await login(srv);
   assert.deepEqual(await vpdIdentity(ini, a.number), { naa: a.naa, serial: a.serial }, 'VPD 0x83/0x80 carry the LD identity');
-  const refused = kura(srv, 'ld', 'delete', 'a');
+  const refused = srv.cli.run('ld', 'delete', 'a');
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /^KURA-E2502: LD a is open: .*NBD client 127\.0\.0\.1:\d+/m);
   assert.match(refused.stderr, new RegExp(`iSCSI initiator ${INITIATOR.replace(/\./g, '\\.')}`));
-  const forced = kura(srv, 'ld', 'delete', 'a', '--force');
+  const forced = srv.cli.run('ld', 'delete', 'a', '--force');
   assert.equal(forced.status, 0, forced.stderr);
   assert.match(forced.stdout, /^LD a deleted\.$/m);
   assert.match(forced.stdout, /^Cut off: NBD client 127\.0\.0\.1:\d+/m);
@@ -126,11 +112,11 @@ test('identities are never reused; deleting an open or mapped LD needs --force, 
   assert.equal((await vpdIdentity(ini, b.number)).naa, b.naa);
 
   // A mapped LD.
-  kuraOk(srv, 'host', 'create', 'h', '--initiator', INITIATOR2);
-  kuraOk(srv, 'host', 'map', 'h', 'b', '--lun', '3');
+  srv.cli.ok('host', 'create', 'h', '--initiator', INITIATOR2);
+  srv.cli.ok('host', 'map', 'h', 'b', '--lun', '3');
   const h = await login(srv, INITIATOR2);
   assert.equal((await command(h, 3, cdb.read10(0, 1), 512)).status, 0);
-  const mapped = kura(srv, 'ld', 'delete', 'b');
+  const mapped = srv.cli.run('ld', 'delete', 'b');
   assert.equal(mapped.status, 1);
   assert.match(mapped.stderr, /^KURA-E2501: LD b is mapped to host h LUN 3/m);
   const api = await fetch(`${srv.url}/api/v1/lds/b?force=true`, { method: 'DELETE', headers: { authorization: `Bearer ${srv.token}` } });
@@ -142,7 +128,7 @@ test('identities are never reused; deleting an open or mapped LD needs --force, 
   assert.deepEqual([gone.status, gone.sense?.key, gone.sense?.asc, gone.sense?.ascq], [2, 5, 0x25, 0], 'LOGICAL UNIT NOT SUPPORTED');
   await h.logout();
   await ini.logout();
-  const events = kuraOk(srv, 'events', '--json');
+  const events = srv.cli.ok('events', '--json');
   assert.match(events, /KURA-W2503/);
 
   // A plain delete of an idle, unmapped LD needs no --force and says nothing more.
@@ -150,7 +136,7 @@ test('identities are never reused; deleting an open or mapped LD needs --force, 
   assert.ok(!seen.has(c.naa) && !serials.has(c.serial));
   seen.add(c.naa);
   serials.add(c.serial);
-  assert.equal(kuraOk(srv, 'ld', 'delete', 'c'), 'LD c deleted.\n');
+  assert.equal(srv.cli.ok('ld', 'delete', 'c'), 'LD c deleted.\n');
 
   // Restarts (clean and not) keep the counter.
   assert.equal(await srv.stop(), 0);
@@ -159,7 +145,7 @@ test('identities are never reused; deleting an open or mapped LD needs --force, 
   assert.ok(!seen.has(d.naa) && !serials.has(d.serial), 'after a restart');
   seen.add(d.naa);
   serials.add(d.serial);
-  kuraOk(srv, 'ld', 'delete', 'd');
+  srv.cli.ok('ld', 'delete', 'd');
   await srv.kill('SIGKILL');
   srv = await startServer({ dataDir });
   const e = create(srv, 'e');

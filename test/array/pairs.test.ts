@@ -12,7 +12,8 @@ import { KuraArray } from '../../src/array/array.js';
 import type { PairInfo } from '../../src/array/agent.js';
 import { checkDataDir } from '../../src/block/check.js';
 import { KuraError } from '../../src/errors.js';
-import { NOT_READY, senseForDeviceError } from '../../src/scsi/sense.js';
+import { senseForDeviceError } from '../../src/scsi/sense.js';
+import { LUN_NOT_READY_MANUAL_INTERVENTION_REQUIRED } from '../../src/scsi/spec/index.js';
 
 const MiB = 1 << 20;
 const SECTORS_PER_MIB = MiB / 512;
@@ -92,7 +93,8 @@ test('replicate, separate, differences only, restore while writing, unpair, chec
     (e: unknown) => e,
   );
   assert.ok(notReady instanceof KuraError && notReady.id === 'KURA-E2330', 'the RV is not ready while replicating');
-  assert.deepEqual(senseForDeviceError(notReady, 'read').sense && [senseForDeviceError(notReady, 'read').sense!.key, senseForDeviceError(notReady, 'read').sense!.ascq], [NOT_READY, 0x0403], 'iSCSI initiators get NOT READY, manual intervention required');
+  const sense = senseForDeviceError(notReady, 'read').sense;
+  assert.deepEqual(sense && [sense.key, sense.asc, sense.ascq], [LUN_NOT_READY_MANUAL_INTERVENTION_REQUIRED.key, LUN_NOT_READY_MANUAL_INTERVENTION_REQUIRED.asc, LUN_NOT_READY_MANUAL_INTERVENTION_REQUIRED.ascq], 'iSCSI initiators get NOT READY, manual intervention required');
 
   // Mirrored: a write to the MV reaches the RV.
   const m1 = crypto.randomBytes(MiB / 2);

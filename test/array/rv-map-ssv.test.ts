@@ -9,8 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { KuraArray } from '../../src/array/array.js';
 import { KuraError } from '../../src/errors.js';
-import { KURA, startServer } from '../helpers/server.js';
-import { run } from '../helpers/tools.js';
+import { startServer } from '../helpers/server.js';
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -77,7 +76,7 @@ test('the SSV needs 4 GiB free in its pool: refused with the free space named, c
 test('the SSV space check through the CLI and the API: a warning and exit 1, then --force', { timeout: 60_000 }, async (t) => {
   const srv = await startServer({ args: ['--no-demo'] });
   t.after(() => srv.cleanup());
-  const kura = (...args: string[]) => run(process.execPath, [KURA, ...args], { env: srv.env });
+  const kura = srv.cli.run;
   assert.equal(kura('pool', 'create', 'small', '--size', '1GiB', '--raid', '0', '--pds', '1').status, 0);
   assert.equal(kura('license', 'unlock', 'VolumeClone').status, 0);
   const refused = kura('ld', 'create', 'ssv', '--pool', 'small', '--attr', 'ssv');

@@ -3,34 +3,20 @@
 // with explicit --add SIZE / --size TOTAL on both pools and LDs (and the API's
 // add / total fields, the older "size" keeping its meaning per route).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { KURA, startServer } from '../helpers/server.js';
+import { expectCliError, kuraCli } from '../helpers/cli.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
 const GiB = 2 ** 30;
 let srv: TestServer;
 let cwd: string;
+const { run: kura, json: kuraJson } = kuraCli(() => ({ env: srv.env, cwd }));
 
-function kura(...args: string[]) {
-  const r = spawnSync(process.execPath, [KURA, ...args], { env: srv.env, cwd, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-function kuraJson<T>(...args: string[]): T {
-  const r = kura(...args, '--json');
-  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
-function fails(r: { status: number | null; stdout: string; stderr: string }, status: number, id: string, what: string): void {
-  assert.equal(r.status, status, `${what}: exit ${r.status}\n${r.stderr}`);
-  assert.equal(r.stdout, '', what);
-  assert.match(r.stderr, /^KURA-E\d{4}: \S.*\n {2}\S.*\n$/, `${what}: ${JSON.stringify(r.stderr)}`);
-  assert.ok(r.stderr.startsWith(`${id}: `), `${what}: ${r.stderr}`);
-}
 const api = (method: string, p: string, body?: unknown) => rawRequest(srv.url, { method, path: `/api/v1${p}`, token: srv.token, body });
 
 before(async () => {
@@ -54,7 +40,7 @@ test('kura array show: identity, controllers and their host ports; the E2051 hin
   for (const [i, port] of srv.iscsiPorts.entries()) assert.match(human.stdout, new RegExp(`^0${i} +online +127\\.0\\.0\\.1:${port} +up`, 'm'));
 
   const r = kura('fault', 'port-down', '127.0.0.1:1');
-  fails(r, 1, 'KURA-E2051', 'no such port');
+  expectCliError(r, 1, 'KURA-E2051', 'no such port');
   const hint = /kura [a-z]+ [a-z]+/.exec(r.stderr.split('\n')[1]!)?.[0];
   assert.equal(hint, 'kura array show');
   assert.equal(kura(...hint!.split(' ').slice(1)).status, 0, 'the command the hint names exists');
@@ -92,20 +78,20 @@ test('POST /faults: the target must fit the action, checked with API ids', async
 
 test('pool expand and ld expand: --add SIZE adds, --size TOTAL sets the total, exactly one', () => {
   const pool0 = kuraJson<{ capacity: number }>('pool', 'show', 'pool0').capacity;
-  fails(kura('pool', 'expand', 'pool0'), 2, 'KURA-E5043', 'pool expand without a size');
-  fails(kura('pool', 'expand', 'pool0', '--add', '1GiB', '--size', '8GiB'), 2, 'KURA-E5043', 'pool expand with both');
-  fails(kura('ld', 'expand', 'demo0'), 2, 'KURA-E5043', 'ld expand without a size');
-  fails(kura('ld', 'expand', 'demo0', '--add', '1GiB', '--size', '8GiB'), 2, 'KURA-E5043', 'ld expand with both');
+  expectCliError(kura('pool', 'expand', 'pool0'), 2, 'KURA-E5043', 'pool expand without a size');
+  expectCliError(kura('pool', 'expand', 'pool0', '--add', '1GiB', '--size', '8GiB'), 2, 'KURA-E5043', 'pool expand with both');
+  expectCliError(kura('ld', 'expand', 'demo0'), 2, 'KURA-E5043', 'ld expand without a size');
+  expectCliError(kura('ld', 'expand', 'demo0', '--add', '1GiB', '--size', '8GiB'), 2, 'KURA-E5043', 'ld expand with both');
 
   assert.equal(kuraJson<{ capacity: number }>('pool', 'expand', 'pool0', '--add', '1GiB').capacity, pool0 + GiB);
   assert.equal(kuraJson<{ capacity: number }>('pool', 'expand', 'pool0', '--size', `${pool0 + 3 * GiB}`).capacity, pool0 + 3 * GiB);
-  fails(kura('pool', 'expand', 'pool0', '--size', `${pool0 + 3 * GiB}`), 1, 'KURA-E4034', 'pool total not larger');
+  expectCliError(kura('pool', 'expand', 'pool0', '--size', `${pool0 + 3 * GiB}`), 1, 'KURA-E4034', 'pool total not larger');
 
   const demo = kuraJson<{ capacity: number }>('ld', 'show', 'demo0').capacity;
   assert.equal(kuraJson<{ capacity: number }>('ld', 'expand', 'demo0', '--add', '1GiB').capacity, demo + GiB);
   assert.equal(kuraJson<{ capacity: number }>('ld', 'expand', 'demo0', '--size', `${demo + 3 * GiB}`).capacity, demo + 3 * GiB);
-  fails(kura('ld', 'expand', 'demo0', '--size', '1GiB'), 1, 'KURA-E1015', 'ld shrink');
-  fails(kura('ld', 'expand', 'demo0', '--add', '0'), 1, 'KURA-E4034', 'ld add nothing');
+  expectCliError(kura('ld', 'expand', 'demo0', '--size', '1GiB'), 1, 'KURA-E1015', 'ld shrink');
+  expectCliError(kura('ld', 'expand', 'demo0', '--add', '0'), 1, 'KURA-E4034', 'ld add nothing');
 
   for (const noun of ['pool', 'ld']) {
     const help = kura(noun, 'expand', '--help').stdout;

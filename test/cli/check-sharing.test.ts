@@ -3,25 +3,20 @@
 // both LDs when they are not, even when the chunk's refcount agrees with the
 // references (what two servers writing one data directory leave behind).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { KURA, startServer } from '../helpers/server.js';
+import { runKura } from '../helpers/cli.js';
+import { startServer } from '../helpers/server.js';
 import { ok } from '../helpers/tools.js';
 
 const dirs: string[] = [];
 after(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
-
-function kura(args: string[], env: NodeJS.ProcessEnv = process.env) {
-  const r = spawnSync(process.execPath, [KURA, ...args], { env, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** The first mapped chunk of an LD (through its first map page): page id, entry index, chunk. */
 function firstChunk(db: Database.Database, ld: string): { page: number; index: number; chunk: number } {
@@ -39,16 +34,12 @@ function firstChunk(db: Database.Database, ld: string): { page: number; index: n
 test('kura check: chunks shared by a snapshot are clean; two unrelated LDs mapping one chunk are a fault naming both', { timeout: 120_000 }, async () => {
   const srv = await startServer({ args: ['--no-demo'] });
   dirs.push(srv.dataDir);
-  const must = (args: string[]) => {
-    const r = kura([...args, '--json'], srv.env);
-    assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
-  };
   try {
-    must(['pool', 'create', 'p', '--size', '256MiB', '--raid', '1', '--pds', '2']);
-    for (const l of ['DynamicSnapVolume']) must(['license', 'unlock', l]);
-    must(['pool', 'create', 'sys', '--size', '5GiB', '--raid', '0', '--pds', '1']);
-    must(['ld', 'create', 'ssv', '--pool', 'sys', '--attr', 'ssv']);
-    for (const l of ['alpha', 'beta', 'gamma']) must(['ld', 'create', l, '--pool', 'p', '--size', '16MiB']);
+    srv.cli.json('pool', 'create', 'p', '--size', '256MiB', '--raid', '1', '--pds', '2');
+    for (const l of ['DynamicSnapVolume']) srv.cli.json('license', 'unlock', l);
+    srv.cli.json('pool', 'create', 'sys', '--size', '5GiB', '--raid', '0', '--pds', '1');
+    srv.cli.json('ld', 'create', 'ssv', '--pool', 'sys', '--attr', 'ssv');
+    for (const l of ['alpha', 'beta', 'gamma']) srv.cli.json('ld', 'create', l, '--pool', 'p', '--size', '16MiB');
     const src = path.join(os.tmpdir(), `kura-check-sharing-${process.pid}`);
     dirs.push(src);
     for (const l of ['alpha', 'beta', 'gamma']) {
@@ -57,13 +48,13 @@ test('kura check: chunks shared by a snapshot are clean; two unrelated LDs mappi
     }
     // gamma's snapshot, then new data in gamma: its map page is copied and the
     // snapshot's chunks are mapped from two pages (a legitimate share).
-    must(['snapshot', 'create', 'gamma', '--name', 's1']);
+    srv.cli.json('snapshot', 'create', 'gamma', '--name', 's1');
     fs.writeFileSync(src, crypto.randomBytes(1 << 20));
     ok('nbdcopy', [src, srv.nbdUri('gamma')]);
   } finally {
     assert.equal(await srv.stop(), 0);
   }
-  const clean = kura(['check', '--data', srv.dataDir]);
+  const clean = runKura(['check', '--data', srv.dataDir]);
   assert.equal(clean.status, 0, clean.stdout + clean.stderr);
 
   // Point beta's first map entry at alpha's chunk and keep the refcounts
@@ -82,11 +73,11 @@ test('kura check: chunks shared by a snapshot are clean; two unrelated LDs mappi
   } finally {
     db.close();
   }
-  const bad = kura(['check', '--data', srv.dataDir]);
+  const bad = runKura(['check', '--data', srv.dataDir]);
   assert.equal(bad.status, 1, bad.stdout + bad.stderr);
   assert.match(bad.stdout, /chunk \d+ is mapped by LDs alpha and beta, which share no snapshot or clone relation/);
   assert.doesNotMatch(bad.stdout, /gamma/, 'the snapshot share is not a fault');
-  const json = JSON.parse(kura(['check', '--data', srv.dataDir, '--json']).stdout) as { ok: boolean; faults: string[] };
+  const json = JSON.parse(runKura(['check', '--data', srv.dataDir, '--json']).stdout) as { ok: boolean; faults: string[] };
   assert.equal(json.ok, false);
   assert.equal(json.faults.length, 1, json.faults.join('\n'));
 });

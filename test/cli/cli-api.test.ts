@@ -2,12 +2,12 @@
 // start, auth, pools, LDs (the ld list --json contract), NEC-style views, error
 // ids and exit codes, events, and the API's answers to malformed requests.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { KURA, startServer } from '../helpers/server.js';
+import { expectCliError, kuraCli, runKura } from '../helpers/cli.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 
 let srv: TestServer;
@@ -15,6 +15,7 @@ const GiB = 2 ** 30;
 const MiB = 2 ** 20;
 /** A directory without kura-data/, so the CLI finds no token file by accident. */
 let cwd: string;
+const { run: kura, json: kuraJson } = kuraCli(() => ({ env: srv.env, cwd, quiet: true }));
 
 before(async () => {
   srv = await startServer();
@@ -25,30 +26,6 @@ after(async () => {
   fs.rmSync(cwd, { recursive: true, force: true });
 });
 
-function runIn(dir: string, env: NodeJS.ProcessEnv, args: string[]) {
-  const r = spawnSync(process.execPath, [KURA, ...args], { env, cwd: dir, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-function kuraEnv(env: NodeJS.ProcessEnv, ...args: string[]) {
-  return runIn(cwd, env, args);
-}
-function kura(...args: string[]) {
-  return kuraEnv(srv.env, ...args);
-}
-function kuraJson<T>(...args: string[]): T {
-  const r = kura(...args, '--json');
-  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
-  assert.equal(r.stderr, '', `kura ${args.join(' ')} wrote to stderr`);
-  return JSON.parse(r.stdout) as T;
-}
-/** A failure: the exit status, and "ID: sentence" then the indented action on stderr, nothing on stdout. */
-function fails(r: { status: number | null; stdout: string; stderr: string }, status: number, id: string | RegExp, what: string): void {
-  assert.equal(r.status, status, `${what}: exit ${r.status}\n${r.stderr}`);
-  assert.equal(r.stdout, '', `${what}: stdout`);
-  assert.match(r.stderr, /^KURA-E\d{4}: \S.*\n {2}\S.*\n$/, `${what}: stderr ${JSON.stringify(r.stderr)}`);
-  if (typeof id === 'string') assert.ok(r.stderr.startsWith(`${id}: `), `${what}: ${r.stderr}`);
-  else assert.match(r.stderr, id, what);
-}
 async function api(method: string, route: string, body?: unknown, token: string | null = srv.token) {
   const res = await fetch(`${srv.url}/api/v1${route}`, {
     method,
@@ -84,17 +61,17 @@ test('without a valid token the API answers 401 with an id, and the CLI says so'
     assert.equal((r.body!['error'] as { id: string }).id, 'KURA-E4001');
   }
   assert.equal((await api('GET', '/openapi.json', undefined, null)).status, 200, 'the API document is public');
-  fails(kuraEnv({ ...srv.env, KURA_TOKEN: 'wrong' }, 'ld', 'list'), 1, 'KURA-E4001', 'wrong token');
-  fails(kuraEnv({ ...srv.env, KURA_TOKEN: '' }, 'ld', 'list'), 1, 'KURA-E5013', 'no token anywhere');
+  expectCliError(runKura(['ld', 'list'], { env: { ...srv.env, KURA_TOKEN: 'wrong' }, cwd }), 1, 'KURA-E4001', 'wrong token');
+  expectCliError(runKura(['ld', 'list'], { env: { ...srv.env, KURA_TOKEN: '' }, cwd }), 1, 'KURA-E5013', 'no token anywhere');
   // --token and --url override the environment.
-  const ok = kuraEnv({ ...process.env, KURA_URL: 'http://127.0.0.1:9', KURA_TOKEN: 'wrong' }, '--url', srv.url, '--token', srv.token, 'pool', 'list', '--json');
+  const ok = runKura(['--url', srv.url, '--token', srv.token, 'pool', 'list', '--json'], { env: { ...process.env, KURA_URL: 'http://127.0.0.1:9', KURA_TOKEN: 'wrong' }, cwd });
   assert.equal(ok.status, 0, ok.stderr);
   // The token file in ./kura-data is the last fallback.
   const here = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-cwd-'));
   try {
     fs.mkdirSync(path.join(here, 'kura-data'));
     fs.writeFileSync(path.join(here, 'kura-data', 'admin.token'), srv.token + '\n');
-    const r = runIn(here, { ...process.env, KURA_URL: srv.url, KURA_TOKEN: '' }, ['ld', 'list', '--json']);
+    const r = runKura(['ld', 'list', '--json'], { env: { ...process.env, KURA_URL: srv.url, KURA_TOKEN: '' }, cwd: here });
     assert.equal(r.status, 0, r.stderr);
   } finally {
     fs.rmSync(here, { recursive: true, force: true });
@@ -130,7 +107,7 @@ test('pool lifecycle: RAID10 with a chunk size, iSMview -pln view by hex number,
   assert.equal(ex.capacity, 12 * GiB, '--add adds SIZE');
   assert.equal(ex.pds.length, 8);
   assert.equal(kuraJson<{ threshold: number }>('pool', 'set', 'fast', '--threshold', '90').threshold, 90);
-  fails(kura('pool', 'set', 'fast'), 1, 'KURA-E4014', 'pool set with nothing to set');
+  expectCliError(kura('pool', 'set', 'fast'), 1, 'KURA-E4014', 'pool set with nothing to set');
   // Over-commit: LDs bigger together than the pool (12 GiB).
   kuraJson('ld', 'create', 'big1', '--pool', 'fast', '--size', '10GiB');
   kuraJson('ld', 'create', 'big2', '--pool', '0001h', '--size', '0x300000000');
@@ -139,10 +116,10 @@ test('pool lifecycle: RAID10 with a chunk size, iSMview -pln view by hex number,
   assert.equal(after.virtualCapacity, 22 * GiB + 1024 * GiB);
   assert.ok(after.virtualCapacity > after.capacity);
   assert.equal(after.ldCount, 3);
-  fails(kura('pool', 'delete', 'fast'), 1, /^KURA-E1014: Pool fast still holds LD big1\./, 'delete a pool with LDs');
+  expectCliError(kura('pool', 'delete', 'fast'), 1, /^KURA-E1014: Pool fast still holds LD big1\./, 'delete a pool with LDs');
   for (const l of ['big1', 'big2', 'big3']) assert.deepEqual(kuraJson('ld', 'delete', l), { deleted: l });
   assert.deepEqual(kuraJson('pool', 'delete', 'fast'), { deleted: 'fast' });
-  fails(kura('pool', 'show', 'fast'), 1, /^KURA-E2020: Pool fast does not exist\./, 'deleted pool');
+  expectCliError(kura('pool', 'show', 'fast'), 1, /^KURA-E2020: Pool fast does not exist\./, 'deleted pool');
 });
 
 test('LD lifecycle: the ld list --json contract, the iSMview -ln view, expand, refusal to shrink, delete', () => {
@@ -188,12 +165,12 @@ test('LD lifecycle: the ld list --json contract, the iSMview -ln view, expand, r
   assert.match(table.stdout, /^0001 +data1 +FILE +ready +--- +---$/m);
   assert.equal(kuraJson<{ capacity: number }>('ld', 'expand', 'data1', '--size', '1GiB').capacity, GiB);
   assert.match(kura('ld', 'show', 'data1').stdout, /^LD Capacity +: 1\.0GB\(1,073,741,824Bytes\)$/m);
-  fails(kura('ld', 'expand', 'data1', '--size', '1MiB'), 1, 'KURA-E1015', 'shrink');
-  fails(kura('ld', 'create', 'data1', '--pool', 'pool0', '--size', '1GiB'), 1, 'KURA-E2031', 'duplicate LD');
-  fails(kura('ld', 'create', 'data2', '--pool', 'nope', '--size', '1GiB'), 1, 'KURA-E2020', 'no such pool');
+  expectCliError(kura('ld', 'expand', 'data1', '--size', '1MiB'), 1, 'KURA-E1015', 'shrink');
+  expectCliError(kura('ld', 'create', 'data1', '--pool', 'pool0', '--size', '1GiB'), 1, 'KURA-E2031', 'duplicate LD');
+  expectCliError(kura('ld', 'create', 'data2', '--pool', 'nope', '--size', '1GiB'), 1, 'KURA-E2020', 'no such pool');
   assert.equal(kura('ld', 'delete', 'data1').stdout, 'LD data1 deleted.\n');
   const gone = kura('ld', 'show', 'data1');
-  fails(gone, 1, 'KURA-E2030', 'deleted LD');
+  expectCliError(gone, 1, 'KURA-E2030', 'deleted LD');
   assert.equal(gone.stderr, 'KURA-E2030: LD data1 does not exist.\n  List LDs with kura ld list.\n');
 });
 
@@ -219,7 +196,7 @@ test('bad command lines exit 2 with an id and what to do', () => {
     [['serve', '--iscsi', '127.0.0.1:3260'], 'KURA-E5006'],
     [['nonsense'], 'KURA-E5003'],
   ];
-  for (const [args, id] of cases) fails(kura(...args), 2, id, args.join(' '));
+  for (const [args, id] of cases) expectCliError(kura(...args), 2, id, args.join(' '));
   // A noun alone prints its help (to stderr) and is a usage error too.
   const noun = kura('pool');
   assert.equal(noun.status, 2);
@@ -232,7 +209,7 @@ test('bad command lines exit 2 with an id and what to do', () => {
 test('an unreachable API is a failure (exit 1) that says where it looked', async () => {
   const { freePort } = await import('../helpers/server.js');
   const port = await freePort();
-  fails(kuraEnv({ ...srv.env, KURA_URL: `http://127.0.0.1:${port}` }, 'ld', 'list'), 1, new RegExp(`^KURA-E5010: Cannot reach the Kura API at http://127\\.0\\.0\\.1:${port}`), 'unreachable');
+  expectCliError(runKura(['ld', 'list'], { env: { ...srv.env, KURA_URL: `http://127.0.0.1:${port}` }, cwd }), 1, new RegExp(`^KURA-E5010: Cannot reach the Kura API at http://127\\.0\\.0\\.1:${port}`), 'unreachable');
 });
 
 test('malformed API bodies get 400s with ids and the server stays up', async () => {

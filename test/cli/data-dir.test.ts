@@ -5,13 +5,14 @@
 // directory is private to its owner (0700 directories, 0600 files, loose modes
 // tightened on start). CHAP secrets at rest: test/cli/secrets.test.ts.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { KURA, startServer } from '../helpers/server.js';
+import { runKura } from '../helpers/cli.js';
+import { walk } from '../helpers/files.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { ok } from '../helpers/tools.js';
 
@@ -24,22 +25,6 @@ function tempDir(): string {
 after(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
-
-function kura(args: string[], env: NodeJS.ProcessEnv = process.env) {
-  const r = spawnSync(process.execPath, [KURA, ...args], { env, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Every file and directory under `dir` (not following symbolic links). */
-function walk(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    out.push(p);
-    if (e.isDirectory()) out.push(...walk(p));
-  }
-  return out;
-}
 
 test('a second kura serve and kura check on a directory in use are refused with KURA-E2520; the first keeps serving; after kill -9 a new server starts at once', { timeout: 120_000 }, async () => {
   const dataDir = tempDir();
@@ -68,7 +53,7 @@ test('a second kura serve and kura check on a directory in use are refused with 
     assert.ok(secondOut.includes(path.resolve(dataDir)), 'the error names the directory');
     assert.ok(secondOut.includes(`pid ${first.proc.pid}`), `the error names the holder's pid ${first.proc.pid}: ${secondOut}`);
 
-    const check = kura(['check', '--data', dataDir]);
+    const check = runKura(['check', '--data', dataDir]);
     assert.equal(check.status, 1, check.stdout + check.stderr);
     assert.match(check.stderr, new RegExp(`^KURA-E2520: .*in use by another Kura process \\(pid ${first.proc.pid}\\)`, 'm'));
 
@@ -77,7 +62,7 @@ test('a second kura serve and kura check on a directory in use are refused with 
     dirs.push(back);
     ok('nbdcopy', [first.nbdUri('demo0'), back]);
     assert.ok(fs.readFileSync(back).subarray(0, pattern.length).equals(pattern), 'the first server reads back what was written');
-    const lds = JSON.parse(kura(['ld', 'list', '--json'], first.env).stdout) as Array<{ name: string }>;
+    const lds = JSON.parse(first.cli.run('ld', 'list', '--json').stdout) as Array<{ name: string }>;
     assert.deepEqual(lds.map((l) => l.name), ['demo0']);
 
     // kill -9: the kernel drops the lock, so a new server starts at once.
@@ -90,7 +75,7 @@ test('a second kura serve and kura check on a directory in use are refused with 
     await first.stop();
     await again?.stop();
   }
-  const check = kura(['check', '--data', dataDir]);
+  const check = runKura(['check', '--data', dataDir]);
   assert.equal(check.status, 0, check.stdout + check.stderr);
 });
 

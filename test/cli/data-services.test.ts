@@ -6,11 +6,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import { NbdClient } from '../../src/nbd/client.js';
-import { KURA, startServer } from '../helpers/server.js';
+import { kuraCli } from '../helpers/cli.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { run } from '../helpers/tools.js';
 
 let srv: TestServer;
+const { run: kura, json } = kuraCli(() => ({ env: srv.env, timeoutMs: 120_000 }));
 const MiB = 2 ** 20;
 
 before(async () => {
@@ -20,15 +21,6 @@ after(async () => {
   await srv.stop();
   fs.rmSync(srv.dataDir, { recursive: true, force: true });
 });
-
-function kura(...args: string[]) {
-  return run(process.execPath, [KURA, ...args], { env: srv.env });
-}
-function json<T>(...args: string[]): T {
-  const r = kura(...args, '--json');
-  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
 
 test('snapshots, clones and I/O limits through the CLI, data checked over NBD', async () => {
   const refused = kura('snapshot', 'create', 'demo0');

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type net from 'node:net';
 import { test } from 'node:test';
-import { KURA } from '../helpers/server.js';
+import { KURA } from '../helpers/cli.js';
 
 test('a closed stdout pipe ends the command with exit 0 and no stack trace', { timeout: 60_000 }, async () => {
   // An API that answers every GET with a long list, so the CLI has plenty to write.

@@ -5,11 +5,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import { NbdClient } from '../../src/nbd/client.js';
-import { KURA, startServer } from '../helpers/server.js';
+import { kuraCli } from '../helpers/cli.js';
+import { readAll } from '../helpers/nbd-io.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { run } from '../helpers/tools.js';
 
 let srv: TestServer;
+const { run: kura, json } = kuraCli(() => ({ env: srv.env, timeoutMs: 120_000 }));
 
 before(async () => {
   srv = await startServer();
@@ -18,15 +20,6 @@ after(async () => {
   await srv.stop();
   fs.rmSync(srv.dataDir, { recursive: true, force: true });
 });
-
-function kura(...args: string[]) {
-  return run(process.execPath, [KURA, ...args], { env: srv.env });
-}
-function json<T>(...args: string[]): T {
-  const r = kura(...args, '--json');
-  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
 
 test('configuration lock: the holder configures, another user is refused until a forced release', () => {
   assert.equal(json<{ held: boolean }>('lock', 'show').held, false);
@@ -61,13 +54,6 @@ interface Pair {
   rvComplete: boolean;
 }
 const MiB = 2 ** 20;
-
-/** Reads in 4 MiB requests (NBD servers cap the size of one read). */
-async function readAll(c: NbdClient, off: number, len: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for (let o = 0; o < len; o += 4 * MiB) parts.push(await c.read(off + o, Math.min(4 * MiB, len - o)));
-  return Buffer.concat(parts);
-}
 
 test('pairs through the CLI: create, replicate --wait, separate, differences, restore, delete; data over NBD', async () => {
   json('pool', 'create', 'rp', '--size', '1GiB', '--raid', '1', '--pds', '2');

@@ -40,7 +40,7 @@ import { registerPolicy } from '../../src/cli/policy.js';
 import { registerSnapshot } from '../../src/cli/snapshot.js';
 import { registerVvol } from '../../src/cli/vvol.js';
 import { DOT_NAME_ID } from '../../src/names.js';
-import { ROOT } from '../helpers/server.js';
+import { ROOT } from '../helpers/cli.js';
 
 /** Described routes no kura command sends, and why. */
 const NOT_IN_CLI = new Map<ApiRoute, string>([

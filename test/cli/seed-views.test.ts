@@ -8,11 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { KURA, startServer } from '../helpers/server.js';
+import { kuraCli } from '../helpers/cli.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { run } from '../helpers/tools.js';
 
 let srv: TestServer;
+const { run: kura, ok, json } = kuraCli(() => ({ env: srv.env, timeoutMs: 120_000 }));
 const MiB = 2 ** 20;
 
 before(async () => {
@@ -25,17 +27,6 @@ after(async () => {
   await srv.cleanup();
 });
 
-function kura(...args: string[]) {
-  return run(process.execPath, [KURA, ...args], { env: srv.env });
-}
-function ok(...args: string[]): string {
-  const r = kura(...args);
-  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-function json<T>(...args: string[]): T {
-  return JSON.parse(ok(...args, '--json')) as T;
-}
 function tool(cmd: string, args: string[]): string {
   const r = run(cmd, args);
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);

@@ -3,13 +3,13 @@
 // demo, a listener that cannot be opened fails with an id, --no-demo, and kura
 // check finding a fault.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { KURA, startServer } from '../helpers/server.js';
+import { runKura } from '../helpers/cli.js';
+import { startServer } from '../helpers/server.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -21,10 +21,6 @@ after(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function kura(args: string[], env: NodeJS.ProcessEnv = process.env) {
-  const r = spawnSync(process.execPath, [KURA, ...args], { env, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function connects(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -46,16 +42,16 @@ test('ready means every listener accepts; SIGTERM and SIGINT exit 0; a restart k
   const first = await startServer({ dataDir });
   assert.ok(await connects(first.httpPort), 'API accepts after ready');
   assert.ok(await connects(first.nbdPort), 'NBD accepts after ready');
-  const ld = kura(['ld', 'create', 'keep', '--pool', 'pool0', '--size', '64MiB', '--json'], first.env);
+  const ld = first.cli.run('ld', 'create', 'keep', '--pool', 'pool0', '--size', '64MiB', '--json');
   assert.equal(ld.status, 0, ld.stderr);
   assert.equal(await first.stop(), 0, first.output());
   assert.match(first.stderr(), /SIGTERM: stopping/);
   assert.match(first.stderr(), /stopped$/m);
 
-  const check = kura(['check', '--data', dataDir]);
+  const check = runKura(['check', '--data', dataDir]);
   assert.equal(check.status, 0, check.stdout + check.stderr);
   assert.match(check.stdout, /clean, no faults/);
-  const checkJson = JSON.parse(kura(['check', '--data', dataDir, '--json']).stdout) as { ok: boolean; faults: string[]; pools: Array<{ name: string; lds: number }> };
+  const checkJson = JSON.parse(runKura(['check', '--data', dataDir, '--json']).stdout) as { ok: boolean; faults: string[]; pools: Array<{ name: string; lds: number }> };
   assert.deepEqual(checkJson.faults, []);
   assert.equal(checkJson.ok, true);
   assert.deepEqual(checkJson.pools.map((p) => [p.name, p.lds]), [['pool0', 2]]);
@@ -64,11 +60,11 @@ test('ready means every listener accepts; SIGTERM and SIGINT exit 0; a restart k
   try {
     assert.equal(second.token, first.token, 'the token is kept');
     assert.doesNotMatch(second.stdout(), /\(new/);
-    const pools = JSON.parse(kura(['pool', 'list', '--json'], second.env).stdout) as Array<{ name: string }>;
+    const pools = JSON.parse(second.cli.run('pool', 'list', '--json').stdout) as Array<{ name: string }>;
     assert.deepEqual(pools.map((p) => p.name), ['pool0']);
-    const lds = JSON.parse(kura(['ld', 'list', '--json'], second.env).stdout) as Array<{ name: string }>;
+    const lds = JSON.parse(second.cli.run('ld', 'list', '--json').stdout) as Array<{ name: string }>;
     assert.deepEqual(lds.map((l) => l.name), ['demo0', 'keep']);
-    const evs = JSON.parse(kura(['events', '--limit', '100', '--json'], second.env).stdout) as Ev[];
+    const evs = JSON.parse(second.cli.run('events', '--limit', '100', '--json').stdout) as Ev[];
     const count = (id: string, source: string) => evs.filter((e) => e.id === id && e.source === source).length;
     assert.equal(count('KURA-I4001', 'pool/pool0'), 1, 'one demo pool event');
     assert.equal(count('KURA-I4000', 'array'), 2, 'two starts');
@@ -78,7 +74,7 @@ test('ready means every listener accepts; SIGTERM and SIGINT exit 0; a restart k
     assert.equal(await second.exited, 0, second.output());
   }
   assert.match(second.stderr(), /SIGINT: stopping/);
-  assert.equal(kura(['check', '--data', dataDir]).status, 0);
+  assert.equal(runKura(['check', '--data', dataDir]).status, 0);
 
   // kura check reports a fault (a missing PD file) and exits 1.
   const broken = tempDir();
@@ -87,13 +83,13 @@ test('ready means every listener accepts; SIGTERM and SIGINT exit 0; a restart k
   const pd = fs.readdirSync(pdDir).map((d) => path.join(pdDir, d)).flatMap((d) => fs.readdirSync(d).map((f) => path.join(d, f))).find((f) => f.endsWith('.img'));
   assert.ok(pd, 'a PD file to remove');
   fs.rmSync(pd);
-  const bad = kura(['check', '--data', broken]);
+  const bad = runKura(['check', '--data', broken]);
   assert.equal(bad.status, 1, bad.stdout + bad.stderr);
   assert.match(bad.stdout, /1 fault\(s\)\n {2}pool pool0: PD \d+ file .* is missing/);
-  const badJson = kura(['check', '--data', broken, '--json']);
+  const badJson = runKura(['check', '--data', broken, '--json']);
   assert.equal(badJson.status, 1);
   assert.equal((JSON.parse(badJson.stdout) as { ok: boolean }).ok, false);
-  const none = kura(['check', '--data', path.join(broken, 'nothing-here')]);
+  const none = runKura(['check', '--data', path.join(broken, 'nothing-here')]);
   assert.equal(none.status, 1);
   assert.match(none.stdout, /no array metadata/);
 });
@@ -104,27 +100,27 @@ test('a listener that cannot be opened fails with KURA-E5020 (exit 1) and leaves
   const port = (blocker.address() as net.AddressInfo).port;
   const dataDir = tempDir();
   try {
-    const r = kura(['serve', '--data', dataDir, '--http', `127.0.0.1:${port}`, '--nbd', '127.0.0.1:0']);
+    const r = runKura(['serve', '--data', dataDir, '--http', `127.0.0.1:${port}`, '--nbd', '127.0.0.1:0']);
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stderr, new RegExp(`^KURA-E5020: Cannot open the API listener 127\\.0\\.0\\.1:${port} \\(--http\\): .*EADDRINUSE`, 'm'));
     assert.match(r.stderr, /--http \/ --nbd/);
     assert.doesNotMatch(r.stdout, /^ready$/m);
-    const n = kura(['serve', '--data', dataDir, '--http', '127.0.0.1:0', '--nbd', `127.0.0.1:${port}`]);
+    const n = runKura(['serve', '--data', dataDir, '--http', '127.0.0.1:0', '--nbd', `127.0.0.1:${port}`]);
     assert.equal(n.status, 1, n.stdout + n.stderr);
     assert.match(n.stderr, /^KURA-E5020: Cannot open the NBD listener .* \(--nbd\)/m);
   } finally {
     blocker.close();
   }
-  assert.equal(kura(['check', '--data', dataDir]).status, 0, 'the array was closed cleanly');
+  assert.equal(runKura(['check', '--data', dataDir]).status, 0, 'the array was closed cleanly');
 });
 
 test('--no-demo starts an empty array and says no LD exists yet', async () => {
   const srv = await startServer({ args: ['--no-demo'] });
   try {
     assert.match(srv.stdout(), /NBD: +nbd:\/\/127\.0\.0\.1:\d+\/LD +\(every LD is an export; none exists yet\)/);
-    assert.deepEqual(JSON.parse(kura(['pool', 'list', '--json'], srv.env).stdout), []);
-    assert.deepEqual(JSON.parse(kura(['ld', 'list', '--json'], srv.env).stdout), []);
-    assert.match(kura(['ld', 'list'], srv.env).stdout, /^LDN\(h\) +OS Type +LD Name/);
+    assert.deepEqual(JSON.parse(srv.cli.run('pool', 'list', '--json').stdout), []);
+    assert.deepEqual(JSON.parse(srv.cli.run('ld', 'list', '--json').stdout), []);
+    assert.match(srv.cli.run('ld', 'list').stdout, /^LDN\(h\) +OS Type +LD Name/);
   } finally {
     await srv.cleanup();
   }

@@ -3,14 +3,17 @@
 // restart it each time, and prove that every flushed unit of the LD reads back
 // intact (or as a later write), nothing reads as garbage, and `kura check` is clean.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { NbdClient } from '../../src/nbd/client.js';
-import { CrashModel, UNIT, unitContent } from '../helpers/versioned-blocks.js';
+import { runKura } from '../helpers/cli.js';
+import { checkUnits, crashWorkload, rand } from '../helpers/crash-workload.js';
+import type { WorkloadShape } from '../helpers/crash-workload.js';
+import { CrashModel, UNIT } from '../helpers/versioned-blocks.js';
 import { startServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 
 const ROUNDS = Number(process.env.KURA_CRASH_ROUNDS ?? 50);
 const MiB = 1 << 20;
@@ -18,111 +21,37 @@ const MiB = 1 << 20;
 const UNITS = (24 * MiB) / UNIT;
 /** Units per chunk of the demo pool (1 MiB chunks). */
 const CHUNK_UNITS = MiB / UNIT;
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..');
 
-function rand(n: number): number {
-  return Math.floor(Math.random() * n);
-}
+/** 24 MiB of 4 KiB units: writes of 1-8 units (1-64 one time in four), one op in six a trim of 1-3 chunks. */
+const SHAPE: WorkloadShape = {
+  units: UNITS,
+  chunkUnits: CHUNK_UNITS,
+  writers: 4,
+  trimOneIn: 6,
+  maxTrimChunks: 3,
+  writeUnits: () => 1 + rand(rand(4) === 0 ? 64 : 8),
+  fuaOneIn: 200,
+  flushJitterMs: 20,
+};
 
-function kuraCheck(dataDir: string): { status: number | null; out: string } {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'kura.js'), 'check', '--data', dataDir], { encoding: 'utf8' });
-  return { status: r.status, out: r.stdout + r.stderr };
-}
-
-/**
- * Runs writes, trims and flushes until the connection dies. No two operations on
- * the same unit are in flight at once, so each unit's history is ordered.
- */
-async function workload(client: NbdClient, model: CrashModel, stopAfterMs: number, withSnapshots: boolean): Promise<void> {
-  const busy = new Uint8Array(UNITS);
-  /** Last version acknowledged per unit since the last flush was sent. */
-  let acked = new Map<number, number>();
-  const end = Date.now() + stopAfterMs;
-  let dead = false;
-
-  async function writer(): Promise<void> {
-    while (!dead && Date.now() < end) {
-      // One op in six trims 1-3 whole chunks, so chunks are freed and allocated again
-      // and the map (not just the data) must survive; the rest write 1-64 units.
-      const trim = rand(6) === 0;
-      const len = trim ? CHUNK_UNITS * (1 + rand(3)) : 1 + rand(rand(4) === 0 ? 64 : 8);
-      const first = trim ? CHUNK_UNITS * rand(UNITS / CHUNK_UNITS - len / CHUNK_UNITS + 1) : rand(UNITS - len);
-      let free = true;
-      for (let u = first; u < first + len; u++) if (busy[u]) free = false;
-      if (!free) {
-        // Let the writer holding those units finish.
-        await new Promise((r) => setImmediate(r));
-        continue;
-      }
-      for (let u = first; u < first + len; u++) busy[u] = 1;
-      const versions: number[] = [];
-      const buf = Buffer.allocUnsafe(len * UNIT);
-      for (let i = 0; i < len; i++) {
-        const v = model.newVersion(trim);
-        versions.push(v);
-        model.issued(first + i, v);
-        if (!trim) unitContent(first + i, v).copy(buf, i * UNIT);
-      }
-      try {
-        if (trim) await client.trim(first * UNIT, len * UNIT);
-        // FUA commits everything dirty, so keep it rare or it hides a broken flush.
-        else await client.write(first * UNIT, buf, { fua: rand(200) === 0 });
-        for (let i = 0; i < len; i++) {
-          acked.set(first + i, versions[i]!);
-          model.acked(first + i, versions[i]!);
-        }
-      } catch {
-        dead = true;
-      } finally {
-        for (let u = first; u < first + len; u++) busy[u] = 0;
-      }
+/** Takes and drops snapshots throughout, so that writes copy on write while the server dies. */
+async function snapshotter(running: () => boolean): Promise<void> {
+  while (running()) {
+    await new Promise((r) => setTimeout(r, 20 + rand(60)));
+    try {
+      await api('POST', '/lds/demo0/snapshots');
+      snapshotsTaken++;
+      if (rand(3) === 0) await api('POST', '/lds/demo0/snapshots/delete-oldest', { count: 1 + rand(2) });
+    } catch {
+      return; // the server is gone
     }
   }
-
-  async function flusher(): Promise<void> {
-    while (!dead && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 2 + rand(20)));
-      const covered = acked;
-      acked = new Map();
-      try {
-        await client.flush();
-        model.flushed(covered);
-      } catch {
-        dead = true;
-      }
-    }
-  }
-
-  /** Takes and drops snapshots throughout, so that writes copy on write while the server dies. */
-  async function snapshotter(): Promise<void> {
-    while (!dead && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 20 + rand(60)));
-      try {
-        await api('POST', '/lds/demo0/snapshots');
-        snapshotsTaken++;
-        if (rand(3) === 0) await api('POST', '/lds/demo0/snapshots/delete-oldest', { count: 1 + rand(2) });
-      } catch {
-        return; // the server is gone
-      }
-    }
-  }
-
-  await Promise.all([writer(), writer(), writer(), writer(), flusher(), ...(withSnapshots ? [snapshotter()] : [])]);
 }
 
-let apiBase = '';
 let snapshotsTaken = 0;
-let apiToken = '';
-async function api(method: string, route: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${apiBase}/api/v1${route}`, {
-    method,
-    headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+/** The server of the round running now. */
+let server: TestServer;
+const api = (method: string, route: string, body?: unknown) => server.api(method, route, body);
 
 async function crashRounds(rounds: number, withSnapshots: boolean): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-crash-'));
@@ -130,9 +59,9 @@ async function crashRounds(rounds: number, withSnapshots: boolean): Promise<void
   let flushesSeen = 0;
   for (let round = 0; round < rounds; round++) {
     model.round = round;
-    const server = await startServer({ dataDir });
+    server = await startServer({ dataDir });
     try {
-      await oneRound(server, round);
+      await oneRound(round);
     } finally {
       if (server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill('SIGKILL');
       await server.exited;
@@ -144,9 +73,7 @@ async function crashRounds(rounds: number, withSnapshots: boolean): Promise<void
   // Kept only when a round failed, for the post-mortem.
   fs.rmSync(dataDir, { recursive: true, force: true });
 
-  async function oneRound(server: Awaited<ReturnType<typeof startServer>>, round: number): Promise<void> {
-    apiBase = server.url;
-    apiToken = server.token;
+  async function oneRound(round: number): Promise<void> {
     if (round === 0 && withSnapshots) {
       // Snapshots need their licence and an SSV (4 GiB, thick), which gets a pool of its own.
       await api('POST', '/licenses/DynamicSnapVolume/unlock');
@@ -155,14 +82,7 @@ async function crashRounds(rounds: number, withSnapshots: boolean): Promise<void
     }
     const client = await NbdClient.connect({ host: '127.0.0.1', port: server.nbdPort, exportName: 'demo0' });
     // Verify what survived the previous crash, unit by unit.
-    const back = await client.read(0, UNITS * UNIT);
-    const problems: string[] = [];
-    for (let u = 0; u < UNITS; u++) {
-      const b = back.subarray(u * UNIT, (u + 1) * UNIT);
-      const p = model.verify(u, b);
-      if (p) problems.push(p);
-      else model.settle(u, b);
-    }
+    const problems = checkUnits(model, await client.read(0, UNITS * UNIT));
     assert.deepEqual(problems.slice(0, 10), [], `round ${round}: ${problems.length} units wrong (data kept in ${dataDir})`);
     // Every snapshot that survived is readable to the end; keep their number bounded.
     const snaps = !withSnapshots ? [] : ((await api('GET', '/lds/demo0/snapshots')) as Array<{ name: string; ld: string }>);
@@ -176,12 +96,12 @@ async function crashRounds(rounds: number, withSnapshots: boolean): Promise<void
     // Run the workload and kill the server at a random moment of it.
     const killAt = 50 + rand(400);
     const timer = setTimeout(() => server.proc.kill('SIGKILL'), killAt);
-    await workload(client, model, 5000, withSnapshots);
+    await crashWorkload(client, model, SHAPE, 5000, withSnapshots ? [snapshotter] : []);
     clearTimeout(timer);
     await server.exited;
     client.destroy();
-    const check = kuraCheck(dataDir);
-    assert.equal(check.status, 0, `round ${round}: kura check failed:\n${check.out}`);
+    const check = runKura(['check', '--data', dataDir], { timeoutMs: 300_000 });
+    assert.equal(check.status, 0, `round ${round}: kura check failed:\n${check.stdout}${check.stderr}`);
   }
 }
 

@@ -2,17 +2,16 @@
 // its "ready" line and says where it listens. The API and NBD listeners bind
 // port 0 (the iSCSI portals too) and the helper reads the bound ports from the
 // server's "listening api=URL nbd=HOST:PORT iscsi=HOST:PORT,HOST:PORT" line, so parallel tests never race for a
-// port ("nbd=off" with --nbd off: nbdHost is then '' and nbdPort 0). Shared by the CLI/API, NBD, crash and benchmark code.
+// port ("nbd=off" with --nbd off: nbdHost is then '' and nbdPort 0). Shared by the CLI/API, NBD, crash and benchmark code;
+// srv.cli runs the kura CLI against the server (test/helpers/cli.ts).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const KURA = path.join(ROOT, 'bin', 'kura.js');
+import { KURA, kuraCli } from './cli.js';
+import type { KuraCli } from './cli.js';
 
 /** A TCP port that was free a moment ago (for listeners that cannot take port 0). */
 export function freePort(): Promise<number> {
@@ -75,6 +74,10 @@ export interface TestServer {
   cleanup(): Promise<void>;
   /** process.env plus KURA_URL and KURA_TOKEN for running the CLI against this server. */
   env: NodeJS.ProcessEnv;
+  /** The kura CLI with `env`, run in the data directory (which holds no kura-data/, so no token file is found by accident). */
+  cli: KuraCli;
+  /** A REST call (route below /api/v1) that must succeed: its JSON answer; throws with the status and body otherwise, or after 30 s. */
+  api<T = unknown>(method: string, route: string, body?: unknown): Promise<T>;
 }
 
 const live = new Set<ChildProcess>();
@@ -175,6 +178,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     }
     return exited;
   };
+  const env = { ...process.env, KURA_URL: url, KURA_TOKEN: token };
   return {
     proc,
     dataDir,
@@ -200,6 +204,18 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       await stop();
       if (ownDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
-    env: { ...process.env, KURA_URL: url, KURA_TOKEN: token },
+    env,
+    cli: kuraCli({ env, cwd: dataDir }),
+    api: async <T>(method: string, route: string, body?: unknown): Promise<T> => {
+      const res = await fetch(`${url}/api/v1${route}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${text}`);
+      return (text ? JSON.parse(text) : undefined) as T;
+    },
   };
 }

@@ -1,12 +1,5 @@
-// EXTENDED COPY (LID1) CDBs and parameter lists for tests (SPC-4 6.4): the header,
+// EXTENDED COPY (LID1) parameter lists for tests (SPC-4 6.4): the header,
 // identification target descriptors (E4h) and block-to-block segment descriptors (02h).
-
-export function xcopyCdb(listLength: number): Buffer {
-  const b = Buffer.alloc(16);
-  b[0] = 0x83;
-  b.writeUInt32BE(listLength, 10);
-  return b;
-}
 
 /** An identification target descriptor naming an LU by its NAA designator (hex or bytes). */
 export function targetDescriptor(naa: string | Buffer, type = 0xe4, blockSize = 512): Buffer {

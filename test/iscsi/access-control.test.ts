@@ -3,15 +3,16 @@
 // LU: REPORT LUNS is empty), it survives a restart, and only an explicit
 // `kura host access stop --force` (with a warning) turns it off again.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { IscsiInitiator } from '../../src/iscsi/initiator.js';
-import { KURA, startServer } from '../helpers/server.js';
+import { kuraCli } from '../helpers/cli.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { cdb } from './cdb.js';
+import { cdb } from '../../src/scsi/spec/index.js';
 import { INITIATOR, INITIATOR2, ok } from './helpers.js';
 
 let srv: TestServer;
+const { run: kura, ok: must } = kuraCli(() => ({ env: srv.env }));
 
 before(async () => {
   srv = await startServer();
@@ -20,16 +21,6 @@ before(async () => {
 after(async () => {
   await srv.cleanup();
 });
-
-function kura(...args: string[]) {
-  const r = spawnSync(process.execPath, [KURA, ...args], { env: srv.env, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-function must(...args: string[]): string {
-  const r = kura(...args);
-  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 
 function lsLuns(initiator: string): Promise<string> {
   return ok('iscsi-ls', ['-s', '-i', initiator, `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]);
@@ -41,7 +32,7 @@ async function reportLuns(initiator: string): Promise<number[]> {
   try {
     const r = await ini.login({ initiatorName: initiator, targetName: srv.iqn });
     assert.equal(r.status, 0, 'the login itself succeeds');
-    const res = await ini.command({ lun: 0, cdb: cdb.reportLuns(4096), readLength: 4096 });
+    const res = await ini.command({ lun: 0, cdb: cdb.reportLuns(0, 4096), readLength: 4096 });
     assert.equal(res.status, 0);
     const n = res.dataIn.readUInt32BE(0) / 8;
     const luns: number[] = [];

@@ -3,22 +3,19 @@
 // controller faults, ports that fault injection takes down, persistent
 // reservations with APTPL that survive a restart, and real clients on top.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { IscsiInitiator } from '../../src/iscsi/initiator.js';
-import { KURA, startServer } from '../helpers/server.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { cdb, pattern, senseOf } from './cdb.js';
-import { INITIATOR, INITIATOR2, ok, qemuIscsiDriverPresent, run } from './helpers.js';
+import { CHECK_CONDITION, GOOD, LOGICAL_UNIT_NOT_SUPPORTED, PRIN_READ_KEYS, PROUT_REGISTER, PROUT_RESERVE, PR_TYPE_WRITE_EXCLUSIVE, RESERVATION_CONFLICT, UNIT_ATTENTION, cdb, parseTargetPortGroups, prOutParams } from '../../src/scsi/spec/index.js';
+import type { AluaState } from '../../src/scsi/spec/index.js';
+import { INITIATOR, INITIATOR2, ok, pattern, qemuIscsiDriverPresent, run, senseCodeOf } from './helpers.js';
 
 const MiB = 1 << 20;
-const UNIT_ATTENTION = 0x06;
-const CHECK_CONDITION = 0x02;
-const RESERVATION_CONFLICT = 0x18;
 
 let srv: TestServer;
 
@@ -29,12 +26,6 @@ before(async () => {
 after(async () => {
   await srv.cleanup();
 });
-
-function kura(s: TestServer, ...args: string[]): string {
-  const r = spawnSync(process.execPath, [KURA, ...args], { env: s.env, encoding: 'utf8' });
-  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 
 async function login(s: TestServer, ctl: number, initiatorName = INITIATOR): Promise<IscsiInitiator> {
   const ini = await IscsiInitiator.connect('127.0.0.1', s.iscsiPorts[ctl]!);
@@ -49,7 +40,7 @@ async function drainUnitAttentions(ini: IscsiInitiator, lun: number): Promise<st
   for (let i = 0; i < 10; i++) {
     const r = await ini.command({ lun, cdb: cdb.testUnitReady() });
     if (r.status === 0) return seen;
-    const s = senseOf(r.sense)!;
+    const s = senseCodeOf(r.sense)!;
     assert.equal(s.key, UNIT_ATTENTION, `TEST UNIT READY failed with sense ${JSON.stringify(s)}`);
     seen.push(`${s.asc.toString(16).padStart(2, '0')}/${s.ascq.toString(16).padStart(2, '0')}`);
   }
@@ -58,30 +49,20 @@ async function drainUnitAttentions(ini: IscsiInitiator, lun: number): Promise<st
 
 interface PortGroup {
   id: number;
-  state: number;
+  state: AluaState | undefined;
   ports: number[];
 }
 
 /** REPORT TARGET PORT GROUPS (MAINTENANCE IN, service action 0x0A). */
 async function reportTargetPortGroups(ini: IscsiInitiator, lun: number): Promise<PortGroup[]> {
-  const r = await ini.command({ lun, cdb: Buffer.from([0xa3, 0x0a, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0]), readLength: 1024 });
-  assert.equal(r.status, 0, `RTPG: ${JSON.stringify(senseOf(r.sense))}`);
-  const d = r.dataIn;
-  const end = 4 + d.readUInt32BE(0);
-  const out: PortGroup[] = [];
-  for (let o = 4; o < end; ) {
-    const count = d[o + 7]!;
-    const ports: number[] = [];
-    for (let i = 0; i < count; i++) ports.push(d.readUInt16BE(o + 8 + i * 4 + 2));
-    out.push({ id: d.readUInt16BE(o + 2), state: d[o]! & 0x0f, ports });
-    o += 8 + count * 4;
-  }
-  return out;
+  const r = await ini.command({ lun, cdb: cdb.reportTargetPortGroups(1024), readLength: 1024 });
+  assert.equal(r.status, GOOD, `RTPG: ${JSON.stringify(senseCodeOf(r.sense))}`);
+  return parseTargetPortGroups(r.dataIn).map((g) => ({ id: g.id, state: g.state, ports: g.relativeTargetPortIds }));
 }
 
-const AO = 0;
-const ANO = 1;
-const UNAVAILABLE = 3;
+const AO = 'active/optimized';
+const ANO = 'active/non-optimized';
+const UNAVAILABLE = 'unavailable';
 
 test('SendTargets on either controller port lists the array target with both portals; the demo LD is LUN 0 on both', { timeout: 90_000 }, async () => {
   for (const port of srv.iscsiPorts) {
@@ -118,7 +99,7 @@ test('controller-down drops its port and moves the LD: the survivor reports acti
   const w = await ini0.command({ lun: 0, cdb: cdb.write10(2048, 128), dataOut: data });
   assert.equal(w.status, 0);
 
-  kura(srv, 'fault', 'controller-down', '0');
+  srv.cli.ok('fault', 'controller-down', '0');
   await ini0.waitClosed();
   await assert.rejects(IscsiInitiator.connect('127.0.0.1', srv.iscsiPorts[0]), /ECONNREFUSED/);
   assert.deepEqual(await drainUnitAttentions(ini1, 0), ['2a/06']);
@@ -130,7 +111,7 @@ test('controller-down drops its port and moves the LD: the survivor reports acti
   assert.equal(r.status, 0);
   assert.ok(r.dataIn.equals(data), 'the data written through controller 0 reads back through controller 1');
 
-  kura(srv, 'fault', 'controller-up', '0');
+  srv.cli.ok('fault', 'controller-up', '0');
   assert.deepEqual(await drainUnitAttentions(ini1, 0), ['2a/06']);
   assert.deepEqual(await reportTargetPortGroups(ini1, 0), [
     { id: 0, state: AO, ports: [1] },
@@ -143,23 +124,23 @@ test('controller-down drops its port and moves the LD: the survivor reports acti
 
 test('port-down drops the port\'s connections and refuses new ones; port-up serves again', { timeout: 90_000 }, async () => {
   const ini = await login(srv, 1);
-  kura(srv, 'fault', 'port-down', `127.0.0.1:${srv.iscsiPorts[1]}`);
+  srv.cli.ok('fault', 'port-down', `127.0.0.1:${srv.iscsiPorts[1]}`);
   await ini.waitClosed();
   await assert.rejects(IscsiInitiator.connect('127.0.0.1', srv.iscsiPorts[1]), /ECONNREFUSED/);
   const ls = await ok('iscsi-ls', ['-s', `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]);
   assert.match(ls, /Lun:0/);
-  kura(srv, 'fault', 'port-up', `127.0.0.1:${srv.iscsiPorts[1]}`);
+  srv.cli.ok('fault', 'port-up', `127.0.0.1:${srv.iscsiPorts[1]}`);
   const again = await login(srv, 1);
   await drainUnitAttentions(again, 0);
   await again.logout();
 });
 
 test('access control: once a host entry exists an initiator sees only the LUNs mapped to it; mapping changes raise REPORTED LUNS DATA HAS CHANGED', { timeout: 90_000 }, async () => {
-  kura(srv, 'ld', 'create', 'acl1', '--pool', 'pool0', '--size', '64MiB');
+  srv.cli.ok('ld', 'create', 'acl1', '--pool', 'pool0', '--size', '64MiB');
   const ini = await login(srv, 0, INITIATOR);
   await drainUnitAttentions(ini, 0);
-  kura(srv, 'host', 'create', 'h1', '--initiator', INITIATOR);
-  kura(srv, 'host', 'map', 'h1', 'acl1', '--lun', '3');
+  srv.cli.ok('host', 'create', 'h1', '--initiator', INITIATOR);
+  srv.cli.ok('host', 'map', 'h1', 'acl1', '--lun', '3');
   try {
     const lsMine = await ok('iscsi-ls', ['-s', '-i', INITIATOR, `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]);
     assert.match(lsMine, /Lun:3\s+Type:DIRECT_ACCESS \(Size:63M\)/);
@@ -169,66 +150,54 @@ test('access control: once a host entry exists an initiator sees only the LUNs m
     // The session that saw LUN 0 before is told its LUN inventory changed.
     const r = await ini.command({ lun: 0, cdb: cdb.testUnitReady() });
     assert.equal(r.status, CHECK_CONDITION);
-    assert.deepEqual(senseOf(r.sense), { key: 0x05, asc: 0x25, ascq: 0x00 }, 'LUN 0 is gone for this initiator: LOGICAL UNIT NOT SUPPORTED');
+    assert.deepEqual(senseCodeOf(r.sense), LOGICAL_UNIT_NOT_SUPPORTED, 'LUN 0 is gone for this initiator');
     const r3 = await ini.command({ lun: 3, cdb: cdb.testUnitReady() });
     assert.equal(r3.status, CHECK_CONDITION);
-    assert.equal(senseOf(r3.sense)!.key, UNIT_ATTENTION);
+    assert.equal(senseCodeOf(r3.sense)!.key, UNIT_ATTENTION);
     await ini.logout();
   } finally {
-    kura(srv, 'host', 'delete', 'h1');
+    srv.cli.ok('host', 'delete', 'h1');
   }
   // Deleting the last host entry leaves access control on; stopping it opens the array again.
   assert.doesNotMatch(await ok('iscsi-ls', ['-s', '-i', INITIATOR2, `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]), /Lun:/);
-  kura(srv, 'host', 'access', 'stop', '--force');
+  srv.cli.ok('host', 'access', 'stop', '--force');
   const lsOpen = await ok('iscsi-ls', ['-s', '-i', INITIATOR2, `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]);
   assert.match(lsOpen, /Lun:0\s/);
-  kura(srv, 'ld', 'delete', 'acl1');
+  srv.cli.ok('ld', 'delete', 'acl1');
 });
 
 test('ld expand: the LU reports CAPACITY DATA HAS CHANGED and the new size', { timeout: 90_000 }, async () => {
-  const info = JSON.parse(kura(srv, 'ld', 'create', 'grow1', '--pool', 'pool0', '--size', '32MiB', '--json')) as { number: number };
+  const info = JSON.parse(srv.cli.ok('ld', 'create', 'grow1', '--pool', 'pool0', '--size', '32MiB', '--json')) as { number: number };
   const ini = await login(srv, 0);
   await drainUnitAttentions(ini, info.number);
-  kura(srv, 'ld', 'expand', 'grow1', '--size', '48MiB');
+  srv.cli.ok('ld', 'expand', 'grow1', '--size', '48MiB');
   assert.deepEqual(await drainUnitAttentions(ini, info.number), ['2a/09']);
   const r = await ini.command({ lun: info.number, cdb: cdb.readCapacity16(), readLength: 32 });
   assert.equal(r.status, 0);
   assert.equal(Number(r.dataIn.readBigUInt64BE(0)) + 1, (48 * MiB) / 512);
   await ini.logout();
-  kura(srv, 'ld', 'delete', 'grow1');
+  srv.cli.ok('ld', 'delete', 'grow1');
 });
 
 test('qemu-img convert to and from an iscsi:// URL of kura serve, through the second controller', { timeout: 90_000 }, async () => {
   assert.ok(qemuIscsiDriverPresent(), 'qemu-img needs the iscsi block driver: apt-get install qemu-block-extra');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-iscsi-serve-'));
   try {
-    const info = JSON.parse(kura(srv, 'ld', 'create', 'qimg', '--pool', 'pool0', '--size', '16MiB', '--json')) as { number: number };
+    const info = JSON.parse(srv.cli.ok('ld', 'create', 'qimg', '--pool', 'pool0', '--size', '16MiB', '--json')) as { number: number };
     const src = path.join(dir, 'src.raw');
     const back = path.join(dir, 'back.raw');
     fs.writeFileSync(src, crypto.randomBytes(16 * MiB));
     await ok('qemu-img', ['convert', '-n', '-f', 'raw', '-O', 'raw', src, srv.iscsiUrl(info.number, 1)]);
     await ok('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', srv.iscsiUrl(info.number, 0), back]);
     assert.ok(fs.readFileSync(back).equals(fs.readFileSync(src)));
-    kura(srv, 'ld', 'delete', 'qimg');
+    srv.cli.ok('ld', 'delete', 'qimg');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
-function proutCdb(serviceAction: number, type: number): Buffer {
-  return Buffer.from([0x5f, serviceAction, type, 0, 0, 0, 0, 0, 24, 0]);
-}
-
-function proutParams(key: bigint, saKey: bigint, aptpl: boolean): Buffer {
-  const p = Buffer.alloc(24);
-  p.writeBigUInt64BE(key, 0);
-  p.writeBigUInt64BE(saKey, 8);
-  p[20] = aptpl ? 0x01 : 0;
-  return p;
-}
-
 async function readKeys(ini: IscsiInitiator, lun: number): Promise<bigint[]> {
-  const r = await ini.command({ lun, cdb: Buffer.from([0x5e, 0x00, 0, 0, 0, 0, 0, 0x10, 0, 0]), readLength: 4096 });
+  const r = await ini.command({ lun, cdb: cdb.persistentReserveIn(PRIN_READ_KEYS, 4096), readLength: 4096 });
   assert.equal(r.status, 0);
   const n = r.dataIn.readUInt32BE(4) / 8;
   return Array.from({ length: n }, (_, i) => r.dataIn.readBigUInt64BE(8 + i * 8));
@@ -238,16 +207,16 @@ test('persistent reservations with APTPL survive kill -9 and restart; without AP
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-iscsi-aptpl-'));
   let s = await startServer({ dataDir: dir });
   try {
-    kura(s, 'ld', 'create', 'shared', '--pool', 'pool0', '--size', '16MiB');
-    kura(s, 'ld', 'create', 'volatile', '--pool', 'pool0', '--size', '16MiB');
+    s.cli.ok('ld', 'create', 'shared', '--pool', 'pool0', '--size', '16MiB');
+    s.cli.ok('ld', 'create', 'volatile', '--pool', 'pool0', '--size', '16MiB');
     const a = await login(s, 0, INITIATOR);
     await drainUnitAttentions(a, 1);
     await drainUnitAttentions(a, 2);
     // LUN 1 ("shared"): register with APTPL and take a WRITE EXCLUSIVE reservation.
-    assert.equal((await a.command({ lun: 1, cdb: proutCdb(0x00, 0), dataOut: proutParams(0n, 0xabcdn, true) })).status, 0);
-    assert.equal((await a.command({ lun: 1, cdb: proutCdb(0x01, 0x01), dataOut: proutParams(0xabcdn, 0n, false) })).status, 0);
+    assert.equal((await a.command({ lun: 1, cdb: cdb.persistentReserveOut(PROUT_REGISTER), dataOut: prOutParams(0n, 0xabcdn, { aptpl: true }) })).status, 0);
+    assert.equal((await a.command({ lun: 1, cdb: cdb.persistentReserveOut(PROUT_RESERVE, PR_TYPE_WRITE_EXCLUSIVE), dataOut: prOutParams(0xabcdn, 0n) })).status, 0);
     // LUN 2 ("volatile"): register without APTPL.
-    assert.equal((await a.command({ lun: 2, cdb: proutCdb(0x00, 0), dataOut: proutParams(0n, 0x1234n, false) })).status, 0);
+    assert.equal((await a.command({ lun: 2, cdb: cdb.persistentReserveOut(PROUT_REGISTER), dataOut: prOutParams(0n, 0x1234n) })).status, 0);
     assert.deepEqual(await readKeys(a, 2), [0x1234n]);
     a.close();
     assert.equal(await s.kill('SIGKILL'), 'SIGKILL');
@@ -269,23 +238,23 @@ test('persistent reservations with APTPL survive kill -9 and restart; without AP
 
 test('CHAP: a host entry with CHAP must authenticate, others need not; mutual CHAP proves the target; both can be cleared', { timeout: 90_000 }, async () => {
   const portal = `127.0.0.1:${srv.iscsiPorts[0]}`;
-  kura(srv, 'host', 'create', 'chapped', '--initiator', INITIATOR);
-  kura(srv, 'host', 'map', 'chapped', 'demo0', '--lun', '0');
-  kura(srv, 'host', 'create', 'open', '--initiator', INITIATOR2);
-  kura(srv, 'host', 'map', 'open', 'demo0', '--lun', '0');
+  srv.cli.ok('host', 'create', 'chapped', '--initiator', INITIATOR);
+  srv.cli.ok('host', 'map', 'chapped', 'demo0', '--lun', '0');
+  srv.cli.ok('host', 'create', 'open', '--initiator', INITIATOR2);
+  srv.cli.ok('host', 'map', 'open', 'demo0', '--lun', '0');
   try {
     // Too short a secret is refused with its id; nothing changes.
-    const short = spawnSync(process.execPath, [KURA, 'host', 'set-chap', 'chapped', '--user', 'alice', '--secret', 'short'], { env: srv.env, encoding: 'utf8' });
+    const short = srv.cli.run('host', 'set-chap', 'chapped', '--user', 'alice', '--secret', 'short');
     assert.equal(short.status, 1);
     assert.match(short.stderr, /KURA-E2101/);
     assert.match(await ok('iscsi-ls', ['-s', '-i', INITIATOR, `iscsi://${portal}`]), /Lun:0/);
 
     const secretFile = path.join(os.tmpdir(), `kura-chap-${process.pid}`);
     fs.writeFileSync(secretFile, 'alice-secret-123\n', { mode: 0o600 });
-    const listed = JSON.parse(kura(srv, 'host', 'set-chap', 'chapped', '--user', 'alice', '--secret-file', secretFile, '--json')) as { chap: { user: string } | null };
+    const listed = JSON.parse(srv.cli.ok('host', 'set-chap', 'chapped', '--user', 'alice', '--secret-file', secretFile, '--json')) as { chap: { user: string } | null };
     fs.rmSync(secretFile);
     assert.deepEqual(listed.chap, { user: 'alice' }, 'the API shows the user, never the secret');
-    assert.doesNotMatch(kura(srv, 'host', 'list', '--json'), /alice-secret/);
+    assert.doesNotMatch(srv.cli.ok('host', 'list', '--json'), /alice-secret/);
 
     const without = await run('iscsi-ls', ['-s', '-i', INITIATOR, `iscsi://${portal}`]);
     assert.notEqual(without.status, 0, 'an initiator of a CHAP host cannot log in without CHAP');
@@ -295,20 +264,20 @@ test('CHAP: a host entry with CHAP must authenticate, others need not; mutual CH
     assert.match(await ok('iscsi-ls', ['-s', '-i', INITIATOR2, `iscsi://${portal}`]), /Lun:0/, 'a host without CHAP logs in without it');
 
     // Mutual CHAP: the initiator checks the target's answer.
-    kura(srv, 'target', 'set-chap', '--user', 'array1', '--secret', 'array-secret-456');
-    assert.match(kura(srv, 'target', 'show'), /Mutual CHAP\s+: user array1/);
+    srv.cli.ok('target', 'set-chap', '--user', 'array1', '--secret', 'array-secret-456');
+    assert.match(srv.cli.ok('target', 'show'), /Mutual CHAP\s+: user array1/);
     const good = { ...process.env, LIBISCSI_CHAP_TARGET_USERNAME: 'array1', LIBISCSI_CHAP_TARGET_PASSWORD: 'array-secret-456' };
     assert.match(await ok('iscsi-ls', ['-s', '-i', INITIATOR, `iscsi://alice%alice-secret-123@${portal}`], { env: good }), /Lun:0/);
     const bad = { ...process.env, LIBISCSI_CHAP_TARGET_USERNAME: 'array1', LIBISCSI_CHAP_TARGET_PASSWORD: 'not-the-array-secret' };
     const impostor = await run('iscsi-ls', ['-s', '-i', INITIATOR, `iscsi://alice%alice-secret-123@${portal}`], { env: bad });
     assert.notEqual(impostor.status, 0, 'the initiator refuses a target that does not know the mutual secret');
 
-    kura(srv, 'host', 'clear-chap', 'chapped');
-    kura(srv, 'target', 'clear-chap');
+    srv.cli.ok('host', 'clear-chap', 'chapped');
+    srv.cli.ok('target', 'clear-chap');
     assert.match(await ok('iscsi-ls', ['-s', '-i', INITIATOR, `iscsi://${portal}`]), /Lun:0/, 'after clear-chap the host logs in without CHAP');
   } finally {
-    kura(srv, 'host', 'delete', 'chapped');
-    kura(srv, 'host', 'delete', 'open');
-    kura(srv, 'host', 'access', 'stop', '--force');
+    srv.cli.ok('host', 'delete', 'chapped');
+    srv.cli.ok('host', 'delete', 'open');
+    srv.cli.ok('host', 'access', 'stop', '--force');
   }
 });

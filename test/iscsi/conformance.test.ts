@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { INITIATOR, INITIATOR2, run, startTarget } from './helpers.js';
 import type { TargetFixture } from './helpers.js';
+import { cdb } from '../../src/scsi/spec/index.js';
 import type { ItNexus } from '../../src/scsi/types.js';
 
 /** Tests allowed to fail, each with its reason (keep in step with docs/iscsi-conformance.md). */
@@ -34,7 +35,7 @@ async function setSoftwareWriteProtect(target: TargetFixture['target']): Promise
   let current: Buffer | undefined;
   // The first commands of a new nexus may meet unit attentions (power on, mode parameters changed).
   for (let i = 0; i < 8 && !current; i++) {
-    const r = await target.execute({ nexus: ADMIN, lun: 0, cdb: Buffer.from([0x5a, 0x08, 0x0a, 0, 0, 0, 0, 0, 0xff, 0]), expectedDataLength: 0xff });
+    const r = await target.execute({ nexus: ADMIN, lun: 0, cdb: cdb.modeSense10(0x0a, { dbd: true, alloc: 0xff }), expectedDataLength: 0xff });
     if (r.status === 0) current = r.dataIn;
   }
   assert.ok(current && current.length >= 8 + 12, 'MODE SENSE(10) returned the Control mode page');
@@ -42,7 +43,7 @@ async function setSoftwareWriteProtect(target: TargetFixture['target']): Promise
   page[0] = page[0]! & 0x3f; // PS is reserved in MODE SELECT
   page[4] = page[4]! | 0x08; // SWP
   const params = Buffer.concat([Buffer.alloc(8), page]);
-  const r = await target.execute({ nexus: ADMIN, lun: 0, cdb: Buffer.from([0x55, 0x10, 0, 0, 0, 0, 0, 0, params.length, 0]), dataOut: params, expectedDataLength: params.length });
+  const r = await target.execute({ nexus: ADMIN, lun: 0, cdb: cdb.modeSelect10(params.length), dataOut: params, expectedDataLength: params.length });
   assert.equal(r.status, 0, 'MODE SELECT(10) set SWP');
 }
 

@@ -10,8 +10,8 @@ import * as P from '../../src/iscsi/pdu.js';
 import { encodeText } from '../../src/iscsi/text.js';
 import { FakeSocket } from '../helpers/fake-socket.js';
 import { Rng, fuzzInputs, fuzzSeed } from '../helpers/fuzz-rng.js';
-import { cdb, pattern } from './cdb.js';
-import { INITIATOR, IQN, startTarget } from './helpers.js';
+import { cdb } from '../../src/scsi/spec/index.js';
+import { INITIATOR, IQN, pattern, startTarget } from './helpers.js';
 import type { TargetFixture } from './helpers.js';
 
 const SEED = fuzzSeed();

@@ -17,9 +17,24 @@ import type { PortalConfig } from '../../src/iscsi/types.js';
 import { LogicalUnit } from '../../src/scsi/logical-unit.js';
 import { ScsiTarget } from '../../src/scsi/target.js';
 import type { LunResolver } from '../../src/scsi/target.js';
+import { parseSense } from '../../src/scsi/spec/index.js';
+import type { SenseCode } from '../../src/scsi/spec/index.js';
 import type { LogicalUnitSource, TargetPortGroupInfo } from '../../src/scsi/types.js';
 
 export const MiB = 1 << 20;
+
+/** Sense key, ASC and ASCQ of sense data, to compare with a named condition (LBA_OUT_OF_RANGE...). */
+export function senseCodeOf(sense: Buffer | undefined): SenseCode | undefined {
+  const s = parseSense(sense);
+  return s && { key: s.key, asc: s.asc, ascq: s.ascq };
+}
+
+/** Test data that differs with every 4 bytes and with the seed. */
+export function pattern(bytes: number, seed: number): Buffer {
+  const b = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i += 4) b.writeUInt32LE((Math.imul(i + 1, 2654435761) ^ seed) >>> 0, i);
+  return b;
+}
 export const IQN = 'iqn.2026-11.io.kura:test-array';
 export const INITIATOR = 'iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test';
 export const INITIATOR2 = 'iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test-2';

@@ -11,8 +11,8 @@ import * as P from '../../src/iscsi/pdu.js';
 import { IscsiTargetServer } from '../../src/iscsi/server.js';
 import type { ScsiExecutor } from '../../src/iscsi/types.js';
 import type { ItNexus, ScsiCommand, ScsiResponse } from '../../src/scsi/types.js';
-import { cdb, pattern } from './cdb.js';
-import { INITIATOR, IQN } from './helpers.js';
+import { cdb } from '../../src/scsi/spec/index.js';
+import { INITIATOR, IQN, pattern } from './helpers.js';
 
 type TmfCall = { nexus: ItNexus; fn: string; lun?: number };
 

@@ -8,8 +8,8 @@ import { after, before, test } from 'node:test';
 import { IscsiInitiator, IscsiRejectError } from '../../src/iscsi/initiator.js';
 import type { LoginOptions } from '../../src/iscsi/initiator.js';
 import * as P from '../../src/iscsi/pdu.js';
-import { cdb, pattern, senseOf } from './cdb.js';
-import { INITIATOR, IQN, MiB, startTarget } from './helpers.js';
+import { BUS_DEVICE_RESET_FUNCTION_OCCURRED, DATA_PHASE_ERROR, LBA_OUT_OF_RANGE, PROTOCOL_SERVICE_CRC_ERROR, cdb } from '../../src/scsi/spec/index.js';
+import { INITIATOR, IQN, MiB, pattern, senseCodeOf, startTarget } from './helpers.js';
 import type { TargetFixture } from './helpers.js';
 
 let f: TargetFixture;
@@ -96,7 +96,7 @@ test('CHECK CONDITION goes in a SCSI Response with the 2-byte SenseLength prefix
   assert.equal(r.status, 2);
   assert.equal(r.statusInDataIn, false);
   assert.equal(r.dataInLengths.length, 0);
-  assert.deepEqual(senseOf(r.sense), { key: 5, asc: 0x21, ascq: 0 });
+  assert.deepEqual(senseCodeOf(r.sense), LBA_OUT_OF_RANGE);
   ini.close();
 });
 
@@ -110,7 +110,7 @@ test('residuals: Data-In longer than EDTL is cut and counted as overflow; shorte
   const under = await ini.command({ cdb: cdb.read10(0, 1), readLength: 4096 });
   assert.equal(under.residualFlags, P.RSP_UNDERFLOW);
   assert.equal(under.residual, 4096 - 512);
-  const inq = await ini.command({ cdb: cdb.inquiry(255), readLength: 255 });
+  const inq = await ini.command({ cdb: cdb.inquiry(false, 0, 255), readLength: 255 });
   assert.equal(inq.residualFlags, P.RSP_UNDERFLOW);
   assert.equal(inq.residual, 255 - inq.dataIn.length);
   // Write residuals: EDTL 2 blocks for a 1-block WRITE is underflow by a block (after READ CAPACITY told the block size).
@@ -215,7 +215,7 @@ test('LUN RESET, ABORT TASK SET, CLEAR TASK SET and TARGET WARM RESET complete; 
   assert.equal(await ini.taskManagement(P.TMF_LOGICAL_UNIT_RESET, { lun: 0 }), P.TMF_RSP_COMPLETE);
   const ua = await ini.command({ cdb: cdb.testUnitReady() });
   assert.equal(ua.status, 2);
-  assert.deepEqual(senseOf(ua.sense), { key: 6, asc: 0x29, ascq: 0x03 }, 'BUS DEVICE RESET FUNCTION OCCURRED');
+  assert.deepEqual(senseCodeOf(ua.sense), BUS_DEVICE_RESET_FUNCTION_OCCURRED);
   assert.equal(await ini.taskManagement(P.TMF_LOGICAL_UNIT_RESET, { lun: 7 }), P.TMF_RSP_LUN_DOES_NOT_EXIST);
   assert.equal(await ini.taskManagement(P.TMF_ABORT_TASK_SET, { lun: 0 }), P.TMF_RSP_COMPLETE);
   assert.equal(await ini.taskManagement(P.TMF_CLEAR_TASK_SET, { lun: 0 }), P.TMF_RSP_COMPLETE);
@@ -359,7 +359,7 @@ test('a Data-Out with a bad data digest is rejected (reason 02) and its command 
   const rsp = await ini.nextStray();
   assert.equal(P.opcodeOf(rsp.bhs), P.OP_SCSI_RESPONSE);
   assert.equal(rsp.bhs[3], 2);
-  assert.deepEqual(senseOf(rsp.data.subarray(2)), { key: 0xb, asc: 0x47, ascq: 0x05 });
+  assert.deepEqual(senseCodeOf(rsp.data.subarray(2)), PROTOCOL_SERVICE_CRC_ERROR);
   assert.equal((await ini.command({ cdb: cdb.testUnitReady() })).status, 0);
   ini.close();
 });
@@ -381,7 +381,7 @@ test('Data-Out out of sequence ends its command with DATA PHASE ERROR; the conne
   ini.sendPdu(d, Buffer.alloc(512));
   const rsp = await ini.nextStray();
   assert.equal(P.opcodeOf(rsp.bhs), P.OP_SCSI_RESPONSE);
-  assert.deepEqual(senseOf(rsp.data.subarray(2)), { key: 0xb, asc: 0x4b, ascq: 0 });
+  assert.deepEqual(senseCodeOf(rsp.data.subarray(2)), DATA_PHASE_ERROR);
   assert.equal((await ini.command({ cdb: cdb.testUnitReady() })).status, 0);
   ini.close();
 });

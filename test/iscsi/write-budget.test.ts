@@ -8,9 +8,8 @@ import { test } from 'node:test';
 import { IscsiInitiator } from '../../src/iscsi/initiator.js';
 import * as P from '../../src/iscsi/pdu.js';
 import { IoBudget, MIN_IO_BUDGET } from '../../src/limits/io-budget.js';
-import { SAM_STAT_TASK_SET_FULL } from '../../src/scsi/sense.js';
-import { cdb, pattern } from './cdb.js';
-import { INITIATOR, IQN, MiB, startTarget } from './helpers.js';
+import { TASK_SET_FULL, cdb } from '../../src/scsi/spec/index.js';
+import { INITIATOR, IQN, MiB, pattern, startTarget } from './helpers.js';
 
 test('WRITEs with unsolicited data that never completes stay within the budget; the rest get TASK SET FULL', { timeout: 60_000 }, async () => {
   const budget = new IoBudget({ limit: MIN_IO_BUDGET });
@@ -40,7 +39,7 @@ test('WRITEs with unsolicited data that never completes stay within the budget; 
     }
     await new Promise((r) => setTimeout(r, 500));
     peak = Math.max(peak, budget.used);
-    const full = inis.flatMap((i) => i.stray).filter((p) => P.opcodeOf(p.bhs) === P.OP_SCSI_RESPONSE && p.bhs[3] === SAM_STAT_TASK_SET_FULL).length;
+    const full = inis.flatMap((i) => i.stray).filter((p) => P.opcodeOf(p.bhs) === P.OP_SCSI_RESPONSE && p.bhs[3] === TASK_SET_FULL).length;
     assert.ok(peak <= MIN_IO_BUDGET * 1.25, `the budget held: ${(peak / MiB).toFixed(1)} MiB in use at most`);
     assert.ok(full > 0, `WRITEs beyond the budget were refused with TASK SET FULL (${full})`);
     for (const i of inis) i.close();

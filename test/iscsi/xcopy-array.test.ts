@@ -4,21 +4,20 @@
 // through either controller, and the bytes read back. An LD the initiator has
 // not been mapped is no copy target, even though the array serves it to others.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { IscsiInitiator } from '../../src/iscsi/initiator.js';
-import { KURA, startServer } from '../helpers/server.js';
+import { kuraCli } from '../helpers/cli.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { cdb, pattern, senseOf } from './cdb.js';
-import { INITIATOR, INITIATOR2 } from './helpers.js';
-import { segmentDescriptor as segment, targetDescriptor, xcopyCdb, xcopyParams as xcopyList } from '../helpers/xcopy-params.js';
+import { ASSOC_LU, CHECK_CONDITION, DESIGNATOR_NAA, GOOD, UNIT_ATTENTION, UNREACHABLE_COPY_TARGET, VPD_DEVICE_IDENTIFICATION, cdb, parseDesignators } from '../../src/scsi/spec/index.js';
+import { INITIATOR, INITIATOR2, pattern, senseCodeOf } from './helpers.js';
+import { segmentDescriptor as segment, targetDescriptor, xcopyParams as xcopyList } from '../helpers/xcopy-params.js';
 
 const BS = 512;
 const MiB = 1 << 20;
-const UNIT_ATTENTION = 0x06;
-const COPY_ABORTED = 0x0a;
 
 let srv: TestServer;
+const { ok: kura } = kuraCli(() => ({ env: srv.env, timeoutMs: 30_000 }));
 const sessions: IscsiInitiator[] = [];
 
 before(async () => {
@@ -29,12 +28,6 @@ after(async () => {
   for (const s of sessions) await s.logout().catch(() => undefined);
   await srv.cleanup();
 });
-
-function kura(...args: string[]): string {
-  const r = spawnSync(process.execPath, [KURA, ...args], { env: srv.env, encoding: 'utf8', timeout: 30_000 });
-  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 
 async function login(ctl: number, initiatorName = INITIATOR): Promise<IscsiInitiator> {
   const ini = await IscsiInitiator.connect('127.0.0.1', srv.iscsiPorts[ctl]!);
@@ -48,34 +41,29 @@ async function drain(ini: IscsiInitiator, lun: number): Promise<void> {
   for (let i = 0; i < 10; i++) {
     const r = await ini.command({ lun, cdb: cdb.testUnitReady() });
     if (r.status === 0) return;
-    assert.equal(senseOf(r.sense)?.key, UNIT_ATTENTION, `TEST UNIT READY on LUN ${lun}: ${JSON.stringify(senseOf(r.sense))}`);
+    assert.equal(senseCodeOf(r.sense)?.key, UNIT_ATTENTION, `TEST UNIT READY on LUN ${lun}: ${JSON.stringify(senseCodeOf(r.sense))}`);
   }
   throw new Error(`unit attentions on LUN ${lun} never stopped`);
 }
 
 /** The LU's NAA designator (association: logical unit) from INQUIRY VPD page 0x83, as ESXi reads it. */
 async function naaOf(ini: IscsiInitiator, lun: number): Promise<Buffer> {
-  const r = await ini.command({ lun, cdb: Buffer.from([0x12, 0x01, 0x83, 0x01, 0x00, 0]), readLength: 256 });
-  assert.equal(r.status, 0, 'INQUIRY VPD 0x83');
-  const d = r.dataIn;
-  const end = 4 + d.readUInt16BE(2);
-  for (let o = 4; o + 4 <= end; o += 4 + d[o + 3]!) {
-    const association = (d[o + 1]! >> 4) & 3;
-    const type = d[o + 1]! & 0x0f;
-    if (association === 0 && type === 3) return Buffer.from(d.subarray(o + 4, o + 4 + d[o + 3]!));
-  }
-  throw new Error(`LUN ${lun} has no NAA designator`);
+  const r = await ini.command({ lun, cdb: cdb.inquiry(true, VPD_DEVICE_IDENTIFICATION, 256), readLength: 256 });
+  assert.equal(r.status, GOOD, 'INQUIRY VPD 0x83');
+  const naa = parseDesignators(r.dataIn).find((d) => d.assoc === ASSOC_LU && d.type === DESIGNATOR_NAA);
+  if (!naa) throw new Error(`LUN ${lun} has no NAA designator`);
+  return Buffer.from(naa.value);
 }
 
 function xcopy(ini: IscsiInitiator, lun: number, list: Buffer) {
-  return ini.command({ lun, cdb: xcopyCdb(list.length), dataOut: list });
+  return ini.command({ lun, cdb: cdb.extendedCopy(list.length), dataOut: list });
 }
 
 async function write(ini: IscsiInitiator, lun: number, lba: number, data: Buffer): Promise<void> {
   for (let off = 0; off < data.length; off += MiB) {
     const piece = data.subarray(off, Math.min(data.length, off + MiB));
     const r = await ini.command({ lun, cdb: cdb.write16(lba + off / BS, piece.length / BS), dataOut: piece });
-    assert.equal(r.status, 0, `WRITE(16) at ${lba + off / BS}: ${JSON.stringify(senseOf(r.sense))}`);
+    assert.equal(r.status, 0, `WRITE(16) at ${lba + off / BS}: ${JSON.stringify(senseCodeOf(r.sense))}`);
   }
 }
 
@@ -108,7 +96,7 @@ test('XCOPY between two LDs of kura serve: the destination reads back the source
   const first = 2048;
   const list = xcopyList(1, targets, [segment(0, 1, first, 1000, 500), segment(0, 1, blocks - first, 1000 + first, 500 + first)]);
   const r = await xcopy(ini, dst, list);
-  assert.equal(r.status, 0, `EXTENDED COPY sent to the destination: ${JSON.stringify(senseOf(r.sense))}`);
+  assert.equal(r.status, 0, `EXTENDED COPY sent to the destination: ${JSON.stringify(senseCodeOf(r.sense))}`);
   assert.ok((await read(ini, dst, 500, blocks)).equals(data), 'the destination holds the source bytes');
   assert.ok((await read(ini, dst, 0, 500)).equals(Buffer.alloc(500 * BS)), 'blocks before the copy are untouched');
   assert.ok((await read(ini, dst, 500 + blocks, 64)).equals(Buffer.alloc(64 * BS)), 'blocks after the copy are untouched');
@@ -131,7 +119,7 @@ test('XCOPY between two LDs of kura serve: the destination reads back the source
   await drain(ini1, dst);
   const back = xcopyList(2, [targetDescriptor(dstNaa), targetDescriptor(srcNaa)], [segment(0, 1, 4096, 500, 40000)]);
   const r1 = await xcopy(ini1, src, back);
-  assert.equal(r1.status, 0, `EXTENDED COPY through controller 1: ${JSON.stringify(senseOf(r1.sense))}`);
+  assert.equal(r1.status, 0, `EXTENDED COPY through controller 1: ${JSON.stringify(senseCodeOf(r1.sense))}`);
   assert.ok((await read(ini1, src, 40000, 4096)).equals(data.subarray(0, 4096 * BS)), 'copied back through the other controller');
 });
 
@@ -158,12 +146,12 @@ test('XCOPY to an LD the initiator is not mapped to is COPY ABORTED / UNREACHABL
     const mineNaa = await naaOf(a, 1);
     // Reading the other host's LD by copying it onto one's own.
     const steal = await xcopy(a, 1, xcopyList(3, [targetDescriptor(theirsNaa), targetDescriptor(mineNaa)], [segment(0, 1, 64, 0, 0)]));
-    assert.equal(steal.status, 0x02, 'CHECK CONDITION');
-    assert.deepEqual(senseOf(steal.sense), { key: COPY_ABORTED, asc: 0x08, ascq: 0x04 }, 'UNREACHABLE COPY TARGET');
+    assert.equal(steal.status, CHECK_CONDITION, 'CHECK CONDITION');
+    assert.deepEqual(senseCodeOf(steal.sense), UNREACHABLE_COPY_TARGET);
     assert.ok((await read(a, 1, 0, 64)).equals(Buffer.alloc(64 * BS)), 'nothing of the other LD arrived');
     // Writing over it is refused the same way.
     const smash = await xcopy(a, 1, xcopyList(4, [targetDescriptor(mineNaa), targetDescriptor(theirsNaa)], [segment(0, 1, 64, 0, 0)]));
-    assert.deepEqual(senseOf(smash.sense), { key: COPY_ABORTED, asc: 0x08, ascq: 0x04 });
+    assert.deepEqual(senseCodeOf(smash.sense), UNREACHABLE_COPY_TARGET);
     assert.ok((await read(b, 1, 0, 64)).equals(secret), 'the other LD is unchanged');
   } finally {
     kura('host', 'delete', 'xa');

@@ -13,7 +13,7 @@ import { IscsiInitiator } from '../../src/iscsi/initiator.js';
 import { NbdClient } from '../../src/nbd/client.js';
 import * as P from '../../src/nbd/protocol.js';
 import { startServer } from '../helpers/server.js';
-import { cdb } from '../iscsi/cdb.js';
+import { cdb } from '../../src/scsi/spec/index.js';
 import { MiB, iscsiLogin, iscsiReadFlood, nbdRawSession, nbdRequest, runAsync, sleep, watchRss } from './helpers.js';
 
 const RSS_LIMIT_MIB = 512;

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import ts from 'typescript';
 import { catalogueIds } from '../../src/catalogue/index.js';
 import { errorsMarkdown, FORMERLY } from '../../src/catalogue/markdown.js';
-import { ROOT } from '../helpers/server.js';
+import { ROOT } from '../helpers/cli.js';
 
 /**
  * Files not yet converted to the catalogue: they may still write ids inline,

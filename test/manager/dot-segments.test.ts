@@ -5,14 +5,14 @@
 // literally, and no object can be created with such a name. Each time the
 // parent object (LD, host) is checked to be still there, with its data.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { NbdClient } from '../../src/nbd/client.js';
-import { KURA, startServer } from '../helpers/server.js';
+import { kuraCli } from '../helpers/cli.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
@@ -21,16 +21,8 @@ const IQN = 'iqn.2026-01.test.example:ha';
 let srv: TestServer;
 let cwd: string;
 let pattern: Buffer;
+const { run: kura, json: kuraJson } = kuraCli(() => ({ env: srv.env, cwd }));
 
-function kura(...args: string[]) {
-  const r = spawnSync(process.execPath, [KURA, ...args], { env: srv.env, cwd, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-function kuraJson<T>(...args: string[]): T {
-  const r = kura(...args, '--json');
-  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
 const raw = (method: string, p: string, body?: unknown) => rawRequest(srv.url, { method, path: p, token: srv.token, body });
 
 /** The LD and the host the dot segments would reach are still there, the LD with its data. */

@@ -1,11 +1,11 @@
 // Bugs the API fuzzer (fuzz.test.ts) found, each kept as a plain regression
 // test against a real `kura serve` with the seed that found it.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { KURA, startServer } from '../helpers/server.js';
+import { runKura } from '../helpers/cli.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
@@ -69,6 +69,6 @@ test('pools too large for the file system or the refcount table are refused with
     assert.deepEqual(pdFiles(), before, 'no PD file is left from a refused request');
   }
   assert.equal(await srv.stop(), 0);
-  const check = spawnSync(process.execPath, [KURA, 'check', '--data', srv.dataDir], { encoding: 'utf8', timeout: 120_000 });
+  const check = runKura(['check', '--data', srv.dataDir], { timeoutMs: 120_000 });
   assert.equal(check.status, 0, check.stdout + check.stderr);
 });

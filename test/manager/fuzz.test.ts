@@ -13,13 +13,13 @@
 // KURA_FUZZ_SEED=N replays a run (the seed is printed); KURA_FUZZ_API_REQUESTS=N
 // sets the count (default 10,000, 10 to 30 s; the issue's full run is 100,000).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
 import { NbdClient } from '../../src/nbd/client.js';
-import { KURA, startServer } from '../helpers/server.js';
+import { runKura } from '../helpers/cli.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
@@ -432,7 +432,7 @@ test(`API fuzz: ${COUNT} random requests; no 5xx, every error with an id, memory
   await sentinelIntact();
 
   assert.equal(await srv.stop(), 0, `kura serve stopped cleanly: ${srv.output().slice(-2000)}`);
-  const check = spawnSync(process.execPath, [KURA, 'check', '--data', srv.dataDir], { encoding: 'utf8', timeout: 300_000 });
+  const check = runKura(['check', '--data', srv.dataDir], { timeoutMs: 300_000 });
   assert.equal(check.status, 0, `kura check: ${check.stdout}${check.stderr}`);
   assert.match(check.stdout, /clean/);
 });

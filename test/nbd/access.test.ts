@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { KURA, startServer } from '../helpers/server.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { ok, run } from '../helpers/tools.js';
 import * as P from '../../src/nbd/protocol.js';
@@ -24,16 +24,6 @@ before(() => {
 after(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-function cli(srv: TestServer) {
-  const kura = (...args: string[]) => run(process.execPath, [KURA, ...args], { env: srv.env });
-  const json = <T>(...args: string[]): T => {
-    const r = kura(...args, '--json');
-    assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
-    return JSON.parse(r.stdout) as T;
-  };
-  return { kura, json };
-}
 
 /** Export names nbdinfo --list is offered (plain, or over TLS with a PSK file and identity). */
 function listed(srv: TestServer, tls?: { user: string; pskFile: string }): string[] {
@@ -60,7 +50,7 @@ describe('access control off (no host entries)', () => {
   let srv: TestServer;
   before(async () => {
     srv = await startServer();
-    cli(srv).json('ld', 'create', 'vol', '--pool', 'pool0', '--size', '16MiB');
+    srv.cli.json('ld', 'create', 'vol', '--pool', 'pool0', '--size', '16MiB');
   });
   after(() => srv.cleanup());
 
@@ -76,7 +66,7 @@ describe('access control on, TLS allowed', () => {
   let webKey: string;
   before(async () => {
     srv = await startServer();
-    const { json } = cli(srv);
+    const { json } = srv.cli;
     for (const l of ['DynamicSnapVolume']) json('license', 'unlock', l);
     json('pool', 'create', 'sys', '--size', '5GiB', '--raid', '0', '--pds', '1');
     json('ld', 'create', 'ssv', '--pool', 'sys', '--attr', 'ssv');
@@ -108,7 +98,7 @@ describe('access control on, TLS allowed', () => {
   });
 
   test('TLS as host web: only its LDs and their snapshots, and writes land', () => {
-    const h = cli(srv).json<{ nbdPsk: { identity: string } | null }>('host', 'set-nbd-psk', 'web', '--psk-file', webKey, '--generate');
+    const h = srv.cli.json<{ nbdPsk: { identity: string } | null }>('host', 'set-nbd-psk', 'web', '--psk-file', webKey, '--generate');
     assert.deepEqual(h.nbdPsk, { identity: 'web' });
     assert.match(fs.readFileSync(webKey, 'utf8'), /^web:[0-9a-f]{64}\n$/);
     assert.equal(fs.statSync(webKey).mode & 0o777, 0o600);
@@ -160,7 +150,7 @@ describe('access control on, TLS allowed', () => {
   });
 
   test('an LD opened to plain clients is offered to them (with its snapshots), and to hosts', () => {
-    const { json, kura } = cli(srv);
+    const { json, run: kura } = srv.cli;
     json('snapshot', 'create', 'pub', '--name', 'p1');
     const l = json<{ nbdPlain: boolean }>('ld', 'set-nbd-plain', 'pub', 'on');
     assert.equal(l.nbdPlain, true);
@@ -179,7 +169,7 @@ describe('access control on, TLS allowed', () => {
   });
 
   test('a cleared key ends TLS access for the host; the key is never returned', async () => {
-    const { json, kura } = cli(srv);
+    const { json, run: kura } = srv.cli;
     const hosts = await fetch(`${srv.url}/api/v1/hosts`, { headers: { authorization: `Bearer ${srv.token}` } }).then((r) => r.text());
     const key = fs.readFileSync(webKey, 'utf8').trim().split(':')[1]!;
     assert.ok(!hosts.includes(key), 'GET /hosts holds the PSK');
@@ -191,7 +181,7 @@ describe('access control on, TLS allowed', () => {
   });
 
   test('open connections lose an export when the host loses its mapping, its key or the LD its plain access', async () => {
-    const { json } = cli(srv);
+    const { json } = srv.cli;
     const key = Buffer.from(fs.readFileSync(webKey, 'utf8').trim().split(':')[1]!, 'hex');
     const tlsConn = async (name: string) => {
       const w = await openWire(srv.nbdPort);
@@ -224,7 +214,7 @@ describe('access control on, TLS allowed', () => {
   });
 
   test('bad keys are refused with an id', () => {
-    const { kura } = cli(srv);
+    const { run: kura } = srv.cli;
     const short = kura('host', 'set-nbd-psk', 'db', '--psk-file', pskFile('short.psk', 'db', crypto.randomBytes(8)));
     assert.equal(short.status, 1);
     assert.match(short.stderr, /^KURA-E612\d: /m);
@@ -243,7 +233,7 @@ describe('TLS required', () => {
   let key: string;
   before(async () => {
     srv = await startServer({ args: ['--nbd-tls', 'required'] });
-    const { json } = cli(srv);
+    const { json } = srv.cli;
     json('ld', 'create', 'pub', '--pool', 'pool0', '--size', '16MiB');
     json('host', 'create', 'web');
     json('host', 'map', 'web', 'demo0');

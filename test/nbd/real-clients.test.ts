@@ -7,7 +7,6 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { KURA } from '../helpers/server.js';
 import { ok, run } from '../helpers/tools.js';
 
 let srv: TestServer;
@@ -17,7 +16,7 @@ const MiB = 1 << 20;
 before(async () => {
   srv = await startServer();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-nbd-'));
-  const kura = (...a: string[]) => ok(process.execPath, [KURA, ...a], { env: srv.env });
+  const kura = srv.cli.ok;
   kura('ld', 'create', 'vol', '--pool', 'pool0', '--size', '256MiB');
   kura('ld', 'create', 'small', '--pool', 'pool0', '--size', '64MiB');
 });

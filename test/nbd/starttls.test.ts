@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import type tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import { NbdServer } from '../../src/nbd/server.js';
-import type { NbdExportProvider, NbdPeer } from '../../src/nbd/server.js';
+import type { ExportPeer, ExportProvider } from '../../src/block/exports.js';
 import type { NbdTlsMode } from '../../src/nbd/tls.js';
 import * as P from '../../src/nbd/protocol.js';
 import { FileDevice } from '../helpers/file-device.js';
@@ -14,15 +14,16 @@ import { ask, metaQuery, names, openWire, option } from '../helpers/nbd-wire.js'
 
 const KEY = crypto.randomBytes(32);
 let dev: FileDevice;
-const peers: NbdPeer[] = [];
+const peers: ExportPeer[] = [];
 
 /** "open" for everybody, "web-only" for PSK identity web. */
-const provider: NbdExportProvider = {
-  list: (peer) => {
+const PLAIN: ExportPeer = { identity: null };
+const provider: ExportProvider = {
+  list: (peer = PLAIN) => {
     peers.push(peer);
     return [{ name: 'open' }, ...(peer.identity === 'web' ? [{ name: 'web-only' }] : [])];
   },
-  open: (name, peer) => (name === 'open' || (name === 'web-only' && peer.identity === 'web') ? dev : undefined),
+  open: (name, peer = PLAIN) => (name === 'open' || (name === 'web-only' && peer.identity === 'web') ? dev : undefined),
   plainRestricted: () => true,
 };
 

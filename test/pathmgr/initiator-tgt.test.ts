@@ -15,8 +15,9 @@ import { after, before, test } from 'node:test';
 import { InitiatorSession, sendTargets } from '../../src/iscsi/initiator-session.js';
 import { PathLog } from '../../src/pathmgr/log.js';
 import { PathManager } from '../../src/pathmgr/manager.js';
-import { cdb } from '../../src/pathmgr/scsi.js';
-import { ROOT, freePort } from '../helpers/server.js';
+import { CDB_FUA, cdb } from '../../src/scsi/spec/index.js';
+import { ROOT } from '../helpers/cli.js';
+import { freePort } from '../helpers/server.js';
 
 const IQN = 'iqn.2026-11.io.kura:pathd-test-tgt';
 const INITIATOR = 'iqn.2026-11.io.kura:pathd-test-initiator';
@@ -88,7 +89,7 @@ test('discovery and a full-feature session with tgt: 64 commands in flight, 1 Mi
   assert.equal(tur.status, 0);
   const chunk = 1 << 20;
   const bufs = Array.from({ length: 8 }, () => crypto.randomBytes(chunk));
-  const w = await Promise.all(bufs.map((b, i) => s.command({ lun: 1, cdb: cdb.write16((i * chunk) / 512, chunk / 512, i % 2 === 0), dataOut: b })));
+  const w = await Promise.all(bufs.map((b, i) => s.command({ lun: 1, cdb: cdb.write16((i * chunk) / 512, chunk / 512, i % 2 === 0 ? CDB_FUA : 0), dataOut: b })));
   assert.deepEqual(w.map((r) => r.status), Array(8).fill(0));
   const reads = await Promise.all(Array.from({ length: 64 }, (_x, i) => s.command({ lun: 1, cdb: cdb.read16((i % 8) * (chunk / 512), 8), readLength: 4096 })));
   reads.forEach((r, i) => {

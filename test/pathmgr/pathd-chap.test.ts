@@ -4,27 +4,22 @@
 // is exported and I/O works through it. A wrong secret is logged as a login
 // failure with KURA-E5052, and no device appears.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { NbdClient } from '../../src/nbd/client.js';
-import { KURA, startServer } from '../helpers/server.js';
+import { kuraCli, runKura } from '../helpers/cli.js';
+import { startPathd } from '../helpers/pathd.js';
+import type { TestPathd } from '../helpers/pathd.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 
 const INITIATOR = 'iqn.2026-11.io.kura:pathd-chap';
 let srv: TestServer;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pathd-chap-'));
-const procs: ChildProcess[] = [];
-
-function kura(...args: string[]): string {
-  const r = spawnSync(process.execPath, [KURA, ...args], { env: srv.env, encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const { ok: kura } = kuraCli(() => ({ env: srv.env }));
 
 function secretFile(name: string, secret: string): string {
   const f = path.join(tmp, name);
@@ -32,46 +27,9 @@ function secretFile(name: string, secret: string): string {
   return f;
 }
 
-/** Starts pathd and waits for its ready line; resolves with the NBD port, the device count and its output so far. */
-async function pathd(extra: string[]): Promise<{ proc: ChildProcess; nbdPort: number; devices: number; output: () => string; stop: () => Promise<void> }> {
-  const proc = spawn(
-    process.execPath,
-    [KURA, 'pathd', '--portal', `127.0.0.1:${srv.iscsiPorts[0]}`, '--portal', `127.0.0.1:${srv.iscsiPorts[1]}`, '--nbd', '127.0.0.1:0', '--control', '127.0.0.1:0', '--initiator', INITIATOR, '--no-syslog', '--queue-if-no-path', '5', ...extra],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  procs.push(proc);
-  let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const m = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`pathd did not print ready within 30 s:\n${out}`)), 30_000);
-    proc.stdout!.on('data', () => {
-      const r = /ready nbd=127\.0\.0\.1:(\d+) control=\S+ devices=(\d+)/.exec(out);
-      if (r) {
-        clearTimeout(t);
-        resolve(r);
-      }
-    });
-    proc.once('exit', () => {
-      clearTimeout(t);
-      reject(new Error(`pathd exited:\n${out}`));
-    });
-  });
-  return {
-    proc,
-    nbdPort: Number(m[1]),
-    devices: Number(m[2]),
-    output: () => out,
-    stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGTERM');
-        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(t);
-      }
-    },
-  };
+/** pathd on both controllers' portals with `extra` (CHAP) options. */
+function pathd(extra: string[]): Promise<TestPathd> {
+  return startPathd(['--portal', `127.0.0.1:${srv.iscsiPorts[0]}`, '--portal', `127.0.0.1:${srv.iscsiPorts[1]}`, '--nbd', '127.0.0.1:0', '--control', '127.0.0.1:0', '--initiator', INITIATOR, '--no-syslog', '--queue-if-no-path', '5', ...extra], { readyTimeoutMs: 30_000 });
 }
 
 before(async () => {
@@ -83,7 +41,6 @@ before(async () => {
 });
 
 after(async () => {
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   await srv.cleanup();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
@@ -124,10 +81,10 @@ test('pathd with a wrong CHAP secret logs the login failure with KURA-E5052 and 
 });
 
 test('pathd refuses a missing or unreadable secret file and half-given options', () => {
-  const r1 = spawnSync(process.execPath, [KURA, 'pathd', '--portal', '127.0.0.1:1', '--chap-user', 'u'], { encoding: 'utf8', timeout: 20_000 });
+  const r1 = runKura(['pathd', '--portal', '127.0.0.1:1', '--chap-user', 'u'], { timeoutMs: 20_000 });
   assert.equal(r1.status, 2, r1.stderr);
   assert.match(r1.stderr, /^KURA-E5050: /m);
-  const r2 = spawnSync(process.execPath, [KURA, 'pathd', '--portal', '127.0.0.1:1', '--chap-user', 'u', '--chap-secret-file', path.join(tmp, 'nope')], { encoding: 'utf8', timeout: 20_000 });
+  const r2 = runKura(['pathd', '--portal', '127.0.0.1:1', '--chap-user', 'u', '--chap-secret-file', path.join(tmp, 'nope')], { timeoutMs: 20_000 });
   assert.equal(r2.status, 2, r2.stderr);
   assert.match(r2.stderr, /^KURA-E5051: .*nope/m);
 });

@@ -4,14 +4,14 @@
 // LU behind its paths is no longer the one it opened (VPD 0x83) and fail the
 // device with an id: no read returns the new LD's data, no write reaches it.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { NbdClient } from '../../src/nbd/client.js';
-import { KURA, startServer } from '../helpers/server.js';
+import { startPathd } from '../helpers/pathd.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 
 const MiB = 2 ** 20;
@@ -25,46 +25,15 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-function kura(s: TestServer, ...args: string[]): string {
-  const r = spawnSync(process.execPath, [KURA, ...args], { env: s.env, encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
 test('pathd fails a device whose LU was deleted and replaced at the same LUN, with an id; the new LD is never read or written through it', { timeout: 90_000 }, async () => {
   srv = await startServer({ args: ['--no-demo'] });
   const s = srv;
-  kura(s, 'pool', 'create', 'p', '--size', '1GiB', '--raid', '0', '--pds', '1');
-  const first = JSON.parse(kura(s, 'ld', 'create', 'first', '--pool', 'p', '--size', '16MiB', '--json')) as { number: number };
+  s.cli.ok('pool', 'create', 'p', '--size', '1GiB', '--raid', '0', '--pds', '1');
+  const first = JSON.parse(s.cli.ok('ld', 'create', 'first', '--pool', 'p', '--size', '16MiB', '--json')) as { number: number };
 
-  const proc = spawn(
-    process.execPath,
-    [KURA, 'pathd', ...s.iscsiPorts.flatMap((p) => ['--portal', `127.0.0.1:${p}`]), '--nbd', '127.0.0.1:0', '--control', '127.0.0.1:0', '--patrol-interval', '1', '--initiator', 'iqn.2026-11.io.kura:pathd-ident', '--log-dir', path.join(tmp, 'log'), '--no-syslog', '--queue-if-no-path', '2'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  stopPathd = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    }
-  };
-  const nbdPort = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`pathd did not print ready within 20 s:\n${out}`)), 20_000);
-    proc.stdout.on('data', () => {
-      const m = /ready nbd=127\.0\.0\.1:(\d+) control=\S+ devices=(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    });
-    proc.once('exit', () => reject(new Error(`pathd exited:\n${out}`)));
-  });
+  const pathd = await startPathd([...s.iscsiPorts.flatMap((p) => ['--portal', `127.0.0.1:${p}`]), '--nbd', '127.0.0.1:0', '--control', '127.0.0.1:0', '--patrol-interval', '1', '--initiator', 'iqn.2026-11.io.kura:pathd-ident', '--log-dir', path.join(tmp, 'log'), '--no-syslog', '--queue-if-no-path', '2']);
+  stopPathd = pathd.stop;
+  const nbdPort = pathd.nbdPort;
 
   const dev = await NbdClient.connect({ host: '127.0.0.1', port: nbdPort, exportName: 'mpatha' });
   const mine = crypto.randomBytes(MiB);
@@ -73,8 +42,8 @@ test('pathd fails a device whose LU was deleted and replaced at the same LUN, wi
   assert.ok((await dev.read(0, MiB)).equals(mine));
 
   // The operator deletes the LD under pathd and creates another, which takes its number (LUN).
-  kura(s, 'ld', 'delete', 'first', '--force');
-  const second = JSON.parse(kura(s, 'ld', 'create', 'second', '--pool', 'p', '--size', '16MiB', '--json')) as { number: number };
+  s.cli.ok('ld', 'delete', 'first', '--force');
+  const second = JSON.parse(s.cli.ok('ld', 'create', 'second', '--pool', 'p', '--size', '16MiB', '--json')) as { number: number };
   assert.equal(second.number, first.number, 'the new LD sits at the old LUN');
   const theirs = crypto.randomBytes(MiB);
   const direct = await NbdClient.connect({ host: s.nbdHost, port: s.nbdPort, exportName: 'second' });
@@ -94,5 +63,5 @@ test('pathd fails a device whose LU was deleted and replaced at the same LUN, wi
   assert.ok((await direct.read(0, MiB)).equals(theirs), 'the new LD is untouched');
   await direct.disconnect();
   await dev.disconnect().catch(() => undefined);
-  assert.match(out, /ERROR KURA-E2510 mpatha: path \S+ \(\S+\) LUN \d+ no longer reaches logical unit naa\.[0-9a-f]+: it holds naa\.[0-9a-f]+/);
+  assert.match(pathd.output(), /ERROR KURA-E2510 mpatha: path \S+ \(\S+\) LUN \d+ no longer reaches logical unit naa\.[0-9a-f]+: it holds naa\.[0-9a-f]+/);
 });

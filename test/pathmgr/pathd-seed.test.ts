@@ -6,15 +6,14 @@
 // file, syslog (a logger(1) stand-in on PATH) and the array manager (a stand-in
 // HTTP endpoint) with its seed id and level (PM L115-140).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { KURA } from '../helpers/server.js';
+import { startPathd } from '../helpers/pathd.js';
+import type { TestPathd } from '../helpers/pathd.js';
 import { startPmTarget } from './fixture.js';
 import type { PmTarget } from './fixture.js';
 
@@ -25,7 +24,7 @@ let fx: PmTarget;
 let manager: http.Server;
 let managerUrl: string;
 const posted: Array<{ id: string; severity: string; text: string }> = [];
-const procs: ChildProcess[] = [];
+const started: TestPathd[] = [];
 
 before(async () => {
   fx = await startPmTarget(1);
@@ -45,7 +44,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  for (const p of started) await p.stop();
   await new Promise((r) => manager.close(r));
   await fx.close();
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -54,48 +53,12 @@ after(async () => {
 const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${path.join(tmp, 'bin')}:${process.env['PATH'] ?? ''}`, XDG_STATE_HOME: xdg };
 delete env['KURA_PATHD_DATA'];
 
-/** Starts pathd with neither --state-file nor --log-dir; resolves with its control URL and a stop(). */
-async function startPathd(): Promise<{ control: string; output: () => string; stop(): Promise<void> }> {
-  const args = [KURA, 'pathd', ...fx.ports.flatMap((p) => ['--portal', `127.0.0.1:${p}`]), '--nbd', '127.0.0.1:0', '--control', '127.0.0.1:0', '--initiator', 'iqn.2026-11.io.kura:pathd-seed', '--manager', managerUrl, '--manager-token', 't'];
-  const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.push(proc);
-  let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const control = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`pathd did not print ready within 20 s:\n${out}`)), 20_000);
-    proc.stdout!.on('data', () => {
-      const m = /ready nbd=\S+ control=(\S+) devices=1/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(m[1]!);
-      }
-    });
-    proc.once('exit', () => reject(new Error(`pathd exited:\n${out}`)));
-  });
-  return {
-    control,
-    output: () => out,
-    async stop() {
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
-
-/** Runs the CLI without blocking this process: the target and the manager stand-in live in it. */
-function kura(control: string, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [KURA, ...args], { env: { ...env, KURA_PATHD_URL: control }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.once('exit', (status) => resolve({ status, stdout, stderr }));
-  });
+/** Starts pathd with neither --state-file nor --log-dir; it finds the one device. */
+async function pathd(): Promise<TestPathd> {
+  const p = await startPathd([...fx.ports.flatMap((port) => ['--portal', `127.0.0.1:${port}`]), '--nbd', '127.0.0.1:0', '--control', '127.0.0.1:0', '--initiator', 'iqn.2026-11.io.kura:pathd-seed', '--manager', managerUrl, '--manager-token', 't'], { env });
+  started.push(p);
+  assert.equal(p.devices, 1, `pathd found ${p.devices} devices:\n${p.output()}`);
+  return p;
 }
 
 interface DeviceJson {
@@ -104,22 +67,22 @@ interface DeviceJson {
 }
 
 test('pathd without --state-file keeps priorities and path states in its data directory; show, set with omitted fields and the seed events in log, syslog and manager', { timeout: 90_000 }, async () => {
-  const a = await startPathd();
-  let show = await kura(a.control, 'path', 'show');
+  const a = await pathd();
+  let show = await a.cli.spawn('path', 'show');
   assert.equal(show.status, 0, show.stderr);
   assert.match(show.stdout, /^\*\*\* LogicalUnit #0 \*\*\* mpatha naa\.[0-9a-f]+$/m);
   assert.match(show.stdout, /^> 0: Priority=1, PathNumber=0:0:0:0, Portal=127\.0\.0\.1:\d+, ALUA=active\/optimized, State=in-use$/m);
   assert.match(show.stdout, /^@ 1: Priority=2, PathNumber=1:0:0:0, .*State=standby/m);
   // The seed's -path with omitted fields: every path through portal 1.
-  const set = await kura(a.control, 'path', 'set', '1:::', 'available');
+  const set = await a.cli.spawn('path', 'set', '1:::', 'available');
   assert.equal(set.status, 0, set.stderr);
   assert.match(set.stdout, /^> 1: Priority=2, PathNumber=1:0:0:0, /m, 'enabled, priority 2 beats priority 1');
-  const prio = await kura(a.control, 'path', 'priority', '0:0:0:0', '7');
+  const prio = await a.cli.spawn('path', 'priority', '0:0:0:0', '7');
   assert.equal(prio.status, 0, prio.stderr);
   assert.match(prio.stdout, /^> 0: Priority=7, PathNumber=0:0:0:0, /m);
-  const events = await kura(a.control, 'path', 'events');
+  const events = await a.cli.spawn('path', 'events');
   assert.match(events.stdout, /INFO {4}KURA-I7022 mpatha: .*\[PathManager event 265 Info\]$/m);
-  const bad = await kura(a.control, 'path', 'show', '--sort', 'size');
+  const bad = await a.cli.spawn('path', 'show', '--sort', 'size');
   assert.equal(bad.status, 2, 'a usage error');
   assert.match(bad.stderr, /KURA-E7074/);
   for (let i = 0; i < 200 && !posted.some((e) => e.id === 'KURA-I7022'); i++) await new Promise((r) => setTimeout(r, 50));
@@ -135,9 +98,9 @@ test('pathd without --state-file keeps priorities and path states in its data di
   assert.ok(posted.some((e) => e.id === 'KURA-I7022' && e.severity === 'info' && e.text.endsWith('[PathManager event 265 Info]')), `the manager got the event with its seed id and level: ${JSON.stringify(posted.slice(-5))}`);
   assert.ok(posted.some((e) => e.id === 'KURA-I7063' && e.text.endsWith('[PathManager event 264 Info]')));
 
-  const b = await startPathd();
+  const b = await pathd();
   try {
-    show = await kura(b.control, 'path', 'show', '--json');
+    show = await b.cli.spawn('path', 'show', '--json');
     assert.equal(show.status, 0, show.stderr);
     const d = (JSON.parse(show.stdout) as DeviceJson[])[0]!;
     assert.equal(d.logicalUnit, 0);

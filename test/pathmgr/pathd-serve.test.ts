@@ -6,79 +6,35 @@
 // fenced, and log collection.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { NbdClient } from '../../src/nbd/client.js';
-import { KURA, startServer } from '../helpers/server.js';
+import { kuraCli } from '../helpers/cli.js';
+import type { KuraCli } from '../helpers/cli.js';
+import { startPathd } from '../helpers/pathd.js';
+import type { TestPathd } from '../helpers/pathd.js';
+import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 
-interface Pathd {
-  proc: ChildProcess;
-  nbdPort: number;
-  control: string;
+interface Pathd extends TestPathd {
   logDir: string;
-  output(): string;
-  stop(): Promise<void>;
 }
 
 let srv: TestServer;
 let a: Pathd;
-const started: Pathd[] = [];
+/** The CLI against the array and pathd a (KURA_PATHD_URL). */
+let aCli: KuraCli;
+const started: TestPathd[] = [];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pathd-serve-'));
 
-async function startPathd(name: string, initiator: string, extra: string[] = []): Promise<Pathd> {
+/** pathd on both controllers' portals, logging to its own directory under tmp. */
+async function pathd(name: string, initiator: string, extra: string[] = []): Promise<Pathd> {
   const logDir = path.join(tmp, name);
-  const proc = spawn(
-    process.execPath,
-    [KURA, 'pathd', ...srv.iscsiPorts.flatMap((p) => ['--portal', `127.0.0.1:${p}`]), '--nbd', '127.0.0.1:0', '--control', '127.0.0.1:0', '--patrol-interval', '1', '--initiator', initiator, '--log-dir', logDir, '--no-syslog', '--queue-if-no-path', '20', ...extra],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const m = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`pathd did not print ready within 20 s:\n${out}`)), 20_000);
-    const check = () => {
-      const r = /ready nbd=127\.0\.0\.1:(\d+) control=(\S+) devices=(\d+)/.exec(out);
-      if (r) {
-        clearTimeout(t);
-        resolve(r);
-      }
-    };
-    proc.stdout!.on('data', check);
-    proc.once('exit', () => reject(new Error(`pathd exited:\n${out}`)));
-  });
-  const p: Pathd = {
-    proc,
-    nbdPort: Number(m[1]),
-    control: m[2]!,
-    logDir,
-    output: () => out,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGTERM');
-        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(t);
-      }
-    },
-  };
+  const p = await startPathd([...srv.iscsiPorts.flatMap((port) => ['--portal', `127.0.0.1:${port}`]), '--nbd', '127.0.0.1:0', '--control', '127.0.0.1:0', '--patrol-interval', '1', '--initiator', initiator, '--log-dir', logDir, '--no-syslog', '--queue-if-no-path', '20', ...extra]);
   started.push(p);
-  return p;
-}
-
-function kura(env: NodeJS.ProcessEnv, ...args: string[]): string {
-  const r = spawnSync(process.execPath, [KURA, ...args], { env, encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-function pathEnv(p: Pathd): NodeJS.ProcessEnv {
-  return { ...srv.env, KURA_PATHD_URL: p.control };
+  return { ...p, logDir };
 }
 
 interface DeviceJson {
@@ -107,7 +63,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
   srv = await startServer();
-  a = await startPathd('a', 'iqn.2026-11.io.kura:pathd-test-a', ['--unix', path.join(tmp, 'a.sock'), '--manager', srv.url, '--manager-token', srv.token]);
+  a = await pathd('a', 'iqn.2026-11.io.kura:pathd-test-a', ['--unix', path.join(tmp, 'a.sock'), '--manager', srv.url, '--manager-token', srv.token]);
+  aCli = kuraCli({ env: { ...srv.env, KURA_PATHD_URL: a.control } });
 });
 
 after(async () => {
@@ -117,7 +74,7 @@ after(async () => {
 });
 
 test('kura path show --json: one device per LU with its id, export, policy and both paths', () => {
-  const devs = JSON.parse(kura(pathEnv(a), 'path', 'show', '--json')) as DeviceJson[];
+  const devs = JSON.parse(aCli.ok('path', 'show', '--json')) as DeviceJson[];
   assert.equal(devs.length, 1, 'the demo LD');
   const d = devs[0]!;
   assert.match(d.id, /^naa\.[0-9a-f]+$/);
@@ -126,29 +83,28 @@ test('kura path show --json: one device per LU with its id, export, policy and b
   assert.deepEqual(d.paths.map((p) => p.portal).sort(), srv.iscsiPorts.map((p) => `127.0.0.1:${p}`).sort());
   assert.deepEqual(d.paths.map((p) => p.state).sort(), ['in-use', 'standby'], 'the seed\'s initial settings: the first path in use, the next standby');
   assert.ok(d.paths.some((p) => p.alua === 'active/optimized'));
-  const human = kura(pathEnv(a), 'path', 'show');
+  const human = aCli.ok('path', 'show');
   assert.match(human, /^\*\*\* LogicalUnit #0 \*\*\* mpatha naa\.[0-9a-f]+$/m);
   assert.match(human, /^> 0: Priority=1, PathNumber=\d:0:0:0, Portal=127\.0\.0\.1:\d+, ALUA=active\/optimized, State=in-use$/m);
-  assert.match(kura(pathEnv(a), 'path', 'watcher', 'show'), /Request interval : 1 sec/);
+  assert.match(aCli.ok('path', 'watcher', 'show'), /Request interval : 1 sec/);
 });
 
 test('kura path watcher/mode/policy/set/stats: seed-style settings and output', () => {
-  const env = pathEnv(a);
-  assert.match(kura(env, 'path', 'watcher', 'set', '2:3::'), /Health check {5}: Disable\nRecovery check {3}: Enable\nRequest interval : 3 sec\nThreshold {8}: 1 sec\nTimeout duration : 5 sec/);
-  kura(env, 'path', 'watcher', 'set', '3:1::');
-  assert.match(kura(env, 'path', 'mode', 'set', '--failback', 'standby'), /Failback {6}: Standby \(manual\)/);
-  assert.match(kura(env, 'path', 'mode', 'set', '--failback', 'auto'), /Failback {6}: Active \(auto\)/);
-  assert.match(kura(env, 'path', 'policy', 'mpatha', 'least-queue-depth'), /^\+\+\+ LogicalUnit #0 \+\+\+ \[least queue depth\] mpatha naa\.[0-9a-f]+$/m);
-  kura(env, 'path', 'policy', 'mpatha', 'failover');
-  const d = (JSON.parse(kura(env, 'path', 'show', '--json')) as DeviceJson[])[0]!;
+  assert.match(aCli.ok('path', 'watcher', 'set', '2:3::'), /Health check {5}: Disable\nRecovery check {3}: Enable\nRequest interval : 3 sec\nThreshold {8}: 1 sec\nTimeout duration : 5 sec/);
+  aCli.ok('path', 'watcher', 'set', '3:1::');
+  assert.match(aCli.ok('path', 'mode', 'set', '--failback', 'standby'), /Failback {6}: Standby \(manual\)/);
+  assert.match(aCli.ok('path', 'mode', 'set', '--failback', 'auto'), /Failback {6}: Active \(auto\)/);
+  assert.match(aCli.ok('path', 'policy', 'mpatha', 'least-queue-depth'), /^\+\+\+ LogicalUnit #0 \+\+\+ \[least queue depth\] mpatha naa\.[0-9a-f]+$/m);
+  aCli.ok('path', 'policy', 'mpatha', 'failover');
+  const d = (JSON.parse(aCli.ok('path', 'show', '--json')) as DeviceJson[])[0]!;
   const idle = d.paths.find((p) => p.state !== 'in-use')!;
   const used = d.paths.find((p) => p.state === 'in-use')!;
   // Enabled, the idle path (priority 2) takes the I/O from priority 1; disabled again, it gives it back.
-  assert.match(kura(env, 'path', 'set', idle.number, 'available'), new RegExp(`^> \\d: Priority=2, PathNumber=${idle.number}, .*State=in-use`, 'm'));
-  assert.match(kura(env, 'path', 'set', idle.number, 'standby'), new RegExp(`^@ \\d: Priority=2, PathNumber=${idle.number}, .*State=standby`, 'm'));
-  assert.match(kura(env, 'path', 'show'), new RegExp(`^> \\d: Priority=1, PathNumber=${used.number}, .*State=in-use`, 'm'));
-  assert.match(kura(env, 'path', 'stats'), /^DEVICE\s+PATH\s+PORTAL\s+STATE\s+READS\s+WRITES/m);
-  const r = spawnSync(process.execPath, [KURA, 'path', 'policy', 'mpatha', 'random'], { env, encoding: 'utf8', timeout: 30_000 });
+  assert.match(aCli.ok('path', 'set', idle.number, 'available'), new RegExp(`^> \\d: Priority=2, PathNumber=${idle.number}, .*State=in-use`, 'm'));
+  assert.match(aCli.ok('path', 'set', idle.number, 'standby'), new RegExp(`^@ \\d: Priority=2, PathNumber=${idle.number}, .*State=standby`, 'm'));
+  assert.match(aCli.ok('path', 'show'), new RegExp(`^> \\d: Priority=1, PathNumber=${used.number}, .*State=in-use`, 'm'));
+  assert.match(aCli.ok('path', 'stats'), /^DEVICE\s+PATH\s+PORTAL\s+STATE\s+READS\s+WRITES/m);
+  const r = aCli.run('path', 'policy', 'mpatha', 'random');
   assert.equal(r.status, 1);
   assert.match(r.stderr, /KURA-E7024: unknown policy random/);
 });
@@ -222,20 +178,19 @@ test('fio --verify=crc32c through pathd while controllers and ports go down and 
   assert.match(log, /KURA-W7006 mpatha: path \d:0:0:0 \(127\.0\.0\.1:\d+\) failed/);
   assert.match(log, /KURA-W7007 mpatha: failover from/);
   assert.match(log, /KURA-I7016 mpatha: failback of path/);
-  const devs = JSON.parse(kura(pathEnv(a), 'path', 'show', '--json')) as DeviceJson[];
+  const devs = JSON.parse(aCli.ok('path', 'show', '--json')) as DeviceJson[];
   assert.deepEqual(devs[0]!.paths.map((p) => p.state).sort(), ['active', 'in-use']);
   // The array manager's event list has them too (--manager).
-  const events = JSON.parse(kura(srv.env, 'events', '--json', '--limit', '1000')) as Array<{ id: string; source: string; text: string }>;
+  const events = JSON.parse(srv.cli.ok('events', '--json', '--limit', '1000')) as Array<{ id: string; source: string; text: string }>;
   assert.ok(events.some((e) => e.id === 'KURA-W7007' && e.source.startsWith('host:') && /failover from/.test(e.text)), 'failover event in the manager');
   assert.ok(events.some((e) => e.id === 'KURA-I7016' && e.source.startsWith('host:')), 'failback event in the manager');
 });
 
 test('a reservation taken through pathd survives the loss of its path and fences a second host\'s pathd', { timeout: 60_000 }, async () => {
-  const env = pathEnv(a);
-  kura(env, 'path', 'persist', 'register', 'mpatha', '--key', '0x5eed');
-  kura(env, 'path', 'persist', 'reserve', 'mpatha', '--key', '0x5eed');
-  assert.match(kura(env, 'path', 'persist', 'read-keys', 'mpatha'), /2 registered reservation key\(s\)\n {4}0x5eed\n {4}0x5eed/);
-  const b = await startPathd('b', 'iqn.2026-11.io.kura:pathd-test-b');
+  aCli.ok('path', 'persist', 'register', 'mpatha', '--key', '0x5eed');
+  aCli.ok('path', 'persist', 'reserve', 'mpatha', '--key', '0x5eed');
+  assert.match(aCli.ok('path', 'persist', 'read-keys', 'mpatha'), /2 registered reservation key\(s\)\n {4}0x5eed\n {4}0x5eed/);
+  const b = await pathd('b', 'iqn.2026-11.io.kura:pathd-test-b');
   const nb = await NbdClient.connect({ host: '127.0.0.1', port: b.nbdPort, exportName: 'mpatha' });
   const na = await NbdClient.connect({ host: '127.0.0.1', port: a.nbdPort, exportName: 'mpatha' });
   try {
@@ -244,26 +199,26 @@ test('a reservation taken through pathd survives the loss of its path and fences
     const fencedMs = Date.now() - t0;
     assert.match(fs.readFileSync(path.join(b.logDir, 'pathd.log'), 'utf8') + b.output(), /KURA-E7011|RESERVATION CONFLICT/);
     // Take down the port of the path the reservation was taken on (the in-use one).
-    const holder = (JSON.parse(kura(env, 'path', 'show', '--json')) as DeviceJson[])[0]!.paths.find((p) => p.state === 'in-use')!;
-    kura(srv.env, 'fault', 'port-down', holder.portal);
+    const holder = (JSON.parse(aCli.ok('path', 'show', '--json')) as DeviceJson[])[0]!.paths.find((p) => p.state === 'in-use')!;
+    srv.cli.ok('fault', 'port-down', holder.portal);
     try {
       const data = Buffer.alloc(4096, 0x5e);
       await na.write(8192, data);
       assert.deepEqual(await na.read(8192, 4096), data, 'the reservation holder keeps writing through its other path');
-      assert.match(kura(env, 'path', 'persist', 'read-reservation', 'mpatha'), /reservation key=0x5eed, type=write-exclusive-registrants-only/);
+      assert.match(aCli.ok('path', 'persist', 'read-reservation', 'mpatha'), /reservation key=0x5eed, type=write-exclusive-registrants-only/);
       await assert.rejects(nb.write(0, Buffer.alloc(4096, 2)), 'still fenced after the failover');
     } finally {
-      kura(srv.env, 'fault', 'port-up', holder.portal);
+      srv.cli.ok('fault', 'port-up', holder.portal);
     }
     process.stdout.write(`# fenced write failed after ${fencedMs} ms\n`);
     // The returning path is registered again before it carries I/O.
     for (let i = 0; i < 100; i++) {
-      const d = (JSON.parse(kura(env, 'path', 'show', '--json')) as DeviceJson[])[0]!;
+      const d = (JSON.parse(aCli.ok('path', 'show', '--json')) as DeviceJson[])[0]!;
       if (d.paths.find((p) => p.portal === holder.portal)!.state !== 'failed') break;
       await sleep(100);
     }
     assert.match(fs.readFileSync(path.join(a.logDir, 'pathd.log'), 'utf8'), new RegExp(`KURA-I7029 mpatha: reservation key 0x5eed registered on path ${holder.number.replace(/\./g, '\\.')}`));
-    kura(env, 'path', 'persist', 'clear', 'mpatha', '--key', '0x5eed');
+    aCli.ok('path', 'persist', 'clear', 'mpatha', '--key', '0x5eed');
     await nb.write(0, Buffer.alloc(4096, 3));
   } finally {
     await nb.disconnect().catch(() => undefined);
@@ -274,11 +229,11 @@ test('a reservation taken through pathd survives the loss of its path and fences
 
 test('kura path logs collect bundles the log and the state into one archive; bad input gets an id', () => {
   const file = path.join(tmp, 'logs.tar.gz');
-  assert.match(kura(pathEnv(a), 'path', 'logs', 'collect', '--output', file), /Wrote .*logs\.tar\.gz/);
+  assert.match(aCli.ok('path', 'logs', 'collect', '--output', file), /Wrote .*logs\.tar\.gz/);
   const list = spawnSync('tar', ['-tzf', file], { encoding: 'utf8', timeout: 10_000 }).stdout;
   assert.match(list, /pathd-logs\/pathd\.log/);
   assert.match(list, /pathd-logs\/state\.json/);
-  const r = spawnSync(process.execPath, [KURA, 'path', 'priority', '0:0:0:0', '300'], { env: pathEnv(a), encoding: 'utf8', timeout: 30_000 });
+  const r = aCli.run('path', 'priority', '0:0:0:0', '300');
   assert.equal(r.status, 1);
   assert.match(r.stderr, /KURA-E7020: priority 300 is not an integer from 1 to 254/);
 });

@@ -14,7 +14,7 @@ import type { KuraError } from '../../src/errors.js';
 import type { MultipathDevice } from '../../src/pathmgr/device.js';
 import { PathLog } from '../../src/pathmgr/log.js';
 import { PathManager } from '../../src/pathmgr/manager.js';
-import * as S from '../../src/pathmgr/scsi.js';
+import * as S from '../../src/scsi/spec/index.js';
 import { formatDevices } from '../../src/cli/path.js';
 import { relay, startPmTarget, until } from './fixture.js';
 import type { PmTarget, Relay } from './fixture.js';

@@ -2,7 +2,8 @@
 // START STOP UNIT and PREVENT ALLOW MEDIUM REMOVAL on a non-removable LU.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BS, MiB, NEXUS_A, cdb, expectGood, expectSense, fixture } from './helpers.js';
+import { cdb, CAPACITY_DATA_HAS_CHANGED, INVALID_FIELD_IN_CDB } from '../../src/scsi/spec/index.js';
+import { BS, MiB, NEXUS_A, expectGood, expectSense, fixture } from './helpers.js';
 
 test('READ CAPACITY(10) and (16): last LBA, block length, LBPME/LBPRZ, exponent, allocation length', async (t) => {
   const f = await fixture(t);
@@ -21,14 +22,14 @@ test('READ CAPACITY(10) and (16): last LBA, block length, LBPME/LBPRZ, exponent,
     expectGood(r);
     assert.equal(r.dataIn?.length ?? 0, alloc);
   }
-  expectSense(await f.exec(Buffer.from([0x25, 0, 0, 0, 0, 1, 0, 0, 0, 0])), 0x5, 0x24, 0x00, 'LBA without PMI');
+  expectSense(await f.exec(Buffer.from([0x25, 0, 0, 0, 0, 1, 0, 0, 0, 0])), INVALID_FIELD_IN_CDB, 'LBA without PMI');
 });
 
 test('a grown LD: READ CAPACITY follows, and the array announces it with 2A/09', async (t) => {
   const f = await fixture(t);
   await f.array.expandLd('ld', 32 * MiB);
-  f.lu.queueUnitAttention(0x2a, 0x09, 'all');
-  expectSense(await f.exec(cdb.readCapacity10()), 0x6, 0x2a, 0x09);
+  f.lu.queueUnitAttention(CAPACITY_DATA_HAS_CHANGED, 'all');
+  expectSense(await f.exec(cdb.readCapacity10()), CAPACITY_DATA_HAS_CHANGED);
   const r = (await f.exec(cdb.readCapacity10())).dataIn!;
   assert.equal(r.readUInt32BE(0), (32 * MiB) / BS - 1);
   expectGood(await f.exec(cdb.write10((32 * MiB) / BS - 1, 1), { dataOut: Buffer.alloc(BS, 1) }));
@@ -37,8 +38,8 @@ test('a grown LD: READ CAPACITY follows, and the array announces it with 2A/09',
 test('SYNCHRONIZE CACHE flushes the device; PRE-FETCH answers GOOD; START STOP UNIT and PREVENT ALLOW are accepted', async (t) => {
   const f = await fixture(t);
   const before = f.dev.flushes;
-  expectGood(await f.exec(cdb.syncCache10()));
-  expectGood(await f.exec(cdb.syncCache16(100, 8)));
+  expectGood(await f.exec(cdb.synchronizeCache10()));
+  expectGood(await f.exec(cdb.synchronizeCache16(100, 8)));
   assert.equal(f.dev.flushes, before + 2);
   expectGood(await f.exec(cdb.preFetch10(0, 256)));
   expectGood(await f.exec(cdb.preFetch10(0, 1, true)));
@@ -47,8 +48,8 @@ test('SYNCHRONIZE CACHE flushes the device; PRE-FETCH answers GOOD; START STOP U
   expectGood(await f.exec(cdb.startStopUnit(false)));
   assert.equal(f.dev.flushes, before + 3, 'stopping flushes');
   expectGood(await f.exec(cdb.startStopUnit(true)));
-  expectGood(await f.exec(cdb.preventAllow(1)));
-  expectGood(await f.exec(cdb.preventAllow(0)));
+  expectGood(await f.exec(cdb.preventAllowMediumRemoval(1)));
+  expectGood(await f.exec(cdb.preventAllowMediumRemoval(0)));
   expectGood(await f.exec(cdb.testUnitReady(), { nexus: NEXUS_A }));
   const inq = (await f.exec(cdb.inquiry(false, 0, 36))).dataIn!;
   assert.equal(inq[1]! & 0x80, 0, 'RMB 0');

@@ -3,7 +3,8 @@
 // INFORMATION; concurrent COMPARE AND WRITEs and WRITEs to the same LBAs serialise.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BS, NEXUS_A, NEXUS_B, cdb, expectGood, expectSense, fixture, pattern } from './helpers.js';
+import { cdb, INVALID_FIELD_IN_CDB, LBA_OUT_OF_RANGE, MISCOMPARE_DURING_VERIFY_OPERATION } from '../../src/scsi/spec/index.js';
+import { BS, NEXUS_A, NEXUS_B, expectGood, expectSense, fixture, pattern } from './helpers.js';
 
 test('COMPARE AND WRITE writes when the data matches, for 1 to 255 blocks', async (t) => {
   const f = await fixture(t);
@@ -25,7 +26,7 @@ test('a miscompare is MISCOMPARE / MISCOMPARE DURING VERIFY OPERATION with the o
   for (const at of [0, 1, 511, 512, 1000, n * BS - 1]) {
     const wrong = Buffer.from(old);
     wrong[at] ^= 0x5a;
-    const s = expectSense(await f.exec(cdb.compareAndWrite(50, n), { dataOut: Buffer.concat([wrong, pattern(n, 2)]) }), 0xe, 0x1d, 0x00);
+    const s = expectSense(await f.exec(cdb.compareAndWrite(50, n), { dataOut: Buffer.concat([wrong, pattern(n, 2)]) }), MISCOMPARE_DURING_VERIFY_OPERATION);
     assert.equal(s.information, at, 'INFORMATION = offset of the first differing byte');
     assert.ok((await f.exec(cdb.read10(50, n))).dataIn!.equals(old), 'blocks unchanged');
   }
@@ -33,13 +34,13 @@ test('a miscompare is MISCOMPARE / MISCOMPARE DURING VERIFY OPERATION with the o
 
 test('COMPARE AND WRITE checks its fields and its Data-Out size', async (t) => {
   const f = await fixture(t);
-  expectSense(await f.exec(cdb.compareAndWrite(0, 1, 0x20), { dataOut: Buffer.alloc(2 * BS) }), 0x5, 0x24, 0x00, 'WRPROTECT');
-  const s = expectSense(await f.exec(cdb.compareAndWrite(0, 1), { dataOut: Buffer.alloc(BS) }), 0x5, 0x24, 0x00, 'one half missing');
+  expectSense(await f.exec(cdb.compareAndWrite(0, 1, 0x20), { dataOut: Buffer.alloc(2 * BS) }), INVALID_FIELD_IN_CDB, 'WRPROTECT');
+  const s = expectSense(await f.exec(cdb.compareAndWrite(0, 1), { dataOut: Buffer.alloc(BS) }), INVALID_FIELD_IN_CDB, 'one half missing');
   assert.deepEqual(s.sksv, { cd: true, field: 13 }, 'points at NUMBER OF LOGICAL BLOCKS');
-  expectSense(await f.exec(cdb.compareAndWrite(0, 1), { dataOut: Buffer.alloc(4 * BS) }), 0x5, 0x24, 0x00, 'too much');
+  expectSense(await f.exec(cdb.compareAndWrite(0, 1), { dataOut: Buffer.alloc(4 * BS) }), INVALID_FIELD_IN_CDB, 'too much');
   // 256 blocks wrap to 0 in the one-byte field: Data-Out for 256 blocks with a count of 0 is refused (libiscsi 1.19 CompareAndWrite.Simple).
-  expectSense(await f.exec(cdb.compareAndWrite(0, 0), { dataOut: Buffer.alloc(512 * BS) }), 0x5, 0x24, 0x00, 'count 0 with data');
-  expectSense(await f.exec(cdb.compareAndWrite(f.dev.blockCount - 1, 2), { dataOut: Buffer.alloc(4 * BS) }), 0x5, 0x21, 0x00);
+  expectSense(await f.exec(cdb.compareAndWrite(0, 0), { dataOut: Buffer.alloc(512 * BS) }), INVALID_FIELD_IN_CDB, 'count 0 with data');
+  expectSense(await f.exec(cdb.compareAndWrite(f.dev.blockCount - 1, 2), { dataOut: Buffer.alloc(4 * BS) }), LBA_OUT_OF_RANGE);
   assert.equal(f.dev.writes.length, 0);
 });
 
@@ -54,7 +55,7 @@ test('COMPARE AND WRITE is atomic against other COMPARE AND WRITEs and WRITEs to
     Array.from({ length: rounds }, (_, i) => f.exec(cdb.compareAndWrite(lba, 1), { nexus: i % 2 ? NEXUS_B : NEXUS_A, dataOut: Buffer.concat([block(i), block(i + 1)]) })),
   );
   const good = results.filter((r) => r.status === 0).length;
-  for (const r of results) if (r.status !== 0) expectSense(r, 0xe, 0x1d, 0x00);
+  for (const r of results) if (r.status !== 0) expectSense(r, MISCOMPARE_DURING_VERIFY_OPERATION);
   // Issued in order and serialised in order: every one of them must have matched.
   assert.equal(good, rounds);
   assert.ok((await f.exec(cdb.read10(lba, 1))).dataIn!.equals(block(rounds)));

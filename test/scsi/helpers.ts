@@ -1,5 +1,6 @@
 // Shared fixtures for the SCSI tests: a real array with a thin LD behind a
-// LogicalUnit and a ScsiTarget, two I_T nexuses, CDB builders and sense checks.
+// LogicalUnit and a ScsiTarget, two I_T nexuses, and status/sense checks. CDBs
+// are built with the vocabulary's builders (src/scsi/spec).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,9 +10,10 @@ import { KuraArray } from '../../src/array/array.js';
 import type { UnmapRange, WriteOptions } from '../../src/block/device.js';
 import { LayerDevice } from '../../src/block/layer-device.js';
 import { LogicalUnit } from '../../src/scsi/logical-unit.js';
-import { parseSense } from '../../src/scsi/sense.js';
 import { ScsiTarget } from '../../src/scsi/target.js';
 import type { LunResolver } from '../../src/scsi/target.js';
+import { CHECK_CONDITION, GOOD, RESERVATION_CONFLICT, UNIT_ATTENTION, cdb, parseSense } from '../../src/scsi/spec/index.js';
+import type { SenseCode, SenseData } from '../../src/scsi/spec/index.js';
 import type { ItNexus, LogicalUnitSource, PrStore, ScsiCommand, ScsiResponse, TargetPortGroupInfo } from '../../src/scsi/types.js';
 
 export const MiB = 1 << 20;
@@ -178,7 +180,7 @@ export async function clearUnitAttentions(f: Fixture, nexus: ItNexus, lun = 0): 
   let n = 0;
   for (;;) {
     const r = await f.exec(cdb.testUnitReady(), { nexus, lun });
-    if (r.status === 0x02 && r.sense && parseSense(r.sense).key === 0x6) {
+    if (r.status === CHECK_CONDITION && parseSense(r.sense)?.key === UNIT_ATTENTION) {
       n++;
       continue;
     }
@@ -189,112 +191,29 @@ export async function clearUnitAttentions(f: Fixture, nexus: ItNexus, lun = 0): 
 // ---- assertions ----
 
 export function expectGood(r: ScsiResponse, msg?: string): void {
-  if (r.status !== 0) {
-    const s = r.sense ? parseSense(r.sense) : undefined;
+  if (r.status !== GOOD) {
+    const s = parseSense(r.sense);
     assert.fail(`${msg ?? 'command'}: expected GOOD, got status ${r.status.toString(16)}${s ? ` sense ${s.key.toString(16)}/${s.asc.toString(16)}/${s.ascq.toString(16)}` : ''}`);
   }
 }
 
-export function expectSense(r: ScsiResponse, key: number, asc: number, ascq: number, msg?: string): ReturnType<typeof parseSense> {
-  assert.equal(r.status, 0x02, `${msg ?? 'command'}: expected CHECK CONDITION, got status ${r.status.toString(16)}`);
+/** CHECK CONDITION with the named condition (e.g. LBA_OUT_OF_RANGE) in fixed-format current sense data. */
+export function expectSense(r: ScsiResponse, code: SenseCode, msg?: string): SenseData {
+  assert.equal(r.status, CHECK_CONDITION, `${msg ?? 'command'}: expected CHECK CONDITION, got status ${r.status.toString(16)}`);
   assert.ok(r.sense, 'sense data present');
-  const s = parseSense(r.sense!);
-  assert.deepEqual([s.key, s.asc, s.ascq].map((x) => x.toString(16)), [key, asc, ascq].map((x) => x.toString(16)), `${msg ?? 'command'}: sense key/ASC/ASCQ`);
+  const s = parseSense(r.sense!)!;
+  assert.deepEqual([s.key, s.asc, s.ascq].map((x) => x.toString(16)), [code.key, code.asc, code.ascq].map((x) => x.toString(16)), `${msg ?? 'command'}: sense key/ASC/ASCQ`);
   assert.equal(r.sense![0]! & 0x7f, 0x70, 'fixed format, current');
   assert.equal(r.sense![7], r.sense!.length - 8, 'ADDITIONAL SENSE LENGTH');
   return s;
 }
 
 export function expectConflict(r: ScsiResponse, msg?: string): void {
-  assert.equal(r.status, 0x18, `${msg ?? 'command'}: expected RESERVATION CONFLICT, got status ${r.status.toString(16)}`);
+  assert.equal(r.status, RESERVATION_CONFLICT, `${msg ?? 'command'}: expected RESERVATION CONFLICT, got status ${r.status.toString(16)}`);
 }
 
 export function pattern(blocks: number, seed: number): Buffer {
   const b = Buffer.alloc(blocks * BS);
   for (let i = 0; i < b.length; i++) b[i] = (i * 31 + seed * 7 + (i >> 9)) & 0xff;
-  return b;
-}
-
-// ---- CDB builders ----
-
-/** Big-endian bytes of n; negative numbers wrap (-1 is all ones). Pass a bigint above 2^53. */
-function be(n: number | bigint, bytes: number): number[] {
-  const out: number[] = [];
-  let v = BigInt.asUintN(8 * bytes, BigInt(n));
-  for (let i = 0; i < bytes; i++) {
-    out.unshift(Number(v & 0xffn));
-    v >>= 8n;
-  }
-  return out;
-}
-
-export const cdb = {
-  testUnitReady: () => Buffer.from([0x00, 0, 0, 0, 0, 0]),
-  requestSense: (alloc = 252) => Buffer.from([0x03, 0, 0, 0, alloc, 0]),
-  inquiry: (evpd: boolean, page: number, alloc: number) => Buffer.from([0x12, evpd ? 1 : 0, page, ...be(alloc, 2), 0]),
-  reportLuns: (select: number, alloc: number) => Buffer.from([0xa0, 0, select, 0, 0, 0, ...be(alloc, 4), 0, 0]),
-  readCapacity10: () => Buffer.from([0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
-  readCapacity16: (alloc = 32) => Buffer.from([0x9e, 0x10, ...be(0, 8), ...be(alloc, 4), 0, 0]),
-  getLbaStatus: (lba: number | bigint, alloc = 24) => Buffer.from([0x9e, 0x12, ...be(lba, 8), ...be(alloc, 4), 0, 0]),
-  read6: (lba: number, blocks: number) => Buffer.from([0x08, (lba >> 16) & 0x1f, (lba >> 8) & 0xff, lba & 0xff, blocks & 0xff, 0]),
-  write6: (lba: number, blocks: number) => Buffer.from([0x0a, (lba >> 16) & 0x1f, (lba >> 8) & 0xff, lba & 0xff, blocks & 0xff, 0]),
-  read10: (lba: number, blocks: number, flags = 0) => Buffer.from([0x28, flags, ...be(lba, 4), 0, ...be(blocks, 2), 0]),
-  write10: (lba: number, blocks: number, flags = 0) => Buffer.from([0x2a, flags, ...be(lba, 4), 0, ...be(blocks, 2), 0]),
-  read12: (lba: number, blocks: number, flags = 0) => Buffer.from([0xa8, flags, ...be(lba, 4), ...be(blocks, 4), 0, 0]),
-  write12: (lba: number, blocks: number, flags = 0) => Buffer.from([0xaa, flags, ...be(lba, 4), ...be(blocks, 4), 0, 0]),
-  read16: (lba: number | bigint, blocks: number, flags = 0) => Buffer.from([0x88, flags, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
-  write16: (lba: number | bigint, blocks: number, flags = 0) => Buffer.from([0x8a, flags, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
-  verify10: (lba: number, blocks: number, bytchk = 0, flags = 0) => Buffer.from([0x2f, flags | (bytchk << 1), ...be(lba, 4), 0, ...be(blocks, 2), 0]),
-  verify16: (lba: number, blocks: number, bytchk = 0, flags = 0) => Buffer.from([0x8f, flags | (bytchk << 1), ...be(lba, 8), ...be(blocks, 4), 0, 0]),
-  writeAndVerify10: (lba: number, blocks: number, bytchk = true) => Buffer.from([0x2e, bytchk ? 0x02 : 0, ...be(lba, 4), 0, ...be(blocks, 2), 0]),
-  writeAndVerify16: (lba: number, blocks: number, bytchk = true) => Buffer.from([0x8e, bytchk ? 0x02 : 0, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
-  orWrite: (lba: number | bigint, blocks: number, flags = 0) => Buffer.from([0x8b, flags, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
-  readDefectData10: (flags: number, alloc: number) => Buffer.from([0x37, 0, flags, 0, 0, 0, 0, ...be(alloc, 2), 0]),
-  readDefectData12: (flags: number, alloc: number) => Buffer.from([0xb7, flags, 0, 0, 0, 0, ...be(alloc, 4), 0, 0]),
-  compareAndWrite: (lba: number, blocks: number, flags = 0) => Buffer.from([0x89, flags, ...be(lba, 8), 0, 0, 0, blocks, 0, 0]),
-  writeSame10: (lba: number, blocks: number, flags = 0) => Buffer.from([0x41, flags, ...be(lba, 4), 0, ...be(blocks, 2), 0]),
-  writeSame16: (lba: number | bigint, blocks: number, flags = 0) => Buffer.from([0x93, flags, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
-  unmap: (paramLength: number, anchor = false) => Buffer.from([0x42, anchor ? 1 : 0, 0, 0, 0, 0, 0, ...be(paramLength, 2), 0]),
-  syncCache10: (lba = 0, blocks = 0) => Buffer.from([0x35, 0, ...be(lba, 4), 0, ...be(blocks, 2), 0]),
-  syncCache16: (lba = 0, blocks = 0) => Buffer.from([0x91, 0, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
-  preFetch10: (lba: number, blocks: number, immed = false) => Buffer.from([0x34, immed ? 2 : 0, ...be(lba, 4), 0, ...be(blocks, 2), 0]),
-  preFetch16: (lba: number, blocks: number) => Buffer.from([0x90, 0, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
-  modeSense6: (page: number, opts: { pc?: number; dbd?: boolean; subpage?: number; alloc?: number } = {}) =>
-    Buffer.from([0x1a, opts.dbd ? 0x08 : 0, ((opts.pc ?? 0) << 6) | page, opts.subpage ?? 0, opts.alloc ?? 255, 0]),
-  modeSense10: (page: number, opts: { pc?: number; dbd?: boolean; llbaa?: boolean; alloc?: number } = {}) =>
-    Buffer.from([0x5a, (opts.dbd ? 0x08 : 0) | (opts.llbaa ? 0x10 : 0), ((opts.pc ?? 0) << 6) | page, 0, 0, 0, 0, ...be(opts.alloc ?? 4096, 2), 0]),
-  modeSelect6: (length: number, sp = false) => Buffer.from([0x15, 0x10 | (sp ? 1 : 0), 0, 0, length, 0]),
-  modeSelect10: (length: number) => Buffer.from([0x55, 0x10, 0, 0, 0, 0, 0, ...be(length, 2), 0]),
-  reserve6: () => Buffer.from([0x16, 0, 0, 0, 0, 0]),
-  release6: () => Buffer.from([0x17, 0, 0, 0, 0, 0]),
-  reserve10: () => Buffer.from([0x56, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
-  release10: () => Buffer.from([0x57, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
-  prIn: (sa: number, alloc = 8192) => Buffer.from([0x5e, sa, 0, 0, 0, 0, 0, ...be(alloc, 2), 0]),
-  prOut: (sa: number, type = 0, paramLength = 24, scope = 0) => Buffer.from([0x5f, sa, (scope << 4) | type, 0, 0, ...be(paramLength, 4), 0]),
-  rtpg: (alloc: number, extended = false) => Buffer.from([0xa3, 0x0a | (extended ? 0x20 : 0), 0, 0, 0, 0, ...be(alloc, 4), 0, 0]),
-  rsoc: (options: number, opcode = 0, sa = 0, rctd = false, alloc = 65535) => Buffer.from([0xa3, 0x0c, (rctd ? 0x80 : 0) | options, opcode, ...be(sa, 2), ...be(alloc, 4), 0, 0]),
-  rstmf: (repd = false, alloc = 16) => Buffer.from([0xa3, 0x0d, repd ? 0x80 : 0, 0, 0, 0, ...be(alloc, 4), 0, 0]),
-  startStopUnit: (start: boolean, loej = false) => Buffer.from([0x1b, 0, 0, 0, (loej ? 2 : 0) | (start ? 1 : 0), 0]),
-  preventAllow: (prevent: number) => Buffer.from([0x1e, 0, 0, 0, prevent, 0]),
-};
-
-/** The 24-byte basic PERSISTENT RESERVE OUT parameter list. */
-export function prOutParams(key: bigint, sark: bigint, flags: { aptpl?: boolean; allTgPt?: boolean; specIpt?: boolean } = {}): Buffer {
-  const b = Buffer.alloc(24);
-  b.writeBigUInt64BE(key, 0);
-  b.writeBigUInt64BE(sark, 8);
-  b[20] = (flags.specIpt ? 0x08 : 0) | (flags.allTgPt ? 0x04 : 0) | (flags.aptpl ? 0x01 : 0);
-  return b;
-}
-
-/** An UNMAP parameter list. */
-export function unmapParams(ranges: Array<[number, number]>): Buffer {
-  const b = Buffer.alloc(8 + 16 * ranges.length);
-  b.writeUInt16BE(b.length - 2, 0);
-  b.writeUInt16BE(16 * ranges.length, 2);
-  ranges.forEach(([lba, n], i) => {
-    b.writeBigUInt64BE(BigInt(lba), 8 + 16 * i);
-    b.writeUInt32BE(n, 16 + 16 * i);
-  });
   return b;
 }

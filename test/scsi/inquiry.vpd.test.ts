@@ -2,7 +2,8 @@
 // initiator (sg_inq, libiscsi) reads them.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NEXUS_A, NEXUS_B, cdb, expectGood, expectSense, fixture } from './helpers.js';
+import { cdb, parseDesignators, INVALID_FIELD_IN_CDB } from '../../src/scsi/spec/index.js';
+import { NEXUS_A, NEXUS_B, expectGood, expectSense, fixture } from './helpers.js';
 
 test('standard INQUIRY: SPC-4, TPGS implicit, HiSup, CmdQue, padded ASCII, version descriptors', async (t) => {
   const f = await fixture(t);
@@ -39,10 +40,10 @@ test('standard INQUIRY: SPC-4, TPGS implicit, HiSup, CmdQue, padded ASCII, versi
 
 test('INQUIRY field errors: a page code without EVPD, an unknown VPD page, CMDDT', async (t) => {
   const f = await fixture(t);
-  const s = expectSense(await f.exec(cdb.inquiry(false, 1, 255)), 0x5, 0x24, 0x00);
+  const s = expectSense(await f.exec(cdb.inquiry(false, 1, 255)), INVALID_FIELD_IN_CDB);
   assert.deepEqual(s.sksv, { cd: true, field: 2 });
-  expectSense(await f.exec(cdb.inquiry(true, 0x99, 255)), 0x5, 0x24, 0x00);
-  expectSense(await f.exec(Buffer.from([0x12, 0x02, 0, 0, 255, 0])), 0x5, 0x24, 0x00);
+  expectSense(await f.exec(cdb.inquiry(true, 0x99, 255)), INVALID_FIELD_IN_CDB);
+  expectSense(await f.exec(Buffer.from([0x12, 0x02, 0, 0, 255, 0])), INVALID_FIELD_IN_CDB);
 });
 
 test('VPD pages: supported list (ascending, every one readable), serial, block limits, characteristics, provisioning', async (t) => {
@@ -85,31 +86,11 @@ test('VPD pages: supported list (ascending, every one readable), serial, block l
   assert.equal(lbp[6]! & 0x07, 2, 'thin provisioned');
 });
 
-interface Designator {
-  protocol: number;
-  codeSet: number;
-  piv: boolean;
-  assoc: number;
-  type: number;
-  value: Buffer;
-}
-
-function designators(page: Buffer): Designator[] {
-  const out: Designator[] = [];
-  const end = 4 + page.readUInt16BE(2);
-  for (let o = 4; o < end; ) {
-    const len = page[o + 3]!;
-    out.push({ protocol: page[o]! >> 4, codeSet: page[o]! & 0xf, piv: (page[o + 1]! & 0x80) !== 0, assoc: (page[o + 1]! >> 4) & 3, type: page[o + 1]! & 0xf, value: page.subarray(o + 4, o + 4 + len) });
-    o += 4 + len;
-  }
-  return out;
-}
-
 test('device identification: NAA 6 of the LU, relative port, port group and iSCSI names of the receiving port', async (t) => {
   const f = await fixture(t);
   for (const nexus of [NEXUS_A, NEXUS_B]) {
     const page = (await f.exec(cdb.inquiry(true, 0x83, 1024), { nexus })).dataIn!;
-    const ds = designators(page);
+    const ds = parseDesignators(page);
     const naa = ds.find((d) => d.type === 3 && d.assoc === 0)!;
     assert.ok(naa, 'NAA designator');
     assert.equal(naa.value.length, 16, 'IEEE Registered Extended: 16 bytes');
@@ -137,5 +118,5 @@ test('INQUIRY to a LUN with no logical unit: peripheral qualifier 011b, device t
   const v = await f.exec(cdb.inquiry(true, 0, 96), { lun: 7 });
   expectGood(v);
   assert.equal(v.dataIn![0], 0x7f);
-  expectSense(await f.exec(cdb.inquiry(true, 0x83, 96), { lun: 7 }), 0x5, 0x24, 0x00);
+  expectSense(await f.exec(cdb.inquiry(true, 0x83, 96), { lun: 7 }), INVALID_FIELD_IN_CDB);
 });

@@ -3,7 +3,8 @@
 // values (WCE), refuses anything else, and the write cache setting reaches writes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NEXUS_A, NEXUS_B, cdb, expectGood, expectSense, fixture, pattern } from './helpers.js';
+import { cdb, INVALID_FIELD_IN_CDB, INVALID_FIELD_IN_PARAMETER_LIST, MODE_PARAMETERS_CHANGED, PARAMETER_LIST_LENGTH_ERROR, PARAMETER_NOT_SUPPORTED, SAVING_PARAMETERS_NOT_SUPPORTED, SOFTWARE_WRITE_PROTECTED } from '../../src/scsi/spec/index.js';
+import { NEXUS_A, NEXUS_B, expectGood, expectSense, fixture, pattern } from './helpers.js';
 
 interface Page {
   code: number;
@@ -67,10 +68,10 @@ test('MODE SENSE(10) with LLBAA gives a 16-byte block descriptor; page control c
   assert.deepEqual([...ch.pages[1]!.data.subarray(2)], [0, 0, 0x08, 0, 0, 0, 0, 0, 0, 0], 'only SWP is changeable in Control');
   const def = pagesOf((await f.exec(cdb.modeSense6(0x08, { pc: 2 }))).dataIn!, false);
   assert.equal(def.pages[0]!.data[2]! & 0x04, 0x04, 'default WCE 1');
-  const s = expectSense(await f.exec(cdb.modeSense6(0x08, { pc: 3 })), 0x5, 0x39, 0x00, 'saved values are not supported');
+  const s = expectSense(await f.exec(cdb.modeSense6(0x08, { pc: 3 })), SAVING_PARAMETERS_NOT_SUPPORTED, 'saved values are not supported');
   assert.deepEqual(s.sksv, { cd: true, field: 2, bit: 7 });
-  expectSense(await f.exec(cdb.modeSense6(0x19)), 0x5, 0x24, 0x00, 'unknown page');
-  expectSense(await f.exec(cdb.modeSense6(0x08, { subpage: 1 })), 0x5, 0x24, 0x00, 'unknown subpage');
+  expectSense(await f.exec(cdb.modeSense6(0x19)), INVALID_FIELD_IN_CDB, 'unknown page');
+  expectSense(await f.exec(cdb.modeSense6(0x08, { subpage: 1 })), INVALID_FIELD_IN_CDB, 'unknown subpage');
   expectGood(await f.exec(cdb.modeSense6(0x3f, { subpage: 0xff })));
 });
 
@@ -89,7 +90,7 @@ test('MODE SELECT takes WCE, refuses other changes, and a disabled write cache m
   expectGood(await f.exec(cdb.write10(0, 1), { dataOut: pattern(1, 1) }));
   assert.equal(f.dev.writes.at(-1)!.fua, true, 'WCE 0: write-through');
   // The other I_T nexus is told MODE PARAMETERS CHANGED; the one that changed them is not.
-  expectSense(await f.exec(cdb.testUnitReady(), { nexus: NEXUS_B }), 0x6, 0x2a, 0x01);
+  expectSense(await f.exec(cdb.testUnitReady(), { nexus: NEXUS_B }), MODE_PARAMETERS_CHANGED);
   expectGood(await f.exec(cdb.testUnitReady(), { nexus: NEXUS_A }));
   // Through MODE SELECT(10) with a block descriptor, WCE back on.
   page[2] = page[2]! | 0x04;
@@ -109,18 +110,18 @@ test('MODE SELECT refusals: unchangeable bits 26/00, unknown page 26/01, short l
   const control = Buffer.from((await f.exec(cdb.modeSense6(0x0a, { dbd: true }))).dataIn!.subarray(4));
   control[2] = control[2]! | 0x04; // D_SENSE: descriptor format sense data is not offered
   const p = Buffer.concat([Buffer.alloc(4), control]);
-  const s = expectSense(await f.exec(cdb.modeSelect6(p.length), { dataOut: p }), 0x5, 0x26, 0x00);
+  const s = expectSense(await f.exec(cdb.modeSelect6(p.length), { dataOut: p }), INVALID_FIELD_IN_PARAMETER_LIST);
   assert.deepEqual(s.sksv, { cd: false, field: 6, bit: 2 }, 'points at D_SENSE');
   const unknown = Buffer.concat([Buffer.alloc(4), Buffer.from([0x19, 0x02, 0, 0])]);
-  expectSense(await f.exec(cdb.modeSelect6(unknown.length), { dataOut: unknown }), 0x5, 0x26, 0x01);
+  expectSense(await f.exec(cdb.modeSelect6(unknown.length), { dataOut: unknown }), PARAMETER_NOT_SUPPORTED);
   const wrongLen = Buffer.concat([Buffer.alloc(4), Buffer.from([0x08, 0x0a]), Buffer.alloc(10)]);
-  expectSense(await f.exec(cdb.modeSelect6(wrongLen.length), { dataOut: wrongLen }), 0x5, 0x26, 0x00, 'page length not ours');
+  expectSense(await f.exec(cdb.modeSelect6(wrongLen.length), { dataOut: wrongLen }), INVALID_FIELD_IN_PARAMETER_LIST, 'page length not ours');
   const cut = Buffer.concat([Buffer.alloc(4), Buffer.from([0x08, 0x12]), Buffer.alloc(4)]);
-  expectSense(await f.exec(cdb.modeSelect6(cut.length), { dataOut: cut }), 0x5, 0x1a, 0x00, 'page cut short');
-  expectSense(await f.exec(cdb.modeSelect6(2), { dataOut: Buffer.alloc(2) }), 0x5, 0x1a, 0x00, 'shorter than the header');
-  expectSense(await f.exec(cdb.modeSelect6(4, true), { dataOut: Buffer.alloc(4) }), 0x5, 0x24, 0x00, 'SP');
+  expectSense(await f.exec(cdb.modeSelect6(cut.length), { dataOut: cut }), PARAMETER_LIST_LENGTH_ERROR, 'page cut short');
+  expectSense(await f.exec(cdb.modeSelect6(2), { dataOut: Buffer.alloc(2) }), PARAMETER_LIST_LENGTH_ERROR, 'shorter than the header');
+  expectSense(await f.exec(cdb.modeSelect6(4, true), { dataOut: Buffer.alloc(4) }), INVALID_FIELD_IN_CDB, 'SP');
   const badBd = Buffer.concat([Buffer.from([0, 0, 0, 8]), Buffer.from([0, 0, 0, 0, 0, 0, 0x10, 0])]);
-  expectSense(await f.exec(cdb.modeSelect6(badBd.length), { dataOut: badBd }), 0x5, 0x26, 0x00, 'block length 4096');
+  expectSense(await f.exec(cdb.modeSelect6(badBd.length), { dataOut: badBd }), INVALID_FIELD_IN_PARAMETER_LIST, 'block length 4096');
   expectGood(await f.exec(cdb.modeSelect6(0)), 'an empty parameter list changes nothing');
 });
 
@@ -135,11 +136,11 @@ test('SWP in the Control page write-protects the LU for every nexus until cleare
   assert.equal(ms[2]! & 0x80, 0x80, 'WP in the header');
   assert.equal(pagesOf(ms, false).pages[0]!.data[4]! & 0x08, 0x08, 'SWP reads back');
   expectGood(await f.exec(cdb.read10(0, 1)));
-  expectSense(await f.exec(cdb.write10(0, 1), { dataOut: pattern(1, 1) }), 0x7, 0x27, 0x02, 'SOFTWARE WRITE PROTECTED');
-  expectSense(await f.exec(cdb.testUnitReady(), { nexus: NEXUS_B }), 0x6, 0x2a, 0x01);
-  expectSense(await f.exec(cdb.writeSame16(0, 1, 0x09), { nexus: NEXUS_B }), 0x7, 0x27, 0x02);
+  expectSense(await f.exec(cdb.write10(0, 1), { dataOut: pattern(1, 1) }), SOFTWARE_WRITE_PROTECTED, 'SOFTWARE WRITE PROTECTED');
+  expectSense(await f.exec(cdb.testUnitReady(), { nexus: NEXUS_B }), MODE_PARAMETERS_CHANGED);
+  expectSense(await f.exec(cdb.writeSame16(0, 1, 0x09), { nexus: NEXUS_B }), SOFTWARE_WRITE_PROTECTED);
   control[4] = control[4]! & ~0x08;
   expectGood(await f.exec(cdb.modeSelect6(4 + control.length), { nexus: NEXUS_B, dataOut: Buffer.concat([Buffer.alloc(4), control]) }));
-  expectSense(await f.exec(cdb.write10(0, 1), { dataOut: pattern(1, 1) }), 0x6, 0x2a, 0x01);
+  expectSense(await f.exec(cdb.write10(0, 1), { dataOut: pattern(1, 1) }), MODE_PARAMETERS_CHANGED);
   expectGood(await f.exec(cdb.write10(0, 1), { dataOut: pattern(1, 1) }));
 });

@@ -3,7 +3,8 @@
 // accepted; RDPROTECT/WRPROTECT are refused; short Data-Out is handled per FCP-4.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BS, cdb, expectGood, expectSense, fixture, pattern } from './helpers.js';
+import { cdb, INVALID_FIELD_IN_CDB, INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT } from '../../src/scsi/spec/index.js';
+import { BS, expectGood, expectSense, fixture, pattern } from './helpers.js';
 
 test('WRITE then READ of every CDB size returns the same bytes', async (t) => {
   const f = await fixture(t);
@@ -67,11 +68,11 @@ test('FUA is honoured on WRITE and COMPARE AND WRITE; DPO and FUA_NV are accepte
 test('non-zero RDPROTECT/WRPROTECT/VRPROTECT is INVALID FIELD IN CDB with a field pointer', async (t) => {
   const f = await fixture(t);
   for (let p = 1; p < 8; p++) {
-    const s = expectSense(await f.exec(cdb.read10(0, 1, p << 5)), 0x5, 0x24, 0x00, 'RDPROTECT');
+    const s = expectSense(await f.exec(cdb.read10(0, 1, p << 5)), INVALID_FIELD_IN_CDB, 'RDPROTECT');
     assert.deepEqual(s.sksv, { cd: true, field: 1, bit: 7 });
-    expectSense(await f.exec(cdb.read16(0, 1, p << 5)), 0x5, 0x24, 0x00);
-    expectSense(await f.exec(cdb.write10(0, 1, p << 5), { dataOut: pattern(1, 1) }), 0x5, 0x24, 0x00, 'WRPROTECT');
-    expectSense(await f.exec(cdb.verify10(0, 1, 1, p << 5), { dataOut: pattern(1, 1) }), 0x5, 0x24, 0x00, 'VRPROTECT');
+    expectSense(await f.exec(cdb.read16(0, 1, p << 5)), INVALID_FIELD_IN_CDB);
+    expectSense(await f.exec(cdb.write10(0, 1, p << 5), { dataOut: pattern(1, 1) }), INVALID_FIELD_IN_CDB, 'WRPROTECT');
+    expectSense(await f.exec(cdb.verify10(0, 1, 1, p << 5), { dataOut: pattern(1, 1) }), INVALID_FIELD_IN_CDB, 'VRPROTECT');
   }
   assert.equal(f.dev.writes.length, 0);
 });
@@ -86,7 +87,7 @@ test('Data-Out shorter than the CDB: whole blocks are written, a partial block i
   assert.ok(r.dataIn!.subarray(0, BS).equals(Buffer.alloc(BS, 'b')));
   assert.ok(r.dataIn!.subarray(BS).equals(Buffer.alloc(BS, 'a')));
   // 200 bytes of one block: nothing is written.
-  expectSense(await f.exec(cdb.write10(1, 1), { dataOut: Buffer.alloc(200, 'c') }), 0x5, 0x0e, 0x03);
+  expectSense(await f.exec(cdb.write10(1, 1), { dataOut: Buffer.alloc(200, 'c') }), INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT);
   // One block asked, three sent: only the first is written.
   expectGood(await f.exec(cdb.write10(2, 1), { dataOut: Buffer.alloc(3 * BS, 'd') }));
   r = await f.exec(cdb.read10(0, 4));
@@ -99,9 +100,9 @@ test('Data-Out shorter than the CDB: whole blocks are written, a partial block i
 
 test('a transfer length beyond MAXIMUM TRANSFER LENGTH is INVALID FIELD IN CDB', async (t) => {
   const f = await fixture(t);
-  const s = expectSense(await f.exec(cdb.read16(0, 16385)), 0x5, 0x24, 0x00);
+  const s = expectSense(await f.exec(cdb.read16(0, 16385)), INVALID_FIELD_IN_CDB);
   assert.deepEqual(s.sksv, { cd: true, field: 10 });
-  expectSense(await f.exec(cdb.write10(0, 16385)), 0x5, 0x24, 0x00);
+  expectSense(await f.exec(cdb.write10(0, 16385)), INVALID_FIELD_IN_CDB);
   expectGood(await f.exec(cdb.read16(0, 16384)));
 });
 
@@ -116,7 +117,7 @@ test('every response to a command with Data-Out says how much Data-Out its CDB d
   assert.equal((await f.exec(cdb.verify10(0, 2, 0))).dataOutLength, 0);
   assert.equal((await f.exec(cdb.verify10(0, 2, 1), { dataOut: Buffer.alloc(2 * BS) })).dataOutLength, 2 * BS);
   assert.equal((await f.exec(cdb.unmap(24), { dataOut: Buffer.alloc(24) })).dataOutLength, 24);
-  assert.equal((await f.exec(cdb.prOut(0), { dataOut: Buffer.alloc(24) })).dataOutLength, 24);
+  assert.equal((await f.exec(cdb.persistentReserveOut(0), { dataOut: Buffer.alloc(24) })).dataOutLength, 24);
   assert.equal((await f.exec(cdb.modeSelect6(0))).dataOutLength, 0);
   assert.equal((await f.exec(cdb.read10(0, 1))).dataOutLength, undefined, 'no Data-Out for a READ');
 });

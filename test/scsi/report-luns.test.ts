@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LogicalUnit } from '../../src/scsi/logical-unit.js';
-import { cdb, expectGood, expectSense, fixture } from './helpers.js';
+import { cdb, INVALID_FIELD_IN_CDB, LOGICAL_UNIT_NOT_SUPPORTED } from '../../src/scsi/spec/index.js';
+import { expectGood, expectSense, fixture } from './helpers.js';
 
 test('REPORT LUNS: peripheral addressing below 256, flat space above, ascending, without duplicates', async (t) => {
   const f = await fixture(t);
@@ -23,16 +24,16 @@ test('REPORT LUNS: peripheral addressing below 256, flat space above, ascending,
   assert.equal(wk.dataIn!.readUInt32BE(0), 0);
   // Truncated to the allocation length; too short an allocation length is an error.
   assert.equal((await f.exec(cdb.reportLuns(0, 16))).dataIn!.length, 16);
-  const s = expectSense(await f.exec(cdb.reportLuns(0, 15)), 0x5, 0x24, 0x00);
+  const s = expectSense(await f.exec(cdb.reportLuns(0, 15)), INVALID_FIELD_IN_CDB);
   assert.deepEqual(s.sksv, { cd: true, field: 6 });
-  expectSense(await f.exec(cdb.reportLuns(3, 512)), 0x5, 0x24, 0x00);
+  expectSense(await f.exec(cdb.reportLuns(3, 512)), INVALID_FIELD_IN_CDB);
 });
 
 test('a LUN without a logical unit: LOGICAL UNIT NOT SUPPORTED, and REQUEST SENSE says so with GOOD status', async (t) => {
   const f = await fixture(t);
-  expectSense(await f.exec(cdb.testUnitReady(), { lun: 9 }), 0x5, 0x25, 0x00);
-  expectSense(await f.exec(cdb.read10(0, 1), { lun: 9 }), 0x5, 0x25, 0x00);
-  expectSense(await f.exec(Buffer.from([0xff, 0, 0, 0, 0, 0]), { lun: 9 }), 0x5, 0x25, 0x00, 'even for an unknown opcode');
+  expectSense(await f.exec(cdb.testUnitReady(), { lun: 9 }), LOGICAL_UNIT_NOT_SUPPORTED);
+  expectSense(await f.exec(cdb.read10(0, 1), { lun: 9 }), LOGICAL_UNIT_NOT_SUPPORTED);
+  expectSense(await f.exec(Buffer.from([0xff, 0, 0, 0, 0, 0]), { lun: 9 }), LOGICAL_UNIT_NOT_SUPPORTED, 'even for an unknown opcode');
   const rs = await f.exec(cdb.requestSense(), { lun: 9 });
   expectGood(rs);
   assert.deepEqual([rs.dataIn![2]! & 0xf, rs.dataIn![12], rs.dataIn![13]], [0x5, 0x25, 0x00]);

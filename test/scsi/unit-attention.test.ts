@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LogicalUnit } from '../../src/scsi/logical-unit.js';
-import { NEXUS_A, NEXUS_B, cdb, clearUnitAttentions, expectGood, expectSense, fixture } from './helpers.js';
+import { cdb, ASYMMETRIC_ACCESS_STATE_CHANGED, BUS_DEVICE_RESET_FUNCTION_OCCURRED, CAPACITY_DATA_HAS_CHANGED, INVALID_FIELD_IN_CDB, POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED, REPORTED_LUNS_DATA_HAS_CHANGED } from '../../src/scsi/spec/index.js';
+import { NEXUS_A, NEXUS_B, clearUnitAttentions, expectGood, expectSense, fixture } from './helpers.js';
 
 test('a new nexus gets 29/00 on its first command to each LU, once; INQUIRY and REPORT LUNS pass it by', async (t) => {
   const f = await fixture(t, { keepUnitAttentions: true });
@@ -13,14 +14,14 @@ test('a new nexus gets 29/00 on its first command to each LU, once; INQUIRY and 
   f.target.nexusCreated(NEXUS_A);
   expectGood(await f.exec(cdb.inquiry(false, 0, 36)));
   expectGood(await f.exec(cdb.reportLuns(0, 64)));
-  expectSense(await f.exec(cdb.read10(0, 1)), 0x6, 0x29, 0x00);
+  expectSense(await f.exec(cdb.read10(0, 1)), POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED);
   expectGood(await f.exec(cdb.read10(0, 1)));
-  expectSense(await f.exec(cdb.testUnitReady(), { lun: 1 }), 0x6, 0x29, 0x00, 'the other LU owes it too');
+  expectSense(await f.exec(cdb.testUnitReady(), { lun: 1 }), POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED, 'the other LU owes it too');
   expectGood(await f.exec(cdb.testUnitReady(), { lun: 1 }));
   // The same I_T nexus logging in again is new again.
   f.target.nexusCreated(NEXUS_A);
-  expectSense(await f.exec(cdb.testUnitReady()), 0x6, 0x29, 0x00);
-  expectSense(await f.exec(cdb.testUnitReady(), { lun: 1 }), 0x6, 0x29, 0x00);
+  expectSense(await f.exec(cdb.testUnitReady()), POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED);
+  expectSense(await f.exec(cdb.testUnitReady(), { lun: 1 }), POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED);
   expectGood(await f.exec(cdb.testUnitReady()));
 });
 
@@ -35,7 +36,7 @@ test('REQUEST SENSE returns the pending unit attention as sense data with GOOD s
   expectGood(await f.exec(cdb.testUnitReady()), 'cleared by REQUEST SENSE');
   const none = (await f.exec(cdb.requestSense())).dataIn!;
   assert.deepEqual([none[2]! & 0xf, none[12], none[13]], [0x0, 0x00, 0x00]);
-  expectSense(await f.exec(Buffer.from([0x03, 0x01, 0, 0, 252, 0])), 0x5, 0x24, 0x00, 'descriptor format is not offered');
+  expectSense(await f.exec(Buffer.from([0x03, 0x01, 0, 0, 252, 0])), INVALID_FIELD_IN_CDB, 'descriptor format is not offered');
 });
 
 test('LUN RESET establishes 29/03 for every nexus of the LU; several conditions come one per command', async (t) => {
@@ -43,20 +44,20 @@ test('LUN RESET establishes 29/03 for every nexus of the LU; several conditions 
   assert.equal(f.target.taskManagement(NEXUS_B, 'lun-reset', 0), 0);
   assert.equal(f.target.taskManagement(NEXUS_B, 'lun-reset', 5), 2, 'LUN does not exist');
   for (const nexus of [NEXUS_A, NEXUS_B]) {
-    expectSense(await f.exec(cdb.testUnitReady(), { nexus }), 0x6, 0x29, 0x03);
+    expectSense(await f.exec(cdb.testUnitReady(), { nexus }), BUS_DEVICE_RESET_FUNCTION_OCCURRED);
     expectGood(await f.exec(cdb.testUnitReady(), { nexus }));
   }
-  f.lu.queueUnitAttention(0x2a, 0x09, 'all');
-  f.lu.queueUnitAttention(0x2a, 0x06, 'all');
-  f.lu.queueUnitAttention(0x2a, 0x06, 'all');
-  expectSense(await f.exec(cdb.read16(0, 1)), 0x6, 0x2a, 0x09);
-  expectSense(await f.exec(cdb.read16(0, 1)), 0x6, 0x2a, 0x06);
+  f.lu.queueUnitAttention(CAPACITY_DATA_HAS_CHANGED, 'all');
+  f.lu.queueUnitAttention(ASYMMETRIC_ACCESS_STATE_CHANGED, 'all');
+  f.lu.queueUnitAttention(ASYMMETRIC_ACCESS_STATE_CHANGED, 'all');
+  expectSense(await f.exec(cdb.read16(0, 1)), CAPACITY_DATA_HAS_CHANGED);
+  expectSense(await f.exec(cdb.read16(0, 1)), ASYMMETRIC_ACCESS_STATE_CHANGED);
   expectGood(await f.exec(cdb.read16(0, 1)), 'the same condition twice is reported once');
   assert.equal(await clearUnitAttentions(f, NEXUS_B), 2);
   // A reset supersedes what was pending before it.
-  f.lu.queueUnitAttention(0x2a, 0x09, NEXUS_A);
+  f.lu.queueUnitAttention(CAPACITY_DATA_HAS_CHANGED, NEXUS_A);
   f.target.taskManagement(NEXUS_A, 'lun-reset', 0);
-  expectSense(await f.exec(cdb.testUnitReady()), 0x6, 0x29, 0x03);
+  expectSense(await f.exec(cdb.testUnitReady()), BUS_DEVICE_RESET_FUNCTION_OCCURRED);
   expectGood(await f.exec(cdb.testUnitReady()));
   assert.equal(f.target.taskManagement(NEXUS_A, 'abort-task-set', 0), 0);
   assert.equal(f.target.taskManagement(NEXUS_A, 'clear-task-set', 0), 0);
@@ -65,7 +66,7 @@ test('LUN RESET establishes 29/03 for every nexus of the LU; several conditions 
 
 test('REPORT LUNS clears REPORTED LUNS DATA HAS CHANGED', async (t) => {
   const f = await fixture(t);
-  f.lu.queueUnitAttention(0x3f, 0x0e, NEXUS_A);
+  f.lu.queueUnitAttention(REPORTED_LUNS_DATA_HAS_CHANGED, NEXUS_A);
   expectGood(await f.exec(cdb.reportLuns(0, 64)));
   expectGood(await f.exec(cdb.testUnitReady()));
 });

@@ -3,7 +3,8 @@
 // list of UNMAP is checked for every length and count it carries.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BS, MiB, cdb, expectGood, expectSense, fixture, pattern, unmapParams } from './helpers.js';
+import { cdb, unmapParams, INVALID_FIELD_IN_CDB, INVALID_FIELD_IN_PARAMETER_LIST, PARAMETER_LIST_LENGTH_ERROR } from '../../src/scsi/spec/index.js';
+import { BS, MiB, expectGood, expectSense, fixture, pattern } from './helpers.js';
 
 const CHUNK = MiB / BS;
 
@@ -18,7 +19,7 @@ test('UNMAP frees space, and GET LBA STATUS reports the holes from the requested
   const f = await fixture(t);
   const data = pattern(CHUNK, 5);
   for (let c = 0; c < 3; c++) expectGood(await f.exec(cdb.write16(c * CHUNK, CHUNK), { dataOut: data }));
-  expectGood(await f.exec(cdb.syncCache10()));
+  expectGood(await f.exec(cdb.synchronizeCache10()));
   const before = f.poolUsed();
   let st = await f.exec(cdb.getLbaStatus(0, 8 + 16 * 4));
   expectGood(st);
@@ -28,11 +29,11 @@ test('UNMAP frees space, and GET LBA STATUS reports the holes from the requested
   ]);
   // The middle chunk and 8 blocks of the first.
   const p = unmapParams([
-    [CHUNK, CHUNK],
-    [16, 8],
+    { lba: CHUNK, blocks: CHUNK },
+    { lba: 16, blocks: 8 },
   ]);
   expectGood(await f.exec(cdb.unmap(p.length), { dataOut: p }));
-  expectGood(await f.exec(cdb.syncCache10()));
+  expectGood(await f.exec(cdb.synchronizeCache10()));
   assert.ok(f.poolUsed() < before, 'pool used dropped');
   const r = await f.exec(cdb.read10(8, 24));
   assert.ok(r.dataIn!.subarray(0, 8 * BS).equals(data.subarray(8 * BS, 16 * BS)), 'blocks before the range kept');
@@ -58,23 +59,23 @@ test('UNMAP parameter list: empty, short, truncated, too many descriptors, too m
   const f = await fixture(t);
   expectGood(await f.exec(cdb.unmap(0)), 'parameter list length 0');
   expectGood(await f.exec(cdb.unmap(8), { dataOut: unmapParams([]) }), 'header only');
-  expectSense(await f.exec(cdb.unmap(6), { dataOut: Buffer.alloc(6) }), 0x5, 0x1a, 0x00, 'shorter than the header');
-  expectSense(await f.exec(cdb.unmap(24)), 0x5, 0x1a, 0x00, 'no Data-Out');
+  expectSense(await f.exec(cdb.unmap(6), { dataOut: Buffer.alloc(6) }), PARAMETER_LIST_LENGTH_ERROR, 'shorter than the header');
+  expectSense(await f.exec(cdb.unmap(24)), PARAMETER_LIST_LENGTH_ERROR, 'no Data-Out');
   // A descriptor data length that is not a multiple of 16 leaves the partial descriptor unused.
-  const p = unmapParams([[0, 8]]);
+  const p = unmapParams([{ lba: 0, blocks: 8 }]);
   p.writeUInt16BE(20, 2);
   expectGood(await f.exec(cdb.unmap(p.length), { dataOut: p }));
-  const many = unmapParams(Array.from({ length: 257 }, (_, i): [number, number] => [i, 1]));
-  const s = expectSense(await f.exec(cdb.unmap(many.length), { dataOut: many }), 0x5, 0x26, 0x00, 'more than 256 descriptors');
+  const many = unmapParams(Array.from({ length: 257 }, (_, i) => ({ lba: i, blocks: 1 })));
+  const s = expectSense(await f.exec(cdb.unmap(many.length), { dataOut: many }), INVALID_FIELD_IN_PARAMETER_LIST, 'more than 256 descriptors');
   assert.deepEqual(s.sksv, { cd: false, field: 2 });
-  const ok = unmapParams(Array.from({ length: 256 }, (_, i): [number, number] => [i * 2, 1]));
+  const ok = unmapParams(Array.from({ length: 256 }, (_, i) => ({ lba: i * 2, blocks: 1 })));
   expectGood(await f.exec(cdb.unmap(ok.length), { dataOut: ok }));
   const big = unmapParams([
-    [0, 0x80000],
-    [0, 0x80001],
+    { lba: 0, blocks: 0x80000 },
+    { lba: 0, blocks: 0x80001 },
   ]);
   const f2 = await fixture(t, { ldSize: 1024 * MiB, poolSize: 16 * MiB });
-  expectSense(await f2.exec(cdb.unmap(big.length), { dataOut: big }), 0x5, 0x26, 0x00, 'more than MAXIMUM UNMAP LBA COUNT');
-  expectSense(await f.exec(cdb.unmap(24, true), { dataOut: unmapParams([[0, 1]]) }), 0x5, 0x24, 0x00, 'ANCHOR');
-  for (let i = 0; i < 4; i++) expectGood(await f.exec(cdb.unmap(24), { dataOut: unmapParams([[i, 0]]) }), 'zero-length descriptors');
+  expectSense(await f2.exec(cdb.unmap(big.length), { dataOut: big }), INVALID_FIELD_IN_PARAMETER_LIST, 'more than MAXIMUM UNMAP LBA COUNT');
+  expectSense(await f.exec(cdb.unmap(24, true), { dataOut: unmapParams([{ lba: 0, blocks: 1 }]) }), INVALID_FIELD_IN_CDB, 'ANCHOR');
+  for (let i = 0; i < 4; i++) expectGood(await f.exec(cdb.unmap(24), { dataOut: unmapParams([{ lba: i, blocks: 0 }]) }), 'zero-length descriptors');
 });

@@ -2,7 +2,8 @@
 // 11b (one block against each); WRITE AND VERIFY writes, reads back and compares.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BS, cdb, expectGood, expectSense, fixture, pattern } from './helpers.js';
+import { cdb, INVALID_FIELD_IN_CDB, MISCOMPARE_DURING_VERIFY_OPERATION } from '../../src/scsi/spec/index.js';
+import { BS, expectGood, expectSense, fixture, pattern } from './helpers.js';
 
 test('VERIFY compares the Data-Out with the medium and names the first differing byte', async (t) => {
   const f = await fixture(t);
@@ -14,12 +15,12 @@ test('VERIFY compares the Data-Out with the medium and names the first differing
   for (const at of [0, 777, 8 * BS - 1]) {
     const wrong = Buffer.from(data);
     wrong[at] ^= 'X'.charCodeAt(0);
-    const s = expectSense(await f.exec(cdb.verify10(40, 8, 1), { dataOut: wrong }), 0xe, 0x1d, 0x00);
+    const s = expectSense(await f.exec(cdb.verify10(40, 8, 1), { dataOut: wrong }), MISCOMPARE_DURING_VERIFY_OPERATION);
     assert.equal(s.information, at);
     expectGood(await f.exec(cdb.verify10(40, 8, 0), { dataOut: wrong }), 'BYTCHK 00b does not compare');
   }
   expectGood(await f.exec(cdb.verify10(40, 0, 1)), 'zero blocks');
-  expectSense(await f.exec(cdb.verify10(40, 1, 2), { dataOut: data }), 0x5, 0x24, 0x00, 'BYTCHK 10b is reserved');
+  expectSense(await f.exec(cdb.verify10(40, 1, 2), { dataOut: data }), INVALID_FIELD_IN_CDB, 'BYTCHK 10b is reserved');
 });
 
 test('VERIFY with BYTCHK 11b compares one block against every block of the range', async (t) => {
@@ -28,7 +29,7 @@ test('VERIFY with BYTCHK 11b compares one block against every block of the range
   expectGood(await f.exec(cdb.writeSame16(100, 10), { dataOut: one }));
   expectGood(await f.exec(cdb.verify16(100, 10, 3), { dataOut: one }));
   expectGood(await f.exec(cdb.write10(105, 1), { dataOut: pattern(1, 8) }));
-  const s = expectSense(await f.exec(cdb.verify16(100, 10, 3), { dataOut: one }), 0xe, 0x1d, 0x00);
+  const s = expectSense(await f.exec(cdb.verify16(100, 10, 3), { dataOut: one }), MISCOMPARE_DURING_VERIFY_OPERATION);
   assert.ok(s.information! >= 5 * BS && s.information! < 6 * BS, 'offset inside the sixth block');
 });
 

@@ -4,17 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkDataDir } from '../../src/block/check.js';
-import { BS, MiB, cdb, expectGood, expectSense, fixture, pattern } from './helpers.js';
-
-function writeAtomic16(lba: number | bigint, blocks: number, flags = 0, boundary = 0): Buffer {
-  const b = Buffer.alloc(16);
-  b[0] = 0x9c;
-  b[1] = flags;
-  b.writeBigUInt64BE(BigInt(lba), 2);
-  b.writeUInt16BE(boundary, 10);
-  b.writeUInt16BE(blocks, 12);
-  return b;
-}
+import { cdb, INVALID_FIELD_IN_CDB, INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT, LBA_OUT_OF_RANGE } from '../../src/scsi/spec/index.js';
+import { BS, MiB, expectGood, expectSense, fixture, pattern } from './helpers.js';
 
 /** 1 MiB chunks of 512-byte blocks: LBA 2048 starts the second chunk. */
 const CHUNK_BLOCKS = MiB / BS;
@@ -24,7 +15,7 @@ test('WRITE ATOMIC writes 1 to 256 blocks, across a chunk boundary too, and give
   for (const n of [1, 7, 128, 256]) {
     const lba = CHUNK_BLOCKS - Math.floor(n / 2);
     const data = pattern(n, n);
-    expectGood(await f.exec(writeAtomic16(lba, n), { dataOut: data }), `${n} blocks`);
+    expectGood(await f.exec(cdb.writeAtomic16(lba, n), { dataOut: data }), `${n} blocks`);
     assert.ok((await f.exec(cdb.read16(lba, n))).dataIn!.equals(data));
   }
   const bl = (await f.exec(cdb.inquiry(true, 0xb0, 64))).dataIn!;
@@ -43,11 +34,11 @@ test('a reader racing WRITE ATOMIC sees all old or all new blocks, never a mix',
   const lba = CHUNK_BLOCKS - 100;
   const a = Buffer.alloc(n * BS, 0xaa);
   const b = Buffer.alloc(n * BS, 0xbb);
-  expectGood(await f.exec(writeAtomic16(lba, n), { dataOut: a }));
+  expectGood(await f.exec(cdb.writeAtomic16(lba, n), { dataOut: a }));
   let writing = true;
   const writer = (async () => {
     try {
-      for (let i = 0; i < 40; i++) expectGood(await f.exec(writeAtomic16(lba, n), { dataOut: i % 2 ? a : b }));
+      for (let i = 0; i < 40; i++) expectGood(await f.exec(cdb.writeAtomic16(lba, n), { dataOut: i % 2 ? a : b }));
     } finally {
       writing = false;
     }
@@ -67,13 +58,13 @@ test('a reader racing WRITE ATOMIC sees all old or all new blocks, never a mix',
 test('WRITE ATOMIC refuses protection information, boundaries, too many blocks, ranges past the end and short Data-Out', { timeout: 60_000 }, async (t) => {
   const f = await fixture(t);
   const one = pattern(1, 1);
-  expectSense(await f.exec(writeAtomic16(0, 1, 0x20), { dataOut: one }), 0x05, 0x24, 0x00, 'WRPROTECT');
-  expectSense(await f.exec(writeAtomic16(0, 1, 0, 8), { dataOut: one }), 0x05, 0x24, 0x00, 'ATOMIC BOUNDARY');
-  expectSense(await f.exec(writeAtomic16(0, 257), { dataOut: pattern(257, 1) }), 0x05, 0x24, 0x00, 'above the maximum atomic transfer length');
+  expectSense(await f.exec(cdb.writeAtomic16(0, 1, 0x20), { dataOut: one }), INVALID_FIELD_IN_CDB, 'WRPROTECT');
+  expectSense(await f.exec(cdb.writeAtomic16(0, 1, 0, 8), { dataOut: one }), INVALID_FIELD_IN_CDB, 'ATOMIC BOUNDARY');
+  expectSense(await f.exec(cdb.writeAtomic16(0, 257), { dataOut: pattern(257, 1) }), INVALID_FIELD_IN_CDB, 'above the maximum atomic transfer length');
   const blocks = f.dev.blockCount;
-  expectSense(await f.exec(writeAtomic16(blocks - 1, 2), { dataOut: pattern(2, 1) }), 0x05, 0x21, 0x00, 'past the end');
-  expectSense(await f.exec(writeAtomic16(0x8000000000000000n, 1), { dataOut: one }), 0x05, 0x21, 0x00, 'huge LBA');
-  expectGood(await f.exec(writeAtomic16(0, 0)), 'zero blocks is a no-op');
-  expectSense(await f.exec(writeAtomic16(0, 4), { dataOut: pattern(2, 1), expected: 4 * BS }), 0x05, 0x0e, 0x03, 'half the data is not an atomic write');
+  expectSense(await f.exec(cdb.writeAtomic16(blocks - 1, 2), { dataOut: pattern(2, 1) }), LBA_OUT_OF_RANGE, 'past the end');
+  expectSense(await f.exec(cdb.writeAtomic16(0x8000000000000000n, 1), { dataOut: one }), LBA_OUT_OF_RANGE, 'huge LBA');
+  expectGood(await f.exec(cdb.writeAtomic16(0, 0)), 'zero blocks is a no-op');
+  expectSense(await f.exec(cdb.writeAtomic16(0, 4), { dataOut: pattern(2, 1), expected: 4 * BS }), INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT, 'half the data is not an atomic write');
   assert.ok((await f.exec(cdb.read16(0, 4))).dataIn!.equals(Buffer.alloc(4 * BS)), 'nothing was written');
 });

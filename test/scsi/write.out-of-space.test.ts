@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KuraError } from '../../src/errors.js';
-import { BS, MiB, cdb, expectGood, expectSense, fixture, pattern } from './helpers.js';
+import { cdb, INTERNAL_TARGET_FAILURE, LOGICAL_UNIT_NOT_SUPPORTED, SPACE_ALLOCATION_FAILED_WRITE_PROTECT, UNRECOVERED_READ_ERROR, WRITE_ERROR, WRITE_PROTECTED } from '../../src/scsi/spec/index.js';
+import { BS, MiB, expectGood, expectSense, fixture, pattern } from './helpers.js';
 
 test('writing past the thin pool space is DATA PROTECT / SPACE ALLOCATION FAILED WRITE PROTECT (27/07)', async (t) => {
   // A 4 MiB RAID1 pool behind a 32 MiB LD: the pool runs out after a few chunks.
@@ -15,15 +16,15 @@ test('writing past the thin pool space is DATA PROTECT / SPACE ALLOCATION FAILED
   for (let c = 0; c < 32; c++) {
     const r = await f.exec(cdb.write16(c * chunkBlocks, chunkBlocks), { dataOut: data });
     if (r.status === 0) continue;
-    full = expectSense(r, 0x7, 0x27, 0x07, `write of chunk ${c}`);
+    full = expectSense(r, SPACE_ALLOCATION_FAILED_WRITE_PROTECT, `write of chunk ${c}`);
     break;
   }
   assert.ok(full, 'the pool filled up');
   // What did fit is still readable; WRITE SAME and COMPARE AND WRITE into new space fail the same way.
   expectGood(await f.exec(cdb.read10(0, 8)));
-  expectSense(await f.exec(cdb.writeSame16(31 * chunkBlocks, 8), { dataOut: pattern(1, 1) }), 0x7, 0x27, 0x07);
+  expectSense(await f.exec(cdb.writeSame16(31 * chunkBlocks, 8), { dataOut: pattern(1, 1) }), SPACE_ALLOCATION_FAILED_WRITE_PROTECT);
   const zeros = Buffer.alloc(BS);
-  expectSense(await f.exec(cdb.compareAndWrite(31 * chunkBlocks, 1), { dataOut: Buffer.concat([zeros, pattern(1, 2)]) }), 0x7, 0x27, 0x07);
+  expectSense(await f.exec(cdb.compareAndWrite(31 * chunkBlocks, 1), { dataOut: Buffer.concat([zeros, pattern(1, 2)]) }), SPACE_ALLOCATION_FAILED_WRITE_PROTECT);
   // Freeing space (UNMAP of whole chunks) makes writes succeed again.
   const u = Buffer.alloc(24);
   u.writeUInt16BE(22, 0);
@@ -31,14 +32,14 @@ test('writing past the thin pool space is DATA PROTECT / SPACE ALLOCATION FAILED
   u.writeBigUInt64BE(0n, 8);
   u.writeUInt32BE(2 * chunkBlocks, 16);
   expectGood(await f.exec(cdb.unmap(u.length), { dataOut: u }));
-  expectGood(await f.exec(cdb.syncCache10()));
+  expectGood(await f.exec(cdb.synchronizeCache10()));
   expectGood(await f.exec(cdb.write16(31 * chunkBlocks, 8), { dataOut: pattern(8, 3) }));
 });
 
 test('a read-only LD refuses every write with DATA PROTECT / WRITE PROTECTED and says WP in MODE SENSE', async (t) => {
   const f = await fixture(t);
   f.dev.readOnlyOverride = true;
-  const wp = async (c: Buffer, dataOut?: Buffer) => expectSense(await f.exec(c, { dataOut }), 0x7, 0x27, 0x00, c[0]!.toString(16));
+  const wp = async (c: Buffer, dataOut?: Buffer) => expectSense(await f.exec(c, { dataOut }), WRITE_PROTECTED, c[0]!.toString(16));
   await wp(cdb.write10(0, 1), pattern(1, 1));
   await wp(cdb.write16(0, 1), pattern(1, 1));
   await wp(cdb.writeAndVerify10(0, 1), pattern(1, 1));
@@ -56,13 +57,13 @@ test('a read-only LD refuses every write with DATA PROTECT / WRITE PROTECTED and
 test('device I/O errors become MEDIUM ERROR (reads 11/00, writes 0C/00); a deleted LD is LOGICAL UNIT NOT SUPPORTED', async (t) => {
   const f = await fixture(t);
   f.dev.failWith = new KuraError('KURA-E1040', 'EIO', 'PD failed.', 'Replace the PD.');
-  expectSense(await f.exec(cdb.read10(0, 1)), 0x3, 0x11, 0x00);
-  expectSense(await f.exec(cdb.write10(0, 1), { dataOut: pattern(1, 1) }), 0x3, 0x0c, 0x00);
-  expectSense(await f.exec(cdb.syncCache10()), 0x4, 0x44, 0x00);
+  expectSense(await f.exec(cdb.read10(0, 1)), UNRECOVERED_READ_ERROR);
+  expectSense(await f.exec(cdb.write10(0, 1), { dataOut: pattern(1, 1) }), WRITE_ERROR);
+  expectSense(await f.exec(cdb.synchronizeCache10()), INTERNAL_TARGET_FAILURE);
   f.dev.failWith = new KuraError('KURA-E1030', 'ENOENT', 'LD deleted.', 'Reconnect.');
-  expectSense(await f.exec(cdb.read10(0, 1)), 0x5, 0x25, 0x00);
+  expectSense(await f.exec(cdb.read10(0, 1)), LOGICAL_UNIT_NOT_SUPPORTED);
   f.dev.failWith = new Error('a bug');
-  expectSense(await f.exec(cdb.read10(0, 1)), 0x4, 0x44, 0x00);
+  expectSense(await f.exec(cdb.read10(0, 1)), INTERNAL_TARGET_FAILURE);
   f.dev.failWith = undefined;
   expectGood(await f.exec(cdb.read10(0, 1)));
 });

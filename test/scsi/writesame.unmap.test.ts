@@ -3,7 +3,8 @@
 // MAXIMUM WRITE SAME LENGTH; exactly one block of Data-Out; ANCHOR refused.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BS, MiB, cdb, expectGood, expectSense, fixture, pattern } from './helpers.js';
+import { cdb, INVALID_COMMAND_OPERATION_CODE, INVALID_FIELD_IN_CDB, INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT } from '../../src/scsi/spec/index.js';
+import { BS, MiB, expectGood, expectSense, fixture, pattern } from './helpers.js';
 
 const UNMAP = 0x08;
 const NDOB = 0x01;
@@ -28,11 +29,11 @@ test('WRITE SAME with UNMAP and a zero block frees the chunks (pool used drops) 
   const f = await fixture(t);
   const data = pattern(CHUNK, 3);
   for (let c = 0; c < 4; c++) expectGood(await f.exec(cdb.write16(c * CHUNK, CHUNK), { dataOut: data }));
-  expectGood(await f.exec(cdb.syncCache16()));
+  expectGood(await f.exec(cdb.synchronizeCache16()));
   const before = f.poolUsed();
   assert.ok(before >= 4 * MiB, `the pool holds the 4 chunks (${before})`);
   expectGood(await f.exec(cdb.writeSame16(0, 4 * CHUNK, UNMAP), { dataOut: Buffer.alloc(BS) }));
-  expectGood(await f.exec(cdb.syncCache16()));
+  expectGood(await f.exec(cdb.synchronizeCache16()));
   const after = f.poolUsed();
   assert.ok(after <= before - 4 * MiB, `pool used dropped from ${before} to ${after}`);
   assert.deepEqual(f.dev.unmaps.at(-1), [{ lba: 0, blocks: 4 * CHUNK }]);
@@ -66,27 +67,27 @@ test('WRITE SAME with NUMBER OF LOGICAL BLOCKS 0 runs to the last LBA, within MA
   expectGood(await f.exec(cdb.writeSame16(n, 0), { dataOut: Buffer.alloc(BS) }), 'zero blocks at the capacity is nothing to do');
   // The LD has 32768 blocks: "to the end" from 0 fits in 65535; a 64 MiB LD would not.
   expectGood(await f.exec(cdb.writeSame16(0, 0), { dataOut: Buffer.alloc(BS) }));
-  const s = expectSense(await f.exec(cdb.writeSame16(0, 65536), { dataOut: Buffer.alloc(BS) }), 0x5, 0x24, 0x00, 'beyond MAXIMUM WRITE SAME LENGTH');
+  const s = expectSense(await f.exec(cdb.writeSame16(0, 65536), { dataOut: Buffer.alloc(BS) }), INVALID_FIELD_IN_CDB, 'beyond MAXIMUM WRITE SAME LENGTH');
   assert.deepEqual(s.sksv, { cd: true, field: 10 });
 });
 
 test('WRITE SAME refuses ANCHOR, protection, obsolete PBDATA/LBDATA and Data-Out that is not exactly one block', async (t) => {
   const f = await fixture(t);
   const one = Buffer.alloc(BS);
-  expectSense(await f.exec(cdb.writeSame10(0, 1, 0x10), { dataOut: one }), 0x5, 0x24, 0x00, 'ANCHOR');
-  expectSense(await f.exec(cdb.writeSame10(0, 1, 0x10 | UNMAP), { dataOut: one }), 0x5, 0x24, 0x00, 'ANCHOR+UNMAP');
-  for (let p = 1; p < 8; p++) expectSense(await f.exec(cdb.writeSame10(0, 1, p << 5), { dataOut: one }), 0x5, 0x24, 0x00, 'WRPROTECT');
-  expectSense(await f.exec(cdb.writeSame10(0, 1, 0x02), { dataOut: one }), 0x5, 0x24, 0x00, 'LBDATA');
-  expectSense(await f.exec(cdb.writeSame10(0, 1, UNMAP), { dataOut: Buffer.alloc(BS / 2) }), 0x5, 0x0e, 0x03, 'half a block');
-  expectSense(await f.exec(cdb.writeSame10(0, 1, UNMAP), { dataOut: Buffer.alloc(2 * BS) }), 0x5, 0x0e, 0x03, 'two blocks');
-  expectSense(await f.exec(cdb.writeSame10(0, 1)), 0x5, 0x0e, 0x03, 'no Data-Out');
+  expectSense(await f.exec(cdb.writeSame10(0, 1, 0x10), { dataOut: one }), INVALID_FIELD_IN_CDB, 'ANCHOR');
+  expectSense(await f.exec(cdb.writeSame10(0, 1, 0x10 | UNMAP), { dataOut: one }), INVALID_FIELD_IN_CDB, 'ANCHOR+UNMAP');
+  for (let p = 1; p < 8; p++) expectSense(await f.exec(cdb.writeSame10(0, 1, p << 5), { dataOut: one }), INVALID_FIELD_IN_CDB, 'WRPROTECT');
+  expectSense(await f.exec(cdb.writeSame10(0, 1, 0x02), { dataOut: one }), INVALID_FIELD_IN_CDB, 'LBDATA');
+  expectSense(await f.exec(cdb.writeSame10(0, 1, UNMAP), { dataOut: Buffer.alloc(BS / 2) }), INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT, 'half a block');
+  expectSense(await f.exec(cdb.writeSame10(0, 1, UNMAP), { dataOut: Buffer.alloc(2 * BS) }), INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT, 'two blocks');
+  expectSense(await f.exec(cdb.writeSame10(0, 1)), INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT, 'no Data-Out');
   assert.equal(f.dev.writes.length + f.dev.unmaps.length, 0);
 });
 
 test('a fully provisioned LU has no UNMAP: WRITE SAME with UNMAP is INVALID FIELD IN CDB, UNMAP an unknown command', async (t) => {
   const f = await fixture(t, { thin: false });
-  expectSense(await f.exec(cdb.writeSame10(0, 1, UNMAP), { dataOut: Buffer.alloc(BS) }), 0x5, 0x24, 0x00);
-  expectSense(await f.exec(cdb.unmap(24), { dataOut: Buffer.alloc(24) }), 0x5, 0x20, 0x00);
+  expectSense(await f.exec(cdb.writeSame10(0, 1, UNMAP), { dataOut: Buffer.alloc(BS) }), INVALID_FIELD_IN_CDB);
+  expectSense(await f.exec(cdb.unmap(24), { dataOut: Buffer.alloc(24) }), INVALID_COMMAND_OPERATION_CODE);
   expectGood(await f.exec(cdb.writeSame10(0, 1), { dataOut: Buffer.alloc(BS) }));
   const rc = await f.exec(cdb.readCapacity16());
   assert.equal(rc.dataIn![14]! & 0xc0, 0, 'LBPME and LBPRZ clear');

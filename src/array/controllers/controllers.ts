@@ -2,7 +2,7 @@
 // an LD is served optimally by its current owner, which is its default owner
 // while that controller is online and the surviving controller otherwise.
 import { KuraError } from '../../errors.js';
-import type { AluaState, TargetPortGroupInfo } from '../../scsi/types.js';
+import type { PortGroupState, TargetPortGroupInfo } from '../../scsi/types.js';
 
 export type ControllerState = 'online' | 'down';
 export type PortState = 'up' | 'down';
@@ -58,7 +58,7 @@ export class Controllers {
     const owner = this.currentOwner(defaultOwner);
     const groups: TargetPortGroupInfo[] = [];
     for (let c = 0; c < CONTROLLER_COUNT; c++) {
-      const state: AluaState = this.states[c] !== 'online' ? 'unavailable' : c === owner ? 'active/optimized' : 'active/non-optimized';
+      const state: PortGroupState = this.states[c] !== 'online' ? 'unavailable' : c === owner ? 'active/optimized' : 'active/non-optimized';
       groups.push({ id: tpgOf(c), state, relativeTargetPortIds: this.ports.filter((p) => p.controller === c).map((p) => p.relativeTargetPortId) });
     }
     return groups;

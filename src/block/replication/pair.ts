@@ -5,6 +5,7 @@ import type { LogicalDisk } from '../logical-disk.js';
 import { ChunkBitmap, ChunkLocks } from '../chunk-bitmap.js';
 import { COPYING, MIRRORING, transition } from './pair-states.js';
 import type { PairEvent, PairState } from './pair-states.js';
+import { Inflight } from '../inflight.js';
 
 export type ReplicationEvent =
   | { kind: 'copy-done'; pair: Pair }
@@ -25,7 +26,7 @@ export class Pair {
   readonly intentBusy = new Map<number, number>();
   readonly intentStarts = new Map<number, number>();
   /** Host I/O under way through the pair's devices. */
-  readonly inflight = new Set<Promise<unknown>>();
+  readonly inflight = new Inflight();
   copier: Promise<void> | null = null;
   stop = false;
   /** Rate of the running copy, for the remaining time. */
@@ -102,12 +103,7 @@ export class Pair {
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
-    this.inflight.add(p);
-    const done = (): void => {
-      this.inflight.delete(p);
-    };
-    p.then(done, done);
-    return p;
+    return this.inflight.track(p);
   }
 
   /** Runs I/O with the chunks [first, last] held shared. */
@@ -124,7 +120,7 @@ export class Pair {
   }
 
   async quiesce(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    while (this.inflight.size > 0) await this.inflight.settled();
   }
 }
 
