@@ -125,36 +125,29 @@ export class ArrayVvolPort implements VvolArrayPort {
     return this.must(c.number);
   }
 
-  /** A replication pair source → target: replicate, wait for the copy (progress from the pair), separate, unpair. */
+  /**
+   * A replication pair source → target: replicate, wait for the copy (progress
+   * from the pair), separate, unpair. An FEV never pairs (VVM L1257-L1272): its
+   * copy is made from a temporary snapshot (an ESV pairs as the MV), deleted after.
+   */
   fullCopy(source: number, target: number): PortCopy {
     const { agent } = this;
     let cancelled = false;
     let copied = 0;
-    const total = this.must(source).capacity;
+    const src = agent.getLd(source);
+    const total = src.capacity;
     const stopped = () => COPY_STOPPED({ mv: source, rv: target });
     const done = (async () => {
-      await agent.createPair(source, target);
+      let temp: string | undefined;
+      let mv = source;
+      if (src.cloneAttribute === 'FEV') {
+        temp = `copy-${target.toString(16).padStart(4, '0')}`;
+        mv = (await agent.createSnapshot(source, temp)).ldNumber;
+      }
       try {
-        await agent.replicatePair(source, target);
-        for (;;) {
-          if (cancelled) throw stopped();
-          const p = agent.getPair(source, target);
-          copied = Math.min(total, Math.round((p.progress / 100) * total));
-          if (p.sync === 'fault') throw COPY_FAILED({ mv: source, rv: target, why: p.fault ?? 'the pair is in fault' });
-          if (p.sync === 'rpl/sync') break;
-          await sleep(COPY_POLL_MS);
-        }
-        copied = total;
-        await agent.separatePair(source, target, { rvAccess: 'rw' });
-        while (agent.getPair(source, target).sync !== 'sep/end') {
-          if (cancelled) throw stopped();
-          await sleep(COPY_POLL_MS);
-        }
-        await agent.deletePair(source, target);
-      } catch (e) {
-        // The partial target goes with the task (the provider deletes it): unpair first.
-        await agent.deletePair(source, target, { force: true }).catch(() => undefined);
-        throw e;
+        await this.copyThroughPair(mv, target, total, () => cancelled, stopped, (n) => (copied = n));
+      } finally {
+        if (temp !== undefined) await agent.deleteSnapshot(source, temp).catch(() => undefined);
       }
     })();
     done.catch(() => undefined);
@@ -165,6 +158,33 @@ export class ArrayVvolPort implements VvolArrayPort {
         cancelled = true;
       },
     };
+  }
+
+  private async copyThroughPair(source: number, target: number, total: number, cancelled: () => boolean, stopped: () => Error, setCopied: (n: number) => void): Promise<void> {
+    const { agent } = this;
+    await agent.createPair(source, target);
+    try {
+      await agent.replicatePair(source, target);
+      for (;;) {
+        if (cancelled()) throw stopped();
+        const p = agent.getPair(source, target);
+        setCopied(Math.min(total, Math.round((p.progress / 100) * total)));
+        if (p.sync === 'fault') throw COPY_FAILED({ mv: source, rv: target, why: p.fault ?? 'the pair is in fault' });
+        if (p.sync === 'rpl/sync') break;
+        await sleep(COPY_POLL_MS);
+      }
+      setCopied(total);
+      await agent.separatePair(source, target, { rvAccess: 'rw' });
+      while (agent.getPair(source, target).sync !== 'sep/end') {
+        if (cancelled()) throw stopped();
+        await sleep(COPY_POLL_MS);
+      }
+      await agent.deletePair(source, target);
+    } catch (e) {
+      // The partial target goes with the task (the provider deletes it): unpair first.
+      await agent.deletePair(source, target, { force: true }).catch(() => undefined);
+      throw e;
+    }
   }
 
   async allocatedBitmap(ld: number, offset: number, length: number): Promise<PortBitmap> {
