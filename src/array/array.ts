@@ -269,7 +269,7 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
   tagVvolLd(ld: number, vmwareType: VmwareLdType): Promise<void> { return this.vvolService.tagVvolLd(ld, vmwareType); }
   allocatedBitmap(ld: number, offset: number, length: number): LdBitmap { return this.vvolService.allocatedBitmap(ld, offset, length); }
   unsharedBitmap(ld: number, base: number, offset: number, length: number): LdBitmap { return this.vvolService.unsharedBitmap(ld, base, offset, length); }
-  bindSubsidiary(peLd: number, vvolLd: number, host: string): number { return this.vvolService.bindSubsidiary(peLd, vvolLd, host); }
+  bindSubsidiary(peLd: number, vvolLd: number, host: string, slu?: number): number { return this.vvolService.bindSubsidiary(peLd, vvolLd, host, slu); }
   unbindSubsidiary(peLd: number, vvolLd: number, host: string): void { this.vvolService.unbindSubsidiary(peLd, vvolLd, host); }
   subsidiaries(peLd: number): SubsidiaryBinding[] { return this.vvolService.subsidiaries(peLd); }
 

@@ -203,12 +203,9 @@ export class ArrayVvolPort implements VvolArrayPort {
     return this.agent.listHosts().find((h) => h.name === host)?.luns.find((l) => l.ldNumber === ld)?.lun;
   }
 
-  /**
-   * The array numbers subsidiary LUs itself (lowest free per PE, as the
-   * provider's binding table does); a disagreement is undone and reported.
-   */
+  /** The provider's binding table numbers subsidiary LUs; the array takes its id (a disagreement is undone and reported). */
   async mapSubsidiary(pe: number, slu: number, vvol: number, host: string): Promise<void> {
-    const got = this.agent.bindSubsidiary(pe, vvol, host);
+    const got = this.agent.bindSubsidiary(pe, vvol, host, slu);
     if (got !== slu) {
       this.agent.unbindSubsidiary(pe, vvol, host);
       throw SLU_MISMATCH({ pe, vvol, got, want: slu });
@@ -228,8 +225,9 @@ export class ArrayVvolPort implements VvolArrayPort {
 
 /**
  * After a restart the array's conglomerates may be empty while the provider's
- * store still holds bindings: binds them again, per PE in subsidiary LU order,
- * so hosts see their bound VVOLs where they were. Returns what it could not restore.
+ * store still holds bindings: binds them again at their subsidiary LU ids, so
+ * hosts see their bound VVOLs where they were (an array that keeps its
+ * conglomerates has them already). Returns what it could not restore.
  */
 export function rebindSubsidiaries(agent: ArrayAgent, bindings: Array<{ peLd: number; vvolLd: number; slu: number; hosts: string[] }>): string[] {
   const problems: string[] = [];
@@ -239,7 +237,7 @@ export function rebindSubsidiaries(agent: ArrayAgent, bindings: Array<{ peLd: nu
     for (const host of b.hosts) {
       if (have?.hosts.includes(host)) continue;
       try {
-        const got = agent.bindSubsidiary(b.peLd, b.vvolLd, host);
+        const got = agent.bindSubsidiary(b.peLd, b.vvolLd, host, b.slu);
         if (got !== b.slu) problems.push(`LD ${b.vvolLd} is subsidiary LU ${got} of PE LD ${b.peLd}, not ${b.slu}`);
       } catch (e) {
         problems.push(`LD ${b.vvolLd} behind PE LD ${b.peLd} for host ${host}: ${(e as Error).message}`);

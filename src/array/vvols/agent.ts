@@ -35,8 +35,8 @@ export interface VvolLdAgent {
   allocatedBitmap(ld: number, offset: number, length: number): LdBitmap;
   /** Chunks of the LD not shared with `base` (an LD it was snapshotted or cloned from, or to). */
   unsharedBitmap(ld: number, base: number, offset: number, length: number): LdBitmap;
-  /** Binds a VVOL LD behind a PE for a host; returns the subsidiary LU id. */
-  bindSubsidiary(peLd: number, vvolLd: number, host: string): number;
+  /** Binds a VVOL LD behind a PE for a host at subsidiary LU `slu` (the lowest free one when absent); returns the id. */
+  bindSubsidiary(peLd: number, vvolLd: number, host: string, slu?: number): number;
   unbindSubsidiary(peLd: number, vvolLd: number, host: string): void;
   subsidiaries(peLd: number): SubsidiaryBinding[];
 }

@@ -15,8 +15,12 @@ export interface SubsidiaryBinding {
 export interface Conglomerates {
   markPe(ld: number): void;
   unmarkPe(ld: number): void;
-  /** Binds the VVOL LD behind the PE for a host; returns its subsidiary LU id (the same for every host). */
-  bind(peLd: number, vvolLd: number, host: string): number;
+  /**
+   * Binds the VVOL LD behind the PE for a host; returns its subsidiary LU id (the
+   * same for every host): the binding's own, else `slu` when given (the provider's
+   * table numbers them), else the lowest free one.
+   */
+  bind(peLd: number, vvolLd: number, host: string, slu?: number): number;
   unbind(peLd: number, vvolLd: number, host: string): void;
   bindings(peLd: number): SubsidiaryBinding[];
 }
@@ -36,16 +40,17 @@ export class ConglomerateLedger implements Conglomerates {
     this.pes.delete(ld);
   }
 
-  bind(peLd: number, vvolLd: number, host: string): number {
+  bind(peLd: number, vvolLd: number, host: string, slu?: number): number {
     const pe = this.pes.get(peLd);
     if (!pe) throw new Error(`LD ${peLd} is not a protocol endpoint`);
     let b = pe.get(vvolLd);
     if (!b) {
       const used = new Set([...pe.values()].map((x) => x.slu));
-      let slu = MIN_SLU;
-      while (used.has(slu)) slu++;
-      if (slu > MAX_SLU) throw new Error(`PE LD ${peLd} has no free subsidiary LU id`);
-      b = { slu, hosts: new Set() };
+      if (slu !== undefined && used.has(slu)) throw new Error(`subsidiary LU ${slu} of PE LD ${peLd} is taken`);
+      let id = slu ?? MIN_SLU;
+      while (used.has(id)) id++;
+      if (id > MAX_SLU) throw new Error(`PE LD ${peLd} has no free subsidiary LU id`);
+      b = { slu: id, hosts: new Set() };
       pe.set(vvolLd, b);
     }
     b.hosts.add(host);

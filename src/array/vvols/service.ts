@@ -124,9 +124,9 @@ export class VvolService implements VvolLdAgent {
     });
   }
 
-  bindSubsidiary(peLd: number, vvolLd: number, host: string): number {
+  bindSubsidiary(peLd: number, vvolLd: number, host: string, slu?: number): number {
     this.ld(vvolLd);
-    return this.deps.conglomerates.bind(peLd, vvolLd, host);
+    return this.deps.conglomerates.bind(peLd, vvolLd, host, slu);
   }
 
   unbindSubsidiary(peLd: number, vvolLd: number, host: string): void {
