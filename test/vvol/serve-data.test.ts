@@ -27,6 +27,7 @@ before(async () => {
   srv = await startServer({ args: ['--no-demo'] });
   for (const l of ['VirtualVolume', 'DynamicSnapVolume', 'VolumeClone', 'DynamicDataReplication', 'IOLoadManager']) srv.cli.json('license', 'unlock', l);
   srv.cli.json('pool', 'create', 'sc0', '--size', '4GiB', '--container');
+  srv.cli.json('pool', 'create', 'sc1', '--size', '2GiB', '--container');
   srv.cli.json('pool', 'create', 'sys', '--size', '5GiB', '--raid', '0', '--pds', '1');
   srv.cli.json('ld', 'create', 'ssv', '--pool', 'sys', '--attr', 'ssv');
 });
@@ -129,6 +130,13 @@ test('VVOL bytes survive snapshot, revert, linked clone and full clone; bitmaps 
   ok('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', srv.nbdUri(ldName(v.ld)), srv.nbdUri(copyLd.name)], { timeout: 40_000 });
   assert.equal(copy.vm, 'vm3');
 
+  // Migration to another container: a full copy there, then the source goes.
+  const mig = await settled(await api<TaskInfo>('POST', pathOf(VVOLS.migrate, { id: copy.id }), { container: 'sc1' }));
+  const moved = await api<VvolView>('GET', pathOf(VVOLS.show, { id: (mig.result as { vvol: string }).vvol }));
+  assert.equal(srv.cli.json<LdInfo>('ld', 'show', String(moved.ld)).pool, 'sc1');
+  assert.equal(srv.cli.json<PoolInfo>('pool', 'show', 'sc0').ldCount, 3, 'the source LD is gone from sc0 (left: the VVOL, its snapshot, its linked clone)');
+  ok('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', srv.nbdUri(ldName(v.ld)), srv.nbdUri(ldName(moved.ld))], { timeout: 40_000 });
+
   // kura vvol list --json: the fields the contract names.
   const list = srv.cli.json<Array<Record<string, unknown>>>('vvol', 'list');
   for (const x of list) for (const k of ['id', 'type', 'vm', 'ld', 'container', 'boundPes']) assert.ok(k in x, `${k} in vvol list`);
@@ -141,7 +149,7 @@ test('VVOL bytes survive snapshot, revert, linked clone and full clone; bitmaps 
   assert.match(del.stderr, /Before deleting the Storage Container, all logical disks created in the target Storage Container must be deleted\./);
 
   // Everything goes: the linked clone and the snapshot before their source.
-  for (const id of [linked.id, copy.id, snapId]) {
+  for (const id of [linked.id, moved.id, snapId]) {
     const d = await api<{ task: TaskInfo | null }>('DELETE', pathOf(VVOLS.delete, { id }));
     if (d.task) await settled(d.task);
   }
@@ -151,6 +159,7 @@ test('VVOL bytes survive snapshot, revert, linked clone and full clone; bitmaps 
   assert.equal(sc0.ldCount, 0);
   assert.equal(sc0.used, 0, 'no chunk left in the container');
   srv.cli.json('pool', 'delete', 'sc0');
+  srv.cli.json('pool', 'delete', 'sc1');
   srv.cli.json('ld', 'delete', 'ssv');
   srv.cli.json('pool', 'delete', 'sys');
   assert.equal(await srv.stop(), 0);
