@@ -16,6 +16,7 @@ export const POOLS = {
       raid: { type: 'string', description: 'RAID0, RAID1 (default) or RAID10' },
       chunk: { type: 'size', description: 'chunk size, a power of two from 64KiB to 64MiB (default 1MiB)' },
       threshold: { type: 'integer', description: 'actual-capacity threshold in percent (default 80)' },
+      container: { type: 'boolean', description: 'a Storage Container for VVOLs (VMware Type Container); fixed for the pool\'s life' },
     },
   },
   show: { method: 'GET', path: '/api/v1/pools/{ref}', tag: 'pools', summary: 'Show a pool' },
@@ -29,6 +30,7 @@ export const POOLS = {
       qosUpper: { type: 'integer', description: 'default IOPS upper limit of new LDs (0 clears)' },
       qosLower: { type: 'integer', description: 'default IOPS lower limit of new LDs (0 clears)' },
       qosMode: { type: 'string', description: 'I/O control mode: on (LD limits act) or off' },
+      container: { type: 'boolean', description: 'an existing pool cannot be converted to or from a Storage Container: refused' },
     },
   },
   expand: {

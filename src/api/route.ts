@@ -6,7 +6,8 @@
 
 export const API_PREFIX = '/api/v1';
 
-export type FieldType = 'string' | 'integer' | 'size' | 'boolean' | 'string[]';
+/** `map`: a JSON object of string values (null where a value is removed), e.g. VVOL metadata. */
+export type FieldType = 'string' | 'integer' | 'size' | 'boolean' | 'string[]' | 'map';
 
 export interface FieldSpec {
   type: FieldType;

@@ -13,6 +13,7 @@ import type { PairAgent } from './pairs/agent.js';
 import type { PoolAgent } from './pools/agent.js';
 import type { QosAgent } from './qos/agent.js';
 import type { CloneAgent, SnapshotAgent } from './snapshots/agent.js';
+import type { VvolLdAgent } from './vvols/agent.js';
 
 export type * from './controllers/agent.js';
 export type * from './events/agent.js';
@@ -24,6 +25,7 @@ export type * from './pairs/agent.js';
 export type * from './pools/agent.js';
 export type * from './qos/agent.js';
 export type * from './snapshots/agent.js';
+export type * from './vvols/agent.js';
 
 export interface ArrayInfo {
   name: string;
@@ -40,6 +42,6 @@ export interface ArrayInfo {
   };
 }
 
-export interface ArrayAgent extends PoolAgent, LdAgent, SnapshotAgent, CloneAgent, QosAgent, LicenseAgent, HostAgent, TargetAgent, ControllerAgent, PairAgent, LockAgent, EventAgent {
+export interface ArrayAgent extends PoolAgent, LdAgent, SnapshotAgent, CloneAgent, QosAgent, LicenseAgent, HostAgent, TargetAgent, ControllerAgent, PairAgent, LockAgent, EventAgent, VvolLdAgent {
   info(): ArrayInfo;
 }

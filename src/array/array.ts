@@ -16,7 +16,7 @@ import { buildStack } from '../block/stack.js';
 import { DataDirLock, makeDataDir, tightenDataDir, tightenedText } from '../block/data-dir.js';
 import type { ChapConfig } from '../iscsi/chap.js';
 import type { ConglomerateRole, TargetPortGroupInfo } from '../scsi/types.js';
-import type { AccessControlInfo, ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, HostInfo, LdDeleteResult, LdInfo, LicenseInfo, LockInfo, PairInfo, PoolInfo, SnapshotInfo, TargetInfo } from './agent.js';
+import type { AccessControlInfo, ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, CreateVvolLdRequest, HostInfo, LdBitmap, LdDeleteResult, LdInfo, LicenseInfo, LockInfo, PairInfo, PoolInfo, SnapshotInfo, SubsidiaryBinding, TargetInfo, VmwareLdType } from './agent.js';
 import { Catalog, attrsOf } from './catalog.js';
 import { ConfigQueue } from './config-queue.js';
 import { ConglomerateService } from './conglomerates/service.js';
@@ -45,6 +45,8 @@ import { QosSettings } from './qos/settings.js';
 import { CloneService } from './snapshots/clones.js';
 import { SnapshotService } from './snapshots/snapshots.js';
 import { ARRAY_CANNOT_OPEN } from '../catalogue/array.js';
+import { ContainerFlags } from './vvols/containers.js';
+import { VvolService } from './vvols/service.js';
 
 export type { SnapshotInfo } from './agent.js';
 export type { LdAttrs } from './catalog.js';
@@ -103,6 +105,7 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
   private readonly lockService: LockService;
   /** LUN conglomerates: VVOL protocol endpoints and the VVOLs bound behind them (the VVOL adapter calls it). */
   readonly conglomerates: ConglomerateService;
+  private readonly vvolService: VvolService;
 
   private constructor(dataDir: string, engine: BlockEngine, portals: Array<{ host: string; port: number }>) {
     this.dataDir = dataDir;
@@ -147,17 +150,7 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
       config,
     }));
     ldLocks.addSource((l) => pairs.copyHold(l));
-    const pools = (this.poolService = new PoolService({ engine, catalog, config, qos }));
-    const lds = (this.ldService = new LdService({ engine, catalog, config, emit, controllers, hosts, licenses, ldLocks, pairs, replicator, qos, frontEnds }));
-    const ldInfo = (l: LogicalDisk) => lds.info(l);
-    this.snapshotService = new SnapshotService({ engine, catalog, config, emit, hosts, licenses, ldLocks, pairs, ldInfo });
-    this.cloneService = new CloneService({ engine, catalog, config, licenses, ldLocks, qos, ldInfo });
-    this.qosService = new QosService({ engine, catalog, config, licenses, settings: qos, ldInfo, poolInfo: (p) => pools.info(p) });
-    this.licenseService = new LicenseService(licenses, config, emit);
-    const ctls = (this.controllerService = new ControllerService({ controllers, config, emit, frontEnds, lds: () => catalog.lds() }));
-    const target = (this.targetService = new TargetService({ hosts, config, frontEnds, store, arrayName: this.name, hostPorts: () => ctls.hostPorts() }));
-    this.hostService = new HostService({ hosts, catalog, config, emit, frontEnds, pairs, ldInfo, targetSecret: () => target.mutualChap()?.secret });
-    this.lockService = new LockService(this.configLock, emit);
+    const pools = (this.poolService = new PoolService({ engine, catalog, config, qos, containers: new ContainerFlags(store) }));
     this.conglomerates = new ConglomerateService({
       db: store.db,
       wwn: this.wwn(),
@@ -168,6 +161,17 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
     // A deleted LD leaves its conglomerate (its number may come back for another LD).
     this.conglomerates.prune();
     frontEnds.onAccessChanged(() => this.conglomerates.prune());
+    const vvols = (this.vvolService = new VvolService({ engine, catalog, config, qos, conglomerates: this.conglomerates }));
+    const lds = (this.ldService = new LdService({ engine, catalog, config, emit, controllers, hosts, licenses, ldLocks, pairs, replicator, qos, frontEnds, vvols }));
+    const ldInfo = (l: LogicalDisk) => lds.info(l);
+    this.snapshotService = new SnapshotService({ engine, catalog, config, emit, hosts, licenses, ldLocks, pairs, ldInfo });
+    this.cloneService = new CloneService({ engine, catalog, config, licenses, ldLocks, qos, ldInfo });
+    this.qosService = new QosService({ engine, catalog, config, licenses, settings: qos, ldInfo, poolInfo: (p) => pools.info(p) });
+    this.licenseService = new LicenseService(licenses, config, emit);
+    const ctls = (this.controllerService = new ControllerService({ controllers, config, emit, frontEnds, lds: () => catalog.lds() }));
+    const target = (this.targetService = new TargetService({ hosts, config, frontEnds, store, arrayName: this.name, hostPorts: () => ctls.hostPorts() }));
+    this.hostService = new HostService({ hosts, catalog, config, emit, frontEnds, pairs, ldInfo, targetSecret: () => target.mutualChap()?.secret });
+    this.lockService = new LockService(this.configLock, emit);
 
     for (const l of engine.lds.values()) if (attrsOf(l).qos) qos.apply(l);
   }
@@ -277,6 +281,14 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
   checkLock(owner: string | undefined): void { this.lockService.checkLock(owner); }
 
   onEvent(listener: (e: ArrayEvent) => void): () => void { return this.events.onEvent(listener); }
+
+  createVvolLd(req: CreateVvolLdRequest): Promise<number> { return this.vvolService.createVvolLd(req); }
+  tagVvolLd(ld: number, vmwareType: VmwareLdType): Promise<void> { return this.vvolService.tagVvolLd(ld, vmwareType); }
+  allocatedBitmap(ld: number, offset: number, length: number): LdBitmap { return this.vvolService.allocatedBitmap(ld, offset, length); }
+  unsharedBitmap(ld: number, base: number, offset: number, length: number): LdBitmap { return this.vvolService.unsharedBitmap(ld, base, offset, length); }
+  bindSubsidiary(peLd: number, vvolLd: number, host: string, slu?: number): number { return this.vvolService.bindSubsidiary(peLd, vvolLd, host, slu); }
+  unbindSubsidiary(peLd: number, vvolLd: number, host: string): void { this.vvolService.unbindSubsidiary(peLd, vvolLd, host); }
+  subsidiaries(peLd: number): SubsidiaryBinding[] { return this.vvolService.subsidiaries(peLd); }
 
   // ---- what the front ends ask (IscsiArrayPort, NBD exports) ----
 

@@ -144,7 +144,7 @@ export class Catalog {
    * designator, serial) comes from a stored counter and never comes back, so a host
    * that held a deleted LD can tell that the LD now at its LUN is another one.
    */
-  newLd(name: string, pool: Pool, size: number, attrs: LdAttrs, source?: LogicalDisk, readOnly = false): Promise<LogicalDisk> {
+  newLd(name: string, pool: Pool, size: number, attrs: LdAttrs, source?: LogicalDisk, readOnly = false, owner?: number): Promise<LogicalDisk> {
     const number = lowestFree([...this.engine.lds.values()].map((l) => l.rec.number));
     const identity = Number(this.engine.store.getMeta(IDENTITY_KEY) ?? LEGACY_IDENTITY_LIMIT);
     // Stored before the LD exists: a failed or interrupted create leaves a gap, never a reuse.
@@ -155,7 +155,7 @@ export class Catalog {
         name,
         pool,
         capacity: size,
-        defaultOwner: number % CONTROLLER_COUNT,
+        defaultOwner: owner ?? number % CONTROLLER_COUNT,
         naa: `6${KURA_OUI}${this.serial.slice(0, 9)}${identity.toString(16).padStart(16, '0')}`,
         serial: `${this.serial}${identity.toString(16).padStart(4, '0')}`,
         attrs: attrs as Record<string, unknown>,

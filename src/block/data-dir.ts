@@ -99,7 +99,7 @@ export function makeDataDir(dir: string): void {
 }
 
 /** What Kura keeps at the top of a data directory (besides the array/ tree). */
-const TOP_LEVEL = /^(admin\.token|manager\.db(-wal|-shm|-journal)?|kura\.(lock|pid)(-journal)?)$/;
+const TOP_LEVEL = /^(admin\.token|(manager|vvol)\.db(-wal|-shm|-journal)?|kura\.(lock|pid)(-journal)?)$/;
 
 /**
  * Makes the data directory private: the directory itself, what Kura keeps at its

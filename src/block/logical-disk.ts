@@ -109,6 +109,15 @@ export class LogicalDisk implements BlockDevice {
     return this.inflight.settled();
   }
 
+  /**
+   * Read-only view of the map: the physical chunk + 1 mapped at a logical chunk,
+   * 0 for a hole. Two LDs sharing a chunk (snapshot, clone) give the same value
+   * (the VVOL provider's allocated and unshared bitmaps).
+   */
+  mappedChunk(lchunk: number): number {
+    return this.entry(lchunk);
+  }
+
   /** Physical chunk + 1 mapped at a logical chunk, 0 for a hole. */
   private entry(lchunk: number): number {
     const pid = this.top[Math.floor(lchunk / PAGE_ENTRIES)]!;

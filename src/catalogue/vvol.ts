@@ -16,6 +16,8 @@ export const ID_NUMBER_RANGE = defineError('KURA-E3002', 'ERANGE', (p: { n: numb
 // VVM L204-L205
 export const CONTAINER_HOLDS_LDS = defineError('KURA-E3010', 'EBUSY', 'Before deleting the Storage Container, all logical disks created in the target Storage Container must be deleted.', (p: { lds: number; pool: string }) => `Delete the ${p.lds} logical disk(s) of pool ${p.pool} (VVOLs, PEs, snapshots, clones) first.`);
 export const NOT_A_CONTAINER = defineError('KURA-E3011', 'EINVAL', (p: { pool: string }) => `Pool ${p.pool} is not a storage container: VVOLs live only in pools created with the container option.`, 'Create a container (kura pool create NAME --size S --container) and use it.');
+// VVM L197
+export const CONTAINER_CONVERSION = defineError('KURA-E3013', 'EINVAL', 'It is not possible to convert an existing pool into a Storage Container.', (p: { pool: string }) => `Pool ${p.pool} keeps its type; create a new pool with kura pool create NAME --size S --container for VVOLs.`);
 export const CONTAINER_NOT_FOUND = defineError('KURA-E3012', 'ENOENT', (p: { ref: string }) => `There is no storage container ${p.ref}.`, 'List containers with kura vvol containers (or kura pool list).');
 
 // ---- protocol endpoints ----
@@ -149,6 +151,17 @@ export const POLICY_IN_USE = defineError('KURA-E3262', 'EBUSY', (p: { name: stri
 
 export const SESSION_BUSY = defineError('KURA-E3300', 'EBUSY', (p: { session: string; max: number }) => `Session ${p.session} already has ${p.max} requests in flight, the most one session may have.`, 'Wait for a request to finish; the provider advertises this limit (maxConcurrentRequestsPerSession).');
 export const BATCH_TOO_LARGE = defineError('KURA-E3301', 'EINVAL', (p: { n: number; max: number }) => `The batch names ${p.n} items; at most ${p.max} are accepted.`, (p) => `Split it into batches of at most ${p.max}.`);
+
+// ---- the array side of VVOLs and the provider's REST API ----
+
+export const SLU_MISMATCH = defineError('KURA-E3400', 'EIO', (p: { pe: number; vvol: number; got: number; want: number }) => `The array made LD ${p.vvol} subsidiary LU ${p.got} of PE LD ${p.pe}; the provider's binding table says ${p.want}.`, 'Unbind the VVOL from every host and bind it again; report the problem if it persists.');
+export const VVOL_LD_NOT_FOUND = defineError('KURA-E3401', 'ENOENT', (p: { ld: number }) => `LD ${p.ld} does not exist on the array.`, 'List LDs with kura ld list; the VVOL provider refers to LDs by number.');
+export const BITMAP_RANGE = defineError('KURA-E3402', 'EINVAL', (p: { offset: number; length: number; capacity: number }) => `The range ${p.offset}+${p.length} is not inside the LD's ${p.capacity} bytes.`, 'Give an offset and length within the volume.');
+export const COPY_STOPPED = defineError('KURA-E3403', 'EIO', (p: { mv: number; rv: number }) => `The full copy from LD ${p.mv} to LD ${p.rv} was stopped.`, 'Start the clone again.');
+export const COPY_FAILED = defineError('KURA-E3404', 'EIO', (p: { mv: number; rv: number; why: string }) => `The full copy from LD ${p.mv} to LD ${p.rv} failed: ${p.why}.`, 'Check the pair (kura pair list) and the pools, then start the clone again.');
+export const PROVIDER_FIELD_INVALID = defineError('KURA-E3405', 'EINVAL', (p: { field: string; why: string }) => `Field ${p.field} is not valid: ${p.why}.`, 'Correct the request and send it again.');
+
+export const BINDING_NOT_RESTORED = defineEvent('KURA-W3400', (p: { what: string }) => `A VVOL binding was not restored after the restart: ${p.what}.`, 'Unbind the VVOL from its hosts and bind it again (power the VM off and on).');
 
 // ---- warnings: returned with the operation's result and raised as alarms ----
 

@@ -16,9 +16,12 @@ import { registerPair } from './pair.js';
 import { registerLd } from './ld.js';
 import { registerPath } from './path.js';
 import { registerPathd } from './pathd.js';
+import { registerPe } from './pe.js';
+import { registerPolicy } from './policy.js';
 import { registerPool } from './pool.js';
 import { registerServe } from './serve.js';
 import { registerSnapshot } from './snapshot.js';
+import { registerVvol } from './vvol.js';
 import { CliArgError } from './units.js';
 import { CLI_INTERNAL_ERROR, COMMAND_STOPPED_WAITING, USAGE_ERROR } from '../catalogue/cli.js';
 
@@ -59,6 +62,9 @@ registerPair(program, ctx);
 registerCheck(program, ctx);
 registerPathd(program);
 registerPath(program, ctx);
+registerPe(program, ctx);
+registerVvol(program, ctx);
+registerPolicy(program, ctx);
 
 function fail(e: { id: string; message: string; action: string }, code: number): never {
   process.stderr.write(`${e.id}: ${e.message}\n  ${e.action}\n`);

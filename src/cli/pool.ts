@@ -12,6 +12,7 @@ export function poolDetails(p: PoolInfo): string {
     ['Pool No.(h)', hex4(p.number)],
     ['Pool Name', p.name],
     ['Pool Type', p.type],
+    ['VMware Type', p.vmwareType],
     ['RAID Type', p.raid],
     ['Pool State', p.resyncProgress === null ? p.state : `${p.state} (mirror resync ${p.resyncProgress}%)`],
     ['Pool Capacity', necCapacity(p.capacity)],
@@ -38,8 +39,10 @@ export function registerPool(program: Command, ctx: CliContext): void {
     .option('--raid <type>', 'RAID type: 1, 10 or 0', '1')
     .option('--chunk <size>', 'chunk size (default 1MiB)')
     .option('--threshold <pct>', 'actual-capacity threshold in percent (default 80)')
-    .action(async (name: string, o: { size: string; pds?: string; raid: string; chunk?: string; threshold?: string }) => {
+    .option('--container', 'make it a Storage Container for VVOLs (VMware Type Container); fixed for the pool\'s life')
+    .action(async (name: string, o: { size: string; pds?: string; raid: string; chunk?: string; threshold?: string; container?: boolean }) => {
       const body: Record<string, unknown> = { name: nameArg(name), size: sizeArg(o.size, '--size'), raid: raidArg(o.raid) };
+      if (o.container) body['container'] = true;
       if (o.pds !== undefined) body['pds'] = intArg(o.pds, '--pds');
       if (o.chunk !== undefined) body['chunk'] = sizeArg(o.chunk, '--chunk');
       if (o.threshold !== undefined) body['threshold'] = percentArg(o.threshold, '--threshold');
@@ -53,8 +56,8 @@ export function registerPool(program: Command, ctx: CliContext): void {
       const ps = await ctx.client().send<PoolInfo[]>(POOLS.list);
       print(ctx.json(), ps, () =>
         table(
-          ['Pool No.(h)', 'Pool Name', 'Pool Type', 'RAID', 'State', 'Capacity', 'Used', 'Free', 'Virtual', 'Threshold', 'LDs'],
-          ps.map((p) => [hex4(p.number), p.name, p.type, p.raid, p.state, humanSize(p.capacity), humanSize(p.used), humanSize(p.free), humanSize(p.virtualCapacity), `${p.threshold}%`, p.ldCount]),
+          ['Pool No.(h)', 'Pool Name', 'Pool Type', 'RAID', 'State', 'Capacity', 'Used', 'Free', 'Virtual', 'Threshold', 'LDs', 'VMware Type'],
+          ps.map((p) => [hex4(p.number), p.name, p.type, p.raid, p.state, humanSize(p.capacity), humanSize(p.used), humanSize(p.free), humanSize(p.virtualCapacity), `${p.threshold}%`, p.ldCount, p.vmwareType]),
         ),
       );
     });
@@ -82,8 +85,10 @@ export function registerPool(program: Command, ctx: CliContext): void {
     .option('--qos-upper <iops>', 'default IOPS upper limit for new LDs (0 clears)')
     .option('--qos-lower <iops>', 'default IOPS lower limit for new LDs (0 clears)')
     .option('--qos-mode <on|off>', 'I/O control mode: off keeps the LDs\' limits but they do not act')
-    .action(async (ref: string, o: { threshold?: string; qosUpper?: string; qosLower?: string; qosMode?: string }) => {
-      const body: Record<string, number | string> = {};
+    .option('--container', 'make it a Storage Container: refused, an existing pool cannot be converted (VVM L197)')
+    .action(async (ref: string, o: { threshold?: string; qosUpper?: string; qosLower?: string; qosMode?: string; container?: boolean }) => {
+      const body: Record<string, number | string | boolean> = {};
+      if (o.container) body['container'] = true;
       if (o.qosMode !== undefined) body['qosMode'] = o.qosMode;
       if (o.threshold !== undefined) body['threshold'] = percentArg(o.threshold, '--threshold');
       if (o.qosUpper !== undefined) body['qosUpper'] = intArg(o.qosUpper, '--qos-upper');

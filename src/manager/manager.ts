@@ -8,6 +8,10 @@ import path from 'node:path';
 import type { ArrayAgent, LdInfo, PoolInfo } from '../array/agent.js';
 import { INTERNAL_ERROR, asKuraError } from '../errors.js';
 import { EventStore } from './events.js';
+import { ArrayVvolPort, rebindSubsidiaries } from '../vvol/array-port.js';
+import { VvolProvider } from '../vvol/provider.js';
+import { VvolStore } from '../vvol/store.js';
+import { BINDING_NOT_RESTORED } from '../catalogue/vvol.js';
 import { parseJsonBody } from './json-body.js';
 import { openApiDocument } from './openapi.js';
 import { apiRoutes, bytesText } from './routes/index.js';
@@ -76,6 +80,9 @@ export function ensureToken(dataDir: string): { token: string; created: boolean 
 
 export class Manager {
   readonly events: EventStore;
+  /** The VVOL provider (the VASA provider role), its records in DATA/vvol.db. */
+  readonly vvol: VvolProvider;
+  private readonly vvolStore: VvolStore;
   readonly router = new Router();
   private readonly token: string;
   private server: http.Server | null = null;
@@ -85,8 +92,12 @@ export class Manager {
     this.token = ensureToken(opts.dataDir).token;
     this.events = new EventStore(path.join(opts.dataDir, 'manager.db'));
     this.unsubscribe = opts.agent.onEvent((e) => this.events.record(e));
+    this.vvolStore = VvolStore.open(path.join(opts.dataDir, 'vvol.db'));
+    this.vvol = new VvolProvider({ port: new ArrayVvolPort(opts.agent), store: this.vvolStore });
+    const lost = rebindSubsidiaries(opts.agent, this.vvol.queryVvols().flatMap((v) => this.vvol.bindingsOf(v.id).map((b) => ({ peLd: b.peLd, vvolLd: v.ld, slu: b.slu, hosts: Object.keys(b.hosts) }))));
+    for (const what of lost) this.events.record({ id: BINDING_NOT_RESTORED.id, severity: 'warning', source: 'vasa', text: BINDING_NOT_RESTORED({ what }) });
     const doc = () => openApiDocument(this.router.routes, opts.agent.info().version);
-    for (const r of apiRoutes(opts.agent, this.events, doc)) this.router.add(r);
+    for (const r of apiRoutes(opts.agent, this.events, doc, this.vvol)) this.router.add(r);
   }
 
   /**
@@ -194,6 +205,7 @@ export class Manager {
       await new Promise<void>((r) => s.close(() => r()));
     }
     this.events.close();
+    this.vvolStore.close();
   }
 }
 

@@ -14,6 +14,8 @@ function schemaOf(f: FieldSpec): Record<string, unknown> {
       return { oneOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9.]+ ?[KMGTP]?i?B?$' }], description: `${f.description} (bytes, or e.g. "10GiB")` };
     case 'string[]':
       return { type: 'array', items: { type: 'string' }, description: f.description };
+    case 'map':
+      return { type: 'object', additionalProperties: { type: 'string', nullable: true }, description: f.description };
   }
 }
 

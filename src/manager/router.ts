@@ -171,7 +171,7 @@ export function validateBody(route: Route, raw: unknown): Record<string, unknown
 
 function coerce(k: string, f: FieldSpec, v: unknown): unknown {
   const wrong = () =>
-    BODY_FIELD_WRONG_TYPE({ k, expected: f.type === 'size' ? 'a size (a whole number of bytes, or a string like "512MiB", "10GiB", "1TiB")' : f.type === 'string[]' ? 'an array of strings' : `of type ${f.type}`, got: JSON.stringify(v)?.slice(0, 40), description: f.description });
+    BODY_FIELD_WRONG_TYPE({ k, expected: f.type === 'size' ? 'a size (a whole number of bytes, or a string like "512MiB", "10GiB", "1TiB")' : f.type === 'string[]' ? 'an array of strings' : f.type === 'map' ? 'an object of string values' : `of type ${f.type}`, got: JSON.stringify(v)?.slice(0, 40), description: f.description });
   switch (f.type) {
     case 'string':
       if (typeof v !== 'string') throw wrong();
@@ -192,6 +192,9 @@ function coerce(k: string, f: FieldSpec, v: unknown): unknown {
       }
     case 'string[]':
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw wrong();
+      return v;
+    case 'map':
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string' && x !== null)) throw wrong();
       return v;
   }
 }

@@ -24,6 +24,7 @@ import { PAIRS } from '../../src/api/pairs.js';
 import { POOLS } from '../../src/api/pools.js';
 import { API_PREFIX } from '../../src/api/route.js';
 import { SNAPSHOTS } from '../../src/api/snapshots.js';
+import { CONTAINERS, PES, POLICIES, VASA, VVOLS } from '../../src/api/vasa.js';
 import type { ApiRoute } from '../../src/api/route.js';
 import { registerArray } from '../../src/cli/array.js';
 import { ApiClient } from '../../src/cli/client.js';
@@ -34,7 +35,10 @@ import { registerLd } from '../../src/cli/ld.js';
 import { registerLock } from '../../src/cli/lock.js';
 import { registerPair } from '../../src/cli/pair.js';
 import { registerPool } from '../../src/cli/pool.js';
+import { registerPe } from '../../src/cli/pe.js';
+import { registerPolicy } from '../../src/cli/policy.js';
 import { registerSnapshot } from '../../src/cli/snapshot.js';
+import { registerVvol } from '../../src/cli/vvol.js';
 import { DOT_NAME_ID } from '../../src/names.js';
 import { ROOT } from '../helpers/cli.js';
 
@@ -99,6 +103,47 @@ const COMMANDS: Array<[string[], ApiRoute]> = [
   [['lock', 'acquire', '--ttl', '60'], LOCK.acquire],
   [['lock', 'release', '--force'], LOCK.release],
   [['events', '--limit', '5', '--severity', 'error', '--since', '7', '--newest-first'], EVENTS.list],
+  [['pool', 'create', 'sc', '--size', '1GiB', '--container'], POOLS.create],
+  [['pe', 'create', 'pe0', '--pool', 'sc', '--owner', '1'], PES.create],
+  [['pe', 'list'], PES.list],
+  [['pe', 'show', 'pe0'], PES.show],
+  [['pe', 'delete', 'pe0'], PES.delete],
+  [['policy', 'create', 'gold', '--raid', 'RAID1', '--pd-type', 'FILE', '--encryption', '--backup', '--generations', '2', '--auto-delete', '--iops-upper', '1000', '--iops-lower', '100'], POLICIES.create],
+  [['policy', 'list'], POLICIES.list],
+  [['policy', 'show', 'gold'], POLICIES.show],
+  [['policy', 'delete', 'gold'], POLICIES.delete],
+  [['policy', 'capabilities'], VASA.capabilities],
+  [['vvol', 'limits'], VASA.limits],
+  [['vvol', 'events', '--since', '3'], VASA.events],
+  [['vvol', 'alarms', '--since', '3'], VASA.alarms],
+  [['task', 'show', 't1'], VASA.task],
+  [['task', 'cancel', 't1'], VASA.cancelTask],
+  [['vvol', 'containers'], CONTAINERS.list],
+  [['vvol', 'containers', 'sc'], CONTAINERS.show],
+  [['vvol', 'container-compliance', 'sc', '--policy', 'gold'], CONTAINERS.compliance],
+  [['vvol', 'list', '--container', 'sc', '--vm', 'vm1', '--type', 'data'], VVOLS.list],
+  [['vvol', 'create', '--container', 'sc', '--type', 'data', '--size', '1GiB', '--vm', 'vm1', '--policy', 'gold', '--metadata', 'k=v'], VVOLS.create],
+  [['vvol', 'show', 'naa.60000000000000000000000000000001'], VVOLS.show],
+  [['vvol', 'metadata', 'naa.60000000000000000000000000000001', '--set', 'a=b', '--unset', 'c'], VVOLS.metadata],
+  [['vvol', 'resize', 'naa.60000000000000000000000000000001', '--size', '2GiB'], VVOLS.resize],
+  [['vvol', 'delete', 'naa.60000000000000000000000000000001'], VVOLS.delete],
+  [['vvol', 'delete-batch', 'naa.60000000000000000000000000000001'], VVOLS.deleteBatch],
+  [['vvol', 'revert', 'naa.60000000000000000000000000000001', '--snapshot', 'naa.60000000000000000000000000000001'], VVOLS.revert],
+  [['vvol', 'fast-clone', 'naa.60000000000000000000000000000001', '--vm', 'vm2', '--policy', 'gold'], VVOLS.fastClone],
+  [['vvol', 'clone', 'naa.60000000000000000000000000000001', '--vm', 'vm2', '--container', 'sc', '--policy', 'gold'], VVOLS.clone],
+  [['vvol', 'migrate', 'naa.60000000000000000000000000000001', '--container', 'sc'], VVOLS.migrate],
+  [['vvol', 'space', 'naa.60000000000000000000000000000001'], VVOLS.space],
+  [['vvol', 'bitmap', 'naa.60000000000000000000000000000001', '--offset', '0', '--length', '1MiB'], VVOLS.allocatedBitmap],
+  [['vvol', 'bitmap', 'naa.60000000000000000000000000000001', '--base', 'naa.60000000000000000000000000000001'], VVOLS.unsharedBitmap],
+  [['vvol', 'set-policy', 'naa.60000000000000000000000000000001', '--policy', 'gold'], VVOLS.setPolicy],
+  [['vvol', 'compliance', 'naa.60000000000000000000000000000001'], VVOLS.compliance],
+  [['vvol', 'snapshots', 'naa.60000000000000000000000000000001'], VVOLS.snapshots],
+  [['vvol', 'bindings', 'naa.60000000000000000000000000000001'], VVOLS.bindings],
+  [['vvol', 'bind', 'naa.60000000000000000000000000000001', '--host', 'esx1'], VVOLS.bind],
+  [['vvol', 'unbind', 'naa.60000000000000000000000000000001', '--host', 'esx1'], VVOLS.unbind],
+  [['vvol', 'unbind-all', 'naa.60000000000000000000000000000001'], VVOLS.unbindAll],
+  [['vvol', 'prepare-snapshot', 'naa.60000000000000000000000000000001'], VVOLS.prepareSnapshot],
+  [['vvol', 'snapshot', 'prep-1', '--name', 's1'], VVOLS.snapshot],
 ];
 
 interface Seen {
@@ -153,7 +198,7 @@ async function childMain(commands: string[][]): Promise<void> {
   for (const [i, args] of commands.entries()) {
     const program = new Command().exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
     const ctx: CliContext = { client: () => new ApiClient({ url, token: 'test-token-123456', owner: 'tester' }), json: () => true };
-    for (const register of [registerArray, registerPool, registerLd, registerSnapshot, registerHost, registerEvents, registerLock, registerPair]) register(program, ctx);
+    for (const register of [registerArray, registerPool, registerLd, registerSnapshot, registerHost, registerEvents, registerLock, registerPair, registerPe, registerVvol, registerPolicy]) register(program, ctx);
     const from = seen.length;
     let error;
     try {

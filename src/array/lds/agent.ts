@@ -43,9 +43,9 @@ export interface LdInfo {
   readCacheMode: 'on' | 'off';
   /** The write cache an LD starts with (SCSI WCE); an iSCSI initiator may turn it off for its session. */
   writeCacheMode: 'on' | 'off';
-  /** VMware type: config-VVOL, vmdk-VVOL, swap-VVOL, memory-VVOL, PE; --- for every other LD (Kura has no VVOLs yet). */
+  /** VMware type: config-VVOL, vmdk-VVOL, swap-VVOL, memory-VVOL, PE; --- for every other LD. */
   vmwareType: '---' | 'PE' | 'config-VVOL' | 'vmdk-VVOL' | 'swap-VVOL' | 'memory-VVOL';
-  /** LD numbers of the PEs a VVOL is bound to, and of the VVOLs bound to a PE: empty until VVOLs exist. */
+  /** LD numbers of the PEs a VVOL is bound to, and of the VVOLs bound to a PE (VVM L784-L787). */
   boundPeList: number[];
   boundVvolList: number[];
 }

@@ -17,8 +17,16 @@ import type { PairService } from '../pairs/service.js';
 import type { QosSettings } from '../qos/settings.js';
 import { refuseIfFev } from '../snapshots/rules.js';
 import type { RaidType } from '../pools/agent.js';
+import type { LdVvolView } from '../vvols/service.js';
 import type { CreateLdRequest, LdAgent, LdDeleteResult, LdInfo } from './agent.js';
 import { SSV_LICENCE_LOCKED, LD_ATTRIBUTE_UNKNOWN, LD_DELETED_BY_FORCE, LD_IS_EBV, LD_IS_ESV, LD_IS_FCV, LD_MAPPED, LD_OPEN, SSV_CREATED_BY_FORCE, SSV_EXISTS, SSV_IN_USE, SSV_POOL_TOO_SMALL } from '../../catalogue/array.js';
+
+/** What the VVOL side says of an LD (its VMware Type, bound lists) and when it may go. */
+export interface LdVvolHooks {
+  view(l: LogicalDisk): LdVvolView;
+  refuseDelete(l: LogicalDisk): void;
+  deleted(l: LogicalDisk): void;
+}
 
 export interface LdDeps {
   engine: BlockEngine;
@@ -33,6 +41,7 @@ export interface LdDeps {
   replicator: Replicator;
   qos: QosSettings;
   frontEnds: FrontEnds;
+  vvols: LdVvolHooks;
 }
 
 function purposeOf(a: LdAttrs): string {
@@ -85,9 +94,7 @@ export class LdService implements LdAgent {
       group: 'Preserve',
       readCacheMode: 'on',
       writeCacheMode: 'on',
-      vmwareType: '---',
-      boundPeList: [],
-      boundVvolList: [],
+      ...this.deps.vvols.view(l),
     };
   }
 
@@ -190,6 +197,7 @@ export class LdService implements LdAgent {
       }
       refuseIfFev(catalog, ld);
       this.deps.pairs.refuseDelete(ld);
+      this.deps.vvols.refuseDelete(ld);
       this.deps.ldLocks.check(ld, 'its deletion');
       const snaps = catalog.snapshotsOf(ld);
       if (snaps.length > 0) {
@@ -214,6 +222,7 @@ export class LdService implements LdAgent {
       this.deps.qos.remove(ld);
       const source = a.fcv ? catalog.lds().find((l) => l.rec.id === a.fcv!.source) : undefined;
       await engine.deleteLd(ld);
+      this.deps.vvols.deleted(ld);
       // Reservations belong to the LU that is gone.
       frontEnds.setState(`pr/${ld.rec.id}`, undefined);
       if (source && catalog.clonesOf(source).length === 0 && attrsOf(source).fev) {

@@ -33,6 +33,8 @@ export interface PoolInfo {
   /** I/O control mode: off, the limits of the pool's LDs are kept but do not act (VVM L1905-1910). */
   qosMode: 'on' | 'off';
   ldCount: number;
+  /** VMware Type (VVM L661-L668): Container for a Storage Container, --- for every other pool. */
+  vmwareType: 'Container' | '---';
   pds: PdInfo[];
   /** Mirror resync after an unclean shutdown: percent of the pool's mirrored chunks passed, or null when the mirrors agree. */
   resyncProgress: number | null;
@@ -47,6 +49,8 @@ export interface CreatePoolRequest {
   raid?: RaidType;
   chunkSize?: number;
   threshold?: number;
+  /** Make it a Storage Container for VVOLs (VVM L179-L192); fixed for the pool's life. */
+  container?: boolean;
 }
 
 export interface PoolAgent {
@@ -57,6 +61,6 @@ export interface PoolAgent {
   /** Adds `addBytes` of usable capacity as a new group of PDs; online. */
   expandPool(ref: string | number, addBytes: number): Promise<PoolInfo>;
   setPoolThreshold(ref: string | number, percent: number): Promise<PoolInfo>;
-  /** Refused (EBUSY) while the pool holds LDs. */
+  /** Refused (EBUSY) while the pool holds LDs; a Storage Container with the seed's message (VVM L204). */
   deletePool(ref: string | number): Promise<void>;
 }

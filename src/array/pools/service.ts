@@ -1,4 +1,5 @@
 // Pools: thin pools of PDs in RAID groups, named and numbered by the array.
+import { CONTAINER_HOLDS_LDS } from '../../catalogue/vvol.js';
 import type { BlockEngine } from '../../block/engine.js';
 import type { Pool } from '../../block/pool.js';
 import { parseRaid } from '../../block/raid-group.js';
@@ -6,6 +7,7 @@ import { lowestFree, validateName } from '../catalog.js';
 import type { Catalog } from '../catalog.js';
 import type { ConfigQueue } from '../config-queue.js';
 import type { QosSettings } from '../qos/settings.js';
+import type { ContainerFlags } from '../vvols/containers.js';
 import type { CreatePoolRequest, PoolAgent, PoolInfo, RaidType } from './agent.js';
 import { POOL_EXISTS } from '../../catalogue/array.js';
 
@@ -14,6 +16,7 @@ export interface PoolDeps {
   catalog: Catalog;
   config: ConfigQueue;
   qos: QosSettings;
+  containers: ContainerFlags;
 }
 
 export class PoolService implements PoolAgent {
@@ -38,6 +41,7 @@ export class PoolService implements PoolAgent {
       qosDefaults: this.deps.qos.poolDefaults(p),
       qosMode: this.deps.qos.poolMode(p),
       ldCount: lds.length,
+      vmwareType: this.deps.containers.isContainer(p) ? 'Container' : '---',
       pds: p.groups.flatMap((g) => g.pds.map((pd) => ({ number: pd.number, path: pd.path, capacity: pd.size, state: pd.state, group: g.number }))),
       resyncProgress: resyncPercent(p.resyncProgress()),
       created: p.created,
@@ -62,6 +66,7 @@ export class PoolService implements PoolAgent {
       const raid = parseRaid(req.raid ?? 'RAID1');
       const number = lowestFree([...engine.pools.values()].map((p) => p.number));
       const pool = engine.createPool({ number, name, size: req.size, raid, pds: req.pds, chunkSize: req.chunkSize, threshold: req.threshold });
+      if (req.container) this.deps.containers.mark(pool);
       return this.info(pool);
     });
   }
@@ -83,7 +88,16 @@ export class PoolService implements PoolAgent {
   }
 
   deletePool(ref: string | number): Promise<void> {
-    return this.deps.config.run(() => this.deps.engine.deletePool(this.deps.catalog.pool(ref)));
+    return this.deps.config.run(async () => {
+      const pool = this.deps.catalog.pool(ref);
+      const { containers, engine } = this.deps;
+      if (containers.isContainer(pool)) {
+        const lds = [...engine.lds.values()].filter((l) => l.pool === pool).length;
+        if (lds > 0) throw CONTAINER_HOLDS_LDS({ lds, pool: pool.name });
+      }
+      await engine.deletePool(pool);
+      containers.forget(pool);
+    });
   }
 }
 

@@ -14,11 +14,13 @@ import { lockRoutes } from './lock.js';
 import { pairRoutes } from './pairs.js';
 import { poolRoutes } from './pools.js';
 import { snapshotRoutes } from './snapshots.js';
+import { vasaRoutes } from './vasa.js';
+import type { VvolProvider } from '../../vvol/provider.js';
 import type { Changed } from './bind.js';
 
 export { bytesText } from './params.js';
 
-export function apiRoutes(agent: ArrayAgent, events: EventStore, openapi: () => unknown): Route[] {
+export function apiRoutes(agent: ArrayAgent, events: EventStore, openapi: () => unknown, vvol: VvolProvider): Route[] {
   const changed: Changed = (id, source, text) => events.record({ id, severity: 'info', source, text });
   return [
     ...arrayRoutes(agent, openapi),
@@ -31,5 +33,6 @@ export function apiRoutes(agent: ArrayAgent, events: EventStore, openapi: () => 
     ...pairRoutes(agent, changed),
     ...lockRoutes(agent),
     ...eventRoutes(events),
+    ...vasaRoutes(vvol),
   ];
 }

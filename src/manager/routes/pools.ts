@@ -1,6 +1,7 @@
 // Pools over REST: what each pool route asks of the array and the event it records.
 import type { PoolAgent, QosAgent } from '../../array/agent.js';
 import { POOLS } from '../../api/pools.js';
+import { CONTAINER_CONVERSION } from '../../catalogue/vvol.js';
 import type { Route } from '../router.js';
 import { bind } from './bind.js';
 import type { Changed } from './bind.js';
@@ -19,13 +20,16 @@ export function poolRoutes(agent: PoolAgent & QosAgent, changed: Changed): Route
         raid: raid === undefined ? undefined : (`RAID${raid.toUpperCase().replace(/^RAID/, '')}` as 'RAID0'),
         chunkSize: body['chunk'] as number | undefined,
         threshold: body['threshold'] as number | undefined,
+        container: body['container'] as boolean | undefined,
       });
-      changed('KURA-I4001', `pool/${p.name}`, `Pool ${p.name} created (${p.raid}, ${bytesText(p.capacity)}, ${p.pds.length} PDs).`);
+      changed('KURA-I4001', `pool/${p.name}`, `Pool ${p.name} created (${p.raid}, ${bytesText(p.capacity)}, ${p.pds.length} PDs${p.vmwareType === 'Container' ? ', Storage Container' : ''}).`);
       return p;
     },
     show: ({ params }) => agent.getPool(ref(params['ref']!)),
     set: async ({ params, body }) => {
       const r = ref(params['ref']!);
+      // VVM L197: a pool's VMware Type is given when it is made.
+      if (body['container'] !== undefined) throw CONTAINER_CONVERSION({ pool: agent.getPool(r).name });
       if (body['threshold'] === undefined && body['qosUpper'] === undefined && body['qosLower'] === undefined && body['qosMode'] === undefined) {
         throw NOTHING_TO_CHANGE();
       }
