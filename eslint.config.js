@@ -24,18 +24,45 @@ const ABOVE = {
 const layerRules = Object.entries(ABOVE).map(([dir, above]) => ({
   files: [`src/${dir}/**/*.ts`],
   rules: {
-    'no-restricted-imports': ['error', { patterns: [{ group: above.flatMap((a) => [`../${a}/*`, `../../${a}/*`, `../../../${a}/*`]), message: `src/${dir} may not import from ${above.join(', ')}: imports flow down the layers (block <- scsi <- iscsi/nbd <- array <- vvol/manager <- cli; pathmgr on iscsi/scsi/nbd/block).` }] }],
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            group: above.flatMap((a) => [`../${a}/*`, `../../${a}/*`, `../../../${a}/*`]),
+            message: `src/${dir} may not import from ${above.join(', ')}: imports flow down the layers (block <- scsi <- iscsi/nbd <- array <- vvol/manager <- cli; pathmgr on iscsi/scsi/nbd/block).`,
+          },
+        ],
+      },
+    ],
   },
 }));
 // src/scsi/spec is the SCSI vocabulary the target, pathd and the tests share: a
 // leaf that imports nothing outside its own folder (not even the rest of scsi).
 const scsiSpec = {
   files: ['src/scsi/spec/**/*.ts'],
-  rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '../../*', '../../../*'], message: 'src/scsi/spec is a leaf: it imports nothing outside src/scsi/spec.' }] }] },
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      { patterns: [{ group: ['../*', '../../*', '../../../*'], message: 'src/scsi/spec is a leaf: it imports nothing outside src/scsi/spec.' }] },
+    ],
+  },
 };
 const rootFiles = {
   files: ['src/*.ts'],
-  rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['./*/*', '!./catalogue/*'], message: 'src/errors.ts, names.ts and units.ts are imported by every layer and import none (the error catalogue aside).' }] }] },
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            group: ['./*/*', '!./catalogue/*'],
+            message: 'src/errors.ts, names.ts and units.ts are imported by every layer and import none (the error catalogue aside).',
+          },
+        ],
+      },
+    ],
+  },
 };
 
 export default tseslint.config(
@@ -43,7 +70,20 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', Buffer: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', fetch: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        Buffer: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        URL: 'readonly',
+        fetch: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-constant-condition': ['error', { checkLoops: false }],

@@ -164,7 +164,8 @@ async function main(): Promise<void> {
       s[who].push(v);
       sums.set(job, s);
     };
-    const show = (v: number, unit: Job['unit']) => (unit === 'iops' ? `${(v / 1000).toFixed(1)}k IOPS` : unit === 'GB/s' ? `${v.toFixed(2)} GB/s` : `${v.toFixed(2)} s`);
+    const show = (v: number, unit: Job['unit']) =>
+      unit === 'iops' ? `${(v / 1000).toFixed(1)}k IOPS` : unit === 'GB/s' ? `${v.toFixed(2)} GB/s` : `${v.toFixed(2)} s`;
     console.log(`iSCSI: Kura vs tgt ${sh('tgtd', ['-V']).trim()}, 1 GiB LUN each, ${ROUNDS} interleaved rounds, ~${SECONDS}s per rate run`);
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? targets : [...targets].reverse();

@@ -90,9 +90,14 @@ export interface FioResult {
 
 /** Runs one fio job over NBD and returns read+write IOPS and bandwidth. */
 export function fio(uri: string, args: string[]): FioResult {
-  const r = spawnSync('fio', ['--name=job', '--ioengine=nbd', `--uri=${uri}`, '--output-format=json', '--group_reporting', ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync('fio', ['--name=job', '--ioengine=nbd', `--uri=${uri}`, '--output-format=json', '--group_reporting', ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   if (r.status !== 0) throw new Error(`fio failed (${r.status}): ${r.stderr}\n${r.stdout}`);
-  const j = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { jobs: Array<{ read: { iops: number; bw_bytes: number }; write: { iops: number; bw_bytes: number } }> };
+  const j = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as {
+    jobs: Array<{ read: { iops: number; bw_bytes: number }; write: { iops: number; bw_bytes: number } }>;
+  };
   const job = j.jobs[0]!;
   return { iops: job.read.iops + job.write.iops, bw: job.read.bw_bytes + job.write.bw_bytes };
 }

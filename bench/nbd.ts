@@ -100,7 +100,9 @@ async function memory(): Promise<void> {
     row(`after ${MEM_GIB} GiB written`, many, MEM_GIB);
     fio(uri, ['--rw=randread', '--bs=1m', '--iodepth=8', '--size=1024g', '--io_size=4g', '--norandommap', '--randrepeat=0']);
     const reads = await memoryInfo(kura);
-    console.log(`  after 4 GiB of reads (mostly holes) metadata +${((reads.metadataBytes - many.metadataBytes) / MiB).toFixed(3)} MiB, RSS +${((reads.rss - many.rss) / MiB).toFixed(0)} MiB`);
+    console.log(
+      `  after 4 GiB of reads (mostly holes) metadata +${((reads.metadataBytes - many.metadataBytes) / MiB).toFixed(3)} MiB, RSS +${((reads.rss - many.rss) / MiB).toFixed(0)} MiB`,
+    );
   } finally {
     await kura.stop();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -50,7 +50,26 @@ async function startLinkedKura(dataDir: string, rate: string): Promise<{ portals
     spawnSync('ip', ['netns', 'del', ns]);
     throw e;
   }
-  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, KURA, 'serve', '--data', dataDir, '--http', '10.77.0.2:0', '--nbd', '10.77.0.2:0', '--iscsi', '10.77.0.2:3260,10.77.1.2:3260'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      process.execPath,
+      KURA,
+      'serve',
+      '--data',
+      dataDir,
+      '--http',
+      '10.77.0.2:0',
+      '--nbd',
+      '10.77.0.2:0',
+      '--iscsi',
+      '10.77.0.2:3260,10.77.1.2:3260',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr.on('data', () => undefined);
@@ -93,7 +112,26 @@ async function main(): Promise<void> {
     const k = await startKura(path.join(dir, 'data'));
     kura = { portals: k.iscsiPorts.map((p) => `127.0.0.1:${p}`), stop: () => k.stop() };
   }
-  const pathd = spawn(process.execPath, [KURA, 'pathd', ...kura.portals.flatMap((p) => ['--portal', p]), '--nbd', '127.0.0.1:0', '--control', '127.0.0.1:0', '--policy', 'round-robin', '--path-grouping', 'multibus', '--log-dir', path.join(dir, 'log'), '--no-syslog'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const pathd = spawn(
+    process.execPath,
+    [
+      KURA,
+      'pathd',
+      ...kura.portals.flatMap((p) => ['--portal', p]),
+      '--nbd',
+      '127.0.0.1:0',
+      '--control',
+      '127.0.0.1:0',
+      '--policy',
+      'round-robin',
+      '--path-grouping',
+      'multibus',
+      '--log-dir',
+      path.join(dir, 'log'),
+      '--no-syslog',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   pathd.stdout.on('data', (c: Buffer) => (out += c.toString()));
   pathd.stderr.on('data', () => undefined);
@@ -139,7 +177,9 @@ async function main(): Promise<void> {
     console.log(`\npathd sequential throughput, mean of ${ROUNDS} rounds, ~${SECONDS}s each (${where}, pathd over both controllers)`);
     console.log('job                 2 paths (RR)    1 path          ratio');
     for (const [name, e] of res) {
-      console.log(`${name.padEnd(20)}${`${mean(e.two).toFixed(1)} MiB/s`.padEnd(16)}${`${mean(e.one).toFixed(1)} MiB/s`.padEnd(16)}${(mean(e.two) / mean(e.one)).toFixed(2)}`);
+      console.log(
+        `${name.padEnd(20)}${`${mean(e.two).toFixed(1)} MiB/s`.padEnd(16)}${`${mean(e.one).toFixed(1)} MiB/s`.padEnd(16)}${(mean(e.two) / mean(e.one)).toFixed(2)}`,
+      );
     }
   } finally {
     pathd.kill('SIGTERM');

@@ -22,7 +22,11 @@ try {
   console.log('creation time with 1 GiB written (1 MiB chunks), median of 5');
   console.log('  LD size    snapshot    clone');
   const chunk = crypto.randomBytes(MiB);
-  for (const [label, size] of [['1 GiB', GiB], ['64 GiB', 64 * GiB], ['1 TiB', 1024 * GiB]] as const) {
+  for (const [label, size] of [
+    ['1 GiB', GiB],
+    ['64 GiB', 64 * GiB],
+    ['1 TiB', 1024 * GiB],
+  ] as const) {
     const name = `v${label.replace(' ', '')}`;
     await a.createLd({ name, pool: 'p', size });
     const d = a.exports().open(name)!;

@@ -12,7 +12,13 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CATALOGUE = ['src/errors.ts', ...fs.readdirSync(path.join(ROOT, 'src/catalogue')).filter((f) => f.endsWith('.ts')).map((f) => `src/catalogue/${f}`)];
+const CATALOGUE = [
+  'src/errors.ts',
+  ...fs
+    .readdirSync(path.join(ROOT, 'src/catalogue'))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => `src/catalogue/${f}`),
+];
 
 /** A sentence as fixed words between holes, and the name of each hole's parameter. */
 interface Shape {
@@ -51,7 +57,8 @@ function templateShape(n: ts.Expression): Shape | undefined {
 /** The shape of a site's sentence, with the expression in each hole. */
 function siteShape(n: ts.Expression): { words: string[]; exprs: ts.Expression[] } | undefined {
   if (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n)) return { words: [n.text], exprs: [] };
-  if (ts.isTemplateExpression(n)) return { words: [n.head.text, ...n.templateSpans.map((s) => s.literal.text)], exprs: n.templateSpans.map((s) => s.expression) };
+  if (ts.isTemplateExpression(n))
+    return { words: [n.head.text, ...n.templateSpans.map((s) => s.literal.text)], exprs: n.templateSpans.map((s) => s.expression) };
   return undefined;
 }
 
@@ -74,7 +81,8 @@ function loadCatalogue(): Form[] {
         const callee = init.expression.getText(sf);
         const a = init.arguments;
         let f: Omit<Form, 'message' | 'action'> & { msg: ts.Expression; act?: ts.Expression };
-        if (callee === 'defineError') f = { name: d.name.text, file, id: (a[0] as ts.StringLiteral).text, code: (a[1] as ts.StringLiteral).text, kind: 'error', msg: a[2]!, act: a[3] };
+        if (callee === 'defineError')
+          f = { name: d.name.text, file, id: (a[0] as ts.StringLiteral).text, code: (a[1] as ts.StringLiteral).text, kind: 'error', msg: a[2]!, act: a[3] };
         else if (callee === 'defineEvent') f = { name: d.name.text, file, id: (a[0] as ts.StringLiteral).text, kind: 'event', msg: a[1]! };
         else if (/^\w+\.(error|event)$/.test(callee) && families.has(callee.split('.')[0]!)) {
           const fam = families.get(callee.split('.')[0]!)!;
@@ -108,14 +116,31 @@ function params(form: Form, parts: Array<[Shape, ReturnType<typeof siteShape>]>,
   return `{ ${[...values].map(([k, v]) => (k === v ? k : `${k}: ${v}`)).join(', ')} }`;
 }
 
-function match(forms: Form[], id: string, kind: 'error' | 'event', code: string | undefined, msg: ts.Expression, act: ts.Expression | undefined, sf: ts.SourceFile): { form: Form; args: string } | undefined {
+function match(
+  forms: Form[],
+  id: string,
+  kind: 'error' | 'event',
+  code: string | undefined,
+  msg: ts.Expression,
+  act: ts.Expression | undefined,
+  sf: ts.SourceFile,
+): { form: Form; args: string } | undefined {
   const m = siteShape(msg);
   const a = act ? siteShape(act) : undefined;
   if (!m || (act && !a)) return undefined;
   for (const f of forms) {
     if (f.id !== id || f.kind !== kind || (kind === 'error' && f.code !== code)) continue;
     if (!same(f.message.words, m.words) || (f.action && !same(f.action.words, a!.words))) continue;
-    const args = params(f, f.action ? [[f.message, m], [f.action, a]] : [[f.message, m]], sf);
+    const args = params(
+      f,
+      f.action
+        ? [
+            [f.message, m],
+            [f.action, a],
+          ]
+        : [[f.message, m]],
+      sf,
+    );
     if (args !== undefined) return { form: f, args };
   }
   return undefined;
@@ -180,7 +205,13 @@ function convert(file: string, forms: Form[]): void {
     const re = new RegExp(`import \\{([^}]*)\\} from '${rel.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}';`);
     const m = text.match(re);
     if (m) {
-      const all = new Set([...m[1]!.split(',').map((s) => s.trim()).filter(Boolean), ...names]);
+      const all = new Set([
+        ...m[1]!
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+        ...names,
+      ]);
       text = text.replace(re, `import { ${[...all].sort().join(', ')} } from '${rel}';`);
     } else {
       const imports = [...text.matchAll(/^import [^;]*;$/gms)];

@@ -135,11 +135,20 @@ function render<P>(t: Text<P>, p: P): string {
 
 /** The file system under the data directory is full (any layer may meet it). */
 export const FILE_SYSTEM_FULL = new CatalogueId('KURA-E1003', 'ENOSPC', 'The file system that holds the data directory is full.');
-export const BACKING_FILE_SYSTEM_FULL = FILE_SYSTEM_FULL.error((p: { reason: string }) => `The backing file system is full: ${p.reason}.`, 'Free space on the file system that holds the data directory.');
+export const BACKING_FILE_SYSTEM_FULL = FILE_SYSTEM_FULL.error(
+  (p: { reason: string }) => `The backing file system is full: ${p.reason}.`,
+  'Free space on the file system that holds the data directory.',
+);
 export const DATA_FILE_SYSTEM_FULL = FILE_SYSTEM_FULL.error('The file system holding the data directory is full.', 'Free space there or give a smaller size.');
 
 /** A bug or an unexpected OS error. */
-export const INTERNAL_ERROR = defineError('KURA-E9000', 'EIO', (p: { reason: string }) => `Internal error: ${p.reason}.`, 'Check the server log; report the problem if it persists.', 500);
+export const INTERNAL_ERROR = defineError(
+  'KURA-E9000',
+  'EIO',
+  (p: { reason: string }) => `Internal error: ${p.reason}.`,
+  'Check the server log; report the problem if it persists.',
+  500,
+);
 
 export function isKuraError(e: unknown): e is KuraError {
   return e instanceof KuraError;

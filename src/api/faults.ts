@@ -10,7 +10,11 @@ export const FAULTS = {
     summary: 'Inject or clear a fault: controller-down/-up N, port-down/-up HOST:PORT',
     body: {
       action: { type: 'string', required: true, description: 'controller-down, controller-up, port-down or port-up' },
-      target: { type: 'string', required: true, description: 'a string: the controller number ("0", "1") for controller-*, HOST:PORT of a host port for port-*' },
+      target: {
+        type: 'string',
+        required: true,
+        description: 'a string: the controller number ("0", "1") for controller-*, HOST:PORT of a host port for port-*',
+      },
     },
   },
 } satisfies Record<string, ApiRoute>;

@@ -50,7 +50,10 @@ export const HOSTS = {
     path: '/api/v1/hosts/{name}/chap',
     tag: 'hosts',
     summary: "Require one-way CHAP from the host's initiators (user name and secret, 12 to 255 characters)",
-    body: { user: { type: 'string', required: true, description: 'CHAP user name (CHAP_N) the initiators send' }, secret: { type: 'string', required: true, description: 'CHAP secret, 12 to 255 printable characters' } },
+    body: {
+      user: { type: 'string', required: true, description: 'CHAP user name (CHAP_N) the initiators send' },
+      secret: { type: 'string', required: true, description: 'CHAP secret, 12 to 255 printable characters' },
+    },
   },
   clearChap: {
     method: 'DELETE',
@@ -71,7 +74,12 @@ export const HOSTS = {
     tag: 'hosts',
     summary: "Remove the host's NBD pre-shared key (new TLS connections as the host fail)",
   },
-  access: { method: 'GET', path: '/api/v1/access', tag: 'hosts', summary: 'Access control: on (host entries decide which initiator sees which LD) or off (every initiator sees every LD)' },
+  access: {
+    method: 'GET',
+    path: '/api/v1/access',
+    tag: 'hosts',
+    summary: 'Access control: on (host entries decide which initiator sees which LD) or off (every initiator sees every LD)',
+  },
   startAccess: {
     method: 'POST',
     path: '/api/v1/access/start',
@@ -91,7 +99,10 @@ export const HOSTS = {
     path: '/api/v1/target/chap',
     tag: 'hosts',
     summary: 'Set the credentials the target answers initiators with (mutual CHAP)',
-    body: { user: { type: 'string', required: true, description: 'CHAP user name the target sends' }, secret: { type: 'string', required: true, description: 'CHAP secret, 12 to 255 printable characters' } },
+    body: {
+      user: { type: 'string', required: true, description: 'CHAP user name the target sends' },
+      secret: { type: 'string', required: true, description: 'CHAP secret, 12 to 255 printable characters' },
+    },
   },
   clearTargetChap: {
     method: 'DELETE',

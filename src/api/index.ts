@@ -13,7 +13,23 @@ import type { ApiRoute } from './route.js';
 import { SNAPSHOTS } from './snapshots.js';
 import { CONTAINERS, PES, POLICIES, VASA, VVOLS } from './vasa.js';
 
-export const ROUTE_GROUPS: ReadonlyArray<Record<string, ApiRoute>> = [ARRAY, POOLS, LDS, SNAPSHOTS, HOSTS, FAULTS, LICENSES, PAIRS, LOCK, EVENTS, VASA, CONTAINERS, PES, VVOLS, POLICIES];
+export const ROUTE_GROUPS: ReadonlyArray<Record<string, ApiRoute>> = [
+  ARRAY,
+  POOLS,
+  LDS,
+  SNAPSHOTS,
+  HOSTS,
+  FAULTS,
+  LICENSES,
+  PAIRS,
+  LOCK,
+  EVENTS,
+  VASA,
+  CONTAINERS,
+  PES,
+  VVOLS,
+  POLICIES,
+];
 
 /** Every route description, in serving order. */
 export function allRoutes(): ApiRoute[] {

@@ -33,11 +33,16 @@ export const LDS = {
     method: 'DELETE',
     path: '/api/v1/lds/{ref}',
     tag: 'lds',
-    summary: 'Delete a logical disk (refused while mapped or open unless ?force=true, which answers 200 with what it unmapped and cut off; ?fcvforce=true for a fast clone)',
+    summary:
+      'Delete a logical disk (refused while mapped or open unless ?force=true, which answers 200 with what it unmapped and cut off; ?fcvforce=true for a fast clone)',
     status: 204,
     query: {
       fcvforce: { type: 'boolean', description: 'confirm deleting a fast clone (FCV)' },
-      force: { type: 'boolean', description: 'unmap the LD from every host and delete it under open sessions (the answer lists them); also deletes a faulty SSV that snapshots still use' },
+      force: {
+        type: 'boolean',
+        description:
+          'unmap the LD from every host and delete it under open sessions (the answer lists them); also deletes a faulty SSV that snapshots still use',
+      },
     },
   },
   setQos: {

@@ -21,6 +21,9 @@ export const LOCK = {
     tag: 'lock',
     summary: "Release the configuration lock (?force=true releases another owner's lock)",
     lockExempt: true,
-    query: { force: { type: 'boolean', description: "release even when another owner holds it" }, owner: { type: 'string', description: 'owner name (default: the X-Kura-Owner header)' } },
+    query: {
+      force: { type: 'boolean', description: 'release even when another owner holds it' },
+      owner: { type: 'string', description: 'owner name (default: the X-Kura-Owner header)' },
+    },
   },
 } satisfies Record<string, ApiRoute>;

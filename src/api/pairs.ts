@@ -9,9 +9,17 @@ export const PAIRS = {
     tag: 'pairs',
     summary: 'Pair two LDs of the same size (DynamicDataReplication licence); the pair starts separated',
     status: 201,
-    body: { mv: { type: 'string', required: true, description: 'master volume: LD name or number' }, rv: { type: 'string', required: true, description: 'replication volume: LD name or number (not mapped to a host)' } },
+    body: {
+      mv: { type: 'string', required: true, description: 'master volume: LD name or number' },
+      rv: { type: 'string', required: true, description: 'replication volume: LD name or number (not mapped to a host)' },
+    },
   },
-  show: { method: 'GET', path: '/api/v1/pairs/{mv}/{rv}', tag: 'pairs', summary: 'One pair as iSMrc_query shows it: activity, sync state, differences, progress, remaining time' },
+  show: {
+    method: 'GET',
+    path: '/api/v1/pairs/{mv}/{rv}',
+    tag: 'pairs',
+    summary: 'One pair as iSMrc_query shows it: activity, sync state, differences, progress, remaining time',
+  },
   replicate: {
     method: 'POST',
     path: '/api/v1/pairs/{mv}/{rv}/replicate',

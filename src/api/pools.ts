@@ -16,7 +16,7 @@ export const POOLS = {
       raid: { type: 'string', description: 'RAID0, RAID1 (default) or RAID10' },
       chunk: { type: 'size', description: 'chunk size, a power of two from 64KiB to 64MiB (default 1MiB)' },
       threshold: { type: 'integer', description: 'actual-capacity threshold in percent (default 80)' },
-      container: { type: 'boolean', description: 'a Storage Container for VVOLs (VMware Type Container); fixed for the pool\'s life' },
+      container: { type: 'boolean', description: "a Storage Container for VVOLs (VMware Type Container); fixed for the pool's life" },
     },
   },
   show: { method: 'GET', path: '/api/v1/pools/{ref}', tag: 'pools', summary: 'Show a pool' },

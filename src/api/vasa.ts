@@ -7,18 +7,39 @@ const ids: FieldSpec = { type: 'string[]', required: true, description: 'VVOL id
 const since: FieldSpec = { type: 'integer', description: 'only entries with a sequence number above this' };
 
 export const VASA = {
-  limits: { method: 'GET', path: '/api/v1/vasa/limits', tag: 'vasa', summary: 'The limits the provider advertises (maxBindVirtualVolume, concurrent requests per session, ...)' },
-  capabilities: { method: 'GET', path: '/api/v1/vasa/capabilities', tag: 'vasa', summary: 'Capability metadata: the rules a storage policy may set (com.nec.jp.ism.vasaprovider)' },
+  limits: {
+    method: 'GET',
+    path: '/api/v1/vasa/limits',
+    tag: 'vasa',
+    summary: 'The limits the provider advertises (maxBindVirtualVolume, concurrent requests per session, ...)',
+  },
+  capabilities: {
+    method: 'GET',
+    path: '/api/v1/vasa/capabilities',
+    tag: 'vasa',
+    summary: 'Capability metadata: the rules a storage policy may set (com.nec.jp.ism.vasaprovider)',
+  },
   events: { method: 'GET', path: '/api/v1/vasa/events', tag: 'vasa', summary: 'Provider events (configuration changes), oldest first', query: { since } },
   alarms: { method: 'GET', path: '/api/v1/vasa/alarms', tag: 'vasa', summary: 'Provider alarms (warnings), oldest first', query: { since } },
   task: { method: 'GET', path: '/api/v1/vasa/tasks/{id}', tag: 'vasa', summary: 'A task: state, progress (percent), result or error' },
-  cancelTask: { method: 'POST', path: '/api/v1/vasa/tasks/{id}/cancel', tag: 'vasa', summary: 'Cancel a task: a queued one at once, a running full copy stops and its partial volume is deleted' },
+  cancelTask: {
+    method: 'POST',
+    path: '/api/v1/vasa/tasks/{id}/cancel',
+    tag: 'vasa',
+    summary: 'Cancel a task: a queued one at once, a running full copy stops and its partial volume is deleted',
+  },
 } satisfies Record<string, ApiRoute>;
 
 export const CONTAINERS = {
   list: { method: 'GET', path: '/api/v1/vasa/containers', tag: 'vasa', summary: 'Storage containers (container pools) with space stats' },
   show: { method: 'GET', path: '/api/v1/vasa/containers/{ref}', tag: 'vasa', summary: 'A storage container (pool number, pool name or container id)' },
-  compliance: { method: 'GET', path: '/api/v1/vasa/containers/{ref}/compliance', tag: 'vasa', summary: 'Whether a container satisfies a storage policy, rule by rule', query: { policy: { type: 'string', required: true, description: 'storage policy name' } } },
+  compliance: {
+    method: 'GET',
+    path: '/api/v1/vasa/containers/{ref}/compliance',
+    tag: 'vasa',
+    summary: 'Whether a container satisfies a storage policy, rule by rule',
+    query: { policy: { type: 'string', required: true, description: 'storage policy name' } },
+  },
 } satisfies Record<string, ApiRoute>;
 
 export const PES = {
@@ -36,7 +57,13 @@ export const PES = {
     },
   },
   show: { method: 'GET', path: '/api/v1/vasa/pes/{ref}', tag: 'vasa', summary: 'A protocol endpoint (name, LD number or eui. id)' },
-  delete: { method: 'DELETE', path: '/api/v1/vasa/pes/{ref}', tag: 'vasa', summary: 'Delete a protocol endpoint (refused while VVOLs are bound through it)', status: 204 },
+  delete: {
+    method: 'DELETE',
+    path: '/api/v1/vasa/pes/{ref}',
+    tag: 'vasa',
+    summary: 'Delete a protocol endpoint (refused while VVOLs are bound through it)',
+    status: 204,
+  },
 } satisfies Record<string, ApiRoute>;
 
 export const VVOLS = {
@@ -67,18 +94,40 @@ export const VVOLS = {
     },
   },
   show: { method: 'GET', path: '/api/v1/vasa/vvols/{id}', tag: 'vasa', summary: 'A VVOL with its metadata and bound PEs' },
-  metadata: { method: 'PATCH', path: '/api/v1/vasa/vvols/{id}/metadata', tag: 'vasa', summary: 'Set (string) or remove (null) metadata keys', body: { metadata: { type: 'map', required: true, description: 'keys to set (a string) or remove (null)' } } },
-  resize: { method: 'POST', path: '/api/v1/vasa/vvols/{id}/resize', tag: 'vasa', summary: 'Grow a VVOL (its backup volumes first)', body: { size: { type: 'size', required: true, description: 'new capacity' } } },
+  metadata: {
+    method: 'PATCH',
+    path: '/api/v1/vasa/vvols/{id}/metadata',
+    tag: 'vasa',
+    summary: 'Set (string) or remove (null) metadata keys',
+    body: { metadata: { type: 'map', required: true, description: 'keys to set (a string) or remove (null)' } },
+  },
+  resize: {
+    method: 'POST',
+    path: '/api/v1/vasa/vvols/{id}/resize',
+    tag: 'vasa',
+    summary: 'Grow a VVOL (its backup volumes first)',
+    body: { size: { type: 'size', required: true, description: 'new capacity' } },
+  },
   delete: { method: 'DELETE', path: '/api/v1/vasa/vvols/{id}', tag: 'vasa', summary: 'Delete a VVOL (a snapshot is deleted by the array in a task)' },
   deleteBatch: { method: 'POST', path: '/api/v1/vasa/vvols/batch-delete', tag: 'vasa', summary: 'Delete several VVOLs: one result per VVOL', body: { ids } },
-  revert: { method: 'POST', path: '/api/v1/vasa/vvols/{id}/revert', tag: 'vasa', summary: 'Revert an unbound VVOL to one of its snapshots', body: { snapshot: { type: 'string', required: true, description: 'the snapshot VVOL id' } } },
+  revert: {
+    method: 'POST',
+    path: '/api/v1/vasa/vvols/{id}/revert',
+    tag: 'vasa',
+    summary: 'Revert an unbound VVOL to one of its snapshots',
+    body: { snapshot: { type: 'string', required: true, description: 'the snapshot VVOL id' } },
+  },
   fastClone: {
     method: 'POST',
     path: '/api/v1/vasa/vvols/{id}/fast-clone',
     tag: 'vasa',
     summary: 'Linked clone (an FCV sharing the data): starts a task',
     status: 202,
-    body: { vm: { type: 'string', required: true, description: 'the VM the clone belongs to' }, policy: { type: 'string', description: 'storage policy name' }, metadata: { type: 'map', description: 'key/value metadata' } },
+    body: {
+      vm: { type: 'string', required: true, description: 'the VM the clone belongs to' },
+      policy: { type: 'string', description: 'storage policy name' },
+      metadata: { type: 'map', description: 'key/value metadata' },
+    },
   },
   clone: {
     method: 'POST',
@@ -93,7 +142,14 @@ export const VVOLS = {
       metadata: { type: 'map', description: 'key/value metadata' },
     },
   },
-  migrate: { method: 'POST', path: '/api/v1/vasa/vvols/{id}/migrate', tag: 'vasa', summary: 'Move a VVOL to another container (full copy, then the source goes): starts a task', status: 202, body: { container: { type: 'string', required: true, description: 'target container' } } },
+  migrate: {
+    method: 'POST',
+    path: '/api/v1/vasa/vvols/{id}/migrate',
+    tag: 'vasa',
+    summary: 'Move a VVOL to another container (full copy, then the source goes): starts a task',
+    status: 202,
+    body: { container: { type: 'string', required: true, description: 'target container' } },
+  },
   space: { method: 'GET', path: '/api/v1/vasa/vvols/{id}/space', tag: 'vasa', summary: 'Capacity and allocated bytes of a VVOL' },
   allocatedBitmap: {
     method: 'GET',
@@ -107,17 +163,52 @@ export const VVOLS = {
     path: '/api/v1/vasa/vvols/{id}/bitmaps/unshared',
     tag: 'vasa',
     summary: 'Unshared bitmap against a base VVOL (a snapshot or clone relative): one bit per chunk that differs',
-    query: { base: { type: 'string', required: true, description: 'the base VVOL id' }, offset: { type: 'size', description: 'first byte (default 0)' }, length: { type: 'size', description: 'bytes (default to the end)' } },
+    query: {
+      base: { type: 'string', required: true, description: 'the base VVOL id' },
+      offset: { type: 'size', description: 'first byte (default 0)' },
+      length: { type: 'size', description: 'bytes (default to the end)' },
+    },
   },
-  setPolicy: { method: 'POST', path: '/api/v1/vasa/vvols/{id}/policy', tag: 'vasa', summary: 'Apply a storage policy to a VVOL (or clear it)', body: { policy: { type: 'string', description: 'storage policy name; absent clears it' } } },
+  setPolicy: {
+    method: 'POST',
+    path: '/api/v1/vasa/vvols/{id}/policy',
+    tag: 'vasa',
+    summary: 'Apply a storage policy to a VVOL (or clear it)',
+    body: { policy: { type: 'string', description: 'storage policy name; absent clears it' } },
+  },
   compliance: { method: 'GET', path: '/api/v1/vasa/vvols/{id}/compliance', tag: 'vasa', summary: 'Whether a VVOL satisfies its storage policy, rule by rule' },
   snapshots: { method: 'GET', path: '/api/v1/vasa/vvols/{id}/snapshots', tag: 'vasa', summary: 'Snapshots of a VVOL, oldest first' },
   bindings: { method: 'GET', path: '/api/v1/vasa/vvols/{id}/bindings', tag: 'vasa', summary: 'Bindings of a VVOL: PE, subsidiary LU id, bind count per host' },
-  bind: { method: 'POST', path: '/api/v1/vasa/bind', tag: 'vasa', summary: 'Bind VVOLs for a host (reference counted): each becomes a subsidiary LU behind a PE the host sees', body: { ids, host: { type: 'string', required: true, description: 'host entry name' } } },
-  unbind: { method: 'POST', path: '/api/v1/vasa/unbind', tag: 'vasa', summary: 'Take one bind of a host away from each VVOL', body: { ids, host: { type: 'string', required: true, description: 'host entry name' } } },
+  bind: {
+    method: 'POST',
+    path: '/api/v1/vasa/bind',
+    tag: 'vasa',
+    summary: 'Bind VVOLs for a host (reference counted): each becomes a subsidiary LU behind a PE the host sees',
+    body: { ids, host: { type: 'string', required: true, description: 'host entry name' } },
+  },
+  unbind: {
+    method: 'POST',
+    path: '/api/v1/vasa/unbind',
+    tag: 'vasa',
+    summary: 'Take one bind of a host away from each VVOL',
+    body: { ids, host: { type: 'string', required: true, description: 'host entry name' } },
+  },
   unbindAll: { method: 'POST', path: '/api/v1/vasa/unbind-all', tag: 'vasa', summary: 'Unbind VVOLs from every host', body: { ids } },
-  prepareSnapshot: { method: 'POST', path: '/api/v1/vasa/snapshots/prepare', tag: 'vasa', summary: 'First phase of a VM snapshot: check and reserve; returns a prepare id', body: { ids } },
-  snapshot: { method: 'POST', path: '/api/v1/vasa/snapshots/{prepareId}/take', tag: 'vasa', summary: 'Second phase: take the prepared snapshot (ESVs) in a task', status: 202, body: { name: { type: 'string', description: 'snapshot name' } } },
+  prepareSnapshot: {
+    method: 'POST',
+    path: '/api/v1/vasa/snapshots/prepare',
+    tag: 'vasa',
+    summary: 'First phase of a VM snapshot: check and reserve; returns a prepare id',
+    body: { ids },
+  },
+  snapshot: {
+    method: 'POST',
+    path: '/api/v1/vasa/snapshots/{prepareId}/take',
+    tag: 'vasa',
+    summary: 'Second phase: take the prepared snapshot (ESVs) in a task',
+    status: 202,
+    body: { name: { type: 'string', description: 'snapshot name' } },
+  },
 } satisfies Record<string, ApiRoute>;
 
 export const POLICIES = {

@@ -42,6 +42,20 @@ export interface ArrayInfo {
   };
 }
 
-export interface ArrayAgent extends PoolAgent, LdAgent, SnapshotAgent, CloneAgent, QosAgent, LicenseAgent, HostAgent, TargetAgent, ControllerAgent, PairAgent, LockAgent, EventAgent, VvolLdAgent {
+export interface ArrayAgent
+  extends
+    PoolAgent,
+    LdAgent,
+    SnapshotAgent,
+    CloneAgent,
+    QosAgent,
+    LicenseAgent,
+    HostAgent,
+    TargetAgent,
+    ControllerAgent,
+    PairAgent,
+    LockAgent,
+    EventAgent,
+    VvolLdAgent {
   info(): ArrayInfo;
 }

@@ -16,7 +16,28 @@ import { buildStack } from '../block/stack.js';
 import { DataDirLock, makeDataDir, tightenDataDir, tightenedText } from '../block/data-dir.js';
 import type { ChapConfig } from '../iscsi/chap.js';
 import type { ConglomerateRole, TargetPortGroupInfo } from '../scsi/types.js';
-import type { AccessControlInfo, ArrayAgent, ArrayEvent, ArrayInfo, ControllerInfo, CreateLdRequest, CreatePoolRequest, CreateVvolLdRequest, HostInfo, LdBitmap, LdDeleteResult, LdInfo, LicenseInfo, LockInfo, PairInfo, PoolInfo, SnapshotInfo, SubsidiaryBinding, TargetInfo, VmwareLdType } from './agent.js';
+import type {
+  AccessControlInfo,
+  ArrayAgent,
+  ArrayEvent,
+  ArrayInfo,
+  ControllerInfo,
+  CreateLdRequest,
+  CreatePoolRequest,
+  CreateVvolLdRequest,
+  HostInfo,
+  LdBitmap,
+  LdDeleteResult,
+  LdInfo,
+  LicenseInfo,
+  LockInfo,
+  PairInfo,
+  PoolInfo,
+  SnapshotInfo,
+  SubsidiaryBinding,
+  TargetInfo,
+  VmwareLdType,
+} from './agent.js';
 import { Catalog, attrsOf } from './catalog.js';
 import { ConfigQueue } from './config-queue.js';
 import { ConglomerateService } from './conglomerates/service.js';
@@ -128,7 +149,10 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
     const hosts = (this.hosts = new HostTable(store.db));
     const licenses = (this.licenses = new LicenseTable(store.db));
     const controllers = (this.controllers = new Controllers(portals));
-    this.configLock = new ConfigLock({ get: () => store.getMeta('config_lock'), set: (v) => (v === undefined ? store.deleteMeta('config_lock') : store.setMeta('config_lock', v)) });
+    this.configLock = new ConfigLock({
+      get: () => store.getMeta('config_lock'),
+      set: (v) => (v === undefined ? store.deleteMeta('config_lock') : store.setMeta('config_lock', v)),
+    });
     const frontEnds = (this.frontEnds = new FrontEnds(store));
     this.deviceLds = frontEnds.deviceLds;
     const catalog = (this.catalog = new Catalog(engine, this.serial, this.isNew, () => {
@@ -137,7 +161,11 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
     }));
     const qos = new QosSettings(store, this.qos);
     engine.onEvent(engineEventRelay(emit));
-    this.replicator = new Replicator(store, { commit: () => engine.commit(), ld: (id) => engine.lds.get(id), event: (e) => this.pairService.onReplicationEvent(e) });
+    this.replicator = new Replicator(store, {
+      commit: () => engine.commit(),
+      ld: (id) => engine.lds.get(id),
+      event: (e) => this.pairService.onReplicationEvent(e),
+    });
     const { ldLocks, replicator } = this;
 
     // One service per noun.
@@ -145,7 +173,11 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
       ld: (ref) => catalog.ld(ref),
       licenses,
       attrs: (l) => attrsOf(l),
-      mappedTo: (l) => hosts.list().filter((h) => [...h.luns.values()].includes(l.rec.number)).map((h) => h.name),
+      mappedTo: (l) =>
+        hosts
+          .list()
+          .filter((h) => [...h.luns.values()].includes(l.rec.number))
+          .map((h) => h.name),
       emit,
       config,
     }));
@@ -162,7 +194,21 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
     this.conglomerates.prune();
     frontEnds.onAccessChanged(() => this.conglomerates.prune());
     const vvols = (this.vvolService = new VvolService({ engine, catalog, config, qos, conglomerates: this.conglomerates }));
-    const lds = (this.ldService = new LdService({ engine, catalog, config, emit, controllers, hosts, licenses, ldLocks, pairs, replicator, qos, frontEnds, vvols }));
+    const lds = (this.ldService = new LdService({
+      engine,
+      catalog,
+      config,
+      emit,
+      controllers,
+      hosts,
+      licenses,
+      ldLocks,
+      pairs,
+      replicator,
+      qos,
+      frontEnds,
+      vvols,
+    }));
     const ldInfo = (l: LogicalDisk) => lds.info(l);
     this.snapshotService = new SnapshotService({ engine, catalog, config, emit, hosts, licenses, ldLocks, pairs, ldInfo });
     this.cloneService = new CloneService({ engine, catalog, config, licenses, ldLocks, qos, ldInfo });
@@ -201,7 +247,11 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
 
   /** The array's WWN, 16 hex digits from its serial: the VVOL provider makes VVOL, PE and container ids from it. */
   wwn(): string {
-    return `2000${this.serial.toLowerCase().replace(/[^0-9a-f]/g, '0').padStart(12, '0').slice(-12)}`;
+    return `2000${this.serial
+      .toLowerCase()
+      .replace(/[^0-9a-f]/g, '0')
+      .padStart(12, '0')
+      .slice(-12)}`;
   }
 
   info(): ArrayInfo {
@@ -217,102 +267,270 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
 
   // ---- the agent contract: each verb is answered by its noun's service ----
 
-  listPools(): PoolInfo[] { return this.poolService.listPools(); }
-  getPool(ref: string | number): PoolInfo { return this.poolService.getPool(ref); }
-  createPool(req: CreatePoolRequest): Promise<PoolInfo> { return this.poolService.createPool(req); }
-  expandPool(ref: string | number, addBytes: number): Promise<PoolInfo> { return this.poolService.expandPool(ref, addBytes); }
-  setPoolThreshold(ref: string | number, percent: number): Promise<PoolInfo> { return this.poolService.setPoolThreshold(ref, percent); }
-  deletePool(ref: string | number): Promise<void> { return this.poolService.deletePool(ref); }
+  listPools(): PoolInfo[] {
+    return this.poolService.listPools();
+  }
+  getPool(ref: string | number): PoolInfo {
+    return this.poolService.getPool(ref);
+  }
+  createPool(req: CreatePoolRequest): Promise<PoolInfo> {
+    return this.poolService.createPool(req);
+  }
+  expandPool(ref: string | number, addBytes: number): Promise<PoolInfo> {
+    return this.poolService.expandPool(ref, addBytes);
+  }
+  setPoolThreshold(ref: string | number, percent: number): Promise<PoolInfo> {
+    return this.poolService.setPoolThreshold(ref, percent);
+  }
+  deletePool(ref: string | number): Promise<void> {
+    return this.poolService.deletePool(ref);
+  }
 
-  listLds(): LdInfo[] { return this.ldService.listLds(); }
-  getLd(ref: string | number): LdInfo { return this.ldService.getLd(ref); }
-  createLd(req: CreateLdRequest): Promise<LdInfo> { return this.ldService.createLd(req); }
-  expandLd(ref: string | number, newSize: number): Promise<LdInfo> { return this.ldService.expandLd(ref, newSize); }
-  deleteLd(ref: string | number, opts?: { fcvforce?: boolean; force?: boolean }): Promise<LdDeleteResult> { return this.ldService.deleteLd(ref, opts); }
+  listLds(): LdInfo[] {
+    return this.ldService.listLds();
+  }
+  getLd(ref: string | number): LdInfo {
+    return this.ldService.getLd(ref);
+  }
+  createLd(req: CreateLdRequest): Promise<LdInfo> {
+    return this.ldService.createLd(req);
+  }
+  expandLd(ref: string | number, newSize: number): Promise<LdInfo> {
+    return this.ldService.expandLd(ref, newSize);
+  }
+  deleteLd(ref: string | number, opts?: { fcvforce?: boolean; force?: boolean }): Promise<LdDeleteResult> {
+    return this.ldService.deleteLd(ref, opts);
+  }
 
-  listSnapshots(ld: string | number): SnapshotInfo[] { return this.snapshotService.listSnapshots(ld); }
-  createSnapshot(ld: string | number, name?: string): Promise<SnapshotInfo> { return this.snapshotService.createSnapshot(ld, name); }
-  restoreSnapshot(ld: string | number, snap: string | number): Promise<LdInfo> { return this.snapshotService.restoreSnapshot(ld, snap); }
-  setSnapshotAccess(ld: string | number, snap: string | number, access: string): Promise<SnapshotInfo> { return this.snapshotService.setSnapshotAccess(ld, snap, access); }
-  deleteSnapshot(ld: string | number, snap: string | number): Promise<void> { return this.snapshotService.deleteSnapshot(ld, snap); }
-  deleteOldestSnapshots(ld: string | number, count: number): Promise<SnapshotInfo[]> { return this.snapshotService.deleteOldestSnapshots(ld, count); }
-  createClone(source: string | number, name: string): Promise<LdInfo> { return this.cloneService.createClone(source, name); }
+  listSnapshots(ld: string | number): SnapshotInfo[] {
+    return this.snapshotService.listSnapshots(ld);
+  }
+  createSnapshot(ld: string | number, name?: string): Promise<SnapshotInfo> {
+    return this.snapshotService.createSnapshot(ld, name);
+  }
+  restoreSnapshot(ld: string | number, snap: string | number): Promise<LdInfo> {
+    return this.snapshotService.restoreSnapshot(ld, snap);
+  }
+  setSnapshotAccess(ld: string | number, snap: string | number, access: string): Promise<SnapshotInfo> {
+    return this.snapshotService.setSnapshotAccess(ld, snap, access);
+  }
+  deleteSnapshot(ld: string | number, snap: string | number): Promise<void> {
+    return this.snapshotService.deleteSnapshot(ld, snap);
+  }
+  deleteOldestSnapshots(ld: string | number, count: number): Promise<SnapshotInfo[]> {
+    return this.snapshotService.deleteOldestSnapshots(ld, count);
+  }
+  createClone(source: string | number, name: string): Promise<LdInfo> {
+    return this.cloneService.createClone(source, name);
+  }
 
-  setQos(ld: string | number, limits: { upper?: number; lower?: number }): Promise<LdInfo> { return this.qosService.setQos(ld, limits); }
-  setPoolQosDefaults(pool: string | number, limits: { upper?: number; lower?: number }): Promise<PoolInfo> { return this.qosService.setPoolQosDefaults(pool, limits); }
-  setPoolQosMode(pool: string | number, mode: string): Promise<PoolInfo> { return this.qosService.setPoolQosMode(pool, mode); }
+  setQos(ld: string | number, limits: { upper?: number; lower?: number }): Promise<LdInfo> {
+    return this.qosService.setQos(ld, limits);
+  }
+  setPoolQosDefaults(pool: string | number, limits: { upper?: number; lower?: number }): Promise<PoolInfo> {
+    return this.qosService.setPoolQosDefaults(pool, limits);
+  }
+  setPoolQosMode(pool: string | number, mode: string): Promise<PoolInfo> {
+    return this.qosService.setPoolQosMode(pool, mode);
+  }
 
-  listLicenses(): LicenseInfo[] { return this.licenseService.listLicenses(); }
-  unlockLicense(name: string): Promise<LicenseInfo[]> { return this.licenseService.unlockLicense(name); }
+  listLicenses(): LicenseInfo[] {
+    return this.licenseService.listLicenses();
+  }
+  unlockLicense(name: string): Promise<LicenseInfo[]> {
+    return this.licenseService.unlockLicense(name);
+  }
 
-  listHosts(): HostInfo[] { return this.hostService.listHosts(); }
-  createHost(name: string, initiators: string[]): Promise<HostInfo> { return this.hostService.createHost(name, initiators); }
-  deleteHost(name: string): Promise<void> { return this.hostService.deleteHost(name); }
-  addInitiator(host: string, iqn: string): Promise<HostInfo> { return this.hostService.addInitiator(host, iqn); }
-  removeInitiator(host: string, iqn: string): Promise<HostInfo> { return this.hostService.removeInitiator(host, iqn); }
-  mapLun(host: string, ld: string | number, lun?: number): Promise<HostInfo> { return this.hostService.mapLun(host, ld, lun); }
-  unmapLun(host: string, lun: number): Promise<HostInfo> { return this.hostService.unmapLun(host, lun); }
-  accessControl(): AccessControlInfo { return this.hostService.accessControl(); }
-  setAccessControl(enabled: boolean, force?: boolean): Promise<AccessControlInfo> { return this.hostService.setAccessControl(enabled, force); }
-  setHostChap(host: string, user: string, secret: string): Promise<HostInfo> { return this.hostService.setHostChap(host, user, secret); }
-  clearHostChap(host: string): Promise<HostInfo> { return this.hostService.clearHostChap(host); }
-  setHostNbdPsk(host: string, key: string): Promise<HostInfo> { return this.hostService.setHostNbdPsk(host, key); }
-  clearHostNbdPsk(host: string): Promise<HostInfo> { return this.hostService.clearHostNbdPsk(host); }
-  setLdNbdPlain(ld: string | number, on: boolean): Promise<LdInfo> { return this.hostService.setLdNbdPlain(ld, on); }
-  targetInfo(): TargetInfo { return this.targetService.targetInfo(); }
-  setTargetChap(user: string, secret: string): Promise<TargetInfo> { return this.targetService.setTargetChap(user, secret); }
-  clearTargetChap(): Promise<TargetInfo> { return this.targetService.clearTargetChap(); }
+  listHosts(): HostInfo[] {
+    return this.hostService.listHosts();
+  }
+  createHost(name: string, initiators: string[]): Promise<HostInfo> {
+    return this.hostService.createHost(name, initiators);
+  }
+  deleteHost(name: string): Promise<void> {
+    return this.hostService.deleteHost(name);
+  }
+  addInitiator(host: string, iqn: string): Promise<HostInfo> {
+    return this.hostService.addInitiator(host, iqn);
+  }
+  removeInitiator(host: string, iqn: string): Promise<HostInfo> {
+    return this.hostService.removeInitiator(host, iqn);
+  }
+  mapLun(host: string, ld: string | number, lun?: number): Promise<HostInfo> {
+    return this.hostService.mapLun(host, ld, lun);
+  }
+  unmapLun(host: string, lun: number): Promise<HostInfo> {
+    return this.hostService.unmapLun(host, lun);
+  }
+  accessControl(): AccessControlInfo {
+    return this.hostService.accessControl();
+  }
+  setAccessControl(enabled: boolean, force?: boolean): Promise<AccessControlInfo> {
+    return this.hostService.setAccessControl(enabled, force);
+  }
+  setHostChap(host: string, user: string, secret: string): Promise<HostInfo> {
+    return this.hostService.setHostChap(host, user, secret);
+  }
+  clearHostChap(host: string): Promise<HostInfo> {
+    return this.hostService.clearHostChap(host);
+  }
+  setHostNbdPsk(host: string, key: string): Promise<HostInfo> {
+    return this.hostService.setHostNbdPsk(host, key);
+  }
+  clearHostNbdPsk(host: string): Promise<HostInfo> {
+    return this.hostService.clearHostNbdPsk(host);
+  }
+  setLdNbdPlain(ld: string | number, on: boolean): Promise<LdInfo> {
+    return this.hostService.setLdNbdPlain(ld, on);
+  }
+  targetInfo(): TargetInfo {
+    return this.targetService.targetInfo();
+  }
+  setTargetChap(user: string, secret: string): Promise<TargetInfo> {
+    return this.targetService.setTargetChap(user, secret);
+  }
+  clearTargetChap(): Promise<TargetInfo> {
+    return this.targetService.clearTargetChap();
+  }
 
-  listControllers(): ControllerInfo[] { return this.controllerService.listControllers(); }
-  setControllerState(n: number, state: 'online' | 'down'): Promise<ControllerInfo[]> { return this.controllerService.setControllerState(n, state); }
-  setPortState(host: string, port: number, state: 'up' | 'down'): Promise<ControllerInfo[]> { return this.controllerService.setPortState(host, port, state); }
+  listControllers(): ControllerInfo[] {
+    return this.controllerService.listControllers();
+  }
+  setControllerState(n: number, state: 'online' | 'down'): Promise<ControllerInfo[]> {
+    return this.controllerService.setControllerState(n, state);
+  }
+  setPortState(host: string, port: number, state: 'up' | 'down'): Promise<ControllerInfo[]> {
+    return this.controllerService.setPortState(host, port, state);
+  }
 
-  listPairs(): PairInfo[] { return this.pairService.listPairs(); }
-  getPair(mv: string | number, rv: string | number): PairInfo { return this.pairService.getPair(mv, rv); }
-  createPair(mv: string | number, rv: string | number): Promise<PairInfo> { return this.pairService.createPair(mv, rv); }
-  replicatePair(mv: string | number, rv: string | number, opts?: { force?: boolean }): Promise<PairInfo> { return this.pairService.replicatePair(mv, rv, opts); }
-  separatePair(mv: string | number, rv: string | number, opts?: { rvAccess?: string; force?: boolean }): Promise<PairInfo> { return this.pairService.separatePair(mv, rv, opts); }
-  restorePair(mv: string | number, rv: string | number): Promise<PairInfo> { return this.pairService.restorePair(mv, rv); }
-  deletePair(mv: string | number, rv: string | number, opts?: { force?: boolean }): Promise<PairInfo> { return this.pairService.deletePair(mv, rv, opts); }
+  listPairs(): PairInfo[] {
+    return this.pairService.listPairs();
+  }
+  getPair(mv: string | number, rv: string | number): PairInfo {
+    return this.pairService.getPair(mv, rv);
+  }
+  createPair(mv: string | number, rv: string | number): Promise<PairInfo> {
+    return this.pairService.createPair(mv, rv);
+  }
+  replicatePair(mv: string | number, rv: string | number, opts?: { force?: boolean }): Promise<PairInfo> {
+    return this.pairService.replicatePair(mv, rv, opts);
+  }
+  separatePair(mv: string | number, rv: string | number, opts?: { rvAccess?: string; force?: boolean }): Promise<PairInfo> {
+    return this.pairService.separatePair(mv, rv, opts);
+  }
+  restorePair(mv: string | number, rv: string | number): Promise<PairInfo> {
+    return this.pairService.restorePair(mv, rv);
+  }
+  deletePair(mv: string | number, rv: string | number, opts?: { force?: boolean }): Promise<PairInfo> {
+    return this.pairService.deletePair(mv, rv, opts);
+  }
 
-  lockInfo(): LockInfo { return this.lockService.lockInfo(); }
-  acquireLock(owner: string, ttlSeconds?: number): LockInfo { return this.lockService.acquireLock(owner, ttlSeconds); }
-  releaseLock(owner: string | undefined, force?: boolean): LockInfo { return this.lockService.releaseLock(owner, force); }
-  checkLock(owner: string | undefined): void { this.lockService.checkLock(owner); }
+  lockInfo(): LockInfo {
+    return this.lockService.lockInfo();
+  }
+  acquireLock(owner: string, ttlSeconds?: number): LockInfo {
+    return this.lockService.acquireLock(owner, ttlSeconds);
+  }
+  releaseLock(owner: string | undefined, force?: boolean): LockInfo {
+    return this.lockService.releaseLock(owner, force);
+  }
+  checkLock(owner: string | undefined): void {
+    this.lockService.checkLock(owner);
+  }
 
-  onEvent(listener: (e: ArrayEvent) => void): () => void { return this.events.onEvent(listener); }
+  onEvent(listener: (e: ArrayEvent) => void): () => void {
+    return this.events.onEvent(listener);
+  }
 
-  createVvolLd(req: CreateVvolLdRequest): Promise<number> { return this.vvolService.createVvolLd(req); }
-  tagVvolLd(ld: number, vmwareType: VmwareLdType): Promise<void> { return this.vvolService.tagVvolLd(ld, vmwareType); }
-  allocatedBitmap(ld: number, offset: number, length: number): LdBitmap { return this.vvolService.allocatedBitmap(ld, offset, length); }
-  unsharedBitmap(ld: number, base: number, offset: number, length: number): LdBitmap { return this.vvolService.unsharedBitmap(ld, base, offset, length); }
-  bindSubsidiary(peLd: number, vvolLd: number, host: string, slu?: number): number { return this.vvolService.bindSubsidiary(peLd, vvolLd, host, slu); }
-  unbindSubsidiary(peLd: number, vvolLd: number, host: string): void { this.vvolService.unbindSubsidiary(peLd, vvolLd, host); }
-  subsidiaries(peLd: number): SubsidiaryBinding[] { return this.vvolService.subsidiaries(peLd); }
+  createVvolLd(req: CreateVvolLdRequest): Promise<number> {
+    return this.vvolService.createVvolLd(req);
+  }
+  tagVvolLd(ld: number, vmwareType: VmwareLdType): Promise<void> {
+    return this.vvolService.tagVvolLd(ld, vmwareType);
+  }
+  allocatedBitmap(ld: number, offset: number, length: number): LdBitmap {
+    return this.vvolService.allocatedBitmap(ld, offset, length);
+  }
+  unsharedBitmap(ld: number, base: number, offset: number, length: number): LdBitmap {
+    return this.vvolService.unsharedBitmap(ld, base, offset, length);
+  }
+  bindSubsidiary(peLd: number, vvolLd: number, host: string, slu?: number): number {
+    return this.vvolService.bindSubsidiary(peLd, vvolLd, host, slu);
+  }
+  unbindSubsidiary(peLd: number, vvolLd: number, host: string): void {
+    this.vvolService.unbindSubsidiary(peLd, vvolLd, host);
+  }
+  subsidiaries(peLd: number): SubsidiaryBinding[] {
+    return this.vvolService.subsidiaries(peLd);
+  }
 
   // ---- what the front ends ask (IscsiArrayPort, NBD exports) ----
 
-  targetName(): string { return this.targetService.targetName(); }
-  chapConfig(): ChapConfig { return this.targetService.chapConfig(); }
-  lunsFor(initiatorName: string): Map<number, LogicalDisk> { return this.hostService.lunsFor(initiatorName); }
-  hostPorts(): HostPort[] { return this.controllerService.hostPorts(); }
-  bindHostPort(relativeTargetPortId: number, port: number): void { this.controllerService.bindHostPort(relativeTargetPortId, port); }
-  portGroupsOf(l: LogicalDisk): TargetPortGroupInfo[] { return this.controllerService.portGroupsOf(l); }
-  isThin(l: LogicalDisk): boolean { return isThin(l); }
-  conglomerateOf(l: LogicalDisk): ConglomerateRole | undefined { return this.conglomerates.role(l.rec.number); }
-  administrativeOf(l: LogicalDisk): LogicalDisk | undefined { const pe = this.conglomerates.adminOf(l.rec.number); return pe === undefined ? undefined : this.catalog.ldByNumber(pe); }
-  subsidiaryFor(initiatorName: string, pe: LogicalDisk, slu: number): LogicalDisk | undefined { const n = this.conglomerates.resolve(pe.rec.number, slu, this.hosts.ofInitiator(initiatorName)?.name); return n === undefined ? undefined : this.catalog.ldByNumber(n); }
-  subsidiaryIdsFor(initiatorName: string, pe: LogicalDisk): number[] { return this.conglomerates.boundFor(pe.rec.number, this.hosts.ofInitiator(initiatorName)?.name); }
-  ldByNumber(n: number): LogicalDisk | undefined { return this.catalog.ldByNumber(n); }
-  allLds(): LogicalDisk[] { return this.catalog.lds(); }
-  ldExists(id: number): boolean { return this.engine.lds.has(id); }
-  ldNumberOf(id: number): number | undefined { return this.engine.lds.get(id)?.rec.number; }
-  registerFrontEnd(hooks: FrontEndHooks): void { this.frontEnds.register(hooks); }
-  registerSessionSource(fn: () => OpenHandle[]): void { this.frontEnds.registerSessionSource(fn); }
-  onAccessChanged(fn: () => void): void { this.frontEnds.onAccessChanged(fn); }
-  sessionsOf(l: LogicalDisk): string[] { return this.frontEnds.sessionsOf(l); }
-  getFrontEndState(key: string): string | undefined { return this.frontEnds.getState(key); }
-  setFrontEndState(key: string, value: string | undefined): void { this.frontEnds.setState(key, value); }
+  targetName(): string {
+    return this.targetService.targetName();
+  }
+  chapConfig(): ChapConfig {
+    return this.targetService.chapConfig();
+  }
+  lunsFor(initiatorName: string): Map<number, LogicalDisk> {
+    return this.hostService.lunsFor(initiatorName);
+  }
+  hostPorts(): HostPort[] {
+    return this.controllerService.hostPorts();
+  }
+  bindHostPort(relativeTargetPortId: number, port: number): void {
+    this.controllerService.bindHostPort(relativeTargetPortId, port);
+  }
+  portGroupsOf(l: LogicalDisk): TargetPortGroupInfo[] {
+    return this.controllerService.portGroupsOf(l);
+  }
+  isThin(l: LogicalDisk): boolean {
+    return isThin(l);
+  }
+  conglomerateOf(l: LogicalDisk): ConglomerateRole | undefined {
+    return this.conglomerates.role(l.rec.number);
+  }
+  administrativeOf(l: LogicalDisk): LogicalDisk | undefined {
+    const pe = this.conglomerates.adminOf(l.rec.number);
+    return pe === undefined ? undefined : this.catalog.ldByNumber(pe);
+  }
+  subsidiaryFor(initiatorName: string, pe: LogicalDisk, slu: number): LogicalDisk | undefined {
+    const n = this.conglomerates.resolve(pe.rec.number, slu, this.hosts.ofInitiator(initiatorName)?.name);
+    return n === undefined ? undefined : this.catalog.ldByNumber(n);
+  }
+  subsidiaryIdsFor(initiatorName: string, pe: LogicalDisk): number[] {
+    return this.conglomerates.boundFor(pe.rec.number, this.hosts.ofInitiator(initiatorName)?.name);
+  }
+  ldByNumber(n: number): LogicalDisk | undefined {
+    return this.catalog.ldByNumber(n);
+  }
+  allLds(): LogicalDisk[] {
+    return this.catalog.lds();
+  }
+  ldExists(id: number): boolean {
+    return this.engine.lds.has(id);
+  }
+  ldNumberOf(id: number): number | undefined {
+    return this.engine.lds.get(id)?.rec.number;
+  }
+  registerFrontEnd(hooks: FrontEndHooks): void {
+    this.frontEnds.register(hooks);
+  }
+  registerSessionSource(fn: () => OpenHandle[]): void {
+    this.frontEnds.registerSessionSource(fn);
+  }
+  onAccessChanged(fn: () => void): void {
+    this.frontEnds.onAccessChanged(fn);
+  }
+  sessionsOf(l: LogicalDisk): string[] {
+    return this.frontEnds.sessionsOf(l);
+  }
+  getFrontEndState(key: string): string | undefined {
+    return this.frontEnds.getState(key);
+  }
+  setFrontEndState(key: string, value: string | undefined): void {
+    this.frontEnds.setState(key, value);
+  }
 
   /** An LD's data path as front ends serve it: its layers, bottom (on the LD) first. */
   deviceOf(l: LogicalDisk): BlockDevice {

@@ -149,22 +149,24 @@ export class Catalog {
     const identity = Number(this.engine.store.getMeta(IDENTITY_KEY) ?? LEGACY_IDENTITY_LIMIT);
     // Stored before the LD exists: a failed or interrupted create leaves a gap, never a reuse.
     this.engine.store.setMeta(IDENTITY_KEY, String(identity + 1));
-    return this.engine.createLd(
-      {
-        number,
-        name,
-        pool,
-        capacity: size,
-        defaultOwner: owner ?? number % CONTROLLER_COUNT,
-        naa: `6${KURA_OUI}${this.serial.slice(0, 9)}${identity.toString(16).padStart(16, '0')}`,
-        serial: `${this.serial}${identity.toString(16).padStart(4, '0')}`,
-        attrs: attrs as Record<string, unknown>,
-      },
-      source,
-      readOnly,
-    ).then((ld) => {
-      this.created();
-      return ld;
-    });
+    return this.engine
+      .createLd(
+        {
+          number,
+          name,
+          pool,
+          capacity: size,
+          defaultOwner: owner ?? number % CONTROLLER_COUNT,
+          naa: `6${KURA_OUI}${this.serial.slice(0, 9)}${identity.toString(16).padStart(16, '0')}`,
+          serial: `${this.serial}${identity.toString(16).padStart(4, '0')}`,
+          attrs: attrs as Record<string, unknown>,
+        },
+        source,
+        readOnly,
+      )
+      .then((ld) => {
+        this.created();
+        return ld;
+      });
   }
 }

@@ -41,7 +41,12 @@ export function nbdMayUse(l: LogicalDisk, peer: ExportPeer, deps: NbdAccessDeps)
 export function nbdExports(deps: NbdAccessDeps): ExportProvider {
   return {
     list: (peer = PLAIN) => {
-      const ok = new Set(deps.lds().filter((l) => nbdMayUse(l, peer, deps)).map((l) => l.rec.number));
+      const ok = new Set(
+        deps
+          .lds()
+          .filter((l) => nbdMayUse(l, peer, deps))
+          .map((l) => l.rec.number),
+      );
       return deps
         .ldInfos()
         .filter((l) => ok.has(l.number))
@@ -60,7 +65,9 @@ export function nbdExposure(hosts: HostTable, tlsMode: 'off' | 'allowed' | 'requ
   const keyed = hosts.list().filter((h) => h.nbdPsk).length;
   if (!hosts.accessControlOn()) {
     if (tlsMode !== 'required') return 'every LD to every client (access control off: no host entries)';
-    return keyed ? 'TLS-PSK required; every LD to every host with an NBD key (access control off)' : 'TLS-PSK required, but no host has an NBD key: no client can connect';
+    return keyed
+      ? 'TLS-PSK required; every LD to every host with an NBD key (access control off)'
+      : 'TLS-PSK required, but no host has an NBD key: no client can connect';
   }
   const plain = `${hosts.nbdPlainCount()} LD(s) opened with kura ld set-nbd-plain`;
   const tls = `hosts with an NBD key (${keyed}) see their mapped LDs over TLS-PSK`;

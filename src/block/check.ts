@@ -203,7 +203,10 @@ function checkPairs(store: MetaStore): string[] {
     }
     if (mv.capacity !== rv.capacity) out.push(`replication pair ${mv.name} → ${rv.name}: capacities differ (${mv.capacity} and ${rv.capacity})`);
     const cs = pools.get(mv.pool_id)?.chunk_size;
-    if (cs && row.bitmap.length !== Math.ceil(Math.ceil(mv.capacity / cs) / 8)) out.push(`replication pair ${mv.name} → ${rv.name}: difference bitmap has ${row.bitmap.length} bytes, expected ${Math.ceil(Math.ceil(mv.capacity / cs) / 8)}`);
+    if (cs && row.bitmap.length !== Math.ceil(Math.ceil(mv.capacity / cs) / 8))
+      out.push(
+        `replication pair ${mv.name} → ${rv.name}: difference bitmap has ${row.bitmap.length} bytes, expected ${Math.ceil(Math.ceil(mv.capacity / cs) / 8)}`,
+      );
   }
   return out;
 }

@@ -15,7 +15,16 @@ import { PhysicalDisk } from './pd.js';
 import { Pool } from './pool.js';
 import { RaidGroup, defaultPdCount, stripeWidth, validatePdCount } from './raid-group.js';
 import type { Raid } from './raid-group.js';
-import { CHUNK_SIZE_NOT_ALLOWED, LD_CANNOT_SHRINK, LD_CAPACITY_NOT_ALLOWED, METADATA_COMMIT_FAILED, POOL_HOLDS_LD, POOL_SIZE_TOO_SMALL, RESTORE_ACROSS_POOLS, THRESHOLD_NOT_PERCENTAGE } from '../catalogue/block.js';
+import {
+  CHUNK_SIZE_NOT_ALLOWED,
+  LD_CANNOT_SHRINK,
+  LD_CAPACITY_NOT_ALLOWED,
+  METADATA_COMMIT_FAILED,
+  POOL_HOLDS_LD,
+  POOL_SIZE_TOO_SMALL,
+  RESTORE_ACROSS_POOLS,
+  THRESHOLD_NOT_PERCENTAGE,
+} from '../catalogue/block.js';
 import { PD_TOO_LARGE_FOR_FILE_SYSTEM, POOL_CHUNKS_TOO_MANY, POOL_SIZE_TOO_LARGE } from '../catalogue/manager.js';
 
 export const DEFAULT_CHUNK_SIZE = 1 << 20;
@@ -171,12 +180,25 @@ export class BlockEngine {
     const s = this.store;
     for (const row of s.pools()) {
       const pool = new Pool(
-        { id: row.id, number: row.number, name: row.name, raid: row.raid as Raid, chunkSize: row.chunk_size, pdsPerGroup: row.pds_per_group, threshold: row.threshold, hwm: row.hwm, created: row.created },
+        {
+          id: row.id,
+          number: row.number,
+          name: row.name,
+          raid: row.raid as Raid,
+          chunkSize: row.chunk_size,
+          pdsPerGroup: row.pds_per_group,
+          threshold: row.threshold,
+          hwm: row.hwm,
+          created: row.created,
+        },
         this.poolHooks(),
       );
       const pds = s.pds(row.id);
       for (const g of s.raidGroups(row.id)) {
-        const members = pds.filter((p) => p.grp === g.grp).sort((a, b) => a.idx - b.idx).map((p) => PhysicalDisk.open(p.number, this.pdPath(p.path), p.size));
+        const members = pds
+          .filter((p) => p.grp === g.grp)
+          .sort((a, b) => a.idx - b.idx)
+          .map((p) => PhysicalDisk.open(p.number, this.pdPath(p.path), p.size));
         pool.addGroup(new RaidGroup(g.grp, g.raid as Raid, g.first_chunk, g.chunk_count, row.chunk_size, members));
       }
       for (const p of s.pages(row.id)) pool.pages.set(p.id, { id: p.id, refcount: p.refcount, entries: entriesFromBlob(p.entries) });
@@ -246,7 +268,8 @@ export class BlockEngine {
       batch.newLds.push(ldRow(ld));
       ld.topDirty = false;
     }
-    for (const ld of this.updatedLds) if (!ld.deleted) batch.ldUpdates.push({ id: ld.rec.id, capacity: ld.rec.capacity, attrs: JSON.stringify(ld.rec.attrs), readOnly: ld.readOnly ? 1 : 0 });
+    for (const ld of this.updatedLds)
+      if (!ld.deleted) batch.ldUpdates.push({ id: ld.rec.id, capacity: ld.rec.capacity, attrs: JSON.stringify(ld.rec.attrs), readOnly: ld.readOnly ? 1 : 0 });
     const updated = [...this.updatedLds];
     this.updatedLds.clear();
     for (const ld of this.lds.values()) {
@@ -305,7 +328,10 @@ export class BlockEngine {
         .run(spec.number, spec.name, spec.raid, chunkSize, pds, threshold, nowIso());
       return this.store.db.prepare('SELECT * FROM pool WHERE id = ?').get(info.lastInsertRowid) as { id: number; created: string };
     });
-    const pool = new Pool({ id: row.id, number: spec.number, name: spec.name, raid: spec.raid, chunkSize, pdsPerGroup: pds, threshold, hwm: 0, created: row.created }, this.poolHooks());
+    const pool = new Pool(
+      { id: row.id, number: spec.number, name: spec.name, raid: spec.raid, chunkSize, pdsPerGroup: pds, threshold, hwm: 0, created: row.created },
+      this.poolHooks(),
+    );
     try {
       this.addGroup(pool, spec.size);
     } catch (e) {
@@ -355,7 +381,9 @@ export class BlockEngine {
         }
       }
       this.store.transaction(() => {
-        this.store.db.prepare('INSERT INTO raid_group (pool_id, grp, raid, pd_count, first_chunk, chunk_count) VALUES (?, ?, ?, ?, ?, ?)').run(pool.id, grp, pool.raid, pool.pdsPerGroup, first, chunkCount);
+        this.store.db
+          .prepare('INSERT INTO raid_group (pool_id, grp, raid, pd_count, first_chunk, chunk_count) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(pool.id, grp, pool.raid, pool.pdsPerGroup, first, chunkCount);
         const ins = this.store.db.prepare('INSERT INTO pd (pool_id, number, grp, idx, path, size) VALUES (?, ?, ?, ?, ?, ?)');
         created.forEach((pd, i) => ins.run(pool.id, pd.number, grp, i, path.relative(this.dir, pd.path), pdSize));
       });

@@ -103,7 +103,16 @@ export function emptyBatch(): MetaBatch {
 }
 
 export function batchIsEmpty(b: MetaBatch): boolean {
-  return b.pages.length === 0 && b.pageRefs.length === 0 && b.deletedPages.length === 0 && b.chunks.length === 0 && b.tops.length === 0 && b.deletedLds.length === 0 && b.newLds.length === 0 && b.ldUpdates.length === 0;
+  return (
+    b.pages.length === 0 &&
+    b.pageRefs.length === 0 &&
+    b.deletedPages.length === 0 &&
+    b.chunks.length === 0 &&
+    b.tops.length === 0 &&
+    b.deletedLds.length === 0 &&
+    b.newLds.length === 0 &&
+    b.ldUpdates.length === 0
+  );
 }
 
 /**
@@ -149,14 +158,20 @@ export class MetaStore {
     this.stmts = opts.readonly
       ? null
       : {
-          upsertPage: db.prepare('INSERT INTO map_page (id, pool_id, refcount, entries) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET refcount = excluded.refcount, entries = excluded.entries'),
+          upsertPage: db.prepare(
+            'INSERT INTO map_page (id, pool_id, refcount, entries) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET refcount = excluded.refcount, entries = excluded.entries',
+          ),
           deletePage: db.prepare('DELETE FROM map_page WHERE id = ?'),
           setPageRef: db.prepare('UPDATE map_page SET refcount = ? WHERE id = ?'),
-          upsertChunk: db.prepare('INSERT INTO chunk_ref (pool_id, chunk, refcount) VALUES (?, ?, ?) ON CONFLICT(pool_id, chunk) DO UPDATE SET refcount = excluded.refcount'),
+          upsertChunk: db.prepare(
+            'INSERT INTO chunk_ref (pool_id, chunk, refcount) VALUES (?, ?, ?) ON CONFLICT(pool_id, chunk) DO UPDATE SET refcount = excluded.refcount',
+          ),
           deleteChunk: db.prepare('DELETE FROM chunk_ref WHERE pool_id = ? AND chunk = ?'),
           updateTop: db.prepare('UPDATE ld SET top = ? WHERE id = ?'),
           deleteLd: db.prepare('DELETE FROM ld WHERE id = ?'),
-          insertLd: db.prepare('INSERT INTO ld (id, number, name, pool_id, capacity, block_size, default_owner, naa, serial, created, attrs, top, read_only, shared_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+          insertLd: db.prepare(
+            'INSERT INTO ld (id, number, name, pool_id, capacity, block_size, default_owner, naa, serial, created, attrs, top, read_only, shared_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          ),
           updateLd: db.prepare('UPDATE ld SET capacity = ?, attrs = ?, read_only = ? WHERE id = ?'),
           setHwm: db.prepare('UPDATE pool SET hwm = ? WHERE id = ?'),
         };
@@ -214,7 +229,22 @@ export class MetaStore {
       // Deleted LDs go first: a new LD may reuse a deleted one's number or name in the same commit.
       for (const id of b.deletedLds) s.deleteLd.run(id);
       for (const l of b.newLds) {
-        s.insertLd.run(l.id, l.number, l.name, l.pool_id, l.capacity, l.block_size, l.default_owner, l.naa, l.serial, l.created, l.attrs, l.top, l.read_only, l.shared_from);
+        s.insertLd.run(
+          l.id,
+          l.number,
+          l.name,
+          l.pool_id,
+          l.capacity,
+          l.block_size,
+          l.default_owner,
+          l.naa,
+          l.serial,
+          l.created,
+          l.attrs,
+          l.top,
+          l.read_only,
+          l.shared_from,
+        );
       }
       for (const u of b.ldUpdates) s.updateLd.run(u.capacity, u.attrs, u.readOnly, u.id);
       for (const p of b.pages) s.upsertPage.run(p.id, p.poolId, p.refcount, p.entries);

@@ -15,7 +15,13 @@ import type { CliContext } from './context.js';
 
 export function checkText(dataDir: string, r: CheckReport): string {
   const lines: string[] = [];
-  if (r.pools.length) lines.push(table(['Pool', 'Chunks', 'Allocated', 'Map pages', 'LDs'], r.pools.map((p) => [p.name, p.chunks, p.allocated, p.pages, p.lds])));
+  if (r.pools.length)
+    lines.push(
+      table(
+        ['Pool', 'Chunks', 'Allocated', 'Map pages', 'LDs'],
+        r.pools.map((p) => [p.name, p.chunks, p.allocated, p.pages, p.lds]),
+      ),
+    );
   lines.push(r.ok ? `check ${path.resolve(dataDir)}: clean, no faults` : `check ${path.resolve(dataDir)}: ${r.faults.length} fault(s)`);
   for (const f of r.faults) lines.push(`  ${f}`);
   return lines.join('\n');

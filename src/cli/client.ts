@@ -11,7 +11,15 @@ import { dotNameError, pathParamError, pathParamProblem } from '../names.js';
 import { TransportError, httpExchange } from './http.js';
 import type { HttpAnswer } from './http.js';
 import { argError } from './units.js';
-import { API_URL_INVALID, API_ANSWER_INCOMPLETE, API_ANSWER_NOT_JSON, API_ANSWER_WITHOUT_BODY, API_TIMEOUT, API_TOKEN_NOT_FOUND, API_UNREACHABLE } from '../catalogue/cli.js';
+import {
+  API_URL_INVALID,
+  API_ANSWER_INCOMPLETE,
+  API_ANSWER_NOT_JSON,
+  API_ANSWER_WITHOUT_BODY,
+  API_TIMEOUT,
+  API_TOKEN_NOT_FOUND,
+  API_UNREACHABLE,
+} from '../catalogue/cli.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:9940';
 /** Where the token is looked for when neither --token nor KURA_TOKEN gives one. */
@@ -80,7 +88,11 @@ export class ApiClient {
         method,
         base: new URL(this.url),
         path: `${API_PREFIX}${route}`,
-        headers: { 'x-kura-owner': this.owner, ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          'x-kura-owner': this.owner,
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         timeoutMs: REQUEST_TIMEOUT_MS,
       });
@@ -107,7 +119,13 @@ export class ApiClient {
       }
       const e = (json as { error?: { id?: unknown; code?: unknown; message?: unknown; action?: unknown } } | undefined)?.error;
       if (e && typeof e.id === 'string' && typeof e.message === 'string') {
-        throw new KuraError(e.id, (typeof e.code === 'string' ? e.code : 'EIO') as ErrorCode, e.message, typeof e.action === 'string' ? e.action : 'See the server log.', res.status);
+        throw new KuraError(
+          e.id,
+          (typeof e.code === 'string' ? e.code : 'EIO') as ErrorCode,
+          e.message,
+          typeof e.action === 'string' ? e.action : 'See the server log.',
+          res.status,
+        );
       }
       throw API_ANSWER_WITHOUT_BODY({ status: res.status, statusText: res.statusText });
     }

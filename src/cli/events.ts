@@ -23,7 +23,16 @@ export function registerEvents(program: Command, ctx: CliContext): void {
       if (limit < 1 || limit > 10000) throw argError(LIMIT_ARG_RANGE, { limit });
       if (o.severity !== undefined && !SEVERITIES.includes(o.severity)) throw argError(SEVERITY_UNKNOWN, { severity: o.severity });
       const since = o.since !== undefined ? intArg(o.since, '--since') : undefined;
-      const es = await ctx.client().send<EventRow[]>(EVENTS.list, {}, undefined, { limit, severity: o.severity, since, order: o.newestFirst ? 'desc' : undefined });
-      print(ctx.json(), es, () => (es.length ? table(['Seq', 'Time', 'Id', 'Severity', 'Source', 'Text'], es.map((e) => [e.seq, e.time, e.id, e.severity, e.source, e.text])) : 'No events.'));
+      const es = await ctx
+        .client()
+        .send<EventRow[]>(EVENTS.list, {}, undefined, { limit, severity: o.severity, since, order: o.newestFirst ? 'desc' : undefined });
+      print(ctx.json(), es, () =>
+        es.length
+          ? table(
+              ['Seq', 'Time', 'Id', 'Severity', 'Source', 'Text'],
+              es.map((e) => [e.seq, e.time, e.id, e.severity, e.source, e.text]),
+            )
+          : 'No events.',
+      );
     });
 }

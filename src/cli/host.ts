@@ -15,7 +15,13 @@ import { generatePskFile, readPskFile } from './psk-file.js';
 function hostTable(hs: HostInfo[]): string {
   return table(
     ['Host', 'Initiators', 'LUN -> LD', 'CHAP', 'NBD PSK'],
-    hs.map((h) => [h.name, h.initiators.join(',') || '-', h.luns.map((l) => `${l.lun}->${l.ld}`).join(',') || '-', h.chap ? h.chap.user : '-', h.nbdPsk ? h.nbdPsk.identity : '-']),
+    hs.map((h) => [
+      h.name,
+      h.initiators.join(',') || '-',
+      h.luns.map((l) => `${l.lun}->${l.ld}`).join(',') || '-',
+      h.chap ? h.chap.user : '-',
+      h.nbdPsk ? h.nbdPsk.identity : '-',
+    ]),
   );
 }
 
@@ -34,14 +40,19 @@ function secretArg(o: { secret?: string; secretFile?: string }): string {
 }
 
 function accessText(a: AccessControlInfo): string {
-  if (!a.enabled) return `Access control: off (every initiator sees every LD at LUN = LD number${a.hosts > 0 ? `; the ${a.hosts} host entr${a.hosts === 1 ? 'y is' : 'ies are'} ignored` : ''}).`;
+  if (!a.enabled)
+    return `Access control: off (every initiator sees every LD at LUN = LD number${a.hosts > 0 ? `; the ${a.hosts} host entr${a.hosts === 1 ? 'y is' : 'ies are'} ignored` : ''}).`;
   if (a.hosts === 0) return 'Access control: on, with no host entries: no initiator sees any LD (kura host create NAME --initiator IQN, then kura host map).';
   return `Access control: on (${a.hosts} host entr${a.hosts === 1 ? 'y' : 'ies'}): each initiator sees only the LDs mapped to its host entry.`;
 }
 
 function targetText(t: TargetInfo): string {
   const portals = t.portals.map((p) => `${p.host}:${p.port} (controller ${String(p.controller).padStart(2, '0')}, ${p.state})`);
-  return [`Target Name     : ${t.name}`, `Portals         : ${portals.join(', ')}`, `Mutual CHAP     : ${t.mutualChap ? `user ${t.mutualChap.user}` : 'off'}`].join('\n');
+  return [
+    `Target Name     : ${t.name}`,
+    `Portals         : ${portals.join(', ')}`,
+    `Mutual CHAP     : ${t.mutualChap ? `user ${t.mutualChap.user}` : 'off'}`,
+  ].join('\n');
 }
 
 function controllerTable(cs: ControllerInfo[]): string {
@@ -106,7 +117,11 @@ export function registerHost(program: Command, ctx: CliContext): void {
         return;
       }
       const a = await ctx.client().send<AccessControlInfo>(HOSTS.access);
-      print(false, hs, () => (a.enabled ? 'No host entries, and access control is on: no initiator sees any LD.' : 'No host entries: access control is off, every initiator sees every LD at LUN = LD number, and every NBD client every LD.'));
+      print(false, hs, () =>
+        a.enabled
+          ? 'No host entries, and access control is on: no initiator sees any LD.'
+          : 'No host entries: access control is off, every initiator sees every LD at LUN = LD number, and every NBD client every LD.',
+      );
     });
 
   const access = host.command('access').description('access control: whether host entries decide which initiator sees which LD');
@@ -215,7 +230,11 @@ export function registerHost(program: Command, ctx: CliContext): void {
     const isCtl = action.startsWith('controller');
     fault
       .command(`${action} <${isCtl ? 'controller' : 'host:port'}>`)
-      .description(isCtl ? `take controller N ${action.endsWith('down') ? 'down (its LDs move to the other)' : 'back up'}` : `take a host port ${action.endsWith('down') ? 'down (drops its connections)' : 'back up'}`)
+      .description(
+        isCtl
+          ? `take controller N ${action.endsWith('down') ? 'down (its LDs move to the other)' : 'back up'}`
+          : `take a host port ${action.endsWith('down') ? 'down (drops its connections)' : 'back up'}`,
+      )
       .action(async (target: string) => {
         if (isCtl) intArg(target, 'controller');
         const cs = await ctx.client().send<ControllerInfo[]>(FAULTS.inject, {}, { action, target });
@@ -236,13 +255,23 @@ export function registerHost(program: Command, ctx: CliContext): void {
     .description('list licences')
     .action(async () => {
       const ls = await ctx.client().send<LicenseInfo[]>(LICENSES.list);
-      print(ctx.json(), ls, () => table(['Licence', 'State', 'Unlocked'], ls.map((l) => [l.name, l.state, l.unlocked ?? '-'])));
+      print(ctx.json(), ls, () =>
+        table(
+          ['Licence', 'State', 'Unlocked'],
+          ls.map((l) => [l.name, l.state, l.unlocked ?? '-']),
+        ),
+      );
     });
   lic
     .command('unlock <name>')
     .description('unlock a licence (VirtualVolume, DynamicSnapVolume, VolumeClone, DynamicDataReplication, ThinProvisioning, IOLoadManager)')
     .action(async (name: string) => {
       const ls = await ctx.client().send<LicenseInfo[]>(LICENSES.unlock, { name: segArg(name) });
-      print(ctx.json(), ls, () => table(['Licence', 'State', 'Unlocked'], ls.map((l) => [l.name, l.state, l.unlocked ?? '-'])));
+      print(ctx.json(), ls, () =>
+        table(
+          ['Licence', 'State', 'Unlocked'],
+          ls.map((l) => [l.name, l.state, l.unlocked ?? '-']),
+        ),
+      );
     });
 }

@@ -52,7 +52,15 @@ export function httpExchange(r: HttpRequest): Promise<HttpAnswer> {
       reject(e);
     };
     const req = mod.request(
-      { protocol: r.base.protocol, hostname: r.base.hostname.replace(/^\[|\]$/g, ''), port: r.base.port || undefined, method: r.method, path: prefix + r.path, headers, agent: false },
+      {
+        protocol: r.base.protocol,
+        hostname: r.base.hostname.replace(/^\[|\]$/g, ''),
+        port: r.base.port || undefined,
+        method: r.method,
+        path: prefix + r.path,
+        headers,
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -64,7 +72,12 @@ export function httpExchange(r: HttpRequest): Promise<HttpAnswer> {
         res.on('end', () => {
           if (settled || !res.complete) return;
           settled = true;
-          resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) });
+          resolve({
+            status: res.statusCode ?? 0,
+            statusText: res.statusMessage ?? '',
+            contentType: String(res.headers['content-type'] ?? ''),
+            body: Buffer.concat(chunks),
+          });
         });
       },
     );

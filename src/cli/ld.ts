@@ -57,7 +57,12 @@ export function ldDetails(l: LdInfo, pool?: PoolInfo): string {
     ['VMware Type', l.vmwareType],
     ['Bound PE List(h)', ldList(l.boundPeList)],
     ['Bound VVOL List(h)', ldList(l.boundVvolList)],
-    ['I/O Limits (IOPS)', l.qos.upper || l.qos.lower ? `upper ${l.qos.upper || '-'} / lower ${l.qos.lower || '-'}${l.qosActive === false ? ' (inactive: I/O control mode off in the pool)' : ''}` : '---'],
+    [
+      'I/O Limits (IOPS)',
+      l.qos.upper || l.qos.lower
+        ? `upper ${l.qos.upper || '-'} / lower ${l.qos.lower || '-'}${l.qosActive === false ? ' (inactive: I/O control mode off in the pool)' : ''}`
+        : '---',
+    ],
     ['NBD Plain Access', l.nbdPlain ? 'on' : 'off'],
     ['Identifier (NAA)', l.naa],
     ['Serial Number', l.serial],
@@ -111,7 +116,10 @@ export function registerLd(program: Command, ctx: CliContext): void {
     .description('grow an LD: give --add SIZE or --size TOTAL')
     .option('--add <size>', 'capacity to add, e.g. 1GiB')
     .option('--size <total>', 'the new total virtual capacity (an LD never shrinks)')
-    .addHelpText('after', '\nExactly one of --add and --size. --size is the total after the expansion, as for kura pool expand;\nto add 1 GiB to an LD give --add 1GiB.')
+    .addHelpText(
+      'after',
+      '\nExactly one of --add and --size. --size is the total after the expansion, as for kura pool expand;\nto add 1 GiB to an LD give --add 1GiB.',
+    )
     .action(async (ref: string, o: { add?: string; size?: string }) => {
       const l = await ctx.client().send<LdInfo>(LDS.expand, { ref: segArg(ref) }, expandBody(o, 'ld expand'));
       print(ctx.json(), l, () => ldDetails(l));

@@ -35,7 +35,7 @@ export function registerLock(program: Command, ctx: CliContext): void {
     });
   lock
     .command('release')
-    .description('release the lock (--force: release another owner\'s lock)')
+    .description("release the lock (--force: release another owner's lock)")
     .option('--force', 'release it even when another owner holds it')
     .action(async (o: { force?: boolean }) => {
       const l = await ctx.client().send<LockInfo>(LOCK.release, {}, undefined, { force: o.force ? true : undefined });

@@ -53,8 +53,14 @@ function pairText(p: PairInfo): string {
     line('Copy Diff', kb(p.copyDiffBytes)),
     line('RV Access', p.rvAccess),
     line('Previous Active', p.previousSync ?? '-'),
-    line('Copy Progress', p.sync.endsWith('/exec') ? `${p.progress}% (${p.remainingSeconds === null ? 'estimating' : `${p.remainingSeconds} s left`})` : `${p.progress}%`),
-    line('RV Data', p.rvComplete ? 'complete copy of the MV' : p.sync === 'fault' ? `incomplete (${p.fault ?? 'fault'})` : 'not a complete copy (copy not finished)'),
+    line(
+      'Copy Progress',
+      p.sync.endsWith('/exec') ? `${p.progress}% (${p.remainingSeconds === null ? 'estimating' : `${p.remainingSeconds} s left`})` : `${p.progress}%`,
+    ),
+    line(
+      'RV Data',
+      p.rvComplete ? 'complete copy of the MV' : p.sync === 'fault' ? `incomplete (${p.fault ?? 'fault'})` : 'not a complete copy (copy not finished)',
+    ),
   ].join('\n');
 }
 
@@ -94,7 +100,11 @@ export function registerPair(program: Command, ctx: CliContext): void {
     .description('pair two LDs of the same size; the RV must not be mapped to a host; the pair starts separated')
     .option('--wait', 'return when no copy is running (a new pair copies nothing until replicate)')
     .action((mv: string, rv: string, o: { wait?: boolean }) =>
-      act(o, (c) => c.send<PairInfo>(PAIRS.create, {}, { mv, rv }), (p) => `Pair ${p.mv} → ${p.rv} created (MV ${p.mv}, RV ${p.rv}); ${humanSize(p.copyDiffBytes)} to copy on the first replicate.`),
+      act(
+        o,
+        (c) => c.send<PairInfo>(PAIRS.create, {}, { mv, rv }),
+        (p) => `Pair ${p.mv} → ${p.rv} created (MV ${p.mv}, RV ${p.rv}); ${humanSize(p.copyDiffBytes)} to copy on the first replicate.`,
+      ),
     );
   pair
     .command('list')
@@ -116,7 +126,14 @@ export function registerPair(program: Command, ctx: CliContext): void {
     .option('--force', 'replicate even after a restore was cut short (copies the partly restored MV over the RV)')
     .option('--wait', 'return when the copy is done, showing its progress')
     .action((mv: string, rv: string, o: { wait?: boolean; force?: boolean }) =>
-      act(o, (c) => c.send<PairInfo>(PAIRS.replicate, { mv: segArg(mv), rv: segArg(rv) }, o.force ? { force: true } : undefined), (p) => (p.sync === 'rpl/sync' ? `Pair ${p.mv} → ${p.rv} is in sync (rpl/sync); ${humanSize(p.copiedBytes)} copied.` : `Replicate started: ${humanSize(p.copyDiffBytes)} to copy (kura pair show ${p.mv} ${p.rv}).`)),
+      act(
+        o,
+        (c) => c.send<PairInfo>(PAIRS.replicate, { mv: segArg(mv), rv: segArg(rv) }, o.force ? { force: true } : undefined),
+        (p) =>
+          p.sync === 'rpl/sync'
+            ? `Pair ${p.mv} → ${p.rv} is in sync (rpl/sync); ${humanSize(p.copiedBytes)} copied.`
+            : `Replicate started: ${humanSize(p.copyDiffBytes)} to copy (kura pair show ${p.mv} ${p.rv}).`,
+      ),
     );
   pair
     .command('separate <mv> <rv>')
@@ -127,8 +144,18 @@ export function registerPair(program: Command, ctx: CliContext): void {
     .action((mv: string, rv: string, o: { wait?: boolean; rvAccess?: string; force?: boolean }) =>
       act(
         o,
-        (c) => c.send<PairInfo>(PAIRS.separate, { mv: segArg(mv), rv: segArg(rv) }, { ...(o.rvAccess ? { rvAccess: o.rvAccess } : {}), ...(o.force ? { force: true } : {}) }),
-        (p) => (p.sync === 'sep/end' ? `Pair ${p.mv} → ${p.rv} separated; RV access ${p.rvAccess}.` : p.sync === 'fault' ? `Pair ${p.mv} → ${p.rv} separated by force; the RV is incomplete (${humanSize(p.copyDiffBytes)} not copied).` : `Separating (${p.sync}): the running copy finishes first (kura pair show ${p.mv} ${p.rv}).`),
+        (c) =>
+          c.send<PairInfo>(
+            PAIRS.separate,
+            { mv: segArg(mv), rv: segArg(rv) },
+            { ...(o.rvAccess ? { rvAccess: o.rvAccess } : {}), ...(o.force ? { force: true } : {}) },
+          ),
+        (p) =>
+          p.sync === 'sep/end'
+            ? `Pair ${p.mv} → ${p.rv} separated; RV access ${p.rvAccess}.`
+            : p.sync === 'fault'
+              ? `Pair ${p.mv} → ${p.rv} separated by force; the RV is incomplete (${humanSize(p.copyDiffBytes)} not copied).`
+              : `Separating (${p.sync}): the running copy finishes first (kura pair show ${p.mv} ${p.rv}).`,
       ),
     );
   pair
@@ -136,7 +163,14 @@ export function registerPair(program: Command, ctx: CliContext): void {
     .description('copy RV → MV in the background; the MV stays usable meanwhile')
     .option('--wait', 'return when the copy is done, showing its progress')
     .action((mv: string, rv: string, o: { wait?: boolean }) =>
-      act(o, (c) => c.send<PairInfo>(PAIRS.restore, { mv: segArg(mv), rv: segArg(rv) }), (p) => (p.sync === 'rst/sync' ? `MV ${p.mv} restored from RV ${p.rv} (rst/sync).` : `Restore started: ${humanSize(p.copyDiffBytes)} to copy (kura pair show ${p.mv} ${p.rv}).`)),
+      act(
+        o,
+        (c) => c.send<PairInfo>(PAIRS.restore, { mv: segArg(mv), rv: segArg(rv) }),
+        (p) =>
+          p.sync === 'rst/sync'
+            ? `MV ${p.mv} restored from RV ${p.rv} (rst/sync).`
+            : `Restore started: ${humanSize(p.copyDiffBytes)} to copy (kura pair show ${p.mv} ${p.rv}).`,
+      ),
     );
   pair
     .command('delete <mv> <rv>')

@@ -10,7 +10,17 @@ import { argError } from './units.js';
 import { TransportError, httpExchange } from './http.js';
 import type { HttpAnswer } from './http.js';
 import { PATHD_ANSWER_INCOMPLETE } from '../catalogue/cli.js';
-import { PATH_ARG_CHECK_SELECTOR, PATH_ARG_NOT_HITO, PATH_ARG_NOT_NUMBER, PATH_ARG_NOT_ON_OFF, SORT_ARG_UNKNOWN, OUTPUT_WRITE_FAILED, PATHD_ANSWER_ERROR, PATHD_ANSWER_NOT_JSON, PATHD_UNREACHABLE } from '../catalogue/pathmgr.js';
+import {
+  PATH_ARG_CHECK_SELECTOR,
+  PATH_ARG_NOT_HITO,
+  PATH_ARG_NOT_NUMBER,
+  PATH_ARG_NOT_ON_OFF,
+  SORT_ARG_UNKNOWN,
+  OUTPUT_WRITE_FAILED,
+  PATHD_ANSWER_ERROR,
+  PATHD_ANSWER_NOT_JSON,
+  PATHD_UNREACHABLE,
+} from '../catalogue/pathmgr.js';
 
 const DEFAULT_PATHD_URL = 'http://127.0.0.1:9950';
 
@@ -55,7 +65,14 @@ async function call<T>(cmd: Command, method: string, route: string, body?: unkno
   const base = pathdUrl(cmd);
   let res: HttpAnswer;
   try {
-    res = await httpExchange({ method, base: new URL(base), path: `/api/v1${route}`, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: 5 * 60_000 });
+    res = await httpExchange({
+      method,
+      base: new URL(base),
+      path: `/api/v1${route}`,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      timeoutMs: 5 * 60_000,
+    });
   } catch (e) {
     if (e instanceof TransportError && e.kind === 'closed') {
       throw PATHD_ANSWER_INCOMPLETE({ base, method, route, reason: e.message });
@@ -117,13 +134,17 @@ export function formatDevices(devs: DeviceView[], sortBy: SortBy = 'default'): s
   for (const [i, d] of devs.entries()) {
     const dynamic = d.policy !== 'failover';
     const mark = dynamic ? '+++' : '***';
-    out.push(`${mark} LogicalUnit #${d.logicalUnit ?? i} ${mark}${dynamic ? ` [${policyLabel(d.policy)}]` : ''} ${d.export} ${d.id}${d.reservationKey ? ` key=${d.reservationKey}` : ''}`);
+    out.push(
+      `${mark} LogicalUnit #${d.logicalUnit ?? i} ${mark}${dynamic ? ` [${policyLabel(d.policy)}]` : ''} ${d.export} ${d.id}${d.reservationKey ? ` key=${d.reservationKey}` : ''}`,
+    );
     const byPath = sortBy === 'path' || (sortBy === 'default' && dynamic);
     const paths = d.paths.map((p, n) => ({ p, index: p.index ?? n })).sort((a, b) => (byPath ? byPathNumber(a.p, b.p) : b.p.priority - a.p.priority));
     if (paths.length === 0) out.push('  (no path: kura path rescan looks again)');
     for (const { p, index } of paths) {
       const extra = [p.marginal ? 'marginal' : '', p.reason && p.state !== 'in-use' && p.state !== 'active' ? p.reason : ''].filter(Boolean).join('; ');
-      out.push(`${SYMBOL[p.state] ?? '?'} ${index}: Priority=${p.priority}, PathNumber=${p.number}, Portal=${p.portal}, ALUA=${p.alua}, State=${p.state}${extra ? ` (${extra})` : ''}`);
+      out.push(
+        `${SYMBOL[p.state] ?? '?'} ${index}: Priority=${p.priority}, PathNumber=${p.number}, Portal=${p.portal}, ALUA=${p.alua}, State=${p.state}${extra ? ` (${extra})` : ''}`,
+      );
     }
   }
   return out.join('\n');
@@ -153,7 +174,13 @@ interface Watcher {
 
 function formatWatcher(w: Watcher): string {
   const en = (b: boolean) => (b ? 'Enable' : 'Disable');
-  return [`Health check     : ${en(w.healthCheck)}`, `Recovery check   : ${en(w.recoveryCheck)}`, `Request interval : ${w.interval} sec`, `Threshold        : ${w.threshold} sec`, `Timeout duration : ${w.timeout} sec`].join('\n');
+  return [
+    `Health check     : ${en(w.healthCheck)}`,
+    `Recovery check   : ${en(w.recoveryCheck)}`,
+    `Request interval : ${w.interval} sec`,
+    `Threshold        : ${w.threshold} sec`,
+    `Timeout duration : ${w.timeout} sec`,
+  ].join('\n');
 }
 
 interface Mode {
@@ -164,16 +191,24 @@ interface Mode {
 }
 
 function formatMode(m: Mode): string {
-  return [`Failback      : ${m.failback === 'auto' ? 'Active' : 'Standby'} (${m.failback})`, `Cluster       : ${m.cluster ? 'Enable' : 'Disable'}`, `Path grouping : ${m.grouping}`, `No path retry : ${m.noPathRetry} sec`].join('\n');
+  return [
+    `Failback      : ${m.failback === 'auto' ? 'Active' : 'Standby'} (${m.failback})`,
+    `Cluster       : ${m.cluster ? 'Enable' : 'Disable'}`,
+    `Path grouping : ${m.grouping}`,
+    `No path retry : ${m.noPathRetry} sec`,
+  ].join('\n');
 }
 
 export function registerPath(program: Command, ctx: CliContext): void {
-  const path = program.command('path').description('show and control the host multipath daemon (kura pathd)').option('--pathd <url>', `pathd control URL (or KURA_PATHD_URL; default ${DEFAULT_PATHD_URL})`);
+  const path = program
+    .command('path')
+    .description('show and control the host multipath daemon (kura pathd)')
+    .option('--pathd <url>', `pathd control URL (or KURA_PATHD_URL; default ${DEFAULT_PATHD_URL})`);
 
   path
     .command('show')
     .description('logical units with their paths, states, priorities and balancing policy')
-    .option('--sort <by>', 'priority or path (the seed\'s -s2/-s1; default: by path number for dynamic balancing, else by priority)')
+    .option('--sort <by>', "priority or path (the seed's -s2/-s1; default: by path number for dynamic balancing, else by priority)")
     .action(async (o: { sort?: string }, cmd: Command) => {
       const sortBy = sortArg(o.sort);
       const devs = await call<DeviceView[]>(cmd, 'GET', '/devices');
@@ -183,7 +218,7 @@ export function registerPath(program: Command, ctx: CliContext): void {
   path
     .command('set')
     .description('set a path available (seed -path), standby (priority disabled, seed -notavail) or unavailable (out of use)')
-    .argument('<path>', 'path number (P:0:T:L; fields may be left out as in the seed\'s -path: 0::: is every path through portal 0) or portal HOST:PORT')
+    .argument('<path>', "path number (P:0:T:L; fields may be left out as in the seed's -path: 0::: is every path through portal 0) or portal HOST:PORT")
     .argument('<state>', 'available, standby or unavailable')
     .option('--device <export>', 'the device, when a portal names several paths')
     .action(async (p: string, state: string, o: { device?: string }, cmd: Command) => {
@@ -193,7 +228,7 @@ export function registerPath(program: Command, ctx: CliContext): void {
 
   path
     .command('priority')
-    .description('set a path\'s priority (1-254, unique per logical unit; higher is preferred)')
+    .description("set a path's priority (1-254, unique per logical unit; higher is preferred)")
     .argument('<path>')
     .argument('<priority>')
     .option('--device <export>')
@@ -237,32 +272,34 @@ export function registerPath(program: Command, ctx: CliContext): void {
     .option('--interval <seconds>')
     .option('--threshold <seconds>')
     .option('--timeout <seconds>')
-    .action(async (hito: string | undefined, o: { health?: string; recovery?: string; interval?: string; threshold?: string; timeout?: string }, cmd: Command) => {
-      const body: Partial<Watcher> = {};
-      if (hito !== undefined) {
-        const f = hito.split(':');
-        if (f.length !== 4) throw argError(PATH_ARG_NOT_HITO, { hito });
-        if (f[0] !== '') {
-          const h = Number(f[0]);
-          if (![0, 1, 2, 3].includes(h)) throw argError(PATH_ARG_CHECK_SELECTOR, { selector: f[0] });
-          body.healthCheck = h === 1 || h === 3;
-          body.recoveryCheck = h === 2 || h === 3;
+    .action(
+      async (hito: string | undefined, o: { health?: string; recovery?: string; interval?: string; threshold?: string; timeout?: string }, cmd: Command) => {
+        const body: Partial<Watcher> = {};
+        if (hito !== undefined) {
+          const f = hito.split(':');
+          if (f.length !== 4) throw argError(PATH_ARG_NOT_HITO, { hito });
+          if (f[0] !== '') {
+            const h = Number(f[0]);
+            if (![0, 1, 2, 3].includes(h)) throw argError(PATH_ARG_CHECK_SELECTOR, { selector: f[0] });
+            body.healthCheck = h === 1 || h === 3;
+            body.recoveryCheck = h === 2 || h === 3;
+          }
+          if (f[1] !== '') body.interval = num(f[1], 'interval');
+          if (f[2] !== '') body.threshold = num(f[2], 'threshold');
+          if (f[3] !== '') body.timeout = num(f[3], 'timeout');
         }
-        if (f[1] !== '') body.interval = num(f[1], 'interval');
-        if (f[2] !== '') body.threshold = num(f[2], 'threshold');
-        if (f[3] !== '') body.timeout = num(f[3], 'timeout');
-      }
-      const h = onOff(o.health, '--health');
-      const r = onOff(o.recovery, '--recovery');
-      if (h !== undefined) body.healthCheck = h;
-      if (r !== undefined) body.recoveryCheck = r;
-      for (const k of ['interval', 'threshold', 'timeout'] as const) {
-        const v = num(o[k], `--${k}`);
-        if (v !== undefined) body[k] = v;
-      }
-      const w = await call<Watcher>(cmd, 'PUT', '/watcher', body);
-      print(ctx.json(), w, () => formatWatcher(w));
-    });
+        const h = onOff(o.health, '--health');
+        const r = onOff(o.recovery, '--recovery');
+        if (h !== undefined) body.healthCheck = h;
+        if (r !== undefined) body.recoveryCheck = r;
+        for (const k of ['interval', 'threshold', 'timeout'] as const) {
+          const v = num(o[k], `--${k}`);
+          if (v !== undefined) body[k] = v;
+        }
+        const w = await call<Watcher>(cmd, 'PUT', '/watcher', body);
+        print(ctx.json(), w, () => formatWatcher(w));
+      },
+    );
 
   const mode = path.command('mode').description('failback and cluster mode (seed -getmode/-setfbmode/-setmscsmode)');
   mode.command('show').action(async (_o: unknown, cmd: Command) => {
@@ -276,8 +313,20 @@ export function registerPath(program: Command, ctx: CliContext): void {
     .option('--queue-if-no-path <seconds>', 'how long I/O waits for a usable path (no_path_retry)')
     .option('--path-grouping <grouping>', 'alua (optimized paths first) or multibus (all active paths alike)')
     .action(async (o: { failback?: string; cluster?: string; queueIfNoPath?: string; pathGrouping?: string }, cmd: Command) => {
-      const fb = o.failback === undefined ? undefined : /^(a|active|auto)$/i.test(o.failback) ? 'auto' : /^(s|standby|manual)$/i.test(o.failback) ? 'manual' : o.failback;
-      const m = await call<Mode>(cmd, 'PUT', '/mode', { failback: fb, cluster: onOff(o.cluster, '--cluster'), noPathRetry: num(o.queueIfNoPath, '--queue-if-no-path'), grouping: o.pathGrouping });
+      const fb =
+        o.failback === undefined
+          ? undefined
+          : /^(a|active|auto)$/i.test(o.failback)
+            ? 'auto'
+            : /^(s|standby|manual)$/i.test(o.failback)
+              ? 'manual'
+              : o.failback;
+      const m = await call<Mode>(cmd, 'PUT', '/mode', {
+        failback: fb,
+        cluster: onOff(o.cluster, '--cluster'),
+        noPathRetry: num(o.queueIfNoPath, '--queue-if-no-path'),
+        grouping: o.pathGrouping,
+      });
       print(ctx.json(), m, () => formatMode(m));
     });
 
@@ -293,12 +342,39 @@ export function registerPath(program: Command, ctx: CliContext): void {
     .command('stats')
     .description('per-path I/O statistics')
     .action(async (_o: unknown, cmd: Command) => {
-      type Stat = { number: string; portal: string; state: string; inflight: number; reads: number; writes: number; readBytes: number; writeBytes: number; errors: number; failures: number; serviceTimeMs: number };
+      type Stat = {
+        number: string;
+        portal: string;
+        state: string;
+        inflight: number;
+        reads: number;
+        writes: number;
+        readBytes: number;
+        writeBytes: number;
+        errors: number;
+        failures: number;
+        serviceTimeMs: number;
+      };
       const s = await call<Array<{ export: string; paths: Stat[] }>>(cmd, 'GET', '/stats');
       print(ctx.json(), s, () =>
         table(
           ['DEVICE', 'PATH', 'PORTAL', 'STATE', 'READS', 'WRITES', 'READ MiB', 'WRITE MiB', 'QUEUE', 'ERRORS', 'FAILURES', 'SVC ms'],
-          s.flatMap((d) => d.paths.map((p) => [d.export, p.number, p.portal, p.state, p.reads, p.writes, (p.readBytes / 1048576).toFixed(1), (p.writeBytes / 1048576).toFixed(1), p.inflight, p.errors, p.failures, p.serviceTimeMs.toFixed(2)])),
+          s.flatMap((d) =>
+            d.paths.map((p) => [
+              d.export,
+              p.number,
+              p.portal,
+              p.state,
+              p.reads,
+              p.writes,
+              (p.readBytes / 1048576).toFixed(1),
+              (p.writeBytes / 1048576).toFixed(1),
+              p.inflight,
+              p.errors,
+              p.failures,
+              p.serviceTimeMs.toFixed(2),
+            ]),
+          ),
         ),
       );
     });
@@ -309,16 +385,19 @@ export function registerPath(program: Command, ctx: CliContext): void {
     .action(async (_o: unknown, cmd: Command) => {
       const ev = await call<Array<{ time: string; level: string; id: string; text: string; seedEvent?: number; seedLevel?: string }>>(cmd, 'GET', '/events');
       // The seed's event id and level follow the text, as in pathd.log.
-      const seed = (e: { seedEvent?: number; seedLevel?: string }) => (e.seedEvent === undefined ? '' : ` [PathManager event ${e.seedEvent} ${e.seedLevel ?? ''}]`);
+      const seed = (e: { seedEvent?: number; seedLevel?: string }) =>
+        e.seedEvent === undefined ? '' : ` [PathManager event ${e.seedEvent} ${e.seedLevel ?? ''}]`;
       print(ctx.json(), ev, () => ev.map((e) => `${e.time} ${e.level.toUpperCase().padEnd(7)} ${e.id} ${e.text}${seed(e)}`).join('\n') || 'No events.');
     });
 
   path
     .command('persist')
-    .description('persistent reservations through pathd (like mpathpersist): register, unregister, reserve, release, preempt, clear, read-keys, read-reservation')
+    .description(
+      'persistent reservations through pathd (like mpathpersist): register, unregister, reserve, release, preempt, clear, read-keys, read-reservation',
+    )
     .argument('<action>')
     .argument('<device>', 'export name or id')
-    .option('--key <key>', 'this host\'s reservation key (0x... or decimal)')
+    .option('--key <key>', "this host's reservation key (0x... or decimal)")
     .option('--sa-key <key>', 'the key to preempt')
     .option('--type <type>', 'reservation type (default write-exclusive-registrants-only)')
     .action(async (action: string, device: string, o: { key?: string; saKey?: string; type?: string }, cmd: Command) => {
@@ -330,7 +409,9 @@ export function registerPath(program: Command, ctx: CliContext): void {
         }
         if (action === 'read-reservation') {
           const k = r as { generation: number; reservation?: { key: string; type: string } };
-          return k.reservation ? `PR generation=0x${k.generation.toString(16)}, reservation key=${k.reservation.key}, type=${k.reservation.type}` : `PR generation=0x${k.generation.toString(16)}, there is NO reservation held`;
+          return k.reservation
+            ? `PR generation=0x${k.generation.toString(16)}, reservation key=${k.reservation.key}, type=${k.reservation.type}`
+            : `PR generation=0x${k.generation.toString(16)}, there is NO reservation held`;
         }
         return `persist ${action} on ${device}: done`;
       });
@@ -339,7 +420,7 @@ export function registerPath(program: Command, ctx: CliContext): void {
   const logs = path.command('logs').description('log extraction');
   logs
     .command('collect')
-    .description('bundle pathd\'s logs, configuration and state into one .tar.gz')
+    .description("bundle pathd's logs, configuration and state into one .tar.gz")
     .option('--output <file>', 'archive to write (default pathd-logs-TIMESTAMP.tar.gz)')
     .action(async (o: { output?: string }, cmd: Command) => {
       const data = await call<Buffer>(cmd, 'GET', '/logs/archive');

@@ -20,7 +20,17 @@ import type { Policy } from '../pathmgr/policy.js';
 import { formatHostPort } from './serve.js';
 import { argError, hostPortArg } from './units.js';
 import { CHAP_OPTION_MISSING, CHAP_SECRETS_EQUAL, CHAP_SECRET_FILE_EMPTY, CHAP_SECRET_FILE_UNREADABLE, MUTUAL_CHAP_WITHOUT_CHAP } from '../catalogue/cli.js';
-import { EVENTS_NOT_SENT, PATHD_FAILBACK_ARG, PATHD_GROUPING_ARG, PATHD_NEEDS_PORTAL, PATHD_POLICY_ARG, PATHD_SECONDS_ARG, NO_LOGICAL_UNIT_FOUND, PATHD_CANNOT_LISTEN, PATHD_DATA_DIR_FAILED } from '../catalogue/pathmgr.js';
+import {
+  EVENTS_NOT_SENT,
+  PATHD_FAILBACK_ARG,
+  PATHD_GROUPING_ARG,
+  PATHD_NEEDS_PORTAL,
+  PATHD_POLICY_ARG,
+  PATHD_SECONDS_ARG,
+  NO_LOGICAL_UNIT_FOUND,
+  PATHD_CANNOT_LISTEN,
+  PATHD_DATA_DIR_FAILED,
+} from '../catalogue/pathmgr.js';
 
 interface PathdOpts {
   portal: string[];
@@ -60,7 +70,9 @@ function readSecretFile(file: string, option: string): string {
 }
 
 /** --chap-user/--chap-secret-file (and the mutual --chap-target-* pair): both of a pair or neither. */
-export function chapOptions(o: Pick<PathdOpts, 'chapUser' | 'chapSecretFile' | 'chapTargetUser' | 'chapTargetSecretFile'>): { user: string; secret: string; mutual?: { user: string; secret: string } } | undefined {
+export function chapOptions(
+  o: Pick<PathdOpts, 'chapUser' | 'chapSecretFile' | 'chapTargetUser' | 'chapTargetSecretFile'>,
+): { user: string; secret: string; mutual?: { user: string; secret: string } } | undefined {
   const pair = (user: string | undefined, file: string | undefined, u: string, f: string) => {
     if ((user === undefined) !== (file === undefined)) {
       throw argError(CHAP_OPTION_MISSING, { missing: user === undefined ? u : f, neededBy: user === undefined ? f : u, u, f });
@@ -110,7 +122,10 @@ export function registerPathd(program: Command): void {
     .option('--unix <path>', 'also serve NBD on this Unix socket')
     .option('--patrol-interval <seconds>', 'path patrol interval, 1 to 86400 (default 60)')
     .option('--initiator <iqn>', 'initiator name (default iqn.2026-11.io.kura:pathd.HOSTNAME)')
-    .option('--data <dir>', 'pathd data directory: state file and log (default: the --log-dir, else KURA_PATHD_DATA, else /var/lib/kura/pathd as root, $XDG_STATE_HOME/kura/pathd or ~/.local/state/kura/pathd otherwise)')
+    .option(
+      '--data <dir>',
+      'pathd data directory: state file and log (default: the --log-dir, else KURA_PATHD_DATA, else /var/lib/kura/pathd as root, $XDG_STATE_HOME/kura/pathd or ~/.local/state/kura/pathd otherwise)',
+    )
     .option('--log-dir <dir>', 'directory of pathd.log, rotated at 5 MiB to pathd.log.old (default: the data directory)')
     .option('--state-file <file>', 'where priorities, policies, path states and reservation keys survive restarts (default DATA/pathd-state.json)')
     .option('--policy <policy>', `balancing policy of new devices: ${POLICIES.join(', ')}`, 'failover')
@@ -120,9 +135,9 @@ export function registerPathd(program: Command): void {
     .option('--cluster', 'cluster mode: no dynamic load balancing')
     .option('--path-grouping <grouping>', 'alua (optimized paths first, like group_by_prio) or multibus (all active paths alike)', 'alua')
     .option('--no-syslog', 'do not copy events to syslog')
-    .option('--manager <url>', 'also send path events to this array manager\'s event list (its API URL)')
+    .option('--manager <url>', "also send path events to this array manager's event list (its API URL)")
     .option('--manager-token <token>', 'API token for --manager (or KURA_TOKEN)')
-    .option('--chap-user <name>', 'log in with CHAP as this user (the host entry\'s kura host set-chap --user)')
+    .option('--chap-user <name>', "log in with CHAP as this user (the host entry's kura host set-chap --user)")
     .option('--chap-secret-file <file>', 'file holding the CHAP secret for --chap-user')
     .option('--chap-target-user <name>', 'mutual CHAP: the user name the target must answer with (kura target set-chap --user)')
     .option('--chap-target-secret-file <file>', 'mutual CHAP: file holding the secret the target must prove')
@@ -149,7 +164,12 @@ export function registerPathd(program: Command): void {
         control,
         unix: o.unix,
         interval,
-        initiator: o.initiator ?? `iqn.2026-11.io.kura:pathd.${os.hostname().toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`,
+        initiator:
+          o.initiator ??
+          `iqn.2026-11.io.kura:pathd.${os
+            .hostname()
+            .toLowerCase()
+            .replace(/[^a-z0-9.-]/g, '-')}`,
         logDir: o.logDir ?? data,
         stateFile: o.stateFile ?? path.join(data, 'pathd-state.json'),
         policy: o.policy as Policy,
@@ -213,7 +233,10 @@ async function runPathd(o: RunOptions): Promise<void> {
   const log = new PathLog({
     dir: o.logDir,
     syslog: o.syslog,
-    sinks: [(e) => process.stderr.write(`${e.time} ${e.level.toUpperCase()} ${e.id} ${entryText(e)}\n`), ...(o.manager ? [managerSink(o.manager, `${os.hostname()}/${o.initiator}`)] : [])],
+    sinks: [
+      (e) => process.stderr.write(`${e.time} ${e.level.toUpperCase()} ${e.id} ${entryText(e)}\n`),
+      ...(o.manager ? [managerSink(o.manager, `${os.hostname()}/${o.initiator}`)] : []),
+    ],
   });
   const mgr = new PathManager({
     portals: o.portals,
@@ -223,7 +246,13 @@ async function runPathd(o: RunOptions): Promise<void> {
     policy: o.cluster ? 'failover' : o.policy,
     stateFile: o.stateFile,
     watcher: { interval: o.interval, threshold: o.interval, timeout: Math.max(o.interval * 2, 5) },
-    settings: { noPathRetryMs: o.noPathRetry * 1000, commandTimeoutMs: o.commandTimeout * 1000, failback: o.failback, cluster: o.cluster, grouping: o.grouping },
+    settings: {
+      noPathRetryMs: o.noPathRetry * 1000,
+      commandTimeoutMs: o.commandTimeout * 1000,
+      failback: o.failback,
+      cluster: o.cluster,
+      grouping: o.grouping,
+    },
   });
   const nbdServer = new NbdServer({
     exports: {
@@ -255,7 +284,13 @@ async function runPathd(o: RunOptions): Promise<void> {
     await nbdServer.listen(o.nbd.host, o.nbd.port);
     if (o.unix) await nbdServer.listenUnix(path.resolve(o.unix));
     nbdAddr = nbdServer.address();
-    api = new ControlApi(mgr, log, () => ({ initiator: o.initiator, portals: o.portals.map(formatHostPort), nbd: formatHostPort(nbdAddr), unix: o.unix ?? null, logFile: log.file ?? null }));
+    api = new ControlApi(mgr, log, () => ({
+      initiator: o.initiator,
+      portals: o.portals.map(formatHostPort),
+      nbd: formatHostPort(nbdAddr),
+      unix: o.unix ?? null,
+      logFile: log.file ?? null,
+    }));
     const a = await api.listen(o.control.host, o.control.port);
     controlUrl = `http://${formatHostPort({ host: a.address, port: a.port })}`;
   } catch (e) {
@@ -264,7 +299,14 @@ async function runPathd(o: RunOptions): Promise<void> {
     const err = e as NodeJS.ErrnoException;
     throw PATHD_CANNOT_LISTEN({ reason: err.message });
   }
-  for (const d of mgr.devices) process.stdout.write(`device ${d.name} ${d.id} paths=${d.paths.map((p) => `${p.portal}:${p.state}`).join(',')} uri=nbd://${formatHostPort(nbdAddr)}/${d.name}\n`);
+  for (const d of mgr.devices)
+    process.stdout.write(
+      `device ${d.name} ${d.id} paths=${d.paths.map((p) => `${p.portal}:${p.state}`).join(',')} uri=nbd://${formatHostPort(nbdAddr)}/${d.name}\n`,
+    );
   process.stdout.write(`ready nbd=${formatHostPort(nbdAddr)} control=${controlUrl} devices=${mgr.devices.length}\n`);
-  log.event('info', 'KURA-I7044', `pathd ready: ${mgr.devices.length} device(s) on nbd ${formatHostPort(nbdAddr)}, control ${controlUrl}, patrol every ${o.interval} s`);
+  log.event(
+    'info',
+    'KURA-I7044',
+    `pathd ready: ${mgr.devices.length} device(s) on nbd ${formatHostPort(nbdAddr)}, control ${controlUrl}, patrol every ${o.interval} s`,
+  );
 }

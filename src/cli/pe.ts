@@ -38,7 +38,12 @@ export function registerPe(program: Command, ctx: CliContext): void {
     .description('list protocol endpoints')
     .action(async () => {
       const ps = await ctx.client().send<PeView[]>(PES.list);
-      print(ctx.json(), ps, () => table(['LDN(h)', 'Name', 'Id', 'Pool No.(h)', 'Owner', 'Bound VVOLs'], ps.map((p) => [hex4(p.ld), p.name, p.id, hex4(p.pool), p.owner, p.boundVvols.length])));
+      print(ctx.json(), ps, () =>
+        table(
+          ['LDN(h)', 'Name', 'Id', 'Pool No.(h)', 'Owner', 'Bound VVOLs'],
+          ps.map((p) => [hex4(p.ld), p.name, p.id, hex4(p.pool), p.owner, p.boundVvols.length]),
+        ),
+      );
     });
   pe.command('show <pe>')
     .description('show a protocol endpoint (name, LD number or eui. id)')

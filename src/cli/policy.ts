@@ -24,25 +24,44 @@ export function registerPolicy(program: Command, ctx: CliContext): void {
     .option('--auto-delete', 'delete backup volumes with their VVOL')
     .option('--iops-upper <n>', 'I/O upper limit (IOPS)')
     .option('--iops-lower <n>', 'I/O lower limit (IOPS)')
-    .action(async (name: string, o: { raid?: string; pdType?: string; encryption?: boolean; backup?: boolean; generations?: string; autoDelete?: boolean; iopsUpper?: string; iopsLower?: string }) => {
-      const body: Record<string, unknown> = { name: nameArg(name) };
-      if (o.raid !== undefined) body['raid'] = o.raid;
-      if (o.pdType !== undefined) body['pdType'] = o.pdType;
-      if (o.encryption) body['encryption'] = true;
-      if (o.backup) body['backup'] = true;
-      if (o.generations !== undefined) body['generations'] = intArg(o.generations, '--generations');
-      if (o.autoDelete) body['autoDelete'] = true;
-      if (o.iopsUpper !== undefined) body['iopsUpper'] = intArg(o.iopsUpper, '--iops-upper');
-      if (o.iopsLower !== undefined) body['iopsLower'] = intArg(o.iopsLower, '--iops-lower');
-      const p = await ctx.client().send<StoragePolicy>(POLICIES.create, {}, body);
-      print(ctx.json(), p, () => `Storage policy ${p.name} created: ${rules(p)}`);
-    });
+    .action(
+      async (
+        name: string,
+        o: {
+          raid?: string;
+          pdType?: string;
+          encryption?: boolean;
+          backup?: boolean;
+          generations?: string;
+          autoDelete?: boolean;
+          iopsUpper?: string;
+          iopsLower?: string;
+        },
+      ) => {
+        const body: Record<string, unknown> = { name: nameArg(name) };
+        if (o.raid !== undefined) body['raid'] = o.raid;
+        if (o.pdType !== undefined) body['pdType'] = o.pdType;
+        if (o.encryption) body['encryption'] = true;
+        if (o.backup) body['backup'] = true;
+        if (o.generations !== undefined) body['generations'] = intArg(o.generations, '--generations');
+        if (o.autoDelete) body['autoDelete'] = true;
+        if (o.iopsUpper !== undefined) body['iopsUpper'] = intArg(o.iopsUpper, '--iops-upper');
+        if (o.iopsLower !== undefined) body['iopsLower'] = intArg(o.iopsLower, '--iops-lower');
+        const p = await ctx.client().send<StoragePolicy>(POLICIES.create, {}, body);
+        print(ctx.json(), p, () => `Storage policy ${p.name} created: ${rules(p)}`);
+      },
+    );
   policy
     .command('list')
     .description('list storage policies')
     .action(async () => {
       const ps = await ctx.client().send<StoragePolicy[]>(POLICIES.list);
-      print(ctx.json(), ps, () => table(['Name', 'Rules'], ps.map((p) => [p.name, rules(p)])));
+      print(ctx.json(), ps, () =>
+        table(
+          ['Name', 'Rules'],
+          ps.map((p) => [p.name, rules(p)]),
+        ),
+      );
     });
   policy
     .command('show <name>')
@@ -63,6 +82,11 @@ export function registerPolicy(program: Command, ctx: CliContext): void {
     .description('the rules a policy may set (capability metadata)')
     .action(async () => {
       const caps = await ctx.client().send<Array<{ namespace: string; category: string; rules: Array<{ name: string; values: string }> }>>(VASA.capabilities);
-      print(ctx.json(), caps, () => table(['Namespace', 'Category', 'Rule', 'Values'], caps.flatMap((c) => c.rules.map((r) => [c.namespace, c.category, r.name, r.values]))));
+      print(ctx.json(), caps, () =>
+        table(
+          ['Namespace', 'Category', 'Rule', 'Values'],
+          caps.flatMap((c) => c.rules.map((r) => [c.namespace, c.category, r.name, r.values])),
+        ),
+      );
     });
 }

@@ -21,7 +21,10 @@ export function poolDetails(p: PoolInfo): string {
     ['Virtual Capacity', necCapacity(p.virtualCapacity)],
     ['Threshold', `${p.threshold}%${p.overThreshold ? ' (exceeded)' : ''}`],
     ['I/O Control Mode', p.qosMode],
-    ['I/O Limit Defaults', p.qosDefaults.upper || p.qosDefaults.lower ? `upper ${p.qosDefaults.upper || '-'} / lower ${p.qosDefaults.lower || '-'} IOPS` : '---'],
+    [
+      'I/O Limit Defaults',
+      p.qosDefaults.upper || p.qosDefaults.lower ? `upper ${p.qosDefaults.upper || '-'} / lower ${p.qosDefaults.lower || '-'} IOPS` : '---',
+    ],
     ['Chunk Size', humanSize(p.chunkSize)],
     ['PD List(h)', pdList(p)],
     ['LD Count', p.ldCount],
@@ -39,7 +42,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
     .option('--raid <type>', 'RAID type: 1, 10 or 0', '1')
     .option('--chunk <size>', 'chunk size (default 1MiB)')
     .option('--threshold <pct>', 'actual-capacity threshold in percent (default 80)')
-    .option('--container', 'make it a Storage Container for VVOLs (VMware Type Container); fixed for the pool\'s life')
+    .option('--container', "make it a Storage Container for VVOLs (VMware Type Container); fixed for the pool's life")
     .action(async (name: string, o: { size: string; pds?: string; raid: string; chunk?: string; threshold?: string; container?: boolean }) => {
       const body: Record<string, unknown> = { name: nameArg(name), size: sizeArg(o.size, '--size'), raid: raidArg(o.raid) };
       if (o.container) body['container'] = true;
@@ -57,7 +60,20 @@ export function registerPool(program: Command, ctx: CliContext): void {
       print(ctx.json(), ps, () =>
         table(
           ['Pool No.(h)', 'Pool Name', 'Pool Type', 'RAID', 'State', 'Capacity', 'Used', 'Free', 'Virtual', 'Threshold', 'LDs', 'VMware Type'],
-          ps.map((p) => [hex4(p.number), p.name, p.type, p.raid, p.state, humanSize(p.capacity), humanSize(p.used), humanSize(p.free), humanSize(p.virtualCapacity), `${p.threshold}%`, p.ldCount, p.vmwareType]),
+          ps.map((p) => [
+            hex4(p.number),
+            p.name,
+            p.type,
+            p.raid,
+            p.state,
+            humanSize(p.capacity),
+            humanSize(p.used),
+            humanSize(p.free),
+            humanSize(p.virtualCapacity),
+            `${p.threshold}%`,
+            p.ldCount,
+            p.vmwareType,
+          ]),
         ),
       );
     });
@@ -73,7 +89,10 @@ export function registerPool(program: Command, ctx: CliContext): void {
     .description('grow a pool online (a new RAID group of PDs): give --add SIZE or --size TOTAL')
     .option('--add <size>', 'capacity to add, e.g. 10GiB')
     .option('--size <total>', 'the new total capacity (larger than the current one)')
-    .addHelpText('after', '\nExactly one of --add and --size. --size is the total after the expansion, as for kura ld expand;\nto add 10 GiB to a pool give --add 10GiB.')
+    .addHelpText(
+      'after',
+      '\nExactly one of --add and --size. --size is the total after the expansion, as for kura ld expand;\nto add 10 GiB to a pool give --add 10GiB.',
+    )
     .action(async (ref: string, o: { add?: string; size?: string }) => {
       const p = await ctx.client().send<PoolInfo>(POOLS.expand, { ref: segArg(ref) }, expandBody(o, 'pool expand'));
       print(ctx.json(), p, () => poolDetails(p));
@@ -84,7 +103,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
     .option('--threshold <pct>', 'actual-capacity threshold in percent')
     .option('--qos-upper <iops>', 'default IOPS upper limit for new LDs (0 clears)')
     .option('--qos-lower <iops>', 'default IOPS lower limit for new LDs (0 clears)')
-    .option('--qos-mode <on|off>', 'I/O control mode: off keeps the LDs\' limits but they do not act')
+    .option('--qos-mode <on|off>', "I/O control mode: off keeps the LDs' limits but they do not act")
     .option('--container', 'make it a Storage Container: refused, an existing pool cannot be converted (VVM L197)')
     .action(async (ref: string, o: { threshold?: string; qosUpper?: string; qosLower?: string; qosMode?: string; container?: boolean }) => {
       const body: Record<string, number | string | boolean> = {};

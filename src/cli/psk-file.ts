@@ -21,7 +21,10 @@ export function pskFromText(text: string, identity: string): string {
   const mine = entries.find((e) => e.id === identity);
   if (mine) return mine.key;
   if (entries.length === 0) throw PSK_FILE_EMPTY({ identity });
-  const ids = entries.slice(0, 5).map((e) => JSON.stringify(e.id.slice(0, 64))).join(', ');
+  const ids = entries
+    .slice(0, 5)
+    .map((e) => JSON.stringify(e.id.slice(0, 64)))
+    .join(', ');
   throw PSK_FILE_NO_IDENTITY({ wanted: JSON.stringify(identity), ids, identity });
 }
 

@@ -32,12 +32,21 @@ export const DEFAULT_LIMITS: ServeLimits = {
 
 export function limitOptions(cmd: Command): void {
   cmd
-    .option('--io-memory <size>', `bytes of I/O buffers NBD and iSCSI hold at most, together (default ${DEFAULT_IO_BUDGET >> 20}MiB, at least ${MIN_IO_BUDGET >> 20}MiB)`)
+    .option(
+      '--io-memory <size>',
+      `bytes of I/O buffers NBD and iSCSI hold at most, together (default ${DEFAULT_IO_BUDGET >> 20}MiB, at least ${MIN_IO_BUDGET >> 20}MiB)`,
+    )
     .option('--nbd-max-connections <n>', `NBD connections open at once (default ${DEFAULT_NBD_MAX_CONNECTIONS})`)
     .option('--iscsi-max-connections <n>', `connections open at once per iSCSI portal (default ${DEFAULT_ISCSI_MAX_CONNECTIONS})`)
     .option('--http-max-connections <n>', `API connections open at once (default ${DEFAULT_HTTP_MAX_CONNECTIONS})`)
-    .option('--nbd-handshake-timeout <seconds>', `close an NBD connection that has not chosen an export within this time (default ${DEFAULT_NBD_HANDSHAKE_TIMEOUT_MS / 1000})`)
-    .option('--http-idle-timeout <seconds>', `close a new API connection that has not sent its request within this time (default ${DEFAULT_HTTP_IDLE_TIMEOUT_MS / 1000})`);
+    .option(
+      '--nbd-handshake-timeout <seconds>',
+      `close an NBD connection that has not chosen an export within this time (default ${DEFAULT_NBD_HANDSHAKE_TIMEOUT_MS / 1000})`,
+    )
+    .option(
+      '--http-idle-timeout <seconds>',
+      `close a new API connection that has not sent its request within this time (default ${DEFAULT_HTTP_IDLE_TIMEOUT_MS / 1000})`,
+    );
 }
 
 function count(v: string | undefined, flag: string, dflt: number): number {
@@ -81,7 +90,11 @@ export interface ListenerLimits {
 /** Makes the shared I/O budget and fits the caps under `ulimit -n`, saying so in the log when they must shrink. */
 export function startLimits(l: ServeLimits = DEFAULT_LIMITS, log: (m: string) => void): ListenerLimits {
   const budget = new IoBudget({ limit: l.ioMemory, log });
-  const fit = fitCaps({ nbd: l.nbdMaxConnections, iscsi: l.iscsiMaxConnections, portals: 2, http: l.httpMaxConnections }, openFileLimit(), openFileCount() ?? 0);
+  const fit = fitCaps(
+    { nbd: l.nbdMaxConnections, iscsi: l.iscsiMaxConnections, portals: 2, http: l.httpMaxConnections },
+    openFileLimit(),
+    openFileCount() ?? 0,
+  );
   if (fit.warning) log(fit.warning);
   log(
     `limits: I/O buffers ${budget.limit >> 20} MiB; connections NBD ${fit.caps.nbd}, iSCSI ${fit.caps.iscsi} per portal, API ${fit.caps.http}; ` +

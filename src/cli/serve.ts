@@ -48,20 +48,20 @@ export function registerServe(program: Command): void {
     .option('--no-demo', 'do not create the demo pool and LD on first start');
   limitOptions(cmd);
   cmd.action(async (o: { data: string; http: string; nbd: string; nbdTls: string; iscsi: string; demo: boolean } & Record<string, string>) => {
-      const http = hostPortArg(o.http, '--http');
-      const nbd = o.nbd.trim() === 'off' ? null : hostPortArg(o.nbd, '--nbd');
-      if (!(NBD_TLS_MODES as readonly string[]).includes(o.nbdTls)) {
-        throw argError(NBD_TLS_MODE_UNKNOWN, { nbdTls: o.nbdTls });
-      }
-      const portals = o.iscsi.split(',').map((p) => hostPortArg(p, '--iscsi'));
-      if (portals.length !== 2) {
-        throw argError(ISCSI_NEEDS_TWO_PORTS, { length: portals.length });
-      }
-      if (portals[0]!.port !== 0 && formatHostPort(portals[0]!) === formatHostPort(portals[1]!)) {
-        throw argError(ISCSI_SAME_PORT, { port: formatHostPort(portals[0]!) });
-      }
-      await serve({ dataDir: o.data, http, nbd, nbdTls: o.nbdTls as NbdTlsMode, portals, demo: o.demo, limits: parseLimits(o) });
-    });
+    const http = hostPortArg(o.http, '--http');
+    const nbd = o.nbd.trim() === 'off' ? null : hostPortArg(o.nbd, '--nbd');
+    if (!(NBD_TLS_MODES as readonly string[]).includes(o.nbdTls)) {
+      throw argError(NBD_TLS_MODE_UNKNOWN, { nbdTls: o.nbdTls });
+    }
+    const portals = o.iscsi.split(',').map((p) => hostPortArg(p, '--iscsi'));
+    if (portals.length !== 2) {
+      throw argError(ISCSI_NEEDS_TWO_PORTS, { length: portals.length });
+    }
+    if (portals[0]!.port !== 0 && formatHostPort(portals[0]!) === formatHostPort(portals[1]!)) {
+      throw argError(ISCSI_SAME_PORT, { port: formatHostPort(portals[0]!) });
+    }
+    await serve({ dataDir: o.data, http, nbd, nbdTls: o.nbdTls as NbdTlsMode, portals, demo: o.demo, limits: parseLimits(o) });
+  });
 }
 
 export interface ServeOptions {
@@ -125,7 +125,9 @@ export async function serve(o: ServeOptions): Promise<void> {
       const n = new NbdServer({ exports: array.nbdExports(), tls: { mode: nbdTls, psk: (id) => array.nbdPsk(id) }, log, ...lim.nbd });
       nbdServer = n;
       array.onAccessChanged(() => n.revalidate());
-      array.registerSessionSource(() => n.openDevices().map((d) => ({ device: d.device, holder: `NBD client ${d.peer}${d.identity ? ` (host ${d.identity})` : ''}` })));
+      array.registerSessionSource(() =>
+        n.openDevices().map((d) => ({ device: d.device, holder: `NBD client ${d.peer}${d.identity ? ` (host ${d.identity})` : ''}` })),
+      );
       await n.listen(o.nbd.host, o.nbd.port);
     }
     phase = `the iSCSI portals ${o.portals.map(formatHostPort).join(', ')} (--iscsi)`;
@@ -153,7 +155,12 @@ export async function serve(o: ServeOptions): Promise<void> {
   const nbdHp = nbdServer ? formatHostPort(nbdServer.address()) : 'off';
   const portals = array.hostPorts().map((p) => formatHostPort(p));
   const target = array.targetName();
-  manager.events.record({ id: 'KURA-I4000', severity: 'info', source: 'array', text: `Array ${info.name} started (data ${path.resolve(o.dataDir)}, API ${url}, NBD ${nbdHp}, iSCSI ${portals.join(', ')}).` });
+  manager.events.record({
+    id: 'KURA-I4000',
+    severity: 'info',
+    source: 'array',
+    text: `Array ${info.name} started (data ${path.resolve(o.dataDir)}, API ${url}, NBD ${nbdHp}, iSCSI ${portals.join(', ')}).`,
+  });
 
   const tokenPath = path.join(o.dataDir, 'admin.token');
   const lds = array.listLds();
@@ -167,7 +174,10 @@ export async function serve(o: ServeOptions): Promise<void> {
             ? [`  NBD:      nbd://${nbdHp}/LD    (plain NBD, --nbd-tls off)`]
             : [`  NBD:      nbds://HOST@${nbdHp}/LD?tls-psk-file=FILE    (a host's key: kura host set-nbd-psk HOST --psk-file FILE --generate)`]
           : example
-            ? [`  NBD:      nbd://${nbdHp}/${example.name}    e.g. nbdinfo nbd://${nbdHp}/${example.name}`, `            (qemu-img info nbd://${nbdHp}/${example.name}, nbdcopy FILE nbd://${nbdHp}/${example.name}; every LD is an export)`]
+            ? [
+                `  NBD:      nbd://${nbdHp}/${example.name}    e.g. nbdinfo nbd://${nbdHp}/${example.name}`,
+                `            (qemu-img info nbd://${nbdHp}/${example.name}, nbdcopy FILE nbd://${nbdHp}/${example.name}; every LD is an export)`,
+              ]
             : [`  NBD:      nbd://${nbdHp}/LD    (every LD is an export; none exists yet)`]),
         `            NBD ${nbdHp} exposes: ${exposure}`,
       ];
@@ -200,10 +210,13 @@ export async function serve(o: ServeOptions): Promise<void> {
     for (const [what, close] of [
       ['iSCSI portals', () => t.close()],
       ['NBD listener', () => n?.close() ?? Promise.resolve()],
-      ['event store', async () => {
-        m.events.record({ id: 'KURA-I4009', severity: 'info', source: 'array', text: `Array ${info.name} stopping (${sig}).` });
-        await m.close();
-      }],
+      [
+        'event store',
+        async () => {
+          m.events.record({ id: 'KURA-I4009', severity: 'info', source: 'array', text: `Array ${info.name} stopping (${sig}).` });
+          await m.close();
+        },
+      ],
       ['array', () => array.close()],
     ] as Array<[string, () => Promise<void>]>) {
       try {

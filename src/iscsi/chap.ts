@@ -59,9 +59,7 @@ export function chapResponse(id: number, secret: string | Buffer, challenge: Buf
 }
 
 export type ChapOutcome =
-  | { kind: 'continue'; pairs: TextPair[] }
-  | { kind: 'done'; pairs: TextPair[] }
-  | { kind: 'fail'; status: 'authentication' | 'authorization'; reason: string };
+  { kind: 'continue'; pairs: TextPair[] } | { kind: 'done'; pairs: TextPair[] } | { kind: 'fail'; status: 'authentication' | 'authorization'; reason: string };
 
 type ChapState = 'await-algorithm' | 'await-response' | 'done';
 
@@ -97,7 +95,8 @@ export class ChapAuthenticator {
         const a = keys.get('CHAP_A');
         if (a === undefined) return { kind: 'continue', pairs: [] };
         const algs = a.split(',');
-        if (!algs.some((x) => x === String(CHAP_MD5))) return { kind: 'fail', status: 'authentication', reason: `no supported CHAP algorithm in CHAP_A=${a.slice(0, 64)} (Kura supports 5, MD5)` };
+        if (!algs.some((x) => x === String(CHAP_MD5)))
+          return { kind: 'fail', status: 'authentication', reason: `no supported CHAP algorithm in CHAP_A=${a.slice(0, 64)} (Kura supports 5, MD5)` };
         this.id = crypto.randomInt(0, 256);
         this.challenge = crypto.randomBytes(CHALLENGE_LENGTH);
         this.state = 'await-response';
@@ -115,20 +114,24 @@ export class ChapAuthenticator {
         const r = keys.get('CHAP_R');
         if (n === undefined || r === undefined) return { kind: 'fail', status: 'authentication', reason: 'CHAP_N and CHAP_R were expected' };
         if (!this.cred) return { kind: 'fail', status: 'authorization', reason: 'no CHAP credentials for this initiator' };
-        if (this.cred.user !== undefined && n !== this.cred.user) return { kind: 'fail', status: 'authentication', reason: `unknown CHAP user ${n.slice(0, 64)}` };
+        if (this.cred.user !== undefined && n !== this.cred.user)
+          return { kind: 'fail', status: 'authentication', reason: `unknown CHAP user ${n.slice(0, 64)}` };
         const got = decodeBinary(r);
         const want = chapResponse(this.id, this.cred.secret, this.challenge);
-        if (!got || got.length !== want.length || !crypto.timingSafeEqual(got, want)) return { kind: 'fail', status: 'authentication', reason: `wrong CHAP response from user ${n.slice(0, 64)}` };
+        if (!got || got.length !== want.length || !crypto.timingSafeEqual(got, want))
+          return { kind: 'fail', status: 'authentication', reason: `wrong CHAP response from user ${n.slice(0, 64)}` };
         const pairs: TextPair[] = [];
         const ci = keys.get('CHAP_I');
         const cc = keys.get('CHAP_C');
         if (ci !== undefined || cc !== undefined) {
           // Mutual CHAP: the initiator authenticates the target.
           if (ci === undefined || cc === undefined) return { kind: 'fail', status: 'authentication', reason: 'mutual CHAP needs both CHAP_I and CHAP_C' };
-          if (!this.cfg.mutualSecret) return { kind: 'fail', status: 'authentication', reason: 'the initiator asks for mutual CHAP but the target has no mutual credentials' };
+          if (!this.cfg.mutualSecret)
+            return { kind: 'fail', status: 'authentication', reason: 'the initiator asks for mutual CHAP but the target has no mutual credentials' };
           const id = /^[0-9]{1,3}$/.test(ci) ? Number(ci) : NaN;
           const challenge = decodeBinary(cc);
-          if (!(id >= 0 && id <= 255) || !challenge || challenge.length === 0 || challenge.length > MAX_CHALLENGE) return { kind: 'fail', status: 'authentication', reason: 'malformed CHAP_I or CHAP_C' };
+          if (!(id >= 0 && id <= 255) || !challenge || challenge.length === 0 || challenge.length > MAX_CHALLENGE)
+            return { kind: 'fail', status: 'authentication', reason: 'malformed CHAP_I or CHAP_C' };
           // A reflected challenge would let an attacker use the target as an oracle (RFC 7143 12.1.3).
           if (challenge.equals(this.challenge)) return { kind: 'fail', status: 'authentication', reason: 'the initiator reflected the target challenge' };
           pairs.push(['CHAP_N', this.cfg.mutualUser ?? '']);

@@ -73,7 +73,10 @@ export async function login(ch: LoginChannel, o: LoginOptions): Promise<{ result
   ch.tsih = o.tsih ?? 0;
   ch.cid = o.cid ?? 0;
   const sessionType = o.sessionType ?? 'Normal';
-  const first: TextPair[] = [['InitiatorName', o.initiatorName], ['SessionType', sessionType]];
+  const first: TextPair[] = [
+    ['InitiatorName', o.initiatorName],
+    ['SessionType', sessionType],
+  ];
   if (sessionType === 'Normal' && o.targetName) first.push(['TargetName', o.targetName]);
   const operational: TextPair[] =
     sessionType === 'Discovery'
@@ -156,7 +159,8 @@ export async function login(ch: LoginChannel, o: LoginOptions): Promise<{ result
     r = await step(P.STAGE_OPERATIONAL, P.STAGE_FULL_FEATURE, true, [...first, ...opKeys]);
   }
   // The target may need more rounds before it agrees to move on.
-  for (let i = 0; i < EXTRA_ROUNDS && status(r) === 0 && !(r.bhs[1]! & P.LOGIN_TRANSIT); i++) r = await step(P.STAGE_OPERATIONAL, P.STAGE_FULL_FEATURE, true, []);
+  for (let i = 0; i < EXTRA_ROUNDS && status(r) === 0 && !(r.bhs[1]! & P.LOGIN_TRANSIT); i++)
+    r = await step(P.STAGE_OPERATIONAL, P.STAGE_FULL_FEATURE, true, []);
   if (status(r) !== 0) return { result: done(r) };
   const num = (k: string, d: number): number => parseNumber(answers.get(k) ?? '') ?? d;
   const params: FullFeatureParams = {

@@ -92,7 +92,10 @@ export class InitiatorSession {
       const r = await ini.login({ initiatorName: o.initiatorName, targetName: o.targetName, isid: this.isid, chap: o.chap });
       if (AUTH_FAILURES.has(r.status)) {
         ini.close();
-        throw new PathAuthError(`login to ${o.host}:${o.port} was refused: ${r.status === 0x0201 ? 'authentication' : 'authorization'} failure (status 0x${r.status.toString(16).padStart(4, '0')})`, 'initiator');
+        throw new PathAuthError(
+          `login to ${o.host}:${o.port} was refused: ${r.status === 0x0201 ? 'authentication' : 'authorization'} failure (status 0x${r.status.toString(16).padStart(4, '0')})`,
+          'initiator',
+        );
       }
       if (r.status !== 0) {
         ini.close();
@@ -114,7 +117,8 @@ export class InitiatorSession {
       attempt.catch(() => undefined);
       if (e instanceof PathTransportError) throw e;
       // The initiator's check of the target's mutual CHAP answer.
-      if ((e as { id?: string }).id === TARGET_FAILED_MUTUAL_CHAP.id) throw new PathAuthError(`cannot log in to ${o.host}:${o.port}: ${(e as Error).message}`, 'target');
+      if ((e as { id?: string }).id === TARGET_FAILED_MUTUAL_CHAP.id)
+        throw new PathAuthError(`cannot log in to ${o.host}:${o.port}: ${(e as Error).message}`, 'target');
       throw new PathTransportError(`cannot log in to ${o.host}:${o.port}: ${(e as Error).message}`);
     } finally {
       clearTimeout(timer);
@@ -159,16 +163,19 @@ export class InitiatorSession {
     const every = this.opts.keepaliveMs ?? 5000;
     if (every <= 0) return;
     this.stopKeepalive();
-    this.keepalive = setInterval(() => {
-      const ini = this.ini;
-      if (!ini || this.inflight > 0 || Date.now() - this.lastActivity < every) return;
-      this.lastActivity = Date.now();
-      const limit = this.opts.keepaliveTimeoutMs ?? 5000;
-      let t: NodeJS.Timeout | undefined;
-      Promise.race([ini.nop(), new Promise((_r, reject) => (t = setTimeout(() => reject(new Error('keepalive timed out')), limit)))])
-        .catch(() => ini.close())
-        .finally(() => clearTimeout(t));
-    }, Math.max(250, Math.floor(every / 2)));
+    this.keepalive = setInterval(
+      () => {
+        const ini = this.ini;
+        if (!ini || this.inflight > 0 || Date.now() - this.lastActivity < every) return;
+        this.lastActivity = Date.now();
+        const limit = this.opts.keepaliveTimeoutMs ?? 5000;
+        let t: NodeJS.Timeout | undefined;
+        Promise.race([ini.nop(), new Promise((_r, reject) => (t = setTimeout(() => reject(new Error('keepalive timed out')), limit)))])
+          .catch(() => ini.close())
+          .finally(() => clearTimeout(t));
+      },
+      Math.max(250, Math.floor(every / 2)),
+    );
     this.keepalive.unref();
   }
 

@@ -374,7 +374,15 @@ export class IscsiInitiator {
       st.got = Math.max(st.got, off + pdu.data.length);
       if (bhs[1]! & P.DATA_IN_STATUS) {
         this.commands.delete(st.itt);
-        st.resolve({ status: bhs[3]!, dataIn: st.data.subarray(0, st.got), residualFlags: bhs[1]! & (P.RSP_OVERFLOW | P.RSP_UNDERFLOW), residual: bhs.readUInt32BE(44), dataInLengths: st.dataLengths, r2ts: st.r2ts, statusInDataIn: true });
+        st.resolve({
+          status: bhs[3]!,
+          dataIn: st.data.subarray(0, st.got),
+          residualFlags: bhs[1]! & (P.RSP_OVERFLOW | P.RSP_UNDERFLOW),
+          residual: bhs.readUInt32BE(44),
+          dataInLengths: st.dataLengths,
+          r2ts: st.r2ts,
+          statusInDataIn: true,
+        });
       }
       return;
     }
@@ -387,7 +395,16 @@ export class IscsiInitiator {
     }
     const residual = bhs.readUInt32BE(44);
     const flags = bhs[1]! & (P.RSP_OVERFLOW | P.RSP_UNDERFLOW | P.RSP_BIDI_OVERFLOW | P.RSP_BIDI_UNDERFLOW);
-    st.resolve({ status: bhs[3]!, sense, dataIn: st.data.subarray(0, st.got), residualFlags: flags, residual, dataInLengths: st.dataLengths, r2ts: st.r2ts, statusInDataIn: false });
+    st.resolve({
+      status: bhs[3]!,
+      sense,
+      dataIn: st.data.subarray(0, st.got),
+      residualFlags: flags,
+      residual,
+      dataInLengths: st.dataLengths,
+      r2ts: st.r2ts,
+      statusInDataIn: false,
+    });
   }
 
   // ---- other requests ----

@@ -30,7 +30,13 @@ export class LoginPhase {
   constructor(conn: Connection) {
     this.conn = conn;
     const host = conn.host;
-    this.negotiation = new LoginNegotiation({ targetName: host.targetName, alias: host.alias, portalGroupTag: conn.portal.portalGroupTag, chap: host.chap, offers: host.offers });
+    this.negotiation = new LoginNegotiation({
+      targetName: host.targetName,
+      alias: host.alias,
+      portalGroupTag: conn.portal.portalGroupTag,
+      chap: host.chap,
+      offers: host.offers,
+    });
   }
 
   onPdu(pdu: Pdu): void {
@@ -105,7 +111,9 @@ export class LoginPhase {
   /** A Login Response with an error status; the connection closes once it is sent. */
   private fail(bhs: Buffer, status: number, reason: string): void {
     const c = this.conn;
-    c.host.log(`iscsi: ${c.remote}: login rejected (${(status >> 8).toString(16).padStart(2, '0')}/${(status & 0xff).toString(16).padStart(2, '0')}): ${reason}`);
+    c.host.log(
+      `iscsi: ${c.remote}: login rejected (${(status >> 8).toString(16).padStart(2, '0')}/${(status & 0xff).toString(16).padStart(2, '0')}): ${reason}`,
+    );
     const isLogin = P.opcodeOf(bhs) === P.OP_LOGIN_REQUEST;
     const req = isLogin ? parseLoginRequest(bhs) : undefined;
     const h = P.loginResponse({

@@ -115,18 +115,22 @@ export class LoginNegotiation {
   }
 
   step(req: LoginRequestFields, data: Buffer): LoginStep {
-    if (req.versionMin > 0x00 || req.versionMax < 0x00) return this.fail(LOGIN_UNSUPPORTED_VERSION, `versions ${req.versionMin}..${req.versionMax} do not include 0`);
+    if (req.versionMin > 0x00 || req.versionMax < 0x00)
+      return this.fail(LOGIN_UNSUPPORTED_VERSION, `versions ${req.versionMin}..${req.versionMax} do not include 0`);
     if (!this.first) {
       this.first = req;
-      if (req.csg !== STAGE_SECURITY && req.csg !== STAGE_OPERATIONAL) return this.fail(LOGIN_INITIATOR_ERROR, `the first login request is in stage ${req.csg}`);
+      if (req.csg !== STAGE_SECURITY && req.csg !== STAGE_OPERATIONAL)
+        return this.fail(LOGIN_INITIATOR_ERROR, `the first login request is in stage ${req.csg}`);
       this.stage = req.csg as Stage;
     } else {
       const f = this.first;
-      if (!req.isid.equals(f.isid) || req.tsih !== f.tsih || req.cid !== f.cid) return this.fail(LOGIN_INITIATOR_ERROR, 'ISID, TSIH or CID changed during login');
+      if (!req.isid.equals(f.isid) || req.tsih !== f.tsih || req.cid !== f.cid)
+        return this.fail(LOGIN_INITIATOR_ERROR, 'ISID, TSIH or CID changed during login');
     }
     if (req.csg !== this.stage) return this.fail(LOGIN_INITIATOR_ERROR, `login request for stage ${req.csg} while in stage ${this.stage}`);
     if (req.transit && req.cont) return this.fail(LOGIN_INITIATOR_ERROR, 'both T and C bits set');
-    if (req.transit && (req.nsg <= req.csg || (req.nsg !== STAGE_OPERATIONAL && req.nsg !== STAGE_FULL_FEATURE))) return this.fail(LOGIN_INITIATOR_ERROR, `cannot move from stage ${req.csg} to ${req.nsg}`);
+    if (req.transit && (req.nsg <= req.csg || (req.nsg !== STAGE_OPERATIONAL && req.nsg !== STAGE_FULL_FEATURE)))
+      return this.fail(LOGIN_INITIATOR_ERROR, `cannot move from stage ${req.csg} to ${req.nsg}`);
 
     this.pendingLength += data.length;
     if (this.pendingLength > MAX_LOGIN_TEXT) return this.fail(LOGIN_INITIATOR_ERROR, 'login text too long');
@@ -149,7 +153,12 @@ export class LoginNegotiation {
     const pairs: TextPair[] = [];
 
     // Declaratives first: SessionType decides what the other keys mean.
-    const outcome = negotiate(parsed.pairs, this.params, { phase: 'login', sessionType: this.params.sessionType, leading: true, offers: this.target.offers }, (k) => SECURITY_KEYS.has(k) || !isDeclarative(k));
+    const outcome = negotiate(
+      parsed.pairs,
+      this.params,
+      { phase: 'login', sessionType: this.params.sessionType, leading: true, offers: this.target.offers },
+      (k) => SECURITY_KEYS.has(k) || !isDeclarative(k),
+    );
     if (outcome.error) return this.fail(LOGIN_INITIATOR_ERROR, outcome.error);
     pairs.push(...outcome.responses);
 
@@ -158,23 +167,31 @@ export class LoginNegotiation {
       if (this.params.sessionType === 'Normal') {
         const tn = this.params.targetName;
         if (tn === undefined) return this.fail(LOGIN_MISSING_PARAMETER, 'TargetName is missing');
-        if (tn.toLowerCase() !== this.target.targetName.toLowerCase()) return this.fail(LOGIN_TARGET_NOT_FOUND, `target ${tn.slice(0, 223)} does not exist here`);
+        if (tn.toLowerCase() !== this.target.targetName.toLowerCase())
+          return this.fail(LOGIN_TARGET_NOT_FOUND, `target ${tn.slice(0, 223)} does not exist here`);
         if (this.target.alias) pairs.push(['TargetAlias', this.target.alias]);
       }
       pairs.push(['TargetPortalGroupTag', String(this.target.portalGroupTag)]);
-      if (this.authRequired() && req.csg !== STAGE_SECURITY) return this.fail(LOGIN_AUTHENTICATION_FAILURE, 'this target requires CHAP and the login skipped the security stage');
+      if (this.authRequired() && req.csg !== STAGE_SECURITY)
+        return this.fail(LOGIN_AUTHENTICATION_FAILURE, 'this target requires CHAP and the login skipped the security stage');
     }
 
     // Security keys.
     const securityKeys = [...keys.keys()].filter((k) => SECURITY_KEYS.has(k));
-    if (securityKeys.length > 0 && req.csg !== STAGE_SECURITY) return this.fail(LOGIN_INITIATOR_ERROR, `security key ${securityKeys[0]} in the operational stage`);
+    if (securityKeys.length > 0 && req.csg !== STAGE_SECURITY)
+      return this.fail(LOGIN_INITIATOR_ERROR, `security key ${securityKeys[0]} in the operational stage`);
     if (req.csg === STAGE_SECURITY) {
       const r = this.security(keys, pairs);
       if (r) return r;
     }
 
     // Operational keys (accepted in the security stage too, as many initiators send them early).
-    const op = negotiate(parsed.pairs, this.params, { phase: 'login', sessionType: this.params.sessionType, leading: true, offers: this.target.offers }, (k) => SECURITY_KEYS.has(k) || isDeclarative(k));
+    const op = negotiate(
+      parsed.pairs,
+      this.params,
+      { phase: 'login', sessionType: this.params.sessionType, leading: true, offers: this.target.offers },
+      (k) => SECURITY_KEYS.has(k) || isDeclarative(k),
+    );
     if (op.error) return this.fail(LOGIN_INITIATOR_ERROR, op.error);
     pairs.push(...op.responses);
 
@@ -183,7 +200,8 @@ export class LoginNegotiation {
     if (req.transit) {
       if (req.csg === STAGE_SECURITY && !this.authenticated()) {
         // Stay in the security stage until CHAP is through (T=0 in the answer).
-        if (this.authRequired() && this.authMethod === undefined) return this.fail(LOGIN_AUTHENTICATION_FAILURE, 'this target requires CHAP and the initiator did not offer it');
+        if (this.authRequired() && this.authMethod === undefined)
+          return this.fail(LOGIN_AUTHENTICATION_FAILURE, 'this target requires CHAP and the initiator did not offer it');
       } else {
         transit = true;
         nsg = req.nsg;
@@ -240,5 +258,14 @@ export class LoginNegotiation {
 }
 
 function isDeclarative(key: string): boolean {
-  return key === 'InitiatorName' || key === 'TargetName' || key === 'SessionType' || key === 'InitiatorAlias' || key === 'TargetAlias' || key === 'TargetAddress' || key === 'TargetPortalGroupTag' || key === 'MaxRecvDataSegmentLength';
+  return (
+    key === 'InitiatorName' ||
+    key === 'TargetName' ||
+    key === 'SessionType' ||
+    key === 'InitiatorAlias' ||
+    key === 'TargetAlias' ||
+    key === 'TargetAddress' ||
+    key === 'TargetPortalGroupTag' ||
+    key === 'MaxRecvDataSegmentLength'
+  );
 }

@@ -94,7 +94,14 @@ type Use = 'LO' | 'IO' | 'ALL' | 'FFPO';
 
 type KeyDef =
   | { kind: 'declarative'; use: Use; sender: 'initiator' | 'target' | 'both' }
-  | { kind: 'min' | 'max'; use: Use; range: [number, number]; ours: (o: TargetOffers) => number; set: (p: NegotiatedParams, v: number) => void; discovery: boolean }
+  | {
+      kind: 'min' | 'max';
+      use: Use;
+      range: [number, number];
+      ours: (o: TargetOffers) => number;
+      set: (p: NegotiatedParams, v: number) => void;
+      discovery: boolean;
+    }
   | { kind: 'and' | 'or'; use: Use; ours: (o: TargetOffers) => boolean; set: (p: NegotiatedParams, v: boolean) => void; discovery: boolean }
   | { kind: 'list'; use: Use; ours: (o: TargetOffers) => readonly string[]; set: (p: NegotiatedParams, v: string) => void; discovery: boolean }
   | { kind: 'security' }
@@ -120,10 +127,31 @@ export const KEYS: Readonly<Record<string, KeyDef>> = {
   ImmediateData: { kind: 'and', use: 'LO', ours: (o) => o.immediateData, set: (p, v) => (p.immediateData = v), discovery: false },
   MaxRecvDataSegmentLength: { kind: 'declarative', use: 'ALL', sender: 'both' },
   MaxBurstLength: { kind: 'min', use: 'LO', range: [512, MAX_SEGMENT], ours: (o) => o.maxBurstLength, set: (p, v) => (p.maxBurstLength = v), discovery: false },
-  FirstBurstLength: { kind: 'min', use: 'LO', range: [512, MAX_SEGMENT], ours: (o) => o.firstBurstLength, set: (p, v) => (p.firstBurstLength = v), discovery: false },
+  FirstBurstLength: {
+    kind: 'min',
+    use: 'LO',
+    range: [512, MAX_SEGMENT],
+    ours: (o) => o.firstBurstLength,
+    set: (p, v) => (p.firstBurstLength = v),
+    discovery: false,
+  },
   DefaultTime2Wait: { kind: 'max', use: 'LO', range: [0, 3600], ours: (o) => o.defaultTime2Wait, set: (p, v) => (p.defaultTime2Wait = v), discovery: true },
-  DefaultTime2Retain: { kind: 'min', use: 'LO', range: [0, 3600], ours: (o) => o.defaultTime2Retain, set: (p, v) => (p.defaultTime2Retain = v), discovery: true },
-  MaxOutstandingR2T: { kind: 'min', use: 'LO', range: [1, 65535], ours: (o) => o.maxOutstandingR2T, set: (p, v) => (p.maxOutstandingR2T = v), discovery: false },
+  DefaultTime2Retain: {
+    kind: 'min',
+    use: 'LO',
+    range: [0, 3600],
+    ours: (o) => o.defaultTime2Retain,
+    set: (p, v) => (p.defaultTime2Retain = v),
+    discovery: true,
+  },
+  MaxOutstandingR2T: {
+    kind: 'min',
+    use: 'LO',
+    range: [1, 65535],
+    ours: (o) => o.maxOutstandingR2T,
+    set: (p, v) => (p.maxOutstandingR2T = v),
+    discovery: false,
+  },
   // DataPDUInOrder/DataSequenceInOrder: Kura requires Yes, and OR lets it insist.
   DataPDUInOrder: { kind: 'or', use: 'LO', ours: () => true, set: (p, v) => (p.dataPDUInOrder = v), discovery: false },
   DataSequenceInOrder: { kind: 'or', use: 'LO', ours: () => true, set: (p, v) => (p.dataSequenceInOrder = v), discovery: false },

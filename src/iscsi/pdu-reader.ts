@@ -8,9 +8,7 @@ import { crc32c, dataDigest } from './crc32c.js';
 import { BHS_LENGTH, dataSegmentLength, padOf, totalAhsLength } from './pdu.js';
 import type { Pdu } from './pdu.js';
 
-export type ReaderError =
-  | { kind: 'header-digest'; bhs: Buffer }
-  | { kind: 'too-long'; bhs: Buffer; length: number; limit: number };
+export type ReaderError = { kind: 'header-digest'; bhs: Buffer } | { kind: 'too-long'; bhs: Buffer; length: number; limit: number };
 
 /** Where the data segment of a PDU should land, decided from its BHS. */
 export type DataSink = (bhs: Buffer) => { buf: Buffer; offset: number } | null;

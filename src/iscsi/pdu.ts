@@ -379,7 +379,7 @@ export function setDataSegmentLength(bhs: Buffer, n: number): void {
 
 /** a < b in 32-bit serial arithmetic. */
 export function snLt(a: number, b: number): boolean {
-  return a !== b && ((b - a) >>> 0) < 0x80000000;
+  return a !== b && (b - a) >>> 0 < 0x80000000;
 }
 
 /** a <= b in 32-bit serial arithmetic. */

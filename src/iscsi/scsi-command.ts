@@ -51,13 +51,25 @@ export class ScsiCommands {
     if (itt === P.RESERVED_TAG) return c.reject(P.REJECT_INVALID_PDU_FIELD, bhs);
     if (s.tasks.has(itt)) return c.reject(P.REJECT_TASK_IN_PROGRESS, bhs);
     if (pdu.dataDigestError) return c.reject(P.REJECT_DATA_DIGEST_ERROR, bhs);
-    if (data.length > 0 && (!write || !p.immediateData || data.length > edtl || data.length > p.firstBurstLength)) return c.reject(P.REJECT_PROTOCOL_ERROR, bhs);
+    if (data.length > 0 && (!write || !p.immediateData || data.length > edtl || data.length > p.firstBurstLength))
+      return c.reject(P.REJECT_PROTOCOL_ERROR, bhs);
     if (write && !final && p.initialR2T) return c.reject(P.REJECT_PROTOCOL_ERROR, bhs);
     const ahs = parseAhs(pdu.ahs);
     if (!ahs) return c.reject(P.REJECT_PROTOCOL_ERROR, bhs);
     const cdb = ahs.extendedCdb ? Buffer.concat([bhs.subarray(32, 48), ahs.extendedCdb]) : Buffer.from(bhs.subarray(32, 48));
     const readLength = read ? (write ? (ahs.bidiReadLength ?? 0) : edtl) : 0;
-    const task = new Task({ itt, lun: P.decodeLun(bhs), cdb, edtl: write ? edtl : 0, readLength, cmdSN: bhs.readUInt32BE(24), immediate: P.isImmediate(bhs), read, write, attribute: flags & P.CMD_ATTR_MASK });
+    const task = new Task({
+      itt,
+      lun: P.decodeLun(bhs),
+      cdb,
+      edtl: write ? edtl : 0,
+      readLength,
+      cmdSN: bhs.readUInt32BE(24),
+      immediate: P.isImmediate(bhs),
+      read,
+      write,
+      attribute: flags & P.CMD_ATTR_MASK,
+    });
     s.tasks.set(itt, task);
     s.active++;
     if (!write || edtl === 0) {
@@ -271,7 +283,17 @@ export class ScsiCommands {
           res.sense.copy(body, 2);
         }
         c.send(
-          P.scsiResponse({ itt: task.itt, status, response: 0, flags, residual, bidiResidual, expDataSN: task.dataInSN + task.r2tSN, seq: c.seq(true), dataLength: body?.length ?? 0 }),
+          P.scsiResponse({
+            itt: task.itt,
+            status,
+            response: 0,
+            flags,
+            residual,
+            bidiResidual,
+            expDataSN: task.dataInSN + task.r2tSN,
+            seq: c.seq(true),
+            dataLength: body?.length ?? 0,
+          }),
           body,
         );
       }

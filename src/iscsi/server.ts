@@ -17,7 +17,20 @@ import type { NegotiatedParams, TargetOffers } from './params.js';
 import { Session } from './session.js';
 import type { TextPair } from './text.js';
 import type { PortalConfig, ScsiExecutor } from './types.js';
-import { ISCSI_CONNECTION_CAP, MUTUAL_SECRET_WITHOUT_USER, PORTAL_ADDRESS_IN_USE, PORTAL_CANNOT_LISTEN, NO_PORTAL_NUMBER, NO_SUCH_PORTAL, PORTAL_GROUP_TAG_RANGE, PORTAL_TWICE, RELATIVE_PORT_ID_RANGE, TARGET_NAME_INVALID, TARGET_SECRET_WITHOUT_USER, TARGET_WITHOUT_PORTALS } from '../catalogue/protocols.js';
+import {
+  ISCSI_CONNECTION_CAP,
+  MUTUAL_SECRET_WITHOUT_USER,
+  PORTAL_ADDRESS_IN_USE,
+  PORTAL_CANNOT_LISTEN,
+  NO_PORTAL_NUMBER,
+  NO_SUCH_PORTAL,
+  PORTAL_GROUP_TAG_RANGE,
+  PORTAL_TWICE,
+  RELATIVE_PORT_ID_RANGE,
+  TARGET_NAME_INVALID,
+  TARGET_SECRET_WITHOUT_USER,
+  TARGET_WITHOUT_PORTALS,
+} from '../catalogue/protocols.js';
 
 export type { PortalConfig, ScsiExecutor } from './types.js';
 
@@ -105,7 +118,13 @@ export class IscsiTargetServer {
       server: null,
       up: false,
       conns: new Set(),
-      cap: new ConnectionCap(`iSCSI portal ${config.host}:${config.port} (controller ${config.controller})`, maxConns, log, ISCSI_CONNECTION_CAP, '--iscsi-max-connections'),
+      cap: new ConnectionCap(
+        `iSCSI portal ${config.host}:${config.port} (controller ${config.controller})`,
+        maxConns,
+        log,
+        ISCSI_CONNECTION_CAP,
+        '--iscsi-max-connections',
+      ),
     }));
     // The connections see the server only through this narrow host interface.
     this.host = {
@@ -254,7 +273,8 @@ export class IscsiTargetServer {
     if (req.tsih !== 0) {
       // A connection joining (or replacing one of) an existing session.
       const s = this.byTsih.get(req.tsih);
-      if (!s || s.key !== key || s.state !== 'active') return { status: LOGIN_SESSION_DOES_NOT_EXIST, reason: `no session with TSIH ${req.tsih} for this initiator and ISID` };
+      if (!s || s.key !== key || s.state !== 'active')
+        return { status: LOGIN_SESSION_DOES_NOT_EXIST, reason: `no session with TSIH ${req.tsih} for this initiator and ISID` };
       const old = s.connection;
       if (old && old.cid !== req.cid) return { status: LOGIN_CANT_INCLUDE_IN_SESSION, reason: 'the session already has its one connection (MaxConnections=1)' };
       // Connection reinstatement (RFC 7143 6.3.4): the old connection and its tasks go, the session stays.
@@ -278,13 +298,20 @@ export class IscsiTargetServer {
     const tsih = this.allocTsih();
     if (tsih === undefined) return { status: LOGIN_OUT_OF_RESOURCES, reason: 'no free TSIH' };
     const nexus = this.nexusFor(initiatorName, req.isid, conn.portal);
-    const s = new Session({ initiatorName, isid: Buffer.from(req.isid), tsih, targetName: this.opts.targetName, portalGroupTag: tpgt }, params, req.cmdSN, nexus);
+    const s = new Session(
+      { initiatorName, isid: Buffer.from(req.isid), tsih, targetName: this.opts.targetName, portalGroupTag: tpgt },
+      params,
+      req.cmdSN,
+      nexus,
+    );
     s.connection = conn;
     this.byTsih.set(tsih, s);
     if (s.type === 'Normal') {
       this.byKey.set(key, s);
       this.opts.scsi.nexusCreated(nexus);
-      this.host.log(`iscsi: session ${tsih} for ${initiatorName} isid ${s.isidHex} on ${conn.portal.host}:${conn.portal.port} from ${conn.remote} (HeaderDigest=${params.headerDigest ? 'CRC32C' : 'None'} DataDigest=${params.dataDigest ? 'CRC32C' : 'None'})`);
+      this.host.log(
+        `iscsi: session ${tsih} for ${initiatorName} isid ${s.isidHex} on ${conn.portal.host}:${conn.portal.port} from ${conn.remote} (HeaderDigest=${params.headerDigest ? 'CRC32C' : 'None'} DataDigest=${params.dataDigest ? 'CRC32C' : 'None'})`,
+      );
     }
     return { session: s };
   }

@@ -84,7 +84,18 @@ export class Task {
   /** Resolves when the task has finished: responded, or aborted and its execution over. */
   readonly finished: Promise<void>;
 
-  constructor(f: { itt: number; lun: number; cdb: Buffer; edtl: number; readLength: number; cmdSN: number; immediate: boolean; read: boolean; write: boolean; attribute: number }) {
+  constructor(f: {
+    itt: number;
+    lun: number;
+    cdb: Buffer;
+    edtl: number;
+    readLength: number;
+    cmdSN: number;
+    immediate: boolean;
+    read: boolean;
+    write: boolean;
+    attribute: number;
+  }) {
     this.itt = f.itt;
     this.lun = f.lun;
     this.cdb = f.cdb;
@@ -125,7 +136,8 @@ export class Task {
     if (!r) return { error: `no R2T with Target Transfer Tag 0x${d.ttt.toString(16)}` };
     if (d.dataSN !== r.nextDataSN) return { error: `DataSN ${d.dataSN}, expected ${r.nextDataSN}` };
     // In-order PDUs and in-order sequences: every PDU continues where the last one ended.
-    if (d.bufferOffset !== r.offset + r.received || d.bufferOffset !== this.received) return { error: `buffer offset ${d.bufferOffset}, expected ${r.offset + r.received}` };
+    if (d.bufferOffset !== r.offset + r.received || d.bufferOffset !== this.received)
+      return { error: `buffer offset ${d.bufferOffset}, expected ${r.offset + r.received}` };
     if (d.bufferOffset + d.length > r.offset + r.length) return { error: 'Data-Out beyond the R2T desired data transfer length' };
     if (this.unsolicitedOpen) return { error: 'solicited data while the unsolicited burst is open' };
     return { seq: r };

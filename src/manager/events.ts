@@ -17,7 +17,10 @@ export class EventStore {
   private readonly insert: Database.Statement;
   private inserted = 0;
 
-  constructor(path: string, private readonly retention = EVENT_RETENTION) {
+  constructor(
+    path: string,
+    private readonly retention = EVENT_RETENTION,
+  ) {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     // WAL with synchronous=NORMAL: a committed event survives a process crash;

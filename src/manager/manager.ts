@@ -94,7 +94,10 @@ export class Manager {
     this.unsubscribe = opts.agent.onEvent((e) => this.events.record(e));
     this.vvolStore = VvolStore.open(path.join(opts.dataDir, 'vvol.db'));
     this.vvol = new VvolProvider({ port: new ArrayVvolPort(opts.agent), store: this.vvolStore });
-    const lost = rebindSubsidiaries(opts.agent, this.vvol.queryVvols().flatMap((v) => this.vvol.bindingsOf(v.id).map((b) => ({ peLd: b.peLd, vvolLd: v.ld, slu: b.slu, hosts: Object.keys(b.hosts) }))));
+    const lost = rebindSubsidiaries(
+      opts.agent,
+      this.vvol.queryVvols().flatMap((v) => this.vvol.bindingsOf(v.id).map((b) => ({ peLd: b.peLd, vvolLd: v.ld, slu: b.slu, hosts: Object.keys(b.hosts) }))),
+    );
     for (const what of lost) this.events.record({ id: BINDING_NOT_RESTORED.id, severity: 'warning', source: 'vasa', text: BINDING_NOT_RESTORED({ what }) });
     const doc = () => openApiDocument(this.router.routes, opts.agent.info().version);
     for (const r of apiRoutes(opts.agent, this.events, doc, this.vvol)) this.router.add(r);
@@ -107,9 +110,19 @@ export class Manager {
   async createDemo(poolName: string, ldName: string): Promise<{ pool: PoolInfo; ld: LdInfo }> {
     const GiB = 2 ** 30;
     const pool = await this.opts.agent.createPool({ name: poolName, size: 4 * GiB, raid: 'RAID1', pds: 2 });
-    this.events.record({ id: 'KURA-I4001', severity: 'info', source: `pool/${pool.name}`, text: `Demo pool ${pool.name} created (${pool.raid}, ${bytesText(pool.capacity)}, ${pool.pds.length} PDs).` });
+    this.events.record({
+      id: 'KURA-I4001',
+      severity: 'info',
+      source: `pool/${pool.name}`,
+      text: `Demo pool ${pool.name} created (${pool.raid}, ${bytesText(pool.capacity)}, ${pool.pds.length} PDs).`,
+    });
     const ld = await this.opts.agent.createLd({ name: ldName, pool: pool.name, size: GiB });
-    this.events.record({ id: 'KURA-I4010', severity: 'info', source: `ld/${ld.name}`, text: `Demo LD ${ld.name} (${hex4(ld.number)}h) created in pool ${ld.pool} (${bytesText(ld.capacity)}).` });
+    this.events.record({
+      id: 'KURA-I4010',
+      severity: 'info',
+      source: `ld/${ld.name}`,
+      text: `Demo LD ${ld.name} (${hex4(ld.number)}h) created in pool ${ld.pool} (${bytesText(ld.capacity)}).`,
+    });
     return { pool, ld };
   }
 
@@ -153,28 +166,37 @@ export class Manager {
 
   listen(host: string, port: number, limits: HttpLimits = {}): Promise<void> {
     const idle = limits.idleTimeoutMs ?? DEFAULT_HTTP_IDLE_TIMEOUT_MS;
-    const server = http.createServer({
-      // Idle sockets are found by a sweep this often; the default (30 s) would let them overstay.
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, idle / 4)),
-      // A new connection must send its request head within the idle limit.
-      headersTimeout: idle,
-      requestTimeout: idle * 4,
-      keepAliveTimeout: KEEP_ALIVE_MS,
-    }, (req, res) => {
-      this.handle(req, res).catch((e: unknown) => {
-        const err = asKuraError(e);
-        if (err.id === INTERNAL_ERROR.id) this.opts.log?.(`api: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
-        // Whatever of the body was not read is discarded.
-        req.resume();
-        if (e instanceof MethodNotAllowed && !res.headersSent) res.setHeader('allow', e.allow.join(', '));
-        if (err.httpStatus === 413 && !res.headersSent) res.setHeader('connection', 'close');
-        if (!res.headersSent) sendError(res, err);
-        else res.destroy();
-      });
-    });
+    const server = http.createServer(
+      {
+        // Idle sockets are found by a sweep this often; the default (30 s) would let them overstay.
+        connectionsCheckingInterval: Math.max(100, Math.min(1000, idle / 4)),
+        // A new connection must send its request head within the idle limit.
+        headersTimeout: idle,
+        requestTimeout: idle * 4,
+        keepAliveTimeout: KEEP_ALIVE_MS,
+      },
+      (req, res) => {
+        this.handle(req, res).catch((e: unknown) => {
+          const err = asKuraError(e);
+          if (err.id === INTERNAL_ERROR.id) this.opts.log?.(`api: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
+          // Whatever of the body was not read is discarded.
+          req.resume();
+          if (e instanceof MethodNotAllowed && !res.headersSent) res.setHeader('allow', e.allow.join(', '));
+          if (err.httpStatus === 413 && !res.headersSent) res.setHeader('connection', 'close');
+          if (!res.headersSent) sendError(res, err);
+          else res.destroy();
+        });
+      },
+    );
     server.on('clientError', answerClientError);
     // A cap of its own keeps the API reachable whatever the data listeners take.
-    const cap = new ConnectionCap('API listener', limits.maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS, this.opts.log ?? (() => undefined), API_CONNECTION_CAP, '--http-max-connections');
+    const cap = new ConnectionCap(
+      'API listener',
+      limits.maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS,
+      this.opts.log ?? (() => undefined),
+      API_CONNECTION_CAP,
+      '--http-max-connections',
+    );
     server.on('connection', (sock: net.Socket) => {
       if (!cap.admit()) {
         sock.destroy();

@@ -11,7 +11,13 @@ function schemaOf(f: FieldSpec): Record<string, unknown> {
     case 'boolean':
       return { type: 'boolean', description: f.description };
     case 'size':
-      return { oneOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9.]+ ?[KMGTP]?i?B?$' }], description: `${f.description} (bytes, or e.g. "10GiB")` };
+      return {
+        oneOf: [
+          { type: 'integer', minimum: 0 },
+          { type: 'string', pattern: '^[0-9.]+ ?[KMGTP]?i?B?$' },
+        ],
+        description: `${f.description} (bytes, or e.g. "10GiB")`,
+      };
     case 'string[]':
       return { type: 'array', items: { type: 'string' }, description: f.description };
     case 'map':
@@ -27,7 +33,10 @@ export function openApiDocument(routes: Route[], version: string): Record<string
     const op: Record<string, unknown> = {
       summary: r.summary,
       tags: [r.tag],
-      operationId: `${r.method.toLowerCase()}${r.path.replace(/^\/api\/v1/, '').replace(/[{}]/g, '').replace(/[/.-](\w)/g, (_m, c: string) => c.toUpperCase())}`,
+      operationId: `${r.method.toLowerCase()}${r.path
+        .replace(/^\/api\/v1/, '')
+        .replace(/[{}]/g, '')
+        .replace(/[/.-](\w)/g, (_m, c: string) => c.toUpperCase())}`,
       parameters: params,
       responses: {
         [String(r.status ?? 200)]: { description: 'success' },
@@ -36,12 +45,19 @@ export function openApiDocument(routes: Route[], version: string): Record<string
     };
     if (r.public) op['security'] = [];
     if (r.body) {
-      const required = Object.entries(r.body).filter(([, f]) => f.required).map(([k]) => k);
+      const required = Object.entries(r.body)
+        .filter(([, f]) => f.required)
+        .map(([k]) => k);
       op['requestBody'] = {
         required: required.length > 0,
         content: {
           'application/json': {
-            schema: { type: 'object', additionalProperties: false, required, properties: Object.fromEntries(Object.entries(r.body).map(([k, f]) => [k, schemaOf(f)])) },
+            schema: {
+              type: 'object',
+              additionalProperties: false,
+              required,
+              properties: Object.fromEntries(Object.entries(r.body).map(([k, f]) => [k, schemaOf(f)])),
+            },
           },
         },
       };
@@ -50,7 +66,12 @@ export function openApiDocument(routes: Route[], version: string): Record<string
   }
   return {
     openapi: '3.0.3',
-    info: { title: 'Kura management API', version, description: 'Pools, logical disks, snapshots, clones, hosts, faults, licences and events of a Kura array. Every error body is {"error": {"id", "code", "message", "action"}}.' },
+    info: {
+      title: 'Kura management API',
+      version,
+      description:
+        'Pools, logical disks, snapshots, clones, hosts, faults, licences and events of a Kura array. Every error body is {"error": {"id", "code", "message", "action"}}.',
+    },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
     components: {
@@ -61,7 +82,12 @@ export function openApiDocument(routes: Route[], version: string): Record<string
           properties: {
             error: {
               type: 'object',
-              properties: { id: { type: 'string', example: LD_NOT_FOUND.id }, code: { type: 'string' }, message: { type: 'string' }, action: { type: 'string' } },
+              properties: {
+                id: { type: 'string', example: LD_NOT_FOUND.id },
+                code: { type: 'string' },
+                message: { type: 'string' },
+                action: { type: 'string' },
+              },
             },
           },
         },

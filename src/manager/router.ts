@@ -8,7 +8,22 @@ import { KuraError } from '../errors.js';
 import { pathParamError, pathParamProblem } from '../names.js';
 import { parseNumber, parseSize } from '../units.js';
 import type { ApiRoute, FieldSpec } from '../api/route.js';
-import { METHOD_NOT_ALLOWED, NO_API_RESOURCE, QUERY_NO_PARAMETERS, QUERY_UNKNOWN_PARAMETER, REQUEST_NOT_HTTP, BODY_FIELD_REQUIRED, BODY_FIELD_WRONG_TYPE, BODY_NOT_OBJECT, BODY_UNKNOWN_FIELD, PATH_SEGMENT_BAD_ENCODING, QUERY_PARAMETER_REPEATED, QUERY_PARAMETER_WRONG_TYPE, REQUEST_TARGET_INVALID, VALUE_NOT_IN_ENUM } from '../catalogue/manager.js';
+import {
+  METHOD_NOT_ALLOWED,
+  NO_API_RESOURCE,
+  QUERY_NO_PARAMETERS,
+  QUERY_UNKNOWN_PARAMETER,
+  REQUEST_NOT_HTTP,
+  BODY_FIELD_REQUIRED,
+  BODY_FIELD_WRONG_TYPE,
+  BODY_NOT_OBJECT,
+  BODY_UNKNOWN_FIELD,
+  PATH_SEGMENT_BAD_ENCODING,
+  QUERY_PARAMETER_REPEATED,
+  QUERY_PARAMETER_WRONG_TYPE,
+  REQUEST_TARGET_INVALID,
+  VALUE_NOT_IN_ENUM,
+} from '../catalogue/manager.js';
 
 export type { FieldSpec, FieldType } from '../api/route.js';
 
@@ -121,7 +136,13 @@ export function validateQuery(route: Route, query: URLSearchParams): Record<stri
     const all = query.getAll(k);
     if (all.length > 1) throw QUERY_PARAMETER_REPEATED({ k, length: all.length });
     const v = all[0]!;
-    const wrong = () => QUERY_PARAMETER_WRONG_TYPE({ k, value: JSON.stringify(v), expected: f.type === 'integer' ? 'a whole number' : f.type === 'boolean' ? 'true or false' : `of type ${f.type}`, description: f.description });
+    const wrong = () =>
+      QUERY_PARAMETER_WRONG_TYPE({
+        k,
+        value: JSON.stringify(v),
+        expected: f.type === 'integer' ? 'a whole number' : f.type === 'boolean' ? 'true or false' : `of type ${f.type}`,
+        description: f.description,
+      });
     switch (f.type) {
       case 'integer': {
         const n = parseNumber(v, k, true);
@@ -171,7 +192,19 @@ export function validateBody(route: Route, raw: unknown): Record<string, unknown
 
 function coerce(k: string, f: FieldSpec, v: unknown): unknown {
   const wrong = () =>
-    BODY_FIELD_WRONG_TYPE({ k, expected: f.type === 'size' ? 'a size (a whole number of bytes, or a string like "512MiB", "10GiB", "1TiB")' : f.type === 'string[]' ? 'an array of strings' : f.type === 'map' ? 'an object of string values' : `of type ${f.type}`, got: JSON.stringify(v)?.slice(0, 40), description: f.description });
+    BODY_FIELD_WRONG_TYPE({
+      k,
+      expected:
+        f.type === 'size'
+          ? 'a size (a whole number of bytes, or a string like "512MiB", "10GiB", "1TiB")'
+          : f.type === 'string[]'
+            ? 'an array of strings'
+            : f.type === 'map'
+              ? 'an object of string values'
+              : `of type ${f.type}`,
+      got: JSON.stringify(v)?.slice(0, 40),
+      description: f.description,
+    });
   switch (f.type) {
     case 'string':
       if (typeof v !== 'string') throw wrong();
@@ -233,5 +266,7 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
   // The answer to a HEAD has no body (the client would read it as a second answer).
   const raw = (err as { rawPacket?: Buffer }).rawPacket;
   const head = raw !== undefined && raw.subarray(0, 5).toString('latin1') === 'HEAD ';
-  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${head ? '' : body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${head ? '' : body}`,
+  );
 }

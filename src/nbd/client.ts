@@ -640,11 +640,14 @@ export class NbdClient {
   /** Waits for requests in flight, sends NBD_CMD_DISC and closes once the server does. */
   async disconnect(): Promise<void> {
     if (this.closedError) return;
-    const inflight = [...this.pending.values()].map((p) => new Promise<void>((r) => {
-      const { resolve, reject } = p;
-      p.resolve = (v) => (resolve(v), r());
-      p.reject = (e) => (reject(e), r());
-    }));
+    const inflight = [...this.pending.values()].map(
+      (p) =>
+        new Promise<void>((r) => {
+          const { resolve, reject } = p;
+          p.resolve = (v) => (resolve(v), r());
+          p.reject = (e) => (reject(e), r());
+        }),
+    );
     await Promise.all(inflight);
     if (this.closedError) return;
     const h = Buffer.alloc(28);

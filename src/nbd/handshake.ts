@@ -195,7 +195,8 @@ export class NbdHandshake {
     if (4 + nameLen + 2 > data.length) return this.replyError(opt, P.NBD_REP_ERR_INVALID, 'export name length exceeds the option');
     const name = data.subarray(4, 4 + nameLen).toString('utf8');
     const nReq = data.readUInt16BE(4 + nameLen);
-    if (4 + nameLen + 2 + nReq * 2 !== data.length) return this.replyError(opt, P.NBD_REP_ERR_INVALID, 'information request count does not match the option length');
+    if (4 + nameLen + 2 + nReq * 2 !== data.length)
+      return this.replyError(opt, P.NBD_REP_ERR_INVALID, 'information request count does not match the option length');
     const dev = this.resolveExport(name);
     if (!dev) return this.replyNoExport(opt, name);
     const wanted = new Set<number>();
@@ -248,7 +249,8 @@ export class NbdHandshake {
     const up = upgradeToTls(raw, tls);
     const who = () => `${raw.remoteAddress ?? 'local'}${raw.remotePort ? `:${raw.remotePort}` : ''}`;
     up.socket.on('error', (e) => {
-      if (this.inTlsHandshake()) this.opts.log?.(`nbd: TLS handshake with ${who()} (PSK identity ${printableIdentity(up.identity())}) failed: ${e.message.split('\n')[0]}`);
+      if (this.inTlsHandshake())
+        this.opts.log?.(`nbd: TLS handshake with ${who()} (PSK identity ${printableIdentity(up.identity())}) failed: ${e.message.split('\n')[0]}`);
       c.destroy();
     });
     up.socket.on('close', () => c.destroy());

@@ -78,7 +78,9 @@ export class NbdTransmission {
   /** Access changed: a client that may no longer open its export is cut off. */
   revalidate(): void {
     if (this.conn.opts.exports.open(this.dev.name, this.peer)) return;
-    this.conn.opts.log?.(`nbd: closing a connection on export "${this.dev.name}" (${this.peer.identity === null ? 'plain client' : `host ${printableIdentity(this.peer.identity)}`}): its access was withdrawn`);
+    this.conn.opts.log?.(
+      `nbd: closing a connection on export "${this.dev.name}" (${this.peer.identity === null ? 'plain client' : `host ${printableIdentity(this.peer.identity)}`}): its access was withdrawn`,
+    );
     this.conn.destroy();
   }
 

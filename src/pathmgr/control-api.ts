@@ -11,7 +11,14 @@ import { entryText } from './log.js';
 import type { PathLog } from './log.js';
 import type { PathManager } from './manager.js';
 import type { MultipathDevice } from './device.js';
-import { CONTROL_BODY_NOT_JSON, CONTROL_BODY_TOO_LARGE, CONTROL_FIELD_MISSING, CONTROL_NO_ROUTE, LOG_COLLECTION_FAILED, PATH_STATE_NOT_SETTABLE } from '../catalogue/pathmgr.js';
+import {
+  CONTROL_BODY_NOT_JSON,
+  CONTROL_BODY_TOO_LARGE,
+  CONTROL_FIELD_MISSING,
+  CONTROL_NO_ROUTE,
+  LOG_COLLECTION_FAILED,
+  PATH_STATE_NOT_SETTABLE,
+} from '../catalogue/pathmgr.js';
 
 export function showDevice(d: MultipathDevice) {
   return {
@@ -162,9 +169,19 @@ export class ControlApi {
     try {
       const bundle = path.join(dir, 'pathd-logs');
       fs.mkdirSync(bundle);
-      const snapshot = { collected: new Date().toISOString(), ...this.info(), watcher: this.mgr.watcher, mode: mode(this.mgr), devices: this.mgr.devices.map(showDevice), stats: this.mgr.devices.map(showStats) };
+      const snapshot = {
+        collected: new Date().toISOString(),
+        ...this.info(),
+        watcher: this.mgr.watcher,
+        mode: mode(this.mgr),
+        devices: this.mgr.devices.map(showDevice),
+        stats: this.mgr.devices.map(showStats),
+      };
       fs.writeFileSync(path.join(bundle, 'state.json'), JSON.stringify(snapshot, null, 2));
-      fs.writeFileSync(path.join(bundle, 'events.log'), this.log.recent.map((e) => `${e.time} ${e.level.toUpperCase()} ${e.id} ${entryText(e)}`).join('\n') + '\n');
+      fs.writeFileSync(
+        path.join(bundle, 'events.log'),
+        this.log.recent.map((e) => `${e.time} ${e.level.toUpperCase()} ${e.id} ${entryText(e)}`).join('\n') + '\n',
+      );
       if (this.log.file) for (const f of [this.log.file, `${this.log.file}.old`]) if (fs.existsSync(f)) fs.copyFileSync(f, path.join(bundle, path.basename(f)));
       const tgz = path.join(dir, 'pathd-logs.tar.gz');
       await new Promise<void>((resolve, reject) => {

@@ -12,7 +12,24 @@ import { Selector, isDynamic } from './policy.js';
 import type { Grouping, Policy } from './policy.js';
 import * as S from '../scsi/spec/index.js';
 import { aluaChanged, mayHaveChangedLu } from './sense-policy.js';
-import { ARRAY_FAILED_COMMAND, COMMAND_FAILED_EVERYWHERE, FAILOVER_DONE, FAILOVER_FAILED, NO_USABLE_PATH, NO_USABLE_PATH_LEFT, PATHS_NOT_REDUNDANT, PATH_ALUA_NOT_USABLE, PATH_COMMAND_FAILED, PATH_FAILED, PATH_MARGINAL, PATH_NOT_USABLE, POLICY_NOT_IN_CLUSTER_MODE, POLICY_REFUSED_IN_CLUSTER_MODE, RESERVATION_CONFLICT, RESERVATION_CONFLICT_EVENT } from '../catalogue/pathmgr.js';
+import {
+  ARRAY_FAILED_COMMAND,
+  COMMAND_FAILED_EVERYWHERE,
+  FAILOVER_DONE,
+  FAILOVER_FAILED,
+  NO_USABLE_PATH,
+  NO_USABLE_PATH_LEFT,
+  PATHS_NOT_REDUNDANT,
+  PATH_ALUA_NOT_USABLE,
+  PATH_COMMAND_FAILED,
+  PATH_FAILED,
+  PATH_MARGINAL,
+  PATH_NOT_USABLE,
+  POLICY_NOT_IN_CLUSTER_MODE,
+  POLICY_REFUSED_IN_CLUSTER_MODE,
+  RESERVATION_CONFLICT,
+  RESERVATION_CONFLICT_EVENT,
+} from '../catalogue/pathmgr.js';
 import { LU_GONE, PATH_LU_CHANGED, PATH_LU_GONE } from '../catalogue/array.js';
 
 export interface DeviceSettings {
@@ -104,13 +121,18 @@ export class MultipathDevice implements BlockDevice {
   refresh(): void {
     const inUse = new Set(this.selector.inUse(this.paths));
     for (const p of this.paths) {
-      if (inUse.has(p) && (p.state === 'active' || p.state === 'standby')) p.setState('in-use', p.priorityDisabled ? 'priority disabled, in use as no enabled path can be' : '');
+      if (inUse.has(p) && (p.state === 'active' || p.state === 'standby'))
+        p.setState('in-use', p.priorityDisabled ? 'priority disabled, in use as no enabled path can be' : '');
       else if (!inUse.has(p) && p.state === 'in-use') p.setState(p.priorityDisabled ? 'standby' : 'active', p.priorityDisabled ? 'priority disabled' : '');
     }
-    const now = this.paths.filter((p) => inUse.has(p)).map((p) => p.number).join(',');
+    const now = this.paths
+      .filter((p) => inUse.has(p))
+      .map((p) => p.number)
+      .join(',');
     if (now !== this.lastInUse) {
       if (this.lastInUse !== '' && now !== '') this.hooks.event('info', 'KURA-I7002', `${this.name}: paths in use changed from ${this.lastInUse} to ${now}`);
-      if (now === '' && this.lastInUse !== '') this.hooks.event('error', NO_USABLE_PATH_LEFT.id, NO_USABLE_PATH_LEFT({ name: this.name, arg: this.hooks.settings().noPathRetryMs / 1000 }));
+      if (now === '' && this.lastInUse !== '')
+        this.hooks.event('error', NO_USABLE_PATH_LEFT.id, NO_USABLE_PATH_LEFT({ name: this.name, arg: this.hooks.settings().noPathRetryMs / 1000 }));
       this.lastInUse = now;
     }
     if (inUse.size > 0) for (const w of this.pathWaiters.splice(0)) w();
@@ -159,7 +181,16 @@ export class MultipathDevice implements BlockDevice {
     if (now === this.redundant) return;
     this.redundant = now;
     if (now) this.hooks.event('info', 'KURA-I7073', `${this.name}: ${usable.length} usable paths again; the logical unit is redundant`);
-    else this.hooks.event('warning', PATHS_NOT_REDUNDANT.id, PATHS_NOT_REDUNDANT({ name: this.name, arg: usable.length === 1 ? `only path ${usable[0]!.number} (${usable[0]!.portal}) is usable` : 'no path is usable' }), 278);
+    else
+      this.hooks.event(
+        'warning',
+        PATHS_NOT_REDUNDANT.id,
+        PATHS_NOT_REDUNDANT({
+          name: this.name,
+          arg: usable.length === 1 ? `only path ${usable[0]!.number} (${usable[0]!.portal}) is usable` : 'no path is usable',
+        }),
+        278,
+      );
   }
 
   /**
@@ -172,15 +203,27 @@ export class MultipathDevice implements BlockDevice {
     if (from !== to) this.hooks.event('info', 'KURA-I7004', `${this.name}: path ${p.number} (${p.portal}) ${from} -> ${to}${why ? `: ${why}` : ''}`);
     const before = this.paths.filter((x) => x.state === 'in-use').map((x) => x.number);
     const takesOver = to === 'active' && this.selector.inUse(this.paths).includes(p);
-    if (takesOver) this.hooks.event('info', 'KURA-I7067', `${this.name}: auto failback to path ${p.number} (${p.portal}) started: it has priority ${p.priority}${before.length ? `, I/O moves from ${before.join(', ')}` : ''}`, 272);
+    if (takesOver)
+      this.hooks.event(
+        'info',
+        'KURA-I7067',
+        `${this.name}: auto failback to path ${p.number} (${p.portal}) started: it has priority ${p.priority}${before.length ? `, I/O moves from ${before.join(', ')}` : ''}`,
+        272,
+      );
     this.refresh();
-    if (takesOver && p.state === 'in-use') this.hooks.event('info', 'KURA-I7068', `${this.name}: auto failback to path ${p.number} (${p.portal}) done; it carries the I/O`, 273);
+    if (takesOver && p.state === 'in-use')
+      this.hooks.event('info', 'KURA-I7068', `${this.name}: auto failback to path ${p.number} (${p.portal}) done; it carries the I/O`, 273);
   }
 
   /** Moves a path to a state and logs it; in-use/active are then re-derived. */
   setPathState(p: Path, to: PathState, why: string): void {
     const from = p.setState(to, why);
-    if (from !== to) this.hooks.event(to === 'failed' ? 'warning' : 'info', 'KURA-I7004', `${this.name}: path ${p.number} (${p.portal}) ${from} -> ${to}${why ? `: ${why}` : ''}`);
+    if (from !== to)
+      this.hooks.event(
+        to === 'failed' ? 'warning' : 'info',
+        'KURA-I7004',
+        `${this.name}: path ${p.number} (${p.portal}) ${from} -> ${to}${why ? `: ${why}` : ''}`,
+      );
     this.refresh();
   }
 
@@ -195,7 +238,18 @@ export class MultipathDevice implements BlockDevice {
     while (p.failureTimes.length > 0 && now - p.failureTimes[0]! > s.marginalWindowMs) p.failureTimes.shift();
     if (!p.marginal && p.failureTimes.length >= s.marginalFailures) {
       p.marginal = true;
-      this.hooks.event('warning', PATH_MARGINAL.id, PATH_MARGINAL({ name: this.name, number: p.number, portal: p.portal, length: p.failureTimes.length, arg: s.marginalWindowMs / 1000, arg2: s.marginalHoldMs / 1000 }));
+      this.hooks.event(
+        'warning',
+        PATH_MARGINAL.id,
+        PATH_MARGINAL({
+          name: this.name,
+          number: p.number,
+          portal: p.portal,
+          length: p.failureTimes.length,
+          arg: s.marginalWindowMs / 1000,
+          arg2: s.marginalHoldMs / 1000,
+        }),
+      );
     }
     p.session.drop();
     this.hooks.event('warning', PATH_FAILED.id, PATH_FAILED({ name: this.name, number: p.number, portal: p.portal, why }), seed);
@@ -203,7 +257,13 @@ export class MultipathDevice implements BlockDevice {
     this.setPathState(p, 'failed', why);
     if (wasInUse) {
       const next = this.selector.inUse(this.paths);
-      if (next.length > 0) this.hooks.event('warning', FAILOVER_DONE.id, FAILOVER_DONE({ name: this.name, number: p.number, portal: p.portal, arg: next.map((x) => `${x.number} (${x.portal})`).join(', ') }), 258);
+      if (next.length > 0)
+        this.hooks.event(
+          'warning',
+          FAILOVER_DONE.id,
+          FAILOVER_DONE({ name: this.name, number: p.number, portal: p.portal, arg: next.map((x) => `${x.number} (${x.portal})`).join(', ') }),
+          258,
+        );
       else {
         this.hooks.event('error', FAILOVER_FAILED.id, FAILOVER_FAILED({ name: this.name, number: p.number, portal: p.portal }), 259);
         this.hooks.wantRecovery();
@@ -216,10 +276,13 @@ export class MultipathDevice implements BlockDevice {
     if (left <= 0) return Promise.resolve(false);
     this.hooks.wantRecovery();
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.pathWaiters = this.pathWaiters.filter((w) => w !== done);
-        resolve(false);
-      }, Math.min(left, 250));
+      const t = setTimeout(
+        () => {
+          this.pathWaiters = this.pathWaiters.filter((w) => w !== done);
+          resolve(false);
+        },
+        Math.min(left, 250),
+      );
       const done = () => {
         clearTimeout(t);
         resolve(true);
@@ -239,7 +302,12 @@ export class MultipathDevice implements BlockDevice {
     if (p.identityLost) return false;
     let r: CommandResult;
     try {
-      r = await p.session.command({ lun: p.lun, cdb: S.cdb.inquiry(true, S.VPD_DEVICE_IDENTIFICATION, 1024), readLength: 1024, timeoutMs: this.hooks.settings().commandTimeoutMs });
+      r = await p.session.command({
+        lun: p.lun,
+        cdb: S.cdb.inquiry(true, S.VPD_DEVICE_IDENTIFICATION, 1024),
+        readLength: 1024,
+        timeoutMs: this.hooks.settings().commandTimeoutMs,
+      });
     } catch {
       // A transport failure is the path's own, handled by the I/O or the patrol.
       return true;
@@ -254,7 +322,11 @@ export class MultipathDevice implements BlockDevice {
       if (sense?.key !== S.ILLEGAL_REQUEST) return true;
     }
     p.identityLost = true;
-    this.hooks.event('error', PATH_LU_CHANGED.id, PATH_LU_CHANGED({ name: this.name, number: p.number, portal: p.portal, lun: p.lun, id: this.id, arg: now ?? 'no logical unit' }));
+    this.hooks.event(
+      'error',
+      PATH_LU_CHANGED.id,
+      PATH_LU_CHANGED({ name: this.name, number: p.number, portal: p.portal, lun: p.lun, id: this.id, arg: now ?? 'no logical unit' }),
+    );
     if (p.state !== 'unavailable') this.setPathState(p, 'unavailable', `the logical unit at LUN ${p.lun} is no longer ${this.id}`);
     return false;
   }
@@ -284,7 +356,13 @@ export class MultipathDevice implements BlockDevice {
       const started = Date.now();
       let r: CommandResult;
       try {
-        r = await p.session.command({ lun: p.lun, cdb: io.cdb, dataOut: io.dataOut, readLength: io.readLength, timeoutMs: this.hooks.settings().commandTimeoutMs });
+        r = await p.session.command({
+          lun: p.lun,
+          cdb: io.cdb,
+          dataOut: io.dataOut,
+          readLength: io.readLength,
+          timeoutMs: this.hooks.settings().commandTimeoutMs,
+        });
       } catch (e) {
         p.stats.errors++;
         if (onlyPath) throw PATH_COMMAND_FAILED({ name: this.name, number: p.number, reason: (e as Error).message });

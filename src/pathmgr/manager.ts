@@ -16,7 +16,36 @@ import { aluaChanged, mayHaveChangedLu } from './sense-policy.js';
 import { loadState, saveState } from './state-file.js';
 import type { SavedState } from './state-file.js';
 import { PATHD_CHAP_FAILED, PATHD_TARGET_CHAP_FAILED } from '../catalogue/cli.js';
-import { DEVICE_HAS_NO_USABLE_PATH, FAILBACK_FAILED, FAILBACK_UNKNOWN, GROUPING_UNKNOWN, NO_PATH_RETRY_RANGE, NO_SUCH_DEVICE, NO_SUCH_PATH, PATH_FAILED_REFUSED, PATH_REF_AMBIGUOUS, PATH_SET_FAILED, PATH_SET_REFUSED_FAILED, PATROL_RANGE, PATROL_ROUND_FAILED, PERSIST_ACTION_UNKNOWN, PERSIST_KEY_INVALID, PERSIST_NEEDS_KEY, POLICY_REFUSED_UNKNOWN, POLICY_UNKNOWN, PORTAL_DISCOVERY_FAILED, PRIORITY_CHANGE_FAILED, PRIORITY_RANGE, PRIORITY_TAKEN, PR_KEY_REGISTER_FAILED, RECOVERY_CHECK_FAILED, RESERVATION_TYPE_UNKNOWN, STATE_FILE_WRITE_FAILED, SWAP_ACROSS_LUS, TARGET_DISCOVERY_FAILED } from '../catalogue/pathmgr.js';
+import {
+  DEVICE_HAS_NO_USABLE_PATH,
+  FAILBACK_FAILED,
+  FAILBACK_UNKNOWN,
+  GROUPING_UNKNOWN,
+  NO_PATH_RETRY_RANGE,
+  NO_SUCH_DEVICE,
+  NO_SUCH_PATH,
+  PATH_FAILED_REFUSED,
+  PATH_REF_AMBIGUOUS,
+  PATH_SET_FAILED,
+  PATH_SET_REFUSED_FAILED,
+  PATROL_RANGE,
+  PATROL_ROUND_FAILED,
+  PERSIST_ACTION_UNKNOWN,
+  PERSIST_KEY_INVALID,
+  PERSIST_NEEDS_KEY,
+  POLICY_REFUSED_UNKNOWN,
+  POLICY_UNKNOWN,
+  PORTAL_DISCOVERY_FAILED,
+  PRIORITY_CHANGE_FAILED,
+  PRIORITY_RANGE,
+  PRIORITY_TAKEN,
+  PR_KEY_REGISTER_FAILED,
+  RECOVERY_CHECK_FAILED,
+  RESERVATION_TYPE_UNKNOWN,
+  STATE_FILE_WRITE_FAILED,
+  SWAP_ACROSS_LUS,
+  TARGET_DISCOVERY_FAILED,
+} from '../catalogue/pathmgr.js';
 
 export interface Portal {
   host: string;
@@ -214,7 +243,13 @@ export class PathManager {
             path.alua = probed.alua;
             path.administrative = cong.pes.has(lun);
             const pe = cong.subsidiaries.get(lun);
-            found.push({ id: probed.ident.id, path, blockSize: probed.blockSize, blockCount: probed.blockCount, conglomerate: pe === undefined ? undefined : { pe, slu: S.lunParts(lun).slu } });
+            found.push({
+              id: probed.ident.id,
+              path,
+              blockSize: probed.blockSize,
+              blockCount: probed.blockCount,
+              conglomerate: pe === undefined ? undefined : { pe, slu: S.lunParts(lun).slu },
+            });
           }
         } catch (e) {
           if (e instanceof PathAuthError) this.event('error', PATHD_CHAP_FAILED.id, this.authFailureText(e, target, name));
@@ -272,7 +307,10 @@ export class PathManager {
    * lists behind them, mapped to their PE's id. PEs that did not answer 12h are
    * `unanswered`: what was found behind them before is kept.
    */
-  private async conglomerates(session: InitiatorSession, luns: number[]): Promise<{ pes: Map<number, string>; subsidiaries: Map<number, string>; unanswered: Set<number> }> {
+  private async conglomerates(
+    session: InitiatorSession,
+    luns: number[],
+  ): Promise<{ pes: Map<number, string>; subsidiaries: Map<number, string>; unanswered: Set<number> }> {
     const pes = new Map<number, string>();
     const subsidiaries = new Map<number, string>();
     const unanswered = new Set<number>();
@@ -331,7 +369,8 @@ export class PathManager {
       this.devices.push(dev);
       this.event('info', 'KURA-I7014', `new multipath device ${name} for logical unit ${id} (${blockCount} blocks of ${blockSize} bytes)`);
       const saved = this.saved.devices[id];
-      if (saved?.policy && POLICIES.includes(saved.policy as Policy) && !(this.settings.cluster && saved.policy !== 'failover')) dev.selector.policy = saved.policy as Policy;
+      if (saved?.policy && POLICIES.includes(saved.policy as Policy) && !(this.settings.cluster && saved.policy !== 'failover'))
+        dev.selector.policy = saved.policy as Policy;
       if (saved?.prKey) {
         try {
           dev.prKey = BigInt(saved.prKey);
@@ -347,10 +386,17 @@ export class PathManager {
       path.setState('unavailable', 'set by the administrator');
     } else if (!enabled) {
       path.priorityDisabled = true;
-      path.setState('standby', admin === 'standby' ? 'priority disabled' : 'priority disabled: not the first path found (kura path set P available enables it)');
+      path.setState(
+        'standby',
+        admin === 'standby' ? 'priority disabled' : 'priority disabled: not the first path found (kura path set P available enables it)',
+      );
     }
     dev.addPath(path);
-    this.event('info', 'KURA-I7015', `${dev.name}: path ${path.number} via ${path.portal} added (priority ${priority}${enabled ? '' : ', disabled'}, ALUA ${path.alua})`);
+    this.event(
+      'info',
+      'KURA-I7015',
+      `${dev.name}: path ${path.number} via ${path.portal} added (priority ${priority}${enabled ? '' : ', disabled'}, ALUA ${path.alua})`,
+    );
     // Registered before the path is offered to I/O (rescan awaits this).
     if (dev.prKey !== undefined) this.registrations.push(this.registerKeyOn(dev, path));
   }
@@ -367,7 +413,11 @@ export class PathManager {
     const mine = savedDev[key];
     const used = new Set(dev.paths.map((p) => p.priority));
     // Priorities saved for the LU's other paths stay theirs, should those paths come back.
-    const reserved = new Set(Object.entries(savedDev).filter(([k]) => k !== key && !dev.paths.some((p) => pathKey(p) === k)).map(([, v]) => v.priority));
+    const reserved = new Set(
+      Object.entries(savedDev)
+        .filter(([k]) => k !== key && !dev.paths.some((p) => pathKey(p) === k))
+        .map(([, v]) => v.priority),
+    );
     const valid = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 254;
     const free = (n: number) => !used.has(n) && !reserved.has(n);
     if (mine) {
@@ -393,7 +443,10 @@ export class PathManager {
 
   private schedule(): void {
     if (this.timer) clearInterval(this.timer);
-    this.timer = setInterval(() => void this.patrol().catch((e: Error) => this.event('error', PATROL_ROUND_FAILED.id, PATROL_ROUND_FAILED({ reason: e.message }))), this.watcher.interval * 1000);
+    this.timer = setInterval(
+      () => void this.patrol().catch((e: Error) => this.event('error', PATROL_ROUND_FAILED.id, PATROL_ROUND_FAILED({ reason: e.message }))),
+      this.watcher.interval * 1000,
+    );
     this.timer.unref();
   }
 
@@ -548,7 +601,12 @@ export class PathManager {
         }
         this.noteFailback(path);
         dev.failback(path, this.settings.failback === 'auto' ? 'active' : 'standby', 'recovery check passed');
-        this.event('info', 'KURA-I7016', `${dev.name}: failback of path ${path.number} (${path.portal}) done (${this.settings.failback === 'auto' ? 'active' : 'standby'} failback)`, 263);
+        this.event(
+          'info',
+          'KURA-I7016',
+          `${dev.name}: failback of path ${path.number} (${path.portal}) done (${this.settings.failback === 'auto' ? 'active' : 'standby'} failback)`,
+          263,
+        );
         this.persistState();
       }),
     );
@@ -623,7 +681,12 @@ export class PathManager {
     }
     path.adminUnavailable = false;
     if (path.state === 'failed') {
-      this.event('warning', PATH_SET_REFUSED_FAILED.id, PATH_SET_REFUSED_FAILED({ dev: dev.name, number: path.number, portal: path.portal, what, reason: path.reason }), 276);
+      this.event(
+        'warning',
+        PATH_SET_REFUSED_FAILED.id,
+        PATH_SET_REFUSED_FAILED({ dev: dev.name, number: path.number, portal: path.portal, what, reason: path.reason }),
+        276,
+      );
       return false;
     }
     if (path.state === 'unavailable' && path.marginal && to === 'available') path.marginal = false;
@@ -694,7 +757,11 @@ export class PathManager {
     const intervalChanged = next.interval !== this.watcher.interval;
     Object.assign(this.watcher, { ...next, healthCheck: !!next.healthCheck, recoveryCheck: !!next.recoveryCheck });
     if (intervalChanged && this.timer) this.schedule();
-    this.event('info', 'KURA-I7026', `patrol settings: health check ${this.watcher.healthCheck ? 'on' : 'off'}, recovery check ${this.watcher.recoveryCheck ? 'on' : 'off'}, interval ${this.watcher.interval} s, threshold ${this.watcher.threshold} s, timeout ${this.watcher.timeout} s`);
+    this.event(
+      'info',
+      'KURA-I7026',
+      `patrol settings: health check ${this.watcher.healthCheck ? 'on' : 'off'}, recovery check ${this.watcher.recoveryCheck ? 'on' : 'off'}, interval ${this.watcher.interval} s, threshold ${this.watcher.threshold} s, timeout ${this.watcher.timeout} s`,
+    );
     return this.watcher;
   }
 
@@ -718,7 +785,12 @@ export class PathManager {
     if (m.noPathRetry !== undefined) this.settings.noPathRetryMs = m.noPathRetry * 1000;
     for (const d of this.devices) d.refresh();
     this.persistState();
-    this.event('info', 'KURA-I7028', `mode: failback ${this.settings.failback}, cluster ${this.settings.cluster ? 'on' : 'off'}, path grouping ${this.settings.grouping}, no-path-retry ${this.settings.noPathRetryMs / 1000} s`, 277);
+    this.event(
+      'info',
+      'KURA-I7028',
+      `mode: failback ${this.settings.failback}, cluster ${this.settings.cluster ? 'on' : 'off'}, path grouping ${this.settings.grouping}, no-path-retry ${this.settings.noPathRetryMs / 1000} s`,
+      277,
+    );
     return this.settings;
   }
 
@@ -734,7 +806,12 @@ export class PathManager {
       // REGISTER AND IGNORE EXISTING KEY: the path may or may not hold the key already.
       // Sent on this path's own session whatever its state: the registration belongs to its I_T nexus.
       for (let i = 0; ; i++) {
-        const r = await path.session.command({ lun: path.lun, cdb: S.cdb.persistentReserveOut(S.PROUT_REGISTER_AND_IGNORE_EXISTING_KEY, 0), dataOut: S.prOutParams(0n, dev.prKey!), timeoutMs: this.watcher.timeout * 1000 });
+        const r = await path.session.command({
+          lun: path.lun,
+          cdb: S.cdb.persistentReserveOut(S.PROUT_REGISTER_AND_IGNORE_EXISTING_KEY, 0),
+          dataOut: S.prOutParams(0n, dev.prKey!),
+          timeoutMs: this.watcher.timeout * 1000,
+        });
         if (r.status === S.GOOD) break;
         const s = S.parseSense(r.sense);
         if (i < 8 && r.status === S.CHECK_CONDITION && s?.key === S.UNIT_ATTENTION) continue;
@@ -766,7 +843,11 @@ export class PathManager {
         for (const p of usable) await this.prOut(dev, p, S.PROUT_REGISTER_AND_IGNORE_EXISTING_KEY, 0, 0n, k);
         dev.prKey = k === 0n ? undefined : k;
         this.persistState();
-        this.event('info', 'KURA-I7029', `${dev.name}: reservation key 0x${k.toString(16)} registered on ${usable.length} path(s); paths that return get it too`);
+        this.event(
+          'info',
+          'KURA-I7029',
+          `${dev.name}: reservation key 0x${k.toString(16)} registered on ${usable.length} path(s); paths that return get it too`,
+        );
         return { registeredPaths: usable.map((p) => p.number) };
       }
       case 'unregister': {

@@ -29,7 +29,12 @@ export class ScsiError extends Error {
   readonly sense?: SenseInfo;
 
   constructor(status: number, sense?: SenseInfo, message?: string) {
-    super(message ?? (sense ? `sense key ${sense.key.toString(16)} ASC/ASCQ ${((sense.asc << 8) | sense.ascq).toString(16).padStart(4, '0')}` : `status ${status.toString(16)}`));
+    super(
+      message ??
+        (sense
+          ? `sense key ${sense.key.toString(16)} ASC/ASCQ ${((sense.asc << 8) | sense.ascq).toString(16).padStart(4, '0')}`
+          : `status ${status.toString(16)}`),
+    );
     this.name = 'ScsiError';
     this.status = status;
     this.sense = sense;

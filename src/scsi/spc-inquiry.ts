@@ -2,13 +2,7 @@
 // device with ALUA and thin provisioning is expected to offer (SPC-4 7.8, SBC-3 6.6).
 import { allocate, asciiField, u16 } from './cdb.js';
 import type { CommandContext } from './command.js';
-import {
-  MAX_COMPARE_AND_WRITE_BLOCKS,
-  MAX_TRANSFER_BLOCKS,
-  MAX_UNMAP_DESCRIPTORS,
-  MAX_UNMAP_LBA_COUNT,
-  MAX_WRITE_SAME_BLOCKS,
-} from './limits.js';
+import { MAX_COMPARE_AND_WRITE_BLOCKS, MAX_TRANSFER_BLOCKS, MAX_UNMAP_DESCRIPTORS, MAX_UNMAP_LBA_COUNT, MAX_WRITE_SAME_BLOCKS } from './limits.js';
 import type { LogicalUnit } from './logical-unit.js';
 import { good, invalidCdbField } from './sense.js';
 import { thirdPartyCopyDescriptors } from './spc-xcopy.js';
@@ -43,7 +37,15 @@ import type { ItNexus, ScsiResponse } from './types.js';
 
 // Version descriptors (SPC-4 table 148): SAM-5, SPC-4, SBC-3, iSCSI, all "no version claimed".
 const VERSION_DESCRIPTORS = [0x00a0, 0x0460, 0x04c0, 0x0960];
-const SUPPORTED_VPD = [VPD_SUPPORTED_PAGES, VPD_UNIT_SERIAL_NUMBER, VPD_DEVICE_IDENTIFICATION, VPD_THIRD_PARTY_COPY, VPD_BLOCK_LIMITS, VPD_BLOCK_DEVICE_CHARACTERISTICS, VPD_LOGICAL_BLOCK_PROVISIONING];
+const SUPPORTED_VPD = [
+  VPD_SUPPORTED_PAGES,
+  VPD_UNIT_SERIAL_NUMBER,
+  VPD_DEVICE_IDENTIFICATION,
+  VPD_THIRD_PARTY_COPY,
+  VPD_BLOCK_LIMITS,
+  VPD_BLOCK_DEVICE_CHARACTERISTICS,
+  VPD_LOGICAL_BLOCK_PROVISIONING,
+];
 
 interface StandardFields {
   byte0: number;
@@ -105,8 +107,18 @@ function deviceIdentification(lu: LogicalUnit, nexus: ItNexus): Buffer {
   const naaHex = cong?.role === 'subsidiary' ? cong.naa : lu.source.naa;
   const naa = Buffer.from(naaHex.padEnd(32, '0').slice(0, 32), 'hex');
   parts.push(designator(0, CODE_SET_BINARY, false, ASSOC_LU, DESIGNATOR_NAA, naa));
-  if (cong?.role === 'administrative') parts.push(designator(0, CODE_SET_BINARY, false, ASSOC_LU, DESIGNATOR_EUI64, Buffer.from(cong.eui.padEnd(16, '0').slice(0, 16), 'hex')));
-  parts.push(designator(0, CODE_SET_ASCII, false, ASSOC_LU, DESIGNATOR_T10_VENDOR_ID, Buffer.concat([asciiField(lu.source.vendor, 8), Buffer.from(lu.source.serial.replace(/[^\x21-\x7e]/g, '_'), 'ascii')])));
+  if (cong?.role === 'administrative')
+    parts.push(designator(0, CODE_SET_BINARY, false, ASSOC_LU, DESIGNATOR_EUI64, Buffer.from(cong.eui.padEnd(16, '0').slice(0, 16), 'hex')));
+  parts.push(
+    designator(
+      0,
+      CODE_SET_ASCII,
+      false,
+      ASSOC_LU,
+      DESIGNATOR_T10_VENDOR_ID,
+      Buffer.concat([asciiField(lu.source.vendor, 8), Buffer.from(lu.source.serial.replace(/[^\x21-\x7e]/g, '_'), 'ascii')]),
+    ),
+  );
   const rtp = Buffer.alloc(4);
   rtp.writeUInt16BE(nexus.relativeTargetPortId & 0xffff, 2);
   parts.push(designator(PROTOCOL_ISCSI, CODE_SET_BINARY, true, ASSOC_TARGET_PORT, DESIGNATOR_RELATIVE_TARGET_PORT, rtp));
@@ -193,7 +205,20 @@ export function inquiry(ctx: CommandContext): ScsiResponse {
   const lu = ctx.lu;
   if (!evpd) {
     const ports = lu.source.portGroups().reduce((n, g) => n + g.relativeTargetPortIds.length, 0);
-    return good(allocate(standardData({ byte0: TYPE_DISK, vendor: lu.source.vendor, product: lu.source.product, revision: lu.source.revision, multiPort: ports > 1, thirdPartyCopy: true, luCong: lu.source.conglomerate?.() !== undefined }), alloc));
+    return good(
+      allocate(
+        standardData({
+          byte0: TYPE_DISK,
+          vendor: lu.source.vendor,
+          product: lu.source.product,
+          revision: lu.source.revision,
+          multiPort: ports > 1,
+          thirdPartyCopy: true,
+          luCong: lu.source.conglomerate?.() !== undefined,
+        }),
+        alloc,
+      ),
+    );
   }
   const data = vpd(lu, ctx.nexus, page);
   if (!data) throw invalidCdbField(2);
@@ -203,7 +228,8 @@ export function inquiry(ctx: CommandContext): ScsiResponse {
 /** INQUIRY addressed to a LUN with no logical unit: qualifier 011b, device type 1Fh (SPC-4 6.6.2). */
 export function inquiryNoLun(cdb: Buffer): ScsiResponse {
   const { evpd, page, alloc } = decode(cdb);
-  if (!evpd) return good(allocate(standardData({ byte0: PQ_NOT_CAPABLE, vendor: 'KURA', product: '', revision: '', multiPort: false, thirdPartyCopy: false }), alloc));
+  if (!evpd)
+    return good(allocate(standardData({ byte0: PQ_NOT_CAPABLE, vendor: 'KURA', product: '', revision: '', multiPort: false, thirdPartyCopy: false }), alloc));
   if (page !== VPD_SUPPORTED_PAGES) throw invalidCdbField(2);
   return good(allocate(vpdPage(PQ_NOT_CAPABLE, VPD_SUPPORTED_PAGES, Buffer.from([VPD_SUPPORTED_PAGES])), alloc));
 }

@@ -72,7 +72,10 @@ export function reportSupportedOperationCodes(ctx: CommandContext, table: readon
       break;
     case RSOC_OPCODE_SA:
       if (known.length > 0 && !hasServiceActions) throw invalidCdbField(3);
-      data = oneCommand(known.find((c) => c.serviceAction === sa), rctd);
+      data = oneCommand(
+        known.find((c) => c.serviceAction === sa),
+        rctd,
+      );
       break;
     case RSOC_OPCODE_SA_IF_ANY:
       data = oneCommand(hasServiceActions ? known.find((c) => c.serviceAction === sa) : known[0], rctd);

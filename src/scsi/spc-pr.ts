@@ -96,7 +96,12 @@ export class PersistentReservations {
     this.aptpl = true;
     this.generation = saved.generation >>> 0;
     for (const r of saved.registrations) {
-      this.registrations.set(regKey(r.initiatorPort, r.relativeTargetPortId), { initiatorPort: r.initiatorPort, relativeTargetPortId: r.relativeTargetPortId, key: BigInt(r.key), allTgPt: r.allTgPt });
+      this.registrations.set(regKey(r.initiatorPort, r.relativeTargetPortId), {
+        initiatorPort: r.initiatorPort,
+        relativeTargetPortId: r.relativeTargetPortId,
+        key: BigInt(r.key),
+        allTgPt: r.allTgPt,
+      });
     }
     const res = saved.reservation;
     if (res) {
@@ -113,11 +118,21 @@ export class PersistentReservations {
           version: 1,
           aptpl: true,
           generation: this.generation,
-          registrations: [...this.registrations.values()].map((r) => ({ initiatorPort: r.initiatorPort, relativeTargetPortId: r.relativeTargetPortId, key: '0x' + r.key.toString(16), allTgPt: r.allTgPt })),
+          registrations: [...this.registrations.values()].map((r) => ({
+            initiatorPort: r.initiatorPort,
+            relativeTargetPortId: r.relativeTargetPortId,
+            key: '0x' + r.key.toString(16),
+            allTgPt: r.allTgPt,
+          })),
           reservation: this.reservation
             ? (() => {
                 const h = this.registrations.get(this.reservation.holder)!;
-                return { initiatorPort: h.initiatorPort, relativeTargetPortId: h.relativeTargetPortId, type: this.reservation.type, scope: this.reservation.scope };
+                return {
+                  initiatorPort: h.initiatorPort,
+                  relativeTargetPortId: h.relativeTargetPortId,
+                  type: this.reservation.type,
+                  scope: this.reservation.scope,
+                };
               })()
             : null,
         }

@@ -45,7 +45,6 @@ const PIECE_BYTES = 1 << 20;
 /** Finished copies kept per LU for RECEIVE COPY RESULTS (oldest dropped first). */
 const HELD_RESULTS = 64;
 
-
 /** The result of one EXTENDED COPY, as COPY STATUS reports it. */
 export interface CopyResult {
   ok: boolean;
@@ -190,7 +189,8 @@ async function runCopy(ctx: CommandContext, listId: number, listIdUsage: number,
       if (dst.mode.swp || dst.device.readOnly) throw checkCondition(COPY_ABORTED_SOFTWARE_WRITE_PROTECTED);
       const bs = s.dc ? dst.device.blockSize : src.device.blockSize;
       const bytes = s.blocks * bs;
-      if (bytes % src.device.blockSize !== 0 || bytes % dst.device.blockSize !== 0) throw copyAborted(COPY_ABORTED_INVALID_FIELD_IN_PARAMETER_LIST, s.offset + 10);
+      if (bytes % src.device.blockSize !== 0 || bytes % dst.device.blockSize !== 0)
+        throw copyAborted(COPY_ABORTED_INVALID_FIELD_IN_PARAMETER_LIST, s.offset + 10);
       const srcBlocks = bytes / src.device.blockSize;
       const dstBlocks = bytes / dst.device.blockSize;
       if (s.srcLba + BigInt(srcBlocks) > BigInt(src.device.blockCount)) throw copyAborted(COPY_ABORTED_NO_ADDITIONAL_SENSE_INFORMATION, s.offset + 12);

@@ -74,7 +74,15 @@ export class ArrayVvolPort implements VvolArrayPort {
   }
 
   private ldView(l: LdInfo): PortLd {
-    return { number: l.number, name: l.name, pool: l.poolNumber, capacity: l.capacity, allocated: l.allocated, vmwareType: l.vmwareType, owner: l.defaultOwner };
+    return {
+      number: l.number,
+      name: l.name,
+      pool: l.poolNumber,
+      capacity: l.capacity,
+      allocated: l.allocated,
+      vmwareType: l.vmwareType,
+      owner: l.defaultOwner,
+    };
   }
 
   ld(number: number): PortLd | undefined {
@@ -145,7 +153,14 @@ export class ArrayVvolPort implements VvolArrayPort {
         mv = (await agent.createSnapshot(source, temp)).ldNumber;
       }
       try {
-        await this.copyThroughPair(mv, target, total, () => cancelled, stopped, (n) => (copied = n));
+        await this.copyThroughPair(
+          mv,
+          target,
+          total,
+          () => cancelled,
+          stopped,
+          (n) => (copied = n),
+        );
       } finally {
         if (temp !== undefined) await agent.deleteSnapshot(source, temp).catch(() => undefined);
       }
@@ -160,7 +175,14 @@ export class ArrayVvolPort implements VvolArrayPort {
     };
   }
 
-  private async copyThroughPair(source: number, target: number, total: number, cancelled: () => boolean, stopped: () => Error, setCopied: (n: number) => void): Promise<void> {
+  private async copyThroughPair(
+    source: number,
+    target: number,
+    total: number,
+    cancelled: () => boolean,
+    stopped: () => Error,
+    setCopied: (n: number) => void,
+  ): Promise<void> {
     const { agent } = this;
     await agent.createPair(source, target);
     try {
@@ -200,7 +222,10 @@ export class ArrayVvolPort implements VvolArrayPort {
   }
 
   lunOf(host: string, ld: number): number | undefined {
-    return this.agent.listHosts().find((h) => h.name === host)?.luns.find((l) => l.ldNumber === ld)?.lun;
+    return this.agent
+      .listHosts()
+      .find((h) => h.name === host)
+      ?.luns.find((l) => l.ldNumber === ld)?.lun;
   }
 
   /** The provider's binding table numbers subsidiary LUs; the array takes its id (a disagreement is undone and reported). */

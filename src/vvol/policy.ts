@@ -103,7 +103,9 @@ export function makePolicy(req: PolicyRequest, now: string): StoragePolicy {
   if (req.backup !== undefined) {
     const g = req.backup.generations ?? MIN_BACKUP_GENERATIONS;
     if (!Number.isInteger(g) || g < MIN_BACKUP_GENERATIONS || g > MAX_BACKUP_GENERATIONS) {
-      throw badCapability(`the number of backup generations ${JSON.stringify(g).slice(0, 20)} is not ${MIN_BACKUP_GENERATIONS} or ${MAX_BACKUP_GENERATIONS} (VVM L1136-L1138)`);
+      throw badCapability(
+        `the number of backup generations ${JSON.stringify(g).slice(0, 20)} is not ${MIN_BACKUP_GENERATIONS} or ${MAX_BACKUP_GENERATIONS} (VVM L1136-L1138)`,
+      );
     }
     backup = { enabled: true, autoDelete: req.backup.autoDelete === true, generations: g };
   }
@@ -156,7 +158,8 @@ export function datastoreMismatches(policy: StoragePolicy, profile: ContainerPro
   const out: Array<{ rule: string; datastore: string; policy: string }> = [];
   if (policy.pdType !== null && policy.pdType !== profile.pdType) out.push({ rule: 'Physical Disk Type', datastore: profile.pdType, policy: policy.pdType });
   if (policy.raid !== null && policy.raid !== profile.raid) out.push({ rule: 'RAID', datastore: profile.raid, policy: policy.raid });
-  if (policy.encryption && !profile.encryption) out.push({ rule: 'Specify Encrypt PD', datastore: yesNo(profile.encryption), policy: yesNo(policy.encryption) });
+  if (policy.encryption && !profile.encryption)
+    out.push({ rule: 'Specify Encrypt PD', datastore: yesNo(profile.encryption), policy: yesNo(policy.encryption) });
   return out;
 }
 
@@ -173,10 +176,22 @@ export function containerCompliance(policy: StoragePolicy, profile: ContainerPro
   rule('RAID', policy.raid !== null);
   rule('Specify Encrypt PD', policy.encryption);
   if (policy.io) {
-    out.push(profile.ioControl ? { rule: 'I/O Control', compliant: true } : { rule: 'I/O Control', compliant: false, message: 'Failed to apply the storage policy because I/O control mode is disabled in the pool. Enable I/O control mode.' });
+    out.push(
+      profile.ioControl
+        ? { rule: 'I/O Control', compliant: true }
+        : {
+            rule: 'I/O Control',
+            compliant: false,
+            message: 'Failed to apply the storage policy because I/O control mode is disabled in the pool. Enable I/O control mode.',
+          },
+    );
   }
   if (policy.backup?.enabled) {
-    out.push(profile.backup ? { rule: 'Backup', compliant: true } : { rule: 'Backup', compliant: false, message: 'Failed to apply the storage policy because no pool for backup exists.' });
+    out.push(
+      profile.backup
+        ? { rule: 'Backup', compliant: true }
+        : { rule: 'Backup', compliant: false, message: 'Failed to apply the storage policy because no pool for backup exists.' },
+    );
   }
   return out;
 }
@@ -185,14 +200,22 @@ export function containerCompliance(policy: StoragePolicy, profile: ContainerPro
  * Compliance of a VVOL: the container's rules, plus the I/O limits its LD has
  * and the backup volumes it has against what the policy asks.
  */
-export function vvolCompliance(policy: StoragePolicy, profile: ContainerProfile, actual: { io: IoRule; backups: number; backup: 'applies' | 'linked-clone' | 'not-applicable' }): RuleResult[] {
+export function vvolCompliance(
+  policy: StoragePolicy,
+  profile: ContainerProfile,
+  actual: { io: IoRule; backups: number; backup: 'applies' | 'linked-clone' | 'not-applicable' },
+): RuleResult[] {
   const out = containerCompliance(policy, profile).filter((r) => r.rule !== 'I/O Control' && r.rule !== 'Backup');
   if (policy.io) {
     const same = actual.io.upper === policy.io.upper && actual.io.lower === policy.io.lower;
     out.push(
       same
         ? { rule: 'I/O Control', compliant: true }
-        : { rule: 'I/O Control', compliant: false, message: `The LD's I/O limits are upper ${actual.io.upper}, lower ${actual.io.lower} IOPS while the policy asks for upper ${policy.io.upper}, lower ${policy.io.lower}.` },
+        : {
+            rule: 'I/O Control',
+            compliant: false,
+            message: `The LD's I/O limits are upper ${actual.io.upper}, lower ${actual.io.lower} IOPS while the policy asks for upper ${policy.io.upper}, lower ${policy.io.lower}.`,
+          },
     );
   }
   if (policy.backup?.enabled && actual.backup !== 'not-applicable') {

@@ -16,7 +16,19 @@ import { checkWwn, containerId, ldOfPeId, peId, poolOfContainerId, vvolId } from
 import * as L from './limits.js';
 import * as M from './messages.js';
 import { isVvolType, vmwareTypeOf, type PeRecord, type VvolRecord, type VvolType, type VvolView } from './model.js';
-import { capabilityMetadata, containerCompliance, containerProfile, datastoreMismatches, generationsOf, isBackupPool, makePolicy, vvolCompliance, type PolicyRequest, type RuleResult, type StoragePolicy } from './policy.js';
+import {
+  capabilityMetadata,
+  containerCompliance,
+  containerProfile,
+  datastoreMismatches,
+  generationsOf,
+  isBackupPool,
+  makePolicy,
+  vvolCompliance,
+  type PolicyRequest,
+  type RuleResult,
+  type StoragePolicy,
+} from './policy.js';
 import type { PortLd, PortPool, VvolArrayPort } from './port.js';
 import { SessionGate } from './session-gate.js';
 import type { VvolStore } from './store.js';
@@ -137,7 +149,12 @@ export class VvolProvider {
       return ended;
     });
     const max = opts.maxConcurrentOps ?? L.concurrentOpsFor(this.port.identity().model);
-    this.tasks = new TaskRunner(max, (t) => this.store.putTask(t), () => this.iso(), restored);
+    this.tasks = new TaskRunner(
+      max,
+      (t) => this.store.putTask(t),
+      () => this.iso(),
+      restored,
+    );
   }
 
   private iso(): string {
@@ -205,7 +222,13 @@ export class VvolProvider {
 
   private requireLicense(name: 'VirtualVolume' | 'DynamicSnapVolume' | 'VolumeClone' | 'DynamicDataReplication' | 'IOLoadManager'): void {
     if (this.port.licensed(name)) return;
-    throw { VirtualVolume: M.licenseVirtualVolume, DynamicSnapVolume: M.licenseSnapshot, VolumeClone: M.licenseVolumeClone, DynamicDataReplication: M.licenseReplication, IOLoadManager: M.licenseIoLoadManager }[name]();
+    throw {
+      VirtualVolume: M.licenseVirtualVolume,
+      DynamicSnapVolume: M.licenseSnapshot,
+      VolumeClone: M.licenseVolumeClone,
+      DynamicDataReplication: M.licenseReplication,
+      IOLoadManager: M.licenseIoLoadManager,
+    }[name]();
   }
 
   // ---- containers ----
@@ -240,7 +263,15 @@ export class VvolProvider {
   // ---- protocol endpoints ----
 
   private peView(p: PeRecord): PeView {
-    return { ...p, owner: this.port.ld(p.ld)?.owner ?? 0, boundVvols: this.bindings.ofPe(p.ld).map((b) => this.vvols.get(b.vvol)?.ld ?? -1).filter((n) => n >= 0).sort((a, b) => a - b) };
+    return {
+      ...p,
+      owner: this.port.ld(p.ld)?.owner ?? 0,
+      boundVvols: this.bindings
+        .ofPe(p.ld)
+        .map((b) => this.vvols.get(b.vvol)?.ld ?? -1)
+        .filter((n) => n >= 0)
+        .sort((a, b) => a - b),
+    };
   }
 
   listPes(): PeView[] {
@@ -267,7 +298,10 @@ export class VvolProvider {
       this.requireLicense('VirtualVolume');
       const name = checkName('Protocol endpoint', req.name, M.PE_NAME_ERROR);
       const pools = this.pools();
-      const pool = typeof req.pool === 'number' ? pools.find((p) => p.number === req.pool) : pools.find((p) => p.name === req.pool || containerId(this.wwn, p.number) === String(req.pool).toLowerCase());
+      const pool =
+        typeof req.pool === 'number'
+          ? pools.find((p) => p.number === req.pool)
+          : pools.find((p) => p.name === req.pool || containerId(this.wwn, p.number) === String(req.pool).toLowerCase());
       if (!pool) throw M.noSuchContainer(String(req.pool));
       if (!pool.container) throw M.peNeedsContainer(pool.name);
       if (this.pes.size >= L.MAX_PES) throw M.tooManyPes();
@@ -473,8 +507,10 @@ export class VvolProvider {
     const entries = Object.entries(md as Record<string, unknown>);
     if (existing + entries.length > L.MAX_METADATA_ENTRIES) throw M.badMetadata(`a VVOL holds at most ${L.MAX_METADATA_ENTRIES} keys`);
     for (const [k, v] of entries) {
-      if (!/^[\x21-\x7e]+$/.test(k) || k.length > L.MAX_METADATA_KEY) throw M.badMetadata(`key ${JSON.stringify(k).slice(0, 80)} is not 1 to ${L.MAX_METADATA_KEY} printable characters`);
-      if (v !== null && (typeof v !== 'string' || v.length > L.MAX_METADATA_VALUE)) throw M.badMetadata(`the value of ${k} is not a string of at most ${L.MAX_METADATA_VALUE} characters`);
+      if (!/^[\x21-\x7e]+$/.test(k) || k.length > L.MAX_METADATA_KEY)
+        throw M.badMetadata(`key ${JSON.stringify(k).slice(0, 80)} is not 1 to ${L.MAX_METADATA_KEY} printable characters`);
+      if (v !== null && (typeof v !== 'string' || v.length > L.MAX_METADATA_VALUE))
+        throw M.badMetadata(`the value of ${k} is not a string of at most ${L.MAX_METADATA_VALUE} characters`);
     }
     return md as Record<string, string | null>;
   }
@@ -678,7 +714,16 @@ export class VvolProvider {
     const live = rec.backups.filter((b) => this.port.ld(b.ld) !== undefined);
     if (live.length === 0) return;
     if (policy?.backup?.autoDelete) for (const b of live) await this.port.deleteLd(b.ld);
-    else warnings.push(this.alarm(M.backupsKeptWarning(rec.id, live.map((b) => b.ld)), rec.id));
+    else
+      warnings.push(
+        this.alarm(
+          M.backupsKeptWarning(
+            rec.id,
+            live.map((b) => b.ld),
+          ),
+          rec.id,
+        ),
+      );
   }
 
   /** Deletes several VVOLs, each with its own outcome. */
@@ -753,7 +798,9 @@ export class VvolProvider {
       slu = binding.slu;
     } else {
       const load = (p: PeRecord): number => this.bindings.ofPe(p.ld).length;
-      const chosen = [...visible].sort((a, b) => Number(b.pe.pool === rec.container) - Number(a.pe.pool === rec.container) || load(a.pe) - load(b.pe) || a.pe.ld - b.pe.ld)[0]!;
+      const chosen = [...visible].sort(
+        (a, b) => Number(b.pe.pool === rec.container) - Number(a.pe.pool === rec.container) || load(a.pe) - load(b.pe) || a.pe.ld - b.pe.ld,
+      )[0]!;
       pe = chosen.pe.ld;
       const free = this.bindings.freeSlu(pe);
       if (free === undefined) throw M.conglomerateFull(chosen.pe.name);
@@ -817,14 +864,17 @@ export class VvolProvider {
       }
     }
     this.store.putBinding(rec.id, b.pe, change.destroyed ? [] : this.bindings.rows(b));
-    if (change.destroyed) this.events.emit('config', 'KURA-I3101', rec.id, `VVOL ${rec.id} unbound from PE ${this.pes.get(b.pe)?.name ?? b.pe}; subsidiary LU ${b.slu} released.`);
+    if (change.destroyed)
+      this.events.emit('config', 'KURA-I3101', rec.id, `VVOL ${rec.id} unbound from PE ${this.pes.get(b.pe)?.name ?? b.pe}; subsidiary LU ${b.slu} released.`);
     return { count: b.hosts.get(host) ?? 0, destroyed: change.destroyed };
   }
 
   /** Bindings of a VVOL: PE, subsidiary LU and bind count per host. */
   bindingsOf(id: string): Array<{ pe: string; peLd: number; slu: number; hosts: Record<string, number> }> {
     const rec = this.record(id);
-    return this.bindings.ofVvol(rec.id).map((b) => ({ pe: this.pes.get(b.pe)?.id ?? String(b.pe), peLd: b.pe, slu: b.slu, hosts: Object.fromEntries(b.hosts) }));
+    return this.bindings
+      .ofVvol(rec.id)
+      .map((b) => ({ pe: this.pes.get(b.pe)?.id ?? String(b.pe), peLd: b.pe, slu: b.slu, hosts: Object.fromEntries(b.hosts) }));
   }
 
   // ---- snapshots ----
@@ -902,7 +952,21 @@ export class VvolProvider {
             const base = this.record(id);
             this.refuseWhileDeletingSnapshots(base);
             const esv = await this.port.snapshot(base.ld, snapName);
-            const rec: VvolRecord = { ...base, id: vvolId(this.wwn, esv.number), ld: esv.number, size: esv.capacity, created: this.iso(), policy: null, snapshotOf: base.id, snapshotName: snapName, snapshotGroup: prepareId, linkedFrom: null, layer: base.layer + 1, io: { upper: 0, lower: 0 }, backups: [] };
+            const rec: VvolRecord = {
+              ...base,
+              id: vvolId(this.wwn, esv.number),
+              ld: esv.number,
+              size: esv.capacity,
+              created: this.iso(),
+              policy: null,
+              snapshotOf: base.id,
+              snapshotName: snapName,
+              snapshotGroup: prepareId,
+              linkedFrom: null,
+              layer: base.layer + 1,
+              io: { upper: 0, lower: 0 },
+              backups: [],
+            };
             made.push(rec);
           }
           // One commit for the whole VM snapshot.
@@ -978,7 +1042,22 @@ export class VvolProvider {
         this.refuseWhileDeletingSnapshots(source);
         if (fcvs() >= L.MAX_FCVS_PER_FEV) throw M.tooManyFcvs();
         const fcv = await this.port.linkedClone(source.ld, this.ldName());
-        const rec: VvolRecord = { ...source, id: vvolId(this.wwn, fcv.number), ld: fcv.number, vm, size: fcv.capacity, created: this.iso(), policy: null, snapshotOf: null, snapshotName: null, snapshotGroup: null, linkedFrom: source.id, layer: source.layer + 1, io: { upper: 0, lower: 0 }, backups: [] };
+        const rec: VvolRecord = {
+          ...source,
+          id: vvolId(this.wwn, fcv.number),
+          ld: fcv.number,
+          vm,
+          size: fcv.capacity,
+          created: this.iso(),
+          policy: null,
+          snapshotOf: null,
+          snapshotName: null,
+          snapshotGroup: null,
+          linkedFrom: source.id,
+          layer: source.layer + 1,
+          io: { upper: 0, lower: 0 },
+          backups: [],
+        };
         const warnings: M.VvolWarning[] = [];
         try {
           await this.finish(rec, policy, metadata, warnings);
@@ -1038,7 +1117,13 @@ export class VvolProvider {
     });
   }
 
-  private checkCopy(id: string, container: string | number | undefined, vmName: string, policyName: string | undefined, md: Record<string, string> | undefined) {
+  private checkCopy(
+    id: string,
+    container: string | number | undefined,
+    vmName: string,
+    policyName: string | undefined,
+    md: Record<string, string> | undefined,
+  ) {
     const src = this.record(id);
     const vm = this.checkVm(vmName);
     this.requireLicense('DynamicDataReplication');
@@ -1053,7 +1138,15 @@ export class VvolProvider {
     return { src, pool, policy, metadata, vm };
   }
 
-  private async copy(ctx: TaskContext, src: VvolRecord, pool: PortPool, vm: string, policy: StoragePolicy | null, metadata: Record<string, string | null>, warnings: M.VvolWarning[]): Promise<VvolRecord> {
+  private async copy(
+    ctx: TaskContext,
+    src: VvolRecord,
+    pool: PortPool,
+    vm: string,
+    policy: StoragePolicy | null,
+    metadata: Record<string, string | null>,
+    warnings: M.VvolWarning[],
+  ): Promise<VvolRecord> {
     const target = await this.exclusive(async () => {
       if (ctx.cancelled) throw M.taskCancelled(ctx.id);
       const ld = await this.createLd(pool.number, src.size, src.type);
@@ -1079,7 +1172,23 @@ export class VvolProvider {
     this.replicating.delete(src.id);
     this.replicating.delete(id);
     return this.exclusive(async () => {
-      const rec: VvolRecord = { id, ld: target.number, type: src.type, vm, container: pool.number, size: target.capacity, created: this.iso(), policy: null, snapshotOf: null, snapshotName: null, snapshotGroup: null, linkedFrom: null, layer: 0, io: { upper: 0, lower: 0 }, backups: [] };
+      const rec: VvolRecord = {
+        id,
+        ld: target.number,
+        type: src.type,
+        vm,
+        container: pool.number,
+        size: target.capacity,
+        created: this.iso(),
+        policy: null,
+        snapshotOf: null,
+        snapshotName: null,
+        snapshotGroup: null,
+        linkedFrom: null,
+        layer: 0,
+        io: { upper: 0, lower: 0 },
+        backups: [],
+      };
       try {
         await this.finish(rec, policy, metadata, warnings);
       } catch (e) {
@@ -1120,7 +1229,8 @@ export class VvolProvider {
   async unsharedBitmap(id: string, baseId: string, offset: number, length: number) {
     const rec = this.record(id);
     const base = this.record(baseId);
-    const related = base.snapshotOf === rec.id || rec.snapshotOf === base.id || rec.linkedFrom === base.id || (rec.snapshotOf !== null && rec.snapshotOf === base.snapshotOf);
+    const related =
+      base.snapshotOf === rec.id || rec.snapshotOf === base.id || rec.linkedFrom === base.id || (rec.snapshotOf !== null && rec.snapshotOf === base.snapshotOf);
     if (!related) throw M.notASnapshotOf(base.id, rec.id);
     const r = this.checkRange(rec, offset, length);
     this.ldOf(rec);
@@ -1160,4 +1270,3 @@ export class VvolProvider {
     return this.tasks.wait(id);
   }
 }
-

@@ -94,7 +94,8 @@ export class VvolStore {
 
   metadata(vvol: string): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const r of this.db.prepare('SELECT key, value FROM vvol_metadata WHERE vvol = ? ORDER BY key').all(vvol) as Array<{ key: string; value: string }>) out[r.key] = r.value;
+    for (const r of this.db.prepare('SELECT key, value FROM vvol_metadata WHERE vvol = ? ORDER BY key').all(vvol) as Array<{ key: string; value: string }>)
+      out[r.key] = r.value;
     return out;
   }
 

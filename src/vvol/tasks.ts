@@ -80,7 +80,19 @@ export class TaskRunner {
 
   submit(kind: TaskKind, vvols: string[], run: (ctx: TaskContext) => Promise<unknown>): TaskInfo {
     const id = `task-${++this.seq}`;
-    const info: TaskInfo = { id, kind, state: 'queued', progress: 0, vvols, result: null, error: null, cancelRequested: false, created: this.now(), started: null, finished: null };
+    const info: TaskInfo = {
+      id,
+      kind,
+      state: 'queued',
+      progress: 0,
+      vvols,
+      result: null,
+      error: null,
+      cancelRequested: false,
+      created: this.now(),
+      started: null,
+      finished: null,
+    };
     const e = this.entry(info, run);
     this.tasks.set(id, e);
     this.forget();

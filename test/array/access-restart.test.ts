@@ -78,7 +78,10 @@ async function checkModes(s: TestServer, when: string): Promise<void> {
     assert.equal(ni.exports?.[0]?.is_read_only, e.mode !== 'ReadWrite', `nbdinfo is_read_only of ${what}`);
     const c = await NbdClient.connect({ host: s.nbdHost, port: s.nbdPort, exportName: e.ld });
     const junk = crypto.randomBytes(64 * 1024);
-    const nbdWrite = c.write(0, junk).then(() => 'written', (err: Error) => `refused: ${err.message}`);
+    const nbdWrite = c.write(0, junk).then(
+      () => 'written',
+      (err: Error) => `refused: ${err.message}`,
+    );
     if (e.mode === 'ReadWrite') assert.equal(await nbdWrite, 'written', `NBD write to ${what}`);
     else assert.match(await nbdWrite, /^refused/, `NBD write to ${what}`);
     await c.disconnect();

@@ -24,20 +24,40 @@ async function fresh(): Promise<{ a: KuraArray; dir: string }> {
 test('every initiator sees every LD at LUN = LD number until the first host entry, then only its own, until access control is stopped', async (t) => {
   const { a, dir } = await fresh();
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  assert.deepEqual([...a.lunsFor(IQN_A).entries()].map(([l, d]) => [l, d.name]), [[0, 'ld0'], [1, 'ld1']]);
+  assert.deepEqual(
+    [...a.lunsFor(IQN_A).entries()].map(([l, d]) => [l, d.name]),
+    [
+      [0, 'ld0'],
+      [1, 'ld1'],
+    ],
+  );
   await a.createHost('hostA', [IQN_A]);
   assert.equal(a.lunsFor(IQN_A).size, 0);
   assert.equal(a.lunsFor(IQN_B).size, 0, 'an unknown initiator sees nothing once hosts exist');
   await a.mapLun('hostA', 'ld1', 5);
   await a.mapLun('hostA', 'ld0');
-  assert.deepEqual([...a.lunsFor(IQN_A).entries()].map(([l, d]) => [l, d.name]).sort(), [[0, 'ld0'], [5, 'ld1']]);
+  assert.deepEqual([...a.lunsFor(IQN_A).entries()].map(([l, d]) => [l, d.name]).sort(), [
+    [0, 'ld0'],
+    [5, 'ld1'],
+  ]);
   await assert.rejects(a.mapLun('hostA', 'ld1', 6), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E2048');
   await assert.rejects(a.createHost('hostB', [IQN_A]), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E2044');
   await assert.rejects(a.createHost('hostB', ['not-an-iqn']), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E2043');
   await a.close();
   // Persisted across restart; deleting an LD (mapped: with force) removes its mappings.
   const b = await KuraArray.open({ dataDir: dir });
-  assert.deepEqual(b.listHosts(), [{ name: 'hostA', initiators: [IQN_A], luns: [{ lun: 0, ld: 'ld0', ldNumber: 0 }, { lun: 5, ld: 'ld1', ldNumber: 1 }], chap: null, nbdPsk: null }]);
+  assert.deepEqual(b.listHosts(), [
+    {
+      name: 'hostA',
+      initiators: [IQN_A],
+      luns: [
+        { lun: 0, ld: 'ld0', ldNumber: 0 },
+        { lun: 5, ld: 'ld1', ldNumber: 1 },
+      ],
+      chap: null,
+      nbdPsk: null,
+    },
+  ]);
   await b.deleteLd('ld1', { force: true });
   assert.deepEqual(b.listHosts()[0]!.luns, [{ lun: 0, ld: 'ld0', ldNumber: 0 }]);
   await b.unmapLun('hostA', 0);
@@ -62,17 +82,35 @@ test('a controller going down moves its LDs to the survivor and back', async (t)
     portUp: async (h, p) => void portEvents.push(`up ${h}:${p}`),
     aluaChanged: (lds) => changed.push(lds),
   });
-  assert.deepEqual(a.listLds().map((l) => [l.name, l.defaultOwner, l.currentOwner]), [['ld0', 0, 0], ['ld1', 1, 1]]);
+  assert.deepEqual(
+    a.listLds().map((l) => [l.name, l.defaultOwner, l.currentOwner]),
+    [
+      ['ld0', 0, 0],
+      ['ld1', 1, 1],
+    ],
+  );
   await a.setControllerState(0, 'down');
-  assert.deepEqual(a.listLds().map((l) => l.currentOwner), [1, 1]);
+  assert.deepEqual(
+    a.listLds().map((l) => l.currentOwner),
+    [1, 1],
+  );
   assert.deepEqual(portEvents, ['down 127.0.0.1:3260']);
   assert.deepEqual(changed, [[0, 1]]);
   assert.ok(events.some((e) => e.id === 'KURA-E2052' && /1 LD\(s\) moved/.test(e.text)));
-  assert.deepEqual(a.controllers.portGroups(0).map((g) => g.state), ['unavailable', 'active/optimized']);
+  assert.deepEqual(
+    a.controllers.portGroups(0).map((g) => g.state),
+    ['unavailable', 'active/optimized'],
+  );
   await assert.rejects(a.setPortState('127.0.0.1', 3260, 'up'), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E2054');
   await a.setControllerState(0, 'online');
-  assert.deepEqual(a.listLds().map((l) => l.currentOwner), [0, 1]);
-  assert.deepEqual(a.controllers.portGroups(0).map((g) => g.state), ['active/optimized', 'active/non-optimized']);
+  assert.deepEqual(
+    a.listLds().map((l) => l.currentOwner),
+    [0, 1],
+  );
+  assert.deepEqual(
+    a.controllers.portGroups(0).map((g) => g.state),
+    ['active/optimized', 'active/non-optimized'],
+  );
   await a.setPortState('127.0.0.1', 3261, 'down');
   assert.equal(a.listControllers()[1]!.ports[0]!.state, 'down');
   await assert.rejects(a.setControllerState(2, 'down'), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E2050');

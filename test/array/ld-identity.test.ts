@@ -14,7 +14,16 @@ import { IscsiInitiator } from '../../src/iscsi/initiator.js';
 import { NbdClient } from '../../src/nbd/client.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { ASSOC_LU, CHECK_CONDITION, DESIGNATOR_NAA, UNIT_ATTENTION, VPD_DEVICE_IDENTIFICATION, VPD_UNIT_SERIAL_NUMBER, cdb, parseDesignators } from '../../src/scsi/spec/index.js';
+import {
+  ASSOC_LU,
+  CHECK_CONDITION,
+  DESIGNATOR_NAA,
+  UNIT_ATTENTION,
+  VPD_DEVICE_IDENTIFICATION,
+  VPD_UNIT_SERIAL_NUMBER,
+  cdb,
+  parseDesignators,
+} from '../../src/scsi/spec/index.js';
 import { INITIATOR, INITIATOR2, senseCodeOf } from '../iscsi/helpers.js';
 
 const MiB = 2 ** 20;
@@ -59,7 +68,10 @@ async function command(ini: IscsiInitiator, lun: number, c: Buffer, readLength =
 /** NAA designator (VPD 0x83) and serial (VPD 0x80) as an initiator reads them. */
 async function vpdIdentity(ini: IscsiInitiator, lun: number): Promise<{ naa: string; serial: string }> {
   const d83 = (await command(ini, lun, cdb.inquiry(true, VPD_DEVICE_IDENTIFICATION, 255), 255)).data;
-  const naa = parseDesignators(d83).find((d) => d.type === DESIGNATOR_NAA && d.assoc === ASSOC_LU)?.value.toString('hex') ?? '';
+  const naa =
+    parseDesignators(d83)
+      .find((d) => d.type === DESIGNATOR_NAA && d.assoc === ASSOC_LU)
+      ?.value.toString('hex') ?? '';
   const d80 = (await command(ini, lun, cdb.inquiry(true, VPD_UNIT_SERIAL_NUMBER, 255), 255)).data;
   return { naa, serial: d80.subarray(4, 4 + d80.readUInt16BE(2)).toString('ascii') };
 }
@@ -98,16 +110,19 @@ test('identities are never reused; deleting an open or mapped LD needs --force, 
   await nb.flush();
 
   // The NBD client of a: every request fails, none reaches b.
-  await assert.rejects(nbd.read(0, 4096), 'a read through the deleted LD\'s connection fails');
-  await assert.rejects(nbd.write(0, Buffer.alloc(4096, 0xee)), 'a write through the deleted LD\'s connection fails');
-  assert.ok((await nb.read(0, bData.length)).equals(bData), 'b is untouched by a\'s old client');
+  await assert.rejects(nbd.read(0, 4096), "a read through the deleted LD's connection fails");
+  await assert.rejects(nbd.write(0, Buffer.alloc(4096, 0xee)), "a write through the deleted LD's connection fails");
+  assert.ok((await nb.read(0, bData.length)).equals(bData), "b is untouched by a's old client");
   await nb.disconnect();
   await nbd.disconnect().catch(() => undefined);
 
   // The iSCSI session: the LU now at the LUN announces itself (unit attention) and identifies as b.
   const uas: string[] = [];
   const r = await command(ini, b.number, cdb.read10(0, 8), 4096, uas);
-  assert.ok(uas.some((u) => u.startsWith('29/') || u === '3f/0e'), `the session is told the LU changed: ${uas.join(', ')}`);
+  assert.ok(
+    uas.some((u) => u.startsWith('29/') || u === '3f/0e'),
+    `the session is told the LU changed: ${uas.join(', ')}`,
+  );
   assert.equal(r.status, 0);
   assert.equal((await vpdIdentity(ini, b.number)).naa, b.naa);
 
@@ -123,7 +138,10 @@ test('identities are never reused; deleting an open or mapped LD needs --force, 
   assert.equal(api.status, 200);
   const body = (await api.json()) as { unmapped: Array<{ host: string; lun: number }>; sessions: string[] };
   assert.deepEqual(body.unmapped, [{ host: 'h', lun: 3 }]);
-  assert.ok(body.sessions.some((x) => x.includes(INITIATOR2)), JSON.stringify(body.sessions));
+  assert.ok(
+    body.sessions.some((x) => x.includes(INITIATOR2)),
+    JSON.stringify(body.sessions),
+  );
   const gone = await command(h, 3, cdb.read10(0, 1), 512);
   assert.deepEqual([gone.status, gone.sense?.key, gone.sense?.asc, gone.sense?.ascq], [2, 5, 0x25, 0], 'LOGICAL UNIT NOT SUPPORTED');
   await h.logout();

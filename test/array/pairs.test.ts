@@ -94,7 +94,11 @@ test('replicate, separate, differences only, restore while writing, unpair, chec
   );
   assert.ok(notReady instanceof KuraError && notReady.id === 'KURA-E2330', 'the RV is not ready while replicating');
   const sense = senseForDeviceError(notReady, 'read').sense;
-  assert.deepEqual(sense && [sense.key, sense.asc, sense.ascq], [LUN_NOT_READY_MANUAL_INTERVENTION_REQUIRED.key, LUN_NOT_READY_MANUAL_INTERVENTION_REQUIRED.asc, LUN_NOT_READY_MANUAL_INTERVENTION_REQUIRED.ascq], 'iSCSI initiators get NOT READY, manual intervention required');
+  assert.deepEqual(
+    sense && [sense.key, sense.asc, sense.ascq],
+    [LUN_NOT_READY_MANUAL_INTERVENTION_REQUIRED.key, LUN_NOT_READY_MANUAL_INTERVENTION_REQUIRED.asc, LUN_NOT_READY_MANUAL_INTERVENTION_REQUIRED.ascq],
+    'iSCSI initiators get NOT READY, manual intervention required',
+  );
 
   // Mirrored: a write to the MV reaches the RV.
   const m1 = crypto.randomBytes(MiB / 2);
@@ -109,7 +113,12 @@ test('replicate, separate, differences only, restore while writing, unpair, chec
   assert.ok((await rv.read(0, 32 * SECTORS_PER_MIB)).equals(expectMv), 'the RV is a byte-for-byte copy, the mirrored write included');
   assert.deepEqual(
     (await rv.allocation(0, 32 * SECTORS_PER_MIB)).map((e) => [e.blocks / SECTORS_PER_MIB, e.hole]),
-    [[4, false], [6, true], [1, false], [21, true]],
+    [
+      [4, false],
+      [6, true],
+      [1, false],
+      [21, true],
+    ],
     'holes stay holes on the RV (its old MiB 20 was unmapped)',
   );
 
@@ -182,7 +191,14 @@ test('a copy interrupted by a restart resumes from its persisted bitmap and comp
   const done = await settled(b);
   assert.deepEqual([done.sync, done.progress, done.copyDiffBytes, done.rvComplete], ['rpl/sync', 100, 0, true]);
   await b.separatePair('mv', 'rv');
-  assert.ok((await b.exports().open('rv')!.read(0, 64 * SECTORS_PER_MIB)).equals(data));
+  assert.ok(
+    (
+      await b
+        .exports()
+        .open('rv')!
+        .read(0, 64 * SECTORS_PER_MIB)
+    ).equals(data),
+  );
   await b.close();
   assert.deepEqual(checkDataDir(dir).faults, []);
 });
@@ -212,7 +228,15 @@ test('forced separate during a copy says the RV is incomplete; replicate complet
   const end = await settled(a);
   assert.deepEqual([end.sync, end.rvAccess, end.rvComplete, end.previousSync], ['sep/end', 'ro', true, 'sep/exec']);
   await mv.write(0, Buffer.alloc(MiB, 9));
-  assert.ok((await a.exports().open('rv')!.read(0, 64 * SECTORS_PER_MIB)).equals(next), 'the RV holds the MV as of the end of the separate');
+  assert.ok(
+    (
+      await a
+        .exports()
+        .open('rv')!
+        .read(0, 64 * SECTORS_PER_MIB)
+    ).equals(next),
+    'the RV holds the MV as of the end of the separate',
+  );
   await a.close();
 });
 
@@ -241,7 +265,14 @@ test('a mirrored write the RV cannot take faults the pair, keeps the MV write, a
   await a.replicatePair('mv', 'small-rv');
   assert.equal((await settled(a, 'mv', 'small-rv')).sync, 'rpl/sync');
   await a.separatePair('mv', 'small-rv');
-  assert.ok((await a.exports().open('small-rv')!.read(0, 16 * SECTORS_PER_MIB)).equals(await mv.read(0, 16 * SECTORS_PER_MIB)));
+  assert.ok(
+    (
+      await a
+        .exports()
+        .open('small-rv')!
+        .read(0, 16 * SECTORS_PER_MIB)
+    ).equals(await mv.read(0, 16 * SECTORS_PER_MIB)),
+  );
   await a.close();
 });
 
@@ -260,7 +291,15 @@ test('a restore cut short by a forced separate keeps the RV whole; restoring aga
   const cut = await a.separatePair('mv', 'rv', { force: true });
   assert.deepEqual([cut.sync, cut.rvComplete], ['fault', true]);
   assert.match(cut.fault ?? '', /not copied to the MV/);
-  assert.ok((await a.exports().open('rv')!.read(0, 64 * SECTORS_PER_MIB)).equals(good), 'the RV is untouched by the cut restore');
+  assert.ok(
+    (
+      await a
+        .exports()
+        .open('rv')!
+        .read(0, 64 * SECTORS_PER_MIB)
+    ).equals(good),
+    'the RV is untouched by the cut restore',
+  );
   await assert.rejects(a.replicatePair('mv', 'rv'), rejectsWith('KURA-E2321'), 'a replicate would copy the partly restored MV over the RV');
   await a.restorePair('mv', 'rv');
   const done = await settled(a);

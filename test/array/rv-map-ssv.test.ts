@@ -61,13 +61,16 @@ test('the SSV needs 4 GiB free in its pool: refused with the free space named, c
   const a = await array(t, 2 * GiB);
   // The SSV needs one of its licences first (VVM L239).
   await a.unlockLicense('DynamicSnapVolume');
-  await assert.rejects(a.createLd({ name: 'ssv', pool: 'p', size: 0, attr: 'ssv' }), rejectsWith('KURA-E2506', /Pool p has 2\.0 GiB free; the solution reserved volume needs 4\.0 GiB/));
+  await assert.rejects(
+    a.createLd({ name: 'ssv', pool: 'p', size: 0, attr: 'ssv' }),
+    rejectsWith('KURA-E2506', /Pool p has 2\.0 GiB free; the solution reserved volume needs 4\.0 GiB/),
+  );
   assert.equal(a.listLds().length, 0, 'nothing was created');
   assert.equal(a.getPool('p').used, 0, 'no space was taken');
   const l = await a.createLd({ name: 'ssv', pool: 'p', size: 0, attr: 'ssv', force: true });
   assert.equal(l.purpose, 'Solution Reserved Volume');
   assert.equal(l.capacity, 4 * GiB);
-  assert.ok(a.getPool('p').free > 0, 'forced, the SSV does not take the pool\'s last free chunk');
+  assert.ok(a.getPool('p').free > 0, "forced, the SSV does not take the pool's last free chunk");
   await a.createLd({ name: 'v', pool: 'p', size: 16 * MiB });
   const w = a.exports().open('v')!;
   await w.write(0, Buffer.alloc(MiB, 1));
@@ -83,7 +86,11 @@ test('the SSV space check through the CLI and the API: a warning and exit 1, the
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /^KURA-E2506: Pool small has 1\.0 GiB free; the solution reserved volume needs 4\.0 GiB\./m);
   assert.match(refused.stderr, /--force/);
-  const api = await fetch(`${srv.url}/api/v1/lds`, { method: 'POST', headers: { authorization: `Bearer ${srv.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ssv', pool: 'small', attr: 'ssv' }) });
+  const api = await fetch(`${srv.url}/api/v1/lds`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${srv.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'ssv', pool: 'small', attr: 'ssv' }),
+  });
   assert.equal(api.status, 507);
   assert.equal(((await api.json()) as { error: { id: string } }).error.id, 'KURA-E2506');
   const forced = kura('ld', 'create', 'ssv', '--pool', 'small', '--attr', 'ssv', '--force', '--json');

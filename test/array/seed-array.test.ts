@@ -28,7 +28,10 @@ function rejectsWith(id: string, text?: RegExp) {
 type After = { after(fn: () => void | Promise<void>): void };
 
 /** A new array with a pool `p` (sparse PDs, so 8 GiB cost nothing); closed and removed after the test. */
-async function array(t: After, opts: { licences?: string[]; ssv?: boolean; chunk?: number } = {}): Promise<{ a: KuraArray; dir: string; reopen(): Promise<KuraArray> }> {
+async function array(
+  t: After,
+  opts: { licences?: string[]; ssv?: boolean; chunk?: number } = {},
+): Promise<{ a: KuraArray; dir: string; reopen(): Promise<KuraArray> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-seed-'));
   const box = { a: await KuraArray.open({ dataDir: dir }) };
   t.after(async () => {
@@ -80,9 +83,19 @@ test('snapshot of a snapshot (L1079-1081): allowed, reads its own generation, 64
   // A snapshot of the snapshot: the ESV becomes the base (EBV) of its own generations.
   const ss = await a.createSnapshot(s1.ld, 'inner');
   assert.equal(ss.ld, 'vol@s1@inner');
-  assert.deepEqual(await a.exports().open(ss.ld)!.read(0, MiB / 512), d1, 'the snapshot of the snapshot holds the first generation');
+  assert.deepEqual(
+    await a
+      .exports()
+      .open(ss.ld)!
+      .read(0, MiB / 512),
+    d1,
+    'the snapshot of the snapshot holds the first generation',
+  );
   assert.equal(a.getLd(s1.ld).snapshotAttribute, 'ESV');
-  assert.deepEqual(a.listSnapshots(s1.ld).map((s) => s.name), ['inner']);
+  assert.deepEqual(
+    a.listSnapshots(s1.ld).map((s) => s.name),
+    ['inner'],
+  );
   // The inner snapshot's base cannot be deleted before it.
   await assert.rejects(a.deleteSnapshot('vol', 's1'), rejectsWith('KURA-E2601', /inner/));
 
@@ -117,9 +130,15 @@ test('ESV access mode (L1811-1816): set-access rw makes a snapshot writable with
   a.onEvent((e) => events.push(e.id));
   await new Promise((r) => setImmediate(r));
   assert.equal(a.getLd('vol@s1').accessMode, 'ReadWrite', 'rw survives a restart');
-  assert.deepEqual(a.listSnapshots('vol').map((x) => x.access), ['rw']);
+  assert.deepEqual(
+    a.listSnapshots('vol').map((x) => x.access),
+    ['rw'],
+  );
   assert.ok(!events.includes('KURA-W2500'), 'an ESV made writable on purpose is not "corrected"');
-  const after = await a.exports().open('vol@s1')!.read(1024, MiB / 512);
+  const after = await a
+    .exports()
+    .open('vol@s1')!
+    .read(1024, MiB / 512);
   assert.deepEqual(after, w, 'the write to the ESV is kept');
   // A restore into a writable snapshot is allowed; into a read-only one it is refused.
   await a.createSnapshot('vol@s1', 'inner');
@@ -150,16 +169,26 @@ test('pairs (Table 4-1, L1257-1272): a snapshot (ESV) may be the MV, never the R
   await a.replicatePair('vol@s1', 'bk');
   await settled(a, 'vol@s1', 'bk');
   await a.separatePair('vol@s1', 'bk');
-  assert.deepEqual(await a.exports().open('bk')!.read(0, (3 * MiB) / 512), d1, 'the RV holds the snapshot\'s data');
+  assert.deepEqual(
+    await a
+      .exports()
+      .open('bk')!
+      .read(0, (3 * MiB) / 512),
+    d1,
+    "the RV holds the snapshot's data",
+  );
   await assert.rejects(a.restorePair('vol@s1', 'bk'), rejectsWith('KURA-E2607'));
   await assert.rejects(a.deleteSnapshot('vol', 's1'), rejectsWith('KURA-E2318'));
 });
 
-test('expanding a paired LD (L1965-1969): refused while replicating with the seed\'s message, allowed after separate on MV and RV; replicate needs equal sizes again', async (t) => {
+test("expanding a paired LD (L1965-1969): refused while replicating with the seed's message, allowed after separate on MV and RV; replicate needs equal sizes again", async (t) => {
   const { a, dir } = await array(t, { licences: ['DynamicDataReplication'] });
   await a.createLd({ name: 'mv', pool: 'p', size: 8 * MiB });
   await a.createLd({ name: 'rv', pool: 'p', size: 8 * MiB });
-  await a.exports().open('mv')!.write(0, crypto.randomBytes(2 * MiB), { fua: true });
+  await a
+    .exports()
+    .open('mv')!
+    .write(0, crypto.randomBytes(2 * MiB), { fua: true });
   await a.createPair('mv', 'rv');
   await a.replicatePair('mv', 'rv');
   await settled(a, 'mv', 'rv');
@@ -169,15 +198,24 @@ test('expanding a paired LD (L1965-1969): refused while replicating with the see
   assert.equal((await a.expandLd('mv', 16 * MiB)).capacity, 16 * MiB);
   // Written after the expansion, in the new region: the next replicate must copy it.
   const tail = crypto.randomBytes(MiB);
-  await a.exports().open('mv')!.write((12 * MiB) / 512, tail, { fua: true });
+  await a
+    .exports()
+    .open('mv')!
+    .write((12 * MiB) / 512, tail, { fua: true });
   await assert.rejects(a.replicatePair('mv', 'rv'), rejectsWith('KURA-E2606', /capacities differ \(backup volume:0001, capacity:8MB; MV capacity:16MB\)/));
   await assert.rejects(a.restorePair('mv', 'rv'), rejectsWith('KURA-E2606'));
   assert.equal((await a.expandLd('rv', 16 * MiB)).capacity, 16 * MiB, 'the RV is expanded too');
   await a.replicatePair('mv', 'rv');
   await settled(a, 'mv', 'rv');
   await a.separatePair('mv', 'rv');
-  const mv = await a.exports().open('mv')!.read(0, (16 * MiB) / 512);
-  const rv = await a.exports().open('rv')!.read(0, (16 * MiB) / 512);
+  const mv = await a
+    .exports()
+    .open('mv')!
+    .read(0, (16 * MiB) / 512);
+  const rv = await a
+    .exports()
+    .open('rv')!
+    .read(0, (16 * MiB) / 512);
   assert.ok(rv.equals(mv), 'the RV is the MV again, new region included');
   assert.deepEqual(rv.subarray(12 * MiB, 13 * MiB), tail);
   await a.close();
@@ -189,7 +227,10 @@ test('per-LD lock (L2068): an LD that a running pair copy writes refuses snapsho
   const { a } = await array(t, { licences: ['DynamicSnapVolume', 'VolumeClone', 'DynamicDataReplication'], ssv: true, chunk: 64 * 1024 });
   await a.createLd({ name: 'mv', pool: 'p', size: 32 * MiB });
   await a.createLd({ name: 'rv', pool: 'p', size: 32 * MiB });
-  await a.exports().open('mv')!.write(0, crypto.randomBytes(32 * MiB), { fua: true });
+  await a
+    .exports()
+    .open('mv')!
+    .write(0, crypto.randomBytes(32 * MiB), { fua: true });
   await a.createPair('mv', 'rv');
   await a.replicatePair('mv', 'rv');
   await assert.rejects(a.createSnapshot('rv'), rejectsWith('KURA-E2610', /^The specified LD is locked: LD rv is held by the copy of pair mv → rv \(rpl\/exec/));
@@ -201,7 +242,10 @@ test('per-LD lock (L2068): an LD that a running pair copy writes refuses snapsho
   assert.equal((await a.createSnapshot('rv', 'after')).ld, 'rv@after', 'free again once the copy is over');
 
   // A restore writes the MV: now the MV is locked and the RV is not.
-  await a.exports().open('mv')!.write(0, crypto.randomBytes(32 * MiB), { fua: true });
+  await a
+    .exports()
+    .open('mv')!
+    .write(0, crypto.randomBytes(32 * MiB), { fua: true });
   await a.restorePair('mv', 'rv');
   await assert.rejects(a.createClone('mv', 'mvc'), rejectsWith('KURA-E2610', /LD mv is held by the copy of pair mv → rv \(rst\/exec/));
   assert.equal((await a.setSnapshotAccess('mv', 'during', 'rw')).access, 'rw', 'a snapshot of a locked LD is not locked itself');
@@ -209,7 +253,7 @@ test('per-LD lock (L2068): an LD that a running pair copy writes refuses snapsho
   await a.createClone('mv', 'mvc');
 });
 
-test('FCVs get the pool\'s initial I/O limits (L1300-1303) like any new LD, not their source\'s; kept across a restart', async (t) => {
+test("FCVs get the pool's initial I/O limits (L1300-1303) like any new LD, not their source's; kept across a restart", async (t) => {
   const box = await array(t, { licences: ['VolumeClone', 'IOLoadManager'], ssv: true });
   let a = box.a;
   await a.setPoolQosDefaults('p', { upper: 300, lower: 20 });
@@ -230,7 +274,7 @@ async function readSeconds(a: KuraArray, ld: string, n: number): Promise<number>
   return (performance.now() - t0) / 1000;
 }
 
-test('pool I/O control mode (L1905-1910): off, LD limits are kept but do not act and new limits are refused with the seed\'s reason; on again, they act; kept across a restart', async (t) => {
+test("pool I/O control mode (L1905-1910): off, LD limits are kept but do not act and new limits are refused with the seed's reason; on again, they act; kept across a restart", async (t) => {
   const box = await array(t, { licences: ['IOLoadManager'] });
   let a = box.a;
   assert.equal(a.getPool('p').qosMode, 'on');

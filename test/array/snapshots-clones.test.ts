@@ -64,7 +64,13 @@ test('snapshot generations: read old data, restore, delete, delete-oldest, 256 l
   assert.equal(a.getLd('vol').snapshotAttribute, 'EBV');
   assert.equal(a.getLd('vol@s1').snapshotAttribute, 'ESV');
   assert.equal(a.getLd('vol').purpose, 'Snapshot');
-  assert.deepEqual(a.listSnapshots('vol').map((x) => [x.name, x.generation, x.state]), [['s1', 1, 'active'], ['s2', 2, 'active']]);
+  assert.deepEqual(
+    a.listSnapshots('vol').map((x) => [x.name, x.generation, x.state]),
+    [
+      ['s1', 1, 'active'],
+      ['s2', 2, 'active'],
+    ],
+  );
   await assert.rejects(a.createSnapshot('vol', 's1'), rejectsWith('KURA-E2075'));
   await assert.rejects(a.deleteLd('vol'), rejectsWith('KURA-E2037'));
   await assert.rejects(a.deleteLd('vol@s1'), rejectsWith('KURA-E2035'));
@@ -78,7 +84,10 @@ test('snapshot generations: read old data, restore, delete, delete-oldest, 256 l
   assert.equal(a.listSnapshots('vol').length, 256);
   await assert.rejects(a.createSnapshot('vol'), rejectsWith('KURA-E2072'));
   const gone = await a.deleteOldestSnapshots('vol', 10);
-  assert.deepEqual(gone.map((g) => g.generation), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(
+    gone.map((g) => g.generation),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
   assert.equal(a.listSnapshots('vol').length, 246);
   await a.deleteSnapshot('vol', 'gen11');
   await a.deleteOldestSnapshots('vol', 1000);
@@ -115,7 +124,10 @@ test('fast clones: independent, chains up to 64 layers, FCV deletion needs --fcv
     src = `L${layer}`;
   }
   await assert.rejects(a.createClone(src, 'L65'), rejectsWith('KURA-E2073'));
-  const last = await a.exports().open('L64')!.read(0, 65 * 8);
+  const last = await a
+    .exports()
+    .open('L64')!
+    .read(0, 65 * 8);
   assert.equal(last[0], 1);
   for (let layer = 2; layer <= 64; layer++) assert.equal(last[layer * 8 * 512], layer, `layer ${layer}`);
 

@@ -83,7 +83,9 @@ class FaultyWrites {
 async function reaches(p: Pair, sync: SyncState): Promise<void> {
   for (const t0 = Date.now(); p.state.sync !== sync; await delay(5)) {
     if (Date.now() - t0 > 10_000) {
-      assert.fail(`the pair stayed in ${p.state.sync} (${p.diff.count} chunk(s) to copy, copier ${p.copier ? 'running' : 'not running'}) instead of reaching ${sync}`);
+      assert.fail(
+        `the pair stayed in ${p.state.sync} (${p.diff.count} chunk(s) to copy, copier ${p.copier ? 'running' : 'not running'}) instead of reaching ${sync}`,
+      );
     }
   }
 }
@@ -104,7 +106,8 @@ async function setUp(t: { after(fn: () => Promise<void> | void): void }) {
   fs.mkdirSync(dir);
   const engine = BlockEngine.open(dir);
   const pool = engine.createPool({ number: 0, name: 'p', size: 128 * MiB, raid: 'RAID1' });
-  const ld = (number: number, name: string) => engine.createLd({ number, name, pool, capacity: 16 * MiB, defaultOwner: 0, naa: '6'.padEnd(32, '0'), serial: `s${number}` });
+  const ld = (number: number, name: string) =>
+    engine.createLd({ number, name, pool, capacity: 16 * MiB, defaultOwner: 0, naa: '6'.padEnd(32, '0'), serial: `s${number}` });
   const mv = await ld(0, 'mv');
   const rv = await ld(1, 'rv');
   await mv.write(0, crypto.randomBytes(DATA_CHUNKS.length * MiB));

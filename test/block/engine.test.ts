@@ -64,7 +64,11 @@ test('thin LD: holes read as zeros, data round-trips across chunk boundaries and
 });
 
 test('RAID0, RAID1 and RAID10 pools store and return data', async () => {
-  for (const [raid, pds] of [['RAID0', 3], ['RAID1', 2], ['RAID10', 4]] as const) {
+  for (const [raid, pds] of [
+    ['RAID0', 3],
+    ['RAID1', 2],
+    ['RAID10', 4],
+  ] as const) {
     const dir = tmpDir();
     const data = crypto.randomBytes(8 * MiB);
     await withArray(dir, async (a) => {
@@ -96,7 +100,10 @@ test('RAID1 keeps serving reads when one PD file is lost', async () => {
 });
 
 test('RAID10 is offline when both PDs of one mirror pair are lost, degraded with one PD of each pair lost', async () => {
-  for (const [lost, want] of [[[2, 3], 'offline'], [[0, 3], 'degraded']] as const) {
+  for (const [lost, want] of [
+    [[2, 3], 'offline'],
+    [[0, 3], 'degraded'],
+  ] as const) {
     const dir = tmpDir();
     let paths: string[] = [];
     await withArray(dir, async (a) => {
@@ -169,9 +176,15 @@ test('a full pool fails writes with ENOSPC and an event, keeps old data, and rec
     const d = dev(a, 'ld');
     const data = crypto.randomBytes(4 * MiB);
     await d.write(0, data);
-    assert.ok(events.some((e) => e.id === 'KURA-W2001'), 'threshold event');
+    assert.ok(
+      events.some((e) => e.id === 'KURA-W2001'),
+      'threshold event',
+    );
     await assert.rejects(d.write(8 * 2048, Buffer.alloc(4096, 1)), (e: unknown) => e instanceof KuraError && e.code === 'ENOSPC' && e.id === 'KURA-E1001');
-    assert.ok(events.some((e) => e.id === 'KURA-E2003' && e.severity === 'error'), 'no-space event');
+    assert.ok(
+      events.some((e) => e.id === 'KURA-E2003' && e.severity === 'error'),
+      'no-space event',
+    );
     assert.deepEqual(await d.read(0, data.length / 512), data);
     await a.expandPool('p', 8 * MiB);
     await d.write(8 * 2048, Buffer.alloc(4096, 1), { fua: true });
@@ -264,13 +277,27 @@ test('kura check finds corrupted metadata', async () => {
   db.close();
   const r = checkDataDir(dir);
   assert.equal(r.ok, false);
-  assert.ok(r.faults.some((f) => f.includes('chunk 0 has refcount 5 but 1 references')), r.faults.join('\n'));
-  assert.ok(r.faults.some((f) => f.includes('chunk 7 is allocated (refcount 1) but not mapped (leaked)')), r.faults.join('\n'));
+  assert.ok(
+    r.faults.some((f) => f.includes('chunk 0 has refcount 5 but 1 references')),
+    r.faults.join('\n'),
+  );
+  assert.ok(
+    r.faults.some((f) => f.includes('chunk 7 is allocated (refcount 1) but not mapped (leaked)')),
+    r.faults.join('\n'),
+  );
 });
 
 test('internal LD ids are never handed out twice, across a restart too (state keyed by id must not pass to a later LD)', async () => {
   const dir = tmpDir();
-  const spec = (e: BlockEngine, n: number) => ({ number: n, name: `l${n}`, pool: [...e.pools.values()][0]!, capacity: MiB, defaultOwner: 0, naa: '6'.padEnd(32, '0'), serial: `s${n}` });
+  const spec = (e: BlockEngine, n: number) => ({
+    number: n,
+    name: `l${n}`,
+    pool: [...e.pools.values()][0]!,
+    capacity: MiB,
+    defaultOwner: 0,
+    naa: '6'.padEnd(32, '0'),
+    serial: `s${n}`,
+  });
   const e = BlockEngine.open(dir);
   e.createPool({ number: 0, name: 'p', size: 64 * MiB, raid: 'RAID0', pds: 1 });
   await e.createLd(spec(e, 0));

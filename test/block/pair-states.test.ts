@@ -58,7 +58,21 @@ const MOVES: Array<[SyncState, PairEvent, SyncState]> = [
 const EVENTS: PairEvent[] = ['replicate', 'separate', 'separate-force', 'restore', 'copy-done', 'copy-failed', 'mirror-failed', 'recopy-after-crash'];
 
 function state(sync: SyncState, previous: SyncState | null = null): PairState {
-  return { activity: 'separate', sync, previous, rvAccess: 'rw', sepAccess: 'rw', direction: 'mv-to-rv', sepStart: null, sepEnd: null, copyTotal: 0, copied: 0, complete: false, created: '2026-01-01T00:00:00.000Z', fault: null };
+  return {
+    activity: 'separate',
+    sync,
+    previous,
+    rvAccess: 'rw',
+    sepAccess: 'rw',
+    direction: 'mv-to-rv',
+    sepStart: null,
+    sepEnd: null,
+    copyTotal: 0,
+    copied: 0,
+    complete: false,
+    created: '2026-01-01T00:00:00.000Z',
+    fault: null,
+  };
 }
 
 test('the transition table holds the moves of the pair operations and no other', () => {
@@ -91,7 +105,8 @@ test('an illegal transition is refused with KURA-E1100 and the state is unchange
     const s = state(from, 'rpl/sync');
     assert.throws(
       () => transition(s, event, 'db → db-copy'),
-      (e: unknown) => e instanceof KuraError && e.id === 'KURA-E1100' && e.message.includes('db → db-copy') && e.message.includes(event) && e.message.includes(from),
+      (e: unknown) =>
+        e instanceof KuraError && e.id === 'KURA-E1100' && e.message.includes('db → db-copy') && e.message.includes(event) && e.message.includes(from),
       `${from} on ${event}`,
     );
     assert.deepEqual([s.sync, s.previous], [from, 'rpl/sync']);

@@ -16,12 +16,21 @@ function rejects(raid: Raid, pds: number): void {
 }
 
 test('each level is found by the names users type and refuses other ones', () => {
-  assert.deepEqual(
-    ['0', 'raid0', '1', 'RAID1', '10', 'raid10', '1/10', 'RAID1/10'].map(parseRaid),
-    ['RAID0', 'RAID0', 'RAID1', 'RAID1', 'RAID10', 'RAID10', 'RAID10', 'RAID10'],
-  );
+  assert.deepEqual(['0', 'raid0', '1', 'RAID1', '10', 'raid10', '1/10', 'RAID1/10'].map(parseRaid), [
+    'RAID0',
+    'RAID0',
+    'RAID1',
+    'RAID1',
+    'RAID10',
+    'RAID10',
+    'RAID10',
+    'RAID10',
+  ]);
   for (const bad of ['5', 'RAID6', '', '01'])
-    assert.throws(() => parseRaid(bad), (e: Error & { id?: string }) => e.id === 'KURA-E1010' && e.message === `RAID type "${bad}" is not supported.`);
+    assert.throws(
+      () => parseRaid(bad),
+      (e: Error & { id?: string }) => e.id === 'KURA-E1010' && e.message === `RAID type "${bad}" is not supported.`,
+    );
   for (const l of RAID_LEVELS) assert.equal(raidLevel(l.name), l);
 });
 
@@ -32,10 +41,7 @@ test('PD counts: RAID0 1-64, RAID1 2-64, RAID10 even 4-64; defaults 1, 2, 4', ()
   for (const n of [0, 65, 1.5]) rejects('RAID0', n);
   for (const n of [1, 65]) rejects('RAID1', n);
   for (const n of [2, 5, 66]) rejects('RAID10', n);
-  assert.deepEqual(
-    (['RAID0', 'RAID1', 'RAID10'] as const).map(defaultPdCount),
-    [1, 2, 4],
-  );
+  assert.deepEqual((['RAID0', 'RAID1', 'RAID10'] as const).map(defaultPdCount), [1, 2, 4]);
 });
 
 test('capacity: a row holds one chunk per PD (RAID0), one chunk (RAID1), one per mirror pair (RAID10)', () => {
@@ -45,7 +51,11 @@ test('capacity: a row holds one chunk per PD (RAID0), one chunk (RAID1), one per
 });
 
 test('chunk placement: every chunk of a row gets its own PDs and every row of a PD one chunk', () => {
-  for (const [raid, pds] of [['RAID0', 3], ['RAID1', 3], ['RAID10', 6]] as const) {
+  for (const [raid, pds] of [
+    ['RAID0', 3],
+    ['RAID1', 3],
+    ['RAID10', 6],
+  ] as const) {
     const level = raidLevel(raid);
     const width = level.stripeWidth(pds);
     const used = new Set<string>();

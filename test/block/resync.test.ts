@@ -62,7 +62,10 @@ test('after an unclean shutdown, diverged RAID1 mirrors read the same every time
   b.onEvent((e) => events.push(e));
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(b.getPool('m').resyncProgress, null);
-  assert.deepEqual(events.filter((e) => e.id === 'KURA-W2006'), []);
+  assert.deepEqual(
+    events.filter((e) => e.id === 'KURA-W2006'),
+    [],
+  );
   await b.close();
 
   // A write that reached the second mirror only, then the process died.
@@ -81,7 +84,10 @@ test('after an unclean shutdown, diverged RAID1 mirrors read the same every time
   for (const r of reads) assert.ok(r.equals(reads[0]!), 'two reads of the same blocks returned different data');
   const finished = await waitFor(events, 'KURA-I2007');
   assert.match(finished.text, /2 allocated chunks checked, 1 copied/);
-  assert.ok(events.some((e) => e.id === 'KURA-W2006'), 'the resync was announced');
+  assert.ok(
+    events.some((e) => e.id === 'KURA-W2006'),
+    'the resync was announced',
+  );
   assert.equal(b.getPool('m').resyncProgress, null);
   const m0 = fs.readFileSync(pds[0]!).subarray(0, 2 * MiB);
   const m1 = fs.readFileSync(pds[1]!).subarray(0, 2 * MiB);
@@ -99,7 +105,10 @@ test('after an unclean shutdown, diverged RAID1 mirrors read the same every time
   const ev3: ArrayEvent[] = [];
   c.onEvent((e) => ev3.push(e));
   await new Promise((r) => setTimeout(r, 50));
-  assert.deepEqual(ev3.filter((e) => e.id === 'KURA-W2006'), []);
+  assert.deepEqual(
+    ev3.filter((e) => e.id === 'KURA-W2006'),
+    [],
+  );
   assert.ok((await c.exports().open('ld')!.read(2048, 2048)).equals(later));
   await c.close();
 });

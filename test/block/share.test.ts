@@ -47,7 +47,10 @@ test('snapshot and clone share data, copy on write, revert, and free everything 
   const clone2 = await e.createLd(spec(e, 'clone2', 16 * MiB), clone);
   await clone2.write(0, Buffer.alloc(MiB, 0xcc));
   assert.deepEqual(await clone.read(0, 8192), A);
-  assert.deepEqual((await clone2.read(0, 2048)).every((x) => x === 0xcc), true);
+  assert.deepEqual(
+    (await clone2.read(0, 2048)).every((x) => x === 0xcc),
+    true,
+  );
   assert.deepEqual(await clone2.read(2048, 6144), A.subarray(MiB));
 
   // Revert the base to the snapshot.

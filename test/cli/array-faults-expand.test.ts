@@ -29,10 +29,24 @@ after(async () => {
 });
 
 test('kura array show: identity, controllers and their host ports; the E2051 hint names it', () => {
-  const a = kuraJson<{ name: string; serial: string; version: string; controllers: Array<{ number: number; state: string; ports: Array<{ host: string; port: number }> }> }>('array', 'show');
+  const a = kuraJson<{
+    name: string;
+    serial: string;
+    version: string;
+    controllers: Array<{ number: number; state: string; ports: Array<{ host: string; port: number }> }>;
+  }>('array', 'show');
   assert.match(a.name, /^kura-/);
-  assert.deepEqual(a.controllers.map((c) => [c.number, c.state]), [[0, 'online'], [1, 'online']]);
-  assert.deepEqual(a.controllers.map((c) => c.ports[0]?.port), srv.iscsiPorts);
+  assert.deepEqual(
+    a.controllers.map((c) => [c.number, c.state]),
+    [
+      [0, 'online'],
+      [1, 'online'],
+    ],
+  );
+  assert.deepEqual(
+    a.controllers.map((c) => c.ports[0]?.port),
+    srv.iscsiPorts,
+  );
   const human = kura('array', 'show');
   assert.equal(human.status, 0, human.stderr);
   assert.match(human.stdout, new RegExp(`^Array Name +: ${a.name}$`, 'm'));
@@ -68,7 +82,10 @@ test('POST /faults: the target must fit the action, checked with API ids', async
     assert.equal(r.error?.id, id, `${JSON.stringify(body)}: ${r.text}`);
   }
   const cs = (await api('GET', '/controllers')).json as Array<{ state: string; ports: Array<{ state: string }> }>;
-  assert.ok(cs.every((c) => c.state === 'online' && c.ports.every((p) => p.state === 'up')), 'nothing was faulted');
+  assert.ok(
+    cs.every((c) => c.state === 'online' && c.ports.every((p) => p.state === 'up')),
+    'nothing was faulted',
+  );
   // LUN path parameters likewise answer with an API id.
   assert.equal((await api('DELETE', '/hosts/h/luns/one')).error?.id, 'KURA-E4035');
   // The real thing still works.

@@ -49,7 +49,10 @@ test('first start: a 0600 token, pool0 (4 GiB RAID1, 2 PDs) with demo0 (1 GiB), 
   assert.match(out, /admin\.token \(new, mode 0600\)/);
   assert.match(out, /^ready$/m);
   const lds = kuraJson<Array<{ name: string; pool: string; capacity: number; number: number }>>('ld', 'list');
-  assert.deepEqual(lds.map((l) => [l.name, l.pool, l.capacity, l.number]), [['demo0', 'pool0', GiB, 0]]);
+  assert.deepEqual(
+    lds.map((l) => [l.name, l.pool, l.capacity, l.number]),
+    [['demo0', 'pool0', GiB, 0]],
+  );
   const pool = kuraJson<{ name: string; raid: string; capacity: number; pds: unknown[]; number: number }>('pool', 'show', 'pool0');
   assert.deepEqual([pool.name, pool.raid, pool.capacity, pool.pds.length, pool.number], ['pool0', 'RAID1', 4 * GiB, 2, 0]);
 });
@@ -64,7 +67,10 @@ test('without a valid token the API answers 401 with an id, and the CLI says so'
   expectCliError(runKura(['ld', 'list'], { env: { ...srv.env, KURA_TOKEN: 'wrong' }, cwd }), 1, 'KURA-E4001', 'wrong token');
   expectCliError(runKura(['ld', 'list'], { env: { ...srv.env, KURA_TOKEN: '' }, cwd }), 1, 'KURA-E5013', 'no token anywhere');
   // --token and --url override the environment.
-  const ok = runKura(['--url', srv.url, '--token', srv.token, 'pool', 'list', '--json'], { env: { ...process.env, KURA_URL: 'http://127.0.0.1:9', KURA_TOKEN: 'wrong' }, cwd });
+  const ok = runKura(['--url', srv.url, '--token', srv.token, 'pool', 'list', '--json'], {
+    env: { ...process.env, KURA_URL: 'http://127.0.0.1:9', KURA_TOKEN: 'wrong' },
+    cwd,
+  });
   assert.equal(ok.status, 0, ok.stderr);
   // The token file in ./kura-data is the last fallback.
   const here = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-cwd-'));
@@ -79,7 +85,21 @@ test('without a valid token the API answers 401 with an id, and the CLI says so'
 });
 
 test('pool lifecycle: RAID10 with a chunk size, iSMview -pln view by hex number, expand, threshold, delete refused while LDs exist', () => {
-  const p = kuraJson<{ name: string; raid: string; capacity: number; chunkSize: number; threshold: number; number: number }>('pool', 'create', 'fast', '--size', '8GiB', '--raid', '10', '--pds', '4', '--chunk', '256KiB', '--threshold', '75');
+  const p = kuraJson<{ name: string; raid: string; capacity: number; chunkSize: number; threshold: number; number: number }>(
+    'pool',
+    'create',
+    'fast',
+    '--size',
+    '8GiB',
+    '--raid',
+    '10',
+    '--pds',
+    '4',
+    '--chunk',
+    '256KiB',
+    '--threshold',
+    '75',
+  );
   assert.deepEqual([p.raid, p.capacity, p.chunkSize, p.threshold, p.number], ['RAID10', 8 * GiB, 256 * 1024, 75, 1]);
   const show = kura('pool', 'show', '0001h');
   assert.equal(show.status, 0, show.stderr);
@@ -102,7 +122,10 @@ test('pool lifecycle: RAID10 with a chunk size, iSMview -pln view by hex number,
   const list = kura('pool', 'list');
   assert.match(list.stdout, /^Pool No\.\(h\) +Pool Name +Pool Type +RAID +State/m);
   assert.match(list.stdout, /^0001 +fast +dynamic\(virtual\) +RAID10 +ready +8\.0 GiB/m);
-  assert.deepEqual(kuraJson<Array<{ name: string }>>('pool', 'list').map((x) => x.name), ['pool0', 'fast']);
+  assert.deepEqual(
+    kuraJson<Array<{ name: string }>>('pool', 'list').map((x) => x.name),
+    ['pool0', 'fast'],
+  );
   const ex = kuraJson<{ capacity: number; pds: unknown[] }>('pool', 'expand', 'fast', '--add', '4GiB');
   assert.equal(ex.capacity, 12 * GiB, '--add adds SIZE');
   assert.equal(ex.pds.length, 8);
@@ -124,7 +147,23 @@ test('pool lifecycle: RAID10 with a chunk size, iSMview -pln view by hex number,
 
 test('LD lifecycle: the ld list --json contract, the iSMview -ln view, expand, refusal to shrink, delete', () => {
   const l = kuraJson<Record<string, unknown>>('ld', 'create', 'data1', '--pool', 'pool0', '--size', '512MiB');
-  for (const k of ['name', 'pool', 'capacity', 'number', 'purpose', 'rplAttribute', 'snapshotAttribute', 'cloneAttribute', 'currentOwner', 'defaultOwner', 'blockSize', 'allocated', 'naa', 'serial']) assert.ok(k in l, k);
+  for (const k of [
+    'name',
+    'pool',
+    'capacity',
+    'number',
+    'purpose',
+    'rplAttribute',
+    'snapshotAttribute',
+    'cloneAttribute',
+    'currentOwner',
+    'defaultOwner',
+    'blockSize',
+    'allocated',
+    'naa',
+    'serial',
+  ])
+    assert.ok(k in l, k);
   assert.equal(l['capacity'], 512 * MiB);
   const list = kuraJson<unknown[]>('ld', 'list');
   assert.ok(Array.isArray(list));
@@ -134,7 +173,10 @@ test('LD lifecycle: the ld list --json contract, the iSMview -ln view, expand, r
     assert.equal(typeof x['capacity'], 'number');
     assert.equal(typeof x['number'], 'number');
   }
-  assert.deepEqual((list as Array<{ name: string }>).map((x) => x.name), ['demo0', 'data1']);
+  assert.deepEqual(
+    (list as Array<{ name: string }>).map((x) => x.name),
+    ['demo0', 'data1'],
+  );
   const human = kura('ld', 'show', `${(l['number'] as number).toString(16).padStart(4, '0')}h`);
   assert.equal(human.status, 0, human.stderr);
   for (const line of [
@@ -209,7 +251,12 @@ test('bad command lines exit 2 with an id and what to do', () => {
 test('an unreachable API is a failure (exit 1) that says where it looked', async () => {
   const { freePort } = await import('../helpers/server.js');
   const port = await freePort();
-  expectCliError(runKura(['ld', 'list'], { env: { ...srv.env, KURA_URL: `http://127.0.0.1:${port}` }, cwd }), 1, new RegExp(`^KURA-E5010: Cannot reach the Kura API at http://127\\.0\\.0\\.1:${port}`), 'unreachable');
+  expectCliError(
+    runKura(['ld', 'list'], { env: { ...srv.env, KURA_URL: `http://127.0.0.1:${port}` }, cwd }),
+    1,
+    new RegExp(`^KURA-E5010: Cannot reach the Kura API at http://127\\.0\\.0\\.1:${port}`),
+    'unreachable',
+  );
 });
 
 test('malformed API bodies get 400s with ids and the server stays up', async () => {
@@ -241,14 +288,30 @@ test('malformed API bodies get 400s with ids and the server stays up', async () 
 test('events list the configuration changes, oldest first, with filters', async () => {
   const evs = kuraJson<Array<{ seq: number; id: string; text: string; severity: string; source: string; time: string }>>('events', '--limit', '500');
   const ids = evs.map((e) => `${e.id} ${e.source}`);
-  for (const want of ['KURA-I4001 pool/pool0', 'KURA-I4010 ld/demo0', 'KURA-I4000 array', 'KURA-I4001 pool/fast', 'KURA-I4003 pool/fast', 'KURA-I4002 pool/fast', 'KURA-I4010 ld/big1', 'KURA-I4012 ld/big1', 'KURA-I4004 pool/fast', 'KURA-I4010 ld/data1', 'KURA-I4011 ld/data1', 'KURA-I4012 ld/data1']) {
+  for (const want of [
+    'KURA-I4001 pool/pool0',
+    'KURA-I4010 ld/demo0',
+    'KURA-I4000 array',
+    'KURA-I4001 pool/fast',
+    'KURA-I4003 pool/fast',
+    'KURA-I4002 pool/fast',
+    'KURA-I4010 ld/big1',
+    'KURA-I4012 ld/big1',
+    'KURA-I4004 pool/fast',
+    'KURA-I4010 ld/data1',
+    'KURA-I4011 ld/data1',
+    'KURA-I4012 ld/data1',
+  ]) {
     assert.ok(ids.includes(want), `${want} in ${ids.join(', ')}`);
   }
   assert.ok(ids.indexOf('KURA-I4001 pool/fast') < ids.indexOf('KURA-I4004 pool/fast'), 'oldest first');
   assert.ok(evs.every((e) => e.time && e.severity === 'info'));
   assert.ok(!ids.includes('KURA-I4010 ld/q'), 'refused requests are not events');
   const newest = kuraJson<Array<{ id: string; source: string }>>('events', '--limit', '2', '--newest-first');
-  assert.deepEqual(newest.map((e) => `${e.id} ${e.source}`), [ids[ids.length - 1], ids[ids.length - 2]]);
+  assert.deepEqual(
+    newest.map((e) => `${e.id} ${e.source}`),
+    [ids[ids.length - 1], ids[ids.length - 2]],
+  );
   assert.deepEqual(kuraJson<unknown[]>('events', '--severity', 'error'), []);
   const human = kura('events', '--limit', '3');
   assert.equal(human.status, 0);

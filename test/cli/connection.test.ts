@@ -31,7 +31,11 @@ after(() => {
 });
 
 test('a server that accepts and closes the connection: exit 1 with the connection error', async () => {
-  for (const args of [['ld', 'list'], ['pool', 'show', 'pool0'], ['snapshot', 'delete', 'v', 's1']]) {
+  for (const args of [
+    ['ld', 'list'],
+    ['pool', 'show', 'pool0'],
+    ['snapshot', 'delete', 'v', 's1'],
+  ]) {
     const r = await kura(...args, '--url', `http://127.0.0.1:${acceptClose}`);
     expectCliError(r, 1, 'KURA-E5040', `kura ${args.join(' ')}`, /closed the connection/);
   }

@@ -26,58 +26,65 @@ after(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-test('a second kura serve and kura check on a directory in use are refused with KURA-E2520; the first keeps serving; after kill -9 a new server starts at once', { timeout: 120_000 }, async () => {
-  const dataDir = tempDir();
-  const first = await startServer({ dataDir });
-  let again: TestServer | undefined;
-  try {
-    const pattern = crypto.randomBytes(1 << 20);
-    const src = path.join(dataDir, '..', `${path.basename(dataDir)}-pattern`);
-    dirs.push(src);
-    fs.writeFileSync(src, pattern);
-    ok('nbdcopy', [src, first.nbdUri('demo0')]);
+test(
+  'a second kura serve and kura check on a directory in use are refused with KURA-E2520; the first keeps serving; after kill -9 a new server starts at once',
+  { timeout: 120_000 },
+  async () => {
+    const dataDir = tempDir();
+    const first = await startServer({ dataDir });
+    let again: TestServer | undefined;
+    try {
+      const pattern = crypto.randomBytes(1 << 20);
+      const src = path.join(dataDir, '..', `${path.basename(dataDir)}-pattern`);
+      dirs.push(src);
+      fs.writeFileSync(src, pattern);
+      ok('nbdcopy', [src, first.nbdUri('demo0')]);
 
-    let secondOut = '';
-    await assert.rejects(
-      startServer({ dataDir }).then(async (s) => {
-        await s.stop();
-        return s;
-      }),
-      (e: Error) => {
-        secondOut = e.message;
-        return /exited \(1\) before it was ready/.test(e.message);
-      },
-      'the second server exits 1 before it is ready',
-    );
-    assert.match(secondOut, /^KURA-E2520: The data directory .* is in use by another Kura process \(pid \d+\)/m);
-    assert.ok(secondOut.includes(path.resolve(dataDir)), 'the error names the directory');
-    assert.ok(secondOut.includes(`pid ${first.proc.pid}`), `the error names the holder's pid ${first.proc.pid}: ${secondOut}`);
+      let secondOut = '';
+      await assert.rejects(
+        startServer({ dataDir }).then(async (s) => {
+          await s.stop();
+          return s;
+        }),
+        (e: Error) => {
+          secondOut = e.message;
+          return /exited \(1\) before it was ready/.test(e.message);
+        },
+        'the second server exits 1 before it is ready',
+      );
+      assert.match(secondOut, /^KURA-E2520: The data directory .* is in use by another Kura process \(pid \d+\)/m);
+      assert.ok(secondOut.includes(path.resolve(dataDir)), 'the error names the directory');
+      assert.ok(secondOut.includes(`pid ${first.proc.pid}`), `the error names the holder's pid ${first.proc.pid}: ${secondOut}`);
 
+      const check = runKura(['check', '--data', dataDir]);
+      assert.equal(check.status, 1, check.stdout + check.stderr);
+      assert.match(check.stderr, new RegExp(`^KURA-E2520: .*in use by another Kura process \\(pid ${first.proc.pid}\\)`, 'm'));
+
+      // The first server still serves its data, unchanged.
+      const back = path.join(dataDir, '..', `${path.basename(dataDir)}-back`);
+      dirs.push(back);
+      ok('nbdcopy', [first.nbdUri('demo0'), back]);
+      assert.ok(fs.readFileSync(back).subarray(0, pattern.length).equals(pattern), 'the first server reads back what was written');
+      const lds = JSON.parse(first.cli.run('ld', 'list', '--json').stdout) as Array<{ name: string }>;
+      assert.deepEqual(
+        lds.map((l) => l.name),
+        ['demo0'],
+      );
+
+      // kill -9: the kernel drops the lock, so a new server starts at once.
+      await first.kill('SIGKILL');
+      again = await startServer({ dataDir });
+      fs.rmSync(back);
+      ok('nbdcopy', [again.nbdUri('demo0'), back]);
+      assert.ok(fs.readFileSync(back).subarray(0, pattern.length).equals(pattern), 'data survives the kill');
+    } finally {
+      await first.stop();
+      await again?.stop();
+    }
     const check = runKura(['check', '--data', dataDir]);
-    assert.equal(check.status, 1, check.stdout + check.stderr);
-    assert.match(check.stderr, new RegExp(`^KURA-E2520: .*in use by another Kura process \\(pid ${first.proc.pid}\\)`, 'm'));
-
-    // The first server still serves its data, unchanged.
-    const back = path.join(dataDir, '..', `${path.basename(dataDir)}-back`);
-    dirs.push(back);
-    ok('nbdcopy', [first.nbdUri('demo0'), back]);
-    assert.ok(fs.readFileSync(back).subarray(0, pattern.length).equals(pattern), 'the first server reads back what was written');
-    const lds = JSON.parse(first.cli.run('ld', 'list', '--json').stdout) as Array<{ name: string }>;
-    assert.deepEqual(lds.map((l) => l.name), ['demo0']);
-
-    // kill -9: the kernel drops the lock, so a new server starts at once.
-    await first.kill('SIGKILL');
-    again = await startServer({ dataDir });
-    fs.rmSync(back);
-    ok('nbdcopy', [again.nbdUri('demo0'), back]);
-    assert.ok(fs.readFileSync(back).subarray(0, pattern.length).equals(pattern), 'data survives the kill');
-  } finally {
-    await first.stop();
-    await again?.stop();
-  }
-  const check = runKura(['check', '--data', dataDir]);
-  assert.equal(check.status, 0, check.stdout + check.stderr);
-});
+    assert.equal(check.status, 0, check.stdout + check.stderr);
+  },
+);
 
 test('the data directory is 0700 and every file in it 0600; looser modes are tightened on start with a log line', { timeout: 120_000 }, async () => {
   const dataDir = path.join(tempDir(), 'data');
@@ -85,9 +92,18 @@ test('the data directory is 0700 and every file in it 0600; looser modes are tig
     const st = fs.statSync(dataDir);
     assert.equal(st.mode & 0o777, 0o700, `${when}: ${dataDir} is ${(st.mode & 0o777).toString(8)}`);
     const entries = walk(dataDir);
-    assert.ok(entries.some((p) => p.endsWith('meta.db')), 'meta.db exists');
-    assert.ok(entries.some((p) => p.endsWith('meta.db-wal')), 'the WAL exists');
-    assert.ok(entries.some((p) => p.endsWith('.img')), 'PD files exist');
+    assert.ok(
+      entries.some((p) => p.endsWith('meta.db')),
+      'meta.db exists',
+    );
+    assert.ok(
+      entries.some((p) => p.endsWith('meta.db-wal')),
+      'the WAL exists',
+    );
+    assert.ok(
+      entries.some((p) => p.endsWith('.img')),
+      'PD files exist',
+    );
     for (const p of entries) {
       const s = fs.lstatSync(p);
       const want = s.isDirectory() ? 0o700 : 0o600;

@@ -38,7 +38,13 @@ test('snapshots, clones and I/O limits through the CLI, data checked over NBD', 
   await c.write(0, Buffer.alloc(MiB, 7), { fua: true });
   json('snapshot', 'create', 'demo0');
   const list = json<Array<{ name: string; generation: number; created: string; state: string }>>('snapshot', 'list', 'demo0');
-  assert.deepEqual(list.map((s) => [s.name, s.generation, s.state]), [['one', 1, 'active'], ['gen2', 2, 'active']]);
+  assert.deepEqual(
+    list.map((s) => [s.name, s.generation, s.state]),
+    [
+      ['one', 1, 'active'],
+      ['gen2', 2, 'active'],
+    ],
+  );
   assert.ok(list.every((s) => !Number.isNaN(Date.parse(s.created))));
 
   const snap = await NbdClient.connect({ host: '127.0.0.1', port: srv.nbdPort, exportName: 'demo0@one' });
@@ -63,7 +69,10 @@ test('snapshots, clones and I/O limits through the CLI, data checked over NBD', 
   json('snapshot', 'restore', 'demo0', 'one');
   assert.ok((await c.read(0, 2 * MiB)).equals(v1), 'restore brings the old data back');
   c.destroy();
-  assert.deepEqual(json<Array<{ generation: number }>>('snapshot', 'delete-oldest', 'demo0', '--count', '1').map((s) => s.generation), [1]);
+  assert.deepEqual(
+    json<Array<{ generation: number }>>('snapshot', 'delete-oldest', 'demo0', '--count', '1').map((s) => s.generation),
+    [1],
+  );
   assert.equal(kura('snapshot', 'delete', 'demo0', 'gen2').status, 0);
   assert.equal(json<Record<string, string>>('ld', 'show', 'demo0')['snapshotAttribute'], '---');
 

@@ -10,7 +10,14 @@ import { KURA } from '../helpers/cli.js';
 
 test('a closed stdout pipe ends the command with exit 0 and no stack trace', { timeout: 60_000 }, async () => {
   // An API that answers every GET with a long list, so the CLI has plenty to write.
-  const events = Array.from({ length: 20_000 }, (_, i) => ({ seq: i, time: '2026-12-03T00:00:00Z', id: 'KURA-I4000', severity: 'info', source: 'array', text: `event ${i}` }));
+  const events = Array.from({ length: 20_000 }, (_, i) => ({
+    seq: i,
+    time: '2026-12-03T00:00:00Z',
+    id: 'KURA-I4000',
+    severity: 'info',
+    source: 'array',
+    text: `event ${i}`,
+  }));
   const body = JSON.stringify(events);
   const srv = http.createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -20,7 +27,9 @@ test('a closed stdout pipe ends the command with exit 0 and no stack trace', { t
   const port = (srv.address() as net.AddressInfo).port;
   try {
     const r = await new Promise<{ status: number | null; stderr: string }>((resolve, reject) => {
-      const p = spawn(process.execPath, [KURA, '--url', `http://127.0.0.1:${port}`, '--token', 'x'.repeat(32), 'events', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(process.execPath, [KURA, '--url', `http://127.0.0.1:${port}`, '--token', 'x'.repeat(32), 'events', '--json'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       // The reader goes away before the answer arrives.
       p.stdout.destroy();
       let stderr = '';

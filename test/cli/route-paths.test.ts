@@ -108,7 +108,27 @@ const COMMANDS: Array<[string[], ApiRoute]> = [
   [['pe', 'list'], PES.list],
   [['pe', 'show', 'pe0'], PES.show],
   [['pe', 'delete', 'pe0'], PES.delete],
-  [['policy', 'create', 'gold', '--raid', 'RAID1', '--pd-type', 'FILE', '--encryption', '--backup', '--generations', '2', '--auto-delete', '--iops-upper', '1000', '--iops-lower', '100'], POLICIES.create],
+  [
+    [
+      'policy',
+      'create',
+      'gold',
+      '--raid',
+      'RAID1',
+      '--pd-type',
+      'FILE',
+      '--encryption',
+      '--backup',
+      '--generations',
+      '2',
+      '--auto-delete',
+      '--iops-upper',
+      '1000',
+      '--iops-lower',
+      '100',
+    ],
+    POLICIES.create,
+  ],
   [['policy', 'list'], POLICIES.list],
   [['policy', 'show', 'gold'], POLICIES.show],
   [['policy', 'delete', 'gold'], POLICIES.delete],
@@ -167,7 +187,11 @@ function describedRoute(method: string, rawUrl: string): ApiRoute | undefined {
  * process of its own: the commands print to stdout, which the test runner owns here.
  */
 function runCommands(commands: string[][]): Array<{ requests: Seen[]; error?: { id?: string; name: string; message: string } }> {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], { env: { ...process.env, [CHILD_ENV]: JSON.stringify(commands) }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], {
+    env: { ...process.env, [CHILD_ENV]: JSON.stringify(commands) },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(r.status, 0, r.stderr);
   const file = r.stdout.trim();
   try {
@@ -198,11 +222,27 @@ async function childMain(commands: string[][]): Promise<void> {
   for (const [i, args] of commands.entries()) {
     const program = new Command().exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
     const ctx: CliContext = { client: () => new ApiClient({ url, token: 'test-token-123456', owner: 'tester' }), json: () => true };
-    for (const register of [registerArray, registerPool, registerLd, registerSnapshot, registerHost, registerEvents, registerLock, registerPair, registerPe, registerVvol, registerPolicy]) register(program, ctx);
+    for (const register of [
+      registerArray,
+      registerPool,
+      registerLd,
+      registerSnapshot,
+      registerHost,
+      registerEvents,
+      registerLock,
+      registerPair,
+      registerPe,
+      registerVvol,
+      registerPolicy,
+    ])
+      register(program, ctx);
     const from = seen.length;
     let error;
     try {
-      await program.parseAsync(args.map((a) => (a === 'PSK' ? path.join(tmp, `psk-${i}`) : a)), { from: 'user' });
+      await program.parseAsync(
+        args.map((a) => (a === 'PSK' ? path.join(tmp, `psk-${i}`) : a)),
+        { from: 'user' },
+      );
     } catch (e) {
       error = { id: (e as { id?: string }).id, name: (e as Error).name, message: (e as Error).message };
     }
@@ -250,8 +290,10 @@ function registerTests(): void {
       const r = describedRoute(req.method, req.url);
       assert.ok(r, `${what} sent ${req.method} ${req.url}, which no route describes`);
       assert.equal(r, expected, `${what} sent ${req.method} ${req.url}, not ${expected.method} ${expected.path}`);
-      for (const k of new URLSearchParams(req.url.split('?')[1] ?? '').keys()) assert.ok(r.query && Object.hasOwn(r.query, k), `${what}: query parameter ${k} is not described`);
-      if (req.body) for (const k of Object.keys(JSON.parse(req.body) as object)) assert.ok(r.body && Object.hasOwn(r.body, k), `${what}: body field ${k} is not described`);
+      for (const k of new URLSearchParams(req.url.split('?')[1] ?? '').keys())
+        assert.ok(r.query && Object.hasOwn(r.query, k), `${what}: query parameter ${k} is not described`);
+      if (req.body)
+        for (const k of Object.keys(JSON.parse(req.body) as object)) assert.ok(r.body && Object.hasOwn(r.body, k), `${what}: body field ${k} is not described`);
       used.add(expected);
     });
     const missing = allRoutes()
@@ -267,9 +309,18 @@ function registerTests(): void {
       ['events', '--limit', '5', '--severity', 'error', '--since', '7', '--newest-first'],
       ['pool', 'show', '..'],
     ]);
-    assert.deepEqual(snap!.requests.map((r) => `${r.method} ${r.url}`), ['DELETE /api/v1/lds/my%20vol/snapshots/gen%231%3F']);
-    assert.deepEqual(del!.requests.map((r) => `${r.method} ${r.url}`), ['DELETE /api/v1/lds/v?fcvforce=true']);
-    assert.deepEqual(events!.requests.map((r) => `${r.method} ${r.url}`), ['GET /api/v1/events?limit=5&severity=error&since=7&order=desc']);
+    assert.deepEqual(
+      snap!.requests.map((r) => `${r.method} ${r.url}`),
+      ['DELETE /api/v1/lds/my%20vol/snapshots/gen%231%3F'],
+    );
+    assert.deepEqual(
+      del!.requests.map((r) => `${r.method} ${r.url}`),
+      ['DELETE /api/v1/lds/v?fcvforce=true'],
+    );
+    assert.deepEqual(
+      events!.requests.map((r) => `${r.method} ${r.url}`),
+      ['GET /api/v1/events?limit=5&severity=error&since=7&order=desc'],
+    );
     assert.deepEqual(dots!.requests, [], 'nothing sent for ..');
     assert.equal(dots!.error?.name, 'CliArgError');
     assert.equal(dots!.error?.id, DOT_NAME_ID);

@@ -43,28 +43,32 @@ test('CHAP secrets cleared or replaced are gone from every file of the data dire
   }
 });
 
-test('one CHAP secret never serves both directions: target set-chap refuses a host secret (KURA-E2522), host set-chap the target secret (KURA-E2523)', { timeout: 60_000 }, async () => {
-  const srv = await startServer({ args: ['--no-demo'] });
-  try {
-    srv.cli.ok('host', 'create', 'web', '--initiator', 'iqn.2026-01.test:web');
-    srv.cli.ok('host', 'create', 'db', '--initiator', 'iqn.2026-01.test:db');
-    srv.cli.ok('host', 'set-chap', 'web', '--user', 'web', '--secret', 'shared-secret-123');
-    const t = srv.cli.run('target', 'set-chap', '--user', 'array', '--secret', 'shared-secret-123');
-    assert.equal(t.status, 1, t.stdout + t.stderr);
-    assert.match(t.stderr, /^KURA-E2522: .*host web/m);
-    assert.match(srv.cli.run('target', 'show').stdout, /Mutual CHAP\s+: off/);
-    srv.cli.ok('target', 'set-chap', '--user', 'array', '--secret', 'target-secret-456');
-    const h = srv.cli.run('host', 'set-chap', 'db', '--user', 'db', '--secret', 'target-secret-456');
-    assert.equal(h.status, 1, h.stdout + h.stderr);
-    assert.match(h.stderr, /^KURA-E2523: /m);
-    const hosts = JSON.parse(srv.cli.run('host', 'list', '--json').stdout) as Array<{ name: string; chap: unknown }>;
-    assert.equal(hosts.find((x) => x.name === 'db')?.chap, null, 'the refused secret was not stored');
-    // Two hosts may share a secret (each is one direction: initiator to target).
-    srv.cli.ok('host', 'set-chap', 'db', '--user', 'db', '--secret', 'shared-secret-123');
-  } finally {
-    await srv.cleanup();
-  }
-});
+test(
+  'one CHAP secret never serves both directions: target set-chap refuses a host secret (KURA-E2522), host set-chap the target secret (KURA-E2523)',
+  { timeout: 60_000 },
+  async () => {
+    const srv = await startServer({ args: ['--no-demo'] });
+    try {
+      srv.cli.ok('host', 'create', 'web', '--initiator', 'iqn.2026-01.test:web');
+      srv.cli.ok('host', 'create', 'db', '--initiator', 'iqn.2026-01.test:db');
+      srv.cli.ok('host', 'set-chap', 'web', '--user', 'web', '--secret', 'shared-secret-123');
+      const t = srv.cli.run('target', 'set-chap', '--user', 'array', '--secret', 'shared-secret-123');
+      assert.equal(t.status, 1, t.stdout + t.stderr);
+      assert.match(t.stderr, /^KURA-E2522: .*host web/m);
+      assert.match(srv.cli.run('target', 'show').stdout, /Mutual CHAP\s+: off/);
+      srv.cli.ok('target', 'set-chap', '--user', 'array', '--secret', 'target-secret-456');
+      const h = srv.cli.run('host', 'set-chap', 'db', '--user', 'db', '--secret', 'target-secret-456');
+      assert.equal(h.status, 1, h.stdout + h.stderr);
+      assert.match(h.stderr, /^KURA-E2523: /m);
+      const hosts = JSON.parse(srv.cli.run('host', 'list', '--json').stdout) as Array<{ name: string; chap: unknown }>;
+      assert.equal(hosts.find((x) => x.name === 'db')?.chap, null, 'the refused secret was not stored');
+      // Two hosts may share a secret (each is one direction: initiator to target).
+      srv.cli.ok('host', 'set-chap', 'db', '--user', 'db', '--secret', 'shared-secret-123');
+    } finally {
+      await srv.cleanup();
+    }
+  },
+);
 
 test('NBD pre-shared keys replaced, cleared or deleted with their host are gone from every file of the data directory', { timeout: 120_000 }, async () => {
   const srv = await startServer({ args: ['--no-demo'] });

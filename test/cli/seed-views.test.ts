@@ -43,7 +43,10 @@ test('kura snapshot set-access: qemu-io writes to an rw snapshot over NBD, the b
     tool('nbdcopy', [img, srv.nbdUri('acc')]);
     json('snapshot', 'create', 'acc', '--name', 's1');
     const refused = run('qemu-io', ['-f', 'raw', '-c', 'write -P 0x5a 0 1M', srv.nbdUri('acc@s1')]);
-    assert.ok(refused.status !== 0 || /fail|error|read-only/i.test(refused.stdout + refused.stderr), `a read-only snapshot takes no write: ${refused.stdout}${refused.stderr}`);
+    assert.ok(
+      refused.status !== 0 || /fail|error|read-only/i.test(refused.stdout + refused.stderr),
+      `a read-only snapshot takes no write: ${refused.stdout}${refused.stderr}`,
+    );
     assert.match(ok('snapshot', 'set-access', 'acc', 's1', '--access', 'rw'), /^Snapshot acc@s1 is read\/write \(rw\)\.$/m);
     const w = tool('qemu-io', ['-f', 'raw', '-c', 'write -P 0x5a 0 1M', srv.nbdUri('acc@s1')]);
     assert.match(w, /wrote 1048576\/1048576 bytes/);
@@ -54,12 +57,24 @@ test('kura snapshot set-access: qemu-io writes to an rw snapshot over NBD, the b
     const snap = fs.readFileSync(snapOut);
     assert.ok(snap.subarray(0, MiB).equals(Buffer.alloc(MiB, 0x5a)), 'the snapshot took the write');
     assert.ok(snap.subarray(MiB, 4 * MiB).equals(d1.subarray(MiB)), 'the rest of the snapshot is the old data');
-    assert.ok(fs.readFileSync(baseOut).subarray(0, 4 * MiB).equals(d1), 'the base never changed');
-    assert.deepEqual(json<Array<{ access: string }>>('snapshot', 'list', 'acc').map((s) => s.access), ['rw']);
+    assert.ok(
+      fs
+        .readFileSync(baseOut)
+        .subarray(0, 4 * MiB)
+        .equals(d1),
+      'the base never changed',
+    );
+    assert.deepEqual(
+      json<Array<{ access: string }>>('snapshot', 'list', 'acc').map((s) => s.access),
+      ['rw'],
+    );
     assert.equal(json<{ accessMode: string }>('ld', 'show', 'acc@s1').accessMode, 'ReadWrite');
     ok('snapshot', 'set-access', 'acc', 's1', '--access', 'ro');
     const again = run('qemu-io', ['-f', 'raw', '-c', 'write -P 0x11 0 4k', srv.nbdUri('acc@s1')]);
-    assert.ok(again.status !== 0 || /fail|error|read-only/i.test(again.stdout + again.stderr), `a read-only snapshot takes no write: ${again.stdout}${again.stderr}`);
+    assert.ok(
+      again.status !== 0 || /fail|error|read-only/i.test(again.stdout + again.stderr),
+      `a read-only snapshot takes no write: ${again.stdout}${again.stderr}`,
+    );
     const bad = kura('snapshot', 'set-access', 'acc', 's1', '--access', 'nr');
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /^KURA-E2602: /m);
@@ -68,7 +83,7 @@ test('kura snapshot set-access: qemu-io writes to an rw snapshot over NBD, the b
   }
 });
 
-test('kura pair show prints iSMrc_query\'s layout (L1724-1739); --json keeps its keys; a snapshot pairs as the MV', () => {
+test("kura pair show prints iSMrc_query's layout (L1724-1739); --json keeps its keys; a snapshot pairs as the MV", () => {
   json('ld', 'create', 'pm', '--pool', 'p', '--size', '8MiB');
   json('ld', 'create', 'pr', '--pool', 'p', '--size', '8MiB');
   json('snapshot', 'create', 'pm', '--name', 'b1');
@@ -100,7 +115,7 @@ test('kura pair show prints iSMrc_query\'s layout (L1724-1739); --json keeps its
   assert.equal(j['separateDiffBytes'], 0);
 });
 
-test('kura snapshot list prints iSMsc_query\'s BV and SV blocks (L1800-1809): relative generation, snap/active, unlink, beside the absolute generation', () => {
+test("kura snapshot list prints iSMsc_query's BV and SV blocks (L1800-1809): relative generation, snap/active, unlink, beside the absolute generation", () => {
   json('ld', 'create', 'st', '--pool', 'p', '--size', '8MiB');
   for (const n of ['a', 'b', 'c']) json('snapshot', 'create', 'st', '--name', n);
   ok('snapshot', 'delete', 'st', 'a');
@@ -119,15 +134,22 @@ test('kura snapshot list prints iSMsc_query\'s BV and SV blocks (L1800-1809): re
   ]) {
     assert.match(human, re);
   }
-  const list = json<Array<{ name: string; generation: number; relativeGeneration: number; state: string; status: string; link: string }>>('snapshot', 'list', 'st');
-  assert.deepEqual(list.map((s) => [s.name, s.generation, s.relativeGeneration, s.state, s.status, s.link]), [
-    ['b', 2, -3, 'active', 'snap/active', 'unlink'],
-    ['c', 3, -2, 'active', 'snap/active', 'unlink'],
-    ['d', 4, -1, 'active', 'snap/active', 'unlink'],
-  ]);
+  const list = json<Array<{ name: string; generation: number; relativeGeneration: number; state: string; status: string; link: string }>>(
+    'snapshot',
+    'list',
+    'st',
+  );
+  assert.deepEqual(
+    list.map((s) => [s.name, s.generation, s.relativeGeneration, s.state, s.status, s.link]),
+    [
+      ['b', 2, -3, 'active', 'snap/active', 'unlink'],
+      ['c', 3, -2, 'active', 'snap/active', 'unlink'],
+      ['d', 4, -1, 'active', 'snap/active', 'unlink'],
+    ],
+  );
 });
 
-test('kura ld list and ld show print iSMview -l and -ln (L705-757): the seed\'s columns and lines, RAID1/10, PD list 00-0000,0001; --json keeps its keys and adds the new ones', () => {
+test("kura ld list and ld show print iSMview -l and -ln (L705-757): the seed's columns and lines, RAID1/10, PD list 00-0000,0001; --json keeps its keys and adds the new ones", () => {
   json('pool', 'create', 'm', '--size', '1GiB', '--raid', '1', '--pds', '2');
   const r = json<Record<string, unknown>>('ld', 'create', 'vr', '--pool', 'm', '--size', '8MiB');
   const n = (r['number'] as number).toString(16).toUpperCase().padStart(4, '0');
@@ -161,13 +183,68 @@ test('kura ld list and ld show print iSMview -l and -ln (L705-757): the seed\'s 
   }
   // The seed's order of lines (Kura's own lines may stand between them).
   const keys = show.split('\n').map((x) => x.split(' : ')[0]!.trim());
-  const seedOrder = ['LDN(h)', 'OS Type', 'LD Name', 'LD Capacity', 'Pool No.(h)', 'Pool Name', 'RaidType', 'PD Type', 'LD State', 'Capacity Allocation', 'Access Mode', 'Group', 'Purpose', 'RPL Attribute', 'Snapshot Attribute', 'Current Owner', 'Default Owner', 'PD List(h)', 'Read Cache Mode', 'Write Cache Mode', 'Block Size', 'Clone Attribute', 'VMware Type', 'Bound PE List(h)'];
+  const seedOrder = [
+    'LDN(h)',
+    'OS Type',
+    'LD Name',
+    'LD Capacity',
+    'Pool No.(h)',
+    'Pool Name',
+    'RaidType',
+    'PD Type',
+    'LD State',
+    'Capacity Allocation',
+    'Access Mode',
+    'Group',
+    'Purpose',
+    'RPL Attribute',
+    'Snapshot Attribute',
+    'Current Owner',
+    'Default Owner',
+    'PD List(h)',
+    'Read Cache Mode',
+    'Write Cache Mode',
+    'Block Size',
+    'Clone Attribute',
+    'VMware Type',
+    'Bound PE List(h)',
+  ];
   const at = seedOrder.map((k) => keys.indexOf(k));
-  assert.ok(at.every((i) => i >= 0), `every seed line is there: ${show}`);
-  assert.deepEqual(at, [...at].sort((a, b) => a - b), `in the seed's order: ${show}`);
+  assert.ok(
+    at.every((i) => i >= 0),
+    `every seed line is there: ${show}`,
+  );
+  assert.deepEqual(
+    at,
+    [...at].sort((a, b) => a - b),
+    `in the seed's order: ${show}`,
+  );
 
   const j = json<Record<string, unknown>>('ld', 'show', 'vr');
-  for (const k of ['number', 'name', 'pool', 'poolNumber', 'capacity', 'blockSize', 'allocated', 'raid', 'state', 'capacityAllocation', 'accessMode', 'currentOwner', 'defaultOwner', 'purpose', 'rplAttribute', 'snapshotAttribute', 'cloneAttribute', 'qos', 'naa', 'serial', 'created']) assert.ok(k in j, `--json keeps ${k}`);
+  for (const k of [
+    'number',
+    'name',
+    'pool',
+    'poolNumber',
+    'capacity',
+    'blockSize',
+    'allocated',
+    'raid',
+    'state',
+    'capacityAllocation',
+    'accessMode',
+    'currentOwner',
+    'defaultOwner',
+    'purpose',
+    'rplAttribute',
+    'snapshotAttribute',
+    'cloneAttribute',
+    'qos',
+    'naa',
+    'serial',
+    'created',
+  ])
+    assert.ok(k in j, `--json keeps ${k}`);
   assert.equal(j['raid'], 'RAID1', '--json keeps the API spelling of the RAID type');
   assert.deepEqual(
     [j['osType'], j['pdType'], j['group'], j['readCacheMode'], j['writeCacheMode'], j['vmwareType'], j['boundPeList'], j['boundVvolList']],

@@ -21,7 +21,6 @@ after(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-
 function connects(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const c = net.connect(port, '127.0.0.1', () => {
@@ -51,19 +50,32 @@ test('ready means every listener accepts; SIGTERM and SIGINT exit 0; a restart k
   const check = runKura(['check', '--data', dataDir]);
   assert.equal(check.status, 0, check.stdout + check.stderr);
   assert.match(check.stdout, /clean, no faults/);
-  const checkJson = JSON.parse(runKura(['check', '--data', dataDir, '--json']).stdout) as { ok: boolean; faults: string[]; pools: Array<{ name: string; lds: number }> };
+  const checkJson = JSON.parse(runKura(['check', '--data', dataDir, '--json']).stdout) as {
+    ok: boolean;
+    faults: string[];
+    pools: Array<{ name: string; lds: number }>;
+  };
   assert.deepEqual(checkJson.faults, []);
   assert.equal(checkJson.ok, true);
-  assert.deepEqual(checkJson.pools.map((p) => [p.name, p.lds]), [['pool0', 2]]);
+  assert.deepEqual(
+    checkJson.pools.map((p) => [p.name, p.lds]),
+    [['pool0', 2]],
+  );
 
   const second = await startServer({ dataDir });
   try {
     assert.equal(second.token, first.token, 'the token is kept');
     assert.doesNotMatch(second.stdout(), /\(new/);
     const pools = JSON.parse(second.cli.run('pool', 'list', '--json').stdout) as Array<{ name: string }>;
-    assert.deepEqual(pools.map((p) => p.name), ['pool0']);
+    assert.deepEqual(
+      pools.map((p) => p.name),
+      ['pool0'],
+    );
     const lds = JSON.parse(second.cli.run('ld', 'list', '--json').stdout) as Array<{ name: string }>;
-    assert.deepEqual(lds.map((l) => l.name), ['demo0', 'keep']);
+    assert.deepEqual(
+      lds.map((l) => l.name),
+      ['demo0', 'keep'],
+    );
     const evs = JSON.parse(second.cli.run('events', '--limit', '100', '--json').stdout) as Ev[];
     const count = (id: string, source: string) => evs.filter((e) => e.id === id && e.source === source).length;
     assert.equal(count('KURA-I4001', 'pool/pool0'), 1, 'one demo pool event');
@@ -80,7 +92,11 @@ test('ready means every listener accepts; SIGTERM and SIGINT exit 0; a restart k
   const broken = tempDir();
   fs.cpSync(dataDir, broken, { recursive: true });
   const pdDir = path.join(broken, 'array', 'pools');
-  const pd = fs.readdirSync(pdDir).map((d) => path.join(pdDir, d)).flatMap((d) => fs.readdirSync(d).map((f) => path.join(d, f))).find((f) => f.endsWith('.img'));
+  const pd = fs
+    .readdirSync(pdDir)
+    .map((d) => path.join(pdDir, d))
+    .flatMap((d) => fs.readdirSync(d).map((f) => path.join(d, f)))
+    .find((f) => f.endsWith('.img'));
   assert.ok(pd, 'a PD file to remove');
   fs.rmSync(pd);
   const bad = runKura(['check', '--data', broken]);

@@ -44,7 +44,27 @@ test('parseSize reads binary units in every spelling', () => {
 });
 
 test('parseSize refuses what is not a size, with KURA-E5001 and an action', () => {
-  for (const bad of ['', ' ', 'lots', '10 GiBs', '10XB', '-5', '-5GiB', '1e3', '1,024', 'GiB', '10GiB5', '..5G', '9007199254740993', '10000000PiB', -1, 1.5, NaN, Infinity, 2 ** 60]) {
+  for (const bad of [
+    '',
+    ' ',
+    'lots',
+    '10 GiBs',
+    '10XB',
+    '-5',
+    '-5GiB',
+    '1e3',
+    '1,024',
+    'GiB',
+    '10GiB5',
+    '..5G',
+    '9007199254740993',
+    '10000000PiB',
+    -1,
+    1.5,
+    NaN,
+    Infinity,
+    2 ** 60,
+  ]) {
     assert.throws(
       () => parseSize(bad as string | number, '--size'),
       (e: unknown) => e instanceof KuraError && e.id === 'KURA-E5001' && /--size/.test(e.message) && /512MiB/.test(e.action),
@@ -66,7 +86,11 @@ test('parseNumber reads decimal, NEC-style hex (0001h) and 0x hex', () => {
   ];
   for (const [input, want] of cases) assert.equal(parseNumber(input, 'n'), want, JSON.stringify(input));
   for (const bad of ['', 'x', '1.5', '-1', 'h', '12hh', 'zzh', '0x', 'pool0', '0001H', '99999999999999999999', 'fffffffffffffffh']) {
-    assert.throws(() => parseNumber(bad, 'LD'), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E5002' && /LD/.test(e.message), bad);
+    assert.throws(
+      () => parseNumber(bad, 'LD'),
+      (e: unknown) => e instanceof KuraError && e.id === 'KURA-E5002' && /LD/.test(e.message),
+      bad,
+    );
     assert.equal(parseNumber(bad, 'LD', true), undefined, `soft ${bad}`);
   }
   assert.equal(parseNumber('0001', 'n'), 1, 'decimal with leading zeros');

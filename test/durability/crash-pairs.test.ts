@@ -90,7 +90,10 @@ test(`replication pairs survive kill -9 during replicate and restore copies (${R
           // An unfinished replicate never shows its RV as complete; a restore's source RV stays whole.
           assert.equal(p.rvComplete, p.sync === 'rst/exec', `round ${round}: rvComplete in ${p.sync}`);
           const events = await server.api<Array<{ id: string }>>('GET', '/events?limit=50&order=desc');
-          assert.ok(events.some((e) => e.id === 'KURA-W2344'), `round ${round}: no event says the copy resumed`);
+          assert.ok(
+            events.some((e) => e.id === 'KURA-W2344'),
+            `round ${round}: no event says the copy resumed`,
+          );
           resumed++;
         }
       }

@@ -111,4 +111,6 @@ test(`crash consistency: ${ROUNDS} kill -9 during write/flush/trim`, { timeout: 
 // the server dies. (This once failed about one run in four: a write that reached one
 // RAID1 mirror only made reads after the restart alternate between two versions. The
 // array now resyncs the mirrors after an unclean shutdown.)
-test(`crash consistency with snapshots: ${ROUNDS} kill -9 during write/flush/trim and snapshot create/delete`, { timeout: 30 * 60 * 1000 }, () => crashRounds(ROUNDS, true));
+test(`crash consistency with snapshots: ${ROUNDS} kill -9 during write/flush/trim and snapshot create/delete`, { timeout: 30 * 60 * 1000 }, () =>
+  crashRounds(ROUNDS, true),
+);

@@ -35,7 +35,13 @@ export interface WorkloadShape {
  * history is ordered. `extra` tasks (snapshots, ...) run alongside while
  * `running()` says so.
  */
-export async function crashWorkload(client: NbdClient, model: CrashModel, shape: WorkloadShape, ms: number, extra: Array<(running: () => boolean) => Promise<void>> = []): Promise<void> {
+export async function crashWorkload(
+  client: NbdClient,
+  model: CrashModel,
+  shape: WorkloadShape,
+  ms: number,
+  extra: Array<(running: () => boolean) => Promise<void>> = [],
+): Promise<void> {
   const busy = new Uint8Array(shape.units);
   /** Last version acknowledged per unit since the last flush was sent. */
   let acked = new Map<number, number>();

@@ -129,7 +129,12 @@ export class FileDevice implements BlockDevice {
   private check(lba: number, blocks: number, write: boolean): void {
     if (write && this.readOnly) throw new KuraError('KURA-E3901', 'EROFS', `Device ${this.name} is read-only.`, 'Write to a read-write device.');
     if (!Number.isSafeInteger(lba) || !Number.isSafeInteger(blocks) || lba < 0 || blocks < 0 || lba + blocks > this.blockCount) {
-      throw new KuraError('KURA-E3902', 'ERANGE', `Blocks ${lba}+${blocks} lie beyond the end of ${this.name} (${this.blockCount} blocks).`, 'Address blocks inside the device.');
+      throw new KuraError(
+        'KURA-E3902',
+        'ERANGE',
+        `Blocks ${lba}+${blocks} lie beyond the end of ${this.name} (${this.blockCount} blocks).`,
+        'Address blocks inside the device.',
+      );
     }
   }
 
@@ -153,7 +158,8 @@ export class FileDevice implements BlockDevice {
   }
 
   async write(lba: number, buf: Buffer, opts: WriteOptions = {}): Promise<void> {
-    if (buf.length % this.blockSize !== 0) throw new KuraError('KURA-E3903', 'EINVAL', `A write of ${buf.length} bytes is not whole blocks.`, 'Write whole blocks.');
+    if (buf.length % this.blockSize !== 0)
+      throw new KuraError('KURA-E3903', 'EINVAL', `A write of ${buf.length} bytes is not whole blocks.`, 'Write whole blocks.');
     this.check(lba, buf.length / this.blockSize, true);
     this.stats.writes++;
     const pos = lba * this.blockSize;

@@ -66,7 +66,7 @@ export class Rng {
   chunks(b: Buffer): Buffer[] {
     if (b.length < 2 || this.int(3) !== 0) return [b];
     const out: Buffer[] = [];
-    for (let i = 0; i < b.length; ) {
+    for (let i = 0; i < b.length;) {
       const n = 1 + this.int(Math.min(64, b.length - i));
       out.push(b.subarray(i, i + n));
       i += n;
@@ -77,7 +77,7 @@ export class Rng {
 
 export function fuzzSeed(): number {
   const env = process.env.KURA_FUZZ_SEED;
-  return env !== undefined && env !== '' ? Number(env) >>> 0 : (Date.now() ^ process.pid) % 1_000_000_007 >>> 0;
+  return env !== undefined && env !== '' ? Number(env) >>> 0 : ((Date.now() ^ process.pid) % 1_000_000_007) >>> 0;
 }
 
 export function fuzzInputs(dflt: number): number {

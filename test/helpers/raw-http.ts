@@ -29,7 +29,11 @@ export interface RawRequest {
 export function rawRequest(baseUrl: string, r: RawRequest): Promise<RawReply> {
   const u = new URL(baseUrl);
   const payload = r.body === undefined ? undefined : typeof r.body === 'string' || Buffer.isBuffer(r.body) ? r.body : JSON.stringify(r.body);
-  const headers: Record<string, string> = { ...(r.token ? { authorization: `Bearer ${r.token}` } : {}), ...(payload !== undefined ? { 'content-type': 'application/json' } : {}), ...r.headers };
+  const headers: Record<string, string> = {
+    ...(r.token ? { authorization: `Bearer ${r.token}` } : {}),
+    ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
+    ...r.headers,
+  };
   if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
   return new Promise((resolve, reject) => {
     const req = http.request({ host: u.hostname, port: Number(u.port), method: r.method, path: r.path, headers, agent: r.agent ?? false }, (res) => {

@@ -88,7 +88,10 @@ test('access control stays on after the last host entry is deleted, survives a r
   assert.match(stopped.stdout + stopped.stderr, /warning: .*every initiator sees every LD/i);
   assert.match(await lsLuns(INITIATOR2), /Lun:0\s/);
   const events = JSON.parse(must('events', '--limit', '50', '--json')) as Array<{ id: string; severity: string }>;
-  assert.ok(events.some((e) => e.id === 'KURA-W2525' && e.severity === 'warning'), 'stopping is recorded as a warning event');
+  assert.ok(
+    events.some((e) => e.id === 'KURA-W2525' && e.severity === 'warning'),
+    'stopping is recorded as a warning event',
+  );
 
   // An explicit start with no host entries closes the array at once.
   const started = must('host', 'access', 'start');

@@ -11,7 +11,20 @@ import { after, before, test } from 'node:test';
 import { IscsiInitiator } from '../../src/iscsi/initiator.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { CHECK_CONDITION, GOOD, LOGICAL_UNIT_NOT_SUPPORTED, PRIN_READ_KEYS, PROUT_REGISTER, PROUT_RESERVE, PR_TYPE_WRITE_EXCLUSIVE, RESERVATION_CONFLICT, UNIT_ATTENTION, cdb, parseTargetPortGroups, prOutParams } from '../../src/scsi/spec/index.js';
+import {
+  CHECK_CONDITION,
+  GOOD,
+  LOGICAL_UNIT_NOT_SUPPORTED,
+  PRIN_READ_KEYS,
+  PROUT_REGISTER,
+  PROUT_RESERVE,
+  PR_TYPE_WRITE_EXCLUSIVE,
+  RESERVATION_CONFLICT,
+  UNIT_ATTENTION,
+  cdb,
+  parseTargetPortGroups,
+  prOutParams,
+} from '../../src/scsi/spec/index.js';
 import type { AluaState } from '../../src/scsi/spec/index.js';
 import { INITIATOR, INITIATOR2, ok, pattern, qemuIscsiDriverPresent, run, senseCodeOf } from './helpers.js';
 
@@ -77,52 +90,60 @@ test('SendTargets on either controller port lists the array target with both por
   assert.match(inq, /TPGS:1/);
 });
 
-test('ALUA: the default owner\'s port is active/optimized, the other active/non-optimized, in REPORT TARGET PORT GROUPS through either port', { timeout: 90_000 }, async () => {
-  for (const ctl of [0, 1]) {
-    const ini = await login(srv, ctl);
-    await drainUnitAttentions(ini, 0);
-    const groups = await reportTargetPortGroups(ini, 0);
-    assert.deepEqual(groups, [
+test(
+  "ALUA: the default owner's port is active/optimized, the other active/non-optimized, in REPORT TARGET PORT GROUPS through either port",
+  { timeout: 90_000 },
+  async () => {
+    for (const ctl of [0, 1]) {
+      const ini = await login(srv, ctl);
+      await drainUnitAttentions(ini, 0);
+      const groups = await reportTargetPortGroups(ini, 0);
+      assert.deepEqual(groups, [
+        { id: 0, state: AO, ports: [1] },
+        { id: 1, state: ANO, ports: [2] },
+      ]);
+      await ini.logout();
+    }
+  },
+);
+
+test(
+  'controller-down drops its port and moves the LD: the survivor reports active/optimized with ASYMMETRIC ACCESS STATE CHANGED, and back on controller-up',
+  { timeout: 90_000 },
+  async () => {
+    const ini1 = await login(srv, 1);
+    const ini0 = await login(srv, 0);
+    await drainUnitAttentions(ini1, 0);
+    await drainUnitAttentions(ini0, 0);
+    const data = pattern(64 * 1024, 7);
+    const w = await ini0.command({ lun: 0, cdb: cdb.write10(2048, 128), dataOut: data });
+    assert.equal(w.status, 0);
+
+    srv.cli.ok('fault', 'controller-down', '0');
+    await ini0.waitClosed();
+    await assert.rejects(IscsiInitiator.connect('127.0.0.1', srv.iscsiPorts[0]), /ECONNREFUSED/);
+    assert.deepEqual(await drainUnitAttentions(ini1, 0), ['2a/06']);
+    assert.deepEqual(await reportTargetPortGroups(ini1, 0), [
+      { id: 0, state: UNAVAILABLE, ports: [1] },
+      { id: 1, state: AO, ports: [2] },
+    ]);
+    const r = await ini1.command({ lun: 0, cdb: cdb.read10(2048, 128), readLength: data.length });
+    assert.equal(r.status, 0);
+    assert.ok(r.dataIn.equals(data), 'the data written through controller 0 reads back through controller 1');
+
+    srv.cli.ok('fault', 'controller-up', '0');
+    assert.deepEqual(await drainUnitAttentions(ini1, 0), ['2a/06']);
+    assert.deepEqual(await reportTargetPortGroups(ini1, 0), [
       { id: 0, state: AO, ports: [1] },
       { id: 1, state: ANO, ports: [2] },
     ]);
-    await ini.logout();
-  }
-});
+    const back = await login(srv, 0);
+    await back.logout();
+    await ini1.logout();
+  },
+);
 
-test('controller-down drops its port and moves the LD: the survivor reports active/optimized with ASYMMETRIC ACCESS STATE CHANGED, and back on controller-up', { timeout: 90_000 }, async () => {
-  const ini1 = await login(srv, 1);
-  const ini0 = await login(srv, 0);
-  await drainUnitAttentions(ini1, 0);
-  await drainUnitAttentions(ini0, 0);
-  const data = pattern(64 * 1024, 7);
-  const w = await ini0.command({ lun: 0, cdb: cdb.write10(2048, 128), dataOut: data });
-  assert.equal(w.status, 0);
-
-  srv.cli.ok('fault', 'controller-down', '0');
-  await ini0.waitClosed();
-  await assert.rejects(IscsiInitiator.connect('127.0.0.1', srv.iscsiPorts[0]), /ECONNREFUSED/);
-  assert.deepEqual(await drainUnitAttentions(ini1, 0), ['2a/06']);
-  assert.deepEqual(await reportTargetPortGroups(ini1, 0), [
-    { id: 0, state: UNAVAILABLE, ports: [1] },
-    { id: 1, state: AO, ports: [2] },
-  ]);
-  const r = await ini1.command({ lun: 0, cdb: cdb.read10(2048, 128), readLength: data.length });
-  assert.equal(r.status, 0);
-  assert.ok(r.dataIn.equals(data), 'the data written through controller 0 reads back through controller 1');
-
-  srv.cli.ok('fault', 'controller-up', '0');
-  assert.deepEqual(await drainUnitAttentions(ini1, 0), ['2a/06']);
-  assert.deepEqual(await reportTargetPortGroups(ini1, 0), [
-    { id: 0, state: AO, ports: [1] },
-    { id: 1, state: ANO, ports: [2] },
-  ]);
-  const back = await login(srv, 0);
-  await back.logout();
-  await ini1.logout();
-});
-
-test('port-down drops the port\'s connections and refuses new ones; port-up serves again', { timeout: 90_000 }, async () => {
+test("port-down drops the port's connections and refuses new ones; port-up serves again", { timeout: 90_000 }, async () => {
   const ini = await login(srv, 1);
   srv.cli.ok('fault', 'port-down', `127.0.0.1:${srv.iscsiPorts[1]}`);
   await ini.waitClosed();
@@ -135,36 +156,40 @@ test('port-down drops the port\'s connections and refuses new ones; port-up serv
   await again.logout();
 });
 
-test('access control: once a host entry exists an initiator sees only the LUNs mapped to it; mapping changes raise REPORTED LUNS DATA HAS CHANGED', { timeout: 90_000 }, async () => {
-  srv.cli.ok('ld', 'create', 'acl1', '--pool', 'pool0', '--size', '64MiB');
-  const ini = await login(srv, 0, INITIATOR);
-  await drainUnitAttentions(ini, 0);
-  srv.cli.ok('host', 'create', 'h1', '--initiator', INITIATOR);
-  srv.cli.ok('host', 'map', 'h1', 'acl1', '--lun', '3');
-  try {
-    const lsMine = await ok('iscsi-ls', ['-s', '-i', INITIATOR, `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]);
-    assert.match(lsMine, /Lun:3\s+Type:DIRECT_ACCESS \(Size:63M\)/);
-    assert.doesNotMatch(lsMine, /Lun:0/);
-    const lsOther = await ok('iscsi-ls', ['-s', '-i', INITIATOR2, `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]);
-    assert.doesNotMatch(lsOther, /Lun:/);
-    // The session that saw LUN 0 before is told its LUN inventory changed.
-    const r = await ini.command({ lun: 0, cdb: cdb.testUnitReady() });
-    assert.equal(r.status, CHECK_CONDITION);
-    assert.deepEqual(senseCodeOf(r.sense), LOGICAL_UNIT_NOT_SUPPORTED, 'LUN 0 is gone for this initiator');
-    const r3 = await ini.command({ lun: 3, cdb: cdb.testUnitReady() });
-    assert.equal(r3.status, CHECK_CONDITION);
-    assert.equal(senseCodeOf(r3.sense)!.key, UNIT_ATTENTION);
-    await ini.logout();
-  } finally {
-    srv.cli.ok('host', 'delete', 'h1');
-  }
-  // Deleting the last host entry leaves access control on; stopping it opens the array again.
-  assert.doesNotMatch(await ok('iscsi-ls', ['-s', '-i', INITIATOR2, `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]), /Lun:/);
-  srv.cli.ok('host', 'access', 'stop', '--force');
-  const lsOpen = await ok('iscsi-ls', ['-s', '-i', INITIATOR2, `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]);
-  assert.match(lsOpen, /Lun:0\s/);
-  srv.cli.ok('ld', 'delete', 'acl1');
-});
+test(
+  'access control: once a host entry exists an initiator sees only the LUNs mapped to it; mapping changes raise REPORTED LUNS DATA HAS CHANGED',
+  { timeout: 90_000 },
+  async () => {
+    srv.cli.ok('ld', 'create', 'acl1', '--pool', 'pool0', '--size', '64MiB');
+    const ini = await login(srv, 0, INITIATOR);
+    await drainUnitAttentions(ini, 0);
+    srv.cli.ok('host', 'create', 'h1', '--initiator', INITIATOR);
+    srv.cli.ok('host', 'map', 'h1', 'acl1', '--lun', '3');
+    try {
+      const lsMine = await ok('iscsi-ls', ['-s', '-i', INITIATOR, `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]);
+      assert.match(lsMine, /Lun:3\s+Type:DIRECT_ACCESS \(Size:63M\)/);
+      assert.doesNotMatch(lsMine, /Lun:0/);
+      const lsOther = await ok('iscsi-ls', ['-s', '-i', INITIATOR2, `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]);
+      assert.doesNotMatch(lsOther, /Lun:/);
+      // The session that saw LUN 0 before is told its LUN inventory changed.
+      const r = await ini.command({ lun: 0, cdb: cdb.testUnitReady() });
+      assert.equal(r.status, CHECK_CONDITION);
+      assert.deepEqual(senseCodeOf(r.sense), LOGICAL_UNIT_NOT_SUPPORTED, 'LUN 0 is gone for this initiator');
+      const r3 = await ini.command({ lun: 3, cdb: cdb.testUnitReady() });
+      assert.equal(r3.status, CHECK_CONDITION);
+      assert.equal(senseCodeOf(r3.sense)!.key, UNIT_ATTENTION);
+      await ini.logout();
+    } finally {
+      srv.cli.ok('host', 'delete', 'h1');
+    }
+    // Deleting the last host entry leaves access control on; stopping it opens the array again.
+    assert.doesNotMatch(await ok('iscsi-ls', ['-s', '-i', INITIATOR2, `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]), /Lun:/);
+    srv.cli.ok('host', 'access', 'stop', '--force');
+    const lsOpen = await ok('iscsi-ls', ['-s', '-i', INITIATOR2, `iscsi://127.0.0.1:${srv.iscsiPorts[0]}`]);
+    assert.match(lsOpen, /Lun:0\s/);
+    srv.cli.ok('ld', 'delete', 'acl1');
+  },
+);
 
 test('ld expand: the LU reports CAPACITY DATA HAS CHANGED and the new size', { timeout: 90_000 }, async () => {
   const info = JSON.parse(srv.cli.ok('ld', 'create', 'grow1', '--pool', 'pool0', '--size', '32MiB', '--json')) as { number: number };
@@ -214,7 +239,10 @@ test('persistent reservations with APTPL survive kill -9 and restart; without AP
     await drainUnitAttentions(a, 2);
     // LUN 1 ("shared"): register with APTPL and take a WRITE EXCLUSIVE reservation.
     assert.equal((await a.command({ lun: 1, cdb: cdb.persistentReserveOut(PROUT_REGISTER), dataOut: prOutParams(0n, 0xabcdn, { aptpl: true }) })).status, 0);
-    assert.equal((await a.command({ lun: 1, cdb: cdb.persistentReserveOut(PROUT_RESERVE, PR_TYPE_WRITE_EXCLUSIVE), dataOut: prOutParams(0xabcdn, 0n) })).status, 0);
+    assert.equal(
+      (await a.command({ lun: 1, cdb: cdb.persistentReserveOut(PROUT_RESERVE, PR_TYPE_WRITE_EXCLUSIVE), dataOut: prOutParams(0xabcdn, 0n) })).status,
+      0,
+    );
     // LUN 2 ("volatile"): register without APTPL.
     assert.equal((await a.command({ lun: 2, cdb: cdb.persistentReserveOut(PROUT_REGISTER), dataOut: prOutParams(0n, 0x1234n) })).status, 0);
     assert.deepEqual(await readKeys(a, 2), [0x1234n]);
@@ -251,7 +279,9 @@ test('CHAP: a host entry with CHAP must authenticate, others need not; mutual CH
 
     const secretFile = path.join(os.tmpdir(), `kura-chap-${process.pid}`);
     fs.writeFileSync(secretFile, 'alice-secret-123\n', { mode: 0o600 });
-    const listed = JSON.parse(srv.cli.ok('host', 'set-chap', 'chapped', '--user', 'alice', '--secret-file', secretFile, '--json')) as { chap: { user: string } | null };
+    const listed = JSON.parse(srv.cli.ok('host', 'set-chap', 'chapped', '--user', 'alice', '--secret-file', secretFile, '--json')) as {
+      chap: { user: string } | null;
+    };
     fs.rmSync(secretFile);
     assert.deepEqual(listed.chap, { user: 'alice' }, 'the API shows the user, never the secret');
     assert.doesNotMatch(srv.cli.ok('host', 'list', '--json'), /alice-secret/);

@@ -108,42 +108,52 @@ function verdicts(log: string): Verdicts {
   return out;
 }
 
-test('iscsi-test-cu --dataloss: the iSCSI family passes entirely; nothing fails that is not documented; ReadOnly passes on a write-protected LU', { timeout: 900_000 }, async () => {
-  const url = f.url(0);
-  const mpath = f.url(0, { port: f.ports[1] });
-  const r = await run('iscsi-test-cu', ['--dataloss', '-v', '-i', INITIATOR, '-I', INITIATOR2, url, mpath], { timeout: 850_000 });
-  const log = r.stdout + r.stderr;
-  const logPath = process.env.KURA_TESTCU_LOG ?? path.join(os.tmpdir(), 'kura-iscsi-test-cu.log');
-  fs.writeFileSync(logPath, log);
-  const v = verdicts(log);
-  // The ReadOnly family against the same LU, now write-protected: its verdicts replace the skips of the first pass.
-  await setSoftwareWriteProtect(f.target);
-  const ro = await run('iscsi-test-cu', ['--dataloss', '-v', '-t', 'SCSI.ReadOnly', '-i', INITIATOR, '-I', INITIATOR2, url, mpath], { timeout: 120_000 });
-  const roLog = ro.stdout + ro.stderr;
-  fs.writeFileSync(`${logPath}.readonly`, roLog);
-  const vro = verdicts(roLog);
-  assert.ok(vro.passed.includes('ReadOnly.ReadOnlySBC'), `ReadOnly.ReadOnlySBC passes against a write-protected LU:\n${roLog.slice(-2000)}`);
-  for (const k of vro.passed) {
-    if (v.skipped.delete(k)) v.passed.push(k);
-  }
-  for (const [k, why] of vro.failed) {
-    v.passed = v.passed.filter((p) => p !== k);
-    v.skipped.delete(k);
-    v.failed.set(k, why);
-  }
-  const total = v.passed.length + v.failed.size + v.skipped.size;
-  process.stderr.write(`iscsi-test-cu: ${total} distinct tests, passed ${v.passed.length}, failed ${v.failed.size}, skipped ${v.skipped.size} (log: ${logPath})\n`);
-  for (const [k, why] of v.failed) process.stderr.write(`  failed ${k}: ${why}\n`);
-  assert.ok(total > 200, `the suite ran (${total} tests seen; exit status ${r.status})`);
-  const iscsiFamily = [...v.passed, ...v.failed.keys(), ...v.skipped.keys()].filter((k) => /^iSCSI/.test(k));
-  assert.ok(iscsiFamily.length >= 15, `iSCSI family ran: ${iscsiFamily.join(', ')}`);
-  assert.deepEqual(
-    iscsiFamily.filter((k) => !v.passed.includes(k)),
-    [],
-    'every iSCSI-family test passes',
-  );
-  assert.ok(v.passed.length >= MIN_PASSED, `at least ${MIN_PASSED} tests pass (${v.passed.length} did)`);
-  const unexpected = [...v.failed.keys()].filter((k) => !(k in KNOWN_FAILURES));
-  assert.deepEqual(unexpected, [], `failures not in docs/iscsi-conformance.md: ${unexpected.map((k) => `${k} (${v.failed.get(k)})`).join('; ')}`);
-  assert.deepEqual(f.logs.filter((l) => l.includes('internal error')), [], 'no exception reached a connection\'s edge');
-});
+test(
+  'iscsi-test-cu --dataloss: the iSCSI family passes entirely; nothing fails that is not documented; ReadOnly passes on a write-protected LU',
+  { timeout: 900_000 },
+  async () => {
+    const url = f.url(0);
+    const mpath = f.url(0, { port: f.ports[1] });
+    const r = await run('iscsi-test-cu', ['--dataloss', '-v', '-i', INITIATOR, '-I', INITIATOR2, url, mpath], { timeout: 850_000 });
+    const log = r.stdout + r.stderr;
+    const logPath = process.env.KURA_TESTCU_LOG ?? path.join(os.tmpdir(), 'kura-iscsi-test-cu.log');
+    fs.writeFileSync(logPath, log);
+    const v = verdicts(log);
+    // The ReadOnly family against the same LU, now write-protected: its verdicts replace the skips of the first pass.
+    await setSoftwareWriteProtect(f.target);
+    const ro = await run('iscsi-test-cu', ['--dataloss', '-v', '-t', 'SCSI.ReadOnly', '-i', INITIATOR, '-I', INITIATOR2, url, mpath], { timeout: 120_000 });
+    const roLog = ro.stdout + ro.stderr;
+    fs.writeFileSync(`${logPath}.readonly`, roLog);
+    const vro = verdicts(roLog);
+    assert.ok(vro.passed.includes('ReadOnly.ReadOnlySBC'), `ReadOnly.ReadOnlySBC passes against a write-protected LU:\n${roLog.slice(-2000)}`);
+    for (const k of vro.passed) {
+      if (v.skipped.delete(k)) v.passed.push(k);
+    }
+    for (const [k, why] of vro.failed) {
+      v.passed = v.passed.filter((p) => p !== k);
+      v.skipped.delete(k);
+      v.failed.set(k, why);
+    }
+    const total = v.passed.length + v.failed.size + v.skipped.size;
+    process.stderr.write(
+      `iscsi-test-cu: ${total} distinct tests, passed ${v.passed.length}, failed ${v.failed.size}, skipped ${v.skipped.size} (log: ${logPath})\n`,
+    );
+    for (const [k, why] of v.failed) process.stderr.write(`  failed ${k}: ${why}\n`);
+    assert.ok(total > 200, `the suite ran (${total} tests seen; exit status ${r.status})`);
+    const iscsiFamily = [...v.passed, ...v.failed.keys(), ...v.skipped.keys()].filter((k) => /^iSCSI/.test(k));
+    assert.ok(iscsiFamily.length >= 15, `iSCSI family ran: ${iscsiFamily.join(', ')}`);
+    assert.deepEqual(
+      iscsiFamily.filter((k) => !v.passed.includes(k)),
+      [],
+      'every iSCSI-family test passes',
+    );
+    assert.ok(v.passed.length >= MIN_PASSED, `at least ${MIN_PASSED} tests pass (${v.passed.length} did)`);
+    const unexpected = [...v.failed.keys()].filter((k) => !(k in KNOWN_FAILURES));
+    assert.deepEqual(unexpected, [], `failures not in docs/iscsi-conformance.md: ${unexpected.map((k) => `${k} (${v.failed.get(k)})`).join('; ')}`);
+    assert.deepEqual(
+      f.logs.filter((l) => l.includes('internal error')),
+      [],
+      "no exception reached a connection's edge",
+    );
+  },
+);

@@ -32,7 +32,9 @@ before(async () => {
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onUncaught);
   f = await startTarget({ loginTimeoutMs: 2000 });
-  process.stderr.write(`iscsi fuzz: seed ${SEED}, ${INPUTS} in-process inputs, ${SOCKET_ROUNDS}x the socket tests (replay with KURA_FUZZ_SEED=${SEED} KURA_FUZZ_INPUTS=${INPUTS})\n`);
+  process.stderr.write(
+    `iscsi fuzz: seed ${SEED}, ${INPUTS} in-process inputs, ${SOCKET_ROUNDS}x the socket tests (replay with KURA_FUZZ_SEED=${SEED} KURA_FUZZ_INPUTS=${INPUTS})\n`,
+  );
 });
 
 after(async () => {
@@ -95,13 +97,19 @@ function garbageText(): Buffer {
     case 3:
       return encodeText([...GOOD_TEXT, ['InitialR2T', 'Yes'], ['InitialR2T', 'No']]);
     case 4:
-      return encodeText([['InitiatorName', pick(['', 'x', 'iqn.', `iqn.2000-01.${'a'.repeat(300)}`])], ['TargetName', IQN]]);
+      return encodeText([
+        ['InitiatorName', pick(['', 'x', 'iqn.', `iqn.2000-01.${'a'.repeat(300)}`])],
+        ['TargetName', IQN],
+      ]);
     case 5:
       return encodeText([...GOOD_TEXT, ['AuthMethod', 'CHAP'], ['CHAP_A', '5'], ['CHAP_N', 'x'], ['CHAP_R', '0xzz']]);
     case 6:
       return Buffer.concat([encodeText(GOOD_TEXT), Buffer.from('Key=NoTerminator')]);
     default:
-      return encodeText([...GOOD_TEXT, [pick(['SendTargets', 'X-y', 'TargetAddress', 'HeaderDigest', 'SessionType']), bytes(20).toString('latin1').replace(/\0/g, '')]]);
+      return encodeText([
+        ...GOOD_TEXT,
+        [pick(['SendTargets', 'X-y', 'TargetAddress', 'HeaderDigest', 'SessionType']), bytes(20).toString('latin1').replace(/\0/g, '')],
+      ]);
   }
 }
 
@@ -145,7 +153,18 @@ async function loggedIn(): Promise<IscsiInitiator> {
 
 /** A PDU that is almost right: a real opcode and plausible fields with a few random ones. */
 function mutatedFfpPdu(ini: IscsiInitiator): { bhs: Buffer; data: Buffer; ahs?: Buffer } {
-  const op = pick([P.OP_SCSI_COMMAND, P.OP_SCSI_DATA_OUT, P.OP_TASK_MGMT_REQUEST, P.OP_TEXT_REQUEST, P.OP_NOP_OUT, P.OP_LOGOUT_REQUEST, P.OP_SNACK_REQUEST, P.OP_LOGIN_REQUEST, 0x1f, 0x3c]);
+  const op = pick([
+    P.OP_SCSI_COMMAND,
+    P.OP_SCSI_DATA_OUT,
+    P.OP_TASK_MGMT_REQUEST,
+    P.OP_TEXT_REQUEST,
+    P.OP_NOP_OUT,
+    P.OP_LOGOUT_REQUEST,
+    P.OP_SNACK_REQUEST,
+    P.OP_LOGIN_REQUEST,
+    0x1f,
+    0x3c,
+  ]);
   const dsl = pick([0, 0, 512, 4096, rnd() % 9000]);
   const h = P.initiatorHeader(op, rnd() & 0xff, dsl, rnd() % 2 === 0);
   h.writeUInt32BE(pick([ini.nextItt(), 0xffffffff, rnd()]), 16);
@@ -196,14 +215,23 @@ test('broken traffic in full feature phase: mutated PDUs, lying lengths, bad Dat
 
 /** A login PDU that takes a new session straight to full feature phase (no CHAP on this target). */
 function goodLogin(): Buffer {
-  const text = encodeText([...GOOD_TEXT, ['ImmediateData', 'Yes'], ['InitialR2T', pick(['Yes', 'No'])], ['MaxRecvDataSegmentLength', '262144'], ['FirstBurstLength', '65536']]);
+  const text = encodeText([
+    ...GOOD_TEXT,
+    ['ImmediateData', 'Yes'],
+    ['InitialR2T', pick(['Yes', 'No'])],
+    ['MaxRecvDataSegmentLength', '262144'],
+    ['FirstBurstLength', '65536'],
+  ]);
   const h = P.initiatorHeader(P.OP_LOGIN_REQUEST, 0x87, text.length, true);
   Buffer.concat([Buffer.from([0x80]), bytes(5)]).copy(h, 8);
   h.writeUInt32BE(rnd(), 16);
   return Buffer.concat([h, text, Buffer.alloc(P.padOf(text.length))]);
 }
 
-const OPCODES = [0x00, 0x03, 0x08, 0x0a, 0x12, 0x15, 0x1a, 0x25, 0x28, 0x2a, 0x2e, 0x2f, 0x35, 0x41, 0x42, 0x5a, 0x5e, 0x5f, 0x83, 0x84, 0x88, 0x89, 0x8a, 0x8f, 0x91, 0x93, 0x9e, 0xa0, 0xa3];
+const OPCODES = [
+  0x00, 0x03, 0x08, 0x0a, 0x12, 0x15, 0x1a, 0x25, 0x28, 0x2a, 0x2e, 0x2f, 0x35, 0x41, 0x42, 0x5a, 0x5e, 0x5f, 0x83, 0x84, 0x88, 0x89, 0x8a, 0x8f, 0x91, 0x93,
+  0x9e, 0xa0, 0xa3,
+];
 
 /** A CDB of a command real initiators send, with small random transfer lengths and sometimes wild fields. */
 function anyCdb(): Buffer {
@@ -223,7 +251,19 @@ function anyCdb(): Buffer {
 
 /** One full-feature PDU: mostly well formed, numbered from `cmdSN`. */
 function ffpPdu(sn: { cmdSN: number; itt: number }): Buffer {
-  const op = pick([P.OP_SCSI_COMMAND, P.OP_SCSI_COMMAND, P.OP_SCSI_COMMAND, P.OP_SCSI_DATA_OUT, P.OP_NOP_OUT, P.OP_TEXT_REQUEST, P.OP_TASK_MGMT_REQUEST, P.OP_LOGOUT_REQUEST, P.OP_SNACK_REQUEST, P.OP_LOGIN_REQUEST, 0x1c]);
+  const op = pick([
+    P.OP_SCSI_COMMAND,
+    P.OP_SCSI_COMMAND,
+    P.OP_SCSI_COMMAND,
+    P.OP_SCSI_DATA_OUT,
+    P.OP_NOP_OUT,
+    P.OP_TEXT_REQUEST,
+    P.OP_TASK_MGMT_REQUEST,
+    P.OP_LOGOUT_REQUEST,
+    P.OP_SNACK_REQUEST,
+    P.OP_LOGIN_REQUEST,
+    0x1c,
+  ]);
   let data: Buffer = Buffer.alloc(0);
   let ahs: Buffer | undefined;
   const immediate = rnd() % 8 === 0;
@@ -301,7 +341,7 @@ function hostileStream(): Buffer {
   }
 }
 
-test('in-process: login and full-feature PDU streams, mutated and random, straight into the target\'s parser', { timeout: 3_600_000 }, async () => {
+test("in-process: login and full-feature PDU streams, mutated and random, straight into the target's parser", { timeout: 3_600_000 }, async () => {
   const started = Date.now();
   const rssStart = process.memoryUsage().rss;
   let rssMax = rssStart;
@@ -338,7 +378,10 @@ test('in-process: login and full-feature PDU streams, mutated and random, straig
       drainLogs();
       if (i % 20_000 === 19_999) {
         rssMax = Math.max(rssMax, process.memoryUsage().rss);
-        if (i % 100_000 === 99_999) process.stderr.write(`iscsi fuzz: ${i + 1} inputs, ${((Date.now() - started) / 1000).toFixed(0)} s, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`);
+        if (i % 100_000 === 99_999)
+          process.stderr.write(
+            `iscsi fuzz: ${i + 1} inputs, ${((Date.now() - started) / 1000).toFixed(0)} s, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`,
+          );
       }
     }
   }
@@ -346,7 +389,9 @@ test('in-process: login and full-feature PDU streams, mutated and random, straig
   const secs = (Date.now() - started) / 1000;
   await new Promise((r) => setTimeout(r, 200));
   drainLogs();
-  process.stderr.write(`iscsi fuzz: done: ${INPUTS} in-process inputs in ${secs.toFixed(1)} s (${sessions} reached full feature phase, ${(replied / 1024).toFixed(0)} KiB of responses), seed ${SEED}, peak rss ${(rssMax / 2 ** 20).toFixed(0)} MiB (start ${(rssStart / 2 ** 20).toFixed(0)})\n`);
+  process.stderr.write(
+    `iscsi fuzz: done: ${INPUTS} in-process inputs in ${secs.toFixed(1)} s (${sessions} reached full feature phase, ${(replied / 1024).toFixed(0)} KiB of responses), seed ${SEED}, peak rss ${(rssMax / 2 ** 20).toFixed(0)} MiB (start ${(rssStart / 2 ** 20).toFixed(0)})\n`,
+  );
   assert.deepEqual(uncaught, []);
   assert.deepEqual(internal, [], 'no exception was caught at the connection edge either');
   assert.ok(rssMax - rssStart < 512 * 2 ** 20, `memory stayed bounded (grew ${((rssMax - rssStart) / 2 ** 20).toFixed(0)} MiB)`);
@@ -365,5 +410,8 @@ test('after all that, the target is alive, holds no stray sessions, and a good c
   assert.equal(await ini.logout(), 0);
   assert.deepEqual(uncaught, []);
   // A thrown exception caught at the connection's edge would be a bug: none may have happened.
-  assert.deepEqual(f.logs.filter((l) => l.includes('internal error')), []);
+  assert.deepEqual(
+    f.logs.filter((l) => l.includes('internal error')),
+    [],
+  );
 });

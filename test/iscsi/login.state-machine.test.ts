@@ -22,7 +22,21 @@ function target(chap?: ChapConfig): LoginTarget {
 }
 
 function req(csg: number, nsg: number, transit: boolean, o: Partial<LoginRequestFields> = {}): LoginRequestFields {
-  return { transit, cont: false, csg, nsg, versionMax: 0, versionMin: 0, isid: Buffer.from('800000000001', 'hex'), tsih: 0, itt: 1, cid: 0, cmdSN: 1, expStatSN: 0, ...o };
+  return {
+    transit,
+    cont: false,
+    csg,
+    nsg,
+    versionMax: 0,
+    versionMin: 0,
+    isid: Buffer.from('800000000001', 'hex'),
+    tsih: 0,
+    itt: 1,
+    cid: 0,
+    cmdSN: 1,
+    expStatSN: 0,
+    ...o,
+  };
 }
 
 function keys(step: LoginStep): Record<string, string> {
@@ -82,16 +96,46 @@ test('text continued over PDUs (C bit) is answered empty, then as a whole', () =
 
 test('discovery sessions need no TargetName; normal sessions need an existing one', () => {
   const d = new LoginNegotiation(target());
-  const s = d.step(req(1, 3, true), text([['InitiatorName', INIT], ['SessionType', 'Discovery']]));
+  const s = d.step(
+    req(1, 3, true),
+    text([
+      ['InitiatorName', INIT],
+      ['SessionType', 'Discovery'],
+    ]),
+  );
   assert.equal(s.kind === 'respond' && s.fullFeature, true);
   assert.equal(d.params.sessionType, 'Discovery');
-  expectFail(new LoginNegotiation(target()).step(req(1, 3, true), text([['InitiatorName', INIT], ['SessionType', 'Normal']])), P.LOGIN_MISSING_PARAMETER);
-  expectFail(new LoginNegotiation(target()).step(req(1, 3, true), text([['InitiatorName', INIT], ['TargetName', 'iqn.2026-11.io.kura:other']])), P.LOGIN_TARGET_NOT_FOUND);
+  expectFail(
+    new LoginNegotiation(target()).step(
+      req(1, 3, true),
+      text([
+        ['InitiatorName', INIT],
+        ['SessionType', 'Normal'],
+      ]),
+    ),
+    P.LOGIN_MISSING_PARAMETER,
+  );
+  expectFail(
+    new LoginNegotiation(target()).step(
+      req(1, 3, true),
+      text([
+        ['InitiatorName', INIT],
+        ['TargetName', 'iqn.2026-11.io.kura:other'],
+      ]),
+    ),
+    P.LOGIN_TARGET_NOT_FOUND,
+  );
   expectFail(new LoginNegotiation(target()).step(req(1, 3, true), text([['TargetName', TARGET]])), P.LOGIN_MISSING_PARAMETER);
 });
 
 test('the target name compares without regard to case', () => {
-  const s = new LoginNegotiation(target()).step(req(1, 3, true), text([['InitiatorName', INIT], ['TargetName', TARGET.toUpperCase().replace('IQN', 'iqn')]]));
+  const s = new LoginNegotiation(target()).step(
+    req(1, 3, true),
+    text([
+      ['InitiatorName', INIT],
+      ['TargetName', TARGET.toUpperCase().replace('IQN', 'iqn')],
+    ]),
+  );
   assert.equal(s.kind, 'respond');
 });
 
@@ -112,10 +156,21 @@ test('unsupported version, bad stage transitions, changed ISID, repeated keys, b
 });
 
 /** Runs a CHAP login as an initiator would; returns the last step. */
-function chapLogin(cfg: ChapConfig, o: { init?: string; user: string; secret: string; mutual?: { user: string; secret: string }; alg?: string }): { steps: LoginStep[]; mutualOk?: boolean } {
+function chapLogin(
+  cfg: ChapConfig,
+  o: { init?: string; user: string; secret: string; mutual?: { user: string; secret: string }; alg?: string },
+): { steps: LoginStep[]; mutualOk?: boolean } {
   const l = new LoginNegotiation(target(cfg));
   const steps: LoginStep[] = [];
-  const s1 = l.step(req(0, 1, true), text([['InitiatorName', o.init ?? INIT], ['SessionType', 'Normal'], ['TargetName', TARGET], ['AuthMethod', 'CHAP,None']]));
+  const s1 = l.step(
+    req(0, 1, true),
+    text([
+      ['InitiatorName', o.init ?? INIT],
+      ['SessionType', 'Normal'],
+      ['TargetName', TARGET],
+      ['AuthMethod', 'CHAP,None'],
+    ]),
+  );
   steps.push(s1);
   if (s1.kind !== 'respond') return { steps };
   assert.equal(keys(s1).AuthMethod, 'CHAP');
@@ -161,15 +216,25 @@ test('per-initiator secrets are chosen by InitiatorName; an unlisted initiator i
   const ok = chapLogin(cfg, { user: 'anything', secret: 'host1-secret-123' });
   assert.equal((ok.steps.at(-1) as { fullFeature?: boolean }).fullFeature, true);
   expectFail(chapLogin(cfg, { user: 'anything', secret: 'nope' }).steps.at(-1)!, P.LOGIN_AUTHENTICATION_FAILURE);
-  const other = new LoginNegotiation(target(cfg)).step(req(0, 1, true), text([['InitiatorName', 'iqn.1994-05.com.redhat:stranger'], ['TargetName', TARGET], ['AuthMethod', 'CHAP']]));
+  const other = new LoginNegotiation(target(cfg)).step(
+    req(0, 1, true),
+    text([
+      ['InitiatorName', 'iqn.1994-05.com.redhat:stranger'],
+      ['TargetName', TARGET],
+      ['AuthMethod', 'CHAP'],
+    ]),
+  );
   expectFail(other, P.LOGIN_AUTHORIZATION_FAILURE);
 });
 
-test('mutual CHAP: the target answers the initiator\'s challenge with the mutual credentials', () => {
+test("mutual CHAP: the target answers the initiator's challenge with the mutual credentials", () => {
   const cfg = { targetUser: 'alice', targetSecret: 'secret-of-alice', mutualUser: 'array', mutualSecret: 'secret-of-array' };
   const r = chapLogin(cfg, { user: 'alice', secret: 'secret-of-alice', mutual: { user: 'array', secret: 'secret-of-array' } });
   assert.equal(r.mutualOk, true);
-  const noMutual = chapLogin({ targetUser: 'alice', targetSecret: 'secret-of-alice' }, { user: 'alice', secret: 'secret-of-alice', mutual: { user: 'x', secret: 'y' } });
+  const noMutual = chapLogin(
+    { targetUser: 'alice', targetSecret: 'secret-of-alice' },
+    { user: 'alice', secret: 'secret-of-alice', mutual: { user: 'x', secret: 'y' } },
+  );
   expectFail(noMutual.steps.at(-1)!, P.LOGIN_AUTHENTICATION_FAILURE);
 });
 
@@ -186,7 +251,13 @@ test('when CHAP is required: AuthMethod=None, or skipping the security stage, fa
   expectFail(new LoginNegotiation(target(cfg)).step(req(0, 1, true), text([...normal, ['AuthMethod', 'None']])), P.LOGIN_AUTHENTICATION_FAILURE);
   expectFail(new LoginNegotiation(target(cfg)).step(req(1, 3, true), text(normal)), P.LOGIN_AUTHENTICATION_FAILURE);
   // Discovery sessions are not authenticated.
-  const d = new LoginNegotiation(target(cfg)).step(req(1, 3, true), text([['InitiatorName', INIT], ['SessionType', 'Discovery']]));
+  const d = new LoginNegotiation(target(cfg)).step(
+    req(1, 3, true),
+    text([
+      ['InitiatorName', INIT],
+      ['SessionType', 'Discovery'],
+    ]),
+  );
   assert.equal(d.kind, 'respond');
 });
 
@@ -196,6 +267,14 @@ test('a reflected challenge is refused', () => {
   l.step(req(0, 1, true), text([...normal, ['AuthMethod', 'CHAP']]));
   const k = keys(l.step(req(0, 1, false), text([['CHAP_A', '5']])));
   const r = chapResponse(Number(k.CHAP_I), 's1-long-enough', decodeBinary(k.CHAP_C!)!);
-  const s = l.step(req(0, 1, true), text([['CHAP_N', 'alice'], ['CHAP_R', `0x${r.toString('hex')}`], ['CHAP_I', k.CHAP_I!], ['CHAP_C', k.CHAP_C!]]));
+  const s = l.step(
+    req(0, 1, true),
+    text([
+      ['CHAP_N', 'alice'],
+      ['CHAP_R', `0x${r.toString('hex')}`],
+      ['CHAP_I', k.CHAP_I!],
+      ['CHAP_C', k.CHAP_C!],
+    ]),
+  );
   expectFail(s, P.LOGIN_AUTHENTICATION_FAILURE);
 });

@@ -88,7 +88,7 @@ test('Boolean keys: InitialR2T is OR, ImmediateData is AND; DataPDUInOrder/DataS
   assert.equal(r.params.dataPDUInOrder, true);
 });
 
-test('list keys: the first value in the initiator\'s order that Kura supports', () => {
+test("list keys: the first value in the initiator's order that Kura supports", () => {
   assert.equal(run([['HeaderDigest', 'CRC32C,None']]).answers.HeaderDigest, 'CRC32C');
   assert.equal(run([['HeaderDigest', 'None,CRC32C']]).answers.HeaderDigest, 'None');
   const r = run([['DataDigest', 'FancyHash,CRC32C']]);
@@ -106,7 +106,8 @@ test('values out of range or malformed are answered Reject and leave the default
     ['ErrorRecoveryLevel', 'two'],
     ['InitialR2T', 'yes'],
   ]);
-  for (const k of ['MaxBurstLength', 'FirstBurstLength', 'MaxOutstandingR2T', 'DefaultTime2Wait', 'ErrorRecoveryLevel', 'InitialR2T']) assert.equal(r.answers[k], 'Reject', k);
+  for (const k of ['MaxBurstLength', 'FirstBurstLength', 'MaxOutstandingR2T', 'DefaultTime2Wait', 'ErrorRecoveryLevel', 'InitialR2T'])
+    assert.equal(r.answers[k], 'Reject', k);
   assert.equal(r.params.maxBurstLength, 262144);
   assert.equal(r.params.initialR2T, true);
 });
@@ -146,7 +147,8 @@ test('normal-session keys are Irrelevant in a discovery session', () => {
     ],
     { ...login, sessionType: 'Discovery' },
   );
-  for (const k of ['InitialR2T', 'ImmediateData', 'MaxBurstLength', 'FirstBurstLength', 'MaxOutstandingR2T', 'DataPDUInOrder', 'DataSequenceInOrder']) assert.equal(r.answers[k], 'Irrelevant', k);
+  for (const k of ['InitialR2T', 'ImmediateData', 'MaxBurstLength', 'FirstBurstLength', 'MaxOutstandingR2T', 'DataPDUInOrder', 'DataSequenceInOrder'])
+    assert.equal(r.answers[k], 'Irrelevant', k);
   assert.equal(r.answers.HeaderDigest, 'None');
 });
 
@@ -197,12 +199,46 @@ test('in full feature phase, login-only keys are Rejected and MaxRecvDataSegment
 });
 
 test('the key table covers every key of RFC 7143 section 13', () => {
-  for (const k of ['HeaderDigest', 'DataDigest', 'MaxConnections', 'SendTargets', 'TargetName', 'InitiatorName', 'TargetAlias', 'InitiatorAlias', 'TargetAddress', 'TargetPortalGroupTag', 'InitialR2T', 'ImmediateData', 'MaxRecvDataSegmentLength', 'MaxBurstLength', 'FirstBurstLength', 'DefaultTime2Wait', 'DefaultTime2Retain', 'MaxOutstandingR2T', 'DataPDUInOrder', 'DataSequenceInOrder', 'ErrorRecoveryLevel', 'SessionType', 'AuthMethod', 'TaskReporting', 'iSCSIProtocolLevel']) {
+  for (const k of [
+    'HeaderDigest',
+    'DataDigest',
+    'MaxConnections',
+    'SendTargets',
+    'TargetName',
+    'InitiatorName',
+    'TargetAlias',
+    'InitiatorAlias',
+    'TargetAddress',
+    'TargetPortalGroupTag',
+    'InitialR2T',
+    'ImmediateData',
+    'MaxRecvDataSegmentLength',
+    'MaxBurstLength',
+    'FirstBurstLength',
+    'DefaultTime2Wait',
+    'DefaultTime2Retain',
+    'MaxOutstandingR2T',
+    'DataPDUInOrder',
+    'DataSequenceInOrder',
+    'ErrorRecoveryLevel',
+    'SessionType',
+    'AuthMethod',
+    'TaskReporting',
+    'iSCSIProtocolLevel',
+  ]) {
     assert.ok(KEYS[k], k);
   }
 });
 
 test('iSCSI names: iqn., eui. and naa. forms', () => {
-  for (const ok of ['iqn.2026-11.io.kura:array1', 'iqn.1994-05.com.redhat:5a1b2c', 'eui.02004567A425678D', 'naa.52004567BA64678D', 'naa.62004567BA64678D0123456789ABCDEF']) assert.ok(isValidIscsiName(ok), ok);
-  for (const bad of ['', 'iqn', 'iqn.26-11.io.kura', 'eui.123', 'naa.xyz', 'All', 'A', 'target', `iqn.2026-11.${'a'.repeat(230)}`]) assert.ok(!isValidIscsiName(bad), bad);
+  for (const ok of [
+    'iqn.2026-11.io.kura:array1',
+    'iqn.1994-05.com.redhat:5a1b2c',
+    'eui.02004567A425678D',
+    'naa.52004567BA64678D',
+    'naa.62004567BA64678D0123456789ABCDEF',
+  ])
+    assert.ok(isValidIscsiName(ok), ok);
+  for (const bad of ['', 'iqn', 'iqn.26-11.io.kura', 'eui.123', 'naa.xyz', 'All', 'A', 'target', `iqn.2026-11.${'a'.repeat(230)}`])
+    assert.ok(!isValidIscsiName(bad), bad);
 });

@@ -49,7 +49,17 @@ function readAll(r: PduReader, bytes: Buffer, chunk: number): Pdu[] {
 }
 
 test('SCSI Response: flags, status, residual, ExpDataSN and the window fields sit where RFC 7143 11.4 says', () => {
-  const h = P.scsiResponse({ itt: 0xdeadbeef, status: 0x02, response: 0, flags: P.RSP_UNDERFLOW, residual: 512, bidiResidual: 0, expDataSN: 3, seq, dataLength: 20 });
+  const h = P.scsiResponse({
+    itt: 0xdeadbeef,
+    status: 0x02,
+    response: 0,
+    flags: P.RSP_UNDERFLOW,
+    residual: 512,
+    bidiResidual: 0,
+    expDataSN: 3,
+    seq,
+    dataLength: 20,
+  });
   assert.equal(h.length, 48);
   assert.equal(h[0], P.OP_SCSI_RESPONSE);
   assert.equal(h[1], 0x80 | 0x02);
@@ -64,7 +74,19 @@ test('SCSI Response: flags, status, residual, ExpDataSN and the window fields si
 });
 
 test('Data-In: S bit carries status, residual and StatSN; without it StatSN and residual stay 0', () => {
-  const last = P.dataIn({ final: true, statusPresent: true, status: 0, residualFlags: P.RSP_OVERFLOW, residual: 7, lun: 3, itt: 9, dataSN: 4, bufferOffset: 8192, seq, dataLength: 100 });
+  const last = P.dataIn({
+    final: true,
+    statusPresent: true,
+    status: 0,
+    residualFlags: P.RSP_OVERFLOW,
+    residual: 7,
+    lun: 3,
+    itt: 9,
+    dataSN: 4,
+    bufferOffset: 8192,
+    seq,
+    dataLength: 100,
+  });
   assert.equal(last[0], P.OP_SCSI_DATA_IN);
   assert.equal(last[1], 0x80 | 0x01 | 0x04);
   assert.equal(P.decodeLun(last), 3);
@@ -73,7 +95,19 @@ test('Data-In: S bit carries status, residual and StatSN; without it StatSN and 
   assert.equal(last.readUInt32BE(36), 4);
   assert.equal(last.readUInt32BE(40), 8192);
   assert.equal(last.readUInt32BE(44), 7);
-  const mid = P.dataIn({ final: false, statusPresent: false, status: 0, residualFlags: P.RSP_OVERFLOW, residual: 7, lun: 3, itt: 9, dataSN: 0, bufferOffset: 0, seq, dataLength: 100 });
+  const mid = P.dataIn({
+    final: false,
+    statusPresent: false,
+    status: 0,
+    residualFlags: P.RSP_OVERFLOW,
+    residual: 7,
+    lun: 3,
+    itt: 9,
+    dataSN: 0,
+    bufferOffset: 0,
+    seq,
+    dataLength: 100,
+  });
   assert.equal(mid[1], 0);
   assert.equal(mid.readUInt32BE(24), 0);
   assert.equal(mid.readUInt32BE(44), 0);
@@ -82,7 +116,10 @@ test('Data-In: S bit carries status, residual and StatSN; without it StatSN and 
 
 test('R2T, Login/Logout/TMF responses, NOP-In, Reject and Async Message fields', () => {
   const r = P.r2t({ lun: 1, itt: 2, ttt: 3, r2tSN: 4, bufferOffset: 5, desiredLength: 6, seq });
-  assert.deepEqual([r[0], r[1], r.readUInt32BE(16), r.readUInt32BE(20), r.readUInt32BE(36), r.readUInt32BE(40), r.readUInt32BE(44)], [0x31, 0x80, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    [r[0], r[1], r.readUInt32BE(16), r.readUInt32BE(20), r.readUInt32BE(36), r.readUInt32BE(40), r.readUInt32BE(44)],
+    [0x31, 0x80, 2, 3, 4, 5, 6],
+  );
   const isid = Buffer.from('80123456789a', 'hex');
   const l = P.loginResponse({ transit: true, csg: 1, nsg: 3, isid, tsih: 0x1234, itt: 7, statusClass: 2, statusDetail: 3, seq, dataLength: 0 });
   assert.equal(l[0], 0x23);

@@ -61,7 +61,10 @@ test('qemu-img convert writes 48 MiB into the LD and reads the whole LD back, eq
   const got = fs.readFileSync(back);
   assert.equal(got.length, 64 * MiB);
   assert.ok(got.subarray(0, data.length).equals(data), 'written data reads back');
-  assert.ok(got.subarray(data.length).every((b) => b === 0), 'the rest of the thin LD reads as zeros');
+  assert.ok(
+    got.subarray(data.length).every((b) => b === 0),
+    'the rest of the thin LD reads as zeros',
+  );
 });
 
 test('qemu-img convert with HeaderDigest=CRC32C through the other portal', async () => {
@@ -74,7 +77,10 @@ test('qemu-img convert with HeaderDigest=CRC32C through the other portal', async
   await ok('qemu-img', ['convert', '-n', '-f', 'raw', src, '--target-image-opts', opts]);
   await ok('qemu-img', ['convert', '--image-opts', opts, '-O', 'raw', back]);
   assert.ok(fs.readFileSync(back).subarray(0, data.length).equals(data));
-  assert.ok(f.logs.slice(before).some((l) => l.includes('HeaderDigest=CRC32C')), 'the sessions ran with header digests');
+  assert.ok(
+    f.logs.slice(before).some((l) => l.includes('HeaderDigest=CRC32C')),
+    'the sessions ran with header digests',
+  );
 });
 
 test('CHAP: the right user and secret log in (one-way and mutual); a wrong secret, no credentials or a wrong target secret fail', async (t) => {

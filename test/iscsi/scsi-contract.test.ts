@@ -151,7 +151,7 @@ test('ABORT TASK of an executing task answers only after the SCSI layer finished
   assert.equal((await ini.command({ cdb: cdb.testUnitReady() })).status, 0);
 });
 
-test('LUN RESET, ABORT/CLEAR TASK SET and the target resets reach the SCSI layer with the session\'s nexus', async (t) => {
+test("LUN RESET, ABORT/CLEAR TASK SET and the target resets reach the SCSI layer with the session's nexus", async (t) => {
   const { scsi, login } = await serve(t);
   const ini = await login();
   await ini.taskManagement(P.TMF_LOGICAL_UNIT_RESET, { lun: 2 });
@@ -183,7 +183,7 @@ test('the end of a session is an I_T nexus loss: logout, a dropped connection, a
   const c = await login();
   const d = await login();
   await c.waitClosed();
-  assert.equal(scsi.tmfs.filter((x) => x.fn === 'nexus-loss').length, 3, 'the reinstated session\'s nexus is lost');
+  assert.equal(scsi.tmfs.filter((x) => x.fn === 'nexus-loss').length, 3, "the reinstated session's nexus is lost");
   assert.equal(scsi.created.length, 4);
   d.close();
 });
@@ -194,13 +194,21 @@ test('keepalive: an idle connection gets NOP-In pings; one that answers stays, o
   const silent = await login(undefined, Buffer.from('023d00000003', 'hex'));
   silent.ignorePings = true;
   await silent.waitClosed(3000);
-  assert.ok(good.stray.some((p) => P.opcodeOf(p.bhs) === P.OP_NOP_IN), 'pinged');
+  assert.ok(
+    good.stray.some((p) => P.opcodeOf(p.bhs) === P.OP_NOP_IN),
+    'pinged',
+  );
   assert.equal((await good.command({ cdb: cdb.testUnitReady() })).status, 0);
 });
 
 test('a login that never finishes is closed after the login timeout', async (t) => {
   const scsi = new ScriptedScsi();
-  const server = new IscsiTargetServer({ targetName: IQN, portals: [{ host: '127.0.0.1', port: 0, controller: 0, portalGroupTag: 1, relativeTargetPortId: 1 }], scsi, loginTimeoutMs: 200 });
+  const server = new IscsiTargetServer({
+    targetName: IQN,
+    portals: [{ host: '127.0.0.1', port: 0, controller: 0, portalGroupTag: 1, relativeTargetPortId: 1 }],
+    scsi,
+    loginTimeoutMs: 200,
+  });
   await server.listen();
   t.after(() => server.close());
   const ini = await IscsiInitiator.connect('127.0.0.1', server.addresses()[0]!.port);
@@ -211,15 +219,31 @@ test('bad configurations are refused with KURA-E6xxx ids', () => {
   const scsi = new ScriptedScsi();
   const portal = { host: '127.0.0.1', port: 3260, controller: 0, portalGroupTag: 1, relativeTargetPortId: 1 };
   assert.throws(() => new IscsiTargetServer({ targetName: 'not an iqn', portals: [portal], scsi }), /KURA-E6001|not a valid iSCSI name/);
-  assert.throws(() => new IscsiTargetServer({ targetName: IQN, portals: [], scsi }), (e: Error & { id?: string }) => e.id === 'KURA-E6002');
-  assert.throws(() => new IscsiTargetServer({ targetName: IQN, portals: [portal, portal], scsi }), (e: Error & { id?: string }) => e.id === 'KURA-E6003');
-  assert.throws(() => new IscsiTargetServer({ targetName: IQN, portals: [{ ...portal, portalGroupTag: 0 }], scsi }), (e: Error & { id?: string }) => e.id === 'KURA-E6004');
-  assert.throws(() => new IscsiTargetServer({ targetName: IQN, portals: [portal], scsi, chap: { targetSecret: 'x' } }), (e: Error & { id?: string }) => e.id === 'KURA-E6006');
+  assert.throws(
+    () => new IscsiTargetServer({ targetName: IQN, portals: [], scsi }),
+    (e: Error & { id?: string }) => e.id === 'KURA-E6002',
+  );
+  assert.throws(
+    () => new IscsiTargetServer({ targetName: IQN, portals: [portal, portal], scsi }),
+    (e: Error & { id?: string }) => e.id === 'KURA-E6003',
+  );
+  assert.throws(
+    () => new IscsiTargetServer({ targetName: IQN, portals: [{ ...portal, portalGroupTag: 0 }], scsi }),
+    (e: Error & { id?: string }) => e.id === 'KURA-E6004',
+  );
+  assert.throws(
+    () => new IscsiTargetServer({ targetName: IQN, portals: [portal], scsi, chap: { targetSecret: 'x' } }),
+    (e: Error & { id?: string }) => e.id === 'KURA-E6006',
+  );
 });
 
 test('a portal whose port is taken fails listen() with KURA-E6010', async (t) => {
   const scsi = new ScriptedScsi();
-  const a = new IscsiTargetServer({ targetName: IQN, portals: [{ host: '127.0.0.1', port: 0, controller: 0, portalGroupTag: 1, relativeTargetPortId: 1 }], scsi });
+  const a = new IscsiTargetServer({
+    targetName: IQN,
+    portals: [{ host: '127.0.0.1', port: 0, controller: 0, portalGroupTag: 1, relativeTargetPortId: 1 }],
+    scsi,
+  });
   await a.listen();
   t.after(() => a.close());
   const port = a.addresses()[0]!.port;

@@ -37,7 +37,7 @@ async function session(o: Partial<LoginOptions> & { maxRecv?: number; port?: num
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('a 1 MiB READ comes in Data-In PDUs no longer than the initiator\'s MaxRecvDataSegmentLength, status in the last (S bit)', async () => {
+test("a 1 MiB READ comes in Data-In PDUs no longer than the initiator's MaxRecvDataSegmentLength, status in the last (S bit)", async () => {
   const ini = await session({ maxRecv: 4096 });
   const data = pattern(MiB, 1);
   const w = await ini.command({ cdb: cdb.write10(0, 2048), dataOut: data });
@@ -320,7 +320,13 @@ test('SendTargets in a normal session names this target; MaxRecvDataSegmentLengt
   const st = await ini.text([['SendTargets', '']]);
   assert.equal(st[0]![1], IQN);
   assert.equal(st.length, 3);
-  assert.deepEqual(await ini.text([['MaxRecvDataSegmentLength', '8192'], ['MaxBurstLength', '512']]), [['MaxBurstLength', 'Reject']]);
+  assert.deepEqual(
+    await ini.text([
+      ['MaxRecvDataSegmentLength', '8192'],
+      ['MaxBurstLength', '512'],
+    ]),
+    [['MaxBurstLength', 'Reject']],
+  );
   const r = await ini.command({ cdb: cdb.read10(0, 64), readLength: 32768 });
   assert.ok(r.dataInLengths.every((n) => n <= 8192));
   assert.equal(r.dataInLengths.length, 4);
@@ -414,7 +420,7 @@ test('anything but a Login Request before full feature phase ends the login with
   await a.waitClosed();
 });
 
-test('portalDown drops the portal\'s connections and refuses new ones; SendTargets leaves it out; portalUp brings it back', async () => {
+test("portalDown drops the portal's connections and refuses new ones; SendTargets leaves it out; portalUp brings it back", async () => {
   const a = await session({ port: f.ports[1] });
   const b = await session({ port: f.ports[0] });
   f.server.portalDown('127.0.0.1', f.ports[1]);
@@ -439,7 +445,9 @@ test('many sessions with many commands in flight: 8 sessions x 32 concurrent 64 
   const blocks = size / 512;
   await Promise.all(
     inis.map(async (ini, s) => {
-      const writes = Array.from({ length: 32 }, (_, i) => ini.command({ cdb: cdb.write10((s * 32 + i) * blocks, blocks), dataOut: pattern(size, s * 100 + i) }));
+      const writes = Array.from({ length: 32 }, (_, i) =>
+        ini.command({ cdb: cdb.write10((s * 32 + i) * blocks, blocks), dataOut: pattern(size, s * 100 + i) }),
+      );
       for (const w of await Promise.all(writes)) assert.equal(w.status, 0);
     }),
   );

@@ -35,7 +35,18 @@ async function apiOk(srv: TestServer): Promise<void> {
 
 test('connection caps, the NBD handshake timeout and the API idle timeout keep kura serve reachable', { timeout: 90_000 }, async () => {
   const srv = await startServer({
-    args: ['--nbd-max-connections', '50', '--iscsi-max-connections', '20', '--http-max-connections', '30', '--nbd-handshake-timeout', '3', '--http-idle-timeout', '2'],
+    args: [
+      '--nbd-max-connections',
+      '50',
+      '--iscsi-max-connections',
+      '20',
+      '--http-max-connections',
+      '30',
+      '--nbd-handshake-timeout',
+      '3',
+      '--http-idle-timeout',
+      '2',
+    ],
   });
   const socks: net.Socket[] = [];
   try {

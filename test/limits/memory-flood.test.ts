@@ -104,7 +104,9 @@ test('NBD and iSCSI floods that never read their replies leave kura serve under 
       }
     }
     const peak = rss.max();
-    process.stderr.write(`memory flood: peak RSS ${peak.toFixed(0)} MiB; good clients served ${JSON.stringify(served)}; ${written} WRITEs of 32 MiB sent by the non-reading writer\n`);
+    process.stderr.write(
+      `memory flood: peak RSS ${peak.toFixed(0)} MiB; good clients served ${JSON.stringify(served)}; ${written} WRITEs of 32 MiB sent by the non-reading writer\n`,
+    );
     assert.ok(!aborted && peak < RSS_LIMIT_MIB, `kura serve's RSS reached ${peak.toFixed(0)} MiB (limit ${RSS_LIMIT_MIB})`);
     assert.ok(served.nbd > 0 && served.iscsi > 0 && served.tool > 0 && served.api > 0, `every good client was served: ${JSON.stringify(served)}`);
     assert.equal(srv.proc.exitCode, null, 'the server is still running');

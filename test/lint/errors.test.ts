@@ -44,11 +44,19 @@ const defined = new Set(catalogueIds().map((e) => e.id));
 test('every catalogued id is defined once, with errno (errors), sentence and action', () => {
   const seen = new Map<string, number>();
   for (const e of catalogueIds()) seen.set(e.id, (seen.get(e.id) ?? 0) + 1);
-  assert.deepEqual([...seen].filter(([, n]) => n > 1).map(([id]) => id), [], 'ids defined more than once');
+  assert.deepEqual(
+    [...seen].filter(([, n]) => n > 1).map(([id]) => id),
+    [],
+    'ids defined more than once',
+  );
   for (const e of catalogueIds()) {
     assert.ok(e.forms.length > 0, `${e.id} has no form`);
     if (e.forms.some((f) => f.kind === 'error')) assert.ok(e.code, `${e.id} is thrown but has no errno`);
-    if (e.id.startsWith('KURA-W')) assert.ok(e.forms.every((f) => f.kind === 'event'), `${e.id} is a warning but is thrown`);
+    if (e.id.startsWith('KURA-W'))
+      assert.ok(
+        e.forms.every((f) => f.kind === 'event'),
+        `${e.id} is a warning but is thrown`,
+      );
     if (e.forms.length > 1) assert.ok(e.summary, `${e.id} has ${e.forms.length} forms but no summary saying what they share`);
     for (const f of e.forms) {
       for (const t of [f.message, f.action]) {

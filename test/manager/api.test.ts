@@ -88,7 +88,10 @@ describe('token', () => {
       assert.equal(t.created, true);
       assert.notEqual(t.token, token);
       fs.writeFileSync(path.join(other, 'admin.token'), '\n');
-      assert.throws(() => ensureToken(other), (e: { id?: string }) => e.id === 'KURA-E4008');
+      assert.throws(
+        () => ensureToken(other),
+        (e: { id?: string }) => e.id === 'KURA-E4008',
+      );
     } finally {
       fs.rmSync(other, { recursive: true, force: true });
     }
@@ -118,13 +121,44 @@ describe('the OpenAPI document', () => {
   test('is public, parses, and lists exactly the routes the router serves', async () => {
     const r = await api('GET', '/openapi.json', undefined, { token: null });
     assert.equal(r.status, 200);
-    const doc = r.body as { openapi: string; paths: Record<string, Record<string, { operationId: string; parameters: Array<{ name: string; in: string }>; security?: unknown[]; requestBody?: unknown; responses: Record<string, unknown> }>>; components: { securitySchemes: Record<string, unknown> } };
+    const doc = r.body as {
+      openapi: string;
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            operationId: string;
+            parameters: Array<{ name: string; in: string }>;
+            security?: unknown[];
+            requestBody?: unknown;
+            responses: Record<string, unknown>;
+          }
+        >
+      >;
+      components: { securitySchemes: Record<string, unknown> };
+    };
     assert.match(doc.openapi, /^3\./);
     assert.ok(doc.components.securitySchemes['bearer']);
     const served = new Set(mgr.router.routes.map((x) => `${x.method.toLowerCase()} ${x.path}`));
     const documented = new Set(Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`)));
     assert.deepEqual([...documented].sort(), [...served].sort());
-    const required = ['get /api/v1/array', 'get /api/v1/pools', 'post /api/v1/pools', 'get /api/v1/pools/{ref}', 'patch /api/v1/pools/{ref}', 'delete /api/v1/pools/{ref}', 'post /api/v1/pools/{ref}/expand', 'get /api/v1/lds', 'post /api/v1/lds', 'get /api/v1/lds/{ref}', 'delete /api/v1/lds/{ref}', 'post /api/v1/lds/{ref}/expand', 'get /api/v1/events', 'get /api/v1/openapi.json'];
+    const required = [
+      'get /api/v1/array',
+      'get /api/v1/pools',
+      'post /api/v1/pools',
+      'get /api/v1/pools/{ref}',
+      'patch /api/v1/pools/{ref}',
+      'delete /api/v1/pools/{ref}',
+      'post /api/v1/pools/{ref}/expand',
+      'get /api/v1/lds',
+      'post /api/v1/lds',
+      'get /api/v1/lds/{ref}',
+      'delete /api/v1/lds/{ref}',
+      'post /api/v1/lds/{ref}/expand',
+      'get /api/v1/events',
+      'get /api/v1/openapi.json',
+    ];
     for (const k of required) assert.ok(served.has(k), k);
     const ids = new Set<string>();
     for (const [p, ops] of Object.entries(doc.paths)) {
@@ -132,11 +166,22 @@ describe('the OpenAPI document', () => {
       for (const [m, op] of Object.entries(ops)) {
         assert.ok(!ids.has(op.operationId), `duplicate operationId ${op.operationId}`);
         ids.add(op.operationId);
-        assert.deepEqual(op.parameters.filter((x) => x.in === 'path').map((x) => x.name), names, `${m} ${p} path parameters`);
+        assert.deepEqual(
+          op.parameters.filter((x) => x.in === 'path').map((x) => x.name),
+          names,
+          `${m} ${p} path parameters`,
+        );
         assert.ok(op.responses['default'], `${m} ${p} documents its error body`);
         const route = mgr.router.routes.find((x) => x.path === p && x.method.toLowerCase() === m)!;
         assert.equal(op.requestBody !== undefined, route.body !== undefined, `${m} ${p} request body`);
-        assert.deepEqual(op.parameters.filter((x) => x.in === 'query').map((x) => x.name).sort(), Object.keys(route.query ?? {}).sort(), `${m} ${p} query`);
+        assert.deepEqual(
+          op.parameters
+            .filter((x) => x.in === 'query')
+            .map((x) => x.name)
+            .sort(),
+          Object.keys(route.query ?? {}).sort(),
+          `${m} ${p} query`,
+        );
       }
     }
     assert.deepEqual(doc.paths['/api/v1/openapi.json']!['get']!.security, []);
@@ -263,7 +308,25 @@ describe('input checking', () => {
   });
 
   test('garbage sent to every route gets 4xx with an id, never a 5xx, and the server stays up', async () => {
-    const bodies: unknown[] = ['{', '[]', '"x"', '123', 'true', '{"a":1}', { size: 'huge' }, { name: null }, { name: 'x'.repeat(1000), size: 1, pool: 'p' }, { count: -1 }, { size: 2 ** 62 }, { lun: 'one', ld: 5 }, { action: 'explode', target: 'x' }, { iqn: 42 }, { threshold: 1e9 }, { upper: -1 }, '{"__proto__": {"x": 1}}'];
+    const bodies: unknown[] = [
+      '{',
+      '[]',
+      '"x"',
+      '123',
+      'true',
+      '{"a":1}',
+      { size: 'huge' },
+      { name: null },
+      { name: 'x'.repeat(1000), size: 1, pool: 'p' },
+      { count: -1 },
+      { size: 2 ** 62 },
+      { lun: 'one', ld: 5 },
+      { action: 'explode', target: 'x' },
+      { iqn: 42 },
+      { threshold: 1e9 },
+      { upper: -1 },
+      '{"__proto__": {"x": 1}}',
+    ];
     const refs = ['x', '0', 'ffffh', '%20', '..', 'demo0@nope', '0x'];
     let n = 0;
     for (const r of mgr.router.routes) {
@@ -294,7 +357,14 @@ describe('events', () => {
     await api('DELETE', '/lds/ev1');
     await api('DELETE', '/pools/ev');
     await api('POST', '/pools', { name: 'ev', size: 'nonsense' }); // refused: no event
-    const evs = (await api('GET', `/events?since=${since}`)).body as Array<{ seq: number; id: string; severity: string; source: string; text: string; time: string }>;
+    const evs = (await api('GET', `/events?since=${since}`)).body as Array<{
+      seq: number;
+      id: string;
+      severity: string;
+      source: string;
+      text: string;
+      time: string;
+    }>;
     assert.deepEqual(
       evs.map((e) => [e.id, e.source]),
       [
@@ -309,11 +379,21 @@ describe('events', () => {
     );
     assert.ok(evs.every((e) => e.severity === 'info' && !Number.isNaN(Date.parse(e.time))));
     assert.match(evs[1]!.text, /LD ev1 .*created in pool ev \(100 MiB \(104,857,600 bytes\)\)/);
-    assert.ok(evs.every((e, i) => i === 0 || e.seq > evs[i - 1]!.seq), 'oldest first');
+    assert.ok(
+      evs.every((e, i) => i === 0 || e.seq > evs[i - 1]!.seq),
+      'oldest first',
+    );
     const two = (await api('GET', `/events?since=${since}&limit=2`)).body as Array<{ id: string }>;
-    assert.deepEqual(two.map((e) => e.id), ['KURA-I4012', 'KURA-I4004'], 'the newest two, oldest first');
+    assert.deepEqual(
+      two.map((e) => e.id),
+      ['KURA-I4012', 'KURA-I4004'],
+      'the newest two, oldest first',
+    );
     const desc = (await api('GET', `/events?since=${since}&limit=2&order=desc`)).body as Array<{ id: string }>;
-    assert.deepEqual(desc.map((e) => e.id), ['KURA-I4004', 'KURA-I4012']);
+    assert.deepEqual(
+      desc.map((e) => e.id),
+      ['KURA-I4004', 'KURA-I4012'],
+    );
   });
 
   test('events the array raises itself are stored (controller down: error, up: info)', async () => {
@@ -323,7 +403,10 @@ describe('events', () => {
     const up = await api('POST', '/faults', { action: 'controller-up', target: '1' });
     assert.equal(up.status, 200);
     const errors = (await api('GET', '/events?severity=error&limit=10')).body as Array<{ id: string; source: string }>;
-    assert.ok(errors.some((e) => e.id === 'KURA-E2052'), JSON.stringify(errors));
+    assert.ok(
+      errors.some((e) => e.id === 'KURA-E2052'),
+      JSON.stringify(errors),
+    );
     const all = (await api('GET', '/events?limit=10')).body as Array<{ id: string }>;
     const ids = all.map((e) => e.id);
     assert.ok(ids.includes('KURA-I2053'), ids.join(','));

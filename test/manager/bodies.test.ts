@@ -9,7 +9,8 @@ import type { TestServer } from '../helpers/server.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
 let srv: TestServer;
-const raw = (method: string, p: string, body?: unknown, headers?: Record<string, string>) => rawRequest(srv.url, { method, path: p, token: srv.token, body, headers });
+const raw = (method: string, p: string, body?: unknown, headers?: Record<string, string>) =>
+  rawRequest(srv.url, { method, path: p, token: srv.token, body, headers });
 
 before(async () => {
   srv = await startServer();

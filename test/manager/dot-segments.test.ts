@@ -179,9 +179,15 @@ describe('one name rule at creation', () => {
       assert.equal(r.error?.id, id, `${m} ${p} ${JSON.stringify(body)}: ${r.text}`);
     }
     const pools = (await raw('GET', '/api/v1/pools')).json as Array<{ name: string }>;
-    assert.deepEqual(pools.map((p) => p.name), ['pool0']);
+    assert.deepEqual(
+      pools.map((p) => p.name),
+      ['pool0'],
+    );
     const hosts = (await raw('GET', '/api/v1/hosts')).json as Array<{ name: string }>;
-    assert.deepEqual(hosts.map((h) => h.name), ['hA']);
+    assert.deepEqual(
+      hosts.map((h) => h.name),
+      ['hA'],
+    );
   });
 
   test('snapshots and clones named "." or ".." (or a number) are refused', async () => {
@@ -207,7 +213,10 @@ describe('one name rule at creation', () => {
     assert.equal(kura('snapshot', 'delete', 'victim', '..').status, 2);
     assert.equal((await raw('DELETE', '/api/v1/lds/victim/snapshots/..')).error?.id, 'KURA-E4030');
     const snaps = (await raw('GET', '/api/v1/lds/victim/snapshots')).json as Array<{ name: string }>;
-    assert.deepEqual(snaps.map((s) => s.name), ['s1']);
+    assert.deepEqual(
+      snaps.map((s) => s.name),
+      ['s1'],
+    );
     await parentsSurvive('with a snapshot');
   });
 });

@@ -34,7 +34,12 @@ test('a host created with the same initiator twice is refused with an id, and no
 /** PD files under the data directory's pools/, as relative paths. */
 function pdFiles(): string[] {
   const root = path.join(srv.dataDir, 'array', 'pools');
-  return fs.existsSync(root) ? fs.readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.img')).sort() : [];
+  return fs.existsSync(root)
+    ? fs
+        .readdirSync(root, { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.img'))
+        .sort()
+    : [];
 }
 
 // Found probing the fuzzer's size values: pools larger than a file may be
@@ -64,7 +69,11 @@ test('pools too large for the file system or the refcount table are refused with
     if (r.status >= 400) assert.equal(r.error?.id, 'KURA-E4039', r.text);
   }
   const pools = (await api('GET', '/pools')).json as Array<{ name: string }>;
-  if (!pools.some((x) => x.name === 'big4')) assert.deepEqual(pools.map((x) => x.name), ['pool0']);
+  if (!pools.some((x) => x.name === 'big4'))
+    assert.deepEqual(
+      pools.map((x) => x.name),
+      ['pool0'],
+    );
   if (pools.length === 1 && ((await api('GET', '/pools/pool0')).json as { capacity: number }).capacity === 4 * 2 ** 30) {
     assert.deepEqual(pdFiles(), before, 'no PD file is left from a refused request');
   }

@@ -76,7 +76,17 @@ const IQNS = ['iqn.2026-01.fuzz:a', 'iqn.2026-01.fuzz:b', 'eui.0123456789abcdef'
 const DOTS = ['.', '..', '%2e', '%2e%2e', '%2E%2E', '.%2e', '%2e.', '...', '..%2f', '%2e%2e%2f', '..%5c', '.%00.'];
 const ENCODED = ['%41', '%2F', '%2f..', '%00', '%C3%A9', '%F0%9F%92%BE', '%FF', '%', '%zz', '%E0%A4%A', '%%', '%2', 'a%20b', '%u0041', '+', '%0a', '%0d%0a'];
 const NUMBERS = ['0', '1', '2', '3', '7', '0001h', '0x1', 'ffffh', '0x', '-1', '1.5', '1e3', '99999999999999999999', '00000000000001'];
-const TYPES = ['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', '', 'application/xml', '*/*'];
+const TYPES = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/json; charset=utf-16',
+  '',
+  'application/xml',
+  '*/*',
+];
 const METHODS = ['GET', 'POST', 'PATCH', 'DELETE', 'PUT', 'HEAD', 'OPTIONS'];
 
 /** Whether a decoded path parameter or body string refers to the sentinel LD (by name or number). */
@@ -114,7 +124,7 @@ function pathParam(g: Gen, name: string): string {
   // Latin-1 sent raw (not valid UTF-8 on the wire), or Unicode percent-encoded.
   if (r < 0.85) return g.string(8, 'aé\u00ff\u00a0ß') || 'é';
   if (r < 0.9) return encodeURIComponent(g.string(6, 'ü€😀中\u0000\u202e'));
-  return g.string(40, 'abc.:_-%/\\?#;=@!$&\'()*+,~') || '-';
+  return g.string(40, "abc.:_-%/\\?#;=@!$&'()*+,~") || '-';
 }
 
 function hostileValue(g: Gen, depth = 0): unknown {
@@ -165,7 +175,9 @@ function plausible(g: Gen, field: string): unknown {
     case 'total':
     case 'chunk':
       // Mostly small; now and then past the file system's or the pool's limits.
-      return g.chance(0.75) ? g.pick(['1MiB', '64MiB', '128MiB', '1GiB', 4096, 2 ** 20]) : g.pick(['16TiB', '1PiB', Number.MAX_SAFE_INTEGER, '256TiB', '64MiB1']);
+      return g.chance(0.75)
+        ? g.pick(['1MiB', '64MiB', '128MiB', '1GiB', 4096, 2 ** 20])
+        : g.pick(['16TiB', '1PiB', Number.MAX_SAFE_INTEGER, '256TiB', '64MiB1']);
     case 'iqn':
       return g.pick(IQNS);
     case 'initiators':
@@ -223,7 +235,8 @@ function body(g: Gen, route: RouteShape): string | undefined {
     // At the top, or as the value of one of the route's fields (where a type error once printed it with JSON.stringify).
     return g.chance(0.5) || !fields.length ? deep : `{${JSON.stringify(g.pick(fields))}:${deep}}`;
   }
-  if (r < 0.75) return g.pick(['{', '[]', '"x"', '123', 'true', 'null', '{"a":1', '{"a":}', '\u0000', '{"a":1}{"b":2}', ' ', '{"a":1e999}', '{"a":-}', '\ufeff{}']);
+  if (r < 0.75)
+    return g.pick(['{', '[]', '"x"', '123', 'true', 'null', '{"a":1', '{"a":}', '\u0000', '{"a":1}{"b":2}', ' ', '{"a":1e999}', '{"a":-}', '\ufeff{}']);
   if (r < 0.78) return JSON.stringify({ [fields[0] ?? 'name']: 'x'.repeat(MiB + g.int(1000)) });
   if (r < 0.85) return JSON.stringify(hostileValue(g));
   if (r < 0.9) return crypto.randomBytes(g.int(200)).toString('latin1');
@@ -235,8 +248,28 @@ function queryString(g: Gen, route: RouteShape): string {
   const parts: string[] = [];
   const n = g.int(4) + 1;
   for (let i = 0; i < n; i++) {
-    const k = g.chance(0.6) && route.query.length ? g.pick(route.query) : g.pick(['force', 'limit', 'x', '__proto__', 'constructor', '%zz', '', 'a[b]', 'since', 'order']);
-    const v = g.pick(['true', 'false', '1', '0', '-1', '10001', 'asc', 'desc', 'info', 'maybe', '%', '%zz', '', 'x'.repeat(g.int(3000)), '%F0%9F%92%BE', '1e3']);
+    const k =
+      g.chance(0.6) && route.query.length
+        ? g.pick(route.query)
+        : g.pick(['force', 'limit', 'x', '__proto__', 'constructor', '%zz', '', 'a[b]', 'since', 'order']);
+    const v = g.pick([
+      'true',
+      'false',
+      '1',
+      '0',
+      '-1',
+      '10001',
+      'asc',
+      'desc',
+      'info',
+      'maybe',
+      '%',
+      '%zz',
+      '',
+      'x'.repeat(g.int(3000)),
+      '%F0%9F%92%BE',
+      '1e3',
+    ]);
     parts.push(g.chance(0.1) ? k : `${k}=${v}`);
   }
   return '?' + parts.join(g.chance(0.1) ? ';' : '&');
@@ -263,7 +296,12 @@ function request(g: Gen, routes: RouteShape[], token: string): Fuzzed | undefine
   if (g.chance(0.03)) p = p.replace('/api/v1/', g.pick(['/api/v1/../v1/', '/api/./v1/', '/api/v1//', '/api/%2e%2e/api/v1/']));
   const b = body(g, route);
   // The sentinel LD is never the object of a change: its data must survive the run.
-  if (method !== 'GET' && method !== 'HEAD' && (params.some(namesSentinel) || (b !== undefined && b.includes(SENTINEL)) || (b !== undefined && bodyNamesSentinelNumber(b)))) return undefined;
+  if (
+    method !== 'GET' &&
+    method !== 'HEAD' &&
+    (params.some(namesSentinel) || (b !== undefined && b.includes(SENTINEL)) || (b !== undefined && bodyNamesSentinelNumber(b)))
+  )
+    return undefined;
   const headers: Record<string, string> = {};
   const auth = g.rnd();
   if (auth < 0.9) headers['authorization'] = `Bearer ${token}`;
@@ -375,10 +413,24 @@ after(async () => {
 test(`API fuzz: ${COUNT} random requests; no 5xx, every error with an id, memory bounded, data and metadata intact`, { timeout: 3_600_000 }, async (t) => {
   t.diagnostic(`seed ${SEED} (KURA_FUZZ_SEED=${SEED} KURA_FUZZ_API_REQUESTS=${COUNT} replays this run)`);
   process.stdout.write(`# API fuzz seed ${SEED}, ${COUNT} requests\n`);
-  const doc = (await rawRequest(srv.url, { method: 'GET', path: '/api/v1/openapi.json' })).json as { paths: Record<string, Record<string, { parameters: Array<{ name: string; in: string }>; requestBody?: { content: { 'application/json': { schema: { properties: RouteShape['body'] } } } } }>> };
+  const doc = (await rawRequest(srv.url, { method: 'GET', path: '/api/v1/openapi.json' })).json as {
+    paths: Record<
+      string,
+      Record<
+        string,
+        { parameters: Array<{ name: string; in: string }>; requestBody?: { content: { 'application/json': { schema: { properties: RouteShape['body'] } } } } }
+      >
+    >;
+  };
   const routes: RouteShape[] = [];
   for (const [p, ops] of Object.entries(doc.paths)) {
-    for (const [m, op] of Object.entries(ops)) routes.push({ method: m.toUpperCase(), path: p, body: op.requestBody?.content['application/json'].schema.properties, query: op.parameters.filter((x) => x.in === 'query').map((x) => x.name) });
+    for (const [m, op] of Object.entries(ops))
+      routes.push({
+        method: m.toUpperCase(),
+        path: p,
+        body: op.requestBody?.content['application/json'].schema.properties,
+        query: op.parameters.filter((x) => x.in === 'query').map((x) => x.name),
+      });
   }
   assert.ok(routes.length > 40, `the route table has ${routes.length} operations`);
 
@@ -416,7 +468,8 @@ test(`API fuzz: ${COUNT} random requests; no 5xx, every error with an id, memory
       }
       if (a.status === -1) continue;
       statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
-      const what = () => `${r.method} ${r.path.slice(0, 200)} ${r.body === undefined ? '' : `body ${JSON.stringify(r.body.slice(0, 200))}`} -> ${a.status} ${a.text.slice(0, 300)}`;
+      const what = () =>
+        `${r.method} ${r.path.slice(0, 200)} ${r.body === undefined ? '' : `body ${JSON.stringify(r.body.slice(0, 200))}`} -> ${a.status} ${a.text.slice(0, 300)}`;
       if (a.status >= 500 && !isOutOfSpace(a.status, a.text)) failures.push(what());
       else if (a.status >= 400 && r.method !== 'HEAD') {
         if (!hasErrorId(a.text)) failures.push(`no error id: ${what()}`);

@@ -22,7 +22,13 @@ let token: string;
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-routes-'));
-  array = await KuraArray.open({ dataDir: dir, portals: [{ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: 0 }] });
+  array = await KuraArray.open({
+    dataDir: dir,
+    portals: [
+      { host: '127.0.0.1', port: 0 },
+      { host: '127.0.0.1', port: 0 },
+    ],
+  });
   mgr = new Manager({ dataDir: dir, agent: array });
   await mgr.listen('127.0.0.1', 0);
   base = `http://127.0.0.1:${mgr.address().port}`;
@@ -59,7 +65,7 @@ test('the manager serves every description, in order, each with a handler', () =
   for (const r of served) assert.equal(typeof r.handler, 'function', `${key(r)} has a handler`);
 });
 
-test("each route is the one its own paths reach (no description shadows another)", () => {
+test('each route is the one its own paths reach (no description shadows another)', () => {
   for (const r of allRoutes()) {
     const params = Object.fromEntries(paramNames(r.path).map((n) => [n, `x-${n}`]));
     const m = mgr.router.match(r.method, pathOf(r, params));

@@ -106,8 +106,11 @@ describe('access control on, TLS allowed', () => {
     assert.deepEqual(listed(srv, tls), ['web1', 'web1@s1', 'web2']);
     const first = path.join(tmp, 'web1-first.bin');
     ok('nbdcopy', [uri(srv, 'web1', tls), first]);
-    assert.ok(fs.readFileSync(first).every((b) => b === 0), 'the refused plain nbdcopy left no byte in web1');
-    const info = JSON.parse(ok('nbdinfo', ['--json', uri(srv, 'web2', tls)])) as { TLS: boolean; exports: Array<{ 'is_read_only': boolean }> };
+    assert.ok(
+      fs.readFileSync(first).every((b) => b === 0),
+      'the refused plain nbdcopy left no byte in web1',
+    );
+    const info = JSON.parse(ok('nbdinfo', ['--json', uri(srv, 'web2', tls)])) as { TLS: boolean; exports: Array<{ is_read_only: boolean }> };
     assert.equal(info.TLS, true);
     assert.equal(info.exports[0]!.is_read_only, false);
     const src = path.join(tmp, 'data.bin');
@@ -129,12 +132,25 @@ describe('access control on, TLS allowed', () => {
     const img = path.join(tmp, 'q.raw');
     const data = crypto.randomBytes(MiB);
     fs.writeFileSync(img, data);
-    ok('qemu-img', ['convert', '-n', '--object', obj, '-f', 'raw', '--target-image-opts', img, `driver=nbd,host=127.0.0.1,port=${srv.nbdPort},export=web1,tls-creds=tls0`]);
+    ok('qemu-img', [
+      'convert',
+      '-n',
+      '--object',
+      obj,
+      '-f',
+      'raw',
+      '--target-image-opts',
+      img,
+      `driver=nbd,host=127.0.0.1,port=${srv.nbdPort},export=web1,tls-creds=tls0`,
+    ]);
     const out = path.join(tmp, 'q-out.raw');
     ok('qemu-img', ['convert', '--object', obj, '--image-opts', `driver=nbd,host=127.0.0.1,port=${srv.nbdPort},export=web1,tls-creds=tls0`, '-O', 'raw', out]);
     assert.ok(fs.readFileSync(out).subarray(0, MiB).equals(data));
     // db1 belongs to host db: qemu-img cannot open it as web.
-    assert.notEqual(run('qemu-img', ['info', '--object', obj, '--image-opts', `driver=nbd,host=127.0.0.1,port=${srv.nbdPort},export=db1,tls-creds=tls0`]).status, 0);
+    assert.notEqual(
+      run('qemu-img', ['info', '--object', obj, '--image-opts', `driver=nbd,host=127.0.0.1,port=${srv.nbdPort},export=db1,tls-creds=tls0`]).status,
+      0,
+    );
   });
 
   test('a wrong key or an unknown identity fails the TLS handshake', () => {
@@ -222,7 +238,13 @@ describe('access control on, TLS allowed', () => {
     assert.equal(other.status, 1);
     assert.match(other.stderr, /^KURA-E61[23]\d: .*identity/m);
     // One key per host: db may not reuse web's key (it could then pose as web).
-    const reused = kura('host', 'set-nbd-psk', 'db', '--psk-file', pskFile('reuse.psk', 'db', Buffer.from(fs.readFileSync(webKey, 'utf8').trim().split(':')[1]!, 'hex')));
+    const reused = kura(
+      'host',
+      'set-nbd-psk',
+      'db',
+      '--psk-file',
+      pskFile('reuse.psk', 'db', Buffer.from(fs.readFileSync(webKey, 'utf8').trim().split(':')[1]!, 'hex')),
+    );
     assert.equal(reused.status, 1);
     assert.match(reused.stderr, /^KURA-E61[23]\d: /m);
   });
@@ -266,7 +288,13 @@ describe('--nbd off', () => {
     assert.match(srv.stdout(), /NBD:\s+off/);
     const lds = await fetch(`${srv.url}/api/v1/lds`, { headers: { authorization: `Bearer ${srv.token}` } });
     assert.equal(lds.status, 200);
-    const ports = run('ss', ['-Hltnp']).stdout.split('\n').filter((l) => l.includes(`pid=${srv.proc.pid},`)).map((l) => Number(/:(\d+)\s/.exec(l)![1]));
-    assert.deepEqual(ports.sort((a, b) => a - b), [srv.httpPort, ...srv.iscsiPorts].sort((a, b) => a - b));
+    const ports = run('ss', ['-Hltnp'])
+      .stdout.split('\n')
+      .filter((l) => l.includes(`pid=${srv.proc.pid},`))
+      .map((l) => Number(/:(\d+)\s/.exec(l)![1]));
+    assert.deepEqual(
+      ports.sort((a, b) => a - b),
+      [srv.httpPort, ...srv.iscsiPorts].sort((a, b) => a - b),
+    );
   });
 });

@@ -113,7 +113,20 @@ function request(type: number, flags: number, offset: number | bigint, length: n
 
 /** A plausible request: real commands, aligned offsets inside the LD mostly, edge values sometimes. */
 function anyRequest(): Buffer {
-  const type = rng.pick([P.NBD_CMD_READ, P.NBD_CMD_READ, P.NBD_CMD_WRITE, P.NBD_CMD_WRITE, P.NBD_CMD_FLUSH, P.NBD_CMD_TRIM, P.NBD_CMD_WRITE_ZEROES, P.NBD_CMD_BLOCK_STATUS, P.NBD_CMD_CACHE, P.NBD_CMD_DISC, 11, 0xffff]);
+  const type = rng.pick([
+    P.NBD_CMD_READ,
+    P.NBD_CMD_READ,
+    P.NBD_CMD_WRITE,
+    P.NBD_CMD_WRITE,
+    P.NBD_CMD_FLUSH,
+    P.NBD_CMD_TRIM,
+    P.NBD_CMD_WRITE_ZEROES,
+    P.NBD_CMD_BLOCK_STATUS,
+    P.NBD_CMD_CACHE,
+    P.NBD_CMD_DISC,
+    11,
+    0xffff,
+  ]);
   const flags = rng.pick([0, 0, P.NBD_CMD_FLAG_FUA, P.NBD_CMD_FLAG_NO_HOLE, P.NBD_CMD_FLAG_DF, P.NBD_CMD_FLAG_REQ_ONE, rng.next() & 0xffff]);
   const offset = rng.pick<number | bigint>([0, 512 * rng.int(LD_SIZE / 512), LD_SIZE - 4096, LD_SIZE, rng.int(LD_SIZE), 0xffffffffffffff00n, 2n ** 63n]);
   const length = rng.pick([0, 512, 4096, 65536, 512 * rng.int(256), rng.int(1 << 16), LD_SIZE, 0xffffffff, P.NBD_MAX_PAYLOAD + 512]);
@@ -213,7 +226,10 @@ test(`${INPUTS} hostile NBD inputs (seed ${SEED}): nothing escapes, memory stays
         await turn();
         if (i % 20_000 === 19_999) {
           rssMax = Math.max(rssMax, process.memoryUsage().rss);
-          if (i % 100_000 === 99_999) process.stderr.write(`nbd fuzz: ${i + 1} inputs, ${((Date.now() - started) / 1000).toFixed(0)} s, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`);
+          if (i % 100_000 === 99_999)
+            process.stderr.write(
+              `nbd fuzz: ${i + 1} inputs, ${((Date.now() - started) / 1000).toFixed(0)} s, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`,
+            );
         }
       }
     }
@@ -221,9 +237,15 @@ test(`${INPUTS} hostile NBD inputs (seed ${SEED}): nothing escapes, memory stays
     // Everything the fuzz started finishes; no connection is left behind.
     for (let k = 0; k < 100 && server.connectionCount > 1; k++) await new Promise((r) => setTimeout(r, 50));
     const secs = (Date.now() - started) / 1000;
-    process.stderr.write(`nbd fuzz: done: ${INPUTS} inputs (${real} over TCP) in ${secs.toFixed(1)} s (${(replied / 2 ** 20).toFixed(0)} MiB of replies in process), seed ${SEED}, peak rss ${(rssMax / 2 ** 20).toFixed(0)} MiB (start ${(rssStart / 2 ** 20).toFixed(0)})\n`);
+    process.stderr.write(
+      `nbd fuzz: done: ${INPUTS} inputs (${real} over TCP) in ${secs.toFixed(1)} s (${(replied / 2 ** 20).toFixed(0)} MiB of replies in process), seed ${SEED}, peak rss ${(rssMax / 2 ** 20).toFixed(0)} MiB (start ${(rssStart / 2 ** 20).toFixed(0)})\n`,
+    );
     assert.deepEqual(uncaught, [], 'no exception escaped');
-    assert.deepEqual(logs.filter((l) => l.includes('internal error')), [], 'no exception was caught at the connection edge either');
+    assert.deepEqual(
+      logs.filter((l) => l.includes('internal error')),
+      [],
+      'no exception was caught at the connection edge either',
+    );
     assert.equal(server.connectionCount, 1, 'only the good client is still connected');
     assert.ok(rssMax - rssStart < 512 * 2 ** 20, `memory stayed bounded (grew ${((rssMax - rssStart) / 2 ** 20).toFixed(0)} MiB)`);
 

@@ -90,7 +90,10 @@ test('a full pool fails writes with ENOSPC and an event, keeps data, and takes w
   const data = crypto.randomBytes(2 * MiB);
   await c.write(0, data, { fua: true });
   await assert.rejects(c.write(4 * MiB, Buffer.alloc(4096, 1)), errno(P.NBD_ENOSPC));
-  assert.ok(events.some((e) => e.id === 'KURA-E2003'), 'out-of-space event');
+  assert.ok(
+    events.some((e) => e.id === 'KURA-E2003'),
+    'out-of-space event',
+  );
   assert.ok((await c.read(0, 2 * MiB)).equals(data), 'earlier data intact');
   await array.expandPool('tiny', 4 * MiB);
   await c.write(4 * MiB, Buffer.alloc(4096, 1), { fua: true });

@@ -31,7 +31,17 @@ const uri = (name: string) => `nbd://127.0.0.1:${srv.nbdPort}/${name}`;
 
 test('nbdinfo --list shows every LD as an export with base:allocation and block sizes', () => {
   const out = ok('nbdinfo', ['--list', '--json', `nbd://127.0.0.1:${srv.nbdPort}`]);
-  const j = JSON.parse(out) as { exports: Array<{ 'export-name': string; 'export-size': number; contexts: string[]; block_size_minimum: number; can_fua: boolean; can_trim: boolean; can_multi_conn: boolean }> };
+  const j = JSON.parse(out) as {
+    exports: Array<{
+      'export-name': string;
+      'export-size': number;
+      contexts: string[];
+      block_size_minimum: number;
+      can_fua: boolean;
+      can_trim: boolean;
+      can_multi_conn: boolean;
+    }>;
+  };
   const byName = new Map(j.exports.map((e) => [e['export-name'], e]));
   assert.deepEqual([...byName.keys()].sort(), ['demo0', 'small', 'vol']);
   const vol = byName.get('vol')!;
@@ -53,7 +63,10 @@ test('nbdcopy of random data into an LD and back compares equal; the map shows o
   const b = fs.readFileSync(back);
   assert.equal(b.length, 256 * MiB);
   assert.ok(a.equals(b.subarray(0, a.length)), 'copied data reads back');
-  assert.ok(b.subarray(a.length).every((x) => x === 0), 'the rest reads as zeros');
+  assert.ok(
+    b.subarray(a.length).every((x) => x === 0),
+    'the rest reads as zeros',
+  );
   const map = JSON.parse(ok('nbdinfo', ['--map', '--json', uri('vol')])) as Array<{ offset: number; length: number; type: number }>;
   const data = map.filter((e) => (e.type & 1) === 0).reduce((s, e) => s + e.length, 0);
   assert.equal(data, 48 * MiB, 'exactly the written chunks are allocated');
@@ -76,7 +89,19 @@ test('qemu-img convert to and from the LD, and compare', () => {
 });
 
 test('fio with the nbd engine: random writes verified with crc32c', () => {
-  const r = ok('fio', ['--name=verify', '--ioengine=nbd', `--uri=${uri('vol')}`, '--rw=randwrite', '--bs=4k', '--iodepth=32', '--size=64m', '--verify=crc32c', '--verify_fatal=1', '--verify_state_save=0', '--output-format=json']);
+  const r = ok('fio', [
+    '--name=verify',
+    '--ioengine=nbd',
+    `--uri=${uri('vol')}`,
+    '--rw=randwrite',
+    '--bs=4k',
+    '--iodepth=32',
+    '--size=64m',
+    '--verify=crc32c',
+    '--verify_fatal=1',
+    '--verify_state_save=0',
+    '--output-format=json',
+  ]);
   const j = JSON.parse(r.slice(r.indexOf('{'))) as { jobs: Array<{ error: number; write: { io_bytes: number }; read: { io_bytes: number } }> };
   assert.equal(j.jobs[0]!.error, 0);
   assert.equal(j.jobs[0]!.write.io_bytes, 64 * MiB);

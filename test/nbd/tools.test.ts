@@ -34,7 +34,8 @@ function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<Result> 
     const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
     p.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      if (e.code === 'ENOENT') reject(new Error(`${cmd} is not installed: install the Debian package ${PACKAGES[cmd] ?? '(unknown)'} (scripts/ensure-tools.sh does)`));
+      if (e.code === 'ENOENT')
+        reject(new Error(`${cmd} is not installed: install the Debian package ${PACKAGES[cmd] ?? '(unknown)'} (scripts/ensure-tools.sh does)`));
       else reject(e);
     });
     p.on('close', (status) => {
@@ -130,10 +131,18 @@ test('nbdinfo --map and qemu-img map see exactly the written granules as data', 
       [15 * MiB, MiB, 0],
     ],
   );
-  const q = JSON.parse(await ok('qemu-img', ['map', '--output=json', '-f', 'raw', uri('map')])) as Array<{ start: number; length: number; data: boolean; zero: boolean }>;
+  const q = JSON.parse(await ok('qemu-img', ['map', '--output=json', '-f', 'raw', uri('map')])) as Array<{
+    start: number;
+    length: number;
+    data: boolean;
+    zero: boolean;
+  }>;
   const dataBytes = q.filter((e) => e.data).reduce((s, e) => s + e.length, 0);
   assert.equal(dataBytes, 128 * KiB + 64 * KiB + MiB, 'qemu sees the same data extents');
-  assert.ok(q.filter((e) => !e.data).every((e) => e.zero), 'and the holes as zero');
+  assert.ok(
+    q.filter((e) => !e.data).every((e) => e.zero),
+    'and the holes as zero',
+  );
 });
 
 test('nbdcopy of 64 MiB of random data into an export and back compares equal', async () => {
@@ -174,7 +183,19 @@ test('qemu-img convert to and from an export, and qemu-img compare', async () =>
 });
 
 function fioArgs(extra: string[]): string[] {
-  return ['--name=verify', '--ioengine=nbd', `--uri=${uri('fio')}`, '--rw=randwrite', '--bs=4k', '--iodepth=16', '--size=32m', '--verify=crc32c', '--verify_state_save=0', '--output-format=json', ...extra];
+  return [
+    '--name=verify',
+    '--ioengine=nbd',
+    `--uri=${uri('fio')}`,
+    '--rw=randwrite',
+    '--bs=4k',
+    '--iodepth=16',
+    '--size=32m',
+    '--verify=crc32c',
+    '--verify_state_save=0',
+    '--output-format=json',
+    ...extra,
+  ];
 }
 
 function fioJob(out: string): { error: number; read: { io_bytes: number }; write: { io_bytes: number } } {
@@ -207,7 +228,10 @@ test('a read-only export refuses writes from real clients and keeps its data', a
   const f = await run('fio', ['--name=ro', '--ioengine=nbd', `--uri=${uri('ro')}`, '--rw=randwrite', '--bs=4k', '--size=1m', '--output-format=json']);
   assert.notEqual(f.status, 0, 'fio writes to a read-only export fail');
   const c = await NbdClient.connect({ host: '127.0.0.1', port, exportName: 'ro' });
-  assert.ok((await c.read(0, 4 * MiB)).every((x) => x === 0xab), 'the data is unchanged');
+  assert.ok(
+    (await c.read(0, 4 * MiB)).every((x) => x === 0xab),
+    'the data is unchanged',
+  );
   await c.disconnect();
 });
 

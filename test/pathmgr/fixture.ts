@@ -40,7 +40,18 @@ export async function startPmTarget(count = 1): Promise<PmTarget> {
   for (let i = 0; i < count; i++) {
     await array.createLd({ name: `ld${i}`, pool: 'p', size: 16 * MiB });
     const info = array.getLd(`ld${i}`);
-    lus.push(new LogicalUnit({ naa: info.naa, serial: info.serial, device: array.exports().open(`ld${i}`)!, vendor: 'KURA', product: 'Kura LD', revision: '0.1', portGroups: () => groups, thin: true }));
+    lus.push(
+      new LogicalUnit({
+        naa: info.naa,
+        serial: info.serial,
+        device: array.exports().open(`ld${i}`)!,
+        vendor: 'KURA',
+        product: 'Kura LD',
+        revision: '0.1',
+        portGroups: () => groups,
+        thin: true,
+      }),
+    );
   }
   const t: Partial<PmTarget> & { visible: number[] } = { visible: lus.map((_l, i) => i) };
   const resolver: LunResolver = {
@@ -51,7 +62,14 @@ export async function startPmTarget(count = 1): Promise<PmTarget> {
     { host: '127.0.0.1', port: 0, controller: 0, portalGroupTag: 1, relativeTargetPortId: 1 },
     { host: '127.0.0.1', port: 0, controller: 1, portalGroupTag: 2, relativeTargetPortId: 2 },
   ];
-  const server = new IscsiTargetServer({ targetName: ARRAY_IQN, alias: 'pm test array', portals, scsi: new ScsiTarget(resolver), keepaliveMs: 0, log: () => undefined });
+  const server = new IscsiTargetServer({
+    targetName: ARRAY_IQN,
+    alias: 'pm test array',
+    portals,
+    scsi: new ScsiTarget(resolver),
+    keepaliveMs: 0,
+    log: () => undefined,
+  });
   await server.listen();
   const addrs = server.addresses();
   t.ports = [addrs[0]!.port, addrs[1]!.port];

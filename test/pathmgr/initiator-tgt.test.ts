@@ -89,8 +89,13 @@ test('discovery and a full-feature session with tgt: 64 commands in flight, 1 Mi
   assert.equal(tur.status, 0);
   const chunk = 1 << 20;
   const bufs = Array.from({ length: 8 }, () => crypto.randomBytes(chunk));
-  const w = await Promise.all(bufs.map((b, i) => s.command({ lun: 1, cdb: cdb.write16((i * chunk) / 512, chunk / 512, i % 2 === 0 ? CDB_FUA : 0), dataOut: b })));
-  assert.deepEqual(w.map((r) => r.status), Array(8).fill(0));
+  const w = await Promise.all(
+    bufs.map((b, i) => s.command({ lun: 1, cdb: cdb.write16((i * chunk) / 512, chunk / 512, i % 2 === 0 ? CDB_FUA : 0), dataOut: b })),
+  );
+  assert.deepEqual(
+    w.map((r) => r.status),
+    Array(8).fill(0),
+  );
   const reads = await Promise.all(Array.from({ length: 64 }, (_x, i) => s.command({ lun: 1, cdb: cdb.read16((i % 8) * (chunk / 512), 8), readLength: 4096 })));
   reads.forEach((r, i) => {
     assert.equal(r.status, 0);

@@ -29,7 +29,25 @@ function secretFile(name: string, secret: string): string {
 
 /** pathd on both controllers' portals with `extra` (CHAP) options. */
 function pathd(extra: string[]): Promise<TestPathd> {
-  return startPathd(['--portal', `127.0.0.1:${srv.iscsiPorts[0]}`, '--portal', `127.0.0.1:${srv.iscsiPorts[1]}`, '--nbd', '127.0.0.1:0', '--control', '127.0.0.1:0', '--initiator', INITIATOR, '--no-syslog', '--queue-if-no-path', '5', ...extra], { readyTimeoutMs: 30_000 });
+  return startPathd(
+    [
+      '--portal',
+      `127.0.0.1:${srv.iscsiPorts[0]}`,
+      '--portal',
+      `127.0.0.1:${srv.iscsiPorts[1]}`,
+      '--nbd',
+      '127.0.0.1:0',
+      '--control',
+      '127.0.0.1:0',
+      '--initiator',
+      INITIATOR,
+      '--no-syslog',
+      '--queue-if-no-path',
+      '5',
+      ...extra,
+    ],
+    { readyTimeoutMs: 30_000 },
+  );
 }
 
 before(async () => {
@@ -45,10 +63,16 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test('pathd with the right CHAP secret (and the target\'s mutual secret) exports the device and I/O works', { timeout: 60_000 }, async () => {
+test("pathd with the right CHAP secret (and the target's mutual secret) exports the device and I/O works", { timeout: 60_000 }, async () => {
   const p = await pathd([
-    '--chap-user', 'pathuser', '--chap-secret-file', secretFile('good', 'path-secret-0123'),
-    '--chap-target-user', 'array1', '--chap-target-secret-file', secretFile('target', 'array-secret-4567'),
+    '--chap-user',
+    'pathuser',
+    '--chap-secret-file',
+    secretFile('good', 'path-secret-0123'),
+    '--chap-target-user',
+    'array1',
+    '--chap-target-secret-file',
+    secretFile('target', 'array-secret-4567'),
   ]);
   try {
     assert.equal(p.devices, 1, p.output());
@@ -71,7 +95,16 @@ test('pathd with a wrong CHAP secret logs the login failure with KURA-E5052 and 
   } finally {
     await p.stop();
   }
-  const q = await pathd(['--chap-user', 'pathuser', '--chap-secret-file', secretFile('good2', 'path-secret-0123'), '--chap-target-user', 'array1', '--chap-target-secret-file', secretFile('badtarget', 'not-the-array-99')]);
+  const q = await pathd([
+    '--chap-user',
+    'pathuser',
+    '--chap-secret-file',
+    secretFile('good2', 'path-secret-0123'),
+    '--chap-target-user',
+    'array1',
+    '--chap-target-secret-file',
+    secretFile('badtarget', 'not-the-array-99'),
+  ]);
   try {
     assert.equal(q.devices, 0, q.output());
     assert.match(q.output(), /KURA-E5052 .*mutual CHAP/);

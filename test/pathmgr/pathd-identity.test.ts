@@ -25,43 +25,62 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test('pathd fails a device whose LU was deleted and replaced at the same LUN, with an id; the new LD is never read or written through it', { timeout: 90_000 }, async () => {
-  srv = await startServer({ args: ['--no-demo'] });
-  const s = srv;
-  s.cli.ok('pool', 'create', 'p', '--size', '1GiB', '--raid', '0', '--pds', '1');
-  const first = JSON.parse(s.cli.ok('ld', 'create', 'first', '--pool', 'p', '--size', '16MiB', '--json')) as { number: number };
+test(
+  'pathd fails a device whose LU was deleted and replaced at the same LUN, with an id; the new LD is never read or written through it',
+  { timeout: 90_000 },
+  async () => {
+    srv = await startServer({ args: ['--no-demo'] });
+    const s = srv;
+    s.cli.ok('pool', 'create', 'p', '--size', '1GiB', '--raid', '0', '--pds', '1');
+    const first = JSON.parse(s.cli.ok('ld', 'create', 'first', '--pool', 'p', '--size', '16MiB', '--json')) as { number: number };
 
-  const pathd = await startPathd([...s.iscsiPorts.flatMap((p) => ['--portal', `127.0.0.1:${p}`]), '--nbd', '127.0.0.1:0', '--control', '127.0.0.1:0', '--patrol-interval', '1', '--initiator', 'iqn.2026-11.io.kura:pathd-ident', '--log-dir', path.join(tmp, 'log'), '--no-syslog', '--queue-if-no-path', '2']);
-  stopPathd = pathd.stop;
-  const nbdPort = pathd.nbdPort;
+    const pathd = await startPathd([
+      ...s.iscsiPorts.flatMap((p) => ['--portal', `127.0.0.1:${p}`]),
+      '--nbd',
+      '127.0.0.1:0',
+      '--control',
+      '127.0.0.1:0',
+      '--patrol-interval',
+      '1',
+      '--initiator',
+      'iqn.2026-11.io.kura:pathd-ident',
+      '--log-dir',
+      path.join(tmp, 'log'),
+      '--no-syslog',
+      '--queue-if-no-path',
+      '2',
+    ]);
+    stopPathd = pathd.stop;
+    const nbdPort = pathd.nbdPort;
 
-  const dev = await NbdClient.connect({ host: '127.0.0.1', port: nbdPort, exportName: 'mpatha' });
-  const mine = crypto.randomBytes(MiB);
-  await dev.write(0, mine);
-  await dev.flush();
-  assert.ok((await dev.read(0, MiB)).equals(mine));
+    const dev = await NbdClient.connect({ host: '127.0.0.1', port: nbdPort, exportName: 'mpatha' });
+    const mine = crypto.randomBytes(MiB);
+    await dev.write(0, mine);
+    await dev.flush();
+    assert.ok((await dev.read(0, MiB)).equals(mine));
 
-  // The operator deletes the LD under pathd and creates another, which takes its number (LUN).
-  s.cli.ok('ld', 'delete', 'first', '--force');
-  const second = JSON.parse(s.cli.ok('ld', 'create', 'second', '--pool', 'p', '--size', '16MiB', '--json')) as { number: number };
-  assert.equal(second.number, first.number, 'the new LD sits at the old LUN');
-  const theirs = crypto.randomBytes(MiB);
-  const direct = await NbdClient.connect({ host: s.nbdHost, port: s.nbdPort, exportName: 'second' });
-  await direct.write(0, theirs);
-  await direct.flush();
+    // The operator deletes the LD under pathd and creates another, which takes its number (LUN).
+    s.cli.ok('ld', 'delete', 'first', '--force');
+    const second = JSON.parse(s.cli.ok('ld', 'create', 'second', '--pool', 'p', '--size', '16MiB', '--json')) as { number: number };
+    assert.equal(second.number, first.number, 'the new LD sits at the old LUN');
+    const theirs = crypto.randomBytes(MiB);
+    const direct = await NbdClient.connect({ host: s.nbdHost, port: s.nbdPort, exportName: 'second' });
+    await direct.write(0, theirs);
+    await direct.flush();
 
-  const read = await dev.read(0, MiB).then(
-    (b) => (b.equals(theirs) ? 'the new LD\'s data' : 'data'),
-    (e: Error) => `error: ${e.message}`,
-  );
-  assert.match(read, /^error/, 'a read through the old device fails');
-  const write = await dev.write(0, Buffer.alloc(MiB, 0x55)).then(
-    () => 'written',
-    (e: Error) => `error: ${e.message}`,
-  );
-  assert.match(write, /^error/, 'a write through the old device fails');
-  assert.ok((await direct.read(0, MiB)).equals(theirs), 'the new LD is untouched');
-  await direct.disconnect();
-  await dev.disconnect().catch(() => undefined);
-  assert.match(pathd.output(), /ERROR KURA-E2510 mpatha: path \S+ \(\S+\) LUN \d+ no longer reaches logical unit naa\.[0-9a-f]+: it holds naa\.[0-9a-f]+/);
-});
+    const read = await dev.read(0, MiB).then(
+      (b) => (b.equals(theirs) ? "the new LD's data" : 'data'),
+      (e: Error) => `error: ${e.message}`,
+    );
+    assert.match(read, /^error/, 'a read through the old device fails');
+    const write = await dev.write(0, Buffer.alloc(MiB, 0x55)).then(
+      () => 'written',
+      (e: Error) => `error: ${e.message}`,
+    );
+    assert.match(write, /^error/, 'a write through the old device fails');
+    assert.ok((await direct.read(0, MiB)).equals(theirs), 'the new LD is untouched');
+    await direct.disconnect();
+    await dev.disconnect().catch(() => undefined);
+    assert.match(pathd.output(), /ERROR KURA-E2510 mpatha: path \S+ \(\S+\) LUN \d+ no longer reaches logical unit naa\.[0-9a-f]+: it holds naa\.[0-9a-f]+/);
+  },
+);

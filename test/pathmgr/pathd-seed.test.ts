@@ -55,7 +55,22 @@ delete env['KURA_PATHD_DATA'];
 
 /** Starts pathd with neither --state-file nor --log-dir; it finds the one device. */
 async function pathd(): Promise<TestPathd> {
-  const p = await startPathd([...fx.ports.flatMap((port) => ['--portal', `127.0.0.1:${port}`]), '--nbd', '127.0.0.1:0', '--control', '127.0.0.1:0', '--initiator', 'iqn.2026-11.io.kura:pathd-seed', '--manager', managerUrl, '--manager-token', 't'], { env });
+  const p = await startPathd(
+    [
+      ...fx.ports.flatMap((port) => ['--portal', `127.0.0.1:${port}`]),
+      '--nbd',
+      '127.0.0.1:0',
+      '--control',
+      '127.0.0.1:0',
+      '--initiator',
+      'iqn.2026-11.io.kura:pathd-seed',
+      '--manager',
+      managerUrl,
+      '--manager-token',
+      't',
+    ],
+    { env },
+  );
   started.push(p);
   assert.equal(p.devices, 1, `pathd found ${p.devices} devices:\n${p.output()}`);
   return p;
@@ -66,47 +81,54 @@ interface DeviceJson {
   paths: Array<{ number: string; state: string; priority: number; index: number }>;
 }
 
-test('pathd without --state-file keeps priorities and path states in its data directory; show, set with omitted fields and the seed events in log, syslog and manager', { timeout: 90_000 }, async () => {
-  const a = await pathd();
-  let show = await a.cli.spawn('path', 'show');
-  assert.equal(show.status, 0, show.stderr);
-  assert.match(show.stdout, /^\*\*\* LogicalUnit #0 \*\*\* mpatha naa\.[0-9a-f]+$/m);
-  assert.match(show.stdout, /^> 0: Priority=1, PathNumber=0:0:0:0, Portal=127\.0\.0\.1:\d+, ALUA=active\/optimized, State=in-use$/m);
-  assert.match(show.stdout, /^@ 1: Priority=2, PathNumber=1:0:0:0, .*State=standby/m);
-  // The seed's -path with omitted fields: every path through portal 1.
-  const set = await a.cli.spawn('path', 'set', '1:::', 'available');
-  assert.equal(set.status, 0, set.stderr);
-  assert.match(set.stdout, /^> 1: Priority=2, PathNumber=1:0:0:0, /m, 'enabled, priority 2 beats priority 1');
-  const prio = await a.cli.spawn('path', 'priority', '0:0:0:0', '7');
-  assert.equal(prio.status, 0, prio.stderr);
-  assert.match(prio.stdout, /^> 0: Priority=7, PathNumber=0:0:0:0, /m);
-  const events = await a.cli.spawn('path', 'events');
-  assert.match(events.stdout, /INFO {4}KURA-I7022 mpatha: .*\[PathManager event 265 Info\]$/m);
-  const bad = await a.cli.spawn('path', 'show', '--sort', 'size');
-  assert.equal(bad.status, 2, 'a usage error');
-  assert.match(bad.stderr, /KURA-E7074/);
-  for (let i = 0; i < 200 && !posted.some((e) => e.id === 'KURA-I7022'); i++) await new Promise((r) => setTimeout(r, 50));
-  await a.stop();
-
-  const data = path.join(xdg, 'kura', 'pathd');
-  assert.ok(fs.existsSync(path.join(data, 'pathd-state.json')), 'the state file is in the default data directory');
-  const logText = fs.readFileSync(path.join(data, 'pathd.log'), 'utf8');
-  assert.match(logText, /INFO KURA-I7022 mpatha: .*\[PathManager event 265 Info\]$/m);
-  assert.match(logText, /INFO KURA-I7070 mpatha: path 1:0:0:0 .*\[PathManager event 275 Info\]$/m);
-  const syslog = fs.readFileSync(syslogFile, 'utf8');
-  assert.match(syslog, /-t kura-pathd -p daemon\.info -- KURA-I7022 mpatha: .*\[PathManager event 265 Info\]$/m);
-  assert.ok(posted.some((e) => e.id === 'KURA-I7022' && e.severity === 'info' && e.text.endsWith('[PathManager event 265 Info]')), `the manager got the event with its seed id and level: ${JSON.stringify(posted.slice(-5))}`);
-  assert.ok(posted.some((e) => e.id === 'KURA-I7063' && e.text.endsWith('[PathManager event 264 Info]')));
-
-  const b = await pathd();
-  try {
-    show = await b.cli.spawn('path', 'show', '--json');
+test(
+  'pathd without --state-file keeps priorities and path states in its data directory; show, set with omitted fields and the seed events in log, syslog and manager',
+  { timeout: 90_000 },
+  async () => {
+    const a = await pathd();
+    let show = await a.cli.spawn('path', 'show');
     assert.equal(show.status, 0, show.stderr);
-    const d = (JSON.parse(show.stdout) as DeviceJson[])[0]!;
-    assert.equal(d.logicalUnit, 0);
-    const byNumber = Object.fromEntries(d.paths.map((p) => [p.number, { priority: p.priority, state: p.state, index: p.index }]));
-    assert.deepEqual(byNumber, { '0:0:0:0': { priority: 7, state: 'in-use', index: 0 }, '1:0:0:0': { priority: 2, state: 'active', index: 1 } });
-  } finally {
-    await b.stop();
-  }
-});
+    assert.match(show.stdout, /^\*\*\* LogicalUnit #0 \*\*\* mpatha naa\.[0-9a-f]+$/m);
+    assert.match(show.stdout, /^> 0: Priority=1, PathNumber=0:0:0:0, Portal=127\.0\.0\.1:\d+, ALUA=active\/optimized, State=in-use$/m);
+    assert.match(show.stdout, /^@ 1: Priority=2, PathNumber=1:0:0:0, .*State=standby/m);
+    // The seed's -path with omitted fields: every path through portal 1.
+    const set = await a.cli.spawn('path', 'set', '1:::', 'available');
+    assert.equal(set.status, 0, set.stderr);
+    assert.match(set.stdout, /^> 1: Priority=2, PathNumber=1:0:0:0, /m, 'enabled, priority 2 beats priority 1');
+    const prio = await a.cli.spawn('path', 'priority', '0:0:0:0', '7');
+    assert.equal(prio.status, 0, prio.stderr);
+    assert.match(prio.stdout, /^> 0: Priority=7, PathNumber=0:0:0:0, /m);
+    const events = await a.cli.spawn('path', 'events');
+    assert.match(events.stdout, /INFO {4}KURA-I7022 mpatha: .*\[PathManager event 265 Info\]$/m);
+    const bad = await a.cli.spawn('path', 'show', '--sort', 'size');
+    assert.equal(bad.status, 2, 'a usage error');
+    assert.match(bad.stderr, /KURA-E7074/);
+    for (let i = 0; i < 200 && !posted.some((e) => e.id === 'KURA-I7022'); i++) await new Promise((r) => setTimeout(r, 50));
+    await a.stop();
+
+    const data = path.join(xdg, 'kura', 'pathd');
+    assert.ok(fs.existsSync(path.join(data, 'pathd-state.json')), 'the state file is in the default data directory');
+    const logText = fs.readFileSync(path.join(data, 'pathd.log'), 'utf8');
+    assert.match(logText, /INFO KURA-I7022 mpatha: .*\[PathManager event 265 Info\]$/m);
+    assert.match(logText, /INFO KURA-I7070 mpatha: path 1:0:0:0 .*\[PathManager event 275 Info\]$/m);
+    const syslog = fs.readFileSync(syslogFile, 'utf8');
+    assert.match(syslog, /-t kura-pathd -p daemon\.info -- KURA-I7022 mpatha: .*\[PathManager event 265 Info\]$/m);
+    assert.ok(
+      posted.some((e) => e.id === 'KURA-I7022' && e.severity === 'info' && e.text.endsWith('[PathManager event 265 Info]')),
+      `the manager got the event with its seed id and level: ${JSON.stringify(posted.slice(-5))}`,
+    );
+    assert.ok(posted.some((e) => e.id === 'KURA-I7063' && e.text.endsWith('[PathManager event 264 Info]')));
+
+    const b = await pathd();
+    try {
+      show = await b.cli.spawn('path', 'show', '--json');
+      assert.equal(show.status, 0, show.stderr);
+      const d = (JSON.parse(show.stdout) as DeviceJson[])[0]!;
+      assert.equal(d.logicalUnit, 0);
+      const byNumber = Object.fromEntries(d.paths.map((p) => [p.number, { priority: p.priority, state: p.state, index: p.index }]));
+      assert.deepEqual(byNumber, { '0:0:0:0': { priority: 7, state: 'in-use', index: 0 }, '1:0:0:0': { priority: 2, state: 'active', index: 1 } });
+    } finally {
+      await b.stop();
+    }
+  },
+);

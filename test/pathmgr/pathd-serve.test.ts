@@ -32,7 +32,23 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pathd-serve-'));
 /** pathd on both controllers' portals, logging to its own directory under tmp. */
 async function pathd(name: string, initiator: string, extra: string[] = []): Promise<Pathd> {
   const logDir = path.join(tmp, name);
-  const p = await startPathd([...srv.iscsiPorts.flatMap((port) => ['--portal', `127.0.0.1:${port}`]), '--nbd', '127.0.0.1:0', '--control', '127.0.0.1:0', '--patrol-interval', '1', '--initiator', initiator, '--log-dir', logDir, '--no-syslog', '--queue-if-no-path', '20', ...extra]);
+  const p = await startPathd([
+    ...srv.iscsiPorts.flatMap((port) => ['--portal', `127.0.0.1:${port}`]),
+    '--nbd',
+    '127.0.0.1:0',
+    '--control',
+    '127.0.0.1:0',
+    '--patrol-interval',
+    '1',
+    '--initiator',
+    initiator,
+    '--log-dir',
+    logDir,
+    '--no-syslog',
+    '--queue-if-no-path',
+    '20',
+    ...extra,
+  ]);
   started.push(p);
   return { ...p, logDir };
 }
@@ -45,7 +61,9 @@ interface DeviceJson {
 }
 
 async function stats(p: Pathd): Promise<{ done: number; paths: Array<{ portal: string; state: string }> }> {
-  const r = (await (await fetch(`${p.control}/api/v1/stats`)).json()) as Array<{ paths: Array<{ portal: string; state: string; reads: number; writes: number }> }>;
+  const r = (await (await fetch(`${p.control}/api/v1/stats`)).json()) as Array<{
+    paths: Array<{ portal: string; state: string; reads: number; writes: number }>;
+  }>;
   const paths = r[0]!.paths;
   return { done: paths.reduce((n, x) => n + x.reads + x.writes, 0), paths };
 }
@@ -81,7 +99,7 @@ test('kura path show --json: one device per LU with its id, export, policy and b
   assert.equal(d.export, 'mpatha');
   assert.equal(d.policy, 'failover');
   assert.deepEqual(d.paths.map((p) => p.portal).sort(), srv.iscsiPorts.map((p) => `127.0.0.1:${p}`).sort());
-  assert.deepEqual(d.paths.map((p) => p.state).sort(), ['in-use', 'standby'], 'the seed\'s initial settings: the first path in use, the next standby');
+  assert.deepEqual(d.paths.map((p) => p.state).sort(), ['in-use', 'standby'], "the seed's initial settings: the first path in use, the next standby");
   assert.ok(d.paths.some((p) => p.alua === 'active/optimized'));
   const human = aCli.ok('path', 'show');
   assert.match(human, /^\*\*\* LogicalUnit #0 \*\*\* mpatha naa\.[0-9a-f]+$/m);
@@ -90,7 +108,10 @@ test('kura path show --json: one device per LU with its id, export, policy and b
 });
 
 test('kura path watcher/mode/policy/set/stats: seed-style settings and output', () => {
-  assert.match(aCli.ok('path', 'watcher', 'set', '2:3::'), /Health check {5}: Disable\nRecovery check {3}: Enable\nRequest interval : 3 sec\nThreshold {8}: 1 sec\nTimeout duration : 5 sec/);
+  assert.match(
+    aCli.ok('path', 'watcher', 'set', '2:3::'),
+    /Health check {5}: Disable\nRecovery check {3}: Enable\nRequest interval : 3 sec\nThreshold {8}: 1 sec\nTimeout duration : 5 sec/,
+  );
   aCli.ok('path', 'watcher', 'set', '3:1::');
   assert.match(aCli.ok('path', 'mode', 'set', '--failback', 'standby'), /Failback {6}: Standby \(manual\)/);
   assert.match(aCli.ok('path', 'mode', 'set', '--failback', 'auto'), /Failback {6}: Active \(auto\)/);
@@ -120,73 +141,103 @@ test('the multipath device is also served on the --unix socket', async () => {
   }
 });
 
-test('fio --verify=crc32c through pathd while controllers and ports go down and up: no I/O error, failover and failback logged', { timeout: 90_000 }, async () => {
-  const fioOut = path.join(tmp, 'fio.out');
-  const fio = spawn('fio', ['--name=mpath', '--ioengine=nbd', `--uri=nbd://127.0.0.1:${a.nbdPort}/mpatha`, '--rw=randwrite', '--bs=4k', '--size=32M', '--iodepth=8', '--verify=crc32c', '--verify_backlog=64', '--verify_fatal=1', '--runtime=24', '--time_based', '--output-format=terse', `--output=${fioOut}`, '--verify_state_save=0'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 80_000, cwd: tmp });
-  let fioErr = '';
-  fio.stderr!.on('data', (c: Buffer) => (fioErr += c.toString()));
-  const fioDone = new Promise<number | null>((r) => fio.once('exit', (code) => r(code)));
-  const ports = srv.iscsiPorts.map((p) => `127.0.0.1:${p}`);
-  const faults: Array<[string[], string[], string]> = [
-    [['controller-down', '0'], ['controller-up', '0'], ports[0]!],
-    [['port-down', ports[1]!], ['port-up', ports[1]!], ports[1]!],
-    [['controller-down', '1'], ['controller-up', '1'], ports[1]!],
-    [['port-down', ports[0]!], ['port-up', ports[0]!], ports[0]!],
-  ];
-  const resumed: string[] = [];
-  const times: number[] = [];
-  await sleep(1500);
-  for (const [down, up, portal] of faults) {
-    const before = (await stats(a)).done;
-    // The REST call (not the CLI, whose start-up takes a second) so the fault time is known closely.
-    const t0 = Date.now();
-    await faultApi(down[0]!, down[1]!);
-    const tFault = Date.now();
-    // I/O counts as resumed once 8 more commands completed after the fault took effect.
-    let base = -1;
-    let ms = -1;
-    for (let i = 0; i < 1000; i++) {
-      const s = await stats(a);
-      if (base < 0) base = Math.max(before, s.done);
-      if (s.done >= base + 8) {
-        ms = Date.now() - t0;
-        break;
+test(
+  'fio --verify=crc32c through pathd while controllers and ports go down and up: no I/O error, failover and failback logged',
+  { timeout: 90_000 },
+  async () => {
+    const fioOut = path.join(tmp, 'fio.out');
+    const fio = spawn(
+      'fio',
+      [
+        '--name=mpath',
+        '--ioengine=nbd',
+        `--uri=nbd://127.0.0.1:${a.nbdPort}/mpatha`,
+        '--rw=randwrite',
+        '--bs=4k',
+        '--size=32M',
+        '--iodepth=8',
+        '--verify=crc32c',
+        '--verify_backlog=64',
+        '--verify_fatal=1',
+        '--runtime=24',
+        '--time_based',
+        '--output-format=terse',
+        `--output=${fioOut}`,
+        '--verify_state_save=0',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], timeout: 80_000, cwd: tmp },
+    );
+    let fioErr = '';
+    fio.stderr!.on('data', (c: Buffer) => (fioErr += c.toString()));
+    const fioDone = new Promise<number | null>((r) => fio.once('exit', (code) => r(code)));
+    const ports = srv.iscsiPorts.map((p) => `127.0.0.1:${p}`);
+    const faults: Array<[string[], string[], string]> = [
+      [['controller-down', '0'], ['controller-up', '0'], ports[0]!],
+      [['port-down', ports[1]!], ['port-up', ports[1]!], ports[1]!],
+      [['controller-down', '1'], ['controller-up', '1'], ports[1]!],
+      [['port-down', ports[0]!], ['port-up', ports[0]!], ports[0]!],
+    ];
+    const resumed: string[] = [];
+    const times: number[] = [];
+    await sleep(1500);
+    for (const [down, up, portal] of faults) {
+      const before = (await stats(a)).done;
+      // The REST call (not the CLI, whose start-up takes a second) so the fault time is known closely.
+      const t0 = Date.now();
+      await faultApi(down[0]!, down[1]!);
+      const tFault = Date.now();
+      // I/O counts as resumed once 8 more commands completed after the fault took effect.
+      let base = -1;
+      let ms = -1;
+      for (let i = 0; i < 1000; i++) {
+        const s = await stats(a);
+        if (base < 0) base = Math.max(before, s.done);
+        if (s.done >= base + 8) {
+          ms = Date.now() - t0;
+          break;
+        }
+        await sleep(10);
       }
-      await sleep(10);
+      assert.ok(ms >= 0, `I/O did not resume within 10 s after fault ${down.join(' ')}`);
+      resumed.push(`${down.join(' ')}: I/O resumed ${ms} ms after the fault request (the request took ${tFault - t0} ms)`);
+      times.push(ms);
+      await sleep(1000);
+      await faultApi(up[0]!, up[1]!);
+      // The recovery check (1 s) brings the path back.
+      for (let i = 0; i < 100; i++) {
+        const s = await stats(a);
+        if (s.paths.find((p) => p.portal === portal)!.state !== 'failed') break;
+        await sleep(100);
+      }
+      assert.notEqual((await stats(a)).paths.find((p) => p.portal === portal)!.state, 'failed', `path ${portal} came back after ${up.join(' ')}`);
+      await sleep(1000);
     }
-    assert.ok(ms >= 0, `I/O did not resume within 10 s after fault ${down.join(' ')}`);
-    resumed.push(`${down.join(' ')}: I/O resumed ${ms} ms after the fault request (the request took ${tFault - t0} ms)`);
-    times.push(ms);
-    await sleep(1000);
-    await faultApi(up[0]!, up[1]!);
-    // The recovery check (1 s) brings the path back.
-    for (let i = 0; i < 100; i++) {
-      const s = await stats(a);
-      if (s.paths.find((p) => p.portal === portal)!.state !== 'failed') break;
-      await sleep(100);
-    }
-    assert.notEqual((await stats(a)).paths.find((p) => p.portal === portal)!.state, 'failed', `path ${portal} came back after ${up.join(' ')}`);
-    await sleep(1000);
-  }
-  const code = await fioDone;
-  process.stdout.write(`# pathd failover (patrol interval 1 s):\n${resumed.map((l) => `#   ${l}`).join('\n')}\n#   worst ${Math.max(...times)} ms\n`);
-  const terse = fs.readFileSync(fioOut, 'utf8').trim().split('\n').pop()!.split(';');
-  assert.equal(code, 0, `fio failed: ${fioErr}\n${terse.join(';').slice(0, 500)}`);
-  assert.equal(terse[4], '0', 'fio saw no I/O error');
-  assert.ok(Number(terse[5]) > 0, 'fio read data back to verify it');
-  const log = fs.readFileSync(path.join(a.logDir, 'pathd.log'), 'utf8');
-  assert.match(log, /KURA-W7006 mpatha: path \d:0:0:0 \(127\.0\.0\.1:\d+\) failed/);
-  assert.match(log, /KURA-W7007 mpatha: failover from/);
-  assert.match(log, /KURA-I7016 mpatha: failback of path/);
-  const devs = JSON.parse(aCli.ok('path', 'show', '--json')) as DeviceJson[];
-  assert.deepEqual(devs[0]!.paths.map((p) => p.state).sort(), ['active', 'in-use']);
-  // The array manager's event list has them too (--manager).
-  const events = JSON.parse(srv.cli.ok('events', '--json', '--limit', '1000')) as Array<{ id: string; source: string; text: string }>;
-  assert.ok(events.some((e) => e.id === 'KURA-W7007' && e.source.startsWith('host:') && /failover from/.test(e.text)), 'failover event in the manager');
-  assert.ok(events.some((e) => e.id === 'KURA-I7016' && e.source.startsWith('host:')), 'failback event in the manager');
-});
+    const code = await fioDone;
+    process.stdout.write(`# pathd failover (patrol interval 1 s):\n${resumed.map((l) => `#   ${l}`).join('\n')}\n#   worst ${Math.max(...times)} ms\n`);
+    const terse = fs.readFileSync(fioOut, 'utf8').trim().split('\n').pop()!.split(';');
+    assert.equal(code, 0, `fio failed: ${fioErr}\n${terse.join(';').slice(0, 500)}`);
+    assert.equal(terse[4], '0', 'fio saw no I/O error');
+    assert.ok(Number(terse[5]) > 0, 'fio read data back to verify it');
+    const log = fs.readFileSync(path.join(a.logDir, 'pathd.log'), 'utf8');
+    assert.match(log, /KURA-W7006 mpatha: path \d:0:0:0 \(127\.0\.0\.1:\d+\) failed/);
+    assert.match(log, /KURA-W7007 mpatha: failover from/);
+    assert.match(log, /KURA-I7016 mpatha: failback of path/);
+    const devs = JSON.parse(aCli.ok('path', 'show', '--json')) as DeviceJson[];
+    assert.deepEqual(devs[0]!.paths.map((p) => p.state).sort(), ['active', 'in-use']);
+    // The array manager's event list has them too (--manager).
+    const events = JSON.parse(srv.cli.ok('events', '--json', '--limit', '1000')) as Array<{ id: string; source: string; text: string }>;
+    assert.ok(
+      events.some((e) => e.id === 'KURA-W7007' && e.source.startsWith('host:') && /failover from/.test(e.text)),
+      'failover event in the manager',
+    );
+    assert.ok(
+      events.some((e) => e.id === 'KURA-I7016' && e.source.startsWith('host:')),
+      'failback event in the manager',
+    );
+  },
+);
 
-test('a reservation taken through pathd survives the loss of its path and fences a second host\'s pathd', { timeout: 60_000 }, async () => {
+test("a reservation taken through pathd survives the loss of its path and fences a second host's pathd", { timeout: 60_000 }, async () => {
   aCli.ok('path', 'persist', 'register', 'mpatha', '--key', '0x5eed');
   aCli.ok('path', 'persist', 'reserve', 'mpatha', '--key', '0x5eed');
   assert.match(aCli.ok('path', 'persist', 'read-keys', 'mpatha'), /2 registered reservation key\(s\)\n {4}0x5eed\n {4}0x5eed/);
@@ -217,7 +268,10 @@ test('a reservation taken through pathd survives the loss of its path and fences
       if (d.paths.find((p) => p.portal === holder.portal)!.state !== 'failed') break;
       await sleep(100);
     }
-    assert.match(fs.readFileSync(path.join(a.logDir, 'pathd.log'), 'utf8'), new RegExp(`KURA-I7029 mpatha: reservation key 0x5eed registered on path ${holder.number.replace(/\./g, '\\.')}`));
+    assert.match(
+      fs.readFileSync(path.join(a.logDir, 'pathd.log'), 'utf8'),
+      new RegExp(`KURA-I7029 mpatha: reservation key 0x5eed registered on path ${holder.number.replace(/\./g, '\\.')}`),
+    );
     aCli.ok('path', 'persist', 'clear', 'mpatha', '--key', '0x5eed');
     await nb.write(0, Buffer.alloc(4096, 3));
   } finally {

@@ -43,72 +43,94 @@ async function until<T>(what: string, fn: () => T | undefined, ms = 15_000): Pro
   }
 }
 
-test('a bound VVOL becomes a two-path NBD export named by its NAA id with the LD\'s bytes; unbind closes it', { timeout: 45_000, skip: !haveNbdcopy() && 'nbdcopy (libnbd-bin) is not installed' }, async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-pathd-vvol-'));
-  const array = await KuraArray.open({ dataDir: dir, portals: [{ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: 0 }] });
-  const fe = new IscsiFrontEnd(array, { keepaliveMs: 0 });
-  const arrayNbd = new NbdServer({ exports: array.exports() });
-  // Closed last-opened first.
-  const closers: Array<() => Promise<unknown>> = [async () => fs.rmSync(dir, { recursive: true, force: true }), () => array.close(), () => fe.close(), () => arrayNbd.close()];
-  t.after(async () => {
-    for (const c of closers.reverse()) await c().catch(() => undefined);
-  });
-  await fe.listen();
-  await arrayNbd.listen('127.0.0.1', 0);
-  const ports = fe.server.addresses().map((a) => a.port);
-  assert.equal(ports.length, 2);
-  const m = new PathManager({
-    portals: ports.map((port) => ({ host: '127.0.0.1', port })),
-    initiatorName: HOST_IQN,
-    log: new PathLog({ dir: path.join(dir, 'pathd-log') }),
-    watcher: { interval: 1, threshold: 1, timeout: 5 },
-    settings: { noPathRetryMs: 2000, commandTimeoutMs: 5000 },
-  });
-  const pathdNbd = new NbdServer({
-    exports: {
-      list: () => m.devices.map((d) => ({ name: d.name, description: d.id })),
-      open: (name) => m.devices.find((d) => d.name === name),
-    },
-  });
-  closers.push(() => m.close(), () => pathdNbd.close());
-  await array.createPool({ name: 'p', size: 128 * MiB, raid: 'RAID1' });
-  await array.createLd({ name: 'pe', pool: 'p', size: 4 * MiB });
-  await array.createLd({ name: 'v1', pool: 'p', size: 16 * MiB });
-  await array.createHost('esx', [HOST_IQN]);
-  await array.mapLun('esx', 'pe', 2);
-  const pe = array.getLd('pe').number;
-  const v1 = array.getLd('v1').number;
-  array.conglomerates.markPe(pe);
+test(
+  "a bound VVOL becomes a two-path NBD export named by its NAA id with the LD's bytes; unbind closes it",
+  { timeout: 45_000, skip: !haveNbdcopy() && 'nbdcopy (libnbd-bin) is not installed' },
+  async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-pathd-vvol-'));
+    const array = await KuraArray.open({
+      dataDir: dir,
+      portals: [
+        { host: '127.0.0.1', port: 0 },
+        { host: '127.0.0.1', port: 0 },
+      ],
+    });
+    const fe = new IscsiFrontEnd(array, { keepaliveMs: 0 });
+    const arrayNbd = new NbdServer({ exports: array.exports() });
+    // Closed last-opened first.
+    const closers: Array<() => Promise<unknown>> = [
+      async () => fs.rmSync(dir, { recursive: true, force: true }),
+      () => array.close(),
+      () => fe.close(),
+      () => arrayNbd.close(),
+    ];
+    t.after(async () => {
+      for (const c of closers.reverse()) await c().catch(() => undefined);
+    });
+    await fe.listen();
+    await arrayNbd.listen('127.0.0.1', 0);
+    const ports = fe.server.addresses().map((a) => a.port);
+    assert.equal(ports.length, 2);
+    const m = new PathManager({
+      portals: ports.map((port) => ({ host: '127.0.0.1', port })),
+      initiatorName: HOST_IQN,
+      log: new PathLog({ dir: path.join(dir, 'pathd-log') }),
+      watcher: { interval: 1, threshold: 1, timeout: 5 },
+      settings: { noPathRetryMs: 2000, commandTimeoutMs: 5000 },
+    });
+    const pathdNbd = new NbdServer({
+      exports: {
+        list: () => m.devices.map((d) => ({ name: d.name, description: d.id })),
+        open: (name) => m.devices.find((d) => d.name === name),
+      },
+    });
+    closers.push(
+      () => m.close(),
+      () => pathdNbd.close(),
+    );
+    await array.createPool({ name: 'p', size: 128 * MiB, raid: 'RAID1' });
+    await array.createLd({ name: 'pe', pool: 'p', size: 4 * MiB });
+    await array.createLd({ name: 'v1', pool: 'p', size: 16 * MiB });
+    await array.createHost('esx', [HOST_IQN]);
+    await array.mapLun('esx', 'pe', 2);
+    const pe = array.getLd('pe').number;
+    const v1 = array.getLd('v1').number;
+    array.conglomerates.markPe(pe);
 
-  // Data written through the array's own NBD export of the VVOL's LD.
-  const src = path.join(dir, 'written.bin');
-  const data = crypto.randomBytes(16 * MiB);
-  fs.writeFileSync(src, data);
-  await run('nbdcopy', [src, `nbd://127.0.0.1:${arrayNbd.address().port}/v1`], { timeout: 20_000 });
+    // Data written through the array's own NBD export of the VVOL's LD.
+    const src = path.join(dir, 'written.bin');
+    const data = crypto.randomBytes(16 * MiB);
+    fs.writeFileSync(src, data);
+    await run('nbdcopy', [src, `nbd://127.0.0.1:${arrayNbd.address().port}/v1`], { timeout: 20_000 });
 
-  await pathdNbd.listen('127.0.0.1', 0);
-  await m.rescan();
-  assert.equal(m.devices.length, 1, 'the PE alone, like any LU');
-  assert.equal(showDevice(m.devices[0]!).pe, null);
-  m.start();
+    await pathdNbd.listen('127.0.0.1', 0);
+    await m.rescan();
+    assert.equal(m.devices.length, 1, 'the PE alone, like any LU');
+    assert.equal(showDevice(m.devices[0]!).pe, null);
+    m.start();
 
-  const naa = `naa.${vvolNaa(array.wwn(), v1)}`;
-  const slu = array.conglomerates.bind(pe, v1, 'esx');
-  const dev = await until('the bound VVOL\'s device', () => m.devices.find((d) => d.name === naa && d.paths.length === 2));
-  const shown = showDevice(dev);
-  assert.equal(shown.export, naa);
-  assert.equal(shown.id, naa, 'named by the VVOL\'s NAA id');
-  assert.equal(shown.slu, slu);
-  assert.match(String(shown.pe), /^eui\.[0-9a-f]{16}$/, 'behind the PE, known by its EUI-64 id');
-  assert.deepEqual(new Set(dev.paths.map((p) => p.portal)).size, 2, 'one path per controller portal');
+    const naa = `naa.${vvolNaa(array.wwn(), v1)}`;
+    const slu = array.conglomerates.bind(pe, v1, 'esx');
+    const dev = await until("the bound VVOL's device", () => m.devices.find((d) => d.name === naa && d.paths.length === 2));
+    const shown = showDevice(dev);
+    assert.equal(shown.export, naa);
+    assert.equal(shown.id, naa, "named by the VVOL's NAA id");
+    assert.equal(shown.slu, slu);
+    assert.match(String(shown.pe), /^eui\.[0-9a-f]{16}$/, 'behind the PE, known by its EUI-64 id');
+    assert.deepEqual(new Set(dev.paths.map((p) => p.portal)).size, 2, 'one path per controller portal');
 
-  const out = path.join(dir, 'read.bin');
-  await run('nbdcopy', [`nbd://127.0.0.1:${pathdNbd.address().port}/${naa}`, out], { timeout: 20_000 });
-  assert.ok(fs.readFileSync(out).equals(data), 'the bytes through pathd equal those written through the array');
+    const out = path.join(dir, 'read.bin');
+    await run('nbdcopy', [`nbd://127.0.0.1:${pathdNbd.address().port}/${naa}`, out], { timeout: 20_000 });
+    assert.ok(fs.readFileSync(out).equals(data), 'the bytes through pathd equal those written through the array');
 
-  array.conglomerates.unbind(pe, v1, 'esx');
-  await until('the export to close', () => (m.devices.some((d) => d.name === naa) ? undefined : true));
-  await assert.rejects(run('nbdcopy', [`nbd://127.0.0.1:${pathdNbd.address().port}/${naa}`, out], { timeout: 10_000 }), 'the export is gone');
-  await assert.rejects(dev.read(0, 1), (e: { id?: string; message: string }) => /^KURA-E/.test(e.id ?? '') && /is gone/.test(e.message), 'a client that still holds the device gets an error at once');
-  assert.equal(m.devices.length, 1, 'the PE stays');
-});
+    array.conglomerates.unbind(pe, v1, 'esx');
+    await until('the export to close', () => (m.devices.some((d) => d.name === naa) ? undefined : true));
+    await assert.rejects(run('nbdcopy', [`nbd://127.0.0.1:${pathdNbd.address().port}/${naa}`, out], { timeout: 10_000 }), 'the export is gone');
+    await assert.rejects(
+      dev.read(0, 1),
+      (e: { id?: string; message: string }) => /^KURA-E/.test(e.id ?? '') && /is gone/.test(e.message),
+      'a client that still holds the device gets an error at once',
+    );
+    assert.equal(m.devices.length, 1, 'the PE stays');
+  },
+);

@@ -93,7 +93,7 @@ test('state machine: only the listed transitions are allowed', () => {
   assert.equal(exportName(26), 'mpathaa');
 });
 
-test('discovery groups the two portals\' paths to one LU into one device, prefers the ALUA optimized one, and I/O round-trips', async () => {
+test("discovery groups the two portals' paths to one LU into one device, prefers the ALUA optimized one, and I/O round-trips", async () => {
   const { m } = await manager();
   assert.equal(m.devices.length, 1);
   const dev = m.devices[0]!;
@@ -106,12 +106,12 @@ test('discovery groups the two portals\' paths to one LU into one device, prefer
   assert.deepEqual(
     dev.paths.map((p) => p.priority),
     [1, 2],
-    'the seed\'s initial priorities: the first path found (the ALUA optimized one) 1, the next 2',
+    "the seed's initial priorities: the first path found (the ALUA optimized one) 1, the next 2",
   );
   assert.deepEqual(
     dev.paths.map((p) => p.state),
     ['in-use', 'standby'],
-    'the first path carries the I/O; the next one\'s priority is disabled (standby)',
+    "the first path carries the I/O; the next one's priority is disabled (standby)",
   );
   assert.equal(dev.blockSize, 512);
   assert.equal(dev.blockCount * dev.blockSize, 64 << 20);
@@ -173,28 +173,49 @@ test('round-robin uses both paths, least-queue-depth and service-time pick usabl
   m.setPriority(dev.paths[0]!.number, 10);
   m.setPolicy(dev.name, 'round-robin');
   // ALUA grouping: round-robin stays within the optimized group (one path here).
-  assert.deepEqual(dev.paths.map((p) => p.state), ['in-use', 'active']);
+  assert.deepEqual(
+    dev.paths.map((p) => p.state),
+    ['in-use', 'active'],
+  );
   m.setMode({ grouping: 'multibus' });
-  assert.deepEqual(dev.paths.map((p) => p.state), ['in-use', 'in-use']);
+  assert.deepEqual(
+    dev.paths.map((p) => p.state),
+    ['in-use', 'in-use'],
+  );
   const buf = crypto.randomBytes(4096);
   for (let i = 0; i < 10; i++) await dev.write(i * 8, buf);
-  assert.deepEqual(dev.paths.map((p) => p.stats.writes), [5, 5]);
+  assert.deepEqual(
+    dev.paths.map((p) => p.stats.writes),
+    [5, 5],
+  );
   for (const pol of ['least-queue-depth', 'service-time']) {
     m.setPolicy(dev.name, pol);
     await Promise.all(Array.from({ length: 16 }, (_x, i) => dev.write(i * 8, buf)));
     assert.deepEqual(await dev.read(0, 8), buf);
   }
-  assert.throws(() => m.setPolicy(dev.name, 'random'), (e: KuraError) => e.id === 'KURA-E7024');
+  assert.throws(
+    () => m.setPolicy(dev.name, 'random'),
+    (e: KuraError) => e.id === 'KURA-E7024',
+  );
   m.setMode({ cluster: true });
   assert.equal(dev.policy, 'failover');
-  assert.throws(() => m.setPolicy(dev.name, 'round-robin'), (e: KuraError) => e.id === 'KURA-E7002');
+  assert.throws(
+    () => m.setPolicy(dev.name, 'round-robin'),
+    (e: KuraError) => e.id === 'KURA-E7002',
+  );
   m.setMode({ cluster: false });
   // Priorities: unique, 1..254, and swapping moves the in-use path.
   m.setPolicy(dev.name, 'failover');
   const [a, b] = dev.paths;
   const inUse = a!.state === 'in-use' ? a! : b!;
-  assert.throws(() => m.setPriority(a!.number, b!.priority), (e: KuraError) => e.id === 'KURA-E7021');
-  assert.throws(() => m.setPriority(a!.number, 255), (e: KuraError) => e.id === 'KURA-E7020');
+  assert.throws(
+    () => m.setPriority(a!.number, b!.priority),
+    (e: KuraError) => e.id === 'KURA-E7021',
+  );
+  assert.throws(
+    () => m.setPriority(a!.number, 255),
+    (e: KuraError) => e.id === 'KURA-E7020',
+  );
   m.swap(a!.number, b!.number);
   assert.equal(inUse.state, 'active');
   // Standby (seed -notavail): the other path takes over; available brings it back.
@@ -256,7 +277,10 @@ test('a path that stops answering (no reset) fails over when its command times o
     assert.deepEqual(await dev.read(4000, 16), data);
     assert.equal(p0!.state, 'failed');
     assert.equal(p1!.state, 'in-use');
-    assert.ok(log.recent.some((e) => e.id === 'KURA-W7006' && /timed out after 500 ms/.test(e.text)), 'the timeout is the logged reason');
+    assert.ok(
+      log.recent.some((e) => e.id === 'KURA-W7006' && /timed out after 500 ms/.test(e.text)),
+      'the timeout is the logged reason',
+    );
     // Once the network works again the recovery check brings the path back.
     r.blackhole(false);
     await m.recover();
@@ -279,7 +303,10 @@ test('priorities, policy, administrator states and the reservation key survive a
   await m.close();
   const { m: again } = await manager(INITIATOR, 'state2', fx.ports, stateFile);
   const d2 = again.devices[0]!;
-  assert.deepEqual(d2.paths.map((p) => p.priority), [7, 9]);
+  assert.deepEqual(
+    d2.paths.map((p) => p.priority),
+    [7, 9],
+  );
   assert.equal(d2.policy, 'least-queue-depth');
   assert.equal(d2.paths[0]!.state, 'standby');
   assert.equal(d2.prKey, 0x77n);

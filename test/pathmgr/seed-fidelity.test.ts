@@ -37,7 +37,11 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function manager(sub: string, ports: number[], o: { stateFile?: string; threshold?: number; commandTimeoutMs?: number } = {}): Promise<{ m: PathManager; log: PathLog }> {
+async function manager(
+  sub: string,
+  ports: number[],
+  o: { stateFile?: string; threshold?: number; commandTimeoutMs?: number } = {},
+): Promise<{ m: PathManager; log: PathLog }> {
   const log = new PathLog({ dir: path.join(tmp, sub) });
   const m = new PathManager({
     stateFile: o.stateFile,
@@ -146,19 +150,59 @@ test('PM L145: a path number with omitted fields names every path it matches (0:
   assert.equal(throughPortal1.length, 2);
   for (const p of throughPortal1) m.setPathAdminState(p.number, 'available');
   m.setPathAdminState('1:::', 'standby');
-  assert.deepEqual(throughPortal1.map((p) => p.state), ['standby', 'standby']);
+  assert.deepEqual(
+    throughPortal1.map((p) => p.state),
+    ['standby', 'standby'],
+  );
   m.setPathAdminState(':::1', 'available');
   const lun1 = m.devices.find((d) => d.paths.every((p) => p.lun === 1))!;
   assert.ok(lun1.paths.every((p) => p.state === 'in-use' || p.state === 'active'));
-  assert.throws(() => m.setPathAdminState('7:::', 'available'), (e: KuraError) => e.id === 'KURA-E7017');
-  assert.throws(() => m.setPriority('1:::', 50), (e: KuraError) => e.id === 'KURA-E7018', 'a priority is for one path');
+  assert.throws(
+    () => m.setPathAdminState('7:::', 'available'),
+    (e: KuraError) => e.id === 'KURA-E7017',
+  );
+  assert.throws(
+    () => m.setPriority('1:::', 50),
+    (e: KuraError) => e.id === 'KURA-E7018',
+    'a priority is for one path',
+  );
 });
 
 test('PM L12-28, L60: kura path show prints LogicalUnit #N blocks, seed path lines and [round robin]; --sort priority sorts every policy by priority', () => {
-  const p = (number: string, priority: number, state: string, index: number) => ({ number, portal: `127.0.0.1:${3260 + Number(number[0])}`, target: 'iqn.x', lun: 0, state, priority, alua: 'active/optimized', marginal: false, reason: '', inflight: 0, index });
+  const p = (number: string, priority: number, state: string, index: number) => ({
+    number,
+    portal: `127.0.0.1:${3260 + Number(number[0])}`,
+    target: 'iqn.x',
+    lun: 0,
+    state,
+    priority,
+    alua: 'active/optimized',
+    marginal: false,
+    reason: '',
+    inflight: 0,
+    index,
+  });
   const devs = [
-    { id: 'naa.1', export: 'mpatha', policy: 'failover', blockSize: 512, blockCount: 8, reservationKey: null, logicalUnit: 0, paths: [p('0:0:0:0', 1, 'active', 0), p('1:0:0:0', 2, 'in-use', 1)] },
-    { id: 'naa.2', export: 'mpathb', policy: 'round-robin', blockSize: 512, blockCount: 8, reservationKey: null, logicalUnit: 1, paths: [p('1:0:0:1', 1, 'standby', 1), p('0:0:0:1', 2, 'in-use', 0)] },
+    {
+      id: 'naa.1',
+      export: 'mpatha',
+      policy: 'failover',
+      blockSize: 512,
+      blockCount: 8,
+      reservationKey: null,
+      logicalUnit: 0,
+      paths: [p('0:0:0:0', 1, 'active', 0), p('1:0:0:0', 2, 'in-use', 1)],
+    },
+    {
+      id: 'naa.2',
+      export: 'mpathb',
+      policy: 'round-robin',
+      blockSize: 512,
+      blockCount: 8,
+      reservationKey: null,
+      logicalUnit: 1,
+      paths: [p('1:0:0:1', 1, 'standby', 1), p('0:0:0:1', 2, 'in-use', 0)],
+    },
   ];
   const out = formatDevices(devs, 'priority').split('\n');
   assert.equal(out[0], '*** LogicalUnit #0 *** mpatha naa.1');
@@ -173,21 +217,45 @@ test('PM L12-28, L60: kura path show prints LogicalUnit #N blocks, seed path lin
 
 /** The seed's Table 3-2 (PM L119-140): event id and level. */
 const SEED_TABLE: Array<[number, string]> = [
-  [257, 'Info'], [258, 'Warn'], [259, 'Err'], [262, 'Err'], [263, 'Info'], [264, 'Info'], [265, 'Info'], [266, 'Err'], [267, 'Info'], [268, 'Info'],
-  [269, 'Info'], [270, 'Info'], [271, 'Info'], [272, 'Info'], [273, 'Info'], [274, 'Info'], [275, 'Info'], [276, 'Warn'], [277, 'Info'], [278, 'Warn'],
+  [257, 'Info'],
+  [258, 'Warn'],
+  [259, 'Err'],
+  [262, 'Err'],
+  [263, 'Info'],
+  [264, 'Info'],
+  [265, 'Info'],
+  [266, 'Err'],
+  [267, 'Info'],
+  [268, 'Info'],
+  [269, 'Info'],
+  [270, 'Info'],
+  [271, 'Info'],
+  [272, 'Info'],
+  [273, 'Info'],
+  [274, 'Info'],
+  [275, 'Info'],
+  [276, 'Warn'],
+  [277, 'Info'],
+  [278, 'Warn'],
 ];
 
-test('PM L115-140: every event of the seed\'s table is raised with its id and level, in the events and the log file', { timeout: 60_000 }, async () => {
+test("PM L115-140: every event of the seed's table is raised with its id and level, in the events and the log file", { timeout: 60_000 }, async () => {
   const r0 = await relayTo(fx.ports[0]);
   const r1 = await relayTo(fx.ports[1]);
   fx.visible = [0];
   const { m, log } = await manager('events', [r0.port, r1.port], { threshold: 3600, commandTimeoutMs: 700 });
   const { dev, c0, c1 } = lun0(m);
   // 264/265/266: priority changes, one refused.
-  assert.throws(() => m.setPriority(c1.number, 300), (e: KuraError) => e.id === 'KURA-E7020');
+  assert.throws(
+    () => m.setPriority(c1.number, 300),
+    (e: KuraError) => e.id === 'KURA-E7020',
+  );
   m.setPriority(c1.number, 3);
   // 267/268/269: balancing mode changes, one refused.
-  assert.throws(() => m.setPolicy(dev.name, 'bogus'), (e: KuraError) => e.id === 'KURA-E7024');
+  assert.throws(
+    () => m.setPolicy(dev.name, 'bogus'),
+    (e: KuraError) => e.id === 'KURA-E7024',
+  );
   m.setPolicy(dev.name, 'round-robin');
   m.setPolicy(dev.name, 'failover');
   // 277: mode changed.
@@ -201,7 +269,10 @@ test('PM L115-140: every event of the seed\'s table is raised with its id and le
   assert.equal(c1.state, 'failed');
   assert.equal(c0.state, 'in-use');
   // 276: a failed path cannot be enabled.
-  assert.throws(() => m.setPathAdminState(c1.number, 'available'), (e: KuraError) => e.id === 'KURA-E7019');
+  assert.throws(
+    () => m.setPathAdminState(c1.number, 'available'),
+    (e: KuraError) => e.id === 'KURA-E7019',
+  );
   // 262: the path logs in again but its monitoring READ gets no answer.
   r1.mode = 'drop-reads';
   await m.recover();
@@ -230,7 +301,11 @@ test('PM L115-140: every event of the seed\'s table is raised with its id and le
   assert.equal(dev.paths.length, 0);
   fx.visible = [0, 1];
   assert.ok((await m.rescan()) >= 2);
-  assert.equal(m.devices.find((d) => d.id === dev.id), dev, 'the LU returns as the same device');
+  assert.equal(
+    m.devices.find((d) => d.id === dev.id),
+    dev,
+    'the LU returns as the same device',
+  );
   assert.ok(await until(() => dev.paths.length === 2));
 
   type Seeded = { id: string; text: string; seedEvent?: number; seedLevel?: string };
@@ -238,7 +313,8 @@ test('PM L115-140: every event of the seed\'s table is raised with its id and le
   const missing = SEED_TABLE.filter(([id, level]) => !seen.some((e) => e.seedEvent === id && e.seedLevel === level)).map(([id]) => id);
   assert.deepEqual(missing, [], `seed events not raised: ${missing.join(', ')}\n${seen.map((e) => `${e.id} ${e.seedEvent ?? ''} ${e.text}`).join('\n')}`);
   const file = fs.readFileSync(log.file!, 'utf8');
-  for (const [id, level] of SEED_TABLE) assert.match(file, new RegExp(`KURA-[EWI]70\\d\\d .*\\[PathManager event ${id} ${level}\\]$`, 'm'), `log line of event ${id}`);
+  for (const [id, level] of SEED_TABLE)
+    assert.match(file, new RegExp(`KURA-[EWI]70\\d\\d .*\\[PathManager event ${id} ${level}\\]$`, 'm'), `log line of event ${id}`);
   // Each seed event has its own Kura id meaning: spot-check a few.
   const kuraIdOf = (seed: number) => new Set(seen.filter((e) => e.seedEvent === seed).map((e) => e.id));
   assert.deepEqual([...kuraIdOf(258)], ['KURA-W7007']);

@@ -52,7 +52,9 @@ test('COMPARE AND WRITE is atomic against other COMPARE AND WRITEs and WRITEs to
   expectGood(await f.exec(cdb.write10(lba, 1), { dataOut: block(0) }));
   const rounds = 60;
   const results = await Promise.all(
-    Array.from({ length: rounds }, (_, i) => f.exec(cdb.compareAndWrite(lba, 1), { nexus: i % 2 ? NEXUS_B : NEXUS_A, dataOut: Buffer.concat([block(i), block(i + 1)]) })),
+    Array.from({ length: rounds }, (_, i) =>
+      f.exec(cdb.compareAndWrite(lba, 1), { nexus: i % 2 ? NEXUS_B : NEXUS_A, dataOut: Buffer.concat([block(i), block(i + 1)]) }),
+    ),
   );
   const good = results.filter((r) => r.status === 0).length;
   for (const r of results) if (r.status !== 0) expectSense(r, MISCOMPARE_DURING_VERIFY_OPERATION);

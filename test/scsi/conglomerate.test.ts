@@ -99,7 +99,8 @@ test('LUN encoding: two-level LUNs of subsidiary LUs use simple addressing in bo
   const lun = conglomerateLun(PE_LUN, 3);
   assert.equal(encodeLun(lun).toString('hex'), '0005000300000000');
   assert.equal(encodeLun(conglomerateLun(16383, 16383)).toString('hex'), '3fff3fff00000000');
-  for (const l of [0, 255, 256, 16383, lun, conglomerateLun(300, 1), conglomerateLun(0, 16383), REPORT_LUNS_WLUN]) assert.equal(decodeLun(encodeLun(l)), l, lunText(l));
+  for (const l of [0, 255, 256, 16383, lun, conglomerateLun(300, 1), conglomerateLun(0, 16383), REPORT_LUNS_WLUN])
+    assert.equal(decodeLun(encodeLun(l)), l, lunText(l));
   assert.equal(conglomerateLun(PE_LUN, 0), PE_LUN, 'a subsidiary element of 0 is the administrative LU');
   assert.equal(encodeLun(REPORT_LUNS_WLUN).toString('hex'), 'c101000000000000');
   assert.equal(decodeLun(Buffer.from('0005410300000000', 'hex')), -1, 'the subsidiary element in flat addressing is not read');
@@ -185,8 +186,8 @@ test('a subsidiary LU not bound for the host is LOGICAL UNIT NOT SUPPORTED; a bo
   expectGood(back);
   assert.ok(back.dataIn!.equals(data));
   const ld = await array.exports().open('v1')!.read(16, 8);
-  assert.ok(ld.equals(data), 'the bytes are the VVOL LD\'s');
-  assert.ok(!(await array.exports().open('pe')!.read(16, 8)).equals(data), 'not the PE\'s');
+  assert.ok(ld.equals(data), "the bytes are the VVOL LD's");
+  assert.ok(!(await array.exports().open('pe')!.read(16, 8)).equals(data), "not the PE's");
 
   // A subsidiary takes the PE's target port group states.
   await c.drain(NEXUS_A, PE_LUN);
@@ -194,7 +195,7 @@ test('a subsidiary LU not bound for the host is LOGICAL UNIT NOT SUPPORTED; a bo
   assert.equal(await rtpg(s1), await rtpg(PE_LUN));
 });
 
-test('bind and unbind raise REPORTED LUNS DATA HAS CHANGED on the PE for the host\'s nexuses only; LUN RESET of a subsidiary resets it alone', async (t) => {
+test("bind and unbind raise REPORTED LUNS DATA HAS CHANGED on the PE for the host's nexuses only; LUN RESET of a subsidiary resets it alone", async (t) => {
   const c = await open(t);
   const { array, pe, v1, v2, v3 } = c;
   array.conglomerates.markPe(pe);
@@ -226,7 +227,11 @@ test('bind and unbind raise REPORTED LUNS DATA HAS CHANGED on the PE for the hos
   const after = await c.exec(NEXUS_A, s1, cdb.testUnitReady());
   expectSense(after, BUS_DEVICE_RESET_FUNCTION_OCCURRED, 'the subsidiary was reset');
   assert.deepEqual(await c.drain(NEXUS_A, PE_LUN), [], 'the PE was not');
-  assert.equal(c.fe.target.taskManagement(NEXUS_A, 'lun-reset', conglomerateLun(PE_LUN, 2)), 2, 'LUN RESET of a subsidiary not bound for the host: no such LUN');
+  assert.equal(
+    c.fe.target.taskManagement(NEXUS_A, 'lun-reset', conglomerateLun(PE_LUN, 2)),
+    2,
+    'LUN RESET of a subsidiary not bound for the host: no such LUN',
+  );
 });
 
 test('ConglomerateService: errors with ids, bindings survive a restart, a deleted LD leaves its conglomerate', async (t) => {
@@ -247,16 +252,48 @@ test('ConglomerateService: errors with ids, bindings survive a restart, a delete
     }
     return 'no error';
   };
-  assert.equal(id(() => cs.bind(n('v1'), n('v2'), 'h1')), 'KURA-E3500', 'not a PE');
+  assert.equal(
+    id(() => cs.bind(n('v1'), n('v2'), 'h1')),
+    'KURA-E3500',
+    'not a PE',
+  );
   cs.markPe(n('pe'));
-  assert.equal(id(() => cs.bind(n('pe'), n('pe'), 'h1')), 'KURA-E3503', 'a PE behind itself');
-  assert.equal(id(() => cs.bind(n('pe'), 999, 'h1')), 'KURA-E3506', 'no such LD');
-  assert.equal(id(() => cs.bind(n('pe'), n('v1'), 'nobody')), 'KURA-E3507', 'no such host');
-  assert.equal(id(() => cs.bind(n('pe'), n('v1'), 'h1', 0)), 'KURA-E3504', 'id 0 is the PE');
-  assert.equal(id(() => cs.unbind(n('pe'), n('v1'), 'h1')), 'KURA-E3502', 'not bound');
+  assert.equal(
+    id(() => cs.bind(n('pe'), n('pe'), 'h1')),
+    'KURA-E3503',
+    'a PE behind itself',
+  );
+  assert.equal(
+    id(() => cs.bind(n('pe'), 999, 'h1')),
+    'KURA-E3506',
+    'no such LD',
+  );
+  assert.equal(
+    id(() => cs.bind(n('pe'), n('v1'), 'nobody')),
+    'KURA-E3507',
+    'no such host',
+  );
+  assert.equal(
+    id(() => cs.bind(n('pe'), n('v1'), 'h1', 0)),
+    'KURA-E3504',
+    'id 0 is the PE',
+  );
+  assert.equal(
+    id(() => cs.unbind(n('pe'), n('v1'), 'h1')),
+    'KURA-E3502',
+    'not bound',
+  );
   assert.equal(cs.bind(n('pe'), n('v1'), 'h1', 7), 7, 'an id the caller names');
-  assert.equal(id(() => cs.bind(n('pe'), n('v2'), 'h1', 7)), 'KURA-E3505', 'taken by another LD');
-  assert.equal(id(() => cs.bind(n('pe'), n('v1'), 'h1', 8)), 'KURA-E3508', 'the binding has another id');
+  assert.equal(
+    id(() => cs.bind(n('pe'), n('v2'), 'h1', 7)),
+    'KURA-E3505',
+    'taken by another LD',
+  );
+  assert.equal(
+    id(() => cs.bind(n('pe'), n('v1'), 'h1', 8)),
+    'KURA-E3508',
+    'the binding has another id',
+  );
   assert.equal(cs.bind(n('pe'), n('v2'), 'h1'), 1);
   const before = cs.bindings(n('pe'));
   await first.close();

@@ -162,7 +162,13 @@ export async function fixture(t: TestContext, opts: FixtureOptions = {}): Promis
     groups,
     exec(cdb, o = {}) {
       const buf = Buffer.isBuffer(cdb) ? cdb : Buffer.from(cdb);
-      const cmd: ScsiCommand = { nexus: o.nexus ?? NEXUS_A, lun: o.lun ?? 0, cdb: buf, dataOut: o.dataOut, expectedDataLength: o.expected ?? o.dataOut?.length ?? 0 };
+      const cmd: ScsiCommand = {
+        nexus: o.nexus ?? NEXUS_A,
+        lun: o.lun ?? 0,
+        cdb: buf,
+        dataOut: o.dataOut,
+        expectedDataLength: o.expected ?? o.dataOut?.length ?? 0,
+      };
       return target.execute(cmd);
     },
     poolUsed: () => array.getPool('p').used,
@@ -193,7 +199,9 @@ export async function clearUnitAttentions(f: Fixture, nexus: ItNexus, lun = 0): 
 export function expectGood(r: ScsiResponse, msg?: string): void {
   if (r.status !== GOOD) {
     const s = parseSense(r.sense);
-    assert.fail(`${msg ?? 'command'}: expected GOOD, got status ${r.status.toString(16)}${s ? ` sense ${s.key.toString(16)}/${s.asc.toString(16)}/${s.ascq.toString(16)}` : ''}`);
+    assert.fail(
+      `${msg ?? 'command'}: expected GOOD, got status ${r.status.toString(16)}${s ? ` sense ${s.key.toString(16)}/${s.asc.toString(16)}/${s.ascq.toString(16)}` : ''}`,
+    );
   }
 }
 
@@ -202,7 +210,11 @@ export function expectSense(r: ScsiResponse, code: SenseCode, msg?: string): Sen
   assert.equal(r.status, CHECK_CONDITION, `${msg ?? 'command'}: expected CHECK CONDITION, got status ${r.status.toString(16)}`);
   assert.ok(r.sense, 'sense data present');
   const s = parseSense(r.sense!)!;
-  assert.deepEqual([s.key, s.asc, s.ascq].map((x) => x.toString(16)), [code.key, code.asc, code.ascq].map((x) => x.toString(16)), `${msg ?? 'command'}: sense key/ASC/ASCQ`);
+  assert.deepEqual(
+    [s.key, s.asc, s.ascq].map((x) => x.toString(16)),
+    [code.key, code.asc, code.ascq].map((x) => x.toString(16)),
+    `${msg ?? 'command'}: sense key/ASC/ASCQ`,
+  );
   assert.equal(r.sense![0]! & 0x7f, 0x70, 'fixed format, current');
   assert.equal(r.sense![7], r.sense!.length - 8, 'ADDITIONAL SENSE LENGTH');
   return s;

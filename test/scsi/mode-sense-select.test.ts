@@ -3,7 +3,16 @@
 // values (WCE), refuses anything else, and the write cache setting reaches writes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cdb, INVALID_FIELD_IN_CDB, INVALID_FIELD_IN_PARAMETER_LIST, MODE_PARAMETERS_CHANGED, PARAMETER_LIST_LENGTH_ERROR, PARAMETER_NOT_SUPPORTED, SAVING_PARAMETERS_NOT_SUPPORTED, SOFTWARE_WRITE_PROTECTED } from '../../src/scsi/spec/index.js';
+import {
+  cdb,
+  INVALID_FIELD_IN_CDB,
+  INVALID_FIELD_IN_PARAMETER_LIST,
+  MODE_PARAMETERS_CHANGED,
+  PARAMETER_LIST_LENGTH_ERROR,
+  PARAMETER_NOT_SUPPORTED,
+  SAVING_PARAMETERS_NOT_SUPPORTED,
+  SOFTWARE_WRITE_PROTECTED,
+} from '../../src/scsi/spec/index.js';
 import { NEXUS_A, NEXUS_B, expectGood, expectSense, fixture, pattern } from './helpers.js';
 
 interface Page {
@@ -17,7 +26,7 @@ function pagesOf(d: Buffer, ten: boolean): { dsp: number; blockDescriptors: Buff
   assert.equal(total, d.length, 'MODE DATA LENGTH matches');
   const bdLen = ten ? d.readUInt16BE(6) : d[3]!;
   const pages: Page[] = [];
-  for (let o = headerLen + bdLen; o < d.length; ) {
+  for (let o = headerLen + bdLen; o < d.length;) {
     const len = d[o + 1]! + 2;
     pages.push({ code: d[o]! & 0x3f, data: d.subarray(o, o + len) });
     o += len;
@@ -34,11 +43,14 @@ test('MODE SENSE(6) of all pages: DPOFUA, an 8-byte block descriptor, Caching wi
   assert.equal(m.blockDescriptors.length, 8);
   assert.equal(m.blockDescriptors.readUInt32BE(0), f.dev.blockCount);
   assert.equal(m.blockDescriptors.readUIntBE(5, 3), 512);
-  assert.deepEqual(m.pages.map((p) => [p.code, p.data.length]), [
-    [0x08, 20],
-    [0x0a, 12],
-    [0x1c, 12],
-  ]);
+  assert.deepEqual(
+    m.pages.map((p) => [p.code, p.data.length]),
+    [
+      [0x08, 20],
+      [0x0a, 12],
+      [0x1c, 12],
+    ],
+  );
   assert.equal(m.pages[0]!.data[2]! & 0x04, 0x04, 'WCE');
   const control = m.pages[1]!.data;
   assert.equal(control[2]! & 0x04, 0, 'D_SENSE 0: fixed format');

@@ -8,7 +8,8 @@ import { expectGood, expectSense, fixture } from './helpers.js';
 
 test('an unknown operation code is INVALID COMMAND OPERATION CODE; an unknown service action INVALID FIELD IN CDB', async (t) => {
   const f = await fixture(t);
-  for (const op of [0x02, 0x04, 0x3b, 0x8c, 0xff]) expectSense(await f.exec(Buffer.from([op, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])), INVALID_COMMAND_OPERATION_CODE, op.toString(16));
+  for (const op of [0x02, 0x04, 0x3b, 0x8c, 0xff])
+    expectSense(await f.exec(Buffer.from([op, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])), INVALID_COMMAND_OPERATION_CODE, op.toString(16));
   const s = expectSense(await f.exec(Buffer.from([0x9e, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0])), INVALID_FIELD_IN_CDB);
   assert.deepEqual(s.sksv, { cd: true, field: 1, bit: 4 });
   expectSense(await f.exec(Buffer.from([0xa3, 0x05, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0])), INVALID_FIELD_IN_CDB);
@@ -26,12 +27,22 @@ interface Descriptor {
 function allCommands(d: Buffer, rctd: boolean): Descriptor[] {
   const out: Descriptor[] = [];
   const end = 4 + d.readUInt32BE(0);
-  for (let o = 4; o < end; ) {
+  for (let o = 4; o < end;) {
     const ctdp = (d[o + 5]! & 0x02) !== 0;
-    out.push({ opcode: d[o]!, sa: d.readUInt16BE(o + 2), servactv: (d[o + 5]! & 1) !== 0, ctdp, cdbLength: d.readUInt16BE(o + 6), timeouts: ctdp ? d.subarray(o + 8, o + 20) : undefined });
+    out.push({
+      opcode: d[o]!,
+      sa: d.readUInt16BE(o + 2),
+      servactv: (d[o + 5]! & 1) !== 0,
+      ctdp,
+      cdbLength: d.readUInt16BE(o + 6),
+      timeouts: ctdp ? d.subarray(o + 8, o + 20) : undefined,
+    });
     o += ctdp ? 20 : 8;
   }
-  assert.equal(rctd, out.every((x) => x.ctdp));
+  assert.equal(
+    rctd,
+    out.every((x) => x.ctdp),
+  );
   return out;
 }
 
@@ -40,8 +51,22 @@ test('REPORT SUPPORTED OPERATION CODES: all commands, then each one alone with m
   const all = allCommands((await f.exec(cdb.reportSupportedOperationCodes(0))).dataIn!, false);
   const has = (op: number, sa?: number) => all.some((d) => d.opcode === op && (sa === undefined || (d.servactv && d.sa === sa)));
   for (const op of [0x00, 0x03, 0x12, 0x1a, 0x25, 0x28, 0x2a, 0x35, 0x41, 0x42, 0x88, 0x89, 0x8a, 0x93, 0xa0]) assert.ok(has(op), `opcode ${op.toString(16)}`);
-  for (const [op, sa] of [[0x9e, 0x10], [0x9e, 0x12], [0xa3, 0x0a], [0xa3, 0x0c], [0xa3, 0x0d], [0x5e, 0], [0x5e, 3], [0x5f, 0], [0x5f, 6]]) assert.ok(has(op!, sa), `${op!.toString(16)}/${sa}`);
-  assert.ok(all.every((d) => d.servactv || d.sa === 0), 'SERVICE ACTION is zero unless SERVACTV');
+  for (const [op, sa] of [
+    [0x9e, 0x10],
+    [0x9e, 0x12],
+    [0xa3, 0x0a],
+    [0xa3, 0x0c],
+    [0xa3, 0x0d],
+    [0x5e, 0],
+    [0x5e, 3],
+    [0x5f, 0],
+    [0x5f, 6],
+  ])
+    assert.ok(has(op!, sa), `${op!.toString(16)}/${sa}`);
+  assert.ok(
+    all.every((d) => d.servactv || d.sa === 0),
+    'SERVICE ACTION is zero unless SERVACTV',
+  );
   for (const d of all) {
     const option = d.servactv ? 2 : 1;
     const r = await f.exec(cdb.reportSupportedOperationCodes(option, d.opcode, d.sa));

@@ -45,7 +45,7 @@ test('APTPL: registrations and the reservation survive a new LogicalUnit built f
   await clearUnitAttentions(f, NEXUS_A);
   const after = (await f.exec(cdb.persistentReserveIn(0))).dataIn!;
   assert.equal(after.readUInt32BE(4), 0, 'no registrations after a restart without APTPL');
-  assert.equal(((await f.exec(cdb.persistentReserveIn(2))).dataIn![3]! & 0x01), 0);
+  assert.equal((await f.exec(cdb.persistentReserveIn(2))).dataIn![3]! & 0x01, 0);
 });
 
 test('without APTPL the PrStore is never written', async (t) => {

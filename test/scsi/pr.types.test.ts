@@ -5,7 +5,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ItNexus } from '../../src/scsi/types.js';
-import { cdb, prOutParams, INVALID_FIELD_IN_CDB, INVALID_FIELD_IN_PARAMETER_LIST, INVALID_RELEASE_OF_PERSISTENT_RESERVATION, PARAMETER_LIST_LENGTH_ERROR, POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED, REGISTRATIONS_PREEMPTED, RESERVATIONS_PREEMPTED, RESERVATIONS_RELEASED } from '../../src/scsi/spec/index.js';
+import {
+  cdb,
+  prOutParams,
+  INVALID_FIELD_IN_CDB,
+  INVALID_FIELD_IN_PARAMETER_LIST,
+  INVALID_RELEASE_OF_PERSISTENT_RESERVATION,
+  PARAMETER_LIST_LENGTH_ERROR,
+  POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED,
+  REGISTRATIONS_PREEMPTED,
+  RESERVATIONS_PREEMPTED,
+  RESERVATIONS_RELEASED,
+} from '../../src/scsi/spec/index.js';
 import { NEXUS_A, NEXUS_B, clearUnitAttentions, expectConflict, expectGood, expectSense, fixture, pattern } from './helpers.js';
 import type { Fixture } from './helpers.js';
 
@@ -104,7 +115,14 @@ test('each reservation type: who may read and write, registered or not (libiscsi
     assert.equal(await canRead(f, NEXUS_B), regRead, `type ${type}: registered read`);
     assert.equal(await canWrite(f, NEXUS_B), regWrite, `type ${type}: registered write`);
     // Commands every nexus may send under any reservation.
-    for (const c of [cdb.inquiry(false, 0, 36), cdb.testUnitReady(), cdb.readCapacity10(), cdb.persistentReserveIn(0), cdb.reportTargetPortGroups(64), cdb.reportLuns(0, 64)]) {
+    for (const c of [
+      cdb.inquiry(false, 0, 36),
+      cdb.testUnitReady(),
+      cdb.readCapacity10(),
+      cdb.persistentReserveIn(0),
+      cdb.reportTargetPortGroups(64),
+      cdb.reportLuns(0, 64),
+    ]) {
       expectGood(await f.exec(c, { nexus: NEXUS_B }), `type ${type}: opcode ${c[0]!.toString(16)}`);
     }
     expectGood(await out(f, NEXUS_B, REGISTER, 0x2n, 0n));
@@ -207,10 +225,17 @@ test('PR IN: REPORT CAPABILITIES, READ FULL STATUS with TransportIDs, service ac
   expectGood(await out(f, NEXUS_A, RESERVE, 0x1n, 0n, WE_RO));
   const fs = (await f.exec(cdb.persistentReserveIn(3))).dataIn!;
   const descs = [];
-  for (let o = 8; o < 8 + fs.readUInt32BE(4); ) {
+  for (let o = 8; o < 8 + fs.readUInt32BE(4);) {
     const tidLen = fs.readUInt32BE(o + 20);
     const tid = fs.subarray(o + 24, o + 24 + tidLen);
-    descs.push({ key: fs.readBigUInt64BE(o), flags: fs[o + 12], scopeType: fs[o + 13], rtpi: fs.readUInt16BE(o + 18), format: tid[0], name: tid.subarray(4).toString('utf8').replace(/\0+$/, '') });
+    descs.push({
+      key: fs.readBigUInt64BE(o),
+      flags: fs[o + 12],
+      scopeType: fs[o + 13],
+      rtpi: fs.readUInt16BE(o + 18),
+      format: tid[0],
+      name: tid.subarray(4).toString('utf8').replace(/\0+$/, ''),
+    });
     assert.equal(tidLen % 4, 0);
     o += 24 + tidLen;
   }
@@ -231,9 +256,15 @@ test('PR IN: REPORT CAPABILITIES, READ FULL STATUS with TransportIDs, service ac
 test('PR OUT checks: parameter list length, SPEC_I_PT refused, scope and type, REGISTER AND MOVE not offered', async (t) => {
   const f = await fixture(t);
   expectSense(await f.exec(cdb.persistentReserveOut(REGISTER, 0, 20), { dataOut: prOutParams(0n, 1n).subarray(0, 20) }), PARAMETER_LIST_LENGTH_ERROR);
-  expectSense(await f.exec(cdb.persistentReserveOut(REGISTER, 0, 28), { dataOut: Buffer.concat([prOutParams(0n, 1n), Buffer.alloc(4)]) }), PARAMETER_LIST_LENGTH_ERROR);
+  expectSense(
+    await f.exec(cdb.persistentReserveOut(REGISTER, 0, 28), { dataOut: Buffer.concat([prOutParams(0n, 1n), Buffer.alloc(4)]) }),
+    PARAMETER_LIST_LENGTH_ERROR,
+  );
   expectSense(await f.exec(cdb.persistentReserveOut(REGISTER, 0, 24)), PARAMETER_LIST_LENGTH_ERROR, 'no Data-Out');
-  const sip = expectSense(await f.exec(cdb.persistentReserveOut(REGISTER, 0, 24), { dataOut: prOutParams(0n, 1n, { specIpt: true }) }), INVALID_FIELD_IN_PARAMETER_LIST);
+  const sip = expectSense(
+    await f.exec(cdb.persistentReserveOut(REGISTER, 0, 24), { dataOut: prOutParams(0n, 1n, { specIpt: true }) }),
+    INVALID_FIELD_IN_PARAMETER_LIST,
+  );
   assert.deepEqual(sip.sksv, { cd: false, field: 20, bit: 3 });
   expectGood(await out(f, NEXUS_A, REGISTER, 0n, 0x1n));
   expectSense(await f.exec(cdb.persistentReserveOut(RESERVE, WE, 24, 2), { dataOut: prOutParams(0x1n, 0n) }), INVALID_FIELD_IN_CDB, 'scope');

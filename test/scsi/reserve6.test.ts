@@ -3,7 +3,13 @@
 // LUN reset, target reset and I_T nexus loss release the reservation
 // (libiscsi Reserve6.*).
 import { test } from 'node:test';
-import { cdb, prOutParams, BUS_DEVICE_RESET_FUNCTION_OCCURRED, INVALID_FIELD_IN_CDB, POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED } from '../../src/scsi/spec/index.js';
+import {
+  cdb,
+  prOutParams,
+  BUS_DEVICE_RESET_FUNCTION_OCCURRED,
+  INVALID_FIELD_IN_CDB,
+  POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED,
+} from '../../src/scsi/spec/index.js';
 import { NEXUS_A, NEXUS_B, expectConflict, expectGood, expectSense, fixture } from './helpers.js';
 
 test('RESERVE(6) by one nexus: re-reserve is fine, the other conflicts, its RELEASE is a no-op', async (t) => {

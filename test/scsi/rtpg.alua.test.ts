@@ -3,7 +3,14 @@
 // it must, with the matching NOT READY sense.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cdb, ASYMMETRIC_ACCESS_STATE_CHANGED, CAPACITY_DATA_HAS_CHANGED, LUN_NOT_ACCESSIBLE_ASYMMETRIC_ACCESS_STATE_TRANSITION, LUN_NOT_ACCESSIBLE_TARGET_PORT_IN_STANDBY_STATE, LUN_NOT_ACCESSIBLE_TARGET_PORT_IN_UNAVAILABLE_STATE } from '../../src/scsi/spec/index.js';
+import {
+  cdb,
+  ASYMMETRIC_ACCESS_STATE_CHANGED,
+  CAPACITY_DATA_HAS_CHANGED,
+  LUN_NOT_ACCESSIBLE_ASYMMETRIC_ACCESS_STATE_TRANSITION,
+  LUN_NOT_ACCESSIBLE_TARGET_PORT_IN_STANDBY_STATE,
+  LUN_NOT_ACCESSIBLE_TARGET_PORT_IN_UNAVAILABLE_STATE,
+} from '../../src/scsi/spec/index.js';
 import { NEXUS_A, NEXUS_B, expectGood, expectSense, fixture } from './helpers.js';
 
 test('RTPG: length header or extended header, states, supported-state bits, ports, truncation', async (t) => {
@@ -30,7 +37,7 @@ test('RTPG: length header or extended header, states, supported-state bits, port
   assert.equal(ext[4]! >> 4, 1, 'FORMAT TYPE 001b');
   assert.ok(ext.subarray(8).equals(d.subarray(4)), 'same descriptors after the extended header');
   // Each state code as SPC-4 numbers them.
-  const codes: Array<[typeof f.groups[0]['state'], number]> = [
+  const codes: Array<[(typeof f.groups)[0]['state'], number]> = [
     ['standby', 2],
     ['unavailable', 3],
     ['transitioning', 0xf],

@@ -4,7 +4,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LogicalUnit } from '../../src/scsi/logical-unit.js';
-import { cdb, ASYMMETRIC_ACCESS_STATE_CHANGED, BUS_DEVICE_RESET_FUNCTION_OCCURRED, CAPACITY_DATA_HAS_CHANGED, INVALID_FIELD_IN_CDB, POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED, REPORTED_LUNS_DATA_HAS_CHANGED } from '../../src/scsi/spec/index.js';
+import {
+  cdb,
+  ASYMMETRIC_ACCESS_STATE_CHANGED,
+  BUS_DEVICE_RESET_FUNCTION_OCCURRED,
+  CAPACITY_DATA_HAS_CHANGED,
+  INVALID_FIELD_IN_CDB,
+  POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED,
+  REPORTED_LUNS_DATA_HAS_CHANGED,
+} from '../../src/scsi/spec/index.js';
 import { NEXUS_A, NEXUS_B, clearUnitAttentions, expectGood, expectSense, fixture } from './helpers.js';
 
 test('a new nexus gets 29/00 on its first command to each LU, once; INQUIRY and REPORT LUNS pass it by', async (t) => {

@@ -11,7 +11,8 @@ const CHUNK = MiB / BS;
 function descriptors(d: Buffer): Array<{ lba: number; blocks: number; status: number }> {
   const len = d.readUInt32BE(0);
   const out = [];
-  for (let o = 8; o + 16 <= Math.min(d.length, len + 4); o += 16) out.push({ lba: Number(d.readBigUInt64BE(o)), blocks: d.readUInt32BE(o + 8), status: d[o + 12]! & 0x0f });
+  for (let o = 8; o + 16 <= Math.min(d.length, len + 4); o += 16)
+    out.push({ lba: Number(d.readBigUInt64BE(o)), blocks: d.readUInt32BE(o + 8), status: d[o + 12]! & 0x0f });
   return out;
 }
 

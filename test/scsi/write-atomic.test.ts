@@ -65,6 +65,10 @@ test('WRITE ATOMIC refuses protection information, boundaries, too many blocks, 
   expectSense(await f.exec(cdb.writeAtomic16(blocks - 1, 2), { dataOut: pattern(2, 1) }), LBA_OUT_OF_RANGE, 'past the end');
   expectSense(await f.exec(cdb.writeAtomic16(0x8000000000000000n, 1), { dataOut: one }), LBA_OUT_OF_RANGE, 'huge LBA');
   expectGood(await f.exec(cdb.writeAtomic16(0, 0)), 'zero blocks is a no-op');
-  expectSense(await f.exec(cdb.writeAtomic16(0, 4), { dataOut: pattern(2, 1), expected: 4 * BS }), INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT, 'half the data is not an atomic write');
+  expectSense(
+    await f.exec(cdb.writeAtomic16(0, 4), { dataOut: pattern(2, 1), expected: 4 * BS }),
+    INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT,
+    'half the data is not an atomic write',
+  );
   assert.ok((await f.exec(cdb.read16(0, 4))).dataIn!.equals(Buffer.alloc(4 * BS)), 'nothing was written');
 });

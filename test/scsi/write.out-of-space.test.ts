@@ -4,7 +4,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KuraError } from '../../src/errors.js';
-import { cdb, INTERNAL_TARGET_FAILURE, LOGICAL_UNIT_NOT_SUPPORTED, SPACE_ALLOCATION_FAILED_WRITE_PROTECT, UNRECOVERED_READ_ERROR, WRITE_ERROR, WRITE_PROTECTED } from '../../src/scsi/spec/index.js';
+import {
+  cdb,
+  INTERNAL_TARGET_FAILURE,
+  LOGICAL_UNIT_NOT_SUPPORTED,
+  SPACE_ALLOCATION_FAILED_WRITE_PROTECT,
+  UNRECOVERED_READ_ERROR,
+  WRITE_ERROR,
+  WRITE_PROTECTED,
+} from '../../src/scsi/spec/index.js';
 import { BS, MiB, expectGood, expectSense, fixture, pattern } from './helpers.js';
 
 test('writing past the thin pool space is DATA PROTECT / SPACE ALLOCATION FAILED WRITE PROTECT (27/07)', async (t) => {
@@ -24,7 +32,10 @@ test('writing past the thin pool space is DATA PROTECT / SPACE ALLOCATION FAILED
   expectGood(await f.exec(cdb.read10(0, 8)));
   expectSense(await f.exec(cdb.writeSame16(31 * chunkBlocks, 8), { dataOut: pattern(1, 1) }), SPACE_ALLOCATION_FAILED_WRITE_PROTECT);
   const zeros = Buffer.alloc(BS);
-  expectSense(await f.exec(cdb.compareAndWrite(31 * chunkBlocks, 1), { dataOut: Buffer.concat([zeros, pattern(1, 2)]) }), SPACE_ALLOCATION_FAILED_WRITE_PROTECT);
+  expectSense(
+    await f.exec(cdb.compareAndWrite(31 * chunkBlocks, 1), { dataOut: Buffer.concat([zeros, pattern(1, 2)]) }),
+    SPACE_ALLOCATION_FAILED_WRITE_PROTECT,
+  );
   // Freeing space (UNMAP of whole chunks) makes writes succeed again.
   const u = Buffer.alloc(24);
   u.writeUInt16BE(22, 0);

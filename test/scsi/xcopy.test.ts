@@ -4,7 +4,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LogicalUnit } from '../../src/scsi/logical-unit.js';
-import { cdb, prOutParams, COPY_ABORTED, COPY_ABORTED_NO_ADDITIONAL_SENSE_INFORMATION, COPY_TARGET_DEVICE_NOT_REACHABLE, INVALID_FIELD_IN_CDB, PARAMETER_LIST_LENGTH_ERROR, TOO_MANY_SEGMENT_DESCRIPTORS, TOO_MANY_TARGET_DESCRIPTORS, UNREACHABLE_COPY_TARGET, UNSUPPORTED_SEGMENT_DESCRIPTOR_TYPE_CODE, UNSUPPORTED_TARGET_DESCRIPTOR_TYPE_CODE } from '../../src/scsi/spec/index.js';
+import {
+  cdb,
+  prOutParams,
+  COPY_ABORTED,
+  COPY_ABORTED_NO_ADDITIONAL_SENSE_INFORMATION,
+  COPY_TARGET_DEVICE_NOT_REACHABLE,
+  INVALID_FIELD_IN_CDB,
+  PARAMETER_LIST_LENGTH_ERROR,
+  TOO_MANY_SEGMENT_DESCRIPTORS,
+  TOO_MANY_TARGET_DESCRIPTORS,
+  UNREACHABLE_COPY_TARGET,
+  UNSUPPORTED_SEGMENT_DESCRIPTOR_TYPE_CODE,
+  UNSUPPORTED_TARGET_DESCRIPTOR_TYPE_CODE,
+} from '../../src/scsi/spec/index.js';
 import { BS, MiB, NEXUS_A, NEXUS_B, clearUnitAttentions, expectGood, expectSense, fixture, pattern } from './helpers.js';
 import type { Fixture } from './helpers.js';
 import { segmentDescriptor as segment, targetDescriptor as target, xcopyParams as params } from '../helpers/xcopy-params.js';
@@ -59,14 +72,52 @@ test('EXTENDED COPY checks the parameter list: lengths, descriptor counts and ty
   const maxTargets = op.dataIn!.readUInt16BE(8);
   const maxSegments = op.dataIn!.readUInt16BE(10);
   assert.deepEqual([...op.dataIn!.subarray(44, 44 + op.dataIn![43]!)], [0x02, 0xe4], 'implemented descriptor type codes');
-  expectSense(await xcopy(f, params(1, Array.from({ length: maxTargets + 1 }, () => target(f.source.naa)), [segment(0, 0, 8, 0, 64)])), TOO_MANY_TARGET_DESCRIPTORS, 'TOO MANY TARGET DESCRIPTORS');
-  expectSense(await xcopy(f, params(1, [target(f.source.naa)], Array.from({ length: maxSegments + 1 }, () => segment(0, 0, 8, 0, 64)))), TOO_MANY_SEGMENT_DESCRIPTORS, 'TOO MANY SEGMENT DESCRIPTORS');
-  expectSense(await xcopy(f, params(1, [target(f.source.naa, 0xe0)], [segment(0, 0, 8, 0, 64)])), UNSUPPORTED_TARGET_DESCRIPTOR_TYPE_CODE, 'Fibre Channel N_Port_Name target descriptor');
-  expectSense(await xcopy(f, params(1, [target(f.source.naa)], [segment(0, 0, 8, 0, 64, 0x03)])), UNSUPPORTED_SEGMENT_DESCRIPTOR_TYPE_CODE, 'stream segment descriptor');
+  expectSense(
+    await xcopy(
+      f,
+      params(
+        1,
+        Array.from({ length: maxTargets + 1 }, () => target(f.source.naa)),
+        [segment(0, 0, 8, 0, 64)],
+      ),
+    ),
+    TOO_MANY_TARGET_DESCRIPTORS,
+    'TOO MANY TARGET DESCRIPTORS',
+  );
+  expectSense(
+    await xcopy(
+      f,
+      params(
+        1,
+        [target(f.source.naa)],
+        Array.from({ length: maxSegments + 1 }, () => segment(0, 0, 8, 0, 64)),
+      ),
+    ),
+    TOO_MANY_SEGMENT_DESCRIPTORS,
+    'TOO MANY SEGMENT DESCRIPTORS',
+  );
+  expectSense(
+    await xcopy(f, params(1, [target(f.source.naa, 0xe0)], [segment(0, 0, 8, 0, 64)])),
+    UNSUPPORTED_TARGET_DESCRIPTOR_TYPE_CODE,
+    'Fibre Channel N_Port_Name target descriptor',
+  );
+  expectSense(
+    await xcopy(f, params(1, [target(f.source.naa)], [segment(0, 0, 8, 0, 64, 0x03)])),
+    UNSUPPORTED_SEGMENT_DESCRIPTOR_TYPE_CODE,
+    'stream segment descriptor',
+  );
   expectSense(await xcopy(f, params(1, [target('6' + '0'.repeat(31))], [segment(0, 0, 8, 0, 64)])), UNREACHABLE_COPY_TARGET, 'unknown LU');
-  expectSense(await xcopy(f, params(1, [target(f.source.naa)], [segment(0, 1, 8, 0, 64)])), COPY_TARGET_DEVICE_NOT_REACHABLE, 'destination index beyond the targets');
+  expectSense(
+    await xcopy(f, params(1, [target(f.source.naa)], [segment(0, 1, 8, 0, 64)])),
+    COPY_TARGET_DEVICE_NOT_REACHABLE,
+    'destination index beyond the targets',
+  );
   const blocks = f.dev.blockCount;
-  expectSense(await xcopy(f, params(1, [target(f.source.naa)], [segment(0, 0, 8, 0, blocks - 1)])), COPY_ABORTED_NO_ADDITIONAL_SENSE_INFORMATION, 'beyond the end of the destination');
+  expectSense(
+    await xcopy(f, params(1, [target(f.source.naa)], [segment(0, 0, 8, 0, blocks - 1)])),
+    COPY_ABORTED_NO_ADDITIONAL_SENSE_INFORMATION,
+    'beyond the end of the destination',
+  );
   expectSense(await f.exec(cdb.receiveCopyResults(0x01, 0)), INVALID_FIELD_IN_CDB, 'RECEIVE DATA is not supported');
 });
 
@@ -82,7 +133,7 @@ test('INQUIRY reports 3PC and the Third-party Copy VPD page lists EXTENDED COPY 
   assert.deepEqual([...list], [0x83, 1, 0x00, 0x84, 3, 0x00, 0x03, 0x04]);
 });
 
-test('EXTENDED COPY honours reservations on the other LU: no write under another nexus\'s Write Exclusive or RESERVE(6), reads where a READ would pass', async (t) => {
+test("EXTENDED COPY honours reservations on the other LU: no write under another nexus's Write Exclusive or RESERVE(6), reads where a READ would pass", async (t) => {
   const f = await fixture(t, { poolSize: 128 * MiB });
   await f.array.createLd({ name: 'fenced', pool: 'p', size: 16 * MiB });
   const info = f.array.getLd('fenced');

@@ -21,7 +21,10 @@ test('binding table: counts per host, destroyed at 0, lowest free subsidiary id'
   assert.equal(t.unbind(b, 'h2').destroyed, true);
   assert.equal(t.freeSlu(7), 1, 'a destroyed binding frees its id');
   const round = BindingTable.fromRows(t.all().flatMap((x) => t.rows(x)));
-  assert.deepEqual(round.all().map((x) => [x.vvol, x.pe, x.slu, [...x.hosts]]), [['v2', 7, 2, [['h1', 1]]]]);
+  assert.deepEqual(
+    round.all().map((x) => [x.vvol, x.pe, x.slu, [...x.hosts]]),
+    [['v2', 7, 2, [['h1', 1]]]],
+  );
 });
 
 test('bind: reference counted per host, many hosts share one subsidiary LU, gone at count 0', async (t) => {
@@ -131,7 +134,10 @@ test('bind: many VVOLs on one PE get distinct subsidiary ids; a freed id is reus
   const ids: string[] = [];
   for (let i = 0; i < 5; i++) ids.push((await f.provider.createVvol({ container: 'sc0', type: 'data', size: GiB, vm: `vm${i}` })).vvol.id);
   const r = await f.provider.bind(ids, 'esx1');
-  assert.deepEqual(r.map((x) => x.ok && x.value.slu), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    r.map((x) => x.ok && x.value.slu),
+    [1, 2, 3, 4, 5],
+  );
   await f.provider.unbind([ids[1]!], 'esx1');
   const w = (await f.provider.createVvol({ container: 'sc0', type: 'data', size: GiB, vm: 'vmx' })).vvol;
   const [n] = await f.provider.bind([w.id], 'esx1');

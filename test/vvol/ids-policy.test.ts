@@ -25,9 +25,18 @@ test('ids: container, VVOL and PE forms are made from the WWN as the seed says',
 
 test('policy: capabilities are checked; the I/O lower limit must be below the upper (VVM L1204-L1209, L1916)', () => {
   const now = '2026-01-01T00:00:00.000Z';
-  const p = makePolicy({ name: 'gold', raid: 'raid10', pdType: 'file', encryption: true, backup: { generations: 2, autoDelete: true }, iopsUpper: 1000, iopsLower: 10 }, now);
-  assert.deepEqual([p.raid, p.pdType, p.encryption, p.backup, p.io], ['RAID10', 'FILE', true, { enabled: true, autoDelete: true, generations: 2 }, { upper: 1000, lower: 10 }]);
-  assert.throws(() => makePolicy({ name: 'x', iopsUpper: 100, iopsLower: 200 }, now), rejectsWith('KURA-E3254', 'Failed to apply the storage policy because the I/O Lower Limit is larger than the I/O Upper Limit.'));
+  const p = makePolicy(
+    { name: 'gold', raid: 'raid10', pdType: 'file', encryption: true, backup: { generations: 2, autoDelete: true }, iopsUpper: 1000, iopsLower: 10 },
+    now,
+  );
+  assert.deepEqual(
+    [p.raid, p.pdType, p.encryption, p.backup, p.io],
+    ['RAID10', 'FILE', true, { enabled: true, autoDelete: true, generations: 2 }, { upper: 1000, lower: 10 }],
+  );
+  assert.throws(
+    () => makePolicy({ name: 'x', iopsUpper: 100, iopsLower: 200 }, now),
+    rejectsWith('KURA-E3254', 'Failed to apply the storage policy because the I/O Lower Limit is larger than the I/O Upper Limit.'),
+  );
   assert.throws(() => makePolicy({ name: 'x', iopsUpper: 100, iopsLower: 100 }, now), rejectsWith('KURA-E3254'), 'lower must be less than upper (L1209)');
   for (const bad of [9, 1_000_001, 10.5]) assert.throws(() => makePolicy({ name: 'x', iopsUpper: bad }, now), rejectsWith('KURA-E3253'));
   assert.equal(makePolicy({ name: 'x', iopsUpper: 1_000_000, iopsLower: 999_999 }, now).io?.upper, 1_000_000);
@@ -51,16 +60,34 @@ test('policy: compliance of a container and of a VVOL speaks in the seed message
       ['Backup', false],
     ],
   );
-  assert.equal(r[0]!.message, 'The specified datastore does not satisfy the rule(RAID) in the storage policy for the virtual machines. The value of the datastore\'s capability is "RAID1" while the value in the storage policy for the virtual machines is "RAID10."');
-  assert.equal(r[1]!.message, 'The specified datastore does not satisfy the rule(Specify Encrypt PD) in the storage policy for the virtual machines. The value of the datastore\'s capability is "No" while the value in the storage policy for the virtual machines is "Yes."');
+  assert.equal(
+    r[0]!.message,
+    'The specified datastore does not satisfy the rule(RAID) in the storage policy for the virtual machines. The value of the datastore\'s capability is "RAID1" while the value in the storage policy for the virtual machines is "RAID10."',
+  );
+  assert.equal(
+    r[1]!.message,
+    'The specified datastore does not satisfy the rule(Specify Encrypt PD) in the storage policy for the virtual machines. The value of the datastore\'s capability is "No" while the value in the storage policy for the virtual machines is "Yes."',
+  );
   assert.equal(r[2]!.message, 'Failed to apply the storage policy because I/O control mode is disabled in the pool. Enable I/O control mode.');
   assert.equal(r[3]!.message, 'Failed to apply the storage policy because no pool for backup exists.');
   const good: ContainerProfile = { pdType: 'FILE', raid: 'RAID10', encryption: true, ioControl: true, backup: true };
   assert.ok(containerCompliance(p, good).every((x) => x.compliant));
   const v = vvolCompliance(p, good, { io: { upper: 0, lower: 0 }, backups: 0, backup: 'applies' });
-  assert.deepEqual(v.filter((x) => !x.compliant).map((x) => x.rule), ['I/O Control', 'Backup']);
-  assert.equal(v.find((x) => x.rule === 'Backup')!.message, "After deleting a virtual machine's backup volume by manual operation, you should apply a new backup policy to fit its real generation number.");
-  assert.equal(vvolCompliance(p, good, { io: { upper: 500, lower: 0 }, backups: 0, backup: 'linked-clone' }).find((x) => x.rule === 'Backup')!.message, 'Backup can not be done for linked clones.');
+  assert.deepEqual(
+    v.filter((x) => !x.compliant).map((x) => x.rule),
+    ['I/O Control', 'Backup'],
+  );
+  assert.equal(
+    v.find((x) => x.rule === 'Backup')!.message,
+    "After deleting a virtual machine's backup volume by manual operation, you should apply a new backup policy to fit its real generation number.",
+  );
+  assert.equal(
+    vvolCompliance(p, good, { io: { upper: 500, lower: 0 }, backups: 0, backup: 'linked-clone' }).find((x) => x.rule === 'Backup')!.message,
+    'Backup can not be done for linked clones.',
+  );
   assert.ok(vvolCompliance(p, good, { io: { upper: 500, lower: 0 }, backups: 1, backup: 'applies' }).every((x) => x.compliant));
-  assert.ok(vvolCompliance(p, good, { io: { upper: 500, lower: 0 }, backups: 0, backup: 'not-applicable' }).every((x) => x.compliant), 'swap VVOLs are not backed up');
+  assert.ok(
+    vvolCompliance(p, good, { io: { upper: 500, lower: 0 }, backups: 0, backup: 'not-applicable' }).every((x) => x.compliant),
+    'swap VVOLs are not backed up',
+  );
 });

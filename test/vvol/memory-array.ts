@@ -78,7 +78,18 @@ export class MemoryArray implements VvolArrayPort {
 
   addPool(name: string, opts: Partial<Omit<Pool, 'number' | 'name'>> = {}): number {
     const number = Math.max(-1, ...this.pools.keys()) + 1;
-    this.pools.set(number, { number, name, container: true, virtual: true, raid: 'RAID1', pdType: 'FILE', encrypted: false, qosMode: 'on', capacity: 64 * 2 ** 40, ...opts });
+    this.pools.set(number, {
+      number,
+      name,
+      container: true,
+      virtual: true,
+      raid: 'RAID1',
+      pdType: 'FILE',
+      encrypted: false,
+      qosMode: 'on',
+      capacity: 64 * 2 ** 40,
+      ...opts,
+    });
     return number;
   }
 

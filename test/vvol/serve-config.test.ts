@@ -32,7 +32,11 @@ after(async () => {
 });
 
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const r = await fetch(srv.url + path, { method, headers: { authorization: `Bearer ${srv.token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(srv.url + path, {
+    method,
+    headers: { authorization: `Bearer ${srv.token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await r.text();
   return { status: r.status, json: text ? JSON.parse(text) : undefined };
 }
@@ -66,8 +70,14 @@ test('container pools, eight PEs, bind through a PE, policies as I/O limits, and
   assert.equal((await api<PoolInfo>('POST', pathOf(POOLS.create), { name: 'plain', size: '1GiB' })).vmwareType, '---');
   const list = srv.cli.ok('pool', 'list');
   assert.match(list, /VMware Type/);
-  assert.match(list.split('\n').find((l) => l.includes('sc0'))!, /Container$/);
-  assert.match(list.split('\n').find((l) => l.includes('plain'))!, /---$/);
+  assert.match(
+    list.split('\n').find((l) => l.includes('sc0'))!,
+    /Container$/,
+  );
+  assert.match(
+    list.split('\n').find((l) => l.includes('plain'))!,
+    /---$/,
+  );
   assert.match(srv.cli.ok('pool', 'show', 'sc0'), /VMware Type\s+: Container/);
   refused(['pool', 'set', 'plain', '--container'], 'KURA-E3013', 'It is not possible to convert an existing pool into a Storage Container.');
 
@@ -78,7 +88,10 @@ test('container pools, eight PEs, bind through a PE, policies as I/O limits, and
   refused(['pe', 'create', 'pe8', '--pool', 'sc0'], 'KURA-E3020', 'Up to eight Protocol Endpoints can be created in a single disk array unit.');
   const pes = srv.cli.json<PeView[]>('pe', 'list');
   assert.equal(pes.length, 8);
-  assert.deepEqual(pes.map((p) => p.owner), [0, 1, 0, 1, 0, 1, 0, 1]);
+  assert.deepEqual(
+    pes.map((p) => p.owner),
+    [0, 1, 0, 1, 0, 1, 0, 1],
+  );
   const pe0 = pes.find((p) => p.name === 'pe0')!;
   assert.match(pe0.id, /^eui\.[0-9a-f]{16}$/);
   const peLd = await ldShow('pe0');
@@ -86,26 +99,54 @@ test('container pools, eight PEs, bind through a PE, policies as I/O limits, and
   assert.equal(peLd.purpose, 'VVOL');
 
   // Policies: the seed's rule on I/O limits, compliance of the container.
-  refused(['policy', 'create', 'bad', '--iops-upper', '100', '--iops-lower', '1000'], 'KURA-E3254', 'Failed to apply the storage policy because the I/O Lower Limit is larger than the I/O Upper Limit.');
+  refused(
+    ['policy', 'create', 'bad', '--iops-upper', '100', '--iops-lower', '1000'],
+    'KURA-E3254',
+    'Failed to apply the storage policy because the I/O Lower Limit is larger than the I/O Upper Limit.',
+  );
   srv.cli.json('policy', 'create', 'gold', '--raid', 'RAID1', '--iops-upper', '1000', '--iops-lower', '100');
   await api('POST', pathOf(POLICIES.create), { name: 'fast', raid: 'RAID10' });
   const okRules = srv.cli.json<Array<{ compliant: boolean }>>('vvol', 'container-compliance', 'sc0', '--policy', 'gold');
   assert.ok(okRules.length > 0 && okRules.every((r) => r.compliant));
-  const badRules = await api<Array<{ rule: string; compliant: boolean; message?: string }>>('GET', pathOf(CONTAINERS.compliance, { ref: 'sc0' }, { policy: 'fast' }));
+  const badRules = await api<Array<{ rule: string; compliant: boolean; message?: string }>>(
+    'GET',
+    pathOf(CONTAINERS.compliance, { ref: 'sc0' }, { policy: 'fast' }),
+  );
   const raid = badRules.find((r) => r.rule === 'RAID')!;
   assert.equal(raid.compliant, false);
   assert.match(raid.message!, /does not satisfy the rule\(RAID\)/);
 
   // A VVOL with the policy: its I/O limits are the LD's.
-  const made = srv.cli.json<{ vvol: VvolView }>('vvol', 'create', '--container', 'sc0', '--type', 'config', '--size', '1GiB', '--vm', 'vm1', '--policy', 'gold');
+  const made = srv.cli.json<{ vvol: VvolView }>(
+    'vvol',
+    'create',
+    '--container',
+    'sc0',
+    '--type',
+    'config',
+    '--size',
+    '1GiB',
+    '--vm',
+    'vm1',
+    '--policy',
+    'gold',
+  );
   const v = made.vvol;
   const vLd = await ldShow(v.ld);
   assert.equal(vLd.vmwareType, 'config-VVOL');
   assert.deepEqual(vLd.qos, { upper: 1000, lower: 100 });
   assert.ok((await api<Array<{ compliant: boolean }>>('GET', pathOf(VVOLS.compliance, { id: v.id }))).every((r) => r.compliant));
-  const small = await api<{ vvol: VvolView; warnings: Array<{ id: string; text: string }> }>('POST', pathOf(VVOLS.create), { container: 'sc0', type: 'swap', size: '100MiB', vm: 'vm1' });
+  const small = await api<{ vvol: VvolView; warnings: Array<{ id: string; text: string }> }>('POST', pathOf(VVOLS.create), {
+    container: 'sc0',
+    type: 'swap',
+    size: '100MiB',
+    vm: 'vm1',
+  });
   assert.equal(small.vvol.size, 2 ** 30);
-  assert.deepEqual(small.warnings.map((w) => w.id), ['KURA-W3000']);
+  assert.deepEqual(
+    small.warnings.map((w) => w.id),
+    ['KURA-W3000'],
+  );
 
   // Bind for a host that sees the PEs: Bound VVOL / PE lists, reference counts.
   await api('POST', pathOf(HOSTS.create), { name: 'esx1', initiators: ['iqn.1998-01.com.vmware:esx1'] });
@@ -130,7 +171,10 @@ test('container pools, eight PEs, bind through a PE, policies as I/O limits, and
   assert.equal((await api<PeView[]>('GET', pathOf(PES.list))).length, 8);
   assert.equal((await api<PoolInfo>('GET', pathOf(POOLS.show, { ref: 'sc0' }))).vmwareType, 'Container');
   assert.deepEqual((await ldShow('pe0')).boundVvolList, [v.ld]);
-  assert.deepEqual((await api<Array<{ slu: number; hosts: Record<string, number> }>>('GET', pathOf(VVOLS.bindings, { id: v.id }))).map((b) => [b.slu, b.hosts]), [[1, { esx1: 2 }]]);
+  assert.deepEqual(
+    (await api<Array<{ slu: number; hosts: Record<string, number> }>>('GET', pathOf(VVOLS.bindings, { id: v.id }))).map((b) => [b.slu, b.hosts]),
+    [[1, { esx1: 2 }]],
+  );
 
   // Unbind to zero: the binding is gone, the PE may go.
   const unbind = () => api('POST', pathOf(VVOLS.unbind), { ids: [v.id], host: 'esx1' });

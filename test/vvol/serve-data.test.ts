@@ -37,7 +37,11 @@ after(async () => {
 });
 
 async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const r = await fetch(srv.url + path, { method, headers: { authorization: `Bearer ${srv.token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(srv.url + path, {
+    method,
+    headers: { authorization: `Bearer ${srv.token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await r.text();
   assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
   return (text ? JSON.parse(text) : undefined) as T;
@@ -69,7 +73,13 @@ const B0 = crypto.randomBytes(2 * MiB);
 const C0 = crypto.randomBytes(MiB);
 
 test('VVOL bytes survive snapshot, revert, linked clone and full clone; bitmaps come from the maps', { timeout: 55_000 }, async () => {
-  const made = await api<{ vvol: VvolView; warnings: unknown[] }>('POST', pathOf(VVOLS.create), { container: 'sc0', type: 'data', size: '1GiB', vm: 'vm1', metadata: { disk: 'scsi0:0' } });
+  const made = await api<{ vvol: VvolView; warnings: unknown[] }>('POST', pathOf(VVOLS.create), {
+    container: 'sc0',
+    type: 'data',
+    size: '1GiB',
+    vm: 'vm1',
+    metadata: { disk: 'scsi0:0' },
+  });
   const v = made.vvol;
   assert.match(v.id, /^naa\.6[0-9a-f]{31}$/);
   const ld = srv.cli.json<LdInfo>('ld', 'show', String(v.ld));
@@ -114,7 +124,7 @@ test('VVOL bytes survive snapshot, revert, linked clone and full clone; bitmaps 
   assert.equal(srv.cli.json<LdInfo>('ld', 'show', String(linked.ld)).cloneAttribute, 'FCV');
   assert.deepEqual(await withNbd(linked.ld, (c) => readAll(c, 512 * MiB, MiB)), A1);
   await withNbd(linked.ld, (c) => writeAll(c, 0, C0));
-  assert.deepEqual(await withNbd(v.ld, (c) => readAll(c, 0, 2 * MiB)), A0, 'the source is untouched by the clone\'s writes');
+  assert.deepEqual(await withNbd(v.ld, (c) => readAll(c, 0, 2 * MiB)), A0, "the source is untouched by the clone's writes");
 
   // Full clone from the CLI, waiting with progress; every byte compared by qemu-img.
   const r = runKura(['vvol', 'clone', v.id, '--vm', 'vm3', '--wait', '--json'], { env: srv.env });

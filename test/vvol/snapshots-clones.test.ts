@@ -30,13 +30,19 @@ test('two-phase snapshot of a VM, revert to the second of three, data as taken',
     f.array.write(data.ld, 0, `data-${i}`);
     f.array.write(config.ld, 0, `config-${i}`);
     const r = await snap(f, [config.id, data.id], `s${i}`);
-    assert.deepEqual(r.map((x) => x.vvol), [config.id, data.id]);
+    assert.deepEqual(
+      r.map((x) => x.vvol),
+      [config.id, data.id],
+    );
     shots.push(r[1]!.snapshot);
   }
   f.array.write(data.ld, 0, 'data-now');
   f.array.write(data.ld, 5, 'later');
   const snaps = f.provider.snapshotsOf(data.id);
-  assert.deepEqual(snaps.map((s) => [s.snapshotName, s.snapshotOf, s.type, s.vm, s.layer]), [1, 2, 3].map((i) => [`s${i}`, data.id, 'data', 'vm1', 1]));
+  assert.deepEqual(
+    snaps.map((s) => [s.snapshotName, s.snapshotOf, s.type, s.vm, s.layer]),
+    [1, 2, 3].map((i) => [`s${i}`, data.id, 'data', 'vm1', 1]),
+  );
   assert.equal(f.array.ld(snaps[0]!.ld)!.vmwareType, 'vmdk-VVOL');
   await f.provider.revert(data.id, shots[1]!);
   assert.equal(f.array.read(data.ld, 0), 'data-2');
@@ -65,7 +71,10 @@ test('snapshots: 255 per VM, with the seed message (VVM L1034, L2110)', async (t
     p.items.map((x) => (x.ok ? 'ok' : x.error.id)),
     ['KURA-E3150', 'KURA-E3150', 'ok'],
   );
-  assert.equal(!p.items[0]!.ok && p.items[0]!.error.message, 'You cannot create any more snapshot because the number of snapshots is limited to 256 per virtual machine.');
+  assert.equal(
+    !p.items[0]!.ok && p.items[0]!.error.message,
+    'You cannot create any more snapshot because the number of snapshots is limited to 256 per virtual machine.',
+  );
   await succeeded(f, f.provider.snapshot(p.prepareId!));
   assert.equal(f.provider.snapshotsOf(other.data.id).length, 1);
   // Deleting one VM snapshot frees a slot once the array has deleted it.
@@ -126,7 +135,10 @@ test('snapshot and clone preconditions: licences, SSV, virtual pool, layers (VVM
   f.array.licenses.add('DynamicDataReplication');
   f.array.pools.get(f.sc0)!.virtual = false;
   assert.deepEqual(await firstError(), ['KURA-E3158', 'The specified pool does not support this function (DynamicSnapVolume).']);
-  assert.throws(() => f.provider.fastClone(data.id, { vm: 'vm2' }), rejectsWith('KURA-E3159', 'The specified pool does not support this function (Volume Clone).'));
+  assert.throws(
+    () => f.provider.fastClone(data.id, { vm: 'vm2' }),
+    rejectsWith('KURA-E3159', 'The specified pool does not support this function (Volume Clone).'),
+  );
   f.array.pools.get(f.sc0)!.virtual = true;
   // 64 layers: a linked clone of a linked clone ... (VVM L1078-L1081).
   let src = data.id;
@@ -154,7 +166,10 @@ test('linked clone shares the source data, diverges on write; 256 FCVs per FEV (
   assert.deepEqual([...unshared.bits], [0b1000_0000], 'only the written chunk differs');
   await assert.rejects(f.provider.deleteVvol(data.id), rejectsWith('KURA-E3048'), 'its linked clone depends on it');
   for (let i = 1; i < 256; i++) await succeeded(f, f.provider.fastClone(data.id, { vm: `l${i}` }));
-  assert.throws(() => f.provider.fastClone(data.id, { vm: 'l256' }), rejectsWith('KURA-E3155', 'You cannot create any more FCV because the number of FCVs of the specified FEV has reached the upper limit.'));
+  assert.throws(
+    () => f.provider.fastClone(data.id, { vm: 'l256' }),
+    rejectsWith('KURA-E3155', 'You cannot create any more FCV because the number of FCVs of the specified FEV has reached the upper limit.'),
+  );
 });
 
 test('full clone copies every byte as a task with progress; cancel removes the partial copy; no space (VVM L1997)', async (t) => {
@@ -168,7 +183,10 @@ test('full clone copies every byte as a task with progress; cancel removes the p
   await new Promise((r) => setImmediate(r));
   assert.equal(f.provider.getTask(task.id).state, 'running');
   assert.equal(f.provider.getTask(task.id).progress, 0);
-  await assert.rejects(f.provider.resizeVvol(data.id, 8 * GiB), rejectsWith('KURA-E3050', 'Failed to expand the specified volume because the volume is being replicated.'));
+  await assert.rejects(
+    f.provider.resizeVvol(data.id, 8 * GiB),
+    rejectsWith('KURA-E3050', 'Failed to expand the specified volume because the volume is being replicated.'),
+  );
   f.array.releaseCopies();
   const r = await succeeded<{ vvol: string }>(f, task);
   const c = f.provider.getVvol(r.vvol);
@@ -246,5 +264,8 @@ test('bitmaps: allocated and unshared against a snapshot; range checks; array fa
   const other = await vm(f, 'vm2');
   await assert.rejects(f.provider.unsharedBitmap(data.id, other.data.id, 0, CHUNK), rejectsWith('KURA-E3162'));
   f.array.failNext.set('allocatedBitmap', new Error('no answer'));
-  await assert.rejects(f.provider.allocatedBitmap(data.id, 0, CHUNK), rejectsWith('KURA-E3163', 'Failed to get the information (bitmap) on the specified VVOLs.'));
+  await assert.rejects(
+    f.provider.allocatedBitmap(data.id, 0, CHUNK),
+    rejectsWith('KURA-E3163', 'Failed to get the information (bitmap) on the specified VVOLs.'),
+  );
 });

@@ -32,7 +32,10 @@ test('state survives a reopen: PEs, policies, VVOLs, metadata, bindings, tasks',
   assert.deepEqual(p.bindingsOf(v.id), [{ pe: pe.id, peLd: pe.ld, slu: 1, hosts: { esx1: 2, esx2: 1 } }]);
   assert.deepEqual(p.getVvol(v.id).metadata, { VMW_VmID: '7' });
   assert.equal(p.getVvol(s!).snapshotOf, v.id);
-  assert.ok(p.vvolCompliance(v.id).every((r) => r.compliant), 'the I/O limits and backups it set are remembered');
+  assert.ok(
+    p.vvolCompliance(v.id).every((r) => r.compliant),
+    'the I/O limits and backups it set are remembered',
+  );
   const interrupted = p.getTask(cut.id);
   assert.deepEqual([interrupted.state, interrupted.error?.id], ['error', 'KURA-E3203']);
   // Reference counts go on from where they were: two more unbinds for esx1.
@@ -52,7 +55,10 @@ test('sessions: at most N requests in flight per session, others unaffected', as
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
   const running = Array.from({ length: gate.max }, () => gate.run('vc1', () => held));
-  await assert.rejects(gate.run('vc1', async () => 1), rejectsWith('KURA-E3300'));
+  await assert.rejects(
+    gate.run('vc1', async () => 1),
+    rejectsWith('KURA-E3300'),
+  );
   assert.equal(await gate.run('vc2', async () => 2), 2);
   release();
   await Promise.all(running);

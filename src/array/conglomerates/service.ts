@@ -6,7 +6,17 @@
 // The VVOL provider counts binds per host (src/vvol/bindings.ts); here a host is
 // in or out. State lives in the array's SQLite metadata and survives a restart.
 import type Database from 'better-sqlite3';
-import { CONG_HOST_NOT_FOUND, CONG_LD_NOT_FOUND, CONG_NOT_A_PE, CONG_NOT_BOUND, CONG_NO_FREE_SLU, CONG_OTHER_SLU, CONG_SLU_RANGE, CONG_SLU_TAKEN, CONG_VVOL_IS_PE } from '../../catalogue/conglomerates.js';
+import {
+  CONG_HOST_NOT_FOUND,
+  CONG_LD_NOT_FOUND,
+  CONG_NOT_A_PE,
+  CONG_NOT_BOUND,
+  CONG_NO_FREE_SLU,
+  CONG_OTHER_SLU,
+  CONG_SLU_RANGE,
+  CONG_SLU_TAKEN,
+  CONG_VVOL_IS_PE,
+} from '../../catalogue/conglomerates.js';
 import type { ConglomerateRole } from '../../scsi/types.js';
 
 /** Subsidiary LU ids: 14 bits, 0 being the administrative LU itself. */
@@ -46,7 +56,12 @@ export class ConglomerateService {
       CREATE TABLE IF NOT EXISTS conglomerate_binding (pe INTEGER NOT NULL, vvol INTEGER NOT NULL, slu INTEGER NOT NULL, host TEXT NOT NULL, PRIMARY KEY (pe, vvol, host));
     `);
     for (const r of db.prepare('SELECT ld_number FROM conglomerate_pe').all() as Array<{ ld_number: number }>) this.pes.set(r.ld_number, new Map());
-    for (const r of db.prepare('SELECT pe, vvol, slu, host FROM conglomerate_binding').all() as Array<{ pe: number; vvol: number; slu: number; host: string }>) {
+    for (const r of db.prepare('SELECT pe, vvol, slu, host FROM conglomerate_binding').all() as Array<{
+      pe: number;
+      vvol: number;
+      slu: number;
+      host: string;
+    }>) {
       const pe = this.pes.get(r.pe);
       if (!pe) continue;
       let b = pe.get(r.vvol);

@@ -70,7 +70,12 @@ export class ControllerService implements ControllerAgent {
       this.deps.emit(
         state === 'down'
           ? { id: CONTROLLER_DOWN_EVENT.id, severity: 'error', source: `controller/${n}`, text: CONTROLLER_DOWN_EVENT({ controller, moved: moved.length }) }
-          : { id: 'KURA-I2053', severity: 'info', source: `controller/${n}`, text: `Controller ${controller} is online; ${moved.length} LD(s) returned to their default owner.` },
+          : {
+              id: 'KURA-I2053',
+              severity: 'info',
+              source: `controller/${n}`,
+              text: `Controller ${controller} is online; ${moved.length} LD(s) returned to their default owner.`,
+            },
       );
       // Every LU's ALUA states change when a controller's state does (its group turns unavailable or back).
       frontEnds.aluaChanged(this.deps.lds().map((l) => l.rec.number));

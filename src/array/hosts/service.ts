@@ -62,7 +62,12 @@ export class HostService implements HostAgent {
         const starts = hosts.open;
         const h = this.info(hosts.create(name, initiators));
         if (!starts) return h;
-        this.deps.emit({ id: 'KURA-I2526', severity: 'info', source: 'access', text: `Access control started by host entry ${name}: initiators see only the LDs mapped to their host entry; deleting host entries does not stop it (kura host access stop --force does).` });
+        this.deps.emit({
+          id: 'KURA-I2526',
+          severity: 'info',
+          source: 'access',
+          text: `Access control started by host entry ${name}: initiators see only the LDs mapped to their host entry; deleting host entries does not stop it (kura host access stop --force does).`,
+        });
         return { ...h, accessControlStarted: true };
       }),
     );
@@ -77,7 +82,13 @@ export class HostService implements HostAgent {
     return this.deps.config.run(() =>
       frontEnds.lunsChangedAfter(() => {
         if (hosts.setAccessControl(enabled, force)) {
-          if (enabled) emit({ id: 'KURA-I2526', severity: 'info', source: 'access', text: `Access control started: initiators see only the LDs mapped to their host entry (${hosts.size} host entr${hosts.size === 1 ? 'y' : 'ies'}).` });
+          if (enabled)
+            emit({
+              id: 'KURA-I2526',
+              severity: 'info',
+              source: 'access',
+              text: `Access control started: initiators see only the LDs mapped to their host entry (${hosts.size} host entr${hosts.size === 1 ? 'y' : 'ies'}).`,
+            });
           else emit({ id: ACCESS_CONTROL_STOPPED.id, severity: 'warning', source: 'access', text: ACCESS_CONTROL_STOPPED() });
         }
         return this.accessControl();
@@ -113,7 +124,9 @@ export class HostService implements HostAgent {
   }
 
   setHostChap(host: string, user: string, secret: string): Promise<HostInfo> {
-    return this.deps.config.run(() => this.deps.frontEnds.authChangedAfter(() => this.info(this.deps.hosts.setChap(host, user, secret, this.deps.targetSecret()))));
+    return this.deps.config.run(() =>
+      this.deps.frontEnds.authChangedAfter(() => this.info(this.deps.hosts.setChap(host, user, secret, this.deps.targetSecret()))),
+    );
   }
 
   clearHostChap(host: string): Promise<HostInfo> {

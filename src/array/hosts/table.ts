@@ -12,7 +12,23 @@ import crypto from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { scrubWal } from '../../block/meta-store.js';
 import { HOST_NAME_MAX, checkName, iscsiNameProblem } from '../../names.js';
-import { ACCESS_STOP_NEEDS_FORCE, HOST_NAME_INVALID, CHAP_SECRET_LENGTH, CHAP_USER_INVALID, HOST_EXISTS, HOST_HAS_NO_CHAP, HOST_NOT_FOUND, HOST_SECRET_IS_MUTUAL_SECRET, INITIATOR_NOT_IN_HOST, INITIATOR_TAKEN, LD_MAPPED_TO_HOST, LUN_MAPPED, LUN_NOT_MAPPED, LUN_RANGE, NOT_ISCSI_NAME } from '../../catalogue/array.js';
+import {
+  ACCESS_STOP_NEEDS_FORCE,
+  HOST_NAME_INVALID,
+  CHAP_SECRET_LENGTH,
+  CHAP_USER_INVALID,
+  HOST_EXISTS,
+  HOST_HAS_NO_CHAP,
+  HOST_NOT_FOUND,
+  HOST_SECRET_IS_MUTUAL_SECRET,
+  INITIATOR_NOT_IN_HOST,
+  INITIATOR_TAKEN,
+  LD_MAPPED_TO_HOST,
+  LUN_MAPPED,
+  LUN_NOT_MAPPED,
+  LUN_RANGE,
+  NOT_ISCSI_NAME,
+} from '../../catalogue/array.js';
 import { HOST_HAS_NO_PSK, PSK_LENGTH, PSK_NOT_HEX, PSK_USED_BY_HOST } from '../../catalogue/protocols.js';
 import { INITIATOR_GIVEN_TWICE } from '../../catalogue/manager.js';
 
@@ -84,9 +100,12 @@ export class HostTable {
       CREATE TABLE IF NOT EXISTS nbd_plain (ld_number INTEGER PRIMARY KEY);
       CREATE TABLE IF NOT EXISTS access_control (id INTEGER PRIMARY KEY CHECK (id = 1), enabled INTEGER NOT NULL);
     `);
-    for (const r of db.prepare('SELECT name FROM host').all() as Array<{ name: string }>) this.hosts.set(r.name, { name: r.name, initiators: [], luns: new Map() });
-    for (const r of db.prepare('SELECT host, iqn FROM host_initiator').all() as Array<{ host: string; iqn: string }>) this.hosts.get(r.host)?.initiators.push(r.iqn);
-    for (const r of db.prepare('SELECT host, lun, ld_number FROM host_lun').all() as Array<{ host: string; lun: number; ld_number: number }>) this.hosts.get(r.host)?.luns.set(r.lun, r.ld_number);
+    for (const r of db.prepare('SELECT name FROM host').all() as Array<{ name: string }>)
+      this.hosts.set(r.name, { name: r.name, initiators: [], luns: new Map() });
+    for (const r of db.prepare('SELECT host, iqn FROM host_initiator').all() as Array<{ host: string; iqn: string }>)
+      this.hosts.get(r.host)?.initiators.push(r.iqn);
+    for (const r of db.prepare('SELECT host, lun, ld_number FROM host_lun').all() as Array<{ host: string; lun: number; ld_number: number }>)
+      this.hosts.get(r.host)?.luns.set(r.lun, r.ld_number);
     for (const r of db.prepare('SELECT host, user, secret FROM host_chap').all() as Array<{ host: string; user: string; secret: string }>) {
       const h = this.hosts.get(r.host);
       if (h) h.chap = { user: r.user, secret: r.secret };
@@ -158,7 +177,9 @@ export class HostTable {
   }
 
   private saveEnabled(): void {
-    this.db.prepare('INSERT INTO access_control (id, enabled) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET enabled = excluded.enabled').run(this.enabled ? 1 : 0);
+    this.db
+      .prepare('INSERT INTO access_control (id, enabled) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET enabled = excluded.enabled')
+      .run(this.enabled ? 1 : 0);
   }
 
   /** Whether access control is on (host entries decide who sees what). */
@@ -170,7 +191,9 @@ export class HostTable {
   setAccessControl(on: boolean, force = false): boolean {
     if (on === this.enabled) return false;
     if (!on && !force) {
-      throw ACCESS_STOP_NEEDS_FORCE({ ignoring: this.hosts.size > 0 ? `, ignoring the ${this.hosts.size} host entr${this.hosts.size === 1 ? 'y' : 'ies'}` : '' });
+      throw ACCESS_STOP_NEEDS_FORCE({
+        ignoring: this.hosts.size > 0 ? `, ignoring the ${this.hosts.size} host entr${this.hosts.size === 1 ? 'y' : 'ies'}` : '',
+      });
     }
     this.enabled = on;
     this.saveEnabled();
@@ -191,7 +214,9 @@ export class HostTable {
       throw HOST_SECRET_IS_MUTUAL_SECRET({ name });
     }
     const replaced = h.chap !== undefined && h.chap.secret !== c.secret;
-    this.db.prepare('INSERT INTO host_chap (host, user, secret) VALUES (?, ?, ?) ON CONFLICT(host) DO UPDATE SET user = excluded.user, secret = excluded.secret').run(name, c.user, c.secret);
+    this.db
+      .prepare('INSERT INTO host_chap (host, user, secret) VALUES (?, ?, ?) ON CONFLICT(host) DO UPDATE SET user = excluded.user, secret = excluded.secret')
+      .run(name, c.user, c.secret);
     h.chap = c;
     if (replaced) scrubWal(this.db);
     return h;

@@ -19,7 +19,20 @@ import { refuseIfFev } from '../snapshots/rules.js';
 import type { RaidType } from '../pools/agent.js';
 import type { LdVvolView } from '../vvols/service.js';
 import type { CreateLdRequest, LdAgent, LdDeleteResult, LdInfo } from './agent.js';
-import { SSV_LICENCE_LOCKED, LD_ATTRIBUTE_UNKNOWN, LD_DELETED_BY_FORCE, LD_IS_EBV, LD_IS_ESV, LD_IS_FCV, LD_MAPPED, LD_OPEN, SSV_CREATED_BY_FORCE, SSV_EXISTS, SSV_IN_USE, SSV_POOL_TOO_SMALL } from '../../catalogue/array.js';
+import {
+  SSV_LICENCE_LOCKED,
+  LD_ATTRIBUTE_UNKNOWN,
+  LD_DELETED_BY_FORCE,
+  LD_IS_EBV,
+  LD_IS_ESV,
+  LD_IS_FCV,
+  LD_MAPPED,
+  LD_OPEN,
+  SSV_CREATED_BY_FORCE,
+  SSV_EXISTS,
+  SSV_IN_USE,
+  SSV_POOL_TOO_SMALL,
+} from '../../catalogue/array.js';
 
 /** What the VVOL side says of an LD (its VMware Type, bound lists) and when it may go. */
 export interface LdVvolHooks {
@@ -152,7 +165,17 @@ export class LdService implements LdAgent {
         }
       }
       if (attrs.ssv && !reserve) {
-        this.deps.emit({ id: SSV_CREATED_BY_FORCE.id, severity: 'warning', source: `ld/${ld.name}`, text: SSV_CREATED_BY_FORCE({ ld: ld.name, pool: pool.name, free: humanSize(ld.pool.capacityChunks * ld.pool.chunkSize - ld.pool.usedChunks * ld.pool.chunkSize), size: humanSize(SSV_SIZE) }) });
+        this.deps.emit({
+          id: SSV_CREATED_BY_FORCE.id,
+          severity: 'warning',
+          source: `ld/${ld.name}`,
+          text: SSV_CREATED_BY_FORCE({
+            ld: ld.name,
+            pool: pool.name,
+            free: humanSize(ld.pool.capacityChunks * ld.pool.chunkSize - ld.pool.usedChunks * ld.pool.chunkSize),
+            size: humanSize(SSV_SIZE),
+          }),
+        });
       }
       return this.info(ld);
     });
@@ -234,7 +257,12 @@ export class LdService implements LdAgent {
           ...(unmapped.length > 0 ? [`unmapped from ${unmapped.map((m) => `host ${m.host} LUN ${m.lun}`).join(', ')}`] : []),
           ...(sessions.length > 0 ? [`cut off ${sessions.join('; ')}`] : []),
         ];
-        this.deps.emit({ id: LD_DELETED_BY_FORCE.id, severity: 'warning', source: `ld/${ld.name}`, text: LD_DELETED_BY_FORCE({ ld: ld.name, what: what.join('; ') }) });
+        this.deps.emit({
+          id: LD_DELETED_BY_FORCE.id,
+          severity: 'warning',
+          source: `ld/${ld.name}`,
+          text: LD_DELETED_BY_FORCE({ ld: ld.name, what: what.join('; ') }),
+        });
       }
       // Initiators re-read their LUNs: the LD's LUN is gone (REPORTED LUNS DATA HAS CHANGED).
       frontEnds.lunsChangedAfter(() => undefined);

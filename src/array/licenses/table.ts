@@ -21,7 +21,8 @@ export class LicenseTable {
 
   constructor(private readonly db: Database.Database) {
     db.exec('CREATE TABLE IF NOT EXISTS license (name TEXT PRIMARY KEY, unlocked TEXT NOT NULL)');
-    for (const r of db.prepare('SELECT name, unlocked FROM license').all() as Array<{ name: LicenseName; unlocked: string }>) this.unlocked.set(r.name, r.unlocked);
+    for (const r of db.prepare('SELECT name, unlocked FROM license').all() as Array<{ name: LicenseName; unlocked: string }>)
+      this.unlocked.set(r.name, r.unlocked);
     for (const b of BASIC) if (!this.unlocked.has(b)) this.unlock(b);
   }
 

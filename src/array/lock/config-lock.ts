@@ -45,7 +45,13 @@ export class ConfigLock {
   info(): LockInfo {
     const h = this.held();
     if (!h) return { held: false, owner: null, acquired: null, expires: null, remainingSeconds: 0 };
-    return { held: true, owner: h.owner, acquired: h.acquired, expires: new Date(h.expires).toISOString(), remainingSeconds: Math.ceil((h.expires - this.now()) / 1000) };
+    return {
+      held: true,
+      owner: h.owner,
+      acquired: h.acquired,
+      expires: new Date(h.expires).toISOString(),
+      remainingSeconds: Math.ceil((h.expires - this.now()) / 1000),
+    };
   }
 
   static validateOwner(owner: unknown): string {
@@ -64,7 +70,9 @@ export class ConfigLock {
     const h = this.held();
     if (h && h.owner !== owner) throw this.busy(h);
     const now = this.now();
-    this.storage.set(JSON.stringify({ owner, acquired: h?.acquired ?? new Date(now).toISOString(), expires: now + ttlSeconds * 1000, ttl: ttlSeconds } satisfies Held));
+    this.storage.set(
+      JSON.stringify({ owner, acquired: h?.acquired ?? new Date(now).toISOString(), expires: now + ttlSeconds * 1000, ttl: ttlSeconds } satisfies Held),
+    );
     return this.info();
   }
 

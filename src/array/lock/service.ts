@@ -23,7 +23,13 @@ export class LockService implements LockAgent {
   releaseLock(owner: string | undefined, force = false): LockInfo {
     const holder = this.lock.info().owner;
     const l = this.lock.release(owner, force);
-    if (holder !== owner) this.emit({ id: CONFIG_LOCK_FORCED.id, severity: 'warning', source: 'array', text: CONFIG_LOCK_FORCED({ holder, by: owner ?? 'a client without an owner name' }) });
+    if (holder !== owner)
+      this.emit({
+        id: CONFIG_LOCK_FORCED.id,
+        severity: 'warning',
+        source: 'array',
+        text: CONFIG_LOCK_FORCED({ holder, by: owner ?? 'a client without an owner name' }),
+      });
     else this.emit({ id: 'KURA-I2407', severity: 'info', source: 'array', text: `Configuration lock released by ${owner}.` });
     return l;
   }

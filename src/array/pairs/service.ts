@@ -8,7 +8,34 @@ import type { ArrayEvent } from '../events/agent.js';
 import type { PairAgent, PairInfo } from './agent.js';
 import type { ConfigQueue } from '../config-queue.js';
 import type { LicenseTable } from '../licenses/table.js';
-import { MV_IS_RV, MV_PARTLY_RESTORED_AFTER_FORCE, PAIR_COPY_AFTER_UNCLEAN, PAIR_COPY_RESUMED, PAIR_ROLE_NOT_ALLOWED, RV_INCOMPLETE_AFTER_FORCE, SNAPSHOT_AS_RV, EXPAND_IN_PAIR, LD_IN_PAIR, MV_PAIR_NOT_SEPARATED, MV_PARTLY_RESTORED, MV_RESTORING, PAIR_CAPACITIES_DIFFER, PAIR_COPY_STOPPED, PAIR_DELETED_UNFINISHED, PAIR_MIRROR_WRITE_FAILED, PAIR_NOT_FOUND, PAIR_SIZES_DIFFER, PAIR_WITH_ITSELF, RESTORE_TO_READ_ONLY_MV, REVERT_IN_PAIR, RVS_FULL, RV_ACCESS_UNKNOWN, RV_IN_PAIR, RV_MAPPED, RV_MAP_REFUSED } from '../../catalogue/array.js';
+import {
+  MV_IS_RV,
+  MV_PARTLY_RESTORED_AFTER_FORCE,
+  PAIR_COPY_AFTER_UNCLEAN,
+  PAIR_COPY_RESUMED,
+  PAIR_ROLE_NOT_ALLOWED,
+  RV_INCOMPLETE_AFTER_FORCE,
+  SNAPSHOT_AS_RV,
+  EXPAND_IN_PAIR,
+  LD_IN_PAIR,
+  MV_PAIR_NOT_SEPARATED,
+  MV_PARTLY_RESTORED,
+  MV_RESTORING,
+  PAIR_CAPACITIES_DIFFER,
+  PAIR_COPY_STOPPED,
+  PAIR_DELETED_UNFINISHED,
+  PAIR_MIRROR_WRITE_FAILED,
+  PAIR_NOT_FOUND,
+  PAIR_SIZES_DIFFER,
+  PAIR_WITH_ITSELF,
+  RESTORE_TO_READ_ONLY_MV,
+  REVERT_IN_PAIR,
+  RVS_FULL,
+  RV_ACCESS_UNKNOWN,
+  RV_IN_PAIR,
+  RV_MAPPED,
+  RV_MAP_REFUSED,
+} from '../../catalogue/array.js';
 
 /** RVs one MV may have (the seed's "number of LDs paired to the LD has reached the upper limit"). */
 export const MAX_RVS_PER_MV = 4;
@@ -116,7 +143,10 @@ export class PairService implements PairAgent {
     // The seed's Table 4-1 (VVM L1257-1272): FEVs never pair; ESVs, EBVs and FCVs do. An ESV
     // is a point-in-time image, so it pairs as the MV (its backup source), never as the RV
     // that copies overwrite.
-    for (const [l, role] of [[mv, 'MV'], [rv, 'RV']] as const) {
+    for (const [l, role] of [
+      [mv, 'MV'],
+      [rv, 'RV'],
+    ] as const) {
       const a = this.deps.attrs(l);
       const bad = a.ssv ? 'the solution reserved volume' : a.esv && role === 'RV' ? 'a snapshot (ESV)' : a.fev ? 'the source of fast clones (FEV)' : undefined;
       if (bad) throw (role === 'RV' && a.esv ? SNAPSHOT_AS_RV : PAIR_ROLE_NOT_ALLOWED)({ ld: l.name, what: bad, role });
@@ -165,7 +195,12 @@ export class PairService implements PairAgent {
     await this.rep.separate(p, access, opts.force ?? false);
     if (p.state.sync === 'fault') {
       const left = p.state.direction === 'mv-to-rv' ? RV_INCOMPLETE_AFTER_FORCE : MV_PARTLY_RESTORED_AFTER_FORCE;
-      this.deps.emit({ id: left.id, severity: 'warning', source: `pair/${p.mv.name}/${p.rv.name}`, text: left({ mv: p.mv.name, rv: p.rv.name, bytes: p.diffBytes() }) });
+      this.deps.emit({
+        id: left.id,
+        severity: 'warning',
+        source: `pair/${p.mv.name}/${p.rv.name}`,
+        text: left({ mv: p.mv.name, rv: p.rv.name, bytes: p.diffBytes() }),
+      });
     }
     return this.info(p);
   }
@@ -175,7 +210,11 @@ export class PairService implements PairAgent {
     const p = this.pair(mvRef, rvRef);
     this.refuseUnequal(p, 'restore');
     if (p.mv.readOnly) {
-      throw RESTORE_TO_READ_ONLY_MV({ mv: p.mv.name, base: p.mv.name.slice(0, p.mv.name.lastIndexOf('@')), snapshot: p.mv.name.slice(p.mv.name.lastIndexOf('@') + 1) });
+      throw RESTORE_TO_READ_ONLY_MV({
+        mv: p.mv.name,
+        base: p.mv.name.slice(0, p.mv.name.lastIndexOf('@')),
+        snapshot: p.mv.name.slice(p.mv.name.lastIndexOf('@') + 1),
+      });
     }
     const others = this.rep.rolesOf(p.mv).asMv.filter((o) => o !== p);
     const busy = others.find((o) => o.mirroring);
@@ -192,7 +231,12 @@ export class PairService implements PairAgent {
     const { incomplete } = await this.rep.remove(p, force);
     if (incomplete) {
       const target = p.state.direction === 'mv-to-rv' ? `RV ${p.rv.name}` : `MV ${p.mv.name}`;
-      this.deps.emit({ id: PAIR_DELETED_UNFINISHED.id, severity: 'warning', source: `pair/${p.mv.name}/${p.rv.name}`, text: PAIR_DELETED_UNFINISHED({ mv: p.mv.name, rv: p.rv.name, target }) });
+      this.deps.emit({
+        id: PAIR_DELETED_UNFINISHED.id,
+        severity: 'warning',
+        source: `pair/${p.mv.name}/${p.rv.name}`,
+        text: PAIR_DELETED_UNFINISHED({ mv: p.mv.name, rv: p.rv.name, target }),
+      });
     }
     return before;
   }
@@ -213,7 +257,10 @@ export class PairService implements PairAgent {
   copyHold(l: LogicalDisk): { what: string; action: string } | undefined {
     const p = this.rep.pairsOf(l).find((x) => x.copying && (x.state.direction === 'mv-to-rv' ? x.rv : x.mv) === l);
     if (!p) return undefined;
-    return { what: `the copy of pair ${p.mv.name} → ${p.rv.name} (${p.state.sync}, ${p.progress()}% done), which writes it`, action: `Wait for the copy to finish (kura pair show ${p.mv.name} ${p.rv.name}), or separate with --force` };
+    return {
+      what: `the copy of pair ${p.mv.name} → ${p.rv.name} (${p.state.sync}, ${p.progress()}% done), which writes it`,
+      action: `Wait for the copy to finish (kura pair show ${p.mv.name} ${p.rv.name}), or separate with --force`,
+    };
   }
 
   /** An LD in a pair cannot be deleted. */
@@ -244,7 +291,17 @@ export class PairService implements PairAgent {
     if (m === r) return;
     const [small, big] = m < r ? [p.mv, p.rv] : [p.rv, p.mv];
     const mb = (n: number) => `${Math.ceil(n / 2 ** 20)}MB`;
-    throw PAIR_CAPACITIES_DIFFER({ what, mv: p.mv.name, rv: p.rv.name, rvNumber: p.rv.rec.number.toString(16).padStart(4, '0'), rvCapacity: mb(r), mvCapacity: mb(m), small: small.name, big: big.name, capacity: big.rec.capacity });
+    throw PAIR_CAPACITIES_DIFFER({
+      what,
+      mv: p.mv.name,
+      rv: p.rv.name,
+      rvNumber: p.rv.rec.number.toString(16).padStart(4, '0'),
+      rvCapacity: mb(r),
+      mvCapacity: mb(m),
+      small: small.name,
+      big: big.name,
+      capacity: big.rec.capacity,
+    });
   }
 
   /** A snapshot restore rewrites the LD: refused while mirrored, otherwise every chunk counts as different. */
@@ -265,13 +322,28 @@ export class PairService implements PairAgent {
     const src = `pair/${p.mv.name}/${p.rv.name}`;
     switch (e.kind) {
       case 'copy-done':
-        this.deps.emit({ id: 'KURA-I2340', severity: 'info', source: src, text: `Pair ${p.mv.name} → ${p.rv.name}: copy finished (${p.state.copied} chunk(s)); sync state ${p.state.sync}.` });
+        this.deps.emit({
+          id: 'KURA-I2340',
+          severity: 'info',
+          source: src,
+          text: `Pair ${p.mv.name} → ${p.rv.name}: copy finished (${p.state.copied} chunk(s)); sync state ${p.state.sync}.`,
+        });
         return;
       case 'copy-failed':
-        this.deps.emit({ id: PAIR_COPY_STOPPED.id, severity: 'error', source: src, text: PAIR_COPY_STOPPED({ mv: p.mv.name, rv: p.rv.name, reason: (e.error as Error)?.message ?? e.error }) });
+        this.deps.emit({
+          id: PAIR_COPY_STOPPED.id,
+          severity: 'error',
+          source: src,
+          text: PAIR_COPY_STOPPED({ mv: p.mv.name, rv: p.rv.name, reason: (e.error as Error)?.message ?? e.error }),
+        });
         return;
       case 'mirror-failed':
-        this.deps.emit({ id: PAIR_MIRROR_WRITE_FAILED.id, severity: 'error', source: src, text: PAIR_MIRROR_WRITE_FAILED({ mv: p.mv.name, rv: p.rv.name, reason: (e.error as Error)?.message ?? e.error }) });
+        this.deps.emit({
+          id: PAIR_MIRROR_WRITE_FAILED.id,
+          severity: 'error',
+          source: src,
+          text: PAIR_MIRROR_WRITE_FAILED({ mv: p.mv.name, rv: p.rv.name, reason: (e.error as Error)?.message ?? e.error }),
+        });
         return;
       case 'resumed':
         this.deps.emit({

@@ -15,7 +15,20 @@ import type { LicenseTable } from '../licenses/table.js';
 import type { PairService } from '../pairs/service.js';
 import type { SnapshotAgent, SnapshotInfo } from './agent.js';
 import { MAX_GENERATIONS, MAX_LAYERS, refuseIfFev } from './rules.js';
-import { ESV_IS_EBV, SNAPSHOT_NAME_INVALID, GENERATION_COUNT_INVALID, RESTORE_INTO_READ_ONLY, SNAPSHOTS_MADE_READ_ONLY, SNAPSHOT_ACCESS_UNKNOWN, SNAPSHOT_EXISTS, SNAPSHOT_GENERATIONS_FULL, SNAPSHOT_LAYERS_FULL, SNAPSHOT_NOT_FOUND, SNAPSHOT_SIZE_DIFFERS, SSV_SNAPSHOT } from '../../catalogue/array.js';
+import {
+  ESV_IS_EBV,
+  SNAPSHOT_NAME_INVALID,
+  GENERATION_COUNT_INVALID,
+  RESTORE_INTO_READ_ONLY,
+  SNAPSHOTS_MADE_READ_ONLY,
+  SNAPSHOT_ACCESS_UNKNOWN,
+  SNAPSHOT_EXISTS,
+  SNAPSHOT_GENERATIONS_FULL,
+  SNAPSHOT_LAYERS_FULL,
+  SNAPSHOT_NOT_FOUND,
+  SNAPSHOT_SIZE_DIFFERS,
+  SSV_SNAPSHOT,
+} from '../../catalogue/array.js';
 
 export interface SnapshotDeps {
   engine: BlockEngine;
@@ -49,7 +62,14 @@ export class SnapshotService implements SnapshotAgent {
     }
     if (fixed.length > 0) {
       // On the next turn, so that the opener can subscribe to events first.
-      setImmediate(() => this.deps.emit({ id: SNAPSHOTS_MADE_READ_ONLY.id, severity: 'warning', source: 'array', text: SNAPSHOTS_MADE_READ_ONLY({ length: fixed.length, names: fixed.join(', ') }) }));
+      setImmediate(() =>
+        this.deps.emit({
+          id: SNAPSHOTS_MADE_READ_ONLY.id,
+          severity: 'warning',
+          source: 'array',
+          text: SNAPSHOTS_MADE_READ_ONLY({ length: fixed.length, names: fixed.join(', ') }),
+        }),
+      );
     }
   }
 

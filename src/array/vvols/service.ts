@@ -48,8 +48,20 @@ export class VvolService implements VvolLdAgent {
   view(l: LogicalDisk): LdVvolView {
     const type = vmwareTypeOf(l);
     const n = l.rec.number;
-    if (type === 'PE') return { vmwareType: type, boundPeList: [], boundVvolList: this.subsidiaries(n).map((b) => b.vvolLd).sort((a, b) => a - b) };
-    const boundPeList = type === '---' ? [] : this.pes().filter((p) => this.subsidiaries(p.rec.number).some((b) => b.vvolLd === n)).map((p) => p.rec.number);
+    if (type === 'PE')
+      return {
+        vmwareType: type,
+        boundPeList: [],
+        boundVvolList: this.subsidiaries(n)
+          .map((b) => b.vvolLd)
+          .sort((a, b) => a - b),
+      };
+    const boundPeList =
+      type === '---'
+        ? []
+        : this.pes()
+            .filter((p) => this.subsidiaries(p.rec.number).some((b) => b.vvolLd === n))
+            .map((p) => p.rec.number);
     return { vmwareType: type, boundPeList, boundVvolList: [] };
   }
 

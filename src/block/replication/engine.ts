@@ -199,7 +199,9 @@ export class Replicator {
     };
     const p = new Pair(mv, rv, state);
     await this.markAllocated(p);
-    this.store.db.prepare('INSERT INTO rpl_pair (rv, mv, state, bitmap) VALUES (?, ?, ?, ?)').run(rv.rec.id, mv.rec.id, JSON.stringify(state), Buffer.from(p.diff.bits));
+    this.store.db
+      .prepare('INSERT INTO rpl_pair (rv, mv, state, bitmap) VALUES (?, ?, ?, ?)')
+      .run(rv.rec.id, mv.rec.id, JSON.stringify(state), Buffer.from(p.diff.bits));
     this.pairs.push(p);
     return p;
   }

@@ -67,13 +67,13 @@ type Moves = Partial<Record<PairEvent, SyncState>>;
  * mirrored write that was under way failing after separate).
  */
 export const TRANSITIONS: Readonly<Record<SyncState, Moves>> = {
-  'rpl/exec': { 'separate': 'sep/exec', 'separate-force': 'fault', 'copy-done': 'rpl/sync', 'copy-failed': 'fault', 'mirror-failed': 'fault' },
-  'rpl/sync': { 'separate': 'sep/end', 'restore': 'rst/sync', 'mirror-failed': 'fault', 'recopy-after-crash': 'rpl/exec' },
+  'rpl/exec': { separate: 'sep/exec', 'separate-force': 'fault', 'copy-done': 'rpl/sync', 'copy-failed': 'fault', 'mirror-failed': 'fault' },
+  'rpl/sync': { separate: 'sep/end', restore: 'rst/sync', 'mirror-failed': 'fault', 'recopy-after-crash': 'rpl/exec' },
   'sep/exec': { 'separate-force': 'fault', 'copy-done': 'sep/end', 'copy-failed': 'fault', 'mirror-failed': 'fault' },
-  'sep/end': { 'replicate': 'rpl/exec', 'restore': 'rst/exec', 'mirror-failed': 'fault' },
-  'rst/exec': { 'separate': 'sep/exec', 'separate-force': 'fault', 'copy-done': 'rst/sync', 'copy-failed': 'fault', 'mirror-failed': 'fault' },
-  'rst/sync': { 'separate': 'sep/end', 'replicate': 'rpl/sync', 'mirror-failed': 'fault', 'recopy-after-crash': 'rst/exec' },
-  'fault': { 'replicate': 'rpl/exec', 'restore': 'rst/exec', 'separate-force': 'fault', 'copy-failed': 'fault' },
+  'sep/end': { replicate: 'rpl/exec', restore: 'rst/exec', 'mirror-failed': 'fault' },
+  'rst/exec': { separate: 'sep/exec', 'separate-force': 'fault', 'copy-done': 'rst/sync', 'copy-failed': 'fault', 'mirror-failed': 'fault' },
+  'rst/sync': { separate: 'sep/end', replicate: 'rpl/sync', 'mirror-failed': 'fault', 'recopy-after-crash': 'rst/exec' },
+  fault: { replicate: 'rpl/exec', restore: 'rst/exec', 'separate-force': 'fault', 'copy-failed': 'fault' },
 };
 
 /** The state the event leads to from `from`, or undefined when the table has no such move. */

@@ -172,7 +172,7 @@ export class ReplicatedDevice extends LayerDevice {
     // a status query must not wait for (or force) the copy of a whole range.
     const bpc = p.chunkSize / this.ld.blockSize;
     const out: AllocationExtent[] = [];
-    for (let b = lba; b < lba + blocks; ) {
+    for (let b = lba; b < lba + blocks;) {
       const c = Math.floor(b / bpc);
       const n = Math.min((c + 1) * bpc, lba + blocks) - b;
       for (const e of await (p.diff.get(c) ? p.rv : this.below).allocation(b, n)) {

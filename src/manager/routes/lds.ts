@@ -15,7 +15,13 @@ export function ldRoutes(agent: LdAgent & QosAgent & Pick<HostAgent, 'setLdNbdPl
       if (body['size'] === undefined && body['attr'] !== 'ssv') {
         throw BODY_FIELD_REQUIRED({ k: 'size', description: 'the virtual capacity, e.g. "10GiB"' });
       }
-      const l = await agent.createLd({ name: body['name'] as string, pool: body['pool'] as string, size: (body['size'] as number | undefined) ?? 0, attr: body['attr'] as string | undefined, force: body['force'] as boolean | undefined });
+      const l = await agent.createLd({
+        name: body['name'] as string,
+        pool: body['pool'] as string,
+        size: (body['size'] as number | undefined) ?? 0,
+        attr: body['attr'] as string | undefined,
+        force: body['force'] as boolean | undefined,
+      });
       changed('KURA-I4010', `ld/${l.name}`, `LD ${l.name} (${hex4(l.number)}h) created in pool ${l.pool} (${bytesText(l.capacity)}).`);
       return l;
     },
@@ -42,7 +48,11 @@ export function ldRoutes(agent: LdAgent & QosAgent & Pick<HostAgent, 'setLdNbdPl
     },
     setNbdPlain: async ({ params, body }) => {
       const l = await agent.setLdNbdPlain(ref(params['ref']!), body['plain'] as boolean);
-      changed('KURA-I6122', `ld/${l.name}`, l.nbdPlain ? `LD ${l.name} is open to plain (unidentified) NBD clients.` : `LD ${l.name} is closed to plain NBD clients.`);
+      changed(
+        'KURA-I6122',
+        `ld/${l.name}`,
+        l.nbdPlain ? `LD ${l.name} is open to plain (unidentified) NBD clients.` : `LD ${l.name} is closed to plain NBD clients.`,
+      );
       return l;
     },
   });

@@ -23,7 +23,10 @@ export function pairRoutes(agent: PairAgent, changed: Changed): Route[] {
       return p;
     },
     separate: async ({ params, body }) => {
-      const p = await agent.separatePair(ref(params['mv']!), ref(params['rv']!), { rvAccess: body['rvAccess'] as string | undefined, force: body['force'] as boolean | undefined });
+      const p = await agent.separatePair(ref(params['mv']!), ref(params['rv']!), {
+        rvAccess: body['rvAccess'] as string | undefined,
+        force: body['force'] as boolean | undefined,
+      });
       changed('KURA-I2352', pairPath(params), `Separate ${body['force'] ? '(forced) ' : ''}on pair ${p.mv} → ${p.rv}: ${p.sync}, RV access ${p.rvAccess}.`);
       return p;
     },

@@ -22,7 +22,11 @@ export function poolRoutes(agent: PoolAgent & QosAgent, changed: Changed): Route
         threshold: body['threshold'] as number | undefined,
         container: body['container'] as boolean | undefined,
       });
-      changed('KURA-I4001', `pool/${p.name}`, `Pool ${p.name} created (${p.raid}, ${bytesText(p.capacity)}, ${p.pds.length} PDs${p.vmwareType === 'Container' ? ', Storage Container' : ''}).`);
+      changed(
+        'KURA-I4001',
+        `pool/${p.name}`,
+        `Pool ${p.name} created (${p.raid}, ${bytesText(p.capacity)}, ${p.pds.length} PDs${p.vmwareType === 'Container' ? ', Storage Container' : ''}).`,
+      );
       return p;
     },
     show: ({ params }) => agent.getPool(ref(params['ref']!)),

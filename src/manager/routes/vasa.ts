@@ -17,7 +17,10 @@ type Md = Record<string, string>;
 
 /** Wraps every handler of a table in the session gate. */
 function gated<T extends Record<string, ApiRoute>>(vvol: VvolProvider, table: T, handlers: Handlers<T>): Route[] {
-  const wrap = (h: Handler): Handler => (req) => vvol.sessions.run(req.owner ?? 'anonymous', async () => h(req));
+  const wrap =
+    (h: Handler): Handler =>
+    (req) =>
+      vvol.sessions.run(req.owner ?? 'anonymous', async () => h(req));
   const out = {} as Handlers<T>;
   for (const k of Object.keys(handlers) as Array<keyof T>) out[k] = wrap(handlers[k]);
   return bind(table, out);
@@ -60,7 +63,12 @@ export function vasaRoutes(vvol: VvolProvider): Route[] {
       },
     }),
     ...gated(vvol, VVOLS, {
-      list: ({ query }) => vvol.queryVvols({ container: query['container'] === undefined ? undefined : poolRef(query['container']), vm: query['vm'] as string | undefined, type: query['type'] as string | undefined }),
+      list: ({ query }) =>
+        vvol.queryVvols({
+          container: query['container'] === undefined ? undefined : poolRef(query['container']),
+          vm: query['vm'] as string | undefined,
+          type: query['type'] as string | undefined,
+        }),
       create: ({ body }) =>
         vvol.createVvol({
           container: poolRef(body['container']),
@@ -76,7 +84,8 @@ export function vasaRoutes(vvol: VvolProvider): Route[] {
       delete: ({ params }) => vvol.deleteVvol(params['id']!),
       deleteBatch: ({ body }) => vvol.deleteVvols(body['ids'] as string[]),
       revert: ({ params, body }) => vvol.revert(params['id']!, body['snapshot'] as string),
-      fastClone: ({ params, body }) => vvol.fastClone(params['id']!, { vm: body['vm'] as string, policy: body['policy'] as string | undefined, metadata: body['metadata'] as Md | undefined }),
+      fastClone: ({ params, body }) =>
+        vvol.fastClone(params['id']!, { vm: body['vm'] as string, policy: body['policy'] as string | undefined, metadata: body['metadata'] as Md | undefined }),
       clone: ({ params, body }) =>
         vvol.clone(params['id']!, {
           vm: body['vm'] as string,

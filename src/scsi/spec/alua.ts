@@ -1,7 +1,12 @@
 // Asymmetric logical unit access (SPC-4 5.15): the states a target port group
 // can be in, their codes in REPORT TARGET PORT GROUPS (SPC-4 6.37), the sense a
 // port gives a command its state refuses, and the parser of the RTPG answer.
-import { LUN_NOT_ACCESSIBLE_ASYMMETRIC_ACCESS_STATE_TRANSITION, LUN_NOT_ACCESSIBLE_TARGET_PORT_IN_STANDBY_STATE, LUN_NOT_ACCESSIBLE_TARGET_PORT_IN_UNAVAILABLE_STATE, isSense } from './sense.js';
+import {
+  LUN_NOT_ACCESSIBLE_ASYMMETRIC_ACCESS_STATE_TRANSITION,
+  LUN_NOT_ACCESSIBLE_TARGET_PORT_IN_STANDBY_STATE,
+  LUN_NOT_ACCESSIBLE_TARGET_PORT_IN_UNAVAILABLE_STATE,
+  isSense,
+} from './sense.js';
 import type { SenseCode } from './sense.js';
 
 export type AluaState = 'active/optimized' | 'active/non-optimized' | 'standby' | 'unavailable' | 'offline' | 'transitioning';
@@ -58,7 +63,7 @@ export function parseTargetPortGroups(data: Buffer): TargetPortGroupDescriptor[]
   const end = Math.min(data.length, 4 + data.readUInt32BE(0));
   const extended = data.length >= 8 && (data[4]! & 0x70) === 0x10;
   const out: TargetPortGroupDescriptor[] = [];
-  for (let off = extended ? 8 : 4; off + 8 <= end; ) {
+  for (let off = extended ? 8 : 4; off + 8 <= end;) {
     const count = data[off + 7]!;
     const ports: number[] = [];
     for (let i = 0; i < count && off + 8 + 4 * i + 4 <= end; i++) ports.push(data.readUInt16BE(off + 8 + 4 * i + 2));

@@ -41,11 +41,21 @@ export const cdb = {
   reportTargetPortGroups: (alloc = 1024, extended = false) =>
     Buffer.from([op.MAINTENANCE_IN, op.MI_REPORT_TARGET_PORT_GROUPS | (extended ? 0x20 : 0), 0, 0, 0, 0, ...be(alloc, 4), 0, 0]),
   reportSupportedOperationCodes: (options: number, opcode = 0, serviceAction = 0, rctd = false, alloc = 65535) =>
-    Buffer.from([op.MAINTENANCE_IN, op.MI_REPORT_SUPPORTED_OPERATION_CODES, (rctd ? 0x80 : 0) | options, opcode, ...be(serviceAction, 2), ...be(alloc, 4), 0, 0]),
+    Buffer.from([
+      op.MAINTENANCE_IN,
+      op.MI_REPORT_SUPPORTED_OPERATION_CODES,
+      (rctd ? 0x80 : 0) | options,
+      opcode,
+      ...be(serviceAction, 2),
+      ...be(alloc, 4),
+      0,
+      0,
+    ]),
   reportSupportedTaskManagementFunctions: (repd = false, alloc = 16) =>
     Buffer.from([op.MAINTENANCE_IN, op.MI_REPORT_SUPPORTED_TASK_MANAGEMENT_FUNCTIONS, repd ? 0x80 : 0, 0, 0, 0, ...be(alloc, 4), 0, 0]),
   extendedCopy: (listLength: number) => Buffer.from([op.EXTENDED_COPY, op.XCOPY_LID1, 0, 0, 0, 0, 0, 0, 0, 0, ...be(listLength, 4), 0, 0]),
-  receiveCopyResults: (serviceAction: number, listId: number, alloc = 1024) => Buffer.from([op.RECEIVE_COPY_RESULTS, serviceAction, listId, 0, 0, 0, 0, 0, 0, 0, ...be(alloc, 4), 0, 0]),
+  receiveCopyResults: (serviceAction: number, listId: number, alloc = 1024) =>
+    Buffer.from([op.RECEIVE_COPY_RESULTS, serviceAction, listId, 0, 0, 0, 0, 0, 0, 0, ...be(alloc, 4), 0, 0]),
 
   // ---- SBC-3 ----
   startStopUnit: (start: boolean, loej = false) => Buffer.from([op.START_STOP_UNIT, 0, 0, 0, (loej ? 2 : 0) | (start ? 1 : 0), 0]),
@@ -64,11 +74,14 @@ export const cdb = {
   write16: (lba: Lba, blocks: number, flags = 0) => Buffer.from([op.WRITE_16, flags, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
   verify10: (lba: number, blocks: number, bytchk = 0, flags = 0) => Buffer.from([op.VERIFY_10, flags | (bytchk << 1), ...be(lba, 4), 0, ...be(blocks, 2), 0]),
   verify16: (lba: number, blocks: number, bytchk = 0, flags = 0) => Buffer.from([op.VERIFY_16, flags | (bytchk << 1), ...be(lba, 8), ...be(blocks, 4), 0, 0]),
-  writeAndVerify10: (lba: number, blocks: number, bytchk = true) => Buffer.from([op.WRITE_AND_VERIFY_10, bytchk ? 0x02 : 0, ...be(lba, 4), 0, ...be(blocks, 2), 0]),
-  writeAndVerify16: (lba: number, blocks: number, bytchk = true) => Buffer.from([op.WRITE_AND_VERIFY_16, bytchk ? 0x02 : 0, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
+  writeAndVerify10: (lba: number, blocks: number, bytchk = true) =>
+    Buffer.from([op.WRITE_AND_VERIFY_10, bytchk ? 0x02 : 0, ...be(lba, 4), 0, ...be(blocks, 2), 0]),
+  writeAndVerify16: (lba: number, blocks: number, bytchk = true) =>
+    Buffer.from([op.WRITE_AND_VERIFY_16, bytchk ? 0x02 : 0, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
   orWrite16: (lba: Lba, blocks: number, flags = 0) => Buffer.from([op.ORWRITE_16, flags, ...be(lba, 8), ...be(blocks, 4), 0, 0]),
   compareAndWrite: (lba: number, blocks: number, flags = 0) => Buffer.from([op.COMPARE_AND_WRITE, flags, ...be(lba, 8), 0, 0, 0, blocks, 0, 0]),
-  writeAtomic16: (lba: Lba, blocks: number, flags = 0, boundary = 0) => Buffer.from([op.WRITE_ATOMIC_16, flags, ...be(lba, 8), ...be(boundary, 2), ...be(blocks, 2), 0, 0]),
+  writeAtomic16: (lba: Lba, blocks: number, flags = 0, boundary = 0) =>
+    Buffer.from([op.WRITE_ATOMIC_16, flags, ...be(lba, 8), ...be(boundary, 2), ...be(blocks, 2), 0, 0]),
   /** `flags` is byte 1: WRITE_SAME_UNMAP, WRITE_SAME_NDOB, ANCHOR... */
   writeSame10: (lba: number, blocks: number, flags = 0) => Buffer.from([op.WRITE_SAME_10, flags, ...be(lba, 4), 0, ...be(blocks, 2), 0]),
   writeSame16: (lba: Lba, blocks: number, flags = 0) => Buffer.from([op.WRITE_SAME_16, flags, ...be(lba, 8), ...be(blocks, 4), 0, 0]),

@@ -54,9 +54,16 @@ export function parseDesignators(page: Buffer): Designator[] {
   if (page.length < 4 || page[1] !== VPD_DEVICE_IDENTIFICATION) return [];
   const end = Math.min(page.length, 4 + page.readUInt16BE(2));
   const out: Designator[] = [];
-  for (let o = 4; o + 4 <= end; ) {
+  for (let o = 4; o + 4 <= end;) {
     const len = page[o + 3]!;
-    out.push({ protocol: page[o]! >> 4, codeSet: page[o]! & 0xf, piv: (page[o + 1]! & 0x80) !== 0, assoc: (page[o + 1]! >> 4) & 3, type: page[o + 1]! & 0xf, value: page.subarray(o + 4, o + 4 + len) });
+    out.push({
+      protocol: page[o]! >> 4,
+      codeSet: page[o]! & 0xf,
+      piv: (page[o + 1]! & 0x80) !== 0,
+      assoc: (page[o + 1]! >> 4) & 3,
+      type: page[o + 1]! & 0xf,
+      value: page.subarray(o + 4, o + 4 + len),
+    });
     o += 4 + len;
   }
   return out;
@@ -81,7 +88,8 @@ export function parseDeviceIdentification(page: Buffer): DeviceIdentity | undefi
   for (const d of parseDesignators(page)) {
     if (d.assoc === ASSOC_LU && d.type === DESIGNATOR_EUI64) eui ??= d.value.toString('hex');
     if (d.assoc === ASSOC_LU && d.type === DESIGNATOR_NAA) naa ??= d.value.toString('hex');
-    else if (d.assoc === ASSOC_LU && (d.type === DESIGNATOR_EUI64 || d.type === DESIGNATOR_SCSI_NAME_STRING || d.type === DESIGNATOR_T10_VENDOR_ID)) other ??= d.value.toString('hex');
+    else if (d.assoc === ASSOC_LU && (d.type === DESIGNATOR_EUI64 || d.type === DESIGNATOR_SCSI_NAME_STRING || d.type === DESIGNATOR_T10_VENDOR_ID))
+      other ??= d.value.toString('hex');
     else if (d.assoc === ASSOC_TARGET_PORT && d.type === DESIGNATOR_RELATIVE_TARGET_PORT && d.value.length >= 4) rtp = d.value.readUInt16BE(2);
     else if (d.assoc === ASSOC_TARGET_PORT && d.type === DESIGNATOR_TARGET_PORT_GROUP && d.value.length >= 4) tpg = d.value.readUInt16BE(2);
   }
