@@ -3,17 +3,13 @@
 // service per noun (src/array/<noun>/), and wires them. The agent contract and
 // the front ends' calls are answered by the service that owns each verb; the
 // LD device stack the front ends serve is assembled here (deviceOf).
-import crypto from 'node:crypto';
-import path from 'node:path';
-import { KuraError } from '../errors.js';
 import type { BlockDevice } from '../block/device.js';
 import type { ExportProvider } from '../block/exports.js';
-import { BlockEngine } from '../block/engine.js';
+import type { BlockEngine } from '../block/engine.js';
 import type { LogicalDisk } from '../block/logical-disk.js';
-import { QosScheduler, qosLayer } from '../block/qos.js';
-import { Replicator, replicationLayer } from '../block/replication.js';
-import { buildStack } from '../block/stack.js';
-import { DataDirLock, makeDataDir, tightenDataDir, tightenedText } from '../block/data-dir.js';
+import { QosScheduler } from '../block/qos.js';
+import { Replicator } from '../block/replication.js';
+import type { DataDirLock } from '../block/data-dir.js';
 import type { ChapConfig } from '../iscsi/chap.js';
 import type { ConglomerateRole, TargetPortGroupInfo } from '../scsi/types.js';
 import type {
@@ -40,7 +36,7 @@ import type {
 } from './agent.js';
 import { Catalog, attrsOf } from './catalog.js';
 import { ConfigQueue } from './config-queue.js';
-import { ConglomerateService } from './conglomerates/service.js';
+import type { ConglomerateService } from './conglomerates/service.js';
 import { Controllers } from './controllers/controllers.js';
 import type { HostPort } from './controllers/controllers.js';
 import { ControllerService } from './controllers/service.js';
@@ -52,21 +48,25 @@ import { HostService } from './hosts/service.js';
 import { HostTable } from './hosts/table.js';
 import { TargetService } from './hosts/target.js';
 import type { IscsiArrayPort } from './iscsi-front-end.js';
+import { loadIdentity, wwnOf } from './identity.js';
+import type { ArrayIdentity } from './identity.js';
+import { LdExports } from './ld-exports.js';
 import { LdLocks } from './ld-locks.js';
 import { LdService, isThin } from './lds/service.js';
 import { LicenseService } from './licenses/service.js';
 import { LicenseTable } from './licenses/table.js';
 import { ConfigLock } from './lock/config-lock.js';
 import { LockService } from './lock/service.js';
-import { nbdExports } from './nbd-access.js';
+import { ArrayShutdown, openDataDir } from './lifecycle.js';
+import type { DataDirOptions } from './lifecycle.js';
 import { PairService } from './pairs/service.js';
 import { PoolService } from './pools/service.js';
 import { QosService } from './qos/service.js';
 import { QosSettings } from './qos/settings.js';
 import { CloneService } from './snapshots/clones.js';
 import { SnapshotService } from './snapshots/snapshots.js';
-import { ARRAY_CANNOT_OPEN } from '../catalogue/array.js';
 import { ContainerFlags } from './vvols/containers.js';
+import { ConglomerateWiring } from './vvols/conglomerate-wiring.js';
 import { VvolService } from './vvols/service.js';
 
 export type { SnapshotInfo } from './agent.js';
@@ -78,12 +78,9 @@ export { MAX_FCVS_PER_FEV, MAX_GENERATIONS, MAX_LAYERS } from './snapshots/rules
 export const KURA_VERSION = '0.1.0';
 const CONTROLLERS = [0, 1];
 
-export interface OpenArrayOptions {
-  dataDir: string;
+export interface OpenArrayOptions extends DataDirOptions {
   /** iSCSI host ports: the n-th belongs to controller n mod 2. */
   portals?: Array<{ host: string; port: number }>;
-  /** Where opening says what it changed (modes tightened); default stderr. */
-  log?: (m: string) => void;
 }
 
 export const DEFAULT_PORTALS = [
@@ -95,11 +92,8 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
   readonly dataDir: string;
   readonly isNew: boolean;
   private readonly engine: BlockEngine;
-  private readonly serial: string;
-  private readonly name: string;
-  private closed = false;
-  /** The data directory's lock, held from open() to close(). */
-  private dirLock: DataDirLock | undefined;
+  private readonly identity: ArrayIdentity;
+  private readonly shutdown: ArrayShutdown;
   readonly hosts: HostTable;
   readonly licenses: LicenseTable;
   readonly qos = new QosScheduler();
@@ -108,8 +102,7 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
   private readonly config = new ConfigQueue();
   private readonly events = new EventHub();
   private readonly frontEnds: FrontEnds;
-  /** The LD behind each device handed to a front end (to tell whose sessions hold an LD). */
-  private readonly deviceLds: WeakMap<BlockDevice, LogicalDisk>;
+  private readonly ldExports: LdExports;
   private readonly ldLocks = new LdLocks();
   private readonly replicator: Replicator;
   private readonly catalog: Catalog;
@@ -124,27 +117,20 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
   private readonly controllerService: ControllerService;
   private readonly pairService: PairService;
   private readonly lockService: LockService;
+  private readonly conglomerateWiring: ConglomerateWiring;
   /** LUN conglomerates: VVOL protocol endpoints and the VVOLs bound behind them (the VVOL adapter calls it). */
   readonly conglomerates: ConglomerateService;
   private readonly vvolService: VvolService;
 
-  private constructor(dataDir: string, engine: BlockEngine, portals: Array<{ host: string; port: number }>) {
+  private constructor(dataDir: string, engine: BlockEngine, portals: Array<{ host: string; port: number }>, dirLock: DataDirLock) {
     this.dataDir = dataDir;
     this.engine = engine;
     const store = engine.store;
-    const serial = store.getMeta('array_serial');
-    this.isNew = serial === undefined;
-    if (serial === undefined) {
-      this.serial = crypto.randomBytes(6).toString('hex');
-      store.setMeta('array_serial', this.serial);
-      store.setMeta('array_name', `kura-${this.serial.slice(0, 6)}`);
-    } else {
-      this.serial = serial;
-    }
-    this.name = store.getMeta('array_name') ?? `kura-${this.serial.slice(0, 6)}`;
+    const identity = (this.identity = loadIdentity(store));
+    this.isNew = identity.isNew;
 
     // Shared pieces.
-    const { config } = this;
+    const { config, ldLocks } = this;
     const emit = this.events.emit;
     const hosts = (this.hosts = new HostTable(store.db));
     const licenses = (this.licenses = new LicenseTable(store.db));
@@ -154,46 +140,28 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
       set: (v) => (v === undefined ? store.deleteMeta('config_lock') : store.setMeta('config_lock', v)),
     });
     const frontEnds = (this.frontEnds = new FrontEnds(store));
-    this.deviceLds = frontEnds.deviceLds;
-    const catalog = (this.catalog = new Catalog(engine, this.serial, this.isNew, () => {
+    const catalog = (this.catalog = new Catalog(engine, identity.serial, identity.isNew, () => {
       // Without host entries every LD is a LUN: initiators re-read their LUNs.
       if (hosts.open) frontEnds.lunsChangedAfter(() => undefined);
     }));
     const qos = new QosSettings(store, this.qos);
     engine.onEvent(engineEventRelay(emit));
-    this.replicator = new Replicator(store, {
+    const replicator = (this.replicator = new Replicator(store, {
       commit: () => engine.commit(),
       ld: (id) => engine.lds.get(id),
       event: (e) => this.pairService.onReplicationEvent(e),
-    });
-    const { ldLocks, replicator } = this;
+    }));
+    this.shutdown = new ArrayShutdown(config, replicator, engine, dirLock);
+    this.ldExports = new LdExports({ engine, hosts, replicator, qos: this.qos, deviceLds: frontEnds.deviceLds, ldInfos: () => this.listLds() });
 
     // One service per noun.
-    const pairs = (this.pairService = new PairService(replicator, {
-      ld: (ref) => catalog.ld(ref),
-      licenses,
-      attrs: (l) => attrsOf(l),
-      mappedTo: (l) =>
-        hosts
-          .list()
-          .filter((h) => [...h.luns.values()].includes(l.rec.number))
-          .map((h) => h.name),
-      emit,
-      config,
-    }));
+    const mappedTo = (l: LogicalDisk) => hosts.list().flatMap((h) => ([...h.luns.values()].includes(l.rec.number) ? [h.name] : []));
+    const pairs = (this.pairService = new PairService(replicator, { ld: (ref) => catalog.ld(ref), licenses, attrs: attrsOf, mappedTo, emit, config }));
     ldLocks.addSource((l) => pairs.copyHold(l));
     const pools = (this.poolService = new PoolService({ engine, catalog, config, qos, containers: new ContainerFlags(store) }));
-    this.conglomerates = new ConglomerateService({
-      db: store.db,
-      wwn: this.wwn(),
-      ldExists: (n) => catalog.ldByNumber(n) !== undefined,
-      hostExists: (h) => hosts.list().some((e) => e.name === h),
-      changed: (pe, host) => frontEnds.conglomerateChanged(pe, hosts.list().find((e) => e.name === host)?.initiators ?? []),
-    });
-    // A deleted LD leaves its conglomerate (its number may come back for another LD).
-    this.conglomerates.prune();
-    frontEnds.onAccessChanged(() => this.conglomerates.prune());
-    const vvols = (this.vvolService = new VvolService({ engine, catalog, config, qos, conglomerates: this.conglomerates }));
+    this.conglomerateWiring = new ConglomerateWiring({ store, wwn: this.wwn(), catalog, hosts, frontEnds });
+    const conglomerates = (this.conglomerates = this.conglomerateWiring.service);
+    const vvols = (this.vvolService = new VvolService({ engine, catalog, config, qos, conglomerates }));
     const lds = (this.ldService = new LdService({
       engine,
       catalog,
@@ -215,50 +183,35 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
     this.qosService = new QosService({ engine, catalog, config, licenses, settings: qos, ldInfo, poolInfo: (p) => pools.info(p) });
     this.licenseService = new LicenseService(licenses, config, emit);
     const ctls = (this.controllerService = new ControllerService({ controllers, config, emit, frontEnds, lds: () => catalog.lds() }));
-    const target = (this.targetService = new TargetService({ hosts, config, frontEnds, store, arrayName: this.name, hostPorts: () => ctls.hostPorts() }));
+    const target = (this.targetService = new TargetService({ hosts, config, frontEnds, store, arrayName: identity.name, hostPorts: () => ctls.hostPorts() }));
     this.hostService = new HostService({ hosts, catalog, config, emit, frontEnds, pairs, ldInfo, targetSecret: () => target.mutualChap()?.secret });
     this.lockService = new LockService(this.configLock, emit);
 
     for (const l of engine.lds.values()) if (attrsOf(l).qos) qos.apply(l);
   }
 
-  static async open(opts: OpenArrayOptions): Promise<KuraArray> {
-    const dir = path.join(opts.dataDir, 'array');
-    makeDataDir(dir);
-    // One process per data directory: a second server would interleave metadata.
-    const lock = DataDirLock.acquire(opts.dataDir);
-    let array: KuraArray | undefined;
-    try {
-      const tightened = tightenedText(opts.dataDir, tightenDataDir(opts.dataDir));
-      if (tightened) (opts.log ?? ((m: string) => process.stderr.write(`${m}\n`)))(tightened);
-      array = new KuraArray(opts.dataDir, BlockEngine.open(dir), opts.portals ?? DEFAULT_PORTALS);
-      array.dirLock = lock;
-      await array.snapshotService.enforceAccessModes();
-      // Copies the last run left resume in the background.
-      await array.replicator.start();
-      return array;
-    } catch (e) {
-      if (array) await array.close().catch(() => undefined);
-      lock.release();
-      if (e instanceof KuraError) throw e;
-      throw ARRAY_CANNOT_OPEN({ dataDir: opts.dataDir, reason: (e as Error).message });
-    }
+  static open(opts: OpenArrayOptions): Promise<KuraArray> {
+    return openDataDir(
+      opts,
+      (engine, lock) => new KuraArray(opts.dataDir, engine, opts.portals ?? DEFAULT_PORTALS, lock),
+      async (array) => {
+        await array.snapshotService.enforceAccessModes();
+        // Copies the last run left resume in the background.
+        await array.replicator.start();
+      },
+    );
   }
 
   /** The array's WWN, 16 hex digits from its serial: the VVOL provider makes VVOL, PE and container ids from it. */
   wwn(): string {
-    return `2000${this.serial
-      .toLowerCase()
-      .replace(/[^0-9a-f]/g, '0')
-      .padStart(12, '0')
-      .slice(-12)}`;
+    return wwnOf(this.identity.serial);
   }
 
   info(): ArrayInfo {
     const mem = process.memoryUsage();
     return {
-      name: this.name,
-      serial: this.serial,
+      name: this.identity.name,
+      serial: this.identity.serial,
       version: KURA_VERSION,
       controllers: [...CONTROLLERS],
       memory: { ...this.engine.metadataMemory(), rss: mem.rss, heapUsed: mem.heapUsed },
@@ -488,18 +441,16 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
     return isThin(l);
   }
   conglomerateOf(l: LogicalDisk): ConglomerateRole | undefined {
-    return this.conglomerates.role(l.rec.number);
+    return this.conglomerateWiring.conglomerateOf(l);
   }
   administrativeOf(l: LogicalDisk): LogicalDisk | undefined {
-    const pe = this.conglomerates.adminOf(l.rec.number);
-    return pe === undefined ? undefined : this.catalog.ldByNumber(pe);
+    return this.conglomerateWiring.administrativeOf(l);
   }
   subsidiaryFor(initiatorName: string, pe: LogicalDisk, slu: number): LogicalDisk | undefined {
-    const n = this.conglomerates.resolve(pe.rec.number, slu, this.hosts.ofInitiator(initiatorName)?.name);
-    return n === undefined ? undefined : this.catalog.ldByNumber(n);
+    return this.conglomerateWiring.subsidiaryFor(initiatorName, pe, slu);
   }
   subsidiaryIdsFor(initiatorName: string, pe: LogicalDisk): number[] {
-    return this.conglomerates.boundFor(pe.rec.number, this.hosts.ofInitiator(initiatorName)?.name);
+    return this.conglomerateWiring.subsidiaryIdsFor(initiatorName, pe);
   }
   ldByNumber(n: number): LogicalDisk | undefined {
     return this.catalog.ldByNumber(n);
@@ -531,39 +482,17 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
   setFrontEndState(key: string, value: string | undefined): void {
     this.frontEnds.setState(key, value);
   }
-
-  /** An LD's data path as front ends serve it: its layers, bottom (on the LD) first. */
   deviceOf(l: LogicalDisk): BlockDevice {
-    const d = buildStack(l, [replicationLayer(this.replicator), qosLayer(this.qos)]);
-    this.deviceLds.set(d, l);
-    return d;
+    return this.ldExports.deviceOf(l);
   }
-
-  /** Every LD by name, with no access check: for in-process users. Clients get nbdExports(). */
   exports(): ExportProvider {
-    return {
-      list: () => this.listLds().map((l) => ({ name: l.name, description: `LD ${l.number.toString(16).padStart(4, '0')}h in pool ${l.pool}` })),
-      open: (name: string) => {
-        for (const l of this.engine.lds.values()) if (l.rec.name === name) return this.deviceOf(l);
-        return undefined;
-      },
-    };
+    return this.ldExports.exports();
   }
-
-  /** The LDs an NBD client may list and open, decided by host entries (nbd-access.ts). */
   nbdExports(): ExportProvider {
-    return nbdExports({
-      hosts: this.hosts,
-      lds: () => [...this.engine.lds.values()],
-      ldInfos: () => this.listLds(),
-      byId: (id) => this.engine.lds.get(id),
-      device: (l) => this.deviceOf(l),
-    });
+    return this.ldExports.nbdExports();
   }
-
-  /** The key of an NBD TLS-PSK identity (a host name), if that host has one. */
   nbdPsk(identity: string): Buffer | undefined {
-    return this.hosts.ofNbdIdentity(identity)?.nbdPsk;
+    return this.ldExports.nbdPsk(identity);
   }
 
   /** Commits every completed write (as a FLUSH would). */
@@ -571,18 +500,7 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
     return this.engine.commit();
   }
 
-  async close(): Promise<void> {
-    await this.config.idle();
-    // A second close (a test's cleanup after its own) has nothing left to do.
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      await this.replicator.close();
-      await this.engine.close();
-    } finally {
-      // Last: the directory is free for the next process only once the metadata is closed.
-      this.dirLock?.release();
-      this.dirLock = undefined;
-    }
+  close(): Promise<void> {
+    return this.shutdown.close();
   }
 }
