@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian tools the tests and benchmarks drive (real NBD/iSCSI clients,
-# qemu-img, fio, nbdkit) when they are missing. A test never skips for want of a
+# qemu-img, fio, nbdkit, sg3-utils) when they are missing. A test never skips for want of a
 # tool: if this cannot install one, it fails here with the reason.
 set -euo pipefail
 
@@ -15,6 +15,7 @@ declare -A pkg_of=(
   [iscsi-readcapacity16]=libiscsi-bin
   [iscsi-test-cu]=libiscsi-bin
   [tgtd]=tgt
+  [sg_luns]=sg3-utils
 )
 
 # qemu-img's iSCSI block driver has no binary of its own: look for its module.

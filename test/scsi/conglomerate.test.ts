@@ -109,8 +109,8 @@ test('LUN encoding: two-level LUNs of subsidiary LUs use simple addressing in bo
   let out: string;
   try {
     out = execFileSync('sg_luns', ['--test=0005000300000000', '--lu_cong'], { encoding: 'utf8', timeout: 5000 });
-  } catch {
-    return; // sg3_utils not installed
+  } catch (e) {
+    throw new Error(`sg_luns (Debian sg3-utils) did not run: ${(e as Error).message}. scripts/ensure-tools.sh (run by npm test) installs it.`);
   }
   assert.match(out, /Administrative element:\s+Simple lu addressing: 5/);
   assert.match(out, /Subsidiary element:\s+Simple lu addressing: 3/);
