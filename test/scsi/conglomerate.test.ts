@@ -110,7 +110,7 @@ test('LUN encoding: two-level LUNs of subsidiary LUs use simple addressing in bo
   try {
     out = execFileSync('sg_luns', ['--test=0005000300000000', '--lu_cong'], { encoding: 'utf8', timeout: 5000 });
   } catch (e) {
-    throw new Error(`sg_luns (Debian sg3-utils) did not run: ${(e as Error).message}. scripts/ensure-tools.sh (run by npm test) installs it.`);
+    throw new Error(`sg_luns (Debian sg3-utils) did not run: ${(e as Error).message}. scripts/ensure-tools.sh (run by npm test) installs it.`, { cause: e });
   }
   assert.match(out, /Administrative element:\s+Simple lu addressing: 5/);
   assert.match(out, /Subsidiary element:\s+Simple lu addressing: 3/);
