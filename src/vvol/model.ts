@@ -60,6 +60,21 @@ export interface VvolRecord {
   backups: BackupVolume[];
 }
 
+/** A VVOL record as a new volume starts: no policy, snapshot or clone relation, limits or backups yet. */
+export function newVvolRecord(f: Pick<VvolRecord, 'id' | 'ld' | 'type' | 'vm' | 'container' | 'size' | 'created'>): VvolRecord {
+  return {
+    ...f,
+    policy: null,
+    snapshotOf: null,
+    snapshotName: null,
+    snapshotGroup: null,
+    linkedFrom: null,
+    layer: 0,
+    io: { upper: 0, lower: 0 },
+    backups: [],
+  };
+}
+
 export interface VvolView extends VvolRecord {
   metadata: Record<string, string>;
   /** LD numbers of the PEs it is bound through (iSMview's Bound PE List, VVM L784-L785). */

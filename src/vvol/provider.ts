@@ -15,7 +15,7 @@ import { EventLog, type VvolEvent } from './events.js';
 import { checkWwn, containerId, ldOfPeId, peId, poolOfContainerId, vvolId } from './ids.js';
 import * as L from './limits.js';
 import * as M from './messages.js';
-import { isVvolType, vmwareTypeOf, type PeRecord, type VvolRecord, type VvolType, type VvolView } from './model.js';
+import { isVvolType, newVvolRecord, vmwareTypeOf, type PeRecord, type VvolRecord, type VvolType, type VvolView } from './model.js';
 import {
   capabilityMetadata,
   containerCompliance,
@@ -575,7 +575,7 @@ export class VvolProvider {
       // VVM L1554-L1557: below 1 GB the volume is made at 1 GB (warning L2097).
       if (raised) size = L.MIN_VVOL_SIZE;
       const ld = await this.createLd(pool.number, size, req.type);
-      const rec: VvolRecord = {
+      const rec = newVvolRecord({
         id: vvolId(this.wwn, ld.number),
         ld: ld.number,
         type: req.type,
@@ -583,15 +583,7 @@ export class VvolProvider {
         container: pool.number,
         size: ld.capacity,
         created: this.iso(),
-        policy: null,
-        snapshotOf: null,
-        snapshotName: null,
-        snapshotGroup: null,
-        linkedFrom: null,
-        layer: 0,
-        io: { upper: 0, lower: 0 },
-        backups: [],
-      };
+      });
       const warnings: M.VvolWarning[] = [];
       if (raised) warnings.push(this.alarm(M.sizeRaisedWarning(mb(req.size), rec.id), rec.id));
       try {
@@ -1172,7 +1164,7 @@ export class VvolProvider {
     this.replicating.delete(src.id);
     this.replicating.delete(id);
     return this.exclusive(async () => {
-      const rec: VvolRecord = {
+      const rec = newVvolRecord({
         id,
         ld: target.number,
         type: src.type,
@@ -1180,15 +1172,7 @@ export class VvolProvider {
         container: pool.number,
         size: target.capacity,
         created: this.iso(),
-        policy: null,
-        snapshotOf: null,
-        snapshotName: null,
-        snapshotGroup: null,
-        linkedFrom: null,
-        layer: 0,
-        io: { upper: 0, lower: 0 },
-        backups: [],
-      };
+      });
       try {
         await this.finish(rec, policy, metadata, warnings);
       } catch (e) {
