@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian tools the tests and benchmarks drive (real NBD/iSCSI clients,
-# qemu-img, fio, nbdkit, sg3-utils) when they are missing. A test never skips for want of a
-# tool: if this cannot install one, it fails here with the reason.
+# Installs the Debian tools the tests and benchmarks drive when they are missing: real
+# NBD/iSCSI clients, qemu-img, fio, nbdkit, sg3-utils; etcd for the redundant managers and
+# the cluster; chromium for the console's browser tests; snmptrapd/snmp for alert traps;
+# NUT for UPS orchestration. A test never skips for want of a tool: if this cannot install
+# one, it fails here with the reason.
 set -euo pipefail
 
 declare -A pkg_of=(
@@ -16,6 +18,12 @@ declare -A pkg_of=(
   [iscsi-test-cu]=libiscsi-bin
   [tgtd]=tgt
   [sg_luns]=sg3-utils
+  [etcd]=etcd-server
+  [etcdctl]=etcd-client
+  [chromium]=chromium
+  [snmptrapd]=snmptrapd
+  [snmptranslate]=snmp
+  [upsc]=nut-client
 )
 
 # qemu-img's iSCSI block driver has no binary of its own: look for its module.
@@ -30,6 +38,9 @@ for tool in "${!pkg_of[@]}"; do
   fi
 done
 qemu_iscsi_ok || missing_pkgs+=(qemu-block-extra)
+# NUT's daemon and drivers live in /lib/nut, off the PATH.
+nut_server_ok() { [ -x /lib/nut/upsd ] || [ -x /usr/lib/nut/upsd ] || [ -x /usr/sbin/upsd ]; }
+nut_server_ok || missing_pkgs+=(nut-server)
 
 if [ ${#missing_pkgs[@]} -eq 0 ]; then
   exit 0
@@ -47,4 +58,5 @@ apt-get install -y -qq "${missing_pkgs[@]}" >/dev/null
 for tool in "${!pkg_of[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || { echo "ensure-tools: KURA-E5902 $tool still missing after installing ${pkg_of[$tool]}" >&2; exit 1; }
 done
+nut_server_ok || { echo "ensure-tools: KURA-E5902 upsd still missing after installing nut-server" >&2; exit 1; }
 qemu_iscsi_ok || { echo "ensure-tools: KURA-E5902 qemu-img's iscsi driver still missing after installing qemu-block-extra" >&2; exit 1; }
