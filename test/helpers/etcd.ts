@@ -156,7 +156,7 @@ export async function startEtcd(size = 3, opts: { heartbeatMs?: number; election
   } catch (e) {
     const logs = members.map((m) => `${m.name}: ${tail(`${m.dataDir}.log`)}`).join('\n');
     await cluster.stop();
-    throw new Error(`${(e as Error).message}\n${logs}`);
+    throw new Error(`${(e as Error).message}\n${logs}`, { cause: e });
   }
   return cluster;
 }
