@@ -6,7 +6,8 @@ import { bind } from './bind.js';
 import type { Changed } from './bind.js';
 import { ref, num } from './params.js';
 
-export function hostRoutes(agent: HostAgent & TargetAgent, changed: Changed): Route[] {
+/** `deleted` runs after a host entry is deleted (the VVOL provider drops the binds the host held). */
+export function hostRoutes(agent: HostAgent & TargetAgent, changed: Changed, deleted: (host: string) => Promise<unknown> = async () => undefined): Route[] {
   return bind(HOSTS, {
     list: () => agent.listHosts(),
     create: async ({ body }) => {
@@ -17,6 +18,7 @@ export function hostRoutes(agent: HostAgent & TargetAgent, changed: Changed): Ro
     delete: async ({ params }) => {
       await agent.deleteHost(params['name']!);
       changed('KURA-I4031', `host/${params['name']}`, `Host ${params['name']} deleted.`);
+      await deleted(params['name']!);
     },
     addInitiator: async ({ params, body }) => {
       const h = await agent.addInitiator(params['name']!, body['iqn'] as string);
