@@ -149,34 +149,34 @@ export class Hypervisor {
   async addHost(name: string, pathdUrl: string): Promise<SimHost & { pes: Array<{ pe: string; lun: number }> }> {
     const pathd = new PathdClient(pathdUrl);
     const status = await pathd.status();
-    let hosts = await this.api.send<HostInfo[]>(HOSTS.list);
+    const hosts = await this.api.send<HostInfo[]>(HOSTS.list);
     const found = hosts.find((h) => h.name === name);
-    let entry: HostInfo;
-    if (!found) entry = await this.api.send<HostInfo>(HOSTS.create, {}, { name, initiators: [status.initiator] });
-    else if (!found.initiators.includes(status.initiator)) entry = await this.api.send<HostInfo>(HOSTS.addInitiator, { name }, { iqn: status.initiator });
-    else entry = found;
-    hosts = await this.api.send<HostInfo[]>(HOSTS.list);
-    const mapped: Array<{ pe: string; lun: number }> = [];
+    const others = hosts.filter((h) => h.name !== name).flatMap((h) => h.luns);
+    const mine = found?.luns ?? [];
+    // The plan first, so a conflict changes nothing on the array.
+    const plan: Array<{ pe: string; lun: number; map: boolean }> = [];
     for (const pe of await this.api.send<PeView[]>(PES.list)) {
-      const mine = entry.luns.find((l) => l.ldNumber === pe.ld);
-      if (mine) {
-        mapped.push({ pe: pe.name, lun: mine.lun });
+      const have = mine.find((l) => l.ldNumber === pe.ld);
+      if (have) {
+        plan.push({ pe: pe.name, lun: have.lun, map: false });
         continue;
       }
-      const elsewhere = hosts.flatMap((h) => h.luns).find((l) => l.ldNumber === pe.ld)?.lun;
-      const taken = elsewhere === undefined ? undefined : entry.luns.find((l) => l.lun === elsewhere);
-      if (taken) throw VSIM_LUN_TAKEN({ pe: pe.name, lun: elsewhere!, host: name, other: taken.ld });
-      // With no other host, the lowest LUN free on this host and on every other one.
-      let lun = elsewhere;
-      if (lun === undefined) {
-        const used = new Set([...entry.luns, ...hosts.flatMap((h) => h.luns)].map((l) => l.lun));
+      let lun = others.find((l) => l.ldNumber === pe.ld)?.lun;
+      if (lun !== undefined) {
+        const taken = mine.find((l) => l.lun === lun);
+        if (taken) throw VSIM_LUN_TAKEN({ pe: pe.name, lun, host: name, other: taken.ld });
+      } else {
+        // No other host has it: the lowest LUN free on this host and on every other one.
+        const used = new Set([...mine, ...others].map((l) => l.lun).concat(plan.map((p) => p.lun)));
         lun = 0;
         while (used.has(lun)) lun++;
       }
-      entry = await this.api.send<HostInfo>(HOSTS.map, { name }, { ld: pe.name, lun });
-      hosts = await this.api.send<HostInfo[]>(HOSTS.list);
-      mapped.push({ pe: pe.name, lun });
+      plan.push({ pe: pe.name, lun, map: true });
     }
+    if (!found) await this.api.send<HostInfo>(HOSTS.create, {}, { name, initiators: [status.initiator] });
+    else if (!found.initiators.includes(status.initiator)) await this.api.send<HostInfo>(HOSTS.addInitiator, { name }, { iqn: status.initiator });
+    for (const p of plan) if (p.map) await this.api.send<HostInfo>(HOSTS.map, { name }, { ld: p.pe, lun: p.lun });
+    const mapped = plan.map((p) => ({ pe: p.pe, lun: p.lun }));
     await pathd.rescan();
     const h: SimHost = { name, pathd: pathd.url, initiator: status.initiator, added: new Date().toISOString() };
     this.hosts.put(h);
