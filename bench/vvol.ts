@@ -50,7 +50,12 @@ async function settled(t: TaskInfo): Promise<TaskInfo> {
   return t;
 }
 
-const ldName = async (n: number): Promise<string> => (await api.send<LdInfo>(LDS.show, { ref: String(n) })).name;
+/** The LD's NBD export name, opened to plain NBD clients (access control is on once a host entry exists). */
+const ldName = async (n: number): Promise<string> => {
+  const name = (await api.send<LdInfo>(LDS.show, { ref: String(n) })).name;
+  await api.send(LDS.setNbdPlain, { ref: name }, { plain: true });
+  return name;
+};
 
 /** 1 GiB in 1,024 pieces of 1 MiB spread evenly over the LD, through the array's NBD export. */
 async function write1GiB(ld: number, size: number): Promise<void> {
@@ -63,7 +68,8 @@ async function write1GiB(ld: number, size: number): Promise<void> {
 }
 
 try {
-  for (const l of ['VirtualVolume', 'DynamicSnapVolume', 'VolumeClone', 'DynamicDataReplication', 'IOLoadManager']) await api.send(LICENSES.unlock, { name: l });
+  for (const l of ['VirtualVolume', 'DynamicSnapVolume', 'VolumeClone', 'DynamicDataReplication', 'IOLoadManager'])
+    await api.send(LICENSES.unlock, { name: l });
   srv.cli.json('pool', 'create', 'sys', '--size', '5GiB', '--raid', '0', '--pds', '1');
   srv.cli.json('ld', 'create', 'ssv', '--pool', 'sys', '--attr', 'ssv');
   srv.cli.json('pool', 'create', 'sc0', '--size', '12GiB', '--raid', '0', '--pds', '1', '--container');
@@ -124,12 +130,21 @@ try {
   console.log(
     `full clone of a 100 GiB VVOL with 1 GiB written: Clone task ${(cloneMs / 1000).toFixed(2)} s (${rate(cloneMs)} of written data); qemu-img convert ${(qemuMs / 1000).toFixed(2)} s (${rate(qemuMs)}); ratio ${(qemuMs / cloneMs).toFixed(2)}x`,
   );
-  const cmp = spawnSync('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', from, srv.nbdUri(await ldName((await api.send<VvolView>(VVOLS.show, { id: copy })).ld))], {
-    encoding: 'utf8',
-    timeout: 3_600_000,
-  });
+  const cmp = spawnSync(
+    'qemu-img',
+    ['compare', '-f', 'raw', '-F', 'raw', from, srv.nbdUri(await ldName((await api.send<VvolView>(VVOLS.show, { id: copy })).ld))],
+    {
+      encoding: 'utf8',
+      timeout: 3_600_000,
+    },
+  );
   console.log(`clone compared with its source by qemu-img: ${cmp.status === 0 ? 'identical' : `DIFFERENT ${cmp.stdout}${cmp.stderr}`}`);
-  console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at the end (shared with other work)`);
+  console.log(
+    `machine: ${os.cpus().length} cores, load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} at the end (shared with other work)`,
+  );
 } finally {
   await srv.stop();
   fs.rmSync(dir, { recursive: true, force: true });

@@ -62,7 +62,8 @@ export function registerVsim(program: Command, ctx: CliContext): void {
         }
       },
     });
-  const show = (vm: VmInfo, warnings: Warning[] = []): void => print(ctx.json(), warnings.length ? { ...vm, warnings } : vm, () => withWarnings(vmText(vm), warnings));
+  const show = (vm: VmInfo, warnings: Warning[] = []): void =>
+    print(ctx.json(), warnings.length ? { ...vm, warnings } : vm, () => withWarnings(vmText(vm), warnings));
 
   const host = vsim.command('host').description('simulated ESXi hosts');
   host

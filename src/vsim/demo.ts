@@ -57,7 +57,13 @@ interface Pathd {
 async function startPathd(portals: Array<{ host: string; port: number }>, dir: string): Promise<Pathd> {
   const args = [KURA_BIN, 'pathd', ...portals.flatMap((p) => ['--portal', `${p.host}:${p.port}`])];
   args.push('--nbd', '127.0.0.1:0', '--control', '127.0.0.1:0', '--patrol-interval', '1', '--data', dir, '--no-syslog');
-  args.push('--initiator', `iqn.2026-11.io.kura:${PREFIX}.${os.hostname().toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`);
+  args.push(
+    '--initiator',
+    `iqn.2026-11.io.kura:${PREFIX}.${os
+      .hostname()
+      .toLowerCase()
+      .replace(/[^a-z0-9.-]/g, '-')}`,
+  );
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -215,16 +221,44 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       },
       (vm) => vm.vvols.map((v) => `${v.type} ${v.id}`).join(', '),
     );
-    let vm = await step(`Power on ${vmName} at ${hostName}`, () => hv.powerOn(vmName, hostName), (v) => `data disk at ${dataOf(v)}`);
+    let vm = await step(
+      `Power on ${vmName} at ${hostName}`,
+      () => hv.powerOn(vmName, hostName),
+      (v) => `data disk at ${dataOf(v)}`,
+    );
     const a = crypto.randomBytes(8 * MiB);
     const b = crypto.randomBytes(8 * MiB);
-    await step('Guest writes 8 MiB', () => writeExport(dataOf(vm), 0, a).then(() => check(vm, a, 'what was written')), (s) => s);
-    await step('Snapshot s1 (with memory)', () => hv.snapshot(vmName, 's1'), (r) => `memory VVOL ${r.vm.snapshots[0]?.memory}`);
+    await step(
+      'Guest writes 8 MiB',
+      () => writeExport(dataOf(vm), 0, a).then(() => check(vm, a, 'what was written')),
+      (s) => s,
+    );
+    await step(
+      'Snapshot s1 (with memory)',
+      () => hv.snapshot(vmName, 's1'),
+      (r) => `memory VVOL ${r.vm.snapshots[0]?.memory}`,
+    );
     vm = await hv.getVm(vmName);
-    await step('Guest overwrites the 8 MiB', () => writeExport(dataOf(vm), 0, b).then(() => check(vm, b, 'the new data')), (s) => s);
-    await step('Snapshot s2', () => hv.snapshot(vmName, 's2'), (r) => `${r.vm.snapshots.length} snapshots`);
-    vm = await step('Revert to s1', () => hv.revert(vmName, 's1'), (v) => `power ${v.power}${v.host ? ` at ${v.host}` : ''} (resumed from memory)`);
-    await step('Check the data after the revert', () => check(vm, a, 'the data of s1'), (s) => s);
+    await step(
+      'Guest overwrites the 8 MiB',
+      () => writeExport(dataOf(vm), 0, b).then(() => check(vm, b, 'the new data')),
+      (s) => s,
+    );
+    await step(
+      'Snapshot s2',
+      () => hv.snapshot(vmName, 's2'),
+      (r) => `${r.vm.snapshots.length} snapshots`,
+    );
+    vm = await step(
+      'Revert to s1',
+      () => hv.revert(vmName, 's1'),
+      (v) => `power ${v.power}${v.host ? ` at ${v.host}` : ''} (resumed from memory)`,
+    );
+    await step(
+      'Check the data after the revert',
+      () => check(vm, a, 'the data of s1'),
+      (s) => s,
+    );
     await step(
       `Linked clone ${linkedName}`,
       async () => {
@@ -260,7 +294,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         (s) => s,
       );
     }
-    await step(`Power off ${vmName}`, () => hv.powerOff(vmName), (v) => `power ${v.power}`);
+    await step(
+      `Power off ${vmName}`,
+      () => hv.powerOff(vmName),
+      (v) => `power ${v.power}`,
+    );
     if (!o.keep) {
       await step(
         'Remove what the demo created',

@@ -368,7 +368,8 @@ export class Hypervisor {
     }
     if (show) this.progress(label, 100);
     const bad = ts.find((t) => t.state !== 'success');
-    if (bad) throw VSIM_TASK_FAILED({ what: label, task: bad.id, state: bad.state, reason: bad.error ? `${bad.error.id} ${bad.error.message}` : 'no reason given' });
+    if (bad)
+      throw VSIM_TASK_FAILED({ what: label, task: bad.id, state: bad.state, reason: bad.error ? `${bad.error.id} ${bad.error.message}` : 'no reason given' });
     return ts;
   }
 
@@ -622,8 +623,17 @@ export class Hypervisor {
       }
       const swap = src.vvols.find((v) => v.type === 'swap');
       made.push(
-        (await this.createVvol(ident, 'swap', target, src.memory || DEFAULT_MEMORY, { [KEY.name]: fileName.swap(newName, ident.id) }, swap?.policy ?? undefined, warnings))
-          .id,
+        (
+          await this.createVvol(
+            ident,
+            'swap',
+            target,
+            src.memory || DEFAULT_MEMORY,
+            { [KEY.name]: fileName.swap(newName, ident.id) },
+            swap?.policy ?? undefined,
+            warnings,
+          )
+        ).id,
       );
     } catch (e) {
       await this.undo(`cloning VM ${name} to ${newName}`, made, warnings);

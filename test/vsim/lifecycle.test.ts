@@ -109,7 +109,9 @@ test('VM lifecycle through kura vsim: every byte checked through pathd exports; 
   const added = cli.json<{ initiator: string; pes: Array<{ pe: string; lun: number }> }>('vsim', 'host', 'add', 'esx1', '--pathd', w.pathd.control);
   assert.equal(added.initiator, 'iqn.2026-11.test:vsim-esx1', "the host's initiator is its pathd's");
   assert.deepEqual(added.pes, [{ pe: 'pe0', lun: 0 }]);
-  const entry = cli.json<Array<{ name: string; initiators: string[]; luns: Array<{ ld: string; lun: number }> }>>('host', 'list').find((h) => h.name === 'esx1');
+  const entry = cli
+    .json<Array<{ name: string; initiators: string[]; luns: Array<{ ld: string; lun: number }> }>>('host', 'list')
+    .find((h) => h.name === 'esx1');
   assert.deepEqual(entry?.initiators, ['iqn.2026-11.test:vsim-esx1']);
   assert.deepEqual(
     entry?.luns.map((l) => [l.ld, l.lun]),

@@ -50,14 +50,26 @@ test('kura vsim refusals, host removal dropping binds, provider events in kura e
   // VMs.
   refused(['vsim', 'vm', 'show', 'nosuch'], 'KURA-E3610', /No virtual machine nosuch has VVOLs on this array\./);
   cli.json('vsim', 'vm', 'create', 'vm1', '--container', 'sc0', '--disk', '1GiB', '--datacenter', 'dc7');
-  refused(['vsim', 'vm', 'create', 'vm1', '--container', 'sc1', '--disk', '1GiB'], 'KURA-E3611', /A virtual machine vm1 already exists \(in datacenter dc7\)\./);
+  refused(
+    ['vsim', 'vm', 'create', 'vm1', '--container', 'sc1', '--disk', '1GiB'],
+    'KURA-E3611',
+    /A virtual machine vm1 already exists \(in datacenter dc7\)\./,
+  );
   refused(['vsim', 'vm', 'power-off', 'vm1'], 'KURA-E3613', /Virtual machine vm1 is already powered off\./);
   refused(['vsim', 'vm', 'power-on', 'vm1', '--host', 'esx5'], 'KURA-E3602', /The simulator knows no host esx5\./);
-  refused(['vsim', 'vm', 'clone', 'vm1', 'vm1c', '--linked', '--container', 'sc1'], 'KURA-E3619', /--container is not valid: a linked clone shares its source's data, so it stays in container sc0\./);
+  refused(
+    ['vsim', 'vm', 'clone', 'vm1', 'vm1c', '--linked', '--container', 'sc1'],
+    'KURA-E3619',
+    /--container is not valid: a linked clone shares its source's data, so it stays in container sc0\./,
+  );
   let vm = cli.json<VmInfo>('vsim', 'vm', 'power-on', 'vm1', '--host', 'esx1');
   assert.equal(vm.datacenter, 'dc7');
   refused(['vsim', 'vm', 'power-on', 'vm1', '--host', 'esx1'], 'KURA-E3614', /Virtual machine vm1 is already powered on \(host esx1\)\./);
-  refused(['vsim', 'vm', 'migrate', 'vm1', '--container', 'sc1'], 'KURA-E3612', /Virtual machine vm1 is powered on \(host esx1\); a migration needs it powered off\./);
+  refused(
+    ['vsim', 'vm', 'migrate', 'vm1', '--container', 'sc1'],
+    'KURA-E3612',
+    /Virtual machine vm1 is powered on \(host esx1\); a migration needs it powered off\./,
+  );
   refused(['vsim', 'vm', 'delete', 'vm1'], 'KURA-E3612', /Virtual machine vm1 is powered on \(host esx1\); deleting it needs it powered off\./);
   cli.json('vsim', 'vm', 'snapshot', 'vm1', '--name', 's1');
   refused(['vsim', 'vm', 'snapshot', 'vm1', '--name', 's1'], 'KURA-E3616', /Virtual machine vm1 already has a snapshot s1\./);
@@ -74,7 +86,11 @@ test('kura vsim refusals, host removal dropping binds, provider events in kura e
   );
   vm = cli.json<VmInfo>('vsim', 'vm', 'show', 'vm1');
   assert.equal(vm.power, 'off');
-  refused(['vsim', 'vm', 'migrate', 'vm1', '--container', 'sc1'], 'KURA-E3618', /Virtual machine vm1 has 1 snapshot\(s\); a migration moves only VMs without snapshots\./);
+  refused(
+    ['vsim', 'vm', 'migrate', 'vm1', '--container', 'sc1'],
+    'KURA-E3618',
+    /Virtual machine vm1 has 1 snapshot\(s\); a migration moves only VMs without snapshots\./,
+  );
 
   // The provider's events are in the manager's event list.
   const events = cli.json<Array<{ id: string; source: string; text: string }>>('events');
@@ -90,6 +106,10 @@ test('kura vsim refusals, host removal dropping binds, provider events in kura e
   const data = vm.vvols.find((v) => v.type === 'data')!;
   cli.json('snapshot', 'delete', String(data.ld), 's1');
   cli.json('ld', 'delete', String(data.ld), '--force');
-  refused(['vsim', 'vm', 'power-on', 'vm1', '--host', 'esx1'], 'KURA-E3620', new RegExp(`Power on of vm1 failed for VVOL ${data.id}: KURA-E3044 The specified LD does not exist\\.`));
+  refused(
+    ['vsim', 'vm', 'power-on', 'vm1', '--host', 'esx1'],
+    'KURA-E3620',
+    new RegExp(`Power on of vm1 failed for VVOL ${data.id}: KURA-E3044 The specified LD does not exist\\.`),
+  );
   assert.equal(cli.json<VmInfo>('vsim', 'vm', 'show', 'vm1').power, 'off', 'the binds that were made are undone');
 });
