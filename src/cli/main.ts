@@ -22,6 +22,7 @@ import { registerPool } from './pool.js';
 import { registerServe } from './serve.js';
 import { registerSnapshot } from './snapshot.js';
 import { registerVvol } from './vvol.js';
+import { registerBackup } from './backup.js';
 import { CliArgError } from './units.js';
 import { CLI_INTERNAL_ERROR, COMMAND_STOPPED_WAITING, USAGE_ERROR } from '../catalogue/cli.js';
 
@@ -65,6 +66,7 @@ registerPath(program, ctx);
 registerPe(program, ctx);
 registerVvol(program, ctx);
 registerPolicy(program, ctx);
+registerBackup(program, ctx);
 
 function fail(e: { id: string; message: string; action: string }, code: number): never {
   process.stderr.write(`${e.id}: ${e.message}\n  ${e.action}\n`);
