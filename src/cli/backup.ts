@@ -119,9 +119,9 @@ export function registerBackup(program: Command, ctx: CliContext): void {
       if (o.disk) body['disks'] = o.disk;
       if (o.config) body['config'] = true;
       const job = await send<BackupJob>(BACKUPS.restore, { vm: segArg(vm) }, body);
-      const said = `${job.phase} (VM ${job.datacenter}/${job.vm}: ${job.disks.map((d) => `${d.disk} from ${d.rvName}`).join(', ')})`;
-      if (!o.wait) return print(ctx.json(), job, () => said);
-      if (!ctx.json()) process.stdout.write(said + '\n');
+      const said = () => `${job.phase} (VM ${job.datacenter}/${job.vm}: ${job.disks.map((d) => `${d.disk} from ${d.rvName}`).join(', ')})`;
+      if (!o.wait) return print(ctx.json(), job, said);
+      if (!ctx.json()) process.stdout.write(said() + '\n');
       const done = await follow(ctx.client(), { ...job, lines: [] }, ctx.json());
       print(ctx.json(), done, () => done.phase);
       if (done.state !== 'success') failed(done);
