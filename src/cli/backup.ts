@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { BACKUPS, PROVIDER } from '../api/backup.js';
+import { SETTINGS_INTERVAL_INVALID } from '../catalogue/backup.js';
 import type { BackupJob, VmBackupView } from '../vvol/backup/engine.js';
 import type { ProviderSettings } from '../vvol/backup/settings.js';
 import type { CheckResult } from '../vvol/relation/writer.js';
@@ -224,8 +225,11 @@ export function registerBackup(program: Command, ctx: CliContext): void {
           vcenterPassword: o.vcenterPassword,
         };
         if (o.vcenterPort !== undefined) body['vcenterPort'] = intArg(o.vcenterPort, '--vcenter-port');
-        // The interval goes as given: the server answers an out-of-range or non-integer value with the seed's message.
-        if (o.interval !== undefined) body['interval'] = /^-?\d+$/.test(o.interval) ? Number(o.interval) : o.interval;
+        // Not an integer at all: the seed's message here; the server checks the range (and says the same).
+        if (o.interval !== undefined) {
+          if (!/^-?\d+$/.test(o.interval)) throw SETTINGS_INTERVAL_INVALID();
+          body['interval'] = Number(o.interval);
+        }
         for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
         const r = await send<{ settings: ProviderSettings; lines: string[] }>(PROVIDER.set, {}, body);
         print(ctx.json(), r, () => r.lines.join('\n'));
