@@ -237,3 +237,28 @@ test('after a restart a cut-short backup is failed (the other generation kept) a
   a.port.step(1, 102, 100);
   assert.equal((await b.waitJob(j.id)).disks[0]!.rv, 102);
 });
+
+test('the seed messages of failures the array double provokes: unexpected error, VM information, refusals logged', { timeout: 30_000 }, async () => {
+  const { port, engine, events } = rig([vvol('vm1', 'data', 1, [101])]);
+  // An error the seed has no message for is "Unexpected error occurred.".
+  port.replicate = async () => {
+    throw new TypeError('boom');
+  };
+  const j = await engine.waitJob(engine.startBackup('vm1', 'dc0').id);
+  assert.equal(j.error!.id, 'KURA-E3702');
+  assert.equal(j.error!.message, 'Unexpected error occurred.');
+  assert.match(j.error!.action, /boom/);
+  assert.ok(events.some((e) => e.id === 'KURA-E3702' && e.severity === 'error'));
+  // A refusal is logged as well as answered.
+  assert.throws(() => engine.startBackup('vm9', 'dc0'), { id: 'KURA-E3700' });
+  assert.ok(events.some((e) => e.id === 'KURA-E3700' && e.text === 'Specified VM(dc0/vm9) does not exist.'));
+  // The provider cannot say what VVOLs there are.
+  const broken = new BackupEngine({
+    vvols: () => {
+      throw new Error('store closed');
+    },
+    port,
+    store: new BackupStore(new Database(':memory:')),
+  });
+  assert.throws(() => broken.startBackup('vm1', 'dc0'), { id: 'KURA-E3704', message: 'Failed to get information of specified VM(dc0/vm1).' });
+});

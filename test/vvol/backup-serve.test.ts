@@ -261,6 +261,18 @@ test('the quiesce hook keeps consistency; busy, cancel and the seed messages', {
   r = srv.cli.run('backup', 'restore', 'vm2', 'dc1', '--from', 'last');
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^KURA-E3730: If the target VM has a snapshot, the virtual device cannot be restored\.\n {2}Delete all snapshots in the target VM and restore the virtual device\.\n$/);
+
+  // The array refuses a verb (the RV is already another LD's RV): its message under "Failed to execute command(...)".
+  const [, d5] = await makeVm('vm5', 'dc1', { policy: 'bk1' });
+  srv.cli.json('ld', 'create', 'other5', '--pool', 'sys', '--size', '1GiB');
+  srv.cli.json('pair', 'create', 'other5', ldName(d5!.backups[0]!.ld));
+  r = srv.cli.run('backup', 'run', 'vm5', 'dc1');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^KURA-E3703: Failed to execute command\(kura pair create\)\.\nKURA-E\d{4}: .*\n {2}Check the output message/);
+  assert.equal(show('vm5', 'dc1').state, 'Backup failed');
+  srv.cli.json('pair', 'delete', 'other5', ldName(d5!.backups[0]!.ld));
+  srv.cli.json('ld', 'delete', 'other5');
+  assert.equal(srv.cli.run('backup', 'run', 'vm5', 'dc1').status, 0, 'backs up once the RV is free');
 });
 
 /** Validates a relation file against schemas/relation.xsd with xmllint. */

@@ -13,7 +13,7 @@
 // restart a backup that was running is reported failed (its RV marked
 // invalid, the other generation untouched) and a restore's background copy,
 // which the array resumes, is watched to its end.
-import { asKuraError, isKuraError, type KuraError } from '../../errors.js';
+import { isKuraError, type KuraError } from '../../errors.js';
 import {
   BACKUP_ALREADY_RUNNING,
   BACKUP_COMMAND_FAILED,
@@ -24,6 +24,8 @@ import {
   BACKUP_POLICY_NOT_SET,
   BACKUP_REQUEST_INVALID,
   BACKUP_VM_AMBIGUOUS,
+  BACKUP_UNEXPECTED,
+  BACKUP_VM_INFO_FAILED,
   BACKUP_VM_NOT_FOUND,
   BACKUP_WHILE_RESTORING,
   QUIESCE_FAILED,
@@ -202,7 +204,13 @@ export class BackupEngine {
   private vm(name: unknown, dc: unknown): VmVvols {
     if (typeof name !== 'string' || name === '') throw BACKUP_REQUEST_INVALID({ why: 'the VM name is missing' });
     if (typeof dc !== 'string' || dc === '') throw BACKUP_REQUEST_INVALID({ why: 'the datacenter name is missing' });
-    const vm = findVm(this.o.vvols(), name, dc);
+    let vvols: VvolView[];
+    try {
+      vvols = this.o.vvols();
+    } catch {
+      throw BACKUP_VM_INFO_FAILED({ dc, vm: name });
+    }
+    const vm = findVm(vvols, name, dc);
     if (!vm) throw BACKUP_VM_NOT_FOUND({ dc, vm: name });
     return vm;
   }
@@ -362,6 +370,20 @@ export class BackupEngine {
    * restore of it runs) throw here; the rest is the job's.
    */
   startBackup(name: string, datacenter: string): BackupJob {
+    try {
+      return this.backup(name, datacenter);
+    } catch (e) {
+      // The seed logs its refusals too (VVM E.2: "output in console and Windows event logs").
+      this.refused(name, datacenter, e);
+      throw e;
+    }
+  }
+
+  private refused(name: string, datacenter: string, e: unknown): void {
+    if (isKuraError(e) && !(e as { logged?: boolean }).logged) this.emit({ id: e.id, severity: 'error', source: `vm/${datacenter}/${name}`, text: e.message });
+  }
+
+  private backup(name: string, datacenter: string): BackupJob {
     const vm = this.vm(name, datacenter);
     const busy = this.active.get(keyOf(vm.datacenter, vm.name));
     if (busy) throw (busy.job.kind === 'backup' ? BACKUP_ALREADY_RUNNING : BACKUP_WHILE_RESTORING)({ dc: vm.datacenter, vm: vm.name });
@@ -391,10 +413,10 @@ export class BackupEngine {
     return this.jobView(r);
   }
 
-  private commandFailed(command: string, e: unknown): KuraError {
-    if (isKuraError(e) && e.id.startsWith('KURA-E37')) return e;
-    const k = asKuraError(e);
-    return BACKUP_COMMAND_FAILED({ command, message: `${k.id}: ${k.message}` });
+  /** The array refused a verb: "Failed to execute command(...)" with the array's message (VVM L2642); anything else stays as it is. */
+  private commandFailed(command: string, e: unknown): unknown {
+    if (!isKuraError(e) || e.id.startsWith('KURA-E37')) return e;
+    return BACKUP_COMMAND_FAILED({ command, message: `${e.id}: ${e.message}` });
   }
 
   private async runBackup(r: Running, first: VmVvols): Promise<void> {
@@ -508,9 +530,10 @@ export class BackupEngine {
     }
   }
 
+  /** A failure the seed has no message for is its "Unexpected error occurred." (VVM L2638). */
   private asBackupError(err: unknown): KuraError {
     if (isKuraError(err)) return err;
-    return asKuraError(err);
+    return BACKUP_UNEXPECTED({ why: (err as Error)?.message ?? String(err) });
   }
 
   /** A failed backup leaves no pair copying into its RV (a forced separate; the RV stays marked invalid). */
@@ -552,6 +575,15 @@ export class BackupEngine {
    * completed (copying in background)"; the job ends at "Restore completed".
    */
   async startRestore(name: string, datacenter: string, opts: { from: string; disks?: string[]; config?: boolean }): Promise<BackupJob> {
+    try {
+      return await this.restore(name, datacenter, opts);
+    } catch (e) {
+      this.refused(name, datacenter, e);
+      throw e;
+    }
+  }
+
+  private async restore(name: string, datacenter: string, opts: { from: string; disks?: string[]; config?: boolean }): Promise<BackupJob> {
     if (opts.from !== 'last' && opts.from !== 'previous') throw RESTORE_FROM_INVALID({ from: JSON.stringify(opts.from)?.slice(0, 40) ?? 'undefined' });
     const vm = this.vm(name, datacenter);
     const ref = { dc: vm.datacenter, vm: vm.name };
@@ -591,7 +623,8 @@ export class BackupEngine {
       }
     } catch (e) {
       this.failRestore(r, vm, targets, e);
-      throw e;
+      // failRestore raised its event.
+      throw Object.assign(this.asBackupError(e), { logged: true });
     }
     this.setVmState(vm, 'Restore completed (copying in background)', { message: null });
     this.emit({
@@ -605,7 +638,7 @@ export class BackupEngine {
   }
 
   private failRestore(r: Running, vm: VmRef, targets: Target[], err: unknown): void {
-    const e = asKuraError(err);
+    const e = this.asBackupError(err);
     for (const t of targets) this.o.store.putRv({ ...t.rv, state: 'Restore failed' });
     this.setVmState(vm, 'Restore failed', { message: e.message });
     r.job.phase = 'Restore failed';
