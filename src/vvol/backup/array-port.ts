@@ -29,12 +29,12 @@ export class ArrayBackupPort implements BackupArrayPort {
   }
 
   private poolNames(): Map<number, string> {
-    return new Map(this.agent.listPools().map((p) => [p.number, p.name]));
+    return new Map(this.agent.pools.listPools().map((p) => [p.number, p.name]));
   }
 
   ld(number: number): BackupLd | undefined {
     try {
-      return this.view(this.agent.getLd(number), this.poolNames());
+      return this.view(this.agent.lds.getLd(number), this.poolNames());
     } catch (e) {
       if (isKuraError(e) && e.code === 'ENOENT') return undefined;
       throw e;
@@ -42,9 +42,9 @@ export class ArrayBackupPort implements BackupArrayPort {
   }
 
   backupPoolLds(): BackupLd[] {
-    const pools = this.agent.listPools().filter((p) => p.vmwareType === 'Container' && p.name.startsWith(BACKUP_POOL_PREFIX));
+    const pools = this.agent.pools.listPools().filter((p) => p.vmwareType === 'Container' && p.name.startsWith(BACKUP_POOL_PREFIX));
     const names = new Map(pools.map((p) => [p.number, p.name]));
-    return this.agent
+    return this.agent.lds
       .listLds()
       .filter((l) => names.has(l.poolNumber))
       .map((l) => this.view(l, names));
@@ -52,30 +52,30 @@ export class ArrayBackupPort implements BackupArrayPort {
 
   vvolLds(): BackupLd[] {
     const names = this.poolNames();
-    return this.agent
+    return this.agent.lds
       .listLds()
       .filter((l) => l.vmwareType.endsWith('-VVOL'))
       .map((l) => this.view(l, names));
   }
 
   pair(mv: number, rv: number): BackupPairState | undefined {
-    const p = this.agent.listPairs().find((x) => x.mvNumber === mv && x.rvNumber === rv);
+    const p = this.agent.pairs.listPairs().find((x) => x.mvNumber === mv && x.rvNumber === rv);
     return p && { sync: p.sync, progress: p.progress, remainingSeconds: p.remainingSeconds, copyDiffBytes: p.copyDiffBytes, fault: p.fault };
   }
 
   async createPair(mv: number, rv: number): Promise<void> {
-    await this.agent.createPair(mv, rv);
+    await this.agent.pairs.createPair(mv, rv);
   }
 
   async replicate(mv: number, rv: number): Promise<void> {
-    await this.agent.replicatePair(mv, rv);
+    await this.agent.pairs.replicatePair(mv, rv);
   }
 
   async separate(mv: number, rv: number, force: boolean): Promise<void> {
-    await this.agent.separatePair(mv, rv, { rvAccess: 'ro', force });
+    await this.agent.pairs.separatePair(mv, rv, { rvAccess: 'ro', force });
   }
 
   async restore(mv: number, rv: number): Promise<void> {
-    await this.agent.restorePair(mv, rv);
+    await this.agent.pairs.restorePair(mv, rv);
   }
 }
