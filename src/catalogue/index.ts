@@ -10,5 +10,6 @@ import './pathmgr.js';
 import './vvol.js';
 import './conglomerates.js';
 import './vsim.js';
+import './backup.js';
 
 export { catalogueIds } from '../errors.js';

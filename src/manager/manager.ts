@@ -11,6 +11,8 @@ import { EventStore } from './events.js';
 import { ArrayVvolPort, rebindSubsidiaries } from '../vvol/array-port.js';
 import { VvolProvider } from '../vvol/provider.js';
 import { VvolStore } from '../vvol/store.js';
+import { BackupService } from '../vvol/backup/service.js';
+import { backupRoutes } from './routes/backup.js';
 import { BINDING_NOT_RESTORED } from '../catalogue/vvol.js';
 import { parseJsonBody } from './json-body.js';
 import { openApiDocument } from './openapi.js';
@@ -83,6 +85,8 @@ export class Manager {
   /** The VVOL provider (the VASA provider role), its records in DATA/vvol.db. */
   readonly vvol: VvolProvider;
   private readonly vvolStore: VvolStore;
+  /** VM backup and restore, relation files and provider settings (src/vvol/backup). */
+  readonly backup: BackupService;
   readonly router = new Router();
   private readonly token: string;
   private server: http.Server | null = null;
@@ -103,6 +107,9 @@ export class Manager {
     for (const what of lost) this.events.record({ id: BINDING_NOT_RESTORED.id, severity: 'warning', source: 'vasa', text: BINDING_NOT_RESTORED({ what }) });
     const doc = () => openApiDocument(this.router.routes, opts.agent.info().version);
     for (const r of apiRoutes(opts.agent, this.events, doc, this.vvol)) this.router.add(r);
+    this.backup = new BackupService({ agent: opts.agent, vvol: this.vvol, db: this.vvolStore.db, dataDir: opts.dataDir, emit: (e) => this.events.record(e) });
+    for (const r of backupRoutes(this.backup)) this.router.add(r);
+    this.backup.start().catch((e: unknown) => opts.log?.(`backup: recovery after restart failed: ${(e as Error)?.message ?? e}`));
   }
 
   /**
@@ -228,6 +235,7 @@ export class Manager {
       s.closeAllConnections();
       await new Promise<void>((r) => s.close(() => r()));
     }
+    this.backup.close();
     this.events.close();
     this.vvolStore.close();
   }

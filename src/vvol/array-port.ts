@@ -107,6 +107,9 @@ export class ArrayVvolPort implements VvolArrayPort {
       await this.agent.snapshots.deleteSnapshot(l.name.slice(0, at), l.name.slice(at + 1));
       return;
     }
+    // A VVOL and its backup volumes are kept paired between backups (src/vvol/backup): the pairs go first.
+    for (const p of this.agent.pairs.listPairs().filter((x) => x.mvNumber === number || x.rvNumber === number))
+      await this.agent.pairs.deletePair(p.mvNumber, p.rvNumber, { force: true });
     await this.agent.lds.deleteLd(number, { fcvforce: l.cloneAttribute === 'FCV' });
   }
 
