@@ -31,7 +31,7 @@ export async function call<T>(route: ApiRoute, params: PathParams = {}, body?: u
   const text = await res.text();
   if (res.status === 401) {
     location.assign('/login');
-    throw new ApiError(401, 'KURA-E8200', 'The session has ended.', 'Log in again.');
+    throw new ApiError(401, '', 'The console session has ended.', 'Log in again.');
   }
   let value: unknown;
   try {

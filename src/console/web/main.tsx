@@ -110,4 +110,7 @@ function App() {
 }
 
 startLive();
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// The shell's "Loading" line goes: render keeps what it finds in the container.
+root.textContent = '';
+render(<App />, root);
