@@ -97,7 +97,7 @@ export class Manager {
   constructor(private readonly opts: ManagerOptions) {
     this.token = ensureToken(opts.dataDir).token;
     this.events = new EventStore(path.join(opts.dataDir, 'manager.db'));
-    this.unsubscribe = opts.agent.onEvent((e) => this.events.record(e));
+    this.unsubscribe = opts.agent.events.onEvent((e) => this.events.record(e));
     this.vvolStore = VvolStore.open(path.join(opts.dataDir, 'vvol.db'));
     this.vvol = new VvolProvider({ port: new ArrayVvolPort(opts.agent), store: this.vvolStore });
     const lost = rebindSubsidiaries(
@@ -122,14 +122,14 @@ export class Manager {
    */
   async createDemo(poolName: string, ldName: string): Promise<{ pool: PoolInfo; ld: LdInfo }> {
     const GiB = 2 ** 30;
-    const pool = await this.opts.agent.createPool({ name: poolName, size: 4 * GiB, raid: 'RAID1', pds: 2 });
+    const pool = await this.opts.agent.pools.createPool({ name: poolName, size: 4 * GiB, raid: 'RAID1', pds: 2 });
     this.events.record({
       id: 'KURA-I4001',
       severity: 'info',
       source: `pool/${pool.name}`,
       text: `Demo pool ${pool.name} created (${pool.raid}, ${bytesText(pool.capacity)}, ${pool.pds.length} PDs).`,
     });
-    const ld = await this.opts.agent.createLd({ name: ldName, pool: pool.name, size: GiB });
+    const ld = await this.opts.agent.lds.createLd({ name: ldName, pool: pool.name, size: GiB });
     this.events.record({
       id: 'KURA-I4010',
       severity: 'info',
@@ -170,7 +170,7 @@ export class Manager {
     const ownerHeader = req.headers[OWNER_HEADER];
     const owner = typeof ownerHeader === 'string' && ownerHeader !== '' ? ownerHeader : undefined;
     // Every change but the lock's own routes waits for nobody: it is refused while another owner holds the lock.
-    if (route.method !== 'GET' && !route.lockExempt) this.opts.agent.checkLock(owner);
+    if (route.method !== 'GET' && !route.lockExempt) this.opts.agent.lock.checkLock(owner);
     const out = await route.handler({ params, query, body, owner });
     const status = route.status ?? 200;
     // A 204 route that has something to tell this time (a forced LD delete) answers 200 with it.
