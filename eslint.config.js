@@ -92,7 +92,8 @@ const consoleWeb = {
             // Up out of src/console/web (two or more levels) to anything but src/api.
             regex: '^(\\.\\./){2,}(?!\\.\\./|api/)',
             allowTypeImports: true,
-            message: 'src/console/web runs in the browser and speaks only the REST API: it imports src/api and, as types only, the shapes the API answers with.',
+            message:
+              'src/console/web runs in the browser and speaks only the REST API: it imports src/api and, as types only, the shapes the API answers with.',
           },
         ],
       },
