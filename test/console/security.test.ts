@@ -259,6 +259,9 @@ fetch(${JSON.stringify(target + '/api/v1/pools')}, { method: 'POST', mode: 'no-c
       await page.goto(`http://${host}:${evilPort}/`);
       const deadline = Date.now() + 30_000;
       while (answers.length < 2 && Date.now() < deadline) await page.waitForTimeout(100);
+      // The form's post navigates the page to the API's answer: let it finish before the next round.
+      await page.waitForURL(`${target}/api/v1/pools`, { timeout: 30_000 });
+      await page.waitForLoadState('load');
       page.removeAllListeners('response');
       assert.equal(answers.length, 2, `both forged requests from ${host} were sent`);
       // 403 where the cookie came along (same site: origin check), 401 where SameSite kept it back (localhost is another site).
