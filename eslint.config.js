@@ -68,6 +68,42 @@ const rootFiles = {
   },
 };
 
+// The web console: its server side (src/console) sits beside the manager; its
+// front end (src/console/web, bundled for the browser) speaks only the REST API:
+// it may import the route descriptions (src/api) and, as types only, the shapes
+// the API answers with.
+const consoleServer = {
+  files: ['src/console/**/*.ts'],
+  ignores: ['src/console/web/**'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      { patterns: [{ group: ['../pathmgr/*', '../cli/*', '../../pathmgr/*', '../../cli/*'], message: 'src/console may not import pathmgr or cli.' }] },
+    ],
+  },
+};
+const consoleWeb = {
+  files: ['src/console/web/**/*.ts', 'src/console/web/**/*.tsx'],
+  languageOptions: { globals: { window: 'readonly', document: 'readonly', EventSource: 'readonly', location: 'readonly', performance: 'readonly' } },
+  rules: {
+    'no-restricted-imports': 'off',
+    '@typescript-eslint/no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            // Up out of src/console/web (two or more levels) to anything but src/api.
+            regex: '^(\\.\\./){2,}(?!\\.\\./|api/)',
+            allowTypeImports: true,
+            message:
+              'src/console/web runs in the browser and speaks only the REST API: it imports src/api and, as types only, the shapes the API answers with.',
+          },
+        ],
+      },
+    ],
+  },
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'kura-data/**'] },
   js.configs.recommended,
@@ -95,4 +131,6 @@ export default tseslint.config(
   ...layerRules,
   scsiSpec,
   rootFiles,
+  consoleServer,
+  consoleWeb,
 );

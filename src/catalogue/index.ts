@@ -11,5 +11,6 @@ import './vvol.js';
 import './conglomerates.js';
 import './vsim.js';
 import './backup.js';
+import './console.js';
 
 export { catalogueIds } from '../errors.js';

@@ -20,8 +20,10 @@ import { apiRoutes, bytesText } from './routes/index.js';
 import { ConnectionCap } from '../limits/conn-cap.js';
 import { hex4 } from '../units.js';
 import { MethodNotAllowed, Router, answerClientError, requestTarget, sendError, sendJson, validateBody, validateQuery } from './router.js';
-import { API_TOKEN_INVALID, API_TOKEN_MISSING, API_TOKEN_UNREADABLE, BODY_TOO_LARGE } from '../catalogue/manager.js';
+import { API_TOKEN_INVALID, API_TOKEN_UNREADABLE, BODY_TOO_LARGE } from '../catalogue/manager.js';
 import { API_CONNECTION_CAP } from '../catalogue/protocols.js';
+import { ConsoleServer } from '../console/server.js';
+import type { ConsoleOptions } from '../console/server.js';
 
 /** The header a client names itself with for the configuration lock. */
 export const OWNER_HEADER = 'x-kura-owner';
@@ -53,6 +55,8 @@ export interface ManagerOptions {
   dataDir: string;
   agent: ArrayAgent;
   log?: (msg: string) => void;
+  /** The web console's session and stream limits and where its bundle is (tests). */
+  console?: Pick<ConsoleOptions, 'sessions' | 'streams' | 'assetsDir'>;
 }
 
 /** Reads DATA/admin.token, creating it (random, mode 0600) when absent. */
@@ -88,6 +92,8 @@ export class Manager {
   /** VM backup and restore, relation files and provider settings (src/vvol/backup). */
   readonly backup: BackupService;
   readonly router = new Router();
+  /** The web console at / (login, session cookie, CSRF, live events). */
+  readonly console: ConsoleServer;
   private readonly token: string;
   private server: http.Server | null = null;
   private readonly unsubscribe: () => void;
@@ -110,6 +116,13 @@ export class Manager {
     this.backup = new BackupService({ agent: opts.agent, vvol: this.vvol, db: this.vvolStore.db, dataDir: opts.dataDir, emit: (e) => this.events.record(e) });
     for (const r of backupRoutes(this.backup)) this.router.add(r);
     this.backup.start().catch((e: unknown) => opts.log?.(`backup: recovery after restart failed: ${(e as Error)?.message ?? e}`));
+    this.console = new ConsoleServer({
+      ...opts.console,
+      events: this.events,
+      isToken: (t) => this.isToken(t),
+      hasBearer: (req) => this.authorized(req),
+      arrayName: () => opts.agent.info().name,
+    });
   }
 
   /**
@@ -138,8 +151,11 @@ export class Manager {
   private authorized(req: http.IncomingMessage): boolean {
     const h = req.headers.authorization ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(h);
-    if (!m) return false;
-    const a = Buffer.from(m[1]!.trim());
+    return m !== null && this.isToken(m[1]!.trim());
+  }
+
+  private isToken(t: string): boolean {
+    const a = Buffer.from(t);
     const b = Buffer.from(this.token);
     return a.length === b.length && crypto.timingSafeEqual(a, b);
   }
@@ -147,10 +163,10 @@ export class Manager {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     // The raw target, never normalised: dot segments are matched literally (requestTarget).
     const url = requestTarget(req.url ?? '/');
+    if (this.console.owns(url.path)) return this.console.serve(req, res, url.path);
     const { route, params } = this.router.match(req.method ?? 'GET', url.path);
-    if (!route.public && !this.authorized(req)) {
-      throw API_TOKEN_MISSING();
-    }
+    // Without the bearer token, the console's session cookie may stand for it (with its CSRF token for a change).
+    if (!route.public && !this.authorized(req)) this.console.authorizeApi(req, route.method !== 'GET');
     // Every request's body is read (so the connection stays usable); POST and
     // PATCH bodies are JSON objects checked against the route's fields, so a
     // field sent to a route that takes none is refused, not ignored.
@@ -230,6 +246,7 @@ export class Manager {
 
   async close(): Promise<void> {
     this.unsubscribe();
+    this.console.close();
     const s = this.server;
     if (s) {
       s.closeAllConnections();
