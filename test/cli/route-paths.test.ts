@@ -164,6 +164,7 @@ const COMMANDS: Array<[string[], ApiRoute]> = [
   [['vvol', 'unbind-all', 'naa.60000000000000000000000000000001'], VVOLS.unbindAll],
   [['vvol', 'prepare-snapshot', 'naa.60000000000000000000000000000001'], VVOLS.prepareSnapshot],
   [['vvol', 'snapshot', 'prep-1', '--name', 's1'], VVOLS.snapshot],
+  [['vvol', 'abandon-snapshot', 'prep-1'], VVOLS.abandonSnapshot],
 ];
 
 interface Seen {
