@@ -201,6 +201,12 @@ export const VVOLS = {
     summary: 'First phase of a VM snapshot: check and reserve; returns a prepare id',
     body: { ids },
   },
+  abandonSnapshot: {
+    method: 'POST',
+    path: '/api/v1/vasa/snapshots/{prepareId}/abandon',
+    tag: 'vasa',
+    summary: "Drop a prepared snapshot that will not be taken (frees the VM's snapshot slot it reserved)",
+  },
   snapshot: {
     method: 'POST',
     path: '/api/v1/vasa/snapshots/{prepareId}/take',

@@ -302,6 +302,13 @@ export function registerVvol(program: Command, ctx: CliContext): void {
       print(ctx.json(), r, () => `Prepare id: ${r.prepareId ?? '(none)'}\n${batchText(r.items)}`);
     });
   vvol
+    .command('abandon-snapshot <prepareId>')
+    .description('drop a prepared snapshot that will not be taken')
+    .action(async (prepareId: string) => {
+      const r = await send<{ abandoned: string }>(VVOLS.abandonSnapshot, { prepareId: segArg(prepareId) });
+      print(ctx.json(), r, () => `Prepared snapshot ${r.abandoned} dropped.`);
+    });
+  vvol
     .command('snapshot <prepareId>')
     .description('second phase: take the prepared snapshot, as a task')
     .option('--name <name>', 'snapshot name')

@@ -499,7 +499,11 @@ export class Hypervisor {
     const ids = vm.vvols.filter((v) => v.type === 'config' || v.type === 'data').map((v) => v.id);
     const prep = await this.api.send<{ prepareId: string | null; items: Batch<unknown> }>(VVOLS.prepareSnapshot, {}, { ids });
     const failed = this.batchFailure(`Snapshot ${snapName} of ${name}`, prep.items);
-    if (failed) throw failed;
+    if (failed) {
+      // Some VVOLs were prepared: drop the prepare, or it keeps the VM's snapshot slot until a restart.
+      if (prep.prepareId !== null) await this.api.send(VVOLS.abandonSnapshot, { prepareId: prep.prepareId }).catch(() => undefined);
+      throw failed;
+    }
     const task = await this.api.send<TaskInfo>(VVOLS.snapshot, { prepareId: prep.prepareId! }, { name: snapName });
     await this.waitTask(task, `snapshot ${snapName} of ${name}`, false);
     const warnings: Warning[] = [];

@@ -177,6 +177,7 @@ const COMMANDS: Array<[string[], ApiRoute]> = [
   [['provider', 'show'], PROVIDER.show],
   [['provider', 'set', '--interval', '10', '--add-array', '10.0.0.1'], PROVIDER.set],
   [['provider', 'relation', 'write'], PROVIDER.writeRelation],
+  [['vvol', 'abandon-snapshot', 'prep-1'], VVOLS.abandonSnapshot],
 ];
 
 interface Seen {

@@ -92,6 +92,15 @@ test('kura vsim refusals, host removal dropping binds, provider events in kura e
     /Virtual machine vm1 has 1 snapshot\(s\); a migration moves only VMs without snapshots\./,
   );
 
+  // A prepared snapshot that will not be taken is dropped over REST (the simulator does so when a prepare fails in part).
+  const prep = cli.json<{ prepareId: string }>('vvol', 'prepare-snapshot', vm.vvols[0]!.id);
+  assert.deepEqual(cli.json('vvol', 'abandon-snapshot', prep.prepareId), { abandoned: prep.prepareId });
+  refused(
+    ['vvol', 'abandon-snapshot', prep.prepareId],
+    'KURA-E3160',
+    /There is no prepared snapshot "prep-\d+" \(it was taken, abandoned, or the provider restarted\)\./,
+  );
+
   // The provider's events are in the manager's event list.
   const events = cli.json<Array<{ id: string; source: string; text: string }>>('events');
   assert.ok(

@@ -115,6 +115,10 @@ export function vasaRoutes(vvol: VvolProvider): Route[] {
       unbind: ({ body }) => vvol.unbind(body['ids'] as string[], body['host'] as string),
       unbindAll: ({ body }) => vvol.unbindAllHosts(body['ids'] as string[]),
       prepareSnapshot: ({ body }) => vvol.prepareSnapshot(body['ids'] as string[]),
+      abandonSnapshot: ({ params }) => {
+        vvol.abandonSnapshot(params['prepareId']!);
+        return { abandoned: params['prepareId']! };
+      },
       snapshot: ({ params, body }) => vvol.snapshot(params['prepareId']!, body['name'] as string | undefined),
     }),
     ...gated(vvol, POLICIES, {
