@@ -98,6 +98,8 @@ export class Manager {
     this.unsubscribe = opts.agent.events.onEvent((e) => this.events.record(e));
     this.vvolStore = VvolStore.open(path.join(opts.dataDir, 'vvol.db'));
     this.vvol = new VvolProvider({ port: new ArrayVvolPort(opts.agent), store: this.vvolStore });
+    // The provider's events and alarms also go to the manager's event store (kura events), as the array's do.
+    this.vvol.events.onEvent((e) => this.events.record({ id: e.id, severity: e.severity, source: `vasa/${e.object}`, text: e.text, time: e.time }));
     const lost = rebindSubsidiaries(
       opts.agent,
       this.vvol.queryVvols().flatMap((v) => this.vvol.bindingsOf(v.id).map((b) => ({ peLd: b.peLd, vvolLd: v.ld, slu: b.slu, hosts: Object.keys(b.hosts) }))),

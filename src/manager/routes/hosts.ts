@@ -6,7 +6,12 @@ import { bind } from './bind.js';
 import type { Changed } from './bind.js';
 import { ref, num } from './params.js';
 
-export function hostRoutes(agent: Pick<ArrayAgent, 'hosts' | 'target'>, changed: Changed): Route[] {
+/** `deleted` runs after a host entry is deleted (the VVOL provider drops the binds the host held). */
+export function hostRoutes(
+  agent: Pick<ArrayAgent, 'hosts' | 'target'>,
+  changed: Changed,
+  deleted: (host: string) => Promise<unknown> = async () => undefined,
+): Route[] {
   return bind(HOSTS, {
     list: () => agent.hosts.listHosts(),
     create: async ({ body }) => {
@@ -17,6 +22,7 @@ export function hostRoutes(agent: Pick<ArrayAgent, 'hosts' | 'target'>, changed:
     delete: async ({ params }) => {
       await agent.hosts.deleteHost(params['name']!);
       changed('KURA-I4031', `host/${params['name']}`, `Host ${params['name']} deleted.`);
+      await deleted(params['name']!);
     },
     addInitiator: async ({ params, body }) => {
       const h = await agent.hosts.addInitiator(params['name']!, body['iqn'] as string);
