@@ -10,63 +10,63 @@ type Vm = { dc: string; vm: string };
 
 // ---- backup (VVM E.2, L2620-L2800) ----
 
-// VVM L2620-L2626
+// VVM L2623-L2628, L2123 (WebClient)
 export const BACKUP_VM_NOT_FOUND = defineError(
   'KURA-E3700',
   'ENOENT',
   (p: Vm) => `Specified VM(${p.dc}/${p.vm}) does not exist.`,
   'Check the specifications, or check whether the connection destination of vCenter Server that was registered to VASA Provider is correct.',
 );
-// VVM L2627-L2637
+// VVM L2630-L2640, L2141
 export const BACKUP_POLICY_NOT_SET = defineError(
   'KURA-E3701',
   'EINVAL',
   (p: Vm) => `The backup policy of VM(${p.dc}/${p.vm}) is not set.`,
   'Set a backup policy to the virtual machine to acquire the newest configuration information, and then retry backup. If the command failed, check the specified options. To check whether the newest configuration information was applied, check the backup volume configuration by using the VM-VVOLRelation.bat command (kura vm relation).',
 );
-// VVM L2638-L2641
+// VVM L2641-L2644, L2225
 export const BACKUP_UNEXPECTED = defineError(
   'KURA-E3702',
   'EIO',
   'Unexpected error occurred.',
   (p: { why: string }) => `Collect the fault information (kura logs, kura events). Cause: ${p.why}`,
 );
-// VVM L2642-L2648
+// VVM L2645-L2650, L2178
 export const BACKUP_COMMAND_FAILED = defineError(
   'KURA-E3703',
   'EIO',
   (p: { command: string; message: string }) => `Failed to execute command(${p.command}).\n${p.message}`,
   'Check the output message by referring to “Messages Handbook” (docs/errors.md), and then take the necessary action.',
 );
-// VVM L2649-L2655
+// VVM L2653-L2659, L2166
 export const BACKUP_VM_INFO_FAILED = defineError(
   'KURA-E3704',
   'EIO',
   (p: Vm) => `Failed to get information of specified VM(${p.dc}/${p.vm}).`,
   'Check the disk array status and that monitoring state of iSM. If the cause of the error could not be identified, collect the fault information.',
 );
-// VVM L2656-L2662
+// VVM L2660-L2666, L2133
 export const RELATION_VM_NOT_FOUND = defineError(
   'KURA-E3705',
   'ENOENT',
   (p: Vm) => `Failed to get information of specified VM(${p.dc}/${p.vm}) from VM-VVOL relation file.`,
   'Collect the fault information; write the relation file at once with kura provider relation write and retry.',
 );
-// VVM L2700-L2705 (with two generations; L1879 for one)
+// VVM L2777-L2783
 export const BACKUP_ALREADY_RUNNING = defineError(
   'KURA-E3711',
   'EBUSY',
   (p: Vm) => `Failed to back up for VM(${p.dc}/${p.vm}). Backup is already running.`,
   'Wait until backing up the virtual machine is complete, and retry the operation.',
 );
-// VVM L2706-L2711
+// VVM L2784-L2790
 export const BACKUP_WHILE_RESTORING = defineError(
   'KURA-E3712',
   'EBUSY',
   (p: Vm) => `Failed to back up for VM(${p.dc}/${p.vm}).Restoring is still running.`,
   'Wait until restoring the virtual machine is complete, and retry the operation.',
 );
-// VVM L2712-L2717, L3010-L3013
+// VVM L2791-L2797, L3028, L2273 (WebClient)
 export const BACKUP_INTERRUPTED = defineError(
   'KURA-E3713',
   'EIO',
@@ -91,7 +91,6 @@ export const BACKUP_REQUEST_INVALID = defineError(
   (p: { why: string }) => `The backup request is invalid: ${p.why}.`,
   'Give the VM name (and its datacenter) as kura backup run VM DATACENTER shows.',
 );
-// VVM L2546 (only alphanumeric VM and datastore names for online backup)
 export const BACKUP_VM_AMBIGUOUS = defineError(
   'KURA-E3717',
   'EINVAL',
@@ -107,7 +106,7 @@ export const QUIESCE_FAILED = defineError(
 
 // ---- restore (VVM F.3.3, L3031-L3062) ----
 
-// VVM L3061-L3062
+// VVM L3061-L3062 (F.3.3)
 export const RESTORE_VM_HAS_SNAPSHOTS = defineError(
   'KURA-E3730',
   'EBUSY',
@@ -151,14 +150,14 @@ export const BACKUP_INTERRUPTED_BY_RESTART = defineEvent(
 
 // ---- provider settings (VVM 2.2.1, 2.3.1, L376-L536) ----
 
-// VVM L500-L501
+// VVM L518-L521
 export const SETTINGS_INTERVAL_INVALID = defineError(
   'KURA-E3800',
   'EINVAL',
   'ERROR:Invalid time value. Please set up an integer between 5 and 1440.',
   'Specify the correct value and execute the command again.',
 );
-// VVM L380-L384, L440-L448
+// VVM L380-L384, L467-L472
 export const SETTINGS_ACCOUNT_INVALID = defineError(
   'KURA-E3801',
   'EINVAL',
@@ -172,14 +171,14 @@ export const SETTINGS_TOO_MANY_ARRAYS = defineError(
   'Up to four disk arrays can be registered.',
   'Delete a registered disk array first (kura provider set --delete-array IP).',
 );
-// VVM L387, L390, L506
+// VVM L387, L390, L524
 export const SETTINGS_IP_INVALID = defineError(
   'KURA-E3803',
   'EINVAL',
   (p: { ip: string }) => `${p.ip} is not an IPv4 address; only IPv4 can be used for an IP address.`,
   'Give an IPv4 address such as 192.168.1.100.',
 );
-// VVM L526-L527
+// VVM L536-L537
 export const SETTINGS_VCENTER_INVALID = defineError(
   'KURA-E3804',
   'EINVAL',

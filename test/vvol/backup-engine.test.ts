@@ -69,7 +69,7 @@ class FakePort implements BackupArrayPort {
 function vvol(vm: string, type: VvolType, ld: number, backups: number[], dc = 'dc0'): VvolView {
   const rec = newVvolRecord({ id: `naa.6000000000000000000000000000${ld.toString(16).padStart(4, '0')}`, ld, type, vm, container: 0, size: 2 ** 30, created: '' });
   rec.backups = backups.map((b, i) => ({ ld: b, pool: 1, generation: i + 1 }));
-  return { ...rec, metadata: { VMW_VmID: `id-${vm}`, KURA_Datacenter: dc, VMW_VVolName: `${vm}.${type === 'data' ? 'vmdk' : 'vmx'}` }, boundPes: [], allocated: 0 };
+  return { ...rec, metadata: { VMW_VmID: `id-${vm}`, VMW_Datacenter: dc, VMW_VVolName: `${vm}.${type === 'data' ? 'vmdk' : 'vmx'}` }, boundPes: [], allocated: 0 };
 }
 
 const until = async <T>(what: string, fn: () => T | undefined | false | null): Promise<T> => {

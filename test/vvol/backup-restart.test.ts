@@ -97,7 +97,7 @@ test('kill -9 during a backup: failed cleanly after the restart, nothing lost, k
     size: '1GiB',
     vm: 'vm1',
     policy: 'bk2',
-    metadata: { VMW_VmID: 'uuid-1', KURA_Datacenter: 'dc1', VMW_VVolName: 'vm1.vmdk', KURA_QuiesceHook: hook },
+    metadata: { VMW_VmID: 'uuid-1', VMW_Datacenter: 'dc1', VMW_VVolName: 'vm1.vmdk', KURA_QuiesceHook: hook },
   });
   // One vvolbackup pool for two generations: the seed's warning.
   assert.deepEqual(

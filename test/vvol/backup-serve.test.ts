@@ -59,7 +59,7 @@ async function makeVm(name: string, dc: string, opts: { policy?: string; disks?:
   const id = crypto.randomUUID();
   const md = (vvolName: string): Record<string, string> => ({
     VMW_VmID: id,
-    KURA_Datacenter: dc,
+    VMW_Datacenter: dc,
     VMW_VVolName: vvolName,
     ...(opts.hook ? { KURA_QuiesceHook: hook } : {}),
   });

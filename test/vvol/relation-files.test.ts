@@ -21,7 +21,7 @@ const DAY = 24 * 60 * MIN;
 
 function vvol(vm: string, type: VvolType, ld: number, extra: Partial<VvolView> = {}): VvolView {
   const rec = newVvolRecord({ id: `naa.6000000000000000000000000000${ld.toString(16).padStart(4, '0')}`, ld, type, vm, container: 0, size: 2 ** 30, created: '' });
-  return { ...rec, metadata: { VMW_VmID: `uuid-${vm}`, KURA_Datacenter: 'dc0', VMW_VVolName: `${vm}-${ld}`, VMW_VVolNamespace: `ns-${vm}` }, boundPes: [], allocated: 0, ...extra };
+  return { ...rec, metadata: { VMW_VmID: `uuid-${vm}`, VMW_Datacenter: 'dc0', VMW_VVolName: `${vm}-${ld}`, VMW_VVolNamespace: `ns-${vm}` }, boundPes: [], allocated: 0, ...extra };
 }
 
 function validate(file: string): void {

@@ -1,5 +1,5 @@
-// The seed's informational lines of a backup (VVM E.2 "Type: INFO", L2760-L2845)
-// and the displayed information of onlineBackup (VVM L2512-L2535). Errors and
+// The seed's informational lines of a backup (VVM E.2 "Type: INFO", L2700-L2776)
+// and the displayed information of onlineBackup (VVM L2519-L2535). Errors and
 // warnings are in the catalogue (src/catalogue/backup.ts); these lines are
 // printed by the CLI and, where the seed logs them, raised as KURA-I37xx events.
 
@@ -23,7 +23,7 @@ export interface DiskLine {
   arrayName: string;
 }
 
-/** "Success to online backup VM(dc/vm)[ without keeping consistency]." and the disks, as VVM L2760-L2845 print them. */
+/** "Success to online backup VM(dc/vm)[ without keeping consistency]." and the disks, as VVM L2710-L2776 print them. */
 export function successLines(dc: string, vm: string, consistent: boolean, disks: DiskLine[]): string[] {
   const out = [`Success to online backup VM(${dc}/${vm})${consistent ? '' : ' without keeping consistency'}.`];
   const config = disks.filter((d) => d.type === 'config');

@@ -26,7 +26,7 @@ export const DEFAULT_VCENTER_PORT = 443;
 /** Symbols a vCenter user name or password cannot hold (VVM L526-L527). */
 export const VCENTER_FORBIDDEN = ['"', '&', "'", ',', ';', '<', '=', '>', '^', '|'];
 
-/** The seed's success lines (VVM L462, L476, L490, L504, L521). */
+/** The seed's success lines (VVM L465, L488, L501, L515, L533). */
 export const SET_OK = 'Set successfully!';
 export const ADD_OK = 'ADD successfully!';
 export const DELETE_OK = 'Delete successfully!';

@@ -6,8 +6,8 @@ import type { VvolView } from '../model.js';
 
 /** The VM's UUID (VMware's own metadata key). */
 export const VM_ID_KEY = 'VMW_VmID';
-/** The datacenter the VM belongs to (Kura's key; vSphere keeps it in vCenter). */
-export const DATACENTER_KEY = 'KURA_Datacenter';
+/** The datacenter the VM belongs to (the key kura vsim writes, src/vsim/identity.ts). */
+export const DATACENTER_KEY = 'VMW_Datacenter';
 /** The VVOL's name as vCenter gives it: a data VVOL's disk file (vm1.vmdk). */
 export const VVOL_NAME_KEY = 'VMW_VVolName';
 /** The namespace of the VVOL (VMware's key), shown in the relation file. */
