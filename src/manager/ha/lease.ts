@@ -74,7 +74,7 @@ export class MemberLease {
       this.renewedAt = sentAt;
     } catch (e) {
       const msg = (e as Error).message;
-      if (/lease.*not found|requested lease not found/i.test(msg)) {
+      if (/lease.*not found|expired or revoked/i.test(msg)) {
         this.markLost(msg);
         return;
       }
