@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { HA } from '../api/ha.js';
+import { API_PREFIX } from '../api/route.js';
 import type { HaManagerView } from '../api/ha.js';
 import { makeDataDir } from '../block/data-dir.js';
 import { ensureToken } from '../manager/manager.js';
@@ -111,7 +112,7 @@ async function runManager(o: ManagerRunOptions): Promise<void> {
   process.stdout.write(
     [
       `Kura manager ${o.name}: etcd ${o.etcd.join(',')}, data in ${path.resolve(o.dataDir)}, lease TTL ${o.ttl} s`,
-      `  API:      ${url}/api/v1    (any manager answers; --array ID picks the array)`,
+      `  API:      ${url}${API_PREFIX}    (any manager answers; --array ID picks the array)`,
       `  token:    ${tokenPath}    (the same for every manager of the deployment)`,
       `  CLI:      KURA_URL=${url} KURA_TOKEN=$(cat ${tokenPath}) kura array list`,
       `listening api=${url}`,
