@@ -122,6 +122,15 @@ export const ARRAY_ALREADY_REGISTERED = defineError(
 );
 export const MANAGER_OPTIONS = defineError('KURA-E8019', 'EINVAL', (p: { problem: string }) => `kura manager: ${p.problem}.`, 'See kura manager --help.');
 
+export const CHANGE_NOT_REPLICATED = defineError(
+  'KURA-E8020',
+  'EIO',
+  (p: { array: string }) =>
+    `The change to array ${p.array} was made, but the standby manager did not acknowledge its record and this manager is no longer sure to be the active one: the record may be missing after a failover.`,
+  'Check the result (kura array list shows the active manager; list the object on it) and repeat the change if it is not there.',
+  503,
+);
+
 export const STANDBY_LOST = defineEvent(
   'KURA-W8001',
   (p: { array: string; manager: string; active: string }) =>

@@ -66,6 +66,9 @@ test(
         }
       };
 
+      /** What the managers say, for failure messages. */
+      const dump = () =>
+        [...managers.values()].map((m) => `--- ${m.name}${down.has(m.name) ? ' (down)' : ''}\n${m.output().split('\n').slice(-30).join('\n')}`).join('\n');
       const ids: string[] = [];
       for (const a of arrays) {
         const r = await call(anyLive(), 'POST', '/api/v1/ha/arrays', {
@@ -78,7 +81,9 @@ test(
       const again = await call(anyLive(), 'POST', '/api/v1/ha/arrays', {
         body: { url: arrays[0]!.agentUrl, token: fs.readFileSync(arrays[0]!.tokenFile, 'utf8').trim() },
       });
-      assert.equal((again.json as { error: { id: string } }).error.id, 'KURA-E8018');
+      // The same array at the same URL again (a retried request) answers with its entry.
+      assert.equal(again.status, 201, JSON.stringify(again.json));
+      assert.equal((again.json as HaArrayView).id, ids[0]);
 
       /** Every array with an active and a confirmed standby, none of them down. */
       const settled = async (timeoutMs = 60_000): Promise<HaArrayView[]> => {
@@ -92,7 +97,7 @@ test(
           if (ok && last.length === ids.length) return last;
           await sleep(100);
         }
-        assert.fail(`arrays did not settle: ${JSON.stringify(last)}`);
+        assert.fail(`arrays did not settle: ${JSON.stringify(last)}\n${dump()}`);
       };
       await settled();
 
@@ -128,14 +133,16 @@ test(
       const oneActive = async (id: string): Promise<string> => {
         const deadline = Date.now() + 20_000;
         let seen: Array<string | null> = [];
+        let detail = '';
         while (Date.now() < deadline) {
           const answers = await Promise.all(live().map((m) => call(m, 'GET', '/api/v1/array', { array: id })));
           seen = answers.map((r) => (r.status === 200 ? r.servedBy : null));
           const list = (await arrayList()).find((a) => a.id === id)!;
           if (seen.every((s) => s !== null && s === list.active)) return list.active!;
+          detail = `${JSON.stringify(list)} ${JSON.stringify(answers.map((r, i) => [live()[i]?.name, r.status, r.servedBy, (r.json as { error?: unknown } | undefined)?.error]))}`;
           await sleep(200);
         }
-        assert.fail(`array ${id}: not exactly one manager serving: ${JSON.stringify(seen)}`);
+        assert.fail(`array ${id}: not exactly one manager serving: ${JSON.stringify(seen)}\n${detail}\n${dump()}`);
       };
 
       const ackedPresent = async (id: string): Promise<void> => {
@@ -143,7 +150,14 @@ test(
         assert.equal(r.status, 200);
         const texts = new Set((r.json as Array<{ text: string }>).map((e) => e.text));
         const missing = acked.get(id)!.filter((t) => !texts.has(t));
-        assert.deepEqual(missing, [], `array ${id}: acknowledged events missing on the new active`);
+        if (missing.length > 0) {
+          const ha = (r.json as Array<{ seq: number; id: string; text: string }>)
+            .filter((e) => /KURA-[IW]80/.test(e.id))
+            .map((e) => `${e.seq} ${e.id} ${e.text}`);
+          assert.fail(
+            `array ${id}: acknowledged events missing on the active ${r.servedBy}: ${missing.join(', ')}\n${JSON.stringify(await arrayList())}\n${ha.slice(-30).join('\n')}\n${dump()}`,
+          );
+        }
       };
 
       const failover: number[] = [];
@@ -162,7 +176,10 @@ test(
         for (;;) {
           const r = await call(anyLive(), 'GET', '/api/v1/array', { array: target.id, timeoutMs: 2000 });
           if (r.status === 200 && r.servedBy !== null && r.servedBy !== victim.name) break;
-          if (Date.now() - t0 > 60_000) assert.fail(`round ${round}: array ${target.id} not served again after 60 s`);
+          if (Date.now() - t0 > 60_000)
+            assert.fail(
+              `round ${round}: array ${target.id} not served again after 60 s (victim ${victim.name}): ${JSON.stringify(await arrayList())}\n${dump()}`,
+            );
           await sleep(50);
         }
         failover.push(Date.now() - t0);
@@ -182,11 +199,25 @@ test(
         for (;;) {
           const ms = (await call(anyLive(), 'GET', '/api/v1/ha/managers')).json as HaManagerView[] | undefined;
           if (ms?.some((m) => m.name === victim.name)) break;
-          if (Date.now() > deadline) assert.fail(`round ${round}: ${victim.name} did not rejoin:\n${managers.get(victim.name)!.output().slice(-3000)}`);
+          if (Date.now() > deadline) assert.fail(`round ${round}: ${victim.name} did not rejoin\n${dump()}`);
           await sleep(200);
         }
         for (const id of ids) await oneActive(id);
         await ackedPresent(target.id);
+        // Every step is an event on the new active: the takeover from the victim, the
+        // selection of a new standby, the transmission and the confirmation.
+        const evs = (await call(anyLive(), 'GET', '/api/v1/events?limit=10000', { array: target.id, timeoutMs: 30_000 })).json as Array<{
+          id: string;
+          text: string;
+        }>;
+        let takeover = -1;
+        evs.forEach((e, i) => {
+          if (e.id === 'KURA-W8002' && e.text.includes(`active manager ${victim.name} is gone`)) takeover = i;
+        });
+        assert.ok(takeover >= 0, `round ${round}: no takeover event naming ${victim.name}`);
+        const after = evs.slice(takeover).map((e) => e.id);
+        for (const step of ['KURA-I8002', 'KURA-I8003', 'KURA-I8004'])
+          assert.ok(after.includes(step), `round ${round}: no ${step} after the takeover: ${after.join(' ')}`);
       };
 
       for (let i = 0; i < KILLS; i++) await killRound(i);

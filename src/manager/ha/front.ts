@@ -24,6 +24,7 @@ import {
   ARRAY_ALREADY_REGISTERED,
   ARRAY_CHOICE_NEEDED,
   ARRAY_NOT_REGISTERED,
+  CHANGE_NOT_REPLICATED,
   MANAGER_NOT_ACTING,
   NO_ACTIVE_MANAGER,
   NO_ARRAY_REGISTERED,
@@ -116,7 +117,11 @@ export class HaFront {
       } finally {
         await agent.close();
       }
-      if (!(await this.node.registerArray(rec))) throw ARRAY_ALREADY_REGISTERED({ array: rec.id, url: rec.url });
+      if (!(await this.node.registerArray(rec))) {
+        // The same array at the same URL again (a retried request) is no error.
+        const known = (await readView(this.node.etcd)).arrays.get(rec.id);
+        if (known?.url !== rec.url) throw ARRAY_ALREADY_REGISTERED({ array: rec.id, url: known?.url ?? rec.url });
+      }
       // Answer once a manager serves it (the first one claims it within a tick or two).
       const deadline = Date.now() + 20_000;
       let view = arrayViews(await readView(this.node.etcd)).find((a) => a.id === rec.id)!;
@@ -208,7 +213,7 @@ export class HaFront {
   private async serveLocally(req: http.IncomingMessage, res: http.ServerResponse, s: NonNullable<ReturnType<HaNode['active']['get']>>): Promise<void> {
     const answer = await exchange(req, s.internalUrl);
     // A change is acknowledged only once the standby holds what it recorded.
-    if (req.method !== 'GET' && req.method !== 'HEAD') await this.node.replicated(s);
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !(await this.node.replicated(s))) throw CHANGE_NOT_REPLICATED({ array: s.array.id });
     res.writeHead(answer.status, { ...answer.headers, [SERVED_BY_HEADER]: this.node.name });
     res.end(answer.body);
   }

@@ -64,7 +64,8 @@ export class HaNode {
   view: DeploymentView | null = null;
   readonly active = new Map<string, ActiveSession>();
   readonly standby = new Map<string, StandbySession>();
-  private readonly busy = new Set<string>();
+  /** Arrays whose reconcile step is running, with when it started. */
+  private readonly busy = new Map<string, number>();
   private readonly failedCandidates = new Map<string, number>();
   private readonly vacantSince = new Map<string, number>();
   private readonly retryAt = new Map<string, number>();
@@ -142,8 +143,14 @@ export class HaNode {
       this.view = view;
       if (!view.managers.has(this.o.name) && this.acting()) await this.register();
       for (const [id, role] of view.roles) {
-        if (!view.arrays.has(id) || this.busy.has(id)) continue;
-        this.busy.add(id);
+        if (!view.arrays.has(id)) continue;
+        const since = this.busy.get(id);
+        if (since !== undefined) {
+          if (Date.now() - since > 20_000 && Math.floor((Date.now() - since) / 1000) % 20 === 0)
+            this.o.log(`array ${id}: one step has run for ${Math.round((Date.now() - since) / 1000)} s`);
+          continue;
+        }
+        this.busy.set(id, Date.now());
         void this.reconcile(view, id, role).finally(() => this.busy.delete(id));
       }
     } catch (e) {
@@ -159,7 +166,10 @@ export class HaNode {
     try {
       if (!this.acting()) return;
       const mine = this.active.get(id);
-      if (role.active?.name === me) {
+      // A role key counts as this manager's only on this manager's lease: a restarted
+      // manager of the same name must not act on the keys of its previous life.
+      const lease = this.lease.leaseId;
+      if (role.active?.name === me && role.active.lease === lease) {
         if (!mine || mine.token !== role.active.token) {
           if (mine) await this.stopActive(id, 'a newer token');
           if ((this.retryAt.get(id) ?? 0) > Date.now()) return;
@@ -168,7 +178,7 @@ export class HaNode {
       } else if (mine) await this.stopActive(id, role.active ? `${role.active.name} holds the active role` : 'the role key is gone');
 
       const sb = this.standby.get(id);
-      if (role.standby?.name === me) {
+      if (role.standby?.name === me && role.standby.lease === lease) {
         if (!role.active) await this.takeOver(view, id, role);
       } else if (sb && Date.now() - sb.createdAt > 2000 && role.active?.name !== me) this.dropStandby(id);
 
@@ -312,7 +322,7 @@ export class HaNode {
     if (sb && sb.name === s.standby && s.sender) {
       if (s.sender.failure !== null && s.sender.acked < s.lastSeq) {
         // A standby that cannot keep up is let go; another one is recruited.
-        await this.dropStandbyKey(id, sb.raw);
+        await this.dropStandbyKey(id, sb.raw, s.token);
       }
       return;
     }
@@ -415,15 +425,17 @@ export class HaNode {
       s.sender?.close();
       s.sender = null;
       s.standby = null;
-      if (raw !== null) await this.dropStandbyKey(id, raw).catch(() => undefined);
+      if (raw !== null) await this.dropStandbyKey(id, raw, s.token).catch(() => undefined);
     } finally {
       s.recruiting = false;
     }
   }
 
-  private async dropStandbyKey(id: string, raw: string): Promise<void> {
+  /** Empties the standby slot if it still holds `raw` and this manager still holds the active role (`token`). */
+  private async dropStandbyKey(id: string, raw: string, token: number): Promise<void> {
     await this.etcd
       .if(standbyKey(id), 'Value', '==', raw)
+      .and(activeKey(id), 'Create', '==', token)
       .then(this.etcd.delete().key(standbyKey(id)))
       .commit();
   }
@@ -489,18 +501,27 @@ export class HaNode {
     }
   }
 
-  /** Waits until the standby has every event recorded so far (false: it did not within the timeout). */
+  /**
+   * Whether a change this session answered may be acknowledged: the standby holds every
+   * event recorded so far, or (it did not take them within ACK_TIMEOUT_MS) it was let go
+   * by a transaction that succeeded only while this manager still held the active role,
+   * so it can never take over with less than what clients were told. With no standby at
+   * all (none live, or one being recruited) the active's own commit is all there is.
+   */
   async replicated(s: ActiveSession): Promise<boolean> {
     const sender = s.sender;
-    if (!sender) return true;
-    if (await sender.waitAcked(s.lastSeq, ACK_TIMEOUT_MS)) return true;
-    // A standby that did not take the events in time is let go before the client hears
-    // back: it can then never take over with less than what was acknowledged.
-    if (s.sender === sender && s.standby !== null) {
-      this.o.log(`array ${s.array.id}: standby ${s.standby} did not acknowledge in ${ACK_TIMEOUT_MS} ms; letting it go`);
-      await this.dropStandbyKey(s.array.id, JSON.stringify({ name: s.standby, confirmed: true })).catch(() => undefined);
+    if (sender && (await sender.waitAcked(s.lastSeq, ACK_TIMEOUT_MS))) return this.acting();
+    if (sender && s.standby !== null) {
+      this.o.log(`array ${s.array.id}: standby ${s.standby} did not acknowledge in time; letting it go`);
+      const id = s.array.id;
+      const res = await this.etcd
+        .if(activeKey(id), 'Create', '==', s.token)
+        .then(this.etcd.delete().key(standbyKey(id)))
+        .commit()
+        .catch(() => null);
+      return res?.succeeded === true && this.acting() && this.active.get(id) === s;
     }
-    return false;
+    return this.acting() && this.active.get(s.array.id) === s;
   }
 
   async close(): Promise<void> {

@@ -73,7 +73,7 @@ export class ReplicationSender {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-snap-'));
     try {
       const copy = path.join(tmp, EVENTS_FILE);
-      await this.events.backup(copy);
+      snapshotInto(this.events, copy);
       const db = new Database(copy, { readonly: true });
       const seq = Number((db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM event').get() as { s: number }).s);
       db.close();
@@ -90,7 +90,7 @@ export class ReplicationSender {
     const f = this.files.get(name)!;
     const version = Number(f.db.pragma('data_version', { simple: true }));
     const copy = path.join(tmp, name);
-    await f.db.backup(copy);
+    snapshotInto(f.db, copy);
     await this.send('PUT', `/files/${name}`, fs.readFileSync(copy), 'application/octet-stream');
     f.version = version;
   }
@@ -115,6 +115,7 @@ export class ReplicationSender {
           if (rows.length === 0) break;
           const r = (await this.send('POST', '/events', JSON.stringify({ events: rows }), 'application/json')) as { acked: number };
           this.acked = Math.max(this.acked, r.acked);
+          this.failure = null;
           this.settle();
         }
         for (const [name, f] of this.files) {
@@ -175,6 +176,15 @@ export class ReplicationSender {
     this.events.close();
     for (const f of this.files.values()) f.db.close();
   }
+}
+
+/**
+ * A consistent copy of a database, in one statement. (SQLite's online backup
+ * steps through the pages and starts again whenever another connection writes:
+ * under a steady stream of events it may never finish.)
+ */
+function snapshotInto(db: Database.Database, file: string): void {
+  db.prepare('VACUUM INTO ?').run(file);
 }
 
 /** The standby's side: the files of the snapshot, then the event stream into its copy of manager.db. */
