@@ -10,5 +10,6 @@ import './pathmgr.js';
 import './vvol.js';
 import './conglomerates.js';
 import './ha.js';
+import './vsim.js';
 
 export { catalogueIds } from '../errors.js';

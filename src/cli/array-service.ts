@@ -107,16 +107,16 @@ export async function runArray(o: ArrayServiceOptions): Promise<void> {
     await agent.listen(o.agent.host, o.agent.port);
     if (o.nbd) {
       phase = `the NBD listener ${formatHostPort(o.nbd)} (--nbd)`;
-      const n = new NbdServer({ exports: array.nbdExports(), tls: { mode: o.nbdTls, psk: (id) => array.nbdPsk(id) }, log });
+      const n = new NbdServer({ exports: array.frontEnd.nbdExports(), tls: { mode: o.nbdTls, psk: (id) => array.frontEnd.nbdPsk(id) }, log });
       nbdServer = n;
-      array.onAccessChanged(() => n.revalidate());
-      array.registerSessionSource(() =>
+      array.frontEnd.onAccessChanged(() => n.revalidate());
+      array.frontEnd.registerSessionSource(() =>
         n.openDevices().map((d) => ({ device: d.device, holder: `NBD client ${d.peer}${d.identity ? ` (host ${d.identity})` : ''}` })),
       );
       await n.listen(o.nbd.host, o.nbd.port);
     }
     phase = `the iSCSI portals ${o.portals.map(formatHostPort).join(', ')} (--iscsi)`;
-    iscsi = new IscsiFrontEnd(array, { log });
+    iscsi = new IscsiFrontEnd(array.frontEnd, { log });
     await iscsi.listen();
   } catch (e) {
     await iscsi?.close().catch(() => undefined);
@@ -129,13 +129,13 @@ export async function runArray(o: ArrayServiceOptions): Promise<void> {
   const id = agent.identity();
   const agentUrl = `http://${formatHostPort(agent.address())}`;
   const nbdHp = nbdServer ? formatHostPort(nbdServer.address()) : 'off';
-  const portals = array.hostPorts().map((p) => formatHostPort(p));
+  const portals = array.frontEnd.hostPorts().map((p) => formatHostPort(p));
   process.stdout.write(
     [
       `Kura ${id.version}: array ${id.name} (id ${id.id}), data in ${path.resolve(o.dataDir)}${array.isNew ? ' (new)' : ''}`,
       `  agent:    ${agentUrl}    token ${file}${created ? ' (new, mode 0600)' : ''}`,
       `  register: kura array register ${agentUrl} --token-file ${file}    (through any manager)`,
-      `  iSCSI:    target ${array.targetName()}, controller 00 on ${portals[0]}, controller 01 on ${portals[1]}`,
+      `  iSCSI:    target ${array.frontEnd.targetName()}, controller 00 on ${portals[0]}, controller 01 on ${portals[1]}`,
       `  NBD:      ${nbdHp}`,
       `listening agent=${agentUrl} nbd=${nbdHp} iscsi=${portals.join(',')}`,
       'ready',

@@ -23,6 +23,7 @@ import { registerPool } from './pool.js';
 import { registerServe } from './serve.js';
 import { registerSnapshot } from './snapshot.js';
 import { registerVvol } from './vvol.js';
+import { registerVsim } from './vsim.js';
 import { CliArgError } from './units.js';
 import { CLI_INTERNAL_ERROR, COMMAND_STOPPED_WAITING, USAGE_ERROR } from '../catalogue/cli.js';
 
@@ -68,6 +69,7 @@ registerPe(program, ctx);
 registerVvol(program, ctx);
 registerPolicy(program, ctx);
 registerManager(program, ctx);
+registerVsim(program, ctx);
 
 function fail(e: { id: string; message: string; action: string }, code: number): never {
   process.stderr.write(`${e.id}: ${e.message}\n  ${e.action}\n`);

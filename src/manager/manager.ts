@@ -91,9 +91,11 @@ export class Manager {
   constructor(private readonly opts: ManagerOptions) {
     this.token = ensureToken(opts.dataDir).token;
     this.events = new EventStore(path.join(opts.dataDir, 'manager.db'));
-    this.unsubscribe = opts.agent.onEvent((e) => this.events.record(e));
+    this.unsubscribe = opts.agent.events.onEvent((e) => this.events.record(e));
     this.vvolStore = VvolStore.open(path.join(opts.dataDir, 'vvol.db'));
     this.vvol = new VvolProvider({ port: new ArrayVvolPort(opts.agent), store: this.vvolStore });
+    // The provider's events and alarms also go to the manager's event store (kura events), as the array's do.
+    this.vvol.events.onEvent((e) => this.events.record({ id: e.id, severity: e.severity, source: `vasa/${e.object}`, text: e.text, time: e.time }));
     const lost = rebindSubsidiaries(
       opts.agent,
       this.vvol.queryVvols().flatMap((v) => this.vvol.bindingsOf(v.id).map((b) => ({ peLd: b.peLd, vvolLd: v.ld, slu: b.slu, hosts: Object.keys(b.hosts) }))),
@@ -109,14 +111,14 @@ export class Manager {
    */
   async createDemo(poolName: string, ldName: string): Promise<{ pool: PoolInfo; ld: LdInfo }> {
     const GiB = 2 ** 30;
-    const pool = await this.opts.agent.createPool({ name: poolName, size: 4 * GiB, raid: 'RAID1', pds: 2 });
+    const pool = await this.opts.agent.pools.createPool({ name: poolName, size: 4 * GiB, raid: 'RAID1', pds: 2 });
     this.events.record({
       id: 'KURA-I4001',
       severity: 'info',
       source: `pool/${pool.name}`,
       text: `Demo pool ${pool.name} created (${pool.raid}, ${bytesText(pool.capacity)}, ${pool.pds.length} PDs).`,
     });
-    const ld = await this.opts.agent.createLd({ name: ldName, pool: pool.name, size: GiB });
+    const ld = await this.opts.agent.lds.createLd({ name: ldName, pool: pool.name, size: GiB });
     this.events.record({
       id: 'KURA-I4010',
       severity: 'info',
@@ -154,7 +156,7 @@ export class Manager {
     const ownerHeader = req.headers[OWNER_HEADER];
     const owner = typeof ownerHeader === 'string' && ownerHeader !== '' ? ownerHeader : undefined;
     // Every change but the lock's own routes waits for nobody: it is refused while another owner holds the lock.
-    if (route.method !== 'GET' && !route.lockExempt) this.opts.agent.checkLock(owner);
+    if (route.method !== 'GET' && !route.lockExempt) this.opts.agent.lock.checkLock(owner);
     const out = await route.handler({ params, query, body, owner });
     const status = route.status ?? 200;
     // A 204 route that has something to tell this time (a forced LD delete) answers 200 with it.

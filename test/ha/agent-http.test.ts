@@ -57,41 +57,41 @@ test('changes need a fencing token; older tokens than the highest seen are refus
   let fencing: string | undefined;
   const agent = httpArrayAgent({ url: arr.agentUrl, token: token(), fencing: () => fencing });
   const events: ArrayEvent[] = [];
-  const off = agent.onEvent((e) => events.push(e));
+  const off = agent.events.onEvent((e) => events.push(e));
   try {
     // Without a role the client refuses before sending; the array refuses an unfenced call too.
-    assert.equal((await refusal(agent.createPool({ name: 'p0', size: 2 ** 30, raid: 'RAID1', pds: 2 }))).id, 'KURA-E8008');
+    assert.equal((await refusal(agent.pools.createPool({ name: 'p0', size: 2 ** 30, raid: 'RAID1', pds: 2 }))).id, 'KURA-E8008');
     const raw = await fetch(`${arr.agentUrl}/agent/v1/call`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token()}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ method: 'deletePool', args: ['p0'] }),
+      body: JSON.stringify({ method: 'pools.deletePool', args: ['p0'] }),
     });
     assert.equal(raw.status, 403);
     assert.equal(((await raw.json()) as { error: { id: string } }).error.id, 'KURA-E8002');
 
     fencing = 'active:5';
-    const pool = await agent.createPool({ name: 'p0', size: 2 ** 30, raid: 'RAID1', pds: 2 });
+    const pool = await agent.pools.createPool({ name: 'p0', size: 2 ** 30, raid: 'RAID1', pds: 2 });
     assert.equal(pool.name, 'p0');
     // The synchronous half of the contract answers over HTTP too.
     assert.deepEqual(
-      agent.listPools().map((p) => p.name),
+      agent.pools.listPools().map((p) => p.name),
       ['p0'],
     );
-    assert.equal((await refusal(() => agent.getPool('nope'))).code, 'ENOENT');
-    const lock = agent.acquireLock('alice', 60);
+    assert.equal((await refusal(() => agent.pools.getPool('nope'))).code, 'ENOENT');
+    const lock = agent.lock.acquireLock('alice', 60);
     assert.equal(lock.owner, 'alice');
-    agent.releaseLock('alice');
+    agent.lock.releaseLock('alice');
 
     await agent.fence('active', 9);
     fencing = 'active:5';
-    const stale = await refusal(agent.createLd({ name: 'v0', pool: 'p0', size: 2 ** 20 }));
+    const stale = await refusal(agent.lds.createLd({ name: 'v0', pool: 'p0', size: 2 ** 20 }));
     assert.equal(stale.id, 'KURA-E8001');
     assert.match(stale.message, /token 5.*token 9/);
-    assert.equal((await refusal(() => agent.acquireLock('bob'))).id, 'KURA-E8001');
+    assert.equal((await refusal(() => agent.lock.acquireLock('bob'))).id, 'KURA-E8001');
     fencing = 'active:9';
-    await agent.createLd({ name: 'v0', pool: 'p0', size: 2 ** 20 });
+    await agent.lds.createLd({ name: 'v0', pool: 'p0', size: 2 ** 20 });
     assert.deepEqual(
-      agent.listLds().map((l) => l.name),
+      agent.lds.listLds().map((l) => l.name),
       ['v0'],
     );
   } finally {
@@ -103,8 +103,8 @@ test('changes need a fencing token; older tokens than the highest seen are refus
   assert.deepEqual(
     refused.map((e) => [e.method, e.token, e.highest]),
     [
-      ['createLd', 5, 9],
-      ['acquireLock', 5, 9],
+      ['lds.createLd', 5, 9],
+      ['lock.acquireLock', 5, 9],
     ],
   );
   // Accepted tokens never go down.
@@ -120,9 +120,9 @@ test('a restarted array still refuses tokens older than the highest it saw', asy
   arr = await startArray(arr.dataDir);
   const agent = httpArrayAgent({ url: arr.agentUrl, token: token(), fencing: () => 'active:8' });
   try {
-    assert.equal((await refusal(agent.deleteLd('v0'))).id, 'KURA-E8001');
+    assert.equal((await refusal(agent.lds.deleteLd('v0'))).id, 'KURA-E8001');
     assert.deepEqual(
-      agent.listLds().map((l) => l.name),
+      agent.lds.listLds().map((l) => l.name),
       ['v0'],
     );
   } finally {

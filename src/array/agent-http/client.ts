@@ -5,8 +5,8 @@
 // synchronous part of the contract is answered by a blocking request
 // (sync-http.ts); array events arrive by long polling.
 import type { ArrayAgent, ArrayEvent } from '../agent.js';
-import { AGENT_METHODS, FENCING_HEADER, reviveWire } from './methods.js';
-import type { AgentMethod } from './methods.js';
+import { AGENT_METHODS, FENCING_HEADER, INFO_WIRE, reviveWire } from './methods.js';
+import type { MethodWire } from './methods.js';
 import { SyncHttp } from './sync-http.js';
 import type { SyncReply } from './sync-http.js';
 import { agentError } from './server.js';
@@ -47,9 +47,9 @@ export function httpArrayAgent(opts: AgentClientOptions): RemoteArrayAgent {
   let closed = false;
   let pollAbort: AbortController | null = null;
 
-  const headersFor = (method: AgentMethod | null): Record<string, string> => {
+  const headersFor = (wire: MethodWire | null): Record<string, string> => {
     const h: Record<string, string> = { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' };
-    if (method && AGENT_METHODS[method].changes) {
+    if (wire?.changes) {
       opts.checkActing?.();
       const f = opts.fencing?.();
       if (f === undefined) throw AGENT_NO_FENCING({ array: label });
@@ -81,17 +81,17 @@ export function httpArrayAgent(opts: AgentClientOptions): RemoteArrayAgent {
     }
     return answer(r);
   };
-  const callAsync = (method: AgentMethod, args: unknown[]): Promise<unknown> => {
+  const callAsync = (method: string, wire: MethodWire, args: unknown[]): Promise<unknown> => {
     let headers: Record<string, string>;
     try {
-      headers = headersFor(method);
+      headers = headersFor(wire);
     } catch (e) {
       return Promise.reject(e as KuraError);
     }
     return post('/agent/v1/call', headers, { method, args });
   };
-  const callSync = (method: AgentMethod, args: unknown[]): unknown => {
-    const headers = headersFor(method);
+  const callSync = (method: string, wire: MethodWire, args: unknown[]): unknown => {
+    const headers = headersFor(wire);
     sync ??= new SyncHttp();
     return answer(sync.request({ url: `${base}/agent/v1/call`, method: 'POST', headers, body: JSON.stringify({ method, args }), timeoutMs }));
   };
@@ -118,7 +118,10 @@ export function httpArrayAgent(opts: AgentClientOptions): RemoteArrayAgent {
     polling = false;
   };
 
+  const stub = (name: string, wire: MethodWire) =>
+    wire.sync ? (...args: unknown[]) => callSync(name, wire, args) : (...args: unknown[]) => callAsync(name, wire, args);
   const agent: Record<string, unknown> = {
+    info: stub('info', INFO_WIRE),
     identity: async () => {
       const res = await fetch(`${base}/agent/v1/identity`, { headers: headersFor(null), signal: AbortSignal.timeout(timeoutMs) }).catch((e: Error) => {
         throw AGENT_UNREACHABLE({ url: base, reason: e.message });
@@ -130,13 +133,15 @@ export function httpArrayAgent(opts: AgentClientOptions): RemoteArrayAgent {
     fence: async (role: string, token: number) => {
       await post('/agent/v1/fence', headersFor(null), { role, token });
     },
-    onEvent: (l: (e: ArrayEvent) => void) => {
-      listeners.add(l);
-      if (!polling) {
-        polling = true;
-        void poll();
-      }
-      return () => listeners.delete(l);
+    events: {
+      onEvent: (l: (e: ArrayEvent) => void) => {
+        listeners.add(l);
+        if (!polling) {
+          polling = true;
+          void poll();
+        }
+        return () => listeners.delete(l);
+      },
     },
     close: async () => {
       closed = true;
@@ -145,8 +150,11 @@ export function httpArrayAgent(opts: AgentClientOptions): RemoteArrayAgent {
       await sync?.close();
     },
   };
-  for (const [name, wire] of Object.entries(AGENT_METHODS) as Array<[AgentMethod, (typeof AGENT_METHODS)[AgentMethod]]>) {
-    agent[name] = wire.sync ? (...args: unknown[]) => callSync(name, args) : (...args: unknown[]) => callAsync(name, args);
+  // One object per noun, one stub per method: "noun.method" on the wire.
+  for (const [noun, methods] of Object.entries(AGENT_METHODS)) {
+    const slice: Record<string, unknown> = {};
+    for (const [method, wire] of Object.entries(methods as Record<string, MethodWire>)) slice[method] = stub(`${noun}.${method}`, wire);
+    agent[noun] = slice;
   }
   return agent as unknown as RemoteArrayAgent;
 }

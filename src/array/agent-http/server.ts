@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { ArrayAgent, ArrayEvent } from '../agent.js';
 import { asKuraError, INTERNAL_ERROR, KuraError } from '../../errors.js';
-import { AGENT_METHODS, FENCING_HEADER, isAgentMethod } from './methods.js';
+import { FENCING_HEADER, wireOf } from './methods.js';
 import type { FencingRegister } from './fencing.js';
 import { AGENT_METHOD_UNKNOWN, AGENT_REQUEST_INVALID, AGENT_TOKEN_MISSING } from '../../catalogue/ha.js';
 
@@ -40,7 +40,7 @@ export class AgentServer {
     private readonly fencing: FencingRegister,
     private readonly log: (m: string) => void = () => undefined,
   ) {
-    this.unsubscribe = agent.onEvent((event) => {
+    this.unsubscribe = agent.events.onEvent((event) => {
       this.ring.push({ seq: ++this.seq, event });
       if (this.ring.length > EVENT_RING) this.ring.shift();
       const w = this.waiters;
@@ -114,16 +114,16 @@ export class AgentServer {
     if (route === 'POST /agent/v1/call') {
       const b = parse(body) as { method?: unknown; args?: unknown };
       if (typeof b.method !== 'string' || !Array.isArray(b.args)) throw AGENT_REQUEST_INVALID({ reason: 'a call needs {"method": string, "args": array}' });
-      if (!isAgentMethod(b.method)) throw AGENT_METHOD_UNKNOWN({ method: b.method.slice(0, 60) });
-      const wire = AGENT_METHODS[b.method];
-      if (wire.changes) {
+      const w = wireOf(b.method);
+      if (!w) throw AGENT_METHOD_UNKNOWN({ method: b.method.slice(0, 60) });
+      if (w.wire.changes) {
         const h = req.headers[FENCING_HEADER];
         this.fencing.admit(typeof h === 'string' ? h : undefined, b.method);
       }
       // JSON has no undefined: an argument left out arrives as null.
       const args = b.args.map((a: unknown) => (a === null ? undefined : a));
-      const fn = (this.agent as unknown as Record<string, (...a: unknown[]) => unknown>)[b.method]!;
-      const result = await fn.apply(this.agent, args);
+      const target = (w.noun === null ? this.agent : this.agent[w.noun]) as unknown as Record<string, (...a: unknown[]) => unknown>;
+      const result = await target[w.method]!.apply(target, args);
       return send(res, 200, { result: result === undefined ? null : result });
     }
     throw AGENT_REQUEST_INVALID({ reason: `no agent resource ${route}` });
