@@ -20,7 +20,8 @@ import { api, cuttableLink, startArray, startManager } from '../helpers/ha.js';
 import type { CuttableLink, TestArray, TestManager } from '../helpers/ha.js';
 
 const KILLS = Number(process.env['KURA_HA_KILLS'] ?? 5);
-const TTL = 3;
+// The lease TTL of the managers (KURA_HA_TTL; 3 s is kura manager's default).
+const TTL = Number(process.env['KURA_HA_TTL'] ?? 3);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
