@@ -9,6 +9,7 @@ import './protocols.js';
 import './pathmgr.js';
 import './vvol.js';
 import './conglomerates.js';
+import './ha.js';
 import './vsim.js';
 import './backup.js';
 import './console.js';

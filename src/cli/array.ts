@@ -6,6 +6,7 @@ import type { ArrayInfo, ControllerInfo } from '../array/agent.js';
 import type { CliContext } from './context.js';
 import { details, print, table } from './format.js';
 import { humanSize } from './units.js';
+import { registerArrayService } from './array-service.js';
 
 /** GET /api/v1/array: the agent's info with the controllers spelled out. */
 export type ArrayView = Omit<ArrayInfo, 'controllers'> & { controllers: ControllerInfo[] };
@@ -39,4 +40,5 @@ export function registerArray(program: Command, ctx: CliContext): void {
       const a = await ctx.client().send<ArrayView>(ARRAY.show);
       print(ctx.json(), a, () => arrayText(a));
     });
+  registerArrayService(array, ctx);
 }

@@ -32,6 +32,8 @@ export interface ClientOptions {
   token?: string;
   /** Owner name for the configuration lock (X-Kura-Owner). */
   owner?: string;
+  /** The array behind redundant managers (header x-kura-array; or KURA_ARRAY). */
+  array?: string;
 }
 
 /** The CLI's owner name unless --owner or KURA_OWNER gives one: one per user and machine. */
@@ -49,6 +51,7 @@ export class ApiClient {
   readonly url: string;
   private readonly token: string | undefined;
   readonly owner: string;
+  private readonly array: string | undefined;
 
   constructor(opts: ClientOptions) {
     const url = (opts.url ?? process.env['KURA_URL'] ?? DEFAULT_URL).trim().replace(/\/+$/, '');
@@ -64,6 +67,7 @@ export class ApiClient {
     this.url = url;
     this.owner = opts.owner ?? (process.env['KURA_OWNER'] || undefined) ?? defaultOwner();
     this.token = opts.token ?? (process.env['KURA_TOKEN'] || undefined) ?? readDefaultToken();
+    this.array = opts.array ?? (process.env['KURA_ARRAY'] || undefined);
   }
 
   /**
@@ -90,6 +94,7 @@ export class ApiClient {
         path: `${API_PREFIX}${route}`,
         headers: {
           'x-kura-owner': this.owner,
+          ...(this.array ? { 'x-kura-array': this.array } : {}),
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         },

@@ -13,8 +13,8 @@ export interface CliContext {
 export function makeContext(program: Command): CliContext {
   return {
     client: () => {
-      const o = program.opts<{ url?: string; token?: string; owner?: string }>();
-      return new ApiClient({ url: o.url, token: o.token, owner: o.owner });
+      const o = program.opts<{ url?: string; token?: string; owner?: string; array?: string }>();
+      return new ApiClient({ url: o.url, token: o.token, owner: o.owner, array: o.array });
     },
     json: () => program.opts<{ json?: boolean }>().json === true,
   };

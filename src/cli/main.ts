@@ -14,6 +14,7 @@ import { registerHost } from './host.js';
 import { registerLock } from './lock.js';
 import { registerPair } from './pair.js';
 import { registerLd } from './ld.js';
+import { registerManager } from './manager.js';
 import { registerPath } from './path.js';
 import { registerPathd } from './pathd.js';
 import { registerPe } from './pe.js';
@@ -45,6 +46,7 @@ program
   .option('--token <token>', 'API token (or KURA_TOKEN; default ./kura-data/admin.token)')
   .option('--json', 'print JSON instead of tables')
   .option('--owner <name>', 'owner name for the configuration lock (or KURA_OWNER; default user@host)')
+  .option('--array <id>', 'with several arrays behind redundant managers: the array to act on (or KURA_ARRAY)')
   .exitOverride()
   // Commander's own error lines are replaced by ours (with an id); help still prints.
   // Subcommands inherit these settings because they are created after them.
@@ -67,6 +69,7 @@ registerPath(program, ctx);
 registerPe(program, ctx);
 registerVvol(program, ctx);
 registerPolicy(program, ctx);
+registerManager(program, ctx);
 registerVsim(program, ctx);
 registerBackup(program, ctx);
 
