@@ -1,0 +1,239 @@
+// Failover groups on three real node agents and a real etcd: placement by
+// priority, manual move (stop on the source before start on the target), node
+// loss (kill -9) and server shutdown, the scripts' ARMS_* environment and
+// working directory, armload/armkill/armloadc, a failing start chain, editing
+// a running group, cluster shutdown and RECOVER, synchronized keys.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { startEtcd } from '../helpers/etcd.js';
+import type { EtcdCluster } from '../helpers/etcd.js';
+import { clusterAdmin, clusterCli, startNode, waitFor } from '../helpers/cluster.js';
+import type { TestNode } from '../helpers/cluster.js';
+import type { KuraCli } from '../helpers/cli.js';
+
+let etcd: EtcdCluster;
+let dir: string;
+let cli: KuraCli;
+const nodes = new Map<string, TestNode>();
+const HB = '2';
+
+interface GroupJson {
+  name: string;
+  state: string;
+  server: string | null;
+  servers: string[];
+}
+
+/** One line per script run: phase, node and the environment the seed's scripts test. */
+const SCRIPT = (log: string, phase: string) => `#!/bin/sh
+echo "${phase} node=$KURA_NODE event=\${ARMS_EVENT-unset} kevent=\${KURA_EVENT-unset} server=\${ARMS_SERVER-} group=\${ARMS_GROUPNAME-} disk=\${ARMS_DISK-} factor=\${ARMS_FACTOR-} cwd=$(pwd)" >> ${log}
+`;
+
+function lines(file: string): string[] {
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : [];
+}
+
+let admin: ReturnType<typeof clusterAdmin>;
+
+function show(g: string): Promise<GroupJson> {
+  return admin.admin.show(g);
+}
+
+async function online(g: string, server: string): Promise<void> {
+  await waitFor(`${g} online on ${server}`, async () => {
+    const s = await show(g);
+    return s.state === 'online' && s.server === server;
+  });
+}
+
+async function node(name: string): Promise<TestNode> {
+  const n = await startNode(etcd.endpoints, name, path.join(dir, name), ['--heartbeat-timeout', HB]);
+  nodes.set(name, n);
+  return n;
+}
+
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-cluster-'));
+  etcd = await startEtcd(1);
+  cli = clusterCli(etcd.endpoints);
+  admin = clusterAdmin(etcd.endpoints);
+  for (const n of ['n1', 'n2', 'n3']) await node(n);
+});
+
+after(async () => {
+  admin?.close();
+  for (const n of nodes.values()) await n.kill9();
+  // Processes the agents started for groups (armload) outlive a kill -9 by design.
+  for (const n of nodes.values()) {
+    const groups = path.join(n.dataDir, 'groups');
+    if (!fs.existsSync(groups)) continue;
+    for (const g of fs.readdirSync(groups))
+      for (const f of fs.readdirSync(path.join(groups, g)).filter((x) => x.endsWith('.pid'))) {
+        try {
+          process.kill(-Number(fs.readFileSync(path.join(groups, g, f), 'utf8')), 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+  }
+  await etcd.stop();
+  if (!process.env['KURA_KEEP_TEST_DIR']) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('nodes join with their leases; node list shows them', () => {
+  const list = cli.json<Array<{ name: string; state: string }>>('cluster', 'node', 'list', '--json');
+  assert.deepEqual(
+    list.map((n) => [n.name, n.state]),
+    [
+      ['n1', 'online'],
+      ['n2', 'online'],
+      ['n3', 'online'],
+    ],
+  );
+});
+
+test('a group starts on its first priority server; move stops on the source before starting on the target; node loss and server shutdown fail over', async () => {
+  const log = path.join(dir, 'g1.log');
+  fs.writeFileSync(path.join(dir, 'g1-start.sh'), SCRIPT(log, 'start'), { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, 'g1-stop.sh'), SCRIPT(log, 'stop'), { mode: 0o755 });
+  const created = cli.json<GroupJson>(
+    'cluster',
+    'group',
+    'create',
+    'g1',
+    '--servers',
+    'n2,n1,n3',
+    '--start-script',
+    path.join(dir, 'g1-start.sh'),
+    '--stop-script',
+    path.join(dir, 'g1-stop.sh'),
+    '--json',
+  );
+  assert.deepEqual(created, { ...created, name: 'g1', state: 'offline', server: null, servers: ['n2', 'n1', 'n3'] });
+  cli.ok('cluster', 'group', 'start', 'g1');
+  await online('g1', 'n2');
+  const shown = cli.json<GroupJson>('cluster', 'group', 'show', 'g1', '--json');
+  assert.deepEqual([shown.name, shown.state, shown.server, shown.servers], ['g1', 'online', 'n2', ['n2', 'n1', 'n3']]);
+  assert.equal(lines(log)[0], `start node=n2 event=START kevent=START server=HOME group=g1 disk= factor= cwd=${path.join(dir, 'n2')}`);
+
+  cli.ok('cluster', 'group', 'move', 'g1', '--to', 'n3');
+  await online('g1', 'n3');
+  assert.deepEqual(lines(log).slice(1), [
+    `stop node=n2 event=START kevent=START server=HOME group=g1 disk= factor= cwd=${path.join(dir, 'n2')}`,
+    `start node=n3 event=FAILOVER kevent=FAILOVER server=OTHER group=g1 disk= factor= cwd=${path.join(dir, 'n3')}`,
+  ]);
+
+  // Node loss: the agent dies with no stop script; the highest surviving priority (n2) takes over.
+  await nodes.get('n3')!.kill9();
+  await online('g1', 'n2');
+  assert.equal(lines(log).at(-1), `start node=n2 event=FAILOVER kevent=FAILOVER server=HOME group=g1 disk= factor= cwd=${path.join(dir, 'n2')}`);
+  assert.equal(lines(log).length, 4, 'no stop script ran on the node that died');
+  await node('n3');
+
+  // Server shutdown: the stop script sees ARMS_FACTOR=SERVERSHUTDOWN and the group fails over to n1.
+  await nodes.get('n2')!.stop();
+  await online('g1', 'n1');
+  assert.deepEqual(lines(log).slice(4), [
+    `stop node=n2 event=FAILOVER kevent=FAILOVER server=HOME group=g1 disk= factor=SERVERSHUTDOWN cwd=${path.join(dir, 'n2')}`,
+    `start node=n1 event=FAILOVER kevent=FAILOVER server=OTHER group=g1 disk= factor= cwd=${path.join(dir, 'n1')}`,
+  ]);
+  await node('n2');
+  // Manual failback (the default): the group stays on n1 although n2 is back.
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal((await show('g1')).server, 'n1');
+
+  // Editing a running group's settings stops it.
+  cli.ok('cluster', 'group', 'set', 'g1', '--failback', 'auto');
+  await waitFor('g1 offline after set', async () => (await show('g1')).state === 'offline');
+  assert.match(lines(log).at(-1)!, /^stop node=n1 event=FAILOVER /);
+  // Automatic failback: started again, it goes to n2 (HOME).
+  cli.ok('cluster', 'group', 'start', 'g1');
+  await online('g1', 'n2');
+
+  // Cluster shutdown stops every group; cluster start brings it back with RECOVER (stop scripts see START for it).
+  cli.ok('cluster', 'shutdown');
+  await waitFor('g1 offline after cluster shutdown', async () => (await show('g1')).state === 'offline');
+  cli.ok('cluster', 'start');
+  await online('g1', 'n2');
+  assert.match(lines(log).at(-1)!, /^start node=n2 event=RECOVER kevent=RECOVER server=HOME /);
+  cli.ok('cluster', 'group', 'stop', 'g1');
+  await waitFor('g1 offline', async () => (await show('g1')).state === 'offline');
+  assert.match(lines(log).at(-1)!, /^stop node=n2 event=START /);
+  cli.ok('cluster', 'group', 'delete', 'g1');
+  assert.equal(cli.run('cluster', 'group', 'show', 'g1').status, 1);
+});
+
+test('armload: a failed start aborts the chain and the group goes to the next server; --fov exit fails over; armkill and armloadc --pause do not', async () => {
+  const mark = path.join(dir, 'g2.marks');
+  // On n1 the critical armload fails (ERRORLEVEL 1): the rest of the chain must not run.
+  const start = `#!/bin/sh
+if [ "$KURA_NODE" = n1 ]; then armload app --fov -- sh -c 'exit 3' || exit 1; fi
+armload app --fov -- sleep 600 || exit 1
+armload helper -- sleep 600 || exit 1
+echo "chain-end $KURA_NODE" >> ${mark}
+`;
+  fs.writeFileSync(path.join(dir, 'g2-start.sh'), start, { mode: 0o755 });
+  cli.ok('cluster', 'group', 'create', 'g2', '--servers', 'n1,n2,n3', '--start-script', path.join(dir, 'g2-start.sh'));
+  cli.ok('cluster', 'group', 'start', 'g2');
+  await online('g2', 'n2');
+  assert.deepEqual(lines(mark), ['chain-end n2'], 'the chain stopped on n1 and ran to its end on n2');
+
+  const pidOf = (n: string, id: string) => Number(fs.readFileSync(path.join(dir, n, 'groups', 'g2', `${id}.pid`), 'utf8'));
+  // armloadc --pause: an exit while paused changes nothing; armkill: stopped without recovery.
+  const env = { ...process.env, KURA_CLUSTER_SOCKET: path.join(dir, 'n2', 'agent.sock'), ARMS_GROUPNAME: 'g2' };
+  const { kuraCli } = await import('../helpers/cli.js');
+  const scriptCli = kuraCli({ env });
+  scriptCli.ok('cluster', 'armkill', 'helper');
+  scriptCli.ok('cluster', 'armloadc', 'app', '--pause');
+  process.kill(pidOf('n2', 'app'), 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal((await show('g2')).server, 'n2', 'a paused watch does not fail the group over');
+  assert.equal(scriptCli.run('cluster', 'armkill', 'nope').status, 1);
+
+  // Restart the watched process by hand as a script would, then let it die: --fov moves the group on.
+  scriptCli.ok('cluster', 'armload', 'app', '--fov', '--', 'sleep', '600');
+  process.kill(pidOf('n2', 'app'), 'SIGKILL');
+  await online('g2', 'n3');
+  cli.ok('cluster', 'group', 'stop', 'g2');
+  await waitFor('g2 offline', async () => (await show('g2')).state === 'offline');
+});
+
+test('synchronized keys follow the group; a bad resource or server list is refused with its id', async () => {
+  cli.ok(
+    'cluster',
+    'group',
+    'create',
+    'g3',
+    '--servers',
+    'n1,n2',
+    '--resource',
+    'sync:app.conf',
+    '--resource',
+    'exec:echo started >> started.txt::echo stopped >> started.txt',
+  );
+  cli.ok('cluster', 'group', 'sync-set', 'g3', 'app.conf', 'v1');
+  cli.ok('cluster', 'group', 'start', 'g3');
+  await online('g3', 'n1');
+  const onN1 = path.join(dir, 'n1', 'sync', 'g3', 'app.conf');
+  assert.equal(fs.readFileSync(onN1, 'utf8'), 'v1');
+  assert.equal(fs.readFileSync(path.join(dir, 'n1', 'started.txt'), 'utf8'), 'started\n');
+  fs.writeFileSync(onN1, 'v2 changed on n1');
+  cli.ok('cluster', 'group', 'move', 'g3');
+  await online('g3', 'n2');
+  assert.equal(fs.readFileSync(path.join(dir, 'n2', 'sync', 'g3', 'app.conf'), 'utf8'), 'v2 changed on n1');
+  assert.equal(fs.readFileSync(path.join(dir, 'n1', 'started.txt'), 'utf8'), 'started\nstopped\n');
+  cli.ok('cluster', 'group', 'stop', 'g3');
+
+  const bad = cli.run('cluster', 'group', 'create', 'g4', '--servers', 'n1,n1');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^KURA-E8406: server n1 appears twice/);
+  const badRes = cli.run('cluster', 'group', 'create', 'g4', '--servers', 'n1', '--resource', 'ip:10.0.0.300/24@eth0');
+  assert.equal(badRes.status, 2);
+  assert.match(badRes.stderr, /^KURA-E8409: /);
+  const dup = cli.run('cluster', 'group', 'create', 'g3', '--servers', 'n1');
+  assert.equal(dup.status, 1);
+  assert.match(dup.stderr, /^KURA-E8403: failover group g3 already exists/);
+});
