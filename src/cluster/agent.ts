@@ -4,7 +4,7 @@
 // group placed here, stop one placed elsewhere. The owner key of a running
 // group lives on the node's lease, so a node that dies loses its groups when
 // its lease expires and the next priority server claims them. A node that
-// cannot reach etcd for half its lease stops its groups itself, before the
+// cannot reach etcd for 40% of its lease stops its groups itself, before the
 // lease can expire and another node take them over.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -44,6 +44,7 @@ export class NodeAgent {
   private lease: Lease | undefined;
   private lastKeepalive = 0;
   private fenced = false;
+  private joining = false;
   private stopping = false;
   private timers: NodeJS.Timeout[] = [];
   private control: ControlServer | undefined;
@@ -125,22 +126,28 @@ export class NodeAgent {
   }
 
   private async keepalive(): Promise<void> {
+    if (this.stopping) return;
     const lease = this.lease;
-    if (!lease || this.stopping) return;
+    if (!lease) {
+      // The lease was lost while etcd was away: join again once it answers.
+      if (this.joining) return;
+      this.joining = true;
+      try {
+        await this.join();
+      } catch {
+        // still away
+      } finally {
+        this.joining = false;
+      }
+      return;
+    }
     try {
       const r = await lease.keepaliveOnce({ deadline: Date.now() + Math.max(500, this.ttlMs / 4) });
       if (Number(r.TTL ?? 0) <= 0) throw new Error('lease expired');
       if (this.lease === lease) this.lastKeepalive = Date.now();
     } catch {
       // Once the lease can have expired, join again with a new one.
-      if (this.lease === lease && Date.now() - this.lastKeepalive > this.ttlMs) {
-        this.lease = undefined;
-        try {
-          await this.join();
-        } catch {
-          // etcd still away; the next round tries again
-        }
-      }
+      if (this.lease === lease && Date.now() - this.lastKeepalive > this.ttlMs) this.lease = undefined;
     }
   }
 
@@ -148,13 +155,14 @@ export class NodeAgent {
   private checkEtcd(): void {
     if (this.stopping || this.fenced) return;
     const silent = Date.now() - this.lastKeepalive;
-    if (silent <= this.ttlMs / 2) return;
+    if (silent <= this.ttlMs * 0.4) return;
     this.fenced = true;
     if (this.running.size === 0) return;
     this.log(NODE_LOST_ETCD({ node: this.o.name, seconds: Math.round(silent / 100) / 10 }));
     for (const [g, r] of this.running) {
       this.exclusive(g, async () => {
-        await this.runner.stop(r, { serverShutdown: false, timeoutMs: Math.max(500, this.ttlMs * 0.3) });
+        // Scripts get 30% of the lease; whatever still runs then is killed at once.
+        await this.runner.stop(r, { serverShutdown: false, timeoutMs: Math.max(1000, this.ttlMs * 0.3), killGraceMs: 200 });
         this.running.delete(g);
         this.log(`group ${g}: stopped (etcd lost)`);
       });

@@ -154,17 +154,18 @@ export class GroupRunner {
   }
 
   /** Stops what `running` started; never throws (a failing step is logged and the chain goes on). */
-  async stop(running: Running, o: { serverShutdown: boolean; timeoutMs: number }): Promise<void> {
+  async stop(running: Running, o: { serverShutdown: boolean; timeoutMs: number; killGraceMs?: number }): Promise<void> {
+    const grace = o.killGraceMs ?? Math.min(3000, o.timeoutMs);
     const { cfg } = running;
     const env = this.ctx(cfg, running.event, 'stop', { serverShutdown: o.serverShutdown, diskFailure: running.diskFailure });
     if (cfg.stopScript && running.started.length === cfg.resources.length) {
       const code = await this.runScript(cfg.stopScript, env, o.timeoutMs, cfg.name);
       if (code !== 0) this.d.log(`group ${cfg.name}: stop script ended with ${code === null ? 'a timeout' : `exit status ${code}`}`);
     }
-    await this.d.watched.killGroup(cfg.name, Math.min(3000, o.timeoutMs));
+    await this.d.watched.killGroup(cfg.name, grace);
     for (const r of [...running.started].reverse()) {
       try {
-        await this.stopResource(cfg, r, env, o.timeoutMs);
+        await this.stopResource(cfg, r, env, o.timeoutMs, grace);
       } catch (e) {
         this.d.log(`group ${cfg.name}: stopping ${r.kind} resource: ${(e as Error).message}`);
       }
@@ -172,7 +173,7 @@ export class GroupRunner {
     running.started = [];
   }
 
-  private async stopResource(cfg: GroupConfig, r: Resource, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<void> {
+  private async stopResource(cfg: GroupConfig, r: Resource, env: NodeJS.ProcessEnv, timeoutMs: number, grace: number): Promise<void> {
     switch (r.kind) {
       case 'disk':
         if (this.d.pathd) await withTimeout(giveDisk(this.d.pathd, r.device, reservationKey(this.d.node)), timeoutMs);
@@ -188,7 +189,7 @@ export class GroupRunner {
         if (r.stop) await this.runScript(r.stop, env, timeoutMs, cfg.name);
         return;
       case 'monitor':
-        await this.d.watched.kill(cfg.name, r.id, Math.min(3000, timeoutMs));
+        await this.d.watched.kill(cfg.name, r.id, grace);
         return;
     }
   }
