@@ -12,6 +12,9 @@ import { NodeAgent } from '../cluster/agent.js';
 import type { GroupConfig, GroupView } from '../cluster/model.js';
 import { checkName, parseFailback, parseResource, parseServers, resourceText } from '../cluster/model.js';
 import { ClusterStore, endpointsFrom } from '../cluster/store.js';
+import type { PowerSettings } from '../cluster/store.js';
+import { neededConfirmation, parsePowerEvent, validatePowerConfig } from '../cluster/power.js';
+import type { UpsConfig } from '../cluster/power.js';
 import { AGENT_UNREACHABLE, ARMLOAD_NEEDS_COMMAND, NODE_DATA_DIR, SECONDS_INVALID } from '../catalogue/cluster.js';
 import type { CliContext } from './context.js';
 import { details, print, table } from './format.js';
@@ -263,6 +266,76 @@ export function registerCluster(program: Command, ctx: CliContext): void {
       print(ctx.json(), { state: 'up' }, () => 'Cluster start requested.');
     });
 
+  const power = cluster.command('power').description('UPS / power orchestration (NUT upsmon NOTIFYCMD or power-event)');
+  power
+    .command('config')
+    .description('set the UPSs, timeouts and hook commands (the confirmation-time rule is checked here)')
+    .option(
+      '--ups <spec>',
+      'NAME:server:NODE[+NODE...][:CONFIRM_S] or NAME:disk[:CONFIRM_S[:WARMUP_RANK]] (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option('--timeout <s>', 'cluster-shutdown timeout before the OS shutdown is forced (default 120)', '120')
+    .option('--linked <s>', "the linked terminals' confirmation time (default 0)", '0')
+    .option('--confirmation <s>', "the control terminal's confirmation time x (default: the least the rule allows)")
+    .option('--os-shutdown-cmd <cmd>', 'run for the OS-shutdown order (KURA_POWER_NODES, KURA_POWER_FORCED)')
+    .option('--ups-off-cmd <cmd>', 'run for the UPS-off command (KURA_POWER_UPS)')
+    .option('--power-on-cmd <cmd>', 'run to power a disk or a node on (KURA_POWER_TARGET disk|node, KURA_POWER_UPS, KURA_POWER_NODES)')
+    .option('--ms-per-second <ms>', 'clock scale: milliseconds per second of the timeline (default 1000; tests scale it down)', '1000')
+    .action(
+      async (
+        o: {
+          ups: string[];
+          timeout: string;
+          linked: string;
+          confirmation?: string;
+          osShutdownCmd?: string;
+          upsOffCmd?: string;
+          powerOnCmd?: string;
+          msPerSecond: string;
+        },
+        cmd: Command,
+      ) => {
+        const upses = o.ups.map(parseUps);
+        const base = { upses, clusterShutdownTimeout: seconds(o.timeout, '--timeout'), linkedConfirmation: Number(o.linked) || 0 };
+        const settings: PowerSettings = {
+          ...base,
+          controlConfirmation: o.confirmation !== undefined ? seconds(o.confirmation, '--confirmation') : neededConfirmation(base),
+          osShutdownCommand: o.osShutdownCmd,
+          upsOffCommand: o.upsOffCmd,
+          powerOnCommand: o.powerOnCmd,
+          msPerSecond: seconds(o.msPerSecond, '--ms-per-second'),
+        };
+        const bad = validatePowerConfig(settings);
+        if (bad) throw arg(bad);
+        await withAdmin(cmd, (a) => a.setPower(settings));
+        print(
+          ctx.json(),
+          settings,
+          () => `Power configuration set: ${upses.length} UPS(s), confirmation ${settings.controlConfirmation} s (at least ${neededConfirmation(settings)} s).`,
+        );
+      },
+    );
+  power
+    .command('show')
+    .description('the power configuration and the steps the coordinator took')
+    .action(async (_o: unknown, cmd: Command) => {
+      const v = await withAdmin(cmd, (a) => a.power());
+      print(ctx.json(), v, () => JSON.stringify(v, null, 2));
+    });
+  cluster
+    .command('power-event [event]')
+    .description("a UPS's power event: ONBATT, ONLINE, LOWBATT, FSD (defaults: upsmon's NOTIFYTYPE and UPSNAME)")
+    .option('--ups <name>', 'the UPS (default: UPSNAME without @host)')
+    .action(async (event: string | undefined, o: { ups?: string }, cmd: Command) => {
+      const type = arg(parsePowerEvent(event ?? process.env['NOTIFYTYPE'] ?? ''));
+      const ups = (o.ups ?? process.env['UPSNAME'] ?? '').split('@')[0] ?? '';
+      if (!ups) throw new CliArgError('KURA-E8421', 'power-event needs the UPS name', 'Pass --ups NAME (upsmon sets UPSNAME for its NOTIFYCMD).');
+      await withAdmin(cmd, (a) => a.powerEvent(ups, type));
+      print(ctx.json(), { ups, event: type }, () => `${ups}: ${type} recorded.`);
+    });
+
   // The seed's script commands (ARMLOAD, ARMKILL, ARMLOADC, ARMSLEEP, ARMLOG).
   cluster
     .command('armload <id> [command...]')
@@ -313,6 +386,21 @@ export function registerCluster(program: Command, ctx: CliContext): void {
     .action(async (text: string[]) => {
       await agentCall('/armlog', { group: groupOfScript(), text: text.join(' ') });
     });
+}
+
+function parseUps(spec: string): UpsConfig {
+  const [name, kind, ...rest] = spec.split(':');
+  const bad = () =>
+    new CliArgError('KURA-E8409', `--ups ${spec} cannot be used`, 'Write NAME:server:NODE[+NODE...][:CONFIRM_S] or NAME:disk[:CONFIRM_S[:WARMUP_RANK]].');
+  if (!name || checkName(name)) throw bad();
+  if (kind === 'server') {
+    const nodes = (rest[0] ?? '').split('+').filter(Boolean);
+    if (nodes.length === 0 || nodes.some((n) => checkName(n))) throw bad();
+    return { name, kind, nodes, confirmation: rest[1] ? seconds(rest[1], '--ups') : 60, warmupRank: 1 };
+  }
+  if (kind === 'disk')
+    return { name, kind, nodes: [], confirmation: rest[0] ? seconds(rest[0], '--ups') : 30, warmupRank: rest[1] ? seconds(rest[1], '--ups') : 1 };
+  throw bad();
 }
 
 function shellQuote(s: string): string {

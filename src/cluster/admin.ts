@@ -3,7 +3,7 @@
 // the changes out.
 import { GROUP_EXISTS, GROUP_MOVE_TARGET, GROUP_NOT_FOUND, GROUP_RUNNING } from '../catalogue/cluster.js';
 import type { GroupConfig, GroupIntent, GroupState, GroupView } from './model.js';
-import type { ClusterStore, GroupRecord, Snapshot } from './store.js';
+import type { ClusterStore, GroupRecord, PowerSettings, Snapshot } from './store.js';
 
 export function viewOf(name: string, g: GroupRecord): GroupView {
   let state: GroupState = 'offline';
@@ -118,6 +118,22 @@ export class ClusterAdmin {
       }
     }
     await this.store.putJson(this.store.key('cluster'), { state });
+  }
+
+  async setPower(settings: PowerSettings): Promise<void> {
+    await this.store.putJson(this.store.key('power', 'config'), settings).catch((e: unknown) => Promise.reject(this.store.unreachable(e)));
+  }
+
+  async power(): Promise<{ config: PowerSettings | null; events: Record<string, unknown>; log: unknown[] }> {
+    const s = await this.snap();
+    return { config: s.power.config ?? null, events: Object.fromEntries(s.power.events), log: s.power.log };
+  }
+
+  /** A UPS's event; the sequence number lets the coordinator tell a new event from one it has seen. */
+  async powerEvent(ups: string, type: string): Promise<void> {
+    const s = await this.snap();
+    const seq = (s.power.events.get(ups)?.seq ?? 0) + 1;
+    await this.store.putJson(this.store.key('power', 'events', ups), { type, seq, at: new Date().toISOString() });
   }
 
   async syncSet(group: string, key: string, value: string): Promise<void> {

@@ -20,6 +20,7 @@ import type { GroupRecord, Snapshot } from './store.js';
 import { Watched } from './watched.js';
 import type { WatchedProcess } from './watched.js';
 import { ControlServer } from './control.js';
+import { PowerCoordinator } from './power-coordinator.js';
 
 export interface AgentOptions {
   name: string;
@@ -51,12 +52,15 @@ export class NodeAgent {
   private readonly logFile: string;
   readonly socket: string;
   private snapshotCache: Snapshot | undefined;
+  private readonly power: PowerCoordinator;
+  private detachedHere = false;
 
   constructor(private readonly o: AgentOptions) {
     this.store = new ClusterStore(o.etcd);
     this.logFile = path.join(o.dataDir, 'cluster.log');
     this.socket = path.join(o.dataDir, 'agent.sock');
     this.watched = new Watched(o.dataDir, (w, code) => this.onWatchedExit(w, code));
+    this.power = new PowerCoordinator(this.store, (l) => this.log(l), o.dataDir);
     this.runner = new GroupRunner({
       node: o.name,
       dataDir: o.dataDir,
@@ -122,6 +126,7 @@ export class NodeAgent {
     this.lease = lease;
     this.lastKeepalive = Date.now();
     this.fenced = false;
+    this.detachedHere = false;
     this.log(`joined the cluster (lease ${await lease.grant()}, heartbeat timeout ${this.o.heartbeatTimeout} s)`);
   }
 
@@ -186,9 +191,13 @@ export class NodeAgent {
       const snap = await this.store.snapshot();
       this.snapshotCache = snap;
       if (this.fenced && this.lease && Date.now() - this.lastKeepalive < this.ttlMs / 4) this.fenced = false;
-      const alive = new Set([...snap.nodes.values()].filter((n) => !n.detached).map((n) => n.name));
+      const alive = new Set([...snap.nodes.values()].filter((n) => !n.detached && !snap.detached.has(n.name)).map((n) => n.name));
       if (snap.clusterDown) alive.clear();
+      await this.markDetached(snap.detached.has(this.o.name));
       for (const [name, g] of snap.groups) this.reconcile(name, g, alive);
+      // The power coordinator runs on one node: the alive one with the smallest name.
+      const leader = [...snap.nodes.keys()].sort()[0];
+      void this.power.tick(snap, leader === this.o.name).catch((e: unknown) => this.log(`power: ${(e as Error).message}`));
       for (const name of this.running.keys()) {
         if (!snap.groups.has(name)) this.exclusive(name, () => this.stopLocal(name, false));
       }
@@ -210,7 +219,8 @@ export class NodeAgent {
     if (this.fenced || !this.lease) return;
     const want = placement(g.config, g.intent, { alive, owner: g.owner && alive.has(g.owner) ? g.owner : undefined });
     if (g.owner === me && want !== me) {
-      this.exclusive(name, () => this.stopLocal(name, true));
+      // A node detached by a power failure stops as in a server shutdown (ARMS_FACTOR=SERVERSHUTDOWN).
+      this.exclusive(name, () => this.stopLocal(name, true, this.detachedHere));
       return;
     }
     if (g.owner === me && !mine && !this.busy.has(name)) {
@@ -221,6 +231,14 @@ export class NodeAgent {
       return;
     }
     if (!g.owner && want === me) this.exclusive(name, () => this.startLocal(name, g));
+  }
+
+  /** Shows a power detach in the node's membership record (kura cluster node list). */
+  private async markDetached(detached: boolean): Promise<void> {
+    if (detached === this.detachedHere || !this.lease) return;
+    this.detachedHere = detached;
+    this.log(detached ? 'detached by a power failure: the groups here fail over' : 'power is back: this node runs groups again');
+    await this.store.putJson(this.store.key('nodes', this.o.name), { name: this.o.name, pid: process.pid, detached }, this.lease);
   }
 
   private async setStatus(group: string, s: Omit<GroupStatus, 'since'>, onLease: boolean): Promise<void> {

@@ -8,12 +8,16 @@
 //   groups/G/last         {serial, server}         the request the group last started for (START vs FAILOVER)
 //   sync/G/KEY            value                    synchronized configuration keys
 //   cluster               {state: up|down}         cluster shutdown
-//   power/NODE            {state, at}              the last power event per node (UPS liaison)
+//   power/config          PowerSettings            UPSs, timeouts and hook commands
+//   power/events/UPS      {type, seq}              the last power event of each UPS (NUT NOTIFYCMD, power-event)
+//   power/log             PowerStep[]              what the power coordinator did, in order
+//   detach/NODE           reason                   a node detached by a power failure runs no group
 import { Etcd3 } from 'etcd3';
 import type { Lease } from 'etcd3';
 import type { KuraError } from '../errors.js';
 import { CLUSTER_ETCD_UNREACHABLE, CLUSTER_NEEDS_ETCD } from '../catalogue/cluster.js';
 import type { GroupConfig, GroupIntent, GroupStatus } from './model.js';
+import type { PowerConfig } from './power.js';
 
 export const PREFIX = 'kura/cluster/';
 
@@ -38,7 +42,17 @@ export interface Snapshot {
   groups: Map<string, GroupRecord>;
   sync: Map<string, Map<string, string>>;
   clusterDown: boolean;
-  power: Map<string, { state: string; at: string }>;
+  power: { config?: PowerSettings; events: Map<string, { type: string; seq: number }>; log: unknown[] };
+  detached: Set<string>;
+}
+
+/** The power configuration as kept in etcd: the machine's settings, the hooks, the clock scale. */
+export interface PowerSettings extends PowerConfig {
+  osShutdownCommand?: string;
+  upsOffCommand?: string;
+  powerOnCommand?: string;
+  /** Milliseconds per model second (1000 = real time; tests scale the clock down). */
+  msPerSecond: number;
 }
 
 export function endpointsFrom(v: string | undefined): string[] | KuraError {
@@ -67,7 +81,14 @@ export class ClusterStore {
 
   async snapshot(): Promise<Snapshot> {
     const all = await this.client.getAll().prefix(PREFIX).strings();
-    const snap: Snapshot = { nodes: new Map(), groups: new Map(), sync: new Map(), clusterDown: false, power: new Map() };
+    const snap: Snapshot = {
+      nodes: new Map(),
+      groups: new Map(),
+      sync: new Map(),
+      clusterDown: false,
+      power: { events: new Map(), log: [] },
+      detached: new Set(),
+    };
     const partial = new Map<string, Partial<GroupRecord>>();
     for (const [k, v] of Object.entries(all)) {
       const parts = k.slice(PREFIX.length).split('/');
@@ -86,7 +107,11 @@ export class ClusterStore {
           m.set(parts[2]!, v);
           snap.sync.set(parts[1]!, m);
         } else if (parts[0] === 'cluster' && parts.length === 1) snap.clusterDown = (JSON.parse(v) as { state: string }).state === 'down';
-        else if (parts[0] === 'power' && parts.length === 2) snap.power.set(parts[1]!, JSON.parse(v) as { state: string; at: string });
+        else if (parts[0] === 'power' && parts[1] === 'config') snap.power.config = JSON.parse(v) as PowerSettings;
+        else if (parts[0] === 'power' && parts[1] === 'events' && parts.length === 3)
+          snap.power.events.set(parts[2]!, JSON.parse(v) as { type: string; seq: number });
+        else if (parts[0] === 'power' && parts[1] === 'log') snap.power.log = JSON.parse(v) as unknown[];
+        else if (parts[0] === 'detach' && parts.length === 2) snap.detached.add(parts[1]!);
       } catch {
         // A value that is not JSON (written by hand) is left out rather than stopping every node.
       }
