@@ -12,3 +12,4 @@ run KURA_FUZZ_API_REQUESTS="${KURA_FUZZ_API_REQUESTS:-100000}" node --test --tes
 run KURA_FUZZ_INPUTS="${KURA_FUZZ_INPUTS:-1000000}" node --test --test-force-exit --test-timeout=7200000 dist/test/nbd/fuzz.test.js
 run KURA_FUZZ_INPUTS="${KURA_FUZZ_INPUTS:-1000000}" node --test --test-force-exit --test-timeout=7200000 dist/test/iscsi/fuzz.test.js
 run KURA_CRASH_ROUNDS="${KURA_CRASH_ROUNDS:-50}" KURA_CRASH_PAIR_ROUNDS="${KURA_CRASH_PAIR_ROUNDS:-20}" node --test --test-force-exit --test-timeout=7200000 dist/test/durability/
+run KURA_CLUSTER_KILLS="${KURA_CLUSTER_KILLS:-30}" node --test --test-force-exit --test-timeout=7200000 dist/test/cluster/fencing.test.js
