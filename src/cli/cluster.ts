@@ -118,11 +118,10 @@ export function registerCluster(program: Command, ctx: CliContext): void {
       }
       process.stdout.write('ready\n');
       // SIGTERM / SIGINT is a server shutdown: the groups stop (ARMS_FACTOR=SERVERSHUTDOWN) and fail over.
-      await new Promise<void>((resolve) => {
-        const down = () => void agent.serverShutdown().then(resolve);
-        process.once('SIGTERM', down);
-        process.once('SIGINT', down);
-      });
+      const down = () => void agent.serverShutdown();
+      process.once('SIGTERM', down);
+      process.once('SIGINT', down);
+      await agent.closed;
       process.exit(0);
     });
   node

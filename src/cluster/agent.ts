@@ -8,6 +8,7 @@
 // lease can expire and another node take them over.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Lease } from 'etcd3';
 import { GROUP_START_FAILED, NODE_LOST_ETCD, NODE_NAME_TAKEN, WATCHED_PROCESS_EXITED } from '../catalogue/cluster.js';
 import type { ArmsEvent, GroupConfig, GroupStatus } from './model.js';
@@ -163,7 +164,7 @@ export class NodeAgent {
     if (silent <= this.ttlMs * 0.4) return;
     this.fenced = true;
     if (this.running.size === 0) return;
-    this.log(NODE_LOST_ETCD({ node: this.o.name, seconds: Math.round(silent / 100) / 10 }));
+    this.log(`${NODE_LOST_ETCD.id} ` + NODE_LOST_ETCD({ node: this.o.name, seconds: Math.round(silent / 100) / 10 }));
     for (const [g, r] of this.running) {
       this.exclusive(g, async () => {
         // Scripts get 30% of the lease; whatever still runs then is killed at once.
@@ -262,7 +263,7 @@ export class NodeAgent {
       this.log(`group ${name}: online`);
       return;
     }
-    this.log(GROUP_START_FAILED({ group: name, node: this.o.name, reason: r.reason }));
+    this.log(`${GROUP_START_FAILED.id} ${GROUP_START_FAILED({ group: name, node: this.o.name, reason: r.reason })}`);
     await this.markFailed(name, r.reason);
   }
 
@@ -300,7 +301,7 @@ export class NodeAgent {
   /** A watched process exited on its own: fail the group over (--fov, monitor) or shut the node down (--monitor, monitor!). */
   private onWatchedExit(w: WatchedProcess, code: string): void {
     const action = w.action === 'shutdown' ? 'the node shuts down and its groups fail over' : 'the group fails over';
-    this.log(WATCHED_PROCESS_EXITED({ group: w.group, id: w.id, code, action }));
+    this.log(`${WATCHED_PROCESS_EXITED.id} ${WATCHED_PROCESS_EXITED({ group: w.group, id: w.id, code, action })}`);
     if (w.action === 'shutdown') {
       void this.serverShutdown();
       return;
@@ -337,7 +338,12 @@ export class NodeAgent {
     await this.close();
   }
 
+  /** Resolves once the agent has closed (a server shutdown, from a signal or a --monitor process). */
+  private resolveClosed!: () => void;
+  readonly closed = new Promise<void>((r) => (this.resolveClosed = r));
+
   async close(): Promise<void> {
+    this.resolveClosed();
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     await this.control?.close();
@@ -360,7 +366,9 @@ export class NodeAgent {
     const node = process.execPath;
     const write = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
     write('kura', `exec "${node}" "${this.o.kuraBin}" "$@"`);
-    for (const c of ['armload', 'armkill', 'armloadc', 'armsleep', 'armlog']) write(c, `exec "${node}" "${this.o.kuraBin}" cluster ${c} "$@"`);
+    // The arm* commands run a small program of their own: loading the whole CLI would slow every start chain.
+    const armctl = fileURLToPath(new URL('./armctl.js', import.meta.url));
+    for (const c of ['armload', 'armkill', 'armloadc', 'armsleep', 'armlog']) write(c, `exec "${node}" "${armctl}" ${c} "$@"`);
   }
 }
 

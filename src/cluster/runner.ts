@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { DISK_RESERVE_FAILED, FOREIGN_KEY_PREEMPTED } from '../catalogue/cluster.js';
 import { addAddress, removeAddress } from './floating-ip.js';
 import type { ArmsEvent, GroupConfig, Resource } from './model.js';
 import { reservationKey } from './model.js';
@@ -103,7 +104,7 @@ export class GroupRunner {
         if (r.kind === 'disk') {
           // The start script still runs and sees ARMS_DISK=FAILURE (the seed's scripts broadcast and exit).
           running.diskFailure = true;
-          this.d.log(`group ${cfg.name}: shared disk ${r.device} not attached: ${(e as Error).message}`);
+          this.d.log(`${DISK_RESERVE_FAILED.id} ${DISK_RESERVE_FAILED({ group: cfg.name, device: r.device, reason: (e as Error).message })}`);
           if (cfg.startScript) await this.runScript(cfg.startScript, this.ctx(cfg, event, 'start', { diskFailure: true }), 300_000, cfg.name);
         }
         return fail(reason);
@@ -122,7 +123,7 @@ export class GroupRunner {
       case 'disk': {
         if (!this.d.pathd) throw new Error('the node has no pathd (kura cluster node --pathd URL)');
         const fenced = await takeDisk(this.d.pathd, r.device, reservationKey(this.d.node));
-        for (const k of fenced) this.d.log(`group ${cfg.name}: ${r.device}: key ${hex(k)} preempted (fenced)`);
+        for (const k of fenced) this.d.log(`${FOREIGN_KEY_PREEMPTED.id} ${FOREIGN_KEY_PREEMPTED({ group: cfg.name, device: r.device, key: hex(k) })}`);
         return;
       }
       case 'ip':

@@ -39,3 +39,13 @@ test('the OCF agent runs kura serve: start 0, monitor 0 while it runs, stop 0, m
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the shipped group scripts take the seed\'s "ARM not running" branch when ARMS_EVENT is unset', () => {
+  for (const f of ['kura-pathd-start.sh', 'kura-manager-start.sh']) {
+    const env = { ...process.env };
+    delete env['ARMS_EVENT'];
+    const r = spawnSync('/bin/sh', [path.join(ROOT, 'contrib', 'cluster', f)], { env, encoding: 'utf8', timeout: 10_000 });
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout, 'ARM not running\n');
+  }
+});
