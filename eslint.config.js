@@ -7,19 +7,22 @@ import tseslint from 'typescript-eslint';
 // queue both protocols read sockets with) and src/api (the REST route
 // descriptions the manager and the CLI share) import none of the layers.
 // vvol (the VVOL provider) sits on array and manager services; only manager and cli may use it.
+// vsim (the hypervisor simulator) is a REST and NBD client like the CLI: it may use api, nbd (the client) and the types of array and vvol; only cli uses it.
 const ABOVE = {
-  io: ['block', 'limits', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
-  api: ['block', 'limits', 'io', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
-  block: ['scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
-  limits: ['block', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
-  catalogue: ['block', 'limits', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
-  scsi: ['iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
-  iscsi: ['nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
-  nbd: ['scsi', 'iscsi', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
-  array: ['manager', 'vvol', 'pathmgr', 'cli'],
-  manager: ['pathmgr', 'cli'],
-  vvol: ['pathmgr', 'cli'],
-  pathmgr: ['array', 'manager', 'vvol', 'cli'],
+  io: ['block', 'limits', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  api: ['block', 'limits', 'io', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  block: ['scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  limits: ['block', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  catalogue: ['block', 'limits', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  scsi: ['iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  iscsi: ['nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  nbd: ['scsi', 'iscsi', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  array: ['manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  manager: ['pathmgr', 'cli', 'vsim'],
+  vvol: ['pathmgr', 'cli', 'vsim'],
+  pathmgr: ['array', 'manager', 'vvol', 'cli', 'vsim'],
+  // vsim takes from array and vvol only their types (import type): the REST answers' shapes.
+  vsim: ['block', 'limits', 'scsi', 'iscsi', 'manager', 'pathmgr', 'cli'],
 };
 const layerRules = Object.entries(ABOVE).map(([dir, above]) => ({
   files: [`src/${dir}/**/*.ts`],

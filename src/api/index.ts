@@ -12,6 +12,7 @@ import { POOLS } from './pools.js';
 import type { ApiRoute } from './route.js';
 import { SNAPSHOTS } from './snapshots.js';
 import { CONTAINERS, PES, POLICIES, VASA, VVOLS } from './vasa.js';
+import { BACKUPS, PROVIDER } from './backup.js';
 
 export const ROUTE_GROUPS: ReadonlyArray<Record<string, ApiRoute>> = [
   ARRAY,
@@ -29,6 +30,8 @@ export const ROUTE_GROUPS: ReadonlyArray<Record<string, ApiRoute>> = [
   PES,
   VVOLS,
   POLICIES,
+  BACKUPS,
+  PROVIDER,
 ];
 
 /** Every route description, in serving order. */

@@ -1,8 +1,9 @@
 // The array agent contract: everything the manager may ask of a disk array.
 // In the embedded server the manager holds the KuraArray object directly; a
-// remote array would put an HTTP/JSON client behind the same interface.
-// Each noun declares its slice next to its service (src/array/<noun>/agent.ts);
-// this file joins them and re-exports their types for the agent's users.
+// remote array puts an HTTP/JSON client behind the same interface. Each noun
+// declares its slice next to its service (src/array/<noun>/agent.ts), and the
+// contract holds one slice per noun, answered by that noun's service; this file
+// joins them and re-exports their types for the agent's users.
 import type { ControllerAgent } from './controllers/agent.js';
 import type { EventAgent } from './events/agent.js';
 import type { HostAgent, TargetAgent } from './hosts/agent.js';
@@ -42,20 +43,20 @@ export interface ArrayInfo {
   };
 }
 
-export interface ArrayAgent
-  extends
-    PoolAgent,
-    LdAgent,
-    SnapshotAgent,
-    CloneAgent,
-    QosAgent,
-    LicenseAgent,
-    HostAgent,
-    TargetAgent,
-    ControllerAgent,
-    PairAgent,
-    LockAgent,
-    EventAgent,
-    VvolLdAgent {
+/** The contract, keyed by noun: `agent.pools.createPool(req)`, `agent.hosts.mapLun(...)`. */
+export interface ArrayAgent {
+  pools: PoolAgent;
+  lds: LdAgent;
+  snapshots: SnapshotAgent;
+  clones: CloneAgent;
+  qos: QosAgent;
+  licenses: LicenseAgent;
+  hosts: HostAgent;
+  target: TargetAgent;
+  controllers: ControllerAgent;
+  pairs: PairAgent;
+  lock: LockAgent;
+  events: EventAgent;
+  vvols: VvolLdAgent;
   info(): ArrayInfo;
 }

@@ -9,6 +9,8 @@ import './protocols.js';
 import './pathmgr.js';
 import './vvol.js';
 import './conglomerates.js';
+import './vsim.js';
+import './backup.js';
 import './cluster.js';
 
 export { catalogueIds } from '../errors.js';

@@ -11,6 +11,8 @@ import { EventStore } from './events.js';
 import { ArrayVvolPort, rebindSubsidiaries } from '../vvol/array-port.js';
 import { VvolProvider } from '../vvol/provider.js';
 import { VvolStore } from '../vvol/store.js';
+import { BackupService } from '../vvol/backup/service.js';
+import { backupRoutes } from './routes/backup.js';
 import { BINDING_NOT_RESTORED } from '../catalogue/vvol.js';
 import { parseJsonBody } from './json-body.js';
 import { openApiDocument } from './openapi.js';
@@ -83,6 +85,8 @@ export class Manager {
   /** The VVOL provider (the VASA provider role), its records in DATA/vvol.db. */
   readonly vvol: VvolProvider;
   private readonly vvolStore: VvolStore;
+  /** VM backup and restore, relation files and provider settings (src/vvol/backup). */
+  readonly backup: BackupService;
   readonly router = new Router();
   private readonly token: string;
   private server: http.Server | null = null;
@@ -91,9 +95,11 @@ export class Manager {
   constructor(private readonly opts: ManagerOptions) {
     this.token = ensureToken(opts.dataDir).token;
     this.events = new EventStore(path.join(opts.dataDir, 'manager.db'));
-    this.unsubscribe = opts.agent.onEvent((e) => this.events.record(e));
+    this.unsubscribe = opts.agent.events.onEvent((e) => this.events.record(e));
     this.vvolStore = VvolStore.open(path.join(opts.dataDir, 'vvol.db'));
     this.vvol = new VvolProvider({ port: new ArrayVvolPort(opts.agent), store: this.vvolStore });
+    // The provider's events and alarms also go to the manager's event store (kura events), as the array's do.
+    this.vvol.events.onEvent((e) => this.events.record({ id: e.id, severity: e.severity, source: `vasa/${e.object}`, text: e.text, time: e.time }));
     const lost = rebindSubsidiaries(
       opts.agent,
       this.vvol.queryVvols().flatMap((v) => this.vvol.bindingsOf(v.id).map((b) => ({ peLd: b.peLd, vvolLd: v.ld, slu: b.slu, hosts: Object.keys(b.hosts) }))),
@@ -101,6 +107,9 @@ export class Manager {
     for (const what of lost) this.events.record({ id: BINDING_NOT_RESTORED.id, severity: 'warning', source: 'vasa', text: BINDING_NOT_RESTORED({ what }) });
     const doc = () => openApiDocument(this.router.routes, opts.agent.info().version);
     for (const r of apiRoutes(opts.agent, this.events, doc, this.vvol)) this.router.add(r);
+    this.backup = new BackupService({ agent: opts.agent, vvol: this.vvol, db: this.vvolStore.db, dataDir: opts.dataDir, emit: (e) => this.events.record(e) });
+    for (const r of backupRoutes(this.backup)) this.router.add(r);
+    this.backup.start().catch((e: unknown) => opts.log?.(`backup: recovery after restart failed: ${(e as Error)?.message ?? e}`));
   }
 
   /**
@@ -109,14 +118,14 @@ export class Manager {
    */
   async createDemo(poolName: string, ldName: string): Promise<{ pool: PoolInfo; ld: LdInfo }> {
     const GiB = 2 ** 30;
-    const pool = await this.opts.agent.createPool({ name: poolName, size: 4 * GiB, raid: 'RAID1', pds: 2 });
+    const pool = await this.opts.agent.pools.createPool({ name: poolName, size: 4 * GiB, raid: 'RAID1', pds: 2 });
     this.events.record({
       id: 'KURA-I4001',
       severity: 'info',
       source: `pool/${pool.name}`,
       text: `Demo pool ${pool.name} created (${pool.raid}, ${bytesText(pool.capacity)}, ${pool.pds.length} PDs).`,
     });
-    const ld = await this.opts.agent.createLd({ name: ldName, pool: pool.name, size: GiB });
+    const ld = await this.opts.agent.lds.createLd({ name: ldName, pool: pool.name, size: GiB });
     this.events.record({
       id: 'KURA-I4010',
       severity: 'info',
@@ -154,7 +163,7 @@ export class Manager {
     const ownerHeader = req.headers[OWNER_HEADER];
     const owner = typeof ownerHeader === 'string' && ownerHeader !== '' ? ownerHeader : undefined;
     // Every change but the lock's own routes waits for nobody: it is refused while another owner holds the lock.
-    if (route.method !== 'GET' && !route.lockExempt) this.opts.agent.checkLock(owner);
+    if (route.method !== 'GET' && !route.lockExempt) this.opts.agent.lock.checkLock(owner);
     const out = await route.handler({ params, query, body, owner });
     const status = route.status ?? 200;
     // A 204 route that has something to tell this time (a forced LD delete) answers 200 with it.
@@ -226,6 +235,7 @@ export class Manager {
       s.closeAllConnections();
       await new Promise<void>((r) => s.close(() => r()));
     }
+    this.backup.close();
     this.events.close();
     this.vvolStore.close();
   }
