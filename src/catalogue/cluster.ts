@@ -149,3 +149,27 @@ export const FOREIGN_KEY_PREEMPTED = defineEvent(
     `group ${p.group}: key ${p.key} of another node was registered on ${p.device}; it is preempted (that node is fenced)`,
   'None; the node that held it can no longer write the shared disk.',
 );
+export const NODE_NEEDS_NAME_DATA = defineError(
+  'KURA-E8422',
+  'EINVAL',
+  'kura cluster node needs --name and --data',
+  'Write kura cluster node --etcd URLS --name NODE --data DIR.',
+);
+export const POWER_EVENT_NEEDS_UPS = defineError(
+  'KURA-E8423',
+  'EINVAL',
+  'power-event needs the name of the UPS',
+  'Pass --ups NAME (upsmon sets UPSNAME for its NOTIFYCMD).',
+);
+export const UPS_SPEC_INVALID = defineError(
+  'KURA-E8424',
+  'EINVAL',
+  (p: { spec: string }) => `--ups ${p.spec} cannot be used`,
+  'Write NAME:server:NODE[+NODE...][:CONFIRM_S] or NAME:disk[:CONFIRM_S[:WARMUP_RANK]].',
+);
+export const AGENT_NO_ROUTE = defineError(
+  'KURA-E8425',
+  'ENOENT',
+  (p: { route: string }) => `the node agent has no command ${p.route}`,
+  'Use armload, armkill, armloadc or armlog from the same Kura version as the agent.',
+);

@@ -15,7 +15,15 @@ import { ClusterStore, endpointsFrom } from '../cluster/store.js';
 import type { PowerSettings } from '../cluster/store.js';
 import { neededConfirmation, parsePowerEvent, validatePowerConfig } from '../cluster/power.js';
 import type { UpsConfig } from '../cluster/power.js';
-import { AGENT_UNREACHABLE, ARMLOAD_NEEDS_COMMAND, NODE_DATA_DIR, SECONDS_INVALID } from '../catalogue/cluster.js';
+import {
+  AGENT_UNREACHABLE,
+  ARMLOAD_NEEDS_COMMAND,
+  NODE_DATA_DIR,
+  NODE_NEEDS_NAME_DATA,
+  POWER_EVENT_NEEDS_UPS,
+  SECONDS_INVALID,
+  UPS_SPEC_INVALID,
+} from '../catalogue/cluster.js';
 import type { CliContext } from './context.js';
 import { details, print, table } from './format.js';
 import { CliArgError } from './units.js';
@@ -96,8 +104,7 @@ export function registerCluster(program: Command, ctx: CliContext): void {
     .option('--netns <name>', 'network namespace the floating IPs are added in')
     .action(async (o: { name?: string; data?: string; heartbeatTimeout: string; pathd?: string; netns?: string }, cmd: Command) => {
       const etcd = arg(endpointsFrom(cmd.optsWithGlobals<{ etcd?: string }>().etcd));
-      if (!o.name || !o.data)
-        throw new CliArgError('KURA-E8404', 'kura cluster node needs --name and --data', 'Write kura cluster node --etcd URLS --name NODE --data DIR.');
+      if (!o.name || !o.data) throw arg(NODE_NEEDS_NAME_DATA());
       const bad = checkName(o.name);
       if (bad) throw arg(bad);
       const agent = new NodeAgent({
@@ -330,7 +337,7 @@ export function registerCluster(program: Command, ctx: CliContext): void {
     .action(async (event: string | undefined, o: { ups?: string }, cmd: Command) => {
       const type = arg(parsePowerEvent(event ?? process.env['NOTIFYTYPE'] ?? ''));
       const ups = (o.ups ?? process.env['UPSNAME'] ?? '').split('@')[0] ?? '';
-      if (!ups) throw new CliArgError('KURA-E8421', 'power-event needs the UPS name', 'Pass --ups NAME (upsmon sets UPSNAME for its NOTIFYCMD).');
+      if (!ups) throw arg(POWER_EVENT_NEEDS_UPS());
       await withAdmin(cmd, (a) => a.powerEvent(ups, type));
       print(ctx.json(), { ups, event: type }, () => `${ups}: ${type} recorded.`);
     });
@@ -389,8 +396,7 @@ export function registerCluster(program: Command, ctx: CliContext): void {
 
 function parseUps(spec: string): UpsConfig {
   const [name, kind, ...rest] = spec.split(':');
-  const bad = () =>
-    new CliArgError('KURA-E8409', `--ups ${spec} cannot be used`, 'Write NAME:server:NODE[+NODE...][:CONFIRM_S] or NAME:disk[:CONFIRM_S[:WARMUP_RANK]].');
+  const bad = () => arg(UPS_SPEC_INVALID({ spec }));
   if (!name || checkName(name)) throw bad();
   if (kind === 'server') {
     const nodes = (rest[0] ?? '').split('+').filter(Boolean);

@@ -4,6 +4,8 @@
 // start chain (and so every failover). Same arguments as `kura cluster armload`
 // etc.; errors print as "KURA-Ennnn: message" and exit 1 (2 for bad usage).
 import http from 'node:http';
+import type { KuraError } from '../errors.js';
+import { AGENT_UNREACHABLE, ARMLOAD_NEEDS_COMMAND } from '../catalogue/cluster.js';
 
 interface Reply {
   error?: { id: string; message: string; action: string };
@@ -14,7 +16,7 @@ function call(route: string, body: unknown): Promise<Reply> {
   const socket = process.env['KURA_CLUSTER_SOCKET'] ?? '';
   return new Promise((resolve, reject) => {
     if (!socket) {
-      reject(new Error('KURA-E8414: the cluster node agent at (KURA_CLUSTER_SOCKET unset) did not answer: not run from a group script'));
+      reject(asError(AGENT_UNREACHABLE({ socket: '(KURA_CLUSTER_SOCKET unset)', reason: 'not run from a group script' })));
       return;
     }
     const req = http.request({ socketPath: socket, path: route, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
@@ -22,7 +24,7 @@ function call(route: string, body: unknown): Promise<Reply> {
       res.on('data', (c: Buffer) => (raw += c.toString()));
       res.on('end', () => resolve((raw ? JSON.parse(raw) : {}) as Reply));
     });
-    req.on('error', (e) => reject(new Error(`KURA-E8414: the cluster node agent at ${socket} did not answer: ${e.message}`)));
+    req.on('error', (e) => reject(asError(AGENT_UNREACHABLE({ socket, reason: e.message }))));
     req.end(JSON.stringify(body));
   });
 }
@@ -31,8 +33,14 @@ function quote(s: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** A catalogued error as the line the kura CLI prints for it. */
+function asError(e: KuraError): Error {
+  return new Error(`${e.id}: ${e.message}\n  ${e.action}`);
+}
+
 function usage(text: string): never {
-  process.stderr.write(`KURA-E8417: ${text}\n`);
+  const e = ARMLOAD_NEEDS_COMMAND();
+  process.stderr.write(`${e.id}: ${text}\n  ${e.action}\n`);
   process.exit(2);
 }
 

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import { KuraError, asKuraError } from '../errors.js';
-import { WATCH_ID_UNKNOWN, WATCH_START_FAILED } from '../catalogue/cluster.js';
+import { AGENT_NO_ROUTE, WATCH_ID_UNKNOWN, WATCH_START_FAILED } from '../catalogue/cluster.js';
 import type { NodeAgent } from './agent.js';
 
 export interface ArmloadRequest {
@@ -60,7 +60,7 @@ export class ControlServer {
           void this.agent.serverShutdown();
           return;
         default:
-          return send(404, { error: { id: 'KURA-E8414', message: `no route ${req.url}` } });
+          throw AGENT_NO_ROUTE({ route: req.url ?? '' });
       }
     } catch (e) {
       const k = e instanceof KuraError ? e : asKuraError(e);
