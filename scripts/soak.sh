@@ -13,3 +13,4 @@ run KURA_FUZZ_INPUTS="${KURA_FUZZ_INPUTS:-1000000}" node --test --test-force-exi
 run KURA_FUZZ_INPUTS="${KURA_FUZZ_INPUTS:-1000000}" node --test --test-force-exit --test-timeout=7200000 dist/test/iscsi/fuzz.test.js
 run KURA_CRASH_ROUNDS="${KURA_CRASH_ROUNDS:-50}" KURA_CRASH_PAIR_ROUNDS="${KURA_CRASH_PAIR_ROUNDS:-20}" node --test --test-force-exit --test-timeout=7200000 dist/test/durability/
 run KURA_HA_KILLS="${KURA_HA_KILLS:-100}" node --test --test-force-exit --test-timeout=7200000 dist/test/ha/failover.test.js
+run KURA_CLUSTER_KILLS="${KURA_CLUSTER_KILLS:-30}" node --test --test-force-exit --test-timeout=7200000 dist/test/cluster/fencing.test.js

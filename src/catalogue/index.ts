@@ -13,5 +13,6 @@ import './ha.js';
 import './vsim.js';
 import './backup.js';
 import './console.js';
+import './cluster.js';
 
 export { catalogueIds } from '../errors.js';

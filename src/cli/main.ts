@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { KuraError } from '../errors.js';
 import { registerArray } from './array.js';
 import { registerCheck } from './check.js';
+import { registerCluster } from './cluster.js';
 import { makeContext } from './context.js';
 import { registerEvents } from './events.js';
 import { registerHost } from './host.js';
@@ -72,6 +73,7 @@ registerPolicy(program, ctx);
 registerManager(program, ctx);
 registerVsim(program, ctx);
 registerBackup(program, ctx);
+registerCluster(program, ctx);
 
 function fail(e: { id: string; message: string; action: string }, code: number): never {
   process.stderr.write(`${e.id}: ${e.message}\n  ${e.action}\n`);
