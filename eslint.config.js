@@ -17,6 +17,8 @@ const ABOVE = {
   iscsi: ['nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
   nbd: ['scsi', 'iscsi', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
   array: ['manager', 'vvol', 'pathmgr', 'cli'],
+  // ops (metrics, alerts, performance history, log collection) sits on the array agent; the manager serves it.
+  ops: ['manager', 'vvol', 'pathmgr', 'cli'],
   manager: ['pathmgr', 'cli'],
   vvol: ['pathmgr', 'cli'],
   pathmgr: ['array', 'manager', 'vvol', 'cli'],

@@ -1,5 +1,6 @@
 // Every REST route description, grouped by noun, in the order the manager
 // serves them and the OpenAPI document lists them.
+import { ALERTS } from './alerts.js';
 import { ARRAY } from './array.js';
 import { EVENTS } from './events.js';
 import { FAULTS } from './faults.js';
@@ -7,10 +8,13 @@ import { HOSTS } from './hosts.js';
 import { LDS } from './lds.js';
 import { LICENSES } from './licenses.js';
 import { LOCK } from './lock.js';
+import { METRICS } from './metrics.js';
 import { PAIRS } from './pairs.js';
+import { PERF } from './perf.js';
 import { POOLS } from './pools.js';
 import type { ApiRoute } from './route.js';
 import { SNAPSHOTS } from './snapshots.js';
+import { SUPPORT } from './support.js';
 import { CONTAINERS, PES, POLICIES, VASA, VVOLS } from './vasa.js';
 
 export const ROUTE_GROUPS: ReadonlyArray<Record<string, ApiRoute>> = [
@@ -29,6 +33,10 @@ export const ROUTE_GROUPS: ReadonlyArray<Record<string, ApiRoute>> = [
   PES,
   VVOLS,
   POLICIES,
+  ALERTS,
+  PERF,
+  SUPPORT,
+  METRICS,
 ];
 
 /** Every route description, in serving order. */

@@ -13,6 +13,7 @@ import type { PairAgent } from './pairs/agent.js';
 import type { PoolAgent } from './pools/agent.js';
 import type { QosAgent } from './qos/agent.js';
 import type { CloneAgent, SnapshotAgent } from './snapshots/agent.js';
+import type { IoStatsAgent } from './stats/agent.js';
 import type { VvolLdAgent } from './vvols/agent.js';
 
 export type * from './controllers/agent.js';
@@ -25,6 +26,7 @@ export type * from './pairs/agent.js';
 export type * from './pools/agent.js';
 export type * from './qos/agent.js';
 export type * from './snapshots/agent.js';
+export type * from './stats/agent.js';
 export type * from './vvols/agent.js';
 
 export interface ArrayInfo {
@@ -56,6 +58,7 @@ export interface ArrayAgent
     PairAgent,
     LockAgent,
     EventAgent,
-    VvolLdAgent {
+    VvolLdAgent,
+    IoStatsAgent {
   info(): ArrayInfo;
 }

@@ -17,6 +17,7 @@ import type {
   ArrayAgent,
   ArrayEvent,
   ArrayInfo,
+  ArrayIoStats,
   ControllerInfo,
   CreateLdRequest,
   CreatePoolRequest,
@@ -68,6 +69,9 @@ import { SnapshotService } from './snapshots/snapshots.js';
 import { ContainerFlags } from './vvols/containers.js';
 import { ConglomerateWiring } from './vvols/conglomerate-wiring.js';
 import { VvolService } from './vvols/service.js';
+import { ioStatsOf } from './stats/service.js';
+import { IoStats } from '../io/io-counters.js';
+import type { IoCounters } from '../io/io-counters.js';
 
 export type { SnapshotInfo } from './agent.js';
 export type { LdAttrs } from './catalog.js';
@@ -97,6 +101,8 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
   readonly hosts: HostTable;
   readonly licenses: LicenseTable;
   readonly qos = new QosScheduler();
+  /** I/O counters of every LD and front-end port (metrics, performance history). */
+  private readonly counters = new IoStats();
   readonly controllers: Controllers;
   readonly configLock: ConfigLock;
   private readonly config = new ConfigQueue();
@@ -152,7 +158,15 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
       event: (e) => this.pairService.onReplicationEvent(e),
     }));
     this.shutdown = new ArrayShutdown(config, replicator, engine, dirLock);
-    this.ldExports = new LdExports({ engine, hosts, replicator, qos: this.qos, deviceLds: frontEnds.deviceLds, ldInfos: () => this.listLds() });
+    this.ldExports = new LdExports({
+      engine,
+      hosts,
+      replicator,
+      qos: this.qos,
+      ioStats: this.counters,
+      deviceLds: frontEnds.deviceLds,
+      ldInfos: () => this.listLds(),
+    });
 
     // One service per noun.
     const mappedTo = (l: LogicalDisk) => hosts.list().flatMap((h) => ([...h.luns.values()].includes(l.rec.number) ? [h.name] : []));
@@ -219,6 +233,13 @@ export class KuraArray implements ArrayAgent, IscsiArrayPort {
   }
 
   // ---- the agent contract: each verb is answered by its noun's service ----
+
+  ioStats(): ArrayIoStats {
+    return ioStatsOf(this.counters, this.engine, this.hostPorts());
+  }
+  portCounters(key: string): IoCounters {
+    return this.counters.port(key);
+  }
 
   listPools(): PoolInfo[] {
     return this.poolService.listPools();

@@ -9,5 +9,6 @@ import './protocols.js';
 import './pathmgr.js';
 import './vvol.js';
 import './conglomerates.js';
+import './ops.js';
 
 export { catalogueIds } from '../errors.js';

@@ -17,7 +17,13 @@ import { openApiDocument } from './openapi.js';
 import { apiRoutes, bytesText } from './routes/index.js';
 import { ConnectionCap } from '../limits/conn-cap.js';
 import { hex4 } from '../units.js';
-import { MethodNotAllowed, Router, answerClientError, requestTarget, sendError, sendJson, validateBody, validateQuery } from './router.js';
+import { MethodNotAllowed, RawReply, Router, answerClientError, requestTarget, sendError, sendJson, sendRaw, validateBody, validateQuery } from './router.js';
+import { Operations } from '../ops/index.js';
+import type { RetryPolicy } from '../ops/alerts/dispatcher.js';
+import { alertRoutes } from './routes/alerts.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { perfRoutes } from './routes/perf.js';
+import { supportRoutes } from './routes/support.js';
 import { API_TOKEN_INVALID, API_TOKEN_MISSING, API_TOKEN_UNREADABLE, BODY_TOO_LARGE } from '../catalogue/manager.js';
 import { API_CONNECTION_CAP } from '../catalogue/protocols.js';
 
@@ -51,6 +57,10 @@ export interface ManagerOptions {
   dataDir: string;
   agent: ArrayAgent;
   log?: (msg: string) => void;
+  /** GET /metrics without the API token (kura serve --metrics-public). */
+  metricsPublic?: boolean;
+  /** Alert delivery retries (tests shorten the back-off). */
+  alertRetry?: RetryPolicy;
 }
 
 /** Reads DATA/admin.token, creating it (random, mode 0600) when absent. */
@@ -84,6 +94,8 @@ export class Manager {
   readonly vvol: VvolProvider;
   private readonly vvolStore: VvolStore;
   readonly router = new Router();
+  /** Alerts, performance history, metrics and log collection (src/ops). */
+  readonly ops: Operations;
   private readonly token: string;
   private server: http.Server | null = null;
   private readonly unsubscribe: () => void;
@@ -101,6 +113,22 @@ export class Manager {
     for (const what of lost) this.events.record({ id: BINDING_NOT_RESTORED.id, severity: 'warning', source: 'vasa', text: BINDING_NOT_RESTORED({ what }) });
     const doc = () => openApiDocument(this.router.routes, opts.agent.info().version);
     for (const r of apiRoutes(opts.agent, this.events, doc, this.vvol)) this.router.add(r);
+    this.ops = new Operations({
+      dataDir: opts.dataDir,
+      agent: opts.agent,
+      events: { onRecord: (fn) => this.events.onRecord(fn), record: (e) => this.events.record(e) },
+      log: opts.log,
+      secrets: [this.token],
+      alertRetry: opts.alertRetry,
+    });
+    const changed = (id: string, source: string, text: string) => this.events.record({ id, severity: 'info', source, text });
+    for (const r of [
+      ...alertRoutes(this.ops.alerts, changed),
+      ...perfRoutes(this.ops.perf),
+      ...supportRoutes(() => this.ops.supportFiles()),
+      ...metricsRoutes(() => this.ops.metricsText(), opts.metricsPublic === true),
+    ])
+      this.router.add(r);
   }
 
   /**
@@ -157,6 +185,7 @@ export class Manager {
     if (route.method !== 'GET' && !route.lockExempt) this.opts.agent.checkLock(owner);
     const out = await route.handler({ params, query, body, owner });
     const status = route.status ?? 200;
+    if (out instanceof RawReply) return sendRaw(res, status, out);
     // A 204 route that has something to tell this time (a forced LD delete) answers 200 with it.
     if (status === 204 && out === undefined) {
       res.writeHead(204);
@@ -221,6 +250,7 @@ export class Manager {
 
   async close(): Promise<void> {
     this.unsubscribe();
+    this.ops.close();
     const s = this.server;
     if (s) {
       s.closeAllConnections();
