@@ -17,7 +17,7 @@ export const ALERTS = {
       snmp: { type: 'string', description: 'HOST:PORT of an SNMP trap receiver (traps of KURA-MIB)' },
       community: { type: 'string', description: 'SNMP v2c community (default public)' },
       minSeverity: { type: 'string', enum: SEVERITIES, description: 'the least severity forwarded (default warning)' },
-      events: { type: 'string[]', description: 'only these event ids (KURA-E1001, or a prefix like KURA-E1*); default all' },
+      events: { type: 'string[]', description: 'only these event ids (exact ids, or a prefix ending in * like KURA-E1*); default all' },
     },
     status: 201,
   },

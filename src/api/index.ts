@@ -8,7 +8,6 @@ import { HOSTS } from './hosts.js';
 import { LDS } from './lds.js';
 import { LICENSES } from './licenses.js';
 import { LOCK } from './lock.js';
-import { METRICS } from './metrics.js';
 import { PAIRS } from './pairs.js';
 import { PERF } from './perf.js';
 import { POOLS } from './pools.js';
@@ -36,7 +35,6 @@ export const ROUTE_GROUPS: ReadonlyArray<Record<string, ApiRoute>> = [
   ALERTS,
   PERF,
   SUPPORT,
-  METRICS,
 ];
 
 /** Every route description, in serving order. */

@@ -1,12 +1,6 @@
-// The Prometheus scrape target: the array's metrics in the text format.
-import type { ApiRoute } from './route.js';
+// The Prometheus scrape target: the array's metrics in the text format. It
+// lives outside the API prefix where Prometheus looks by default, so it is
+// not one of the API's route descriptions (nor in the OpenAPI document): the
+// manager answers it before the router (src/manager/routes/metrics.ts).
 
-export const METRICS = {
-  scrape: {
-    method: 'GET',
-    path: '/metrics',
-    tag: 'metrics',
-    summary:
-      'Metrics in the Prometheus text format (per-LD and per-port I/O, latency histograms, queue depth, capacity, pairs, process); needs the API token unless kura serve --metrics-public',
-  },
-} satisfies Record<string, ApiRoute>;
+export const METRICS_PATH = '/metrics';

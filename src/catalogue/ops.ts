@@ -112,3 +112,9 @@ export const ALERTS_TOO_MANY = defineError(
   (p: { max: number }) => `There are already ${p.max} alerts, the most the manager keeps.`,
   'Delete an alert you no longer need (kura alert delete NAME), or send several kinds of event to one receiver.',
 );
+export const PERF_KIND_UNKNOWN = defineError(
+  'KURA-E8315',
+  'EINVAL',
+  (p: { kind: string }) => `"${p.kind}" is not a kind of object with performance history.`,
+  'Give --kind ld, port or pool.',
+);

@@ -6,7 +6,10 @@
 // "KURA-Ennnn: what happened" and, indented on the next line, what to do.
 import { Command, CommanderError } from 'commander';
 import { KuraError } from '../errors.js';
+import { registerAlert } from './alert.js';
 import { registerArray } from './array.js';
+import { registerLogs } from './logs.js';
+import { registerPerf } from './perf.js';
 import { registerCheck } from './check.js';
 import { makeContext } from './context.js';
 import { registerEvents } from './events.js';
@@ -65,6 +68,9 @@ registerPath(program, ctx);
 registerPe(program, ctx);
 registerVvol(program, ctx);
 registerPolicy(program, ctx);
+registerAlert(program, ctx);
+registerPerf(program, ctx);
+registerLogs(program, ctx);
 
 function fail(e: { id: string; message: string; action: string }, code: number): never {
   process.stderr.write(`${e.id}: ${e.message}\n  ${e.action}\n`);

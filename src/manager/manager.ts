@@ -17,11 +17,12 @@ import { openApiDocument } from './openapi.js';
 import { apiRoutes, bytesText } from './routes/index.js';
 import { ConnectionCap } from '../limits/conn-cap.js';
 import { hex4 } from '../units.js';
-import { MethodNotAllowed, RawReply, Router, answerClientError, requestTarget, sendError, sendJson, sendRaw, validateBody, validateQuery } from './router.js';
+import { MethodNotAllowed, Router, answerClientError, requestTarget, sendError, sendJson, sendRaw, validateBody, validateQuery } from './router.js';
 import { Operations } from '../ops/index.js';
+import { METRICS_PATH } from '../api/metrics.js';
 import type { RetryPolicy } from '../ops/alerts/dispatcher.js';
 import { alertRoutes } from './routes/alerts.js';
-import { metricsRoutes } from './routes/metrics.js';
+import { metricsReply } from './routes/metrics.js';
 import { perfRoutes } from './routes/perf.js';
 import { supportRoutes } from './routes/support.js';
 import { API_TOKEN_INVALID, API_TOKEN_MISSING, API_TOKEN_UNREADABLE, BODY_TOO_LARGE } from '../catalogue/manager.js';
@@ -122,12 +123,7 @@ export class Manager {
       alertRetry: opts.alertRetry,
     });
     const changed = (id: string, source: string, text: string) => this.events.record({ id, severity: 'info', source, text });
-    for (const r of [
-      ...alertRoutes(this.ops.alerts, changed),
-      ...perfRoutes(this.ops.perf),
-      ...supportRoutes(() => this.ops.supportFiles()),
-      ...metricsRoutes(() => this.ops.metricsText(), opts.metricsPublic === true),
-    ])
+    for (const r of [...alertRoutes(this.ops.alerts, changed), ...perfRoutes(this.ops.perf), ...supportRoutes(() => this.ops.supportFiles())])
       this.router.add(r);
   }
 
@@ -166,6 +162,14 @@ export class Manager {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     // The raw target, never normalised: dot segments are matched literally (requestTarget).
     const url = requestTarget(req.url ?? '/');
+    if (url.path === METRICS_PATH) {
+      if (!this.opts.metricsPublic && !this.authorized(req)) throw API_TOKEN_MISSING();
+      const m = metricsReply(req, url.path, () => this.ops.metricsText());
+      if (m) {
+        req.resume();
+        return sendRaw(res, 200, m);
+      }
+    }
     const { route, params } = this.router.match(req.method ?? 'GET', url.path);
     if (!route.public && !this.authorized(req)) {
       throw API_TOKEN_MISSING();
@@ -185,7 +189,6 @@ export class Manager {
     if (route.method !== 'GET' && !route.lockExempt) this.opts.agent.checkLock(owner);
     const out = await route.handler({ params, query, body, owner });
     const status = route.status ?? 200;
-    if (out instanceof RawReply) return sendRaw(res, status, out);
     // A 204 route that has something to tell this time (a forced LD delete) answers 200 with it.
     if (status === 204 && out === undefined) {
       res.writeHead(204);
