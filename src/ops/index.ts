@@ -51,7 +51,7 @@ export class Operations {
   }
 
   supportFiles(): SupportFile[] {
-    return supportFiles({ dataDir: this.o.dataDir, alerts: this.alerts.list(), known: this.o.secrets ?? [] });
+    return supportFiles({ dataDir: this.o.dataDir, known: this.o.secrets ?? [] });
   }
 
   close(): void {

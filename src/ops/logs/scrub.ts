@@ -12,13 +12,15 @@ const KEY = '(?:[A-Za-z0-9_-]*(?:secret|password|passwd|token|psk|community|auth
 export function scrubText(text: string, known: string[] = []): string {
   let t = text;
   for (const k of known) if (k.length >= 6) t = t.split(k).join(REDACTED);
+  t = t.replace(/\b(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, `$1${REDACTED}`);
   // "key": "value" (JSON) and key=value / key: value (logs, configuration).
   t = t.replace(new RegExp(`("${KEY}"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`, 'gi'), `$1"${REDACTED}"`);
+  // key="value" and key='value' (XML attributes, shell).
+  t = t.replace(new RegExp(`\\b(${KEY}\\s*=\\s*)(["'])[^"'\\n]*\\2`, 'gi'), `$1$2${REDACTED}$2`);
   t = t.replace(new RegExp(`\\b(${KEY}\\s*[=:]\\s*)(?!\\s*")([^\\s,;&"'}]+)`, 'gi'), `$1${REDACTED}`);
-  t = t.replace(/\b(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, `$1${REDACTED}`);
   // user:password@ in URLs.
   t = t.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:)[^@\s/]+@/gi, `$1${REDACTED}@`);
-  // Hex strings of 32 digits and more are keys (NBD PSKs), not ids (NAA ids are 32 but prefixed "naa.", WWNs 16).
+  // Hex strings of 40 digits and more are keys (NBD PSKs are 64), not ids (NAA ids are 32 and prefixed "naa.", WWNs 16).
   t = t.replace(/(?<![.\w])[0-9a-fA-F]{40,}(?![\w])/g, REDACTED);
   return t;
 }

@@ -1,12 +1,9 @@
 // What the manager itself contributes to a log collection: its log files
 // (DATA/logs), the relation files of VM backups (DATA/relation, if any), the
-// pathd logs and events host agents reported, and its alert configuration
-// with destinations redacted. Every file is scrubbed (scrub.ts) before it
+// pathd logs host agents left in DATA/pathd. Every file is scrubbed (scrub.ts) before it
 // leaves the server; admin.token and the array's metadata are never read.
 import fs from 'node:fs';
 import path from 'node:path';
-import { publicRule } from '../alerts/rules.js';
-import type { AlertRule } from '../alerts/rules.js';
 import { scrubText } from './scrub.js';
 
 /** Bytes of one file taken at most (the newest part of a longer log). */
@@ -63,11 +60,10 @@ function filesUnder(dir: string, into: string, known: string[]): SupportFile[] {
   return out;
 }
 
-export function supportFiles(o: { dataDir: string; alerts: AlertRule[]; known: string[] }): SupportFile[] {
+export function supportFiles(o: { dataDir: string; known: string[] }): SupportFile[] {
   return [
     ...filesUnder(path.join(o.dataDir, 'logs'), 'logs/server', o.known),
     ...filesUnder(path.join(o.dataDir, 'relation'), 'relation', o.known),
     ...filesUnder(path.join(o.dataDir, 'pathd'), 'logs/pathd', o.known),
-    { path: 'config/alerts.json', content: scrubText(JSON.stringify(o.alerts.map(publicRule), null, 2) + '\n', o.known) },
   ];
 }
