@@ -9,6 +9,8 @@ import { after, before, test } from 'node:test';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { MetricsText } from '../../src/ops/metrics/text-format.js';
+import { IscsiInitiator } from '../../src/iscsi/initiator.js';
+import { cdb } from '../../src/scsi/spec/index.js';
 
 let srv: TestServer;
 
@@ -148,6 +150,31 @@ test('the counters move by what fio did over NBD, scraped while it runs', async 
   assert.ok(sum(afterS, 'kura_pool_used_bytes', { pool: 'pool0' }) > 0);
   assert.ok(sum(afterS, 'process_resident_memory_bytes', {}) > 0);
   assert.equal(sum(afterS, 'kura_controller_up', {}), 2);
+});
+
+test('iSCSI READs and WRITEs are counted on the host port they came through', async () => {
+  const before = await metrics();
+  const ini = await IscsiInitiator.connect('127.0.0.1', srv.iscsiPorts[1]);
+  try {
+    assert.equal((await ini.login({ initiatorName: 'iqn.1994-05.com.example:metrics', targetName: srv.iqn })).status, 0);
+    // The unit attentions of a new nexus (power on, reset) first.
+    for (let i = 0; i < 10 && (await ini.command({ lun: 0, cdb: cdb.testUnitReady() })).status !== 0; i++);
+    const data = Buffer.alloc(64 * 512, 0x7e);
+    for (let i = 0; i < 10; i++) assert.equal((await ini.command({ lun: 0, cdb: cdb.write10(i * 64, 64), dataOut: data })).status, 0);
+    for (let i = 0; i < 4; i++) assert.equal((await ini.command({ lun: 0, cdb: cdb.read10(i * 64, 64), readLength: data.length })).status, 0);
+    await ini.logout();
+  } finally {
+    ini.close();
+  }
+  const afterS = await metrics();
+  const d = (name: string, labels: Record<string, string>) => sum(afterS, name, labels) - sum(before, name, labels);
+  const port = { port: 'iscsi-1-2', protocol: 'iscsi', controller: '1' };
+  assert.equal(d('kura_port_write_ops_total', port), 10);
+  assert.equal(d('kura_port_write_bytes_total', port), 10 * 64 * 512);
+  assert.equal(d('kura_port_read_ops_total', port), 4);
+  assert.equal(d('kura_port_read_bytes_total', port), 4 * 64 * 512);
+  assert.equal(d('kura_port_write_ops_total', { port: 'iscsi-0-1' }), 0, 'nothing on the other controller');
+  assert.equal(d('kura_ld_write_bytes_total', { ld: 'demo0' }), 10 * 64 * 512, 'and on the LD');
 });
 
 test('the text declares each family once with a type, and label values are escaped', async () => {
