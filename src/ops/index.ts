@@ -9,6 +9,7 @@ import type { EventFeed, RetryPolicy } from './alerts/dispatcher.js';
 import { renderMetrics } from './metrics/collect.js';
 import type { MetricsContributor } from './metrics/collect.js';
 import { PerfHistory } from './perf/history.js';
+import { PathdReports } from './metrics/pathd.js';
 import { supportFiles } from './logs/server-files.js';
 import type { SupportFile } from './logs/server-files.js';
 
@@ -38,6 +39,9 @@ export class Operations {
       warn: (id, text) => o.events.record({ id, severity: 'warning', source: 'perf', text }),
     });
     this.contributors.push((m) => this.alerts.metrics(m));
+    const pathd = new PathdReports();
+    o.events.onRecord((e) => pathd.record(e));
+    this.contributors.push((m) => pathd.metrics(m));
     if (o.perf !== false) this.perf.start();
   }
 

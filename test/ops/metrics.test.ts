@@ -152,6 +152,20 @@ test('the counters move by what fio did over NBD, scraped while it runs', async 
   assert.equal(sum(afterS, 'kura_controller_up', {}), 2);
 });
 
+test('events pathd agents report are counted per host and severity', async () => {
+  for (const severity of ['warning', 'warning', 'info'])
+    await fetch(`${srv.url}/api/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${srv.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'KURA-W7002', severity, host: 'esx1/iqn.1994-05.com.example:esx1', text: 'path 1 failed' }),
+      signal: AbortSignal.timeout(30_000),
+    });
+  const s = await metrics();
+  assert.equal(sum(s, 'kura_pathd_events_total', { host: 'esx1/iqn.1994-05.com.example:esx1', severity: 'warning' }), 2);
+  assert.equal(sum(s, 'kura_pathd_events_total', { host: 'esx1/iqn.1994-05.com.example:esx1', severity: 'info' }), 1);
+  assert.ok(sum(s, 'kura_pathd_last_event_timestamp_seconds', {}) > 1.7e9);
+});
+
 test('iSCSI READs and WRITEs are counted on the host port they came through', async () => {
   const before = await metrics();
   const ini = await IscsiInitiator.connect('127.0.0.1', srv.iscsiPorts[1]);
