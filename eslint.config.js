@@ -7,21 +7,24 @@ import tseslint from 'typescript-eslint';
 // queue both protocols read sockets with) and src/api (the REST route
 // descriptions the manager and the CLI share) import none of the layers.
 // vvol (the VVOL provider) sits on array and manager services; only manager and cli may use it.
+// vsim (the hypervisor simulator) is a REST and NBD client like the CLI: it may use api, nbd (the client) and the types of array and vvol; only cli uses it.
 const ABOVE = {
-  io: ['block', 'limits', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
-  api: ['block', 'limits', 'io', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
-  block: ['scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
-  limits: ['block', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
-  catalogue: ['block', 'limits', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
-  scsi: ['iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
-  iscsi: ['nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
-  nbd: ['scsi', 'iscsi', 'array', 'manager', 'vvol', 'pathmgr', 'cli'],
-  array: ['manager', 'vvol', 'pathmgr', 'cli'],
+  io: ['block', 'limits', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  api: ['block', 'limits', 'io', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  block: ['scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  limits: ['block', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  catalogue: ['block', 'limits', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  scsi: ['iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  iscsi: ['nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  nbd: ['scsi', 'iscsi', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  array: ['manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
   // ops (metrics, alerts, performance history, log collection) sits on the array agent; the manager serves it.
-  ops: ['manager', 'vvol', 'pathmgr', 'cli'],
-  manager: ['pathmgr', 'cli'],
-  vvol: ['pathmgr', 'cli'],
-  pathmgr: ['array', 'manager', 'vvol', 'cli'],
+  ops: ['manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  manager: ['pathmgr', 'cli', 'vsim'],
+  vvol: ['pathmgr', 'cli', 'vsim'],
+  pathmgr: ['array', 'manager', 'vvol', 'cli', 'vsim'],
+  // vsim takes from array and vvol only their types (import type): the REST answers' shapes.
+  vsim: ['block', 'limits', 'scsi', 'iscsi', 'manager', 'pathmgr', 'cli'],
 };
 const layerRules = Object.entries(ABOVE).map(([dir, above]) => ({
   files: [`src/${dir}/**/*.ts`],
@@ -67,6 +70,42 @@ const rootFiles = {
   },
 };
 
+// The web console: its server side (src/console) sits beside the manager; its
+// front end (src/console/web, bundled for the browser) speaks only the REST API:
+// it may import the route descriptions (src/api) and, as types only, the shapes
+// the API answers with.
+const consoleServer = {
+  files: ['src/console/**/*.ts'],
+  ignores: ['src/console/web/**'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      { patterns: [{ group: ['../pathmgr/*', '../cli/*', '../../pathmgr/*', '../../cli/*'], message: 'src/console may not import pathmgr or cli.' }] },
+    ],
+  },
+};
+const consoleWeb = {
+  files: ['src/console/web/**/*.ts', 'src/console/web/**/*.tsx'],
+  languageOptions: { globals: { window: 'readonly', document: 'readonly', EventSource: 'readonly', location: 'readonly', performance: 'readonly' } },
+  rules: {
+    'no-restricted-imports': 'off',
+    '@typescript-eslint/no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            // Up out of src/console/web (two or more levels) to anything but src/api.
+            regex: '^(\\.\\./){2,}(?!\\.\\./|api/)',
+            allowTypeImports: true,
+            message:
+              'src/console/web runs in the browser and speaks only the REST API: it imports src/api and, as types only, the shapes the API answers with.',
+          },
+        ],
+      },
+    ],
+  },
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'kura-data/**'] },
   js.configs.recommended,
@@ -94,4 +133,6 @@ export default tseslint.config(
   ...layerRules,
   scsiSpec,
   rootFiles,
+  consoleServer,
+  consoleWeb,
 );

@@ -41,8 +41,8 @@ export interface KuraServer {
 }
 
 /** Starts `kura serve` on free ports (API, NBD and both iSCSI portals) and waits for its ready line. */
-export async function startKura(dataDir: string): Promise<KuraServer> {
-  const s = await startServer({ dataDir, readyTimeoutMs: 60_000 });
+export async function startKura(dataDir: string, kuraBin?: string): Promise<KuraServer> {
+  const s = await startServer({ dataDir, readyTimeoutMs: 60_000, kuraBin });
   return {
     proc: s.proc,
     http: s.url,

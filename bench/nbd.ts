@@ -3,6 +3,10 @@
 // Then the memory cost of thin metadata on a 1 TiB LD.
 //
 //   npm run bench:nbd            (KURA_BENCH_SECONDS=10, KURA_BENCH_ROUNDS=2, KURA_BENCH_MEM_GIB=16)
+//
+// KURA_BENCH_BASELINE=DIR puts another built Kura checkout (DIR/bin/kura.js) in the
+// peer's place: the two builds take turns on the same jobs, so a change is measured
+// against its parent under the same machine load.
 import fs from 'node:fs';
 import path from 'node:path';
 import { api, fio, rssOf, startKura, startNbdkit } from './lib.js';
@@ -13,6 +17,7 @@ const SECONDS = Number(process.env.KURA_BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.KURA_BENCH_ROUNDS ?? 2);
 const MEM_GIB = Number(process.env.KURA_BENCH_MEM_GIB ?? 16);
 const WORK = process.env.KURA_BENCH_DIR ?? '/var/tmp/kura-bench';
+const BASELINE = process.env.KURA_BENCH_BASELINE;
 
 const JOBS: Array<{ name: string; args: string[]; metric: 'iops' | 'bw' }> = [
   { name: '4k randread qd32', args: ['--rw=randread', '--bs=4k', '--iodepth=32'], metric: 'iops' },
@@ -25,47 +30,60 @@ function fmt(r: FioResult, metric: 'iops' | 'bw'): string {
   return metric === 'iops' ? `${(r.iops / 1000).toFixed(1)}k IOPS` : `${(r.bw / 1e9).toFixed(2)} GB/s`;
 }
 
+/** The peer: nbdkit's file plugin on the same kind of file, or another Kura build. */
+async function startPeer(dir: string): Promise<{ name: string; uri: string; stop(): Promise<void> }> {
+  if (BASELINE !== undefined) {
+    const base = await startKura(path.join(dir, 'base'), path.resolve(BASELINE, 'bin', 'kura.js'));
+    await makeBenchLd(base);
+    return { name: 'base', uri: `nbd://127.0.0.1:${base.nbdPort}/bench0`, stop: () => base.stop() };
+  }
+  const peerFile = path.join(dir, 'nbdkit.img');
+  fs.writeFileSync(peerFile, '');
+  fs.truncateSync(peerFile, GiB);
+  const peer = await startNbdkit(peerFile);
+  return { name: 'nbdkit', uri: `nbd://127.0.0.1:${peer.port}/`, stop: async () => peer.stop() };
+}
+
+/** One PD, no mirroring: the same single sparse file nbdkit gets. */
+async function makeBenchLd(k: KuraServer): Promise<void> {
+  await api(k, 'POST', '/pools', { name: 'bench', size: 2 * GiB, raid: 'RAID0', pds: 1 });
+  await api(k, 'POST', '/lds', { name: 'bench0', pool: 'bench', size: GiB });
+}
+
 async function throughput(): Promise<void> {
   const dir = path.join(WORK, 'throughput');
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const kura = await startKura(path.join(dir, 'kura'));
-  const peerFile = path.join(dir, 'nbdkit.img');
-  fs.writeFileSync(peerFile, '');
-  fs.truncateSync(peerFile, GiB);
-  const peer = await startNbdkit(peerFile);
+  const peer = await startPeer(dir);
   try {
-    // One PD, no mirroring: the same single sparse file nbdkit gets.
-    await api(kura, 'POST', '/pools', { name: 'bench', size: 2 * GiB, raid: 'RAID0', pds: 1 });
-    await api(kura, 'POST', '/lds', { name: 'bench0', pool: 'bench', size: GiB });
-    const targets = [
-      { name: 'kura', uri: `nbd://127.0.0.1:${kura.nbdPort}/bench0` },
-      { name: 'nbdkit', uri: `nbd://127.0.0.1:${peer.port}/` },
-    ];
+    await makeBenchLd(kura);
+    const targets = [{ name: 'kura', uri: `nbd://127.0.0.1:${kura.nbdPort}/bench0` }, peer];
     // Fill both so reads hit written (mapped) data.
     for (const t of targets) fio(t.uri, ['--rw=write', '--bs=1m', '--iodepth=8', '--size=1g']);
-    const sums = new Map<string, { kura: number; nbdkit: number; r: FioResult[] }>();
+    const sums = new Map<string, Map<string, number>>();
     console.log(`fio nbd engine, ${SECONDS}s per run, ${ROUNDS} interleaved rounds, 1 GiB LD/file`);
     for (let round = 0; round < ROUNDS; round++) {
       for (const job of JOBS) {
         for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
           const r = fio(t.uri, [...job.args, '--size=1g', '--time_based', `--runtime=${SECONDS}`, '--norandommap', '--randrepeat=0']);
-          const s = sums.get(job.name) ?? { kura: 0, nbdkit: 0, r: [] };
-          s[t.name as 'kura' | 'nbdkit'] += job.metric === 'iops' ? r.iops : r.bw;
+          const s = sums.get(job.name) ?? new Map<string, number>();
+          s.set(t.name, (s.get(t.name) ?? 0) + (job.metric === 'iops' ? r.iops : r.bw));
           sums.set(job.name, s);
           console.log(`  round ${round + 1} ${job.name.padEnd(18)} ${t.name.padEnd(7)} ${fmt(r, job.metric)}`);
         }
       }
     }
-    console.log('\nresult (mean of rounds)            kura          nbdkit        ratio');
+    console.log(`\nresult (mean of rounds)            kura          ${peer.name.padEnd(13)} ratio`);
     for (const job of JOBS) {
       const s = sums.get(job.name)!;
-      const k = { iops: s.kura / ROUNDS, bw: s.kura / ROUNDS };
-      const n = { iops: s.nbdkit / ROUNDS, bw: s.nbdkit / ROUNDS };
-      console.log(`  ${job.name.padEnd(32)} ${fmt(k, job.metric).padEnd(13)} ${fmt(n, job.metric).padEnd(13)} ${(s.kura / s.nbdkit).toFixed(2)}x`);
+      const k = s.get('kura')! / ROUNDS;
+      const p = s.get(peer.name)! / ROUNDS;
+      const fmtMean = (v: number) => fmt({ iops: v, bw: v }, job.metric);
+      console.log(`  ${job.name.padEnd(32)} ${fmtMean(k).padEnd(13)} ${fmtMean(p).padEnd(13)} ${(k / p).toFixed(2)}x`);
     }
   } finally {
-    peer.stop();
+    await peer.stop();
     await kura.stop();
   }
 }

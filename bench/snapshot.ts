@@ -15,10 +15,10 @@ fs.rmSync(dir, { recursive: true, force: true });
 const a = await KuraArray.open({ dataDir: dir });
 const ms = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e6;
 try {
-  await a.unlockLicense('DynamicSnapVolume');
-  await a.unlockLicense('VolumeClone');
-  await a.createPool({ name: 'p', size: 24 * GiB, raid: 'RAID0', pds: 1 });
-  await a.createLd({ name: 'ssv', pool: 'p', size: 0, attr: 'ssv' });
+  await a.licenses.unlockLicense('DynamicSnapVolume');
+  await a.licenses.unlockLicense('VolumeClone');
+  await a.pools.createPool({ name: 'p', size: 24 * GiB, raid: 'RAID0', pds: 1 });
+  await a.lds.createLd({ name: 'ssv', pool: 'p', size: 0, attr: 'ssv' });
   console.log('creation time with 1 GiB written (1 MiB chunks), median of 5');
   console.log('  LD size    snapshot    clone');
   const chunk = crypto.randomBytes(MiB);
@@ -28,8 +28,8 @@ try {
     ['1 TiB', 1024 * GiB],
   ] as const) {
     const name = `v${label.replace(' ', '')}`;
-    await a.createLd({ name, pool: 'p', size });
-    const d = a.exports().open(name)!;
+    await a.lds.createLd({ name, pool: 'p', size });
+    const d = a.frontEnd.exports().open(name)!;
     // 1 GiB written, spread evenly over the LD.
     const step = size / GiB;
     for (let i = 0; i < 1024; i++) await d.write((i * step * MiB) / 512, chunk);
@@ -38,10 +38,10 @@ try {
     const cloneTimes: number[] = [];
     for (let i = 0; i < 5; i++) {
       let t = process.hrtime.bigint();
-      await a.createSnapshot(name, `s${i}`);
+      await a.snapshots.createSnapshot(name, `s${i}`);
       snapTimes.push(ms(t));
       t = process.hrtime.bigint();
-      await a.createClone(name, `${name}c${i}`);
+      await a.clones.createClone(name, `${name}c${i}`);
       cloneTimes.push(ms(t));
     }
     const med = (x: number[]) => x.sort((p, q) => p - q)[2]!.toFixed(2);
@@ -49,8 +49,8 @@ try {
   }
 
   // First overwrite after a snapshot copies the 1 MiB chunk; later overwrites do not.
-  await a.createLd({ name: 'w', pool: 'p', size: GiB });
-  const w = a.exports().open('w')!;
+  await a.lds.createLd({ name: 'w', pool: 'p', size: GiB });
+  const w = a.frontEnd.exports().open('w')!;
   for (let i = 0; i < 1024; i++) await w.write(i * 2048, chunk);
   await w.flush();
   const block = crypto.randomBytes(4096);
@@ -60,7 +60,7 @@ try {
     return ms(t) / 1024;
   };
   const plain = await run();
-  await a.createSnapshot('w', 'before');
+  await a.snapshots.createSnapshot('w', 'before');
   const first = await run();
   const second = await run();
   console.log('\n4 KiB write latency (queue depth 1, one write per chunk, page cache)');

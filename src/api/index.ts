@@ -15,6 +15,7 @@ import type { ApiRoute } from './route.js';
 import { SNAPSHOTS } from './snapshots.js';
 import { SUPPORT } from './support.js';
 import { CONTAINERS, PES, POLICIES, VASA, VVOLS } from './vasa.js';
+import { BACKUPS, PROVIDER } from './backup.js';
 
 export const ROUTE_GROUPS: ReadonlyArray<Record<string, ApiRoute>> = [
   ARRAY,
@@ -32,6 +33,8 @@ export const ROUTE_GROUPS: ReadonlyArray<Record<string, ApiRoute>> = [
   PES,
   VVOLS,
   POLICIES,
+  BACKUPS,
+  PROVIDER,
   ALERTS,
   PERF,
   SUPPORT,

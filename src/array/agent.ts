@@ -1,8 +1,9 @@
 // The array agent contract: everything the manager may ask of a disk array.
 // In the embedded server the manager holds the KuraArray object directly; a
-// remote array would put an HTTP/JSON client behind the same interface.
-// Each noun declares its slice next to its service (src/array/<noun>/agent.ts);
-// this file joins them and re-exports their types for the agent's users.
+// remote array puts an HTTP/JSON client behind the same interface. Each noun
+// declares its slice next to its service (src/array/<noun>/agent.ts), and the
+// contract holds one slice per noun, answered by that noun's service; this file
+// joins them and re-exports their types for the agent's users.
 import type { ControllerAgent } from './controllers/agent.js';
 import type { EventAgent } from './events/agent.js';
 import type { HostAgent, TargetAgent } from './hosts/agent.js';
@@ -13,7 +14,7 @@ import type { PairAgent } from './pairs/agent.js';
 import type { PoolAgent } from './pools/agent.js';
 import type { QosAgent } from './qos/agent.js';
 import type { CloneAgent, SnapshotAgent } from './snapshots/agent.js';
-import type { IoStatsAgent } from './stats/agent.js';
+import type { ArrayIoStats } from './stats/agent.js';
 import type { VvolLdAgent } from './vvols/agent.js';
 
 export type * from './controllers/agent.js';
@@ -44,21 +45,22 @@ export interface ArrayInfo {
   };
 }
 
-export interface ArrayAgent
-  extends
-    PoolAgent,
-    LdAgent,
-    SnapshotAgent,
-    CloneAgent,
-    QosAgent,
-    LicenseAgent,
-    HostAgent,
-    TargetAgent,
-    ControllerAgent,
-    PairAgent,
-    LockAgent,
-    EventAgent,
-    VvolLdAgent,
-    IoStatsAgent {
+/** The contract, keyed by noun: `agent.pools.createPool(req)`, `agent.hosts.mapLun(...)`. */
+export interface ArrayAgent {
+  pools: PoolAgent;
+  lds: LdAgent;
+  snapshots: SnapshotAgent;
+  clones: CloneAgent;
+  qos: QosAgent;
+  licenses: LicenseAgent;
+  hosts: HostAgent;
+  target: TargetAgent;
+  controllers: ControllerAgent;
+  pairs: PairAgent;
+  lock: LockAgent;
+  events: EventAgent;
+  vvols: VvolLdAgent;
   info(): ArrayInfo;
+  /** I/O counters since start of every live LD and front-end port (src/array/stats); optional. */
+  ioStats?(): ArrayIoStats;
 }

@@ -66,7 +66,7 @@ export interface IscsiArrayPort {
   registerFrontEnd(hooks: FrontEndHooks): void;
   registerSessionSource(fn: () => OpenHandle[]): void;
   /** The I/O counters of a front-end port (src/io/io-counters.ts), for metrics. */
-  portCounters?(key: string): IoCounters;
+  portCounters?(key: string): IoCounters | undefined;
 }
 
 /** The key of an iSCSI host port's I/O counters: "iscsi-" controller "-" relative target port id. */
@@ -78,6 +78,8 @@ interface LuEntry {
   ldId: number;
   naa: string;
   lu: LogicalUnit;
+  /** Initiators that reached it as a subsidiary LU (a bound VVOL): they hold it only while it stays bound for them. */
+  viaSubsidiary: Set<string>;
 }
 
 export class IscsiFrontEnd {
@@ -146,6 +148,8 @@ export class IscsiFrontEnd {
     for (const e of this.units.values()) {
       for (const key of e.lu.ua.known()) {
         const s = live.get(key.slice(0, key.lastIndexOf('|')));
+        // An unbound VVOL is out of its former host's reach: the provider deletes or moves it without --force.
+        if (s && e.viaSubsidiary.has(s.initiatorName) && !this.reaches(s.initiatorName, e.ldId)) continue;
         if (s) out.push({ device: e.lu.device, holder: `iSCSI initiator ${s.initiatorName} (ISID ${s.isid}, TSIH ${s.tsih})` });
       }
     }
@@ -181,7 +185,19 @@ export class IscsiFrontEnd {
     if (!head) return undefined;
     if (slu === 0) return this.unitOf(head);
     const ld = this.array.subsidiaryFor(nexus.initiatorName, head, slu);
-    return ld ? this.unitOf(ld) : undefined;
+    if (!ld) return undefined;
+    const lu = this.unitOf(ld);
+    this.units.get(ld.rec.id)?.viaSubsidiary.add(nexus.initiatorName);
+    return lu;
+  }
+
+  /** Whether the initiator reaches the LD now, at a LUN or as a subsidiary LU behind one. */
+  private reaches(initiatorName: string, ldId: number): boolean {
+    for (const head of this.array.lunsFor(initiatorName).values()) {
+      if (head.rec.id === ldId) return true;
+      for (const slu of this.array.subsidiaryIdsFor(initiatorName, head)) if (this.array.subsidiaryFor(initiatorName, head, slu)?.rec.id === ldId) return true;
+    }
+    return false;
   }
 
   /** The LD's logical unit, made on first use and kept while the LD lives. */
@@ -212,7 +228,7 @@ export class IscsiFrontEnd {
       },
       store,
     );
-    this.units.set(id, { ldId: id, naa: ld.rec.naa, lu });
+    this.units.set(id, { ldId: id, naa: ld.rec.naa, lu, viaSubsidiary: new Set() });
     return lu;
   }
 

@@ -9,6 +9,9 @@ import './protocols.js';
 import './pathmgr.js';
 import './vvol.js';
 import './conglomerates.js';
+import './vsim.js';
+import './backup.js';
+import './console.js';
 import './ops.js';
 
 export { catalogueIds } from '../errors.js';

@@ -25,6 +25,8 @@ import { registerPool } from './pool.js';
 import { registerServe } from './serve.js';
 import { registerSnapshot } from './snapshot.js';
 import { registerVvol } from './vvol.js';
+import { registerVsim } from './vsim.js';
+import { registerBackup } from './backup.js';
 import { CliArgError } from './units.js';
 import { CLI_INTERNAL_ERROR, COMMAND_STOPPED_WAITING, USAGE_ERROR } from '../catalogue/cli.js';
 
@@ -68,6 +70,8 @@ registerPath(program, ctx);
 registerPe(program, ctx);
 registerVvol(program, ctx);
 registerPolicy(program, ctx);
+registerVsim(program, ctx);
+registerBackup(program, ctx);
 registerAlert(program, ctx);
 registerPerf(program, ctx);
 registerLogs(program, ctx);

@@ -144,21 +144,21 @@ export async function serve(o: ServeOptions): Promise<void> {
     if (o.nbd) {
       phase = `the NBD listener ${formatHostPort(o.nbd)} (--nbd)`;
       const n = new NbdServer({
-        exports: array.nbdExports(),
-        tls: { mode: nbdTls, psk: (id) => array.nbdPsk(id) },
+        exports: array.frontEnd.nbdExports(),
+        tls: { mode: nbdTls, psk: (id) => array.frontEnd.nbdPsk(id) },
         log,
         counters: array.portCounters(NBD_PORT_KEY),
         ...lim.nbd,
       });
       nbdServer = n;
-      array.onAccessChanged(() => n.revalidate());
-      array.registerSessionSource(() =>
+      array.frontEnd.onAccessChanged(() => n.revalidate());
+      array.frontEnd.registerSessionSource(() =>
         n.openDevices().map((d) => ({ device: d.device, holder: `NBD client ${d.peer}${d.identity ? ` (host ${d.identity})` : ''}` })),
       );
       await n.listen(o.nbd.host, o.nbd.port);
     }
     phase = `the iSCSI portals ${o.portals.map(formatHostPort).join(', ')} (--iscsi)`;
-    iscsi = new IscsiFrontEnd(array, { log, ...lim.iscsi });
+    iscsi = new IscsiFrontEnd(array.frontEnd, { log, ...lim.iscsi });
     await iscsi.listen();
   } catch (e) {
     await iscsi?.close().catch(() => undefined);
@@ -180,8 +180,8 @@ export async function serve(o: ServeOptions): Promise<void> {
   const api = manager.address();
   const url = `http://${formatHostPort(api)}`;
   const nbdHp = nbdServer ? formatHostPort(nbdServer.address()) : 'off';
-  const portals = array.hostPorts().map((p) => formatHostPort(p));
-  const target = array.targetName();
+  const portals = array.frontEnd.hostPorts().map((p) => formatHostPort(p));
+  const target = array.frontEnd.targetName();
   manager.events.record({
     id: 'KURA-I4000',
     severity: 'info',
@@ -190,13 +190,13 @@ export async function serve(o: ServeOptions): Promise<void> {
   });
 
   const tokenPath = path.join(o.dataDir, 'admin.token');
-  const lds = array.listLds();
+  const lds = array.lds.listLds();
   const example = lds.find((l) => l.name === DEMO_LD) ?? lds[0];
-  const exposure = nbdExposure(array.hosts, nbdTls);
+  const exposure = nbdExposure(array.hostTable, nbdTls);
   const nbdLines = !nbdServer
     ? ['  NBD:      off (--nbd off)']
     : [
-        ...(array.hosts.accessControlOn()
+        ...(array.hostTable.accessControlOn()
           ? nbdTls === 'off'
             ? [`  NBD:      nbd://${nbdHp}/LD    (plain NBD, --nbd-tls off)`]
             : [`  NBD:      nbds://HOST@${nbdHp}/LD?tls-psk-file=FILE    (a host's key: kura host set-nbd-psk HOST --psk-file FILE --generate)`]
@@ -217,7 +217,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     `  iSCSI:    target ${target}, controller 00 on ${portals[0]}, controller 01 on ${portals[1]}`,
     ...(example
       ? [
-          array.accessControl().enabled
+          array.hosts.accessControl().enabled
             ? `            access control is on: initiators see only the LDs mapped to their host entry (kura host list)`
             : `            iscsi://${portals[0]}/${target}/${example.number}    e.g. iscsi-ls -s iscsi://${portals[0]}; LUN = LD number while access control is off`,
         ]

@@ -11,6 +11,8 @@ import { EventStore } from './events.js';
 import { ArrayVvolPort, rebindSubsidiaries } from '../vvol/array-port.js';
 import { VvolProvider } from '../vvol/provider.js';
 import { VvolStore } from '../vvol/store.js';
+import { BackupService } from '../vvol/backup/service.js';
+import { backupRoutes } from './routes/backup.js';
 import { BINDING_NOT_RESTORED } from '../catalogue/vvol.js';
 import { parseJsonBody } from './json-body.js';
 import { openApiDocument } from './openapi.js';
@@ -25,8 +27,10 @@ import { alertRoutes } from './routes/alerts.js';
 import { metricsReply } from './routes/metrics.js';
 import { perfRoutes } from './routes/perf.js';
 import { supportRoutes } from './routes/support.js';
-import { API_TOKEN_INVALID, API_TOKEN_MISSING, API_TOKEN_UNREADABLE, BODY_TOO_LARGE } from '../catalogue/manager.js';
+import { API_TOKEN_INVALID, API_TOKEN_UNREADABLE, BODY_TOO_LARGE } from '../catalogue/manager.js';
 import { API_CONNECTION_CAP } from '../catalogue/protocols.js';
+import { ConsoleServer } from '../console/server.js';
+import type { ConsoleOptions } from '../console/server.js';
 
 /** The header a client names itself with for the configuration lock. */
 export const OWNER_HEADER = 'x-kura-owner';
@@ -62,6 +66,8 @@ export interface ManagerOptions {
   metricsPublic?: boolean;
   /** Alert delivery retries (tests shorten the back-off). */
   alertRetry?: RetryPolicy;
+  /** The web console's session and stream limits and where its bundle is (tests). */
+  console?: Pick<ConsoleOptions, 'sessions' | 'streams' | 'assetsDir'>;
 }
 
 /** Reads DATA/admin.token, creating it (random, mode 0600) when absent. */
@@ -94,9 +100,13 @@ export class Manager {
   /** The VVOL provider (the VASA provider role), its records in DATA/vvol.db. */
   readonly vvol: VvolProvider;
   private readonly vvolStore: VvolStore;
+  /** VM backup and restore, relation files and provider settings (src/vvol/backup). */
+  readonly backup: BackupService;
   readonly router = new Router();
   /** Alerts, performance history, metrics and log collection (src/ops). */
   readonly ops: Operations;
+  /** The web console at / (login, session cookie, CSRF, live events). */
+  readonly console: ConsoleServer;
   private readonly token: string;
   private server: http.Server | null = null;
   private readonly unsubscribe: () => void;
@@ -104,9 +114,11 @@ export class Manager {
   constructor(private readonly opts: ManagerOptions) {
     this.token = ensureToken(opts.dataDir).token;
     this.events = new EventStore(path.join(opts.dataDir, 'manager.db'));
-    this.unsubscribe = opts.agent.onEvent((e) => this.events.record(e));
+    this.unsubscribe = opts.agent.events.onEvent((e) => this.events.record(e));
     this.vvolStore = VvolStore.open(path.join(opts.dataDir, 'vvol.db'));
     this.vvol = new VvolProvider({ port: new ArrayVvolPort(opts.agent), store: this.vvolStore });
+    // The provider's events and alarms also go to the manager's event store (kura events), as the array's do.
+    this.vvol.events.onEvent((e) => this.events.record({ id: e.id, severity: e.severity, source: `vasa/${e.object}`, text: e.text, time: e.time }));
     const lost = rebindSubsidiaries(
       opts.agent,
       this.vvol.queryVvols().flatMap((v) => this.vvol.bindingsOf(v.id).map((b) => ({ peLd: b.peLd, vvolLd: v.ld, slu: b.slu, hosts: Object.keys(b.hosts) }))),
@@ -123,8 +135,18 @@ export class Manager {
       alertRetry: opts.alertRetry,
     });
     const changed = (id: string, source: string, text: string) => this.events.record({ id, severity: 'info', source, text });
+    this.backup = new BackupService({ agent: opts.agent, vvol: this.vvol, db: this.vvolStore.db, dataDir: opts.dataDir, emit: (e) => this.events.record(e) });
+    for (const r of backupRoutes(this.backup)) this.router.add(r);
     for (const r of [...alertRoutes(this.ops.alerts, changed), ...perfRoutes(this.ops.perf), ...supportRoutes(() => this.ops.supportFiles())])
       this.router.add(r);
+    this.backup.start().catch((e: unknown) => opts.log?.(`backup: recovery after restart failed: ${(e as Error)?.message ?? e}`));
+    this.console = new ConsoleServer({
+      ...opts.console,
+      events: this.events,
+      isToken: (t) => this.isToken(t),
+      hasBearer: (req) => this.authorized(req),
+      arrayName: () => opts.agent.info().name,
+    });
   }
 
   /**
@@ -133,14 +155,14 @@ export class Manager {
    */
   async createDemo(poolName: string, ldName: string): Promise<{ pool: PoolInfo; ld: LdInfo }> {
     const GiB = 2 ** 30;
-    const pool = await this.opts.agent.createPool({ name: poolName, size: 4 * GiB, raid: 'RAID1', pds: 2 });
+    const pool = await this.opts.agent.pools.createPool({ name: poolName, size: 4 * GiB, raid: 'RAID1', pds: 2 });
     this.events.record({
       id: 'KURA-I4001',
       severity: 'info',
       source: `pool/${pool.name}`,
       text: `Demo pool ${pool.name} created (${pool.raid}, ${bytesText(pool.capacity)}, ${pool.pds.length} PDs).`,
     });
-    const ld = await this.opts.agent.createLd({ name: ldName, pool: pool.name, size: GiB });
+    const ld = await this.opts.agent.lds.createLd({ name: ldName, pool: pool.name, size: GiB });
     this.events.record({
       id: 'KURA-I4010',
       severity: 'info',
@@ -153,8 +175,11 @@ export class Manager {
   private authorized(req: http.IncomingMessage): boolean {
     const h = req.headers.authorization ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(h);
-    if (!m) return false;
-    const a = Buffer.from(m[1]!.trim());
+    return m !== null && this.isToken(m[1]!.trim());
+  }
+
+  private isToken(t: string): boolean {
+    const a = Buffer.from(t);
     const b = Buffer.from(this.token);
     return a.length === b.length && crypto.timingSafeEqual(a, b);
   }
@@ -163,17 +188,18 @@ export class Manager {
     // The raw target, never normalised: dot segments are matched literally (requestTarget).
     const url = requestTarget(req.url ?? '/');
     if (url.path === METRICS_PATH) {
-      if (!this.opts.metricsPublic && !this.authorized(req)) throw API_TOKEN_MISSING();
+      // The token, or the console's session (its charts), unless --metrics-public.
+      if (!this.opts.metricsPublic && !this.authorized(req)) this.console.authorizeApi(req, false);
       const m = metricsReply(req, url.path, () => this.ops.metricsText());
       if (m) {
         req.resume();
         return sendRaw(res, 200, m);
       }
     }
+    if (this.console.owns(url.path)) return this.console.serve(req, res, url.path);
     const { route, params } = this.router.match(req.method ?? 'GET', url.path);
-    if (!route.public && !this.authorized(req)) {
-      throw API_TOKEN_MISSING();
-    }
+    // Without the bearer token, the console's session cookie may stand for it (with its CSRF token for a change).
+    if (!route.public && !this.authorized(req)) this.console.authorizeApi(req, route.method !== 'GET');
     // Every request's body is read (so the connection stays usable); POST and
     // PATCH bodies are JSON objects checked against the route's fields, so a
     // field sent to a route that takes none is refused, not ignored.
@@ -186,7 +212,7 @@ export class Manager {
     const ownerHeader = req.headers[OWNER_HEADER];
     const owner = typeof ownerHeader === 'string' && ownerHeader !== '' ? ownerHeader : undefined;
     // Every change but the lock's own routes waits for nobody: it is refused while another owner holds the lock.
-    if (route.method !== 'GET' && !route.lockExempt) this.opts.agent.checkLock(owner);
+    if (route.method !== 'GET' && !route.lockExempt) this.opts.agent.lock.checkLock(owner);
     const out = await route.handler({ params, query, body, owner });
     const status = route.status ?? 200;
     // A 204 route that has something to tell this time (a forced LD delete) answers 200 with it.
@@ -254,11 +280,13 @@ export class Manager {
   async close(): Promise<void> {
     this.unsubscribe();
     this.ops.close();
+    this.console.close();
     const s = this.server;
     if (s) {
       s.closeAllConnections();
       await new Promise<void>((r) => s.close(() => r()));
     }
+    this.backup.close();
     this.events.close();
     this.vvolStore.close();
   }

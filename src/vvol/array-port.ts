@@ -29,11 +29,11 @@ export class ArrayVvolPort implements VvolArrayPort {
   }
 
   licensed(name: VvolLicense): boolean {
-    return this.agent.listLicenses().some((l) => l.name === name && l.state === 'unlocked');
+    return this.agent.licenses.listLicenses().some((l) => l.name === name && l.state === 'unlocked');
   }
 
   hasSsv(): boolean {
-    return this.agent.listLds().some((l) => l.purpose === 'Solution Reserved Volume');
+    return this.agent.lds.listLds().some((l) => l.purpose === 'Solution Reserved Volume');
   }
 
   private poolView(p: PoolInfo): PortPool {
@@ -56,17 +56,17 @@ export class ArrayVvolPort implements VvolArrayPort {
   }
 
   listPools(): PortPool[] {
-    return this.agent.listPools().map((p) => this.poolView(p));
+    return this.agent.pools.listPools().map((p) => this.poolView(p));
   }
 
   pool(number: number): PortPool | undefined {
-    const p = this.agent.listPools().find((x) => x.number === number);
+    const p = this.agent.pools.listPools().find((x) => x.number === number);
     return p && this.poolView(p);
   }
 
   private info(number: number): LdInfo | undefined {
     try {
-      return this.agent.getLd(number);
+      return this.agent.lds.getLd(number);
     } catch (e) {
       if (isKuraError(e) && e.code === 'ENOENT') return undefined;
       throw e;
@@ -91,45 +91,48 @@ export class ArrayVvolPort implements VvolArrayPort {
   }
 
   private must(number: number): PortLd {
-    return this.ldView(this.agent.getLd(number));
+    return this.ldView(this.agent.lds.getLd(number));
   }
 
   async createLd(spec: CreateLdSpec): Promise<PortLd> {
-    const n = await this.agent.createVvolLd({ pool: spec.pool, name: spec.name, size: spec.size, vmwareType: spec.vmwareType, owner: spec.owner });
+    const n = await this.agent.vvols.createVvolLd({ pool: spec.pool, name: spec.name, size: spec.size, vmwareType: spec.vmwareType, owner: spec.owner });
     return this.must(n);
   }
 
   /** Deletes an LD the provider made: an ESV through its base's snapshot deletion, an FCV as a confirmed clone. */
   async deleteLd(number: number): Promise<void> {
-    const l = this.agent.getLd(number);
+    const l = this.agent.lds.getLd(number);
     if (l.snapshotAttribute === 'ESV') {
       const at = l.name.lastIndexOf('@');
-      await this.agent.deleteSnapshot(l.name.slice(0, at), l.name.slice(at + 1));
+      await this.agent.snapshots.deleteSnapshot(l.name.slice(0, at), l.name.slice(at + 1));
       return;
     }
-    await this.agent.deleteLd(number, { fcvforce: l.cloneAttribute === 'FCV' });
+    // A VVOL and its backup volumes are kept paired between backups (src/vvol/backup): the pairs go first.
+    for (const p of this.agent.pairs.listPairs().filter((x) => x.mvNumber === number || x.rvNumber === number))
+      await this.agent.pairs.deletePair(p.mvNumber, p.rvNumber, { force: true });
+    await this.agent.lds.deleteLd(number, { fcvforce: l.cloneAttribute === 'FCV' });
   }
 
   async resizeLd(number: number, size: number): Promise<PortLd> {
-    return this.ldView(await this.agent.expandLd(number, size));
+    return this.ldView(await this.agent.lds.expandLd(number, size));
   }
 
   async snapshot(base: number, name: string): Promise<PortLd> {
     const b = this.must(base);
-    const s = await this.agent.createSnapshot(base, name);
-    if (b.vmwareType !== '---' && b.vmwareType !== 'PE') await this.agent.tagVvolLd(s.ldNumber, b.vmwareType);
+    const s = await this.agent.snapshots.createSnapshot(base, name);
+    if (b.vmwareType !== '---' && b.vmwareType !== 'PE') await this.agent.vvols.tagVvolLd(s.ldNumber, b.vmwareType);
     return this.must(s.ldNumber);
   }
 
   async revert(base: number, snap: number): Promise<void> {
-    const s = this.agent.getLd(snap);
-    await this.agent.restoreSnapshot(base, s.name.slice(s.name.lastIndexOf('@') + 1));
+    const s = this.agent.lds.getLd(snap);
+    await this.agent.snapshots.restoreSnapshot(base, s.name.slice(s.name.lastIndexOf('@') + 1));
   }
 
   async linkedClone(source: number, name: string): Promise<PortLd> {
     const src = this.must(source);
-    const c = await this.agent.createClone(source, name);
-    if (src.vmwareType !== '---' && src.vmwareType !== 'PE') await this.agent.tagVvolLd(c.number, src.vmwareType);
+    const c = await this.agent.clones.createClone(source, name);
+    if (src.vmwareType !== '---' && src.vmwareType !== 'PE') await this.agent.vvols.tagVvolLd(c.number, src.vmwareType);
     return this.must(c.number);
   }
 
@@ -142,7 +145,7 @@ export class ArrayVvolPort implements VvolArrayPort {
     const { agent } = this;
     let cancelled = false;
     let copied = 0;
-    const src = agent.getLd(source);
+    const src = agent.lds.getLd(source);
     const total = src.capacity;
     const stopped = () => COPY_STOPPED({ mv: source, rv: target });
     const done = (async () => {
@@ -150,7 +153,7 @@ export class ArrayVvolPort implements VvolArrayPort {
       let mv = source;
       if (src.cloneAttribute === 'FEV') {
         temp = `copy-${target.toString(16).padStart(4, '0')}`;
-        mv = (await agent.createSnapshot(source, temp)).ldNumber;
+        mv = (await agent.snapshots.createSnapshot(source, temp)).ldNumber;
       }
       try {
         await this.copyThroughPair(
@@ -162,7 +165,7 @@ export class ArrayVvolPort implements VvolArrayPort {
           (n) => (copied = n),
         );
       } finally {
-        if (temp !== undefined) await agent.deleteSnapshot(source, temp).catch(() => undefined);
+        if (temp !== undefined) await agent.snapshots.deleteSnapshot(source, temp).catch(() => undefined);
       }
     })();
     done.catch(() => undefined);
@@ -184,45 +187,45 @@ export class ArrayVvolPort implements VvolArrayPort {
     setCopied: (n: number) => void,
   ): Promise<void> {
     const { agent } = this;
-    await agent.createPair(source, target);
+    await agent.pairs.createPair(source, target);
     try {
-      await agent.replicatePair(source, target);
+      await agent.pairs.replicatePair(source, target);
       for (;;) {
         if (cancelled()) throw stopped();
-        const p = agent.getPair(source, target);
+        const p = agent.pairs.getPair(source, target);
         setCopied(Math.min(total, Math.round((p.progress / 100) * total)));
         if (p.sync === 'fault') throw COPY_FAILED({ mv: source, rv: target, why: p.fault ?? 'the pair is in fault' });
         if (p.sync === 'rpl/sync') break;
         await sleep(COPY_POLL_MS);
       }
       setCopied(total);
-      await agent.separatePair(source, target, { rvAccess: 'rw' });
-      while (agent.getPair(source, target).sync !== 'sep/end') {
+      await agent.pairs.separatePair(source, target, { rvAccess: 'rw' });
+      while (agent.pairs.getPair(source, target).sync !== 'sep/end') {
         if (cancelled()) throw stopped();
         await sleep(COPY_POLL_MS);
       }
-      await agent.deletePair(source, target);
+      await agent.pairs.deletePair(source, target);
     } catch (e) {
       // The partial target goes with the task (the provider deletes it): unpair first.
-      await agent.deletePair(source, target, { force: true }).catch(() => undefined);
+      await agent.pairs.deletePair(source, target, { force: true }).catch(() => undefined);
       throw e;
     }
   }
 
   async allocatedBitmap(ld: number, offset: number, length: number): Promise<PortBitmap> {
-    return this.agent.allocatedBitmap(ld, offset, length);
+    return this.agent.vvols.allocatedBitmap(ld, offset, length);
   }
 
   async unsharedBitmap(ld: number, base: number, offset: number, length: number): Promise<PortBitmap> {
-    return this.agent.unsharedBitmap(ld, base, offset, length);
+    return this.agent.vvols.unsharedBitmap(ld, base, offset, length);
   }
 
   hostExists(host: string): boolean {
-    return this.agent.listHosts().some((h) => h.name === host);
+    return this.agent.hosts.listHosts().some((h) => h.name === host);
   }
 
   lunOf(host: string, ld: number): number | undefined {
-    return this.agent
+    return this.agent.hosts
       .listHosts()
       .find((h) => h.name === host)
       ?.luns.find((l) => l.ldNumber === ld)?.lun;
@@ -230,21 +233,21 @@ export class ArrayVvolPort implements VvolArrayPort {
 
   /** The provider's binding table numbers subsidiary LUs; the array takes its id (a disagreement is undone and reported). */
   async mapSubsidiary(pe: number, slu: number, vvol: number, host: string): Promise<void> {
-    const got = this.agent.bindSubsidiary(pe, vvol, host, slu);
+    const got = this.agent.vvols.bindSubsidiary(pe, vvol, host, slu);
     if (got !== slu) {
-      this.agent.unbindSubsidiary(pe, vvol, host);
+      this.agent.vvols.unbindSubsidiary(pe, vvol, host);
       throw SLU_MISMATCH({ pe, vvol, got, want: slu });
     }
   }
 
   async unmapSubsidiary(pe: number, slu: number, host: string): Promise<void> {
-    const b = this.agent.subsidiaries(pe).find((x) => x.slu === slu);
+    const b = this.agent.vvols.subsidiaries(pe).find((x) => x.slu === slu);
     if (!b) return;
-    this.agent.unbindSubsidiary(pe, b.vvolLd, host);
+    this.agent.vvols.unbindSubsidiary(pe, b.vvolLd, host);
   }
 
   async setIoLimits(ld: number, limits: { upper: number; lower: number }): Promise<void> {
-    await this.agent.setQos(ld, limits);
+    await this.agent.qos.setQos(ld, limits);
   }
 }
 
@@ -258,11 +261,11 @@ export function rebindSubsidiaries(agent: ArrayAgent, bindings: Array<{ peLd: nu
   const problems: string[] = [];
   const sorted = [...bindings].sort((a, b) => a.peLd - b.peLd || a.slu - b.slu);
   for (const b of sorted) {
-    const have = agent.subsidiaries(b.peLd).find((x) => x.vvolLd === b.vvolLd);
+    const have = agent.vvols.subsidiaries(b.peLd).find((x) => x.vvolLd === b.vvolLd);
     for (const host of b.hosts) {
       if (have?.hosts.includes(host)) continue;
       try {
-        const got = agent.bindSubsidiary(b.peLd, b.vvolLd, host, b.slu);
+        const got = agent.vvols.bindSubsidiary(b.peLd, b.vvolLd, host, b.slu);
         if (got !== b.slu) problems.push(`LD ${b.vvolLd} is subsidiary LU ${got} of PE LD ${b.peLd}, not ${b.slu}`);
       } catch (e) {
         problems.push(`LD ${b.vvolLd} behind PE LD ${b.peLd} for host ${host}: ${(e as Error).message}`);

@@ -844,6 +844,35 @@ export class VvolProvider {
     );
   }
 
+  /**
+   * A host entry was deleted: every bind it held goes, whatever its count
+   * (the other hosts' counts stay; a binding no host holds is destroyed).
+   * The array side is told as for an unbind; a failure there is reported in the
+   * answer, not thrown, since the host is gone either way.
+   */
+  dropHost(host: string): Promise<{ vvols: string[]; failed: Array<{ vvol: string; error: { id: string; message: string; action: string } }> }> {
+    return this.exclusive(async () => {
+      const vvols: string[] = [];
+      const failed: Array<{ vvol: string; error: { id: string; message: string; action: string } }> = [];
+      for (const b of this.bindings.all().filter((x) => x.hosts.has(host))) {
+        const rec = this.vvols.get(b.vvol);
+        if (!rec) continue;
+        try {
+          await this.unbindHost(rec, b, host, true);
+          vvols.push(rec.id);
+        } catch (e) {
+          // The array could not unmap: drop the provider's count all the same (the host entry is gone).
+          const change = this.bindings.unbind(b, host, true);
+          this.store.putBinding(rec.id, b.pe, change.destroyed ? [] : this.bindings.rows(b));
+          failed.push({ vvol: rec.id, error: asError(e) });
+        }
+      }
+      if (vvols.length + failed.length > 0)
+        this.events.emit('config', 'KURA-I3102', host, `Host ${host} deleted: its binds on ${vvols.length + failed.length} VVOL(s) dropped.`);
+      return { vvols: vvols.sort(), failed };
+    });
+  }
+
   private async unbindHost(rec: VvolRecord, b: Binding, host: string, all: boolean): Promise<{ count: number; destroyed: boolean }> {
     const before = b.hosts.get(host) ?? 0;
     const change = this.bindings.unbind(b, host, all);

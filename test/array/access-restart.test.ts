@@ -136,11 +136,11 @@ test('a data directory written before access modes were stored: its snapshots op
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-access-old-'));
   try {
     const a = await KuraArray.open({ dataDir: dir });
-    await a.createPool({ name: 'p', size: 5 * 2 ** 30, raid: 'RAID0', pds: 1 });
-    await a.unlockLicense('DynamicSnapVolume');
-    await a.createLd({ name: 'ssv', pool: 'p', size: 1, attr: 'ssv' });
-    await a.createLd({ name: 'v', pool: 'p', size: 16 * MiB });
-    await a.createSnapshot('v', 's');
+    await a.pools.createPool({ name: 'p', size: 5 * 2 ** 30, raid: 'RAID0', pds: 1 });
+    await a.licenses.unlockLicense('DynamicSnapVolume');
+    await a.lds.createLd({ name: 'ssv', pool: 'p', size: 1, attr: 'ssv' });
+    await a.lds.createLd({ name: 'v', pool: 'p', size: 16 * MiB });
+    await a.snapshots.createSnapshot('v', 's');
     await a.close();
     // The schema of the earlier version: no read_only column at all.
     const db = new Database(path.join(dir, 'array', 'meta.db'));
@@ -148,15 +148,15 @@ test('a data directory written before access modes were stored: its snapshots op
     db.close();
     const b = await KuraArray.open({ dataDir: dir });
     const events: string[] = [];
-    b.onEvent((e) => events.push(`${e.id} ${e.text}`));
+    b.events.onEvent((e) => events.push(`${e.id} ${e.text}`));
     await new Promise((r) => setImmediate(r));
-    assert.equal(b.getLd('v@s').accessMode, 'ReadOnly');
-    assert.equal(b.getLd('v').accessMode, 'ReadWrite');
-    assert.equal(b.exports().open('v@s')!.readOnly, true);
+    assert.equal(b.lds.getLd('v@s').accessMode, 'ReadOnly');
+    assert.equal(b.lds.getLd('v').accessMode, 'ReadWrite');
+    assert.equal(b.frontEnd.exports().open('v@s')!.readOnly, true);
     assert.match(events.join('\n'), /^KURA-W2500 1 snapshot\(s\) \(v@s\) were stored as writable/m);
     await b.close();
     const c = await KuraArray.open({ dataDir: dir });
-    assert.equal(c.getLd('v@s').accessMode, 'ReadOnly', 'the correction is stored');
+    assert.equal(c.lds.getLd('v@s').accessMode, 'ReadOnly', 'the correction is stored');
     await c.close();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -26,16 +26,16 @@ async function ready(t: { after(fn: () => void): void }, size = 32 * MiB): Promi
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-pairs-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const a = await KuraArray.open({ dataDir: dir });
-  await a.createPool({ name: 'p', size: 1 << 30, raid: 'RAID1', pds: 2 });
-  await a.createLd({ name: 'mv', pool: 'p', size });
-  await a.createLd({ name: 'rv', pool: 'p', size });
+  await a.pools.createPool({ name: 'p', size: 1 << 30, raid: 'RAID1', pds: 2 });
+  await a.lds.createLd({ name: 'mv', pool: 'p', size });
+  await a.lds.createLd({ name: 'rv', pool: 'p', size });
   return { a, dir };
 }
 
 /** Polls until the pair's copy is over (the state no longer ends in /exec). */
 async function settled(a: KuraArray, mv = 'mv', rv = 'rv'): Promise<PairInfo> {
   for (;;) {
-    const p = a.getPair(mv, rv);
+    const p = a.pairs.getPair(mv, rv);
     if (!p.sync.endsWith('/exec')) return p;
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -43,47 +43,47 @@ async function settled(a: KuraArray, mv = 'mv', rv = 'rv'): Promise<PairInfo> {
 
 test('pair rules: licence, sizes, attributes, RV mapped, states', async (t) => {
   const { a } = await ready(t);
-  await assert.rejects(a.createPair('mv', 'rv'), rejectsWith('KURA-E2061'));
-  await a.unlockLicense('DynamicDataReplication');
-  await a.createLd({ name: 'small', pool: 'p', size: 16 * MiB });
-  await assert.rejects(a.createPair('mv', 'small'), rejectsWith('KURA-E2302'));
-  await assert.rejects(a.createPair('mv', 'mv'), rejectsWith('KURA-E2301'));
-  await a.createHost('h', ['iqn.2026-01.test:h']);
-  await a.mapLun('h', 'rv', 0);
-  await assert.rejects(a.createPair('mv', 'rv'), rejectsWith('KURA-E2305'));
-  await a.unmapLun('h', 0);
-  const p = await a.createPair('mv', 'rv');
+  await assert.rejects(a.pairs.createPair('mv', 'rv'), rejectsWith('KURA-E2061'));
+  await a.licenses.unlockLicense('DynamicDataReplication');
+  await a.lds.createLd({ name: 'small', pool: 'p', size: 16 * MiB });
+  await assert.rejects(a.pairs.createPair('mv', 'small'), rejectsWith('KURA-E2302'));
+  await assert.rejects(a.pairs.createPair('mv', 'mv'), rejectsWith('KURA-E2301'));
+  await a.hosts.createHost('h', ['iqn.2026-01.test:h']);
+  await a.hosts.mapLun('h', 'rv', 0);
+  await assert.rejects(a.pairs.createPair('mv', 'rv'), rejectsWith('KURA-E2305'));
+  await a.hosts.unmapLun('h', 0);
+  const p = await a.pairs.createPair('mv', 'rv');
   assert.deepEqual([p.activity, p.sync, p.rvComplete], ['separate', 'sep/end', false]);
-  assert.equal(a.getLd('mv').rplAttribute, 'MV');
-  assert.equal(a.getLd('rv').rplAttribute, 'RV');
-  await assert.rejects(a.createPair('rv', 'small'), rejectsWith('KURA-E2700'), 'an RV cannot be an MV too (formerly KURA-E2306)');
-  await assert.rejects(a.restorePair('mv', 'rv'), rejectsWith('KURA-E2312'), 'nothing to restore from before the first copy');
-  await assert.rejects(a.separatePair('mv', 'rv'), rejectsWith('KURA-E2314'));
-  await a.replicatePair('mv', 'rv');
+  assert.equal(a.lds.getLd('mv').rplAttribute, 'MV');
+  assert.equal(a.lds.getLd('rv').rplAttribute, 'RV');
+  await assert.rejects(a.pairs.createPair('rv', 'small'), rejectsWith('KURA-E2700'), 'an RV cannot be an MV too (formerly KURA-E2306)');
+  await assert.rejects(a.pairs.restorePair('mv', 'rv'), rejectsWith('KURA-E2312'), 'nothing to restore from before the first copy');
+  await assert.rejects(a.pairs.separatePair('mv', 'rv'), rejectsWith('KURA-E2314'));
+  await a.pairs.replicatePair('mv', 'rv');
   await settled(a);
-  await assert.rejects(a.deleteLd('rv'), rejectsWith('KURA-E2318'));
-  await assert.rejects(a.expandLd('mv', 64 * MiB), rejectsWith('KURA-E2319'));
-  await assert.rejects(a.deletePair('mv', 'rv'), rejectsWith('KURA-E2316'));
-  await assert.rejects(a.separatePair('mv', 'rv', { rvAccess: 'xx' }), rejectsWith('KURA-E2317'));
-  assert.equal((await a.deletePair('mv', 'rv', { force: true })).sync, 'rpl/sync');
-  assert.equal(a.getLd('rv').rplAttribute, 'IV');
-  await assert.rejects(async () => a.getPair('mv', 'rv'), rejectsWith('KURA-E2308'));
+  await assert.rejects(a.lds.deleteLd('rv'), rejectsWith('KURA-E2318'));
+  await assert.rejects(a.lds.expandLd('mv', 64 * MiB), rejectsWith('KURA-E2319'));
+  await assert.rejects(a.pairs.deletePair('mv', 'rv'), rejectsWith('KURA-E2316'));
+  await assert.rejects(a.pairs.separatePair('mv', 'rv', { rvAccess: 'xx' }), rejectsWith('KURA-E2317'));
+  assert.equal((await a.pairs.deletePair('mv', 'rv', { force: true })).sync, 'rpl/sync');
+  assert.equal(a.lds.getLd('rv').rplAttribute, 'IV');
+  await assert.rejects(async () => a.pairs.getPair('mv', 'rv'), rejectsWith('KURA-E2308'));
   await a.close();
 });
 
 test('replicate, separate, differences only, restore while writing, unpair, check clean', async (t) => {
   const { a, dir } = await ready(t);
-  await a.unlockLicense('DynamicDataReplication');
-  const mv = a.exports().open('mv')!;
-  const rv = a.exports().open('rv')!;
+  await a.licenses.unlockLicense('DynamicDataReplication');
+  const mv = a.frontEnd.exports().open('mv')!;
+  const rv = a.frontEnd.exports().open('rv')!;
   // MV: MiB 0-3 and 10 written; the rest a hole. RV: old data at MiB 20 that must become a hole.
   const base = crypto.randomBytes(4 * MiB);
   await mv.write(0, base);
   const ten = crypto.randomBytes(MiB);
   await mv.write(10 * SECTORS_PER_MIB, ten);
   await rv.write(20 * SECTORS_PER_MIB, crypto.randomBytes(MiB));
-  await a.createPair('mv', 'rv');
-  const first = await a.replicatePair('mv', 'rv');
+  await a.pairs.createPair('mv', 'rv');
+  const first = await a.pairs.replicatePair('mv', 'rv');
   assert.equal(first.activity, 'replicate');
   const synced = await settled(a);
   assert.deepEqual([synced.sync, synced.progress, synced.copyDiffBytes, synced.rvComplete, synced.rvAccess], ['rpl/sync', 100, 0, true, 'nr']);
@@ -103,8 +103,8 @@ test('replicate, separate, differences only, restore while writing, unpair, chec
   // Mirrored: a write to the MV reaches the RV.
   const m1 = crypto.randomBytes(MiB / 2);
   await mv.write(2 * SECTORS_PER_MIB, m1, { fua: true });
-  await a.separatePair('mv', 'rv');
-  let p = a.getPair('mv', 'rv');
+  await a.pairs.separatePair('mv', 'rv');
+  let p = a.pairs.getPair('mv', 'rv');
   assert.deepEqual([p.activity, p.sync, p.rvAccess, p.separateDiffBytes, p.rvComplete], ['separate', 'sep/end', 'rw', 0, true]);
   assert.ok(p.separateStart && p.separateEnd);
   const expectMv = Buffer.concat([base, Buffer.alloc(28 * MiB)]);
@@ -130,14 +130,14 @@ test('replicate, separate, differences only, restore while writing, unpair, chec
   await rv.write(3 * SECTORS_PER_MIB, crypto.randomBytes(8192));
   sep1.copy(expectMv, MiB + 4096);
   sep15.copy(expectMv, 15 * MiB);
-  p = a.getPair('mv', 'rv');
+  p = a.pairs.getPair('mv', 'rv');
   assert.equal(p.separateDiffBytes, 3 * MiB);
   assert.equal(p.copyDiffBytes, 3 * MiB);
-  await a.replicatePair('mv', 'rv');
+  await a.pairs.replicatePair('mv', 'rv');
   p = await settled(a);
   assert.equal(p.copiedBytes, 3 * MiB, 'the second replicate copies only the differences');
   assert.equal(p.sync, 'rpl/sync');
-  await a.separatePair('mv', 'rv', { rvAccess: 'ro' });
+  await a.pairs.separatePair('mv', 'rv', { rvAccess: 'ro' });
   assert.ok((await rv.read(0, 32 * SECTORS_PER_MIB)).equals(expectMv));
   await assert.rejects(rv.write(0, Buffer.alloc(512)), rejectsWith('KURA-E2331'));
   assert.equal(rv.readOnly, true);
@@ -145,8 +145,8 @@ test('replicate, separate, differences only, restore while writing, unpair, chec
   // Changes on the MV after the separate are undone by a restore, which runs while the MV is read and written.
   const good = Buffer.from(expectMv);
   for (let m = 0; m < 32; m += 2) await mv.write(m * SECTORS_PER_MIB, crypto.randomBytes(MiB));
-  assert.equal(a.getPair('mv', 'rv').copyDiffBytes, 16 * MiB);
-  await a.restorePair('mv', 'rv');
+  assert.equal(a.pairs.getPair('mv', 'rv').copyDiffBytes, 16 * MiB);
+  await a.pairs.restorePair('mv', 'rv');
   assert.deepEqual(
     (await mv.allocation(20 * SECTORS_PER_MIB, 12 * SECTORS_PER_MIB)).map((e) => [e.blocks / SECTORS_PER_MIB, e.hole]),
     [[12, true]],
@@ -159,15 +159,15 @@ test('replicate, separate, differences only, restore while writing, unpair, chec
   p = await settled(a);
   assert.deepEqual([p.activity, p.sync, p.progress], ['restore', 'rst/sync', 100]);
   assert.ok((await mv.read(0, 32 * SECTORS_PER_MIB)).equals(good), 'the MV holds the RV data plus the write made during the restore');
-  await a.separatePair('mv', 'rv');
+  await a.pairs.separatePair('mv', 'rv');
   assert.ok((await rv.read(0, 32 * SECTORS_PER_MIB)).equals(good), 'writes during the restore were mirrored to the RV');
 
-  await a.deletePair('mv', 'rv');
-  assert.deepEqual(a.listPairs(), []);
+  await a.pairs.deletePair('mv', 'rv');
+  assert.deepEqual(a.pairs.listPairs(), []);
   await mv.write(0, Buffer.alloc(512, 1));
   assert.ok((await rv.read(0, 1)).equals(good.subarray(0, 512)), 'no mirroring after unpair');
-  await a.deleteLd('mv');
-  await a.deleteLd('rv');
+  await a.lds.deleteLd('mv');
+  await a.lds.deleteLd('rv');
   await a.close();
   const report = checkDataDir(dir);
   assert.deepEqual(report.faults, []);
@@ -176,24 +176,24 @@ test('replicate, separate, differences only, restore while writing, unpair, chec
 
 test('a copy interrupted by a restart resumes from its persisted bitmap and completes', async (t) => {
   const { a, dir } = await ready(t, 64 * MiB);
-  await a.unlockLicense('DynamicDataReplication');
+  await a.licenses.unlockLicense('DynamicDataReplication');
   const data = crypto.randomBytes(64 * MiB);
-  const mv = a.exports().open('mv')!;
+  const mv = a.frontEnd.exports().open('mv')!;
   await mv.write(0, data);
-  await a.createPair('mv', 'rv');
-  await a.replicatePair('mv', 'rv');
+  await a.pairs.createPair('mv', 'rv');
+  await a.pairs.replicatePair('mv', 'rv');
   await a.close(); // stops the copier after its current batch
   const b = await KuraArray.open({ dataDir: dir });
-  const mid = b.getPair('mv', 'rv');
+  const mid = b.pairs.getPair('mv', 'rv');
   assert.equal(mid.sync, 'rpl/exec');
   assert.equal(mid.rvComplete, false);
   assert.ok(mid.copyDiffBytes > 0 && mid.copyDiffBytes < 64 * MiB, `part of the copy was done before the restart (${mid.copyDiffBytes} bytes left)`);
   const done = await settled(b);
   assert.deepEqual([done.sync, done.progress, done.copyDiffBytes, done.rvComplete], ['rpl/sync', 100, 0, true]);
-  await b.separatePair('mv', 'rv');
+  await b.pairs.separatePair('mv', 'rv');
   assert.ok(
     (
-      await b
+      await b.frontEnd
         .exports()
         .open('rv')!
         .read(0, 64 * SECTORS_PER_MIB)
@@ -205,32 +205,32 @@ test('a copy interrupted by a restart resumes from its persisted bitmap and comp
 
 test('forced separate during a copy says the RV is incomplete; replicate completes it', async (t) => {
   const { a } = await ready(t, 64 * MiB);
-  await a.unlockLicense('DynamicDataReplication');
+  await a.licenses.unlockLicense('DynamicDataReplication');
   const data = crypto.randomBytes(64 * MiB);
-  await a.exports().open('mv')!.write(0, data);
-  await a.createPair('mv', 'rv');
-  await a.replicatePair('mv', 'rv');
-  const p = await a.separatePair('mv', 'rv', { force: true });
+  await a.frontEnd.exports().open('mv')!.write(0, data);
+  await a.pairs.createPair('mv', 'rv');
+  await a.pairs.replicatePair('mv', 'rv');
+  const p = await a.pairs.separatePair('mv', 'rv', { force: true });
   assert.deepEqual([p.activity, p.sync, p.rvComplete], ['separate', 'fault', false]);
   assert.ok(p.copyDiffBytes > 0);
   assert.match(p.fault ?? '', /not copied/);
-  await assert.rejects(a.restorePair('mv', 'rv'), rejectsWith('KURA-E2312'));
-  await a.replicatePair('mv', 'rv');
+  await assert.rejects(a.pairs.restorePair('mv', 'rv'), rejectsWith('KURA-E2312'));
+  await a.pairs.replicatePair('mv', 'rv');
   await settled(a);
   // A separate during a copy without force waits for it: sep/exec, then sep/end at its end.
-  await a.separatePair('mv', 'rv');
-  const mv = a.exports().open('mv')!;
+  await a.pairs.separatePair('mv', 'rv');
+  const mv = a.frontEnd.exports().open('mv')!;
   const next = crypto.randomBytes(64 * MiB);
   await mv.write(0, next);
-  await a.replicatePair('mv', 'rv');
-  const s = await a.separatePair('mv', 'rv', { rvAccess: 'ro' });
+  await a.pairs.replicatePair('mv', 'rv');
+  const s = await a.pairs.separatePair('mv', 'rv', { rvAccess: 'ro' });
   assert.deepEqual([s.activity, s.sync, s.rvAccess], ['separate', 'sep/exec', 'nr']);
   const end = await settled(a);
   assert.deepEqual([end.sync, end.rvAccess, end.rvComplete, end.previousSync], ['sep/end', 'ro', true, 'sep/exec']);
   await mv.write(0, Buffer.alloc(MiB, 9));
   assert.ok(
     (
-      await a
+      await a.frontEnd
         .exports()
         .open('rv')!
         .read(0, 64 * SECTORS_PER_MIB)
@@ -242,32 +242,32 @@ test('forced separate during a copy says the RV is incomplete; replicate complet
 
 test('a mirrored write the RV cannot take faults the pair, keeps the MV write, and replicate recovers', async (t) => {
   const { a } = await ready(t);
-  await a.unlockLicense('DynamicDataReplication');
-  await a.createPool({ name: 'tiny', size: 4 * MiB, raid: 'RAID0', pds: 1 });
-  await a.createLd({ name: 'small-rv', pool: 'tiny', size: 32 * MiB });
+  await a.licenses.unlockLicense('DynamicDataReplication');
+  await a.pools.createPool({ name: 'tiny', size: 4 * MiB, raid: 'RAID0', pds: 1 });
+  await a.lds.createLd({ name: 'small-rv', pool: 'tiny', size: 32 * MiB });
   const events: string[] = [];
-  a.onEvent((e) => events.push(e.id));
-  const mv = a.exports().open('mv')!;
+  a.events.onEvent((e) => events.push(e.id));
+  const mv = a.frontEnd.exports().open('mv')!;
   await mv.write(0, crypto.randomBytes(2 * MiB));
-  await a.createPair('mv', 'small-rv');
-  await a.replicatePair('mv', 'small-rv');
+  await a.pairs.createPair('mv', 'small-rv');
+  await a.pairs.replicatePair('mv', 'small-rv');
   assert.equal((await settled(a, 'mv', 'small-rv')).sync, 'rpl/sync');
   const big = crypto.randomBytes(8 * MiB);
   await mv.write(8 * SECTORS_PER_MIB, big, { fua: true });
   assert.ok((await mv.read(8 * SECTORS_PER_MIB, 8 * SECTORS_PER_MIB)).equals(big), 'the MV write stands');
-  const p = a.getPair('mv', 'small-rv');
+  const p = a.pairs.getPair('mv', 'small-rv');
   assert.deepEqual([p.sync, p.rvAccess, p.rvComplete], ['fault', 'nr', false]);
   assert.match(p.fault ?? '', /mirrored write to RV failed/);
   assert.ok(p.copyDiffBytes >= 2 * MiB, 'the chunks the RV missed are recorded');
   await new Promise((r) => setImmediate(r));
   assert.ok(events.includes('KURA-E2345'));
-  await a.expandPool('tiny', 16 * MiB);
-  await a.replicatePair('mv', 'small-rv');
+  await a.pools.expandPool('tiny', 16 * MiB);
+  await a.pairs.replicatePair('mv', 'small-rv');
   assert.equal((await settled(a, 'mv', 'small-rv')).sync, 'rpl/sync');
-  await a.separatePair('mv', 'small-rv');
+  await a.pairs.separatePair('mv', 'small-rv');
   assert.ok(
     (
-      await a
+      await a.frontEnd
         .exports()
         .open('small-rv')!
         .read(0, 16 * SECTORS_PER_MIB)
@@ -278,30 +278,30 @@ test('a mirrored write the RV cannot take faults the pair, keeps the MV write, a
 
 test('a restore cut short by a forced separate keeps the RV whole; restoring again completes the MV', async (t) => {
   const { a } = await ready(t, 64 * MiB);
-  await a.unlockLicense('DynamicDataReplication');
-  const mv = a.exports().open('mv')!;
+  await a.licenses.unlockLicense('DynamicDataReplication');
+  const mv = a.frontEnd.exports().open('mv')!;
   const good = crypto.randomBytes(64 * MiB);
   await mv.write(0, good);
-  await a.createPair('mv', 'rv');
-  await a.replicatePair('mv', 'rv');
+  await a.pairs.createPair('mv', 'rv');
+  await a.pairs.replicatePair('mv', 'rv');
   await settled(a);
-  await a.separatePair('mv', 'rv');
+  await a.pairs.separatePair('mv', 'rv');
   await mv.write(0, crypto.randomBytes(64 * MiB));
-  await a.restorePair('mv', 'rv');
-  const cut = await a.separatePair('mv', 'rv', { force: true });
+  await a.pairs.restorePair('mv', 'rv');
+  const cut = await a.pairs.separatePair('mv', 'rv', { force: true });
   assert.deepEqual([cut.sync, cut.rvComplete], ['fault', true]);
   assert.match(cut.fault ?? '', /not copied to the MV/);
   assert.ok(
     (
-      await a
+      await a.frontEnd
         .exports()
         .open('rv')!
         .read(0, 64 * SECTORS_PER_MIB)
     ).equals(good),
     'the RV is untouched by the cut restore',
   );
-  await assert.rejects(a.replicatePair('mv', 'rv'), rejectsWith('KURA-E2321'), 'a replicate would copy the partly restored MV over the RV');
-  await a.restorePair('mv', 'rv');
+  await assert.rejects(a.pairs.replicatePair('mv', 'rv'), rejectsWith('KURA-E2321'), 'a replicate would copy the partly restored MV over the RV');
+  await a.pairs.restorePair('mv', 'rv');
   const done = await settled(a);
   assert.deepEqual([done.sync, done.progress], ['rst/sync', 100]);
   assert.ok((await mv.read(0, 64 * SECTORS_PER_MIB)).equals(good));

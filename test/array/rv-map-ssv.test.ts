@@ -25,54 +25,54 @@ async function array(t: { after(fn: () => void | Promise<void>): void }, poolSiz
     await a.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  await a.createPool({ name: 'p', size: poolSize, raid: 'RAID0', pds: 1 });
+  await a.pools.createPool({ name: 'p', size: poolSize, raid: 'RAID0', pds: 1 });
   return a;
 }
 
 test('an RV is never mapped to a host: host map after pair create and pair create after host map are both refused', async (t) => {
   const a = await array(t, 256 * MiB);
-  await a.unlockLicense('DynamicDataReplication');
-  for (const n of ['mv', 'rv', 'mv2', 'rv2']) await a.createLd({ name: n, pool: 'p', size: 16 * MiB });
-  await a.createHost('h', ['iqn.2026-11.io.kura:h']);
+  await a.licenses.unlockLicense('DynamicDataReplication');
+  for (const n of ['mv', 'rv', 'mv2', 'rv2']) await a.lds.createLd({ name: n, pool: 'p', size: 16 * MiB });
+  await a.hosts.createHost('h', ['iqn.2026-11.io.kura:h']);
 
   // Pair first, then map.
-  await a.createPair('mv', 'rv');
-  await assert.rejects(a.mapLun('h', 'rv', 0), rejectsWith('KURA-E2505', /LD rv is the RV of replication pair mv → rv/));
-  assert.deepEqual(a.listHosts()[0]!.luns, [], 'nothing was mapped');
-  await a.replicatePair('mv', 'rv');
-  await assert.rejects(a.mapLun('h', 'rv'), rejectsWith('KURA-E2505'), 'refused in every pair state');
-  await a.separatePair('mv', 'rv');
-  await assert.rejects(a.mapLun('h', 'rv'), rejectsWith('KURA-E2505'), 'refused while separated too');
-  await a.mapLun('h', 'mv', 0);
+  await a.pairs.createPair('mv', 'rv');
+  await assert.rejects(a.hosts.mapLun('h', 'rv', 0), rejectsWith('KURA-E2505', /LD rv is the RV of replication pair mv → rv/));
+  assert.deepEqual(a.hosts.listHosts()[0]!.luns, [], 'nothing was mapped');
+  await a.pairs.replicatePair('mv', 'rv');
+  await assert.rejects(a.hosts.mapLun('h', 'rv'), rejectsWith('KURA-E2505'), 'refused in every pair state');
+  await a.pairs.separatePair('mv', 'rv');
+  await assert.rejects(a.hosts.mapLun('h', 'rv'), rejectsWith('KURA-E2505'), 'refused while separated too');
+  await a.hosts.mapLun('h', 'mv', 0);
 
   // Map first, then pair.
-  await a.mapLun('h', 'rv2', 1);
-  await assert.rejects(a.createPair('mv2', 'rv2'), rejectsWith('KURA-E2305'));
-  await a.unmapLun('h', 1);
-  await a.createPair('mv2', 'rv2');
+  await a.hosts.mapLun('h', 'rv2', 1);
+  await assert.rejects(a.pairs.createPair('mv2', 'rv2'), rejectsWith('KURA-E2305'));
+  await a.hosts.unmapLun('h', 1);
+  await a.pairs.createPair('mv2', 'rv2');
 
   // Once unpaired it is an ordinary LD again.
-  await a.deletePair('mv', 'rv');
-  const h = await a.mapLun('h', 'rv', 2);
+  await a.pairs.deletePair('mv', 'rv');
+  const h = await a.hosts.mapLun('h', 'rv', 2);
   assert.deepEqual(h.luns.map((l) => l.ld).sort(), ['mv', 'rv']);
 });
 
 test('the SSV needs 4 GiB free in its pool: refused with the free space named, created with force (array)', async (t) => {
   const a = await array(t, 2 * GiB);
   // The SSV needs one of its licences first (VVM L239).
-  await a.unlockLicense('DynamicSnapVolume');
+  await a.licenses.unlockLicense('DynamicSnapVolume');
   await assert.rejects(
-    a.createLd({ name: 'ssv', pool: 'p', size: 0, attr: 'ssv' }),
+    a.lds.createLd({ name: 'ssv', pool: 'p', size: 0, attr: 'ssv' }),
     rejectsWith('KURA-E2506', /Pool p has 2\.0 GiB free; the solution reserved volume needs 4\.0 GiB/),
   );
-  assert.equal(a.listLds().length, 0, 'nothing was created');
-  assert.equal(a.getPool('p').used, 0, 'no space was taken');
-  const l = await a.createLd({ name: 'ssv', pool: 'p', size: 0, attr: 'ssv', force: true });
+  assert.equal(a.lds.listLds().length, 0, 'nothing was created');
+  assert.equal(a.pools.getPool('p').used, 0, 'no space was taken');
+  const l = await a.lds.createLd({ name: 'ssv', pool: 'p', size: 0, attr: 'ssv', force: true });
   assert.equal(l.purpose, 'Solution Reserved Volume');
   assert.equal(l.capacity, 4 * GiB);
-  assert.ok(a.getPool('p').free > 0, "forced, the SSV does not take the pool's last free chunk");
-  await a.createLd({ name: 'v', pool: 'p', size: 16 * MiB });
-  const w = a.exports().open('v')!;
+  assert.ok(a.pools.getPool('p').free > 0, "forced, the SSV does not take the pool's last free chunk");
+  await a.lds.createLd({ name: 'v', pool: 'p', size: 16 * MiB });
+  const w = a.frontEnd.exports().open('v')!;
   await w.write(0, Buffer.alloc(MiB, 1));
 });
 

@@ -34,7 +34,7 @@ async function withArray<T>(dir: string, fn: (a: KuraArray) => Promise<T>): Prom
 }
 
 function dev(a: KuraArray, name: string) {
-  const d = a.exports().open(name);
+  const d = a.frontEnd.exports().open(name);
   assert.ok(d, `export ${name}`);
   return d;
 }
@@ -43,8 +43,8 @@ test('thin LD: holes read as zeros, data round-trips across chunk boundaries and
   const dir = tmpDir();
   const pattern = crypto.randomBytes(3 * MiB);
   await withArray(dir, async (a) => {
-    await a.createPool({ name: 'p', size: 64 * MiB, raid: 'RAID1' });
-    await a.createLd({ name: 'ld', pool: 'p', size: 1024 * MiB });
+    await a.pools.createPool({ name: 'p', size: 64 * MiB, raid: 'RAID1' });
+    await a.lds.createLd({ name: 'ld', pool: 'p', size: 1024 * MiB });
     const d = dev(a, 'ld');
     assert.deepEqual(await d.read(0, 16), Buffer.alloc(16 * 512));
     // Starts 1 KiB before a chunk boundary so the write spans 4 chunks.
@@ -52,14 +52,14 @@ test('thin LD: holes read as zeros, data round-trips across chunk boundaries and
     assert.deepEqual(await d.read(2048 - 2, pattern.length / 512), pattern);
     assert.deepEqual(await d.read(0, 2046), Buffer.alloc(2046 * 512), 'bytes before the write stay zero');
     await d.flush();
-    assert.equal(a.getLd('ld').allocated, 4 * MiB);
-    assert.equal(a.getPool('p').used, 4 * MiB);
+    assert.equal(a.lds.getLd('ld').allocated, 4 * MiB);
+    assert.equal(a.pools.getPool('p').used, 4 * MiB);
   });
   assert.deepEqual(checkDataDir(dir).faults, []);
   await withArray(dir, async (a) => {
     const d = dev(a, 'ld');
     assert.deepEqual(await d.read(2048 - 2, pattern.length / 512), pattern);
-    assert.equal(a.getPool('p').used, 4 * MiB);
+    assert.equal(a.pools.getPool('p').used, 4 * MiB);
   });
 });
 
@@ -72,10 +72,10 @@ test('RAID0, RAID1 and RAID10 pools store and return data', async () => {
     const dir = tmpDir();
     const data = crypto.randomBytes(8 * MiB);
     await withArray(dir, async (a) => {
-      await a.createPool({ name: 'p', size: 32 * MiB, raid, pds });
-      await a.createLd({ name: 'ld', pool: 'p', size: 64 * MiB });
+      await a.pools.createPool({ name: 'p', size: 32 * MiB, raid, pds });
+      await a.lds.createLd({ name: 'ld', pool: 'p', size: 64 * MiB });
       await dev(a, 'ld').write(0, data, { fua: true });
-      assert.equal(a.getPool('p').pds.length, pds);
+      assert.equal(a.pools.getPool('p').pds.length, pds);
     });
     await withArray(dir, async (a) => assert.deepEqual(await dev(a, 'ld').read(0, data.length / 512), data, raid));
     assert.deepEqual(checkDataDir(dir).faults, [], raid);
@@ -87,14 +87,14 @@ test('RAID1 keeps serving reads when one PD file is lost', async () => {
   const data = crypto.randomBytes(4 * MiB);
   let pdPath = '';
   await withArray(dir, async (a) => {
-    await a.createPool({ name: 'p', size: 16 * MiB, raid: 'RAID1' });
-    await a.createLd({ name: 'ld', pool: 'p', size: 16 * MiB });
+    await a.pools.createPool({ name: 'p', size: 16 * MiB, raid: 'RAID1' });
+    await a.lds.createLd({ name: 'ld', pool: 'p', size: 16 * MiB });
     await dev(a, 'ld').write(0, data, { fua: true });
-    pdPath = a.getPool('p').pds[0]!.path;
+    pdPath = a.pools.getPool('p').pds[0]!.path;
   });
   fs.rmSync(pdPath);
   await withArray(dir, async (a) => {
-    assert.equal(a.getPool('p').state, 'degraded');
+    assert.equal(a.pools.getPool('p').state, 'degraded');
     assert.deepEqual(await dev(a, 'ld').read(0, data.length / 512), data);
   });
 });
@@ -107,12 +107,12 @@ test('RAID10 is offline when both PDs of one mirror pair are lost, degraded with
     const dir = tmpDir();
     let paths: string[] = [];
     await withArray(dir, async (a) => {
-      await a.createPool({ name: 'p', size: 32 * MiB, raid: 'RAID10', pds: 4 });
-      paths = a.getPool('p').pds.map((d) => d.path);
+      await a.pools.createPool({ name: 'p', size: 32 * MiB, raid: 'RAID10', pds: 4 });
+      paths = a.pools.getPool('p').pds.map((d) => d.path);
     });
     for (const i of lost) fs.rmSync(paths[i]!);
     await withArray(dir, async (a) => {
-      assert.equal(a.getPool('p').state, want, `PDs ${lost.join(', ')} lost`);
+      assert.equal(a.pools.getPool('p').state, want, `PDs ${lost.join(', ')} lost`);
     });
   }
 });
@@ -120,17 +120,17 @@ test('RAID10 is offline when both PDs of one mirror pair are lost, degraded with
 test('unmap and write-zeroes free whole chunks and zero partial ones', async () => {
   const dir = tmpDir();
   await withArray(dir, async (a) => {
-    await a.createPool({ name: 'p', size: 32 * MiB, raid: 'RAID0', pds: 1 });
-    await a.createLd({ name: 'ld', pool: 'p', size: 32 * MiB });
+    await a.pools.createPool({ name: 'p', size: 32 * MiB, raid: 'RAID0', pds: 1 });
+    await a.lds.createLd({ name: 'ld', pool: 'p', size: 32 * MiB });
     const d = dev(a, 'ld');
     const data = crypto.randomBytes(4 * MiB);
     await d.write(0, data);
-    assert.equal(a.getPool('p').used, 4 * MiB);
+    assert.equal(a.pools.getPool('p').used, 4 * MiB);
     // Frees chunk 1 whole, zeroes the second half of chunk 0.
     await d.unmap([{ lba: 1024, blocks: 3072 }]);
     await d.writeZeroes(3 * 2048, 2048);
     await d.flush();
-    assert.equal(a.getPool('p').used, 2 * MiB);
+    assert.equal(a.pools.getPool('p').used, 2 * MiB);
     const back = await d.read(0, 8192);
     const expect = Buffer.from(data);
     expect.fill(0, 512 * 1024, 2 * MiB);
@@ -150,9 +150,9 @@ test('unmap and write-zeroes free whole chunks and zero partial ones', async () 
 test('a reused chunk never shows its old contents', async () => {
   const dir = tmpDir();
   await withArray(dir, async (a) => {
-    await a.createPool({ name: 'p', size: 2 * MiB, raid: 'RAID0', pds: 1 });
-    await a.createLd({ name: 'a', pool: 'p', size: 2 * MiB });
-    await a.createLd({ name: 'b', pool: 'p', size: 2 * MiB });
+    await a.pools.createPool({ name: 'p', size: 2 * MiB, raid: 'RAID0', pds: 1 });
+    await a.lds.createLd({ name: 'a', pool: 'p', size: 2 * MiB });
+    await a.lds.createLd({ name: 'b', pool: 'p', size: 2 * MiB });
     const da = dev(a, 'a');
     const db = dev(a, 'b');
     await da.write(0, Buffer.alloc(2 * MiB, 0xaa));
@@ -170,9 +170,9 @@ test('a full pool fails writes with ENOSPC and an event, keeps old data, and rec
   const dir = tmpDir();
   await withArray(dir, async (a) => {
     const events: ArrayEvent[] = [];
-    a.onEvent((e) => events.push(e));
-    await a.createPool({ name: 'p', size: 4 * MiB, raid: 'RAID1', threshold: 50 });
-    await a.createLd({ name: 'ld', pool: 'p', size: 64 * MiB });
+    a.events.onEvent((e) => events.push(e));
+    await a.pools.createPool({ name: 'p', size: 4 * MiB, raid: 'RAID1', threshold: 50 });
+    await a.lds.createLd({ name: 'ld', pool: 'p', size: 64 * MiB });
     const d = dev(a, 'ld');
     const data = crypto.randomBytes(4 * MiB);
     await d.write(0, data);
@@ -186,10 +186,10 @@ test('a full pool fails writes with ENOSPC and an event, keeps old data, and rec
       'no-space event',
     );
     assert.deepEqual(await d.read(0, data.length / 512), data);
-    await a.expandPool('p', 8 * MiB);
+    await a.pools.expandPool('p', 8 * MiB);
     await d.write(8 * 2048, Buffer.alloc(4096, 1), { fua: true });
-    assert.equal(a.getPool('p').capacity, 12 * MiB);
-    assert.equal(a.getPool('p').pds.length, 4);
+    assert.equal(a.pools.getPool('p').capacity, 12 * MiB);
+    assert.equal(a.pools.getPool('p').pds.length, 4);
   });
   assert.deepEqual(checkDataDir(dir).faults, []);
 });
@@ -197,47 +197,47 @@ test('a full pool fails writes with ENOSPC and an event, keeps old data, and rec
 test('concurrent writes into one unallocated chunk are all kept', async () => {
   const dir = tmpDir();
   await withArray(dir, async (a) => {
-    await a.createPool({ name: 'p', size: 16 * MiB, raid: 'RAID0', pds: 1 });
-    await a.createLd({ name: 'ld', pool: 'p', size: 16 * MiB });
+    await a.pools.createPool({ name: 'p', size: 16 * MiB, raid: 'RAID0', pds: 1 });
+    await a.lds.createLd({ name: 'ld', pool: 'p', size: 16 * MiB });
     const d = dev(a, 'ld');
     const writes = [];
     for (let i = 0; i < 64; i++) writes.push(d.write(i * 8, Buffer.alloc(4096, i + 1)));
     await Promise.all(writes);
     const got = await d.read(0, 64 * 8);
     for (let i = 0; i < 64; i++) assert.equal(got[i * 4096], i + 1, `block ${i}`);
-    assert.equal(a.getPool('p').used, MiB);
+    assert.equal(a.pools.getPool('p').used, MiB);
   });
 });
 
 test('deleting LDs returns every chunk; pools with LDs refuse deletion', async () => {
   const dir = tmpDir();
   await withArray(dir, async (a) => {
-    await a.createPool({ name: 'p', size: 16 * MiB });
-    await a.createLd({ name: 'ld', pool: 'p', size: 16 * MiB });
+    await a.pools.createPool({ name: 'p', size: 16 * MiB });
+    await a.lds.createLd({ name: 'ld', pool: 'p', size: 16 * MiB });
     await dev(a, 'ld').write(0, crypto.randomBytes(8 * MiB));
-    await assert.rejects(a.deletePool('p'), (e: unknown) => e instanceof KuraError && e.code === 'EBUSY');
-    await a.deleteLd('ld');
-    assert.equal(a.getPool('p').used, 0);
+    await assert.rejects(a.pools.deletePool('p'), (e: unknown) => e instanceof KuraError && e.code === 'EBUSY');
+    await a.lds.deleteLd('ld');
+    assert.equal(a.pools.getPool('p').used, 0);
   });
   assert.deepEqual(checkDataDir(dir).faults, []);
   await withArray(dir, async (a) => {
-    assert.equal(a.getPool('p').used, 0);
-    await a.deletePool('p');
-    assert.deepEqual(a.listPools(), []);
+    assert.equal(a.pools.getPool('p').used, 0);
+    await a.pools.deletePool('p');
+    assert.deepEqual(a.pools.listPools(), []);
   });
 });
 
 test('LD expansion keeps data and grows the export; shrinking is refused', async () => {
   const dir = tmpDir();
   await withArray(dir, async (a) => {
-    await a.createPool({ name: 'p', size: 16 * MiB });
-    await a.createLd({ name: 'ld', pool: 'p', size: 4 * MiB });
+    await a.pools.createPool({ name: 'p', size: 16 * MiB });
+    await a.lds.createLd({ name: 'ld', pool: 'p', size: 4 * MiB });
     const d = dev(a, 'ld');
     await d.write(0, Buffer.alloc(4096, 7));
-    await a.expandLd('ld', 2048 * MiB);
+    await a.lds.expandLd('ld', 2048 * MiB);
     assert.equal(d.blockCount, 2048 * 2048);
     await d.write(d.blockCount - 8, Buffer.alloc(4096, 9), { fua: true });
-    await assert.rejects(a.expandLd('ld', MiB), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E1015');
+    await assert.rejects(a.lds.expandLd('ld', MiB), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E1015');
   });
   await withArray(dir, async (a) => {
     const d = dev(a, 'ld');
@@ -250,23 +250,26 @@ test('LD expansion keeps data and grows the export; shrinking is refused', async
 test('out-of-range and bad requests are rejected with ids, never crash', async () => {
   const dir = tmpDir();
   await withArray(dir, async (a) => {
-    await a.createPool({ name: 'p', size: 16 * MiB });
-    await a.createLd({ name: 'ld', pool: 'p', size: 4 * MiB });
+    await a.pools.createPool({ name: 'p', size: 16 * MiB });
+    await a.lds.createLd({ name: 'ld', pool: 'p', size: 4 * MiB });
     const d = dev(a, 'ld');
     await assert.rejects(d.read(8192, 1), (e: unknown) => e instanceof KuraError && e.code === 'ERANGE');
     await assert.rejects(d.write(8191, Buffer.alloc(1024)), (e: unknown) => e instanceof KuraError && e.code === 'ERANGE');
     await assert.rejects(d.write(0, Buffer.alloc(100)), (e: unknown) => e instanceof KuraError && e.code === 'EINVAL');
-    await assert.rejects(a.createLd({ name: '12', pool: 'p', size: MiB }), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E2010');
-    await assert.rejects(a.createPool({ name: 'q', size: 16 * MiB, raid: 'RAID10', pds: 3 }), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E1011');
-    assert.equal(a.getLd('0000h').name, 'ld');
+    await assert.rejects(a.lds.createLd({ name: '12', pool: 'p', size: MiB }), (e: unknown) => e instanceof KuraError && e.id === 'KURA-E2010');
+    await assert.rejects(
+      a.pools.createPool({ name: 'q', size: 16 * MiB, raid: 'RAID10', pds: 3 }),
+      (e: unknown) => e instanceof KuraError && e.id === 'KURA-E1011',
+    );
+    assert.equal(a.lds.getLd('0000h').name, 'ld');
   });
 });
 
 test('kura check finds corrupted metadata', async () => {
   const dir = tmpDir();
   await withArray(dir, async (a) => {
-    await a.createPool({ name: 'p', size: 16 * MiB });
-    await a.createLd({ name: 'ld', pool: 'p', size: 16 * MiB });
+    await a.pools.createPool({ name: 'p', size: 16 * MiB });
+    await a.lds.createLd({ name: 'ld', pool: 'p', size: 16 * MiB });
     await dev(a, 'ld').write(0, crypto.randomBytes(2 * MiB), { fua: true });
   });
   assert.equal(checkDataDir(dir).ok, true);

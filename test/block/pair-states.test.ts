@@ -116,7 +116,7 @@ test('an illegal transition is refused with KURA-E1100 and the state is unchange
 /** Polls until the pair's copy is over (the state no longer ends in /exec). */
 async function settled(a: KuraArray): Promise<PairInfo> {
   for (;;) {
-    const p = a.getPair('mv', 'rv');
+    const p = a.pairs.getPair('mv', 'rv');
     if (!p.sync.endsWith('/exec')) return p;
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -126,29 +126,29 @@ test('the pair commands walk a pair through the table (sync and previous as pair
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-pair-states-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const a = await KuraArray.open({ dataDir: dir });
-  await a.createPool({ name: 'p', size: 1 << 30, raid: 'RAID1', pds: 2 });
-  await a.createLd({ name: 'mv', pool: 'p', size: 64 * MiB });
-  await a.createLd({ name: 'rv', pool: 'p', size: 64 * MiB });
-  await a.unlockLicense('DynamicDataReplication');
-  const mv = a.exports().open('mv')!;
+  await a.pools.createPool({ name: 'p', size: 1 << 30, raid: 'RAID1', pds: 2 });
+  await a.lds.createLd({ name: 'mv', pool: 'p', size: 64 * MiB });
+  await a.lds.createLd({ name: 'rv', pool: 'p', size: 64 * MiB });
+  await a.licenses.unlockLicense('DynamicDataReplication');
+  const mv = a.frontEnd.exports().open('mv')!;
   await mv.write(0, crypto.randomBytes(64 * MiB));
   const seen = (p: PairInfo) => [p.sync, p.previousSync];
 
-  assert.deepEqual(seen(await a.createPair('mv', 'rv')), ['sep/end', null]);
-  assert.deepEqual(seen(await a.replicatePair('mv', 'rv')), ['rpl/exec', 'sep/end']);
-  assert.deepEqual(seen(await a.separatePair('mv', 'rv', { force: true })), ['fault', 'rpl/exec']);
-  assert.deepEqual(seen(await a.replicatePair('mv', 'rv')), ['rpl/exec', 'fault']);
+  assert.deepEqual(seen(await a.pairs.createPair('mv', 'rv')), ['sep/end', null]);
+  assert.deepEqual(seen(await a.pairs.replicatePair('mv', 'rv')), ['rpl/exec', 'sep/end']);
+  assert.deepEqual(seen(await a.pairs.separatePair('mv', 'rv', { force: true })), ['fault', 'rpl/exec']);
+  assert.deepEqual(seen(await a.pairs.replicatePair('mv', 'rv')), ['rpl/exec', 'fault']);
   assert.deepEqual(seen(await settled(a)), ['rpl/sync', 'rpl/exec']);
-  assert.deepEqual(seen(await a.restorePair('mv', 'rv')), ['rst/sync', 'rpl/sync']);
-  assert.deepEqual(seen(await a.replicatePair('mv', 'rv')), ['rpl/sync', 'rst/sync']);
-  assert.deepEqual(seen(await a.separatePair('mv', 'rv')), ['sep/end', 'rpl/sync']);
+  assert.deepEqual(seen(await a.pairs.restorePair('mv', 'rv')), ['rst/sync', 'rpl/sync']);
+  assert.deepEqual(seen(await a.pairs.replicatePair('mv', 'rv')), ['rpl/sync', 'rst/sync']);
+  assert.deepEqual(seen(await a.pairs.separatePair('mv', 'rv')), ['sep/end', 'rpl/sync']);
   await mv.write(0, crypto.randomBytes(64 * MiB));
-  assert.deepEqual(seen(await a.restorePair('mv', 'rv')), ['rst/exec', 'sep/end']);
-  assert.deepEqual(seen(await a.separatePair('mv', 'rv')), ['sep/exec', 'rst/exec']);
+  assert.deepEqual(seen(await a.pairs.restorePair('mv', 'rv')), ['rst/exec', 'sep/end']);
+  assert.deepEqual(seen(await a.pairs.separatePair('mv', 'rv')), ['sep/exec', 'rst/exec']);
   assert.deepEqual(seen(await settled(a)), ['sep/end', 'sep/exec']);
   await mv.write(0, crypto.randomBytes(16 * MiB));
-  assert.deepEqual(seen(await a.restorePair('mv', 'rv')), ['rst/exec', 'sep/end']);
+  assert.deepEqual(seen(await a.pairs.restorePair('mv', 'rv')), ['rst/exec', 'sep/end']);
   assert.deepEqual(seen(await settled(a)), ['rst/sync', 'rst/exec']);
-  assert.deepEqual(seen(await a.separatePair('mv', 'rv')), ['sep/end', 'rst/sync']);
+  assert.deepEqual(seen(await a.pairs.separatePair('mv', 'rv')), ['sep/end', 'rst/sync']);
   await a.close();
 });

@@ -46,22 +46,22 @@ test('after an unclean shutdown, diverged RAID1 mirrors read the same every time
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-resync-'));
   dirs.push(dir);
   const a = await KuraArray.open({ dataDir: dir });
-  await a.createPool({ name: 'm', size: 64 * MiB, raid: 'RAID1' });
-  await a.createLd({ name: 'ld', pool: 'm', size: 16 * MiB });
+  await a.pools.createPool({ name: 'm', size: 64 * MiB, raid: 'RAID1' });
+  await a.lds.createLd({ name: 'ld', pool: 'm', size: 16 * MiB });
   const first = crypto.randomBytes(2 * MiB);
-  const d = a.exports().open('ld')!;
+  const d = a.frontEnd.exports().open('ld')!;
   await d.write(0, first);
   await d.flush();
-  const pds = a.getPool('m').pds.map((p) => pdFile(dir, p.path));
+  const pds = a.pools.getPool('m').pds.map((p) => pdFile(dir, p.path));
   await a.close();
   assert.equal(pds.length, 2);
 
   // A clean shutdown needs no resync.
   let b = await KuraArray.open({ dataDir: dir });
   let events: ArrayEvent[] = [];
-  b.onEvent((e) => events.push(e));
+  b.events.onEvent((e) => events.push(e));
   await new Promise((r) => setTimeout(r, 50));
-  assert.equal(b.getPool('m').resyncProgress, null);
+  assert.equal(b.pools.getPool('m').resyncProgress, null);
   assert.deepEqual(
     events.filter((e) => e.id === 'KURA-W2006'),
     [],
@@ -77,8 +77,8 @@ test('after an unclean shutdown, diverged RAID1 mirrors read the same every time
 
   b = await KuraArray.open({ dataDir: dir });
   events = [];
-  b.onEvent((e) => events.push(e));
-  const dev = b.exports().open('ld')!;
+  b.events.onEvent((e) => events.push(e));
+  const dev = b.frontEnd.exports().open('ld')!;
   // Before resync reaches the chunk, every read comes from the same mirror.
   const reads = await Promise.all(Array.from({ length: 6 }, () => dev.read(0, 2048)));
   for (const r of reads) assert.ok(r.equals(reads[0]!), 'two reads of the same blocks returned different data');
@@ -88,7 +88,7 @@ test('after an unclean shutdown, diverged RAID1 mirrors read the same every time
     events.some((e) => e.id === 'KURA-W2006'),
     'the resync was announced',
   );
-  assert.equal(b.getPool('m').resyncProgress, null);
+  assert.equal(b.pools.getPool('m').resyncProgress, null);
   const m0 = fs.readFileSync(pds[0]!).subarray(0, 2 * MiB);
   const m1 = fs.readFileSync(pds[1]!).subarray(0, 2 * MiB);
   assert.ok(m0.equals(m1), 'the mirrors agree after resync');
@@ -103,12 +103,12 @@ test('after an unclean shutdown, diverged RAID1 mirrors read the same every time
   // The resync finished and the shutdown was clean: no resync on the next start.
   const c = await KuraArray.open({ dataDir: dir });
   const ev3: ArrayEvent[] = [];
-  c.onEvent((e) => ev3.push(e));
+  c.events.onEvent((e) => ev3.push(e));
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(
     ev3.filter((e) => e.id === 'KURA-W2006'),
     [],
   );
-  assert.ok((await c.exports().open('ld')!.read(2048, 2048)).equals(later));
+  assert.ok((await c.frontEnd.exports().open('ld')!.read(2048, 2048)).equals(later));
   await c.close();
 });

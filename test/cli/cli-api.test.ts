@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { expectCliError, kuraCli, runKura } from '../helpers/cli.js';
+import { rawRequest } from '../helpers/raw-http.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 
@@ -26,14 +27,12 @@ after(async () => {
   fs.rmSync(cwd, { recursive: true, force: true });
 });
 
+// A fresh connection per request: the CLI tests between API calls block this process's event
+// loop (spawnSync) for longer than the server's keep-alive on a loaded machine, and a pooled
+// socket the server closed meanwhile would fail the next request for the client's reasons.
 async function api(method: string, route: string, body?: unknown, token: string | null = srv.token) {
-  const res = await fetch(`${srv.url}/api/v1${route}`, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+  const r = await rawRequest(srv.url, { method, path: `/api/v1${route}`, token: token ?? undefined, body, headers: { 'content-type': 'application/json' } });
+  return { status: r.status, body: r.text ? (JSON.parse(r.text) as Record<string, unknown>) : undefined };
 }
 
 test('first start: a 0600 token, pool0 (4 GiB RAID1, 2 PDs) with demo0 (1 GiB), and how to connect', () => {

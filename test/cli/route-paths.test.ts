@@ -28,6 +28,7 @@ import { API_PREFIX } from '../../src/api/route.js';
 import { SNAPSHOTS } from '../../src/api/snapshots.js';
 import { SUPPORT } from '../../src/api/support.js';
 import { CONTAINERS, PES, POLICIES, VASA, VVOLS } from '../../src/api/vasa.js';
+import { BACKUPS, PROVIDER } from '../../src/api/backup.js';
 import type { ApiRoute } from '../../src/api/route.js';
 import { registerAlert } from '../../src/cli/alert.js';
 import { registerArray } from '../../src/cli/array.js';
@@ -42,6 +43,7 @@ import { registerPerf } from '../../src/cli/perf.js';
 import { registerPool } from '../../src/cli/pool.js';
 import { registerPe } from '../../src/cli/pe.js';
 import { registerPolicy } from '../../src/cli/policy.js';
+import { registerBackup } from '../../src/cli/backup.js';
 import { registerSnapshot } from '../../src/cli/snapshot.js';
 import { registerVvol } from '../../src/cli/vvol.js';
 import { DOT_NAME_ID } from '../../src/names.js';
@@ -170,6 +172,17 @@ const COMMANDS: Array<[string[], ApiRoute]> = [
   [['vvol', 'unbind-all', 'naa.60000000000000000000000000000001'], VVOLS.unbindAll],
   [['vvol', 'prepare-snapshot', 'naa.60000000000000000000000000000001'], VVOLS.prepareSnapshot],
   [['vvol', 'snapshot', 'prep-1', '--name', 's1'], VVOLS.snapshot],
+  [['backup', 'list'], BACKUPS.list],
+  [['backup', 'show', 'vm1', 'dc0'], BACKUPS.show],
+  [['backup', 'run', 'vm1', 'dc0', '--no-wait'], BACKUPS.run],
+  [['backup', 'cancel', 'vm1', 'dc0'], BACKUPS.cancel],
+  [['backup', 'restore', 'vm1', 'dc0', '--from', 'last', '--disk', 'vm1.vmdk', '--config'], BACKUPS.restore],
+  [['backup', 'job', 'backup-1'], BACKUPS.job],
+  [['vm', 'relation', 'vm1', 'dc0'], BACKUPS.relation],
+  [['vm', 'backup-script', 'vm1', 'dc0'], BACKUPS.script],
+  [['provider', 'show'], PROVIDER.show],
+  [['provider', 'set', '--interval', '10', '--add-array', '10.0.0.1'], PROVIDER.set],
+  [['provider', 'relation', 'write'], PROVIDER.writeRelation],
   [['alert', 'add', 'a1', '--webhook', 'https://chat.example.com/hooks/x', '--min-severity', 'error', '--event', 'KURA-E1*'], ALERTS.create],
   [['alert', 'add', 'a2', '--syslog', '127.0.0.1:514', '--transport', 'tcp'], ALERTS.create],
   [['alert', 'add', 'a3', '--snmp', '127.0.0.1:162', '--community', 'c0mm'], ALERTS.create],
@@ -248,6 +261,7 @@ async function childMain(commands: string[][]): Promise<void> {
       registerPe,
       registerVvol,
       registerPolicy,
+      registerBackup,
       registerAlert,
       registerPerf,
     ])

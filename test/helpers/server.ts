@@ -39,6 +39,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** How long to wait for "ready" (default 30 s). */
   readyTimeoutMs?: number;
+  /** Another checkout's bin/kura.js (benchmarks compare two builds); this checkout's by default. */
+  kuraBin?: string;
 }
 
 export interface TestServer {
@@ -98,7 +100,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kura-srv-'));
   const wantIscsi = opts.iscsiPorts ?? [0, 0];
   const args = [
-    KURA,
+    opts.kuraBin ?? KURA,
     'serve',
     '--data',
     dataDir,

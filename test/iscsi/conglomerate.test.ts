@@ -42,7 +42,7 @@ test(
         { host: '127.0.0.1', port: 0 },
       ],
     });
-    const fe = new IscsiFrontEnd(array, { keepaliveMs: 0 });
+    const fe = new IscsiFrontEnd(array.frontEnd, { keepaliveMs: 0 });
     const inis: IscsiInitiator[] = [];
     t.after(async () => {
       for (const i of inis) i.close();
@@ -51,20 +51,20 @@ test(
       fs.rmSync(dir, { recursive: true, force: true });
     });
     await fe.listen();
-    await array.createPool({ name: 'p', size: 128 * MiB, raid: 'RAID1' });
-    for (const name of ['pe', 'v1', 'v2']) await array.createLd({ name, pool: 'p', size: 16 * MiB });
-    await array.createHost('esx1', [INITIATOR]);
-    await array.createHost('esx2', [INITIATOR2]);
-    await array.mapLun('esx1', 'pe', PE_LUN);
-    await array.mapLun('esx2', 'pe', PE_LUN);
-    const pe = array.getLd('pe').number;
+    await array.pools.createPool({ name: 'p', size: 128 * MiB, raid: 'RAID1' });
+    for (const name of ['pe', 'v1', 'v2']) await array.lds.createLd({ name, pool: 'p', size: 16 * MiB });
+    await array.hosts.createHost('esx1', [INITIATOR]);
+    await array.hosts.createHost('esx2', [INITIATOR2]);
+    await array.hosts.mapLun('esx1', 'pe', PE_LUN);
+    await array.hosts.mapLun('esx2', 'pe', PE_LUN);
+    const pe = array.lds.getLd('pe').number;
     array.conglomerates.markPe(pe);
     const port = fe.server.addresses()[0]!.port;
 
     const login = async (name: string) => {
       const ini = await IscsiInitiator.connect('127.0.0.1', port);
       inis.push(ini);
-      const r = await ini.login({ initiatorName: name, targetName: array.targetName() });
+      const r = await ini.login({ initiatorName: name, targetName: array.frontEnd.targetName() });
       assert.equal(r.status, 0);
       return ini;
     };
@@ -82,7 +82,7 @@ test(
     };
     await drain(a, PE_LUN);
 
-    const slu = array.conglomerates.bind(pe, array.getLd('v1').number, 'esx1');
+    const slu = array.conglomerates.bind(pe, array.lds.getLd('v1').number, 'esx1');
     assert.equal(slu, 1);
     const sub = conglomerateLun(PE_LUN, slu);
     assert.ok(
@@ -104,7 +104,7 @@ test(
     await array.flush();
     assert.ok(
       (
-        await array
+        await array.frontEnd
           .exports()
           .open('v1')!
           .read(128, data.length / 512)
@@ -128,7 +128,7 @@ test(
     assert.equal(await b.taskManagement(P.TMF_LOGICAL_UNIT_RESET, { lun: sub }), P.TMF_RSP_LUN_DOES_NOT_EXIST, 'esx2 cannot reset what it cannot reach');
 
     // Unbind: gone for esx1, announced again.
-    array.conglomerates.unbind(pe, array.getLd('v1').number, 'esx1');
+    array.conglomerates.unbind(pe, array.lds.getLd('v1').number, 'esx1');
     assert.ok(isSense(senseOf(await a.command({ lun: sub, cdb: cdb.read10(0, 1), readLength: 512 })), LOGICAL_UNIT_NOT_SUPPORTED));
     assert.ok((await drain(a, PE_LUN)).includes('3f/e'));
     for (const i of [a, b]) await i.logout();

@@ -65,10 +65,10 @@ export interface TargetFixtureOptions {
 export async function startTarget(opts: TargetFixtureOptions = {}): Promise<TargetFixture> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-iscsi-'));
   const array = await KuraArray.open({ dataDir: dir });
-  await array.createPool({ name: 'p', size: opts.poolSize ?? 256 * MiB });
-  await array.createLd({ name: 'ld', pool: 'p', size: opts.ldSize ?? 64 * MiB });
-  const dev = array.exports().open('ld')!;
-  const info = array.getLd('ld');
+  await array.pools.createPool({ name: 'p', size: opts.poolSize ?? 256 * MiB });
+  await array.lds.createLd({ name: 'ld', pool: 'p', size: opts.ldSize ?? 64 * MiB });
+  const dev = array.frontEnd.exports().open('ld')!;
+  const info = array.lds.getLd('ld');
   const groups: TargetPortGroupInfo[] = [
     { id: 0, state: 'active/optimized', relativeTargetPortIds: [1] },
     { id: 1, state: 'active/non-optimized', relativeTargetPortIds: [2] },

@@ -40,7 +40,7 @@ test('iscsi-inq reads the standard INQUIRY data and the unit serial number page'
   assert.match(std, /Product:Kura LD/);
   assert.match(std, /TPGS:1/);
   const serial = await ok('iscsi-inq', ['-e', '1', '-c', '128', f.url()]);
-  assert.match(serial, new RegExp(f.array.getLd('ld').serial));
+  assert.match(serial, new RegExp(f.array.lds.getLd('ld').serial));
 });
 
 test('iscsi-readcapacity16 reports 64 MiB in 512-byte blocks, thin', async () => {

@@ -191,10 +191,10 @@ test(`${INPUTS} hostile NBD inputs (seed ${SEED}): nothing escapes, memory stays
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-fuzz-'));
   const array = await KuraArray.open({ dataDir: dir });
   const logs: string[] = [];
-  const server = new NbdServer({ exports: array.exports(), log: (m) => logs.push(m), maxConnections: 1000 });
+  const server = new NbdServer({ exports: array.frontEnd.exports(), log: (m) => logs.push(m), maxConnections: 1000 });
   try {
-    await array.createPool({ name: 'p', size: 64 << 20 });
-    await array.createLd({ name: 'ld', pool: 'p', size: LD_SIZE });
+    await array.pools.createPool({ name: 'p', size: 64 << 20 });
+    await array.lds.createLd({ name: 'ld', pool: 'p', size: LD_SIZE });
     await server.listen('127.0.0.1', 0);
     const port = server.address().port;
     const good = await NbdClient.connect({ host: '127.0.0.1', port, exportName: 'ld' });

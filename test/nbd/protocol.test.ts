@@ -22,12 +22,12 @@ const events: ArrayEvent[] = [];
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-nbdp-'));
   array = await KuraArray.open({ dataDir: dir });
-  array.onEvent((e) => events.push(e));
-  await array.createPool({ name: 'p', size: 64 * MiB, raid: 'RAID1' });
-  await array.createPool({ name: 'tiny', size: 2 * MiB, raid: 'RAID0', pds: 1 });
-  await array.createLd({ name: 'ld', pool: 'p', size: 32 * MiB });
-  await array.createLd({ name: 'full', pool: 'tiny', size: 16 * MiB });
-  server = new NbdServer({ exports: array.exports() });
+  array.events.onEvent((e) => events.push(e));
+  await array.pools.createPool({ name: 'p', size: 64 * MiB, raid: 'RAID1' });
+  await array.pools.createPool({ name: 'tiny', size: 2 * MiB, raid: 'RAID0', pds: 1 });
+  await array.lds.createLd({ name: 'ld', pool: 'p', size: 32 * MiB });
+  await array.lds.createLd({ name: 'full', pool: 'tiny', size: 16 * MiB });
+  server = new NbdServer({ exports: array.frontEnd.exports() });
   await server.listen('127.0.0.1', 0);
   port = server.address().port;
 });
@@ -72,11 +72,11 @@ test('out-of-range and unaligned requests get EINVAL/ENOSPC, and the connection 
 });
 
 test('a snapshot export is read-only: writes get EPERM', async () => {
-  await array.unlockLicense('DynamicSnapVolume');
+  await array.licenses.unlockLicense('DynamicSnapVolume');
   // The SSV (4 GiB, thick) needs a pool of its own size; sparse PDs make that cheap.
-  await array.createPool({ name: 'big', size: 5 * 2 ** 30, raid: 'RAID0', pds: 1 });
-  await array.createLd({ name: 'ssv', pool: 'big', size: 0, attr: 'ssv' });
-  await array.createSnapshot('ld', 's1');
+  await array.pools.createPool({ name: 'big', size: 5 * 2 ** 30, raid: 'RAID0', pds: 1 });
+  await array.lds.createLd({ name: 'ssv', pool: 'big', size: 0, attr: 'ssv' });
+  await array.snapshots.createSnapshot('ld', 's1');
   const c = await connect('ld@s1');
   assert.equal(c.flags & P.NBD_FLAG_READ_ONLY, P.NBD_FLAG_READ_ONLY);
   await assert.rejects(c.write(0, Buffer.alloc(512)), errno(P.NBD_EPERM));
@@ -95,7 +95,7 @@ test('a full pool fails writes with ENOSPC and an event, keeps data, and takes w
     'out-of-space event',
   );
   assert.ok((await c.read(0, 2 * MiB)).equals(data), 'earlier data intact');
-  await array.expandPool('tiny', 4 * MiB);
+  await array.pools.expandPool('tiny', 4 * MiB);
   await c.write(4 * MiB, Buffer.alloc(4096, 1), { fua: true });
   assert.equal((await c.read(4 * MiB, 4096))[0], 1);
   c.destroy();

@@ -38,7 +38,7 @@ test('the rings: 10-second samples for a day, minutes for a week, rates and late
     let ops = 0;
     const agent = {
       ioStats: (): ArrayIoStats => ({ lds: [{ ld: 'v1', number: 1, pool: 'p0', io: io(ops, 4096, 0.002) }], ports: [] }),
-      listPools: () => [{ name: 'p0', used: 1000, capacity: 5000 } as PoolInfo],
+      pools: { listPools: () => [{ name: 'p0', used: 1000, capacity: 5000 } as PoolInfo] },
     };
     const make = () => new PerfHistory({ dataDir: dir, agent, now: () => now });
     let h = make();

@@ -31,20 +31,20 @@ export interface PmTarget {
 export async function startPmTarget(count = 1): Promise<PmTarget> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-pm-'));
   const array = await KuraArray.open({ dataDir: dir });
-  await array.createPool({ name: 'p', size: 128 * MiB });
+  await array.pools.createPool({ name: 'p', size: 128 * MiB });
   const groups: TargetPortGroupInfo[] = [
     { id: 0, state: 'active/optimized', relativeTargetPortIds: [1] },
     { id: 1, state: 'active/non-optimized', relativeTargetPortIds: [2] },
   ];
   const lus: LogicalUnit[] = [];
   for (let i = 0; i < count; i++) {
-    await array.createLd({ name: `ld${i}`, pool: 'p', size: 16 * MiB });
-    const info = array.getLd(`ld${i}`);
+    await array.lds.createLd({ name: `ld${i}`, pool: 'p', size: 16 * MiB });
+    const info = array.lds.getLd(`ld${i}`);
     lus.push(
       new LogicalUnit({
         naa: info.naa,
         serial: info.serial,
-        device: array.exports().open(`ld${i}`)!,
+        device: array.frontEnd.exports().open(`ld${i}`)!,
         vendor: 'KURA',
         product: 'Kura LD',
         revision: '0.1',

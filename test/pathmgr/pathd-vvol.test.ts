@@ -55,8 +55,8 @@ test(
         { host: '127.0.0.1', port: 0 },
       ],
     });
-    const fe = new IscsiFrontEnd(array, { keepaliveMs: 0 });
-    const arrayNbd = new NbdServer({ exports: array.exports() });
+    const fe = new IscsiFrontEnd(array.frontEnd, { keepaliveMs: 0 });
+    const arrayNbd = new NbdServer({ exports: array.frontEnd.exports() });
     // Closed last-opened first.
     const closers: Array<() => Promise<unknown>> = [
       async () => fs.rmSync(dir, { recursive: true, force: true }),
@@ -88,13 +88,13 @@ test(
       () => m.close(),
       () => pathdNbd.close(),
     );
-    await array.createPool({ name: 'p', size: 128 * MiB, raid: 'RAID1' });
-    await array.createLd({ name: 'pe', pool: 'p', size: 4 * MiB });
-    await array.createLd({ name: 'v1', pool: 'p', size: 16 * MiB });
-    await array.createHost('esx', [HOST_IQN]);
-    await array.mapLun('esx', 'pe', 2);
-    const pe = array.getLd('pe').number;
-    const v1 = array.getLd('v1').number;
+    await array.pools.createPool({ name: 'p', size: 128 * MiB, raid: 'RAID1' });
+    await array.lds.createLd({ name: 'pe', pool: 'p', size: 4 * MiB });
+    await array.lds.createLd({ name: 'v1', pool: 'p', size: 16 * MiB });
+    await array.hosts.createHost('esx', [HOST_IQN]);
+    await array.hosts.mapLun('esx', 'pe', 2);
+    const pe = array.lds.getLd('pe').number;
+    const v1 = array.lds.getLd('v1').number;
     array.conglomerates.markPe(pe);
 
     // Data written through the array's own NBD export of the VVOL's LD.

@@ -27,7 +27,7 @@ test('READ CAPACITY(10) and (16): last LBA, block length, LBPME/LBPRZ, exponent,
 
 test('a grown LD: READ CAPACITY follows, and the array announces it with 2A/09', async (t) => {
   const f = await fixture(t);
-  await f.array.expandLd('ld', 32 * MiB);
+  await f.array.lds.expandLd('ld', 32 * MiB);
   f.lu.queueUnitAttention(CAPACITY_DATA_HAS_CHANGED, 'all');
   expectSense(await f.exec(cdb.readCapacity10()), CAPACITY_DATA_HAS_CHANGED);
   const r = (await f.exec(cdb.readCapacity10())).dataIn!;

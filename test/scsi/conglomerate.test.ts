@@ -55,20 +55,20 @@ interface Cong {
 async function open(t: TestContext): Promise<Cong> {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-cong-'));
   const array = await KuraArray.open({ dataDir: d });
-  const fe = new IscsiFrontEnd(array);
+  const fe = new IscsiFrontEnd(array.frontEnd);
   t.after(async () => {
     await array.close();
     fs.rmSync(d, { recursive: true, force: true });
   });
-  await array.createPool({ name: 'p', size: 128 * MiB, raid: 'RAID1' });
-  for (const name of ['ord', 'pe', 'v1', 'v2', 'v3']) await array.createLd({ name, pool: 'p', size: 8 * MiB });
-  await array.createHost('h1', [NEXUS_A.initiatorName]);
-  await array.createHost('h2', [NEXUS_B.initiatorName]);
+  await array.pools.createPool({ name: 'p', size: 128 * MiB, raid: 'RAID1' });
+  for (const name of ['ord', 'pe', 'v1', 'v2', 'v3']) await array.lds.createLd({ name, pool: 'p', size: 8 * MiB });
+  await array.hosts.createHost('h1', [NEXUS_A.initiatorName]);
+  await array.hosts.createHost('h2', [NEXUS_B.initiatorName]);
   for (const h of ['h1', 'h2']) {
-    await array.mapLun(h, 'ord', 0);
-    await array.mapLun(h, 'pe', PE_LUN);
+    await array.hosts.mapLun(h, 'ord', 0);
+    await array.hosts.mapLun(h, 'pe', PE_LUN);
   }
-  const num = (n: string) => array.getLd(n).number;
+  const num = (n: string) => array.lds.getLd(n).number;
   const c: Cong = {
     array,
     fe,
@@ -158,7 +158,7 @@ test('REPORT LUNS select reports 00h, 02h, 10h, 11h, 12h; INQUIRY LU_CONG and VP
   const wwn = array.wwn();
   const peId = await ident(PE_LUN);
   assert.equal(peId.eui, `eui.${peEui(wwn, pe)}`, 'the PE carries its EUI-64 id');
-  assert.equal(peId.id, `naa.${array.getLd('pe').naa}`);
+  assert.equal(peId.id, `naa.${array.lds.getLd('pe').naa}`);
   const vId = await ident(conglomerateLun(PE_LUN, 1));
   assert.equal(vId.id, `naa.${vvolNaa(wwn, v1)}`, "a subsidiary LU is known by the VVOL's NAA id");
   assert.equal(vId.eui, undefined);
@@ -185,9 +185,9 @@ test('a subsidiary LU not bound for the host is LOGICAL UNIT NOT SUPPORTED; a bo
   const back = await c.exec(NEXUS_A, s1, cdb.read10(16, 8));
   expectGood(back);
   assert.ok(back.dataIn!.equals(data));
-  const ld = await array.exports().open('v1')!.read(16, 8);
+  const ld = await array.frontEnd.exports().open('v1')!.read(16, 8);
   assert.ok(ld.equals(data), "the bytes are the VVOL LD's");
-  assert.ok(!(await array.exports().open('pe')!.read(16, 8)).equals(data), "not the PE's");
+  assert.ok(!(await array.frontEnd.exports().open('pe')!.read(16, 8)).equals(data), "not the PE's");
 
   // A subsidiary takes the PE's target port group states.
   await c.drain(NEXUS_A, PE_LUN);
@@ -238,10 +238,10 @@ test('ConglomerateService: errors with ids, bindings survive a restart, a delete
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-cong-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const first = await KuraArray.open({ dataDir: dir });
-  await first.createPool({ name: 'p', size: 64 * MiB, raid: 'RAID1' });
-  for (const name of ['pe', 'v1', 'v2']) await first.createLd({ name, pool: 'p', size: 4 * MiB });
-  await first.createHost('h1', [NEXUS_A.initiatorName]);
-  const n = (name: string) => first.getLd(name).number;
+  await first.pools.createPool({ name: 'p', size: 64 * MiB, raid: 'RAID1' });
+  for (const name of ['pe', 'v1', 'v2']) await first.lds.createLd({ name, pool: 'p', size: 4 * MiB });
+  await first.hosts.createHost('h1', [NEXUS_A.initiatorName]);
+  const n = (name: string) => first.lds.getLd(name).number;
   const cs = first.conglomerates;
   const id = (fn: () => unknown) => {
     try {
@@ -300,11 +300,11 @@ test('ConglomerateService: errors with ids, bindings survive a restart, a delete
 
   const again = await KuraArray.open({ dataDir: dir });
   t.after(() => again.close());
-  assert.ok(again.conglomerates.isPe(again.getLd('pe').number));
-  assert.deepEqual(again.conglomerates.bindings(again.getLd('pe').number), before, 'the bindings survived the restart');
-  await again.deleteLd('v1', { force: true });
+  assert.ok(again.conglomerates.isPe(again.lds.getLd('pe').number));
+  assert.deepEqual(again.conglomerates.bindings(again.lds.getLd('pe').number), before, 'the bindings survived the restart');
+  await again.lds.deleteLd('v1', { force: true });
   assert.deepEqual(
-    again.conglomerates.bindings(again.getLd('pe').number).map((b) => b.slu),
+    again.conglomerates.bindings(again.lds.getLd('pe').number).map((b) => b.slu),
     [1],
     'the deleted LD left its binding',
   );

@@ -126,10 +126,10 @@ export async function fixture(t: TestContext, opts: FixtureOptions = {}): Promis
     await array.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  await array.createPool({ name: 'p', size: opts.poolSize ?? 64 * MiB, raid: 'RAID1' });
-  await array.createLd({ name: 'ld', pool: 'p', size: opts.ldSize ?? 16 * MiB });
-  const dev = new SpyDevice(array.exports().open('ld')!);
-  const info = array.getLd('ld');
+  await array.pools.createPool({ name: 'p', size: opts.poolSize ?? 64 * MiB, raid: 'RAID1' });
+  await array.lds.createLd({ name: 'ld', pool: 'p', size: opts.ldSize ?? 16 * MiB });
+  const dev = new SpyDevice(array.frontEnd.exports().open('ld')!);
+  const info = array.lds.getLd('ld');
   const groups: TargetPortGroupInfo[] = [
     { id: 0, state: 'active/optimized', relativeTargetPortIds: [1, 3] },
     { id: 1, state: 'active/non-optimized', relativeTargetPortIds: [2, 4] },
@@ -171,7 +171,7 @@ export async function fixture(t: TestContext, opts: FixtureOptions = {}): Promis
       };
       return target.execute(cmd);
     },
-    poolUsed: () => array.getPool('p').used,
+    poolUsed: () => array.pools.getPool('p').used,
   };
   if (!opts.keepUnitAttentions) {
     for (const n of [NEXUS_A, NEXUS_B]) {

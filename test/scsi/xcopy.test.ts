@@ -44,9 +44,9 @@ test('EXTENDED COPY copies blocks inside one LU; COPY STATUS reports the held re
 
 test('EXTENDED COPY between two LUs named by NAA; zero source blocks stay holes on the destination', async (t) => {
   const f = await fixture(t, { poolSize: 128 * MiB });
-  await f.array.createLd({ name: 'dst', pool: 'p', size: 16 * MiB });
-  const info = f.array.getLd('dst');
-  const dst = new LogicalUnit({ ...f.source, naa: info.naa, serial: info.serial, device: f.array.exports().open('dst')! });
+  await f.array.lds.createLd({ name: 'dst', pool: 'p', size: 16 * MiB });
+  const info = f.array.lds.getLd('dst');
+  const dst = new LogicalUnit({ ...f.source, naa: info.naa, serial: info.serial, device: f.array.frontEnd.exports().open('dst')! });
   f.luns.set(1, dst);
   await clearUnitAttentions(f, NEXUS_A, 1);
   // 1 MiB of data, then 3 MiB the source never wrote (a hole).
@@ -56,7 +56,7 @@ test('EXTENDED COPY between two LUs named by NAA; zero source blocks stay holes 
   expectGood(await xcopy(f, p));
   assert.ok((await f.exec(cdb.read16(0, 2048), { lun: 1 })).dataIn!.equals(data));
   assert.ok((await f.exec(cdb.read16(2048, 6144), { lun: 1 })).dataIn!.equals(Buffer.alloc(6144 * BS)));
-  assert.equal(f.array.getLd('dst').allocated, MiB, 'only the chunk with data was allocated on the destination');
+  assert.equal(f.array.lds.getLd('dst').allocated, MiB, 'only the chunk with data was allocated on the destination');
   // An LU the nexus cannot address is not a copy target, even if the array has it.
   f.luns.delete(1);
   expectSense(await xcopy(f, p), UNREACHABLE_COPY_TARGET, 'UNREACHABLE COPY TARGET');
@@ -135,9 +135,9 @@ test('INQUIRY reports 3PC and the Third-party Copy VPD page lists EXTENDED COPY 
 
 test("EXTENDED COPY honours reservations on the other LU: no write under another nexus's Write Exclusive or RESERVE(6), reads where a READ would pass", async (t) => {
   const f = await fixture(t, { poolSize: 128 * MiB });
-  await f.array.createLd({ name: 'fenced', pool: 'p', size: 16 * MiB });
-  const info = f.array.getLd('fenced');
-  const other = new LogicalUnit({ ...f.source, naa: info.naa, serial: info.serial, device: f.array.exports().open('fenced')! });
+  await f.array.lds.createLd({ name: 'fenced', pool: 'p', size: 16 * MiB });
+  const info = f.array.lds.getLd('fenced');
+  const other = new LogicalUnit({ ...f.source, naa: info.naa, serial: info.serial, device: f.array.frontEnd.exports().open('fenced')! });
   f.luns.set(1, other);
   await clearUnitAttentions(f, NEXUS_A, 1);
   await clearUnitAttentions(f, NEXUS_B, 1);

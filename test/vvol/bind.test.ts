@@ -144,3 +144,27 @@ test('bind: many VVOLs on one PE get distinct subsidiary ids; a freed id is reus
   assert.equal(n!.ok && n!.value.slu, 2);
   assert.equal(f.array.seenBehind('esx1', pe0.ld).size, 5);
 });
+
+test('a deleted host drops every bind it held; the other hosts keep theirs', async (t) => {
+  const f = fixture(t);
+  const pe0 = await f.provider.createPe({ name: 'pe0', pool: 'sc0', owner: 0 });
+  hostSeeing(f, 'esx1', [pe0.ld]);
+  hostSeeing(f, 'esx2', [pe0.ld]);
+  const v = (await f.provider.createVvol({ container: 'sc0', type: 'data', size: GiB, vm: 'vm1' })).vvol;
+  const w = (await f.provider.createVvol({ container: 'sc0', type: 'data', size: GiB, vm: 'vm1' })).vvol;
+  await f.provider.bind([v.id, w.id], 'esx1');
+  await f.provider.bind([v.id], 'esx1');
+  await f.provider.bind([v.id], 'esx2');
+  const dropped = await f.provider.dropHost('esx1');
+  assert.deepEqual(dropped, { vvols: [v.id, w.id].sort(), failed: [] });
+  assert.deepEqual(
+    f.provider.bindingsOf(v.id).map((b) => b.hosts),
+    [{ esx2: 1 }],
+    "esx1's two binds went, esx2's stays",
+  );
+  assert.deepEqual(f.provider.bindingsOf(w.id), [], 'a binding no host holds is destroyed');
+  assert.deepEqual([...f.array.seenBehind('esx1', pe0.ld)], []);
+  assert.deepEqual([...f.array.seenBehind('esx2', pe0.ld)], [[1, v.ld]]);
+  assert.deepEqual(await f.provider.dropHost('esx1'), { vvols: [], failed: [] }, 'nothing left to drop');
+  assert.ok(f.provider.getEvents().some((e) => e.id === 'KURA-I3102' && e.object === 'esx1'));
+});

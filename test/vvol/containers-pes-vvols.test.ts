@@ -178,3 +178,12 @@ test('VVOL delete: unknown id, LD deleted behind the provider, bound, resize rul
     ['KURA-I3020', 'KURA-I3040', 'KURA-I3100', 'KURA-I3042', 'KURA-I3101', 'KURA-I3040', 'KURA-I3041'],
   );
 });
+
+test('the array does not answer a query: the seed message (VVM L1970)', async (t) => {
+  const f = fixture(t);
+  f.array.failNext.set('listPools', new Error('the array agent timed out'));
+  assert.throws(() => f.provider.listContainers(), rejectsWith('KURA-E3057', 'Failed to get information from the disk array.'));
+  f.array.failNext.set('listPools', new Error('the array agent timed out'));
+  await assert.rejects(f.provider.createVvol({ container: 'sc0', type: 'data', size: GiB, vm: 'vm1' }), rejectsWith('KURA-E3057'));
+  assert.equal(f.provider.listContainers().length > 0, true, 'the next query is answered');
+});

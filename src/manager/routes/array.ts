@@ -4,9 +4,9 @@ import { ARRAY } from '../../api/array.js';
 import type { Route } from '../router.js';
 import { bind } from './bind.js';
 
-export function arrayRoutes(agent: Pick<ArrayAgent, 'info' | 'listControllers'>, openapi: () => unknown): Route[] {
+export function arrayRoutes(agent: Pick<ArrayAgent, 'info' | 'controllers'>, openapi: () => unknown): Route[] {
   return bind(ARRAY, {
     document: () => openapi(),
-    show: () => ({ ...agent.info(), controllers: agent.listControllers() }),
+    show: () => ({ ...agent.info(), controllers: agent.controllers.listControllers() }),
   });
 }

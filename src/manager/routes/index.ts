@@ -27,7 +27,7 @@ export function apiRoutes(agent: ArrayAgent, events: EventStore, openapi: () => 
     ...poolRoutes(agent, changed),
     ...ldRoutes(agent, changed),
     ...snapshotRoutes(agent, changed),
-    ...hostRoutes(agent, changed),
+    ...hostRoutes(agent, changed, (host) => vvol.dropHost(host)),
     ...faultRoutes(agent, changed),
     ...licenseRoutes(agent, changed),
     ...pairRoutes(agent, changed),

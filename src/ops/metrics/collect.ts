@@ -144,12 +144,12 @@ export function renderMetrics(o: MetricsOptions): string {
   }
 
   // Capacity.
-  const lds = agent.listLds();
+  const lds = agent.lds.listLds();
   m.family('kura_ld_capacity_bytes', 'gauge', 'Virtual capacity of the LD.');
   for (const l of lds) m.sample('kura_ld_capacity_bytes', { ld: l.name, pool: l.pool }, l.capacity);
   m.family('kura_ld_allocated_bytes', 'gauge', 'Pool space mapped by the LD.');
   for (const l of lds) m.sample('kura_ld_allocated_bytes', { ld: l.name, pool: l.pool }, l.allocated);
-  const pools = agent.listPools();
+  const pools = agent.pools.listPools();
   m.family('kura_pool_capacity_bytes', 'gauge', 'Usable physical capacity of the pool (after RAID).');
   for (const p of pools) m.sample('kura_pool_capacity_bytes', { pool: p.name }, p.capacity);
   m.family('kura_pool_used_bytes', 'gauge', 'Physical capacity of the pool in use.');
@@ -162,7 +162,7 @@ export function renderMetrics(o: MetricsOptions): string {
   for (const p of pools) m.sample('kura_pool_ready', { pool: p.name, state: p.state }, p.state === 'ready' ? 1 : 0);
 
   // Replication pairs.
-  const pairs = agent.listPairs();
+  const pairs = agent.pairs.listPairs();
   const pl = (p: { mv: string; rv: string }) => ({ mv: p.mv, rv: p.rv });
   m.family('kura_pair_copy_progress_ratio', 'gauge', 'Fraction of the running (or last) copy done.');
   for (const p of pairs) m.sample('kura_pair_copy_progress_ratio', pl(p), p.progress / 100);
@@ -176,7 +176,7 @@ export function renderMetrics(o: MetricsOptions): string {
   for (const p of pairs) m.sample('kura_pair_state', { ...pl(p), sync: p.sync }, 1);
 
   // Controllers and host ports.
-  const ctls = agent.listControllers();
+  const ctls = agent.controllers.listControllers();
   m.family('kura_controller_up', 'gauge', '1 when the controller is online.');
   for (const c of ctls) m.sample('kura_controller_up', { controller: String(c.number) }, c.state === 'online' ? 1 : 0);
   m.family('kura_host_port_up', 'gauge', '1 when the iSCSI host port accepts connections.');

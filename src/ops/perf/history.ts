@@ -91,7 +91,7 @@ export interface PerfSeries {
 
 export interface PerfHistoryOptions {
   dataDir: string;
-  agent: Pick<ArrayAgent, 'ioStats' | 'listPools'>;
+  agent: { ioStats?: ArrayAgent['ioStats']; pools: Pick<ArrayAgent['pools'], 'listPools'> };
   log?: (m: string) => void;
   /** Records a warning event (the object cap). */
   warn?: (id: string, text: string) => void;
@@ -167,7 +167,7 @@ export class PerfHistory {
       poolIo.set(l.pool, p);
     }
     for (const p of stats?.ports ?? []) out.push({ kind: 'port', name: p.port, totals: totalsOf(t, p.io), depth: p.io.inflight });
-    for (const p of this.o.agent.listPools()) {
+    for (const p of this.o.agent.pools.listPools()) {
       const io = poolIo.get(p.name) ?? { totals: { t, readOps: 0, writeOps: 0, readBytes: 0, writeBytes: 0, readLatencySec: 0, writeLatencySec: 0 }, depth: 0 };
       out.push({ kind: 'pool', name: p.name, totals: io.totals, depth: io.depth, gauges: [p.used, p.capacity] });
     }
