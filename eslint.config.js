@@ -18,6 +18,8 @@ const ABOVE = {
   iscsi: ['nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
   nbd: ['scsi', 'iscsi', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
   array: ['manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  // ops (metrics, alerts, performance history, log collection) sits on the array agent; the manager serves it.
+  ops: ['manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
   manager: ['pathmgr', 'cli', 'vsim'],
   vvol: ['pathmgr', 'cli', 'vsim'],
   pathmgr: ['array', 'manager', 'vvol', 'cli', 'vsim'],

@@ -1,5 +1,6 @@
 // Every REST route description, grouped by noun, in the order the manager
 // serves them and the OpenAPI document lists them.
+import { ALERTS } from './alerts.js';
 import { ARRAY } from './array.js';
 import { EVENTS } from './events.js';
 import { FAULTS } from './faults.js';
@@ -8,9 +9,11 @@ import { LDS } from './lds.js';
 import { LICENSES } from './licenses.js';
 import { LOCK } from './lock.js';
 import { PAIRS } from './pairs.js';
+import { PERF } from './perf.js';
 import { POOLS } from './pools.js';
 import type { ApiRoute } from './route.js';
 import { SNAPSHOTS } from './snapshots.js';
+import { SUPPORT } from './support.js';
 import { CONTAINERS, PES, POLICIES, VASA, VVOLS } from './vasa.js';
 import { BACKUPS, PROVIDER } from './backup.js';
 
@@ -32,6 +35,9 @@ export const ROUTE_GROUPS: ReadonlyArray<Record<string, ApiRoute>> = [
   POLICIES,
   BACKUPS,
   PROVIDER,
+  ALERTS,
+  PERF,
+  SUPPORT,
 ];
 
 /** Every route description, in serving order. */

@@ -14,6 +14,7 @@ import type { PairAgent } from './pairs/agent.js';
 import type { PoolAgent } from './pools/agent.js';
 import type { QosAgent } from './qos/agent.js';
 import type { CloneAgent, SnapshotAgent } from './snapshots/agent.js';
+import type { ArrayIoStats } from './stats/agent.js';
 import type { VvolLdAgent } from './vvols/agent.js';
 
 export type * from './controllers/agent.js';
@@ -26,6 +27,7 @@ export type * from './pairs/agent.js';
 export type * from './pools/agent.js';
 export type * from './qos/agent.js';
 export type * from './snapshots/agent.js';
+export type * from './stats/agent.js';
 export type * from './vvols/agent.js';
 
 export interface ArrayInfo {
@@ -59,4 +61,6 @@ export interface ArrayAgent {
   events: EventAgent;
   vvols: VvolLdAgent;
   info(): ArrayInfo;
+  /** I/O counters since start of every live LD and front-end port (src/array/stats); optional. */
+  ioStats?(): ArrayIoStats;
 }

@@ -9,7 +9,10 @@ import type { LogicalDisk } from '../block/logical-disk.js';
 import { QosScheduler } from '../block/qos.js';
 import { Replicator } from '../block/replication.js';
 import type { DataDirLock } from '../block/data-dir.js';
-import type { ArrayAgent, ArrayInfo } from './agent.js';
+import type { ArrayAgent, ArrayInfo, ArrayIoStats } from './agent.js';
+import { ioStatsOf } from './stats/service.js';
+import { IoStats } from '../io/io-counters.js';
+import type { IoCounters } from '../io/io-counters.js';
 import { Catalog, attrsOf } from './catalog.js';
 import { ConfigQueue } from './config-queue.js';
 import type { ConglomerateService } from './conglomerates/service.js';
@@ -90,6 +93,8 @@ export class KuraArray implements ArrayAgent {
   readonly hostTable: HostTable;
   readonly licenseTable: LicenseTable;
   readonly qosScheduler = new QosScheduler();
+  /** I/O counters of every LD and front-end port (metrics, performance history). */
+  private readonly counters = new IoStats();
   readonly controllerTable: Controllers;
   readonly configLock: ConfigLock;
   private readonly engine: BlockEngine;
@@ -128,7 +133,15 @@ export class KuraArray implements ArrayAgent {
       event: (e) => this.pairs.onReplicationEvent(e),
     }));
     this.shutdown = new ArrayShutdown(config, replicator, engine, dirLock);
-    const ldExports = new LdExports({ engine, hosts, replicator, qos: this.qosScheduler, deviceLds: frontEnds.deviceLds, ldInfos: () => this.lds.listLds() });
+    const ldExports = new LdExports({
+      engine,
+      hosts,
+      replicator,
+      qos: this.qosScheduler,
+      ioStats: this.counters,
+      deviceLds: frontEnds.deviceLds,
+      ldInfos: () => this.lds.listLds(),
+    });
 
     // One service per noun.
     const mappedTo = (l: LogicalDisk) => hosts.list().flatMap((h) => ([...h.luns.values()].includes(l.rec.number) ? [h.name] : []));
@@ -159,6 +172,7 @@ export class KuraArray implements ArrayAgent {
       controllers: ctls,
       conglomerates: conglomerateWiring,
       arrayName: () => identity.name,
+      portCounters: (key) => this.counters.port(key),
     });
 
     for (const l of engine.lds.values()) if (attrsOf(l).qos) qos.apply(l);
@@ -179,6 +193,14 @@ export class KuraArray implements ArrayAgent {
   /** The array's WWN, 16 hex digits from its serial: the VVOL provider makes VVOL, PE and container ids from it. */
   wwn(): string {
     return wwnOf(this.identity.serial);
+  }
+
+  /** Counters since start of every live LD and front-end port (the agent's optional stats). */
+  ioStats(): ArrayIoStats {
+    return ioStatsOf(this.counters, this.engine, this.controllers.hostPorts());
+  }
+  portCounters(key: string): IoCounters {
+    return this.counters.port(key);
   }
 
   info(): ArrayInfo {

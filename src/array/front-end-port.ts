@@ -1,6 +1,7 @@
 // What the protocol front ends (iSCSI, NBD) ask of the array, answered by the
 // service that owns each answer. The front ends hold this port, not the array:
 // they see LUNs, devices, ports and credentials, never the management verbs.
+import type { IoCounters } from '../io/io-counters.js';
 import type { BlockDevice } from '../block/device.js';
 import type { ExportProvider } from '../block/exports.js';
 import type { BlockEngine } from '../block/engine.js';
@@ -28,6 +29,8 @@ export interface FrontEndPortDeps {
   controllers: ControllerService;
   conglomerates: ConglomerateWiring;
   arrayName: () => string;
+  /** The I/O counters of a front-end port (metrics). */
+  portCounters?: (key: string) => IoCounters;
 }
 
 export class FrontEndPort implements IscsiArrayPort {
@@ -35,6 +38,10 @@ export class FrontEndPort implements IscsiArrayPort {
 
   info(): { name: string } {
     return { name: this.d.arrayName() };
+  }
+
+  portCounters(key: string): IoCounters | undefined {
+    return this.d.portCounters?.(key);
   }
 
   // Identity and credentials.

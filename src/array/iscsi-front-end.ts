@@ -18,6 +18,7 @@ import type { ConglomerateRole, ItNexus, PrStore, TargetPortGroupInfo } from '..
 import type { BlockDevice } from '../block/device.js';
 import type { LogicalDisk } from '../block/logical-disk.js';
 import type { HostPort } from './controllers/controllers.js';
+import type { IoCounters } from '../io/io-counters.js';
 import type { FrontEndHooks, OpenHandle } from './front-ends.js';
 
 export const PRODUCT = 'Kura LD';
@@ -64,6 +65,13 @@ export interface IscsiArrayPort {
   setFrontEndState(key: string, value: string | undefined): void;
   registerFrontEnd(hooks: FrontEndHooks): void;
   registerSessionSource(fn: () => OpenHandle[]): void;
+  /** The I/O counters of a front-end port (src/io/io-counters.ts), for metrics. */
+  portCounters?(key: string): IoCounters | undefined;
+}
+
+/** The key of an iSCSI host port's I/O counters: "iscsi-" controller "-" relative target port id. */
+export function iscsiPortKey(p: { controller: number; relativeTargetPortId: number }): string {
+  return `iscsi-${p.controller}-${p.relativeTargetPortId}`;
 }
 
 interface LuEntry {
@@ -103,6 +111,7 @@ export class IscsiFrontEnd {
       controller: p.controller,
       portalGroupTag: p.portalGroupTag,
       relativeTargetPortId: p.relativeTargetPortId,
+      counters: array.portCounters?.(iscsiPortKey(p)),
     }));
     this.server = new IscsiTargetServer({
       targetName: array.targetName(),

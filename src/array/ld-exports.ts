@@ -9,6 +9,8 @@ import type { QosScheduler } from '../block/qos.js';
 import { replicationLayer } from '../block/replication.js';
 import type { Replicator } from '../block/replication.js';
 import { buildStack } from '../block/stack.js';
+import { ioStatsLayer } from '../block/io-stats.js';
+import type { IoStats } from '../io/io-counters.js';
 import type { LdInfo } from './agent.js';
 import type { HostTable } from './hosts/table.js';
 import { nbdExports } from './nbd-access.js';
@@ -18,6 +20,8 @@ export interface LdExportsDeps {
   hosts: HostTable;
   replicator: Replicator;
   qos: QosScheduler;
+  /** Every LD's I/O counters: the top layer counts what front ends ask. */
+  ioStats: IoStats;
   /** The LD behind each device handed to a front end (to tell whose sessions hold an LD). */
   deviceLds: WeakMap<BlockDevice, LogicalDisk>;
   ldInfos(): LdInfo[];
@@ -28,7 +32,7 @@ export class LdExports {
 
   /** An LD's data path as front ends serve it: its layers, bottom (on the LD) first. */
   deviceOf(l: LogicalDisk): BlockDevice {
-    const d = buildStack(l, [replicationLayer(this.deps.replicator), qosLayer(this.deps.qos)]);
+    const d = buildStack(l, [replicationLayer(this.deps.replicator), qosLayer(this.deps.qos), ioStatsLayer(this.deps.ioStats)]);
     this.deps.deviceLds.set(d, l);
     return d;
   }

@@ -98,12 +98,14 @@ export function makeDataDir(dir: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
-/** What Kura keeps at the top of a data directory (besides the array/ tree). */
-const TOP_LEVEL = /^(admin\.token|(manager|vvol)\.db(-wal|-shm|-journal)?|kura\.(lock|pid)(-journal)?)$/;
+/** What Kura keeps at the top of a data directory (besides the trees below). */
+const TOP_LEVEL = /^(admin\.token|alerts\.json(\.tmp)?|(manager|vvol)\.db(-wal|-shm|-journal)?|kura\.(lock|pid)(-journal)?)$/;
+/** Kura's trees in a data directory: the array, the server's logs, the performance history. */
+const TREES = new Set(['array', 'logs', 'perf']);
 
 /**
  * Makes the data directory private: the directory itself, what Kura keeps at its
- * top, and the whole array/ tree; directories 0700, regular files 0600. Other
+ * top, and the whole array/, logs/ and perf/ trees; directories 0700, regular files 0600. Other
  * files an operator keeps there are left alone (--data might name a directory
  * that holds more than Kura's files), as are symbolic links and what they point
  * at (PDs may be block devices elsewhere). Returns the paths it changed,
@@ -128,7 +130,7 @@ export function tightenDataDir(dir: string): string[] {
   tighten(dir, '', fs.lstatSync(dir));
   for (const name of fs.readdirSync(dir)) {
     const p = path.join(dir, name);
-    if (name === 'array') visit(p, name);
+    if (TREES.has(name)) visit(p, name);
     else if (TOP_LEVEL.test(name)) {
       const st = fs.lstatSync(p);
       if (st.isFile()) tighten(p, name, st);

@@ -14,5 +14,6 @@ import './vsim.js';
 import './backup.js';
 import './console.js';
 import './cluster.js';
+import './ops.js';
 
 export { catalogueIds } from '../errors.js';

@@ -6,7 +6,10 @@
 // "KURA-Ennnn: what happened" and, indented on the next line, what to do.
 import { Command, CommanderError } from 'commander';
 import { KuraError } from '../errors.js';
+import { registerAlert } from './alert.js';
 import { registerArray } from './array.js';
+import { registerLogs } from './logs.js';
+import { registerPerf } from './perf.js';
 import { registerCheck } from './check.js';
 import { registerCluster } from './cluster.js';
 import { makeContext } from './context.js';
@@ -74,6 +77,9 @@ registerManager(program, ctx);
 registerVsim(program, ctx);
 registerBackup(program, ctx);
 registerCluster(program, ctx);
+registerAlert(program, ctx);
+registerPerf(program, ctx);
+registerLogs(program, ctx);
 
 function fail(e: { id: string; message: string; action: string }, code: number): never {
   process.stderr.write(`${e.id}: ${e.message}\n  ${e.action}\n`);

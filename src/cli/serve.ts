@@ -20,6 +20,8 @@ import { NBD_TLS_MODES } from '../nbd/tls.js';
 import type { NbdTlsMode } from '../nbd/tls.js';
 import { nbdExposure } from '../array/nbd-access.js';
 import { IscsiFrontEnd } from '../array/iscsi-front-end.js';
+import { NBD_PORT_KEY } from '../array/stats/service.js';
+import { RotatingLog } from '../ops/logs/log-file.js';
 import { argError, hostPortArg } from './units.js';
 import { limitOptions, parseLimits, startLimits } from './serve-limits.js';
 import type { ServeLimits } from './serve-limits.js';
@@ -45,7 +47,8 @@ export function registerServe(program: Command): void {
     .option('--nbd <host:port|off>', 'NBD listener (port 0: any free port; off: no NBD at all)', '127.0.0.1:10809')
     .option('--nbd-tls <mode>', 'NBD TLS-PSK: off, allowed (the client chooses) or required (no plain NBD)', 'allowed')
     .option('--iscsi <host:port,host:port>', 'iSCSI host ports of controllers 0 and 1 (port 0: any free port)', '127.0.0.1:3260,127.0.0.1:3261')
-    .option('--no-demo', 'do not create the demo pool and LD on first start');
+    .option('--no-demo', 'do not create the demo pool and LD on first start')
+    .option('--metrics-public', 'serve GET /metrics without the API token (for a Prometheus that holds no token)');
   limitOptions(cmd);
   cmd.action(async (o: { data: string; http: string; nbd: string; nbdTls: string; iscsi: string; demo: boolean } & Record<string, string>) => {
     const http = hostPortArg(o.http, '--http');
@@ -60,7 +63,16 @@ export function registerServe(program: Command): void {
     if (portals[0]!.port !== 0 && formatHostPort(portals[0]!) === formatHostPort(portals[1]!)) {
       throw argError(ISCSI_SAME_PORT, { port: formatHostPort(portals[0]!) });
     }
-    await serve({ dataDir: o.data, http, nbd, nbdTls: o.nbdTls as NbdTlsMode, portals, demo: o.demo, limits: parseLimits(o) });
+    await serve({
+      dataDir: o.data,
+      http,
+      nbd,
+      nbdTls: o.nbdTls as NbdTlsMode,
+      portals,
+      demo: o.demo,
+      limits: parseLimits(o),
+      metricsPublic: Boolean(o['metricsPublic']),
+    });
   });
 }
 
@@ -74,10 +86,18 @@ export interface ServeOptions {
   demo: boolean;
   /** Resource limits (defaults when absent). */
   limits?: ServeLimits;
+  /** GET /metrics without the API token. */
+  metricsPublic?: boolean;
 }
 
 export async function serve(o: ServeOptions): Promise<void> {
-  const log = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
+  // Logs go to stderr and, once the data directory exists, to DATA/logs/kura.log (kura logs collect gathers it).
+  let logFile: RotatingLog | undefined = undefined;
+  const log = (m: string) => {
+    const line = `${new Date().toISOString()} ${m}\n`;
+    process.stderr.write(line);
+    logFile?.write(line);
+  };
   const nbdTls = o.nbdTls ?? 'allowed';
 
   // Signals that arrive while starting are honoured once start-up is done.
@@ -102,6 +122,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   } catch (e) {
     throw DATA_DIR_CREATE_FAILED({ dataDir: o.dataDir, reason: (e as Error).message });
   }
+  logFile = new RotatingLog(o.dataDir);
   const array = await KuraArray.open({ dataDir: o.dataDir, portals: o.portals, log });
   const lim = startLimits(o.limits, log);
   let manager: Manager | undefined;
@@ -113,7 +134,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     phase = 'the API token';
     created = ensureToken(o.dataDir).created;
     phase = 'the event store';
-    manager = new Manager({ dataDir: o.dataDir, agent: array, log });
+    manager = new Manager({ dataDir: o.dataDir, agent: array, log, metricsPublic: o.metricsPublic });
     if (array.isNew && o.demo) {
       phase = 'the demo pool and LD';
       await manager.createDemo(DEMO_POOL, DEMO_LD);
@@ -122,7 +143,13 @@ export async function serve(o: ServeOptions): Promise<void> {
     await manager.listen(o.http.host, o.http.port, lim.http);
     if (o.nbd) {
       phase = `the NBD listener ${formatHostPort(o.nbd)} (--nbd)`;
-      const n = new NbdServer({ exports: array.frontEnd.nbdExports(), tls: { mode: nbdTls, psk: (id) => array.frontEnd.nbdPsk(id) }, log, ...lim.nbd });
+      const n = new NbdServer({
+        exports: array.frontEnd.nbdExports(),
+        tls: { mode: nbdTls, psk: (id) => array.frontEnd.nbdPsk(id) },
+        log,
+        counters: array.portCounters(NBD_PORT_KEY),
+        ...lim.nbd,
+      });
       nbdServer = n;
       array.frontEnd.onAccessChanged(() => n.revalidate());
       array.frontEnd.registerSessionSource(() =>

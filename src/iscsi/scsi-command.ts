@@ -15,6 +15,7 @@ import * as P from './pdu.js';
 import type { Pdu } from './pdu.js';
 import { sendDataIn } from './scsi-data.js';
 import { Task } from './task.js';
+import type { IoCounters } from '../io/io-counters.js';
 
 /** Largest write the transport buffers for one command (the SCSI layer allows 8 MiB per command). */
 export const MAX_WRITE_BUFFER = 32 * 1024 * 1024;
@@ -182,12 +183,15 @@ export class ScsiCommands {
     };
     if (task.write && task.buf) cmd.dataOut = task.buf.length === task.edtl ? task.buf : task.buf.subarray(0, task.edtl);
     let res: ScsiResult;
+    const counters = c.portal.counters;
+    const t0 = counters ? counters.start() : 0;
     try {
       res = await c.host.scsi.execute(cmd);
     } catch (e) {
       c.host.log(`iscsi: SCSI layer threw for opcode 0x${task.cdb[0]!.toString(16)}: ${(e as Error).message}`);
       res = checkCondition(INTERNAL_TARGET_FAILURE).response();
     }
+    if (counters) countCommand(counters, t0, task, res);
     this.complete(task, res);
   }
 
@@ -385,4 +389,18 @@ function writeLengthFromCdb(cdb: Buffer, blockSize: number | undefined): number 
       return undefined;
   }
   return blocks * blockSize;
+}
+
+/** What a CDB's opcode moves, for the port's counters: 1 reads blocks, 2 writes them, 0 neither. */
+const IO_KIND = new Uint8Array(256);
+for (const op of [0x08, 0x28, 0xa8, 0x88]) IO_KIND[op] = 1; // READ (6), (10), (12), (16)
+for (const op of [0x0a, 0x2a, 0xaa, 0x8a, 0x2e, 0xae, 0x8e, 0x9c]) IO_KIND[op] = 2; // WRITE (6/10/12/16), WRITE AND VERIFY (10/12/16), WRITE ATOMIC (16)
+
+/** Counts a finished command on its port: READs by the data they returned, WRITEs by the data they carried. */
+function countCommand(c: IoCounters, t0: number, task: Task, res: ScsiResult): void {
+  if (res.status !== 0) return c.failed();
+  const kind = IO_KIND[task.cdb[0]!]!;
+  if (kind === 1) c.readDone(t0, Math.min(res.dataIn?.length ?? 0, task.readLength));
+  else if (kind === 2) c.writeDone(t0, task.edtl);
+  else c.otherDone();
 }

@@ -19,7 +19,14 @@ import { openApiDocument } from './openapi.js';
 import { apiRoutes, bytesText } from './routes/index.js';
 import { ConnectionCap } from '../limits/conn-cap.js';
 import { hex4 } from '../units.js';
-import { MethodNotAllowed, Router, answerClientError, requestTarget, sendError, sendJson, validateBody, validateQuery } from './router.js';
+import { MethodNotAllowed, Router, answerClientError, requestTarget, sendError, sendJson, sendRaw, validateBody, validateQuery } from './router.js';
+import { Operations } from '../ops/index.js';
+import { METRICS_PATH } from '../api/metrics.js';
+import type { RetryPolicy } from '../ops/alerts/dispatcher.js';
+import { alertRoutes } from './routes/alerts.js';
+import { metricsReply } from './routes/metrics.js';
+import { perfRoutes } from './routes/perf.js';
+import { supportRoutes } from './routes/support.js';
 import { API_TOKEN_INVALID, API_TOKEN_UNREADABLE, BODY_TOO_LARGE } from '../catalogue/manager.js';
 import { API_CONNECTION_CAP } from '../catalogue/protocols.js';
 import { ConsoleServer } from '../console/server.js';
@@ -55,6 +62,10 @@ export interface ManagerOptions {
   dataDir: string;
   agent: ArrayAgent;
   log?: (msg: string) => void;
+  /** GET /metrics without the API token (kura serve --metrics-public). */
+  metricsPublic?: boolean;
+  /** Alert delivery retries (tests shorten the back-off). */
+  alertRetry?: RetryPolicy;
   /** The web console's session and stream limits and where its bundle is (tests). */
   console?: Pick<ConsoleOptions, 'sessions' | 'streams' | 'assetsDir'>;
 }
@@ -92,6 +103,8 @@ export class Manager {
   /** VM backup and restore, relation files and provider settings (src/vvol/backup). */
   readonly backup: BackupService;
   readonly router = new Router();
+  /** Alerts, performance history, metrics and log collection (src/ops). */
+  readonly ops: Operations;
   /** The web console at / (login, session cookie, CSRF, live events). */
   readonly console: ConsoleServer;
   private readonly token: string;
@@ -113,8 +126,19 @@ export class Manager {
     for (const what of lost) this.events.record({ id: BINDING_NOT_RESTORED.id, severity: 'warning', source: 'vasa', text: BINDING_NOT_RESTORED({ what }) });
     const doc = () => openApiDocument(this.router.routes, opts.agent.info().version);
     for (const r of apiRoutes(opts.agent, this.events, doc, this.vvol)) this.router.add(r);
+    this.ops = new Operations({
+      dataDir: opts.dataDir,
+      agent: opts.agent,
+      events: { onRecord: (fn) => this.events.onRecord(fn), record: (e) => this.events.record(e) },
+      log: opts.log,
+      secrets: [this.token],
+      alertRetry: opts.alertRetry,
+    });
+    const changed = (id: string, source: string, text: string) => this.events.record({ id, severity: 'info', source, text });
     this.backup = new BackupService({ agent: opts.agent, vvol: this.vvol, db: this.vvolStore.db, dataDir: opts.dataDir, emit: (e) => this.events.record(e) });
     for (const r of backupRoutes(this.backup)) this.router.add(r);
+    for (const r of [...alertRoutes(this.ops.alerts, changed), ...perfRoutes(this.ops.perf), ...supportRoutes(() => this.ops.supportFiles())])
+      this.router.add(r);
     this.backup.start().catch((e: unknown) => opts.log?.(`backup: recovery after restart failed: ${(e as Error)?.message ?? e}`));
     this.console = new ConsoleServer({
       ...opts.console,
@@ -163,6 +187,15 @@ export class Manager {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     // The raw target, never normalised: dot segments are matched literally (requestTarget).
     const url = requestTarget(req.url ?? '/');
+    if (url.path === METRICS_PATH) {
+      // The token, or the console's session (its charts), unless --metrics-public.
+      if (!this.opts.metricsPublic && !this.authorized(req)) this.console.authorizeApi(req, false);
+      const m = metricsReply(req, url.path, () => this.ops.metricsText());
+      if (m) {
+        req.resume();
+        return sendRaw(res, 200, m);
+      }
+    }
     if (this.console.owns(url.path)) return this.console.serve(req, res, url.path);
     const { route, params } = this.router.match(req.method ?? 'GET', url.path);
     // Without the bearer token, the console's session cookie may stand for it (with its CSRF token for a change).
@@ -246,6 +279,7 @@ export class Manager {
 
   async close(): Promise<void> {
     this.unsubscribe();
+    this.ops.close();
     this.console.close();
     const s = this.server;
     if (s) {

@@ -238,6 +238,19 @@ function checkEnum(k: string, f: FieldSpec, v: string): void {
   }
 }
 
+/** A handler's answer that is not JSON (the Prometheus text of /metrics): sent as it is, with its content type. */
+export class RawReply {
+  constructor(
+    readonly contentType: string,
+    readonly body: string | Buffer,
+  ) {}
+}
+
+export function sendRaw(res: http.ServerResponse, status: number, r: RawReply): void {
+  res.writeHead(status, { 'content-type': r.contentType, 'content-length': Buffer.byteLength(r.body) });
+  res.end(r.body);
+}
+
 export function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
   const body = value === undefined ? '' : JSON.stringify(value, null, 2);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });

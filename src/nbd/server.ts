@@ -30,6 +30,7 @@ import { NbdHandshake } from './handshake.js';
 import type { Negotiated } from './handshake.js';
 import { NbdTransmission } from './transmission.js';
 import type { NbdTlsOptions } from './tls.js';
+import type { IoCounters } from '../io/io-counters.js';
 import { NBD_CONNECTION_CAP, NBD_HANDSHAKE_TIMEOUT } from '../catalogue/protocols.js';
 export type { NbdTlsMode, NbdTlsOptions } from './tls.js';
 
@@ -48,6 +49,8 @@ export interface NbdServerOptions {
   maxConnections?: number;
   /** A connection that has not reached transmission after this long is closed (default 10 s). */
   handshakeTimeoutMs?: number;
+  /** The listener's I/O counters (reads and writes of every connection), for metrics. */
+  counters?: IoCounters;
 }
 
 export const DEFAULT_NBD_MAX_CONNECTIONS = 256;

@@ -167,7 +167,19 @@ export class NbdTransmission {
       return this.done(lo, hi, err, 'request out of range or unaligned');
     }
     if (payload.length === 0) return this.done(lo, hi, 0);
-    this.run(lo, hi, payload.length, () => dev.write(offset / dev.blockSize, payload, { fua: (flags & P.NBD_CMD_FLAG_FUA) !== 0 }));
+    const write = () => dev.write(offset / dev.blockSize, payload, { fua: (flags & P.NBD_CMD_FLAG_FUA) !== 0 });
+    const c = this.conn.opts.counters;
+    if (!c) return this.run(lo, hi, n, write);
+    const t0 = c.start();
+    this.run(lo, hi, n, () =>
+      write().then(
+        () => c.writeDone(t0, n),
+        (e: unknown) => {
+          c.failed();
+          throw e;
+        },
+      ),
+    );
   }
 
   private dispatch(type: number, flags: number, lo: number, hi: number, offset: number, length: number): void {
@@ -183,13 +195,17 @@ export class NbdTransmission {
         }
         if (length === 0) return this.done(lo, hi, 0);
         this.begin();
+        const c = this.conn.opts.counters;
+        const t0 = c ? c.start() : 0;
         dev.read(offset / bs, length / bs).then(
           (data) => {
+            c?.readDone(t0, length);
             // The budget is given back when the kernel has the data, not before.
             this.end(0);
             this.sendRead(lo, hi, offset, data, () => this.account.give(length));
           },
           (e) => {
+            c?.failed();
             this.end(length);
             this.done(lo, hi, errno(e), (e as Error).message);
           },

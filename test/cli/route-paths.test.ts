@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { ALERTS } from '../../src/api/alerts.js';
 import { ARRAY } from '../../src/api/array.js';
 import { EVENTS } from '../../src/api/events.js';
 import { FAULTS } from '../../src/api/faults.js';
@@ -21,12 +22,15 @@ import { LDS } from '../../src/api/lds.js';
 import { LICENSES } from '../../src/api/licenses.js';
 import { LOCK } from '../../src/api/lock.js';
 import { PAIRS } from '../../src/api/pairs.js';
+import { PERF } from '../../src/api/perf.js';
 import { POOLS } from '../../src/api/pools.js';
 import { API_PREFIX } from '../../src/api/route.js';
 import { SNAPSHOTS } from '../../src/api/snapshots.js';
+import { SUPPORT } from '../../src/api/support.js';
 import { CONTAINERS, PES, POLICIES, VASA, VVOLS } from '../../src/api/vasa.js';
 import { BACKUPS, PROVIDER } from '../../src/api/backup.js';
 import type { ApiRoute } from '../../src/api/route.js';
+import { registerAlert } from '../../src/cli/alert.js';
 import { registerArray } from '../../src/cli/array.js';
 import { ApiClient } from '../../src/cli/client.js';
 import type { CliContext } from '../../src/cli/context.js';
@@ -35,6 +39,7 @@ import { registerHost } from '../../src/cli/host.js';
 import { registerLd } from '../../src/cli/ld.js';
 import { registerLock } from '../../src/cli/lock.js';
 import { registerPair } from '../../src/cli/pair.js';
+import { registerPerf } from '../../src/cli/perf.js';
 import { registerPool } from '../../src/cli/pool.js';
 import { registerPe } from '../../src/cli/pe.js';
 import { registerPolicy } from '../../src/cli/policy.js';
@@ -48,6 +53,7 @@ import { ROOT } from '../helpers/cli.js';
 const NOT_IN_CLI = new Map<ApiRoute, string>([
   [ARRAY.document, 'the API document is for API clients'],
   [EVENTS.record, 'sent by kura pathd (src/cli/pathd.ts), from the same description'],
+  [SUPPORT.files, 'sent by kura logs collect among its other requests (test/ops/logs.test.ts)'],
 ]);
 
 /** Every kura command that talks to the manager, and the route it sends (one request each with --json). */
@@ -178,6 +184,14 @@ const COMMANDS: Array<[string[], ApiRoute]> = [
   [['provider', 'set', '--interval', '10', '--add-array', '10.0.0.1'], PROVIDER.set],
   [['provider', 'relation', 'write'], PROVIDER.writeRelation],
   [['vvol', 'abandon-snapshot', 'prep-1'], VVOLS.abandonSnapshot],
+  [['alert', 'add', 'a1', '--webhook', 'https://chat.example.com/hooks/x', '--min-severity', 'error', '--event', 'KURA-E1*'], ALERTS.create],
+  [['alert', 'add', 'a2', '--syslog', '127.0.0.1:514', '--transport', 'tcp'], ALERTS.create],
+  [['alert', 'add', 'a3', '--snmp', '127.0.0.1:162', '--community', 'c0mm'], ALERTS.create],
+  [['alert', 'list'], ALERTS.list],
+  [['alert', 'test', 'a1'], ALERTS.test],
+  [['alert', 'delete', 'a1'], ALERTS.delete],
+  [['perf', 'list'], PERF.list],
+  [['perf', 'show', 'v', '--kind', 'pool', '--since', '2h', '--resolution', '1m'], PERF.show],
 ];
 
 interface Seen {
@@ -249,6 +263,8 @@ async function childMain(commands: string[][]): Promise<void> {
       registerVvol,
       registerPolicy,
       registerBackup,
+      registerAlert,
+      registerPerf,
     ])
       register(program, ctx);
     const from = seen.length;

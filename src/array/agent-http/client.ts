@@ -122,6 +122,7 @@ export function httpArrayAgent(opts: AgentClientOptions): RemoteArrayAgent {
     wire.sync ? (...args: unknown[]) => callSync(name, wire, args) : (...args: unknown[]) => callAsync(name, wire, args);
   const agent: Record<string, unknown> = {
     info: stub('info', INFO_WIRE),
+    ioStats: stub('ioStats', INFO_WIRE),
     identity: async () => {
       const res = await fetch(`${base}/agent/v1/identity`, { headers: headersFor(null), signal: AbortSignal.timeout(timeoutMs) }).catch((e: Error) => {
         throw AGENT_UNREACHABLE({ url: base, reason: e.message });

@@ -5,7 +5,7 @@
 import type { ArrayAgent } from '../agent.js';
 
 /** A noun of the contract (its `events` slice is a stream of its own, not calls). */
-export type AgentNoun = Exclude<keyof ArrayAgent, 'events' | 'info'>;
+export type AgentNoun = Exclude<keyof ArrayAgent, 'events' | 'info' | 'ioStats'>;
 
 export interface MethodWire {
   /** The contract returns the value itself, not a promise. */
@@ -109,9 +109,10 @@ export const AGENT_METHODS: { [N in AgentNoun]: Record<keyof ArrayAgent[N], Meth
 
 export const INFO_WIRE: MethodWire = read;
 
-/** "noun.method" or "info" → its wire description, or undefined for anything else. */
+/** "noun.method", "info" or "ioStats" → its wire description, or undefined for anything else. */
 export function wireOf(name: string): { noun: AgentNoun | null; method: string; wire: MethodWire } | undefined {
-  if (name === 'info') return { noun: null, method: 'info', wire: INFO_WIRE };
+  // The two calls of the contract that belong to no noun.
+  if (name === 'info' || name === 'ioStats') return { noun: null, method: name, wire: INFO_WIRE };
   const [noun, method, ...rest] = name.split('.');
   if (rest.length > 0 || noun === undefined || method === undefined || !Object.hasOwn(AGENT_METHODS, noun)) return undefined;
   const table = AGENT_METHODS[noun as AgentNoun] as Record<string, MethodWire>;
