@@ -6,7 +6,7 @@ import type { ApiRoute, FieldSpec } from './route.js';
 const datacenter: FieldSpec = { type: 'string', description: "the VM's datacenter (its only one, else dc0, when left out)" };
 
 export const BACKUPS = {
-  list: { method: 'GET', path: '/api/v1/vasa/backups', tag: 'backup', summary: 'Backup state of every VM (the seed\'s Virtual Volume VM list)' },
+  list: { method: 'GET', path: '/api/v1/vasa/backups', tag: 'backup', summary: "Backup state of every VM (the seed's Virtual Volume VM list)" },
   show: {
     method: 'GET',
     path: '/api/v1/vasa/backups/vms/{vm}',
@@ -42,7 +42,12 @@ export const BACKUPS = {
       config: { type: 'boolean', description: 'restore the config VVOL too' },
     },
   },
-  job: { method: 'GET', path: '/api/v1/vasa/backups/jobs/{id}', tag: 'backup', summary: 'A backup or restore job: phase, progress, time left, the lines to print' },
+  job: {
+    method: 'GET',
+    path: '/api/v1/vasa/backups/jobs/{id}',
+    tag: 'backup',
+    summary: 'A backup or restore job: phase, progress, time left, the lines to print',
+  },
   relation: {
     method: 'GET',
     path: '/api/v1/vasa/vms/{vm}/relation',
@@ -54,13 +59,18 @@ export const BACKUPS = {
     method: 'GET',
     path: '/api/v1/vasa/vms/{vm}/backup-script',
     tag: 'backup',
-    summary: 'A shell script that backs the VM up (the seed\'s generated backup script)',
+    summary: "A shell script that backs the VM up (the seed's generated backup script)",
     query: { datacenter },
   },
 } satisfies Record<string, ApiRoute>;
 
 export const PROVIDER = {
-  show: { method: 'GET', path: '/api/v1/vasa/provider/settings', tag: 'backup', summary: 'Provider settings: users, registered arrays, vCenter endpoint, output interval' },
+  show: {
+    method: 'GET',
+    path: '/api/v1/vasa/provider/settings',
+    tag: 'backup',
+    summary: 'Provider settings: users, registered arrays, vCenter endpoint, output interval',
+  },
   set: {
     method: 'PATCH',
     path: '/api/v1/vasa/provider/settings',

@@ -144,7 +144,8 @@ export const RESTORE_INTERRUPTED = defineEvent(
 );
 export const BACKUP_INTERRUPTED_BY_RESTART = defineEvent(
   'KURA-W3701',
-  (p: Vm) => `The backup of VM(${p.dc}/${p.vm}) was cut short by a restart of the provider; the backup volume it was writing is marked invalid, the other generation is kept.`,
+  (p: Vm) =>
+    `The backup of VM(${p.dc}/${p.vm}) was cut short by a restart of the provider; the backup volume it was writing is marked invalid, the other generation is kept.`,
   'Run the backup again (kura backup run VM DATACENTER).',
 );
 

@@ -57,13 +57,28 @@ function showText(v: VmBackupView): string {
     ['DataCenter Name', v.datacenter],
     ['VM Id', v.vmId || '－'],
     ['Backups', String(v.generations)],
-    ['Backup State', v.state + (v.job?.phase === 'Backing up' && v.job.remainingSeconds !== null ? ` (Time remaining: ${remaining(v.job.remainingSeconds)})` : '')],
+    [
+      'Backup State',
+      v.state + (v.job?.phase === 'Backing up' && v.job.remainingSeconds !== null ? ` (Time remaining: ${remaining(v.job.remainingSeconds)})` : ''),
+    ],
     ['Last Backup Time', when(v.lastBackupTime)],
     ['Previous Backup Time', when(v.previousBackupTime)],
     ...(v.message ? ([['Message', v.message]] as Array<[string, string]>) : []),
   ]);
   const disks = table(
-    ['Disk', 'Type', 'LD Name', 'Backup State', 'Generation States', 'Last Backup', 'Last Backup LD', 'Last Backup Time', 'Previous Backup', 'Previous Backup LD', 'Previous Backup Time'],
+    [
+      'Disk',
+      'Type',
+      'LD Name',
+      'Backup State',
+      'Generation States',
+      'Last Backup',
+      'Last Backup LD',
+      'Last Backup Time',
+      'Previous Backup',
+      'Previous Backup LD',
+      'Previous Backup Time',
+    ],
     v.disks.map((d) => [
       d.name,
       d.type,
@@ -151,7 +166,11 @@ export function registerBackup(program: Command, ctx: CliContext): void {
     .description('a backup or restore job')
     .action(async (id: string) => {
       const j = await send<BackupJob>(BACKUPS.job, { id: segArg(id) });
-      print(ctx.json(), j, () => `${j.id} (${j.kind} of ${j.datacenter}/${j.vm}): ${j.state}, ${j.phase}, ${j.progress}%${j.error ? `\n${j.error.id}: ${j.error.message}` : ''}`);
+      print(
+        ctx.json(),
+        j,
+        () => `${j.id} (${j.kind} of ${j.datacenter}/${j.vm}): ${j.state}, ${j.phase}, ${j.progress}%${j.error ? `\n${j.error.id}: ${j.error.message}` : ''}`,
+      );
     });
 
   const vmCmd = program.command('vm').description('virtual machines as the VVOL provider knows them');
@@ -193,7 +212,7 @@ export function registerBackup(program: Command, ctx: CliContext): void {
     });
   provider
     .command('set')
-    .description('change provider settings; prints the seed\'s success lines')
+    .description("change provider settings; prints the seed's success lines")
     .option('--user <name>', 'provider user name (with --password)')
     .option('--password <password>', 'provider password')
     .option('--add-array <ip>', 'register a disk array (IPv4; at most 4)')

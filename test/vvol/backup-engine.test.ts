@@ -67,9 +67,22 @@ class FakePort implements BackupArrayPort {
 }
 
 function vvol(vm: string, type: VvolType, ld: number, backups: number[], dc = 'dc0'): VvolView {
-  const rec = newVvolRecord({ id: `naa.6000000000000000000000000000${ld.toString(16).padStart(4, '0')}`, ld, type, vm, container: 0, size: 2 ** 30, created: '' });
+  const rec = newVvolRecord({
+    id: `naa.6000000000000000000000000000${ld.toString(16).padStart(4, '0')}`,
+    ld,
+    type,
+    vm,
+    container: 0,
+    size: 2 ** 30,
+    created: '',
+  });
   rec.backups = backups.map((b, i) => ({ ld: b, pool: 1, generation: i + 1 }));
-  return { ...rec, metadata: { VMW_VmID: `id-${vm}`, VMW_Datacenter: dc, VMW_VVolName: `${vm}.${type === 'data' ? 'vmdk' : 'vmx'}` }, boundPes: [], allocated: 0 };
+  return {
+    ...rec,
+    metadata: { VMW_VmID: `id-${vm}`, VMW_Datacenter: dc, VMW_VVolName: `${vm}.${type === 'data' ? 'vmdk' : 'vmx'}` },
+    boundPes: [],
+    allocated: 0,
+  };
 }
 
 const until = async <T>(what: string, fn: () => T | undefined | false | null): Promise<T> => {
@@ -172,8 +185,34 @@ test('the quiesce seam wraps the separate; generations follow the seed order; bu
   assert.ok(i > 0);
   // A failed generation is chosen before the oldest.
   const rvs: RvRecord[] = [
-    { ld: 1, vvol: 'x', mvLd: 9, vm: 'v', datacenter: 'd', vmId: '', type: 'data', disk: 'd', generation: 1, backupTime: '2026-01-01', valid: true, state: 'Backup completed' },
-    { ld: 2, vvol: 'x', mvLd: 9, vm: 'v', datacenter: 'd', vmId: '', type: 'data', disk: 'd', generation: 2, backupTime: '2026-01-02', valid: false, state: 'Backup failed' },
+    {
+      ld: 1,
+      vvol: 'x',
+      mvLd: 9,
+      vm: 'v',
+      datacenter: 'd',
+      vmId: '',
+      type: 'data',
+      disk: 'd',
+      generation: 1,
+      backupTime: '2026-01-01',
+      valid: true,
+      state: 'Backup completed',
+    },
+    {
+      ld: 2,
+      vvol: 'x',
+      mvLd: 9,
+      vm: 'v',
+      datacenter: 'd',
+      vmId: '',
+      type: 'data',
+      disk: 'd',
+      generation: 2,
+      backupTime: '2026-01-02',
+      valid: false,
+      state: 'Backup failed',
+    },
   ];
   assert.equal(BackupEngine.chooseTarget(rvs)!.ld, 2);
 

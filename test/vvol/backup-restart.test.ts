@@ -72,11 +72,25 @@ test('provider settings: the seed lines, limits and messages', () => {
   assert.match(set('--add-array', 'fe80::1').stderr, /^KURA-E3803: .*only IPv4 can be used/);
   assert.equal(set('--delete-array', '10.0.0.4').stdout, 'Delete successfully!\n');
   assert.match(set('--delete-array', '10.0.0.9').stderr, /^KURA-E3805: /);
-  assert.match(set('--vcenter', '192.168.1.20', '--vcenter-user', 'admin;', '--vcenter-password', 'x').stderr, /^KURA-E3804: The vCenter Server user name is invalid: it holds ;/);
-  assert.match(set('--vcenter', '192.168.1.20', '--vcenter-user', 'admin', '--vcenter-password', 'a|b').stderr, /^KURA-E3804: The vCenter Server password is invalid/);
-  assert.equal(set('--vcenter', '192.168.1.20', '--vcenter-user', 'administrator@vsphere.local', '--vcenter-password', 'Secret!1').stdout, 'Set successfully!\n');
+  assert.match(
+    set('--vcenter', '192.168.1.20', '--vcenter-user', 'admin;', '--vcenter-password', 'x').stderr,
+    /^KURA-E3804: The vCenter Server user name is invalid: it holds ;/,
+  );
+  assert.match(
+    set('--vcenter', '192.168.1.20', '--vcenter-user', 'admin', '--vcenter-password', 'a|b').stderr,
+    /^KURA-E3804: The vCenter Server password is invalid/,
+  );
+  assert.equal(
+    set('--vcenter', '192.168.1.20', '--vcenter-user', 'administrator@vsphere.local', '--vcenter-password', 'Secret!1').stdout,
+    'Set successfully!\n',
+  );
   const s = srv.cli.json<ProviderSettings>('provider', 'show');
-  assert.deepEqual(s, { user: 'admin!#$%', arrays: ['10.0.0.1', '10.0.0.2', '10.0.0.3'], vcenter: { ip: '192.168.1.20', port: 443, user: 'administrator@vsphere.local' }, interval: 1440 });
+  assert.deepEqual(s, {
+    user: 'admin!#$%',
+    arrays: ['10.0.0.1', '10.0.0.2', '10.0.0.3'],
+    vcenter: { ip: '192.168.1.20', port: 443, user: 'administrator@vsphere.local' },
+    interval: 1440,
+  });
   assert.ok(!JSON.stringify(s).includes('Secret'), 'passwords are not shown');
   assert.match(srv.cli.ok('provider', 'show'), /\[DISKARRAY\]\n10\.0\.0\.1\n10\.0\.0\.2\n10\.0\.0\.3/);
 });
@@ -90,7 +104,9 @@ test('kill -9 during a backup: failed cleanly after the restart, nothing lost, k
   const warned = srv.cli.json<{ warnings: Array<{ id: string; text: string }> }>('policy', 'create', 'bk2', '--backup', '--generations', '2');
   assert.ok(warned);
   const hook = path.join(tmp, 'hook.sh');
-  fs.writeFileSync(hook, `#!/bin/sh\necho "$1" >> ${tmp}/hook.log\nif [ "$1" = freeze ]; then while [ -e ${tmp}/block ]; do sleep 0.05; done; fi\n`, { mode: 0o755 });
+  fs.writeFileSync(hook, `#!/bin/sh\necho "$1" >> ${tmp}/hook.log\nif [ "$1" = freeze ]; then while [ -e ${tmp}/block ]; do sleep 0.05; done; fi\n`, {
+    mode: 0o755,
+  });
   const made = await srv.api<{ vvol: VvolView; warnings: Array<{ id: string; text: string }> }>('POST', '/vasa/vvols', {
     container: 'sc0',
     type: 'data',

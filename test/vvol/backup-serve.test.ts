@@ -260,7 +260,10 @@ test('the quiesce hook keeps consistency; busy, cancel and the seed messages', {
   await until('the snapshot', () => srv.cli.json<{ state: string }>('task', 'show', t.id).state === 'success');
   r = srv.cli.run('backup', 'restore', 'vm2', 'dc1', '--from', 'last');
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /^KURA-E3730: If the target VM has a snapshot, the virtual device cannot be restored\.\n {2}Delete all snapshots in the target VM and restore the virtual device\.\n$/);
+  assert.match(
+    r.stderr,
+    /^KURA-E3730: If the target VM has a snapshot, the virtual device cannot be restored\.\n {2}Delete all snapshots in the target VM and restore the virtual device\.\n$/,
+  );
 
   // The array refuses a verb (the RV is already another LD's RV): its message under "Failed to execute command(...)".
   const [, d5] = await makeVm('vm5', 'dc1', { policy: 'bk1' });
@@ -323,7 +326,8 @@ test('relation file, VM-VVOL relation, backup script; deleted VMs leave their RV
   assert.equal(w.written, true);
   validate(w.file);
   const xml = fs.readFileSync(w.file, 'utf8');
-  for (const b of data1.backups) assert.match(xml, new RegExp(`<rvVVOL id="${b.ld.toString(16).padStart(4, '0')}" type="vmdk" mvVMid="${data1.metadata['VMW_VmID']}"/>`));
+  for (const b of data1.backups)
+    assert.match(xml, new RegExp(`<rvVVOL id="${b.ld.toString(16).padStart(4, '0')}" type="vmdk" mvVMid="${data1.metadata['VMW_VmID']}"/>`));
   assert.equal(latestFiles().length, 1, 'the older file left the latest folder');
   const zips = fs.readdirSync(path.join(srv.dataDir, 'RelationBetweenVMandVVOL', arrayDir));
   assert.ok(zips.length >= 1 && zips.every((z) => /^\d{14}\.zip$/.test(z)));

@@ -20,8 +20,22 @@ const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
 
 function vvol(vm: string, type: VvolType, ld: number, extra: Partial<VvolView> = {}): VvolView {
-  const rec = newVvolRecord({ id: `naa.6000000000000000000000000000${ld.toString(16).padStart(4, '0')}`, ld, type, vm, container: 0, size: 2 ** 30, created: '' });
-  return { ...rec, metadata: { VMW_VmID: `uuid-${vm}`, VMW_Datacenter: 'dc0', VMW_VVolName: `${vm}-${ld}`, VMW_VVolNamespace: `ns-${vm}` }, boundPes: [], allocated: 0, ...extra };
+  const rec = newVvolRecord({
+    id: `naa.6000000000000000000000000000${ld.toString(16).padStart(4, '0')}`,
+    ld,
+    type,
+    vm,
+    container: 0,
+    size: 2 ** 30,
+    created: '',
+  });
+  return {
+    ...rec,
+    metadata: { VMW_VmID: `uuid-${vm}`, VMW_Datacenter: 'dc0', VMW_VVolName: `${vm}-${ld}`, VMW_VVolNamespace: `ns-${vm}` },
+    boundPes: [],
+    allocated: 0,
+    ...extra,
+  };
 }
 
 function validate(file: string): void {
@@ -45,8 +59,32 @@ test('files at the interval when the configuration changed, none when not; old g
       vvol('vm2', 'data', 6, { linkedFrom: 'naa.60000000000000000000000000000002' }),
     ];
     const tasks: TaskInfo[] = [
-      { id: 'task-1', kind: 'delete-snapshot', state: 'running', progress: 0, vvols: ['naa.60000000000000000000000000000009'], result: null, error: null, cancelRequested: false, created: '2026-12-01T08:59:00.000Z', started: '2026-12-01T08:59:00.000Z', finished: null },
-      { id: 'task-2', kind: 'clone', state: 'running', progress: 10, vvols: ['naa.60000000000000000000000000000002'], result: null, error: null, cancelRequested: false, created: '2026-12-01T08:59:30.000Z', started: '2026-12-01T08:59:30.000Z', finished: null },
+      {
+        id: 'task-1',
+        kind: 'delete-snapshot',
+        state: 'running',
+        progress: 0,
+        vvols: ['naa.60000000000000000000000000000009'],
+        result: null,
+        error: null,
+        cancelRequested: false,
+        created: '2026-12-01T08:59:00.000Z',
+        started: '2026-12-01T08:59:00.000Z',
+        finished: null,
+      },
+      {
+        id: 'task-2',
+        kind: 'clone',
+        state: 'running',
+        progress: 10,
+        vvols: ['naa.60000000000000000000000000000002'],
+        result: null,
+        error: null,
+        cancelRequested: false,
+        created: '2026-12-01T08:59:30.000Z',
+        started: '2026-12-01T08:59:30.000Z',
+        finished: null,
+      },
     ];
     const ld = (n: number, pool = 'sc0', t = 'vmdk-VVOL') => ({ number: n, name: `ld${n}`, pool: 0, poolName: pool, vmwareType: t, capacity: 2 ** 30 });
     const build = (at: Date) =>
@@ -55,7 +93,22 @@ test('files at the interval when the configuration changed, none when not; old g
         tasks,
         vvolLds: [...vvols.map((v) => ld(v.ld)), ld(0x30)],
         backupPoolLds: [ld(0x20, 'vvolbackup1', 'config-VVOL'), ld(0x21, 'vvolbackup1'), ld(0x40, 'vvolbackup1')],
-        rvRecords: [{ ld: 0x40, vvol: 'gone', mvLd: 0x11, vm: 'old', datacenter: 'dc0', vmId: 'uuid-old', type: 'data', disk: 'old.vmdk', generation: 1, backupTime: null, valid: false, state: '－' }],
+        rvRecords: [
+          {
+            ld: 0x40,
+            vvol: 'gone',
+            mvLd: 0x11,
+            vm: 'old',
+            datacenter: 'dc0',
+            vmId: 'uuid-old',
+            type: 'data',
+            disk: 'old.vmdk',
+            generation: 1,
+            backupTime: null,
+            valid: false,
+            state: '－',
+          },
+        ],
         array: { name: 'kura0', serial: '000000000001', wwn: '2000000000000001', model: 'Kura', ip: '192.168.1.10' },
         vCenterServer: '192.168.1.20',
         now: at.toISOString(),
@@ -119,7 +172,10 @@ test('files at the interval when the configuration changed, none when not; old g
     vvols.pop();
     const r3 = tick(DAY + 30 * MIN)!;
     assert.equal(r3.written, true);
-    assert.deepEqual(r3.deleted.map((f) => path.basename(f)), ['20261201090000.zip']);
+    assert.deepEqual(
+      r3.deleted.map((f) => path.basename(f)),
+      ['20261201090000.zip'],
+    );
     assert.deepEqual(fs.readdirSync(old), ['20261203091000.zip']);
     assert.equal(fs.readdirSync(latest).length, 1);
     assert.equal(written.length, 3, 'three files, each validated as it was written');

@@ -667,7 +667,12 @@ export class BackupEngine {
       r.job.phase = 'Restore completed';
       r.job.progress = 100;
       r.job.remainingSeconds = 0;
-      this.emit({ id: I.I_RESTORE_DONE, severity: 'info', source: `vm/${vm.datacenter}/${vm.name}`, text: `Restore of VM(${vm.datacenter}/${vm.name}) completed.` });
+      this.emit({
+        id: I.I_RESTORE_DONE,
+        severity: 'info',
+        source: `vm/${vm.datacenter}/${vm.name}`,
+        text: `Restore of VM(${vm.datacenter}/${vm.name}) completed.`,
+      });
       this.end(r, null);
     } catch (e) {
       if (this.closed) return;
@@ -729,7 +734,15 @@ export class BackupEngine {
     const gens = rvs
       .map((x) => {
         const ld = this.o.port.ld(x.ld);
-        return { generation: x.generation, rv: x.ld, rvName: ld?.name ?? String(x.ld), pool: ld?.poolName ?? '', state: x.state, time: x.backupTime, valid: x.valid };
+        return {
+          generation: x.generation,
+          rv: x.ld,
+          rvName: ld?.name ?? String(x.ld),
+          pool: ld?.poolName ?? '',
+          state: x.state,
+          time: x.backupTime,
+          valid: x.valid,
+        };
       })
       .sort((a, b) => a.generation - b.generation);
     const done = gens.filter((g) => g.valid && g.time !== null).sort((a, b) => b.time!.localeCompare(a.time!));

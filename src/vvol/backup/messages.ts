@@ -30,7 +30,8 @@ export function successLines(dc: string, vm: string, consistent: boolean, disks:
   const data = disks.filter((d) => d.type === 'data');
   if (config.length > 0) {
     out.push('config-vvol:');
-    for (const d of config) out.push(`  LD Name: ${d.ldName}`, `  Backup State: ${d.backupState}`, `  Backup LD Name: ${d.backupLdName}`, `  Diskarray Name: ${d.arrayName}`);
+    for (const d of config)
+      out.push(`  LD Name: ${d.ldName}`, `  Backup State: ${d.backupState}`, `  Backup LD Name: ${d.backupLdName}`, `  Diskarray Name: ${d.arrayName}`);
   }
   if (data.length > 0) {
     out.push('data-vvol:');

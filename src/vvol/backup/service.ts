@@ -59,7 +59,8 @@ export class BackupService {
       interval: () => this.settingsStore.get().interval,
       now: this.clock,
       onError: (e) => o.emit({ id: RELATION_WRITE_FAILED.id, severity: 'warning', source: 'vasa/relation', text: RELATION_WRITE_FAILED({ why: e.message }) }),
-      onWritten: (file) => o.emit({ id: I_RELATION_WRITTEN, severity: 'info', source: 'vasa/relation', text: `The configuration changed: relation file ${file} written.` }),
+      onWritten: (file) =>
+        o.emit({ id: I_RELATION_WRITTEN, severity: 'info', source: 'vasa/relation', text: `The configuration changed: relation file ${file} written.` }),
     });
   }
 

@@ -84,11 +84,7 @@ export function buildRelation(inp: RelationInputs): RelationModel {
   for (const vm of vms) {
     const sources = [...new Set(vm.all.map((v) => vmOfVvol(v.linkedFrom)).filter((x): x is string => x !== null && x !== vm.name))];
     const targets = [
-      ...new Set(
-        live
-          .filter((c) => c.linkedFrom !== null && byId.get(c.linkedFrom)?.vm === vm.name && c.vm !== vm.name)
-          .map((c) => c.vm),
-      ),
+      ...new Set(live.filter((c) => c.linkedFrom !== null && byId.get(c.linkedFrom)?.vm === vm.name && c.vm !== vm.name).map((c) => c.vm)),
     ].sort();
     const r: RelVm = {
       name: vm.name,

@@ -15,7 +15,12 @@ export interface VmRelationView {
 export function vmRelation(m: RelationModel | undefined, vm: string, datacenter: string): VmRelationView | undefined {
   const r = m?.datacenters.find((d) => d.name === datacenter)?.vms.find((v) => v.name === vm);
   if (!m || !r) return undefined;
-  const one = (v: RelVvol, type: 'config-vvol' | 'vmdk-vvol') => ({ ld: v.id, vmwareType: type, ...(type === 'vmdk-vvol' ? { diskFile: v.name } : {}), rvs: [...v.rvs] });
+  const one = (v: RelVvol, type: 'config-vvol' | 'vmdk-vvol') => ({
+    ld: v.id,
+    vmwareType: type,
+    ...(type === 'vmdk-vvol' ? { diskFile: v.name } : {}),
+    rvs: [...v.rvs],
+  });
   return {
     vm: { name: r.name, id: r.id, datacenter, vCenterServer: m.info.vCenterServer },
     diskArray: { name: m.diskArray.name, ip: m.diskArray.ip, serialNumber: m.diskArray.serialNumber, wwn: m.diskArray.wwn, productId: m.diskArray.model },

@@ -63,7 +63,9 @@ export class RelationWriter {
 
   constructor(private readonly o: RelationWriterOptions) {
     this.clock = o.now ?? (() => new Date());
-    o.db.exec('CREATE TABLE IF NOT EXISTS vvol_relation_last (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL, file TEXT NOT NULL, model TEXT NOT NULL)');
+    o.db.exec(
+      'CREATE TABLE IF NOT EXISTS vvol_relation_last (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL, file TEXT NOT NULL, model TEXT NOT NULL)',
+    );
   }
 
   /** The directory name of an array: <16-hex WWN>_<array name>. */
@@ -73,8 +75,7 @@ export class RelationWriter {
 
   private last(): { fingerprint: string; file: string; model: RelationModel } | undefined {
     const r = this.o.db.prepare('SELECT fingerprint, file, model FROM vvol_relation_last WHERE id = 1').get() as
-      | { fingerprint: string; file: string; model: string }
-      | undefined;
+      { fingerprint: string; file: string; model: string } | undefined;
     return r && { fingerprint: r.fingerprint, file: r.file, model: JSON.parse(r.model) as RelationModel };
   }
 
