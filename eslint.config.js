@@ -9,22 +9,24 @@ import tseslint from 'typescript-eslint';
 // vvol (the VVOL provider) sits on array and manager services; only manager and cli may use it.
 // vsim (the hypervisor simulator) is a REST and NBD client like the CLI: it may use api, nbd (the client) and the types of array and vvol; only cli uses it.
 const ABOVE = {
-  io: ['block', 'limits', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
-  api: ['block', 'limits', 'io', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
-  block: ['scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
-  limits: ['block', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
-  catalogue: ['block', 'limits', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
-  scsi: ['iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
-  iscsi: ['nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
-  nbd: ['scsi', 'iscsi', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
-  array: ['manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
+  io: ['block', 'limits', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim', 'ops', 'cluster', 'console'],
+  api: ['block', 'limits', 'io', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim', 'ops', 'cluster', 'console'],
+  block: ['scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim', 'ops', 'cluster', 'console'],
+  limits: ['block', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim', 'ops', 'cluster', 'console'],
+  catalogue: ['block', 'limits', 'scsi', 'iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim', 'ops', 'cluster', 'console'],
+  scsi: ['iscsi', 'nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim', 'ops', 'cluster', 'console'],
+  iscsi: ['nbd', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim', 'ops', 'cluster', 'console'],
+  nbd: ['scsi', 'iscsi', 'array', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim', 'ops', 'cluster', 'console'],
+  array: ['manager', 'vvol', 'pathmgr', 'cli', 'vsim', 'ops', 'cluster', 'console'],
   // ops (metrics, alerts, performance history, log collection) sits on the array agent; the manager serves it.
-  ops: ['manager', 'vvol', 'pathmgr', 'cli', 'vsim'],
-  manager: ['pathmgr', 'cli', 'vsim'],
-  vvol: ['pathmgr', 'cli', 'vsim'],
-  pathmgr: ['array', 'manager', 'vvol', 'cli', 'vsim'],
+  ops: ['manager', 'vvol', 'pathmgr', 'cli', 'vsim', 'cluster', 'console'],
+  manager: ['pathmgr', 'cli', 'vsim', 'cluster'],
+  vvol: ['pathmgr', 'cli', 'vsim', 'ops', 'cluster', 'console'],
+  pathmgr: ['array', 'manager', 'vvol', 'cli', 'vsim', 'ops', 'cluster', 'console'],
   // vsim takes from array and vvol only their types (import type): the REST answers' shapes.
-  vsim: ['block', 'limits', 'scsi', 'iscsi', 'manager', 'pathmgr', 'cli'],
+  vsim: ['block', 'limits', 'scsi', 'iscsi', 'manager', 'pathmgr', 'cli', 'cluster', 'console', 'ops'],
+  // cluster (the cluster node agent) reaches the array only through pathd's control API and etcd: leaves only; only cli uses it.
+  cluster: ['block', 'limits', 'io', 'scsi', 'iscsi', 'nbd', 'array', 'ops', 'manager', 'vvol', 'pathmgr', 'cli', 'vsim', 'console'],
 };
 const layerRules = Object.entries(ABOVE).map(([dir, above]) => ({
   files: [`src/${dir}/**/*.ts`],
@@ -35,7 +37,7 @@ const layerRules = Object.entries(ABOVE).map(([dir, above]) => ({
         patterns: [
           {
             group: above.flatMap((a) => [`../${a}/*`, `../../${a}/*`, `../../../${a}/*`]),
-            message: `src/${dir} may not import from ${above.join(', ')}: imports flow down the layers (block <- scsi <- iscsi/nbd <- array <- vvol/manager <- cli; pathmgr on iscsi/scsi/nbd/block).`,
+            message: `src/${dir} may not import from ${above.join(', ')}: imports flow down the layers (block <- scsi <- iscsi/nbd <- array <- ops/vvol <- manager/console <- cli; pathmgr on iscsi/scsi/nbd/block; vsim and cluster are clients of the REST and pathd APIs).`,
           },
         ],
       },

@@ -26,6 +26,10 @@ test('an upward import fails lint; a downward one passes', { timeout: 60_000 }, 
     ['src/errors2.ts', "import { BlockEngine } from './block/engine.js';\nexport const a = BlockEngine;\n"],
     ['src/scsi/spec/x.ts', "import { ScsiError } from '../sense.js';\nexport const a = ScsiError;\n"],
     ['src/io/x.ts', "import { IoBudget } from '../limits/io-budget.js';\nexport const a = IoBudget;\n"],
+    ['src/cluster/x.ts', "import { KuraArray } from '../array/array.js';\nexport const a = KuraArray;\n"],
+    ['src/block/y.ts', "import { ClusterAgent } from '../cluster/agent.js';\nexport const a = ClusterAgent;\n"],
+    ['src/ops/x.ts', "import { Manager } from '../manager/manager.js';\nexport const a = Manager;\n"],
+    ['src/array/z.ts', "import { Operations } from '../ops/index.js';\nexport const a = Operations;\n"],
   ];
   for (const [file, code] of up) {
     const msgs = await lint(file, code);
@@ -42,6 +46,8 @@ test('an upward import fails lint; a downward one passes', { timeout: 60_000 }, 
     ['src/pathmgr/x.ts', "import { cdb } from '../scsi/spec/index.js';\nexport const a = cdb;\n"],
     ['src/scsi/spec/x.ts', "import { GOOD } from './status.js';\nexport const a = GOOD;\n"],
     ['src/vvol/x.ts', "import { KuraError } from '../errors.js';\nexport const a = KuraError;\n"],
+    ['src/cluster/x.ts', "import { KuraError } from '../errors.js';\nexport const a = KuraError;\n"],
+    ['src/cli/x.ts', "import { ClusterAgent } from '../cluster/agent.js';\nexport const a = ClusterAgent;\n"],
   ];
   for (const [file, code] of down) assert.deepEqual(await lint(file, code), [], `${file} may import ${code.split("'")[1]}`);
 });
