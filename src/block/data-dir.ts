@@ -100,12 +100,12 @@ export function makeDataDir(dir: string): void {
 
 /** What Kura keeps at the top of a data directory (besides the trees below). */
 const TOP_LEVEL = /^(admin\.token|alerts\.json(\.tmp)?|(manager|vvol)\.db(-wal|-shm|-journal)?|kura\.(lock|pid)(-journal)?)$/;
-/** Kura's trees in a data directory: the array, the server's logs, the performance history. */
-const TREES = new Set(['array', 'logs', 'perf']);
+/** Kura's trees in a data directory: the array, the server's logs, the performance history, the VVOL provider's relation files (latest and zipped). */
+const TREES = new Set(['array', 'logs', 'perf', 'latestRelationBetweenVMandVVOL', 'RelationBetweenVMandVVOL']);
 
 /**
  * Makes the data directory private: the directory itself, what Kura keeps at its
- * top, and the whole array/, logs/ and perf/ trees; directories 0700, regular files 0600. Other
+ * top, and the whole array/, logs/, perf/ and relation-file trees; directories 0700, regular files 0600. Other
  * files an operator keeps there are left alone (--data might name a directory
  * that holds more than Kura's files), as are symbolic links and what they point
  * at (PDs may be block devices elsewhere). Returns the paths it changed,

@@ -46,8 +46,11 @@ test('kura logs collect writes a .tar.gz with every part, and no secret inside',
   srv.cli.ok('target', 'set-chap', '--user', 't1', '--secret', TARGET_SECRET);
   srv.cli.ok('alert', 'add', 'chat', '--webhook', `https://chat.example.com/services/${HOOK_SECRET}`, '--min-severity', 'error');
   // A relation file (as VM backups leave them) with a password in it, and a path event from a host agent.
-  fs.mkdirSync(path.join(srv.dataDir, 'relation'), { recursive: true });
-  fs.writeFileSync(path.join(srv.dataDir, 'relation', 'vm1.xml'), `<relation vm="vm1"><provider password="${FILE_PASSWORD}"/></relation>\n`);
+  fs.mkdirSync(path.join(srv.dataDir, 'latestRelationBetweenVMandVVOL', 'array0'), { recursive: true });
+  fs.writeFileSync(
+    path.join(srv.dataDir, 'latestRelationBetweenVMandVVOL', 'array0', 'vm1.xml'),
+    `<relation vm="vm1"><provider password="${FILE_PASSWORD}"/></relation>\n`,
+  );
   srv.cli.ok('events'); // the token in a request header, never in a file
   spawnSync('curl', [
     '-s',
@@ -84,7 +87,7 @@ test('kura logs collect writes a .tar.gz with every part, and no secret inside',
     'kura-logs/events.json',
     'kura-logs/logs/pathd-events.json',
     'kura-logs/logs/server/kura.log',
-    'kura-logs/relation/vm1.xml',
+    'kura-logs/relation/array0/vm1.xml',
     'kura-logs/check.txt',
   ])
     assert.ok(toc.includes(f), `${f} is in the archive:\n${toc.join('\n')}`);
@@ -107,7 +110,7 @@ test('kura logs collect writes a .tar.gz with every part, and no secret inside',
   );
   assert.match(read('logs/server/kura.log'), /ready: API http:/);
   assert.match(read('check.txt'), /KURA-E2520/, 'kura check refused the running server directory, and says so');
-  assert.match(read('relation/vm1.xml'), /<relation vm="vm1">/);
+  assert.match(read('relation/array0/vm1.xml'), /<relation vm="vm1">/);
 
   // No secret in any file.
   const files: string[] = [];

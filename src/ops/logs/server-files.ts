@@ -1,5 +1,5 @@
 // What the manager itself contributes to a log collection: its log files
-// (DATA/logs), the relation files of VM backups (DATA/relation, if any), the
+// (DATA/logs), the latest relation files of VM backups (DATA/latestRelationBetweenVMandVVOL), the
 // pathd logs host agents left in DATA/pathd. Every file is scrubbed (scrub.ts) before it
 // leaves the server; admin.token and the array's metadata are never read.
 import fs from 'node:fs';
@@ -63,7 +63,8 @@ function filesUnder(dir: string, into: string, known: string[]): SupportFile[] {
 export function supportFiles(o: { dataDir: string; known: string[] }): SupportFile[] {
   return [
     ...filesUnder(path.join(o.dataDir, 'logs'), 'logs/server', o.known),
-    ...filesUnder(path.join(o.dataDir, 'relation'), 'relation', o.known),
+    // Where the VVOL provider writes them (src/vvol/relation/writer.ts LATEST_DIR); the zipped older generations stay out.
+    ...filesUnder(path.join(o.dataDir, 'latestRelationBetweenVMandVVOL'), 'relation', o.known),
     ...filesUnder(path.join(o.dataDir, 'pathd'), 'logs/pathd', o.known),
   ];
 }

@@ -99,11 +99,11 @@ export class RelationWriter {
     const result: CheckResult = { written: false, file: null, zipped: [], deleted: [] };
     const prev = this.last();
     if (prev?.fingerprint !== fp) {
-      fs.mkdirSync(latestDir, { recursive: true });
+      fs.mkdirSync(latestDir, { recursive: true, mode: 0o700 });
       const name = `${stamp(finished)}.xml`;
       const file = path.join(latestDir, name);
       const tmp = `${file}.tmp`;
-      fs.writeFileSync(tmp, relationXml(model));
+      fs.writeFileSync(tmp, relationXml(model), { mode: 0o600 });
       fs.renameSync(tmp, file);
       this.o.db.prepare('INSERT OR REPLACE INTO vvol_relation_last (id, fingerprint, file, model) VALUES (1, ?, ?, ?)').run(fp, file, JSON.stringify(model));
       result.written = true;
@@ -112,11 +112,11 @@ export class RelationWriter {
       // Older generations leave the latest folder for the zip folder.
       for (const f of fs.readdirSync(latestDir)) {
         if (f === name || !f.endsWith('.xml')) continue;
-        fs.mkdirSync(oldDir, { recursive: true });
+        fs.mkdirSync(oldDir, { recursive: true, mode: 0o700 });
         const src = path.join(latestDir, f);
         const zip = path.join(oldDir, f.replace(/\.xml$/, '.zip'));
         const when = new Date(parseStamp(f.replace(/\.xml$/, '')) ?? finished.getTime());
-        fs.writeFileSync(`${zip}.tmp`, zipOne(f, fs.readFileSync(src), when));
+        fs.writeFileSync(`${zip}.tmp`, zipOne(f, fs.readFileSync(src), when), { mode: 0o600 });
         fs.renameSync(`${zip}.tmp`, zip);
         fs.rmSync(src);
         result.zipped.push(zip);
