@@ -188,6 +188,8 @@ armkill seq
       '--stop-script',
       path.join(dir, 'stop.sh'),
     );
+    // Every node up in etcd before the start, so "first available priority server" means n1.
+    await waitFor('every node online', async () => (await admin.admin.nodes()).filter((n) => n.state === 'online').length === NODES.length, 60_000);
     cli.ok('cluster', 'group', 'start', 'app');
     const onlineOn = async (what: string) =>
       waitFor(
@@ -199,7 +201,10 @@ armkill seq
         60_000,
       );
     let owner: string = await onlineOn('app online');
-    assert.equal(owner, 'n1', 'the group starts on its first priority server');
+    const why = () =>
+      `scripts.log:\n${startLines().join('\n')}\n` +
+      [...nodes.entries()].map(([n, t]) => `--- ${n}:\n${t.output().split('\n').slice(-15).join('\n')}`).join('\n');
+    assert.equal(owner, 'n1', `the group starts on its first priority server\n${why()}`);
     assert.match(startLines()[0]!, /^start node=n1 event=START server=HOME group=app disk=$/);
     const failoverMs: number[] = [];
     let refusedRounds = 0;
