@@ -1,29 +1,14 @@
 // Performance charts per LD, front-end port and pool, from the manager's
-// performance history (engineer OPS's perf API: 10-second samples for a day,
+// performance history (src/api/perf.ts: 10-second samples for a day,
 // 1-minute samples for a week). A manager without that API (no /perf route in
 // its OpenAPI document) gets a notice instead of charts.
 import { useState } from 'preact/hooks';
 import { ARRAY } from '../../../api/array.js';
-import type { ApiRoute } from '../../../api/route.js';
+import { PERF } from '../../../api/perf.js';
 import { call } from '../api.js';
 import { useResource } from '../live.js';
 import { ErrorBox, Loading, PageHeader } from '../ui.js';
 import { LineChart } from '../chart.js';
-
-// The perf API's two descriptions as src/api/perf.ts (branch ops) has them; an import of PERF replaces them once that file is in main.
-const PERF = {
-  list: { method: 'GET', path: '/api/v1/perf', tag: 'perf', summary: 'The objects (LDs, ports, pools) that have performance history' },
-  show: {
-    method: 'GET',
-    path: '/api/v1/perf/{kind}/{name}',
-    tag: 'perf',
-    summary: 'Performance samples of an LD, port or pool',
-    query: {
-      since: { type: 'string', description: 'how far back: 90s, 15m, 1h, 2d (up to 7d)' },
-      resolution: { type: 'string', enum: ['10s', '1m'], description: '10s or 1m' },
-    },
-  },
-} satisfies Record<string, ApiRoute>;
 
 interface PerfObject {
   kind: 'ld' | 'port' | 'pool';
