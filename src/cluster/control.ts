@@ -6,6 +6,7 @@ import http from 'node:http';
 import { KuraError, asKuraError } from '../errors.js';
 import { AGENT_NO_ROUTE, WATCH_ID_UNKNOWN, WATCH_START_FAILED } from '../catalogue/cluster.js';
 import type { NodeAgent } from './agent.js';
+import { listenOn } from '../io/listen.js';
 
 export interface ArmloadRequest {
   group: string;
@@ -26,10 +27,7 @@ export class ControlServer {
   async listen(socket: string): Promise<void> {
     fs.rmSync(socket, { force: true });
     this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(socket, () => resolve());
-    });
+    await listenOn(this.server, { path: socket });
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

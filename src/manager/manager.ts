@@ -31,6 +31,7 @@ import { API_TOKEN_INVALID, API_TOKEN_UNREADABLE, BODY_TOO_LARGE } from '../cata
 import { API_CONNECTION_CAP } from '../catalogue/protocols.js';
 import { ConsoleServer } from '../console/server.js';
 import type { ConsoleOptions } from '../console/server.js';
+import { boundAddress, listenOn } from '../io/listen.js';
 
 /** The header a client names itself with for the configuration lock. */
 export const OWNER_HEADER = 'x-kura-owner';
@@ -263,18 +264,11 @@ export class Manager {
       sock.once('close', () => cap.release());
     });
     this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    return listenOn(server, { host, port });
   }
 
   address(): { host: string; port: number } {
-    const a = this.server!.address() as { address: string; port: number };
-    return { host: a.address, port: a.port };
+    return boundAddress(this.server!);
   }
 
   async close(): Promise<void> {

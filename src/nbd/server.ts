@@ -32,6 +32,7 @@ import { NbdTransmission } from './transmission.js';
 import type { NbdTlsOptions } from './tls.js';
 import type { IoCounters } from '../io/io-counters.js';
 import { NBD_CONNECTION_CAP, NBD_HANDSHAKE_TIMEOUT } from '../catalogue/protocols.js';
+import { listenOn } from '../io/listen.js';
 export type { NbdTlsMode, NbdTlsOptions } from './tls.js';
 
 export interface NbdServerOptions {
@@ -121,25 +122,12 @@ export class NbdServer {
   listen(host: string, port: number): Promise<void> {
     const srv = this.makeServer();
     this.tcp = srv;
-    return new Promise((resolve, reject) => {
-      srv.once('error', reject);
-      srv.listen(port, host, () => {
-        srv.off('error', reject);
-        resolve();
-      });
-    });
+    return listenOn(srv, { host, port });
   }
 
   listenUnix(path: string): Promise<void> {
     fs.rmSync(path, { force: true });
-    const srv = this.makeServer();
-    return new Promise((resolve, reject) => {
-      srv.once('error', reject);
-      srv.listen(path, () => {
-        srv.off('error', reject);
-        resolve();
-      });
-    });
+    return listenOn(this.makeServer(), { path });
   }
 
   address(): { host: string; port: number } {

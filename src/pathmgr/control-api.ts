@@ -19,6 +19,7 @@ import {
   LOG_COLLECTION_FAILED,
   PATH_STATE_NOT_SETTABLE,
 } from '../catalogue/pathmgr.js';
+import { listenOn } from '../io/listen.js';
 
 export function showDevice(d: MultipathDevice) {
   return {
@@ -120,13 +121,7 @@ export class ControlApi {
   listen(host: string, port: number): Promise<net.AddressInfo> {
     const srv = http.createServer((req, res) => void this.handle(req, res));
     this.server = srv;
-    return new Promise((resolve, reject) => {
-      srv.once('error', reject);
-      srv.listen(port, host, () => {
-        srv.off('error', reject);
-        resolve(srv.address() as net.AddressInfo);
-      });
-    });
+    return listenOn(srv, { host, port }).then(() => srv.address() as net.AddressInfo);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

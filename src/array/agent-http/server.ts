@@ -14,6 +14,7 @@ import { asKuraError, INTERNAL_ERROR, KuraError } from '../../errors.js';
 import { FENCING_HEADER, wireOf } from './methods.js';
 import type { FencingRegister } from './fencing.js';
 import { AGENT_METHOD_UNKNOWN, AGENT_REQUEST_INVALID, AGENT_TOKEN_MISSING } from '../../catalogue/ha.js';
+import { boundAddress, listenOn } from '../../io/listen.js';
 
 /** Events kept for managers that poll behind. */
 const EVENT_RING = 1000;
@@ -64,18 +65,11 @@ export class AgentServer {
       });
     });
     this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    return listenOn(server, { host, port });
   }
 
   address(): { host: string; port: number } {
-    const a = this.server!.address() as { address: string; port: number };
-    return { host: a.address, port: a.port };
+    return boundAddress(this.server!);
   }
 
   async close(): Promise<void> {

@@ -30,6 +30,7 @@ import {
   NO_ARRAY_REGISTERED,
   REPLICATION_REFUSED,
 } from '../../catalogue/ha.js';
+import { boundAddress, listenOn } from '../../io/listen.js';
 
 export const ARRAY_HEADER = 'x-kura-array';
 const FORWARDED_HEADER = 'x-kura-forwarded';
@@ -56,18 +57,11 @@ export class HaFront {
       });
     });
     this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    return listenOn(server, { host, port });
   }
 
   address(): { host: string; port: number } {
-    const a = this.server!.address() as { address: string; port: number };
-    return { host: a.address, port: a.port };
+    return boundAddress(this.server!);
   }
 
   async close(): Promise<void> {
