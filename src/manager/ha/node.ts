@@ -23,6 +23,9 @@ import { MemberLease } from './lease.js';
 import { ReplicaReceiver, ReplicationSender } from './replication.js';
 import { ACTIVE_LOST, ACTIVE_WITHOUT_STANDBY, MANAGER_NOT_ACTING, NO_SPARE_MANAGER, STANDBY_LOST } from '../../catalogue/ha.js';
 
+/** How long (in lease TTLs) an orphaned array waits for a holder of its every acknowledged event to rejoin. */
+const HOLDER_GRACE_TTLS = 10;
+
 export const DEFAULT_LEASE_TTL = 3;
 const TICK_MS = 250;
 /** How long a change waits for the standby's acknowledgement before the standby is dropped. */
@@ -189,9 +192,13 @@ export class HaNode {
         this.vacantSince.set(id, since);
         // A live manager whose copy holds every acknowledged event goes first; while
         // one is live, the others wait (an older copy would lose acknowledged events).
-        const holders = (view.holders.get(id) ?? []).filter((n) => view.managers.has(n));
+        const named = view.holders.get(id) ?? [];
+        const holders = named.filter((n) => view.managers.has(n));
         if (holders.length > 0) {
           if (holders.includes(me)) await this.claim(view, id);
+        } else if (named.length > 0 && Date.now() - since < HOLDER_GRACE_TTLS * this.ttl * 1000) {
+          // No holder is live: one whose lease merely lapsed rejoins within moments; only
+          // after a grace does another manager claim the array with an older copy.
         } else {
           const preferred = chooseStandby(view, id) === me;
           if (preferred || Date.now() - since > 2 * this.ttl * 1000) await this.claim(view, id);
