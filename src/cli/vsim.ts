@@ -110,20 +110,18 @@ export function registerVsim(program: Command, ctx: CliContext): void {
     .option('--policy <name>', 'storage policy of its VVOLs')
     .option('--datacenter <dc>', 'datacenter', 'dc0')
     .option('--quiesce-hook <path>', 'guest-quiesce script the backup runs as PATH freeze / PATH thaw (absolute, executable)')
-    .action(
-      async (name: string, o: { container: string; disk: string[]; memory: string; policy?: string; datacenter: string; quiesceHook?: string }) => {
-        const r = await hv().createVm({
-          name,
-          container: o.container,
-          disks: o.disk.map((d) => sizeArg(d, '--disk')),
-          memory: sizeArg(o.memory, '--memory'),
-          policy: o.policy,
-          datacenter: o.datacenter,
-          quiesceHook: o.quiesceHook,
-        });
-        show(r.vm, r.warnings);
-      },
-    );
+    .action(async (name: string, o: { container: string; disk: string[]; memory: string; policy?: string; datacenter: string; quiesceHook?: string }) => {
+      const r = await hv().createVm({
+        name,
+        container: o.container,
+        disks: o.disk.map((d) => sizeArg(d, '--disk')),
+        memory: sizeArg(o.memory, '--memory'),
+        policy: o.policy,
+        datacenter: o.datacenter,
+        quiesceHook: o.quiesceHook,
+      });
+      show(r.vm, r.warnings);
+    });
   vm.command('set <vm>')
     .description("change what the guest's tools report: the quiesce hook on every VVOL of the VM")
     .requiredOption('--quiesce-hook <path>', `guest-quiesce script (absolute, executable), or ${NO_HOOK} to remove it`)

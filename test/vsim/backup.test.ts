@@ -12,23 +12,27 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { BACKUPS } from '../../src/api/backup.js';
+import { POOLS } from '../../src/api/pools.js';
+import { POLICIES, VVOLS } from '../../src/api/vasa.js';
 import type { BackupJob, VmBackupView } from '../../src/vvol/backup/engine.js';
 import type { VvolView } from '../../src/vvol/model.js';
 import { readExport, writeExport } from '../../src/vsim/disk-io.js';
-import type { VmInfo } from '../../src/vsim/hypervisor.js';
-import { runKura } from '../helpers/cli.js';
+import { HostList } from '../../src/vsim/host-list.js';
+import { Hypervisor, type VmInfo } from '../../src/vsim/hypervisor.js';
+import { spawnKura, type CliResult } from '../helpers/cli.js';
 import { startVsimWorld, type VsimWorld } from './fixture.js';
 
 const MiB = 2 ** 20;
+const GiB = 2 ** 30;
 let w: VsimWorld;
 let hook: string;
 let hookLog: string;
 
 before(async () => {
   w = await startVsimWorld({ initiator: 'iqn.2026-11.test:vsim-backup' });
-  w.cli.json('pool', 'create', 'vvolbackup1', '--size', '6GiB', '--container');
-  w.cli.json('pool', 'create', 'vvolbackup2', '--size', '6GiB', '--container');
-  w.cli.json('policy', 'create', 'bk2', '--backup', '--generations', '2');
+  for (const p of ['vvolbackup1', 'vvolbackup2']) await w.api.send(POOLS.create, {}, { name: p, size: 6 * GiB, container: true });
+  await w.api.send(POLICIES.create, {}, { name: 'bk2', backup: true, generations: 2 });
   hookLog = path.join(w.dir, 'hook.log');
   hook = path.join(w.dir, 'quiesce.sh');
   // The VM owner's script: one line per step with the environment kura serve gives it.
@@ -38,9 +42,25 @@ after(async () => {
   await w?.stop();
 });
 
+const T0 = Date.now();
+const mark = (what: string): void => void process.stderr.write(`# ${((Date.now() - T0) / 1000).toFixed(1)} s ${what}\n`);
+
+/** kura ARGS in the background (several at once: each CLI run is mostly a node start). */
+async function kura(...args: string[]): Promise<CliResult> {
+  const t = Date.now();
+  const r = await spawnKura(args, { env: w.env, cwd: w.srv.dataDir, timeoutMs: 180_000 });
+  mark(`kura ${args.join(' ')}: exit ${r.status}, ${(Date.now() - t) / 1000} s`);
+  return r;
+}
+async function kuraJson<T>(...args: string[]): Promise<T> {
+  const r = await kura(...args, '--json');
+  assert.equal(r.status, 0, `kura ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
 /** Runs kura ARGS, expects exit 1 and the error id with its sentence on stderr. */
-function refused(args: string[], id: string, sentence: RegExp): void {
-  const r = runKura(args, { env: w.env, cwd: w.srv.dataDir, timeoutMs: 120_000 });
+async function refused(args: string[], id: string, sentence: RegExp): Promise<void> {
+  const r = await kura(...args);
   assert.equal(r.status, 1, `kura ${args.join(' ')}: ${r.stdout}${r.stderr}`);
   assert.match(r.stderr, new RegExp(`^${id}: `, 'm'), `kura ${args.join(' ')}: ${r.stderr}`);
   assert.match(r.stderr, sentence, `kura ${args.join(' ')}: ${r.stderr}`);
@@ -69,54 +89,46 @@ async function expectImage(uri: string, img: Image, what: string): Promise<void>
 const hookLines = (): string[] => (fs.existsSync(hookLog) ? fs.readFileSync(hookLog, 'utf8').trim().split('\n') : []);
 
 test('two VMs through kura vsim: quiesce hook, backup x2, restore from last and previous read back through pathd', { timeout: 300_000 }, async () => {
-  const { cli } = w;
-  cli.json('vsim', 'host', 'add', 'esx1', '--pathd', w.pathd.control);
+  // What the test does not check through the CLI (host, power, snapshots) the simulator does in-process over REST.
+  const hv = new Hypervisor({ api: w.api, hosts: new HostList(w.env['KURA_VSIM_STATE']!) });
+  await hv.addHost('esx1', w.pathd.control);
+  const vvolsOf = (vm: string): Promise<VvolView[]> => w.api.send<VvolView[]>(VVOLS.list, {}, undefined, { vm });
+  const show = (vm: string, dc: string): Promise<VmBackupView> => w.api.send<VmBackupView>(BACKUPS.show, { vm }, undefined, { datacenter: dc });
 
-  // The hook is checked where it is given; a refused create makes nothing.
+  // The hook is checked where it is given; a refused create makes nothing. A script that cannot run is refused on an existing VM too.
   const mk = ['vsim', 'vm', 'create', 'vmX', '--container', 'sc0', '--disk', '64MiB', '--memory', '64MiB', '--quiesce-hook'];
-  refused([...mk, 'quiesce.sh'], 'KURA-E3624', /The quiesce hook "quiesce\.sh" is not an absolute path\./);
-  refused([...mk, path.join(w.dir, 'nosuch.sh')], 'KURA-E3625', /The quiesce hook \S+nosuch\.sh cannot be used: no such file\./);
-  refused([...mk, w.dir], 'KURA-E3625', /The quiesce hook \S+ cannot be used: it is not a regular file\./);
-
-  let vmA = cli.json<VmInfo>(
-    'vsim',
-    'vm',
-    'create',
-    'vmA',
-    '--container',
-    'sc0',
-    '--disk',
-    '64MiB',
-    '--memory',
-    '64MiB',
-    '--policy',
-    'bk2',
-    '--datacenter',
-    'dc7',
-    '--quiesce-hook',
-    hook,
-  );
-  let vmB = cli.json<VmInfo>('vsim', 'vm', 'create', 'vmB', '--container', 'sc0', '--disk', '64MiB', '--memory', '64MiB', '--policy', 'bk2');
+  const plain = path.join(w.dir, 'plain.sh');
+  fs.writeFileSync(plain, '#!/bin/sh\n', { mode: 0o644 });
+  const vmOpts = ['--container', 'sc0', '--disk', '64MiB', '--memory', '64MiB', '--policy', 'bk2'];
+  const [created] = await Promise.all([
+    Promise.all([
+      kuraJson<VmInfo>('vsim', 'vm', 'create', 'vmA', ...vmOpts, '--datacenter', 'dc7', '--quiesce-hook', hook),
+      kuraJson<VmInfo>('vsim', 'vm', 'create', 'vmB', ...vmOpts),
+    ]),
+    refused([...mk, 'quiesce.sh'], 'KURA-E3624', /The quiesce hook "quiesce\.sh" is not an absolute path\./),
+    refused([...mk, path.join(w.dir, 'nosuch.sh')], 'KURA-E3625', /The quiesce hook \S+nosuch\.sh cannot be used: no such file\./),
+    refused([...mk, w.dir], 'KURA-E3625', /The quiesce hook \S+ cannot be used: it is not a regular file\./),
+    refused([...mk, plain], 'KURA-E3626', /The quiesce hook \S+plain\.sh is not executable\./),
+  ]);
+  let [vmA, vmB] = created;
   assert.equal(vmA.quiesceHook, hook);
   assert.equal(vmB.quiesceHook, null);
   assert.deepEqual(
-    cli.json<Array<{ name: string }>>('vsim', 'vm', 'list').map((v) => v.name),
+    (await hv.listVms()).map((v) => v.name),
     ['vmA', 'vmB'],
     'the refused creates made no VM',
   );
   // The hook is in the provider, on every VVOL of the VM, where the backup engine reads it.
-  for (const v of cli.json<VvolView[]>('vvol', 'list', '--vm', 'vmA')) assert.equal(v.metadata['KURA_QuiesceHook'], hook, `${v.type} VVOL`);
+  for (const v of await vvolsOf('vmA')) assert.equal(v.metadata['KURA_QuiesceHook'], hook, `${v.type} VVOL`);
 
-  // Set and clear on an existing VM; a script that cannot run is refused.
-  const plain = path.join(w.dir, 'plain.sh');
-  fs.writeFileSync(plain, '#!/bin/sh\n', { mode: 0o644 });
-  refused(['vsim', 'vm', 'set', 'vmB', '--quiesce-hook', plain], 'KURA-E3626', /The quiesce hook \S+plain\.sh is not executable\./);
-  assert.equal(cli.json<VmInfo>('vsim', 'vm', 'set', 'vmB', '--quiesce-hook', hook).quiesceHook, hook);
-  assert.equal(cli.json<VmInfo>('vsim', 'vm', 'set', 'vmB', '--quiesce-hook', 'none').quiesceHook, null);
-  for (const v of cli.json<VvolView[]>('vvol', 'list', '--vm', 'vmB')) assert.equal(v.metadata['KURA_QuiesceHook'], undefined, `${v.type} VVOL of vmB`);
+  // Set and clear on an existing VM.
+  assert.equal((await kuraJson<VmInfo>('vsim', 'vm', 'set', 'vmB', '--quiesce-hook', hook)).quiesceHook, hook);
+  for (const v of await vvolsOf('vmB')) assert.equal(v.metadata['KURA_QuiesceHook'], hook, `${v.type} VVOL of vmB`);
+  assert.equal((await kuraJson<VmInfo>('vsim', 'vm', 'set', 'vmB', '--quiesce-hook', 'none')).quiesceHook, null);
+  for (const v of await vvolsOf('vmB')) assert.equal(v.metadata['KURA_QuiesceHook'], undefined, `${v.type} VVOL of vmB`);
 
-  vmA = cli.json<VmInfo>('vsim', 'vm', 'power-on', 'vmA', '--host', 'esx1');
-  vmB = cli.json<VmInfo>('vsim', 'vm', 'power-on', 'vmB', '--host', 'esx1');
+  vmA = await hv.powerOn('vmA', 'esx1');
+  vmB = await hv.powerOn('vmB', 'esx1');
   const uriA = dataExport(vmA);
   const uriB = dataExport(vmB);
   const A1 = image();
@@ -125,7 +137,7 @@ test('two VMs through kura vsim: quiesce hook, backup x2, restore from last and 
   await put(uriB, B1);
 
   // Backup 1 of both at once: vmA through its hook, vmB without keeping consistency.
-  const [ra, rb] = await Promise.all([cli.spawn('backup', 'run', 'vmA', 'dc7'), cli.spawn('backup', 'run', 'vmB', 'dc0')]);
+  const [ra, rb] = await Promise.all([kura('backup', 'run', 'vmA', 'dc7'), kura('backup', 'run', 'vmB', 'dc0')]);
   assert.equal(ra.status, 0, ra.stdout + ra.stderr);
   assert.equal(rb.status, 0, rb.stdout + rb.stderr);
   assert.match(ra.stdout, /^Success to online backup VM\(dc7\/vmA\)\.$/m);
@@ -133,8 +145,7 @@ test('two VMs through kura vsim: quiesce hook, backup x2, restore from last and 
   const env = `KURA_VM=vmA KURA_VM_ID=${vmA.id} KURA_DATACENTER=dc7`;
   assert.deepEqual(hookLines(), [`freeze ${env}`, `thaw ${env}`], 'the hook ran freeze then thaw, for vmA only');
 
-  const show = (vm: string, dc: string): VmBackupView => cli.json<VmBackupView>('backup', 'show', vm, dc);
-  const first = { A: show('vmA', 'dc7'), B: show('vmB', 'dc0') };
+  const first = { A: await show('vmA', 'dc7'), B: await show('vmB', 'dc0') };
   for (const [s, consistent] of [
     [first.A, true],
     [first.B, false],
@@ -158,40 +169,33 @@ test('two VMs through kura vsim: quiesce hook, backup x2, restore from last and 
   // The guests overwrite their disks; a restore from the last backup gives the original bytes back.
   await put(uriA, image());
   await put(uriB, image());
-  for (const vm of ['vmA', 'vmB']) {
-    const r = cli.run('backup', 'restore', vm, '--from', 'last', '--wait');
+  for (const r of await Promise.all(['vmA', 'vmB'].map((vm) => kura('backup', 'restore', vm, '--from', 'last', '--wait')))) {
     assert.equal(r.status, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, new RegExp(`^Restore completed \\(copying in background\\) \\(VM dc\\d/${vm}: ${vm}\\.vmdk from \\S+\\)\nRestore completed\n$`));
+    assert.match(r.stdout, /^Restore completed \(copying in background\) \(VM dc\d\/(vm[AB]): \1\.vmdk from \S+\)\nRestore completed\n$/);
   }
-  assert.equal(show('vmA', 'dc7').state, 'Restore completed');
+  assert.equal((await show('vmA', 'dc7')).state, 'Restore completed');
   await expectImage(uriA, A1, 'vmA restored from its last backup');
   await expectImage(uriB, B1, 'vmB restored from its last backup');
 
   // A VM with a snapshot cannot be restored (VVM L3061).
-  cli.json('vsim', 'vm', 'snapshot', 'vmA', '--name', 's1');
-  refused(
+  await hv.snapshot('vmA', 's1');
+  await refused(
     ['backup', 'restore', 'vmA', '--from', 'last'],
     'KURA-E3730',
     /^KURA-E3730: If the target VM has a snapshot, the virtual device cannot be restored\.\n {2}Delete all snapshots in the target VM and restore the virtual device\.\n$/,
   );
-  cli.json('vsim', 'vm', 'snapshot-delete', 'vmA', '--name', 's1');
+  await hv.deleteSnapshot('vmA', 's1');
 
   // Backup 2 goes to generation 2; the previous backup is the first.
   const A2 = image();
   const B2 = image();
   await put(uriA, A2);
   await put(uriB, B2);
-  for (const [vm, dc] of [
-    ['vmA', 'dc7'],
-    ['vmB', 'dc0'],
-  ]) {
-    const r = cli.run('backup', 'run', vm!, dc!);
-    assert.equal(r.status, 0, r.stdout + r.stderr);
-  }
+  for (const r of await Promise.all([kura('backup', 'run', 'vmA', 'dc7'), kura('backup', 'run', 'vmB', 'dc0')])) assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.equal(hookLines().length, 4, 'the second backup of vmA ran the hook again');
   for (const [s, was] of [
-    [show('vmA', 'dc7'), first.A],
-    [show('vmB', 'dc0'), first.B],
+    [await show('vmA', 'dc7'), first.A],
+    [await show('vmB', 'dc0'), first.B],
   ] as const) {
     assert.equal(s.state, 'Backup completed');
     assert.equal(s.previousBackupTime, was.lastBackupTime, `${s.vm}: the first backup is now the previous one`);
@@ -201,15 +205,17 @@ test('two VMs through kura vsim: quiesce hook, backup x2, restore from last and 
     assert.equal(data.previous!.rv, data.generations[0]!.rv);
   }
 
-  // Overwrite; restore from the previous backup (the first bytes), then from the last (the second).
+  // Overwrite; restore from the previous backup (the first bytes), then vmA from the last (the second).
   await put(uriA, image());
   await put(uriB, image());
-  const prev = cli.json<BackupJob>('backup', 'restore', 'vmA', '--from', 'previous', '--wait');
-  assert.equal(prev.phase, 'Restore completed');
+  const [prevA, prevB] = await Promise.all([
+    kuraJson<BackupJob>('backup', 'restore', 'vmA', '--from', 'previous', '--wait'),
+    kuraJson<BackupJob>('backup', 'restore', 'vmB', '--from', 'previous', '--wait'),
+  ]);
+  assert.deepEqual([prevA.phase, prevB.phase], ['Restore completed', 'Restore completed']);
   await expectImage(uriA, A1, 'vmA restored from its previous backup');
-  assert.equal(cli.json<BackupJob>('backup', 'restore', 'vmB', '--from', 'previous', '--wait').phase, 'Restore completed');
   await expectImage(uriB, B1, 'vmB restored from its previous backup');
-  assert.equal(cli.json<BackupJob>('backup', 'restore', 'vmA', '--from', 'last', '--wait').phase, 'Restore completed');
+  assert.equal((await kuraJson<BackupJob>('backup', 'restore', 'vmA', '--from', 'last', '--wait')).phase, 'Restore completed');
   await expectImage(uriA, A2, 'vmA restored from its last backup');
-  assert.equal(show('vmA', 'dc7').state, 'Restore completed');
+  assert.equal((await show('vmA', 'dc7')).state, 'Restore completed');
 });
