@@ -390,7 +390,13 @@ export class Hypervisor {
     if (show) this.progress(label, 100);
     const bad = ts.find((t) => t.state !== 'success');
     if (bad)
-      throw VSIM_TASK_FAILED({ what: label, task: bad.id, state: bad.state, reason: bad.error ? `${bad.error.id} ${bad.error.message}` : 'no reason given' });
+      throw VSIM_TASK_FAILED({
+        what: label,
+        task: bad.id,
+        state: bad.state,
+        // The sentence ends with the reason's full stop, not a second one.
+        reason: bad.error ? `${bad.error.id} ${bad.error.message}`.replace(/\.$/, '') : 'no reason given',
+      });
     return ts;
   }
 
