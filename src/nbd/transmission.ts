@@ -9,6 +9,7 @@ import type net from 'node:net';
 import type { BlockDevice } from '../block/device.js';
 import { KuraError } from '../errors.js';
 import type { ChunkQueue } from '../io/chunk-queue.js';
+import { ioBuffers } from '../io/buffer-pool.js';
 import type { IoAccount } from '../limits/io-budget.js';
 import type { Negotiated } from './handshake.js';
 import * as P from './protocol.js';
@@ -202,7 +203,11 @@ export class NbdTransmission {
             c?.readDone(t0, length);
             // The budget is given back when the kernel has the data, not before.
             this.end(0);
-            this.sendRead(lo, hi, offset, data, () => this.account.give(length));
+            this.sendRead(lo, hi, offset, data, () => {
+              this.account.give(length);
+              // The kernel has the bytes: a pooled buffer may serve the next read.
+              ioBuffers.give(data);
+            });
           },
           (e) => {
             c?.failed();
