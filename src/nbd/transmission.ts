@@ -168,7 +168,8 @@ export class NbdTransmission {
       return this.done(lo, hi, err, 'request out of range or unaligned');
     }
     if (payload.length === 0) return this.done(lo, hi, 0);
-    const write = () => dev.write(offset / dev.blockSize, payload, { fua: (flags & P.NBD_CMD_FLAG_FUA) !== 0 });
+    // Only a write that succeeded gives its payload back: after a failure some copy may still be in flight.
+    const write = () => dev.write(offset / dev.blockSize, payload, { fua: (flags & P.NBD_CMD_FLAG_FUA) !== 0 }).then(() => ioBuffers.give(payload));
     const c = this.conn.opts.counters;
     if (!c) return this.run(lo, hi, n, write);
     const t0 = c.start();
