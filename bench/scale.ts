@@ -17,8 +17,10 @@
 //   KURA_BENCH_SECONDS=5  KURA_BENCH_DIR=/var/tmp/kura-bench
 //   Quick run: KURA_SCALE_LDS=10,100 KURA_SCALE_GENS=4,16 KURA_SCALE_LAYERS=8 KURA_SCALE_NBD=1,8 KURA_SCALE_ISCSI=1,2 KURA_SCALE_THIN_GIB=1 KURA_BENCH_SECONDS=2
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { NbdClient } from '../src/nbd/client.js';
 import { startServer } from '../test/helpers/server.js';
 import type { TestServer } from '../test/helpers/server.js';
 import { rssOf } from './lib.js';
@@ -33,6 +35,8 @@ const list = (v: string | undefined, d: string) =>
 const LD_COUNTS = list(process.env.KURA_SCALE_LDS, '100,1000,10000');
 const GEN_COUNTS = list(process.env.KURA_SCALE_GENS, '16,64,256');
 const LAYERS = Number(process.env.KURA_SCALE_LAYERS ?? 64);
+/** 4 KiB writes between generations: each may copy a 1 MiB chunk, so 256 generations keep up to 256 x this many MiB. */
+const GEN_WRITES = Number(process.env.KURA_SCALE_GEN_WRITES ?? 16);
 const NBD_CLIENTS = list(process.env.KURA_SCALE_NBD, '1,8,64');
 const ISCSI_SESSIONS = list(process.env.KURA_SCALE_ISCSI, '1,8,16');
 const THIN_GIB = list(process.env.KURA_SCALE_THIN_GIB, '1,4,16');
@@ -198,14 +202,13 @@ function fill(uri: string, size: string): void {
   if (r.status !== 0) throw new Error(`fio fill failed: ${r.stderr}`);
 }
 
-/** Overwrites `count` random 4 KiB blocks so that the next generation differs from the last. */
-function scribble(uri: string, count: number): void {
-  const r = spawnSync(
-    'fio',
-    ['--name=w', '--ioengine=nbd', `--uri=${uri}`, '--rw=randwrite', '--bs=4k', '--iodepth=8', '--size=256m', `--number_ios=${count}`, '--randrepeat=0'],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`fio scribble failed: ${r.stderr}`);
+/** Overwrites `count` random 4 KiB blocks of the first `span` bytes, so that the next generation differs from the last. */
+async function scribble(nbd: NbdClient, count: number, span: number): Promise<void> {
+  const block = crypto.randomBytes(4096);
+  const writes: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) writes.push(nbd.write(crypto.randomInt(span / 4096) * 4096, block));
+  await Promise.all(writes);
+  await nbd.flush();
 }
 
 async function gens(): Promise<void> {
@@ -215,18 +218,21 @@ async function gens(): Promise<void> {
   try {
     await s.api('POST', '/licenses/DynamicSnapVolume/unlock');
     await s.api('POST', '/licenses/VolumeClone/unlock');
-    await s.api('POST', '/pools', { name: 'p', size: 16 * GiB, raid: 'RAID0', pds: 1 });
+    await s.api('POST', '/pools', { name: 'p', size: 24 * GiB, raid: 'RAID0', pds: 1 });
     await s.api('POST', '/lds', { name: 'ssv', pool: 'p', attr: 'ssv' });
     await s.api('POST', '/lds', { name: 'base', pool: 'p', size: 256 * MiB });
     fill(nbd('base'), '256m');
-    console.log(`\nsnapshot generations: one 256 MiB LD, 1000 random 4 KiB writes between generations; reads are 4k random, queue depth 1, ${SECONDS}s`);
+    const writer = await NbdClient.connect({ host: '127.0.0.1', port: s.nbdPort, exportName: 'base' });
+    console.log(
+      `\nsnapshot generations: one 256 MiB LD, ${GEN_WRITES} random 4 KiB writes between generations (each copies a 1 MiB chunk on write); reads are 4k random, queue depth 1, ${SECONDS}s`,
+    );
     console.log('   gens  create (last)   newest p50/p99 us    oldest p50/p99 us    base p50/p99 us      GET snapshots');
     let have = 0;
     const row = (l: Latency) => `${l.p50.toFixed(0).padStart(6)} / ${l.p99.toFixed(0).padEnd(6)}`.padEnd(21);
     for (const n of GEN_COUNTS) {
       let last = 0;
       for (; have < n; have++) {
-        scribble(nbd('base'), 1000);
+        await scribble(writer, GEN_WRITES, 256 * MiB);
         const t0 = process.hrtime.bigint();
         await s.api('POST', '/lds/base/snapshots');
         last = ms(t0);
@@ -241,6 +247,7 @@ async function gens(): Promise<void> {
         `  ${String(n).padStart(5)}  ${last.toFixed(0).padStart(8)} ms   ${row(newest)}${row(oldest)}${row(base)}  ${listMs.toFixed(0).padStart(6)} ms`,
       );
     }
+    await writer.disconnect();
     // A chain of clones: base -> c1 -> c2 ... each a layer above the last (the limit counts base as layer 0).
     const t0 = process.hrtime.bigint();
     let src = 'base';
