@@ -1,7 +1,7 @@
 // LD lookups by name and number and the number a new LD gets, as users see them,
 // across deletions and a restart: the engine keeps name and number indexes (so a
 // lookup or create does not scan every LD), and these must say exactly what a
-// scan of the LDs would.
+// scan of the LDs would; an iSCSI command resolves its LUN without a map of every LD.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -57,5 +57,42 @@ test('LD numbers: lowest free after deletions, names and numbers resolve (and st
     assert.equal((await a.lds.createLd({ name: 'y', pool: 'p', size: MiB })).number, 7);
   } finally {
     await a.close();
+  }
+});
+
+test('the LD at one LUN (what an iSCSI command resolves) is the one the initiator LUN list shows, open and with host entries', async () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-ld-lun-'));
+  const a = await KuraArray.open({ dataDir: d });
+  const IQN_A = 'iqn.2026-12.io.kura:lookup-a';
+  const IQN_B = 'iqn.2026-12.io.kura:lookup-b';
+  const agree = (iqn: string, want: Array<[number, string]>) => {
+    const luns = a.frontEnd.lunsFor(iqn);
+    assert.deepEqual(
+      [...luns.entries()].map(([l, x]): [number, string] => [l, x.name]).sort((p, q) => p[0] - q[0]),
+      want,
+    );
+    for (let lun = 0; lun < 12; lun++) assert.equal(a.frontEnd.ldAtLun(iqn, lun)?.name, luns.get(lun)?.name, `${iqn} LUN ${lun}`);
+  };
+  try {
+    await a.pools.createPool({ name: 'p', size: 64 * MiB, raid: 'RAID0', pds: 1 });
+    for (const n of ['a0', 'a1', 'a2', 'a3']) await a.lds.createLd({ name: n, pool: 'p', size: MiB });
+    await a.lds.deleteLd('a1');
+    agree(IQN_A, [
+      [0, 'a0'],
+      [2, 'a2'],
+      [3, 'a3'],
+    ]);
+    await a.hosts.createHost('hostA', [IQN_A]);
+    agree(IQN_A, []);
+    await a.hosts.mapLun('hostA', 'a3', 7);
+    await a.hosts.mapLun('hostA', 'a0');
+    agree(IQN_A, [
+      [0, 'a0'],
+      [7, 'a3'],
+    ]);
+    agree(IQN_B, []);
+  } finally {
+    await a.close();
+    fs.rmSync(d, { recursive: true, force: true });
   }
 });
