@@ -97,7 +97,7 @@ async function timedApi(s: TestServer, runs: number, route: string): Promise<{ m
 
 async function lds(): Promise<void> {
   console.log(`\nLDs: created through POST /api/v1/lds (${CREATE_CONCURRENCY} requests in flight), 1 GiB thin each, one pool`);
-  console.log('      N   create total  per create (last 10%)   start-up    RSS   ld list --json   GET /lds (size)');
+  console.log('      N   create total  per create (last 10%)   start-up    RSS   ld list --json   GET /lds (size)   iSCSI 4k read IOPS (LUN 0, 1 session x 8)');
   const dir = freshDir('lds');
   let { s } = await start(dir);
   try {
@@ -123,9 +123,11 @@ async function lds(): Promise<void> {
       const rss = rssOf(s.proc.pid!);
       const cli = timedCli(s, 3, 'ld', 'list', '--json');
       const get = await timedApi(s, 5, '/lds');
+      // Every iSCSI command resolves its LUN: its cost must not grow with the LDs.
+      const iscsi = await iscsiSessions(s.iscsiUrl(0), 1);
       console.log(
         `  ${String(n).padStart(6)}  ${(createMs / 1000).toFixed(1).padStart(8)} s (${created})  ${median(tail).toFixed(1).padStart(8)} ms` +
-          `  ${r.startMs.toFixed(0).padStart(10)} ms  ${mib(rss).padStart(8)}  ${cli.toFixed(0).padStart(10)} ms  ${get.ms.toFixed(0).padStart(8)} ms (${(get.bytes / MiB).toFixed(1)} MiB)`,
+          `  ${r.startMs.toFixed(0).padStart(10)} ms  ${mib(rss).padStart(8)}  ${cli.toFixed(0).padStart(10)} ms  ${get.ms.toFixed(0).padStart(8)} ms (${(get.bytes / MiB).toFixed(1)} MiB)  ${(iscsi / 1000).toFixed(1).padStart(6)}k`,
       );
     }
   } finally {
@@ -349,7 +351,8 @@ async function thin(): Promise<void> {
     }
     const uri = `nbd://127.0.0.1:${s.nbdPort}/big`;
     const mem = async () => {
-      const a = await s.api<{ memory: { metadataBytes: number } }>('GET', '/array');
+      // After a long fio run the API's idle timeout may have closed the pooled connection: ask again.
+      const a = await s.api<{ memory: { metadataBytes: number } }>('GET', '/array').catch(() => s.api<{ memory: { metadataBytes: number } }>('GET', '/array'));
       return { meta: a.memory.metadataBytes, rss: rssOf(s.proc.pid!) };
     };
     const base = await mem();
