@@ -124,10 +124,11 @@ async function lds(): Promise<void> {
       const cli = timedCli(s, 3, 'ld', 'list', '--json');
       const get = await timedApi(s, 5, '/lds');
       // Every iSCSI command resolves its LUN: its cost must not grow with the LDs.
-      const iscsi = await iscsiSessions(s.iscsiUrl(0), 1);
+      // A session that printed nothing in the window (a slow login on a loaded machine) gives no figure, not a failed run.
+      const iscsi = await iscsiSessions(s.iscsiUrl(0), 1).catch(() => NaN);
       console.log(
         `  ${String(n).padStart(6)}  ${(createMs / 1000).toFixed(1).padStart(8)} s (${created})  ${median(tail).toFixed(1).padStart(8)} ms` +
-          `  ${r.startMs.toFixed(0).padStart(10)} ms  ${mib(rss).padStart(8)}  ${cli.toFixed(0).padStart(10)} ms  ${get.ms.toFixed(0).padStart(8)} ms (${(get.bytes / MiB).toFixed(1)} MiB)  ${(iscsi / 1000).toFixed(1).padStart(6)}k`,
+          `  ${r.startMs.toFixed(0).padStart(10)} ms  ${mib(rss).padStart(8)}  ${cli.toFixed(0).padStart(10)} ms  ${get.ms.toFixed(0).padStart(8)} ms (${(get.bytes / MiB).toFixed(1)} MiB)  ${Number.isNaN(iscsi) ? '  none' : `${(iscsi / 1000).toFixed(1).padStart(6)}k`}`,
       );
     }
   } finally {
