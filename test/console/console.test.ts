@@ -217,9 +217,49 @@ test('console: log in, pool, LD, LUN map, snapshot, pair to 100%, controller-dow
     ['VVOL: VM list', 'Virtual Volume VM list', '10-vvol-vm-list'],
     ['VVOL: information', 'Virtual Volume information', '12-vvol-information'],
   ];
+  // A host's path states, as its pathd reports them (a real pathd does it in test/pathmgr/pathd-serve.test.ts).
+  const report = (state: string) =>
+    srv.api('POST', '/path-states', {
+      host: 'web-host/iqn.2026-11.io.kura:web',
+      intervalSeconds: 600,
+      paths: [
+        {
+          device: 'mpatha',
+          deviceId: 'naa.6000',
+          path: '0:0:0:0',
+          portal: '10.0.0.1:3260',
+          target: 'iqn.t',
+          controller: 0,
+          alua: 'active/optimized',
+          state: 'in-use',
+          since: new Date().toISOString(),
+        },
+        {
+          device: 'mpatha',
+          deviceId: 'naa.6000',
+          path: '1:0:0:1',
+          portal: '10.0.0.2:3260',
+          target: 'iqn.t',
+          controller: 1,
+          alua: 'active/non-optimized',
+          state,
+          since: new Date().toISOString(),
+        },
+      ],
+    });
+  await report('failed');
   for (const [link, heading, file] of pages) {
     await navLink(page, link).click();
     await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+    if (file === '08-paths') {
+      const hostTable = page.getByRole('table', { name: 'Paths of web-host/iqn.2026-11.io.kura:web' });
+      await hostTable.locator('tr[data-portal="10.0.0.2:3260"] .path-state').getByText('failed').waitFor();
+      await shot(page, file);
+      // The path recovers on the host: the page follows without a reload (the stream's "paths" signal).
+      await report('active');
+      await hostTable.locator('tr[data-portal="10.0.0.2:3260"] .path-state').getByText('active').waitFor({ timeout: 30_000 });
+      continue;
+    }
     if (file === '10-vvol-vm-list') {
       await page.locator('tr[data-vm="web-vm"]').waitFor();
       assert.equal(await page.getByRole('button', { name: /Back up selected/ }).isDisabled(), true, 'batch backup waits for the backup API');
