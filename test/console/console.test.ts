@@ -207,9 +207,11 @@ test('console: log in, pool, LD, LUN map, snapshot, pair to 100%, controller-dow
   await page.getByRole('cell', { name: 'host:<b>evil</b>' }).waitFor();
   await shot(page, '07-events');
 
-  // VVOLs of a VM for the three VVOL screens (set-up through the API).
+  // VVOLs of a VM for the three VVOL screens, with a backup policy and its backup pool (set-up through the API).
   await srv.api('POST', '/pools', { name: 'vvc', size: '4GiB', raid: 'RAID0', pds: 1, container: true });
-  for (const type of ['config', 'data']) await srv.api('POST', '/vasa/vvols', { container: 'vvc', type, size: '1GiB', vm: 'web-vm' });
+  await srv.api('POST', '/pools', { name: 'vvolbackup1', size: '4GiB', raid: 'RAID0', pds: 1, container: true });
+  await srv.api('POST', '/vasa/policies', { name: 'webbackup', backup: true, generations: 2 });
+  for (const type of ['config', 'data']) await srv.api('POST', '/vasa/vvols', { container: 'vvc', type, size: '64MiB', vm: 'web-vm', policy: 'webbackup' });
 
   const pages: Array<[string, string, string]> = [
     ['Paths', 'Paths', '08-paths'],
@@ -261,13 +263,34 @@ test('console: log in, pool, LD, LUN map, snapshot, pair to 100%, controller-dow
       continue;
     }
     if (file === '10-vvol-vm-list') {
-      await page.locator('tr[data-vm="web-vm"]').waitFor();
-      assert.equal(await page.getByRole('button', { name: /Back up selected/ }).isDisabled(), true, 'batch backup waits for the backup API');
+      const vmRow = page.locator('tr[data-vm="web-vm"]');
+      await vmRow.waitFor();
+      assert.equal(await page.getByRole('button', { name: /Back up selected/ }).isDisabled(), true, 'batch backup waits for a selection');
+      // The seed's batch backup (at most 4 VMs): select the VM, back it up, watch its state reach "Backup completed".
+      await vmRow.getByLabel('Select web-vm for backup').check();
+      await page.getByRole('button', { name: 'Back up selected (1)' }).click();
+      await page.getByRole('status').filter({ hasText: 'Backup started: web-vm.' }).waitFor({ timeout: 30_000 });
+      await vmRow.locator('.backup-state').getByText('Backup completed', { exact: true }).waitFor({ timeout: 60_000 });
       await shot(page, file);
       await page.getByRole('link', { name: 'web-vm' }).click();
       await page.getByRole('heading', { name: 'VM backup information: web-vm' }).waitFor();
       await page.getByRole('cell', { name: 'config' }).waitFor();
-      assert.equal(await page.getByRole('button', { name: 'Restore' }).isDisabled(), true);
+      const status = page.getByRole('status', { name: 'Backup status' });
+      await status.getByText('Backup state: Backup completed').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Cancel backup' }).isDisabled(), true, 'nothing to cancel');
+      await page.getByRole('button', { name: 'Generate script' }).click();
+      assert.match((await page.getByLabel('Backup script').textContent()) ?? '', /web-vm/);
+      // A second backup from this page, then a restore from the last one (the confirmation is accepted).
+      await page.getByRole('button', { name: 'Back up', exact: true }).click();
+      // Its first backup becomes the previous one.
+      await status.getByText(/previous backup: [^–]/).waitFor({ timeout: 60_000 });
+      await page.getByRole('button', { name: 'Restore' }).click();
+      await status.getByText(/Backup state: Restore completed/).waitFor({ timeout: 60_000 });
+      const vmState = (await srv.api<Array<{ vm: string; state: string; previousBackupTime: string | null }>>('GET', '/vasa/backups')).find(
+        (b) => b.vm === 'web-vm',
+      )!;
+      assert.match(vmState.state, /^Restore completed/);
+      assert.notEqual(vmState.previousBackupTime, null, 'two backups taken: a previous one exists');
       await shot(page, '11-vvol-vm-backup');
       continue;
     }
