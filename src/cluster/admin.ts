@@ -1,7 +1,9 @@
 // What `kura cluster group ...` and `kura cluster node list` do: read and
 // change the groups' configuration and intent in etcd. The node agents carry
 // the changes out.
-import { GROUP_EXISTS, GROUP_MOVE_TARGET, GROUP_NOT_FOUND, GROUP_RUNNING } from '../catalogue/cluster.js';
+import { GROUP_EXISTS, GROUP_MOVE_TARGET, GROUP_NOT_FOUND, GROUP_RUNNING, JOB_ACTIVE, JOB_NOT_FOUND } from '../catalogue/cluster.js';
+import { isFinished, newJob } from './jobs.js';
+import type { JobRecord } from './jobs.js';
 import type { GroupConfig, GroupIntent, GroupState, GroupView } from './model.js';
 import type { ClusterStore, GroupRecord, PowerSettings, Snapshot } from './store.js';
 
@@ -147,5 +149,28 @@ export class ClusterAdmin {
   async syncGet(group: string): Promise<Record<string, string>> {
     await this.group(group);
     return Object.fromEntries((await this.snap()).sync.get(group) ?? new Map());
+  }
+
+  /** Queues a job for the node that runs the group (now or once it is online); a finished job of the same id is replaced. */
+  async submitJob(group: string, id: string, command: string, autoRestart: boolean): Promise<JobRecord> {
+    await this.group(group);
+    const job = newJob(group, id, command, autoRestart);
+    const old = await this.store.client.get(this.store.key('jobs', group, id)).string();
+    if (old !== null && !isFinished(JSON.parse(old) as JobRecord)) throw JOB_ACTIVE({ group, id });
+    if (!(await this.store.submitJob(job, old ?? undefined))) throw JOB_ACTIVE({ group, id });
+    return job;
+  }
+
+  async jobs(group: string): Promise<JobRecord[]> {
+    await this.group(group);
+    return [...((await this.snap()).jobs.get(group)?.values() ?? [])].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async deleteJob(group: string, id: string): Promise<void> {
+    const key = this.store.key('jobs', group, id);
+    const old = await this.store.client.get(key).string();
+    if (old === null) throw JOB_NOT_FOUND({ group, id });
+    if (!isFinished(JSON.parse(old) as JobRecord)) throw JOB_ACTIVE({ group, id });
+    await this.store.client.delete().key(key).exec();
   }
 }

@@ -61,6 +61,11 @@ export class GroupRunner {
     return env;
   }
 
+  /** The environment of the group's start chain where `running` runs (for its jobs). */
+  envFor(running: Running): NodeJS.ProcessEnv {
+    return this.ctx(running.cfg, running.event, 'start');
+  }
+
   /** Runs a script or command in the data directory; resolves with its exit status (null: killed at the deadline). */
   runScript(command: string, env: NodeJS.ProcessEnv, timeoutMs: number, group: string): Promise<number | null> {
     const dir = path.join(this.d.dataDir, 'groups', group);
