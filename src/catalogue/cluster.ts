@@ -191,3 +191,8 @@ export const JOB_CUT_OFF = defineEvent(
     `group ${p.group}: job ${p.id} was cut off by a failover on ${p.node} (marked 0xFFFFFFFF6)${p.rerun ? '; it runs again from the start' : ''}`,
   'None with auto-restart; otherwise submit it again (kura cluster job submit) if it must run.',
 );
+export const GARP_FAILED = defineEvent(
+  'KURA-W8404',
+  (p: { group: string; address: string; reason: string }) => `group ${p.group}: no gratuitous ARP was sent for ${p.address}: ${p.reason}`,
+  'The address is up; clients reach it once their ARP entries expire. Install iputils-arping to announce it at once.',
+);
