@@ -134,7 +134,11 @@ export class ClusterAdmin {
   /** A UPS's event; the sequence number lets the coordinator tell a new event from one it has seen. */
   async powerEvent(ups: string, type: string): Promise<void> {
     const s = await this.snap();
-    const seq = (s.power.events.get(ups)?.seq ?? 0) + 1;
+    const cur = s.power.events.get(ups);
+    // One slot per UPS: upsmon sends LOWBATT before ONBATT for a UPS that goes OB LB at once, and the
+    // ONBATT must not hide the low battery (which needs no confirmation time) before the coordinator sees it.
+    if (type === 'ONBATT' && (cur?.type === 'LOWBATT' || cur?.type === 'FSD')) return;
+    const seq = (cur?.seq ?? 0) + 1;
     await this.store.putJson(this.store.key('power', 'events', ups), { type, seq, at: new Date().toISOString() });
   }
 
