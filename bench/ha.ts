@@ -45,9 +45,13 @@ try {
       timeoutMs: 30_000,
     });
   let list: HaArrayView[] = [];
+  const settleBy = Date.now() + 120_000;
   for (;;) {
-    list = (await api(managers[0]!.url, token, 'GET', '/api/v1/ha/arrays')).json as HaArrayView[];
-    if (list.every((a) => a.active && a.standbyConfirmed)) break;
+    // An answer that is not the list (a manager busy or not acting yet) is asked again.
+    const r = await api(managers[0]!.url, token, 'GET', '/api/v1/ha/arrays');
+    list = r.status === 200 && Array.isArray(r.json) ? (r.json as HaArrayView[]) : [];
+    if (list.length === arrays.length && list.every((a) => a.active && a.standbyConfirmed)) break;
+    if (Date.now() > settleBy) throw new Error(`the arrays did not get an active and a confirmed standby within 120 s: ${JSON.stringify(r.json)}`);
     await sleep(200);
   }
   await sleep(5000);

@@ -3,6 +3,7 @@
 // replication of management data).
 // Each id is defined once here; docs/errors.md is generated from it (npm run docs:errors).
 import { defineError, defineEvent } from '../errors.js';
+import type { CapReport } from './protocols.js';
 
 export const FENCING_TOKEN_STALE = defineError(
   'KURA-E8001',
@@ -130,6 +131,22 @@ export const CHANGE_NOT_REPLICATED = defineError(
   'Check the result (kura array list shows the active manager; list the object on it) and repeat the change if it is not there.',
   503,
 );
+export const REPLICA_FILE_TOO_LARGE = defineError(
+  'KURA-E8021',
+  'EINVAL',
+  (p: { array: string; file: string; max: number }) =>
+    `Array ${p.array}: the replicated file ${p.file} exceeds ${p.max} bytes; the standby refused it and kept its previous copy.`,
+  "Trim the active manager's event log (or the VVOL store) or raise the limit; until then the standby cannot confirm.",
+  413,
+);
+export const REPLICA_TRANSFER_CUT = defineError(
+  'KURA-E8022',
+  'EIO',
+  (p: { array: string; file: string; reason: string }) =>
+    `Array ${p.array}: the transfer of ${p.file} was cut before it was complete (${p.reason}); the standby discarded the partial copy.`,
+  'Nothing to do: the active manager sends the file again.',
+  400,
+);
 
 export const STANDBY_LOST = defineEvent(
   'KURA-W8001',
@@ -154,4 +171,11 @@ export const ACTIVE_WITHOUT_STANDBY = defineEvent(
   (p: { array: string; manager: string; token: number }) =>
     `Array ${p.array}: manager ${p.manager} became active with fencing token ${p.token} without a confirmed standby; management data recorded since the last replication may be missing.`,
   'None; check kura events for a gap.',
+);
+// The array agent listener's connection cap (src/limits/http-server.ts), the same sentence as the other listeners'.
+export const AGENT_CONNECTION_CAP = defineEvent(
+  'KURA-W8005',
+  (p: CapReport) =>
+    `${p.listener}: ${p.max} connections open, the cap; refused ${p.refused} new connection(s) since the last report. Raise ${p.option} or find the client holding connections open.`,
+  'Raise the cap option named in the text, or find the client holding connections open.',
 );

@@ -12,7 +12,8 @@ import { HA } from '../api/ha.js';
 import type { HaArrayView } from '../api/ha.js';
 import { KuraArray } from '../array/array.js';
 import { FencingRegister } from '../array/agent-http/fencing.js';
-import { AgentServer } from '../array/agent-http/server.js';
+import { AgentServer, DEFAULT_AGENT_IDLE_TIMEOUT_MS, DEFAULT_AGENT_MAX_CONNECTIONS } from '../array/agent-http/server.js';
+import type { AgentLimits } from '../array/agent-http/server.js';
 import { ensureAgentToken, readAgentToken } from '../array/agent-http/token.js';
 import { IscsiFrontEnd } from '../array/iscsi-front-end.js';
 import { makeDataDir } from '../block/data-dir.js';
@@ -25,6 +26,7 @@ import { AGENT_TOKEN_FILE } from '../catalogue/ha.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
 import { formatHostPort } from './serve.js';
+import { count, seconds } from './serve-limits.js';
 import { argError, hostPortArg } from './units.js';
 
 type HostPort = { host: string; port: number };
@@ -36,20 +38,31 @@ export function registerArrayService(array: Command, ctx: CliContext): void {
     .option('--nbd <host:port|off>', 'run the array: NBD listener', '127.0.0.1:10809')
     .option('--nbd-tls <mode>', 'run the array: NBD TLS-PSK off, allowed or required', 'allowed')
     .option('--iscsi <host:port,host:port>', 'run the array: iSCSI host ports of controllers 0 and 1', '127.0.0.1:3260,127.0.0.1:3261')
-    .action(async (o: { data?: string; agent?: string; nbd: string; nbdTls: string; iscsi: string }) => {
-      // "kura array" alone is a noun without a verb: its help, as for every noun.
-      if (o.agent === undefined) array.help({ error: true });
-      if (!(NBD_TLS_MODES as readonly string[]).includes(o.nbdTls)) throw argError(NBD_TLS_MODE_UNKNOWN, { nbdTls: o.nbdTls });
-      const portals = o.iscsi.split(',').map((p) => hostPortArg(p, '--iscsi'));
-      if (portals.length !== 2) throw argError(ISCSI_NEEDS_TWO_PORTS, { length: portals.length });
-      await runArray({
-        dataDir: o.data ?? './kura-array',
-        agent: hostPortArg(o.agent!, '--agent'),
-        nbd: o.nbd.trim() === 'off' ? null : hostPortArg(o.nbd, '--nbd'),
-        nbdTls: o.nbdTls as NbdTlsMode,
-        portals,
-      });
-    });
+    .option('--agent-max-connections <n>', `run the array: agent connections open at once (default ${DEFAULT_AGENT_MAX_CONNECTIONS})`)
+    .option(
+      '--agent-idle-timeout <seconds>',
+      `run the array: close a new agent connection that has not sent its request within this time (default ${DEFAULT_AGENT_IDLE_TIMEOUT_MS / 1000})`,
+    )
+    .action(
+      async (o: { data?: string; agent?: string; nbd: string; nbdTls: string; iscsi: string; agentMaxConnections?: string; agentIdleTimeout?: string }) => {
+        // "kura array" alone is a noun without a verb: its help, as for every noun.
+        if (o.agent === undefined) array.help({ error: true });
+        if (!(NBD_TLS_MODES as readonly string[]).includes(o.nbdTls)) throw argError(NBD_TLS_MODE_UNKNOWN, { nbdTls: o.nbdTls });
+        const portals = o.iscsi.split(',').map((p) => hostPortArg(p, '--iscsi'));
+        if (portals.length !== 2) throw argError(ISCSI_NEEDS_TWO_PORTS, { length: portals.length });
+        await runArray({
+          dataDir: o.data ?? './kura-array',
+          agent: hostPortArg(o.agent!, '--agent'),
+          nbd: o.nbd.trim() === 'off' ? null : hostPortArg(o.nbd, '--nbd'),
+          nbdTls: o.nbdTls as NbdTlsMode,
+          portals,
+          agentLimits: {
+            maxConnections: count(o.agentMaxConnections, '--agent-max-connections', DEFAULT_AGENT_MAX_CONNECTIONS),
+            idleTimeoutMs: seconds(o.agentIdleTimeout, '--agent-idle-timeout', DEFAULT_AGENT_IDLE_TIMEOUT_MS),
+          },
+        });
+      },
+    );
 
   array
     .command('register <agent-url>')
@@ -87,6 +100,7 @@ export interface ArrayServiceOptions {
   nbd: HostPort | null;
   nbdTls: NbdTlsMode;
   portals: HostPort[];
+  agentLimits?: AgentLimits;
 }
 
 export async function runArray(o: ArrayServiceOptions): Promise<void> {
@@ -104,7 +118,7 @@ export async function runArray(o: ArrayServiceOptions): Promise<void> {
   let iscsi: IscsiFrontEnd | undefined;
   let phase = `the agent listener ${formatHostPort(o.agent)} (--agent)`;
   try {
-    await agent.listen(o.agent.host, o.agent.port);
+    await agent.listen(o.agent.host, o.agent.port, o.agentLimits);
     if (o.nbd) {
       phase = `the NBD listener ${formatHostPort(o.nbd)} (--nbd)`;
       const n = new NbdServer({ exports: array.frontEnd.nbdExports(), tls: { mode: o.nbdTls, psk: (id) => array.frontEnd.nbdPsk(id) }, log });

@@ -11,7 +11,8 @@ import { HA } from '../api/ha.js';
 import { API_PREFIX } from '../api/route.js';
 import type { HaManagerView } from '../api/ha.js';
 import { makeDataDir } from '../block/data-dir.js';
-import { ensureToken } from '../manager/manager.js';
+import { DEFAULT_HTTP_IDLE_TIMEOUT_MS, DEFAULT_HTTP_MAX_CONNECTIONS, ensureToken } from '../manager/manager.js';
+import type { HttpLimits } from '../manager/manager.js';
 import { HaFront } from '../manager/ha/front.js';
 import { DEFAULT_LEASE_TTL, HaNode } from '../manager/ha/node.js';
 import { DATA_DIR_CREATE_FAILED, LISTEN_FAILED } from '../catalogue/cli.js';
@@ -19,6 +20,7 @@ import { ETCD_UNREACHABLE, MANAGER_OPTIONS } from '../catalogue/ha.js';
 import type { CliContext } from './context.js';
 import { print, table } from './format.js';
 import { formatHostPort } from './serve.js';
+import { count, seconds } from './serve-limits.js';
 import { hostPortArg } from './units.js';
 
 export function registerManager(program: Command, ctx: CliContext): void {
@@ -31,7 +33,12 @@ export function registerManager(program: Command, ctx: CliContext): void {
     .option('--name <name>', "this manager's name, unique in the deployment")
     .option('--lease-ttl <seconds>', 'etcd lease TTL: a failed active is replaced after about this long', String(DEFAULT_LEASE_TTL))
     .option('--token-file <file>', "the API token to bring (default DATA/admin.token); the first manager's token is everybody's")
-    .action(async (o: { etcd?: string; data: string; http: string; name?: string; leaseTtl: string; tokenFile?: string }) => {
+    .option('--http-max-connections <n>', `API connections open at once (default ${DEFAULT_HTTP_MAX_CONNECTIONS})`)
+    .option(
+      '--http-idle-timeout <seconds>',
+      `close a new API connection that has not sent its request within this time (default ${DEFAULT_HTTP_IDLE_TIMEOUT_MS / 1000})`,
+    )
+    .action(async (o: ManagerFlags) => {
       if (o.etcd === undefined) cmd.help({ error: true });
       if (!o.name || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(o.name)) throw MANAGER_OPTIONS({ problem: 'give --name NAME (letters, digits, _ . -)' });
       const ttl = Number(o.leaseTtl);
@@ -47,6 +54,10 @@ export function registerManager(program: Command, ctx: CliContext): void {
         name: o.name,
         ttl,
         tokenFile: o.tokenFile,
+        limits: {
+          maxConnections: count(o.httpMaxConnections, '--http-max-connections', DEFAULT_HTTP_MAX_CONNECTIONS),
+          idleTimeoutMs: seconds(o.httpIdleTimeout, '--http-idle-timeout', DEFAULT_HTTP_IDLE_TIMEOUT_MS),
+        },
       });
     });
 
@@ -70,6 +81,17 @@ export function registerManager(program: Command, ctx: CliContext): void {
     });
 }
 
+interface ManagerFlags {
+  etcd?: string;
+  data: string;
+  http: string;
+  name?: string;
+  leaseTtl: string;
+  tokenFile?: string;
+  httpMaxConnections?: string;
+  httpIdleTimeout?: string;
+}
+
 interface ManagerRunOptions {
   etcd: string[];
   dataDir: string;
@@ -77,6 +99,7 @@ interface ManagerRunOptions {
   name: string;
   ttl: number;
   tokenFile?: string;
+  limits: HttpLimits;
 }
 
 async function runManager(o: ManagerRunOptions): Promise<void> {
@@ -92,7 +115,7 @@ async function runManager(o: ManagerRunOptions): Promise<void> {
   const node = new HaNode({ name: o.name, dataDir: o.dataDir, etcd: o.etcd, ttlSeconds: o.ttl, adminToken: own, log });
   const front = new HaFront(node, log);
   try {
-    await front.listen(o.http.host, o.http.port);
+    await front.listen(o.http.host, o.http.port, o.limits);
   } catch (e) {
     throw LISTEN_FAILED({ phase: `the API listener ${formatHostPort(o.http)} (--http)`, reason: (e as Error).message });
   }

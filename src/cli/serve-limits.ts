@@ -49,14 +49,16 @@ export function limitOptions(cmd: Command): void {
     );
 }
 
-function count(v: string | undefined, flag: string, dflt: number): number {
+/** A count flag (a connection cap): a whole number from 1 to 1,000,000. */
+export function count(v: string | undefined, flag: string, dflt: number): number {
   if (v === undefined) return dflt;
   const n = intArg(v, flag);
   if (n < 1 || n > 1_000_000) throw argError(LIMIT_FLAG_RANGE, { flag, n });
   return n;
 }
 
-function seconds(v: string | undefined, flag: string, dflt: number): number {
+/** A timeout flag in seconds (0.1 to 86,400), as milliseconds. */
+export function seconds(v: string | undefined, flag: string, dflt: number): number {
   if (v === undefined) return dflt;
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0.1 || n > 86_400) throw argError(TIMEOUT_FLAG_RANGE, { flag, v });

@@ -3,7 +3,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import type net from 'node:net';
 import path from 'node:path';
 import type { ArrayAgent, LdInfo, PoolInfo } from '../array/agent.js';
 import { INTERNAL_ERROR, asKuraError } from '../errors.js';
@@ -17,9 +16,9 @@ import { BINDING_NOT_RESTORED } from '../catalogue/vvol.js';
 import { parseJsonBody } from './json-body.js';
 import { openApiDocument } from './openapi.js';
 import { apiRoutes, bytesText } from './routes/index.js';
-import { ConnectionCap } from '../limits/conn-cap.js';
+import { hardenHttpServer, readBodyCapped } from '../limits/http-server.js';
 import { hex4 } from '../units.js';
-import { MethodNotAllowed, Router, answerClientError, requestTarget, sendError, sendJson, sendRaw, validateBody, validateQuery } from './router.js';
+import { MethodNotAllowed, Router, requestTarget, sendError, sendJson, sendRaw, validateBody, validateQuery } from './router.js';
 import { Operations } from '../ops/index.js';
 import { METRICS_PATH } from '../api/metrics.js';
 import type { RetryPolicy } from '../ops/alerts/dispatcher.js';
@@ -27,7 +26,7 @@ import { alertRoutes } from './routes/alerts.js';
 import { metricsReply } from './routes/metrics.js';
 import { perfRoutes } from './routes/perf.js';
 import { supportRoutes } from './routes/support.js';
-import { API_TOKEN_INVALID, API_TOKEN_UNREADABLE, BODY_TOO_LARGE } from '../catalogue/manager.js';
+import { API_TOKEN_INVALID, API_TOKEN_UNREADABLE } from '../catalogue/manager.js';
 import { API_CONNECTION_CAP } from '../catalogue/protocols.js';
 import { ConsoleServer } from '../console/server.js';
 import type { ConsoleOptions } from '../console/server.js';
@@ -204,7 +203,7 @@ export class Manager {
     // Every request's body is read (so the connection stays usable); POST and
     // PATCH bodies are JSON objects checked against the route's fields, so a
     // field sent to a route that takes none is refused, not ignored.
-    const text = await readBody(req);
+    const text = await readBody(req, res);
     const takesBody = route.body !== undefined || route.method === 'POST' || route.method === 'PATCH';
     let raw: unknown;
     if (takesBody && text.trim() !== '') raw = parseJsonBody(text);
@@ -224,44 +223,27 @@ export class Manager {
   }
 
   listen(host: string, port: number, limits: HttpLimits = {}): Promise<void> {
-    const idle = limits.idleTimeoutMs ?? DEFAULT_HTTP_IDLE_TIMEOUT_MS;
-    const server = http.createServer(
-      {
-        // Idle sockets are found by a sweep this often; the default (30 s) would let them overstay.
-        connectionsCheckingInterval: Math.max(100, Math.min(1000, idle / 4)),
-        // A new connection must send its request head within the idle limit.
-        headersTimeout: idle,
-        requestTimeout: idle * 4,
-        keepAliveTimeout: KEEP_ALIVE_MS,
-      },
-      (req, res) => {
-        this.handle(req, res).catch((e: unknown) => {
-          const err = asKuraError(e);
-          if (err.id === INTERNAL_ERROR.id) this.opts.log?.(`api: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
-          // Whatever of the body was not read is discarded.
-          req.resume();
-          if (e instanceof MethodNotAllowed && !res.headersSent) res.setHeader('allow', e.allow.join(', '));
-          if (err.httpStatus === 413 && !res.headersSent) res.setHeader('connection', 'close');
-          if (!res.headersSent) sendError(res, err);
-          else res.destroy();
-        });
-      },
-    );
-    server.on('clientError', answerClientError);
+    const server = http.createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        const err = asKuraError(e);
+        if (err.id === INTERNAL_ERROR.id) this.opts.log?.(`api: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
+        // Whatever of the body was not read is discarded.
+        req.resume();
+        if (e instanceof MethodNotAllowed && !res.headersSent) res.setHeader('allow', e.allow.join(', '));
+        if (err.httpStatus === 413 && !res.headersSent) res.setHeader('connection', 'close');
+        if (!res.headersSent) sendError(res, err);
+        else res.destroy();
+      });
+    });
     // A cap of its own keeps the API reachable whatever the data listeners take.
-    const cap = new ConnectionCap(
-      'API listener',
-      limits.maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS,
-      this.opts.log ?? (() => undefined),
-      API_CONNECTION_CAP,
-      '--http-max-connections',
-    );
-    server.on('connection', (sock: net.Socket) => {
-      if (!cap.admit()) {
-        sock.destroy();
-        return;
-      }
-      sock.once('close', () => cap.release());
+    hardenHttpServer(server, {
+      what: 'API listener',
+      maxConnections: limits.maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS,
+      idleTimeoutMs: limits.idleTimeoutMs ?? DEFAULT_HTTP_IDLE_TIMEOUT_MS,
+      keepAliveMs: KEEP_ALIVE_MS,
+      capReport: API_CONNECTION_CAP,
+      option: '--http-max-connections',
+      log: this.opts.log ?? (() => undefined),
     });
     this.server = server;
     return listenOn(server, { host, port });
@@ -286,23 +268,6 @@ export class Manager {
   }
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    req.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n > MAX_BODY) {
-        // Refuse without buffering more; the rest is discarded and the
-        // connection closed after the 413 is sent.
-        req.removeAllListeners('data');
-        req.resume();
-        reject(BODY_TOO_LARGE({ maxBody: MAX_BODY }));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+async function readBody(req: http.IncomingMessage, res: http.ServerResponse): Promise<string> {
+  return (await readBodyCapped(req, res, MAX_BODY)).toString('utf8');
 }

@@ -3,7 +3,6 @@
 // descriptions produce the OpenAPI document and give the CLI its paths, so
 // none of them can drift apart.
 import http from 'node:http';
-import type { Duplex } from 'node:stream';
 import { KuraError } from '../errors.js';
 import { pathParamError, pathParamProblem } from '../names.js';
 import { parseNumber, parseSize } from '../units.js';
@@ -13,7 +12,6 @@ import {
   NO_API_RESOURCE,
   QUERY_NO_PARAMETERS,
   QUERY_UNKNOWN_PARAMETER,
-  REQUEST_NOT_HTTP,
   BODY_FIELD_REQUIRED,
   BODY_FIELD_WRONG_TYPE,
   BODY_NOT_OBJECT,
@@ -259,27 +257,4 @@ export function sendJson(res: http.ServerResponse, status: number, value: unknow
 
 export function sendError(res: http.ServerResponse, e: KuraError): void {
   sendJson(res, e.httpStatus, { error: e.toJSON() });
-}
-
-/**
- * A request Node's HTTP parser refused (bytes a request target may not hold,
- * a broken header, headers too large) never reaches the router; Node's own
- * answer is a bare 400 without a body. This one carries an id like every
- * other error, then closes the connection (the stream cannot be trusted).
- */
-export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  // The status line below carries the status; the body is the catalogue's error.
-  const e = REQUEST_NOT_HTTP({ reason: err.code ?? err.message });
-  const body = JSON.stringify({ error: e.toJSON() }, null, 2);
-  // The answer to a HEAD has no body (the client would read it as a second answer).
-  const raw = (err as { rawPacket?: Buffer }).rawPacket;
-  const head = raw !== undefined && raw.subarray(0, 5).toString('latin1') === 'HEAD ';
-  socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${head ? '' : body}`,
-  );
 }

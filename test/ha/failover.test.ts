@@ -23,6 +23,12 @@ const KILLS = Number(process.env['KURA_HA_KILLS'] ?? 5);
 // The lease TTL of the managers (KURA_HA_TTL; 3 s is kura manager's default).
 const TTL = Number(process.env['KURA_HA_TTL'] ?? 3);
 
+/** A long run's progress, one line a round, to KURA_HA_LOG (a file) when set. */
+const progress = (line: string) => {
+  const f = process.env['KURA_HA_LOG'];
+  if (f) fs.appendFileSync(f, `${new Date().toISOString()} ${line}\n`);
+};
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function percentile(xs: number[], p: number): number {
@@ -60,9 +66,12 @@ test(
       const call = (m: TestManager, method: string, p: string, o: { array?: string; body?: unknown; timeoutMs?: number } = {}) =>
         api(m.url, token, method, p, o);
       const arrayList = async (): Promise<HaArrayView[]> => {
+        // Bounded: a deployment that answers nobody for a minute fails the test, not stalls it.
+        const deadline = Date.now() + 60_000;
         for (;;) {
           const r = await call(anyLive(), 'GET', '/api/v1/ha/arrays');
           if (r.status === 200) return r.json as HaArrayView[];
+          if (Date.now() > deadline) assert.fail(`no live manager listed the arrays for 60 s (${r.status})`);
           await sleep(100);
         }
       };
@@ -112,7 +121,7 @@ test(
 
       // The workload: events and configuration changes through random live managers; only
       // answers of 2xx count as acknowledged.
-      const acked = new Map<string, string[]>(ids.map((id) => [id, []]));
+      const acked = new Map<string, Array<{ text: string; seq: number }>>(ids.map((id) => [id, []]));
       let n = 0;
       writing = true;
       writer = (async () => {
@@ -123,7 +132,7 @@ test(
             await call(anyLive(), 'PATCH', '/api/v1/pools/p0', { array: id, body: { threshold: 50 + (n % 40) } });
           } else {
             const r = await call(anyLive(), 'POST', '/api/v1/events', { array: id, body: { id: 'KURA-I9999', severity: 'info', host: 'ha-test', text } });
-            if (r.status === 201) acked.get(id)!.push(text);
+            if (r.status === 201) acked.get(id)!.push({ text, seq: (r.json as { seq: number }).seq });
           }
           n++;
           await sleep(100);
@@ -149,8 +158,15 @@ test(
       const ackedPresent = async (id: string): Promise<void> => {
         const r = await call(anyLive(), 'GET', '/api/v1/events?limit=10000', { array: id, timeoutMs: 30_000 });
         assert.equal(r.status, 200);
-        const texts = new Set((r.json as Array<{ text: string }>).map((e) => e.text));
-        const missing = acked.get(id)!.filter((t) => !texts.has(t));
+        const list = r.json as Array<{ text: string; seq: number }>;
+        const texts = new Set(list.map((e) => e.text));
+        // The API answers the newest 10,000 events at most: in a long run (KURA_HA_KILLS=100)
+        // the oldest acknowledged ones fall out of that window; they were checked in earlier rounds.
+        const from = list.length < 10000 ? -Infinity : (list[0]?.seq ?? -Infinity);
+        const missing = acked
+          .get(id)!
+          .filter((a) => a.seq >= from && !texts.has(a.text))
+          .map((a) => a.text);
         if (missing.length > 0) {
           const ha = (r.json as Array<{ seq: number; id: string; text: string }>)
             .filter((e) => /KURA-[IW]80/.test(e.id))
@@ -186,6 +202,9 @@ test(
         failover.push(Date.now() - t0);
         await settled();
         reredundancy.push(Date.now() - t0);
+        progress(
+          `round ${round} (${stop ? 'SIGSTOP' : 'kill -9'} ${victim.name}, array ${target.id}): failover ${failover.at(-1)} ms, re-redundancy ${reredundancy.at(-1)} ms`,
+        );
         if (stop) {
           // Paused for longer than the lease, then resumed: it must have stopped acting.
           const paused = Date.now() - t0;

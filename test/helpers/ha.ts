@@ -83,9 +83,9 @@ export interface TestArray extends KuraProcess {
 }
 
 /** `kura array` on free ports in `dataDir`. */
-export async function startArray(dataDir: string): Promise<TestArray> {
+export async function startArray(dataDir: string, extra: string[] = []): Promise<TestArray> {
   fs.mkdirSync(dataDir, { recursive: true });
-  const p = await startKura(['array', '--data', dataDir, '--agent', '127.0.0.1:0', '--nbd', '127.0.0.1:0', '--iscsi', '127.0.0.1:0,127.0.0.1:0']);
+  const p = await startKura(['array', '--data', dataDir, '--agent', '127.0.0.1:0', '--nbd', '127.0.0.1:0', '--iscsi', '127.0.0.1:0,127.0.0.1:0', ...extra]);
   const m = /^listening agent=(\S+)/m.exec(p.output());
   if (!m) throw new Error(`kura array printed no "listening agent=" line:\n${p.output()}`);
   return { ...p, dataDir, agentUrl: m[1]!, tokenFile: path.join(dataDir, 'agent.token'), fencingLog: path.join(dataDir, 'fencing.log') };
@@ -100,12 +100,24 @@ export interface TestManager extends KuraProcess {
 }
 
 /** `kura manager --etcd ENDPOINTS` on a free port. */
-export async function startManager(endpoints: string, dataDir: string, name: string, ttl?: number): Promise<TestManager> {
-  const args = ['manager', '--etcd', endpoints, '--data', dataDir, '--http', '127.0.0.1:0', '--name', name, ...(ttl ? ['--lease-ttl', String(ttl)] : [])];
+export async function startManager(endpoints: string, dataDir: string, name: string, ttl?: number, extra: string[] = []): Promise<TestManager> {
+  const args = [
+    'manager',
+    '--etcd',
+    endpoints,
+    '--data',
+    dataDir,
+    '--http',
+    '127.0.0.1:0',
+    '--name',
+    name,
+    ...(ttl ? ['--lease-ttl', String(ttl)] : []),
+    ...extra,
+  ];
   const p = await startKura(args);
   const m = /^listening api=(\S+)/m.exec(p.output());
   if (!m) throw new Error(`kura manager printed no "listening api=" line:\n${p.output()}`);
-  return { ...p, name, url: m[1]!, dataDir, restart: () => startManager(endpoints, dataDir, name, ttl) };
+  return { ...p, name, url: m[1]!, dataDir, restart: () => startManager(endpoints, dataDir, name, ttl, extra) };
 }
 
 /** A request to a manager's API with the deployment's token; never throws (status 0: no answer in time). */

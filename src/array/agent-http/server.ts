@@ -13,13 +13,24 @@ import type { ArrayAgent, ArrayEvent } from '../agent.js';
 import { asKuraError, INTERNAL_ERROR, KuraError } from '../../errors.js';
 import { FENCING_HEADER, wireOf } from './methods.js';
 import type { FencingRegister } from './fencing.js';
-import { AGENT_METHOD_UNKNOWN, AGENT_REQUEST_INVALID, AGENT_TOKEN_MISSING } from '../../catalogue/ha.js';
+import { AGENT_CONNECTION_CAP, AGENT_METHOD_UNKNOWN, AGENT_REQUEST_INVALID, AGENT_TOKEN_MISSING } from '../../catalogue/ha.js';
+import { hardenHttpServer, readBodyCapped } from '../../limits/http-server.js';
 import { boundAddress, listenOn } from '../../io/listen.js';
 
 /** Events kept for managers that poll behind. */
 const EVENT_RING = 1000;
 const MAX_BODY = 1024 * 1024;
 const MAX_WAIT_MS = 25_000;
+export const DEFAULT_AGENT_MAX_CONNECTIONS = 256;
+export const DEFAULT_AGENT_IDLE_TIMEOUT_MS = 10_000;
+
+/** Limits of the agent listener (kura array --agent-max-connections, --agent-idle-timeout). */
+export interface AgentLimits {
+  /** Connections open at once; more are closed on accept. */
+  maxConnections?: number;
+  /** A new connection must send its request head within this long; the whole request within four times this. */
+  idleTimeoutMs?: number;
+}
 
 export interface AgentIdentity {
   /** The array's id in a deployment: its serial. */
@@ -55,14 +66,23 @@ export class AgentServer {
     return { id: i.serial, name: i.name, version: i.version };
   }
 
-  listen(host: string, port: number): Promise<void> {
-    const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+  listen(host: string, port: number, limits: AgentLimits = {}): Promise<void> {
+    const server = http.createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => {
         const err = asKuraError(e);
         if (err.id === INTERNAL_ERROR.id) this.log(`agent: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
         req.resume();
         send(res, err.httpStatus, { error: err.toJSON() });
       });
+    });
+    hardenHttpServer(server, {
+      what: 'agent listener',
+      maxConnections: limits.maxConnections ?? DEFAULT_AGENT_MAX_CONNECTIONS,
+      idleTimeoutMs: limits.idleTimeoutMs ?? DEFAULT_AGENT_IDLE_TIMEOUT_MS,
+      keepAliveMs: 60_000,
+      capReport: AGENT_CONNECTION_CAP,
+      option: '--agent-max-connections',
+      log: this.log,
     });
     this.server = server;
     return listenOn(server, { host, port });
@@ -93,7 +113,7 @@ export class AgentServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://agent');
-    const body = await readBody(req);
+    const body = (await readBodyCapped(req, res, MAX_BODY)).toString('utf8');
     if (!this.authorized(req)) throw AGENT_TOKEN_MISSING();
     const route = `${req.method} ${url.pathname}`;
     if (route === 'GET /agent/v1/identity') return send(res, 200, this.identity());
@@ -156,25 +176,6 @@ function send(res: http.ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    req.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n > MAX_BODY) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(AGENT_REQUEST_INVALID({ reason: `the body exceeds ${MAX_BODY} bytes` }));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 /** An error the agent answered, rebuilt with its id for the manager's own answer. */

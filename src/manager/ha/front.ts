@@ -28,33 +28,68 @@ import {
   MANAGER_NOT_ACTING,
   NO_ACTIVE_MANAGER,
   NO_ARRAY_REGISTERED,
+  REPLICA_FILE_TOO_LARGE,
   REPLICATION_REFUSED,
 } from '../../catalogue/ha.js';
+import { API_CONNECTION_CAP } from '../../catalogue/protocols.js';
 import { boundAddress, listenOn } from '../../io/listen.js';
+import { hardenHttpServer, readBodyCapped } from '../../limits/http-server.js';
+import { DEFAULT_HTTP_IDLE_TIMEOUT_MS, DEFAULT_HTTP_MAX_CONNECTIONS } from '../manager.js';
+import type { HttpLimits } from '../manager.js';
 
 export const ARRAY_HEADER = 'x-kura-array';
 const FORWARDED_HEADER = 'x-kura-forwarded';
 /** Names the manager that served the request (the array's active). */
 export const SERVED_BY_HEADER = 'x-kura-served-by';
-const MAX_FILE = 512 * 1024 * 1024;
+/** A replicated file (a snapshot of manager.db or vvol.db), streamed to disk, at most this big. */
+export const DEFAULT_MAX_REPLICA_FILE = 512 * 1024 * 1024;
+/** Manager-to-manager JSON (an event batch: 2,000 events of up to 2,000 characters each). */
+const MAX_JSON = 16 * 1024 * 1024;
+/** The API's own JSON bodies, as kura serve's. */
+const MAX_BODY = 1024 * 1024;
+/** A change proxied to the active (its body is the API's JSON). */
+const MAX_FORWARDED = 2 * 1024 * 1024;
+/** A request must arrive whole within this long: a replicated file may take minutes. */
+const REQUEST_TIMEOUT_MS = 600_000;
+
+export interface HaFrontOptions {
+  /** The largest replicated file a standby accepts (default 512 MiB). */
+  maxReplicaFile?: number;
+}
 
 export class HaFront {
   private server: http.Server | null = null;
+  private readonly maxFile: number;
 
   constructor(
     private readonly node: HaNode,
     private readonly log: (m: string) => void,
-  ) {}
+    opts: HaFrontOptions = {},
+  ) {
+    this.maxFile = opts.maxReplicaFile ?? DEFAULT_MAX_REPLICA_FILE;
+  }
 
-  listen(host: string, port: number): Promise<void> {
-    const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+  listen(host: string, port: number, limits: HttpLimits = {}): Promise<void> {
+    const server = http.createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => {
         const err = asKuraError(e);
         if (err.id === INTERNAL_ERROR.id) this.log(`api: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
         req.resume();
+        if (err.httpStatus === 413 && !res.headersSent) res.setHeader('connection', 'close');
         if (!res.headersSent) sendError(res, err);
         else res.destroy();
       });
+    });
+    // The same limits as kura serve's API listener (src/limits/http-server.ts).
+    hardenHttpServer(server, {
+      what: 'API listener',
+      maxConnections: limits.maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS,
+      idleTimeoutMs: limits.idleTimeoutMs ?? DEFAULT_HTTP_IDLE_TIMEOUT_MS,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      keepAliveMs: 60_000,
+      capReport: API_CONNECTION_CAP,
+      option: '--http-max-connections',
+      log: this.log,
     });
     this.server = server;
     return listenOn(server, { host, port });
@@ -87,7 +122,7 @@ export class HaFront {
       return this.internal(req, res, p, url);
     }
     if (p.startsWith('/api/v1/ha/')) {
-      const body = await readBody(req, 1024 * 1024);
+      const body = await readBodyCapped(req, res, MAX_BODY);
       if (!this.authorized(req)) throw API_TOKEN_MISSING();
       return this.deployment(req, res, p, body.toString('utf8'));
     }
@@ -148,10 +183,10 @@ export class HaFront {
     if (!m) throw NO_API_RESOURCE({ path: p });
     const id = decodeURIComponent(m[1]!);
     const token = Number(/^active:(\d+)$/.exec(String(req.headers['x-kura-fencing'] ?? ''))?.[1] ?? NaN);
-    const body = await readBody(req, MAX_FILE);
-    const json = () => parseJsonBody(body.toString('utf8')) as Record<string, unknown>;
+    // A file is streamed to disk once the receiver is known; JSON bodies are small.
+    const json = async () => parseJsonBody((await readBodyCapped(req, res, MAX_JSON)).toString('utf8')) as Record<string, unknown>;
     if (m[2] === 'recruit') {
-      const b = json();
+      const b = await json();
       this.node.recruited(id, b['array'] as ArrayRecord, String(b['active']), token);
       return sendJson(res, 200, {});
     }
@@ -161,11 +196,12 @@ export class HaFront {
       const name = decodeURIComponent(m[3]);
       if (name !== EVENTS_FILE && !RESENT_FILES.includes(name)) throw REPLICATION_REFUSED({ array: id, reason: `${name} is not a replicated file` });
       const seq = url.searchParams.get('seq');
-      receiver.writeFile(name, body, seq === null ? undefined : Number(seq));
+      if (Number(req.headers['content-length'] ?? NaN) > this.maxFile) throw REPLICA_FILE_TOO_LARGE({ array: id, file: name, max: this.maxFile });
+      await receiver.receiveFile(name, req, this.maxFile, seq === null ? undefined : Number(seq));
       return sendJson(res, 200, {});
     }
-    if (m[2] === 'events') return sendJson(res, 200, { acked: receiver.apply((json()['events'] ?? []) as never) });
-    if (!(await this.node.confirm(id, token, String(json()['raw']))))
+    if (m[2] === 'events') return sendJson(res, 200, { acked: receiver.apply(((await json())['events'] ?? []) as never) });
+    if (!(await this.node.confirm(id, token, String((await json())['raw']))))
       throw REPLICATION_REFUSED({ array: id, reason: 'the standby slot no longer names this manager' });
     return sendJson(res, 200, {});
   }
@@ -205,7 +241,7 @@ export class HaFront {
   }
 
   private async serveLocally(req: http.IncomingMessage, res: http.ServerResponse, s: NonNullable<ReturnType<HaNode['active']['get']>>): Promise<void> {
-    const answer = await exchange(req, s.internalUrl);
+    const answer = await exchange(req, res, s.internalUrl);
     // A change is acknowledged only once the standby holds what it recorded.
     if (req.method !== 'GET' && req.method !== 'HEAD' && !(await this.node.replicated(s))) throw CHANGE_NOT_REPLICATED({ array: s.array.id });
     res.writeHead(answer.status, { ...answer.headers, [SERVED_BY_HEADER]: this.node.name });
@@ -238,8 +274,12 @@ function forwardHeaders(h: http.IncomingHttpHeaders, extra: Record<string, strin
 }
 
 /** Sends the request on to `base` and collects the whole answer. */
-async function exchange(req: http.IncomingMessage, base: string): Promise<{ status: number; headers: http.OutgoingHttpHeaders; body: Buffer }> {
-  const body = await readBody(req, 2 * 1024 * 1024);
+async function exchange(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  base: string,
+): Promise<{ status: number; headers: http.OutgoingHttpHeaders; body: Buffer }> {
+  const body = await readBodyCapped(req, res, MAX_FORWARDED);
   return new Promise((resolve, reject) => {
     const out = http.request(
       `${base}${req.url ?? '/'}`,
@@ -263,7 +303,7 @@ async function exchange(req: http.IncomingMessage, base: string): Promise<{ stat
 
 /** Forwards the request to another manager and streams its answer back. */
 async function proxy(req: http.IncomingMessage, res: http.ServerResponse, base: string, extra: Record<string, string>): Promise<void> {
-  const body = await readBody(req, 2 * 1024 * 1024);
+  const body = await readBodyCapped(req, res, MAX_FORWARDED);
   await new Promise<void>((resolve, reject) => {
     const out = http.request(
       `${base}${req.url ?? '/'}`,
@@ -280,24 +320,5 @@ async function proxy(req: http.IncomingMessage, res: http.ServerResponse, base: 
     out.on('error', reject);
     out.setTimeout(120_000, () => out.destroy(new Error('no answer within 120 s')));
     out.end(body);
-  });
-}
-
-function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    req.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n > max) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new Error(`request body over ${max} bytes`));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
   });
 }

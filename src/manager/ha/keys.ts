@@ -14,6 +14,15 @@ export const managerKey = (name: string) => `${PREFIX}managers/${name}`;
 export const arrayKey = (id: string) => `${PREFIX}arrays/${id}`;
 export const activeKey = (id: string) => `${PREFIX}roles/${id}/active`;
 export const standbyKey = (id: string) => `${PREFIX}roles/${id}/standby`;
+/**
+ * The managers whose copy holds every event acknowledged for an array (without a
+ * lease: it outlives them). When the active and standby keys vanish together (every
+ * lease lapsed at once), a live holder claims the array, not a manager with an older copy.
+ */
+export const holdersKey = (id: string) => `${PREFIX}holders/${id}`;
+
+/** The value of holdersKey. */
+export const holdersValue = (names: string[]) => JSON.stringify({ names });
 
 export interface ManagerRecord {
   name: string;
@@ -53,11 +62,13 @@ export interface DeploymentView {
   managers: Map<string, ManagerRecord>;
   arrays: Map<string, ArrayRecord>;
   roles: Map<string, RoleView>;
+  /** Per array, the managers holding every acknowledged event (holdersKey). */
+  holders: Map<string, string[]>;
 }
 
 export async function readView(etcd: Etcd3): Promise<DeploymentView> {
   const res = await etcd.getAll().prefix(PREFIX).exec();
-  const view: DeploymentView = { revision: Number(res.header.revision), managers: new Map(), arrays: new Map(), roles: new Map() };
+  const view: DeploymentView = { revision: Number(res.header.revision), managers: new Map(), arrays: new Map(), roles: new Map(), holders: new Map() };
   const roleOf = (id: string): RoleView => {
     let r = view.roles.get(id);
     if (!r) view.roles.set(id, (r = { active: null, standby: null }));
@@ -75,7 +86,10 @@ export async function readView(etcd: Etcd3): Promise<DeploymentView> {
     const rest = key.slice(PREFIX.length).split('/');
     if (rest[0] === 'managers' && rest.length === 2) view.managers.set(rest[1]!, value as ManagerRecord);
     else if (rest[0] === 'arrays' && rest.length === 2) view.arrays.set(rest[1]!, value as ArrayRecord);
-    else if (rest[0] === 'roles' && rest.length === 3) {
+    else if (rest[0] === 'holders' && rest.length === 2) {
+      const names = (value as { names?: unknown }).names;
+      if (Array.isArray(names)) view.holders.set(rest[1]!, names.map(String));
+    } else if (rest[0] === 'roles' && rest.length === 3) {
       const r = roleOf(rest[1]!);
       if (rest[2] === 'active') r.active = { ...(value as ActiveRecord), token: Number(kv.create_revision), lease: String(kv.lease) };
       else if (rest[2] === 'standby') r.standby = { ...(value as StandbyRecord), raw, lease: String(kv.lease) };

@@ -17,7 +17,7 @@ import { Etcd3 } from 'etcd3';
 import { httpArrayAgent } from '../../array/agent-http/client.js';
 import type { RemoteArrayAgent } from '../../array/agent-http/client.js';
 import { Manager } from '../manager.js';
-import { ADMIN_TOKEN_KEY, activeKey, arrayKey, chooseStandby, managerKey, readView, rolesHeld, standbyKey } from './keys.js';
+import { ADMIN_TOKEN_KEY, activeKey, arrayKey, chooseStandby, holdersKey, holdersValue, managerKey, readView, rolesHeld, standbyKey } from './keys.js';
 import type { ArrayRecord, DeploymentView, ManagerRecord, RoleView } from './keys.js';
 import { MemberLease } from './lease.js';
 import { ReplicaReceiver, ReplicationSender } from './replication.js';
@@ -187,8 +187,15 @@ export class HaNode {
         // the manager the recruitment rule prefers claims it; anybody after a while.
         const since = this.vacantSince.get(id) ?? Date.now();
         this.vacantSince.set(id, since);
-        const preferred = chooseStandby(view, id) === me;
-        if (preferred || Date.now() - since > 2 * this.ttl * 1000) await this.claim(view, id);
+        // A live manager whose copy holds every acknowledged event goes first; while
+        // one is live, the others wait (an older copy would lose acknowledged events).
+        const holders = (view.holders.get(id) ?? []).filter((n) => view.managers.has(n));
+        if (holders.length > 0) {
+          if (holders.includes(me)) await this.claim(view, id);
+        } else {
+          const preferred = chooseStandby(view, id) === me;
+          if (preferred || Date.now() - since > 2 * this.ttl * 1000) await this.claim(view, id);
+        }
       } else this.vacantSince.delete(id);
     } catch (e) {
       this.o.log(`array ${id}: ${(e as Error).message}`);
@@ -204,6 +211,7 @@ export class HaNode {
           .put(activeKey(id))
           .value(JSON.stringify({ name: this.o.name }))
           .lease(this.lease.leaseId),
+        this.etcd.put(holdersKey(id)).value(holdersValue([this.o.name])),
       )
       .commit();
     if (!res.succeeded) return;
@@ -221,6 +229,7 @@ export class HaNode {
           .value(JSON.stringify({ name: this.o.name }))
           .lease(this.lease.leaseId),
         this.etcd.delete().key(standbyKey(id)),
+        this.etcd.put(holdersKey(id)).value(holdersValue([this.o.name])),
       )
       .commit();
     if (!res.succeeded) return;
@@ -436,7 +445,7 @@ export class HaNode {
     await this.etcd
       .if(standbyKey(id), 'Value', '==', raw)
       .and(activeKey(id), 'Create', '==', token)
-      .then(this.etcd.delete().key(standbyKey(id)))
+      .then(this.etcd.delete().key(standbyKey(id)), this.etcd.put(holdersKey(id)).value(holdersValue([this.o.name])))
       .commit();
   }
 
@@ -476,6 +485,7 @@ export class HaNode {
           .put(standbyKey(id))
           .value(JSON.stringify({ name: this.o.name, confirmed: true }))
           .lease(this.lease.leaseId),
+        this.etcd.put(holdersKey(id)).value(holdersValue([sb.receiver.activeName, this.o.name])),
       )
       .commit();
     sb.confirmed = res.succeeded;
@@ -516,12 +526,20 @@ export class HaNode {
       const id = s.array.id;
       const res = await this.etcd
         .if(activeKey(id), 'Create', '==', s.token)
-        .then(this.etcd.delete().key(standbyKey(id)))
+        .then(this.etcd.delete().key(standbyKey(id)), this.etcd.put(holdersKey(id)).value(holdersValue([this.o.name])))
         .commit()
         .catch(() => null);
       return res?.succeeded === true && this.acting() && this.active.get(id) === s;
     }
-    return this.acting() && this.active.get(s.array.id) === s;
+    // No standby: before the change is acknowledged, etcd says this manager alone holds it
+    // (a standby lost with its lease is still named a holder until now).
+    const id = s.array.id;
+    const res = await this.etcd
+      .if(activeKey(id), 'Create', '==', s.token)
+      .then(this.etcd.put(holdersKey(id)).value(holdersValue([this.o.name])))
+      .commit()
+      .catch(() => null);
+    return res?.succeeded === true && this.acting() && this.active.get(id) === s;
   }
 
   async close(): Promise<void> {

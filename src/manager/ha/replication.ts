@@ -9,7 +9,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
+import { REPLICA_FILE_TOO_LARGE, REPLICA_TRANSFER_CUT, REPLICATION_REFUSED } from '../../catalogue/ha.js';
 import type { StoredEvent } from '../events.js';
 
 /** The files the snapshot carries; vvol.db is also resent when it changes. */
@@ -56,13 +59,22 @@ export class ReplicationSender {
     return `${this.o.target.url}/ha/v1/arrays/${encodeURIComponent(this.o.arrayId)}`;
   }
 
-  private async send(method: string, sub: string, body: Buffer | string, type: string): Promise<unknown> {
+  /** A JSON body, or a file streamed from disk (never read whole into memory). */
+  private async send(method: string, sub: string, body: { file: string } | string, type: string): Promise<unknown> {
+    const file = typeof body === 'string' ? null : body.file;
     const res = await fetch(`${this.base()}${sub}`, {
       method,
-      headers: { authorization: `Bearer ${this.o.adminToken}`, 'content-type': type, 'x-kura-fencing': `active:${this.o.token}` },
-      body: typeof body === 'string' ? body : new Uint8Array(body),
-      signal: AbortSignal.timeout(10_000),
-    });
+      headers: {
+        authorization: `Bearer ${this.o.adminToken}`,
+        'content-type': type,
+        'x-kura-fencing': `active:${this.o.token}`,
+        ...(file === null ? {} : { 'content-length': String(fs.statSync(file).size) }),
+      },
+      body: file === null ? (body as string) : (Readable.toWeb(fs.createReadStream(file)) as ReadableStream<Uint8Array>),
+      duplex: 'half',
+      // A file's time grows with its size (at least 10 MB/s assumed on the managers' network).
+      signal: AbortSignal.timeout(10_000 + (file === null ? 0 : Math.ceil(fs.statSync(file).size / 10_000))),
+    } as RequestInit);
     const text = await res.text();
     if (res.status !== 200) throw new Error(`${this.o.target.name} answered ${res.status}: ${text.slice(0, 300)}`);
     return text ? JSON.parse(text) : undefined;
@@ -77,7 +89,7 @@ export class ReplicationSender {
       const db = new Database(copy, { readonly: true });
       const seq = Number((db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM event').get() as { s: number }).s);
       db.close();
-      await this.send('PUT', `/files/${EVENTS_FILE}?seq=${seq}`, fs.readFileSync(copy), 'application/octet-stream');
+      await this.send('PUT', `/files/${EVENTS_FILE}?seq=${seq}`, { file: copy }, 'application/octet-stream');
       for (const name of this.files.keys()) await this.sendFile(name, tmp);
       this.acked = seq;
       return seq;
@@ -91,7 +103,7 @@ export class ReplicationSender {
     const version = Number(f.db.pragma('data_version', { simple: true }));
     const copy = path.join(tmp, name);
     snapshotInto(f.db, copy);
-    await this.send('PUT', `/files/${name}`, fs.readFileSync(copy), 'application/octet-stream');
+    await this.send('PUT', `/files/${name}`, { file: copy }, 'application/octet-stream');
     f.version = version;
   }
 
@@ -191,6 +203,8 @@ function snapshotInto(db: Database.Database, file: string): void {
 export class ReplicaReceiver {
   private db: Database.Database | null = null;
   private insert: Database.Statement | null = null;
+  private transfers = 0;
+  private closed = false;
   lastSeq = 0;
 
   constructor(
@@ -203,12 +217,39 @@ export class ReplicaReceiver {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  /** Replaces a file of the per-array directory (atomically). */
-  writeFile(name: string, bytes: Buffer, seq?: number): void {
+  /**
+   * Replaces a file of the per-array directory with the bytes of `from`,
+   * streamed to a temporary file (mode 0600, beside the file) and renamed over
+   * it once complete. More than `max` bytes: refused (KURA-E8021) as soon as
+   * the limit is passed; a stream that ends early: KURA-E8022. Either way no
+   * partial file is left and the previous copy stays.
+   */
+  async receiveFile(name: string, from: Readable, max: number, seq?: number): Promise<void> {
     const p = path.join(this.dir, name);
+    const tmp = `${p}.recv-${process.pid}-${++this.transfers}`;
+    let received = 0;
+    let tooLarge = false;
+    const limit = new Transform({
+      transform: (chunk: Buffer, _enc, done) => {
+        received += chunk.length;
+        if (received > max) {
+          tooLarge = true;
+          done(REPLICA_FILE_TOO_LARGE({ array: this.arrayId, file: name, max }));
+        } else done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(from, limit, fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      if (tooLarge) throw REPLICA_FILE_TOO_LARGE({ array: this.arrayId, file: name, max });
+      throw REPLICA_TRANSFER_CUT({ array: this.arrayId, file: name, reason: (e as Error).message });
+    }
+    if (this.closed) {
+      fs.rmSync(tmp, { force: true });
+      throw REPLICATION_REFUSED({ array: this.arrayId, reason: 'the standby role ended during the transfer' });
+    }
     if (name === EVENTS_FILE) this.closeDb();
-    const tmp = `${p}.recv`;
-    fs.writeFileSync(tmp, bytes, { mode: 0o600 });
     // A stale write-ahead log would be replayed over the new copy.
     for (const s of ['-wal', '-shm']) fs.rmSync(`${p}${s}`, { force: true });
     fs.renameSync(tmp, p);
@@ -247,6 +288,7 @@ export class ReplicaReceiver {
   }
 
   close(): void {
+    this.closed = true;
     this.closeDb();
   }
 }
