@@ -293,6 +293,8 @@ test('jobs cut off by a failover are marked 0xFFFFFFFF6 and, with --auto-restart
   // In-process reads while waiting (a CLI per poll is slow on a loaded machine); the CLI's JSON is checked once below.
   const jobs = (): Promise<JobJson[]> => admin.admin.jobs('g7');
   const runs = async (id: string) => (await jobs()).find((j) => j.id === id)!.runs.map((r) => [r.node, r.result ?? 'running']);
+  // The --monitor test above shut n3 down: every node runs again first.
+  for (const [name, n] of nodes) if (n.proc.exitCode !== null || n.proc.signalCode !== null) await node(name);
   cli.ok('cluster', 'group', 'create', 'g7', '--servers', 'n2,n3,n1');
   cli.ok('cluster', 'group', 'start', 'g7');
   await online('g7', 'n2');
