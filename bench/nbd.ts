@@ -88,7 +88,9 @@ async function pass(dir: string, peerFirst: boolean, sums: Map<string, Map<strin
           const s = sums.get(job.name) ?? new Map<string, number>();
           s.set(t.name, (s.get(t.name) ?? 0) + (job.metric === 'iops' ? r.iops : r.bw));
           sums.set(job.name, s);
-          console.log(`  ${peerFirst ? `${peer.name} first` : 'kura first'} round ${round + 1} ${job.name.padEnd(18)} ${t.name.padEnd(7)} ${fmt(r, job.metric)}`);
+          console.log(
+            `  ${peerFirst ? `${peer.name} first` : 'kura first'} round ${round + 1} ${job.name.padEnd(18)} ${t.name.padEnd(7)} ${fmt(r, job.metric)}`,
+          );
         }
       }
     }

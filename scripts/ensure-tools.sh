@@ -2,7 +2,7 @@
 # Installs the Debian tools the tests and benchmarks drive when they are missing: real
 # NBD/iSCSI clients, qemu-img, fio, nbdkit, sg3-utils; etcd for the redundant managers and
 # the cluster; chromium for the console's browser tests; snmptrapd/snmp for alert traps;
-# NUT for UPS orchestration; xmllint to validate the relation files against their schema. A test never skips for want of a tool: if this cannot install
+# NUT for UPS orchestration; arping for the floating IP's gratuitous ARP; xmllint to validate the relation files against their schema. A test never skips for want of a tool: if this cannot install
 # one, it fails here with the reason.
 set -euo pipefail
 
@@ -25,6 +25,7 @@ declare -A pkg_of=(
   [snmptranslate]=snmp
   [upsc]=nut-client
   [xmllint]=libxml2-utils
+  [arping]=iputils-arping
 )
 
 # qemu-img's iSCSI block driver has no binary of its own: look for its module.

@@ -9,6 +9,7 @@ import { LDS } from './lds.js';
 import { LICENSES } from './licenses.js';
 import { LOCK } from './lock.js';
 import { PAIRS } from './pairs.js';
+import { PATH_STATES } from './path-states.js';
 import { PERF } from './perf.js';
 import { POOLS } from './pools.js';
 import type { ApiRoute } from './route.js';
@@ -37,6 +38,7 @@ export const ROUTE_GROUPS: ReadonlyArray<Record<string, ApiRoute>> = [
   PROVIDER,
   ALERTS,
   PERF,
+  PATH_STATES,
   SUPPORT,
 ];
 

@@ -6,8 +6,11 @@
 
 export const API_PREFIX = '/api/v1';
 
-/** `map`: a JSON object of string values (null where a value is removed), e.g. VVOL metadata. */
-export type FieldType = 'string' | 'integer' | 'size' | 'boolean' | 'string[]' | 'map';
+/**
+ * `map`: a JSON object of string values (null where a value is removed), e.g. VVOL metadata.
+ * `object[]`: an array of JSON objects whose fields the handler checks (a pathd report's paths).
+ */
+export type FieldType = 'string' | 'integer' | 'size' | 'boolean' | 'string[]' | 'map' | 'object[]';
 
 export interface FieldSpec {
   type: FieldType;

@@ -94,7 +94,8 @@ export class Catalog {
 
   ld(ref: string | number): LogicalDisk {
     const r = parseRef(ref);
-    for (const l of this.engine.lds.values()) if (typeof r === 'number' ? l.rec.number === r : l.rec.name === r) return l;
+    const l = typeof r === 'number' ? this.engine.ldByNumber(r) : this.engine.ldByName(r);
+    if (l) return l;
     throw LD_NOT_FOUND({ ref });
   }
 
@@ -105,18 +106,19 @@ export class Catalog {
 
   /** The LD with this number, if any (front ends resolve LUNs through it). */
   ldByNumber(n: number): LogicalDisk | undefined {
-    for (const l of this.engine.lds.values()) if (l.rec.number === n) return l;
-    return undefined;
+    return this.engine.ldByNumber(n);
   }
 
   checkFreeName(name: string): void {
-    if ([...this.engine.lds.values()].some((l) => l.rec.name === name)) {
+    if (this.engine.ldByName(name) !== undefined) {
       throw LD_EXISTS({ name });
     }
   }
 
   ssv(): LogicalDisk | undefined {
-    return this.lds().find((l) => attrsOf(l).ssv);
+    // There is at most one (SSV_EXISTS): no need to sort every LD to find it.
+    for (const l of this.engine.lds.values()) if (attrsOf(l).ssv) return l;
+    return undefined;
   }
 
   requireSsv(what: string): void {
@@ -127,14 +129,14 @@ export class Catalog {
 
   /** The snapshot generations (ESVs) of a base, oldest first. */
   snapshotsOf(base: LogicalDisk): LogicalDisk[] {
-    return this.lds()
+    return [...this.engine.lds.values()]
       .filter((l) => attrsOf(l).esv?.base === base.rec.id)
       .sort((a, b) => attrsOf(a).esv!.generation - attrsOf(b).esv!.generation);
   }
 
   /** The fast clones (FCVs) of a source. */
   clonesOf(src: LogicalDisk): LogicalDisk[] {
-    return this.lds().filter((l) => attrsOf(l).fcv?.source === src.rec.id);
+    return [...this.engine.lds.values()].filter((l) => attrsOf(l).fcv?.source === src.rec.id).sort((a, b) => a.rec.number - b.rec.number);
   }
 
   /**
@@ -145,7 +147,7 @@ export class Catalog {
    * that held a deleted LD can tell that the LD now at its LUN is another one.
    */
   newLd(name: string, pool: Pool, size: number, attrs: LdAttrs, source?: LogicalDisk, readOnly = false, owner?: number): Promise<LogicalDisk> {
-    const number = lowestFree([...this.engine.lds.values()].map((l) => l.rec.number));
+    const number = this.engine.lowestFreeLdNumber();
     const identity = Number(this.engine.store.getMeta(IDENTITY_KEY) ?? LEGACY_IDENTITY_LIMIT);
     // Stored before the LD exists: a failed or interrupted create leaves a gap, never a reuse.
     this.engine.store.setMeta(IDENTITY_KEY, String(identity + 1));

@@ -70,6 +70,9 @@ export class FrontEndPort implements IscsiArrayPort {
   lunsFor(initiatorName: string): Map<number, LogicalDisk> {
     return this.d.hosts.lunsFor(initiatorName);
   }
+  ldAtLun(initiatorName: string, lun: number): LogicalDisk | undefined {
+    return this.d.hosts.ldAtLun(initiatorName, lun);
+  }
   deviceOf(l: LogicalDisk): BlockDevice {
     return this.d.ldExports.deviceOf(l);
   }

@@ -46,6 +46,8 @@ export interface IscsiArrayPort {
   chapConfig(): ChapConfig;
   /** Access control: which LD an initiator sees at which LUN. */
   lunsFor(initiatorName: string): Map<number, LogicalDisk>;
+  /** lunsFor(initiatorName).get(lun), at the cost of one LUN, not of every LD. */
+  ldAtLun(initiatorName: string, lun: number): LogicalDisk | undefined;
   /** The LD's data path as front ends serve it. */
   deviceOf(l: LogicalDisk): BlockDevice;
   portGroupsOf(l: LogicalDisk): TargetPortGroupInfo[];
@@ -101,7 +103,7 @@ export class IscsiFrontEnd {
       luns: (nexus) => [...this.array.lunsFor(nexus.initiatorName).keys()].sort((a, b) => a - b),
       lookup: (nexus, lun) => this.lookup(nexus, lun),
       subsidiaries: (nexus, admin) => {
-        const pe = this.array.lunsFor(nexus.initiatorName).get(admin);
+        const pe = this.array.ldAtLun(nexus.initiatorName, admin);
         return pe ? this.array.subsidiaryIdsFor(nexus.initiatorName, pe).map((slu) => conglomerateLun(admin, slu)) : [];
       },
     });
@@ -181,7 +183,8 @@ export class IscsiFrontEnd {
   /** The LU at a LUN number: an LD mapped for the initiator, or a VVOL bound for its host behind a PE so mapped. */
   private lookup(nexus: ItNexus, lun: number): LogicalUnit | undefined {
     const { admin, slu } = lunParts(lun);
-    const head = this.array.lunsFor(nexus.initiatorName).get(admin);
+    // Every command comes here: one LUN's LD, not a map of every LD the initiator sees.
+    const head = this.array.ldAtLun(nexus.initiatorName, admin);
     if (!head) return undefined;
     if (slu === 0) return this.unitOf(head);
     const ld = this.array.subsidiaryFor(nexus.initiatorName, head, slu);

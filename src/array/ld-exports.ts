@@ -43,8 +43,8 @@ export class LdExports {
     return {
       list: () => ldInfos().map((l) => ({ name: l.name, description: `LD ${l.number.toString(16).padStart(4, '0')}h in pool ${l.pool}` })),
       open: (name: string) => {
-        for (const l of engine.lds.values()) if (l.rec.name === name) return this.deviceOf(l);
-        return undefined;
+        const l = engine.ldByName(name);
+        return l ? this.deviceOf(l) : undefined;
       },
     };
   }

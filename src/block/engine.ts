@@ -79,6 +79,11 @@ export class BlockEngine {
   readonly store: MetaStore;
   readonly pools = new Map<number, Pool>();
   readonly lds = new Map<number, LogicalDisk>();
+  /** The same LDs by name and by number (neither changes after creation): lookups cost the same at 10 or 10,000 LDs. */
+  private readonly ldsByName = new Map<string, LogicalDisk>();
+  private readonly ldsByNumber = new Map<number, LogicalDisk>();
+  /** Every LD number below this is taken (the lowest free one is found from here, not from 0). */
+  private numbersTakenBelow = 0;
   private nextPage: number;
   private running: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
@@ -223,8 +228,37 @@ export class BlockEngine {
       const top = topFromBlob(row.top, LogicalDisk.topLength(row.capacity, pool.chunkSize));
       const ld = new LogicalDisk(rec, pool, top, this.ldHooks());
       ld.readOnly = row.read_only === 1;
-      this.lds.set(row.id, ld);
+      this.addLd(ld);
     }
+  }
+
+  private addLd(ld: LogicalDisk): void {
+    this.lds.set(ld.rec.id, ld);
+    this.ldsByName.set(ld.rec.name, ld);
+    this.ldsByNumber.set(ld.rec.number, ld);
+  }
+
+  private removeLd(ld: LogicalDisk): void {
+    this.lds.delete(ld.rec.id);
+    this.ldsByName.delete(ld.rec.name);
+    this.ldsByNumber.delete(ld.rec.number);
+    this.numbersTakenBelow = Math.min(this.numbersTakenBelow, ld.rec.number);
+  }
+
+  ldByName(name: string): LogicalDisk | undefined {
+    return this.ldsByName.get(name);
+  }
+
+  ldByNumber(n: number): LogicalDisk | undefined {
+    return this.ldsByNumber.get(n);
+  }
+
+  /** The lowest LD number no LD has; amortised O(1): a scan never passes a number twice between deletions. */
+  lowestFreeLdNumber(): number {
+    let n = this.numbersTakenBelow;
+    while (this.ldsByNumber.has(n)) n++;
+    this.numbersTakenBelow = n;
+    return n;
   }
 
   /** PD paths are stored relative to the data dir so that the dir can move. */
@@ -459,7 +493,7 @@ export class BlockEngine {
     };
     const ld = new LogicalDisk(rec, pool, top, this.ldHooks());
     ld.readOnly = readOnly;
-    this.lds.set(rec.id, ld);
+    this.addLd(ld);
     this.newLds.add(ld);
     await this.commit();
     return ld;
@@ -517,7 +551,7 @@ export class BlockEngine {
     // The row goes in the same transaction as the freed pages and chunks.
     ld.release();
     this.deletedLds.push(ld.rec.id);
-    this.lds.delete(ld.rec.id);
+    this.removeLd(ld);
     await this.commit();
   }
 

@@ -9,6 +9,7 @@ import { PAGE_ENTRIES, newEntries } from './map-page.js';
 import type { Pool } from './pool.js';
 import { BLOCKS_BEYOND_END, LD_DELETED, LD_READ_ONLY, WRITE_NOT_WHOLE_BLOCKS } from '../catalogue/block.js';
 import { Inflight } from './inflight.js';
+import { ioBuffers } from '../io/buffer-pool.js';
 
 export const BLOCK_SIZE = 512;
 
@@ -132,7 +133,8 @@ export class LogicalDisk implements BlockDevice {
       return Promise.reject(e);
     }
     const len = blocks * this.blockSize;
-    const buf = Buffer.allocUnsafe(len);
+    // Large reads reuse buffers the front end gave back once sent (src/io/buffer-pool.ts).
+    const buf = ioBuffers.take(len);
     const start = lba * this.blockSize;
     const cs = this.chunkSize;
     const first = Math.floor(start / cs);

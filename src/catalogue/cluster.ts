@@ -173,3 +173,26 @@ export const AGENT_NO_ROUTE = defineError(
   (p: { route: string }) => `the node agent has no command ${p.route}`,
   'Use armload, armkill, armloadc or armlog from the same Kura version as the agent.',
 );
+export const JOB_ACTIVE = defineError(
+  'KURA-E8426',
+  'EBUSY',
+  (p: { group: string; id: string }) => `job ${p.id} of group ${p.group} is queued or running`,
+  'Wait for it to end (kura cluster job list GROUP), or use another id.',
+);
+export const JOB_NOT_FOUND = defineError(
+  'KURA-E8427',
+  'ENOENT',
+  (p: { group: string; id: string }) => `group ${p.group} has no job ${p.id}`,
+  'See the jobs with kura cluster job list GROUP.',
+);
+export const JOB_CUT_OFF = defineEvent(
+  'KURA-W8403',
+  (p: { group: string; id: string; node: string; rerun: boolean }) =>
+    `group ${p.group}: job ${p.id} was cut off by a failover on ${p.node} (marked 0xFFFFFFFF6)${p.rerun ? '; it runs again from the start' : ''}`,
+  'None with auto-restart; otherwise submit it again (kura cluster job submit) if it must run.',
+);
+export const GARP_FAILED = defineEvent(
+  'KURA-W8404',
+  (p: { group: string; address: string; reason: string }) => `group ${p.group}: no gratuitous ARP was sent for ${p.address}: ${p.reason}`,
+  'The address is up; clients reach it once their ARP entries expire. Install iputils-arping to announce it at once.',
+);

@@ -118,3 +118,27 @@ export const PERF_KIND_UNKNOWN = defineError(
   (p: { kind: string }) => `"${p.kind}" is not a kind of object with performance history.`,
   'Give --kind ld, port or pool.',
 );
+export const PATH_REPORT_INVALID = defineError(
+  'KURA-E8330',
+  'EINVAL',
+  (p: { what: string; why: string }) => `The path state report is not valid: ${p.what} ${p.why}.`,
+  'Send what kura pathd sends: per path its device, path number, portal, state and ALUA state (see docs/pathmanager.md, Reporting to the manager).',
+);
+export const PATH_REPORT_TOO_LARGE = defineError(
+  'KURA-E8331',
+  'EINVAL',
+  (p: { count: number; max: number }) => `The report lists ${p.count} paths; one host may report at most ${p.max}.`,
+  'Report fewer logical units from this host, or split them between pathd instances with different --initiator names.',
+);
+export const PATH_REPORTS_FULL = defineError(
+  'KURA-E8332',
+  'EBUSY',
+  (p: { host: string; what: string }) => `The report of host ${p.host} is refused: the manager already keeps ${p.what}.`,
+  'Stop pathd agents that no longer report (their reports are dropped once stale), or send them to another manager.',
+  503,
+);
+export const PATH_REPORT_NOT_SENT = defineEvent(
+  'KURA-W8310',
+  (p: { url: string; reason: string }) => `pathd could not report its path states to the manager at ${p.url}: ${p.reason}.`,
+  'Check --manager and the API token; pathd keeps trying, and the console shows this host as stale meanwhile.',
+);

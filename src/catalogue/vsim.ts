@@ -138,6 +138,27 @@ export const VSIM_DATA_MISMATCH = defineError(
   "This is a data integrity failure: keep the array's data directory and pathd's log for analysis.",
 );
 
+// ---- the guest-quiesce hook (what VMware Tools tells vCenter, here a script path) ----
+
+export const VSIM_HOOK_NOT_ABSOLUTE = defineError(
+  'KURA-E3624',
+  'EINVAL',
+  (p: { hook: string }) => `The quiesce hook "${p.hook}" is not an absolute path.`,
+  'Give the full path of the script (it is run by kura serve, whose working directory is not yours), or none to remove the hook.',
+);
+export const VSIM_HOOK_MISSING = defineError(
+  'KURA-E3625',
+  'ENOENT',
+  (p: { hook: string; why: string }) => `The quiesce hook ${p.hook} cannot be used: ${p.why}.`,
+  'Give the path of an existing script file (kura serve runs it as SCRIPT freeze and SCRIPT thaw).',
+);
+export const VSIM_HOOK_NOT_EXECUTABLE = defineError(
+  'KURA-E3626',
+  'EPERM',
+  (p: { hook: string }) => `The quiesce hook ${p.hook} is not executable.`,
+  'Make it executable (chmod +x FILE) and give it a #! line; kura serve runs it directly.',
+);
+
 // ---- warnings ----
 
 export const VSIM_PARTIAL_UNDO = defineEvent(

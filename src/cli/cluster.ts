@@ -15,6 +15,8 @@ import { ClusterStore, endpointsFrom } from '../cluster/store.js';
 import type { PowerSettings } from '../cluster/store.js';
 import { neededConfirmation, parsePowerEvent, validatePowerConfig } from '../cluster/power.js';
 import type { UpsConfig } from '../cluster/power.js';
+import { resultText } from '../cluster/jobs.js';
+import type { JobRecord } from '../cluster/jobs.js';
 import {
   AGENT_UNREACHABLE,
   ARMLOAD_NEEDS_COMMAND,
@@ -257,6 +259,40 @@ export function registerCluster(program: Command, ctx: CliContext): void {
       print(ctx.json(), v, () => table(['Key', 'Value'], Object.entries(v)));
     });
 
+  const job = cluster
+    .command('job')
+    .description("a group's jobs: run to their end where the group runs; cut off by a failover, marked and (--auto-restart) run again");
+  job
+    .command('submit <group> <id> [command...]')
+    .description('queue COMMAND (after --) as job ID of the group; it runs on the node that runs the group')
+    .option('--auto-restart', 'run it again from the start on the next node when a failover cuts it off')
+    .action(async (groupName: string, id: string, command: string[], o: { autoRestart?: boolean }, cmd: Command) => {
+      const bad = checkName(id);
+      if (bad) throw arg(bad);
+      if (command.length === 0) throw arg(ARMLOAD_NEEDS_COMMAND());
+      const j = await withAdmin(cmd, (a) => a.submitJob(groupName, id, command.map(shellQuote).join(' '), o.autoRestart === true));
+      print(ctx.json(), jobJson(j), () => `Job ${id} of group ${groupName}: queued.`);
+    });
+  job
+    .command('list <group>')
+    .description("the group's jobs and their runs (a run cut off by a failover shows ***** (0xFFFFFFFF6))")
+    .action(async (groupName: string, _o: unknown, cmd: Command) => {
+      const js = await withAdmin(cmd, (a) => a.jobs(groupName));
+      print(ctx.json(), js.map(jobJson), () =>
+        table(
+          ['Job', 'State', 'Node', 'Result', 'Runs', 'Auto-restart'],
+          js.map((j) => [j.id, j.state, j.runs.at(-1)?.node ?? '---', resultText(j.runs.at(-1)), String(j.runs.length), j.autoRestart ? 'yes' : 'no']),
+        ),
+      );
+    });
+  job
+    .command('delete <group> <id>')
+    .description('forget a finished job')
+    .action(async (groupName: string, id: string, _o: unknown, cmd: Command) => {
+      await withAdmin(cmd, (a) => a.deleteJob(groupName, id));
+      print(ctx.json(), { deleted: id }, () => `Job ${id} deleted.`);
+    });
+
   cluster
     .command('shutdown')
     .description('cluster shutdown: every group stops; `kura cluster start` brings them back (ARMS_EVENT=RECOVER)')
@@ -406,6 +442,10 @@ function parseUps(spec: string): UpsConfig {
   if (kind === 'disk')
     return { name, kind, nodes: [], confirmation: rest[0] ? seconds(rest[0], '--ups') : 30, warmupRank: rest[1] ? seconds(rest[1], '--ups') : 1 };
   throw bad();
+}
+
+function jobJson(j: JobRecord): unknown {
+  return { group: j.group, id: j.id, command: j.command, autoRestart: j.autoRestart, state: j.state, runs: j.runs };
 }
 
 function shellQuote(s: string): string {

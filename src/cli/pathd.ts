@@ -15,6 +15,7 @@ import { ControlApi } from '../pathmgr/control-api.js';
 import { PathLog, entryText } from '../pathmgr/log.js';
 import type { LogEntry } from '../pathmgr/log.js';
 import { PathManager } from '../pathmgr/manager.js';
+import { StateReporter } from '../pathmgr/state-report.js';
 import { POLICIES } from '../pathmgr/policy.js';
 import type { Policy } from '../pathmgr/policy.js';
 import { formatHostPort } from './serve.js';
@@ -51,6 +52,7 @@ interface PathdOpts {
   syslog: boolean;
   manager?: string;
   managerToken?: string;
+  reportInterval: string;
   chapUser?: string;
   chapSecretFile?: string;
   chapTargetUser?: string;
@@ -137,6 +139,7 @@ export function registerPathd(program: Command): void {
     .option('--no-syslog', 'do not copy events to syslog')
     .option('--manager <url>', "also send path events to this array manager's event list (its API URL)")
     .option('--manager-token <token>', 'API token for --manager (or KURA_TOKEN)')
+    .option('--report-interval <seconds>', 'with --manager: report the path states at least this often, 1 to 3600 (and within a second of a change)', '30')
     .option('--chap-user <name>', "log in with CHAP as this user (the host entry's kura host set-chap --user)")
     .option('--chap-secret-file <file>', 'file holding the CHAP secret for --chap-user')
     .option('--chap-target-user <name>', 'mutual CHAP: the user name the target must answer with (kura target set-chap --user)')
@@ -179,7 +182,14 @@ export function registerPathd(program: Command): void {
         cluster: o.cluster === true,
         grouping: o.pathGrouping,
         syslog: o.syslog,
-        manager: o.manager === undefined ? undefined : { url: o.manager.replace(/\/+$/, ''), token: o.managerToken ?? process.env['KURA_TOKEN'] },
+        manager:
+          o.manager === undefined
+            ? undefined
+            : {
+                url: o.manager.replace(/\/+$/, ''),
+                token: o.managerToken ?? process.env['KURA_TOKEN'],
+                reportInterval: Math.min(3600, Math.round(seconds(o.reportInterval, '--report-interval', 1))),
+              },
         chap,
       });
     });
@@ -201,7 +211,7 @@ interface RunOptions {
   cluster: boolean;
   grouping: 'alua' | 'multibus';
   syslog: boolean;
-  manager?: { url: string; token?: string };
+  manager?: { url: string; token?: string; reportInterval: number };
   chap?: { user: string; secret: string; mutual?: { user: string; secret: string } };
 }
 
@@ -230,13 +240,11 @@ function managerSink(m: { url: string; token?: string }, host: string): (e: LogE
 }
 
 async function runPathd(o: RunOptions): Promise<void> {
+  const host = `${os.hostname()}/${o.initiator}`;
   const log = new PathLog({
     dir: o.logDir,
     syslog: o.syslog,
-    sinks: [
-      (e) => process.stderr.write(`${e.time} ${e.level.toUpperCase()} ${e.id} ${entryText(e)}\n`),
-      ...(o.manager ? [managerSink(o.manager, `${os.hostname()}/${o.initiator}`)] : []),
-    ],
+    sinks: [(e) => process.stderr.write(`${e.time} ${e.level.toUpperCase()} ${e.id} ${entryText(e)}\n`), ...(o.manager ? [managerSink(o.manager, host)] : [])],
   });
   const mgr = new PathManager({
     portals: o.portals,
@@ -262,11 +270,22 @@ async function runPathd(o: RunOptions): Promise<void> {
     log: (m) => log.event('info', 'KURA-I7040', m),
   });
   let api: ControlApi | undefined;
+  const reporter = o.manager
+    ? new StateReporter({
+        url: o.manager.url,
+        token: o.manager.token,
+        host,
+        intervalSeconds: o.manager.reportInterval,
+        devices: () => mgr.devices,
+        warn: (id, text) => log.event('warning', id, text),
+      })
+    : undefined;
   let stopping = false;
   const stop = async (sig: string) => {
     if (stopping) process.exit(1);
     stopping = true;
     log.event('info', 'KURA-I7041', `pathd stopping (${sig})`);
+    reporter?.stop();
     await nbdServer.close().catch(() => undefined);
     await api?.close().catch(() => undefined);
     await mgr.close().catch(() => undefined);
@@ -303,6 +322,7 @@ async function runPathd(o: RunOptions): Promise<void> {
     process.stdout.write(
       `device ${d.name} ${d.id} paths=${d.paths.map((p) => `${p.portal}:${p.state}`).join(',')} uri=nbd://${formatHostPort(nbdAddr)}/${d.name}\n`,
     );
+  reporter?.start();
   process.stdout.write(`ready nbd=${formatHostPort(nbdAddr)} control=${controlUrl} devices=${mgr.devices.length}\n`);
   log.event(
     'info',

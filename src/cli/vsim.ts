@@ -6,6 +6,7 @@ import { Hypervisor } from '../vsim/hypervisor.js';
 import type { VmInfo, Warning } from '../vsim/hypervisor.js';
 import { HostList, defaultStateFile } from '../vsim/host-list.js';
 import { runDemo } from '../vsim/demo.js';
+import { NO_HOOK } from '../vsim/quiesce-hook.js';
 import type { CliContext } from './context.js';
 import { details, print, table } from './format.js';
 import { progressSink } from './progress.js';
@@ -21,6 +22,7 @@ function vmText(vm: VmInfo): string {
     ['Container', vm.container],
     ['Memory', humanSize(vm.memory)],
     ['Power', vm.power === 'on' ? `on (host ${vm.host})` : 'off'],
+    ['Quiesce hook', vm.quiesceHook ?? 'none (backups do not keep consistency)'],
   ]);
   const vvols = table(
     ['VVOL', 'Type', 'LDN(h)', 'File', 'Capacity', 'Bound', 'Export'],
@@ -61,6 +63,8 @@ export function registerVsim(program: Command, ctx: CliContext): void {
           barLabel = '';
         }
       },
+      // What a failed operation left behind: the error that follows cannot carry it.
+      warn: (w) => void process.stderr.write(`${w.id}: ${w.text}\n`),
     });
   const show = (vm: VmInfo, warnings: Warning[] = []): void =>
     print(ctx.json(), warnings.length ? { ...vm, warnings } : vm, () => withWarnings(vmText(vm), warnings));
@@ -105,7 +109,8 @@ export function registerVsim(program: Command, ctx: CliContext): void {
     .option('--memory <size>', 'guest memory: the size of its swap and memory VVOLs', '1GiB')
     .option('--policy <name>', 'storage policy of its VVOLs')
     .option('--datacenter <dc>', 'datacenter', 'dc0')
-    .action(async (name: string, o: { container: string; disk: string[]; memory: string; policy?: string; datacenter: string }) => {
+    .option('--quiesce-hook <path>', 'guest-quiesce script the backup runs as PATH freeze / PATH thaw (absolute, executable)')
+    .action(async (name: string, o: { container: string; disk: string[]; memory: string; policy?: string; datacenter: string; quiesceHook?: string }) => {
       const r = await hv().createVm({
         name,
         container: o.container,
@@ -113,9 +118,14 @@ export function registerVsim(program: Command, ctx: CliContext): void {
         memory: sizeArg(o.memory, '--memory'),
         policy: o.policy,
         datacenter: o.datacenter,
+        quiesceHook: o.quiesceHook,
       });
       show(r.vm, r.warnings);
     });
+  vm.command('set <vm>')
+    .description("change what the guest's tools report: the quiesce hook on every VVOL of the VM")
+    .requiredOption('--quiesce-hook <path>', `guest-quiesce script (absolute, executable), or ${NO_HOOK} to remove it`)
+    .action(async (name: string, o: { quiesceHook: string }) => show(await hv().setQuiesceHook(name, o.quiesceHook === NO_HOOK ? null : o.quiesceHook)));
   vm.command('list')
     .description('list the VMs that have VVOLs on the array')
     .action(async () => {

@@ -1,7 +1,9 @@
 // What `kura cluster group ...` and `kura cluster node list` do: read and
 // change the groups' configuration and intent in etcd. The node agents carry
 // the changes out.
-import { GROUP_EXISTS, GROUP_MOVE_TARGET, GROUP_NOT_FOUND, GROUP_RUNNING } from '../catalogue/cluster.js';
+import { GROUP_EXISTS, GROUP_MOVE_TARGET, GROUP_NOT_FOUND, GROUP_RUNNING, JOB_ACTIVE, JOB_NOT_FOUND } from '../catalogue/cluster.js';
+import { isFinished, newJob } from './jobs.js';
+import type { JobRecord } from './jobs.js';
 import type { GroupConfig, GroupIntent, GroupState, GroupView } from './model.js';
 import type { ClusterStore, GroupRecord, PowerSettings, Snapshot } from './store.js';
 
@@ -132,7 +134,11 @@ export class ClusterAdmin {
   /** A UPS's event; the sequence number lets the coordinator tell a new event from one it has seen. */
   async powerEvent(ups: string, type: string): Promise<void> {
     const s = await this.snap();
-    const seq = (s.power.events.get(ups)?.seq ?? 0) + 1;
+    const cur = s.power.events.get(ups);
+    // One slot per UPS: upsmon sends LOWBATT before ONBATT for a UPS that goes OB LB at once, and the
+    // ONBATT must not hide the low battery (which needs no confirmation time) before the coordinator sees it.
+    if (type === 'ONBATT' && (cur?.type === 'LOWBATT' || cur?.type === 'FSD')) return;
+    const seq = (cur?.seq ?? 0) + 1;
     await this.store.putJson(this.store.key('power', 'events', ups), { type, seq, at: new Date().toISOString() });
   }
 
@@ -147,5 +153,28 @@ export class ClusterAdmin {
   async syncGet(group: string): Promise<Record<string, string>> {
     await this.group(group);
     return Object.fromEntries((await this.snap()).sync.get(group) ?? new Map());
+  }
+
+  /** Queues a job for the node that runs the group (now or once it is online); a finished job of the same id is replaced. */
+  async submitJob(group: string, id: string, command: string, autoRestart: boolean): Promise<JobRecord> {
+    await this.group(group);
+    const job = newJob(group, id, command, autoRestart);
+    const old = await this.store.client.get(this.store.key('jobs', group, id)).string();
+    if (old !== null && !isFinished(JSON.parse(old) as JobRecord)) throw JOB_ACTIVE({ group, id });
+    if (!(await this.store.submitJob(job, old ?? undefined))) throw JOB_ACTIVE({ group, id });
+    return job;
+  }
+
+  async jobs(group: string): Promise<JobRecord[]> {
+    await this.group(group);
+    return [...((await this.snap()).jobs.get(group)?.values() ?? [])].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async deleteJob(group: string, id: string): Promise<void> {
+    const key = this.store.key('jobs', group, id);
+    const old = await this.store.client.get(key).string();
+    if (old === null) throw JOB_NOT_FOUND({ group, id });
+    if (!isFinished(JSON.parse(old) as JobRecord)) throw JOB_ACTIVE({ group, id });
+    await this.store.client.delete().key(key).exec();
   }
 }

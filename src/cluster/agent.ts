@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lease } from 'etcd3';
-import { GROUP_START_FAILED, NODE_LOST_ETCD, NODE_NAME_TAKEN, WATCHED_PROCESS_EXITED } from '../catalogue/cluster.js';
+import { GROUP_START_FAILED, JOB_CUT_OFF, NODE_LOST_ETCD, NODE_NAME_TAKEN, WATCHED_PROCESS_EXITED } from '../catalogue/cluster.js';
 import type { ArmsEvent, GroupConfig, GroupStatus } from './model.js';
 import { placement } from './placement.js';
 import { GroupRunner } from './runner.js';
@@ -22,6 +22,8 @@ import { Watched } from './watched.js';
 import type { WatchedProcess } from './watched.js';
 import { ControlServer } from './control.js';
 import { PowerCoordinator } from './power-coordinator.js';
+import { cutOff, finished, started, updateJob } from './jobs.js';
+import type { JobRecord } from './jobs.js';
 
 export interface AgentOptions {
   name: string;
@@ -55,6 +57,8 @@ export class NodeAgent {
   private snapshotCache: Snapshot | undefined;
   private readonly power: PowerCoordinator;
   private detachedHere = false;
+  /** Jobs running here, by GROUP/ID: resolves once the job's end is recorded. */
+  private readonly jobRuns = new Map<string, Promise<void>>();
 
   constructor(private readonly o: AgentOptions) {
     this.store = new ClusterStore(o.etcd);
@@ -196,6 +200,7 @@ export class NodeAgent {
       if (snap.clusterDown) alive.clear();
       await this.markDetached(snap.detached.has(this.o.name));
       for (const [name, g] of snap.groups) this.reconcile(name, g, alive);
+      for (const [name, jobs] of snap.jobs) this.runQueuedJobs(name, jobs);
       // The power coordinator runs on one node: the alive one with the smallest name.
       const leader = [...snap.nodes.keys()].sort()[0];
       void this.power.tick(snap, leader === this.o.name).catch((e: unknown) => this.log(`power: ${(e as Error).message}`));
@@ -234,6 +239,56 @@ export class NodeAgent {
     if (!g.owner && want === me) this.exclusive(name, () => this.startLocal(name, g));
   }
 
+  /** Starts the group's queued jobs if the group runs here and is not starting or stopping. */
+  private runQueuedJobs(group: string, jobs: Map<string, JobRecord>): void {
+    const r = this.running.get(group);
+    if (!r || this.busy.has(group) || this.fenced || this.stopping) return;
+    for (const job of jobs.values()) {
+      const key = `${group}/${job.id}`;
+      if (job.state !== 'queued' || this.jobRuns.has(key)) continue;
+      const p = this.runJob(group, job.id, r)
+        .catch((e: unknown) => this.log(`group ${group}: job ${job.id}: ${(e as Error).message}`))
+        .finally(() => this.jobRuns.delete(key));
+      this.jobRuns.set(key, p);
+    }
+  }
+
+  private async runJob(group: string, id: string, r: Running): Promise<void> {
+    const me = this.o.name;
+    const ours = (j: JobRecord) => j.state === 'running' && j.runs.at(-1)?.node === me && j.runs.at(-1)?.result === undefined;
+    const job = await updateJob(this.store, group, id, (j) => (j.state === 'queued' ? started(j, me) : undefined));
+    if (!job) return;
+    this.log(`group ${group}: job ${id} started (run ${job.runs.length})`);
+    const wid = `job.${id}`;
+    const err = await this.watched.start(group, wid, job.command, 'none', { ...this.runner.envFor(r), KURA_JOB: id });
+    const w = this.watched.get(group, wid);
+    if (err || !w) {
+      this.log(`group ${group}: job ${id} did not start: ${err ?? 'no process'}`);
+      await updateJob(this.store, group, id, (j) => (ours(j) ? finished(j, 127, null) : undefined));
+      return;
+    }
+    const code = await w.exited;
+    if (w.killed) {
+      // The group stopped or moved while the job ran.
+      const marked = await updateJob(this.store, group, id, (j) => (ours(j) ? cutOff(j) : undefined));
+      if (marked) this.log(`${JOB_CUT_OFF.id} ${JOB_CUT_OFF({ group, id, node: me, rerun: marked.state === 'queued' })}`);
+      return;
+    }
+    await updateJob(this.store, group, id, (j) => (ours(j) ? finished(j, code, w.proc.signalCode) : undefined));
+    this.log(`group ${group}: job ${id} ended (${code === null ? `signal ${w.proc.signalCode}` : `exit status ${code}`})`);
+  }
+
+  /** Marks the group's jobs that were running elsewhere (a dead node, an etcd loss there) as cut off by failover. */
+  private async markCutOffJobs(group: string): Promise<void> {
+    const jobs = (await this.store.snapshot()).jobs.get(group);
+    for (const j of jobs?.values() ?? []) {
+      if (j.state !== 'running') continue;
+      const node = j.runs.at(-1)?.node ?? '?';
+      const marked = await updateJob(this.store, group, j.id, (cur) => (cur.state === 'running' ? cutOff(cur) : undefined));
+      if (marked) this.log(`${JOB_CUT_OFF.id} ${JOB_CUT_OFF({ group, id: j.id, node, rerun: marked.state === 'queued' })}`);
+    }
+  }
+
   /** Shows a power detach in the node's membership record (kura cluster node list). */
   private async markDetached(detached: boolean): Promise<void> {
     if (detached === this.detachedHere || !this.lease) return;
@@ -255,6 +310,8 @@ export class NodeAgent {
     this.log(`group ${name}: starting (${event})`);
     const r = await this.runner.start(g.config, event);
     if (r.ok) {
+      // Jobs still recorded as running ran where the group ran before: a failover cut them off.
+      await this.markCutOffJobs(name);
       this.running.set(name, r.running);
       // A move is done once the group runs on its target: later placements follow priority again.
       if (g.intent.target === this.o.name) await this.clearTarget(name);
@@ -290,6 +347,8 @@ export class NodeAgent {
       this.log(`group ${name}: stopping${serverShutdown ? ' (server shutdown)' : ''}`);
       await this.runner.stop(r, { serverShutdown, timeoutMs: 60_000 });
       this.running.delete(name);
+      // The stop killed the group's jobs: their cut-off marks are written before another node can take the group.
+      await Promise.all([...this.jobRuns].filter(([k]) => k.startsWith(`${name}/`)).map(([, p]) => p));
     }
     if (release) {
       await this.setStatus(name, { state: 'offline', server: null }, false).catch(() => undefined);

@@ -1,5 +1,8 @@
 // The floating-IP resource: ADDRESS/PREFIX on an interface of the node, in the
 // node's network namespace when it has one (`kura cluster node --netns`).
+// After adding it the node sends a gratuitous ARP (iputils arping -U), so the
+// neighbours' caches point at this node's MAC at once instead of when their
+// entries for the address expire.
 import { execFile } from 'node:child_process';
 import type { IpResource } from './model.js';
 
@@ -23,4 +26,20 @@ export async function addAddress(r: IpResource, netns: string | undefined): Prom
 export async function removeAddress(r: IpResource, netns: string | undefined): Promise<void> {
   const res = await ip(netns, ['addr', 'del', `${r.address}/${r.prefix}`, 'dev', r.iface]);
   if (res.code !== 0 && !/Cannot assign|not found/i.test(res.out)) throw new Error(`ip addr del ${r.address}/${r.prefix} dev ${r.iface}: ${res.out}`);
+}
+
+/**
+ * Announces the address with one unsolicited (gratuitous) ARP request from the interface.
+ * Resolves with the reason it could not be sent, or undefined; arping waits about a second
+ * after sending, so callers do not wait for it.
+ */
+export function announce(r: IpResource, netns: string | undefined): Promise<string | undefined> {
+  const arping = ['arping', '-U', '-c', '1', '-I', r.iface, r.address];
+  const [cmd, ...args] = netns ? ['ip', 'netns', 'exec', netns, ...arping] : arping;
+  return new Promise((resolve) => {
+    execFile(cmd!, args, { timeout: 10_000 }, (err, _stdout, stderr) => {
+      if (!err) return resolve(undefined);
+      resolve((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'arping is not installed (Debian iputils-arping)' : `${stderr}`.trim() || err.message);
+    });
+  });
 }

@@ -5,8 +5,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DISK_RESERVE_FAILED, FOREIGN_KEY_PREEMPTED } from '../catalogue/cluster.js';
-import { addAddress, removeAddress } from './floating-ip.js';
+import { DISK_RESERVE_FAILED, FOREIGN_KEY_PREEMPTED, GARP_FAILED } from '../catalogue/cluster.js';
+import { addAddress, announce, removeAddress } from './floating-ip.js';
 import type { ArmsEvent, GroupConfig, Resource } from './model.js';
 import { reservationKey } from './model.js';
 import { serverRole } from './placement.js';
@@ -59,6 +59,11 @@ export class GroupRunner {
     });
     env['PATH'] = this.d.path;
     return env;
+  }
+
+  /** The environment of the group's start chain where `running` runs (for its jobs). */
+  envFor(running: Running): NodeJS.ProcessEnv {
+    return this.ctx(running.cfg, running.event, 'start');
   }
 
   /** Runs a script or command in the data directory; resolves with its exit status (null: killed at the deadline). */
@@ -127,7 +132,12 @@ export class GroupRunner {
         return;
       }
       case 'ip':
-        return addAddress(r, this.d.netns);
+        await addAddress(r, this.d.netns);
+        // Not awaited: arping lingers about a second after sending, which the failover need not wait for.
+        void announce(r, this.d.netns).then((reason) => {
+          if (reason) this.d.log(`${GARP_FAILED.id} ${GARP_FAILED({ group: cfg.name, address: r.address, reason })}`);
+        });
+        return;
       case 'sync': {
         const values = await this.d.syncValues(cfg.name);
         const v = values.get(r.key);

@@ -7,6 +7,7 @@
 //   groups/G/status       GroupStatus              written by the node running (or failing) G
 //   groups/G/last         {serial, server}         the request the group last started for (START vs FAILOVER)
 //   sync/G/KEY            value                    synchronized configuration keys
+//   jobs/G/ID             JobRecord                a group's jobs (kura cluster job), marked when a failover cuts them off
 //   cluster               {state: up|down}         cluster shutdown
 //   power/config          PowerSettings            UPSs, timeouts and hook commands
 //   power/events/UPS      {type, seq}              the last power event of each UPS (NUT NOTIFYCMD, power-event)
@@ -18,6 +19,7 @@ import type { KuraError } from '../errors.js';
 import { CLUSTER_ETCD_UNREACHABLE, CLUSTER_NEEDS_ETCD } from '../catalogue/cluster.js';
 import type { GroupConfig, GroupIntent, GroupStatus } from './model.js';
 import type { PowerConfig } from './power.js';
+import type { JobRecord } from './jobs.js';
 
 export const PREFIX = 'kura/cluster/';
 
@@ -41,6 +43,7 @@ export interface Snapshot {
   nodes: Map<string, NodeRecord>;
   groups: Map<string, GroupRecord>;
   sync: Map<string, Map<string, string>>;
+  jobs: Map<string, Map<string, JobRecord>>;
   clusterDown: boolean;
   power: { config?: PowerSettings; events: Map<string, { type: string; seq: number }>; log: unknown[] };
   detached: Set<string>;
@@ -85,6 +88,7 @@ export class ClusterStore {
       nodes: new Map(),
       groups: new Map(),
       sync: new Map(),
+      jobs: new Map(),
       clusterDown: false,
       power: { events: new Map(), log: [] },
       detached: new Set(),
@@ -106,6 +110,10 @@ export class ClusterStore {
           const m = snap.sync.get(parts[1]!) ?? new Map<string, string>();
           m.set(parts[2]!, v);
           snap.sync.set(parts[1]!, m);
+        } else if (parts[0] === 'jobs' && parts.length === 3) {
+          const m = snap.jobs.get(parts[1]!) ?? new Map<string, JobRecord>();
+          m.set(parts[2]!, JSON.parse(v) as JobRecord);
+          snap.jobs.set(parts[1]!, m);
         } else if (parts[0] === 'cluster' && parts.length === 1) snap.clusterDown = (JSON.parse(v) as { state: string }).state === 'down';
         else if (parts[0] === 'power' && parts[1] === 'config') snap.power.config = JSON.parse(v) as PowerSettings;
         else if (parts[0] === 'power' && parts[1] === 'events' && parts.length === 3)
@@ -173,6 +181,18 @@ export class ClusterStore {
       .delete()
       .prefix(this.key('sync', group) + '/')
       .exec();
+    await this.client
+      .delete()
+      .prefix(this.key('jobs', group) + '/')
+      .exec();
+  }
+
+  /** Adds a job, or replaces a finished one of the same id; false if one of that id waits or runs. */
+  async submitJob(job: JobRecord, finishedValue?: string): Promise<boolean> {
+    const key = this.key('jobs', job.group, job.id);
+    const cond = finishedValue === undefined ? this.client.if(key, 'Create', '==', 0) : this.client.if(key, 'Value', '==', finishedValue);
+    const r = await cond.then(this.client.put(key).value(JSON.stringify(job))).commit();
+    return r.succeeded;
   }
 
   close(): void {

@@ -85,6 +85,15 @@ export class EventStream {
     else this.write(client, ': connected\n\n');
   }
 
+  /**
+   * Tells every open page that something not in the event log changed (the
+   * path states pathd agents report): an SSE event of this name, without an
+   * id, so it is never replayed; pages reload what they show.
+   */
+  signal(name: 'paths', data: unknown): void {
+    for (const c of this.clients) this.write(c, `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
   /** Ends the streams of a session (logout, expiry). */
   endSession(key: string): void {
     for (const c of [...this.clients]) if (c.owner === key) this.end(c);

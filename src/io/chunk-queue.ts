@@ -4,6 +4,7 @@
 // copy), a take across chunks copies once, and bytes whose destination is
 // known (a write buffer) are copied straight from the chunks into it. Fixed-size
 // headers can be read in place without even a view being made (header()).
+import { ioBuffers } from './buffer-pool.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -42,7 +43,8 @@ export class ChunkQueue {
       this.advance(n);
       return out;
     }
-    const out = Buffer.allocUnsafe(n);
+    // Large copies (NBD WRITE payloads) reuse buffers the front end gave back after the write.
+    const out = ioBuffers.take(n);
     this.copyOut(out, 0, n);
     return out;
   }

@@ -25,6 +25,7 @@ import type { RetryPolicy } from '../ops/alerts/dispatcher.js';
 import { alertRoutes } from './routes/alerts.js';
 import { metricsReply } from './routes/metrics.js';
 import { perfRoutes } from './routes/perf.js';
+import { pathStateRoutes } from './routes/path-states.js';
 import { supportRoutes } from './routes/support.js';
 import { API_TOKEN_INVALID, API_TOKEN_UNREADABLE } from '../catalogue/manager.js';
 import { API_CONNECTION_CAP } from '../catalogue/protocols.js';
@@ -137,7 +138,12 @@ export class Manager {
     const changed = (id: string, source: string, text: string) => this.events.record({ id, severity: 'info', source, text });
     this.backup = new BackupService({ agent: opts.agent, vvol: this.vvol, db: this.vvolStore.db, dataDir: opts.dataDir, emit: (e) => this.events.record(e) });
     for (const r of backupRoutes(this.backup)) this.router.add(r);
-    for (const r of [...alertRoutes(this.ops.alerts, changed), ...perfRoutes(this.ops.perf), ...supportRoutes(() => this.ops.supportFiles())])
+    for (const r of [
+      ...alertRoutes(this.ops.alerts, changed),
+      ...perfRoutes(this.ops.perf),
+      ...pathStateRoutes(this.ops.paths),
+      ...supportRoutes(() => this.ops.supportFiles()),
+    ])
       this.router.add(r);
     this.backup.start().catch((e: unknown) => opts.log?.(`backup: recovery after restart failed: ${(e as Error)?.message ?? e}`));
     this.console = new ConsoleServer({
@@ -147,6 +153,7 @@ export class Manager {
       hasBearer: (req) => this.authorized(req),
       arrayName: () => opts.agent.info().name,
     });
+    this.ops.paths.onChange((hosts) => this.console.stream.signal('paths', { hosts }));
   }
 
   /**

@@ -22,6 +22,8 @@ function schemaOf(f: FieldSpec): Record<string, unknown> {
       return { type: 'array', items: { type: 'string' }, description: f.description };
     case 'map':
       return { type: 'object', additionalProperties: { type: 'string', nullable: true }, description: f.description };
+    case 'object[]':
+      return { type: 'array', items: { type: 'object' }, description: f.description };
   }
 }
 

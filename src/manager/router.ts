@@ -199,7 +199,9 @@ function coerce(k: string, f: FieldSpec, v: unknown): unknown {
             ? 'an array of strings'
             : f.type === 'map'
               ? 'an object of string values'
-              : `of type ${f.type}`,
+              : f.type === 'object[]'
+                ? 'an array of objects'
+                : `of type ${f.type}`,
       got: JSON.stringify(v)?.slice(0, 40),
       description: f.description,
     });
@@ -226,6 +228,9 @@ function coerce(k: string, f: FieldSpec, v: unknown): unknown {
       return v;
     case 'map':
       if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string' && x !== null)) throw wrong();
+      return v;
+    case 'object[]':
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'object' || x === null || Array.isArray(x))) throw wrong();
       return v;
   }
 }

@@ -9,6 +9,7 @@ import type net from 'node:net';
 import type { BlockDevice } from '../block/device.js';
 import { KuraError } from '../errors.js';
 import type { ChunkQueue } from '../io/chunk-queue.js';
+import { ioBuffers } from '../io/buffer-pool.js';
 import type { IoAccount } from '../limits/io-budget.js';
 import type { Negotiated } from './handshake.js';
 import * as P from './protocol.js';
@@ -167,7 +168,8 @@ export class NbdTransmission {
       return this.done(lo, hi, err, 'request out of range or unaligned');
     }
     if (payload.length === 0) return this.done(lo, hi, 0);
-    const write = () => dev.write(offset / dev.blockSize, payload, { fua: (flags & P.NBD_CMD_FLAG_FUA) !== 0 });
+    // Only a write that succeeded gives its payload back: after a failure some copy may still be in flight.
+    const write = () => dev.write(offset / dev.blockSize, payload, { fua: (flags & P.NBD_CMD_FLAG_FUA) !== 0 }).then(() => ioBuffers.give(payload));
     const c = this.conn.opts.counters;
     if (!c) return this.run(lo, hi, n, write);
     const t0 = c.start();
@@ -202,7 +204,11 @@ export class NbdTransmission {
             c?.readDone(t0, length);
             // The budget is given back when the kernel has the data, not before.
             this.end(0);
-            this.sendRead(lo, hi, offset, data, () => this.account.give(length));
+            this.sendRead(lo, hi, offset, data, () => {
+              this.account.give(length);
+              // The kernel has the bytes: a pooled buffer may serve the next read.
+              ioBuffers.give(data);
+            });
           },
           (e) => {
             c?.failed();

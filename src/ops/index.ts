@@ -1,7 +1,8 @@
 // The operations services the manager runs beside its API: alerts (rules and
-// their delivery), the performance history, the /metrics text and the files
+// their delivery), the performance history, the path states pathd agents
+// report, the /metrics text and the files
 // a log collection takes from the server. The manager creates one
-// Operations, binds its routes (src/manager/routes/{alerts,perf,metrics,support}.ts)
+// Operations, binds its routes (src/manager/routes/{alerts,perf,path-states,metrics,support}.ts)
 // and closes it when it stops.
 import type { ArrayAgent } from '../array/agent.js';
 import { AlertDispatcher } from './alerts/dispatcher.js';
@@ -10,6 +11,7 @@ import { renderMetrics } from './metrics/collect.js';
 import type { MetricsContributor } from './metrics/collect.js';
 import { PerfHistory } from './perf/history.js';
 import { PathdReports } from './metrics/pathd.js';
+import { PathStates } from './paths/states.js';
 import { supportFiles } from './logs/server-files.js';
 import type { SupportFile } from './logs/server-files.js';
 
@@ -28,6 +30,8 @@ export interface OperationsOptions {
 export class Operations {
   readonly alerts: AlertDispatcher;
   readonly perf: PerfHistory;
+  /** The path states pathd agents report (POST /api/v1/path-states). */
+  readonly paths = new PathStates();
   private readonly contributors: MetricsContributor[] = [];
 
   constructor(private readonly o: OperationsOptions) {
@@ -42,6 +46,7 @@ export class Operations {
     const pathd = new PathdReports();
     o.events.onRecord((e) => pathd.record(e));
     this.contributors.push((m) => pathd.metrics(m));
+    this.contributors.push((m) => this.paths.metrics(m));
     if (o.perf !== false) this.perf.start();
   }
 
@@ -61,5 +66,6 @@ export class Operations {
   close(): void {
     this.alerts.close();
     this.perf.close();
+    this.paths.close();
   }
 }

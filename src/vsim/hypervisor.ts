@@ -41,6 +41,7 @@ import { memoryImage, vmxFile, writeExport } from './disk-io.js';
 import type { HostList, SimHost } from './host-list.js';
 import { DEFAULT_DATACENTER, KEY, fileName, identityOf, vvolMetadata, vvolOrder, type VmIdentity, type VvolKind } from './identity.js';
 import { PathdClient, type PathdDevice } from './pathd-client.js';
+import { checkQuiesceHook } from './quiesce-hook.js';
 
 /** What the simulator needs of a REST client: the CLI's ApiClient is one. */
 export interface ApiTransport {
@@ -54,6 +55,11 @@ export interface HypervisorOptions {
   progress?: (label: string, percent: number) => void;
   /** How long a bound VVOL may take to appear in pathd's exports (default 30 s). */
   exportTimeoutMs?: number;
+  /**
+   * Warnings of an operation that then fails (KURA-W3600: what its undo left
+   * behind), which the thrown error cannot carry; the CLI prints them on stderr.
+   */
+  warn?: (w: Warning) => void;
 }
 
 export interface VmVvol {
@@ -90,6 +96,8 @@ export interface VmInfo {
   memory: number;
   power: 'on' | 'off';
   host: string | null;
+  /** The guest-quiesce script the backup runs (KURA_QuiesceHook on its VVOLs), or null. */
+  quiesceHook: string | null;
   vvols: VmVvol[];
   snapshots: VmSnapshot[];
 }
@@ -102,6 +110,8 @@ export interface CreateVmRequest {
   memory?: number;
   policy?: string;
   datacenter?: string;
+  /** Absolute path of the guest-quiesce script (checked, quiesce-hook.ts). */
+  quiesceHook?: string;
 }
 
 export interface Warning {
@@ -119,17 +129,24 @@ const POLL_MS = 100;
 
 const running = (t: TaskInfo): boolean => t.state === 'queued' || t.state === 'running';
 
+/** The VM's hook as its VVOLs carry it (the config VVOL's first). */
+const hookOf = (own: VvolView[]): string | null =>
+  [...own.filter((v) => v.type === 'config'), ...own].map((v) => v.metadata[KEY.quiesceHook]).find((h) => h !== undefined && h !== '') ?? null;
+const hookKey = (hook: string | null): Record<string, string> => (hook === null ? {} : { [KEY.quiesceHook]: hook });
+
 export class Hypervisor {
   private readonly api: ApiTransport;
   readonly hosts: HostList;
   private readonly progress: (label: string, percent: number) => void;
   private readonly exportTimeoutMs: number;
+  private readonly warn: (w: Warning) => void;
 
   constructor(o: HypervisorOptions) {
     this.api = o.api;
     this.hosts = o.hosts;
     this.progress = o.progress ?? (() => undefined);
     this.exportTimeoutMs = o.exportTimeoutMs ?? 30_000;
+    this.warn = o.warn ?? (() => undefined);
   }
 
   // ---- hosts ----
@@ -269,6 +286,7 @@ export class Hypervisor {
       memory: Number(config?.metadata[KEY.memory] ?? own.find((v) => v.type === 'swap')?.size ?? 0),
       power: host === null ? 'off' : 'on',
       host,
+      quiesceHook: hookOf(own),
       vvols: own.map((v) => ({
         id: v.id,
         type: v.type,
@@ -332,8 +350,11 @@ export class Hypervisor {
     return r.vvol;
   }
 
-  /** Deletes VVOLs a failed operation made; what cannot go is reported, not thrown (the first error stays the one reported). */
-  private async undo(what: string, ids: string[], warnings: Warning[]): Promise<void> {
+  /**
+   * Deletes VVOLs a failed operation made; what cannot go is reported through
+   * `warn` (KURA-W3600), not thrown: the first error stays the one thrown.
+   */
+  private async undo(what: string, ids: string[]): Promise<void> {
     const left: string[] = [];
     for (const id of ids.reverse()) {
       try {
@@ -343,7 +364,7 @@ export class Hypervisor {
         left.push(id);
       }
     }
-    if (left.length > 0) warnings.push({ id: VSIM_PARTIAL_UNDO.id, text: VSIM_PARTIAL_UNDO({ what, left: left.join(', ') }) });
+    if (left.length > 0) this.warn({ id: VSIM_PARTIAL_UNDO.id, text: VSIM_PARTIAL_UNDO({ what, left: left.join(', ') }) });
   }
 
   /** The first failed item of a batch as an error. */
@@ -369,7 +390,13 @@ export class Hypervisor {
     if (show) this.progress(label, 100);
     const bad = ts.find((t) => t.state !== 'success');
     if (bad)
-      throw VSIM_TASK_FAILED({ what: label, task: bad.id, state: bad.state, reason: bad.error ? `${bad.error.id} ${bad.error.message}` : 'no reason given' });
+      throw VSIM_TASK_FAILED({
+        what: label,
+        task: bad.id,
+        state: bad.state,
+        // The sentence ends with the reason's full stop, not a second one.
+        reason: bad.error ? `${bad.error.id} ${bad.error.message}`.replace(/\.$/, '') : 'no reason given',
+      });
     return ts;
   }
 
@@ -383,6 +410,7 @@ export class Hypervisor {
   /** Creates a VM: its config VVOL (home), one data VVOL per disk and its swap VVOL, all carrying its identity. */
   async createVm(req: CreateVmRequest): Promise<{ vm: VmInfo; warnings: Warning[] }> {
     if (req.disks.length === 0) throw VSIM_BAD_ARG({ what: '--disk', why: 'a VM needs at least one disk' });
+    const hook = hookKey(req.quiesceHook === undefined ? null : checkQuiesceHook(req.quiesceHook));
     await this.vmNameFree(req.name);
     const ident: VmIdentity = { id: crypto.randomUUID(), name: req.name, datacenter: req.datacenter ?? DEFAULT_DATACENTER };
     const memory = req.memory ?? DEFAULT_MEMORY;
@@ -390,15 +418,30 @@ export class Hypervisor {
     const made: string[] = [];
     try {
       const add = async (kind: VvolKind, size: number, extra: Record<string, string>) =>
-        made.push((await this.createVvol(ident, kind, req.container, size, extra, req.policy, warnings)).id);
+        made.push((await this.createVvol(ident, kind, req.container, size, { ...extra, ...hook }, req.policy, warnings)).id);
       await add('config', CONFIG_VVOL_SIZE, { [KEY.name]: fileName.config(req.name), [KEY.memory]: String(memory) });
       for (const [i, size] of req.disks.entries()) await add('data', size, { [KEY.name]: fileName.data(req.name, i), [KEY.disk]: `scsi0:${i}` });
       await add('swap', memory, { [KEY.name]: fileName.swap(req.name, ident.id) });
     } catch (e) {
-      await this.undo(`creating VM ${req.name}`, made, warnings);
+      await this.undo(`creating VM ${req.name}`, made);
       throw e;
     }
     return { vm: await this.getVm(req.name), warnings };
+  }
+
+  /**
+   * Sets (a path) or removes (null) a VM's guest-quiesce hook, as a hypervisor
+   * passes on what the guest's tools report: the KURA_QuiesceHook key on every
+   * VVOL of the VM, its snapshots' too (an ESV copies its VVOL's metadata, and
+   * the backup engine takes the hook from any VVOL of the VM). Any power state:
+   * a guest's tools change while it runs. A failure part way leaves some VVOLs
+   * changed; running the command again finishes it.
+   */
+  async setQuiesceHook(name: string, hook: string | null): Promise<VmInfo> {
+    const value = hook === null ? null : checkQuiesceHook(hook);
+    const { own, snaps } = await this.vvolsOf(name);
+    for (const v of [...own, ...snaps]) await this.api.send(VVOLS.metadata, { id: v.id }, { metadata: { [KEY.quiesceHook]: value } });
+    return this.getVm(name);
   }
 
   /** Binds VVOLs for a host in one batch (as ESXi does) and waits until its pathd exports them. */
@@ -520,7 +563,7 @@ export class Hypervisor {
       'memory',
       String(home.container),
       vm.memory,
-      { [KEY.name]: fileName.memory(vm.name, snapName), [KEY.snapshot]: snapName },
+      { [KEY.name]: fileName.memory(vm.name, snapName), [KEY.snapshot]: snapName, ...hookKey(vm.quiesceHook) },
       undefined,
       warnings,
     );
@@ -532,7 +575,7 @@ export class Hypervisor {
         await this.unbindFor(host, [mem.id], `Memory of snapshot ${snapName}`);
       }
     } catch (e) {
-      await this.undo(`saving the memory of snapshot ${snapName}`, [mem.id], warnings);
+      await this.undo(`saving the memory of snapshot ${snapName}`, [mem.id]);
       throw e;
     }
   }
@@ -586,6 +629,8 @@ export class Hypervisor {
       throw VSIM_BAD_ARG({ what: '--container', why: `a linked clone shares its source's data, so it stays in container ${src.container}` });
     }
     const ident: VmIdentity = { id: crypto.randomUUID(), name: newName, datacenter: o.datacenter ?? src.datacenter };
+    // The clone's guest is a copy of the source's, its tools (the hook) included.
+    const hook = hookKey(src.quiesceHook);
     const warnings: Warning[] = [];
     const made: string[] = [];
     const srcConfig = src.vvols.find((v) => v.type === 'config');
@@ -597,7 +642,7 @@ export class Hypervisor {
             'config',
             target,
             srcConfig?.size ?? CONFIG_VVOL_SIZE,
-            { [KEY.name]: fileName.config(newName), [KEY.memory]: String(src.memory) },
+            { [KEY.name]: fileName.config(newName), [KEY.memory]: String(src.memory), ...hook },
             srcConfig?.policy ?? undefined,
             warnings,
           )
@@ -607,7 +652,7 @@ export class Hypervisor {
       for (const [i, d] of src.vvols.filter((v) => v.type === 'data').entries()) {
         const body: Record<string, unknown> = {
           vm: newName,
-          metadata: vvolMetadata(ident, 'data', { [KEY.name]: fileName.data(newName, i), [KEY.disk]: `scsi0:${i}` }),
+          metadata: vvolMetadata(ident, 'data', { [KEY.name]: fileName.data(newName, i), [KEY.disk]: `scsi0:${i}`, ...hook }),
         };
         if (d.policy !== null) body['policy'] = d.policy;
         if (!o.linked) body['container'] = target;
@@ -633,14 +678,14 @@ export class Hypervisor {
             'swap',
             target,
             src.memory || DEFAULT_MEMORY,
-            { [KEY.name]: fileName.swap(newName, ident.id) },
+            { [KEY.name]: fileName.swap(newName, ident.id), ...hook },
             swap?.policy ?? undefined,
             warnings,
           )
         ).id,
       );
     } catch (e) {
-      await this.undo(`cloning VM ${name} to ${newName}`, made, warnings);
+      await this.undo(`cloning VM ${name} to ${newName}`, made);
       throw e;
     }
     return { vm: await this.getVm(newName), warnings };

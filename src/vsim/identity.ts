@@ -13,6 +13,8 @@
 //   VMW_DiskId      data VVOLs: the virtual disk's controller slot, scsi0:N
 //   VMW_MemorySize  config VVOL: the VM's memory in bytes (its swap and memory VVOLs have this size)
 //   VMW_SnapshotName memory VVOL: the snapshot it belongs to
+//   KURA_QuiesceHook every VVOL of a VM with a guest-quiesce hook: the script's path (quiesce-hook.ts);
+//                    the backup engine reads it under the same name (src/vvol/backup/vm.ts QUIESCE_HOOK_KEY)
 import type { VvolView } from '../vvol/model.js';
 
 export const KEY = {
@@ -24,6 +26,7 @@ export const KEY = {
   disk: 'VMW_DiskId',
   memory: 'VMW_MemorySize',
   snapshot: 'VMW_SnapshotName',
+  quiesceHook: 'KURA_QuiesceHook',
 } as const;
 
 export const DEFAULT_DATACENTER = 'dc0';

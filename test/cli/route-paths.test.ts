@@ -22,6 +22,7 @@ import { LDS } from '../../src/api/lds.js';
 import { LICENSES } from '../../src/api/licenses.js';
 import { LOCK } from '../../src/api/lock.js';
 import { PAIRS } from '../../src/api/pairs.js';
+import { PATH_STATES } from '../../src/api/path-states.js';
 import { PERF } from '../../src/api/perf.js';
 import { POOLS } from '../../src/api/pools.js';
 import { API_PREFIX } from '../../src/api/route.js';
@@ -54,6 +55,8 @@ const NOT_IN_CLI = new Map<ApiRoute, string>([
   [ARRAY.document, 'the API document is for API clients'],
   [EVENTS.record, 'sent by kura pathd (src/cli/pathd.ts), from the same description'],
   [SUPPORT.files, 'sent by kura logs collect among its other requests (test/ops/logs.test.ts)'],
+  [PATH_STATES.report, 'sent by kura pathd --manager (src/pathmgr/state-report.ts), from the same description'],
+  [PATH_STATES.list, 'read by the console Paths page; /metrics has the same as kura_path_state (test/pathmgr/pathd-serve.test.ts)'],
 ]);
 
 /** Every kura command that talks to the manager, and the route it sends (one request each with --json). */

@@ -27,12 +27,22 @@ function ip(...args: string[]): string {
 }
 
 /** Which node answers on the floating IP (each node's namespace runs a server that says its name), or undefined. */
-function answerer(): string | undefined {
-  // A fresh neighbour entry, as a client whose ARP entry timed out (no gratuitous ARP tool is installed).
-  spawnSync('ip', ['-n', LAN, 'neigh', 'flush', 'dev', 'br0'], { timeout: 10_000 });
+function answerer(flush = true): string | undefined {
+  // A fresh neighbour entry, as a client whose ARP entry timed out (unless the test checks the gratuitous ARP's update).
+  if (flush) spawnSync('ip', ['-n', LAN, 'neigh', 'flush', 'dev', 'br0'], { timeout: 10_000 });
   const client = `const s=require('net').connect(7000,'${FIP}');s.setTimeout(2000,()=>process.exit(1));s.on('data',d=>{process.stdout.write(d);process.exit(0)});s.on('error',()=>process.exit(1));`;
   const r = spawnSync('ip', ['netns', 'exec', LAN, process.execPath, '-e', client], { encoding: 'utf8', timeout: 10_000 });
   return r.status === 0 ? r.stdout : undefined;
+}
+
+/** The MAC the client side (LAN) has for the floating IP, or undefined. */
+function lanMacOfFip(): string | undefined {
+  const entries = JSON.parse(ip('-n', LAN, '-j', 'neigh', 'show', FIP, 'dev', 'br0') || '[]') as Array<{ lladdr?: string }>;
+  return entries[0]?.lladdr;
+}
+
+function macOf(ns: string): string {
+  return (JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'eth0')) as Array<{ address: string }>)[0]!.address;
 }
 
 function hasFip(ns: string): boolean {
@@ -94,10 +104,14 @@ test('the floating IP is on the node running the group and only there; clients r
     assert.deepEqual([hasFip(NS.n1), hasFip(NS.n2)], [true, false]);
     assert.equal(answerer(), 'n1', 'the client reaches the floating IP on n1');
 
+    assert.equal(lanMacOfFip(), macOf(NS.n1));
+
     cli.ok('cluster', 'group', 'move', 'web', '--to', 'n2');
     await onlineOn('n2');
     assert.deepEqual([hasFip(NS.n1), hasFip(NS.n2)], [false, true]);
-    assert.equal(answerer(), 'n2', 'the client reaches the floating IP on n2');
+    // The gratuitous ARP n2 sent after adding the address updated the client's entry, without waiting for it to expire.
+    await waitFor("the client's ARP entry for the floating IP names n2's MAC", () => lanMacOfFip() === macOf(NS.n2));
+    assert.equal(answerer(false), 'n2', 'the client reaches the floating IP on n2 through its existing neighbour entry');
 
     // n2 dies without removing its address; taking the group over, n1 adds it. The address on the dead
     // node's namespace is the test's to remove (a dead machine's interfaces go down with it).

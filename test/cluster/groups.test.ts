@@ -276,3 +276,85 @@ test("an armload --monitor process that exits shuts its node down (the seed's /M
   assert.ok(!(await admin.admin.nodes()).some((n) => n.name === 'n3'), 'n3 left the cluster');
   cli.ok('cluster', 'group', 'stop', 'g6');
 });
+
+test('jobs cut off by a failover are marked 0xFFFFFFFF6 and, with --auto-restart, run again from the start on the next node', async () => {
+  interface JobJson {
+    id: string;
+    state: string;
+    runs: Array<{ node: string; result?: string }>;
+  }
+  const log = path.join(dir, 'g7-jobs.log');
+  // Each job says where it begins and ends; on the node named in $1 it waits (to be cut off).
+  const body = (holdOn: string) => [
+    'sh',
+    '-c',
+    `echo "begin $KURA_JOB $KURA_NODE $ARMS_GROUPNAME" >> ${log}; [ "$KURA_NODE" = ${holdOn} ] && sleep 600; echo "end $KURA_JOB $KURA_NODE" >> ${log}`,
+  ];
+  // In-process reads while waiting (a CLI per poll is slow on a loaded machine); the CLI's JSON is checked once below.
+  const jobs = (): Promise<JobJson[]> => admin.admin.jobs('g7');
+  const runs = async (id: string) => (await jobs()).find((j) => j.id === id)!.runs.map((r) => [r.node, r.result ?? 'running']);
+  // The --monitor test above shut n3 down: every node runs again first.
+  for (const [name, n] of nodes) if (n.proc.exitCode !== null || n.proc.signalCode !== null) await node(name);
+  cli.ok('cluster', 'group', 'create', 'g7', '--servers', 'n2,n3,n1');
+  cli.ok('cluster', 'group', 'start', 'g7');
+  await online('g7', 'n2');
+  cli.ok('cluster', 'job', 'submit', 'g7', 'quick', '--', ...body('none'));
+  cli.ok('cluster', 'job', 'submit', 'g7', 'rerun', '--auto-restart', '--', ...body('n2'));
+  cli.ok('cluster', 'job', 'submit', 'g7', 'once', '--', ...body('n2'));
+  await waitFor('three jobs began on n2', () => lines(log).filter((l) => l.startsWith('begin')).length === 3);
+  await waitFor('quick done', async () => (await jobs()).find((j) => j.id === 'quick')?.state === 'done');
+  const busy = cli.run('cluster', 'job', 'submit', 'g7', 'rerun', '--', 'true');
+  assert.equal(busy.status, 1);
+  assert.match(busy.stderr, /^KURA-E8426: job rerun of group g7 is queued or running/);
+
+  // Node loss: n2's agent and its jobs die (as with the machine); n3 marks the running jobs and re-runs the auto-restart one.
+  const pids = fs.readdirSync(path.join(dir, 'n2', 'groups', 'g7')).filter((f) => f.endsWith('.pid'));
+  await nodes.get('n2')!.kill9();
+  for (const f of pids) process.kill(-Number(fs.readFileSync(path.join(dir, 'n2', 'groups', 'g7', f), 'utf8')), 'SIGKILL');
+  await online('g7', 'n3');
+  await waitFor('rerun done on n3', async () => (await jobs()).find((j) => j.id === 'rerun')?.state === 'done');
+  assert.deepEqual(await runs('quick'), [['n2', 'exit 0']]);
+  assert.deepEqual(await runs('rerun'), [
+    ['n2', '0xFFFFFFFF6'],
+    ['n3', 'exit 0'],
+  ]);
+  assert.deepEqual(await runs('once'), [['n2', '0xFFFFFFFF6']]);
+  const listed = cli.json<JobJson[]>('cluster', 'job', 'list', 'g7');
+  assert.deepEqual(
+    listed.map((j) => [j.id, j.state, j.runs.length]),
+    [
+      ['once', 'cutoff', 1],
+      ['quick', 'done', 1],
+      ['rerun', 'done', 2],
+    ],
+    'without auto-restart a cut-off job is not run again',
+  );
+  assert.deepEqual(
+    lines(log).filter((l) => /^(begin|end) (rerun|once) /.test(l)),
+    ['begin rerun n2 g7', 'begin once n2 g7', 'begin rerun n3 g7', 'end rerun n3'].sort((a, b) => lines(log).indexOf(a) - lines(log).indexOf(b)),
+    'the cut-off runs never ended; only the auto-restart job began again, from the start, on n3',
+  );
+  const table = cli.ok('cluster', 'job', 'list', 'g7');
+  assert.match(table, /once\s+cutoff\s+n2\s+\*{5} \(0xFFFFFFFF6\)/, 'the list shows the seed mark');
+  assert.match(
+    fs.readFileSync(path.join(dir, 'n3', 'cluster.log'), 'utf8'),
+    /KURA-W8403 group g7: job rerun was cut off by a failover on n2 \(marked 0xFFFFFFFF6\); it runs again/,
+  );
+  await node('n2');
+
+  // A move: the stopping node marks its own cut-off job; the target runs it again.
+  cli.ok('cluster', 'job', 'submit', 'g7', 'rerun', '--auto-restart', '--', ...body('n3'));
+  await waitFor('rerun began on n3 again', () => lines(log).filter((l) => l === 'begin rerun n3 g7').length === 2);
+  cli.ok('cluster', 'group', 'move', 'g7', '--to', 'n1');
+  await online('g7', 'n1');
+  await waitFor('rerun done on n1', async () => (await jobs()).find((j) => j.id === 'rerun')?.state === 'done');
+  assert.deepEqual(await runs('rerun'), [
+    ['n3', '0xFFFFFFFF6'],
+    ['n1', 'exit 0'],
+  ]);
+  assert.match(fs.readFileSync(path.join(dir, 'n3', 'cluster.log'), 'utf8'), /KURA-W8403 group g7: job rerun was cut off by a failover on n3/);
+  cli.ok('cluster', 'job', 'delete', 'g7', 'once');
+  assert.equal(cli.run('cluster', 'job', 'delete', 'g7', 'once').status, 1);
+  cli.ok('cluster', 'group', 'stop', 'g7');
+  await waitFor('g7 offline', async () => (await show('g7')).state === 'offline');
+});

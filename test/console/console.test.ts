@@ -207,9 +207,11 @@ test('console: log in, pool, LD, LUN map, snapshot, pair to 100%, controller-dow
   await page.getByRole('cell', { name: 'host:<b>evil</b>' }).waitFor();
   await shot(page, '07-events');
 
-  // VVOLs of a VM for the three VVOL screens (set-up through the API).
+  // VVOLs of a VM for the three VVOL screens, with a backup policy and its backup pool (set-up through the API).
   await srv.api('POST', '/pools', { name: 'vvc', size: '4GiB', raid: 'RAID0', pds: 1, container: true });
-  for (const type of ['config', 'data']) await srv.api('POST', '/vasa/vvols', { container: 'vvc', type, size: '1GiB', vm: 'web-vm' });
+  await srv.api('POST', '/pools', { name: 'vvolbackup1', size: '4GiB', raid: 'RAID0', pds: 1, container: true });
+  await srv.api('POST', '/vasa/policies', { name: 'webbackup', backup: true, generations: 2 });
+  for (const type of ['config', 'data']) await srv.api('POST', '/vasa/vvols', { container: 'vvc', type, size: '64MiB', vm: 'web-vm', policy: 'webbackup' });
 
   const pages: Array<[string, string, string]> = [
     ['Paths', 'Paths', '08-paths'],
@@ -217,17 +219,78 @@ test('console: log in, pool, LD, LUN map, snapshot, pair to 100%, controller-dow
     ['VVOL: VM list', 'Virtual Volume VM list', '10-vvol-vm-list'],
     ['VVOL: information', 'Virtual Volume information', '12-vvol-information'],
   ];
+  // A host's path states, as its pathd reports them (a real pathd does it in test/pathmgr/pathd-serve.test.ts).
+  const report = (state: string) =>
+    srv.api('POST', '/path-states', {
+      host: 'web-host/iqn.2026-11.io.kura:web',
+      intervalSeconds: 600,
+      paths: [
+        {
+          device: 'mpatha',
+          deviceId: 'naa.6000',
+          path: '0:0:0:0',
+          portal: '10.0.0.1:3260',
+          target: 'iqn.t',
+          controller: 0,
+          alua: 'active/optimized',
+          state: 'in-use',
+          since: new Date().toISOString(),
+        },
+        {
+          device: 'mpatha',
+          deviceId: 'naa.6000',
+          path: '1:0:0:1',
+          portal: '10.0.0.2:3260',
+          target: 'iqn.t',
+          controller: 1,
+          alua: 'active/non-optimized',
+          state,
+          since: new Date().toISOString(),
+        },
+      ],
+    });
+  await report('failed');
   for (const [link, heading, file] of pages) {
     await navLink(page, link).click();
     await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+    if (file === '08-paths') {
+      const hostTable = page.getByRole('table', { name: 'Paths of web-host/iqn.2026-11.io.kura:web' });
+      await hostTable.locator('tr[data-portal="10.0.0.2:3260"] .path-state').getByText('failed').waitFor();
+      await shot(page, file);
+      // The path recovers on the host: the page follows without a reload (the stream's "paths" signal).
+      await report('active');
+      await hostTable.locator('tr[data-portal="10.0.0.2:3260"] .path-state').getByText('active').waitFor({ timeout: 30_000 });
+      continue;
+    }
     if (file === '10-vvol-vm-list') {
-      await page.locator('tr[data-vm="web-vm"]').waitFor();
-      assert.equal(await page.getByRole('button', { name: /Back up selected/ }).isDisabled(), true, 'batch backup waits for the backup API');
+      const vmRow = page.locator('tr[data-vm="web-vm"]');
+      await vmRow.waitFor();
+      assert.equal(await page.getByRole('button', { name: /Back up selected/ }).isDisabled(), true, 'batch backup waits for a selection');
+      // The seed's batch backup (at most 4 VMs): select the VM, back it up, watch its state reach "Backup completed".
+      await vmRow.getByLabel('Select web-vm for backup').check();
+      await page.getByRole('button', { name: 'Back up selected (1)' }).click();
+      await page.getByRole('status').filter({ hasText: 'Backup started: web-vm.' }).waitFor({ timeout: 30_000 });
+      await vmRow.locator('.backup-state').getByText('Backup completed', { exact: true }).waitFor({ timeout: 60_000 });
       await shot(page, file);
       await page.getByRole('link', { name: 'web-vm' }).click();
       await page.getByRole('heading', { name: 'VM backup information: web-vm' }).waitFor();
       await page.getByRole('cell', { name: 'config' }).waitFor();
-      assert.equal(await page.getByRole('button', { name: 'Restore' }).isDisabled(), true);
+      const status = page.getByRole('status', { name: 'Backup status' });
+      await status.getByText('Backup state: Backup completed').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Cancel backup' }).isDisabled(), true, 'nothing to cancel');
+      await page.getByRole('button', { name: 'Generate script' }).click();
+      assert.match((await page.getByLabel('Backup script').textContent()) ?? '', /web-vm/);
+      // A second backup from this page, then a restore from the last one (the confirmation is accepted).
+      await page.getByRole('button', { name: 'Back up', exact: true }).click();
+      // Its first backup becomes the previous one.
+      await status.getByText(/previous backup: [^–]/).waitFor({ timeout: 60_000 });
+      await page.getByRole('button', { name: 'Restore' }).click();
+      await status.getByText(/Backup state: Restore completed/).waitFor({ timeout: 60_000 });
+      const vmState = (await srv.api<Array<{ vm: string; state: string; previousBackupTime: string | null }>>('GET', '/vasa/backups')).find(
+        (b) => b.vm === 'web-vm',
+      )!;
+      assert.match(vmState.state, /^Restore completed/);
+      assert.notEqual(vmState.previousBackupTime, null, 'two backups taken: a previous one exists');
       await shot(page, '11-vvol-vm-backup');
       continue;
     }

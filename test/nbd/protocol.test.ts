@@ -11,6 +11,7 @@ import type { ArrayEvent } from '../../src/array/agent.js';
 import { NbdClient, NbdError } from '../../src/nbd/client.js';
 import { NbdServer } from '../../src/nbd/server.js';
 import * as P from '../../src/nbd/protocol.js';
+import { ioBuffers } from '../../src/io/buffer-pool.js';
 
 const MiB = 1 << 20;
 let dir: string;
@@ -59,6 +60,22 @@ test('64 pipelined writes and reads with FUA, flush, trim and write-zeroes', asy
   assert.ok(z.subarray(0, 4096).equals(blocks[16]!.subarray(0, 4096)));
   assert.ok(z.subarray(4096).every((x) => x === 0));
   await c.disconnect();
+});
+
+test('rounds of pipelined 1 MiB writes and reads over two connections reuse pooled buffers and every reply has its own bytes', async () => {
+  const a = await connect('ld');
+  const b = await connect('ld');
+  const reusedBefore = ioBuffers.reused;
+  for (let round = 0; round < 3; round++) {
+    const data = Array.from({ length: 8 }, () => crypto.randomBytes(MiB));
+    await Promise.all(data.map((d, i) => (i % 2 === 0 ? a : b).write(i * MiB, d)));
+    const back = await Promise.all(data.map((_d, i) => (i % 2 === 0 ? b : a).read(i * MiB, MiB)));
+    back.forEach((r, i) => assert.ok(r.equals(data[i]!), `round ${round}, MiB ${i}`));
+  }
+  // Later rounds ran on buffers given back by earlier ones.
+  assert.ok(ioBuffers.reused > reusedBefore);
+  await a.disconnect();
+  await b.disconnect();
 });
 
 test('out-of-range and unaligned requests get EINVAL/ENOSPC, and the connection stays usable', async () => {

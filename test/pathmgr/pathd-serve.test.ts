@@ -3,7 +3,9 @@
 // controllers and ports go down and up (no I/O error, verify passes, failover
 // and failback logged, time to resumed I/O printed), a reservation taken
 // through pathd surviving the loss of its path while a second host's pathd is
-// fenced, and log collection.
+// fenced, log collection, and the path states pathd reports to the manager
+// (GET /api/v1/path-states and kura_path_state on /metrics) through a port
+// failure and its recovery.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -81,7 +83,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
   srv = await startServer();
-  a = await pathd('a', 'iqn.2026-11.io.kura:pathd-test-a', ['--unix', path.join(tmp, 'a.sock'), '--manager', srv.url, '--manager-token', srv.token]);
+  a = await pathd('a', 'iqn.2026-11.io.kura:pathd-test-a', [
+    '--unix',
+    path.join(tmp, 'a.sock'),
+    '--manager',
+    srv.url,
+    '--manager-token',
+    srv.token,
+    '--report-interval',
+    '1',
+  ]);
   aCli = kuraCli({ env: { ...srv.env, KURA_PATHD_URL: a.control } });
 });
 
@@ -290,4 +301,84 @@ test('kura path logs collect bundles the log and the state into one archive; bad
   const r = aCli.run('path', 'priority', '0:0:0:0', '300');
   assert.equal(r.status, 1);
   assert.match(r.stderr, /KURA-E7020: priority 300 is not an integer from 1 to 254/);
+});
+
+interface HostPathsJson {
+  host: string;
+  stale: boolean;
+  intervalSeconds: number;
+  paths: Array<{ device: string; deviceId: string; path: string; portal: string; controller: number | null; alua: string; state: string; since: string }>;
+}
+
+async function managerGet(p: string): Promise<Response> {
+  return fetch(`${srv.url}${p}`, { headers: { authorization: `Bearer ${srv.token}` }, signal: AbortSignal.timeout(10_000) });
+}
+
+/** What the manager says of pathd a's path on `portal`: the API's entry and the kura_path_state sample. */
+async function reported(portal: string): Promise<{ state: string | undefined; stale: boolean; metric: number | undefined }> {
+  const hosts = (await (await managerGet('/api/v1/path-states')).json()) as HostPathsJson[];
+  const h = hosts.find((x) => x.host.endsWith('/iqn.2026-11.io.kura:pathd-test-a'));
+  const text = await (await managerGet('/metrics')).text();
+  const m = new RegExp(
+    `^kura_path_state\\{host="[^"]*/iqn\\.2026-11\\.io\\.kura:pathd-test-a",device="mpatha",path="${portal.replace(/\./g, '\\.')}"\\} (\\d+)$`,
+    'm',
+  ).exec(text);
+  return { state: h?.paths.find((p) => p.portal === portal)?.state, stale: h?.stale ?? true, metric: m ? Number(m[1]) : undefined };
+}
+
+async function waitReported(portal: string, ok: (r: Awaited<ReturnType<typeof reported>>) => boolean, what: string): Promise<void> {
+  let last: Awaited<ReturnType<typeof reported>> | undefined;
+  for (let i = 0; i < 150; i++) {
+    last = await reported(portal);
+    if (ok(last)) return;
+    await sleep(200);
+  }
+  assert.fail(`${what}: the manager still reports ${JSON.stringify(last)}`);
+}
+
+test('pathd reports its path states to the manager: a port down shows failed in the API and kura_path_state, then recovered', { timeout: 60_000 }, async () => {
+  const ports = srv.iscsiPorts.map((p) => `127.0.0.1:${p}`);
+  await waitReported(ports[0]!, (r) => r.state !== undefined && r.metric !== undefined && !r.stale, 'the first report');
+  const hosts = (await (await managerGet('/api/v1/path-states')).json()) as HostPathsJson[];
+  const h = hosts.find((x) => x.host.endsWith('/iqn.2026-11.io.kura:pathd-test-a'))!;
+  assert.equal(h.intervalSeconds, 1);
+  assert.deepEqual(h.paths.map((p) => p.portal).sort(), [...ports].sort(), 'one entry per path of the demo LD');
+  for (const p of h.paths) {
+    assert.equal(p.device, 'mpatha');
+    assert.match(p.deviceId, /^naa\.[0-9a-f]+$/);
+    assert.ok(p.controller === 0 || p.controller === 1, `controller of ${p.portal}: ${p.controller}`);
+    assert.ok(!Number.isNaN(Date.parse(p.since)));
+  }
+  assert.deepEqual(h.paths.map((p) => p.controller).sort(), [0, 1], 'one path to each controller');
+  assert.ok(h.paths.some((p) => p.alua === 'active/optimized'));
+  const portal = ports[1]!;
+  const before = h.paths.find((p) => p.portal === portal)!;
+  await faultApi('port-down', portal);
+  try {
+    // kura_path_state: 5 is failed (docs/operations.md).
+    await waitReported(portal, (r) => r.state === 'failed' && r.metric === 5, `after port-down ${portal}`);
+  } finally {
+    await faultApi('port-up', portal);
+  }
+  await waitReported(
+    portal,
+    (r) => r.state !== undefined && r.state !== 'failed' && r.metric !== undefined && r.metric >= 1 && r.metric <= 3,
+    `after port-up ${portal}`,
+  );
+  const after = ((await (await managerGet('/api/v1/path-states')).json()) as HostPathsJson[])
+    .find((x) => x.host === h.host)!
+    .paths.find((p) => p.portal === portal)!;
+  assert.ok(Date.parse(after.since) > Date.parse(before.since), 'the last change moved on');
+  // A report that is not one: refused with its id, the stored one kept.
+  const bad = await fetch(`${srv.url}/api/v1/path-states`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${srv.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ host: h.host, intervalSeconds: 1, paths: [{ ...after, state: 'sleepy' }] }),
+  });
+  assert.equal(bad.status, 400);
+  const err = ((await bad.json()) as { error: { id: string; message: string } }).error;
+  assert.equal(err.id, 'KURA-E8330');
+  assert.match(err.message, /path 0's state must be one of in-use, active, standby, failed, unavailable/);
+  const noToken = await fetch(`${srv.url}/api/v1/path-states`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(noToken.status, 401, 'reports need the API token like every route');
 });

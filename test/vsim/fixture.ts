@@ -2,10 +2,17 @@
 // SSV, two storage containers (sc0 with a PE, sc1) and a real `kura pathd`
 // logged in to both controllers' portals with a patrol of 1 s (it looks
 // behind the PEs each round), plus the CLI with the simulator's host list in a
-// temporary file (KURA_VSIM_STATE).
+// temporary file (KURA_VSIM_STATE). The array is set up over REST: each CLI
+// run costs a node start (seconds on the shared CI machine), and the setup is
+// not what these tests check.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { LDS } from '../../src/api/lds.js';
+import { LICENSES } from '../../src/api/licenses.js';
+import { POOLS } from '../../src/api/pools.js';
+import { PES } from '../../src/api/vasa.js';
+import { ApiClient } from '../../src/cli/client.js';
 import { kuraCli, type KuraCli } from '../helpers/cli.js';
 import { startPathd, type TestPathd } from '../helpers/pathd.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -15,6 +22,8 @@ export interface VsimWorld {
   pathd: TestPathd;
   /** The kura CLI against srv, with KURA_VSIM_STATE set. */
   cli: KuraCli;
+  /** A REST client of srv (what the CLI and the simulator use), for steps a test does not check through the CLI. */
+  api: ApiClient;
   env: NodeJS.ProcessEnv;
   dir: string;
   stop(): Promise<void>;
@@ -22,17 +31,19 @@ export interface VsimWorld {
 
 export const LICENCES = ['VirtualVolume', 'DynamicSnapVolume', 'VolumeClone', 'DynamicDataReplication', 'IOLoadManager'];
 
-export async function startVsimWorld(o: { containerSize?: string; initiator?: string } = {}): Promise<VsimWorld> {
+const GiB = 2 ** 30;
+
+export async function startVsimWorld(o: { containerSize?: number; initiator?: string } = {}): Promise<VsimWorld> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-vsim-'));
   const srv = await startServer({ args: ['--no-demo'] });
+  const api = new ApiClient({ url: srv.url, token: srv.token, owner: 'vsim-test' });
   let pathd: TestPathd | undefined;
   try {
-    for (const l of LICENCES) srv.cli.json('license', 'unlock', l);
-    srv.cli.json('pool', 'create', 'sys', '--size', '5GiB', '--raid', '0', '--pds', '1');
-    srv.cli.json('ld', 'create', 'ssv', '--pool', 'sys', '--attr', 'ssv');
-    srv.cli.json('pool', 'create', 'sc0', '--size', o.containerSize ?? '4GiB', '--container');
-    srv.cli.json('pool', 'create', 'sc1', '--size', o.containerSize ?? '4GiB', '--container');
-    srv.cli.json('pe', 'create', 'pe0', '--pool', 'sc0');
+    for (const l of LICENCES) await api.send(LICENSES.unlock, { name: l });
+    await api.send(POOLS.create, {}, { name: 'sys', size: 5 * GiB, raid: 'RAID0', pds: 1 });
+    await api.send(LDS.create, {}, { name: 'ssv', pool: 'sys', attr: 'ssv' });
+    for (const sc of ['sc0', 'sc1']) await api.send(POOLS.create, {}, { name: sc, size: o.containerSize ?? 4 * GiB, container: true });
+    await api.send(PES.create, {}, { name: 'pe0', pool: 'sc0' });
     pathd = await startPathd([
       ...srv.iscsiPorts.flatMap((p) => ['--portal', `127.0.0.1:${p}`]),
       '--nbd',
@@ -58,6 +69,7 @@ export async function startVsimWorld(o: { containerSize?: string; initiator?: st
     srv,
     pathd: p,
     cli: kuraCli({ env, cwd: srv.dataDir, timeoutMs: 180_000 }),
+    api,
     env,
     dir,
     stop: async () => {

@@ -35,6 +35,17 @@ export class HostService implements HostAgent {
   }
 
   /** LUN → LD visible to an initiator: everything at LUN = LD number while access control is off. */
+  /**
+   * The LD at one LUN of the initiator: what lunsFor(initiatorName).get(lun) says,
+   * without building that map of every LD (every iSCSI command asks this).
+   */
+  ldAtLun(initiatorName: string, lun: number): LogicalDisk | undefined {
+    const { hosts, catalog } = this.deps;
+    if (hosts.open) return catalog.ldByNumber(lun);
+    const n = hosts.ofInitiator(initiatorName)?.luns.get(lun);
+    return n === undefined ? undefined : catalog.ldByNumber(n);
+  }
+
   lunsFor(initiatorName: string): Map<number, LogicalDisk> {
     const out = new Map<number, LogicalDisk>();
     const { hosts, catalog } = this.deps;

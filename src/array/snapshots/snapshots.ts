@@ -79,12 +79,14 @@ export class SnapshotService implements SnapshotAgent {
    * Kura snapshot is usable once taken), the link state (unlink: hosts reach an ESV
    * directly, never through a link volume), and the base's state and reserve area.
    */
-  private info(l: LogicalDisk): SnapshotInfo {
+  private info(l: LogicalDisk, known?: { gens: LogicalDisk[]; ssv: LogicalDisk | undefined }): SnapshotInfo {
     const { catalog } = this.deps;
     const e = attrsOf(l).esv!;
     const base = this.deps.engine.lds.get(e.base);
-    const newer = base ? catalog.snapshotsOf(base).filter((g) => attrsOf(g).esv!.generation > e.generation).length : 0;
-    const ssv = catalog.ssv();
+    // A list passes its base's generations and the SSV, found once, not once per generation (each is a scan of every LD).
+    const gens = known?.gens ?? (base ? catalog.snapshotsOf(base) : []);
+    const newer = gens.filter((g) => attrsOf(g).esv!.generation > e.generation).length;
+    const ssv = known ? known.ssv : catalog.ssv();
     return {
       name: e.name,
       generation: e.generation,
@@ -104,7 +106,9 @@ export class SnapshotService implements SnapshotAgent {
   }
 
   listSnapshots(ldRef: string | number): SnapshotInfo[] {
-    return this.deps.catalog.snapshotsOf(this.deps.catalog.ld(ldRef)).map((l) => this.info(l));
+    const gens = this.deps.catalog.snapshotsOf(this.deps.catalog.ld(ldRef));
+    const known = { gens, ssv: this.deps.catalog.ssv() };
+    return gens.map((l) => this.info(l, known));
   }
 
   private snapshot(base: LogicalDisk, snap: string | number): LogicalDisk {

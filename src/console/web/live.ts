@@ -1,7 +1,9 @@
 // Live updates: one Server-Sent Events connection per page to /console/events,
 // fanned out to the views that listen. A view loads its data with useResource,
-// which reloads it when an event it cares about arrives (debounced) and, when
-// asked, polls while something it shows is in progress (a pair copying).
+// which reloads it when an event it cares about arrives (debounced), or a
+// signal it listens to (a change that is not an event: the path states
+// pathd agents report), and, when asked, polls while something it shows is
+// in progress (a pair copying).
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { StoredEventView } from './types.js';
 
@@ -9,6 +11,9 @@ type Listener = (e: StoredEventView) => void;
 export type LiveState = 'connecting' | 'live' | 'retrying';
 
 const listeners = new Set<Listener>();
+/** The server's signals (SSE event names other than kura) and who listens to them. */
+export type Signal = 'paths';
+const signalListeners = new Set<(s: Signal) => void>();
 const stateListeners = new Set<(s: LiveState) => void>();
 let liveState: LiveState = 'connecting';
 let retryMs = 1000;
@@ -28,6 +33,9 @@ export function startLive(): void {
   es.addEventListener('kura', (m) => {
     const e = JSON.parse((m as MessageEvent<string>).data) as StoredEventView;
     for (const l of listeners) l(e);
+  });
+  es.addEventListener('paths', () => {
+    for (const l of signalListeners) l('paths');
   });
   es.onerror = () => {
     if (es.readyState !== EventSource.CLOSED) {
@@ -76,6 +84,8 @@ export interface Resource<T> {
 export interface ResourceOptions<T> {
   /** Which live events make the data stale (default: every event). */
   on?: (e: StoredEventView) => boolean;
+  /** Signals that make the data stale too. */
+  signals?: Signal[];
   /** Poll this often (ms) while it returns a number, e.g. while a copy runs. */
   pollMs?: (data: T) => number | null;
 }
@@ -103,14 +113,26 @@ export function useResource<T>(load: () => Promise<T>, deps: unknown[], opts: Re
   }, deps);
   useEffect(reload, [reload]);
   const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  useEvents((e) => {
-    if (optsRef.current.on && !optsRef.current.on(e)) return;
+  const soon = () => {
     if (pending.current !== undefined) return;
     pending.current = setTimeout(() => {
       pending.current = undefined;
       reload();
     }, 200);
+  };
+  useEvents((e) => {
+    if (optsRef.current.on && !optsRef.current.on(e)) return;
+    soon();
   });
+  const soonRef = useRef(soon);
+  soonRef.current = soon;
+  useEffect(() => {
+    const l = (s: Signal) => {
+      if (optsRef.current.signals?.includes(s)) soonRef.current();
+    };
+    signalListeners.add(l);
+    return () => void signalListeners.delete(l);
+  }, []);
   useEffect(() => () => clearTimeout(pending.current), []);
   const poll = data !== undefined && opts.pollMs ? opts.pollMs(data) : null;
   useEffect(() => {

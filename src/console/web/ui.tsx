@@ -163,7 +163,7 @@ export function SeverityBadge({ severity }: { severity: string }) {
 }
 
 export function StateBadge({ state }: { state: string }) {
-  const good = ['online', 'up', 'ready', 'active', 'normal', 'rpl/sync', 'sep/end', 'rst/sync'].includes(state);
-  const bad = ['down', 'offline', 'failed', 'fault', 'degraded'].includes(state);
+  const good = ['online', 'up', 'ready', 'active', 'in-use', 'reporting', 'normal', 'rpl/sync', 'sep/end', 'rst/sync'].includes(state);
+  const bad = ['down', 'offline', 'failed', 'fault', 'degraded', 'stale'].includes(state);
   return <span class={`badge ${good ? 'good' : bad ? 'bad' : 'neutral'}`}>{state}</span>;
 }

@@ -1,21 +1,22 @@
 // The seed's three VVOL screens (VVM App. F), on the VVOL API that exists:
 // the Virtual Volume VM list (F.2), VM backup information (F.3) and Virtual
 // Volume information (F.4). VMs are the "vm" of the provider's VVOLs. Backup,
-// cancel, restore and script generation need engineer BACKUP's API, which is
-// not in this build: those buttons are disabled and say why.
+// cancel, restore and script generation call the backup API
+// (src/api/backup.ts); a running job's phase and progress are polled while it
+// runs, and its lines shown.
 import { useState } from 'preact/hooks';
 import { ARRAY } from '../../../api/array.js';
+import { BACKUPS } from '../../../api/backup.js';
 import { LDS } from '../../../api/lds.js';
 import { PAIRS } from '../../../api/pairs.js';
 import { POOLS } from '../../../api/pools.js';
 import { POLICIES, VVOLS } from '../../../api/vasa.js';
 import { call } from '../api.js';
-import { bytes, hex4 } from '../format.js';
+import { bytes, hex4, seconds, time } from '../format.js';
 import { useResource } from '../live.js';
-import type { ArrayInfo, LdInfo, PairInfo, PoolInfo, StoragePolicy, VvolView } from '../types.js';
-import { ErrorBox, Loading, PageHeader } from '../ui.js';
+import type { ArrayInfo, BackupJob, LdInfo, PairInfo, PoolInfo, StoragePolicy, VmBackupView, VvolView } from '../types.js';
+import { ActionButton, ErrorBox, Loading, PageHeader } from '../ui.js';
 
-export const BACKUP_DISABLED = 'Backups run through the VM backup API (engineer BACKUP), which is not in this build of the manager.';
 /** The seed: batch backup of more than four VMs may overload the management server (F.2.1). */
 export const MAX_BATCH_BACKUP = 4;
 
@@ -48,26 +49,69 @@ function vmsOf(vvols: VvolView[], policies: StoragePolicy[]): Vm[] {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-const loadVms = () => Promise.all([call<VvolView[]>(VVOLS.list), call<StoragePolicy[]>(POLICIES.list)]).then(([v, p]) => vmsOf(v, p));
+const loadVms = () =>
+  Promise.all([call<VvolView[]>(VVOLS.list), call<StoragePolicy[]>(POLICIES.list), call<VmBackupView[]>(BACKUPS.list)]).then(([v, p, b]) => ({
+    vms: vmsOf(v, p),
+    backups: b,
+  }));
+
+/** A job still moving: the page polls while one is. */
+const running = (j: BackupJob | null | undefined) => j !== null && j !== undefined && (j.state === 'queued' || j.state === 'running');
+
+/** The Backup State column: the seed's state, and while a job runs its progress or place in the queue. */
+function backupStateText(b: VmBackupView | undefined): string {
+  if (!b) return '–';
+  const j = b.job;
+  if (running(j)) return j!.queuePosition > 0 ? `${b.state} (queued, ${j!.queuePosition})` : `${b.state} (${j!.progress}%)`;
+  return b.state;
+}
 
 export function VvolVmList() {
-  const r = useResource(loadVms, [], { on: (e) => e.source.startsWith('vasa') || e.source.startsWith('ld') });
+  const r = useResource(loadVms, [], {
+    on: (e) => e.source.startsWith('vasa') || e.source.startsWith('ld') || e.source.startsWith('vm/'),
+    pollMs: (d) => (d.backups.some((b) => running(b.job)) ? 500 : null),
+  });
   const [selected, setSelected] = useState<string[]>([]);
+  const [started, setStarted] = useState<string | undefined>(undefined);
   const full = selected.length >= MAX_BATCH_BACKUP;
+  const backupOf = (vm: string) => r.data?.backups.find((b) => b.vm === vm);
+  const batch = async () => {
+    setStarted(undefined);
+    const done: string[] = [];
+    try {
+      for (const vm of selected) {
+        await call<BackupJob>(BACKUPS.run, { vm }, { datacenter: backupOf(vm)?.datacenter });
+        done.push(vm);
+      }
+    } finally {
+      if (done.length > 0) setStarted(`Backup started: ${done.join(', ')}.`);
+      r.reload();
+    }
+    setSelected([]);
+  };
   return (
     <section>
       <PageHeader title="Virtual Volume VM list" updated={r.updated} onRefresh={r.reload}>
-        <button type="button" disabled title={BACKUP_DISABLED} aria-describedby="backup-disabled">
-          Back up selected ({selected.length})
-        </button>
+        <ActionButton
+          label={`Back up selected (${selected.length})`}
+          run={batch}
+          disabledReason={selected.length === 0 ? 'Select the VMs to back up first.' : undefined}
+          describedBy="batch-backup-hint"
+        />
       </PageHeader>
-      <p id="backup-disabled" class="notice">
-        {BACKUP_DISABLED} Select up to {MAX_BATCH_BACKUP} VMs for one batch backup.
+      <p id="batch-backup-hint" class="muted">
+        Select up to {MAX_BATCH_BACKUP} VMs for one batch backup; each VM is backed up online (its data VVOLs, and the config VVOL, into its policy's backup
+        volumes).
       </p>
+      {started && (
+        <p class="notice" role="status">
+          {started}
+        </p>
+      )}
       <ErrorBox error={r.error} />
       {!r.data ? (
         <Loading />
-      ) : r.data.length === 0 ? (
+      ) : r.data.vms.length === 0 ? (
         <p class="muted">No VMs: the provider holds no VVOLs.</p>
       ) : (
         <table>
@@ -85,8 +129,9 @@ export function VvolVmList() {
             </tr>
           </thead>
           <tbody>
-            {r.data.map((vm) => {
+            {r.data.vms.map((vm) => {
               const on = selected.includes(vm.name);
+              const b = backupOf(vm.name);
               return (
                 <tr key={vm.name} data-vm={vm.name}>
                   <td>
@@ -105,9 +150,9 @@ export function VvolVmList() {
                   <td>{vm.powered ? 'Powered on' : 'Powered off'}</td>
                   <td>Normal</td>
                   <td>{vm.generations || '–'}</td>
-                  <td>–</td>
-                  <td>–</td>
-                  <td>–</td>
+                  <td class="backup-state">{backupStateText(b)}</td>
+                  <td>{time(b?.lastBackupTime)}</td>
+                  <td>{time(b?.previousBackupTime)}</td>
                 </tr>
               );
             })}
@@ -127,29 +172,82 @@ export function VvolVmBackup({ vm }: { vm: string }) {
         call<StoragePolicy[]>(POLICIES.list),
         call<LdInfo[]>(LDS.list),
         call<PoolInfo[]>(POOLS.list),
+        call<VmBackupView[]>(BACKUPS.list).then((all) => all.find((b) => b.vm === vm)),
       ]),
     [vm],
-    { on: (e) => e.source.startsWith('vasa') || e.source.startsWith('ld') },
+    {
+      on: (e) => e.source.startsWith('vasa') || e.source.startsWith('ld') || e.source.startsWith('vm/'),
+      pollMs: (d) => (running(d[4]?.job) ? 500 : null),
+    },
   );
   const [from, setFrom] = useState<'last' | 'previous'>('last');
   const [withConfig, setWithConfig] = useState(false);
-  const [vvols, policies, lds, pools] = r.data ?? [];
+  const [script, setScript] = useState<string | undefined>(undefined);
+  const [vvols, policies, lds, pools, backup] = r.data ?? [];
+  const datacenter = backup?.datacenter;
+  const job = backup?.job ?? null;
+  const busy = running(job);
+  const diskOf = (id: string) => backup?.disks.find((d) => d.vvol === id);
   const info = vvols && policies ? vmsOf(vvols, policies)[0] : undefined;
   const ldName = (n: number) => lds?.find((l) => l.number === n)?.name ?? hex4(n);
   const poolName = (n: number) => pools?.find((p) => p.number === n)?.name ?? String(n);
   return (
     <section>
       <PageHeader title={`VM backup information: ${vm}`} updated={r.updated} onRefresh={r.reload}>
-        {['Back up', 'Cancel backup', 'Generate script', 'Restore'].map((a) => (
-          <button key={a} type="button" disabled title={BACKUP_DISABLED} aria-describedby="vm-backup-disabled">
-            {a}
-          </button>
-        ))}
+        <ActionButton
+          label="Back up"
+          run={() => call(BACKUPS.run, { vm }, { datacenter }).finally(r.reload)}
+          disabledReason={busy ? 'A backup or restore of this VM is running.' : undefined}
+        />
+        <ActionButton
+          label="Cancel backup"
+          confirm={`Cancel the backup of ${vm}? It ends as "Backup failed".`}
+          run={() => call(BACKUPS.cancel, { vm }, { datacenter }).finally(r.reload)}
+          disabledReason={busy && job?.kind === 'backup' ? undefined : 'No backup of this VM is running.'}
+        />
+        <ActionButton
+          label="Generate script"
+          run={() => call<{ script: string }>(BACKUPS.script, { vm }, undefined, { datacenter }).then((x) => setScript(x.script))}
+        />
       </PageHeader>
-      <p id="vm-backup-disabled" class="notice">
-        {BACKUP_DISABLED}
-      </p>
       <ErrorBox error={r.error} />
+      {backup && (
+        <div class="backup-status" role="status" aria-label="Backup status">
+          <strong>Backup state: {backup.state}</strong>
+          {backup.message && <div class="muted">{backup.message}</div>}
+          <div>
+            Last backup: {time(backup.lastBackupTime)}; previous backup: {time(backup.previousBackupTime)}
+          </div>
+          {job && (
+            <div>
+              {job.kind === 'backup' ? 'Backup' : 'Restore'} job {job.id}: {job.state}
+              {job.queuePosition > 0 && `, waiting (${job.queuePosition} in the queue)`}
+              {busy && (
+                <>
+                  {' '}
+                  <progress max={100} value={job.progress} aria-label={`${job.kind} progress`} /> {job.progress}%, {seconds(job.remainingSeconds)} left
+                </>
+              )}
+              {job.error && (
+                <div class="error">
+                  {job.error.id}: {job.error.message}
+                </div>
+              )}
+              {job.lines.length > 0 && <pre class="job-lines">{job.lines.join('\n')}</pre>}
+            </div>
+          )}
+        </div>
+      )}
+      {script !== undefined && (
+        <div class="script">
+          <h2>Backup script</h2>
+          <p class="muted">Run it where the kura CLI reaches this manager (KURA_URL, KURA_TOKEN).</p>
+          <a download={`backup-${vm}.sh`} href={`data:text/x-shellscript;charset=utf-8,${encodeURIComponent(script)}`}>
+            Download backup-{vm}.sh
+          </a>
+          <pre aria-label="Backup script">{script}</pre>
+        </div>
+      )}
       {!r.data ? (
         <Loading />
       ) : !info ? (
@@ -188,28 +286,29 @@ export function VvolVmBackup({ vm }: { vm: string }) {
               {info.vvols.map((v) => {
                 const last = v.backups.find((b) => b.generation === 1);
                 const prev = v.backups.find((b) => b.generation === 2);
+                const d = diskOf(v.id);
                 return (
-                  <tr key={v.id}>
+                  <tr key={v.id} data-vvol={v.id}>
                     <td>
                       <code>{v.id}</code>
                     </td>
                     <td>{v.type}</td>
                     <td>{v.metadata['VMW_VVolName'] ?? v.metadata['filePath'] ?? '–'}</td>
                     <td>{bytes(v.size)}</td>
-                    <td>–</td>
+                    <td>{d?.backupState ?? '–'}</td>
                     <td>{last ? poolName(last.pool) : '–'}</td>
                     <td>{last ? <a href="#/lds">{ldName(last.ld)}</a> : '–'}</td>
-                    <td>–</td>
+                    <td>{time(d?.last?.time)}</td>
                     <td>{prev ? poolName(prev.pool) : '–'}</td>
                     <td>{prev ? <a href="#/lds">{ldName(prev.ld)}</a> : '–'}</td>
-                    <td>–</td>
+                    <td>{time(d?.previous?.time)}</td>
                   </tr>
                 );
               })}
             </tbody>
           </table>
-          <fieldset class="restore" disabled>
-            <legend>Restore (needs the backup API)</legend>
+          <fieldset class="restore" disabled={busy}>
+            <legend>Restore</legend>
             <label>
               <input type="radio" name="from" checked={from === 'last'} onChange={() => setFrom('last')} /> From the last backup
             </label>
@@ -219,6 +318,18 @@ export function VvolVmBackup({ vm }: { vm: string }) {
             <label>
               <input type="checkbox" checked={withConfig} onChange={() => setWithConfig(!withConfig)} /> Restore the config-VVOL
             </label>
+            <ActionButton
+              label="Restore"
+              confirm={`Restore ${vm} from its ${from} backup? The VM's disks are overwritten.`}
+              run={() => call(BACKUPS.restore, { vm }, { datacenter, from, config: withConfig }).finally(r.reload)}
+              disabledReason={
+                busy
+                  ? 'A backup or restore of this VM is running.'
+                  : !(from === 'last' ? backup?.lastBackupTime : backup?.previousBackupTime)
+                    ? `There is no ${from} backup to restore from.`
+                    : undefined
+              }
+            />
           </fieldset>
         </>
       )}

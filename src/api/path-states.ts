@@ -1,0 +1,38 @@
+// REST routes of the path states pathd agents report: each `kura pathd
+// --manager URL` sends the state of every path of its logical units,
+// periodically and when one changes; the manager keeps the newest report per
+// host (src/ops/paths/) and marks it stale when no report came in time.
+import type { ApiRoute } from './route.js';
+
+/** A path's state as pathd names it (unavailable is what other multipath software calls offline). */
+export const PATH_STATE_NAMES = ['in-use', 'active', 'standby', 'failed', 'unavailable'];
+
+export const PATH_STATES = {
+  list: {
+    method: 'GET',
+    path: '/api/v1/path-states',
+    tag: 'paths',
+    summary: 'The path states each host reported: per logical unit and path its portal, controller, ALUA state, state and last change; stale hosts marked',
+  },
+  report: {
+    method: 'POST',
+    path: '/api/v1/path-states',
+    tag: 'paths',
+    summary: "A host's report of its paths (sent by kura pathd --manager); it replaces the host's previous report",
+    body: {
+      host: { type: 'string', required: true, description: 'the reporting host: HOSTNAME/INITIATOR, at most 128 characters' },
+      intervalSeconds: {
+        type: 'integer',
+        required: true,
+        description: 'seconds until the next report at the latest, 1 to 3600; three missed make the report stale',
+      },
+      paths: {
+        type: 'object[]',
+        required: true,
+        description:
+          'one object per path: device (export name), deviceId, path (number), portal, target, controller (integer or null), alua, state (one of PATH_STATE_NAMES), since (ISO time of its last change)',
+      },
+    },
+    lockExempt: true,
+  },
+} satisfies Record<string, ApiRoute>;
