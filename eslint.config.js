@@ -112,6 +112,12 @@ export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'kura-data/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // The launcher is CommonJS on purpose (bin/package.json): it sizes libuv's thread pool before it starts.
+  {
+    files: ['bin/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   {
     languageOptions: {
       globals: {
