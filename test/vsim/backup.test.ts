@@ -6,7 +6,8 @@
 // bytes go in and come back out through pathd's NBD export of each bound data
 // VVOL, as the VM sees its disk: a backup, an overwrite, a restore from the
 // last backup gives the original bytes; a second backup goes to generation 2
-// and a restore from the previous one gives the first backup's bytes.
+// and a restore from the previous one gives the first backup's bytes; a third
+// goes back to generation 1, and previous/last give the second's and third's.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -88,134 +89,167 @@ async function expectImage(uri: string, img: Image, what: string): Promise<void>
 
 const hookLines = (): string[] => (fs.existsSync(hookLog) ? fs.readFileSync(hookLog, 'utf8').trim().split('\n') : []);
 
-test('two VMs through kura vsim: quiesce hook, backup x2, restore from last and previous read back through pathd', { timeout: 300_000 }, async () => {
-  // What the test does not check through the CLI (host, power, snapshots) the simulator does in-process over REST.
-  const hv = new Hypervisor({ api: w.api, hosts: new HostList(w.env['KURA_VSIM_STATE']!) });
-  await hv.addHost('esx1', w.pathd.control);
-  const vvolsOf = (vm: string): Promise<VvolView[]> => w.api.send<VvolView[]>(VVOLS.list, {}, undefined, { vm });
-  const show = (vm: string, dc: string): Promise<VmBackupView> => w.api.send<VmBackupView>(BACKUPS.show, { vm }, undefined, { datacenter: dc });
+test(
+  'two VMs through kura vsim: quiesce hook, backup x3 rotating two generations, restore from last and previous read back through pathd',
+  { timeout: 300_000 },
+  async () => {
+    // What the test does not check through the CLI (host, power, snapshots) the simulator does in-process over REST.
+    const hv = new Hypervisor({ api: w.api, hosts: new HostList(w.env['KURA_VSIM_STATE']!) });
+    await hv.addHost('esx1', w.pathd.control);
+    const vvolsOf = (vm: string): Promise<VvolView[]> => w.api.send<VvolView[]>(VVOLS.list, {}, undefined, { vm });
+    const show = (vm: string, dc: string): Promise<VmBackupView> => w.api.send<VmBackupView>(BACKUPS.show, { vm }, undefined, { datacenter: dc });
 
-  // The hook is checked where it is given; a refused create makes nothing. A script that cannot run is refused on an existing VM too.
-  const mk = ['vsim', 'vm', 'create', 'vmX', '--container', 'sc0', '--disk', '64MiB', '--memory', '64MiB', '--quiesce-hook'];
-  const plain = path.join(w.dir, 'plain.sh');
-  fs.writeFileSync(plain, '#!/bin/sh\n', { mode: 0o644 });
-  const vmOpts = ['--container', 'sc0', '--disk', '64MiB', '--memory', '64MiB', '--policy', 'bk2'];
-  const [created] = await Promise.all([
-    Promise.all([
-      kuraJson<VmInfo>('vsim', 'vm', 'create', 'vmA', ...vmOpts, '--datacenter', 'dc7', '--quiesce-hook', hook),
-      kuraJson<VmInfo>('vsim', 'vm', 'create', 'vmB', ...vmOpts),
-    ]),
-    refused([...mk, 'quiesce.sh'], 'KURA-E3624', /The quiesce hook "quiesce\.sh" is not an absolute path\./),
-    refused([...mk, path.join(w.dir, 'nosuch.sh')], 'KURA-E3625', /The quiesce hook \S+nosuch\.sh cannot be used: no such file\./),
-    refused([...mk, w.dir], 'KURA-E3625', /The quiesce hook \S+ cannot be used: it is not a regular file\./),
-    refused([...mk, plain], 'KURA-E3626', /The quiesce hook \S+plain\.sh is not executable\./),
-  ]);
-  let [vmA, vmB] = created;
-  assert.equal(vmA.quiesceHook, hook);
-  assert.equal(vmB.quiesceHook, null);
-  assert.deepEqual(
-    (await hv.listVms()).map((v) => v.name),
-    ['vmA', 'vmB'],
-    'the refused creates made no VM',
-  );
-  // The hook is in the provider, on every VVOL of the VM, where the backup engine reads it.
-  for (const v of await vvolsOf('vmA')) assert.equal(v.metadata['KURA_QuiesceHook'], hook, `${v.type} VVOL`);
-
-  // Set and clear on an existing VM.
-  assert.equal((await kuraJson<VmInfo>('vsim', 'vm', 'set', 'vmB', '--quiesce-hook', hook)).quiesceHook, hook);
-  for (const v of await vvolsOf('vmB')) assert.equal(v.metadata['KURA_QuiesceHook'], hook, `${v.type} VVOL of vmB`);
-  assert.equal((await kuraJson<VmInfo>('vsim', 'vm', 'set', 'vmB', '--quiesce-hook', 'none')).quiesceHook, null);
-  for (const v of await vvolsOf('vmB')) assert.equal(v.metadata['KURA_QuiesceHook'], undefined, `${v.type} VVOL of vmB`);
-
-  vmA = await hv.powerOn('vmA', 'esx1');
-  vmB = await hv.powerOn('vmB', 'esx1');
-  const uriA = dataExport(vmA);
-  const uriB = dataExport(vmB);
-  const A1 = image();
-  const B1 = image();
-  await put(uriA, A1);
-  await put(uriB, B1);
-
-  // Backup 1 of both at once: vmA through its hook, vmB without keeping consistency.
-  const [ra, rb] = await Promise.all([kura('backup', 'run', 'vmA', 'dc7'), kura('backup', 'run', 'vmB', 'dc0')]);
-  assert.equal(ra.status, 0, ra.stdout + ra.stderr);
-  assert.equal(rb.status, 0, rb.stdout + rb.stderr);
-  assert.match(ra.stdout, /^Success to online backup VM\(dc7\/vmA\)\.$/m);
-  assert.match(rb.stdout, /^Success to online backup VM\(dc0\/vmB\) without keeping consistency\.$/m);
-  const env = `KURA_VM=vmA KURA_VM_ID=${vmA.id} KURA_DATACENTER=dc7`;
-  assert.deepEqual(hookLines(), [`freeze ${env}`, `thaw ${env}`], 'the hook ran freeze then thaw, for vmA only');
-
-  const first = { A: await show('vmA', 'dc7'), B: await show('vmB', 'dc0') };
-  for (const [s, consistent] of [
-    [first.A, true],
-    [first.B, false],
-  ] as const) {
-    assert.equal(s.state, 'Backup completed', s.vm);
-    assert.equal(s.consistent, consistent, `${s.vm}: consistency through the hook`);
-    assert.equal(s.generations, 2);
-    assert.ok(s.lastBackupTime && !Number.isNaN(Date.parse(s.lastBackupTime)), `${s.vm}: last backup time ${s.lastBackupTime}`);
-    assert.equal(s.previousBackupTime, null);
+    // The hook is checked where it is given; a refused create makes nothing. A script that cannot run is refused on an existing VM too.
+    const mk = ['vsim', 'vm', 'create', 'vmX', '--container', 'sc0', '--disk', '64MiB', '--memory', '64MiB', '--quiesce-hook'];
+    const plain = path.join(w.dir, 'plain.sh');
+    fs.writeFileSync(plain, '#!/bin/sh\n', { mode: 0o644 });
+    const vmOpts = ['--container', 'sc0', '--disk', '64MiB', '--memory', '64MiB', '--policy', 'bk2'];
+    const [created] = await Promise.all([
+      Promise.all([
+        kuraJson<VmInfo>('vsim', 'vm', 'create', 'vmA', ...vmOpts, '--datacenter', 'dc7', '--quiesce-hook', hook),
+        kuraJson<VmInfo>('vsim', 'vm', 'create', 'vmB', ...vmOpts),
+      ]),
+      refused([...mk, 'quiesce.sh'], 'KURA-E3624', /The quiesce hook "quiesce\.sh" is not an absolute path\./),
+      refused([...mk, path.join(w.dir, 'nosuch.sh')], 'KURA-E3625', /The quiesce hook \S+nosuch\.sh cannot be used: no such file\./),
+      refused([...mk, w.dir], 'KURA-E3625', /The quiesce hook \S+ cannot be used: it is not a regular file\./),
+      refused([...mk, plain], 'KURA-E3626', /The quiesce hook \S+plain\.sh is not executable\./),
+    ]);
+    let [vmA, vmB] = created;
+    assert.equal(vmA.quiesceHook, hook);
+    assert.equal(vmB.quiesceHook, null);
     assert.deepEqual(
-      s.disks.map((d) => [d.type, d.backupState, d.generations.map((g) => g.valid)]),
-      [
-        ['config', 'backuped', [true, false]],
-        ['data', 'backuped', [true, false]],
-      ],
-      `${s.vm}: generation 1 holds the first backup`,
+      (await hv.listVms()).map((v) => v.name),
+      ['vmA', 'vmB'],
+      'the refused creates made no VM',
     );
-    for (const d of s.disks) assert.equal(d.last!.rv, d.generations[0]!.rv);
-  }
+    // The hook is in the provider, on every VVOL of the VM, where the backup engine reads it.
+    for (const v of await vvolsOf('vmA')) assert.equal(v.metadata['KURA_QuiesceHook'], hook, `${v.type} VVOL`);
 
-  // The guests overwrite their disks; a restore from the last backup gives the original bytes back.
-  await put(uriA, image());
-  await put(uriB, image());
-  for (const r of await Promise.all(['vmA', 'vmB'].map((vm) => kura('backup', 'restore', vm, '--from', 'last', '--wait')))) {
-    assert.equal(r.status, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /^Restore completed \(copying in background\) \(VM dc\d\/(vm[AB]): \1\.vmdk from \S+\)\nRestore completed\n$/);
-  }
-  assert.equal((await show('vmA', 'dc7')).state, 'Restore completed');
-  await expectImage(uriA, A1, 'vmA restored from its last backup');
-  await expectImage(uriB, B1, 'vmB restored from its last backup');
+    // Set and clear on an existing VM.
+    assert.equal((await kuraJson<VmInfo>('vsim', 'vm', 'set', 'vmB', '--quiesce-hook', hook)).quiesceHook, hook);
+    for (const v of await vvolsOf('vmB')) assert.equal(v.metadata['KURA_QuiesceHook'], hook, `${v.type} VVOL of vmB`);
+    assert.equal((await kuraJson<VmInfo>('vsim', 'vm', 'set', 'vmB', '--quiesce-hook', 'none')).quiesceHook, null);
+    for (const v of await vvolsOf('vmB')) assert.equal(v.metadata['KURA_QuiesceHook'], undefined, `${v.type} VVOL of vmB`);
 
-  // A VM with a snapshot cannot be restored (VVM L3061).
-  await hv.snapshot('vmA', 's1');
-  await refused(
-    ['backup', 'restore', 'vmA', '--from', 'last'],
-    'KURA-E3730',
-    /^KURA-E3730: If the target VM has a snapshot, the virtual device cannot be restored\.\n {2}Delete all snapshots in the target VM and restore the virtual device\.\n$/,
-  );
-  await hv.deleteSnapshot('vmA', 's1');
+    vmA = await hv.powerOn('vmA', 'esx1');
+    vmB = await hv.powerOn('vmB', 'esx1');
+    const uriA = dataExport(vmA);
+    const uriB = dataExport(vmB);
+    const A1 = image();
+    const B1 = image();
+    await put(uriA, A1);
+    await put(uriB, B1);
 
-  // Backup 2 goes to generation 2; the previous backup is the first.
-  const A2 = image();
-  const B2 = image();
-  await put(uriA, A2);
-  await put(uriB, B2);
-  for (const r of await Promise.all([kura('backup', 'run', 'vmA', 'dc7'), kura('backup', 'run', 'vmB', 'dc0')])) assert.equal(r.status, 0, r.stdout + r.stderr);
-  assert.equal(hookLines().length, 4, 'the second backup of vmA ran the hook again');
-  for (const [s, was] of [
-    [await show('vmA', 'dc7'), first.A],
-    [await show('vmB', 'dc0'), first.B],
-  ] as const) {
-    assert.equal(s.state, 'Backup completed');
-    assert.equal(s.previousBackupTime, was.lastBackupTime, `${s.vm}: the first backup is now the previous one`);
-    assert.ok(s.lastBackupTime! > was.lastBackupTime!);
-    const data = s.disks.find((d) => d.type === 'data')!;
-    assert.equal(data.last!.rv, data.generations[1]!.rv, `${s.vm}: the second backup went to generation 2`);
-    assert.equal(data.previous!.rv, data.generations[0]!.rv);
-  }
+    // Backup 1 of both at once: vmA through its hook, vmB without keeping consistency.
+    const [ra, rb] = await Promise.all([kura('backup', 'run', 'vmA', 'dc7'), kura('backup', 'run', 'vmB', 'dc0')]);
+    assert.equal(ra.status, 0, ra.stdout + ra.stderr);
+    assert.equal(rb.status, 0, rb.stdout + rb.stderr);
+    assert.match(ra.stdout, /^Success to online backup VM\(dc7\/vmA\)\.$/m);
+    assert.match(rb.stdout, /^Success to online backup VM\(dc0\/vmB\) without keeping consistency\.$/m);
+    const env = `KURA_VM=vmA KURA_VM_ID=${vmA.id} KURA_DATACENTER=dc7`;
+    assert.deepEqual(hookLines(), [`freeze ${env}`, `thaw ${env}`], 'the hook ran freeze then thaw, for vmA only');
 
-  // Overwrite; restore from the previous backup (the first bytes), then vmA from the last (the second).
-  await put(uriA, image());
-  await put(uriB, image());
-  const [prevA, prevB] = await Promise.all([
-    kuraJson<BackupJob>('backup', 'restore', 'vmA', '--from', 'previous', '--wait'),
-    kuraJson<BackupJob>('backup', 'restore', 'vmB', '--from', 'previous', '--wait'),
-  ]);
-  assert.deepEqual([prevA.phase, prevB.phase], ['Restore completed', 'Restore completed']);
-  await expectImage(uriA, A1, 'vmA restored from its previous backup');
-  await expectImage(uriB, B1, 'vmB restored from its previous backup');
-  assert.equal((await kuraJson<BackupJob>('backup', 'restore', 'vmA', '--from', 'last', '--wait')).phase, 'Restore completed');
-  await expectImage(uriA, A2, 'vmA restored from its last backup');
-  assert.equal((await show('vmA', 'dc7')).state, 'Restore completed');
-});
+    const first = { A: await show('vmA', 'dc7'), B: await show('vmB', 'dc0') };
+    for (const [s, consistent] of [
+      [first.A, true],
+      [first.B, false],
+    ] as const) {
+      assert.equal(s.state, 'Backup completed', s.vm);
+      assert.equal(s.consistent, consistent, `${s.vm}: consistency through the hook`);
+      assert.equal(s.generations, 2);
+      assert.ok(s.lastBackupTime && !Number.isNaN(Date.parse(s.lastBackupTime)), `${s.vm}: last backup time ${s.lastBackupTime}`);
+      assert.equal(s.previousBackupTime, null);
+      assert.deepEqual(
+        s.disks.map((d) => [d.type, d.backupState, d.generations.map((g) => g.valid)]),
+        [
+          ['config', 'backuped', [true, false]],
+          ['data', 'backuped', [true, false]],
+        ],
+        `${s.vm}: generation 1 holds the first backup`,
+      );
+      for (const d of s.disks) assert.equal(d.last!.rv, d.generations[0]!.rv);
+    }
+
+    // The guests overwrite their disks; a restore from the last backup gives the original bytes back.
+    await put(uriA, image());
+    await put(uriB, image());
+    for (const r of await Promise.all(['vmA', 'vmB'].map((vm) => kura('backup', 'restore', vm, '--from', 'last', '--wait')))) {
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /^Restore completed \(copying in background\) \(VM dc\d\/(vm[AB]): \1\.vmdk from \S+\)\nRestore completed\n$/);
+    }
+    assert.equal((await show('vmA', 'dc7')).state, 'Restore completed');
+    await expectImage(uriA, A1, 'vmA restored from its last backup');
+    await expectImage(uriB, B1, 'vmB restored from its last backup');
+
+    // A VM with a snapshot cannot be restored (VVM L3061).
+    await hv.snapshot('vmA', 's1');
+    await refused(
+      ['backup', 'restore', 'vmA', '--from', 'last'],
+      'KURA-E3730',
+      /^KURA-E3730: If the target VM has a snapshot, the virtual device cannot be restored\.\n {2}Delete all snapshots in the target VM and restore the virtual device\.\n$/,
+    );
+    await hv.deleteSnapshot('vmA', 's1');
+
+    // Backup 2 goes to generation 2; the previous backup is the first.
+    const A2 = image();
+    const B2 = image();
+    await put(uriA, A2);
+    await put(uriB, B2);
+    for (const r of await Promise.all([kura('backup', 'run', 'vmA', 'dc7'), kura('backup', 'run', 'vmB', 'dc0')]))
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(hookLines().length, 4, 'the second backup of vmA ran the hook again');
+    for (const [s, was] of [
+      [await show('vmA', 'dc7'), first.A],
+      [await show('vmB', 'dc0'), first.B],
+    ] as const) {
+      assert.equal(s.state, 'Backup completed');
+      assert.equal(s.previousBackupTime, was.lastBackupTime, `${s.vm}: the first backup is now the previous one`);
+      assert.ok(s.lastBackupTime! > was.lastBackupTime!);
+      const data = s.disks.find((d) => d.type === 'data')!;
+      assert.equal(data.last!.rv, data.generations[1]!.rv, `${s.vm}: the second backup went to generation 2`);
+      assert.equal(data.previous!.rv, data.generations[0]!.rv);
+    }
+
+    // Overwrite; restore from the previous backup (the first bytes), then vmA from the last (the second).
+    await put(uriA, image());
+    await put(uriB, image());
+    const [prevA, prevB] = await Promise.all([
+      kuraJson<BackupJob>('backup', 'restore', 'vmA', '--from', 'previous', '--wait'),
+      kuraJson<BackupJob>('backup', 'restore', 'vmB', '--from', 'previous', '--wait'),
+    ]);
+    assert.deepEqual([prevA.phase, prevB.phase], ['Restore completed', 'Restore completed']);
+    await expectImage(uriA, A1, 'vmA restored from its previous backup');
+    await expectImage(uriB, B1, 'vmB restored from its previous backup');
+    assert.equal((await kuraJson<BackupJob>('backup', 'restore', 'vmA', '--from', 'last', '--wait')).phase, 'Restore completed');
+    await expectImage(uriA, A2, 'vmA restored from its last backup');
+    assert.equal((await show('vmA', 'dc7')).state, 'Restore completed');
+
+    // Backup 3 with new bytes rotates back to generation 1 (the oldest); the second backup is now the previous one.
+    const second = { A: await show('vmA', 'dc7'), B: await show('vmB', 'dc0') };
+    const A3 = image();
+    const B3 = image();
+    await put(uriA, A3);
+    await put(uriB, B3);
+    for (const r of await Promise.all([kura('backup', 'run', 'vmA', 'dc7'), kura('backup', 'run', 'vmB', 'dc0')]))
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+    for (const [s, was] of [
+      [await show('vmA', 'dc7'), second.A],
+      [await show('vmB', 'dc0'), second.B],
+    ] as const) {
+      assert.equal(s.state, 'Backup completed');
+      assert.equal(s.previousBackupTime, was.lastBackupTime, `${s.vm}: the second backup is now the previous one`);
+      const data = s.disks.find((d) => d.type === 'data')!;
+      assert.equal(data.last!.rv, data.generations[0]!.rv, `${s.vm}: the third backup went to generation 1, the oldest`);
+      assert.equal(data.previous!.rv, data.generations[1]!.rv);
+    }
+    await put(uriA, image());
+    await put(uriB, image());
+    const [prev3A, prev3B] = await Promise.all([
+      kuraJson<BackupJob>('backup', 'restore', 'vmA', '--from', 'previous', '--wait'),
+      kuraJson<BackupJob>('backup', 'restore', 'vmB', '--from', 'last', '--wait'),
+    ]);
+    assert.deepEqual([prev3A.phase, prev3B.phase], ['Restore completed', 'Restore completed']);
+    await expectImage(uriA, A2, 'vmA restored from its previous backup (the second)');
+    await expectImage(uriB, B3, 'vmB restored from its last backup (the third)');
+  },
+);
