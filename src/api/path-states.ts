@@ -7,6 +7,25 @@ import type { ApiRoute } from './route.js';
 /** A path's state as pathd names it (unavailable is what other multipath software calls offline). */
 export const PATH_STATE_NAMES = ['in-use', 'active', 'standby', 'failed', 'unavailable'];
 
+/** One path in a report: what pathd sends and the manager keeps and serves. */
+export interface ReportedPath {
+  /** The multipath device's export name on the host (mpatha). */
+  device: string;
+  /** Its logical unit's identifier (naa.…). */
+  deviceId: string;
+  /** The path number (portal index:0:target:lun). */
+  path: string;
+  portal: string;
+  target: string;
+  /** The array controller behind the portal (its target port group), null when not known yet. */
+  controller: number | null;
+  alua: string;
+  /** One of PATH_STATE_NAMES. */
+  state: string;
+  /** When the path's state or ALUA state last changed (ISO time). */
+  since: string;
+}
+
 export const PATH_STATES = {
   list: {
     method: 'GET',

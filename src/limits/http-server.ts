@@ -8,6 +8,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { asKuraError, INTERNAL_ERROR } from '../errors.js';
 import type { EventDef } from '../errors.js';
 import type { CapReport } from '../catalogue/protocols.js';
 import { BODY_TOO_LARGE, REQUEST_NOT_HTTP } from '../catalogue/manager.js';
@@ -73,6 +74,33 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${head ? '' : body}`,
   );
+}
+
+/**
+ * The answer of every listener whose handler failed: the error with its id as
+ * JSON under its HTTP status, an unexpected one logged with its stack. What
+ * the handler did not read of the body is discarded; a 413 closes the
+ * connection (the client is still sending); once an answer has begun the
+ * socket is cut, since a second one cannot follow it.
+ */
+export function answerHandlerError(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  e: unknown,
+  o: { log: (m: string) => void; what: string; headers?: Record<string, string> },
+): void {
+  const err = asKuraError(e);
+  if (err.id === INTERNAL_ERROR.id) o.log(`${o.what}: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
+  req.resume();
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  for (const [k, v] of Object.entries(o.headers ?? {})) res.setHeader(k, v);
+  if (err.httpStatus === 413) res.setHeader('connection', 'close');
+  const body = JSON.stringify({ error: err.toJSON() }, null, 2);
+  res.writeHead(err.httpStatus, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 /**

@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { ArrayAgent, LdInfo, PoolInfo } from '../array/agent.js';
-import { INTERNAL_ERROR, asKuraError } from '../errors.js';
 import { EventStore } from './events.js';
 import { ArrayVvolPort, rebindSubsidiaries } from '../vvol/array-port.js';
 import { VvolProvider } from '../vvol/provider.js';
@@ -16,9 +15,9 @@ import { BINDING_NOT_RESTORED } from '../catalogue/vvol.js';
 import { parseJsonBody } from './json-body.js';
 import { openApiDocument } from './openapi.js';
 import { apiRoutes, bytesText } from './routes/index.js';
-import { hardenHttpServer, readBodyCapped } from '../limits/http-server.js';
+import { answerHandlerError, hardenHttpServer, readBodyCapped } from '../limits/http-server.js';
 import { hex4 } from '../units.js';
-import { MethodNotAllowed, Router, requestTarget, sendError, sendJson, sendRaw, validateBody, validateQuery } from './router.js';
+import { MethodNotAllowed, Router, requestTarget, sendJson, sendRaw, validateBody, validateQuery } from './router.js';
 import { Operations } from '../ops/index.js';
 import { METRICS_PATH } from '../api/metrics.js';
 import type { RetryPolicy } from '../ops/alerts/dispatcher.js';
@@ -231,16 +230,13 @@ export class Manager {
 
   listen(host: string, port: number, limits: HttpLimits = {}): Promise<void> {
     const server = http.createServer((req, res) => {
-      this.handle(req, res).catch((e: unknown) => {
-        const err = asKuraError(e);
-        if (err.id === INTERNAL_ERROR.id) this.opts.log?.(`api: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
-        // Whatever of the body was not read is discarded.
-        req.resume();
-        if (e instanceof MethodNotAllowed && !res.headersSent) res.setHeader('allow', e.allow.join(', '));
-        if (err.httpStatus === 413 && !res.headersSent) res.setHeader('connection', 'close');
-        if (!res.headersSent) sendError(res, err);
-        else res.destroy();
-      });
+      this.handle(req, res).catch((e: unknown) =>
+        answerHandlerError(req, res, e, {
+          what: 'api',
+          log: this.opts.log ?? (() => undefined),
+          headers: e instanceof MethodNotAllowed ? { allow: e.allow.join(', ') } : undefined,
+        }),
+      );
     });
     // A cap of its own keeps the API reachable whatever the data listeners take.
     hardenHttpServer(server, {

@@ -259,7 +259,3 @@ export function sendJson(res: http.ServerResponse, status: number, value: unknow
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
-
-export function sendError(res: http.ServerResponse, e: KuraError): void {
-  sendJson(res, e.httpStatus, { error: e.toJSON() });
-}

@@ -7,23 +7,12 @@
 // reported once (KURA-W8310) and retried on the next tick.
 import { pathOf } from '../api/route.js';
 import { PATH_STATES } from '../api/path-states.js';
+import type { ReportedPath } from '../api/path-states.js';
 import { PATH_REPORT_NOT_SENT } from '../catalogue/ops.js';
 import type { MultipathDevice } from './device.js';
 
 /** How often the states are compared with the last report. */
 const TICK_MS = 1000;
-
-export interface ReportPath {
-  device: string;
-  deviceId: string;
-  path: string;
-  portal: string;
-  target: string;
-  controller: number | null;
-  alua: string;
-  state: string;
-  since: string;
-}
 
 export interface StateReporterOptions {
   url: string;
@@ -63,9 +52,9 @@ export class StateReporter {
   }
 
   /** The paths as they are now; a path whose state or ALUA state differs from the last look gets a new `since`. */
-  snapshot(): ReportPath[] {
+  snapshot(): ReportedPath[] {
     const now = this.now();
-    const out: ReportPath[] = [];
+    const out: ReportedPath[] = [];
     const keys = new Set<string>();
     for (const d of this.o.devices()) {
       for (const p of d.paths) {

@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { isKuraError } from '../../src/errors.js';
 import { MetricsText } from '../../src/ops/metrics/text-format.js';
 import { MAX_PATHS_PER_REPORT, MAX_PATHS_TOTAL, MAX_REPORTING_HOSTS, PathStates, parseReportedPath } from '../../src/ops/paths/states.js';
-import type { ReportedPath } from '../../src/ops/paths/states.js';
+import type { ReportedPath } from '../../src/api/path-states.js';
 
 let now = Date.parse('2026-12-03T10:00:00Z');
 const stores: PathStates[] = [];

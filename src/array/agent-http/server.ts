@@ -10,11 +10,11 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { ArrayAgent, ArrayEvent } from '../agent.js';
-import { asKuraError, INTERNAL_ERROR, KuraError } from '../../errors.js';
+import { KuraError } from '../../errors.js';
 import { FENCING_HEADER, wireOf } from './methods.js';
 import type { FencingRegister } from './fencing.js';
 import { AGENT_CONNECTION_CAP, AGENT_METHOD_UNKNOWN, AGENT_REQUEST_INVALID, AGENT_TOKEN_MISSING } from '../../catalogue/ha.js';
-import { hardenHttpServer, readBodyCapped } from '../../limits/http-server.js';
+import { answerHandlerError, hardenHttpServer, readBodyCapped } from '../../limits/http-server.js';
 import { boundAddress, listenOn } from '../../io/listen.js';
 
 /** Events kept for managers that poll behind. */
@@ -68,12 +68,7 @@ export class AgentServer {
 
   listen(host: string, port: number, limits: AgentLimits = {}): Promise<void> {
     const server = http.createServer((req, res) => {
-      this.handle(req, res).catch((e: unknown) => {
-        const err = asKuraError(e);
-        if (err.id === INTERNAL_ERROR.id) this.log(`agent: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
-        req.resume();
-        send(res, err.httpStatus, { error: err.toJSON() });
-      });
+      this.handle(req, res).catch((e: unknown) => answerHandlerError(req, res, e, { what: 'agent', log: this.log }));
     });
     hardenHttpServer(server, {
       what: 'agent listener',

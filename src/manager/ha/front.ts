@@ -11,13 +11,13 @@ import http from 'node:http';
 import { HA } from '../../api/ha.js';
 import type { HaArrayView, HaManagerView } from '../../api/ha.js';
 import { httpArrayAgent } from '../../array/agent-http/client.js';
-import { asKuraError, INTERNAL_ERROR, KuraError } from '../../errors.js';
+import { KuraError } from '../../errors.js';
 import { parseJsonBody } from '../json-body.js';
 import { readView } from './keys.js';
 import type { ArrayRecord, DeploymentView } from './keys.js';
 import type { HaNode } from './node.js';
 import { EVENTS_FILE, RESENT_FILES } from './replication.js';
-import { sendError, sendJson, validateBody } from '../router.js';
+import { sendJson, validateBody } from '../router.js';
 import { API_TOKEN_MISSING, NO_API_RESOURCE } from '../../catalogue/manager.js';
 import {
   ACTIVE_MANAGER_UNREACHABLE,
@@ -33,7 +33,7 @@ import {
 } from '../../catalogue/ha.js';
 import { API_CONNECTION_CAP } from '../../catalogue/protocols.js';
 import { boundAddress, listenOn } from '../../io/listen.js';
-import { hardenHttpServer, readBodyCapped } from '../../limits/http-server.js';
+import { answerHandlerError, hardenHttpServer, readBodyCapped } from '../../limits/http-server.js';
 import { DEFAULT_HTTP_IDLE_TIMEOUT_MS, DEFAULT_HTTP_MAX_CONNECTIONS } from '../manager.js';
 import type { HttpLimits } from '../manager.js';
 
@@ -71,14 +71,7 @@ export class HaFront {
 
   listen(host: string, port: number, limits: HttpLimits = {}): Promise<void> {
     const server = http.createServer((req, res) => {
-      this.handle(req, res).catch((e: unknown) => {
-        const err = asKuraError(e);
-        if (err.id === INTERNAL_ERROR.id) this.log(`api: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
-        req.resume();
-        if (err.httpStatus === 413 && !res.headersSent) res.setHeader('connection', 'close');
-        if (!res.headersSent) sendError(res, err);
-        else res.destroy();
-      });
+      this.handle(req, res).catch((e: unknown) => answerHandlerError(req, res, e, { what: 'api', log: this.log }));
     });
     // The same limits as kura serve's API listener (src/limits/http-server.ts).
     hardenHttpServer(server, {

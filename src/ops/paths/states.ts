@@ -6,6 +6,7 @@
 // bounded: hosts, paths per report and paths in all are capped, and every
 // string is checked for length, which also bounds the metrics' label values.
 import { PATH_STATE_NAMES } from '../../api/path-states.js';
+import type { ReportedPath } from '../../api/path-states.js';
 import { PATH_REPORTS_FULL, PATH_REPORT_INVALID, PATH_REPORT_TOO_LARGE } from '../../catalogue/ops.js';
 import type { MetricsText } from '../metrics/text-format.js';
 
@@ -26,23 +27,6 @@ const ALUA_NAMES = ['active/optimized', 'active/non-optimized', 'standby', 'unav
  * stale), then from carrying I/O to failed, so `> 3` means "not usable".
  */
 export const PATH_STATE_CODES: Record<string, number> = { unknown: 0, 'in-use': 1, active: 2, standby: 3, unavailable: 4, failed: 5 };
-
-export interface ReportedPath {
-  /** The multipath device's export name on the host (mpatha). */
-  device: string;
-  /** Its logical unit's identifier (naa.…). */
-  deviceId: string;
-  /** The path number (portal index:0:target:lun). */
-  path: string;
-  portal: string;
-  target: string;
-  /** The array controller behind the portal (its target port group), null when not known yet. */
-  controller: number | null;
-  alua: string;
-  state: string;
-  /** When the path's state or ALUA state last changed (ISO time). */
-  since: string;
-}
 
 export interface HostPaths {
   host: string;
