@@ -190,25 +190,31 @@ test(
     );
     await hv.deleteSnapshot('vmA', 's1');
 
+    // A later backup of both with new bytes: it goes to generation `to` (1-based), the one before it becomes the previous backup.
+    const backupBoth = async (to: 1 | 2, what: string): Promise<{ A: Image; B: Image }> => {
+      const before = { A: await show('vmA', 'dc7'), B: await show('vmB', 'dc0') };
+      const bytes = { A: image(), B: image() };
+      await put(uriA, bytes.A);
+      await put(uriB, bytes.B);
+      for (const r of await Promise.all([kura('backup', 'run', 'vmA', 'dc7'), kura('backup', 'run', 'vmB', 'dc0')]))
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+      for (const [s, was] of [
+        [await show('vmA', 'dc7'), before.A],
+        [await show('vmB', 'dc0'), before.B],
+      ] as const) {
+        assert.equal(s.state, 'Backup completed', `${s.vm}: ${what}`);
+        assert.equal(s.previousBackupTime, was.lastBackupTime, `${s.vm}: the backup before the ${what} is now the previous one`);
+        assert.ok(s.lastBackupTime! > was.lastBackupTime!, `${s.vm}: the ${what} has a later time`);
+        const data = s.disks.find((d) => d.type === 'data')!;
+        assert.equal(data.last!.rv, data.generations[to - 1]!.rv, `${s.vm}: the ${what} went to generation ${to}`);
+        assert.equal(data.previous!.rv, data.generations[2 - to]!.rv);
+      }
+      return bytes;
+    };
+
     // Backup 2 goes to generation 2; the previous backup is the first.
-    const A2 = image();
-    const B2 = image();
-    await put(uriA, A2);
-    await put(uriB, B2);
-    for (const r of await Promise.all([kura('backup', 'run', 'vmA', 'dc7'), kura('backup', 'run', 'vmB', 'dc0')]))
-      assert.equal(r.status, 0, r.stdout + r.stderr);
+    const { A: A2 } = await backupBoth(2, 'second backup');
     assert.equal(hookLines().length, 4, 'the second backup of vmA ran the hook again');
-    for (const [s, was] of [
-      [await show('vmA', 'dc7'), first.A],
-      [await show('vmB', 'dc0'), first.B],
-    ] as const) {
-      assert.equal(s.state, 'Backup completed');
-      assert.equal(s.previousBackupTime, was.lastBackupTime, `${s.vm}: the first backup is now the previous one`);
-      assert.ok(s.lastBackupTime! > was.lastBackupTime!);
-      const data = s.disks.find((d) => d.type === 'data')!;
-      assert.equal(data.last!.rv, data.generations[1]!.rv, `${s.vm}: the second backup went to generation 2`);
-      assert.equal(data.previous!.rv, data.generations[0]!.rv);
-    }
 
     // Overwrite; restore from the previous backup (the first bytes), then vmA from the last (the second).
     await put(uriA, image());
@@ -225,23 +231,7 @@ test(
     assert.equal((await show('vmA', 'dc7')).state, 'Restore completed');
 
     // Backup 3 with new bytes rotates back to generation 1 (the oldest); the second backup is now the previous one.
-    const second = { A: await show('vmA', 'dc7'), B: await show('vmB', 'dc0') };
-    const A3 = image();
-    const B3 = image();
-    await put(uriA, A3);
-    await put(uriB, B3);
-    for (const r of await Promise.all([kura('backup', 'run', 'vmA', 'dc7'), kura('backup', 'run', 'vmB', 'dc0')]))
-      assert.equal(r.status, 0, r.stdout + r.stderr);
-    for (const [s, was] of [
-      [await show('vmA', 'dc7'), second.A],
-      [await show('vmB', 'dc0'), second.B],
-    ] as const) {
-      assert.equal(s.state, 'Backup completed');
-      assert.equal(s.previousBackupTime, was.lastBackupTime, `${s.vm}: the second backup is now the previous one`);
-      const data = s.disks.find((d) => d.type === 'data')!;
-      assert.equal(data.last!.rv, data.generations[0]!.rv, `${s.vm}: the third backup went to generation 1, the oldest`);
-      assert.equal(data.previous!.rv, data.generations[1]!.rv);
-    }
+    const { B: B3 } = await backupBoth(1, 'third backup');
     await put(uriA, image());
     await put(uriB, image());
     const [prev3A, prev3B] = await Promise.all([
