@@ -26,6 +26,16 @@ export interface ReportedPath {
   since: string;
 }
 
+/** The list answer: each host's newest report. */
+export interface HostPaths {
+  host: string;
+  reportedAt: string;
+  intervalSeconds: number;
+  /** No report came within three intervals: the states below are the last known, not the current. */
+  stale: boolean;
+  paths: ReportedPath[];
+}
+
 export const PATH_STATES = {
   list: {
     method: 'GET',

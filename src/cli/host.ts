@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import { FAULTS } from '../api/faults.js';
 import { HOSTS } from '../api/hosts.js';
 import { LICENSES } from '../api/licenses.js';
+import { PATH_STATES } from '../api/path-states.js';
+import type { HostPaths } from '../api/path-states.js';
 import type { AccessControlInfo, ControllerInfo, HostInfo, LicenseInfo, TargetInfo } from '../array/agent.js';
 import { argError, intArg } from './units.js';
 import { SECRET_FILE_UNREADABLE, SECRET_GIVEN_TWICE, SECRET_MISSING } from '../catalogue/cli.js';
@@ -22,6 +24,24 @@ function hostTable(hs: HostInfo[]): string {
       h.chap ? h.chap.user : '-',
       h.nbdPsk ? h.nbdPsk.identity : '-',
     ]),
+  );
+}
+
+function pathStatesTable(hs: HostPaths[]): string {
+  return table(
+    ['Host', 'Device', 'Path', 'Portal', 'Controller', 'ALUA', 'State', 'Since'],
+    hs.flatMap((h) =>
+      h.paths.map((p) => [
+        h.stale ? `${h.host} (stale)` : h.host,
+        p.device,
+        p.path,
+        p.portal,
+        p.controller === null ? '-' : String(p.controller).padStart(2, '0'),
+        p.alua,
+        h.stale ? `unknown (last ${p.state})` : p.state,
+        p.since,
+      ]),
+    ),
   );
 }
 
@@ -122,6 +142,18 @@ export function registerHost(program: Command, ctx: CliContext): void {
           ? 'No host entries, and access control is on: no initiator sees any LD.'
           : 'No host entries: access control is off, every initiator sees every LD at LUN = LD number, and every NBD client every LD.',
       );
+    });
+
+  host
+    .command('paths')
+    .description(
+      "the path states the hosts' kura pathd agents reported (kura pathd --manager URL); a host whose reports stopped shows its last known states as stale",
+    )
+    .option('--host <text>', 'only hosts whose name (HOSTNAME/INITIATOR) contains this text')
+    .action(async (o: { host?: string }) => {
+      const all = await ctx.client().send<HostPaths[]>(PATH_STATES.list);
+      const hs = o.host === undefined ? all : all.filter((h) => h.host.includes(o.host!));
+      print(ctx.json(), hs, () => (hs.length === 0 ? 'No path reports (start kura pathd with --manager on the hosts).' : pathStatesTable(hs)));
     });
 
   const access = host.command('access').description('access control: whether host entries decide which initiator sees which LD');

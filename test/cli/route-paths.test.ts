@@ -56,7 +56,6 @@ const NOT_IN_CLI = new Map<ApiRoute, string>([
   [EVENTS.record, 'sent by kura pathd (src/cli/pathd.ts), from the same description'],
   [SUPPORT.files, 'sent by kura logs collect among its other requests (test/ops/logs.test.ts)'],
   [PATH_STATES.report, 'sent by kura pathd --manager (src/pathmgr/state-report.ts), from the same description'],
-  [PATH_STATES.list, 'read by the console Paths page; /metrics has the same as kura_path_state (test/pathmgr/pathd-serve.test.ts)'],
 ]);
 
 /** Every kura command that talks to the manager, and the route it sends (one request each with --json). */
@@ -93,6 +92,7 @@ const COMMANDS: Array<[string[], ApiRoute]> = [
   [['host', 'clear-chap', 'h'], HOSTS.clearChap],
   [['host', 'set-nbd-psk', 'h', '--psk-file', 'PSK', '--generate'], HOSTS.setNbdPsk],
   [['host', 'clear-nbd-psk', 'h'], HOSTS.clearNbdPsk],
+  [['host', 'paths'], PATH_STATES.list],
   [['host', 'access', 'show'], HOSTS.access],
   [['host', 'access', 'start'], HOSTS.startAccess],
   [['host', 'access', 'stop', '--force'], HOSTS.stopAccess],

@@ -357,6 +357,13 @@ test('pathd reports its path states to the manager: a port down shows failed in 
   try {
     // kura_path_state: 5 is failed (docs/operations.md).
     await waitReported(portal, (r) => r.state === 'failed' && r.metric === 5, `after port-down ${portal}`);
+    // The same through the CLI: a row per path, the downed portal failed.
+    const rows = srv.cli.ok('host', 'paths', '--host', 'pathd-test-a').split('\n');
+    assert.match(rows[0]!, /^Host\s+Device\s+Path\s+Portal\s+Controller\s+ALUA\s+State\s+Since$/);
+    const row = rows.find((l) => l.includes(` ${portal} `));
+    assert.ok(row, `kura host paths lists ${portal}:\n${rows.join('\n')}`);
+    assert.match(row, /\/iqn\.2026-11\.io\.kura:pathd-test-a\s+mpatha\s+\S+\s+\S+\s+0[01]\s+\S+\s+failed\s/);
+    assert.equal(srv.cli.ok('host', 'paths', '--host', 'no-such-host').trim(), 'No path reports (start kura pathd with --manager on the hosts).');
   } finally {
     await faultApi('port-up', portal);
   }

@@ -3,7 +3,7 @@
 export type { ArrayInfo, ControllerInfo, HostInfo, LdInfo, PairInfo, PoolInfo, SnapshotInfo, TargetInfo, AccessControlInfo } from '../../array/agent.js';
 export type { VvolView } from '../../vvol/model.js';
 export type { StoragePolicy } from '../../vvol/policy.js';
-export type { HostPaths } from '../../ops/paths/states.js';
+export type { HostPaths } from '../../api/path-states.js';
 export type { BackupJob, VmBackupView } from '../../vvol/backup/engine.js';
 
 export interface StoredEventView {

@@ -6,7 +6,7 @@
 // bounded: hosts, paths per report and paths in all are capped, and every
 // string is checked for length, which also bounds the metrics' label values.
 import { PATH_STATE_NAMES } from '../../api/path-states.js';
-import type { ReportedPath } from '../../api/path-states.js';
+import type { HostPaths, ReportedPath } from '../../api/path-states.js';
 import { PATH_REPORTS_FULL, PATH_REPORT_INVALID, PATH_REPORT_TOO_LARGE } from '../../catalogue/ops.js';
 import type { MetricsText } from '../metrics/text-format.js';
 
@@ -27,15 +27,6 @@ const ALUA_NAMES = ['active/optimized', 'active/non-optimized', 'standby', 'unav
  * stale), then from carrying I/O to failed, so `> 3` means "not usable".
  */
 export const PATH_STATE_CODES: Record<string, number> = { unknown: 0, 'in-use': 1, active: 2, standby: 3, unavailable: 4, failed: 5 };
-
-export interface HostPaths {
-  host: string;
-  reportedAt: string;
-  intervalSeconds: number;
-  /** No report came within three intervals: the states below are the last known, not the current. */
-  stale: boolean;
-  paths: ReportedPath[];
-}
 
 interface Entry {
   host: string;
